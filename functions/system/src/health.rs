@@ -1,0 +1,69 @@
+//! `GET /health`: the build's version and whether the table answers.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::StatusCode;
+use serde::Serialize;
+use shared::routes::{Access, Method, Permission, ResponseDoc, Route, RouteDoc, schema};
+use shared::table::Key;
+use shared::{ApiRequest, ApiResponse, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `ok` when every dependency answers, `degraded` otherwise.
+    pub status: &'static str,
+    pub version: String,
+    pub stage: String,
+    pub table: TableHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableHealth {
+    pub reachable: bool,
+    pub latency_ms: f64,
+}
+
+pub static HEALTH: Route = Route {
+    method: Method::Get,
+    path: "/health",
+    binary: "health",
+    package: "system",
+    access: Access::Public,
+    permissions: &[Permission::TableRead],
+    max_body: 0,
+    handler: |ctx, req| Box::pin(health(ctx, req)),
+    doc: RouteDoc {
+        summary: "Service health: version and table reachability",
+        tag: "system",
+        query: &[],
+        request: None,
+        responses: &[
+            ResponseDoc { status: 200, description: "Everything answers.", body: Some(schema::<Health>) },
+            ResponseDoc { status: 503, description: "The table does not answer.", body: Some(schema::<Health>) },
+        ],
+        errors: &[],
+    },
+};
+
+pub async fn health(ctx: Arc<AppContext>, _req: ApiRequest) -> ApiResult<ApiResponse> {
+    let started = Instant::now();
+    // A key lookup of an item that need not exist: proves the table answers, costs one read.
+    let reachable = match ctx.table.get_item(&Key::new("HEALTH", "PROBE")).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "table unreachable");
+            false
+        }
+    };
+    let body = Health {
+        status: if reachable { "ok" } else { "degraded" },
+        version: ctx.config.version.clone(),
+        stage: ctx.config.stage.clone(),
+        table: TableHealth { reachable, latency_ms: (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0 },
+    };
+    ApiResponse::json(if reachable { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
+}

@@ -1,0 +1,16 @@
+//! Platform functions: the health endpoint, the transactional mail worker and the dead-letter
+//! watch. Each `static` below is one Lambda function; `src/bin/` wires each into the runtime.
+
+pub mod dlq_watch;
+pub mod health;
+pub mod mail_worker;
+
+use shared::routes::Domain;
+
+/// This package's part of the route table.
+pub const DOMAIN: Domain = Domain {
+    name: "system",
+    routes: &[&health::HEALTH],
+    workers: &[&mail_worker::MAIL_WORKER],
+    jobs: &[&dlq_watch::DLQ_WATCH],
+};

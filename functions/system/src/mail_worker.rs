@@ -1,0 +1,44 @@
+//! The mail worker: sends each queued [`Email`] through SES, once, even when SQS delivers the
+//! message again.
+
+use std::sync::Arc;
+
+use shared::AppContext;
+use shared::idempotency::{self, Claim};
+use shared::mail::{self, Email};
+use shared::queues;
+use shared::routes::{Permission, Worker};
+use shared::validate::looks_like_email;
+use shared::worker::{Message, MessageError};
+
+pub static MAIL_WORKER: Worker = Worker {
+    name: "mail",
+    binary: "mail-worker",
+    package: "system",
+    queue: &queues::MAIL,
+    batch_size: 10,
+    permissions: &[Permission::TableRead, Permission::TableWrite, Permission::SendEmail],
+    handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+    summary: "Sends queued transactional email through SES",
+};
+
+pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
+    let email: Email = msg.json()?;
+    if !looks_like_email(&email.to) {
+        return Err(MessageError(format!("not an email address: {:?}", email.to)));
+    }
+    if idempotency::claim(&ctx, "mail", &email.dedup_key).await? == Claim::AlreadyDone {
+        return Ok(());
+    }
+    match mail::send(&ctx, &email).await {
+        Ok(()) => {
+            idempotency::complete(&ctx, "mail", &email.dedup_key).await?;
+            Ok(())
+        }
+        Err(e) => {
+            // Let the next delivery try again.
+            idempotency::release(&ctx, "mail", &email.dedup_key).await?;
+            Err(e.into())
+        }
+    }
+}

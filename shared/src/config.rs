@@ -1,0 +1,174 @@
+//! Typed configuration, read from environment variables and validated once at cold start.
+//!
+//! Every function gets the same variables (the template's `Globals`), so one struct serves all
+//! and a missing or malformed value stops the cold start with a clear message instead of failing
+//! a request later.
+
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("invalid environment variable {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Where the AWS SDK clients should be sent instead of the real AWS endpoints (the local stack).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    pub dynamodb: Option<String>,
+    pub s3: Option<String>,
+    pub sqs: Option<String>,
+    pub ses: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Deployment stage name (`local`, `dev`, `prod`, ...).
+    pub stage: String,
+    /// The build's version, reported by `/health`.
+    pub version: String,
+    pub region: String,
+    /// The single DynamoDB table.
+    pub table_name: String,
+    /// The media bucket.
+    pub media_bucket: String,
+    /// Queue URLs by logical queue name (see `crate::queues`).
+    pub queue_urls: HashMap<String, String>,
+    /// Sender address of every email.
+    pub mail_from: String,
+    /// Where operational alerts (dead letters) are emailed.
+    pub ops_email: String,
+    /// Key for cursor signatures (≥ 32 bytes).
+    pub cursor_secret: Vec<u8>,
+    /// Key for access-token signatures (≥ 32 bytes, HS256).
+    pub jwt_secret: Vec<u8>,
+    pub jwt_issuer: String,
+    /// Lifetime of access tokens.
+    pub access_token_ttl_secs: i64,
+    /// Path-style S3 addressing (the local stack serves buckets by path).
+    pub s3_force_path_style: bool,
+    /// Explicit endpoints (local stack); in AWS this is empty.
+    pub endpoints: EndpointOverrides,
+    /// Static credentials for the local stack; in AWS the role's credentials are used.
+    pub static_credentials: Option<(String, String)>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `lookup`, so that the local stack can configure functions
+    /// in-process with the very same keys a deployed function reads.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| -> Result<String, ConfigError> {
+            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+        };
+        let opt = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let secret = |name: &'static str| -> Result<Vec<u8>, ConfigError> {
+            let v = get(name)?;
+            if v.len() < 32 {
+                return Err(ConfigError::Invalid { name, reason: "must be at least 32 bytes".into() });
+            }
+            Ok(v.into_bytes())
+        };
+
+        let mut queue_urls = HashMap::new();
+        for q in crate::queues::ALL {
+            queue_urls.insert(q.name.to_string(), get(q.env_var)?);
+            queue_urls.insert(q.dlq_name(), get(q.dlq_env_var)?);
+        }
+
+        let access_token_ttl_secs = match opt("ACCESS_TOKEN_TTL_SECS") {
+            None => 900,
+            Some(v) => v.parse::<i64>().ok().filter(|n| (60..=86_400).contains(n)).ok_or(ConfigError::Invalid {
+                name: "ACCESS_TOKEN_TTL_SECS",
+                reason: "a number of seconds between 60 and 86400".into(),
+            })?,
+        };
+        let mail_from = get("MAIL_FROM")?;
+        if !crate::validate::looks_like_email(&mail_from) {
+            return Err(ConfigError::Invalid { name: "MAIL_FROM", reason: "not an email address".into() });
+        }
+
+        let static_credentials = match (opt("LOCAL_ACCESS_KEY_ID"), opt("LOCAL_SECRET_ACCESS_KEY")) {
+            (Some(a), Some(s)) => Some((a, s)),
+            _ => None,
+        };
+
+        Ok(Self {
+            stage: opt("STAGE").unwrap_or_else(|| "dev".into()),
+            version: opt("APP_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            region: opt("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            table_name: get("TABLE_NAME")?,
+            media_bucket: get("MEDIA_BUCKET")?,
+            queue_urls,
+            mail_from,
+            ops_email: opt("OPS_EMAIL").unwrap_or_else(|| "ops@petplatform.local".into()),
+            cursor_secret: secret("CURSOR_SECRET")?,
+            jwt_secret: secret("JWT_SECRET")?,
+            jwt_issuer: opt("JWT_ISSUER").unwrap_or_else(|| "petplatform".into()),
+            access_token_ttl_secs,
+            s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
+            endpoints: EndpointOverrides {
+                dynamodb: opt("AWS_ENDPOINT_URL_DYNAMODB"),
+                s3: opt("AWS_ENDPOINT_URL_S3"),
+                sqs: opt("AWS_ENDPOINT_URL_SQS"),
+                ses: opt("AWS_ENDPOINT_URL_SES"),
+            },
+            static_credentials,
+        })
+    }
+
+    /// The URL of a queue by its logical name.
+    pub fn queue_url(&self, queue: &crate::queues::Queue) -> &str {
+        // Every queue in `queues::ALL` is required by `from_lookup`, so this cannot miss.
+        self.queue_urls.get(queue.name).map(String::as_str).unwrap_or_default()
+    }
+
+    /// The URL of a queue's dead-letter queue.
+    pub fn dlq_url(&self, queue: &crate::queues::Queue) -> &str {
+        self.queue_urls.get(&queue.dlq_name()).map(String::as_str).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> HashMap<&'static str, String> {
+        let mut m = HashMap::new();
+        m.insert("TABLE_NAME", "pets".to_string());
+        m.insert("MEDIA_BUCKET", "media".to_string());
+        m.insert("MAIL_FROM", "no-reply@example.com".to_string());
+        m.insert("CURSOR_SECRET", "c".repeat(32));
+        m.insert("JWT_SECRET", "j".repeat(32));
+        for q in crate::queues::ALL {
+            m.insert(q.env_var, format!("http://sqs/{}", q.name));
+            m.insert(q.dlq_env_var, format!("http://sqs/{}", q.dlq_name()));
+        }
+        m
+    }
+
+    #[test]
+    fn reads_a_complete_environment() {
+        let env = base();
+        let c = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        assert_eq!(c.table_name, "pets");
+        assert_eq!(c.access_token_ttl_secs, 900);
+        assert_eq!(c.queue_url(&crate::queues::MAIL), "http://sqs/mail");
+    }
+
+    #[test]
+    fn refuses_short_secrets_and_missing_values() {
+        let mut env = base();
+        env.insert("JWT_SECRET", "short".into());
+        let err = Config::from_lookup(|k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"));
+        env.remove("TABLE_NAME");
+        assert!(matches!(Config::from_lookup(|k| env.get(k).cloned()), Err(ConfigError::Missing("TABLE_NAME"))));
+    }
+}

@@ -1,0 +1,77 @@
+//! Everything a handler needs, built once per cold start (or once per local stack) and shared.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::auth::TokenKeys;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::table::Table;
+
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    pub config: Arc<Config>,
+    pub table: Table,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_ses::Client,
+    pub tokens: TokenKeys,
+    pub clock: SharedClock,
+}
+
+impl AppContext {
+    /// Builds the SDK clients from the configuration: the real AWS endpoints with the function's
+    /// role, or the local stack's endpoints with its static credentials.
+    pub async fn build(config: Config, clock: SharedClock) -> Self {
+        let sdk = sdk_config(&config).await;
+        let e = &config.endpoints;
+
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(url) = &e.dynamodb {
+            ddb = ddb.endpoint_url(url);
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(config.s3_force_path_style);
+        if let Some(url) = &e.s3 {
+            s3 = s3.endpoint_url(url);
+        }
+        let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
+        if let Some(url) = &e.sqs {
+            sqs = sqs.endpoint_url(url);
+        }
+        let mut ses = aws_sdk_ses::config::Builder::from(&sdk);
+        if let Some(url) = &e.ses {
+            ses = ses.endpoint_url(url);
+        }
+
+        let table = Table::new(aws_sdk_dynamodb::Client::from_conf(ddb.build()), &config.table_name, &config.cursor_secret);
+        let tokens = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, config.access_token_ttl_secs);
+        Self {
+            table,
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            ses: aws_sdk_ses::Client::from_conf(ses.build()),
+            tokens,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+
+    /// For a Lambda cold start: configuration from the environment, the system clock.
+    pub async fn from_env() -> Result<Arc<Self>, crate::config::ConfigError> {
+        let config = Config::from_env()?;
+        Ok(Arc::new(Self::build(config, Arc::new(SystemClock)).await))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+async fn sdk_config(config: &Config) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+    if let Some((key, secret)) = &config.static_credentials {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::from_keys(key, secret, None));
+    }
+    loader.load().await
+}

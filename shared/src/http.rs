@@ -1,0 +1,275 @@
+//! HTTP in and out: the request a handler sees, the response it returns, and [`dispatch`], which
+//! runs one route for one API Gateway request. The Lambda binary and the local gateway both call
+//! `dispatch`, so authorization, body limits and error mapping are the same everywhere.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use lambda_http::{Body, RequestExt};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::auth::{Identity, TokenScope};
+use crate::context::AppContext;
+use crate::error::{ApiError, ApiResult, FieldProblem};
+use crate::routes::{Access, Method, Route};
+use crate::validate::{Validate, Validator};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What a handler sees of a request.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub path_params: HashMap<String, String>,
+    pub query: HashMap<String, Vec<String>>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub request_id: String,
+    pub source_ip: Option<String>,
+    /// The verified caller, when a valid token was sent.
+    pub identity: Option<Identity>,
+    max_body: usize,
+}
+
+impl ApiRequest {
+    /// A request for handler tests and in-process callers.
+    pub fn new(method: Method, path: &str) -> Self {
+        Self {
+            method,
+            path: path.to_string(),
+            path_params: HashMap::new(),
+            query: HashMap::new(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+            request_id: String::new(),
+            source_ip: None,
+            identity: None,
+            max_body: crate::routes::DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// The body as JSON of type `T`, validated. Wrong content type → 415; too large → 413;
+    /// malformed or mistyped JSON → 400 naming the field; invalid values → 400 with every field.
+    pub fn json<T: DeserializeOwned + Validate>(&self) -> ApiResult<T> {
+        if self.body.len() > self.max_body {
+            return Err(ApiError::PayloadTooLarge { limit: self.max_body });
+        }
+        let ct = self.header("content-type").unwrap_or("application/json");
+        let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request("BODY_REQUIRED", "A JSON body is required."));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&self.body);
+        let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                if inner.is_data() {
+                    let field = missing_field(&inner.to_string()).unwrap_or_else(|| "body".into());
+                    return ApiError::Validation(vec![FieldProblem::new(field, "INVALID", clean_serde_message(&inner))]);
+                }
+                return ApiError::bad_request("MALFORMED_JSON", "The body is not valid JSON.");
+            }
+            ApiError::Validation(vec![FieldProblem::new(path, "INVALID", clean_serde_message(&inner))])
+        })?;
+        let mut v = Validator::new();
+        value.validate(&mut v);
+        v.finish()?;
+        Ok(value)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A path parameter the route declares.
+    pub fn path_param(&self, name: &str) -> ApiResult<&str> {
+        self.path_params
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::internal(format!("route has no path parameter {name}")))
+    }
+
+    /// The first value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).and_then(|v| v.first()).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// A page size from `?limit=`: default when absent, 400 when not a number in `1..=max`.
+    pub fn limit(&self, default: usize, max: usize) -> ApiResult<usize> {
+        match self.query_param("limit") {
+            None => Ok(default),
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+                ApiError::validation("limit", "OUT_OF_RANGE", format!("limit must be a number from 1 to {max}"))
+            }),
+        }
+    }
+
+    /// The caller, or 401.
+    pub fn caller(&self) -> ApiResult<&Identity> {
+        self.identity
+            .as_ref()
+            .ok_or_else(|| ApiError::unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this."))
+    }
+}
+
+/// serde's message without its " at line 1 column 9" tail.
+fn clean_serde_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.find(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn missing_field(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// What a handler returns.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> ApiResult<Self> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(Self { status, headers, body: serde_json::to_vec(value)? })
+    }
+    pub fn ok<T: Serialize>(value: &T) -> ApiResult<Self> {
+        Self::json(StatusCode::OK, value)
+    }
+    pub fn created<T: Serialize>(value: &T) -> ApiResult<Self> {
+        Self::json(StatusCode::CREATED, value)
+    }
+    pub fn accepted<T: Serialize>(value: &T) -> ApiResult<Self> {
+        Self::json(StatusCode::ACCEPTED, value)
+    }
+    pub fn no_content() -> ApiResult<Self> {
+        Ok(Self { status: StatusCode::NO_CONTENT, headers: HeaderMap::new(), body: Vec::new() })
+    }
+
+    pub fn problem(err: &ApiError) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = err.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if err.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        let body = serde_json::to_vec(&err.to_problem()).unwrap_or_default();
+        Self { status: err.status(), headers, body }
+    }
+
+    pub fn into_lambda(self) -> lambda_http::Response<Body> {
+        let mut res = lambda_http::Response::new(if self.body.is_empty() {
+            Body::Empty
+        } else {
+            match String::from_utf8(self.body) {
+                Ok(text) => Body::Text(text),
+                Err(e) => Body::Binary(e.into_bytes()),
+            }
+        });
+        *res.status_mut() = self.status;
+        *res.headers_mut() = self.headers;
+        res
+    }
+}
+
+/// Turns an API Gateway request into an [`ApiRequest`] (without identity).
+pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
+    let ctx = req.request_context_ref().cloned();
+    let (request_id, source_ip) = match ctx {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => (c.request_id.unwrap_or_default(), c.http.source_ip),
+        _ => (String::new(), None),
+    };
+    let path_params = req.path_parameters().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    let qs = req.query_string_parameters();
+    for (k, _) in qs.iter() {
+        query.insert(k.to_string(), qs.all(k).unwrap_or_default().into_iter().map(str::to_string).collect());
+    }
+    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    ApiRequest {
+        method: route.method,
+        path,
+        path_params,
+        query,
+        headers: parts.headers,
+        body: body.to_vec(),
+        request_id,
+        source_ip,
+        identity: None,
+        max_body: route.max_body,
+    }
+}
+
+/// Checks the route's access rule and fills in the caller.
+fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<()> {
+    let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
+    let identity = match (&token, route.access) {
+        (None, Access::Public) => None,
+        (None, _) => return Err(ApiError::unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this.")),
+        (Some(t), _) => Some(ctx.tokens.verify(t)?),
+    };
+    if let Some(id) = &identity {
+        let password_change_only = id.scope == TokenScope::PasswordChange;
+        if password_change_only && route.access != Access::PasswordChange {
+            return Err(ApiError::forbidden(
+                "PASSWORD_CHANGE_REQUIRED",
+                "Change your password before doing anything else.",
+            ));
+        }
+        if route.access == Access::Admin && !id.is_admin() {
+            return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
+        }
+    }
+    req.identity = identity;
+    Ok(())
+}
+
+/// Runs `route` for one request: access rule, handler, error mapping, one structured log line.
+pub async fn dispatch(route: &'static Route, ctx: Arc<AppContext>, req: lambda_http::Request) -> lambda_http::Response<Body> {
+    let started = Instant::now();
+    let mut api_req = from_lambda(route, req);
+    let request_id = api_req.request_id.clone();
+    let result = match authorize(route, &ctx, &mut api_req) {
+        Ok(()) => (route.handler)(ctx.clone(), api_req).await,
+        Err(e) => Err(e),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let ApiError::Internal(cause) = &e {
+                tracing::error!(route = %route.route_key(), request_id = %request_id, cause = %cause, "request failed");
+            }
+            ApiResponse::problem(&e)
+        }
+    };
+    tracing::info!(
+        route = %route.route_key(),
+        request_id = %request_id,
+        status = response.status.as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        cold_start = crate::logging::take_cold_start(),
+        "request"
+    );
+    let mut res = response.into_lambda();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}

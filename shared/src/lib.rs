@@ -1,0 +1,35 @@
+//! The kernel every function of the pet platform uses.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | typed configuration from environment variables, validated at cold start |
+//! | [`context`] | the clients and keys a handler uses, built once |
+//! | [`error`] | the one error type and its `application/problem+json` mapping |
+//! | [`http`] | requests, responses and `dispatch`, shared by Lambda and the local gateway |
+//! | [`routes`] | the shape of the route table (routes, workers, jobs, permissions) |
+//! | [`table`] | the single-table access layer: entities, writes, transactions, queries, cursors |
+//! | [`auth`] | access tokens and the caller's identity |
+//! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
+//! | [`runtime`] | the Lambda entry points each binary calls |
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod ids;
+pub mod logging;
+pub mod mail;
+pub mod openapi;
+pub mod queues;
+pub mod routes;
+pub mod runtime;
+pub mod table;
+pub mod validate;
+pub mod worker;
+
+pub use context::AppContext;
+pub use error::{ApiError, ApiResult};
+pub use http::{ApiRequest, ApiResponse};

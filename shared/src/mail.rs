@@ -1,0 +1,45 @@
+//! Email: the message shape queued for the mail worker, and the SES call that sends it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::AppContext;
+use crate::error::{ApiError, ApiResult};
+use crate::queues;
+
+/// A plain-text email, as queued on the mail queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// Identifies the email for de-duplication (a redelivered message sends once).
+    pub dedup_key: String,
+}
+
+/// Sends an email through SES now.
+pub async fn send(ctx: &AppContext, email: &Email) -> ApiResult<()> {
+    use aws_sdk_ses::types::{Body, Content, Destination, Message};
+    let content = |s: &str| Content::builder().data(s).charset("UTF-8").build().map_err(ApiError::internal);
+    ctx.ses
+        .send_email()
+        .source(&ctx.config.mail_from)
+        .destination(Destination::builder().to_addresses(&email.to).build())
+        .message(Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.text)?).build()).build())
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(format!("SES SendEmail: {}", aws_sdk_ses::error::DisplayErrorContext(e))))?;
+    Ok(())
+}
+
+/// Queues an email for the mail worker (retries and dead letters are the queue's business).
+pub async fn enqueue(ctx: &AppContext, email: &Email) -> ApiResult<()> {
+    ctx.sqs
+        .send_message()
+        .queue_url(ctx.config.queue_url(&queues::MAIL))
+        .message_body(serde_json::to_string(email)?)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(format!("SQS SendMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The OpenAPI 3.1 document, generated from the route table: every route with its parameters,
+//! request and response schemas, error responses and security.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Required,
+    ResponseBuilder, ResponsesBuilder,
+};
+
+use crate::error::Problem;
+use crate::routes::{Access, Domain, Method, schema};
+
+fn http_method(m: Method) -> HttpMethod {
+    match m {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Put => HttpMethod::Put,
+        Method::Patch => HttpMethod::Patch,
+        Method::Delete => HttpMethod::Delete,
+    }
+}
+
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => "The request is not valid (see `code` and `errors`).",
+        401 => "Missing, invalid or expired access token.",
+        403 => "The caller may not do this.",
+        404 => "Not found.",
+        409 => "Conflicts with the current state.",
+        413 => "The body is too large.",
+        415 => "The body is not JSON.",
+        423 => "The account is locked.",
+        429 => "Too many requests; see `Retry-After`.",
+        _ => "Something went wrong on our side.",
+    }
+}
+
+pub fn document(domains: &[Domain], version: &str) -> OpenApi {
+    let mut schemas = Vec::new();
+    let problem = schema::<Problem>(&mut schemas);
+    let mut paths = PathsBuilder::new();
+    for route in domains.iter().flat_map(|d| d.routes.iter()) {
+        let doc = &route.doc;
+        let mut op = OperationBuilder::new()
+            .operation_id(Some(route.binary))
+            .summary(Some(doc.summary))
+            .tag(doc.tag);
+        for (i, seg) in route.path.split('/').enumerate() {
+            let _ = i;
+            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                op = op.parameter(
+                    ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(Some(
+                        utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
+                    )),
+                );
+            }
+        }
+        for q in doc.query {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(q.name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(if q.required { Required::True } else { Required::False })
+                    .description(Some(q.description))
+                    .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String))),
+            );
+        }
+        if let Some(req) = doc.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", ContentBuilder::new().schema(Some(req(&mut schemas))).build())
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
+        let mut responses = ResponsesBuilder::new();
+        for r in doc.responses {
+            let mut rb = ResponseBuilder::new().description(r.description);
+            if let Some(body) = r.body {
+                rb = rb.content("application/json", ContentBuilder::new().schema(Some(body(&mut schemas))).build());
+            }
+            responses = responses.response(r.status.to_string(), rb.build());
+        }
+        let mut errors: Vec<u16> = vec![400, 500];
+        if route.access != Access::Public {
+            errors.extend([401, 403]);
+        }
+        errors.extend(doc.errors);
+        errors.sort_unstable();
+        errors.dedup();
+        for status in errors {
+            responses = responses.response(
+                status.to_string(),
+                ResponseBuilder::new()
+                    .description(error_description(status))
+                    .content("application/problem+json", ContentBuilder::new().schema(Some(problem.clone())).build())
+                    .build(),
+            );
+        }
+        op = op.responses(responses.build());
+        if route.access != Access::Public {
+            op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        paths = paths.path(route.path, PathItem::new(http_method(route.method), op.build()));
+    }
+    let mut components = ComponentsBuilder::new().security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    for (name, s) in schemas {
+        components = components.schema(name, s);
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Pet platform API")
+                .version(version)
+                .description(Some("Pets, diary, market, chat, campaigns, health care and more, as AWS Lambda functions."))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .build()
+}

@@ -1,0 +1,31 @@
+//! The product's queues: one source for their names, the environment variable that carries each
+//! URL, and their redrive settings (used by the template and by the local stack).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue {
+    /// Logical name; also the local queue's name.
+    pub name: &'static str,
+    /// The environment variable holding the queue's URL.
+    pub env_var: &'static str,
+    /// The environment variable holding its dead-letter queue's URL.
+    pub dlq_env_var: &'static str,
+    /// Seconds a received message stays invisible before it is delivered again.
+    pub visibility_timeout_secs: u32,
+    /// Deliveries before a message moves to the dead-letter queue.
+    pub max_receive_count: u32,
+}
+
+impl Queue {
+    pub fn dlq_name(&self) -> String {
+        format!("{}-dlq", self.name)
+    }
+}
+
+/// Transactional email (verification codes, notices, alerts) sent through SES by the mail worker.
+pub const MAIL: Queue = Queue { name: "mail", env_var: "MAIL_QUEUE_URL", dlq_env_var: "MAIL_DLQ_URL", visibility_timeout_secs: 30, max_receive_count: 3 };
+
+pub const ALL: &[Queue] = &[MAIL];
+
+pub fn by_name(name: &str) -> Option<&'static Queue> {
+    ALL.iter().find(|q| q.name == name)
+}

@@ -1,0 +1,56 @@
+//! Lambda entry points: each binary's `main` calls one of these with its static route, worker
+//! or job. The context is built once per cold start and shared by every invocation.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+use crate::context::AppContext;
+use crate::routes::{Job, Route, Worker};
+
+pub type Error = lambda_runtime::Error;
+
+/// Serves one HTTP route (API Gateway HTTP API, payload v2).
+pub async fn run_http(route: &'static Route) -> Result<(), Error> {
+    crate::logging::init_json();
+    let ctx = AppContext::from_env().await?;
+    lambda_http::run(service_fn(move |req: lambda_http::Request| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, Infallible>(crate::http::dispatch(route, ctx, req).await) }
+    }))
+    .await
+}
+
+/// Serves one SQS worker with partial batch responses.
+pub async fn run_worker(worker: &'static Worker) -> Result<(), Error> {
+    crate::logging::init_json();
+    let ctx = AppContext::from_env().await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let ctx = ctx.clone();
+        async move { Ok::<SqsBatchResponse, Infallible>(crate::worker::process_batch(worker, ctx, event.payload).await) }
+    }))
+    .await
+}
+
+/// Serves one scheduled job (EventBridge scheduled event in, a JSON summary out).
+pub async fn run_job(job: &'static Job) -> Result<(), Error> {
+    crate::logging::init_json();
+    let ctx = AppContext::from_env().await?;
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        let ctx = ctx.clone();
+        async move { run_job_once(job, ctx).await.map_err(Error::from) }
+    }))
+    .await
+}
+
+/// One run of a job; the local scheduler calls this too.
+pub async fn run_job_once(job: &'static Job, ctx: Arc<AppContext>) -> Result<serde_json::Value, crate::error::ApiError> {
+    let result = (job.handler)(ctx).await;
+    match &result {
+        Ok(summary) => tracing::info!(job = job.name, summary = %summary, "job finished"),
+        Err(e) => tracing::error!(job = job.name, error = %e, "job failed"),
+    }
+    result
+}

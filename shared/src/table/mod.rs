@@ -1,0 +1,634 @@
+//! The single-table access layer over `aws-sdk-dynamodb`.
+//!
+//! - [`Entity`]: each entity knows its own keys and becomes an item through `serde_dynamo`.
+//! - [`Write`]: a put, update, delete or condition check with the domain error its condition
+//!   failing means; used alone ([`Table::write`]) or in a transaction ([`Table::transact`]), where
+//!   a cancelled transaction becomes the error of the write whose condition failed.
+//! - [`Query`] + [`Page`]: key-ordered pages with opaque, tamper-evident cursors.
+//!
+//! Nothing here scans: every call names its partition.
+
+pub mod cursor;
+pub mod definition;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::error::{ApiError, ApiResult};
+pub use cursor::CursorCodec;
+pub use definition::{ENTITY_TYPE, Gsi, PK, SK, TTL_ATTRIBUTE};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The primary key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self { pk: pk.into(), sk: sk.into() }
+    }
+    pub fn to_item(&self) -> Item {
+        HashMap::from([(PK.to_string(), s(&self.pk)), (SK.to_string(), s(&self.sk))])
+    }
+}
+
+/// A string attribute value.
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+/// A number attribute value.
+pub fn n(v: impl std::fmt::Display) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A thing stored in the table. Implementors say where they live; the rest is derived.
+pub trait Entity: Serialize + DeserializeOwned + Send + Sync {
+    /// Written to the `entityType` attribute of every item of this kind.
+    const TYPE: &'static str;
+
+    fn pk(&self) -> String;
+    fn sk(&self) -> String;
+
+    /// Index keys this item is reachable by: `(index, partition, sort)`.
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        Vec::new()
+    }
+
+    /// Epoch seconds after which the item is gone (TTL).
+    fn expires_at(&self) -> Option<i64> {
+        None
+    }
+
+    fn key(&self) -> Key {
+        Key::new(self.pk(), self.sk())
+    }
+
+    fn to_item(&self) -> ApiResult<Item> {
+        let mut item: Item = serde_dynamo::to_item(self)?;
+        item.insert(PK.into(), s(self.pk()));
+        item.insert(SK.into(), s(self.sk()));
+        item.insert(ENTITY_TYPE.into(), s(Self::TYPE));
+        for (g, pk, sk) in self.index_keys() {
+            item.insert(g.pk().into(), s(pk));
+            item.insert(g.sk().into(), s(sk));
+        }
+        if let Some(at) = self.expires_at() {
+            item.insert(TTL_ATTRIBUTE.into(), n(at));
+        }
+        Ok(item)
+    }
+
+    fn from_item(item: Item) -> ApiResult<Self> {
+        Ok(serde_dynamo::from_item(item)?)
+    }
+}
+
+/// Whether an item's TTL has passed (DynamoDB may take days to delete it).
+pub fn is_expired(item: &Item, now_epoch: i64) -> bool {
+    matches!(item.get(TTL_ATTRIBUTE), Some(AttributeValue::N(v)) if v.parse::<i64>().is_ok_and(|t| t <= now_epoch))
+}
+
+/// A condition and the error its failure means.
+#[derive(Debug)]
+pub struct Condition {
+    pub expression: String,
+    pub on_fail: ApiError,
+}
+
+#[derive(Debug)]
+enum WriteKind {
+    Put(Item),
+    Update { key: Key, expression: String },
+    Delete(Key),
+    Check(Key),
+}
+
+/// One write, alone or as part of a transaction.
+#[derive(Debug)]
+pub struct Write {
+    kind: WriteKind,
+    condition: Option<Condition>,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Write {
+    fn of(kind: WriteKind) -> Self {
+        Self { kind, condition: None, names: HashMap::new(), values: HashMap::new() }
+    }
+    /// Put an entity (replacing any item with its key unless a condition says otherwise).
+    pub fn put<E: Entity>(entity: &E) -> ApiResult<Self> {
+        Ok(Self::of(WriteKind::Put(entity.to_item()?)))
+    }
+    pub fn put_item(item: Item) -> Self {
+        Self::of(WriteKind::Put(item))
+    }
+    /// Apply an update expression (`SET ... ADD ... REMOVE ...`).
+    pub fn update(key: Key, expression: impl Into<String>) -> Self {
+        Self::of(WriteKind::Update { key, expression: expression.into() })
+    }
+    pub fn delete(key: Key) -> Self {
+        Self::of(WriteKind::Delete(key))
+    }
+    /// Only check a condition on another item (a transaction's guard).
+    pub fn check(key: Key, expression: impl Into<String>, on_fail: ApiError) -> Self {
+        Self::of(WriteKind::Check(key)).when(expression, on_fail)
+    }
+
+    /// Make the write conditional.
+    pub fn when(mut self, expression: impl Into<String>, on_fail: ApiError) -> Self {
+        self.condition = Some(Condition { expression: expression.into(), on_fail });
+        self
+    }
+    /// Only if no item with this key exists (uniqueness).
+    pub fn if_absent(self, on_fail: ApiError) -> Self {
+        self.when("attribute_not_exists(PK)", on_fail)
+    }
+    /// Only if the item exists.
+    pub fn if_present(self, on_fail: ApiError) -> Self {
+        self.when("attribute_exists(PK)", on_fail)
+    }
+    pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names.insert(placeholder.into(), attribute.into());
+        self
+    }
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.into(), value);
+        self
+    }
+
+    fn names_opt(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+    fn values_opt(&self) -> Option<Item> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+    fn condition_expr(&self) -> Option<String> {
+        self.condition.as_ref().map(|c| c.expression.clone())
+    }
+
+    fn to_transact_item(&self, table: &str) -> ApiResult<TransactWriteItem> {
+        let b = TransactWriteItem::builder();
+        let built = match &self.kind {
+            WriteKind::Put(item) => b.put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(item.clone()))
+                    .set_condition_expression(self.condition_expr())
+                    .set_expression_attribute_names(self.names_opt())
+                    .set_expression_attribute_values(self.values_opt())
+                    .build()
+                    .map_err(ApiError::internal)?,
+            ),
+            WriteKind::Update { key, expression } => b.update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key.to_item()))
+                    .update_expression(expression)
+                    .set_condition_expression(self.condition_expr())
+                    .set_expression_attribute_names(self.names_opt())
+                    .set_expression_attribute_values(self.values_opt())
+                    .build()
+                    .map_err(ApiError::internal)?,
+            ),
+            WriteKind::Delete(key) => b.delete(
+                Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(key.to_item()))
+                    .set_condition_expression(self.condition_expr())
+                    .set_expression_attribute_names(self.names_opt())
+                    .set_expression_attribute_values(self.values_opt())
+                    .build()
+                    .map_err(ApiError::internal)?,
+            ),
+            WriteKind::Check(key) => b.condition_check(
+                ConditionCheck::builder()
+                    .table_name(table)
+                    .set_key(Some(key.to_item()))
+                    .condition_expression(self.condition_expr().unwrap_or_default())
+                    .set_expression_attribute_names(self.names_opt())
+                    .set_expression_attribute_values(self.values_opt())
+                    .build()
+                    .map_err(ApiError::internal)?,
+            ),
+        };
+        Ok(built.build())
+    }
+
+    fn failed(self) -> ApiError {
+        self.condition
+            .map(|c| c.on_fail)
+            .unwrap_or_else(|| ApiError::conflict("CONFLICT", "The resource was changed by another request."))
+    }
+}
+
+/// Sort-key condition of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    All,
+    BeginsWith(String),
+    Between(String, String),
+    After(String),
+    Before(String),
+}
+
+/// A query on one partition of the table or of an index.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub index: Option<Gsi>,
+    pub partition: String,
+    pub sort: SortKey,
+    pub newest_first: bool,
+    pub limit: usize,
+    pub cursor: Option<String>,
+    /// Leave out items whose TTL has passed but that DynamoDB has not deleted yet.
+    pub hide_expired_at: Option<i64>,
+}
+
+impl Query {
+    pub fn partition(partition: impl Into<String>) -> Self {
+        Self {
+            index: None,
+            partition: partition.into(),
+            sort: SortKey::All,
+            newest_first: false,
+            limit: 20,
+            cursor: None,
+            hide_expired_at: None,
+        }
+    }
+    pub fn index(mut self, index: Gsi) -> Self {
+        self.index = Some(index);
+        self
+    }
+    pub fn sort(mut self, sort: SortKey) -> Self {
+        self.sort = sort;
+        self
+    }
+    pub fn begins_with(self, prefix: impl Into<String>) -> Self {
+        self.sort(SortKey::BeginsWith(prefix.into()))
+    }
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit.max(1);
+        self
+    }
+    pub fn cursor(mut self, cursor: Option<String>) -> Self {
+        self.cursor = cursor.filter(|c| !c.is_empty());
+        self
+    }
+    pub fn hide_expired(mut self, now_epoch: i64) -> Self {
+        self.hide_expired_at = Some(now_epoch);
+        self
+    }
+
+    /// What a cursor is bound to: the same list, whichever page.
+    fn scope(&self) -> String {
+        format!(
+            "{}|{}|{:?}|{}",
+            self.index.map(Gsi::name).unwrap_or("table"),
+            self.partition,
+            self.sort,
+            self.newest_first
+        )
+    }
+
+    fn key_names(&self) -> (&'static str, &'static str) {
+        match self.index {
+            None => (PK, SK),
+            Some(g) => (g.pk(), g.sk()),
+        }
+    }
+}
+
+/// One page of a list and the cursor of the next one.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+/// How many times a transaction that lost a race with another transaction is tried again.
+const TRANSACTION_RETRIES: u32 = 6;
+
+/// The table and the client that reaches it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    client: Client,
+    name: String,
+    cursors: CursorCodec,
+}
+
+impl Table {
+    pub fn new(client: Client, name: impl Into<String>, cursor_secret: &[u8]) -> Self {
+        Self { client, name: name.into(), cursors: CursorCodec::new(cursor_secret) }
+    }
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Read one item (strongly consistent: right after a write the caller sees it).
+    pub async fn get_item(&self, key: &Key) -> ApiResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key.to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(format!("GetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+        Ok(out.item)
+    }
+
+    pub async fn get<E: Entity>(&self, key: &Key) -> ApiResult<Option<E>> {
+        self.get_item(key).await?.map(E::from_item).transpose()
+    }
+
+    /// One write; a failed condition becomes the write's error.
+    pub async fn write(&self, w: Write) -> ApiResult<()> {
+        self.write_returning(w).await.map(|_| ())
+    }
+
+    /// One write returning the item as it is after the write (updates) or nothing.
+    pub async fn write_returning(&self, w: Write) -> ApiResult<Option<Item>> {
+        let ctx = |e: aws_sdk_dynamodb::Error| ApiError::internal(format!("write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+        let names = w.names_opt();
+        let values = w.values_opt();
+        let cond = w.condition_expr();
+        let result = match &w.kind {
+            WriteKind::Put(item) => self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(item.clone()))
+                .set_condition_expression(cond)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .send()
+                .await
+                .map(|_| None)
+                .map_err(|e| match e.into_service_error() {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_) => None,
+                    other => Some(ctx(other.into())),
+                }),
+            WriteKind::Update { key, expression } => self
+                .client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(key.to_item()))
+                .update_expression(expression)
+                .set_condition_expression(cond)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await
+                .map(|o| o.attributes)
+                .map_err(|e| match e.into_service_error() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => None,
+                    other => Some(ctx(other.into())),
+                }),
+            WriteKind::Delete(key) => self
+                .client
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(key.to_item()))
+                .set_condition_expression(cond)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .send()
+                .await
+                .map(|_| None)
+                .map_err(|e| match e.into_service_error() {
+                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => None,
+                    other => Some(ctx(other.into())),
+                }),
+            WriteKind::Check(_) => return self.transact(vec![w]).await.map(|_| None),
+        };
+        match result {
+            Ok(item) => Ok(item),
+            Err(None) => Err(w.failed()),
+            Err(Some(e)) => Err(e),
+        }
+    }
+
+    /// All writes or none. A failed condition becomes the error of the write it belongs to; a
+    /// lost race with another transaction is retried, then answered with a 409.
+    pub async fn transact(&self, writes: Vec<Write>) -> ApiResult<()> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        if writes.is_empty() {
+            return Ok(());
+        }
+        if writes.len() > 100 {
+            return Err(ApiError::internal("a transaction holds at most 100 writes"));
+        }
+        let items = writes.iter().map(|w| w.to_transact_item(&self.name)).collect::<ApiResult<Vec<_>>>()?;
+        let mut attempt = 0;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(e) => e.into_service_error(),
+            };
+            match err {
+                TransactWriteItemsError::TransactionCanceledException(cancel) => {
+                    let reasons: Vec<Option<String>> =
+                        cancel.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect();
+                    if let Some(i) = reasons.iter().position(|c| c.as_deref() == Some("ConditionalCheckFailed")) {
+                        return Err(writes.into_iter().nth(i).map(Write::failed).unwrap_or_else(|| {
+                            ApiError::conflict("CONFLICT", "The resource was changed by another request.")
+                        }));
+                    }
+                    let raced = reasons.iter().any(|c| c.as_deref() == Some("TransactionConflict"));
+                    if !raced {
+                        return Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")));
+                    }
+                }
+                TransactWriteItemsError::TransactionInProgressException(_) => {}
+                other => {
+                    return Err(ApiError::internal(format!(
+                        "TransactWriteItems: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(other)
+                    )));
+                }
+            }
+            attempt += 1;
+            if attempt >= TRANSACTION_RETRIES {
+                return Err(ApiError::conflict(
+                    "CONCURRENT_UPDATE",
+                    "Another request changed the same data at the same time. Try again.",
+                ));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+
+    /// Read many items by key, in the order asked (missing ones are `None`). One call per 100 keys.
+    pub async fn batch_get_items(&self, keys: &[Key]) -> ApiResult<Vec<Option<Item>>> {
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        let mut unique: Vec<&Key> = Vec::new();
+        for k in keys {
+            if !unique.contains(&k) {
+                unique.push(k);
+            }
+        }
+        for chunk in unique.chunks(100) {
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|k| k.to_item()).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut attempt = 0;
+            loop {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, pending)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        ApiError::internal(format!("BatchGetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
+                    })?;
+                for item in out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default() {
+                    if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(PK), item.get(SK)) {
+                        found.insert(Key::new(pk.clone(), sk.clone()), item);
+                    }
+                }
+                match out.unprocessed_keys.unwrap_or_default().remove(&self.name) {
+                    Some(rest) if !rest.keys().is_empty() => {
+                        attempt += 1;
+                        if attempt > 8 {
+                            return Err(ApiError::internal("BatchGetItem kept leaving keys unprocessed"));
+                        }
+                        tokio::time::sleep(backoff(attempt)).await;
+                        pending = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    pub async fn batch_get<E: Entity>(&self, keys: &[Key]) -> ApiResult<Vec<Option<E>>> {
+        self.batch_get_items(keys).await?.into_iter().map(|o| o.map(E::from_item).transpose()).collect()
+    }
+
+    /// One page of a query, as raw items.
+    pub async fn query_items(&self, q: &Query) -> ApiResult<Page<Item>> {
+        let scope = q.scope();
+        let start = match &q.cursor {
+            Some(c) => Some(self.cursors.decode(&scope, c)?),
+            None => None,
+        };
+        let (pk_name, sk_name) = q.key_names();
+        let mut names = HashMap::from([("#pk".to_string(), pk_name.to_string())]);
+        let mut values: Item = HashMap::from([(":pk".to_string(), s(&q.partition))]);
+        let mut key_expr = "#pk = :pk".to_string();
+        match &q.sort {
+            SortKey::All => {}
+            SortKey::BeginsWith(p) => {
+                key_expr.push_str(" AND begins_with(#sk, :a)");
+                values.insert(":a".into(), s(p));
+            }
+            SortKey::Between(a, b) => {
+                key_expr.push_str(" AND #sk BETWEEN :a AND :b");
+                values.insert(":a".into(), s(a));
+                values.insert(":b".into(), s(b));
+            }
+            SortKey::After(a) => {
+                key_expr.push_str(" AND #sk > :a");
+                values.insert(":a".into(), s(a));
+            }
+            SortKey::Before(b) => {
+                key_expr.push_str(" AND #sk < :b");
+                values.insert(":b".into(), s(b));
+            }
+        }
+        if q.sort != SortKey::All {
+            names.insert("#sk".into(), sk_name.into());
+        }
+        let filter = q.hide_expired_at.map(|now| {
+            names.insert("#ttl".into(), TTL_ATTRIBUTE.into());
+            values.insert(":now".into(), n(now));
+            "attribute_not_exists(#ttl) OR #ttl > :now".to_string()
+        });
+        // Ask for one more than a page: if it comes, there is a next page and the cursor is the
+        // last item we keep; a page that ends exactly at the end of the list has no cursor.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .set_index_name(q.index.map(|g| g.name().to_string()))
+            .key_condition_expression(key_expr)
+            .set_filter_expression(filter)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!q.newest_first)
+            .limit((q.limit + 1) as i32)
+            .set_exclusive_start_key(start)
+            .set_consistent_read(q.index.is_none().then_some(true))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(format!("Query: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+        let mut items = out.items.unwrap_or_default();
+        let next_key = if items.len() > q.limit {
+            items.truncate(q.limit);
+            items.last().map(|last| page_key(last, q.index))
+        } else {
+            out.last_evaluated_key
+        };
+        let next_cursor = match next_key {
+            Some(k) if !k.is_empty() => Some(self.cursors.encode(&scope, &k)?),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    pub async fn query<E: Entity>(&self, q: &Query) -> ApiResult<Page<E>> {
+        let page = self.query_items(q).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(E::from_item).collect::<ApiResult<_>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
+
+/// The `ExclusiveStartKey` that continues a query after `item`.
+fn page_key(item: &Item, index: Option<Gsi>) -> Item {
+    let mut names = vec![PK, SK];
+    if let Some(g) = index {
+        names.extend([g.pk(), g.sk()]);
+    }
+    names.into_iter().filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone()))).collect()
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.min(6);
+    Duration::from_millis(base + rand::random::<u64>() % base)
+}
