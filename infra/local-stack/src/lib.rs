@@ -1,1 +1,379 @@
+//! The pet platform on one machine.
+//!
+//! [`LocalStack::start`] brings up, in this process and on loopback, a stand-in for every AWS
+//! part the product uses — DynamoDB (dynoxide), S3 (s3s-fs), SQS with the event source mapping,
+//! SES with a readable mailbox, EventBridge schedules — and the HTTP API built from the route
+//! table. Functions reach the stand-ins through the real AWS SDK clients, pointed at loopback.
 
+pub mod apigw;
+pub mod catalog;
+pub mod cors;
+pub mod gateway;
+pub mod infra_gen;
+pub mod ses;
+pub mod sqs;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::AppContext;
+use shared::clock::{SharedClock, SystemClock};
+use shared::config::Config;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub const TABLE_NAME: &str = "petplatform";
+pub const MEDIA_BUCKET: &str = "petplatform-media";
+pub const MAIL_FROM: &str = "no-reply@petplatform.local";
+pub const OPS_EMAIL: &str = "ops@petplatform.local";
+pub const REGION: &str = "us-east-1";
+/// Credentials the local stand-ins accept (S3 checks SigV4 signatures with them).
+pub const ACCESS_KEY_ID: &str = "local";
+pub const SECRET_ACCESS_KEY: &str = "local-secret-access-key";
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// `None`: in-memory DynamoDB and a temporary folder for the rest (tests).
+    pub data_dir: Option<PathBuf>,
+    pub host: String,
+    /// `0` picks a free port.
+    pub http_port: u16,
+    pub dynamodb_port: u16,
+    pub s3_port: u16,
+    pub sqs_port: u16,
+    pub ses_port: u16,
+    /// Serve the HTTP API and run workers and schedules (off: only the AWS stand-ins, for
+    /// `cargo lambda watch`).
+    pub run_functions: bool,
+    /// Replace every queue's visibility timeout (tests use a short one).
+    pub visibility_timeout: Option<Duration>,
+    /// Run the schedules' timers (tests fire jobs by hand).
+    pub run_schedules: bool,
+    pub clock: SharedClock,
+}
+
+impl StackOptions {
+    /// Everything in memory on free ports: what integration tests use.
+    pub fn ephemeral() -> Self {
+        Self {
+            data_dir: None,
+            host: "127.0.0.1".into(),
+            http_port: 0,
+            dynamodb_port: 0,
+            s3_port: 0,
+            sqs_port: 0,
+            ses_port: 0,
+            run_functions: true,
+            visibility_timeout: None,
+            run_schedules: false,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The developer's stack: data under `dir`, fixed well-known ports.
+    pub fn persistent(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: Some(dir.into()),
+            http_port: 3000,
+            dynamodb_port: 8000,
+            s3_port: 9000,
+            sqs_port: 9324,
+            ses_port: 9325,
+            run_schedules: true,
+            ..Self::ephemeral()
+        }
+    }
+}
+
+/// A running stack.
+pub struct LocalStack {
+    pub http_url: String,
+    pub dynamodb_url: String,
+    pub s3_url: String,
+    pub sqs_url: String,
+    pub ses_url: String,
+    pub data_dir: PathBuf,
+    /// The environment a function of this stack reads (also written for `cargo lambda`).
+    pub env: BTreeMap<String, String>,
+    pub ctx: Arc<AppContext>,
+    pub queues: Arc<sqs::Queues>,
+    pub mailbox: Arc<ses::Mailbox>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+async fn bind(host: &str, port: u16) -> Result<(TcpListener, String), BoxError> {
+    let listener = TcpListener::bind((host, port)).await.map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let addr = listener.local_addr()?;
+    Ok((listener, format!("http://{addr}")))
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Secrets the local functions sign with: made once, kept in the data folder so that tokens and
+/// cursors survive a restart.
+fn local_secrets(dir: &Path) -> Result<(String, String), BoxError> {
+    let path = dir.join("secrets.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        if let (Some(c), Some(j)) = (v["cursorSecret"].as_str(), v["jwtSecret"].as_str()) {
+            return Ok((c.to_string(), j.to_string()));
+        }
+    }
+    let make = || hex::encode(rand::random::<[u8; 32]>());
+    let (c, j) = (make(), make());
+    std::fs::write(&path, serde_json::json!({"cursorSecret": c, "jwtSecret": j}).to_string())?;
+    Ok((c, j))
+}
+
+impl LocalStack {
+    pub async fn start(opts: StackOptions) -> Result<Self, BoxError> {
+        let (temp, data_dir) = match &opts.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::tempdir()?;
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        std::fs::create_dir_all(&data_dir)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        // DynamoDB
+        let db = match &opts.data_dir {
+            Some(_) => dynoxide::Database::new(data_dir.join("dynamodb.sqlite").to_str().ok_or("data folder path is not UTF-8")?)?,
+            None => dynoxide::Database::memory()?,
+        };
+        let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
+        {
+            let rx = stop_rx.clone();
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = dynoxide::server::serve_with_shutdown(listener, db, stopped(rx)).await {
+                    tracing::error!(error = %e, "dynamodb stand-in stopped");
+                }
+            }));
+        }
+        // Sweep expired items now and then, as DynamoDB's TTL does (reads filter them anyway).
+        {
+            let mut rx = stop_rx.clone();
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => { let _ = db.sweep_ttl(); }
+                        _ = rx.changed() => return,
+                    }
+                }
+            }));
+        }
+        drop(db);
+
+        // S3
+        let media_root = data_dir.join("s3");
+        std::fs::create_dir_all(media_root.join(MEDIA_BUCKET))?;
+        let (listener, s3_url) = bind(&opts.host, opts.s3_port).await?;
+        tasks.push(tokio::spawn(serve_s3(listener, media_root, stop_rx.clone())));
+
+        // SQS
+        let queues = sqs::Queues::new(REGION);
+        let (listener, sqs_url) = bind(&opts.host, opts.sqs_port).await?;
+        queues.set_base_url(&sqs_url);
+        for q in shared::queues::ALL {
+            let vis = opts.visibility_timeout.unwrap_or(Duration::from_secs(q.visibility_timeout_secs.into()));
+            queues.create(&q.dlq_name(), vis, None);
+            queues.create(q.name, vis, Some((q.dlq_name(), q.max_receive_count)));
+        }
+        tasks.push(serve_axum(
+            listener,
+            axum::Router::new().fallback(axum::routing::post(sqs::endpoint)).with_state(queues.clone()),
+            stop_rx.clone(),
+        ));
+
+        // SES
+        let mailbox = ses::Mailbox::open(Some(data_dir.join("mail")), vec![MAIL_FROM.to_string()])?;
+        let (listener, ses_url) = bind(&opts.host, opts.ses_port).await?;
+        tasks.push(serve_axum(
+            listener,
+            axum::Router::new().fallback(axum::routing::post(ses::endpoint)).with_state(mailbox.clone()),
+            stop_rx.clone(),
+        ));
+
+        // The functions' environment, and their context built from it exactly as in Lambda.
+        let (cursor_secret, jwt_secret) = local_secrets(&data_dir)?;
+        let mut env = BTreeMap::from([
+            ("STAGE".to_string(), "local".to_string()),
+            ("AWS_REGION".into(), REGION.into()),
+            ("TABLE_NAME".into(), TABLE_NAME.into()),
+            ("MEDIA_BUCKET".into(), MEDIA_BUCKET.into()),
+            ("MAIL_FROM".into(), MAIL_FROM.into()),
+            ("OPS_EMAIL".into(), OPS_EMAIL.into()),
+            ("CURSOR_SECRET".into(), cursor_secret),
+            ("JWT_SECRET".into(), jwt_secret),
+            ("S3_FORCE_PATH_STYLE".into(), "true".into()),
+            ("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamodb_url.clone()),
+            ("AWS_ENDPOINT_URL_S3".into(), s3_url.clone()),
+            ("AWS_ENDPOINT_URL_SQS".into(), sqs_url.clone()),
+            ("AWS_ENDPOINT_URL_SES".into(), ses_url.clone()),
+            ("LOCAL_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
+            ("LOCAL_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into()),
+            ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into()),
+        ]);
+        for q in shared::queues::ALL {
+            env.insert(q.env_var.into(), queues.url_of(q.name));
+            env.insert(q.dlq_env_var.into(), queues.url_of(&q.dlq_name()));
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned())?;
+        let ctx = Arc::new(AppContext::build(config, opts.clock.clone()).await);
+        ensure_table(&ctx).await?;
+
+        let mut stack = Self {
+            http_url: String::new(),
+            dynamodb_url,
+            s3_url,
+            sqs_url,
+            ses_url,
+            data_dir,
+            env,
+            ctx: ctx.clone(),
+            queues: queues.clone(),
+            mailbox: mailbox.clone(),
+            stop,
+            tasks,
+            _temp: temp,
+        };
+
+        if opts.run_functions {
+            // Event source mappings.
+            for w in catalog::workers() {
+                stack.tasks.push(tokio::spawn(sqs::run_event_source(queues.clone(), w, ctx.clone(), stop_rx.clone())));
+            }
+            // Schedules.
+            if opts.run_schedules {
+                for job in catalog::jobs() {
+                    let (ctx, mut rx) = (ctx.clone(), stop_rx.clone());
+                    stack.tasks.push(tokio::spawn(async move {
+                        let mut every = tokio::time::interval(Duration::from_secs(job.local_every_secs));
+                        every.tick().await;
+                        loop {
+                            tokio::select! {
+                                _ = every.tick() => { let _ = shared::runtime::run_job_once(job, ctx.clone()).await; }
+                                _ = rx.changed() => return,
+                            }
+                        }
+                    }));
+                }
+            }
+            // The HTTP API.
+            let gw = Arc::new(gateway::Gateway {
+                routes: catalog::routes(),
+                jobs: catalog::jobs(),
+                ctx: ctx.clone(),
+                mailbox,
+                queues,
+                cors: cors::Cors::from_config_and_env(),
+                openapi: catalog::openapi_json(),
+            });
+            let (listener, http_url) = bind(&opts.host, opts.http_port).await?;
+            stack.http_url = http_url;
+            let app = gateway::router(gw).into_make_service_with_connect_info::<SocketAddr>();
+            let rx = stop_rx.clone();
+            stack.tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped(rx)).await {
+                    tracing::error!(error = %e, "gateway stopped");
+                }
+            }));
+        }
+        Ok(stack)
+    }
+
+    /// The environment file for `cargo lambda watch --env-file`.
+    pub fn env_file(&self) -> String {
+        self.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+
+    /// Stops every server and waits for them (the data folder is closed when this returns).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+}
+
+/// Creates the table from its one definition, unless it is there already.
+async fn ensure_table(ctx: &AppContext) -> Result<(), BoxError> {
+    let client = ctx.table.client();
+    let exists = client.describe_table().table_name(TABLE_NAME).send().await.is_ok();
+    if !exists {
+        shared::table::definition::create_table(client, TABLE_NAME).send().await.map_err(|e| {
+            format!("CreateTable: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+        })?;
+        client
+            .update_time_to_live()
+            .table_name(TABLE_NAME)
+            .time_to_live_specification(
+                aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                    .attribute_name(shared::table::TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("UpdateTimeToLive: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
+}
+
+fn serve_axum(listener: TcpListener, app: axum::Router, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped(stop)).await {
+            tracing::error!(error = %e, "stand-in stopped");
+        }
+    })
+}
+
+/// S3 on the file system, checking SigV4 signatures (presigned URLs included).
+async fn serve_s3(listener: TcpListener, root: PathBuf, mut stop: watch::Receiver<bool>) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let fs = match s3s_fs::FileSystem::new(&root) {
+        Ok(fs) => fs,
+        Err(e) => {
+            tracing::error!(error = ?e, "s3 stand-in cannot open its folder");
+            return;
+        }
+    };
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
+    let service = builder.build();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The local HTTP API: API Gateway's part, built from the route table. Each request is matched to
+//! its route, turned into the API Gateway v2 event the Lambda would get, parsed by `lambda_http`
+//! exactly as in Lambda, and handed to the same `dispatch` the binary runs. Beside the API it
+//! serves the OpenAPI document and the local-only console endpoints under `/_local/`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use shared::ApiError;
+use shared::http::ApiResponse;
+use shared::routes::{Job, Route, match_path};
+
+use crate::apigw::{IncomingRequest, http_event};
+use crate::cors::Cors;
+use crate::ses::Mailbox;
+use crate::sqs::Queues;
+
+/// API Gateway's payload limit.
+const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
+
+pub struct Gateway {
+    pub routes: Vec<&'static Route>,
+    pub jobs: Vec<&'static Job>,
+    pub ctx: Arc<shared::AppContext>,
+    pub mailbox: Arc<Mailbox>,
+    pub queues: Arc<Queues>,
+    pub cors: Cors,
+    pub openapi: String,
+}
+
+pub fn router(gw: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/_local/mail", get(mailbox))
+        .route("/_local/jobs/{name}/run", post(run_job))
+        .route("/_local/queues", get(queues))
+        .fallback(api)
+        .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
+        .with_state(gw)
+}
+
+async fn openapi(State(gw): State<Arc<Gateway>>) -> Response {
+    ([("content-type", "application/json")], gw.openapi.clone()).into_response()
+}
+
+async fn mailbox(State(gw): State<Arc<Gateway>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    axum::Json(gw.mailbox.to(q.get("to").map(String::as_str))).into_response()
+}
+
+async fn queues(State(gw): State<Arc<Gateway>>) -> Response {
+    let mut out = serde_json::Map::new();
+    for q in shared::queues::ALL {
+        for name in [q.name.to_string(), q.dlq_name()] {
+            if let Some((visible, in_flight)) = gw.queues.depth(&name) {
+                out.insert(name.clone(), serde_json::json!({"url": gw.queues.url_of(&name), "visible": visible, "inFlight": in_flight}));
+            }
+        }
+    }
+    axum::Json(out).into_response()
+}
+
+async fn run_job(State(gw): State<Arc<Gateway>>, Path(name): Path<String>) -> Response {
+    let Some(job) = gw.jobs.iter().find(|j| j.name == name) else {
+        return problem(&ApiError::not_found("JOB_NOT_FOUND", format!("No scheduled job is named {name}.")));
+    };
+    match shared::runtime::run_job_once(job, gw.ctx.clone()).await {
+        Ok(summary) => axum::Json(serde_json::json!({"job": job.name, "result": summary})).into_response(),
+        Err(e) => problem(&e),
+    }
+}
+
+fn problem(e: &ApiError) -> Response {
+    to_axum(ApiResponse::problem(e).into_lambda())
+}
+
+fn to_axum(res: lambda_http::Response<lambda_http::Body>) -> Response {
+    let (parts, body) = res.into_parts();
+    let bytes: Vec<u8> = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(t) => t.into_bytes(),
+        lambda_http::Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn api(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let allowed_origin = origin.filter(|o| gw.cors.allows_origin(o));
+
+    // CORS preflight is answered by the gateway, never by a function.
+    if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        if let Some(o) = &allowed_origin {
+            for (k, v) in gw.cors.preflight_headers(o) {
+                res.headers_mut().insert(k, v.parse().expect("header values from config are ASCII"));
+            }
+        }
+        return res;
+    }
+
+    let path = uri.path().to_string();
+    let mut path_matched = false;
+    let mut found = None;
+    for route in &gw.routes {
+        if let Some(params) = match_path(route.path, &path) {
+            path_matched = true;
+            if route.method.as_str() == method.as_str() {
+                found = Some((*route, params));
+                break;
+            }
+        }
+    }
+    let mut res = match found {
+        None if path_matched => problem(&ApiError::MethodNotAllowed),
+        None => problem(&ApiError::not_found("ROUTE_NOT_FOUND", format!("No endpoint answers {method} {path}."))),
+        Some((route, params)) => {
+            let incoming = IncomingRequest {
+                method: method.to_string(),
+                path: path.clone(),
+                raw_query: uri.query().unwrap_or_default().to_string(),
+                headers: headers
+                    .iter()
+                    .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
+                    .collect(),
+                body: body.to_vec(),
+                source_ip: peer.ip().to_string(),
+                request_id: ulid::Ulid::new().to_string(),
+                time_epoch_ms: chrono::Utc::now().timestamp_millis(),
+            };
+            let event = http_event(route, &incoming, &params);
+            match lambda_http::request::from_str(&event.to_string()) {
+                Ok(req) => to_axum(shared::http::dispatch(route, gw.ctx.clone(), req).await),
+                Err(e) => problem(&ApiError::internal(format!("event parse: {e}"))),
+            }
+        }
+    };
+    if let Some(o) = &allowed_origin {
+        for (k, v) in gw.cors.response_headers(o) {
+            res.headers_mut().insert(k, v.parse().expect("header values from config are ASCII"));
+        }
+    }
+    res
+}
