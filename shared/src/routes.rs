@@ -119,6 +119,8 @@ pub struct RouteDoc {
     pub responses: &'static [ResponseDoc],
     /// Error statuses this endpoint answers beyond those every endpoint may (400, 401, 403, 500).
     pub errors: &'static [u16],
+    /// A sample request body (JSON), for `events/` and the documentation.
+    pub example: Option<&'static str>,
 }
 
 /// One HTTP endpoint: one Lambda binary.
@@ -160,6 +162,8 @@ pub struct Worker {
     pub permissions: &'static [Permission],
     pub handler: MessageHandler,
     pub summary: &'static str,
+    /// A sample message body, for `events/`.
+    pub example: &'static str,
 }
 
 /// One scheduled job: one Lambda binary with a schedule.

@@ -46,6 +46,7 @@ pub static HEALTH: Route = Route {
             ResponseDoc { status: 503, description: "The table does not answer.", body: Some(schema::<Health>) },
         ],
         errors: &[],
+        example: None,
     },
 };
 

@@ -20,6 +20,7 @@ pub static MAIL_WORKER: Worker = Worker {
     permissions: &[Permission::TableRead, Permission::TableWrite, Permission::SendEmail],
     handler: |ctx, msg| Box::pin(handle(ctx, msg)),
     summary: "Sends queued transactional email through SES",
+    example: r#"{"to":"someone@example.com","subject":"Welcome","text":"Hello!","dedupKey":"welcome:01JD0000000000000000000000"}"#,
 };
 
 pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {

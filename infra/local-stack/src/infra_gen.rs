@@ -1,1 +1,478 @@
-pub fn placeholder() {}
+//! Generates the deployment description from the route table:
+//!
+//! - `template.yaml`: the root SAM stack — the table (from its one definition), the media
+//!   bucket, the queues with their dead-letter queues, the HTTP API with its CORS configuration,
+//!   and one nested stack per domain;
+//! - `infra/stacks/<domain>.yaml`: that domain's functions, each with its own least-privilege role,
+//!   its API route and integration, its queue or schedule;
+//! - `events/<binary>.json`: a sample event per function for `cargo lambda invoke --data-file`.
+//!
+//! Why nested stacks: CloudFormation allows 500 resources per stack and an HTTP function costs
+//! five (function, role, integration, route, permission). The root holds a fixed handful of
+//! resources plus one per nested stack, and a domain with more than [`MAX_FUNCTIONS_PER_STACK`]
+//! functions is split into several stacks, so no stack nears the limit at any product size.
+//! `tests/infra.rs` measures this for a 150-endpoint product.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use shared::queues::{self, Queue};
+use shared::routes::{Domain, Job, Permission, Route, Worker};
+
+use crate::apigw::{IncomingRequest, http_event};
+use crate::cors::Cors;
+
+/// Functions per nested stack: 60 × 5 resources + parameters' worth of headroom < 500.
+pub const MAX_FUNCTIONS_PER_STACK: usize = 60;
+
+#[derive(Debug, Clone, Copy)]
+enum Function {
+    Http(&'static Route),
+    Worker(&'static Worker),
+    Job(&'static Job),
+}
+
+impl Function {
+    fn binary(&self) -> &'static str {
+        match self {
+            Function::Http(r) => r.binary,
+            Function::Worker(w) => w.binary,
+            Function::Job(j) => j.binary,
+        }
+    }
+    fn package(&self) -> &'static str {
+        match self {
+            Function::Http(r) => r.package,
+            Function::Worker(w) => w.package,
+            Function::Job(j) => j.package,
+        }
+    }
+    fn permissions(&self) -> &'static [Permission] {
+        match self {
+            Function::Http(r) => r.permissions,
+            Function::Worker(w) => w.permissions,
+            Function::Job(j) => j.permissions,
+        }
+    }
+}
+
+/// Every function of a domain, in route-table order.
+fn functions(d: &Domain) -> Vec<Function> {
+    d.routes
+        .iter()
+        .map(|r| Function::Http(r))
+        .chain(d.workers.iter().map(|w| Function::Worker(w)))
+        .chain(d.jobs.iter().map(|j| Function::Job(j)))
+        .collect()
+}
+
+/// `mail-worker` → `MailWorker`: a CloudFormation logical id.
+pub fn logical_id(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn queue_id(q: &Queue) -> String {
+    format!("{}Queue", logical_id(q.name))
+}
+fn dlq_id(q: &Queue) -> String {
+    format!("{}DeadLetterQueue", logical_id(q.name))
+}
+
+fn r(name: &str) -> Value {
+    json!({"Ref": name})
+}
+fn sub(s: &str) -> Value {
+    json!({"Fn::Sub": s})
+}
+fn get_att(name: &str, attr: &str) -> Value {
+    json!({"Fn::GetAtt": [name, attr]})
+}
+
+/// The parameters every nested stack receives from the root, with their values there.
+fn nested_parameters() -> Vec<(String, Value)> {
+    let mut p = vec![
+        ("Stage".to_string(), r("Stage")),
+        ("TableName".to_string(), r("Table")),
+        ("TableArn".to_string(), get_att("Table", "Arn")),
+        ("MediaBucket".to_string(), r("MediaBucket")),
+        ("HttpApiId".to_string(), r("HttpApi")),
+        ("MailFrom".to_string(), r("MailFrom")),
+        ("OpsEmail".to_string(), r("OpsEmail")),
+        ("JwtSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/jwt-secret}}")),
+        ("CursorSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/cursor-secret}}")),
+    ];
+    for q in queues::ALL {
+        p.push((format!("{}Url", queue_id(q)), r(&queue_id(q))));
+        p.push((format!("{}Arn", queue_id(q)), get_att(&queue_id(q), "Arn")));
+        p.push((format!("{}Url", dlq_id(q)), r(&dlq_id(q))));
+        p.push((format!("{}Arn", dlq_id(q)), get_att(&dlq_id(q), "Arn")));
+    }
+    p
+}
+
+fn environment() -> Value {
+    let mut vars = serde_json::Map::new();
+    vars.insert("STAGE".into(), r("Stage"));
+    vars.insert("TABLE_NAME".into(), r("TableName"));
+    vars.insert("MEDIA_BUCKET".into(), r("MediaBucket"));
+    vars.insert("MAIL_FROM".into(), r("MailFrom"));
+    vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
+    vars.insert("JWT_SECRET".into(), r("JwtSecret"));
+    vars.insert("CURSOR_SECRET".into(), r("CursorSecret"));
+    vars.insert("RUST_LOG".into(), json!("info"));
+    for q in queues::ALL {
+        vars.insert(q.env_var.into(), r(&format!("{}Url", queue_id(q))));
+        vars.insert(q.dlq_env_var.into(), r(&format!("{}Url", dlq_id(q))));
+    }
+    json!({"Variables": vars})
+}
+
+/// IAM statements for a function's permissions: only what it uses, on only our resources.
+fn policy(perms: &[Permission]) -> Value {
+    let table = || json!([r("TableArn"), sub("${TableArn}/index/*")]);
+    let mut statements = Vec::new();
+    for p in perms {
+        let st = match p {
+            Permission::TableRead => json!({"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"], "Resource": table()}),
+            Permission::TableWrite => json!({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"], "Resource": table()}),
+            Permission::MediaRead => json!({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": sub("arn:${AWS::Partition}:s3:::${MediaBucket}/*")}),
+            Permission::MediaWrite => json!({"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": sub("arn:${AWS::Partition}:s3:::${MediaBucket}/*")}),
+            Permission::SendEmail => json!({"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*", "Condition": {"StringEquals": {"ses:FromAddress": r("MailFrom")}}}),
+            Permission::SendTo(q) => json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", queue_id(q)))}),
+            Permission::InspectQueues => json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": queues::ALL.iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()}),
+            Permission::ManageConnections => json!({"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/*/@connections/*")}),
+        };
+        statements.push(st);
+    }
+    json!([{"Statement": statements}])
+}
+
+/// One nested stack holding `funcs` of one package.
+fn nested_stack(funcs: &[Function]) -> Value {
+    let mut params = serde_json::Map::new();
+    for (name, _) in nested_parameters() {
+        let secret = name.ends_with("Secret");
+        let mut p = json!({"Type": "String"});
+        if secret {
+            p["NoEcho"] = json!(true);
+        }
+        params.insert(name, p);
+    }
+    let mut resources = serde_json::Map::new();
+    for f in funcs {
+        let id = logical_id(f.binary());
+        let mut props = json!({
+            "FunctionName": sub(&format!("petplatform-${{Stage}}-{}", f.binary())),
+            "CodeUri": format!("../../functions/{}", f.package()),
+            "Policies": policy(f.permissions()),
+        });
+        match f {
+            Function::Http(route) => {
+                props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
+                resources.insert(format!("{id}Integration"), json!({
+                    "Type": "AWS::ApiGatewayV2::Integration",
+                    "Properties": {
+                        "ApiId": r("HttpApiId"),
+                        "IntegrationType": "AWS_PROXY",
+                        "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
+                        "PayloadFormatVersion": "2.0"
+                    }
+                }));
+                resources.insert(format!("{id}Route"), json!({
+                    "Type": "AWS::ApiGatewayV2::Route",
+                    "Properties": {
+                        "ApiId": r("HttpApiId"),
+                        "RouteKey": route.route_key(),
+                        "Target": sub(&format!("integrations/${{{id}Integration}}"))
+                    }
+                }));
+                resources.insert(format!("{id}InvokePermission"), json!({
+                    "Type": "AWS::Lambda::Permission",
+                    "Properties": {
+                        "Action": "lambda:InvokeFunction",
+                        "FunctionName": r(&format!("{id}Function")),
+                        "Principal": "apigateway.amazonaws.com",
+                        "SourceArn": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApiId}/*")
+                    }
+                }));
+            }
+            Function::Worker(w) => {
+                props["Description"] = json!(w.summary);
+                props["Timeout"] = json!(w.queue.visibility_timeout_secs.min(900) / 2 + 1);
+                props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
+                    "Queue": r(&format!("{}Arn", queue_id(w.queue))),
+                    "BatchSize": w.batch_size,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"]
+                }}});
+            }
+            Function::Job(j) => {
+                props["Description"] = json!(j.summary);
+                props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {"Schedule": j.schedule}}});
+            }
+        }
+        resources.insert(format!("{id}Function"), json!({
+            "Type": "AWS::Serverless::Function",
+            "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary()}},
+            "Properties": props
+        }));
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Generated by gen-infra from the route table. Do not edit.",
+        "Parameters": params,
+        "Globals": {"Function": {
+            "Runtime": "provided.al2023",
+            "Architectures": ["arm64"],
+            "Handler": "bootstrap",
+            "MemorySize": 256,
+            "Timeout": 15,
+            "Environment": environment(),
+            "LoggingConfig": {"LogFormat": "JSON"}
+        }},
+        "Resources": resources
+    })
+}
+
+/// The stacks a domain becomes: `(file stem, functions)`.
+fn stacks_of(d: &Domain) -> Vec<(String, Vec<Function>)> {
+    let funcs = functions(d);
+    if funcs.len() <= MAX_FUNCTIONS_PER_STACK {
+        return vec![(d.name.to_string(), funcs)];
+    }
+    funcs.chunks(MAX_FUNCTIONS_PER_STACK).enumerate().map(|(i, c)| (format!("{}-{}", d.name, i + 1), c.to_vec())).collect()
+}
+
+fn root_template(domains: &[Domain], cors: &Cors) -> Value {
+    let mut resources = serde_json::Map::new();
+    resources.insert("Table".into(), json!({
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": shared::table::definition::cloudformation_properties()
+    }));
+    resources.insert("MediaBucket".into(), json!({
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "CorsConfiguration": {"CorsRules": [{
+                "AllowedMethods": ["GET", "PUT", "HEAD"],
+                "AllowedOrigins": r("CorsAllowOrigins"),
+                "AllowedHeaders": ["*"],
+                "MaxAge": cors.max_age
+            }]}
+        }
+    }));
+    for q in queues::ALL {
+        resources.insert(dlq_id(q), json!({
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true}
+        }));
+        resources.insert(queue_id(q), json!({
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "VisibilityTimeout": q.visibility_timeout_secs,
+                "SqsManagedSseEnabled": true,
+                "RedrivePolicy": {"deadLetterTargetArn": get_att(&dlq_id(q), "Arn"), "maxReceiveCount": q.max_receive_count}
+            }
+        }));
+    }
+    resources.insert("HttpApi".into(), json!({
+        "Type": "AWS::ApiGatewayV2::Api",
+        "Properties": {
+            "Name": sub("petplatform-${Stage}"),
+            "ProtocolType": "HTTP",
+            "CorsConfiguration": {
+                "AllowOrigins": r("CorsAllowOrigins"),
+                "AllowMethods": cors.allow_methods,
+                "AllowHeaders": cors.allow_headers,
+                "ExposeHeaders": cors.expose_headers,
+                "AllowCredentials": cors.allow_credentials,
+                "MaxAge": cors.max_age
+            }
+        }
+    }));
+    resources.insert("HttpApiStage".into(), json!({
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "Properties": {
+            "ApiId": r("HttpApi"),
+            "StageName": "$default",
+            "AutoDeploy": true,
+            "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
+        }
+    }));
+    let params: serde_json::Map<String, Value> = nested_parameters().into_iter().collect();
+    for d in domains {
+        for (stem, _) in stacks_of(d) {
+            resources.insert(format!("{}Functions", logical_id(&stem)), json!({
+                "Type": "AWS::Serverless::Application",
+                "Properties": {"Location": format!("infra/stacks/{stem}.yaml"), "Parameters": params}
+            }));
+        }
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Pet platform: every HTTP endpoint, worker and job a Lambda function, one DynamoDB table, one media bucket. Generated by gen-infra from the route table. Do not edit.",
+        "Parameters": {
+            "Stage": {"Type": "String", "Default": "dev", "AllowedPattern": "^[a-z][a-z0-9-]{1,15}$", "Description": "Stage name; secrets are read from SSM under /petplatform/<Stage>/"},
+            "CorsAllowOrigins": {"Type": "CommaDelimitedList", "Default": cors.allow_origins.join(","), "Description": "Browser origins allowed to call the API and upload media"},
+            "MailFrom": {"Type": "String", "Default": "no-reply@example.com", "Description": "SES-verified sender address"},
+            "OpsEmail": {"Type": "String", "Default": "ops@example.com", "Description": "Where operational alerts go"}
+        },
+        "Resources": resources,
+        "Outputs": {
+            "ApiUrl": {"Value": get_att("HttpApi", "ApiEndpoint")},
+            "TableName": {"Value": r("Table")},
+            "MediaBucketName": {"Value": r("MediaBucket")}
+        }
+    })
+}
+
+fn sample_path(route: &Route) -> String {
+    route
+        .path
+        .split('/')
+        .map(|seg| if seg.starts_with('{') { "01JD3K4Q5R6S7T8V9W0XYZABCD" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn sample_event(f: Function) -> Value {
+    match f {
+        Function::Http(route) => {
+            let path = sample_path(route);
+            let params = shared::routes::match_path(route.path, &path).unwrap_or_default();
+            let mut headers = vec![
+                ("host".to_string(), "api.petplatform.local".to_string()),
+                ("user-agent".to_string(), "cargo-lambda".to_string()),
+                ("accept".to_string(), "application/json".to_string()),
+            ];
+            let body = route.doc.example.map(|b| b.as_bytes().to_vec()).unwrap_or_default();
+            if !body.is_empty() {
+                headers.push(("content-type".into(), "application/json".into()));
+            }
+            let req = IncomingRequest {
+                method: route.method.as_str().to_string(),
+                path,
+                raw_query: String::new(),
+                headers,
+                body,
+                source_ip: "127.0.0.1".into(),
+                request_id: "sample-request-id".into(),
+                time_epoch_ms: 1_763_726_400_000,
+            };
+            http_event(route, &req, &params)
+        }
+        Function::Worker(w) => json!({"Records": [{
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "receiptHandle": "sample-receipt-handle",
+            "body": w.example,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1763726400000", "SenderId": crate::sqs::ACCOUNT_ID, "ApproximateFirstReceiveTimestamp": "1763726400001"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:{}", crate::sqs::ACCOUNT_ID, w.queue.name),
+            "awsRegion": "us-east-1"
+        }]}),
+        Function::Job(j) => json!({
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": crate::sqs::ACCOUNT_ID,
+            "time": "2025-11-21T12:00:00Z",
+            "region": "us-east-1",
+            "resources": [format!("arn:aws:events:us-east-1:{}:rule/petplatform-{}", crate::sqs::ACCOUNT_ID, j.name)],
+            "detail": {}
+        }),
+    }
+}
+
+fn yaml(v: &Value) -> String {
+    let body = serde_yaml::to_string(v).expect("JSON values serialise as YAML");
+    format!("# Generated by `cargo run -p local-stack --bin gen-infra` from the route table. Do not edit.\n{body}")
+}
+
+/// Every generated file, by path relative to the repository root.
+pub fn render(domains: &[Domain]) -> BTreeMap<PathBuf, String> {
+    let cors = Cors::from_config_file();
+    let mut files = BTreeMap::new();
+    files.insert(PathBuf::from("template.yaml"), yaml(&root_template(domains, &cors)));
+    for d in domains {
+        for (stem, funcs) in stacks_of(d) {
+            files.insert(PathBuf::from(format!("infra/stacks/{stem}.yaml")), yaml(&nested_stack(&funcs)));
+        }
+        for f in functions(d) {
+            let text = serde_json::to_string_pretty(&sample_event(f)).expect("events serialise") + "\n";
+            files.insert(PathBuf::from(format!("events/{}.json", f.binary())), text);
+        }
+    }
+    files
+}
+
+/// Resources a template has once SAM has expanded it: a function adds its role, an SQS event a
+/// mapping, a schedule a rule and a permission.
+pub fn deployed_resource_count(template: &Value) -> usize {
+    let Some(resources) = template["Resources"].as_object() else { return 0 };
+    resources
+        .values()
+        .map(|res| match res["Type"].as_str() {
+            Some("AWS::Serverless::Function") => {
+                let events = res["Properties"]["Events"].as_object().map(|e| {
+                    e.values()
+                        .map(|ev| match ev["Type"].as_str() {
+                            Some("Schedule") => 2,
+                            _ => 1,
+                        })
+                        .sum::<usize>()
+                });
+                2 + events.unwrap_or(0)
+            }
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Writes every generated file under `root` and removes generated files that no longer belong.
+pub fn write_all(root: &Path) -> std::io::Result<Vec<String>> {
+    let files = render(crate::catalog::DOMAINS);
+    for dir in ["infra/stacks", "events"] {
+        std::fs::create_dir_all(root.join(dir))?;
+        for entry in std::fs::read_dir(root.join(dir))? {
+            let path = entry?.path();
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            if !files.contains_key(&rel) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for (rel, text) in &files {
+        std::fs::write(root.join(rel), text)?;
+        written.push(rel.display().to_string());
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_ids() {
+        assert_eq!(logical_id("mail-worker"), "MailWorker");
+        assert_eq!(logical_id("health"), "Health");
+        assert_eq!(logical_id("system-2"), "System2");
+    }
+}
