@@ -88,7 +88,14 @@ impl TokenKeys {
         self.ttl_secs
     }
 
-    pub fn issue(&self, user_id: &str, role: Role, scope: TokenScope, session_id: &str, now_epoch: i64) -> Result<String, ApiError> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: Role,
+        scope: TokenScope,
+        session_id: &str,
+        now_epoch: i64,
+    ) -> Result<String, ApiError> {
         let claims = Claims {
             sub: user_id.to_string(),
             role,
@@ -160,7 +167,8 @@ mod tests {
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         assert!(k.verify(&format!("{none_header}.{}.", parts[1])).is_err());
 
-        let admin_claims = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap().replace("USER", "ADMIN");
+        let admin_claims =
+            String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap().replace("USER", "ADMIN");
         let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(admin_claims), parts[2]);
         assert_eq!(k.verify(&tampered).unwrap_err().code(), "INVALID_TOKEN");
 

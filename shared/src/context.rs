@@ -44,7 +44,8 @@ impl AppContext {
             ses = ses.endpoint_url(url);
         }
 
-        let table = Table::new(aws_sdk_dynamodb::Client::from_conf(ddb.build()), &config.table_name, &config.cursor_secret);
+        let table =
+            Table::new(aws_sdk_dynamodb::Client::from_conf(ddb.build()), &config.table_name, &config.cursor_secret);
         let tokens = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, config.access_token_ttl_secs);
         Self {
             table,

@@ -72,7 +72,11 @@ impl ApiRequest {
             if inner.is_syntax() || inner.is_eof() || path == "." {
                 if inner.is_data() {
                     let field = missing_field(&inner.to_string()).unwrap_or_else(|| "body".into());
-                    return ApiError::Validation(vec![FieldProblem::new(field, "INVALID", clean_serde_message(&inner))]);
+                    return ApiError::Validation(vec![FieldProblem::new(
+                        field,
+                        "INVALID",
+                        clean_serde_message(&inner),
+                    )]);
                 }
                 return ApiError::bad_request("MALFORMED_JSON", "The body is not valid JSON.");
             }
@@ -113,9 +117,7 @@ impl ApiRequest {
 
     /// The caller, or 401.
     pub fn caller(&self) -> ApiResult<&Identity> {
-        self.identity
-            .as_ref()
-            .ok_or_else(|| ApiError::unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this."))
+        self.identity.as_ref().ok_or_else(|| ApiError::unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this."))
     }
 }
 
@@ -192,7 +194,9 @@ impl ApiResponse {
 pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
     let ctx = req.request_context_ref().cloned();
     let (request_id, source_ip) = match ctx {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => (c.request_id.unwrap_or_default(), c.http.source_ip),
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => {
+            (c.request_id.unwrap_or_default(), c.http.source_ip)
+        }
         _ => (String::new(), None),
     };
     let path_params = req.path_parameters().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -242,7 +246,11 @@ fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult
 }
 
 /// Runs `route` for one request: access rule, handler, error mapping, one structured log line.
-pub async fn dispatch(route: &'static Route, ctx: Arc<AppContext>, req: lambda_http::Request) -> lambda_http::Response<Body> {
+pub async fn dispatch(
+    route: &'static Route,
+    ctx: Arc<AppContext>,
+    req: lambda_http::Request,
+) -> lambda_http::Response<Body> {
     let started = Instant::now();
     let mut api_req = from_lambda(route, req);
     let request_id = api_req.request_id.clone();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::table::{Entity, Key, Write, s, n};
+use crate::table::{Entity, Key, Write, n, s};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,7 +45,12 @@ const DONE_SECS: i64 = 7 * 24 * 3600;
 /// Claims `key` in `scope`. Another worker's live claim is an error (retry later).
 pub async fn claim(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<Claim> {
     let now = ctx.now().timestamp();
-    let record = IdempotencyRecord { scope: scope.into(), key: key.into(), status: "IN_PROGRESS".into(), expires: now + IN_PROGRESS_SECS };
+    let record = IdempotencyRecord {
+        scope: scope.into(),
+        key: key.into(),
+        status: "IN_PROGRESS".into(),
+        expires: now + IN_PROGRESS_SECS,
+    };
     let write = Write::put(&record)?
         .when(
             "attribute_not_exists(PK) OR (#st = :prog AND #exp < :now)",
@@ -69,7 +74,12 @@ pub async fn claim(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<Claim>
 }
 
 pub async fn complete(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<()> {
-    let record = IdempotencyRecord { scope: scope.into(), key: key.into(), status: "DONE".into(), expires: ctx.now().timestamp() + DONE_SECS };
+    let record = IdempotencyRecord {
+        scope: scope.into(),
+        key: key.into(),
+        status: "DONE".into(),
+        expires: ctx.now().timestamp() + DONE_SECS,
+    };
     ctx.table.write(Write::put(&record)?).await
 }
 

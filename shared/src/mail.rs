@@ -25,7 +25,12 @@ pub async fn send(ctx: &AppContext, email: &Email) -> ApiResult<()> {
         .send_email()
         .source(&ctx.config.mail_from)
         .destination(Destination::builder().to_addresses(&email.to).build())
-        .message(Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.text)?).build()).build())
+        .message(
+            Message::builder()
+                .subject(content(&email.subject)?)
+                .body(Body::builder().text(content(&email.text)?).build())
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| ApiError::internal(format!("SES SendEmail: {}", aws_sdk_ses::error::DisplayErrorContext(e))))?;

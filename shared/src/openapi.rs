@@ -43,17 +43,14 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
     let mut paths = PathsBuilder::new();
     for route in domains.iter().flat_map(|d| d.routes.iter()) {
         let doc = &route.doc;
-        let mut op = OperationBuilder::new()
-            .operation_id(Some(route.binary))
-            .summary(Some(doc.summary))
-            .tag(doc.tag);
+        let mut op = OperationBuilder::new().operation_id(Some(route.binary)).summary(Some(doc.summary)).tag(doc.tag);
         for (i, seg) in route.path.split('/').enumerate() {
             let _ = i;
             if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 op = op.parameter(
-                    ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(Some(
-                        utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
-                    )),
+                    ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(
+                        Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String)),
+                    ),
                 );
             }
         }
@@ -64,7 +61,9 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
                     .parameter_in(ParameterIn::Query)
                     .required(if q.required { Required::True } else { Required::False })
                     .description(Some(q.description))
-                    .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String))),
+                    .schema(Some(
+                        utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
+                    )),
             );
         }
         if let Some(req) = doc.request {
@@ -117,7 +116,9 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
             InfoBuilder::new()
                 .title("Pet platform API")
                 .version(version)
-                .description(Some("Pets, diary, market, chat, campaigns, health care and more, as AWS Lambda functions."))
+                .description(Some(
+                    "Pets, diary, market, chat, campaigns, health care and more, as AWS Lambda functions.",
+                ))
                 .build(),
         )
         .paths(paths.build())

@@ -22,7 +22,13 @@ impl Queue {
 }
 
 /// Transactional email (verification codes, notices, alerts) sent through SES by the mail worker.
-pub const MAIL: Queue = Queue { name: "mail", env_var: "MAIL_QUEUE_URL", dlq_env_var: "MAIL_DLQ_URL", visibility_timeout_secs: 30, max_receive_count: 3 };
+pub const MAIL: Queue = Queue {
+    name: "mail",
+    env_var: "MAIL_QUEUE_URL",
+    dlq_env_var: "MAIL_DLQ_URL",
+    visibility_timeout_secs: 30,
+    max_receive_count: 3,
+};
 
 pub const ALL: &[Queue] = &[MAIL];
 

@@ -16,7 +16,8 @@ use crate::queues::Queue;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pub type HttpHandler = fn(Arc<AppContext>, ApiRequest) -> BoxFuture<ApiResult<ApiResponse>>;
-pub type MessageHandler = fn(Arc<AppContext>, crate::worker::Message) -> BoxFuture<Result<(), crate::worker::MessageError>>;
+pub type MessageHandler =
+    fn(Arc<AppContext>, crate::worker::Message) -> BoxFuture<Result<(), crate::worker::MessageError>>;
 pub type JobHandler = fn(Arc<AppContext>) -> BoxFuture<ApiResult<serde_json::Value>>;
 
 /// Collects named schemas and answers a reference to the one asked for.

@@ -46,7 +46,10 @@ pub async fn run_job(job: &'static Job) -> Result<(), Error> {
 }
 
 /// One run of a job; the local scheduler calls this too.
-pub async fn run_job_once(job: &'static Job, ctx: Arc<AppContext>) -> Result<serde_json::Value, crate::error::ApiError> {
+pub async fn run_job_once(
+    job: &'static Job,
+    ctx: Arc<AppContext>,
+) -> Result<serde_json::Value, crate::error::ApiError> {
     let result = (job.handler)(ctx).await;
     match &result {
         Ok(summary) => tracing::info!(job = job.name, summary = %summary, "job finished"),

@@ -45,7 +45,11 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
             let msg = Message {
                 id: id.clone(),
                 body: record.body.clone().unwrap_or_default(),
-                receive_count: record.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1),
+                receive_count: record
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
             };
             let result = (worker.handler)(ctx, msg).await;
             if let Err(e) = &result {
@@ -60,6 +64,11 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
             response.add_failure(id);
         }
     }
-    tracing::info!(worker = worker.name, failures = response.batch_item_failures.len(), cold_start = crate::logging::take_cold_start(), "batch");
+    tracing::info!(
+        worker = worker.name,
+        failures = response.batch_item_failures.len(),
+        cold_start = crate::logging::take_cold_start(),
+        "batch"
+    );
     response
 }

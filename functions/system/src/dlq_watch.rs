@@ -31,7 +31,9 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await
-            .map_err(|e| ApiError::internal(format!("GetQueueAttributes: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                ApiError::internal(format!("GetQueueAttributes: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+            })?;
         let waiting: u64 = out
             .attributes()
             .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))

@@ -90,7 +90,8 @@ pub fn http_event(route: &Route, req: &IncomingRequest, path_params: &[(String, 
         event["queryStringParameters"] = Value::Object(query);
     }
     if !path_params.is_empty() {
-        event["pathParameters"] = Value::Object(path_params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
+        event["pathParameters"] =
+            Value::Object(path_params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
     }
     if !body.is_null() {
         event["body"] = body;

@@ -59,7 +59,10 @@ async fn queues(State(gw): State<Arc<Gateway>>) -> Response {
     for q in shared::queues::ALL {
         for name in [q.name.to_string(), q.dlq_name()] {
             if let Some((visible, in_flight)) = gw.queues.depth(&name) {
-                out.insert(name.clone(), serde_json::json!({"url": gw.queues.url_of(&name), "visible": visible, "inFlight": in_flight}));
+                out.insert(
+                    name.clone(),
+                    serde_json::json!({"url": gw.queues.url_of(&name), "visible": visible, "inFlight": in_flight}),
+                );
             }
         }
     }

@@ -140,14 +140,30 @@ fn policy(perms: &[Permission]) -> Value {
     let mut statements = Vec::new();
     for p in perms {
         let st = match p {
-            Permission::TableRead => json!({"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"], "Resource": table()}),
-            Permission::TableWrite => json!({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"], "Resource": table()}),
-            Permission::MediaRead => json!({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": sub("arn:${AWS::Partition}:s3:::${MediaBucket}/*")}),
-            Permission::MediaWrite => json!({"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": sub("arn:${AWS::Partition}:s3:::${MediaBucket}/*")}),
-            Permission::SendEmail => json!({"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*", "Condition": {"StringEquals": {"ses:FromAddress": r("MailFrom")}}}),
-            Permission::SendTo(q) => json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", queue_id(q)))}),
-            Permission::InspectQueues => json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": queues::ALL.iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()}),
-            Permission::ManageConnections => json!({"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/*/@connections/*")}),
+            Permission::TableRead => {
+                json!({"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"], "Resource": table()})
+            }
+            Permission::TableWrite => {
+                json!({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"], "Resource": table()})
+            }
+            Permission::MediaRead => {
+                json!({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": sub("arn:${AWS::Partition}:s3:::${MediaBucket}/*")})
+            }
+            Permission::MediaWrite => {
+                json!({"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": sub("arn:${AWS::Partition}:s3:::${MediaBucket}/*")})
+            }
+            Permission::SendEmail => {
+                json!({"Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"], "Resource": "*", "Condition": {"StringEquals": {"ses:FromAddress": r("MailFrom")}}})
+            }
+            Permission::SendTo(q) => {
+                json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", queue_id(q)))})
+            }
+            Permission::InspectQueues => {
+                json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": queues::ALL.iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()})
+            }
+            Permission::ManageConnections => {
+                json!({"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/*/@connections/*")})
+            }
         };
         statements.push(st);
     }
@@ -176,23 +192,29 @@ fn nested_stack(funcs: &[Function]) -> Value {
         match f {
             Function::Http(route) => {
                 props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
-                resources.insert(format!("{id}Integration"), json!({
-                    "Type": "AWS::ApiGatewayV2::Integration",
-                    "Properties": {
-                        "ApiId": r("HttpApiId"),
-                        "IntegrationType": "AWS_PROXY",
-                        "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
-                        "PayloadFormatVersion": "2.0"
-                    }
-                }));
-                resources.insert(format!("{id}Route"), json!({
-                    "Type": "AWS::ApiGatewayV2::Route",
-                    "Properties": {
-                        "ApiId": r("HttpApiId"),
-                        "RouteKey": route.route_key(),
-                        "Target": sub(&format!("integrations/${{{id}Integration}}"))
-                    }
-                }));
+                resources.insert(
+                    format!("{id}Integration"),
+                    json!({
+                        "Type": "AWS::ApiGatewayV2::Integration",
+                        "Properties": {
+                            "ApiId": r("HttpApiId"),
+                            "IntegrationType": "AWS_PROXY",
+                            "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
+                            "PayloadFormatVersion": "2.0"
+                        }
+                    }),
+                );
+                resources.insert(
+                    format!("{id}Route"),
+                    json!({
+                        "Type": "AWS::ApiGatewayV2::Route",
+                        "Properties": {
+                            "ApiId": r("HttpApiId"),
+                            "RouteKey": route.route_key(),
+                            "Target": sub(&format!("integrations/${{{id}Integration}}"))
+                        }
+                    }),
+                );
                 resources.insert(format!("{id}InvokePermission"), json!({
                     "Type": "AWS::Lambda::Permission",
                     "Properties": {
@@ -217,11 +239,14 @@ fn nested_stack(funcs: &[Function]) -> Value {
                 props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {"Schedule": j.schedule}}});
             }
         }
-        resources.insert(format!("{id}Function"), json!({
-            "Type": "AWS::Serverless::Function",
-            "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary()}},
-            "Properties": props
-        }));
+        resources.insert(
+            format!("{id}Function"),
+            json!({
+                "Type": "AWS::Serverless::Function",
+                "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary()}},
+                "Properties": props
+            }),
+        );
     }
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -247,17 +272,24 @@ fn stacks_of(d: &Domain) -> Vec<(String, Vec<Function>)> {
     if funcs.len() <= MAX_FUNCTIONS_PER_STACK {
         return vec![(d.name.to_string(), funcs)];
     }
-    funcs.chunks(MAX_FUNCTIONS_PER_STACK).enumerate().map(|(i, c)| (format!("{}-{}", d.name, i + 1), c.to_vec())).collect()
+    funcs
+        .chunks(MAX_FUNCTIONS_PER_STACK)
+        .enumerate()
+        .map(|(i, c)| (format!("{}-{}", d.name, i + 1), c.to_vec()))
+        .collect()
 }
 
 fn root_template(domains: &[Domain], cors: &Cors) -> Value {
     let mut resources = serde_json::Map::new();
-    resources.insert("Table".into(), json!({
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": shared::table::definition::cloudformation_properties()
-    }));
+    resources.insert(
+        "Table".into(),
+        json!({
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": shared::table::definition::cloudformation_properties()
+        }),
+    );
     resources.insert("MediaBucket".into(), json!({
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Retain",
@@ -274,10 +306,13 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
         }
     }));
     for q in queues::ALL {
-        resources.insert(dlq_id(q), json!({
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true}
-        }));
+        resources.insert(
+            dlq_id(q),
+            json!({
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true}
+            }),
+        );
         resources.insert(queue_id(q), json!({
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -287,37 +322,46 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             }
         }));
     }
-    resources.insert("HttpApi".into(), json!({
-        "Type": "AWS::ApiGatewayV2::Api",
-        "Properties": {
-            "Name": sub("petplatform-${Stage}"),
-            "ProtocolType": "HTTP",
-            "CorsConfiguration": {
-                "AllowOrigins": r("CorsAllowOrigins"),
-                "AllowMethods": cors.allow_methods,
-                "AllowHeaders": cors.allow_headers,
-                "ExposeHeaders": cors.expose_headers,
-                "AllowCredentials": cors.allow_credentials,
-                "MaxAge": cors.max_age
+    resources.insert(
+        "HttpApi".into(),
+        json!({
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {
+                "Name": sub("petplatform-${Stage}"),
+                "ProtocolType": "HTTP",
+                "CorsConfiguration": {
+                    "AllowOrigins": r("CorsAllowOrigins"),
+                    "AllowMethods": cors.allow_methods,
+                    "AllowHeaders": cors.allow_headers,
+                    "ExposeHeaders": cors.expose_headers,
+                    "AllowCredentials": cors.allow_credentials,
+                    "MaxAge": cors.max_age
+                }
             }
-        }
-    }));
-    resources.insert("HttpApiStage".into(), json!({
-        "Type": "AWS::ApiGatewayV2::Stage",
-        "Properties": {
-            "ApiId": r("HttpApi"),
-            "StageName": "$default",
-            "AutoDeploy": true,
-            "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
-        }
-    }));
+        }),
+    );
+    resources.insert(
+        "HttpApiStage".into(),
+        json!({
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {
+                "ApiId": r("HttpApi"),
+                "StageName": "$default",
+                "AutoDeploy": true,
+                "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
+            }
+        }),
+    );
     let params: serde_json::Map<String, Value> = nested_parameters().into_iter().collect();
     for d in domains {
         for (stem, _) in stacks_of(d) {
-            resources.insert(format!("{}Functions", logical_id(&stem)), json!({
-                "Type": "AWS::Serverless::Application",
-                "Properties": {"Location": format!("infra/stacks/{stem}.yaml"), "Parameters": params}
-            }));
+            resources.insert(
+                format!("{}Functions", logical_id(&stem)),
+                json!({
+                    "Type": "AWS::Serverless::Application",
+                    "Properties": {"Location": format!("infra/stacks/{stem}.yaml"), "Parameters": params}
+                }),
+            );
         }
     }
     json!({

@@ -83,7 +83,7 @@ impl StackOptions {
             data_dir: Some(dir.into()),
             http_port: 3000,
             dynamodb_port: 8000,
-            s3_port: 9000,
+            s3_port: 9100,
             sqs_port: 9324,
             ses_port: 9325,
             run_schedules: true,
@@ -156,7 +156,9 @@ impl LocalStack {
 
         // DynamoDB
         let db = match &opts.data_dir {
-            Some(_) => dynoxide::Database::new(data_dir.join("dynamodb.sqlite").to_str().ok_or("data folder path is not UTF-8")?)?,
+            Some(_) => dynoxide::Database::new(
+                data_dir.join("dynamodb.sqlite").to_str().ok_or("data folder path is not UTF-8")?,
+            )?,
             None => dynoxide::Database::memory()?,
         };
         let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
@@ -322,9 +324,10 @@ async fn ensure_table(ctx: &AppContext) -> Result<(), BoxError> {
     let client = ctx.table.client();
     let exists = client.describe_table().table_name(TABLE_NAME).send().await.is_ok();
     if !exists {
-        shared::table::definition::create_table(client, TABLE_NAME).send().await.map_err(|e| {
-            format!("CreateTable: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
-        })?;
+        shared::table::definition::create_table(client, TABLE_NAME)
+            .send()
+            .await
+            .map_err(|e| format!("CreateTable: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
         client
             .update_time_to_live()
             .table_name(TABLE_NAME)

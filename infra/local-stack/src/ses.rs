@@ -139,7 +139,9 @@ pub async fn endpoint(State(mailbox): State<Arc<Mailbox>>, body: Bytes) -> Respo
             get("Message.Body.Text.Data").or_else(|| get("Message.Body.Html.Data")).unwrap_or_default(),
         ),
         "SendRawEmail" => {
-            let Some(raw) = get("RawMessage.Data").and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok()) else {
+            let Some(raw) =
+                get("RawMessage.Data").and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+            else {
                 return error("InvalidParameterValue", "RawMessage.Data must be base64.");
             };
             let (f, t, s, b) = parse_raw(&String::from_utf8_lossy(&raw));
@@ -153,7 +155,10 @@ pub async fn endpoint(State(mailbox): State<Arc<Mailbox>>, body: Bytes) -> Respo
     }
     let bare_from = from.rsplit('<').next().unwrap_or(&from).trim_end_matches('>').trim().to_string();
     if !mailbox.verified_senders.iter().any(|s| s.eq_ignore_ascii_case(&bare_from)) {
-        return error("MessageRejected", &format!("Email address is not verified. The following identities failed the check: {from}"));
+        return error(
+            "MessageRejected",
+            &format!("Email address is not verified. The following identities failed the check: {from}"),
+        );
     }
     let id = ulid::Ulid::new().to_string().to_lowercase();
     let record = MailRecord { id: id.clone(), to, from, subject, text, sent_at: chrono::Utc::now().to_rfc3339() };

@@ -80,7 +80,11 @@ impl SqsError {
         Self { status: StatusCode::BAD_REQUEST, code, query_code, message: message.into() }
     }
     fn no_queue(url: &str) -> Self {
-        Self::bad("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", format!("The specified queue does not exist: {url}"))
+        Self::bad(
+            "QueueDoesNotExist",
+            "AWS.SimpleQueueService.NonExistentQueue",
+            format!("The specified queue does not exist: {url}"),
+        )
     }
 }
 
@@ -124,7 +128,11 @@ impl Queues {
     /// Creates a queue (idempotent), with an optional dead-letter queue and max receive count.
     pub fn create(&self, name: &str, visibility_timeout: Duration, redrive: Option<(String, u32)>) {
         let mut st = self.state.lock().unwrap();
-        let q = st.entry(name.to_string()).or_insert_with(|| QueueState { visibility_timeout, redrive: None, messages: Vec::new() });
+        let q = st.entry(name.to_string()).or_insert_with(|| QueueState {
+            visibility_timeout,
+            redrive: None,
+            messages: Vec::new(),
+        });
         q.visibility_timeout = visibility_timeout;
         q.redrive = redrive;
     }
@@ -149,10 +157,18 @@ impl Queues {
 
     fn send(&self, name: &str, body: String) -> Result<StoredMessage, SqsError> {
         if body.is_empty() {
-            return Err(SqsError::bad("InvalidParameterValue", "InvalidParameterValue", "The message body must not be empty."));
+            return Err(SqsError::bad(
+                "InvalidParameterValue",
+                "InvalidParameterValue",
+                "The message body must not be empty.",
+            ));
         }
         if body.len() > 256 * 1024 {
-            return Err(SqsError::bad("InvalidParameterValue", "InvalidParameterValue", "The message is larger than 256 KiB."));
+            return Err(SqsError::bad(
+                "InvalidParameterValue",
+                "InvalidParameterValue",
+                "The message is larger than 256 KiB.",
+            ));
         }
         let mut st = self.state.lock().unwrap();
         let q = st.get_mut(name).ok_or_else(|| SqsError::no_queue(name))?;
@@ -204,15 +220,16 @@ impl Queues {
             out.push(m.clone());
             i += 1;
         }
-        if let (Some((dlq, _)), false) = (redrive, dead.is_empty()) {
-            if let Some(d) = st.get_mut(&dlq) {
-                for mut m in dead {
-                    tracing::warn!(queue = name, dlq = %dlq, message_id = %m.id, "message moved to the dead-letter queue");
-                    m.receive_count = 0;
-                    m.receipt_handle = None;
-                    m.visible_at = now;
-                    d.messages.push(m);
-                }
+        if let Some((dlq, _)) = redrive
+            && !dead.is_empty()
+            && let Some(d) = st.get_mut(&dlq)
+        {
+            for mut m in dead {
+                tracing::warn!(queue = name, dlq = %dlq, message_id = %m.id, "message moved to the dead-letter queue");
+                m.receive_count = 0;
+                m.receipt_handle = None;
+                m.visible_at = now;
+                d.messages.push(m);
             }
         }
         Ok(out)
@@ -229,11 +246,9 @@ impl Queues {
     fn change_visibility(&self, name: &str, receipt: &str, secs: u64) -> Result<(), SqsError> {
         let mut st = self.state.lock().unwrap();
         let q = st.get_mut(name).ok_or_else(|| SqsError::no_queue(name))?;
-        let m = q
-            .messages
-            .iter_mut()
-            .find(|m| m.receipt_handle.as_deref() == Some(receipt))
-            .ok_or_else(|| SqsError::bad("ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", "The receipt handle is not valid."))?;
+        let m = q.messages.iter_mut().find(|m| m.receipt_handle.as_deref() == Some(receipt)).ok_or_else(|| {
+            SqsError::bad("ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", "The receipt handle is not valid.")
+        })?;
         m.visible_at = Instant::now() + Duration::from_secs(secs);
         Ok(())
     }
@@ -292,7 +307,11 @@ impl Queues {
             "SendMessageBatch" => {
                 let entries = input["Entries"].as_array().cloned().unwrap_or_default();
                 if entries.is_empty() || entries.len() > 10 {
-                    return Err(SqsError::bad("TooManyEntriesInBatchRequest", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "A batch holds 1 to 10 entries."));
+                    return Err(SqsError::bad(
+                        "TooManyEntriesInBatchRequest",
+                        "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+                        "A batch holds 1 to 10 entries.",
+                    ));
                 }
                 // Insert the whole batch under one lock so that it is received as one batch.
                 let mut st = self.state.lock().unwrap();
@@ -321,7 +340,8 @@ impl Queues {
                 let max = input["MaxNumberOfMessages"].as_u64().unwrap_or(1).clamp(1, 10) as usize;
                 let vis = input["VisibilityTimeout"].as_u64().map(Duration::from_secs);
                 let msgs = self.receive(&name, max, vis)?;
-                let with_attrs = input.get("AttributeNames").is_some() || input.get("MessageSystemAttributeNames").is_some();
+                let with_attrs =
+                    input.get("AttributeNames").is_some() || input.get("MessageSystemAttributeNames").is_some();
                 Ok(json!({"Messages": msgs.iter().map(|m| self.message_json(m, with_attrs)).collect::<Vec<_>>()}))
             }
             "DeleteMessage" => {
@@ -351,8 +371,14 @@ impl Queues {
             "GetQueueAttributes" => Ok(json!({"Attributes": self.attributes(&name)?})),
             "ListQueues" => {
                 let prefix = input["QueueNamePrefix"].as_str().unwrap_or_default();
-                let urls: Vec<String> =
-                    self.state.lock().unwrap().keys().filter(|n| n.starts_with(prefix)).map(|n| self.url_of(n)).collect();
+                let urls: Vec<String> = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .keys()
+                    .filter(|n| n.starts_with(prefix))
+                    .map(|n| self.url_of(n))
+                    .collect();
                 Ok(json!({"QueueUrls": urls}))
             }
             "PurgeQueue" => {
@@ -360,7 +386,11 @@ impl Queues {
                 st.get_mut(&name).ok_or_else(|| SqsError::no_queue(url))?.messages.clear();
                 Ok(json!({}))
             }
-            other => Err(SqsError::bad("UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", format!("{other} is not supported locally"))),
+            other => Err(SqsError::bad(
+                "UnsupportedOperation",
+                "AWS.SimpleQueueService.UnsupportedOperation",
+                format!("{other} is not supported locally"),
+            )),
         }
     }
 
@@ -374,7 +404,8 @@ impl Queues {
 pub async fn endpoint(State(queues): State<Arc<Queues>>, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(action) = target.strip_prefix("AmazonSQS.") else {
-        return SqsError::bad("InvalidAction", "InvalidAction", "Only the SQS JSON protocol is served here.").into_response();
+        return SqsError::bad("InvalidAction", "InvalidAction", "Only the SQS JSON protocol is served here.")
+            .into_response();
     };
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     // Long polling: wait briefly for a message when the queue is empty.
@@ -403,7 +434,12 @@ fn reply(result: Result<Value, SqsError>) -> Response {
 /// Lambda's SQS event source mapping for one worker: receive a batch, invoke the worker with a
 /// real `SqsEvent`, delete what succeeded, leave the reported failures to reappear after the
 /// visibility timeout.
-pub async fn run_event_source(queues: Arc<Queues>, worker: &'static Worker, ctx: Arc<AppContext>, mut stop: watch::Receiver<bool>) {
+pub async fn run_event_source(
+    queues: Arc<Queues>,
+    worker: &'static Worker,
+    ctx: Arc<AppContext>,
+    mut stop: watch::Receiver<bool>,
+) {
     let name = worker.queue.name;
     let arn = queues.arn_of(name);
     loop {

@@ -74,7 +74,12 @@ async fn openapi_describes_the_api() {
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"));
     let health = &r.body["paths"]["/health"]["get"];
     assert_eq!(health["operationId"], "health");
-    assert!(health["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].as_str().unwrap().ends_with("/Health"));
+    assert!(
+        health["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Health")
+    );
     assert!(r.body["components"]["schemas"]["Health"].is_object());
     assert!(r.body["components"]["schemas"]["Problem"].is_object());
     // Every route of the table is in the document.
@@ -92,7 +97,12 @@ async fn cors_follows_the_configuration() {
     let allowed = cors.allow_origins[0].clone();
 
     let pre = t
-        .send(t.http.request(reqwest::Method::OPTIONS, t.url("/health")).header("origin", &allowed).header("access-control-request-method", "GET"))
+        .send(
+            t.http
+                .request(reqwest::Method::OPTIONS, t.url("/health"))
+                .header("origin", &allowed)
+                .header("access-control-request-method", "GET"),
+        )
         .await;
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some(allowed.as_str()));
@@ -143,7 +153,11 @@ async fn a_failed_condition_is_a_409_conflict() {
         let table = table.clone();
         async move {
             table
-                .write(Write::update(Key::new("OWNER#ann", "NOTE#1"), "ADD #c :one").name("#c", "count").value(":one", shared::table::n(1)))
+                .write(
+                    Write::update(Key::new("OWNER#ann", "NOTE#1"), "ADD #c :one")
+                        .name("#c", "count")
+                        .value(":one", shared::table::n(1)),
+                )
                 .await
         }
     });
@@ -167,7 +181,10 @@ async fn pages_return_every_item_exactly_once_and_cursors_are_tamper_evident() {
     for (query, expected) in [
         (Query::partition("OWNER#bob").begins_with("NOTE#").limit(10), ids.clone()),
         (Query::partition("OWNER#bob").newest_first().limit(7), ids.iter().rev().cloned().collect()),
-        (Query::partition("NOTES").index(Gsi::Gsi1).limit(10), ids.iter().cloned().chain(["999".to_string()]).collect()),
+        (
+            Query::partition("NOTES").index(Gsi::Gsi1).limit(10),
+            ids.iter().cloned().chain(["999".to_string()]).collect(),
+        ),
     ] {
         let mut seen = Vec::new();
         let mut cursor = None;
@@ -225,8 +242,10 @@ async fn batch_get_keeps_the_order_asked() {
     for id in ["a", "b", "c"] {
         table.write(Write::put(&note("dan", id)).unwrap()).await.unwrap();
     }
-    let keys: Vec<Key> = ["c", "missing", "a", "c"].iter().map(|id| Key::new("OWNER#dan", format!("NOTE#{id}"))).collect();
-    let got: Vec<Option<String>> = table.batch_get::<Note>(&keys).await.unwrap().into_iter().map(|n| n.map(|n| n.id)).collect();
+    let keys: Vec<Key> =
+        ["c", "missing", "a", "c"].iter().map(|id| Key::new("OWNER#dan", format!("NOTE#{id}"))).collect();
+    let got: Vec<Option<String>> =
+        table.batch_get::<Note>(&keys).await.unwrap().into_iter().map(|n| n.map(|n| n.id)).collect();
     assert_eq!(got, vec![Some("c".into()), None, Some("a".into()), Some("c".into())]);
     t.stop().await;
 }
@@ -239,7 +258,15 @@ async fn presigned_put_then_get_returns_the_same_bytes() {
     let key = "users/u1/post/photo.png";
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
 
-    let put = ctx.s3.put_object().bucket(&ctx.config.media_bucket).key(key).content_type("image/png").presigned(presign.clone()).await.unwrap();
+    let put = ctx
+        .s3
+        .put_object()
+        .bucket(&ctx.config.media_bucket)
+        .key(key)
+        .content_type("image/png")
+        .presigned(presign.clone())
+        .await
+        .unwrap();
     let res = t.http.put(put.uri()).header("content-type", "image/png").body(bytes.clone()).send().await.unwrap();
     assert!(res.status().is_success(), "PUT {}", res.status());
 
@@ -264,7 +291,11 @@ async fn a_queued_email_lands_in_the_mailbox() {
         dedup_key: "verify:mina:1".into(),
     };
     shared::mail::enqueue(&t.stack.ctx, &email).await.unwrap();
-    let mails = t.eventually(Duration::from_secs(10), "the email", || async { Some(t.mail_to("mina@example.com").await).filter(|m| !m.is_empty()) }).await;
+    let mails = t
+        .eventually(Duration::from_secs(10), "the email", || async {
+            Some(t.mail_to("mina@example.com").await).filter(|m| !m.is_empty())
+        })
+        .await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0]["subject"], "인증 코드");
     assert_eq!(mails[0]["text"], "코드: 123456");
@@ -273,7 +304,10 @@ async fn a_queued_email_lands_in_the_mailbox() {
 
     // The same email queued again (a redelivery, a retried producer) is sent once.
     shared::mail::enqueue(&t.stack.ctx, &email).await.unwrap();
-    t.eventually(Duration::from_secs(10), "the queue to drain", || async { (t.stack.queues.depth("mail") == Some((0, 0))).then_some(()) }).await;
+    t.eventually(Duration::from_secs(10), "the queue to drain", || async {
+        (t.stack.queues.depth("mail") == Some((0, 0))).then_some(())
+    })
+    .await;
     assert_eq!(t.mail_to("mina@example.com").await.len(), 1);
     t.stop().await;
 }
@@ -294,7 +328,13 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
     let entries = [good(1), poison.to_string(), good(2)]
         .into_iter()
         .enumerate()
-        .map(|(i, body)| aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder().id(format!("m{i}")).message_body(body).build().unwrap())
+        .map(|(i, body)| {
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(format!("m{i}"))
+                .message_body(body)
+                .build()
+                .unwrap()
+        })
         .collect::<Vec<_>>();
     let sent = ctx.sqs.send_message_batch().queue_url(&mail_url).set_entries(Some(entries)).send().await.unwrap();
     let ids: Vec<String> = sent.successful().iter().map(|s| s.message_id().to_string()).collect();
@@ -310,7 +350,8 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
             .send()
             .await
             .unwrap();
-        let n = attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
+        let n =
+            attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
         (n == "1").then_some(())
     })
     .await;
@@ -334,7 +375,11 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
         let r = t.send(t.http.post(t.url("/_local/jobs/dlq-watch/run"))).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
-    let alerts = t.eventually(Duration::from_secs(10), "the DLQ alert", || async { Some(t.mail_to(local_stack::OPS_EMAIL).await).filter(|m| !m.is_empty()) }).await;
+    let alerts = t
+        .eventually(Duration::from_secs(10), "the DLQ alert", || async {
+            Some(t.mail_to(local_stack::OPS_EMAIL).await).filter(|m| !m.is_empty())
+        })
+        .await;
     assert!(alerts[0]["subject"].as_str().unwrap().contains("mail-dlq"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(t.mail_to(local_stack::OPS_EMAIL).await.len(), 1);
@@ -360,7 +405,12 @@ async fn unverified_senders_are_rejected_by_ses() {
         .send_email()
         .source("someone-else@example.com")
         .destination(Destination::builder().to_addresses("x@example.com").build())
-        .message(Message::builder().subject(Content::builder().data("s").build().unwrap()).body(Body::builder().text(Content::builder().data("t").build().unwrap()).build()).build())
+        .message(
+            Message::builder()
+                .subject(Content::builder().data("s").build().unwrap())
+                .body(Body::builder().text(Content::builder().data("t").build().unwrap()).build())
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -372,7 +422,9 @@ async fn unverified_senders_are_rejected_by_ses() {
 async fn a_restarted_file_backed_stack_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = StackOptions::persistent(dir.path());
-    for port in [&mut opts.http_port, &mut opts.dynamodb_port, &mut opts.s3_port, &mut opts.sqs_port, &mut opts.ses_port] {
+    for port in
+        [&mut opts.http_port, &mut opts.dynamodb_port, &mut opts.s3_port, &mut opts.sqs_port, &mut opts.ses_port]
+    {
         *port = 0;
     }
     opts.run_schedules = false;

@@ -58,7 +58,10 @@ pub fn key_attributes() -> Vec<&'static str> {
 }
 
 /// The `CreateTable` call for `name` (used by the local stack).
-pub fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+pub fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
     let mut req = client
         .create_table()
         .table_name(name)

@@ -376,7 +376,9 @@ impl Table {
 
     /// One write returning the item as it is after the write (updates) or nothing.
     pub async fn write_returning(&self, w: Write) -> ApiResult<Option<Item>> {
-        let ctx = |e: aws_sdk_dynamodb::Error| ApiError::internal(format!("write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+        let ctx = |e: aws_sdk_dynamodb::Error| {
+            ApiError::internal(format!("write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
+        };
         let names = w.names_opt();
         let values = w.values_opt();
         let cond = w.condition_expr();
@@ -410,7 +412,9 @@ impl Table {
                 .await
                 .map(|o| o.attributes)
                 .map_err(|e| match e.into_service_error() {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => None,
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
+                        None
+                    }
                     other => Some(ctx(other.into())),
                 }),
             WriteKind::Delete(key) => self
@@ -425,7 +429,9 @@ impl Table {
                 .await
                 .map(|_| None)
                 .map_err(|e| match e.into_service_error() {
-                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => None,
+                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => {
+                        None
+                    }
                     other => Some(ctx(other.into())),
                 }),
             WriteKind::Check(_) => return self.transact(vec![w]).await.map(|_| None),
@@ -505,13 +511,8 @@ impl Table {
                 .map_err(ApiError::internal)?;
             let mut attempt = 0;
             loop {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.name, pending)
-                    .send()
-                    .await
-                    .map_err(|e| {
+                let out =
+                    self.client.batch_get_item().request_items(&self.name, pending).send().await.map_err(|e| {
                         ApiError::internal(format!("BatchGetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
                     })?;
                 for item in out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default() {

@@ -23,7 +23,9 @@ fn usage() -> ! {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,s3s=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,s3s=warn,dynoxide=error".into()),
+        )
         .init();
 
     let mut data_dir = PathBuf::from(".local/data");
