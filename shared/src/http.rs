@@ -281,3 +281,74 @@ pub async fn dispatch(
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SignUp {
+        email: String,
+        age: u8,
+    }
+
+    impl Validate for SignUp {
+        fn validate(&self, v: &mut Validator) {
+            v.email("email", &self.email);
+            v.check(self.age >= 14, "age", "TOO_YOUNG", "you must be 14 or older");
+        }
+    }
+
+    fn req(body: &str) -> ApiRequest {
+        let mut r = ApiRequest::new(Method::Post, "/x");
+        r.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        r.body = body.as_bytes().to_vec();
+        r.max_body = 100;
+        r
+    }
+
+    #[test]
+    fn parses_and_validates() {
+        let ok: SignUp = req(r#"{"email":"a@b.co","age":20}"#).json().unwrap();
+        assert_eq!(ok.age, 20);
+
+        let err = req(r#"{"email":"nope","age":3}"#).json::<SignUp>().unwrap_err();
+        let p = err.to_problem();
+        assert_eq!((p.status, p.code.as_str()), (400, "VALIDATION_FAILED"));
+        assert_eq!(p.errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["email", "age"]);
+    }
+
+    #[test]
+    fn names_the_field_a_bad_body_broke() {
+        let err = req(r#"{"email":"a@b.co","age":"old"}"#).json::<SignUp>().unwrap_err();
+        assert_eq!(err.to_problem().errors[0].field, "age");
+        let err = req(r#"{"email":"a@b.co"}"#).json::<SignUp>().unwrap_err();
+        assert_eq!(err.to_problem().errors[0].field, "age");
+        let err = req(r#"{"email":"a@b.co","age":1,"role":"ADMIN"}"#).json::<SignUp>().unwrap_err();
+        assert_eq!(err.code(), "VALIDATION_FAILED");
+    }
+
+    #[test]
+    fn refuses_malformed_empty_oversized_and_non_json_bodies() {
+        assert_eq!(req("{not json").json::<SignUp>().unwrap_err().code(), "MALFORMED_JSON");
+        assert_eq!(req("  ").json::<SignUp>().unwrap_err().code(), "BODY_REQUIRED");
+        assert_eq!(req(&format!(r#"{{"email":"{}"}}"#, "a".repeat(200))).json::<SignUp>().unwrap_err().status(), 413);
+        let mut r = req(r#"{"email":"a@b.co","age":20}"#);
+        r.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert_eq!(r.json::<SignUp>().unwrap_err().status(), 415);
+    }
+
+    #[test]
+    fn page_limits_are_bounded() {
+        let mut r = ApiRequest::new(Method::Get, "/x");
+        assert_eq!(r.limit(9, 50).unwrap(), 9);
+        r.query.insert("limit".into(), vec!["50".into()]);
+        assert_eq!(r.limit(9, 50).unwrap(), 50);
+        for bad in ["0", "51", "-1", "ten"] {
+            r.query.insert("limit".into(), vec![bad.into()]);
+            assert_eq!(r.limit(9, 50).unwrap_err().code(), "VALIDATION_FAILED", "{bad}");
+        }
+    }
+}

@@ -24,7 +24,8 @@ fn usage() -> ! {
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,s3s=warn,dynoxide=error".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,s3s=warn,dynoxide=error".into()),
         )
         .init();
 
