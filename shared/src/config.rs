@@ -23,6 +23,15 @@ pub struct EndpointOverrides {
     pub ses: Option<String>,
 }
 
+/// One OAuth provider's client and endpoints (the documented token and user-info endpoints).
+#[derive(Debug, Clone)]
+pub struct OAuthProvider {
+    pub client_id: String,
+    pub client_secret: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Deployment stage name (`local`, `dev`, `prod`, ...).
@@ -49,6 +58,12 @@ pub struct Config {
     pub access_token_ttl_secs: i64,
     /// Path-style S3 addressing (the local stack serves buckets by path).
     pub s3_force_path_style: bool,
+    /// Requests per source address and sensitive action (sign-up, login, ...) per 10 minutes.
+    pub ip_rate_limit: u32,
+    /// Google sign-in, when configured.
+    pub google: Option<OAuthProvider>,
+    /// Kakao sign-in, when configured.
+    pub kakao: Option<OAuthProvider>,
     /// Explicit endpoints (local stack); in AWS this is empty.
     pub endpoints: EndpointOverrides,
     /// Static credentials for the local stack; in AWS the role's credentials are used.
@@ -94,6 +109,29 @@ impl Config {
             return Err(ConfigError::Invalid { name: "MAIL_FROM", reason: "not an email address".into() });
         }
 
+        let ip_rate_limit = match opt("RATE_LIMIT_PER_IP") {
+            None => 60,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::Invalid { name: "RATE_LIMIT_PER_IP", reason: "a positive number".into() })?,
+        };
+        let provider = |prefix: &str, token: &str, userinfo: &str| -> Option<OAuthProvider> {
+            Some(OAuthProvider {
+                client_id: opt(&format!("{prefix}_CLIENT_ID"))?,
+                client_secret: opt(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default(),
+                token_url: opt(&format!("{prefix}_TOKEN_URL")).unwrap_or_else(|| token.to_string()),
+                userinfo_url: opt(&format!("{prefix}_USERINFO_URL")).unwrap_or_else(|| userinfo.to_string()),
+            })
+        };
+        let google = provider(
+            "GOOGLE",
+            "https://oauth2.googleapis.com/token",
+            "https://openidconnect.googleapis.com/v1/userinfo",
+        );
+        let kakao = provider("KAKAO", "https://kauth.kakao.com/oauth/token", "https://kapi.kakao.com/v2/user/me");
+
         let static_credentials = match (opt("LOCAL_ACCESS_KEY_ID"), opt("LOCAL_SECRET_ACCESS_KEY")) {
             (Some(a), Some(s)) => Some((a, s)),
             _ => None,
@@ -112,6 +150,9 @@ impl Config {
             jwt_secret: secret("JWT_SECRET")?,
             jwt_issuer: opt("JWT_ISSUER").unwrap_or_else(|| "petplatform".into()),
             access_token_ttl_secs,
+            ip_rate_limit,
+            google,
+            kakao,
             s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             endpoints: EndpointOverrides {
                 dynamodb: opt("AWS_ENDPOINT_URL_DYNAMODB"),

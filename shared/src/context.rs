@@ -18,6 +18,8 @@ pub struct AppContext {
     pub ses: aws_sdk_ses::Client,
     pub tokens: TokenKeys,
     pub clock: SharedClock,
+    /// For external providers' HTTP APIs (OAuth, payments, OCR, Instagram).
+    pub http: reqwest::Client,
 }
 
 impl AppContext {
@@ -54,6 +56,10 @@ impl AppContext {
             ses: aws_sdk_ses::Client::from_conf(ses.build()),
             tokens,
             clock,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client with a timeout builds"),
             config: Arc::new(config),
         }
     }

@@ -72,6 +72,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("too many requests")]
     TooManyRequests { code: &'static str, retry_after_secs: u64 },
+    /// An external provider did not answer; the request may be retried later.
+    #[error("{detail}")]
+    Unavailable { code: &'static str, detail: String },
     /// A failure of ours or of a dependency. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -114,6 +117,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,6 +131,7 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
             | Self::Locked { code, .. }
+            | Self::Unavailable { code, .. }
             | Self::TooManyRequests { code, .. } => code,
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",

@@ -221,8 +221,9 @@ pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
     }
 }
 
-/// Checks the route's access rule and fills in the caller.
-fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<()> {
+/// Checks the route's access rule and fills in the caller; a write by a blocked or withdrawn
+/// account is refused here, for every endpoint.
+async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<()> {
     let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
     let identity = match (&token, route.access) {
         (None, Access::Public) => None,
@@ -240,6 +241,9 @@ fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult
         if route.access == Access::Admin && !id.is_admin() {
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
         }
+        if route.method.is_write() {
+            crate::account::ensure_may_write(ctx, &id.user_id).await?;
+        }
     }
     req.identity = identity;
     Ok(())
@@ -254,7 +258,7 @@ pub async fn dispatch(
     let started = Instant::now();
     let mut api_req = from_lambda(route, req);
     let request_id = api_req.request_id.clone();
-    let result = match authorize(route, &ctx, &mut api_req) {
+    let result = match authorize(route, &ctx, &mut api_req).await {
         Ok(()) => (route.handler)(ctx.clone(), api_req).await,
         Err(e) => Err(e),
     };

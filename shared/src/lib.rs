@@ -12,6 +12,7 @@
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
 //! | [`runtime`] | the Lambda entry points each binary calls |
 
+pub mod account;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -22,8 +23,10 @@ pub mod idempotency;
 pub mod ids;
 pub mod logging;
 pub mod mail;
+pub mod media;
 pub mod openapi;
 pub mod queues;
+pub mod ratelimit;
 pub mod routes;
 pub mod runtime;
 pub mod table;

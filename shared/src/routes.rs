@@ -142,7 +142,74 @@ pub struct Route {
     pub doc: RouteDoc,
 }
 
+impl RouteDoc {
+    pub const EMPTY: RouteDoc =
+        RouteDoc { summary: "", tag: "", query: &[], request: None, responses: &[], errors: &[], example: None };
+}
+
+/// Shorthand for a documented response.
+pub const fn respond(status: u16, description: &'static str, body: Option<SchemaFn>) -> ResponseDoc {
+    ResponseDoc { status, description, body }
+}
+
+/// Shorthand for a documented query parameter.
+pub const fn param(name: &'static str, required: bool, description: &'static str) -> ParamDoc {
+    ParamDoc { name, required, description }
+}
+
+/// A `const` builder, so that a route reads as one declaration.
 impl Route {
+    pub const fn new(
+        method: Method,
+        path: &'static str,
+        binary: &'static str,
+        package: &'static str,
+        access: Access,
+        handler: HttpHandler,
+    ) -> Self {
+        Route {
+            method,
+            path,
+            binary,
+            package,
+            access,
+            permissions: &[],
+            max_body: DEFAULT_MAX_BODY,
+            handler,
+            doc: RouteDoc::EMPTY,
+        }
+    }
+    pub const fn permissions(mut self, permissions: &'static [Permission]) -> Self {
+        self.permissions = permissions;
+        self
+    }
+    pub const fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+    pub const fn doc(mut self, tag: &'static str, summary: &'static str) -> Self {
+        self.doc.tag = tag;
+        self.doc.summary = summary;
+        self
+    }
+    pub const fn query(mut self, query: &'static [ParamDoc]) -> Self {
+        self.doc.query = query;
+        self
+    }
+    pub const fn request(mut self, body: SchemaFn, example: &'static str) -> Self {
+        self.doc.request = Some(body);
+        self.doc.example = Some(example);
+        self
+    }
+    pub const fn responses(mut self, responses: &'static [ResponseDoc]) -> Self {
+        self.doc.responses = responses;
+        self
+    }
+    pub const fn errors(mut self, errors: &'static [u16]) -> Self {
+        self.doc.errors = errors;
+        self
+    }
+
     /// `GET /pets/{id}`: the API Gateway route key.
     pub fn route_key(&self) -> String {
         format!("{} {}", self.method.as_str(), self.path)

@@ -4,7 +4,7 @@
 
 use shared::routes::{Domain, Job, Route, Worker};
 
-pub const DOMAINS: &[Domain] = &[system::DOMAIN];
+pub const DOMAINS: &[Domain] = &[system::DOMAIN, identity::DOMAIN];
 
 pub fn routes() -> Vec<&'static Route> {
     DOMAINS.iter().flat_map(|d| d.routes.iter().copied()).collect()

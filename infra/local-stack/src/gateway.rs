@@ -35,6 +35,13 @@ pub struct Gateway {
     pub openapi: String,
 }
 
+/// Orders routes as API Gateway chooses between them: where several match a path, the one
+/// with a literal segment wins over one with a parameter in that place (`/auth/oauth/link` over
+/// `/auth/oauth/{provider}`).
+pub fn by_specificity(routes: &mut [&'static Route]) {
+    routes.sort_by_key(|r| r.path.split('/').map(|seg| seg.starts_with('{')).collect::<Vec<bool>>());
+}
+
 pub fn router(gw: Arc<Gateway>) -> Router {
     Router::new()
         .route("/openapi.json", get(openapi))

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cors;
 pub mod gateway;
 pub mod infra_gen;
+pub mod oauth_sandbox;
 pub mod ses;
 pub mod sqs;
 
@@ -49,6 +50,9 @@ pub struct StackOptions {
     pub s3_port: u16,
     pub sqs_port: u16,
     pub ses_port: u16,
+    pub sandbox_port: u16,
+    /// Extra environment for the functions (overrides the stack's own values).
+    pub env: BTreeMap<String, String>,
     /// Serve the HTTP API and run workers and schedules (off: only the AWS stand-ins, for
     /// `cargo lambda watch`).
     pub run_functions: bool,
@@ -70,6 +74,9 @@ impl StackOptions {
             s3_port: 0,
             sqs_port: 0,
             ses_port: 0,
+            sandbox_port: 0,
+            // Tests send everything from one address; per-address limits are tested on their own.
+            env: BTreeMap::from([("RATE_LIMIT_PER_IP".to_string(), "1000000".to_string())]),
             run_functions: true,
             visibility_timeout: None,
             run_schedules: false,
@@ -86,6 +93,8 @@ impl StackOptions {
             s3_port: 9100,
             sqs_port: 9324,
             ses_port: 9325,
+            sandbox_port: 9400,
+            env: BTreeMap::new(),
             run_schedules: true,
             ..Self::ephemeral()
         }
@@ -99,6 +108,8 @@ pub struct LocalStack {
     pub s3_url: String,
     pub sqs_url: String,
     pub ses_url: String,
+    /// The OAuth provider sandboxes (Google under `/google`, Kakao under `/kakao`).
+    pub sandbox_url: String,
     pub data_dir: PathBuf,
     /// The environment a function of this stack reads (also written for `cargo lambda`).
     pub env: BTreeMap<String, String>,
@@ -216,6 +227,10 @@ impl LocalStack {
             stop_rx.clone(),
         ));
 
+        // OAuth provider sandboxes
+        let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
+        tasks.push(serve_axum(listener, oauth_sandbox::router(), stop_rx.clone()));
+
         // The functions' environment, and their context built from it exactly as in Lambda.
         let (cursor_secret, jwt_secret) = local_secrets(&data_dir)?;
         let mut env = BTreeMap::from([
@@ -241,6 +256,19 @@ impl LocalStack {
             env.insert(q.env_var.into(), queues.url_of(q.name));
             env.insert(q.dlq_env_var.into(), queues.url_of(&q.dlq_name()));
         }
+        for (k, v) in [
+            ("GOOGLE_CLIENT_ID", oauth_sandbox::GOOGLE_CLIENT_ID.to_string()),
+            ("GOOGLE_CLIENT_SECRET", oauth_sandbox::GOOGLE_CLIENT_SECRET.to_string()),
+            ("GOOGLE_TOKEN_URL", format!("{sandbox_url}/google/token")),
+            ("GOOGLE_USERINFO_URL", format!("{sandbox_url}/google/userinfo")),
+            ("KAKAO_CLIENT_ID", oauth_sandbox::KAKAO_CLIENT_ID.to_string()),
+            ("KAKAO_CLIENT_SECRET", oauth_sandbox::KAKAO_CLIENT_SECRET.to_string()),
+            ("KAKAO_TOKEN_URL", format!("{sandbox_url}/kakao/oauth/token")),
+            ("KAKAO_USERINFO_URL", format!("{sandbox_url}/kakao/v2/user/me")),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        env.extend(opts.env.clone());
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         let ctx = Arc::new(AppContext::build(config, opts.clock.clone()).await);
         ensure_table(&ctx).await?;
@@ -251,6 +279,7 @@ impl LocalStack {
             s3_url,
             sqs_url,
             ses_url,
+            sandbox_url,
             data_dir,
             env,
             ctx: ctx.clone(),
@@ -283,8 +312,10 @@ impl LocalStack {
                 }
             }
             // The HTTP API.
+            let mut routes = catalog::routes();
+            gateway::by_specificity(&mut routes);
             let gw = Arc::new(gateway::Gateway {
-                routes: catalog::routes(),
+                routes,
                 jobs: catalog::jobs(),
                 ctx: ctx.clone(),
                 mailbox,

@@ -83,3 +83,97 @@ impl TestStack {
         self.stack.stop().await;
     }
 }
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestStack {
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
+        self.call(reqwest::Method::POST, path, Some(body), token).await
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>, token: Option<&str>) -> Reply {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// The six-digit code of the newest mail to `to` whose text contains `marker`.
+    pub async fn code_from_mail(&self, to: &str, marker: &str) -> String {
+        self.eventually(Duration::from_secs(10), "a code by mail", || async {
+            let mails = self.mail_to(to).await;
+            let text = mails.iter().find(|m| m["text"].as_str().is_some_and(|t| t.contains(marker)))?["text"]
+                .as_str()?
+                .to_string();
+            let line = text.lines().find(|l| l.contains(marker))?;
+            let code: String = line.chars().filter(|c| c.is_ascii_digit()).collect();
+            (code.len() == 6).then_some(code)
+        })
+        .await
+    }
+
+    /// Signs up (as a user) and answers the new account's id.
+    pub async fn sign_up(&self, email: &str, nickname: &str, password: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": password, "name": "테스트", "nickname": nickname});
+        let r = self.post("/auth/signup", body, None).await;
+        assert_eq!(r.status, 201, "sign-up of {email}: {:?}", r.body);
+        r.body["userId"].as_str().unwrap().to_string()
+    }
+
+    pub async fn verify(&self, email: &str) {
+        let code = self.code_from_mail(email, "인증 코드").await;
+        let r = self.post("/auth/email/verify", serde_json::json!({"email": email, "code": code}), None).await;
+        assert_eq!(r.status, 200, "verification of {email}: {:?}", r.body);
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/auth/login", serde_json::json!({"email": email, "password": password}), None).await
+    }
+
+    /// A verified, signed-in user.
+    pub async fn user(&self, email: &str, nickname: &str, password: &str) -> Session {
+        let user_id = self.sign_up(email, nickname, password).await;
+        self.verify(email).await;
+        let r = self.login(email, password).await;
+        assert_eq!(r.status, 200, "login of {email}: {:?}", r.body);
+        Session {
+            user_id,
+            email: email.to_string(),
+            access: r.body["accessToken"].as_str().unwrap().to_string(),
+            refresh: r.body["refreshToken"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// An authorization code from a provider sandbox for a test identity (`google` or `kakao`).
+    pub async fn provider_code(&self, provider: &str, email: &str, name: &str, redirect_uri: &str) -> String {
+        let (path, client, name_param) = match provider {
+            "google" => ("/google/authorize", local_stack::oauth_sandbox::GOOGLE_CLIENT_ID, "name"),
+            _ => ("/kakao/oauth/authorize", local_stack::oauth_sandbox::KAKAO_CLIENT_ID, "nickname"),
+        };
+        let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let query = [
+            ("client_id", client),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("state", "s1"),
+            ("login_hint", email),
+            (name_param, name),
+        ];
+        let res = no_redirect.get(format!("{}{path}", self.stack.sandbox_url)).query(&query).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 303, "the sandbox redirects");
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with(redirect_uri) && location.ends_with("&state=s1"), "{location}");
+        location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string()
+    }
+}

@@ -422,9 +422,14 @@ async fn unverified_senders_are_rejected_by_ses() {
 async fn a_restarted_file_backed_stack_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = StackOptions::persistent(dir.path());
-    for port in
-        [&mut opts.http_port, &mut opts.dynamodb_port, &mut opts.s3_port, &mut opts.sqs_port, &mut opts.ses_port]
-    {
+    for port in [
+        &mut opts.http_port,
+        &mut opts.dynamodb_port,
+        &mut opts.s3_port,
+        &mut opts.sqs_port,
+        &mut opts.ses_port,
+        &mut opts.sandbox_port,
+    ] {
         *port = 0;
     }
     opts.run_schedules = false;

@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{ApiError, ApiResult};
+pub use aws_sdk_dynamodb::types::AttributeValue as AttrValue;
 pub use cursor::CursorCodec;
 pub use definition::{ENTITY_TYPE, Gsi, PK, SK, TTL_ATTRIBUTE};
 
@@ -45,6 +46,10 @@ impl Key {
 /// A string attribute value.
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
+}
+/// A boolean attribute value.
+pub fn b(v: bool) -> AttributeValue {
+    AttributeValue::Bool(v)
 }
 /// A number attribute value.
 pub fn n(v: impl std::fmt::Display) -> AttributeValue {
@@ -139,6 +144,13 @@ impl Write {
     }
     pub fn delete(key: Key) -> Self {
         Self::of(WriteKind::Delete(key))
+    }
+    /// Replace the update expression of an update built up piece by piece.
+    pub fn expression(mut self, expression: impl Into<String>) -> Self {
+        if let WriteKind::Update { expression: e, .. } = &mut self.kind {
+            *e = expression.into();
+        }
+        self
     }
     /// Only check a condition on another item (a transaction's guard).
     pub fn check(key: Key, expression: impl Into<String>, on_fail: ApiError) -> Self {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! local-stack [--data-dir DIR] [--port N] [--host ADDR] [--services-only]
-//! local-stack run-job NAME            fire a scheduled job once against the running data
+//! local-stack promote-admin EMAIL      make a verified account an administrator (stack running)
 //! ```
 
 use std::path::PathBuf;
@@ -15,7 +15,9 @@ fn usage() -> ! {
          --data-dir DIR    where data lives (default .local/data)\n\
          --port N          HTTP API port (default 3000)\n\
          --host ADDR       listen address (default 127.0.0.1)\n\
-         --services-only   only the AWS stand-ins, for `cargo lambda watch` (writes .local/lambda.env)"
+         --services-only   only the AWS stand-ins, for `cargo lambda watch` (writes .local/lambda.env)\n\n\
+         local-stack promote-admin EMAIL [--data-dir DIR]\n\
+         \x20                 with the stack running, give the verified account EMAIL the ADMIN role"
     );
     std::process::exit(2)
 }
@@ -31,7 +33,12 @@ async fn main() {
 
     let mut data_dir = PathBuf::from(".local/data");
     let mut opts = StackOptions::persistent(&data_dir);
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let mut promote: Option<String> = None;
+    if args.peek().map(String::as_str) == Some("promote-admin") {
+        args.next();
+        promote = Some(args.next().unwrap_or_else(|| usage()));
+    }
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data-dir" => data_dir = args.next().map(PathBuf::from).unwrap_or_else(|| usage()),
@@ -42,6 +49,9 @@ async fn main() {
         }
     }
     opts.data_dir = Some(data_dir.clone());
+    if let Some(email) = promote {
+        std::process::exit(promote_admin(&data_dir, &email).await);
+    }
 
     let stack = match LocalStack::start(opts).await {
         Ok(s) => s,
@@ -70,6 +80,7 @@ async fn main() {
     println!("  S3                {}  bucket {}", stack.s3_url, local_stack::MEDIA_BUCKET);
     println!("  SQS               {}", stack.sqs_url);
     println!("  SES               {}", stack.ses_url);
+    println!("  OAuth sandboxes   {}/google/authorize, {}/kakao/oauth/authorize", stack.sandbox_url, stack.sandbox_url);
     println!("  data              {}", abs(&stack.data_dir));
     println!("  function env      {}  (cargo lambda watch --env-file {})", abs(&env_path), env_path.display());
     println!("\nPress Ctrl-C to stop.");
@@ -77,4 +88,33 @@ async fn main() {
     let _ = tokio::signal::ctrl_c().await;
     println!("stopping…");
     stack.stop().await;
+}
+
+/// Promotes an account through the running stack's DynamoDB, with the functions' own environment.
+async fn promote_admin(data_dir: &std::path::Path, email: &str) -> i32 {
+    let env_path = data_dir.parent().unwrap_or(data_dir).join("lambda.env");
+    let Ok(text) = std::fs::read_to_string(&env_path) else {
+        eprintln!("{} not found: start the stack first (cargo run)", env_path.display());
+        return 1;
+    };
+    let env: std::collections::HashMap<String, String> =
+        text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = match shared::config::Config::from_lookup(|k| env.get(k).cloned()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", env_path.display());
+            return 1;
+        }
+    };
+    let ctx = shared::AppContext::build(config, std::sync::Arc::new(shared::clock::SystemClock)).await;
+    match identity::admin::promote_to_admin(&ctx, email).await {
+        Ok(id) => {
+            println!("{email} (user {id}) is now an administrator; it gets the role at its next sign-in.");
+            0
+        }
+        Err(e) => {
+            eprintln!("could not promote {email}: {}", e.to_problem().detail.unwrap_or_default());
+            1
+        }
+    }
 }

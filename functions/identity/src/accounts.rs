@@ -1,0 +1,322 @@
+//! Sign-up, email verification and availability checks.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shared::auth::Role;
+use shared::mail::{self, Email};
+use shared::ratelimit::{self, Limit};
+use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::table::{Key, Write, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use utoipa::ToSchema;
+
+use crate::codes::{self, Purpose};
+use crate::model::{
+    AccountStatus, AdvertiserStatus, PENDING_ACCOUNT_SECS, Unique, User, claim_unique, email_key, find_by_email,
+    nickname_key, normalize_email, owner_of, valid_nickname,
+};
+use crate::{PKG, password};
+
+const SIGNUP_PER_EMAIL: Limit = Limit { action: "signup-email", max: 5, window_secs: 600 };
+const RESEND_PER_EMAIL: Limit = Limit { action: "resend-email", max: 5, window_secs: 3600 };
+
+pub static SIGNUP: Route =
+    Route::new(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, |c, r| Box::pin(signup(c, r)))
+        .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+        .doc("auth", "Create an account; a 6-digit code is emailed")
+        .request(
+            schema::<SignUpRequest>,
+            r#"{"email":"mina@example.com","password":"walks4ever","name":"김민아","nickname":"mina","role":"USER"}"#,
+        )
+        .responses(&[respond(201, "Created, pending verification.", Some(schema::<SignUpResponse>))])
+        .errors(&[409, 429]);
+
+pub static VERIFY_EMAIL: Route =
+    Route::new(Method::Post, "/auth/email/verify", "auth-verify-email", PKG, Access::Public, |c, r| {
+        Box::pin(verify_email(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::TableWrite])
+    .doc("auth", "Verify the email with its code; the account becomes active")
+    .request(schema::<VerifyEmailRequest>, r#"{"email":"mina@example.com","code":"123456"}"#)
+    .responses(&[respond(200, "Verified.", Some(schema::<VerifyEmailResponse>))])
+    .errors(&[409]);
+
+pub static RESEND_CODE: Route =
+    Route::new(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, |c, r| {
+        Box::pin(resend(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+    .doc("auth", "Send a new verification code (once a minute)")
+    .request(schema::<EmailOnly>, r#"{"email":"mina@example.com"}"#)
+    .responses(&[respond(202, "Sent, if the account waits for verification.", Some(schema::<Accepted>))])
+    .errors(&[429]);
+
+pub static AVAILABILITY: Route =
+    Route::new(Method::Get, "/auth/availability", "auth-availability", PKG, Access::Public, |c, r| {
+        Box::pin(availability(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::TableWrite])
+    .doc("auth", "Whether an email and a nickname are still free")
+    .query(&[param("email", false, "an email address"), param("nickname", false, "a nickname")])
+    .responses(&[respond(200, "Availability.", Some(schema::<Availability>))])
+    .errors(&[429]);
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SignUpRole {
+    User,
+    Advertiser,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignUpRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub nickname: String,
+    #[serde(default)]
+    pub role: Option<SignUpRole>,
+    /// Required for advertisers: the 10-digit business registration number.
+    #[serde(default)]
+    pub business_number: Option<String>,
+}
+
+fn business_digits(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_digit()).collect()
+}
+
+impl Validate for SignUpRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+        password::check_policy(v, "password", &self.password);
+        v.text("name", &self.name, 1, 50);
+        v.check(valid_nickname(self.nickname.trim()), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
+        if self.role == Some(SignUpRole::Advertiser) {
+            let ok = self
+                .business_number
+                .as_deref()
+                .is_some_and(|b| business_digits(b).len() == 10 && b.chars().all(|c| c.is_ascii_digit() || c == '-'));
+            v.check(ok, "businessNumber", "INVALID_FORMAT", "advertisers need a 10-digit business registration number");
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUpResponse {
+    pub user_id: String,
+    /// `PENDING_VERIFICATION`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    pub email: String,
+    pub code: String,
+}
+
+impl Validate for VerifyEmailRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+        v.check(
+            self.code.trim().len() == 6 && self.code.trim().chars().all(|c| c.is_ascii_digit()),
+            "code",
+            "INVALID_FORMAT",
+            "six digits",
+        );
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyEmailResponse {
+    pub user_id: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertiser_status: Option<AdvertiserStatus>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailOnly {
+    pub email: String,
+}
+
+impl Validate for EmailOnly {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub accepted: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Availability {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_available: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname_available: Option<bool>,
+}
+
+/// Emails a verification code.
+pub async fn send_verification(ctx: &AppContext, user: &User, code: &str) -> ApiResult<()> {
+    mail::enqueue(
+        ctx,
+        &Email {
+            to: user.email.clone(),
+            subject: "[펫플랫폼] 이메일 인증 코드".into(),
+            text: format!(
+                "{}님, 가입을 환영합니다.\n\n인증 코드: {code}\n\n코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요.",
+                user.name
+            ),
+            dedup_key: format!("verify:{}:{}", user.id, ctx.now().timestamp_millis()),
+        },
+    )
+    .await
+}
+
+pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: SignUpRequest = req.json()?;
+    let email = normalize_email(&body.email);
+    ratelimit::hit_ip(&ctx, "signup", req.source_ip.as_deref()).await?;
+    ratelimit::hit(&ctx, SIGNUP_PER_EMAIL, &email).await?;
+
+    let now = ctx.now();
+    let expires = now.timestamp() + PENDING_ACCOUNT_SECS;
+    let advertiser = body.role == Some(SignUpRole::Advertiser);
+    let user = User {
+        id: shared::ids::new_id(now),
+        email: email.clone(),
+        name: body.name.trim().to_string(),
+        nickname: body.nickname.trim().to_string(),
+        bio: String::new(),
+        profile_image_key: None,
+        role: if advertiser { Role::Advertiser } else { Role::User },
+        status: AccountStatus::PendingVerification,
+        advertiser_status: advertiser.then_some(AdvertiserStatus::PendingApproval),
+        business_number: if advertiser { body.business_number.as_deref().map(business_digits) } else { None },
+        password_hash: Some(password::hash(&body.password).await?),
+        failed_logins: 0,
+        temp_password_hash: None,
+        temp_password_expires: None,
+        blocked_until: None,
+        blocked_permanently: false,
+        social: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        password_changed_at: None,
+        withdrawn_at: None,
+        pending_expires: Some(expires),
+    };
+    let (code_write, code) = codes::new_code(&ctx, &user.id, Purpose::VerifyEmail)?;
+    let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: Some(expires) };
+    ctx.table
+        .transact(vec![
+            Write::put(&user)?.if_absent(ApiError::internal("user id collision")),
+            claim_unique(
+                &unique(email_key(&email)),
+                now.timestamp(),
+                ApiError::conflict("EMAIL_TAKEN", "This email is already registered."),
+            )?,
+            claim_unique(
+                &unique(nickname_key(&user.nickname)),
+                now.timestamp(),
+                ApiError::conflict("NICKNAME_TAKEN", "This nickname is taken."),
+            )?,
+            code_write,
+        ])
+        .await?;
+    send_verification(&ctx, &user, &code).await?;
+    ApiResponse::created(&SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" })
+}
+
+pub async fn verify_email(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: VerifyEmailRequest = req.json()?;
+    let Some(user) = find_by_email(&ctx, &body.email).await? else {
+        return Err(ApiError::bad_request(
+            "INVALID_CODE",
+            "The code is wrong, expired, or has been tried too often. Ask for a new one.",
+        ));
+    };
+    if user.status != AccountStatus::PendingVerification {
+        return Err(ApiError::conflict("ALREADY_VERIFIED", "This email is already verified."));
+    }
+    let consume = codes::check(&ctx, &user.id, Purpose::VerifyEmail, &body.code).await?;
+    let keep = |key: String| {
+        Write::update(Key::new(key, "UNIQUE"), "REMOVE #ttl, pendingExpires")
+            .name("#ttl", shared::table::TTL_ATTRIBUTE)
+            .value(":u", s(&user.id))
+            .when("userId = :u", ApiError::conflict("CONCURRENT_UPDATE", "The account changed meanwhile. Try again."))
+    };
+    ctx.table
+        .transact(vec![
+            consume,
+            Write::update(
+                crate::model::user_key(&user.id),
+                "SET #st = :active, updatedAt = :now REMOVE #ttl, pendingExpires",
+            )
+            .name("#st", "status")
+            .name("#ttl", shared::table::TTL_ATTRIBUTE)
+            .value(":active", s("ACTIVE"))
+            .value(":pending", s("PENDING_VERIFICATION"))
+            .value(":now", s(ctx.now().to_rfc3339()))
+            .when("#st = :pending", ApiError::conflict("ALREADY_VERIFIED", "This email is already verified.")),
+            keep(email_key(&user.email)),
+            keep(nickname_key(&user.nickname)),
+        ])
+        .await?;
+    ApiResponse::ok(&VerifyEmailResponse {
+        user_id: user.id,
+        status: "ACTIVE",
+        advertiser_status: user.advertiser_status,
+    })
+}
+
+pub async fn resend(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: EmailOnly = req.json()?;
+    let email = normalize_email(&body.email);
+    ratelimit::hit_ip(&ctx, "resend", req.source_ip.as_deref()).await?;
+    ratelimit::hit(&ctx, RESEND_PER_EMAIL, &email).await?;
+    if let Some(user) = find_by_email(&ctx, &email).await?
+        && user.status == AccountStatus::PendingVerification
+    {
+        let (write, code) = codes::new_code_after_cooldown(&ctx, &user.id, Purpose::VerifyEmail).await?;
+        ctx.table.write(write).await?;
+        send_verification(&ctx, &user, &code).await?;
+    }
+    ApiResponse::accepted(&Accepted { accepted: true })
+}
+
+pub async fn availability(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let email = req.query_param("email");
+    let nickname = req.query_param("nickname");
+    if email.is_none() && nickname.is_none() {
+        return Err(ApiError::validation("email", "REQUIRED", "give an email, a nickname, or both"));
+    }
+    let mut v = Validator::new();
+    if let Some(e) = email {
+        v.email("email", e);
+    }
+    if let Some(nk) = nickname {
+        v.check(valid_nickname(nk), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
+    }
+    v.finish()?;
+    ratelimit::hit_ip(&ctx, "availability", req.source_ip.as_deref()).await?;
+    let email_available = match email {
+        Some(e) => Some(owner_of(&ctx, &email_key(e)).await?.is_none()),
+        None => None,
+    };
+    let nickname_available = match nickname {
+        Some(nk) => Some(owner_of(&ctx, &nickname_key(nk)).await?.is_none()),
+        None => None,
+    };
+    ApiResponse::ok(&Availability { email_available, nickname_available })
+}

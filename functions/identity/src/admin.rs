@@ -1,0 +1,32 @@
+//! Making the first administrator. There are no admin credentials anywhere in code: an admin is
+//! a verified account promoted by an operator (locally `cargo run -- promote-admin <email>`; in
+//! AWS the documented one-off `aws dynamodb update-item`, see README).
+
+use shared::auth::Role;
+use shared::table::{Write, s};
+use shared::{ApiError, ApiResult, AppContext};
+
+use crate::model::{AccountStatus, find_by_email, user_key};
+
+/// Gives the active account registered with `email` the ADMIN role. Returns its id.
+pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String> {
+    let user = find_by_email(ctx, email)
+        .await?
+        .ok_or_else(|| ApiError::not_found("USER_NOT_FOUND", "No account has that email."))?;
+    if user.status != AccountStatus::Active {
+        return Err(ApiError::conflict(
+            "ACCOUNT_NOT_ACTIVE",
+            "Only a verified, active account can become an administrator.",
+        ));
+    }
+    let admin = serde_json::to_value(Role::Admin)?.as_str().unwrap_or("ADMIN").to_string();
+    ctx.table
+        .write(
+            Write::update(user_key(&user.id), "SET #role = :admin, updatedAt = :now")
+                .name("#role", "role")
+                .value(":admin", s(admin))
+                .value(":now", s(ctx.now().to_rfc3339())),
+        )
+        .await?;
+    Ok(user.id)
+}

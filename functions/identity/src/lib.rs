@@ -1,0 +1,48 @@
+//! Identity: accounts, sign-up with email verification, password and social sign-in, sessions
+//! with rotating refresh tokens, recovery, profiles, and media uploads.
+//!
+//! Each `static` route below is one Lambda function; `src/bin/` wires each into the runtime.
+
+pub mod accounts;
+pub mod admin;
+pub mod codes;
+pub mod model;
+pub mod oauth;
+pub mod password;
+pub mod profile;
+pub mod recovery;
+pub mod sessions;
+pub mod signin;
+pub mod social;
+pub mod uploads;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain = Domain {
+    name: "identity",
+    routes: &[
+        &accounts::SIGNUP,
+        &accounts::VERIFY_EMAIL,
+        &accounts::RESEND_CODE,
+        &accounts::AVAILABILITY,
+        &signin::LOGIN,
+        &signin::REFRESH,
+        &signin::LOGOUT,
+        &recovery::FORGOT,
+        &recovery::RESET,
+        &recovery::TEMPORARY,
+        &profile::GET_ME,
+        &profile::UPDATE_ME,
+        &profile::CHANGE_PASSWORD,
+        &profile::WITHDRAW,
+        &profile::GET_USER,
+        &social::OAUTH_SIGN_IN,
+        &social::OAUTH_LINK,
+        &social::OAUTH_SIGNUP,
+        &uploads::CREATE_UPLOAD,
+    ],
+    workers: &[],
+    jobs: &[],
+};

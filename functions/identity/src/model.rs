@@ -1,0 +1,307 @@
+//! Accounts: the user item, the uniqueness items that guard emails, nicknames and social
+//! identities, and what clients see of them.
+//!
+//! | item | PK | SK | notes |
+//! |---|---|---|---|
+//! | user | `USER#<id>` | `PROFILE` | GSI1 `USERS` / `<id>` (admin lists, newest first); TTL while pending verification |
+//! | email, nickname, social id | `EMAIL#<email>`, `NICKNAME#<nickname>`, `SOCIAL#<provider>#<subject>` | `UNIQUE` | → user id; written in the same transaction as the user |
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::auth::Role;
+use shared::table::{Entity, Gsi, Key, Write, n, s};
+use shared::{ApiError, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+/// Failed sign-ins that lock an account.
+pub const LOCK_AFTER_FAILURES: u32 = 5;
+/// How long an unverified account (and its email and nickname) is kept.
+pub const PENDING_ACCOUNT_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    PendingVerification,
+    Active,
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AdvertiserStatus {
+    PendingApproval,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Google,
+    Kakao,
+}
+
+impl Provider {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "google" => Some(Provider::Google),
+            "kakao" => Some(Provider::Kakao),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Google => "google",
+            Provider::Kakao => "kakao",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SocialLink {
+    pub provider: Provider,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub nickname: String,
+    #[serde(default)]
+    pub bio: String,
+    #[serde(default)]
+    pub profile_image_key: Option<String>,
+    pub role: Role,
+    pub status: AccountStatus,
+    #[serde(default)]
+    pub advertiser_status: Option<AdvertiserStatus>,
+    #[serde(default)]
+    pub business_number: Option<String>,
+    /// Argon2id PHC string; `None` for social-only accounts.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub failed_logins: u32,
+    #[serde(default)]
+    pub temp_password_hash: Option<String>,
+    #[serde(default)]
+    pub temp_password_expires: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub blocked_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub blocked_permanently: bool,
+    #[serde(default)]
+    pub social: Vec<SocialLink>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub password_changed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// TTL of an account that never got verified.
+    #[serde(default)]
+    pub pending_expires: Option<i64>,
+}
+
+impl Entity for User {
+    const TYPE: &'static str = "User";
+    fn pk(&self) -> String {
+        format!("USER#{}", self.id)
+    }
+    fn sk(&self) -> String {
+        "PROFILE".into()
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![(Gsi::Gsi1, "USERS".into(), self.id.clone())]
+    }
+    fn expires_at(&self) -> Option<i64> {
+        self.pending_expires
+    }
+}
+
+impl User {
+    pub fn is_locked(&self) -> bool {
+        self.failed_logins >= LOCK_AFTER_FAILURES
+    }
+
+    /// The one status clients see, most significant first.
+    pub fn visible_status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.status == AccountStatus::Withdrawn {
+            "WITHDRAWN"
+        } else if self.blocked_permanently {
+            "BLOCKED_PERMANENTLY"
+        } else if self.blocked_until.is_some_and(|u| u > now) {
+            "BLOCKED_TEMPORARILY"
+        } else if self.is_locked() {
+            "LOCKED"
+        } else if self.status == AccountStatus::PendingVerification {
+            "PENDING_VERIFICATION"
+        } else {
+            "ACTIVE"
+        }
+    }
+}
+
+/// A uniqueness item: whoever writes it first owns the value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unique {
+    pub key: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub pending_expires: Option<i64>,
+}
+
+impl Entity for Unique {
+    const TYPE: &'static str = "Unique";
+    fn pk(&self) -> String {
+        self.key.clone()
+    }
+    fn sk(&self) -> String {
+        "UNIQUE".into()
+    }
+    fn expires_at(&self) -> Option<i64> {
+        self.pending_expires
+    }
+}
+
+pub fn email_key(email: &str) -> String {
+    format!("EMAIL#{}", normalize_email(email))
+}
+pub fn nickname_key(nickname: &str) -> String {
+    format!("NICKNAME#{}", nickname.trim().to_lowercase())
+}
+pub fn social_key(provider: Provider, subject: &str) -> String {
+    format!("SOCIAL#{}#{subject}", provider.as_str())
+}
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Claims a unique value in a transaction: absent, or left over by an account that was never
+/// verified and has expired.
+pub fn claim_unique(u: &Unique, now: i64, on_taken: ApiError) -> ApiResult<Write> {
+    Ok(Write::put(u)?
+        .when("attribute_not_exists(PK) OR #ttl < :now", on_taken)
+        .name("#ttl", shared::table::TTL_ATTRIBUTE)
+        .value(":now", n(now)))
+}
+
+/// Releases a unique value, only if it is still this user's.
+pub fn release_unique(key: &str, user_id: &str) -> Write {
+    Write::delete(Key::new(key, "UNIQUE"))
+        .when(
+            "attribute_not_exists(PK) OR userId = :u",
+            ApiError::conflict("CONCURRENT_UPDATE", "The account changed meanwhile. Try again."),
+        )
+        .value(":u", s(user_id))
+}
+
+pub fn user_key(id: &str) -> Key {
+    shared::account::user_key(id)
+}
+
+pub async fn load_user(ctx: &AppContext, id: &str) -> ApiResult<Option<User>> {
+    ctx.table.get::<User>(&user_key(id)).await
+}
+
+/// The user id a unique value points to, if it is claimed and not expired.
+pub async fn owner_of(ctx: &AppContext, key: &str) -> ApiResult<Option<String>> {
+    let now = ctx.now().timestamp();
+    let u: Option<Unique> = ctx.table.get(&Key::new(key, "UNIQUE")).await?;
+    Ok(u.filter(|u| u.pending_expires.is_none_or(|t| t > now)).map(|u| u.user_id))
+}
+
+/// The account registered with `email`.
+pub async fn find_by_email(ctx: &AppContext, email: &str) -> ApiResult<Option<User>> {
+    match owner_of(ctx, &email_key(email)).await? {
+        Some(id) => load_user(ctx, &id).await,
+        None => Ok(None),
+    }
+}
+
+/// What the account holder sees of their account.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub nickname: String,
+    pub bio: String,
+    pub profile_image_url: Option<String>,
+    pub role: Role,
+    /// ACTIVE, PENDING_VERIFICATION, LOCKED, BLOCKED_TEMPORARILY, BLOCKED_PERMANENTLY or WITHDRAWN.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertiser_status: Option<AdvertiserStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_until: Option<DateTime<Utc>>,
+    pub has_password: bool,
+    pub linked_providers: Vec<Provider>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserView {
+    pub async fn of(ctx: &AppContext, u: &User) -> ApiResult<Self> {
+        let profile_image_url = match &u.profile_image_key {
+            Some(k) => Some(shared::media::url(ctx, k).await?),
+            None => None,
+        };
+        Ok(Self {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            nickname: u.nickname.clone(),
+            bio: u.bio.clone(),
+            profile_image_url,
+            role: u.role,
+            status: u.visible_status(ctx.now()).to_string(),
+            advertiser_status: u.advertiser_status,
+            blocked_until: u.blocked_until.filter(|t| *t > ctx.now()),
+            has_password: u.password_hash.is_some(),
+            linked_providers: u.social.iter().map(|l| l.provider).collect(),
+            created_at: u.created_at,
+        })
+    }
+}
+
+/// What anyone sees of a user: never the email.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProfile {
+    pub id: String,
+    pub nickname: String,
+    pub bio: String,
+    pub profile_image_url: Option<String>,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PublicProfile {
+    pub async fn of(ctx: &AppContext, u: &User) -> ApiResult<Self> {
+        let profile_image_url = match &u.profile_image_key {
+            Some(k) => Some(shared::media::url(ctx, k).await?),
+            None => None,
+        };
+        Ok(Self {
+            id: u.id.clone(),
+            nickname: u.nickname.clone(),
+            bio: u.bio.clone(),
+            profile_image_url,
+            role: u.role,
+            created_at: u.created_at,
+        })
+    }
+}
+
+/// Nickname rules: 2–20 letters (any script), digits, `_` or `.`.
+pub fn valid_nickname(nickname: &str) -> bool {
+    let n = nickname.chars().count();
+    (2..=20).contains(&n) && nickname.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+}

@@ -1,0 +1,177 @@
+//! Getting back in: a reset code by email, or a temporary password. Both answer 202 whether or
+//! not the account exists, so they cannot be used to find accounts.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use shared::mail::{self, Email};
+use shared::ratelimit::{self, Limit};
+use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::table::{Write, n, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use utoipa::ToSchema;
+
+use crate::accounts::{Accepted, EmailOnly};
+use crate::codes::{self, Purpose};
+use crate::model::{AccountStatus, find_by_email, normalize_email, user_key};
+use crate::{PKG, password, sessions};
+
+const FORGOT_PER_EMAIL: Limit = Limit { action: "forgot-email", max: 5, window_secs: 3600 };
+const TEMPORARY_PER_EMAIL: Limit = Limit { action: "temporary-email", max: 5, window_secs: 3600 };
+const TEMPORARY_PASSWORD_SECS: i64 = 15 * 60;
+
+pub static FORGOT: Route =
+    Route::new(Method::Post, "/auth/password/forgot", "auth-password-forgot", PKG, Access::Public, |c, r| {
+        Box::pin(forgot(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+    .doc("auth", "Email a password-reset code (always 202)")
+    .request(schema::<EmailOnly>, r#"{"email":"mina@example.com"}"#)
+    .responses(&[respond(202, "Sent, if the account exists.", Some(schema::<Accepted>))])
+    .errors(&[429]);
+
+pub static RESET: Route =
+    Route::new(Method::Post, "/auth/password/reset", "auth-password-reset", PKG, Access::Public, |c, r| {
+        Box::pin(reset(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::TableWrite])
+    .doc("auth", "Set a new password with the emailed code; unlocks the account and signs out every session")
+    .request(schema::<ResetRequest>, r#"{"email":"mina@example.com","code":"123456","newPassword":"newwalks5"}"#)
+    .responses(&[respond(204, "Changed.", None)])
+    .errors(&[429]);
+
+pub static TEMPORARY: Route =
+    Route::new(Method::Post, "/auth/password/temporary", "auth-password-temporary", PKG, Access::Public, |c, r| {
+        Box::pin(temporary(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+    .doc("auth", "Email a temporary password, valid 15 minutes, if email and name match (always 202)")
+    .request(schema::<TemporaryRequest>, r#"{"email":"mina@example.com","name":"김민아"}"#)
+    .responses(&[respond(202, "Sent, if they match.", Some(schema::<Accepted>))])
+    .errors(&[429]);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: String,
+    pub code: String,
+    pub new_password: String,
+}
+
+impl Validate for ResetRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+        v.check(self.code.trim().len() == 6, "code", "INVALID_FORMAT", "six digits");
+        password::check_policy(v, "newPassword", &self.new_password);
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemporaryRequest {
+    pub email: String,
+    pub name: String,
+}
+
+impl Validate for TemporaryRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+        v.text("name", &self.name, 1, 50);
+    }
+}
+
+pub async fn forgot(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: EmailOnly = req.json()?;
+    let email = normalize_email(&body.email);
+    ratelimit::hit_ip(&ctx, "forgot", req.source_ip.as_deref()).await?;
+    ratelimit::hit(&ctx, FORGOT_PER_EMAIL, &email).await?;
+    if let Some(user) = find_by_email(&ctx, &email).await?
+        && user.status != AccountStatus::Withdrawn
+        && user.password_hash.is_some()
+    {
+        // Within the resend cooldown nothing is sent, and nothing tells the caller so.
+        if let Ok((write, code)) = codes::new_code_after_cooldown(&ctx, &user.id, Purpose::ResetPassword).await
+            && ctx.table.write(write).await.is_ok()
+        {
+            mail::enqueue(
+                &ctx,
+                &Email {
+                    to: user.email.clone(),
+                    subject: "[펫플랫폼] 비밀번호 재설정 코드".into(),
+                    text: format!("비밀번호 재설정 코드: {code}\n\n코드는 10분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."),
+                    dedup_key: format!("reset:{}:{}", user.id, ctx.now().timestamp_millis()),
+                },
+            )
+            .await?;
+        }
+    }
+    ApiResponse::accepted(&Accepted { accepted: true })
+}
+
+pub async fn reset(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: ResetRequest = req.json()?;
+    ratelimit::hit_ip(&ctx, "reset", req.source_ip.as_deref()).await?;
+    let wrong = || {
+        ApiError::bad_request(
+            "INVALID_CODE",
+            "The code is wrong, expired, or has been tried too often. Ask for a new one.",
+        )
+    };
+    let Some(user) = find_by_email(&ctx, &body.email).await? else { return Err(wrong()) };
+    if user.status == AccountStatus::Withdrawn || user.password_hash.is_none() {
+        return Err(wrong());
+    }
+    let consume = codes::check(&ctx, &user.id, Purpose::ResetPassword, &body.code).await?;
+    let hash = password::hash(&body.new_password).await?;
+    ctx.table
+        .transact(vec![
+            consume,
+            Write::update(
+                user_key(&user.id),
+                "SET passwordHash = :h, failedLogins = :zero, passwordChangedAt = :now, updatedAt = :now REMOVE tempPasswordHash, tempPasswordExpires",
+            )
+            .value(":h", s(hash))
+            .value(":zero", n(0))
+            .value(":now", s(ctx.now().to_rfc3339())),
+        ])
+        .await?;
+    sessions::revoke_all(&ctx, &user.id, None).await?;
+    ApiResponse::no_content()
+}
+
+pub async fn temporary(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: TemporaryRequest = req.json()?;
+    let email = normalize_email(&body.email);
+    ratelimit::hit_ip(&ctx, "temporary", req.source_ip.as_deref()).await?;
+    ratelimit::hit(&ctx, TEMPORARY_PER_EMAIL, &email).await?;
+    if let Some(user) = find_by_email(&ctx, &email).await?
+        && user.status == AccountStatus::Active
+        && user.password_hash.is_some()
+        && user.name == body.name.trim()
+    {
+        let temp = password::temporary();
+        let expires = ctx.now() + chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS);
+        // The old password keeps working: a stranger who knows name and email locks nobody out.
+        ctx.table
+            .write(
+                Write::update(user_key(&user.id), "SET tempPasswordHash = :h, tempPasswordExpires = :e")
+                    .value(":h", s(password::hash(&temp).await?))
+                    .value(":e", s(expires.to_rfc3339())),
+            )
+            .await?;
+        mail::enqueue(
+            &ctx,
+            &Email {
+                to: user.email.clone(),
+                subject: "[펫플랫폼] 임시 비밀번호".into(),
+                text: format!(
+                    "임시 비밀번호: {temp}\n\n15분 동안 한 번 로그인할 수 있습니다. 로그인한 뒤 바로 새 비밀번호를 설정하세요. 기존 비밀번호도 그대로 사용할 수 있습니다."
+                ),
+                dedup_key: format!("temporary:{}:{}", user.id, ctx.now().timestamp_millis()),
+            },
+        )
+        .await?;
+    }
+    ApiResponse::accepted(&Accepted { accepted: true })
+}

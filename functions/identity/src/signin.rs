@@ -1,0 +1,181 @@
+//! Signing in and out: password sign-in with lockout, refresh-token rotation, sign-out.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use shared::ratelimit::{self, Limit};
+use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::table::{Write, n, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+use crate::model::{AccountStatus, LOCK_AFTER_FAILURES, User, find_by_email, normalize_email, user_key};
+use crate::sessions::{self, TokenPair};
+use crate::{PKG, password};
+
+const LOGIN_PER_EMAIL: Limit = Limit { action: "login-email", max: 20, window_secs: 600 };
+
+pub static LOGIN: Route =
+    Route::new(Method::Post, "/auth/login", "auth-login", PKG, Access::Public, |c, r| Box::pin(login(c, r)))
+        .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
+        .doc("auth", "Sign in with email and password")
+        .request(schema::<LoginRequest>, r#"{"email":"mina@example.com","password":"walks4ever"}"#)
+        .responses(&[respond(200, "Signed in.", Some(schema::<TokenPair>))])
+        .errors(&[401, 403, 423, 429]);
+
+pub static REFRESH: Route =
+    Route::new(Method::Post, "/auth/refresh", "auth-refresh", PKG, Access::Public, |c, r| Box::pin(refresh(c, r)))
+        .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
+        .doc("auth", "Exchange a refresh token for a new pair (the old one dies)")
+        .request(schema::<RefreshRequest>, r#"{"refreshToken":"opaque-token"}"#)
+        .responses(&[respond(200, "A new pair.", Some(schema::<TokenPair>))])
+        .errors(&[401]);
+
+pub static LOGOUT: Route =
+    Route::new(Method::Post, "/auth/logout", "auth-logout", PKG, Access::Public, |c, r| Box::pin(logout(c, r)))
+        .permissions(&[Permission::TableRead, Permission::TableWrite])
+        .doc("auth", "Sign out: the refresh token's whole family is revoked")
+        .request(schema::<RefreshRequest>, r#"{"refreshToken":"opaque-token"}"#)
+        .responses(&[respond(204, "Signed out.", None)]);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl Validate for LoginRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+        v.text("password", &self.password, 1, 128);
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl Validate for RefreshRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.text("refreshToken", &self.refresh_token, 1, 200);
+    }
+}
+
+pub fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("INVALID_CREDENTIALS", "The email or password is wrong.")
+}
+
+pub fn locked() -> ApiError {
+    ApiError::Locked {
+        code: "ACCOUNT_LOCKED",
+        detail: "Too many failed sign-ins. Reset your password or sign in with a temporary password to unlock.".into(),
+    }
+}
+
+/// Counts a failed password: the fifth failure locks the account. A failure counted after the
+/// lock is an `ACCOUNT_LOCKED`, so concurrent guesses lock after exactly five.
+pub async fn record_failure(ctx: &AppContext, user: &User) -> ApiError {
+    let write = Write::update(user_key(&user.id), "ADD failedLogins :one")
+        .value(":one", n(1))
+        .value(":max", n(LOCK_AFTER_FAILURES))
+        .when("attribute_not_exists(failedLogins) OR failedLogins < :max", locked());
+    match ctx.table.write(write).await {
+        Ok(()) => invalid_credentials(),
+        Err(e) => e,
+    }
+}
+
+/// Clears the failure count after a right password, unless the account got locked meanwhile.
+async fn clear_failures(ctx: &AppContext, user: &User) -> ApiResult<()> {
+    if user.failed_logins == 0 {
+        return Ok(());
+    }
+    ctx.table
+        .write(
+            Write::update(user_key(&user.id), "SET failedLogins = :zero")
+                .value(":zero", n(0))
+                .value(":max", n(LOCK_AFTER_FAILURES))
+                .when("failedLogins < :max", locked()),
+        )
+        .await
+}
+
+fn temp_password_valid(ctx: &AppContext, user: &User) -> bool {
+    user.temp_password_hash.is_some() && user.temp_password_expires.is_some_and(|t| t > ctx.now())
+}
+
+/// States that forbid signing in even with the right password.
+pub fn ensure_may_sign_in(user: &User) -> ApiResult<()> {
+    match user.status {
+        AccountStatus::Withdrawn => Err(ApiError::forbidden("ACCOUNT_WITHDRAWN", "The account was withdrawn.")),
+        AccountStatus::PendingVerification => {
+            Err(ApiError::forbidden("EMAIL_NOT_VERIFIED", "Verify your email first; we sent you a code."))
+        }
+        AccountStatus::Active => Ok(()),
+    }
+}
+
+pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: LoginRequest = req.json()?;
+    let email = normalize_email(&body.email);
+    ratelimit::hit_ip(&ctx, "login", req.source_ip.as_deref()).await?;
+    ratelimit::hit(&ctx, LOGIN_PER_EMAIL, &email).await?;
+
+    let Some(user) = find_by_email(&ctx, &email).await? else {
+        // Same work and answer as a wrong password.
+        let _ = password::verify(&body.password, None).await;
+        return Err(invalid_credentials());
+    };
+    let temp_ok =
+        temp_password_valid(&ctx, &user) && password::verify(&body.password, user.temp_password_hash.as_deref()).await;
+    if temp_ok {
+        ensure_may_sign_in(&user)?;
+        // Single use: only the request that removes this very hash signs in with it.
+        ctx.table
+            .write(
+                Write::update(
+                    user_key(&user.id),
+                    "SET failedLogins = :zero REMOVE tempPasswordHash, tempPasswordExpires",
+                )
+                .value(":zero", n(0))
+                .value(":h", s(user.temp_password_hash.clone().unwrap_or_default()))
+                .when("tempPasswordHash = :h", invalid_credentials()),
+            )
+            .await?;
+        let pair = sessions::password_change_only(&ctx, &user).await?;
+        return ApiResponse::ok(&pair);
+    }
+    if user.is_locked() {
+        return Err(locked());
+    }
+    if user.password_hash.is_none() {
+        if user.status == AccountStatus::Withdrawn {
+            return Err(ApiError::forbidden("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
+        }
+        return Err(ApiError::forbidden("PASSWORD_LOGIN_UNAVAILABLE", "This account signs in with Google or Kakao."));
+    }
+    if !password::verify(&body.password, user.password_hash.as_deref()).await {
+        if user.status == AccountStatus::Withdrawn {
+            return Err(invalid_credentials());
+        }
+        return Err(record_failure(&ctx, &user).await);
+    }
+    ensure_may_sign_in(&user)?;
+    clear_failures(&ctx, &user).await?;
+    ApiResponse::ok(&sessions::start(&ctx, &user).await?)
+}
+
+pub async fn refresh(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: RefreshRequest = req.json()?;
+    ApiResponse::ok(&sessions::rotate(&ctx, body.refresh_token.trim()).await?)
+}
+
+pub async fn logout(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: RefreshRequest = req.json()?;
+    sessions::sign_out(&ctx, body.refresh_token.trim()).await?;
+    ApiResponse::no_content()
+}

@@ -1,0 +1,194 @@
+//! Media in S3: what may be uploaded for which purpose, presigned uploads under the caller's own
+//! prefix, the check that a key a request references is the caller's and really is such a file,
+//! and the URLs clients read media from.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::context::AppContext;
+use crate::error::{ApiError, ApiResult};
+
+const MB: i64 = 1024 * 1024;
+const IMAGES: &[(&str, &str)] = &[
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/webp", "webp"),
+    ("image/gif", "gif"),
+    ("image/heic", "heic"),
+];
+const PDF: &[(&str, &str)] = &[("application/pdf", "pdf")];
+const CHAT_EXTRA: &[(&str, &str)] =
+    &[("video/mp4", "mp4"), ("video/quicktime", "mov"), ("text/plain", "txt"), ("application/zip", "zip")];
+
+/// Why a file is uploaded; decides the allowed types, the size limit and the key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    Profile,
+    Pet,
+    Post,
+    Market,
+    Chat,
+    Prescription,
+    Document,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 7] = [
+        Purpose::Profile,
+        Purpose::Pet,
+        Purpose::Post,
+        Purpose::Market,
+        Purpose::Chat,
+        Purpose::Prescription,
+        Purpose::Document,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Profile => "profile",
+            Purpose::Pet => "pet",
+            Purpose::Post => "post",
+            Purpose::Market => "market",
+            Purpose::Chat => "chat",
+            Purpose::Prescription => "prescription",
+            Purpose::Document => "document",
+        }
+    }
+
+    /// `(content type, extension)` pairs this purpose accepts.
+    pub fn types(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Purpose::Document => PDF.to_vec(),
+            Purpose::Chat => IMAGES.iter().chain(PDF).chain(CHAT_EXTRA).copied().collect(),
+            _ => IMAGES.to_vec(),
+        }
+    }
+
+    pub fn max_bytes(self) -> i64 {
+        match self {
+            Purpose::Chat => 50 * MB,
+            _ => 10 * MB,
+        }
+    }
+
+    fn extension(self, content_type: &str) -> Option<&'static str> {
+        self.types().into_iter().find(|(t, _)| t.eq_ignore_ascii_case(content_type)).map(|(_, e)| e)
+    }
+}
+
+/// A presigned upload.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    /// Reference the file by this key in later requests.
+    pub key: String,
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// Headers the upload must carry exactly.
+    #[schema(value_type = Object)]
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
+const READ_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// Presigns a PUT of `content_length` bytes of `content_type` under `users/<owner>/<purpose>/`.
+pub async fn presign_upload(
+    ctx: &AppContext,
+    owner: &str,
+    purpose: Purpose,
+    content_type: &str,
+    content_length: i64,
+) -> ApiResult<Upload> {
+    let Some(ext) = purpose.extension(content_type) else {
+        let allowed: Vec<&str> = purpose.types().iter().map(|(t, _)| *t).collect();
+        return Err(ApiError::validation(
+            "contentType",
+            "UNSUPPORTED_TYPE",
+            format!("{} uploads may be {}", purpose.as_str(), allowed.join(", ")),
+        ));
+    };
+    if content_length <= 0 || content_length > purpose.max_bytes() {
+        return Err(ApiError::validation(
+            "contentLength",
+            "OUT_OF_RANGE",
+            format!("{} uploads may be 1 to {} bytes", purpose.as_str(), purpose.max_bytes()),
+        ));
+    }
+    let key = format!("users/{owner}/{}/{}.{ext}", purpose.as_str(), crate::ids::new_id(ctx.now()));
+    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(UPLOAD_TTL).map_err(ApiError::internal)?;
+    let req = ctx
+        .s3
+        .put_object()
+        .bucket(&ctx.config.media_bucket)
+        .key(&key)
+        .content_type(content_type)
+        .content_length(content_length)
+        .presigned(presigning)
+        .await
+        .map_err(|e| ApiError::internal(format!("presign: {e}")))?;
+    let mut headers = serde_json::Map::new();
+    headers.insert("content-type".into(), content_type.into());
+    Ok(Upload {
+        key,
+        upload_url: req.uri().to_string(),
+        method: "PUT",
+        headers,
+        expires_at: ctx.now() + chrono::Duration::from_std(UPLOAD_TTL).unwrap_or_default(),
+    })
+}
+
+fn invalid(detail: &str) -> ApiError {
+    ApiError::bad_request("INVALID_MEDIA", detail.to_string())
+}
+
+/// Checks that `key` was uploaded by `owner` for one of `purposes`, exists, and has an allowed
+/// type and size.
+pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpose]) -> ApiResult<()> {
+    let mut parts = key.splitn(4, '/');
+    let (Some("users"), Some(uid), Some(purpose), Some(file)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("The media key is not one of ours."));
+    };
+    if uid != owner {
+        return Err(invalid("The media belongs to someone else."));
+    }
+    let Some(purpose) = purposes.iter().copied().find(|p| p.as_str() == purpose) else {
+        return Err(invalid("The media was uploaded for another purpose."));
+    };
+    if file.is_empty() || file.contains('/') {
+        return Err(invalid("The media key is not one of ours."));
+    }
+    let head = ctx.s3.head_object().bucket(&ctx.config.media_bucket).key(key).send().await.map_err(|e| {
+        match e.as_service_error() {
+            Some(s) if s.is_not_found() => invalid("The media was not uploaded."),
+            _ => ApiError::internal(format!("HeadObject: {}", aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    })?;
+    let size = head.content_length().unwrap_or(0);
+    let ok_type = head.content_type().is_some_and(|t| purpose.extension(t).is_some());
+    if !ok_type || size <= 0 || size > purpose.max_bytes() {
+        return Err(invalid("The media's type or size is not allowed."));
+    }
+    Ok(())
+}
+
+/// A URL a client can GET the media from (valid for an hour).
+pub async fn url(ctx: &AppContext, key: &str) -> ApiResult<String> {
+    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(READ_TTL).map_err(ApiError::internal)?;
+    let req = ctx
+        .s3
+        .get_object()
+        .bucket(&ctx.config.media_bucket)
+        .key(key)
+        .presigned(presigning)
+        .await
+        .map_err(|e| ApiError::internal(format!("presign: {e}")))?;
+    Ok(req.uri().to_string())
+}
