@@ -95,6 +95,14 @@ fn get_att(name: &str, attr: &str) -> Value {
     json!({"Fn::GetAtt": [name, attr]})
 }
 
+/// OAuth client settings: root parameters (empty disables the provider) → function environment.
+const OAUTH_PARAMETERS: [(&str, &str); 4] = [
+    ("GoogleClientId", "GOOGLE_CLIENT_ID"),
+    ("GoogleClientSecret", "GOOGLE_CLIENT_SECRET"),
+    ("KakaoClientId", "KAKAO_CLIENT_ID"),
+    ("KakaoClientSecret", "KAKAO_CLIENT_SECRET"),
+];
+
 /// The parameters every nested stack receives from the root, with their values there.
 fn nested_parameters() -> Vec<(String, Value)> {
     let mut p = vec![
@@ -108,6 +116,9 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ("JwtSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/jwt-secret}}")),
         ("CursorSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/cursor-secret}}")),
     ];
+    for (name, _) in OAUTH_PARAMETERS {
+        p.push((name.to_string(), r(name)));
+    }
     for q in queues::ALL {
         p.push((format!("{}Url", queue_id(q)), r(&queue_id(q))));
         p.push((format!("{}Arn", queue_id(q)), get_att(&queue_id(q), "Arn")));
@@ -127,6 +138,9 @@ fn environment() -> Value {
     vars.insert("JWT_SECRET".into(), r("JwtSecret"));
     vars.insert("CURSOR_SECRET".into(), r("CursorSecret"));
     vars.insert("RUST_LOG".into(), json!("info"));
+    for (param, var) in OAUTH_PARAMETERS {
+        vars.insert(var.into(), r(param));
+    }
     for q in queues::ALL {
         vars.insert(q.env_var.into(), r(&format!("{}Url", queue_id(q))));
         vars.insert(q.dlq_env_var.into(), r(&format!("{}Url", dlq_id(q))));
@@ -174,7 +188,7 @@ fn policy(perms: &[Permission]) -> Value {
 fn nested_stack(funcs: &[Function]) -> Value {
     let mut params = serde_json::Map::new();
     for (name, _) in nested_parameters() {
-        let secret = name.ends_with("Secret");
+        let secret = name.ends_with("Secret") || name.ends_with("ClientSecret");
         let mut p = json!({"Type": "String"});
         if secret {
             p["NoEcho"] = json!(true);
@@ -372,7 +386,11 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "Stage": {"Type": "String", "Default": "dev", "AllowedPattern": "^[a-z][a-z0-9-]{1,15}$", "Description": "Stage name; secrets are read from SSM under /petplatform/<Stage>/"},
             "CorsAllowOrigins": {"Type": "CommaDelimitedList", "Default": cors.allow_origins.join(","), "Description": "Browser origins allowed to call the API and upload media"},
             "MailFrom": {"Type": "String", "Default": "no-reply@example.com", "Description": "SES-verified sender address"},
-            "OpsEmail": {"Type": "String", "Default": "ops@example.com", "Description": "Where operational alerts go"}
+            "OpsEmail": {"Type": "String", "Default": "ops@example.com", "Description": "Where operational alerts go"},
+            "GoogleClientId": {"Type": "String", "Default": "", "Description": "Google OAuth client id (empty: Google sign-in off)"},
+            "GoogleClientSecret": {"Type": "String", "Default": "", "NoEcho": true},
+            "KakaoClientId": {"Type": "String", "Default": "", "Description": "Kakao REST API key (empty: Kakao sign-in off)"},
+            "KakaoClientSecret": {"Type": "String", "Default": "", "NoEcho": true}
         },
         "Resources": resources,
         "Outputs": {
