@@ -9,6 +9,33 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::table::Table;
 
+/// Counts the DynamoDB calls this context makes (logged per request; benchmarks and tests read it).
+#[derive(Debug, Default)]
+pub struct CallCounter(std::sync::atomic::AtomicU64);
+
+impl CallCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CountCalls(Arc<CallCounter>);
+
+impl aws_sdk_dynamodb::config::Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+    fn read_before_execution(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
@@ -20,6 +47,7 @@ pub struct AppContext {
     pub clock: SharedClock,
     /// For external providers' HTTP APIs (OAuth, payments, OCR, Instagram).
     pub http: reqwest::Client,
+    pub dynamodb_calls: Arc<CallCounter>,
 }
 
 impl AppContext {
@@ -29,7 +57,8 @@ impl AppContext {
         let sdk = sdk_config(&config).await;
         let e = &config.endpoints;
 
-        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        let dynamodb_calls = Arc::new(CallCounter::default());
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(CountCalls(dynamodb_calls.clone()));
         if let Some(url) = &e.dynamodb {
             ddb = ddb.endpoint_url(url);
         }
@@ -61,6 +90,7 @@ impl AppContext {
                 .build()
                 .expect("an HTTP client with a timeout builds"),
             config: Arc::new(config),
+            dynamodb_calls,
         }
     }
 

@@ -256,6 +256,7 @@ pub async fn dispatch(
     req: lambda_http::Request,
 ) -> lambda_http::Response<Body> {
     let started = Instant::now();
+    let calls_before = ctx.dynamodb_calls.get();
     let mut api_req = from_lambda(route, req);
     let request_id = api_req.request_id.clone();
     let result = match authorize(route, &ctx, &mut api_req).await {
@@ -276,6 +277,7 @@ pub async fn dispatch(
         request_id = %request_id,
         status = response.status.as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        dynamodb_calls = ctx.dynamodb_calls.get() - calls_before,
         cold_start = crate::logging::take_cold_start(),
         "request"
     );

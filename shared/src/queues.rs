@@ -30,7 +30,16 @@ pub const MAIL: Queue = Queue {
     max_receive_count: 3,
 };
 
-pub const ALL: &[Queue] = &[MAIL];
+/// Domain events that become notifications (likes, comments, follows, ...).
+pub const NOTIFICATIONS: Queue = Queue {
+    name: "notifications",
+    env_var: "NOTIFICATIONS_QUEUE_URL",
+    dlq_env_var: "NOTIFICATIONS_DLQ_URL",
+    visibility_timeout_secs: 30,
+    max_receive_count: 3,
+};
+
+pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

@@ -1,0 +1,111 @@
+//! Blocking: ends follows both ways, stops follows, likes, comments and mentions between the
+//! two, and hides the other's content from the blocker's lists and searches.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use shared::people::{Person, blocked_by_key, blocks_key, following_key, people};
+use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::table::{Page, Query, Write};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+use crate::follows::end_follow;
+use crate::{PKG, id_after, other_user};
+
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
+
+pub static BLOCK: Route =
+    Route::new(Method::Put, "/users/{id}/block", "social-block", PKG, Access::User, |c, r| Box::pin(block(c, r)))
+        .permissions(WRITE)
+        .doc("social", "Block a user (idempotent); follows between you end")
+        .responses(&[respond(200, "Blocked.", Some(schema::<BlockState>))])
+        .errors(&[404]);
+
+pub static UNBLOCK: Route =
+    Route::new(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, |c, r| Box::pin(unblock(c, r)))
+        .permissions(WRITE)
+        .doc("social", "Unblock a user (idempotent)")
+        .responses(&[respond(200, "Not blocked.", Some(schema::<BlockState>))])
+        .errors(&[404]);
+
+pub static MY_BLOCKS: Route =
+    Route::new(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, |c, r| Box::pin(my_blocks(c, r)))
+        .permissions(&[Permission::TableRead, Permission::MediaRead])
+        .doc("social", "Whom I block")
+        .query(&[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")])
+        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockState {
+    pub blocked: bool,
+}
+
+pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let target = req.path_param("id")?.to_string();
+    other_user(&ctx, &me, &target, "CANNOT_BLOCK_SELF").await?;
+    let now = ctx.now().to_rfc3339();
+    let item = |key: shared::table::Key| {
+        let mut i = key.to_item();
+        i.insert(shared::table::ENTITY_TYPE.into(), shared::table::s("Block"));
+        i.insert("since".into(), shared::table::s(&now));
+        i
+    };
+    // Read which follows exist, then end exactly those in the block's transaction; a follow
+    // that appears or vanishes meanwhile fails the transaction, and we read again.
+    for _ in 0..3 {
+        let follows = ctx.table.batch_get_items(&[following_key(&me, &target), following_key(&target, &me)]).await?;
+        let mut writes = vec![
+            Write::put_item(item(blocks_key(&me, &target))).if_absent(ApiError::conflict("ALREADY_BLOCKED", "already")),
+            Write::put_item(item(blocked_by_key(&target, &me))),
+        ];
+        if follows[0].is_some() {
+            writes.extend(end_follow(&me, &target));
+        } else {
+            writes.push(Write::check(following_key(&me, &target), "attribute_not_exists(PK)", ApiError::conflict("RETRY", "retry")));
+        }
+        if follows[1].is_some() {
+            writes.extend(end_follow(&target, &me));
+        } else {
+            writes.push(Write::check(following_key(&target, &me), "attribute_not_exists(PK)", ApiError::conflict("RETRY", "retry")));
+        }
+        match ctx.table.transact(writes).await {
+            Ok(()) => {
+                shared::feed::remove_author(&ctx, &me, &target).await?;
+                shared::feed::remove_author(&ctx, &target, &me).await?;
+                return ApiResponse::ok(&BlockState { blocked: true });
+            }
+            Err(e) if e.code() == "ALREADY_BLOCKED" => return ApiResponse::ok(&BlockState { blocked: true }),
+            Err(e) if matches!(e.code(), "RETRY" | "NOT_FOLLOWING") => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::conflict("CONCURRENT_UPDATE", "The relation changed meanwhile. Try again."))
+}
+
+pub async fn unblock(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let target = req.path_param("id")?.to_string();
+    other_user(&ctx, &me, &target, "CANNOT_BLOCK_SELF").await?;
+    let writes = vec![
+        Write::delete(blocks_key(&me, &target)).if_present(ApiError::conflict("NOT_BLOCKED", "not blocked")),
+        Write::delete(blocked_by_key(&target, &me)),
+    ];
+    match ctx.table.transact(writes).await {
+        Ok(()) | Err(ApiError::Conflict { code: "NOT_BLOCKED", .. }) => ApiResponse::ok(&BlockState { blocked: false }),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn my_blocks(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let limit = req.limit(9, 50)?;
+    let page = ctx
+        .table
+        .query_items(&Query::partition(format!("USER#{me}")).begins_with("BLOCKS#").limit(limit).cursor(req.query_param("cursor").map(str::to_string)))
+        .await?;
+    let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, "BLOCKS#")).collect();
+    let found = people(&ctx, &ids).await?;
+    ApiResponse::ok(&Page { items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(), next_cursor: page.next_cursor })
+}

@@ -1,0 +1,168 @@
+//! Following: `PUT`/`DELETE /users/{id}/follow`, status, and the two lists.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use shared::events::{NotificationEvent, NotificationKind};
+use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for, people};
+use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::table::{Page, Query, Write, n};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use utoipa::ToSchema;
+
+use crate::{PKG, id_after, other_user};
+
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+const PAGE: &[shared::routes::ParamDoc] = &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
+
+pub static FOLLOW: Route =
+    Route::new(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, |c, r| Box::pin(follow(c, r)))
+        .permissions(WRITE)
+        .doc("social", "Follow a user (idempotent)")
+        .responses(&[respond(200, "Following.", Some(schema::<FollowState>))])
+        .errors(&[404]);
+
+pub static UNFOLLOW: Route =
+    Route::new(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, |c, r| Box::pin(unfollow(c, r)))
+        .permissions(WRITE)
+        .doc("social", "Stop following a user (idempotent)")
+        .responses(&[respond(200, "Not following.", Some(schema::<FollowState>))])
+        .errors(&[404]);
+
+pub static STATUS: Route = Route::new(
+    Method::Get,
+    "/users/{id}/follow-status",
+    "social-follow-status",
+    PKG,
+    Access::User,
+    |c, r| Box::pin(status(c, r)),
+)
+.permissions(READ)
+.doc("social", "Whether I follow the user and whether they follow me")
+.responses(&[respond(200, "The status.", Some(schema::<FollowStatus>))]);
+
+pub static FOLLOWERS: Route =
+    Route::new(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, |c, r| Box::pin(followers(c, r)))
+        .permissions(READ)
+        .doc("social", "Who follows the user")
+        .query(PAGE)
+        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+
+pub static FOLLOWING: Route =
+    Route::new(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| Box::pin(following(c, r)))
+        .permissions(READ)
+        .doc("social", "Whom the user follows")
+        .query(PAGE)
+        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowState {
+    pub following: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowStatus {
+    pub following: bool,
+    pub followed_by: bool,
+}
+
+fn counter(user: &str, attr: &str, by: i64) -> Write {
+    Write::update(shared::account::user_key(user), format!("ADD {attr} :d")).value(":d", n(by))
+}
+
+/// The writes that end `a` following `b`, with the counters (only valid if the follow exists).
+pub fn end_follow(a: &str, b: &str) -> Vec<Write> {
+    vec![
+        Write::delete(following_key(a, b)).if_present(ApiError::conflict("NOT_FOLLOWING", "not following")),
+        Write::delete(follower_key(b, a)),
+        counter(a, "followingCount", -1),
+        counter(b, "followerCount", -1),
+    ]
+}
+
+pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let target = req.path_param("id")?.to_string();
+    other_user(&ctx, &me, &target, "CANNOT_FOLLOW_SELF").await?;
+    let blocked = || ApiError::forbidden("USER_BLOCKED", "One of you has blocked the other.");
+    let now = ctx.now().to_rfc3339();
+    let item = |key: shared::table::Key| {
+        let mut i = key.to_item();
+        i.insert(shared::table::ENTITY_TYPE.into(), shared::table::s("Follow"));
+        i.insert("since".into(), shared::table::s(&now));
+        i
+    };
+    let writes = vec![
+        Write::check(blocks_key(&me, &target), "attribute_not_exists(PK)", blocked()),
+        Write::check(blocks_key(&target, &me), "attribute_not_exists(PK)", blocked()),
+        Write::put_item(item(following_key(&me, &target))).if_absent(ApiError::conflict("ALREADY_FOLLOWING", "already")),
+        Write::put_item(item(follower_key(&target, &me))),
+        counter(&me, "followingCount", 1),
+        counter(&target, "followerCount", 1),
+    ];
+    match ctx.table.transact(writes).await {
+        Ok(()) => {
+            shared::feed::backfill(&ctx, &me, &target).await?;
+            shared::events::publish(
+                &ctx,
+                vec![NotificationEvent {
+                    event_id: format!("follow:{me}:{target}:{}", ctx.now().timestamp_millis()),
+                    kind: NotificationKind::Follow,
+                    actor_id: me.clone(),
+                    recipient_id: target.clone(),
+                    target_type: "USER".into(),
+                    target_id: me.clone(),
+                    excerpt: None,
+                }],
+            )
+            .await?;
+        }
+        Err(e) if e.code() == "ALREADY_FOLLOWING" => {}
+        Err(e) => return Err(e),
+    }
+    ApiResponse::ok(&FollowState { following: true })
+}
+
+pub async fn unfollow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let target = req.path_param("id")?.to_string();
+    other_user(&ctx, &me, &target, "CANNOT_FOLLOW_SELF").await?;
+    match ctx.table.transact(end_follow(&me, &target)).await {
+        Ok(()) => shared::feed::remove_author(&ctx, &me, &target).await?,
+        Err(e) if e.code() == "NOT_FOLLOWING" => {}
+        Err(e) => return Err(e),
+    }
+    ApiResponse::ok(&FollowState { following: false })
+}
+
+pub async fn status(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let other = req.path_param("id")?;
+    let found = ctx.table.batch_get_items(&[following_key(&me, other), following_key(other, &me)]).await?;
+    ApiResponse::ok(&FollowStatus { following: found[0].is_some(), followed_by: found[1].is_some() })
+}
+
+async fn list(ctx: &AppContext, req: &ApiRequest, prefix: &str) -> ApiResult<ApiResponse> {
+    let user = req.path_param("id")?;
+    let limit = req.limit(9, 50)?;
+    let page = ctx
+        .table
+        .query_items(&Query::partition(format!("USER#{user}")).begins_with(prefix).limit(limit).cursor(req.query_param("cursor").map(str::to_string)))
+        .await?;
+    let hidden = hidden_for(ctx, req.identity.as_ref().map(|i| i.user_id.as_str())).await?;
+    let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
+    let found = people(ctx, &ids).await?;
+    let items: Vec<Person> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
+    ApiResponse::ok(&Page { items, next_cursor: page.next_cursor })
+}
+
+pub async fn followers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    list(&ctx, &req, "FOLLOWER#").await
+}
+
+pub async fn following(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    list(&ctx, &req, "FOLLOWING#").await
+}

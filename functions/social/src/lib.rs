@@ -1,0 +1,53 @@
+//! Relations between users: follows (with counters and feed effects), blocks (which end follows
+//! both ways and hide each other's content), and reports for the moderators' queue.
+
+pub mod blocks;
+pub mod follows;
+pub mod reports;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain = Domain {
+    name: "social",
+    routes: &[
+        &follows::FOLLOW,
+        &follows::UNFOLLOW,
+        &follows::STATUS,
+        &follows::FOLLOWERS,
+        &follows::FOLLOWING,
+        &blocks::BLOCK,
+        &blocks::UNBLOCK,
+        &blocks::MY_BLOCKS,
+        &reports::CREATE,
+    ],
+    workers: &[],
+    jobs: &[],
+};
+
+use shared::table::{AttrValue, Item};
+use shared::{ApiError, ApiResult, AppContext};
+
+/// The other user of a `/users/{id}/...` request: a real, active account that is not the caller.
+pub(crate) async fn other_user(ctx: &AppContext, me: &str, id: &str, self_code: &'static str) -> ApiResult<()> {
+    if id == me {
+        return Err(ApiError::bad_request(self_code, "You cannot do this to yourself."));
+    }
+    let not_found = || ApiError::not_found("USER_NOT_FOUND", "No such user.");
+    if !shared::ids::is_valid_id(id) {
+        return Err(not_found());
+    }
+    match ctx.table.get_item(&shared::account::user_key(id)).await? {
+        Some(item) if matches!(item.get("status"), Some(AttrValue::S(s)) if s == "ACTIVE") => Ok(()),
+        _ => Err(not_found()),
+    }
+}
+
+/// The user id after `prefix` in an item's sort key.
+pub(crate) fn id_after(item: &Item, prefix: &str) -> Option<String> {
+    match item.get(shared::table::SK) {
+        Some(AttrValue::S(sk)) => sk.strip_prefix(prefix).map(str::to_string),
+        _ => None,
+    }
+}

@@ -1,0 +1,132 @@
+//! `POST /reports`: a user reports a user or a piece of content. One open report per reporter
+//! and target; reports wait, newest first, in the moderators' queue (GSI1 `REPORTS#OPEN`).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::table::{AttrValue, Entity, Gsi, Key, Write};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+use crate::PKG;
+
+pub static CREATE: Route = Route::new(Method::Post, "/reports", "reports-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+    .permissions(&[Permission::TableRead, Permission::TableWrite])
+    .doc("moderation", "Report a user or content to the moderators")
+    .request(schema::<ReportRequest>, r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#)
+    .responses(&[respond(201, "Reported.", Some(schema::<Report>))])
+    .errors(&[404, 409]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TargetType {
+    User,
+    Post,
+    Comment,
+    MarketPost,
+    ChatMessage,
+    CommunityPost,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportRequest {
+    pub target_type: TargetType,
+    pub target_id: String,
+    pub reason: String,
+}
+
+impl Validate for ReportRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.check(shared::ids::is_valid_id(&self.target_id), "targetId", "INVALID_FORMAT", "an id");
+        v.text("reason", &self.reason, 5, 500);
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub id: String,
+    pub reporter_id: String,
+    pub target_type: TargetType,
+    pub target_id: String,
+    /// The user the report is about, when known.
+    pub reported_user_id: Option<String>,
+    pub reason: String,
+    /// `OPEN` until a moderator decides.
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Entity for Report {
+    const TYPE: &'static str = "Report";
+    fn pk(&self) -> String {
+        format!("REPORT#{}", self.id)
+    }
+    fn sk(&self) -> String {
+        "REPORT".into()
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![(Gsi::Gsi1, "REPORTS#OPEN".into(), self.id.clone())]
+    }
+}
+
+fn target_name(t: TargetType) -> &'static str {
+    match t {
+        TargetType::User => "USER",
+        TargetType::Post => "POST",
+        TargetType::Comment => "COMMENT",
+        TargetType::MarketPost => "MARKET_POST",
+        TargetType::ChatMessage => "CHAT_MESSAGE",
+        TargetType::CommunityPost => "COMMUNITY_POST",
+    }
+}
+
+/// Who owns the target, for the kinds this product already has; 404 when it does not exist.
+async fn owner_of(ctx: &AppContext, t: TargetType, id: &str) -> ApiResult<Option<String>> {
+    let missing = || ApiError::not_found("TARGET_NOT_FOUND", "Nothing to report there.");
+    let author = |item: Option<shared::table::Item>| match item.as_ref().and_then(|i| i.get("authorId")) {
+        Some(AttrValue::S(a)) => Ok(Some(a.clone())),
+        _ => Err(missing()),
+    };
+    match t {
+        TargetType::User => match ctx.table.get_item(&shared::account::user_key(id)).await? {
+            Some(_) => Ok(Some(id.to_string())),
+            None => Err(missing()),
+        },
+        TargetType::Post => author(ctx.table.get_item(&Key::new(format!("POST#{id}"), "POST")).await?),
+        TargetType::Comment => author(ctx.table.get_item(&Key::new(format!("COMMENTREF#{id}"), "REF")).await?),
+        // The market, chat and community arrive later; their ids are stored as given.
+        _ => Ok(None),
+    }
+}
+
+pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: ReportRequest = req.json()?;
+    let me = req.caller()?.user_id.clone();
+    let owner = owner_of(&ctx, body.target_type, &body.target_id).await?;
+    if owner.as_deref() == Some(me.as_str()) {
+        return Err(ApiError::bad_request("CANNOT_REPORT_SELF", "You cannot report yourself or your own content."));
+    }
+    let report = Report {
+        id: shared::ids::new_id(ctx.now()),
+        reporter_id: me.clone(),
+        target_type: body.target_type,
+        target_id: body.target_id.clone(),
+        reported_user_id: owner,
+        reason: body.reason.trim().to_string(),
+        status: "OPEN".into(),
+        created_at: ctx.now(),
+    };
+    let mut lock = Key::new(format!("REPORTLOCK#{me}#{}#{}", target_name(body.target_type), body.target_id), "OPEN").to_item();
+    lock.insert("reportId".into(), shared::table::s(&report.id));
+    ctx.table
+        .transact(vec![
+            Write::put_item(lock).if_absent(ApiError::conflict("ALREADY_REPORTED", "You already reported this; moderators will look at it.")),
+            Write::put(&report)?,
+        ])
+        .await?;
+    ApiResponse::created(&report)
+}
