@@ -47,6 +47,10 @@ impl Key {
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
+/// A time as `serde` writes it into items (RFC 3339, UTC, `Z`), for conditions that compare.
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    AttributeValue::S(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
 /// A boolean attribute value.
 pub fn b(v: bool) -> AttributeValue {
     AttributeValue::Bool(v)

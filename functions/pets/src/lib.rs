@@ -1,0 +1,24 @@
+//! Pets and the breed catalogue.
+
+pub mod pets;
+pub mod species;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain = Domain {
+    name: "pets",
+    routes: &[
+        &species::LIST,
+        &pets::CREATE,
+        &pets::MINE,
+        &pets::OF_USER,
+        &pets::GET,
+        &pets::UPDATE,
+        &pets::DELETE,
+        &pets::SET_MAIN,
+    ],
+    workers: &[],
+    jobs: &[],
+};

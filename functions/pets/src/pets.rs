@@ -1,0 +1,438 @@
+//! Pets: a user's animals, one of which is their main pet.
+//!
+//! | item | PK | SK | index |
+//! |---|---|---|---|
+//! | pet | `PET#<id>` | `PET` | GSI1 `OWNER#<user>` / `PET#<id>` (the owner's pets, oldest first) |
+//! | name claim | `USER#<owner>` | `PETNAME#<name>` | — |
+//! | main pet | the user item's `mainPetId` | | |
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use shared::media::Purpose as MediaPurpose;
+use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::table::{AttrValue, Entity, Gsi, Key, Query, Write, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::species::{self, Species};
+
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
+const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+/// Pets one user may keep.
+const MAX_PETS: usize = 30;
+
+pub static CREATE: Route = Route::new(Method::Post, "/pets", "pets-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+    .permissions(WRITE)
+    .doc("pets", "Register a pet; the first one becomes the main pet")
+    .request(schema::<PetInput>, r#"{"name":"초코","speciesId":"dog-maltese","gender":"FEMALE","birthday":"2021-03-14","weightKg":3.2,"neutered":true}"#)
+    .responses(&[respond(201, "Registered.", Some(schema::<PetView>))])
+    .errors(&[409]);
+
+pub static MINE: Route = Route::new(Method::Get, "/pets", "pets-mine", PKG, Access::User, |c, r| Box::pin(mine(c, r)))
+    .permissions(READ)
+    .doc("pets", "My pets")
+    .responses(&[respond(200, "My pets.", Some(schema::<PetList>))]);
+
+pub static OF_USER: Route =
+    Route::new(Method::Get, "/users/{id}/pets", "pets-of-user", PKG, Access::Public, |c, r| Box::pin(of_user(c, r)))
+        .permissions(READ)
+        .doc("pets", "A user's pets")
+        .responses(&[respond(200, "Their pets.", Some(schema::<PetList>))]);
+
+pub static GET: Route = Route::new(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
+    .permissions(READ)
+    .doc("pets", "A pet")
+    .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
+    .errors(&[404]);
+
+pub static UPDATE: Route = Route::new(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+    .permissions(WRITE)
+    .doc("pets", "Change my pet")
+    .request(schema::<PetPatch>, r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
+    .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
+    .errors(&[404, 409]);
+
+pub static DELETE: Route = Route::new(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+    .permissions(WRITE)
+    .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
+    .responses(&[respond(204, "Removed.", None)])
+    .errors(&[404]);
+
+pub static SET_MAIN: Route =
+    Route::new(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, |c, r| Box::pin(set_main(c, r)))
+        .permissions(WRITE)
+        .doc("pets", "Choose my main pet")
+        .request(schema::<MainPetRequest>, r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
+        .responses(&[respond(200, "The new main pet.", Some(schema::<PetView>))])
+        .errors(&[404]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Gender {
+    Male,
+    Female,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pet {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub species_id: String,
+    pub gender: Gender,
+    #[serde(default)]
+    pub birthday: Option<NaiveDate>,
+    #[serde(default)]
+    pub weight_kg: Option<f64>,
+    #[serde(default)]
+    pub neutered: Option<bool>,
+    #[serde(default)]
+    pub introduction: String,
+    #[serde(default)]
+    pub photo_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for Pet {
+    const TYPE: &'static str = "Pet";
+    fn pk(&self) -> String {
+        format!("PET#{}", self.id)
+    }
+    fn sk(&self) -> String {
+        "PET".into()
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![(Gsi::Gsi1, format!("OWNER#{}", self.owner_id), format!("PET#{}", self.id))]
+    }
+}
+
+pub fn pet_key(id: &str) -> Key {
+    Key::new(format!("PET#{id}"), "PET")
+}
+
+fn name_key(owner: &str, name: &str) -> Key {
+    Key::new(format!("USER#{owner}"), format!("PETNAME#{}", name.trim().to_lowercase()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PetView {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub species: Species,
+    pub gender: Gender,
+    pub birthday: Option<NaiveDate>,
+    pub weight_kg: Option<f64>,
+    pub neutered: Option<bool>,
+    pub introduction: String,
+    pub photo_url: Option<String>,
+    pub is_main: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PetList {
+    pub items: Vec<PetView>,
+}
+
+async fn view(ctx: &AppContext, p: &Pet, main: Option<&str>) -> ApiResult<PetView> {
+    let species = *species::by_id(&p.species_id).ok_or_else(|| ApiError::internal("pet with an unknown species"))?;
+    Ok(PetView {
+        id: p.id.clone(),
+        owner_id: p.owner_id.clone(),
+        name: p.name.clone(),
+        species,
+        gender: p.gender,
+        birthday: p.birthday,
+        weight_kg: p.weight_kg,
+        neutered: p.neutered,
+        introduction: p.introduction.clone(),
+        photo_url: match &p.photo_key {
+            Some(k) => Some(shared::media::url(ctx, k).await?),
+            None => None,
+        },
+        is_main: main == Some(p.id.as_str()),
+        created_at: p.created_at,
+    })
+}
+
+/// The owner's main pet id, from the user item.
+async fn main_pet_of(ctx: &AppContext, user: &str) -> ApiResult<Option<String>> {
+    Ok(match ctx.table.get_item(&shared::account::user_key(user)).await?.and_then(|i| i.get("mainPetId").cloned()) {
+        Some(AttrValue::S(id)) => Some(id),
+        _ => None,
+    })
+}
+
+async fn pets_of(ctx: &AppContext, owner: &str) -> ApiResult<Vec<Pet>> {
+    Ok(ctx.table.query::<Pet>(&Query::partition(format!("OWNER#{owner}")).index(Gsi::Gsi1).limit(MAX_PETS)).await?.items)
+}
+
+async fn list_of(ctx: &AppContext, owner: &str) -> ApiResult<ApiResponse> {
+    let pets = pets_of(ctx, owner).await?;
+    let main = main_pet_of(ctx, owner).await?;
+    let mut items = Vec::new();
+    for p in &pets {
+        items.push(view(ctx, p, main.as_deref()).await?);
+    }
+    ApiResponse::ok(&PetList { items })
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("PET_NOT_FOUND", "No such pet.")
+}
+
+async fn load(ctx: &AppContext, id: &str) -> ApiResult<Pet> {
+    if !shared::ids::is_valid_id(id) {
+        return Err(not_found());
+    }
+    ctx.table.get::<Pet>(&pet_key(id)).await?.ok_or_else(not_found)
+}
+
+/// The pet, if the caller owns it; someone else's pet answers 403.
+async fn load_own(ctx: &AppContext, req: &ApiRequest) -> ApiResult<Pet> {
+    let me = &req.caller()?.user_id;
+    let pet = load(ctx, req.path_param("id")?).await?;
+    if &pet.owner_id != me {
+        return Err(ApiError::forbidden("NOT_YOUR_PET", "Only the owner may change this pet."));
+    }
+    Ok(pet)
+}
+
+fn date_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<NaiveDate>>, D::Error> {
+    Option::<NaiveDate>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PetInput {
+    pub name: String,
+    pub species_id: String,
+    pub gender: Gender,
+    #[serde(default)]
+    pub birthday: Option<NaiveDate>,
+    #[serde(default)]
+    pub weight_kg: Option<f64>,
+    #[serde(default)]
+    pub neutered: Option<bool>,
+    #[serde(default)]
+    pub introduction: Option<String>,
+    #[serde(default)]
+    pub photo_key: Option<String>,
+}
+
+fn check_common(v: &mut Validator, species_id: Option<&str>, birthday: Option<NaiveDate>, weight: Option<f64>, intro: Option<&str>) {
+    if let Some(id) = species_id {
+        v.check(species::by_id(id).is_some(), "speciesId", "UNKNOWN_SPECIES", "see GET /species");
+    }
+    if let Some(b) = birthday {
+        v.check(b <= Utc::now().date_naive(), "birthday", "IN_FUTURE", "a birthday cannot be in the future");
+    }
+    if let Some(w) = weight {
+        v.check(w > 0.0 && w <= 150.0, "weightKg", "OUT_OF_RANGE", "0 to 150 kg");
+    }
+    if let Some(i) = intro {
+        v.text("introduction", i, 0, 500);
+    }
+}
+
+impl Validate for PetInput {
+    fn validate(&self, v: &mut Validator) {
+        v.text("name", &self.name, 1, 20);
+        check_common(v, Some(&self.species_id), self.birthday, self.weight_kg, self.introduction.as_deref());
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PetPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub species_id: Option<String>,
+    #[serde(default)]
+    pub gender: Option<Gender>,
+    #[serde(default, deserialize_with = "date_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub birthday: Option<Option<NaiveDate>>,
+    #[serde(default)]
+    pub weight_kg: Option<f64>,
+    #[serde(default)]
+    pub neutered: Option<bool>,
+    #[serde(default)]
+    pub introduction: Option<String>,
+    #[serde(default)]
+    pub photo_key: Option<String>,
+}
+
+impl Validate for PetPatch {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(n) = &self.name {
+            v.text("name", n, 1, 20);
+        }
+        check_common(v, self.species_id.as_deref(), self.birthday.flatten(), self.weight_kg, self.introduction.as_deref());
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MainPetRequest {
+    pub pet_id: String,
+}
+
+impl Validate for MainPetRequest {
+    fn validate(&self, _: &mut Validator) {}
+}
+
+fn name_taken() -> ApiError {
+    ApiError::conflict("PET_NAME_TAKEN", "You already have a pet with this name.")
+}
+
+fn claim_name(owner: &str, name: &str, pet_id: &str) -> Write {
+    let mut item = name_key(owner, name).to_item();
+    item.insert("petId".into(), s(pet_id));
+    Write::put_item(item).if_absent(name_taken())
+}
+
+pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: PetInput = req.json()?;
+    let me = req.caller()?.user_id.clone();
+    if let Some(k) = &body.photo_key {
+        shared::media::verify(&ctx, &me, k, &[MediaPurpose::Pet]).await?;
+    }
+    let now = ctx.now();
+    let pet = Pet {
+        id: shared::ids::new_id(now),
+        owner_id: me.clone(),
+        name: body.name.trim().to_string(),
+        species_id: body.species_id,
+        gender: body.gender,
+        birthday: body.birthday,
+        weight_kg: body.weight_kg,
+        neutered: body.neutered,
+        introduction: body.introduction.unwrap_or_default().trim().to_string(),
+        photo_key: body.photo_key,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.table
+        .transact(vec![
+            Write::put(&pet)?.if_absent(ApiError::internal("pet id collision")),
+            claim_name(&me, &pet.name, &pet.id),
+            // The first pet becomes the main pet; later ones leave it as it is.
+            Write::update(shared::account::user_key(&me), "SET mainPetId = if_not_exists(mainPetId, :p)").value(":p", s(&pet.id)),
+        ])
+        .await?;
+    let main = main_pet_of(&ctx, &me).await?;
+    ApiResponse::created(&view(&ctx, &pet, main.as_deref()).await?)
+}
+
+pub async fn mine(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    list_of(&ctx, &me).await
+}
+
+pub async fn of_user(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let user = req.path_param("id")?;
+    if !shared::ids::is_valid_id(user) {
+        return Err(ApiError::not_found("USER_NOT_FOUND", "No such user."));
+    }
+    list_of(&ctx, user).await
+}
+
+pub async fn get(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let pet = load(&ctx, req.path_param("id")?).await?;
+    let main = main_pet_of(&ctx, &pet.owner_id).await?;
+    ApiResponse::ok(&view(&ctx, &pet, main.as_deref()).await?)
+}
+
+pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: PetPatch = req.json()?;
+    let mut pet = load_own(&ctx, &req).await?;
+    let (old_name, seen) = (pet.name.clone(), pet.updated_at);
+    if let Some(k) = &body.photo_key {
+        shared::media::verify(&ctx, &pet.owner_id, k, &[MediaPurpose::Pet]).await?;
+        pet.photo_key = Some(k.clone());
+    }
+    if let Some(n) = body.name {
+        pet.name = n.trim().to_string();
+    }
+    if let Some(sp) = body.species_id {
+        pet.species_id = sp;
+    }
+    if let Some(g) = body.gender {
+        pet.gender = g;
+    }
+    if let Some(b) = body.birthday {
+        pet.birthday = b;
+    }
+    if let Some(w) = body.weight_kg {
+        pet.weight_kg = Some(w);
+    }
+    if let Some(n) = body.neutered {
+        pet.neutered = Some(n);
+    }
+    if let Some(i) = body.introduction {
+        pet.introduction = i.trim().to_string();
+    }
+    pet.updated_at = ctx.now();
+    // Optimistic: the put only applies to the version we read.
+    let mut writes = vec![
+        Write::put(&pet)?
+            .when("updatedAt = :seen", ApiError::conflict("CONCURRENT_UPDATE", "The pet changed meanwhile. Try again."))
+            .value(":seen", shared::table::time(seen)),
+    ];
+    if old_name.to_lowercase() != pet.name.to_lowercase() {
+        writes.push(claim_name(&pet.owner_id, &pet.name, &pet.id));
+        writes.push(Write::delete(name_key(&pet.owner_id, &old_name)));
+    }
+    ctx.table.transact(writes).await?;
+    let main = main_pet_of(&ctx, &pet.owner_id).await?;
+    ApiResponse::ok(&view(&ctx, &pet, main.as_deref()).await?)
+}
+
+pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let pet = load_own(&ctx, &req).await?;
+    let owner = pet.owner_id.clone();
+    ctx.table.transact(vec![Write::delete(pet.key()).if_present(not_found()), Write::delete(name_key(&owner, &pet.name))]).await?;
+    // If it was the main pet, "main" moves to the oldest remaining pet, or is cleared.
+    let was_main = Write::update(shared::account::user_key(&owner), "REMOVE mainPetId")
+        .value(":p", s(&pet.id))
+        .when("mainPetId = :p", ApiError::conflict("NOT_MAIN", "not main"));
+    match ctx.table.write(was_main).await {
+        Ok(()) => {
+            if let Some(next) = pets_of(&ctx, &owner).await?.into_iter().find(|p| p.id != pet.id) {
+                let set = Write::update(shared::account::user_key(&owner), "SET mainPetId = if_not_exists(mainPetId, :p)")
+                    .value(":p", s(&next.id));
+                ctx.table.write(set).await?;
+            }
+        }
+        Err(e) if e.code() == "NOT_MAIN" => {}
+        Err(e) => return Err(e),
+    }
+    ApiResponse::no_content()
+}
+
+pub async fn set_main(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: MainPetRequest = req.json()?;
+    let me = req.caller()?.user_id.clone();
+    let pet = load(&ctx, &body.pet_id).await?;
+    if pet.owner_id != me {
+        return Err(ApiError::forbidden("NOT_YOUR_PET", "Only the owner may choose it."));
+    }
+    ctx.table
+        .transact(vec![
+            Write::check(pet.key(), "ownerId = :me", not_found()).value(":me", s(&me)),
+            Write::update(shared::account::user_key(&me), "SET mainPetId = :p").value(":p", s(&pet.id)),
+        ])
+        .await?;
+    ApiResponse::ok(&view(&ctx, &pet, Some(&pet.id)).await?)
+}
