@@ -1,0 +1,263 @@
+//! Comments: one level of replies, oldest first with replies under their parent; the post's
+//! comment count moves in the same transaction as the comment.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::events::{NotificationEvent, NotificationKind};
+use shared::people::{Person, ensure_not_blocked, hidden_for, people};
+use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::model::{Comment, CommentRef, Post, comment_ref_key, post_key};
+use crate::posts::{PAGE, READ, visible_post};
+
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+
+pub static CREATE: Route =
+    Route::new(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Comment on a post, or reply to a comment (one level)")
+        .request(schema::<CommentInput>, r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
+        .responses(&[respond(201, "Commented.", Some(schema::<CommentView>))])
+        .errors(&[404]);
+
+pub static LIST: Route =
+    Route::new(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
+        .permissions(READ)
+        .doc("diary", "A post's comments, oldest first, each reply after its parent")
+        .query(PAGE)
+        .responses(&[respond(200, "A page of comments.", Some(schema::<Page<CommentView>>))])
+        .errors(&[404]);
+
+pub static UPDATE: Route =
+    Route::new(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Edit my comment")
+        .request(schema::<CommentPatch>, r#"{"content":"정말 귀여워요!"}"#)
+        .responses(&[respond(200, "The comment.", Some(schema::<CommentView>))])
+        .errors(&[404]);
+
+pub static DELETE: Route =
+    Route::new(Method::Delete, "/comments/{id}", "comments-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Delete a comment (its author or the post's author); one with replies shows as deleted")
+        .responses(&[respond(204, "Deleted.", None)])
+        .errors(&[404]);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommentInput {
+    pub content: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub mention_user_id: Option<String>,
+}
+
+impl Validate for CommentInput {
+    fn validate(&self, v: &mut Validator) {
+        v.text("content", &self.content, 1, 1000);
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommentPatch {
+    pub content: String,
+}
+
+impl Validate for CommentPatch {
+    fn validate(&self, v: &mut Validator) {
+        v.text("content", &self.content, 1, 1000);
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentView {
+    pub id: String,
+    pub post_id: String,
+    pub parent_id: Option<String>,
+    /// Absent for a deleted comment.
+    pub author: Option<Person>,
+    pub content: String,
+    pub mention: Option<Person>,
+    pub deleted: bool,
+    pub reply_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+async fn views(ctx: &AppContext, comments: Vec<Comment>) -> ApiResult<Vec<CommentView>> {
+    let ids: Vec<String> = comments.iter().flat_map(|c| std::iter::once(c.author_id.clone()).chain(c.mention_user_id.clone())).collect();
+    let persons = people(ctx, &ids).await?;
+    Ok(comments
+        .into_iter()
+        .map(|c| CommentView {
+            author: (!c.deleted).then(|| persons.get(&c.author_id).cloned()).flatten(),
+            content: if c.deleted { String::new() } else { c.content },
+            mention: if c.deleted { None } else { c.mention_user_id.as_ref().and_then(|m| persons.get(m).cloned()) },
+            id: c.id,
+            post_id: c.post_id,
+            parent_id: c.parent_id,
+            deleted: c.deleted,
+            reply_count: c.reply_count,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
+        .collect())
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("COMMENT_NOT_FOUND", "No such comment.")
+}
+
+async fn load(ctx: &AppContext, id: &str) -> ApiResult<(CommentRef, Comment)> {
+    if !shared::ids::is_valid_id(id) {
+        return Err(not_found());
+    }
+    let r = ctx.table.get::<CommentRef>(&comment_ref_key(id)).await?.ok_or_else(not_found)?;
+    let c = ctx.table.get::<Comment>(&Key::new(format!("POST#{}", r.post_id), &r.sort_key)).await?.ok_or_else(not_found)?;
+    Ok((r, c))
+}
+
+pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: CommentInput = req.json()?;
+    let me = req.caller()?.user_id.clone();
+    let post = visible_post(&ctx, Some(&me), req.path_param("id")?).await?;
+    ensure_not_blocked(&ctx, &me, &post.author_id).await?;
+    let parent = match &body.parent_id {
+        Some(pid) => {
+            let (_, parent) = load(&ctx, pid).await?;
+            if parent.post_id != post.id || parent.deleted {
+                return Err(ApiError::validation("parentId", "NOT_FOUND", "no such comment on this post"));
+            }
+            if parent.parent_id.is_some() {
+                return Err(ApiError::validation("parentId", "TOO_DEEP", "replies go one level deep"));
+            }
+            ensure_not_blocked(&ctx, &me, &parent.author_id).await?;
+            Some(parent)
+        }
+        None => None,
+    };
+    if let Some(m) = &body.mention_user_id {
+        if !shared::ids::is_valid_id(m) || ctx.table.get_item(&shared::account::user_key(m)).await?.is_none() {
+            return Err(ApiError::validation("mentionUserId", "NOT_FOUND", "no such user"));
+        }
+        ensure_not_blocked(&ctx, &me, m).await?;
+    }
+    let now = ctx.now();
+    let comment = Comment {
+        id: shared::ids::new_id(now),
+        post_id: post.id.clone(),
+        parent_id: parent.as_ref().map(|p| p.id.clone()),
+        author_id: me.clone(),
+        content: body.content.trim().to_string(),
+        mention_user_id: body.mention_user_id.clone(),
+        deleted: false,
+        reply_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let pointer = CommentRef { comment_id: comment.id.clone(), post_id: post.id.clone(), sort_key: comment.sk(), author_id: me.clone() };
+    let mut writes = vec![
+        Write::put(&comment)?,
+        Write::put(&pointer)?,
+        Write::update(post_key(&post.id), "ADD commentCount :one").value(":one", n(1)).if_present(crate::posts::not_found()),
+    ];
+    if let Some(p) = &parent {
+        writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
+    }
+    ctx.table.transact(writes).await?;
+
+    let excerpt: String = comment.content.chars().take(40).collect();
+    let event = |kind, recipient: &str| NotificationEvent {
+        event_id: format!("{kind:?}:{}:{recipient}", comment.id).to_lowercase(),
+        kind,
+        actor_id: me.clone(),
+        recipient_id: recipient.to_string(),
+        target_type: "POST".into(),
+        target_id: post.id.clone(),
+        excerpt: Some(excerpt.clone()),
+    };
+    let mut events = vec![event(NotificationKind::Comment, &post.author_id)];
+    if let Some(p) = &parent {
+        events.push(event(NotificationKind::Reply, &p.author_id));
+    }
+    if let Some(m) = &comment.mention_user_id {
+        events.push(event(NotificationKind::Mention, m));
+    }
+    shared::events::publish(&ctx, events).await?;
+    ApiResponse::created(&views(&ctx, vec![comment]).await?.remove(0))
+}
+
+pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
+    let post = visible_post(&ctx, viewer.as_deref(), req.path_param("id")?).await?;
+    let query = Query::partition(format!("POST#{}", post.id))
+        .begins_with("C#")
+        .limit(req.limit(10, 50)?)
+        .cursor(req.query_param("cursor").map(str::to_string));
+    let page = ctx.table.query::<Comment>(&query).await?;
+    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
+    let comments = page.items.into_iter().filter(|c| !hidden.contains(&c.author_id)).collect();
+    ApiResponse::ok(&Page { items: views(&ctx, comments).await?, next_cursor: page.next_cursor })
+}
+
+pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let body: CommentPatch = req.json()?;
+    let me = req.caller()?.user_id.clone();
+    let (_, comment) = load(&ctx, req.path_param("id")?).await?;
+    if comment.deleted {
+        return Err(not_found());
+    }
+    if comment.author_id != me {
+        return Err(ApiError::forbidden("NOT_YOUR_COMMENT", "Only the author may edit it."));
+    }
+    let w = Write::update(comment.key(), "SET content = :c, updatedAt = :u")
+        .value(":c", s(body.content.trim()))
+        .value(":u", shared::table::time(ctx.now()))
+        .value(":no", b(false))
+        .when("deleted = :no", not_found());
+    let fresh = ctx.table.write_returning(w).await?.ok_or_else(not_found)?;
+    ApiResponse::ok(&views(&ctx, vec![Comment::from_item(fresh)?]).await?.remove(0))
+}
+
+pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let me = req.caller()?.user_id.clone();
+    let (pointer, comment) = load(&ctx, req.path_param("id")?).await?;
+    if comment.deleted {
+        return Err(not_found());
+    }
+    let post_author = ctx.table.get::<Post>(&post_key(&comment.post_id)).await?.map(|p| p.author_id);
+    if comment.author_id != me && post_author.as_deref() != Some(me.as_str()) {
+        return Err(ApiError::forbidden("NOT_YOUR_COMMENT", "Only its author or the post's author may delete it."));
+    }
+    let count_down =
+        Write::update(post_key(&comment.post_id), "ADD commentCount :m").value(":m", n(-1)).if_present(crate::posts::not_found());
+    let writes = if comment.reply_count > 0 {
+        // Replies stay readable under a parent that shows as deleted.
+        vec![
+            Write::update(comment.key(), "SET deleted = :yes, content = :empty")
+                .value(":yes", b(true))
+                .value(":empty", s(""))
+                .value(":no", b(false))
+                .when("deleted = :no", not_found()),
+            count_down,
+        ]
+    } else {
+        let mut w = vec![Write::delete(comment.key()).if_present(not_found()), Write::delete(pointer.key()), count_down];
+        if let Some(parent) = &comment.parent_id {
+            w.push(Write::update(Key::new(format!("POST#{}", comment.post_id), Comment::sort_key(parent, None)), "ADD replyCount :m").value(":m", n(-1)).if_present(not_found()));
+        }
+        w
+    };
+    ctx.table.transact(writes).await?;
+    ApiResponse::no_content()
+}

@@ -1,0 +1,38 @@
+//! The diary: posts with hashtags, likes, comments with replies, home feeds, search and
+//! trending hashtags. Item layout: see [`model`].
+
+pub mod comments;
+pub mod index;
+pub mod likes;
+pub mod model;
+pub mod posts;
+pub mod search;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain = Domain {
+    name: "diary",
+    routes: &[
+        &posts::CREATE,
+        &posts::GET,
+        &posts::UPDATE,
+        &posts::DELETE,
+        &posts::LIST,
+        &posts::OF_USER,
+        &posts::FEED,
+        &likes::LIKE,
+        &likes::UNLIKE,
+        &likes::LIKERS,
+        &comments::CREATE,
+        &comments::LIST,
+        &comments::UPDATE,
+        &comments::DELETE,
+        &search::POSTS,
+        &search::USERS,
+        &search::TRENDING,
+    ],
+    workers: &[],
+    jobs: &[&search::TRENDING_JOB],
+};

@@ -1,0 +1,202 @@
+//! The diary's items and the text rules (hashtags, search tokens).
+//!
+//! | item | PK | SK | indexes |
+//! |---|---|---|---|
+//! | post | `POST#<id>` | `POST` | GSI1 `POSTS` / `<id>` (everyone's, newest first); GSI2 `AUTHOR#<user>` / `<id>` |
+//! | like | `POST#<post>` | `LIKE#<user>` | GSI1 `LIKES#<post>` / `<like id>` (who liked, newest first) |
+//! | comment | `POST#<post>` | `C#<id>`, reply `C#<parent>#R#<id>` (thread order) | — |
+//! | comment pointer | `COMMENTREF#<id>` | `REF` | — |
+//! | search posting | `SEARCH#<T|C|H>#<token>` | `<post id>` | — |
+//! | hashtag use | `TAGSTATS#<yyyy-mm-ddThh>` | `<tag>` | — |
+//! | trending list | `TRENDING#<24h|7d>` | `TRENDING` | — |
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::table::{Entity, Gsi, Key};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Post {
+    pub id: String,
+    pub author_id: String,
+    #[serde(default)]
+    pub pet_id: Option<String>,
+    #[serde(default)]
+    pub title: String,
+    pub content: String,
+    #[serde(default)]
+    pub media_keys: Vec<String>,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    #[serde(default)]
+    pub like_count: i64,
+    #[serde(default)]
+    pub comment_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for Post {
+    const TYPE: &'static str = "Post";
+    fn pk(&self) -> String {
+        format!("POST#{}", self.id)
+    }
+    fn sk(&self) -> String {
+        "POST".into()
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![
+            (Gsi::Gsi1, "POSTS".into(), self.id.clone()),
+            (Gsi::Gsi2, shared::feed::author_partition(&self.author_id), self.id.clone()),
+        ]
+    }
+}
+
+pub fn post_key(id: &str) -> Key {
+    Key::new(format!("POST#{id}"), "POST")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Like {
+    pub post_id: String,
+    pub user_id: String,
+    pub like_id: String,
+}
+
+impl Entity for Like {
+    const TYPE: &'static str = "Like";
+    fn pk(&self) -> String {
+        format!("POST#{}", self.post_id)
+    }
+    fn sk(&self) -> String {
+        format!("LIKE#{}", self.user_id)
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![(Gsi::Gsi1, format!("LIKES#{}", self.post_id), self.like_id.clone())]
+    }
+}
+
+pub fn like_key(post: &str, user: &str) -> Key {
+    Key::new(format!("POST#{post}"), format!("LIKE#{user}"))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Comment {
+    pub id: String,
+    pub post_id: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    pub author_id: String,
+    pub content: String,
+    #[serde(default)]
+    pub mention_user_id: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub reply_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Comment {
+    pub fn sort_key(id: &str, parent: Option<&str>) -> String {
+        match parent {
+            None => format!("C#{id}"),
+            Some(p) => format!("C#{p}#R#{id}"),
+        }
+    }
+}
+
+impl Entity for Comment {
+    const TYPE: &'static str = "Comment";
+    fn pk(&self) -> String {
+        format!("POST#{}", self.post_id)
+    }
+    fn sk(&self) -> String {
+        Comment::sort_key(&self.id, self.parent_id.as_deref())
+    }
+}
+
+/// Where a comment lives, by its id alone (`PATCH`/`DELETE /comments/{id}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentRef {
+    pub comment_id: String,
+    pub post_id: String,
+    pub sort_key: String,
+    pub author_id: String,
+}
+
+impl Entity for CommentRef {
+    const TYPE: &'static str = "CommentRef";
+    fn pk(&self) -> String {
+        format!("COMMENTREF#{}", self.comment_id)
+    }
+    fn sk(&self) -> String {
+        "REF".into()
+    }
+}
+
+pub fn comment_ref_key(id: &str) -> Key {
+    Key::new(format!("COMMENTREF#{id}"), "REF")
+}
+
+/// Hashtags of a text: each `#` starts a tag that ends at whitespace or the next `#`;
+/// trailing punctuation is dropped; de-duplicated case-insensitively, in order of appearance.
+pub fn hashtags(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in text.split('#').skip(1) {
+        let tag: String = part.split(char::is_whitespace).next().unwrap_or_default().to_string();
+        let tag = tag.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_').to_string();
+        if !tag.is_empty() && tag.chars().count() <= 50 && !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+/// Search tokens of a text: the character bigrams of every word (a one-letter word is its own
+/// token), lower-cased. Bigrams find Korean words inside longer words (`산책` in `산책했어요`)
+/// without a dictionary.
+pub fn tokens(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let chars: Vec<char> = word.to_lowercase().chars().collect();
+        match chars.len() {
+            0 => {}
+            1 => {
+                out.insert(chars[0].to_string());
+            }
+            _ => {
+                for w in chars.windows(2) {
+                    out.insert(w.iter().collect());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashtags_follow_the_rules() {
+        assert_eq!(hashtags("오늘 #산책 #한강#강아지 좋아 #산책 #Dog, #dog"), vec!["산책", "한강", "강아지", "Dog"]);
+        assert!(hashtags("no tags # here").is_empty());
+    }
+
+    #[test]
+    fn bigrams_find_korean_inside_words() {
+        let t = tokens("오늘은 한강에서 산책했어요");
+        assert!(t.contains("산책"));
+        assert!(t.contains("한강"));
+        assert!(tokens("Walk").contains("wa"));
+        assert!(tokens("a b").contains("a"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Search and trends, served from indexes kept on write: no scans.
+//!
+//! - Posts: the postings of the query's first token are read newest first, then the posts are
+//!   checked for the whole query text, so `산책` finds `산책했어요` and nothing is listed twice.
+//! - Users: nickname prefixes through GSI2 (`NICK#<first letter>` / lower-case nickname).
+//! - Trending hashtags: hourly use counts, summed by a job into one list per window.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shared::people::{Person, hidden_for, people};
+use shared::routes::{Access, Job, Method, Permission, Route, param, respond, schema};
+use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::index::{buckets, posting_partition};
+use crate::model::{Post, post_key, tokens};
+use crate::posts::{PostView, READ, hydrate};
+
+pub static POSTS: Route =
+    Route::new(Method::Get, "/search/posts", "search-posts", PKG, Access::Public, |c, r| Box::pin(search_posts(c, r)))
+        .permissions(READ)
+        .doc("search", "Find posts by title, content, hashtag or author")
+        .query(&[
+            param("q", true, "what to find (Korean works: 산책 finds 산책했어요)"),
+            param("type", false, "TITLE, CONTENT (default), HASHTAG or AUTHOR"),
+            param("cursor", false, "from nextCursor"),
+            param("limit", false, "1–50, default 9"),
+        ])
+        .responses(&[respond(200, "A page of posts (a page may hold fewer than `limit`; follow nextCursor).", Some(schema::<Page<PostView>>))]);
+
+pub static USERS: Route =
+    Route::new(Method::Get, "/search/users", "search-users", PKG, Access::Public, |c, r| Box::pin(search_users(c, r)))
+        .permissions(READ)
+        .doc("search", "Find users by the start of their nickname")
+        .query(&[param("q", true, "a nickname prefix"), param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")])
+        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+
+pub static TRENDING: Route =
+    Route::new(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| Box::pin(trending(c, r)))
+        .permissions(&[Permission::TableRead])
+        .doc("search", "Hashtags ranked by use in the last 24 hours or 7 days")
+        .query(&[param("window", false, "24h (default) or 7d")])
+        .responses(&[respond(200, "Ranked tags.", Some(schema::<Trending>))]);
+
+pub static TRENDING_JOB: Job = Job {
+    name: "trending-hashtags",
+    binary: "trending-hashtags",
+    package: PKG,
+    schedule: "rate(10 minutes)",
+    local_every_secs: 60,
+    permissions: &[Permission::TableRead, Permission::TableWrite],
+    handler: |ctx| Box::pin(compute_trending(ctx)),
+    summary: "Ranks hashtags by use in the last 24 hours and 7 days",
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Title,
+    Content,
+    Hashtag,
+    Author,
+}
+
+fn field(req: &ApiRequest) -> ApiResult<Field> {
+    Ok(match req.query_param("type").map(str::to_ascii_uppercase).as_deref() {
+        None | Some("CONTENT") => Field::Content,
+        Some("TITLE") => Field::Title,
+        Some("HASHTAG") => Field::Hashtag,
+        Some("AUTHOR") => Field::Author,
+        Some(_) => return Err(ApiError::validation("type", "INVALID", "TITLE, CONTENT, HASHTAG or AUTHOR")),
+    })
+}
+
+pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
+    let q = req.query_param("q").map(str::trim).unwrap_or_default().to_string();
+    if q.is_empty() || q.chars().count() > 50 {
+        return Err(ApiError::validation("q", "REQUIRED", "1 to 50 characters"));
+    }
+    let limit = req.limit(9, 50)?;
+    let cursor = req.query_param("cursor").map(str::to_string);
+    let kind = field(&req)?;
+    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
+    if kind == Field::Author {
+        let Some(author) = author_by_nickname(&ctx, &q).await? else {
+            return ApiResponse::ok(&Page::<PostView> { items: vec![], next_cursor: None });
+        };
+        let query = Query::partition(shared::feed::author_partition(&author)).index(Gsi::Gsi2).newest_first().limit(limit).cursor(cursor);
+        let page = ctx.table.query::<Post>(&query).await?;
+        let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
+        return ApiResponse::ok(&Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: page.next_cursor });
+    }
+    let needle = q.trim_start_matches('#').to_lowercase();
+    let (partition, check): (String, Box<dyn Fn(&Post) -> bool + Send>) = match kind {
+        Field::Hashtag => {
+            let n = needle.clone();
+            (posting_partition('H', &needle), Box::new(move |p: &Post| p.hashtags.iter().any(|t| t.to_lowercase() == n)))
+        }
+        Field::Title | Field::Content => {
+            let first = tokens(&needle).into_iter().next().ok_or_else(|| ApiError::validation("q", "NO_WORDS", "search for letters or digits"))?;
+            let n = needle.clone();
+            if kind == Field::Title {
+                (posting_partition('T', &first), Box::new(move |p: &Post| p.title.to_lowercase().contains(&n)))
+            } else {
+                (posting_partition('C', &first), Box::new(move |p: &Post| p.content.to_lowercase().contains(&n)))
+            }
+        }
+        Field::Author => unreachable!("answered above"),
+    };
+    let postings = ctx.table.query_items(&Query::partition(partition).newest_first().limit(limit).cursor(cursor)).await?;
+    let keys: Vec<Key> = postings
+        .items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(AttrValue::S(id)) => Some(post_key(id)),
+            _ => None,
+        })
+        .collect();
+    let posts: Vec<Post> = ctx
+        .table
+        .batch_get::<Post>(&keys)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter(|p| check(p) && !hidden.contains(&p.author_id))
+        .collect();
+    ApiResponse::ok(&Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: postings.next_cursor })
+}
+
+/// The user whose nickname is `nickname` (case-insensitive), if any.
+async fn author_by_nickname(ctx: &AppContext, nickname: &str) -> ApiResult<Option<String>> {
+    let key = Key::new(format!("NICKNAME#{}", nickname.trim().to_lowercase()), "UNIQUE");
+    Ok(match ctx.table.get_item(&key).await?.and_then(|i| i.get("userId").cloned()) {
+        Some(AttrValue::S(id)) => Some(id),
+        _ => None,
+    })
+}
+
+pub async fn search_users(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
+    let q = req.query_param("q").map(|q| q.trim().to_lowercase()).unwrap_or_default();
+    let Some(first) = q.chars().next() else {
+        return Err(ApiError::validation("q", "REQUIRED", "the start of a nickname"));
+    };
+    let query = Query::partition(format!("NICK#{first}"))
+        .index(Gsi::Gsi2)
+        .sort(SortKey::BeginsWith(q.clone()))
+        .limit(req.limit(9, 50)?)
+        .cursor(req.query_param("cursor").map(str::to_string));
+    let page = ctx.table.query_items(&query).await?;
+    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
+    let ids: Vec<String> = page
+        .items
+        .iter()
+        .filter(|i| matches!(i.get("status"), Some(AttrValue::S(st)) if st == "ACTIVE"))
+        .filter_map(|i| match i.get("id") {
+            Some(AttrValue::S(id)) if !hidden.contains(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let found = people(&ctx, &ids).await?;
+    ApiResponse::ok(&Page { items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(), next_cursor: page.next_cursor })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Trending {
+    pub window: String,
+    pub tags: Vec<TagCount>,
+    /// When the ranking was computed (it is refreshed every few minutes); absent before the first run.
+    pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn trending_key(window: &str) -> Key {
+    Key::new(format!("TRENDING#{window}"), "TRENDING")
+}
+
+pub async fn trending(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    let window = match req.query_param("window").unwrap_or("24h") {
+        w @ ("24h" | "7d") => w.to_string(),
+        _ => return Err(ApiError::validation("window", "INVALID", "24h or 7d")),
+    };
+    let stored = ctx.table.get_item(&trending_key(&window)).await?;
+    let body = match stored {
+        Some(item) => serde_dynamo::from_item::<_, Trending>(item)?,
+        None => Trending { window, tags: vec![], computed_at: None },
+    };
+    ApiResponse::ok(&body)
+}
+
+/// Sums the hourly counts of each window and stores the top 20 of each.
+pub async fn compute_trending(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
+    let now = ctx.now();
+    let mut summary = serde_json::Map::new();
+    for (window, hours) in [("24h", 24), ("7d", 24 * 7)] {
+        let mut totals: HashMap<String, i64> = HashMap::new();
+        for bucket in buckets(now, hours) {
+            let mut cursor = None;
+            loop {
+                let page = ctx.table.query_items(&Query::partition(bucket.clone()).limit(500).cursor(cursor)).await?;
+                for item in &page.items {
+                    if let (Some(AttrValue::S(tag)), Some(AttrValue::N(c))) = (item.get("tag"), item.get("count")) {
+                        *totals.entry(tag.clone()).or_default() += c.parse::<i64>().unwrap_or(0);
+                    }
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        let mut tags: Vec<TagCount> = totals.into_iter().filter(|(_, c)| *c > 0).map(|(tag, count)| TagCount { tag, count }).collect();
+        tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+        tags.truncate(20);
+        summary.insert(window.into(), tags.len().into());
+        let result = Trending { window: window.into(), tags, computed_at: Some(now) };
+        let mut item: shared::table::Item = serde_dynamo::to_item(&result)?;
+        item.extend(trending_key(window).to_item());
+        item.insert(shared::table::ENTITY_TYPE.into(), s("Trending"));
+        ctx.table.write(Write::put_item(item)).await?;
+    }
+    Ok(serde_json::Value::Object(summary))
+}
