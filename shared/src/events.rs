@@ -55,7 +55,9 @@ pub async fn publish(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiRes
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| ApiError::internal(format!("SQS SendMessageBatch: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                ApiError::internal(format!("SQS SendMessageBatch: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))
+            })?;
         if !out.failed().is_empty() {
             return Err(ApiError::internal(format!("{} notification events were not queued", out.failed().len())));
         }

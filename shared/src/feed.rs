@@ -40,12 +40,16 @@ fn put_request(e: &FeedEntry) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest
     item.insert(crate::table::ENTITY_TYPE.to_string(), s("FeedEntry"));
     item.insert("postId".to_string(), s(&e.post_id));
     item.insert("authorId".to_string(), s(&e.author_id));
-    let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?;
+    let put =
+        aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?;
     Ok(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build())
 }
 
 fn delete_request(key: &Key) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest> {
-    let del = aws_sdk_dynamodb::types::DeleteRequest::builder().set_key(Some(key.to_item())).build().map_err(ApiError::internal)?;
+    let del = aws_sdk_dynamodb::types::DeleteRequest::builder()
+        .set_key(Some(key.to_item()))
+        .build()
+        .map_err(ApiError::internal)?;
     Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(del).build())
 }
 
@@ -54,14 +58,15 @@ pub async fn batch_write(ctx: &AppContext, requests: Vec<aws_sdk_dynamodb::types
     for chunk in requests.chunks(25) {
         let mut pending = chunk.to_vec();
         for attempt in 0..8 {
-            let out = ctx
-                .table
-                .client()
-                .batch_write_item()
-                .request_items(ctx.table.name(), pending)
-                .send()
-                .await
-                .map_err(|e| ApiError::internal(format!("BatchWriteItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+            let out =
+                ctx.table.client().batch_write_item().request_items(ctx.table.name(), pending).send().await.map_err(
+                    |e| {
+                        ApiError::internal(format!(
+                            "BatchWriteItem: {}",
+                            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                        ))
+                    },
+                )?;
             match out.unprocessed_items.and_then(|mut m| m.remove(ctx.table.name())) {
                 Some(rest) if !rest.is_empty() => {
                     pending = rest;
@@ -123,7 +128,9 @@ async fn post_ids(ctx: &AppContext, author: &str, max: Option<usize>) -> ApiResu
     loop {
         let page = ctx
             .table
-            .query_items(&Query::partition(author_partition(author)).index(Gsi::Gsi2).newest_first().limit(200).cursor(cursor))
+            .query_items(
+                &Query::partition(author_partition(author)).index(Gsi::Gsi2).newest_first().limit(200).cursor(cursor),
+            )
             .await?;
         for item in &page.items {
             if let Some(AttrValue::S(id)) = item.get("id") {

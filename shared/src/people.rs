@@ -101,7 +101,12 @@ pub async fn hidden_for(ctx: &AppContext, me: Option<&str>) -> ApiResult<HashSet
     loop {
         let page = ctx
             .table
-            .query_items(&Query::partition(format!("USER#{me}")).sort(SortKey::BeginsWith("BLOCK".into())).limit(500).cursor(cursor))
+            .query_items(
+                &Query::partition(format!("USER#{me}"))
+                    .sort(SortKey::BeginsWith("BLOCK".into()))
+                    .limit(500)
+                    .cursor(cursor),
+            )
             .await?;
         for item in &page.items {
             if let Some(crate::table::AttrValue::S(sk)) = item.get(crate::table::SK)

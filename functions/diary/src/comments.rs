@@ -17,15 +17,18 @@ use crate::PKG;
 use crate::model::{Comment, CommentRef, Post, comment_ref_key, post_key};
 use crate::posts::{PAGE, READ, visible_post};
 
-const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+const WRITE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 
 pub static CREATE: Route =
-    Route::new(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
-        .permissions(WRITE)
-        .doc("diary", "Comment on a post, or reply to a comment (one level)")
-        .request(schema::<CommentInput>, r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
-        .responses(&[respond(201, "Commented.", Some(schema::<CommentView>))])
-        .errors(&[404]);
+    Route::new(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, |c, r| {
+        Box::pin(create(c, r))
+    })
+    .permissions(WRITE)
+    .doc("diary", "Comment on a post, or reply to a comment (one level)")
+    .request(schema::<CommentInput>, r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
+    .responses(&[respond(201, "Commented.", Some(schema::<CommentView>))])
+    .errors(&[404]);
 
 pub static LIST: Route =
     Route::new(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
@@ -95,7 +98,8 @@ pub struct CommentView {
 }
 
 async fn views(ctx: &AppContext, comments: Vec<Comment>) -> ApiResult<Vec<CommentView>> {
-    let ids: Vec<String> = comments.iter().flat_map(|c| std::iter::once(c.author_id.clone()).chain(c.mention_user_id.clone())).collect();
+    let ids: Vec<String> =
+        comments.iter().flat_map(|c| std::iter::once(c.author_id.clone()).chain(c.mention_user_id.clone())).collect();
     let persons = people(ctx, &ids).await?;
     Ok(comments
         .into_iter()
@@ -123,7 +127,8 @@ async fn load(ctx: &AppContext, id: &str) -> ApiResult<(CommentRef, Comment)> {
         return Err(not_found());
     }
     let r = ctx.table.get::<CommentRef>(&comment_ref_key(id)).await?.ok_or_else(not_found)?;
-    let c = ctx.table.get::<Comment>(&Key::new(format!("POST#{}", r.post_id), &r.sort_key)).await?.ok_or_else(not_found)?;
+    let c =
+        ctx.table.get::<Comment>(&Key::new(format!("POST#{}", r.post_id), &r.sort_key)).await?.ok_or_else(not_found)?;
     Ok((r, c))
 }
 
@@ -165,11 +170,18 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         created_at: now,
         updated_at: now,
     };
-    let pointer = CommentRef { comment_id: comment.id.clone(), post_id: post.id.clone(), sort_key: comment.sk(), author_id: me.clone() };
+    let pointer = CommentRef {
+        comment_id: comment.id.clone(),
+        post_id: post.id.clone(),
+        sort_key: comment.sk(),
+        author_id: me.clone(),
+    };
     let mut writes = vec![
         Write::put(&comment)?,
         Write::put(&pointer)?,
-        Write::update(post_key(&post.id), "ADD commentCount :one").value(":one", n(1)).if_present(crate::posts::not_found()),
+        Write::update(post_key(&post.id), "ADD commentCount :one")
+            .value(":one", n(1))
+            .if_present(crate::posts::not_found()),
     ];
     if let Some(p) = &parent {
         writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
@@ -239,8 +251,9 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     if comment.author_id != me && post_author.as_deref() != Some(me.as_str()) {
         return Err(ApiError::forbidden("NOT_YOUR_COMMENT", "Only its author or the post's author may delete it."));
     }
-    let count_down =
-        Write::update(post_key(&comment.post_id), "ADD commentCount :m").value(":m", n(-1)).if_present(crate::posts::not_found());
+    let count_down = Write::update(post_key(&comment.post_id), "ADD commentCount :m")
+        .value(":m", n(-1))
+        .if_present(crate::posts::not_found());
     let writes = if comment.reply_count > 0 {
         // Replies stay readable under a parent that shows as deleted.
         vec![
@@ -252,9 +265,17 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             count_down,
         ]
     } else {
-        let mut w = vec![Write::delete(comment.key()).if_present(not_found()), Write::delete(pointer.key()), count_down];
+        let mut w =
+            vec![Write::delete(comment.key()).if_present(not_found()), Write::delete(pointer.key()), count_down];
         if let Some(parent) = &comment.parent_id {
-            w.push(Write::update(Key::new(format!("POST#{}", comment.post_id), Comment::sort_key(parent, None)), "ADD replyCount :m").value(":m", n(-1)).if_present(not_found()));
+            w.push(
+                Write::update(
+                    Key::new(format!("POST#{}", comment.post_id), Comment::sort_key(parent, None)),
+                    "ADD replyCount :m",
+                )
+                .value(":m", n(-1))
+                .if_present(not_found()),
+            );
         }
         w
     };

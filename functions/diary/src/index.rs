@@ -23,17 +23,31 @@ pub fn posting_partition(field: char, token: &str) -> String {
 }
 
 /// Writes the postings a post gained and deletes those it lost.
-pub async fn reindex(ctx: &AppContext, post_id: &str, author: &str, old: &BTreeSet<(char, String)>, new: &BTreeSet<(char, String)>) -> ApiResult<()> {
+pub async fn reindex(
+    ctx: &AppContext,
+    post_id: &str,
+    author: &str,
+    old: &BTreeSet<(char, String)>,
+    new: &BTreeSet<(char, String)>,
+) -> ApiResult<()> {
     let mut requests = Vec::new();
     for (f, t) in new.difference(old) {
         let mut item = Key::new(posting_partition(*f, t), post_id).to_item();
         item.insert(shared::table::ENTITY_TYPE.into(), s("SearchPosting"));
         item.insert("authorId".into(), s(author));
-        requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?).build());
+        requests.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?)
+                .build(),
+        );
     }
     for (f, t) in old.difference(new) {
         let key = Key::new(posting_partition(*f, t), post_id).to_item();
-        requests.push(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ApiError::internal)?).build());
+        requests.push(
+            WriteRequest::builder()
+                .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ApiError::internal)?)
+                .build(),
+        );
     }
     shared::feed::batch_write(ctx, requests).await
 }
@@ -45,12 +59,15 @@ fn hour_bucket(t: DateTime<Utc>) -> String {
 /// Counts hashtag uses in the hour the post was written (negative `by` takes them back).
 pub async fn count_tags(ctx: &AppContext, post: &Post, tags: &[String], by: i64) -> ApiResult<()> {
     for tag in tags {
-        let w = Write::update(Key::new(hour_bucket(post.created_at), tag.to_lowercase()), "ADD #c :d SET tag = :t, #ttl = :ttl")
-            .name("#c", "count")
-            .name("#ttl", shared::table::TTL_ATTRIBUTE)
-            .value(":d", n(by))
-            .value(":t", s(tag.to_lowercase()))
-            .value(":ttl", n(post.created_at.timestamp() + 8 * 24 * 3600));
+        let w = Write::update(
+            Key::new(hour_bucket(post.created_at), tag.to_lowercase()),
+            "ADD #c :d SET tag = :t, #ttl = :ttl",
+        )
+        .name("#c", "count")
+        .name("#ttl", shared::table::TTL_ATTRIBUTE)
+        .value(":d", n(by))
+        .value(":t", s(tag.to_lowercase()))
+        .value(":ttl", n(post.created_at.timestamp() + 8 * 24 * 3600));
         ctx.table.write(w).await?;
     }
     Ok(())

@@ -15,13 +15,15 @@ use crate::PKG;
 use crate::model::{Like, Post, like_key, post_key};
 use crate::posts::{PAGE, READ, not_found, visible_post};
 
-const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+const WRITE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 
-pub static LIKE: Route = Route::new(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, |c, r| Box::pin(like(c, r)))
-    .permissions(WRITE)
-    .doc("diary", "Like a post (idempotent)")
-    .responses(&[respond(200, "Liked.", Some(schema::<LikeState>))])
-    .errors(&[404]);
+pub static LIKE: Route =
+    Route::new(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, |c, r| Box::pin(like(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Like a post (idempotent)")
+        .responses(&[respond(200, "Liked.", Some(schema::<LikeState>))])
+        .errors(&[404]);
 
 pub static UNLIKE: Route =
     Route::new(Method::Delete, "/posts/{id}/like", "posts-unlike", PKG, Access::User, |c, r| Box::pin(unlike(c, r)))
@@ -114,5 +116,8 @@ pub async fn likers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         })
         .collect();
     let found = people(&ctx, &ids).await?;
-    ApiResponse::ok(&Page { items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(), next_cursor: page.next_cursor })
+    ApiResponse::ok(&Page {
+        items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(),
+        next_cursor: page.next_cursor,
+    })
 }

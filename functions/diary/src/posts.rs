@@ -23,36 +23,44 @@ pub const PAGE: &[ParamDoc] = &[param("cursor", false, "from nextCursor"), param
 const DEFAULT_PAGE: usize = 9;
 const MAX_PAGE: usize = 50;
 
-pub static CREATE: Route = Route::new(Method::Post, "/posts", "posts-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
-    .permissions(WRITE)
-    .doc("diary", "Write a diary post; #hashtags come from the content")
-    .request(schema::<PostInput>, r#"{"title":"한강 산책","content":"오늘은 한강에서 산책했어요 #산책 #한강","petId":null}"#)
-    .responses(&[respond(201, "Posted.", Some(schema::<PostView>))]);
+pub static CREATE: Route =
+    Route::new(Method::Post, "/posts", "posts-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Write a diary post; #hashtags come from the content")
+        .request(
+            schema::<PostInput>,
+            r#"{"title":"한강 산책","content":"오늘은 한강에서 산책했어요 #산책 #한강","petId":null}"#,
+        )
+        .responses(&[respond(201, "Posted.", Some(schema::<PostView>))]);
 
-pub static GET: Route = Route::new(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
-    .permissions(READ)
-    .doc("diary", "A post")
-    .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
-    .errors(&[404]);
+pub static GET: Route =
+    Route::new(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
+        .permissions(READ)
+        .doc("diary", "A post")
+        .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
+        .errors(&[404]);
 
-pub static UPDATE: Route = Route::new(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
-    .permissions(WRITE)
-    .doc("diary", "Edit my post")
-    .request(schema::<PostPatch>, r#"{"content":"오늘은 두 번 산책했어요 #산책"}"#)
-    .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
-    .errors(&[404]);
+pub static UPDATE: Route =
+    Route::new(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Edit my post")
+        .request(schema::<PostPatch>, r#"{"content":"오늘은 두 번 산책했어요 #산책"}"#)
+        .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
+        .errors(&[404]);
 
-pub static DELETE: Route = Route::new(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
-    .permissions(WRITE)
-    .doc("diary", "Delete my post: it leaves every list, search and count")
-    .responses(&[respond(204, "Deleted.", None)])
-    .errors(&[404]);
+pub static DELETE: Route =
+    Route::new(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+        .permissions(WRITE)
+        .doc("diary", "Delete my post: it leaves every list, search and count")
+        .responses(&[respond(204, "Deleted.", None)])
+        .errors(&[404]);
 
-pub static LIST: Route = Route::new(Method::Get, "/posts", "posts-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
-    .permissions(READ)
-    .doc("diary", "Everyone's posts, newest first")
-    .query(PAGE)
-    .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
+pub static LIST: Route =
+    Route::new(Method::Get, "/posts", "posts-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
+        .permissions(READ)
+        .doc("diary", "Everyone's posts, newest first")
+        .query(PAGE)
+        .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
 
 pub static OF_USER: Route =
     Route::new(Method::Get, "/users/{id}/posts", "posts-of-user", PKG, Access::Public, |c, r| Box::pin(of_user(c, r)))
@@ -152,7 +160,8 @@ pub async fn hydrate(ctx: &AppContext, viewer: Option<&str>, posts: Vec<Post>) -
     }
     let authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
     let persons = people(ctx, &authors).await?;
-    let pet_ids: Vec<String> = posts.iter().filter_map(|p| p.pet_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let pet_ids: Vec<String> =
+        posts.iter().filter_map(|p| p.pet_id.clone()).collect::<HashSet<_>>().into_iter().collect();
     let pet_keys: Vec<Key> = pet_ids.iter().map(|id| Key::new(format!("PET#{id}"), "PET")).collect();
     let mut pets: HashMap<String, PetSummary> = HashMap::new();
     if !pet_keys.is_empty() {
@@ -186,7 +195,11 @@ pub async fn hydrate(ctx: &AppContext, viewer: Option<&str>, posts: Vec<Post>) -
             media.push(MediaView { url: shared::media::url(ctx, k).await? });
         }
         out.push(PostView {
-            author: persons.get(&p.author_id).cloned().unwrap_or(Person { id: p.author_id.clone(), nickname: String::new(), profile_image_url: None }),
+            author: persons.get(&p.author_id).cloned().unwrap_or(Person {
+                id: p.author_id.clone(),
+                nickname: String::new(),
+                profile_image_url: None,
+            }),
             pet: p.pet_id.as_ref().and_then(|id| pets.get(id).cloned()),
             liked_by_me: liked.contains(&p.id),
             id: p.id,
@@ -242,7 +255,8 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let me = req.caller()?.user_id.clone();
     check_media(&ctx, &me, &body.media_keys).await?;
     if let Some(pet) = &body.pet_id {
-        let owner = ctx.table.get_item(&Key::new(format!("PET#{pet}"), "PET")).await?.and_then(|i| i.get("ownerId").cloned());
+        let owner =
+            ctx.table.get_item(&Key::new(format!("PET#{pet}"), "PET")).await?.and_then(|i| i.get("ownerId").cloned());
         if owner != Some(AttrValue::S(me.clone())) {
             return Err(ApiError::validation("petId", "NOT_YOUR_PET", "tag one of your own pets"));
         }
@@ -310,7 +324,8 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .when("updatedAt = :seen", ApiError::conflict("CONCURRENT_UPDATE", "The post changed meanwhile. Try again."));
     let fresh = ctx.table.write_returning(w).await?.ok_or_else(not_found)?;
     let post = Post::from_item(fresh)?;
-    reindex(&ctx, &post.id, &post.author_id, &old_postings, &postings(&post.title, &post.content, &post.hashtags)).await?;
+    reindex(&ctx, &post.id, &post.author_id, &old_postings, &postings(&post.title, &post.content, &post.hashtags))
+        .await?;
     let removed: Vec<String> = old_tags.iter().filter(|t| !post.hashtags.contains(t)).cloned().collect();
     let added: Vec<String> = post.hashtags.iter().filter(|t| !old_tags.contains(t)).cloned().collect();
     count_tags(&ctx, &post, &removed, -1).await?;
@@ -327,7 +342,14 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             Write::update(shared::account::user_key(&post.author_id), "ADD postCount :m").value(":m", n(-1)),
         ])
         .await?;
-    reindex(&ctx, &post.id, &post.author_id, &postings(&post.title, &post.content, &post.hashtags), &Default::default()).await?;
+    reindex(
+        &ctx,
+        &post.id,
+        &post.author_id,
+        &postings(&post.title, &post.content, &post.hashtags),
+        &Default::default(),
+    )
+    .await?;
     count_tags(&ctx, &post, &post.hashtags, -1).await?;
     shared::feed::retract(&ctx, &post.author_id, &post.id).await?;
     ApiResponse::no_content()

@@ -30,21 +30,31 @@ pub static POSTS: Route =
             param("cursor", false, "from nextCursor"),
             param("limit", false, "1–50, default 9"),
         ])
-        .responses(&[respond(200, "A page of posts (a page may hold fewer than `limit`; follow nextCursor).", Some(schema::<Page<PostView>>))]);
+        .responses(&[respond(
+            200,
+            "A page of posts (a page may hold fewer than `limit`; follow nextCursor).",
+            Some(schema::<Page<PostView>>),
+        )]);
 
 pub static USERS: Route =
     Route::new(Method::Get, "/search/users", "search-users", PKG, Access::Public, |c, r| Box::pin(search_users(c, r)))
         .permissions(READ)
         .doc("search", "Find users by the start of their nickname")
-        .query(&[param("q", true, "a nickname prefix"), param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")])
+        .query(&[
+            param("q", true, "a nickname prefix"),
+            param("cursor", false, "from nextCursor"),
+            param("limit", false, "1–50, default 9"),
+        ])
         .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
 
 pub static TRENDING: Route =
-    Route::new(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| Box::pin(trending(c, r)))
-        .permissions(&[Permission::TableRead])
-        .doc("search", "Hashtags ranked by use in the last 24 hours or 7 days")
-        .query(&[param("window", false, "24h (default) or 7d")])
-        .responses(&[respond(200, "Ranked tags.", Some(schema::<Trending>))]);
+    Route::new(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| {
+        Box::pin(trending(c, r))
+    })
+    .permissions(&[Permission::TableRead])
+    .doc("search", "Hashtags ranked by use in the last 24 hours or 7 days")
+    .query(&[param("window", false, "24h (default) or 7d")])
+    .responses(&[respond(200, "Ranked tags.", Some(schema::<Trending>))]);
 
 pub static TRENDING_JOB: Job = Job {
     name: "trending-hashtags",
@@ -89,19 +99,32 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         let Some(author) = author_by_nickname(&ctx, &q).await? else {
             return ApiResponse::ok(&Page::<PostView> { items: vec![], next_cursor: None });
         };
-        let query = Query::partition(shared::feed::author_partition(&author)).index(Gsi::Gsi2).newest_first().limit(limit).cursor(cursor);
+        let query = Query::partition(shared::feed::author_partition(&author))
+            .index(Gsi::Gsi2)
+            .newest_first()
+            .limit(limit)
+            .cursor(cursor);
         let page = ctx.table.query::<Post>(&query).await?;
         let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
-        return ApiResponse::ok(&Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: page.next_cursor });
+        return ApiResponse::ok(&Page {
+            items: hydrate(&ctx, viewer.as_deref(), posts).await?,
+            next_cursor: page.next_cursor,
+        });
     }
     let needle = q.trim_start_matches('#').to_lowercase();
     let (partition, check): (String, Box<dyn Fn(&Post) -> bool + Send>) = match kind {
         Field::Hashtag => {
             let n = needle.clone();
-            (posting_partition('H', &needle), Box::new(move |p: &Post| p.hashtags.iter().any(|t| t.to_lowercase() == n)))
+            (
+                posting_partition('H', &needle),
+                Box::new(move |p: &Post| p.hashtags.iter().any(|t| t.to_lowercase() == n)),
+            )
         }
         Field::Title | Field::Content => {
-            let first = tokens(&needle).into_iter().next().ok_or_else(|| ApiError::validation("q", "NO_WORDS", "search for letters or digits"))?;
+            let first = tokens(&needle)
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::validation("q", "NO_WORDS", "search for letters or digits"))?;
             let n = needle.clone();
             if kind == Field::Title {
                 (posting_partition('T', &first), Box::new(move |p: &Post| p.title.to_lowercase().contains(&n)))
@@ -111,7 +134,8 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         }
         Field::Author => unreachable!("answered above"),
     };
-    let postings = ctx.table.query_items(&Query::partition(partition).newest_first().limit(limit).cursor(cursor)).await?;
+    let postings =
+        ctx.table.query_items(&Query::partition(partition).newest_first().limit(limit).cursor(cursor)).await?;
     let keys: Vec<Key> = postings
         .items
         .iter()
@@ -163,7 +187,10 @@ pub async fn search_users(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         })
         .collect();
     let found = people(&ctx, &ids).await?;
-    ApiResponse::ok(&Page { items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(), next_cursor: page.next_cursor })
+    ApiResponse::ok(&Page {
+        items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(),
+        next_cursor: page.next_cursor,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -219,7 +246,8 @@ pub async fn compute_trending(ctx: Arc<AppContext>) -> ApiResult<serde_json::Val
                 }
             }
         }
-        let mut tags: Vec<TagCount> = totals.into_iter().filter(|(_, c)| *c > 0).map(|(tag, count)| TagCount { tag, count }).collect();
+        let mut tags: Vec<TagCount> =
+            totals.into_iter().filter(|(_, c)| *c > 0).map(|(tag, count)| TagCount { tag, count }).collect();
         tags.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
         tags.truncate(20);
         summary.insert(window.into(), tags.len().into());

@@ -105,6 +105,15 @@ pub struct User {
     /// TTL of an account that never got verified.
     #[serde(default)]
     pub pending_expires: Option<i64>,
+    /// Counters kept by the diary and social features.
+    #[serde(default)]
+    pub post_count: i64,
+    #[serde(default)]
+    pub follower_count: i64,
+    #[serde(default)]
+    pub following_count: i64,
+    #[serde(default)]
+    pub main_pet_id: Option<String>,
 }
 
 impl Entity for User {
@@ -116,7 +125,8 @@ impl Entity for User {
         "PROFILE".into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, "USERS".into(), self.id.clone())]
+        let (part, sort) = nickname_index(&self.nickname);
+        vec![(Gsi::Gsi1, "USERS".into(), self.id.clone()), (Gsi::Gsi2, part, sort)]
     }
     fn expires_at(&self) -> Option<i64> {
         self.pending_expires
@@ -167,6 +177,13 @@ impl Entity for Unique {
     fn expires_at(&self) -> Option<i64> {
         self.pending_expires
     }
+}
+
+/// GSI2 keys that let `GET /search/users` find nicknames by prefix: `NICK#<first letter>` /
+/// lower-case nickname.
+pub fn nickname_index(nickname: &str) -> (String, String) {
+    let lower = nickname.trim().to_lowercase();
+    (format!("NICK#{}", lower.chars().next().unwrap_or('_')), lower)
 }
 
 pub fn email_key(email: &str) -> String {
@@ -271,6 +288,16 @@ impl UserView {
     }
 }
 
+/// A user's main pet, as profiles show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MainPet {
+    pub id: String,
+    pub name: String,
+    pub species_id: String,
+    pub photo_url: Option<String>,
+}
+
 /// What anyone sees of a user: never the email.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -280,6 +307,10 @@ pub struct PublicProfile {
     pub bio: String,
     pub profile_image_url: Option<String>,
     pub role: Role,
+    pub post_count: i64,
+    pub follower_count: i64,
+    pub following_count: i64,
+    pub main_pet: Option<MainPet>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -289,12 +320,38 @@ impl PublicProfile {
             Some(k) => Some(shared::media::url(ctx, k).await?),
             None => None,
         };
+        let main_pet = match &u.main_pet_id {
+            Some(id) => match ctx.table.get_item(&Key::new(format!("PET#{id}"), "PET")).await? {
+                Some(item) => {
+                    let text = |k: &str| match item.get(k) {
+                        Some(shared::table::AttrValue::S(v)) => Some(v.clone()),
+                        _ => None,
+                    };
+                    let photo_url = match text("photoKey") {
+                        Some(k) => Some(shared::media::url(ctx, &k).await?),
+                        None => None,
+                    };
+                    Some(MainPet {
+                        id: id.clone(),
+                        name: text("name").unwrap_or_default(),
+                        species_id: text("speciesId").unwrap_or_default(),
+                        photo_url,
+                    })
+                }
+                None => None,
+            },
+            None => None,
+        };
         Ok(Self {
             id: u.id.clone(),
             nickname: u.nickname.clone(),
             bio: u.bio.clone(),
             profile_image_url,
             role: u.role,
+            post_count: u.post_count.max(0),
+            follower_count: u.follower_count.max(0),
+            following_count: u.following_count.max(0),
+            main_pet,
             created_at: u.created_at,
         })
     }

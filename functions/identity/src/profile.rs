@@ -160,8 +160,13 @@ pub async fn update_me(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
     }
     let mut writes = Vec::new();
     if let Some(nick) = body.nickname.as_deref().map(str::trim).filter(|n| *n != user.nickname) {
-        sets.push("nickname = :nick".into());
-        update = update.value(":nick", s(nick)).value(":old", s(&user.nickname));
+        sets.push("nickname = :nick, GSI2PK = :nickpart, GSI2SK = :nicksort".into());
+        let (part, sort) = crate::model::nickname_index(nick);
+        update = update
+            .value(":nick", s(nick))
+            .value(":old", s(&user.nickname))
+            .value(":nickpart", s(part))
+            .value(":nicksort", s(sort));
         update = update.when(
             "nickname = :old",
             ApiError::conflict("CONCURRENT_UPDATE", "The account changed meanwhile. Try again."),
@@ -231,11 +236,14 @@ pub async fn withdraw(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
     let now = ctx.now().to_rfc3339();
     ctx.table
         .transact(vec![
-            Write::update(user_key(&user.id), "SET #st = :w, withdrawnAt = :now, updatedAt = :now")
-                .name("#st", "status")
-                .value(":w", s("WITHDRAWN"))
-                .value(":now", s(now))
-                .when("#st <> :w", ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists.")),
+            Write::update(
+                user_key(&user.id),
+                "SET #st = :w, withdrawnAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK",
+            )
+            .name("#st", "status")
+            .value(":w", s("WITHDRAWN"))
+            .value(":now", s(now))
+            .when("#st <> :w", ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists.")),
             release_unique(&nickname_key(&user.nickname), &user.id),
         ])
         .await?;

@@ -245,6 +245,10 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         password_changed_at: None,
         withdrawn_at: None,
         pending_expires: None,
+        post_count: 0,
+        follower_count: 0,
+        following_count: 0,
+        main_pet_id: None,
     };
     let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: None };
     let t = now.timestamp();

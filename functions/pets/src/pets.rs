@@ -43,24 +43,27 @@ pub static OF_USER: Route =
         .doc("pets", "A user's pets")
         .responses(&[respond(200, "Their pets.", Some(schema::<PetList>))]);
 
-pub static GET: Route = Route::new(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
-    .permissions(READ)
-    .doc("pets", "A pet")
-    .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
-    .errors(&[404]);
+pub static GET: Route =
+    Route::new(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
+        .permissions(READ)
+        .doc("pets", "A pet")
+        .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
+        .errors(&[404]);
 
-pub static UPDATE: Route = Route::new(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
-    .permissions(WRITE)
-    .doc("pets", "Change my pet")
-    .request(schema::<PetPatch>, r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
-    .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
-    .errors(&[404, 409]);
+pub static UPDATE: Route =
+    Route::new(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+        .permissions(WRITE)
+        .doc("pets", "Change my pet")
+        .request(schema::<PetPatch>, r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
+        .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
+        .errors(&[404, 409]);
 
-pub static DELETE: Route = Route::new(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
-    .permissions(WRITE)
-    .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
-    .responses(&[respond(204, "Removed.", None)])
-    .errors(&[404]);
+pub static DELETE: Route =
+    Route::new(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+        .permissions(WRITE)
+        .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
+        .responses(&[respond(204, "Removed.", None)])
+        .errors(&[404]);
 
 pub static SET_MAIN: Route =
     Route::new(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, |c, r| Box::pin(set_main(c, r)))
@@ -173,7 +176,11 @@ async fn main_pet_of(ctx: &AppContext, user: &str) -> ApiResult<Option<String>> 
 }
 
 async fn pets_of(ctx: &AppContext, owner: &str) -> ApiResult<Vec<Pet>> {
-    Ok(ctx.table.query::<Pet>(&Query::partition(format!("OWNER#{owner}")).index(Gsi::Gsi1).limit(MAX_PETS)).await?.items)
+    Ok(ctx
+        .table
+        .query::<Pet>(&Query::partition(format!("OWNER#{owner}")).index(Gsi::Gsi1).limit(MAX_PETS))
+        .await?
+        .items)
 }
 
 async fn list_of(ctx: &AppContext, owner: &str) -> ApiResult<ApiResponse> {
@@ -229,7 +236,13 @@ pub struct PetInput {
     pub photo_key: Option<String>,
 }
 
-fn check_common(v: &mut Validator, species_id: Option<&str>, birthday: Option<NaiveDate>, weight: Option<f64>, intro: Option<&str>) {
+fn check_common(
+    v: &mut Validator,
+    species_id: Option<&str>,
+    birthday: Option<NaiveDate>,
+    weight: Option<f64>,
+    intro: Option<&str>,
+) {
     if let Some(id) = species_id {
         v.check(species::by_id(id).is_some(), "speciesId", "UNKNOWN_SPECIES", "see GET /species");
     }
@@ -278,7 +291,13 @@ impl Validate for PetPatch {
         if let Some(n) = &self.name {
             v.text("name", n, 1, 20);
         }
-        check_common(v, self.species_id.as_deref(), self.birthday.flatten(), self.weight_kg, self.introduction.as_deref());
+        check_common(
+            v,
+            self.species_id.as_deref(),
+            self.birthday.flatten(),
+            self.weight_kg,
+            self.introduction.as_deref(),
+        );
     }
 }
 
@@ -328,7 +347,8 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             Write::put(&pet)?.if_absent(ApiError::internal("pet id collision")),
             claim_name(&me, &pet.name, &pet.id),
             // The first pet becomes the main pet; later ones leave it as it is.
-            Write::update(shared::account::user_key(&me), "SET mainPetId = if_not_exists(mainPetId, :p)").value(":p", s(&pet.id)),
+            Write::update(shared::account::user_key(&me), "SET mainPetId = if_not_exists(mainPetId, :p)")
+                .value(":p", s(&pet.id)),
         ])
         .await?;
     let main = main_pet_of(&ctx, &me).await?;
@@ -402,7 +422,9 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let pet = load_own(&ctx, &req).await?;
     let owner = pet.owner_id.clone();
-    ctx.table.transact(vec![Write::delete(pet.key()).if_present(not_found()), Write::delete(name_key(&owner, &pet.name))]).await?;
+    ctx.table
+        .transact(vec![Write::delete(pet.key()).if_present(not_found()), Write::delete(name_key(&owner, &pet.name))])
+        .await?;
     // If it was the main pet, "main" moves to the oldest remaining pet, or is cleared.
     let was_main = Write::update(shared::account::user_key(&owner), "REMOVE mainPetId")
         .value(":p", s(&pet.id))
@@ -410,8 +432,9 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     match ctx.table.write(was_main).await {
         Ok(()) => {
             if let Some(next) = pets_of(&ctx, &owner).await?.into_iter().find(|p| p.id != pet.id) {
-                let set = Write::update(shared::account::user_key(&owner), "SET mainPetId = if_not_exists(mainPetId, :p)")
-                    .value(":p", s(&next.id));
+                let set =
+                    Write::update(shared::account::user_key(&owner), "SET mainPetId = if_not_exists(mainPetId, :p)")
+                        .value(":p", s(&next.id));
                 ctx.table.write(set).await?;
             }
         }

@@ -133,10 +133,11 @@ pub fn by_id(id: &str) -> Option<&'static Species> {
     CATALOGUE.iter().find(|s| s.id == id)
 }
 
-pub static LIST: Route = Route::new(Method::Get, "/species", "species-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
-    .doc("pets", "The breed catalogue, filtered by kind and by a Korean or English substring")
-    .query(&[param("kind", false, "DOG or CAT"), param("q", false, "part of a Korean or English name")])
-    .responses(&[respond(200, "Matching breeds.", Some(schema::<SpeciesList>))]);
+pub static LIST: Route =
+    Route::new(Method::Get, "/species", "species-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
+        .doc("pets", "The breed catalogue, filtered by kind and by a Korean or English substring")
+        .query(&[param("kind", false, "DOG or CAT"), param("q", false, "part of a Korean or English name")])
+        .responses(&[respond(200, "Matching breeds.", Some(schema::<SpeciesList>))]);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SpeciesList {

@@ -23,18 +23,22 @@ pub static BLOCK: Route =
         .errors(&[404]);
 
 pub static UNBLOCK: Route =
-    Route::new(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, |c, r| Box::pin(unblock(c, r)))
-        .permissions(WRITE)
-        .doc("social", "Unblock a user (idempotent)")
-        .responses(&[respond(200, "Not blocked.", Some(schema::<BlockState>))])
-        .errors(&[404]);
+    Route::new(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, |c, r| {
+        Box::pin(unblock(c, r))
+    })
+    .permissions(WRITE)
+    .doc("social", "Unblock a user (idempotent)")
+    .responses(&[respond(200, "Not blocked.", Some(schema::<BlockState>))])
+    .errors(&[404]);
 
 pub static MY_BLOCKS: Route =
-    Route::new(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, |c, r| Box::pin(my_blocks(c, r)))
-        .permissions(&[Permission::TableRead, Permission::MediaRead])
-        .doc("social", "Whom I block")
-        .query(&[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")])
-        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    Route::new(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, |c, r| {
+        Box::pin(my_blocks(c, r))
+    })
+    .permissions(&[Permission::TableRead, Permission::MediaRead])
+    .doc("social", "Whom I block")
+    .query(&[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")])
+    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlockState {
@@ -63,12 +67,20 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
         if follows[0].is_some() {
             writes.extend(end_follow(&me, &target));
         } else {
-            writes.push(Write::check(following_key(&me, &target), "attribute_not_exists(PK)", ApiError::conflict("RETRY", "retry")));
+            writes.push(Write::check(
+                following_key(&me, &target),
+                "attribute_not_exists(PK)",
+                ApiError::conflict("RETRY", "retry"),
+            ));
         }
         if follows[1].is_some() {
             writes.extend(end_follow(&target, &me));
         } else {
-            writes.push(Write::check(following_key(&target, &me), "attribute_not_exists(PK)", ApiError::conflict("RETRY", "retry")));
+            writes.push(Write::check(
+                following_key(&target, &me),
+                "attribute_not_exists(PK)",
+                ApiError::conflict("RETRY", "retry"),
+            ));
         }
         match ctx.table.transact(writes).await {
             Ok(()) => {
@@ -103,9 +115,17 @@ pub async fn my_blocks(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
     let limit = req.limit(9, 50)?;
     let page = ctx
         .table
-        .query_items(&Query::partition(format!("USER#{me}")).begins_with("BLOCKS#").limit(limit).cursor(req.query_param("cursor").map(str::to_string)))
+        .query_items(
+            &Query::partition(format!("USER#{me}"))
+                .begins_with("BLOCKS#")
+                .limit(limit)
+                .cursor(req.query_param("cursor").map(str::to_string)),
+        )
         .await?;
     let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, "BLOCKS#")).collect();
     let found = people(&ctx, &ids).await?;
-    ApiResponse::ok(&Page { items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(), next_cursor: page.next_cursor })
+    ApiResponse::ok(&Page {
+        items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(),
+        next_cursor: page.next_cursor,
+    })
 }

@@ -12,9 +12,11 @@ use utoipa::ToSchema;
 
 use crate::{PKG, id_after, other_user};
 
-const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+const WRITE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
-const PAGE: &[shared::routes::ParamDoc] = &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
+const PAGE: &[shared::routes::ParamDoc] =
+    &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
 
 pub static FOLLOW: Route =
     Route::new(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, |c, r| Box::pin(follow(c, r)))
@@ -24,37 +26,39 @@ pub static FOLLOW: Route =
         .errors(&[404]);
 
 pub static UNFOLLOW: Route =
-    Route::new(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, |c, r| Box::pin(unfollow(c, r)))
-        .permissions(WRITE)
-        .doc("social", "Stop following a user (idempotent)")
-        .responses(&[respond(200, "Not following.", Some(schema::<FollowState>))])
-        .errors(&[404]);
+    Route::new(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, |c, r| {
+        Box::pin(unfollow(c, r))
+    })
+    .permissions(WRITE)
+    .doc("social", "Stop following a user (idempotent)")
+    .responses(&[respond(200, "Not following.", Some(schema::<FollowState>))])
+    .errors(&[404]);
 
-pub static STATUS: Route = Route::new(
-    Method::Get,
-    "/users/{id}/follow-status",
-    "social-follow-status",
-    PKG,
-    Access::User,
-    |c, r| Box::pin(status(c, r)),
-)
-.permissions(READ)
-.doc("social", "Whether I follow the user and whether they follow me")
-.responses(&[respond(200, "The status.", Some(schema::<FollowStatus>))]);
+pub static STATUS: Route =
+    Route::new(Method::Get, "/users/{id}/follow-status", "social-follow-status", PKG, Access::User, |c, r| {
+        Box::pin(status(c, r))
+    })
+    .permissions(READ)
+    .doc("social", "Whether I follow the user and whether they follow me")
+    .responses(&[respond(200, "The status.", Some(schema::<FollowStatus>))]);
 
 pub static FOLLOWERS: Route =
-    Route::new(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, |c, r| Box::pin(followers(c, r)))
-        .permissions(READ)
-        .doc("social", "Who follows the user")
-        .query(PAGE)
-        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    Route::new(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, |c, r| {
+        Box::pin(followers(c, r))
+    })
+    .permissions(READ)
+    .doc("social", "Who follows the user")
+    .query(PAGE)
+    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
 
 pub static FOLLOWING: Route =
-    Route::new(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| Box::pin(following(c, r)))
-        .permissions(READ)
-        .doc("social", "Whom the user follows")
-        .query(PAGE)
-        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    Route::new(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| {
+        Box::pin(following(c, r))
+    })
+    .permissions(READ)
+    .doc("social", "Whom the user follows")
+    .query(PAGE)
+    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -98,7 +102,8 @@ pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let writes = vec![
         Write::check(blocks_key(&me, &target), "attribute_not_exists(PK)", blocked()),
         Write::check(blocks_key(&target, &me), "attribute_not_exists(PK)", blocked()),
-        Write::put_item(item(following_key(&me, &target))).if_absent(ApiError::conflict("ALREADY_FOLLOWING", "already")),
+        Write::put_item(item(following_key(&me, &target)))
+            .if_absent(ApiError::conflict("ALREADY_FOLLOWING", "already")),
         Write::put_item(item(follower_key(&target, &me))),
         counter(&me, "followingCount", 1),
         counter(&target, "followerCount", 1),
@@ -150,10 +155,16 @@ async fn list(ctx: &AppContext, req: &ApiRequest, prefix: &str) -> ApiResult<Api
     let limit = req.limit(9, 50)?;
     let page = ctx
         .table
-        .query_items(&Query::partition(format!("USER#{user}")).begins_with(prefix).limit(limit).cursor(req.query_param("cursor").map(str::to_string)))
+        .query_items(
+            &Query::partition(format!("USER#{user}"))
+                .begins_with(prefix)
+                .limit(limit)
+                .cursor(req.query_param("cursor").map(str::to_string)),
+        )
         .await?;
     let hidden = hidden_for(ctx, req.identity.as_ref().map(|i| i.user_id.as_str())).await?;
-    let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
+    let ids: Vec<String> =
+        page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
     let found = people(ctx, &ids).await?;
     let items: Vec<Person> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
     ApiResponse::ok(&Page { items, next_cursor: page.next_cursor })

@@ -12,12 +12,16 @@ use utoipa::ToSchema;
 
 use crate::PKG;
 
-pub static CREATE: Route = Route::new(Method::Post, "/reports", "reports-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
-    .permissions(&[Permission::TableRead, Permission::TableWrite])
-    .doc("moderation", "Report a user or content to the moderators")
-    .request(schema::<ReportRequest>, r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#)
-    .responses(&[respond(201, "Reported.", Some(schema::<Report>))])
-    .errors(&[404, 409]);
+pub static CREATE: Route =
+    Route::new(Method::Post, "/reports", "reports-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+        .permissions(&[Permission::TableRead, Permission::TableWrite])
+        .doc("moderation", "Report a user or content to the moderators")
+        .request(
+            schema::<ReportRequest>,
+            r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#,
+        )
+        .responses(&[respond(201, "Reported.", Some(schema::<Report>))])
+        .errors(&[404, 409]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -120,11 +124,15 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         status: "OPEN".into(),
         created_at: ctx.now(),
     };
-    let mut lock = Key::new(format!("REPORTLOCK#{me}#{}#{}", target_name(body.target_type), body.target_id), "OPEN").to_item();
+    let mut lock =
+        Key::new(format!("REPORTLOCK#{me}#{}#{}", target_name(body.target_type), body.target_id), "OPEN").to_item();
     lock.insert("reportId".into(), shared::table::s(&report.id));
     ctx.table
         .transact(vec![
-            Write::put_item(lock).if_absent(ApiError::conflict("ALREADY_REPORTED", "You already reported this; moderators will look at it.")),
+            Write::put_item(lock).if_absent(ApiError::conflict(
+                "ALREADY_REPORTED",
+                "You already reported this; moderators will look at it.",
+            )),
             Write::put(&report)?,
         ])
         .await?;

@@ -4,7 +4,8 @@
 
 use shared::routes::{Domain, Job, Route, Worker};
 
-pub const DOMAINS: &[Domain] = &[system::DOMAIN, identity::DOMAIN];
+pub const DOMAINS: &[Domain] =
+    &[system::DOMAIN, identity::DOMAIN, pets::DOMAIN, diary::DOMAIN, social::DOMAIN, notifications::DOMAIN];
 
 pub fn routes() -> Vec<&'static Route> {
     DOMAINS.iter().flat_map(|d| d.routes.iter().copied()).collect()

@@ -1,0 +1,26 @@
+//! Notifications: the SQS worker that turns domain events into notifications (and emails),
+//! and the inbox endpoints.
+
+pub mod inbox;
+pub mod model;
+pub mod worker;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain = Domain {
+    name: "notifications",
+    routes: &[
+        &inbox::LIST,
+        &inbox::UNREAD,
+        &inbox::MARK_READ,
+        &inbox::READ_ALL,
+        &inbox::DELETE,
+        &inbox::DELETE_ALL,
+        &inbox::GET_SETTINGS,
+        &inbox::PUT_SETTINGS,
+    ],
+    workers: &[&worker::NOTIFICATION_WORKER],
+    jobs: &[],
+};

@@ -1,0 +1,151 @@
+//! | item | PK | SK |
+//! |---|---|---|
+//! | notification | `USER#<recipient>` | `NOTIF#<id>` (newest first) |
+//! | unread counter | `USER#<recipient>` | `NOTIFCOUNT` |
+//! | settings | `USER#<recipient>` | `NOTIFSETTINGS` |
+//! | event seen | `NOTIFEVENT#<event id>` | `SEEN` (TTL 7 days): a redelivered event stores nothing new |
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::events::NotificationKind;
+use shared::table::{Entity, Key};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    pub id: String,
+    pub nickname: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub id: String,
+    #[serde(skip_serializing)]
+    #[serde(default)]
+    pub recipient_id: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = String)]
+    pub kind: NotificationKind,
+    pub title: String,
+    pub body: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub actor: Actor,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The stored form (with the recipient, which the API leaves out).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredNotification {
+    pub id: String,
+    pub recipient_id: String,
+    pub kind: NotificationKind,
+    pub title: String,
+    pub body: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub actor: Actor,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Entity for StoredNotification {
+    const TYPE: &'static str = "Notification";
+    fn pk(&self) -> String {
+        format!("USER#{}", self.recipient_id)
+    }
+    fn sk(&self) -> String {
+        format!("NOTIF#{}", self.id)
+    }
+}
+
+impl From<StoredNotification> for Notification {
+    fn from(n: StoredNotification) -> Self {
+        Notification {
+            id: n.id,
+            recipient_id: n.recipient_id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            target_type: n.target_type,
+            target_id: n.target_id,
+            actor: n.actor,
+            read: n.read,
+            created_at: n.created_at,
+        }
+    }
+}
+
+pub fn notification_key(user: &str, id: &str) -> Key {
+    Key::new(format!("USER#{user}"), format!("NOTIF#{id}"))
+}
+pub fn counter_key(user: &str) -> Key {
+    Key::new(format!("USER#{user}"), "NOTIFCOUNT")
+}
+pub fn settings_key(user: &str) -> Key {
+    Key::new(format!("USER#{user}"), "NOTIFSETTINGS")
+}
+
+/// Per-type switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Switches {
+    pub like: bool,
+    pub comment: bool,
+    pub follow: bool,
+    pub chat: bool,
+    pub trade: bool,
+    pub campaign: bool,
+    pub health: bool,
+    pub notice: bool,
+}
+
+impl Switches {
+    pub const ALL_ON: Switches = Switches {
+        like: true,
+        comment: true,
+        follow: true,
+        chat: true,
+        trade: true,
+        campaign: true,
+        health: true,
+        notice: true,
+    };
+    pub const ALL_OFF: Switches = Switches {
+        like: false,
+        comment: false,
+        follow: false,
+        chat: false,
+        trade: false,
+        campaign: false,
+        health: false,
+        notice: false,
+    };
+
+    pub fn allows(&self, kind: NotificationKind) -> bool {
+        match kind {
+            NotificationKind::Like => self.like,
+            NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention => self.comment,
+            NotificationKind::Follow => self.follow,
+        }
+    }
+}
+
+/// In the app everything is on by default; email only when asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    #[serde(flatten)]
+    pub app: Switches,
+    pub email: Switches,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { app: Switches::ALL_ON, email: Switches::ALL_OFF }
+    }
+}

@@ -1,0 +1,116 @@
+//! The notification worker: stores each event as a notification — once, whatever SQS redelivers —
+//! unless it is the recipient's own action, crosses a block, or the recipient turned that type
+//! off; and emails it when the recipient asked for email.
+
+use std::sync::Arc;
+
+use shared::events::{NotificationEvent, NotificationKind};
+use shared::mail::{self, Email};
+use shared::routes::{Permission, Worker};
+use shared::table::{AttrValue, Key, Write, n, s};
+use shared::worker::{Message, MessageError};
+use shared::{ApiError, AppContext, queues};
+
+use crate::model::{Actor, Settings, StoredNotification, counter_key, settings_key};
+
+pub static NOTIFICATION_WORKER: Worker = Worker {
+    name: "notifications",
+    binary: "notifications-worker",
+    package: crate::PKG,
+    queue: &queues::NOTIFICATIONS,
+    batch_size: 10,
+    permissions: &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)],
+    handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+    summary: "Stores notifications from domain events and emails those the recipient asked for",
+    example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
+};
+
+const SEEN_SECS: i64 = 7 * 24 * 3600;
+
+pub async fn load_settings(ctx: &AppContext, user: &str) -> Result<Settings, ApiError> {
+    Ok(match ctx.table.get_item(&settings_key(user)).await? {
+        Some(item) => serde_dynamo::from_item(item)?,
+        None => Settings::default(),
+    })
+}
+
+fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (String, String) {
+    let ex = excerpt.unwrap_or_default();
+    match kind {
+        NotificationKind::Like => ("좋아요".into(), format!("{nickname}님이 회원님의 게시물을 좋아합니다.")),
+        NotificationKind::Comment => ("새 댓글".into(), format!("{nickname}님이 댓글을 남겼습니다: {ex}")),
+        NotificationKind::Reply => {
+            ("새 답글".into(), format!("{nickname}님이 회원님의 댓글에 답글을 남겼습니다: {ex}"))
+        }
+        NotificationKind::Mention => ("언급".into(), format!("{nickname}님이 회원님을 언급했습니다: {ex}")),
+        NotificationKind::Follow => ("새 팔로워".into(), format!("{nickname}님이 회원님을 팔로우하기 시작했습니다.")),
+    }
+}
+
+pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
+    let event: NotificationEvent = msg.json()?;
+    if event.event_id.is_empty() || event.event_id.len() > 300 {
+        return Err(MessageError("an event needs an id".into()));
+    }
+    if event.actor_id == event.recipient_id {
+        return Ok(());
+    }
+    let recipient = ctx.table.get_item(&shared::account::user_key(&event.recipient_id)).await?;
+    let email = match recipient.as_ref().and_then(|r| r.get("status").zip(r.get("email"))) {
+        Some((AttrValue::S(status), AttrValue::S(email))) if status == "ACTIVE" => email.clone(),
+        // Gone or not active: nobody to tell.
+        _ => return Ok(()),
+    };
+    if shared::people::blocked_between(&ctx, &event.actor_id, &event.recipient_id).await? {
+        return Ok(());
+    }
+    let settings = load_settings(&ctx, &event.recipient_id).await?;
+    if !settings.app.allows(event.kind) {
+        return Ok(());
+    }
+    let actor = shared::people::people(&ctx, std::slice::from_ref(&event.actor_id)).await?.remove(&event.actor_id);
+    let nickname = actor.map(|a| a.nickname).unwrap_or_default();
+    let (title, body) = text(event.kind, &nickname, event.excerpt.as_deref());
+    let now = ctx.now();
+    let notification = StoredNotification {
+        id: shared::ids::new_id(now),
+        recipient_id: event.recipient_id.clone(),
+        kind: event.kind,
+        title: title.clone(),
+        body: body.clone(),
+        target_type: event.target_type.clone(),
+        target_id: event.target_id.clone(),
+        actor: Actor { id: event.actor_id.clone(), nickname },
+        read: false,
+        created_at: now,
+    };
+    let mut seen = Key::new(format!("NOTIFEVENT#{}", event.event_id), "SEEN").to_item();
+    seen.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + SEEN_SECS));
+    seen.insert("notificationId".into(), s(&notification.id));
+    let stored = ctx
+        .table
+        .transact(vec![
+            Write::put_item(seen).if_absent(ApiError::conflict("DUPLICATE_EVENT", "seen")),
+            Write::put(&notification)?,
+            Write::update(counter_key(&event.recipient_id), "ADD unread :one").value(":one", n(1)),
+        ])
+        .await;
+    match stored {
+        Ok(()) => {}
+        Err(e) if e.code() == "DUPLICATE_EVENT" => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    if settings.email.allows(event.kind) {
+        mail::enqueue(
+            &ctx,
+            &Email {
+                to: email,
+                subject: format!("[펫플랫폼] {title}"),
+                text: body,
+                dedup_key: format!("notification:{}", notification.id),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
