@@ -112,27 +112,15 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         });
     }
     let needle = q.trim_start_matches('#').to_lowercase();
-    let (partition, check): (String, Box<dyn Fn(&Post) -> bool + Send>) = match kind {
-        Field::Hashtag => {
-            let n = needle.clone();
-            (
-                posting_partition('H', &needle),
-                Box::new(move |p: &Post| p.hashtags.iter().any(|t| t.to_lowercase() == n)),
-            )
-        }
-        Field::Title | Field::Content => {
+    let partition = match kind {
+        Field::Hashtag => posting_partition('H', &needle),
+        _ => {
             let first = tokens(&needle)
                 .into_iter()
                 .next()
                 .ok_or_else(|| ApiError::validation("q", "NO_WORDS", "search for letters or digits"))?;
-            let n = needle.clone();
-            if kind == Field::Title {
-                (posting_partition('T', &first), Box::new(move |p: &Post| p.title.to_lowercase().contains(&n)))
-            } else {
-                (posting_partition('C', &first), Box::new(move |p: &Post| p.content.to_lowercase().contains(&n)))
-            }
+            posting_partition(if kind == Field::Title { 'T' } else { 'C' }, &first)
         }
-        Field::Author => unreachable!("answered above"),
     };
     let postings =
         ctx.table.query_items(&Query::partition(partition).newest_first().limit(limit).cursor(cursor)).await?;
@@ -150,9 +138,18 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         .await?
         .into_iter()
         .flatten()
-        .filter(|p| check(p) && !hidden.contains(&p.author_id))
+        .filter(|p| matches(kind, &needle, p) && !hidden.contains(&p.author_id))
         .collect();
     ApiResponse::ok(&Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: postings.next_cursor })
+}
+
+/// Whether a post holds the whole query (a posting only says it holds its first token).
+fn matches(kind: Field, needle: &str, p: &Post) -> bool {
+    match kind {
+        Field::Hashtag => p.hashtags.iter().any(|t| t.to_lowercase() == needle),
+        Field::Title => p.title.to_lowercase().contains(needle),
+        _ => p.content.to_lowercase().contains(needle),
+    }
 }
 
 /// The user whose nickname is `nickname` (case-insensitive), if any.

@@ -112,7 +112,7 @@ pub struct User {
     pub follower_count: i64,
     #[serde(default)]
     pub following_count: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub main_pet_id: Option<String>,
 }
 

@@ -10,7 +10,7 @@ use shared::table::{Page, Query, Write};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
-use crate::follows::end_follow;
+use crate::follows::{counters, end_follow_items};
 use crate::{PKG, id_after, other_user};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
@@ -64,8 +64,9 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             Write::put_item(item(blocks_key(&me, &target))).if_absent(ApiError::conflict("ALREADY_BLOCKED", "already")),
             Write::put_item(item(blocked_by_key(&target, &me))),
         ];
-        if follows[0].is_some() {
-            writes.extend(end_follow(&me, &target));
+        let (mine, theirs) = (follows[0].is_some(), follows[1].is_some());
+        if mine {
+            writes.extend(end_follow_items(&me, &target));
         } else {
             writes.push(Write::check(
                 following_key(&me, &target),
@@ -73,14 +74,18 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
                 ApiError::conflict("RETRY", "retry"),
             ));
         }
-        if follows[1].is_some() {
-            writes.extend(end_follow(&target, &me));
+        if theirs {
+            writes.extend(end_follow_items(&target, &me));
         } else {
             writes.push(Write::check(
                 following_key(&target, &me),
                 "attribute_not_exists(PK)",
                 ApiError::conflict("RETRY", "retry"),
             ));
+        }
+        if mine || theirs {
+            writes.push(counters(&me, -i64::from(mine), -i64::from(theirs)));
+            writes.push(counters(&target, -i64::from(theirs), -i64::from(mine)));
         }
         match ctx.table.transact(writes).await {
             Ok(()) => {

@@ -77,14 +77,27 @@ fn counter(user: &str, attr: &str, by: i64) -> Write {
     Write::update(shared::account::user_key(user), format!("ADD {attr} :d")).value(":d", n(by))
 }
 
-/// The writes that end `a` following `b`, with the counters (only valid if the follow exists).
-pub fn end_follow(a: &str, b: &str) -> Vec<Write> {
+/// The writes that end `a` following `b`, without the counters (see [`counters`]).
+pub fn end_follow_items(a: &str, b: &str) -> Vec<Write> {
     vec![
         Write::delete(following_key(a, b)).if_present(ApiError::conflict("NOT_FOLLOWING", "not following")),
         Write::delete(follower_key(b, a)),
-        counter(a, "followingCount", -1),
-        counter(b, "followerCount", -1),
     ]
+}
+
+/// The writes that end `a` following `b`, with the counters (only valid if the follow exists).
+pub fn end_follow(a: &str, b: &str) -> Vec<Write> {
+    let mut w = end_follow_items(a, b);
+    w.push(counter(a, "followingCount", -1));
+    w.push(counter(b, "followerCount", -1));
+    w
+}
+
+/// One counter update per user: a transaction may touch an item only once.
+pub fn counters(user: &str, following: i64, followers: i64) -> Write {
+    Write::update(shared::account::user_key(user), "ADD followingCount :fg, followerCount :fr")
+        .value(":fg", n(following))
+        .value(":fr", n(followers))
 }
 
 pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
