@@ -29,7 +29,7 @@ pub static OAUTH_SIGN_IN: Route =
         Box::pin(sign_in(c, r))
     })
     .permissions(PERMS)
-    .doc("auth", "Sign in with Google or Kakao (provider: google | kakao)")
+    .doc("auth", "Sign in with Google or Kakao (provider: google or kakao)")
     .request(
         schema::<OAuthRequest>,
         r#"{"code":"authorization-code","redirectUri":"https://app.example.com/oauth/callback"}"#,

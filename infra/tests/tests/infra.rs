@@ -39,6 +39,13 @@ fn generated_files_match_the_route_table() {
 }
 
 #[test]
+fn the_readme_lists_every_function() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let current = local_stack::infra_gen::with_tables(&readme, catalog::DOMAINS).expect("README has the table markers");
+    assert!(current == readme, "README.md tables are out of date: run `cargo run -p local-stack --bin gen-infra`");
+}
+
+#[test]
 fn every_function_is_a_binary_and_every_binary_a_function() {
     let root = repo_root();
     let mut expected = BTreeSet::new();
