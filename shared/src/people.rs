@@ -65,6 +65,16 @@ pub async fn people(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<Strin
     Ok(out)
 }
 
+/// A page of people in the order of `ids` (one batch read), continuing at `next_cursor`.
+pub async fn page_of_people(
+    ctx: &AppContext,
+    ids: &[String],
+    next_cursor: Option<String>,
+) -> ApiResult<crate::table::Page<Person>> {
+    let found = people(ctx, ids).await?;
+    Ok(crate::table::Page { items: ids.iter().filter_map(|id| found.get(id).cloned()).collect(), next_cursor })
+}
+
 pub fn following_key(a: &str, b: &str) -> Key {
     Key::new(format!("USER#{a}"), format!("FOLLOWING#{b}"))
 }

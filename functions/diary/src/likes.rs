@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
-use shared::people::{Person, hidden_for, people};
+use shared::people::{Person, hidden_for};
 use shared::routes::{Access, Method, Permission, Route, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Page, Query, Write, n};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
@@ -115,9 +115,5 @@ pub async fn likers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             _ => None,
         })
         .collect();
-    let found = people(&ctx, &ids).await?;
-    ApiResponse::ok(&Page {
-        items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(),
-        next_cursor: page.next_cursor,
-    })
+    ApiResponse::ok(&shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?)
 }

@@ -243,6 +243,19 @@ async fn own_post(ctx: &AppContext, req: &ApiRequest) -> ApiResult<Post> {
     Ok(post)
 }
 
+/// The posts whose ids are the sort keys of `items` (feed entries, search postings), in that
+/// order, with one batch read; posts deleted meanwhile are left out.
+pub async fn posts_named_by(ctx: &AppContext, items: &[shared::table::Item]) -> ApiResult<Vec<Post>> {
+    let keys: Vec<Key> = items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(AttrValue::S(id)) => Some(post_key(id)),
+            _ => None,
+        })
+        .collect();
+    Ok(ctx.table.batch_get::<Post>(&keys).await?.into_iter().flatten().collect())
+}
+
 async fn check_media(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
         shared::media::verify(ctx, owner, k, &[MediaPurpose::Post]).await?;
@@ -381,22 +394,8 @@ pub async fn feed(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
         .limit(req.limit(DEFAULT_PAGE, MAX_PAGE)?)
         .cursor(req.query_param("cursor").map(str::to_string));
     let page = ctx.table.query_items(&query).await?;
-    let keys: Vec<Key> = page
-        .items
-        .iter()
-        .filter_map(|i| match i.get(shared::table::SK) {
-            Some(AttrValue::S(id)) => Some(post_key(id)),
-            _ => None,
-        })
-        .collect();
     let hidden = hidden_for(&ctx, Some(&me)).await?;
-    let posts: Vec<Post> = ctx
-        .table
-        .batch_get::<Post>(&keys)
-        .await?
-        .into_iter()
-        .flatten()
-        .filter(|p| !hidden.contains(&p.author_id))
-        .collect();
+    let posts: Vec<Post> =
+        posts_named_by(&ctx, &page.items).await?.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
     ApiResponse::ok(&Page { items: hydrate(&ctx, Some(&me), posts).await?, next_cursor: page.next_cursor })
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shared::people::{Person, hidden_for, people};
+use shared::people::{Person, hidden_for};
 use shared::routes::{Access, Job, Method, Permission, Route, param, respond, schema};
 use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::index::{buckets, posting_partition};
-use crate::model::{Post, post_key, tokens};
+use crate::model::{Post, tokens};
 use crate::posts::{PostView, READ, hydrate};
 
 pub static POSTS: Route =
@@ -124,20 +124,9 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
     };
     let postings =
         ctx.table.query_items(&Query::partition(partition).newest_first().limit(limit).cursor(cursor)).await?;
-    let keys: Vec<Key> = postings
-        .items
-        .iter()
-        .filter_map(|i| match i.get(shared::table::SK) {
-            Some(AttrValue::S(id)) => Some(post_key(id)),
-            _ => None,
-        })
-        .collect();
-    let posts: Vec<Post> = ctx
-        .table
-        .batch_get::<Post>(&keys)
+    let posts: Vec<Post> = crate::posts::posts_named_by(&ctx, &postings.items)
         .await?
         .into_iter()
-        .flatten()
         .filter(|p| matches(kind, &needle, p) && !hidden.contains(&p.author_id))
         .collect();
     ApiResponse::ok(&Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: postings.next_cursor })
@@ -183,11 +172,7 @@ pub async fn search_users(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
             _ => None,
         })
         .collect();
-    let found = people(&ctx, &ids).await?;
-    ApiResponse::ok(&Page {
-        items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(),
-        next_cursor: page.next_cursor,
-    })
+    ApiResponse::ok(&shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

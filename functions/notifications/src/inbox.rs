@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
-use shared::table::{Entity, Page, Query, Write, b, n};
+use shared::table::{Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::model::{Notification, Settings, StoredNotification, counter_key, notification_key, settings_key};
+use crate::model::{Notification, Settings, counter_key, notification_key, settings_key};
 
 const READ: &[Permission] = &[Permission::TableRead];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
@@ -119,8 +119,8 @@ pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
         .newest_first()
         .limit(req.limit(20, 50)?)
         .cursor(req.query_param("cursor").map(str::to_string));
-    let page = ctx.table.query::<StoredNotification>(&query).await?;
-    ApiResponse::ok(&page.map(Notification::from))
+    let page = ctx.table.query::<Notification>(&query).await?;
+    ApiResponse::ok(&page)
 }
 
 pub async fn unread(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
@@ -144,7 +144,7 @@ fn mark(me: &str, id: &str) -> Write {
 pub async fn mark_read(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let me = req.caller()?.user_id.clone();
     let id = req.path_param("id")?.to_string();
-    let existing = ctx.table.get::<StoredNotification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
+    let existing = ctx.table.get::<Notification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
     if !existing.read {
         match ctx
             .table
@@ -155,18 +155,18 @@ pub async fn mark_read(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
             Err(e) => return Err(e),
         }
     }
-    let fresh = ctx.table.get::<StoredNotification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
-    ApiResponse::ok(&Notification::from(fresh))
+    let fresh = ctx.table.get::<Notification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
+    ApiResponse::ok(&fresh)
 }
 
 /// Every notification of `me`, page by page.
-async fn all_of(ctx: &AppContext, me: &str) -> ApiResult<Vec<StoredNotification>> {
+async fn all_of(ctx: &AppContext, me: &str) -> ApiResult<Vec<Notification>> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
         let page = ctx
             .table
-            .query::<StoredNotification>(
+            .query::<Notification>(
                 &Query::partition(format!("USER#{me}")).begins_with("NOTIF#").limit(200).cursor(cursor),
             )
             .await?;
@@ -212,9 +212,9 @@ pub async fn read_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
 pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let me = req.caller()?.user_id.clone();
     let id = req.path_param("id")?.to_string();
-    let existing = ctx.table.get::<StoredNotification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
+    let existing = ctx.table.get::<Notification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
     let mut writes =
-        vec![Write::delete(existing.key()).name("#r", "read").value(":r", b(existing.read)).when(
+        vec![Write::delete(notification_key(&me, &id)).name("#r", "read").value(":r", b(existing.read)).when(
             "#r = :r",
             ApiError::conflict("CONCURRENT_UPDATE", "The notification changed meanwhile. Try again."),
         )];
@@ -231,7 +231,7 @@ pub async fn delete_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiR
     let mut changed = 0;
     for chunk in all.chunks(99) {
         let unread = chunk.iter().filter(|x| !x.read).count() as i64;
-        let mut writes: Vec<Write> = chunk.iter().map(|x| Write::delete(x.key())).collect();
+        let mut writes: Vec<Write> = chunk.iter().map(|x| Write::delete(notification_key(&me, &x.id))).collect();
         writes.push(Write::update(counter_key(&me), "ADD unread :m").value(":m", n(-unread)));
         ctx.table.transact(writes).await?;
         changed += chunk.len();

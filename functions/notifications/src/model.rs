@@ -18,12 +18,13 @@ pub struct Actor {
     pub nickname: String,
 }
 
+/// A notification, as stored and as the inbox shows it (the recipient is the item's partition).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub id: String,
-    #[serde(skip_serializing)]
-    #[serde(default)]
+    #[serde(skip_serializing, default)]
+    #[schema(ignore)]
     pub recipient_id: String,
     #[serde(rename = "type")]
     #[schema(value_type = String)]
@@ -37,46 +38,13 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
 }
 
-/// The stored form (with the recipient, which the API leaves out).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredNotification {
-    pub id: String,
-    pub recipient_id: String,
-    pub kind: NotificationKind,
-    pub title: String,
-    pub body: String,
-    pub target_type: String,
-    pub target_id: String,
-    pub actor: Actor,
-    pub read: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Entity for StoredNotification {
+impl Entity for Notification {
     const TYPE: &'static str = "Notification";
     fn pk(&self) -> String {
         format!("USER#{}", self.recipient_id)
     }
     fn sk(&self) -> String {
         format!("NOTIF#{}", self.id)
-    }
-}
-
-impl From<StoredNotification> for Notification {
-    fn from(n: StoredNotification) -> Self {
-        Notification {
-            id: n.id,
-            recipient_id: n.recipient_id,
-            kind: n.kind,
-            title: n.title,
-            body: n.body,
-            target_type: n.target_type,
-            target_id: n.target_id,
-            actor: n.actor,
-            read: n.read,
-            created_at: n.created_at,
-        }
     }
 }
 

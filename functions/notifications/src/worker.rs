@@ -11,7 +11,7 @@ use shared::table::{AttrValue, Key, Write, n, s};
 use shared::worker::{Message, MessageError};
 use shared::{ApiError, AppContext, queues};
 
-use crate::model::{Actor, Settings, StoredNotification, counter_key, settings_key};
+use crate::model::{Actor, Notification, Settings, counter_key, settings_key};
 
 pub static NOTIFICATION_WORKER: Worker = Worker {
     name: "notifications",
@@ -72,7 +72,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
     let nickname = actor.map(|a| a.nickname).unwrap_or_default();
     let (title, body) = text(event.kind, &nickname, event.excerpt.as_deref());
     let now = ctx.now();
-    let notification = StoredNotification {
+    let notification = Notification {
         id: shared::ids::new_id(now),
         recipient_id: event.recipient_id.clone(),
         kind: event.kind,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shared::people::{Person, blocked_by_key, blocks_key, following_key, people};
+use shared::people::{Person, blocked_by_key, blocks_key, following_key};
 use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
 use shared::table::{Page, Query, Write};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -128,9 +128,5 @@ pub async fn my_blocks(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
         )
         .await?;
     let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, "BLOCKS#")).collect();
-    let found = people(&ctx, &ids).await?;
-    ApiResponse::ok(&Page {
-        items: ids.iter().filter_map(|id| found.get(id).cloned()).collect::<Vec<_>>(),
-        next_cursor: page.next_cursor,
-    })
+    ApiResponse::ok(&shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?)
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
-use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for, people};
+use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for};
 use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
 use shared::table::{Page, Query, Write, n};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
@@ -178,9 +178,7 @@ async fn list(ctx: &AppContext, req: &ApiRequest, prefix: &str) -> ApiResult<Api
     let hidden = hidden_for(ctx, req.identity.as_ref().map(|i| i.user_id.as_str())).await?;
     let ids: Vec<String> =
         page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
-    let found = people(ctx, &ids).await?;
-    let items: Vec<Person> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
-    ApiResponse::ok(&Page { items, next_cursor: page.next_cursor })
+    ApiResponse::ok(&shared::people::page_of_people(ctx, &ids, page.next_cursor).await?)
 }
 
 pub async fn followers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {

@@ -31,6 +31,21 @@ struct StoredMessage {
     receipt_handle: Option<String>,
 }
 
+impl StoredMessage {
+    fn new(body: String) -> Self {
+        StoredMessage {
+            id: ulid::Ulid::new().to_string(),
+            md5: md5_hex(&body),
+            body,
+            sent_epoch_ms: epoch_ms(),
+            receive_count: 0,
+            first_receive_epoch_ms: None,
+            visible_at: Instant::now(),
+            receipt_handle: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct QueueState {
     visibility_timeout: Duration,
@@ -172,16 +187,7 @@ impl Queues {
         }
         let mut st = self.state.lock().unwrap();
         let q = st.get_mut(name).ok_or_else(|| SqsError::no_queue(name))?;
-        let m = StoredMessage {
-            id: ulid::Ulid::new().to_string(),
-            md5: md5_hex(&body),
-            body,
-            sent_epoch_ms: epoch_ms(),
-            receive_count: 0,
-            first_receive_epoch_ms: None,
-            visible_at: Instant::now(),
-            receipt_handle: None,
-        };
+        let m = StoredMessage::new(body);
         q.messages.push(m.clone());
         drop(st);
         self.arrived.notify_waiters();
@@ -319,16 +325,7 @@ impl Queues {
                 let mut ok = Vec::new();
                 for e in entries {
                     let body = e["MessageBody"].as_str().unwrap_or_default().to_string();
-                    let m = StoredMessage {
-                        id: ulid::Ulid::new().to_string(),
-                        md5: md5_hex(&body),
-                        body,
-                        sent_epoch_ms: epoch_ms(),
-                        receive_count: 0,
-                        first_receive_epoch_ms: None,
-                        visible_at: Instant::now(),
-                        receipt_handle: None,
-                    };
+                    let m = StoredMessage::new(body);
                     ok.push(json!({"Id": e["Id"], "MessageId": m.id, "MD5OfMessageBody": m.md5}));
                     q.messages.push(m);
                 }
