@@ -346,7 +346,7 @@ impl<T> Page<T> {
 }
 
 /// How many times a transaction that lost a race with another transaction is tried again.
-const TRANSACTION_RETRIES: u32 = 6;
+const TRANSACTION_RETRIES: u32 = 10;
 
 /// The table and the client that reaches it.
 #[derive(Debug, Clone)]
