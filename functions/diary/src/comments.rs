@@ -212,10 +212,7 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
     let post = visible_post(&ctx, viewer.as_deref(), req.path_param("id")?).await?;
-    let query = Query::partition(format!("POST#{}", post.id))
-        .begins_with("C#")
-        .limit(req.limit(10, 50)?)
-        .cursor(req.query_param("cursor").map(str::to_string));
+    let query = Query::partition(format!("POST#{}", post.id)).begins_with("C#").paged(&req, 10, 50)?;
     let page = ctx.table.query::<Comment>(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let comments = page.items.into_iter().filter(|c| !hidden.contains(&c.author_id)).collect();

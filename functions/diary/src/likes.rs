@@ -100,11 +100,7 @@ pub async fn unlike(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 pub async fn likers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
     let post = visible_post(&ctx, viewer.as_deref(), req.path_param("id")?).await?;
-    let query = Query::partition(format!("LIKES#{}", post.id))
-        .index(Gsi::Gsi1)
-        .newest_first()
-        .limit(req.limit(9, 50)?)
-        .cursor(req.query_param("cursor").map(str::to_string));
+    let query = Query::partition(format!("LIKES#{}", post.id)).index(Gsi::Gsi1).newest_first().paged(&req, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let ids: Vec<String> = page

@@ -371,7 +371,7 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 /// A page of posts from an index query, without those hidden from the viewer.
 async fn page_of(ctx: &AppContext, req: &ApiRequest, query: Query) -> ApiResult<ApiResponse> {
     let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let query = query.limit(req.limit(DEFAULT_PAGE, MAX_PAGE)?).cursor(req.query_param("cursor").map(str::to_string));
+    let query = query.paged(req, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query::<Post>(&query).await?;
     let hidden = hidden_for(ctx, viewer.as_deref()).await?;
     let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
@@ -389,10 +389,7 @@ pub async fn of_user(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResp
 
 pub async fn feed(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let me = req.caller()?.user_id.clone();
-    let query = Query::partition(format!("FEED#{me}"))
-        .newest_first()
-        .limit(req.limit(DEFAULT_PAGE, MAX_PAGE)?)
-        .cursor(req.query_param("cursor").map(str::to_string));
+    let query = Query::partition(format!("FEED#{me}")).newest_first().paged(&req, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, Some(&me)).await?;
     let posts: Vec<Post> =

@@ -159,8 +159,7 @@ pub async fn search_users(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
     let query = Query::partition(format!("NICK#{first}"))
         .index(Gsi::Gsi2)
         .sort(SortKey::BeginsWith(q.clone()))
-        .limit(req.limit(9, 50)?)
-        .cursor(req.query_param("cursor").map(str::to_string));
+        .paged(&req, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let ids: Vec<String> = page

@@ -114,11 +114,7 @@ fn not_found() -> ApiError {
 
 pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let me = req.caller()?.user_id.clone();
-    let query = Query::partition(format!("USER#{me}"))
-        .begins_with("NOTIF#")
-        .newest_first()
-        .limit(req.limit(20, 50)?)
-        .cursor(req.query_param("cursor").map(str::to_string));
+    let query = Query::partition(format!("USER#{me}")).begins_with("NOTIF#").newest_first().paged(&req, 20, 50)?;
     let page = ctx.table.query::<Notification>(&query).await?;
     ApiResponse::ok(&page)
 }
