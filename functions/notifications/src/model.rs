@@ -105,15 +105,41 @@ impl Switches {
 
 /// In the app everything is on by default; email only when asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
-    #[serde(flatten)]
-    pub app: Switches,
+    pub like: bool,
+    pub comment: bool,
+    pub follow: bool,
+    pub chat: bool,
+    pub trade: bool,
+    pub campaign: bool,
+    pub health: bool,
+    pub notice: bool,
+    /// The same switches, for email.
     pub email: Switches,
+}
+
+impl Settings {
+    /// The in-app switches.
+    pub fn app(&self) -> Switches {
+        let Settings { like, comment, follow, chat, trade, campaign, health, notice, .. } = *self;
+        Switches { like, comment, follow, chat, trade, campaign, health, notice }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { app: Switches::ALL_ON, email: Switches::ALL_OFF }
+        let on = Switches::ALL_ON;
+        Settings {
+            like: on.like,
+            comment: on.comment,
+            follow: on.follow,
+            chat: on.chat,
+            trade: on.trade,
+            campaign: on.campaign,
+            health: on.health,
+            notice: on.notice,
+            email: Switches::ALL_OFF,
+        }
     }
 }

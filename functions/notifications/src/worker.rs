@@ -29,7 +29,13 @@ const SEEN_SECS: i64 = 7 * 24 * 3600;
 
 pub async fn load_settings(ctx: &AppContext, user: &str) -> Result<Settings, ApiError> {
     Ok(match ctx.table.get_item(&settings_key(user)).await? {
-        Some(item) => serde_dynamo::from_item(item)?,
+        Some(mut item) => {
+            // The stored settings are the request's shape plus the item's keys.
+            item.retain(|k, _| {
+                ![shared::table::PK, shared::table::SK, shared::table::ENTITY_TYPE].contains(&k.as_str())
+            });
+            serde_dynamo::from_item(item)?
+        }
         None => Settings::default(),
     })
 }
@@ -65,7 +71,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
         return Ok(());
     }
     let settings = load_settings(&ctx, &event.recipient_id).await?;
-    if !settings.app.allows(event.kind) {
+    if !settings.app().allows(event.kind) {
         return Ok(());
     }
     let actor = shared::people::people(&ctx, std::slice::from_ref(&event.actor_id)).await?.remove(&event.actor_id);
