@@ -201,7 +201,7 @@ impl LocalStack {
         let media_root = data_dir.join("s3");
         std::fs::create_dir_all(media_root.join(MEDIA_BUCKET))?;
         let (listener, s3_url) = bind(&opts.host, opts.s3_port).await?;
-        tasks.push(tokio::spawn(serve_s3(listener, media_root, stop_rx.clone())));
+        tasks.push(tokio::spawn(serve_s3(listener, media_root, cors::Cors::from_config_and_env(), stop_rx.clone())));
 
         // SQS
         let queues = sqs::Queues::new(REGION);
@@ -383,8 +383,9 @@ fn serve_axum(listener: TcpListener, app: axum::Router, stop: watch::Receiver<bo
     })
 }
 
-/// S3 on the file system, checking SigV4 signatures (presigned URLs included).
-async fn serve_s3(listener: TcpListener, root: PathBuf, mut stop: watch::Receiver<bool>) {
+/// S3 on the file system, checking SigV4 signatures (presigned URLs included), with the bucket
+/// CORS rule the template gives the real bucket, so a browser can upload to presigned URLs.
+async fn serve_s3(listener: TcpListener, root: PathBuf, cors: cors::Cors, mut stop: watch::Receiver<bool>) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let fs = match s3s_fs::FileSystem::new(&root) {
         Ok(fs) => fs,
@@ -396,14 +397,48 @@ async fn serve_s3(listener: TcpListener, root: PathBuf, mut stop: watch::Receive
     let mut builder = s3s::service::S3ServiceBuilder::new(fs);
     builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
     let service = builder.build();
+    let cors = Arc::new(cors);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let service = service.clone();
+                let (service, cors) = (service.clone(), cors.clone());
+                let with_cors = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (service, cors) = (service.clone(), cors.clone());
+                    async move {
+                        let origin = req
+                            .headers()
+                            .get("origin")
+                            .and_then(|v| v.to_str().ok())
+                            .filter(|o| cors.allows_origin(o))
+                            .map(str::to_string);
+                        let preflight = req.method() == http::Method::OPTIONS && req.headers().contains_key("access-control-request-method");
+                        let mut res = if preflight {
+                            http::Response::new(s3s::Body::empty())
+                        } else {
+                            hyper::service::Service::call(&service, req).await?
+                        };
+                        if let Some(o) = origin {
+                            let headers = [
+                                ("access-control-allow-origin", o),
+                                ("access-control-allow-methods", "GET,PUT,HEAD".to_string()),
+                                ("access-control-allow-headers", "*".to_string()),
+                                ("access-control-expose-headers", "etag".to_string()),
+                                ("access-control-max-age", cors.max_age.to_string()),
+                                ("vary", "origin".to_string()),
+                            ];
+                            for (k, v) in headers {
+                                if let Ok(v) = http::HeaderValue::from_str(&v) {
+                                    res.headers_mut().insert(k, v);
+                                }
+                            }
+                        }
+                        Ok::<_, s3s::HttpError>(res)
+                    }
+                });
                 tokio::spawn(async move {
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
+                        .serve_connection(TokioIo::new(stream), with_cors)
                         .await;
                 });
             }

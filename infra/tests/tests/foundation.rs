@@ -275,6 +275,20 @@ async fn presigned_put_then_get_returns_the_same_bytes() {
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);
 
+    // A browser may upload from an allowed origin, as the real bucket's CORS rule allows.
+    let origin = local_stack::cors::Cors::from_config_file().allow_origins[0].clone();
+    let pre = t
+        .http
+        .request(reqwest::Method::OPTIONS, put.uri())
+        .header("origin", &origin)
+        .header("access-control-request-method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some(origin.as_str()));
+    let evil = t.http.get(get.uri()).header("origin", "https://evil.example").send().await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+
     // The signature is checked: an altered URL is refused.
     let tampered = get.uri().replace("photo.png", "other.png");
     assert_eq!(t.http.get(tampered).send().await.unwrap().status().as_u16(), 403);
