@@ -1,6 +1,8 @@
 //! Home feeds, fanned out on write: a post is copied (its id and author) into the feed partition
 //! of its author and of every follower, so reading a feed is one query plus one batch read,
-//! however many people one follows.
+//! however many people one follows. The author's own entry is written in the request; the
+//! followers' by the feed worker, from a [`FeedEvent`] on the feed queue, so that a post costs
+//! the same whatever the author's follower count.
 //!
 //! | item | PK | SK |
 //! |---|---|---|
@@ -102,22 +104,60 @@ pub async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>>
     }
 }
 
-/// Puts a new post into its author's and every follower's feed.
-pub async fn fan_out(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<()> {
-    let mut viewers = followers(ctx, author).await?;
-    viewers.push(author.to_string());
-    let requests = viewers
-        .into_iter()
-        .map(|v| put_request(&FeedEntry { viewer_id: v, post_id: post_id.into(), author_id: author.into() }))
-        .collect::<ApiResult<Vec<_>>>()?;
-    batch_write(ctx, requests).await
+/// What happened to a post, for the followers' feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeedChange {
+    Posted,
+    Deleted,
 }
 
-/// Removes a deleted post from every feed it was put in.
-pub async fn retract(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<()> {
-    let mut viewers = followers(ctx, author).await?;
-    viewers.push(author.to_string());
-    let requests = viewers.iter().map(|v| delete_request(&entry_key(v, post_id))).collect::<ApiResult<Vec<_>>>()?;
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEvent {
+    pub change: FeedChange,
+    pub author_id: String,
+    pub post_id: String,
+}
+
+/// A new post: in the author's feed now, in the followers' through the feed worker.
+pub async fn posted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<()> {
+    let own = put_request(&FeedEntry { viewer_id: author.into(), post_id: post_id.into(), author_id: author.into() })?;
+    batch_write(ctx, vec![own]).await?;
+    publish(ctx, FeedEvent { change: FeedChange::Posted, author_id: author.into(), post_id: post_id.into() }).await
+}
+
+/// A deleted post: out of the author's feed now, out of the followers' through the feed worker.
+pub async fn deleted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<()> {
+    batch_write(ctx, vec![delete_request(&entry_key(author, post_id))?]).await?;
+    publish(ctx, FeedEvent { change: FeedChange::Deleted, author_id: author.into(), post_id: post_id.into() }).await
+}
+
+async fn publish(ctx: &AppContext, event: FeedEvent) -> ApiResult<()> {
+    ctx.sqs
+        .send_message()
+        .queue_url(ctx.config.queue_url(&crate::queues::FEED))
+        .message_body(serde_json::to_string(&event)?)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(format!("SQS SendMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+    Ok(())
+}
+
+/// The feed worker's work: copy a post into, or out of, every follower's feed (idempotent).
+pub async fn apply(ctx: &AppContext, event: &FeedEvent) -> ApiResult<()> {
+    let viewers = followers(ctx, &event.author_id).await?;
+    let requests = viewers
+        .iter()
+        .map(|v| match event.change {
+            FeedChange::Posted => put_request(&FeedEntry {
+                viewer_id: v.clone(),
+                post_id: event.post_id.clone(),
+                author_id: event.author_id.clone(),
+            }),
+            FeedChange::Deleted => delete_request(&entry_key(v, &event.post_id)),
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     batch_write(ctx, requests).await
 }
 

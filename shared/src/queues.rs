@@ -39,7 +39,16 @@ pub const NOTIFICATIONS: Queue = Queue {
     max_receive_count: 3,
 };
 
-pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS];
+/// New and deleted posts, copied into (or out of) every follower's feed by the feed worker.
+pub const FEED: Queue = Queue {
+    name: "feed",
+    env_var: "FEED_QUEUE_URL",
+    dlq_env_var: "FEED_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
+pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

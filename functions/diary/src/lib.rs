@@ -2,6 +2,7 @@
 //! trending hashtags. Item layout: see [`model`].
 
 pub mod comments;
+pub mod feed_worker;
 pub mod index;
 pub mod likes;
 pub mod model;
@@ -33,6 +34,6 @@ pub const DOMAIN: Domain = Domain {
         &search::USERS,
         &search::TRENDING,
     ],
-    workers: &[],
+    workers: &[&feed_worker::FEED_WORKER],
     jobs: &[&search::TRENDING_JOB],
 };

@@ -17,7 +17,8 @@ use crate::PKG;
 use crate::index::{count_tags, postings, reindex};
 use crate::model::{Post, hashtags, like_key, post_key};
 
-pub const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
+pub const WRITE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::SendTo(&shared::queues::FEED)];
 pub const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 pub const PAGE: &[ParamDoc] = &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
 const DEFAULT_PAGE: usize = 9;
@@ -297,7 +298,7 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .await?;
     reindex(&ctx, &post.id, &me, &Default::default(), &postings(&post.title, &post.content, &post.hashtags)).await?;
     count_tags(&ctx, &post, &post.hashtags, 1).await?;
-    shared::feed::fan_out(&ctx, &me, &post.id).await?;
+    shared::feed::posted(&ctx, &me, &post.id).await?;
     let view = hydrate(&ctx, Some(&me), vec![post]).await?.remove(0);
     ApiResponse::created(&view)
 }
@@ -364,7 +365,7 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     )
     .await?;
     count_tags(&ctx, &post, &post.hashtags, -1).await?;
-    shared::feed::retract(&ctx, &post.author_id, &post.id).await?;
+    shared::feed::deleted(&ctx, &post.author_id, &post.id).await?;
     ApiResponse::no_content()
 }
 
