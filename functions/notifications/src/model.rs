@@ -73,26 +73,10 @@ pub struct Switches {
 }
 
 impl Switches {
-    pub const ALL_ON: Switches = Switches {
-        like: true,
-        comment: true,
-        follow: true,
-        chat: true,
-        trade: true,
-        campaign: true,
-        health: true,
-        notice: true,
-    };
-    pub const ALL_OFF: Switches = Switches {
-        like: false,
-        comment: false,
-        follow: false,
-        chat: false,
-        trade: false,
-        campaign: false,
-        health: false,
-        notice: false,
-    };
+    /// Every type on, or every type off.
+    pub const fn all(on: bool) -> Switches {
+        Switches { like: on, comment: on, follow: on, chat: on, trade: on, campaign: on, health: on, notice: on }
+    }
 
     pub fn allows(&self, kind: NotificationKind) -> bool {
         match kind {
@@ -127,19 +111,16 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The in-app switches and the email switches as one settings object.
+    pub const fn from_parts(app: Switches, email: Switches) -> Settings {
+        let Switches { like, comment, follow, chat, trade, campaign, health, notice } = app;
+        Settings { like, comment, follow, chat, trade, campaign, health, notice, email }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
-        let on = Switches::ALL_ON;
-        Settings {
-            like: on.like,
-            comment: on.comment,
-            follow: on.follow,
-            chat: on.chat,
-            trade: on.trade,
-            campaign: on.campaign,
-            health: on.health,
-            notice: on.notice,
-            email: Switches::ALL_OFF,
-        }
+        Settings::from_parts(Switches::all(true), Switches::all(false))
     }
 }

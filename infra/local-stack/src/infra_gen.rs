@@ -188,7 +188,7 @@ fn policy(perms: &[Permission]) -> Value {
 fn nested_stack(funcs: &[Function]) -> Value {
     let mut params = serde_json::Map::new();
     for (name, _) in nested_parameters() {
-        let secret = name.ends_with("Secret") || name.ends_with("ClientSecret");
+        let secret = name.ends_with("Secret");
         let mut p = json!({"Type": "String"});
         if secret {
             p["NoEcho"] = json!(true);
