@@ -52,3 +52,12 @@ pub async fn hit_ip(ctx: &AppContext, action: &'static str, ip: Option<&str>) ->
         _ => Ok(()),
     }
 }
+
+/// Counts the action for `subject` (an email) *from one source address*: attempts made elsewhere
+/// cannot use up the quota of the subject's owner. Without a source, the subject alone counts.
+pub async fn hit_from(ctx: &AppContext, limit: Limit, subject: &str, ip: Option<&str>) -> ApiResult<()> {
+    match ip {
+        Some(ip) if !ip.is_empty() => hit(ctx, limit, &format!("{subject}|{ip}")).await,
+        _ => hit(ctx, limit, subject).await,
+    }
+}

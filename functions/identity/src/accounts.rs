@@ -41,7 +41,7 @@ pub static VERIFY_EMAIL: Route =
     .doc("auth", "Verify the email with its code; the account becomes active")
     .request(schema::<VerifyEmailRequest>, r#"{"email":"mina@example.com","code":"123456"}"#)
     .responses(&[respond(200, "Verified.", Some(schema::<VerifyEmailResponse>))])
-    .errors(&[409]);
+    .errors(&[429]);
 
 pub static RESEND_CODE: Route =
     Route::new(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, |c, r| {
@@ -187,7 +187,7 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let body: SignUpRequest = req.json()?;
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "signup", req.source_ip.as_deref()).await?;
-    ratelimit::hit(&ctx, SIGNUP_PER_EMAIL, &email).await?;
+    ratelimit::hit_from(&ctx, SIGNUP_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
 
     let now = ctx.now();
     let expires = now.timestamp() + PENDING_ACCOUNT_SECS;
@@ -205,6 +205,8 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         business_number: if advertiser { body.business_number.as_deref().map(business_digits) } else { None },
         password_hash: Some(password::hash(&body.password).await?),
         failed_logins: 0,
+        locked_until: None,
+        lock_count: 0,
         temp_password_hash: None,
         temp_password_expires: None,
         blocked_until: None,
@@ -244,14 +246,14 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 
 pub async fn verify_email(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: VerifyEmailRequest = req.json()?;
-    let Some(user) = find_by_email(&ctx, &body.email).await? else {
-        return Err(ApiError::bad_request(
-            "INVALID_CODE",
-            "The code is wrong, expired, or has been tried too often. Ask for a new one.",
-        ));
-    };
+    let email = normalize_email(&body.email);
+    ratelimit::hit_ip(&ctx, "verify", req.source_ip.as_deref()).await?;
+    ratelimit::hit_from(&ctx, codes::TRIES, &email, req.source_ip.as_deref()).await?;
+    // Unknown and already verified addresses answer as a wrong code does: nothing here tells
+    // whether an address has an account.
+    let Some(user) = find_by_email(&ctx, &email).await? else { return Err(codes::wrong()) };
     if user.status != AccountStatus::PendingVerification {
-        return Err(ApiError::conflict("ALREADY_VERIFIED", "This email is already verified."));
+        return Err(codes::wrong());
     }
     let consume = codes::check(&ctx, &user.id, Purpose::VerifyEmail, &body.code).await?;
     let keep = |key: String| {
@@ -272,7 +274,7 @@ pub async fn verify_email(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
             .value(":active", s("ACTIVE"))
             .value(":pending", s("PENDING_VERIFICATION"))
             .value(":now", s(ctx.now().to_rfc3339()))
-            .when("#st = :pending", ApiError::conflict("ALREADY_VERIFIED", "This email is already verified.")),
+            .when("#st = :pending", codes::wrong()),
             keep(email_key(&user.email)),
             keep(nickname_key(&user.nickname)),
         ])
@@ -288,7 +290,7 @@ pub async fn resend(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let body: EmailOnly = req.json()?;
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "resend", req.source_ip.as_deref()).await?;
-    ratelimit::hit(&ctx, RESEND_PER_EMAIL, &email).await?;
+    ratelimit::hit_from(&ctx, RESEND_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
     if let Some(user) = find_by_email(&ctx, &email).await?
         && user.status == AccountStatus::PendingVerification
     {

@@ -1,16 +1,22 @@
-//! One-time codes sent by email (address verification, password reset): stored as an HMAC,
-//! with a lifetime, a cap on wrong tries enforced by a conditional counter, and a resend cooldown.
+//! One-time codes sent by email (address verification, password reset), stored as HMACs.
 //!
-//! Item: `USER#<id>` / `CODE#<purpose>`, TTL at expiry.
+//! Item: `USER#<id>` / `CODE#<purpose>`, TTL at the last code's expiry.
+//!
+//! Every code mailed stays usable until it expires, even after newer ones were sent, so nobody
+//! but the mailbox's owner can make the code in it useless: not by asking for new codes, and not
+//! by guessing wrong (wrong guesses are limited per email *and* source address by the caller's
+//! rate limit, never by killing the code). Using one code consumes them all.
+
+use std::collections::BTreeMap;
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use shared::table::{Entity, Key, Write, n, s};
+use shared::table::{Entity, Key, Write, n};
 use shared::{ApiError, ApiResult, AppContext};
 
-/// Wrong tries a code survives.
-pub const MAX_ATTEMPTS: u32 = 5;
+/// Codes of one purpose kept alive at once (the newest ones).
+pub const MAX_LIVE_CODES: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -33,6 +39,11 @@ impl Purpose {
     }
 }
 
+/// Tries at a code per email and source address in a quarter of an hour (right or wrong: counted
+/// before the comparison, so concurrent guesses cannot overshoot).
+pub const TRIES: shared::ratelimit::Limit =
+    shared::ratelimit::Limit { action: "code-tries", max: 5, window_secs: 15 * 60 };
+
 /// Seconds between two sends of a code to one account.
 pub const RESEND_COOLDOWN_SECS: i64 = 60;
 
@@ -41,8 +52,9 @@ pub const RESEND_COOLDOWN_SECS: i64 = 60;
 pub struct Code {
     pub user_id: String,
     pub purpose: String,
-    pub digest: String,
-    pub attempts: u32,
+    /// Live codes: digest → expiry (epoch seconds).
+    #[serde(default)]
+    pub codes: BTreeMap<String, i64>,
     pub sent_at: i64,
     pub expires: i64,
 }
@@ -70,60 +82,72 @@ fn digest(ctx: &AppContext, user_id: &str, purpose: Purpose, code: &str) -> Stri
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// The write that stores a new code (replacing an older one), and the code to send.
-pub fn new_code(ctx: &AppContext, user_id: &str, purpose: Purpose) -> ApiResult<(Write, String)> {
+/// The item holding a new code beside the still-live ones of `previous`.
+fn with_new_code(ctx: &AppContext, user_id: &str, purpose: Purpose, previous: Option<Code>) -> (Code, String) {
     let code = crate::password::six_digit_code();
     let now = ctx.now().timestamp();
+    let mut live: Vec<(String, i64)> =
+        previous.map(|p| p.codes.into_iter().filter(|(_, exp)| *exp > now).collect()).unwrap_or_default();
+    live.sort_by_key(|(_, exp)| std::cmp::Reverse(*exp));
+    live.truncate(MAX_LIVE_CODES - 1);
+    let expires = now + purpose.ttl_secs();
+    live.push((digest(ctx, user_id, purpose, &code), expires));
     let item = Code {
         user_id: user_id.into(),
         purpose: purpose.as_str().into(),
-        digest: digest(ctx, user_id, purpose, &code),
-        attempts: 0,
+        codes: live.into_iter().collect(),
         sent_at: now,
-        expires: now + purpose.ttl_secs(),
+        expires,
     };
+    (item, code)
+}
+
+/// The write that stores a first code (a new account), and the code to send.
+pub fn new_code(ctx: &AppContext, user_id: &str, purpose: Purpose) -> ApiResult<(Write, String)> {
+    let (item, code) = with_new_code(ctx, user_id, purpose, None);
     Ok((Write::put(&item)?, code))
 }
 
-/// Like [`new_code`], but refused (429 with the seconds to wait) within the cooldown of the last send.
+/// A further code, kept beside the live ones; refused (429 with the seconds to wait) within the
+/// cooldown of the last send.
 pub async fn new_code_after_cooldown(ctx: &AppContext, user_id: &str, purpose: Purpose) -> ApiResult<(Write, String)> {
     let now = ctx.now().timestamp();
-    if let Some(existing) = ctx.table.get::<Code>(&key(user_id, purpose)).await? {
-        let wait = existing.sent_at + RESEND_COOLDOWN_SECS - now;
+    let existing = ctx.table.get::<Code>(&key(user_id, purpose)).await?;
+    if let Some(e) = &existing {
+        let wait = e.sent_at + RESEND_COOLDOWN_SECS - now;
         if wait > 0 {
             return Err(ApiError::TooManyRequests { code: "RESEND_COOLDOWN", retry_after_secs: wait as u64 });
         }
     }
-    let (write, code) = new_code(ctx, user_id, purpose)?;
-    // The condition makes two concurrent resends send one code.
-    let write = write
-        .when(
-            "attribute_not_exists(PK) OR sentAt <= :edge",
-            ApiError::TooManyRequests { code: "RESEND_COOLDOWN", retry_after_secs: RESEND_COOLDOWN_SECS as u64 },
-        )
-        .value(":edge", n(now - RESEND_COOLDOWN_SECS));
+    let seen = existing.as_ref().map(|e| e.sent_at);
+    let (item, code) = with_new_code(ctx, user_id, purpose, existing);
+    let cooldown = ApiError::TooManyRequests { code: "RESEND_COOLDOWN", retry_after_secs: RESEND_COOLDOWN_SECS as u64 };
+    // Two concurrent sends: only the one that saw the current item writes (one code is sent).
+    let write = match seen {
+        Some(sent) => Write::put(&item)?.when("sentAt = :seen", cooldown).value(":seen", n(sent)),
+        None => Write::put(&item)?.if_absent(cooldown),
+    };
     Ok((write, code))
 }
 
-fn wrong() -> ApiError {
+pub fn wrong() -> ApiError {
     ApiError::bad_request("INVALID_CODE", "The code is wrong, expired, or has been tried too often. Ask for a new one.")
 }
 
-/// Checks `code`: every try is counted first (so concurrent guesses cannot exceed the cap), then
-/// compared. On success returns the write that consumes the code, for the caller's transaction.
+/// Checks `code` against the live codes. On success returns the write that consumes every code
+/// of this purpose, for the caller's transaction (single use: a second use finds none).
 pub async fn check(ctx: &AppContext, user_id: &str, purpose: Purpose, code: &str) -> ApiResult<Write> {
     let now = ctx.now().timestamp();
-    let count = Write::update(key(user_id, purpose), "ADD attempts :one")
-        .value(":one", n(1))
-        .value(":max", n(MAX_ATTEMPTS))
-        .value(":now", n(now))
-        .when("attribute_exists(PK) AND attempts < :max AND expiresAt > :now", wrong());
-    let item = ctx.table.write_returning(count).await?.ok_or_else(wrong)?;
-    let stored = Code::from_item(item)?;
+    let stored = ctx.table.get::<Code>(&key(user_id, purpose)).await?.ok_or_else(wrong)?;
     let given = digest(ctx, user_id, purpose, code.trim());
-    // Digests are HMACs of the code: comparing them leaks nothing useful about the code.
-    if stored.digest != given {
-        return Err(wrong());
+    // Digests are HMACs of the codes: looking one up leaks nothing useful about a code.
+    match stored.codes.get(&given) {
+        Some(expires) if *expires > now => {}
+        _ => return Err(wrong()),
     }
-    Ok(Write::delete(key(user_id, purpose)).when("digest = :d", wrong()).value(":d", s(given)))
+    Ok(Write::delete(key(user_id, purpose))
+        .when("attribute_exists(#codes.#d) AND #codes.#d > :now", wrong())
+        .name("#codes", "codes")
+        .name("#d", &given)
+        .value(":now", n(now)))
 }

@@ -13,8 +13,16 @@ use shared::table::{Entity, Gsi, Key, Write, n, s};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
-/// Failed sign-ins that lock an account.
+/// Consecutive failed sign-ins that lock password sign-in for a while.
 pub const LOCK_AFTER_FAILURES: u32 = 5;
+
+/// How long the n-th lock in a row (counted from 0) lasts: it grows while the guessing goes on,
+/// and every lock ends by itself, so nobody can lock an owner out for good. A successful sign-in,
+/// a reset or a temporary password starts the count again.
+pub fn lock_duration(previous_locks: u32) -> chrono::Duration {
+    const MINUTES: [i64; 4] = [1, 5, 15, 60];
+    chrono::Duration::minutes(MINUTES[(previous_locks as usize).min(MINUTES.len() - 1)])
+}
 /// How long an unverified account (and its email and nickname) is kept.
 pub const PENDING_ACCOUNT_SECS: i64 = 24 * 3600;
 
@@ -84,8 +92,15 @@ pub struct User {
     /// Argon2id PHC string; `None` for social-only accounts.
     #[serde(default)]
     pub password_hash: Option<String>,
+    /// Failed sign-ins since the last success or lock.
     #[serde(default)]
     pub failed_logins: u32,
+    /// Password sign-in is refused until then (absent, not NULL, when unlocked: conditions compare it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Locks in a row without a successful sign-in: sets the next lock's length.
+    #[serde(default)]
+    pub lock_count: u32,
     #[serde(default)]
     pub temp_password_hash: Option<String>,
     #[serde(default)]
@@ -134,8 +149,8 @@ impl Entity for User {
 }
 
 impl User {
-    pub fn is_locked(&self) -> bool {
-        self.failed_logins >= LOCK_AFTER_FAILURES
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|u| u > now)
     }
 
     /// The one status clients see, most significant first.
@@ -146,7 +161,7 @@ impl User {
             "BLOCKED_PERMANENTLY"
         } else if self.blocked_until.is_some_and(|u| u > now) {
             "BLOCKED_TEMPORARILY"
-        } else if self.is_locked() {
+        } else if self.is_locked(now) {
             "LOCKED"
         } else if self.status == AccountStatus::PendingVerification {
             "PENDING_VERIFICATION"

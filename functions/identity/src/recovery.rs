@@ -85,7 +85,7 @@ pub async fn forgot(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let body: EmailOnly = req.json()?;
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "forgot", req.source_ip.as_deref()).await?;
-    ratelimit::hit(&ctx, FORGOT_PER_EMAIL, &email).await?;
+    ratelimit::hit_from(&ctx, FORGOT_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
     if let Some(user) = find_by_email(&ctx, &email).await?
         && user.status != AccountStatus::Withdrawn
         && user.password_hash.is_some()
@@ -111,14 +111,11 @@ pub async fn forgot(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 
 pub async fn reset(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: ResetRequest = req.json()?;
+    let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "reset", req.source_ip.as_deref()).await?;
-    let wrong = || {
-        ApiError::bad_request(
-            "INVALID_CODE",
-            "The code is wrong, expired, or has been tried too often. Ask for a new one.",
-        )
-    };
-    let Some(user) = find_by_email(&ctx, &body.email).await? else { return Err(wrong()) };
+    ratelimit::hit_from(&ctx, codes::TRIES, &email, req.source_ip.as_deref()).await?;
+    let wrong = codes::wrong;
+    let Some(user) = find_by_email(&ctx, &email).await? else { return Err(wrong()) };
     if user.status == AccountStatus::Withdrawn || user.password_hash.is_none() {
         return Err(wrong());
     }
@@ -129,7 +126,7 @@ pub async fn reset(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             consume,
             Write::update(
                 user_key(&user.id),
-                "SET passwordHash = :h, failedLogins = :zero, passwordChangedAt = :now, updatedAt = :now REMOVE tempPasswordHash, tempPasswordExpires",
+                "SET passwordHash = :h, failedLogins = :zero, lockCount = :zero, passwordChangedAt = :now, updatedAt = :now REMOVE tempPasswordHash, tempPasswordExpires, lockedUntil",
             )
             .value(":h", s(hash))
             .value(":zero", n(0))
@@ -144,11 +141,16 @@ pub async fn temporary(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
     let body: TemporaryRequest = req.json()?;
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "temporary", req.source_ip.as_deref()).await?;
-    ratelimit::hit(&ctx, TEMPORARY_PER_EMAIL, &email).await?;
+    ratelimit::hit_from(&ctx, TEMPORARY_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
     if let Some(user) = find_by_email(&ctx, &email).await?
         && user.status == AccountStatus::Active
         && user.password_hash.is_some()
         && user.name == body.name.trim()
+        // One temporary password a minute at most: nobody can flood the owner's mailbox.
+        && user.temp_password_expires.is_none_or(|e| {
+            e - chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS) + chrono::Duration::seconds(codes::RESEND_COOLDOWN_SECS)
+                <= ctx.now()
+        })
     {
         let temp = password::temporary();
         let expires = ctx.now() + chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS);

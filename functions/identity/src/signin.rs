@@ -5,12 +5,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use shared::ratelimit::{self, Limit};
 use shared::routes::{Access, Method, Permission, Route, respond, schema};
-use shared::table::{Write, n, s};
+use shared::table::{Write, n, s, time};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
-use crate::model::{AccountStatus, LOCK_AFTER_FAILURES, User, find_by_email, normalize_email, user_key};
+use crate::model::{AccountStatus, LOCK_AFTER_FAILURES, User, find_by_email, lock_duration, normalize_email, user_key};
 use crate::sessions::{self, TokenPair};
 use crate::{PKG, password};
 
@@ -72,34 +72,57 @@ pub fn invalid_credentials() -> ApiError {
 pub fn locked() -> ApiError {
     ApiError::Locked {
         code: "ACCOUNT_LOCKED",
-        detail: "Too many failed sign-ins. Reset your password or sign in with a temporary password to unlock.".into(),
+        detail: "Too many failed sign-ins. Try again later, reset your password, or sign in with a temporary password."
+            .into(),
     }
 }
 
-/// Counts a failed password: the fifth failure locks the account. A failure counted after the
-/// lock is an `ACCOUNT_LOCKED`, so concurrent guesses lock after exactly five.
+/// The condition "not locked now" on the user item (`:now` is the current time).
+const NOT_LOCKED: &str = "(attribute_not_exists(lockedUntil) OR lockedUntil <= :now)";
+
+/// Counts a failed password. The fifth failure in a row locks password sign-in for
+/// [`lock_duration`]; failures while locked are not counted. Both steps are conditional writes,
+/// so concurrent guesses lock after exactly five.
 pub async fn record_failure(ctx: &AppContext, user: &User) -> ApiError {
-    let write = Write::update(user_key(&user.id), "ADD failedLogins :one")
+    let now = time(ctx.now());
+    let count = Write::update(user_key(&user.id), "ADD failedLogins :one")
         .value(":one", n(1))
-        .value(":max", n(LOCK_AFTER_FAILURES))
-        .when("attribute_not_exists(failedLogins) OR failedLogins < :max", locked());
-    match ctx.table.write(write).await {
+        .value(":last", n(LOCK_AFTER_FAILURES - 1))
+        .value(":now", now.clone())
+        .when(format!("{NOT_LOCKED} AND (attribute_not_exists(failedLogins) OR failedLogins < :last)"), locked());
+    match ctx.table.write(count).await {
+        Ok(()) => return invalid_credentials(),
+        Err(ApiError::Locked { .. }) => {}
+        Err(e) => return e,
+    }
+    // This is the fifth failure in a row, unless the account is locked already.
+    let until = ctx.now() + lock_duration(user.lock_count);
+    let lock = Write::update(user_key(&user.id), "SET lockedUntil = :until, failedLogins = :zero ADD lockCount :one")
+        .value(":until", time(until))
+        .value(":zero", n(0))
+        .value(":one", n(1))
+        .value(":last", n(LOCK_AFTER_FAILURES - 1))
+        .value(":now", now)
+        .when(format!("{NOT_LOCKED} AND failedLogins = :last"), locked());
+    match ctx.table.write(lock).await {
+        // The fifth failure still answers as a wrong password; the next attempt finds the lock.
         Ok(()) => invalid_credentials(),
         Err(e) => e,
     }
 }
 
-/// Clears the failure count after a right password, unless the account got locked meanwhile.
+/// Starts the failure and lock counts again after a right password, unless the account got
+/// locked meanwhile.
 async fn clear_failures(ctx: &AppContext, user: &User) -> ApiResult<()> {
-    if user.failed_logins == 0 {
+    if user.failed_logins == 0 && user.lock_count == 0 && user.locked_until.is_none() {
         return Ok(());
     }
     ctx.table
         .write(
-            Write::update(user_key(&user.id), "SET failedLogins = :zero")
+            Write::update(user_key(&user.id), "SET failedLogins = :zero, lockCount = :zero REMOVE lockedUntil")
                 .value(":zero", n(0))
-                .value(":max", n(LOCK_AFTER_FAILURES))
-                .when("failedLogins < :max", locked()),
+                .value(":now", time(ctx.now()))
+                .when(NOT_LOCKED, locked()),
         )
         .await
 }
@@ -123,7 +146,7 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
     let body: LoginRequest = req.json()?;
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "login", req.source_ip.as_deref()).await?;
-    ratelimit::hit(&ctx, LOGIN_PER_EMAIL, &email).await?;
+    ratelimit::hit_from(&ctx, LOGIN_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
 
     let Some(user) = find_by_email(&ctx, &email).await? else {
         // Same work and answer as a wrong password.
@@ -139,7 +162,7 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             .write(
                 Write::update(
                     user_key(&user.id),
-                    "SET failedLogins = :zero REMOVE tempPasswordHash, tempPasswordExpires",
+                    "SET failedLogins = :zero, lockCount = :zero REMOVE tempPasswordHash, tempPasswordExpires, lockedUntil",
                 )
                 .value(":zero", n(0))
                 .value(":h", s(user.temp_password_hash.clone().unwrap_or_default()))
@@ -149,7 +172,7 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
         let pair = sessions::password_change_only(&ctx, &user).await?;
         return ApiResponse::ok(&pair);
     }
-    if user.is_locked() {
+    if user.is_locked(ctx.now()) {
         return Err(locked());
     }
     if user.password_hash.is_none() {

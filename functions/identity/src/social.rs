@@ -177,7 +177,7 @@ pub async fn link(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
     let ticket = oauth::load(&ctx, &body.link_ticket, TicketKind::Link).await?;
     let user_id = ticket.user_id.clone().ok_or_else(oauth::invalid_ticket)?;
     let user = load_user(&ctx, &user_id).await?.ok_or_else(oauth::invalid_ticket)?;
-    if user.is_locked() {
+    if user.is_locked(ctx.now()) {
         return Err(locked());
     }
     if user.password_hash.is_none() {
@@ -235,6 +235,8 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         business_number: None,
         password_hash: None,
         failed_logins: 0,
+        locked_until: None,
+        lock_count: 0,
         temp_password_hash: None,
         temp_password_expires: None,
         blocked_until: None,

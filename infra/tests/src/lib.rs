@@ -52,6 +52,20 @@ impl TestStack {
         Reply { status, headers, body }
     }
 
+    /// A client whose requests come from another loopback address (another "source IP").
+    pub fn client_from(&self, ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// A JSON POST from another source address.
+    pub async fn post_from(&self, ip: &str, path: &str, body: Value) -> Reply {
+        self.send(self.client_from(ip).post(self.url(path)).json(&body)).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(self.http.get(self.url(path))).await
     }

@@ -51,9 +51,12 @@ async fn sign_up_verify_and_sign_in() {
     assert_eq!(me.body["nickname"], "mina");
     assert_eq!(me.body["name"], "김민아");
 
-    // Verifying again is a conflict, not a second activation.
-    let r = t.post("/auth/email/verify", json!({"email": "mina@example.com", "code": "000000"}), None).await;
-    assert_eq!(r.body["code"], "ALREADY_VERIFIED");
+    // Verifying again is no second activation, and answers as an unknown address does: the
+    // endpoint does not tell which addresses have accounts.
+    let again = t.post("/auth/email/verify", json!({"email": "mina@example.com", "code": "000000"}), None).await;
+    let unknown = t.post("/auth/email/verify", json!({"email": "nobody@example.com", "code": "000000"}), None).await;
+    assert_eq!((again.status, &again.body["code"]), (400, &json!("INVALID_CODE")));
+    assert_eq!((again.status, &again.body), (unknown.status, &unknown.body));
     t.stop().await;
 }
 
@@ -128,36 +131,48 @@ async fn twenty_concurrent_sign_ups_with_one_email_make_one_account() {
 }
 
 #[tokio::test]
-async fn codes_expire_burn_after_five_wrong_tries_and_resend_has_a_cooldown() {
+async fn codes_expire_tries_are_limited_per_source_and_resend_has_a_cooldown() {
     let clock = OffsetClock::new();
     let mut opts = StackOptions::ephemeral();
     opts.clock = clock.clone();
     let t = TestStack::start_with(opts).await;
 
-    // Five wrong tries burn the code: the right one no longer works.
+    // A stranger's five wrong tries use up the stranger's tries, not the code: the owner, from
+    // another address, can still use it.
     t.sign_up("five@example.com", "five", PW).await;
     let code = t.code_from_mail("five@example.com", "인증 코드").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        let r = t.post("/auth/email/verify", json!({"email": "five@example.com", "code": wrong}), None).await;
+        let r = t.post_from("127.0.0.2", "/auth/email/verify", json!({"email": "five@example.com", "code": wrong})).await;
         assert_eq!((r.status, r.body["code"].as_str()), (400, Some("INVALID_CODE")));
     }
+    let r = t.post_from("127.0.0.2", "/auth/email/verify", json!({"email": "five@example.com", "code": code})).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (429, Some("RATE_LIMITED")), "the guesser's tries are used up");
+    assert!(r.header("retry-after").is_some());
     let r = t.post("/auth/email/verify", json!({"email": "five@example.com", "code": code}), None).await;
+    assert_eq!(r.status, 200, "the owner's code still works: {:?}", r.body);
+
+    // Codes of a pending account: a wrong one is refused; a resend keeps the older code usable.
+    t.sign_up("resend@example.com", "resender", PW).await;
+    let first = t.code_from_mail("resend@example.com", "인증 코드").await;
+    let wrong = if first == "000000" { "111111" } else { "000000" };
+    let r = t.post("/auth/email/verify", json!({"email": "resend@example.com", "code": wrong}), None).await;
     assert_eq!(r.body["code"], "INVALID_CODE");
 
     // Resend: at once → 429 with Retry-After; after a minute → a new code that works.
-    let r = t.post("/auth/email/resend", json!({"email": "five@example.com"}), None).await;
+    let r = t.post("/auth/email/resend", json!({"email": "resend@example.com"}), None).await;
     assert_eq!(r.status, 429);
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait));
     clock.advance(chrono::Duration::seconds(61));
-    let r = t.post("/auth/email/resend", json!({"email": "five@example.com"}), None).await;
+    let r = t.post("/auth/email/resend", json!({"email": "resend@example.com"}), None).await;
     assert_eq!(r.status, 202);
     t.eventually(Duration::from_secs(10), "a second code", || async {
-        (t.mail_to("five@example.com").await.len() == 2).then_some(())
+        (t.mail_to("resend@example.com").await.len() == 2).then_some(())
     })
     .await;
-    t.verify("five@example.com").await;
+    let r = t.post("/auth/email/verify", json!({"email": "resend@example.com", "code": first}), None).await;
+    assert_eq!(r.status, 200, "the first code lives on beside the second: {:?}", r.body);
 
     // A code older than five minutes is refused.
     t.sign_up("late@example.com", "late", PW).await;
@@ -191,6 +206,90 @@ async fn wrong_credentials_look_the_same_and_concurrent_guesses_lock_after_exact
 
     let r = t.login("lock@example.com", PW).await;
     assert_eq!((r.status, r.body["code"].as_str()), (423, Some("ACCOUNT_LOCKED")));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_lock_ends_by_itself_and_grows_while_the_guessing_goes_on() {
+    let clock = OffsetClock::new();
+    let mut opts = StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    t.user("backoff@example.com", "backoff", PW).await;
+    let lock = || async {
+        for _ in 0..5 {
+            assert_eq!(t.login("backoff@example.com", "wrong-pass1").await.status, 401);
+        }
+        assert_eq!(t.login("backoff@example.com", PW).await.status, 423);
+    };
+    // First lock: one minute.
+    lock().await;
+    clock.advance(chrono::Duration::seconds(59));
+    assert_eq!(t.login("backoff@example.com", PW).await.status, 423);
+    clock.advance(chrono::Duration::seconds(2));
+    // Expired: the guessing may go on, and the second lock lasts five minutes.
+    lock().await;
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(t.login("backoff@example.com", PW).await.status, 423, "the second lock is longer");
+    clock.advance(chrono::Duration::minutes(4));
+    // The owner signs in once it ends; that starts the back-off again from one minute.
+    assert_eq!(t.login("backoff@example.com", PW).await.status, 200);
+    clock.advance(chrono::Duration::minutes(10)); // a fresh window of the per-address sign-in quota
+    lock().await;
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(t.login("backoff@example.com", PW).await.status, 200);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn strangers_cannot_use_up_the_owners_recovery() {
+    let t = TestStack::start().await;
+    t.user("victim@example.com", "victim", PW).await;
+    let stranger = "127.0.0.2";
+    // A stranger asks for resets and temporary passwords until refused, and guesses codes.
+    for _ in 0..5 {
+        assert_eq!(t.post_from(stranger, "/auth/password/forgot", json!({"email": "victim@example.com"})).await.status, 202);
+        let r = t
+            .post_from(stranger, "/auth/password/temporary", json!({"email": "victim@example.com", "name": "테스트"}))
+            .await;
+        assert_eq!(r.status, 202);
+    }
+    let r = t.post_from(stranger, "/auth/password/forgot", json!({"email": "victim@example.com"})).await;
+    assert_eq!(r.status, 429, "the stranger's quota is used up");
+    let code = t.code_from_mail("victim@example.com", "재설정 코드").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let r = t
+            .post_from(
+                stranger,
+                "/auth/password/reset",
+                json!({"email": "victim@example.com", "code": wrong, "newPassword": "stolen123"}),
+            )
+            .await;
+        assert_eq!(r.body["code"], "INVALID_CODE");
+    }
+    // The owner's own requests still go through, and the mailed code still works.
+    assert_eq!(t.post("/auth/password/forgot", json!({"email": "victim@example.com"}), None).await.status, 202);
+    let r = t
+        .post(
+            "/auth/password/temporary",
+            json!({"email": "victim@example.com", "name": "테스트"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let r = t
+        .post("/auth/password/reset", json!({"email": "victim@example.com", "code": code, "newPassword": "mine4ever"}), None)
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    assert_eq!(t.login("victim@example.com", "mine4ever").await.status, 200);
+    // Guessing the password from elsewhere is refused once the stranger's quota is spent, and
+    // never costs the owner their own sign-in quota.
+    for _ in 0..20 {
+        let _ = t.post_from(stranger, "/auth/login", json!({"email": "victim@example.com", "password": "nope-nope1"})).await;
+    }
+    let r = t.post_from(stranger, "/auth/login", json!({"email": "victim@example.com", "password": "nope-nope1"})).await;
+    assert_eq!(r.status, 429);
     t.stop().await;
 }
 
