@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::queues;
+use crate::table::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -33,34 +34,12 @@ pub struct NotificationEvent {
     pub excerpt: Option<String>,
 }
 
-/// Publishes events (up to 10 per SQS call); self-notifications are dropped here already.
-pub async fn publish(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<()> {
-    let events: Vec<_> = events.into_iter().filter(|e| e.actor_id != e.recipient_id).collect();
-    for chunk in events.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(format!("e{i}"))
-                    .message_body(serde_json::to_string(e).unwrap_or_default())
-                    .build()
-                    .map_err(ApiError::internal)
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        let out = ctx
-            .sqs
-            .send_message_batch()
-            .queue_url(ctx.config.queue_url(&queues::NOTIFICATIONS))
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                ApiError::internal(format!("SQS SendMessageBatch: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))
-            })?;
-        if !out.failed().is_empty() {
-            return Err(ApiError::internal(format!("{} notification events were not queued", out.failed().len())));
-        }
-    }
-    Ok(())
+/// The outbox writes that publish `events` when the transaction they join commits (see
+/// [`crate::outbox`]); self-notifications are dropped here already.
+pub fn outbox(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<Vec<Write>> {
+    events
+        .into_iter()
+        .filter(|e| e.actor_id != e.recipient_id)
+        .map(|e| crate::outbox::message(ctx, &queues::NOTIFICATIONS, &e))
+        .collect()
 }

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::table::{AttrValue, Gsi, Key, Query, s};
+use crate::queues::FEED;
+use crate::table::{AttrValue, Gsi, Key, Query, Write, s};
 
 /// Posts copied into a new follower's feed.
 pub const BACKFILL: usize = 50;
@@ -59,7 +60,8 @@ fn delete_request(key: &Key) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest>
 pub async fn batch_write(ctx: &AppContext, requests: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> ApiResult<()> {
     for chunk in requests.chunks(25) {
         let mut pending = chunk.to_vec();
-        for attempt in 0..8 {
+        let mut attempt = 0;
+        loop {
             let out =
                 ctx.table.client().batch_write_item().request_items(ctx.table.name(), pending).send().await.map_err(
                     |e| {
@@ -71,6 +73,14 @@ pub async fn batch_write(ctx: &AppContext, requests: Vec<aws_sdk_dynamodb::types
                 )?;
             match out.unprocessed_items.and_then(|mut m| m.remove(ctx.table.name())) {
                 Some(rest) if !rest.is_empty() => {
+                    attempt += 1;
+                    if attempt >= 8 {
+                        // Never report success with items unwritten: the message is retried.
+                        return Err(ApiError::internal(format!(
+                            "BatchWriteItem left {} items unprocessed after {attempt} tries",
+                            rest.len()
+                        )));
+                    }
                     pending = rest;
                     tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
                 }
@@ -104,12 +114,19 @@ pub async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>>
     }
 }
 
-/// What happened to a post, for the followers' feeds.
+/// What happened, for the feeds it touches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FeedChange {
+    /// `post_id` by `author_id` is new: into every follower's feed.
     Posted,
+    /// `post_id` is gone: out of every follower's feed.
     Deleted,
+    /// `viewer_id` follows `author_id` now: the author's recent posts into the viewer's feed.
+    Followed,
+    /// `viewer_id` no longer follows (or blocked) `author_id`: the author's posts out of the
+    /// viewer's feed.
+    Unfollowed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,48 +134,112 @@ pub enum FeedChange {
 pub struct FeedEvent {
     pub change: FeedChange,
     pub author_id: String,
-    pub post_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewer_id: Option<String>,
 }
 
-/// A new post: in the author's feed now, in the followers' through the feed worker.
-pub async fn posted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<()> {
-    let own = put_request(&FeedEntry { viewer_id: author.into(), post_id: post_id.into(), author_id: author.into() })?;
-    batch_write(ctx, vec![own]).await?;
-    publish(ctx, FeedEvent { change: FeedChange::Posted, author_id: author.into(), post_id: post_id.into() }).await
+fn entry_item(e: &FeedEntry) -> crate::table::Item {
+    let mut item = entry_key(&e.viewer_id, &e.post_id).to_item();
+    item.insert(crate::table::ENTITY_TYPE.to_string(), s("FeedEntry"));
+    item.insert("postId".to_string(), s(&e.post_id));
+    item.insert("authorId".to_string(), s(&e.author_id));
+    item
 }
 
-/// A deleted post: out of the author's feed now, out of the followers' through the feed worker.
-pub async fn deleted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<()> {
-    batch_write(ctx, vec![delete_request(&entry_key(author, post_id))?]).await?;
-    publish(ctx, FeedEvent { change: FeedChange::Deleted, author_id: author.into(), post_id: post_id.into() }).await
+/// The writes a new post adds to its transaction: the author's own feed entry, and the message
+/// that fans it out to the followers (through the outbox, so it exists iff the post does).
+pub fn posted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<Vec<Write>> {
+    let own = FeedEntry { viewer_id: author.into(), post_id: post_id.into(), author_id: author.into() };
+    let event = FeedEvent {
+        change: FeedChange::Posted,
+        author_id: author.into(),
+        post_id: Some(post_id.into()),
+        viewer_id: None,
+    };
+    Ok(vec![Write::put_item(entry_item(&own)), crate::outbox::message(ctx, &FEED, &event)?])
 }
 
-async fn publish(ctx: &AppContext, event: FeedEvent) -> ApiResult<()> {
-    ctx.sqs
-        .send_message()
-        .queue_url(ctx.config.queue_url(&crate::queues::FEED))
-        .message_body(serde_json::to_string(&event)?)
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(format!("SQS SendMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
-    Ok(())
+/// The writes a deleted post adds to its transaction: out of the author's feed, and out of the
+/// followers' through the outbox.
+pub fn deleted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<Vec<Write>> {
+    let event = FeedEvent {
+        change: FeedChange::Deleted,
+        author_id: author.into(),
+        post_id: Some(post_id.into()),
+        viewer_id: None,
+    };
+    Ok(vec![Write::delete(entry_key(author, post_id)), crate::outbox::message(ctx, &FEED, &event)?])
 }
 
-/// The feed worker's work: copy a post into, or out of, every follower's feed (idempotent).
+/// The message a new follow adds to its transaction: the author's recent posts into the feed.
+pub fn followed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Write> {
+    let event = FeedEvent {
+        change: FeedChange::Followed,
+        author_id: author.into(),
+        post_id: None,
+        viewer_id: Some(viewer.into()),
+    };
+    crate::outbox::message(ctx, &FEED, &event)
+}
+
+/// The message an unfollow or a block adds to its transaction: the author's posts out of the feed.
+pub fn unfollowed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Write> {
+    let event = FeedEvent {
+        change: FeedChange::Unfollowed,
+        author_id: author.into(),
+        post_id: None,
+        viewer_id: Some(viewer.into()),
+    };
+    crate::outbox::message(ctx, &FEED, &event)
+}
+
+/// The feed worker's work (idempotent, and right whatever order the messages come in).
 pub async fn apply(ctx: &AppContext, event: &FeedEvent) -> ApiResult<()> {
-    let viewers = followers(ctx, &event.author_id).await?;
-    let requests = viewers
-        .iter()
-        .map(|v| match event.change {
-            FeedChange::Posted => put_request(&FeedEntry {
-                viewer_id: v.clone(),
-                post_id: event.post_id.clone(),
-                author_id: event.author_id.clone(),
-            }),
-            FeedChange::Deleted => delete_request(&entry_key(v, &event.post_id)),
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    batch_write(ctx, requests).await
+    let author = &event.author_id;
+    match (event.change, &event.post_id, &event.viewer_id) {
+        (FeedChange::Posted, Some(post_id), _) => {
+            let requests = followers(ctx, author)
+                .await?
+                .into_iter()
+                .map(|v| put_request(&FeedEntry { viewer_id: v, post_id: post_id.clone(), author_id: author.clone() }))
+                .collect::<ApiResult<Vec<_>>>()?;
+            batch_write(ctx, requests).await
+        }
+        (FeedChange::Deleted, Some(post_id), _) => {
+            let requests = followers(ctx, author)
+                .await?
+                .iter()
+                .map(|v| delete_request(&entry_key(v, post_id)))
+                .collect::<ApiResult<Vec<_>>>()?;
+            batch_write(ctx, requests).await
+        }
+        (FeedChange::Followed, _, Some(viewer)) => {
+            if !follows(ctx, viewer, author).await? {
+                return Ok(());
+            }
+            backfill(ctx, viewer, author).await?;
+            // An unfollow that committed while the backfill ran must not leave its posts behind:
+            // either its own message runs after these writes, or this check sees it.
+            if !follows(ctx, viewer, author).await? {
+                remove_author(ctx, viewer, author).await?;
+            }
+            Ok(())
+        }
+        (FeedChange::Unfollowed, _, Some(viewer)) => {
+            if follows(ctx, viewer, author).await? {
+                return Ok(()); // followed again meanwhile: that follow's message fills the feed
+            }
+            remove_author(ctx, viewer, author).await
+        }
+        _ => Err(ApiError::internal(format!("malformed feed event: {event:?}"))),
+    }
+}
+
+/// Whether `viewer` follows `author` now.
+async fn follows(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<bool> {
+    Ok(ctx.table.get_item(&crate::people::following_key(viewer, author)).await?.is_some())
 }
 
 /// The ids of `author`'s posts, newest first, at most `max` (`None`: all).
@@ -188,8 +269,8 @@ async fn post_ids(ctx: &AppContext, author: &str, max: Option<usize>) -> ApiResu
     }
 }
 
-/// A new follower sees the author's recent posts at once.
-pub async fn backfill(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<()> {
+/// A new follower sees the author's recent posts.
+async fn backfill(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<()> {
     let ids = post_ids(ctx, author, Some(BACKFILL)).await?;
     let requests = ids
         .into_iter()
@@ -199,7 +280,7 @@ pub async fn backfill(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult
 }
 
 /// After an unfollow or a block, `viewer`'s feed no longer holds `author`'s posts.
-pub async fn remove_author(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<()> {
+async fn remove_author(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<()> {
     let ids = post_ids(ctx, author, None).await?;
     let requests = ids.iter().map(|p| delete_request(&entry_key(viewer, p))).collect::<ApiResult<Vec<_>>>()?;
     batch_write(ctx, requests).await

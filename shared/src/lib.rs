@@ -27,6 +27,7 @@ pub mod logging;
 pub mod mail;
 pub mod media;
 pub mod openapi;
+pub mod outbox;
 pub mod people;
 pub mod queues;
 pub mod ratelimit;

@@ -48,7 +48,17 @@ pub const FEED: Queue = Queue {
     max_receive_count: 5,
 };
 
-pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED];
+/// Outbox messages the relay could not send after its retries land in this queue's dead-letter
+/// queue (the stream mapping's failure destination); the queue itself carries nothing.
+pub const OUTBOX: Queue = Queue {
+    name: "outbox",
+    env_var: "OUTBOX_QUEUE_URL",
+    dlq_env_var: "OUTBOX_DLQ_URL",
+    visibility_timeout_secs: 30,
+    max_receive_count: 3,
+};
+
+pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

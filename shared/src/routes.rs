@@ -249,6 +249,28 @@ pub struct Job {
     pub summary: &'static str,
 }
 
+pub type StreamHandler = fn(
+    Arc<AppContext>,
+    aws_lambda_events::dynamodb::Event,
+) -> BoxFuture<aws_lambda_events::streams::DynamoDbEventResponse>;
+
+/// One consumer of the table's stream: one Lambda binary with a DynamoDB Streams event source
+/// (batch item failures, bisect on error, a failure destination).
+#[derive(Debug)]
+pub struct StreamConsumer {
+    pub name: &'static str,
+    pub binary: &'static str,
+    pub package: &'static str,
+    pub batch_size: u32,
+    /// Tries of a failing record before it goes to the failure destination.
+    pub max_retries: u32,
+    /// Where records that kept failing go (its dead-letter queue).
+    pub failure_queue: &'static Queue,
+    pub permissions: &'static [Permission],
+    pub handler: StreamHandler,
+    pub summary: &'static str,
+}
+
 /// Everything a domain package contributes.
 #[derive(Debug, Clone, Copy)]
 pub struct Domain {
@@ -256,6 +278,7 @@ pub struct Domain {
     pub routes: &'static [&'static Route],
     pub workers: &'static [&'static Worker],
     pub jobs: &'static [&'static Job],
+    pub streams: &'static [&'static StreamConsumer],
 }
 
 /// Matches a concrete path against a route path with `{name}` segments, returning the parameters.

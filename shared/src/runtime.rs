@@ -8,7 +8,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::context::AppContext;
-use crate::routes::{Job, Route, Worker};
+use crate::routes::{Job, Route, StreamConsumer, Worker};
 
 pub type Error = lambda_runtime::Error;
 
@@ -30,6 +30,17 @@ pub async fn run_worker(worker: &'static Worker) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let ctx = ctx.clone();
         async move { Ok::<SqsBatchResponse, Infallible>(crate::worker::process_batch(worker, ctx, event.payload).await) }
+    }))
+    .await
+}
+
+/// Serves one consumer of the table's stream, reporting the records that failed.
+pub async fn run_stream(consumer: &'static StreamConsumer) -> Result<(), Error> {
+    crate::logging::init_json();
+    let ctx = AppContext::from_env().await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, Infallible>((consumer.handler)(ctx, event.payload).await) }
     }))
     .await
 }

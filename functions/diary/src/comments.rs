@@ -186,8 +186,6 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     if let Some(p) = &parent {
         writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
     }
-    ctx.table.transact(writes).await?;
-
     let excerpt: String = comment.content.chars().take(40).collect();
     let event = |kind, recipient: &str| NotificationEvent {
         event_id: format!("{kind:?}:{}:{recipient}", comment.id).to_lowercase(),
@@ -205,7 +203,8 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     if let Some(m) = &comment.mention_user_id {
         events.push(event(NotificationKind::Mention, m));
     }
-    shared::events::publish(&ctx, events).await?;
+    writes.extend(shared::events::outbox(&ctx, events)?);
+    ctx.table.transact(writes).await?;
     ApiResponse::created(&views(&ctx, vec![comment]).await?.remove(0))
 }
 

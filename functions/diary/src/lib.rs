@@ -36,4 +36,5 @@ pub const DOMAIN: Domain = Domain {
     ],
     workers: &[&feed_worker::FEED_WORKER],
     jobs: &[&search::TRENDING_JOB],
+    streams: &[],
 };

@@ -56,26 +56,24 @@ pub async fn like(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
     let post = visible_post(&ctx, Some(&me), req.path_param("id")?).await?;
     shared::people::ensure_not_blocked(&ctx, &me, &post.author_id).await?;
     let like = Like { post_id: post.id.clone(), user_id: me.clone(), like_id: shared::ids::new_id(ctx.now()) };
-    let writes = vec![
+    let mut writes = vec![
         Write::put(&like)?.if_absent(ApiError::conflict("ALREADY_LIKED", "already")),
         Write::update(post.key(), "ADD likeCount :one").value(":one", n(1)).if_present(not_found()),
     ];
+    writes.extend(shared::events::outbox(
+        &ctx,
+        vec![NotificationEvent {
+            event_id: format!("like:{}:{me}:{}", post.id, like.like_id),
+            kind: NotificationKind::Like,
+            actor_id: me.clone(),
+            recipient_id: post.author_id.clone(),
+            target_type: "POST".into(),
+            target_id: post.id.clone(),
+            excerpt: None,
+        }],
+    )?);
     match ctx.table.transact(writes).await {
-        Ok(()) => {
-            shared::events::publish(
-                &ctx,
-                vec![NotificationEvent {
-                    event_id: format!("like:{}:{me}:{}", post.id, like.like_id),
-                    kind: NotificationKind::Like,
-                    actor_id: me.clone(),
-                    recipient_id: post.author_id.clone(),
-                    target_type: "POST".into(),
-                    target_id: post.id.clone(),
-                    excerpt: None,
-                }],
-            )
-            .await?;
-        }
+        Ok(()) => {}
         Err(e) if e.code() == "ALREADY_LIKED" => {}
         Err(e) => return Err(e),
     }

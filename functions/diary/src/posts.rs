@@ -290,15 +290,14 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         created_at: now,
         updated_at: now,
     };
-    ctx.table
-        .transact(vec![
-            Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
-            Write::update(shared::account::user_key(&me), "ADD postCount :one").value(":one", n(1)),
-        ])
-        .await?;
+    let mut writes = vec![
+        Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
+        Write::update(shared::account::user_key(&me), "ADD postCount :one").value(":one", n(1)),
+    ];
+    writes.extend(shared::feed::posted(&ctx, &me, &post.id)?);
+    ctx.table.transact(writes).await?;
     reindex(&ctx, &post.id, &me, &Default::default(), &postings(&post.title, &post.content, &post.hashtags)).await?;
     count_tags(&ctx, &post, &post.hashtags, 1).await?;
-    shared::feed::posted(&ctx, &me, &post.id).await?;
     let view = hydrate(&ctx, Some(&me), vec![post]).await?.remove(0);
     ApiResponse::created(&view)
 }
@@ -350,12 +349,12 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 
 pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let post = own_post(&ctx, &req).await?;
-    ctx.table
-        .transact(vec![
-            Write::delete(post.key()).if_present(not_found()),
-            Write::update(shared::account::user_key(&post.author_id), "ADD postCount :m").value(":m", n(-1)),
-        ])
-        .await?;
+    let mut writes = vec![
+        Write::delete(post.key()).if_present(not_found()),
+        Write::update(shared::account::user_key(&post.author_id), "ADD postCount :m").value(":m", n(-1)),
+    ];
+    writes.extend(shared::feed::deleted(&ctx, &post.author_id, &post.id)?);
+    ctx.table.transact(writes).await?;
     reindex(
         &ctx,
         &post.id,
@@ -365,7 +364,6 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     )
     .await?;
     count_tags(&ctx, &post, &post.hashtags, -1).await?;
-    shared::feed::deleted(&ctx, &post.author_id, &post.id).await?;
     ApiResponse::no_content()
 }
 
@@ -393,7 +391,40 @@ pub async fn feed(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
     let query = Query::partition(format!("FEED#{me}")).newest_first().paged(&req, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, Some(&me)).await?;
-    let posts: Vec<Post> =
-        posts_named_by(&ctx, &page.items).await?.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
+    // An entry shows only while its author is me or someone I follow now: an unfollow hides the
+    // author's posts at once, before the feed worker removes them. One batch read serves the
+    // posts and those follows together.
+    let post_keys: Vec<Key> = page
+        .items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(AttrValue::S(id)) => Some(post_key(id)),
+            _ => None,
+        })
+        .collect();
+    let authors: Vec<String> = page
+        .items
+        .iter()
+        .filter_map(|i| match i.get("authorId") {
+            Some(AttrValue::S(a)) if *a != me => Some(a.clone()),
+            _ => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut keys = post_keys.clone();
+    keys.extend(authors.iter().map(|a| shared::people::following_key(&me, a)));
+    let found = ctx.table.batch_get_items(&keys).await?;
+    let (found_posts, found_follows) = found.split_at(post_keys.len());
+    let followed: HashSet<&String> =
+        authors.iter().zip(found_follows).filter(|(_, f)| f.is_some()).map(|(a, _)| a).collect();
+    let posts: Vec<Post> = found_posts
+        .iter()
+        .flatten()
+        .map(|i| Post::from_item(i.clone()))
+        .collect::<ApiResult<Vec<_>>>()?
+        .into_iter()
+        .filter(|p| !hidden.contains(&p.author_id) && (p.author_id == me || followed.contains(&p.author_id)))
+        .collect();
     ApiResponse::ok(&Page { items: hydrate(&ctx, Some(&me), posts).await?, next_cursor: page.next_cursor })
 }

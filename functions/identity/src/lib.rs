@@ -45,4 +45,5 @@ pub const DOMAIN: Domain = Domain {
     ],
     workers: &[],
     jobs: &[],
+    streams: &[],
 };

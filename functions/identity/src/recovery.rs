@@ -9,7 +9,7 @@ use shared::ratelimit::{self, Limit};
 use shared::routes::{Access, Method, Permission, Route, respond, schema};
 use shared::table::{Write, n, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::{ApiRequest, ApiResponse, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::accounts::{Accepted, EmailOnly};

@@ -23,4 +23,5 @@ pub const DOMAIN: Domain = Domain {
     ],
     workers: &[&worker::NOTIFICATION_WORKER],
     jobs: &[],
+    streams: &[],
 };

@@ -21,4 +21,5 @@ pub const DOMAIN: Domain = Domain {
     ],
     workers: &[],
     jobs: &[],
+    streams: &[],
 };

@@ -87,12 +87,10 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             writes.push(counters(&me, -i64::from(mine), -i64::from(theirs)));
             writes.push(counters(&target, -i64::from(theirs), -i64::from(mine)));
         }
+        writes.push(shared::feed::unfollowed(&ctx, &me, &target)?);
+        writes.push(shared::feed::unfollowed(&ctx, &target, &me)?);
         match ctx.table.transact(writes).await {
-            Ok(()) => {
-                shared::feed::remove_author(&ctx, &me, &target).await?;
-                shared::feed::remove_author(&ctx, &target, &me).await?;
-                return ApiResponse::ok(&BlockState { blocked: true });
-            }
+            Ok(()) => return ApiResponse::ok(&BlockState { blocked: true }),
             Err(e) if e.code() == "ALREADY_BLOCKED" => return ApiResponse::ok(&BlockState { blocked: true }),
             Err(e) if matches!(e.code(), "RETRY" | "NOT_FOLLOWING") => continue,
             Err(e) => return Err(e),

@@ -112,7 +112,7 @@ pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         i.insert("since".into(), shared::table::s(&now));
         i
     };
-    let writes = vec![
+    let mut writes = vec![
         Write::check(blocks_key(&me, &target), "attribute_not_exists(PK)", blocked()),
         Write::check(blocks_key(&target, &me), "attribute_not_exists(PK)", blocked()),
         Write::put_item(item(following_key(&me, &target)))
@@ -120,24 +120,22 @@ pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         Write::put_item(item(follower_key(&target, &me))),
         counter(&me, "followingCount", 1),
         counter(&target, "followerCount", 1),
+        shared::feed::followed(&ctx, &me, &target)?,
     ];
+    writes.extend(shared::events::outbox(
+        &ctx,
+        vec![NotificationEvent {
+            event_id: format!("follow:{me}:{target}:{}", ctx.now().timestamp_millis()),
+            kind: NotificationKind::Follow,
+            actor_id: me.clone(),
+            recipient_id: target.clone(),
+            target_type: "USER".into(),
+            target_id: me.clone(),
+            excerpt: None,
+        }],
+    )?);
     match ctx.table.transact(writes).await {
-        Ok(()) => {
-            shared::feed::backfill(&ctx, &me, &target).await?;
-            shared::events::publish(
-                &ctx,
-                vec![NotificationEvent {
-                    event_id: format!("follow:{me}:{target}:{}", ctx.now().timestamp_millis()),
-                    kind: NotificationKind::Follow,
-                    actor_id: me.clone(),
-                    recipient_id: target.clone(),
-                    target_type: "USER".into(),
-                    target_id: me.clone(),
-                    excerpt: None,
-                }],
-            )
-            .await?;
-        }
+        Ok(()) => {}
         Err(e) if e.code() == "ALREADY_FOLLOWING" => {}
         Err(e) => return Err(e),
     }
@@ -148,8 +146,10 @@ pub async fn unfollow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
     let me = req.caller()?.user_id.clone();
     let target = req.path_param("id")?.to_string();
     other_user(&ctx, &me, &target, "CANNOT_FOLLOW_SELF").await?;
-    match ctx.table.transact(end_follow(&me, &target)).await {
-        Ok(()) => shared::feed::remove_author(&ctx, &me, &target).await?,
+    let mut writes = end_follow(&me, &target);
+    writes.push(shared::feed::unfollowed(&ctx, &me, &target)?);
+    match ctx.table.transact(writes).await {
+        Ok(()) => {}
         Err(e) if e.code() == "NOT_FOLLOWING" => {}
         Err(e) => return Err(e),
     }

@@ -24,6 +24,7 @@ pub const DOMAIN: Domain = Domain {
     ],
     workers: &[],
     jobs: &[],
+    streams: &[],
 };
 
 use shared::table::{AttrValue, Item};

@@ -4,6 +4,7 @@
 pub mod dlq_watch;
 pub mod health;
 pub mod mail_worker;
+pub mod outbox_relay;
 
 use shared::routes::Domain;
 
@@ -13,4 +14,5 @@ pub const DOMAIN: Domain = Domain {
     routes: &[&health::HEALTH],
     workers: &[&mail_worker::MAIL_WORKER],
     jobs: &[&dlq_watch::DLQ_WATCH],
+    streams: &[&outbox_relay::OUTBOX_RELAY],
 };

@@ -2,7 +2,7 @@
 //! Adding a domain means adding it here; everything else (local gateway, template, events,
 //! OpenAPI) follows.
 
-use shared::routes::{Domain, Job, Route, Worker};
+use shared::routes::{Domain, Job, Route, StreamConsumer, Worker};
 
 pub const DOMAINS: &[Domain] =
     &[system::DOMAIN, identity::DOMAIN, pets::DOMAIN, diary::DOMAIN, social::DOMAIN, notifications::DOMAIN];
@@ -17,6 +17,10 @@ pub fn workers() -> Vec<&'static Worker> {
 
 pub fn jobs() -> Vec<&'static Job> {
     DOMAINS.iter().flat_map(|d| d.jobs.iter().copied()).collect()
+}
+
+pub fn streams() -> Vec<&'static StreamConsumer> {
+    DOMAINS.iter().flat_map(|d| d.streams.iter().copied()).collect()
 }
 
 /// The OpenAPI document of the HTTP API.

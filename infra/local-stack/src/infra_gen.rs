@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use shared::queues::{self, Queue};
-use shared::routes::{Domain, Job, Permission, Route, Worker};
+use shared::routes::{Domain, Job, Permission, Route, StreamConsumer, Worker};
 
 use crate::apigw::{IncomingRequest, http_event};
 use crate::cors::Cors;
@@ -31,6 +31,7 @@ enum Function {
     Http(&'static Route),
     Worker(&'static Worker),
     Job(&'static Job),
+    Stream(&'static StreamConsumer),
 }
 
 impl Function {
@@ -39,6 +40,7 @@ impl Function {
             Function::Http(r) => r.binary,
             Function::Worker(w) => w.binary,
             Function::Job(j) => j.binary,
+            Function::Stream(c) => c.binary,
         }
     }
     fn package(&self) -> &'static str {
@@ -46,6 +48,7 @@ impl Function {
             Function::Http(r) => r.package,
             Function::Worker(w) => w.package,
             Function::Job(j) => j.package,
+            Function::Stream(c) => c.package,
         }
     }
     fn permissions(&self) -> &'static [Permission] {
@@ -53,6 +56,7 @@ impl Function {
             Function::Http(r) => r.permissions,
             Function::Worker(w) => w.permissions,
             Function::Job(j) => j.permissions,
+            Function::Stream(c) => c.permissions,
         }
     }
 }
@@ -64,6 +68,7 @@ fn functions(d: &Domain) -> Vec<Function> {
         .map(|r| Function::Http(r))
         .chain(d.workers.iter().map(|w| Function::Worker(w)))
         .chain(d.jobs.iter().map(|j| Function::Job(j)))
+        .chain(d.streams.iter().map(|c| Function::Stream(c)))
         .collect()
 }
 
@@ -109,6 +114,7 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ("Stage".to_string(), r("Stage")),
         ("TableName".to_string(), r("Table")),
         ("TableArn".to_string(), get_att("Table", "Arn")),
+        ("TableStreamArn".to_string(), get_att("Table", "StreamArn")),
         ("MediaBucket".to_string(), r("MediaBucket")),
         ("HttpApiId".to_string(), r("HttpApi")),
         ("MailFrom".to_string(), r("MailFrom")),
@@ -246,6 +252,18 @@ fn nested_stack(funcs: &[Function]) -> Value {
                     "Queue": r(&format!("{}Arn", queue_id(w.queue))),
                     "BatchSize": w.batch_size,
                     "FunctionResponseTypes": ["ReportBatchItemFailures"]
+                }}});
+            }
+            Function::Stream(c) => {
+                props["Description"] = json!(c.summary);
+                props["Events"] = json!({"TableStream": {"Type": "DynamoDB", "Properties": {
+                    "Stream": r("TableStreamArn"),
+                    "StartingPosition": "TRIM_HORIZON",
+                    "BatchSize": c.batch_size,
+                    "MaximumRetryAttempts": c.max_retries,
+                    "BisectBatchOnFunctionError": true,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}}
                 }}});
             }
             Function::Job(j) => {
@@ -447,6 +465,30 @@ fn sample_event(f: Function) -> Value {
             "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:{}", crate::sqs::ACCOUNT_ID, w.queue.name),
             "awsRegion": "us-east-1"
         }]}),
+        Function::Stream(_) => json!({"Records": [{
+            "eventID": "7de3041dd709b024af6f29e4fa13d34c",
+            "eventName": "INSERT",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:{}:table/petplatform/stream/2025-11-21T12:00:00.000", crate::sqs::ACCOUNT_ID),
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1_763_726_400.0,
+                "Keys": {"PK": {"S": "OUTBOX#01JD3K4Q5R6S7T8V9W0XYZABCD"}, "SK": {"S": "MESSAGE"}},
+                "NewImage": {
+                    "PK": {"S": "OUTBOX#01JD3K4Q5R6S7T8V9W0XYZABCD"}, "SK": {"S": "MESSAGE"},
+                    "entityType": {"S": "OutboxMessage"},
+                    "id": {"S": "01JD3K4Q5R6S7T8V9W0XYZABCD"},
+                    "queue": {"S": "mail"},
+                    "body": {"S": r#"{"to":"someone@example.com","subject":"Welcome","text":"Hello!","dedupKey":"welcome:01JD3K4Q5R6S7T8V9W0XYZABCD"}"#},
+                    "expires": {"N": "1763812800"},
+                    "expiresAt": {"N": "1763812800"}
+                },
+                "SequenceNumber": "000000000000000000001",
+                "SizeBytes": 420,
+                "StreamViewType": "NEW_IMAGE"
+            }
+        }]}),
         Function::Job(j) => json!({
             "version": "0",
             "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -504,6 +546,15 @@ pub fn readme_tables(domains: &[Domain]) -> String {
         }
         for j in d.jobs {
             t.push_str(&format!("| `{}` | `{}` | {} |\n", j.binary, j.schedule, j.summary));
+        }
+        for c in d.streams {
+            t.push_str(&format!(
+                "| `{}` | the table's stream (failures to `{}` after {} retries) | {} |\n",
+                c.binary,
+                c.failure_queue.dlq_name(),
+                c.max_retries,
+                c.summary
+            ));
         }
     }
     t

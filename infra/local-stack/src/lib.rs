@@ -2,7 +2,7 @@
 //!
 //! [`LocalStack::start`] brings up, in this process and on loopback, a stand-in for every AWS
 //! part the product uses — DynamoDB (dynoxide), S3 (s3s-fs), SQS with the event source mapping,
-//! SES with a readable mailbox, EventBridge schedules — and the HTTP API built from the route
+//! DynamoDB Streams with its event source mapping, SES with a readable mailbox, EventBridge schedules — and the HTTP API built from the route
 //! table. Functions reach the stand-ins through the real AWS SDK clients, pointed at loopback.
 
 pub mod apigw;
@@ -13,6 +13,7 @@ pub mod infra_gen;
 pub mod oauth_sandbox;
 pub mod ses;
 pub mod sqs;
+pub mod streams;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -116,6 +117,8 @@ pub struct LocalStack {
     pub ctx: Arc<AppContext>,
     pub queues: Arc<sqs::Queues>,
     pub mailbox: Arc<ses::Mailbox>,
+    /// The table stream's event source mappings (one switch for all of them).
+    pub streams: Arc<streams::StreamMapping>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _temp: Option<tempfile::TempDir>,
@@ -285,6 +288,7 @@ impl LocalStack {
             ctx: ctx.clone(),
             queues: queues.clone(),
             mailbox: mailbox.clone(),
+            streams: Arc::new(streams::StreamMapping::default()),
             stop,
             tasks,
             _temp: temp,
@@ -294,6 +298,18 @@ impl LocalStack {
             // Event source mappings.
             for w in catalog::workers() {
                 stack.tasks.push(tokio::spawn(sqs::run_event_source(queues.clone(), w, ctx.clone(), stop_rx.clone())));
+            }
+            for consumer in catalog::streams() {
+                stack.tasks.push(tokio::spawn(streams::run(
+                    stack.streams.clone(),
+                    stack.dynamodb_url.clone(),
+                    TABLE_NAME,
+                    consumer,
+                    ctx.clone(),
+                    queues.clone(),
+                    stack.data_dir.join(format!("stream-{}.checkpoint", consumer.name)),
+                    stop_rx.clone(),
+                )));
             }
             // Schedules.
             if opts.run_schedules {

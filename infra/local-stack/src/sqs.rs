@@ -20,7 +20,7 @@ use tokio::sync::{Notify, watch};
 pub const ACCOUNT_ID: &str = "000000000000";
 
 #[derive(Debug, Clone)]
-struct StoredMessage {
+pub(crate) struct StoredMessage {
     id: String,
     body: String,
     md5: String,
@@ -136,7 +136,7 @@ impl Queues {
         format!("{}/{ACCOUNT_ID}/{name}", self.base_url.lock().unwrap())
     }
 
-    fn arn_of(&self, name: &str) -> String {
+    pub(crate) fn arn_of(&self, name: &str) -> String {
         format!("arn:aws:sqs:{}:{ACCOUNT_ID}:{name}", self.region)
     }
 
@@ -170,7 +170,7 @@ impl Queues {
         Some((visible, q.messages.len() - visible))
     }
 
-    fn send(&self, name: &str, body: String) -> Result<StoredMessage, SqsError> {
+    pub(crate) fn send(&self, name: &str, body: String) -> Result<StoredMessage, SqsError> {
         if body.is_empty() {
             return Err(SqsError::bad(
                 "InvalidParameterValue",

@@ -143,7 +143,8 @@ async fn codes_expire_tries_are_limited_per_source_and_resend_has_a_cooldown() {
     let code = t.code_from_mail("five@example.com", "인증 코드").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        let r = t.post_from("127.0.0.2", "/auth/email/verify", json!({"email": "five@example.com", "code": wrong})).await;
+        let r =
+            t.post_from("127.0.0.2", "/auth/email/verify", json!({"email": "five@example.com", "code": wrong})).await;
         assert_eq!((r.status, r.body["code"].as_str()), (400, Some("INVALID_CODE")));
     }
     let r = t.post_from("127.0.0.2", "/auth/email/verify", json!({"email": "five@example.com", "code": code})).await;
@@ -248,7 +249,10 @@ async fn strangers_cannot_use_up_the_owners_recovery() {
     let stranger = "127.0.0.2";
     // A stranger asks for resets and temporary passwords until refused, and guesses codes.
     for _ in 0..5 {
-        assert_eq!(t.post_from(stranger, "/auth/password/forgot", json!({"email": "victim@example.com"})).await.status, 202);
+        assert_eq!(
+            t.post_from(stranger, "/auth/password/forgot", json!({"email": "victim@example.com"})).await.status,
+            202
+        );
         let r = t
             .post_from(stranger, "/auth/password/temporary", json!({"email": "victim@example.com", "name": "테스트"}))
             .await;
@@ -270,25 +274,26 @@ async fn strangers_cannot_use_up_the_owners_recovery() {
     }
     // The owner's own requests still go through, and the mailed code still works.
     assert_eq!(t.post("/auth/password/forgot", json!({"email": "victim@example.com"}), None).await.status, 202);
-    let r = t
-        .post(
-            "/auth/password/temporary",
-            json!({"email": "victim@example.com", "name": "테스트"}),
-            None,
-        )
-        .await;
+    let r = t.post("/auth/password/temporary", json!({"email": "victim@example.com", "name": "테스트"}), None).await;
     assert_eq!(r.status, 202);
     let r = t
-        .post("/auth/password/reset", json!({"email": "victim@example.com", "code": code, "newPassword": "mine4ever"}), None)
+        .post(
+            "/auth/password/reset",
+            json!({"email": "victim@example.com", "code": code, "newPassword": "mine4ever"}),
+            None,
+        )
         .await;
     assert_eq!(r.status, 204, "{:?}", r.body);
     assert_eq!(t.login("victim@example.com", "mine4ever").await.status, 200);
     // Guessing the password from elsewhere is refused once the stranger's quota is spent, and
     // never costs the owner their own sign-in quota.
     for _ in 0..20 {
-        let _ = t.post_from(stranger, "/auth/login", json!({"email": "victim@example.com", "password": "nope-nope1"})).await;
+        let _ = t
+            .post_from(stranger, "/auth/login", json!({"email": "victim@example.com", "password": "nope-nope1"}))
+            .await;
     }
-    let r = t.post_from(stranger, "/auth/login", json!({"email": "victim@example.com", "password": "nope-nope1"})).await;
+    let r =
+        t.post_from(stranger, "/auth/login", json!({"email": "victim@example.com", "password": "nope-nope1"})).await;
     assert_eq!(r.status, 429);
     t.stop().await;
 }

@@ -74,6 +74,9 @@ fn every_function_is_a_binary_and_every_binary_a_function() {
     for j in catalog::jobs() {
         check(j.package, j.binary, "run_job");
     }
+    for c in catalog::streams() {
+        check(c.package, c.binary, "run_stream");
+    }
     let mut found = BTreeSet::new();
     for pkg in std::fs::read_dir(root.join("functions")).unwrap() {
         let bin = pkg.unwrap().path().join("src/bin");
@@ -107,7 +110,13 @@ fn no_stack_nears_the_resource_limit_at_150_endpoints() {
             r
         })
         .collect();
-    let big = Domain { name: "synthetic", routes: Box::leak(synthetic.into_boxed_slice()), workers: &[], jobs: &[] };
+    let big = Domain {
+        name: "synthetic",
+        routes: Box::leak(synthetic.into_boxed_slice()),
+        workers: &[],
+        jobs: &[],
+        streams: &[],
+    };
     let mut domains = catalog::DOMAINS.to_vec();
     domains.push(big);
     let files = render(&domains);

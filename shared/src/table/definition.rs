@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 
 pub const PK: &str = "PK";
@@ -12,6 +12,10 @@ pub const SK: &str = "SK";
 pub const ENTITY_TYPE: &str = "entityType";
 /// Epoch seconds after which DynamoDB may delete the item (it may lag: reads filter too).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// The table's stream carries new images: the outbox relay reads the messages committed with
+/// the facts that caused them (see [`crate::outbox`]).
+pub const STREAM_VIEW_TYPE: &str = "NEW_IMAGE";
 
 /// The overloaded global secondary indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,7 +71,14 @@ pub fn create_table(
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash))
-        .key_schema(key(SK, KeyType::Range));
+        .key_schema(key(SK, KeyType::Range))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(STREAM_VIEW_TYPE))
+                .build()
+                .expect("stream specification has every required field"),
+        );
     for a in key_attributes() {
         req = req.attribute_definitions(
             AttributeDefinition::builder()
@@ -114,6 +125,7 @@ pub fn cloudformation_properties() -> serde_json::Value {
             "Projection": {"ProjectionType": "ALL"}
         })).collect::<Vec<_>>(),
         "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": true},
+        "StreamSpecification": {"StreamViewType": STREAM_VIEW_TYPE},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
         "SSESpecification": {"SSEEnabled": true}
     })

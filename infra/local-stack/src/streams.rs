@@ -1,0 +1,217 @@
+//! The DynamoDB Streams event source mapping: reads the table's stream from the DynamoDB
+//! stand-in with the Streams API (`DescribeTable`, `DescribeStream`, `GetShardIterator`,
+//! `GetRecords`) and invokes the consumer with real `DynamoDBEvent` batches, as Lambda does:
+//! in order, retrying from the first reported failure, sending a record that keeps failing to
+//! the failure destination and moving on. Its position is kept in the data folder, so records
+//! committed while the stack was down are delivered after a restart.
+//!
+//! Faults for tests: [`StreamMapping::pause`] stops delivery (the relay is down), and
+//! [`StreamMapping::lose_next_results`] throws away the consumer's answer after it ran, as when
+//! a function dies after its side effects and before it reports (the batch comes again).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::AppContext;
+use shared::routes::StreamConsumer;
+use tokio::sync::watch;
+
+use crate::sqs::Queues;
+
+/// Switches and counters of one mapping.
+#[derive(Debug, Default)]
+pub struct StreamMapping {
+    paused: AtomicBool,
+    lose_results: AtomicU32,
+    /// Batches handed to the consumer.
+    pub invocations: AtomicU64,
+    /// Records handed over, repeats included.
+    pub records_delivered: AtomicU64,
+}
+
+impl StreamMapping {
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+    /// The next `n` invocations run, but their answers are lost: the batches are delivered again.
+    pub fn lose_next_results(&self, n: u32) {
+        self.lose_results.store(n, Ordering::SeqCst);
+    }
+}
+
+struct StreamsApi {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl StreamsApi {
+    async fn call(&self, target: &str, body: Value) -> Result<Value, String> {
+        let res = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", target)
+            // The stand-in wants a credential, as DynamoDB does (it does not check signatures).
+            .header("x-amz-date", "20250101T000000Z")
+            .header(
+                "authorization",
+                format!(
+                    "AWS4-HMAC-SHA256 Credential={}/20250101/{}/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+                    crate::ACCESS_KEY_ID,
+                    crate::REGION
+                ),
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = res.status();
+        let v: Value = res.json().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{target}: {v}"));
+        }
+        Ok(v)
+    }
+
+    /// The stream's ARN and its one shard.
+    async fn shard(&self, table: &str) -> Result<(String, String), String> {
+        let t = self.call("DynamoDB_20120810.DescribeTable", json!({"TableName": table})).await?;
+        let arn = t["Table"]["LatestStreamArn"].as_str().ok_or("the table has no stream")?.to_string();
+        let s = self.call("DynamoDBStreams_20120810.DescribeStream", json!({"StreamArn": arn})).await?;
+        let shard =
+            s["StreamDescription"]["Shards"][0]["ShardId"].as_str().ok_or("the stream has no shard")?.to_string();
+        Ok((arn, shard))
+    }
+
+    async fn iterator(&self, arn: &str, shard: &str, after: Option<&str>) -> Result<String, String> {
+        let mut req = json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"});
+        if let Some(seq) = after {
+            req["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
+            req["SequenceNumber"] = json!(seq);
+        }
+        let v = self.call("DynamoDBStreams_20120810.GetShardIterator", req).await?;
+        Ok(v["ShardIterator"].as_str().ok_or("no shard iterator")?.to_string())
+    }
+
+    async fn records(&self, iterator: &str, limit: u32) -> Result<Vec<Value>, String> {
+        let v = self
+            .call("DynamoDBStreams_20120810.GetRecords", json!({"ShardIterator": iterator, "Limit": limit}))
+            .await?;
+        Ok(v["Records"].as_array().cloned().unwrap_or_default())
+    }
+}
+
+fn sequence_of(record: &Value) -> Option<String> {
+    record["dynamodb"]["SequenceNumber"].as_str().map(str::to_string)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    mapping: Arc<StreamMapping>,
+    dynamodb_url: String,
+    table: &'static str,
+    consumer: &'static StreamConsumer,
+    ctx: Arc<AppContext>,
+    queues: Arc<Queues>,
+    checkpoint_file: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let api = StreamsApi { http: reqwest::Client::new(), url: dynamodb_url };
+    let (arn, shard) = match api.shard(table).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "stream mapping cannot find the table stream");
+            return;
+        }
+    };
+    let mut checkpoint: Option<String> = std::fs::read_to_string(&checkpoint_file).ok().map(|s| s.trim().to_string());
+    let mut tries_of_first: u32 = 0;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let idle = mapping.paused.load(Ordering::SeqCst);
+        let batch = if idle {
+            Vec::new()
+        } else {
+            match api.iterator(&arn, &shard, checkpoint.as_deref()).await {
+                Ok(it) => api.records(&it, consumer.batch_size).await.unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream mapping cannot read the stream");
+                    Vec::new()
+                }
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = stop.changed() => return,
+            }
+            continue;
+        }
+        let records: Vec<Value> = batch
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r["eventSourceARN"] = json!(arn);
+                r
+            })
+            .collect();
+        let event: aws_lambda_events::dynamodb::Event = match serde_json::from_value(json!({"Records": records})) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "stream records do not parse as a DynamoDB event");
+                return;
+            }
+        };
+        mapping.invocations.fetch_add(1, Ordering::SeqCst);
+        mapping.records_delivered.fetch_add(batch.len() as u64, Ordering::SeqCst);
+        let response = (consumer.handler)(ctx.clone(), event).await;
+        let lost = mapping.lose_results.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if lost {
+            continue; // as if the function died before answering: the same batch comes again
+        }
+        let failed_at = response
+            .batch_item_failures
+            .iter()
+            .filter_map(|f| f.item_identifier.clone())
+            .filter_map(|seq| batch.iter().position(|r| sequence_of(r).as_deref() == Some(seq.as_str())))
+            .min();
+        let done = match failed_at {
+            None => batch.len(),
+            Some(i) => {
+                if i > 0 {
+                    tries_of_first = 0;
+                    i
+                } else {
+                    tries_of_first += 1;
+                    if tries_of_first > consumer.max_retries {
+                        // Give up on this record: its description goes to the failure destination.
+                        let note = json!({"streamArn": arn, "record": batch[0], "consumer": consumer.name});
+                        let _ = queues.send(&consumer.failure_queue.dlq_name(), note.to_string());
+                        tries_of_first = 0;
+                        1
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(50 * u64::from(tries_of_first.min(10)))).await;
+                        0
+                    }
+                }
+            }
+        };
+        if done > 0 {
+            if failed_at.is_none() {
+                tries_of_first = 0;
+            }
+            checkpoint = sequence_of(&batch[done - 1]);
+            if let Some(c) = &checkpoint {
+                let _ = std::fs::write(&checkpoint_file, c);
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The transactional outbox: messages committed with their facts reach their queues through the
+//! table's stream, exactly once in effect, even when the relay is down or dies after sending.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use integration_tests::{Session, TestStack};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PW: &str = "walks4ever";
+
+async fn notifications(t: &TestStack, who: &Session) -> Vec<Value> {
+    let r = t.call(Method::GET, "/notifications", None, Some(&who.access)).await;
+    r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn feed_ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_relay_killed_between_commit_and_delivery_still_delivers_once() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let r = t.call(Method::PUT, &format!("/users/{}/follow", ann.user_id), None, Some(&bob.access)).await;
+    assert_eq!(r.status, 200);
+    t.eventually(Duration::from_secs(10), "the follow notification", || async {
+        (notifications(&t, &ann).await.len() == 1).then_some(())
+    })
+    .await;
+
+    // The relay is down: the post and its comment commit, their messages wait in the stream.
+    t.stack.streams.pause();
+    let post = t.post("/posts", json!({"content": "산책 다녀왔어요"}), Some(&ann.access)).await;
+    assert_eq!(post.status, 201);
+    let post_id = post.body["id"].as_str().unwrap().to_string();
+    let r = t.post(&format!("/posts/{post_id}/comments"), json!({"content": "좋아요!"}), Some(&bob.access)).await;
+    assert_eq!(r.status, 201);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bobs_feed = t.call(Method::GET, "/feed", None, Some(&bob.access)).await.body;
+    assert!(!feed_ids(&bobs_feed).contains(&post_id), "nothing is relayed while the relay is down");
+    assert_eq!(notifications(&t, &ann).await.len(), 1);
+
+    // It comes back and dies after sending, before reporting: the batch is delivered again.
+    let delivered_before = t.stack.streams.records_delivered.load(Ordering::SeqCst);
+    t.stack.streams.lose_next_results(1);
+    t.stack.streams.resume();
+    t.eventually(Duration::from_secs(10), "the post in the follower's feed", || async {
+        let feed = t.call(Method::GET, "/feed", None, Some(&bob.access)).await.body;
+        feed_ids(&feed).contains(&post_id).then_some(())
+    })
+    .await;
+    t.eventually(Duration::from_secs(10), "the comment notification", || async {
+        (notifications(&t, &ann).await.len() == 2).then_some(())
+    })
+    .await;
+    let invocations = t.stack.streams.records_delivered.load(Ordering::SeqCst) - delivered_before;
+    assert!(invocations >= 2 * 3, "the batch was delivered twice ({invocations} records)");
+    // Once in effect: one feed entry, one comment notification, however often it was relayed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let feed = t.call(Method::GET, "/feed", None, Some(&bob.access)).await.body;
+    assert_eq!(feed_ids(&feed).iter().filter(|id| **id == post_id).count(), 1);
+    let kinds: Vec<String> =
+        notifications(&t, &ann).await.iter().map(|n| n["type"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(kinds, vec!["COMMENT".to_string(), "FOLLOW".to_string()]);
+    t.stop().await;
+}
