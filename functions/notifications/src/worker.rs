@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use shared::events::{NotificationEvent, NotificationKind};
-use shared::mail::{self, Email};
+use shared::mail::Email;
 use shared::routes::{Permission, Worker};
 use shared::table::{AttrValue, Key, Write, n, s};
 use shared::worker::{Message, MessageError};
@@ -19,7 +19,7 @@ pub static NOTIFICATION_WORKER: Worker = Worker {
     package: crate::PKG,
     queue: &queues::NOTIFICATIONS,
     batch_size: 10,
-    permissions: &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)],
+    permissions: &[Permission::TableRead, Permission::TableWrite],
     handler: |ctx, msg| Box::pin(handle(ctx, msg)),
     summary: "Stores notifications from domain events and emails those the recipient asked for",
     example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
@@ -93,30 +93,25 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
     let mut seen = Key::new(format!("NOTIFEVENT#{}", event.event_id), "SEEN").to_item();
     seen.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + SEEN_SECS));
     seen.insert("notificationId".into(), s(&notification.id));
-    let stored = ctx
-        .table
-        .transact(vec![
-            Write::put_item(seen).if_absent(ApiError::conflict("DUPLICATE_EVENT", "seen")),
-            Write::put(&notification)?,
-            Write::update(counter_key(&event.recipient_id), "ADD unread :one").value(":one", n(1)),
-        ])
-        .await;
-    match stored {
-        Ok(()) => {}
-        Err(e) if e.code() == "DUPLICATE_EVENT" => return Ok(()),
-        Err(e) => return Err(e.into()),
-    }
+    let mut writes = vec![
+        Write::put_item(seen).if_absent(ApiError::conflict("DUPLICATE_EVENT", "seen")),
+        Write::put(&notification)?,
+        Write::update(counter_key(&event.recipient_id), "ADD unread :one").value(":one", n(1)),
+    ];
+    // The email is queued in the same transaction that marks the event seen (through the
+    // outbox): a failed send is retried by the relay, never lost behind the "seen" mark.
     if settings.email.allows(event.kind) {
-        mail::enqueue(
-            &ctx,
-            &Email {
-                to: email,
-                subject: format!("[펫플랫폼] {title}"),
-                text: body,
-                dedup_key: format!("notification:{}", notification.id),
-            },
-        )
-        .await?;
+        let email = Email {
+            to: email,
+            subject: format!("[펫플랫폼] {title}"),
+            text: body,
+            dedup_key: format!("notification:{}", notification.id),
+        };
+        writes.push(shared::outbox::message(&ctx, &queues::MAIL, &email)?);
     }
-    Ok(())
+    match ctx.table.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() == "DUPLICATE_EVENT" => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -72,6 +72,9 @@ pub struct Queues {
     state: Mutex<BTreeMap<String, QueueState>>,
     arrived: Notify,
     invocations: Mutex<Vec<Invocation>>,
+    /// Fault switch: queue name → how many more `SendMessage` calls to it fail (as a throttled
+    /// or unreachable SQS would).
+    failing_sends: Mutex<BTreeMap<String, u32>>,
 }
 
 fn epoch_ms() -> u128 {
@@ -93,6 +96,14 @@ pub struct SqsError {
 impl SqsError {
     fn bad(code: &'static str, query_code: &'static str, message: impl Into<String>) -> Self {
         Self { status: StatusCode::BAD_REQUEST, code, query_code, message: message.into() }
+    }
+    fn internal(message: &str) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "InternalError",
+            query_code: "InternalError",
+            message: message.into(),
+        }
     }
     fn no_queue(url: &str) -> Self {
         Self::bad(
@@ -125,6 +136,7 @@ impl Queues {
             state: Mutex::new(BTreeMap::new()),
             arrived: Notify::new(),
             invocations: Mutex::new(Vec::new()),
+            failing_sends: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -157,6 +169,22 @@ impl Queues {
     }
 
     /// The worker deliveries made so far (for tests and the local console).
+    /// Makes the next `n` `SendMessage` calls to `queue` fail with a 500 `InternalError`.
+    pub fn fail_next_sends(&self, queue: &str, n: u32) {
+        self.failing_sends.lock().unwrap().insert(queue.to_string(), n);
+    }
+
+    fn injected_failure(&self, queue: &str) -> Result<(), SqsError> {
+        let mut failing = self.failing_sends.lock().unwrap();
+        match failing.get_mut(queue) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Err(SqsError::internal("injected failure"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn invocations(&self) -> Vec<Invocation> {
         self.invocations.lock().unwrap().clone()
     }
@@ -307,6 +335,7 @@ impl Queues {
         let name = self.name_from_url(url);
         match action {
             "SendMessage" => {
+                self.injected_failure(&name)?;
                 let m = self.send(&name, input["MessageBody"].as_str().unwrap_or_default().to_string())?;
                 Ok(json!({"MessageId": m.id, "MD5OfMessageBody": m.md5}))
             }

@@ -67,3 +67,35 @@ async fn a_relay_killed_between_commit_and_delivery_still_delivers_once() {
     assert_eq!(kinds, vec!["COMMENT".to_string(), "FOLLOW".to_string()]);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_notification_email_survives_a_failing_mail_queue() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let mut settings = t.call(Method::GET, "/notifications/settings", None, Some(&ann.access)).await.body;
+    settings["email"]["like"] = json!(true);
+    assert_eq!(t.call(Method::PUT, "/notifications/settings", Some(settings), Some(&ann.access)).await.status, 200);
+    let post = t.post("/posts", json!({"content": "좋아요 눌러주세요"}), Some(&ann.access)).await;
+    let post_id = post.body["id"].as_str().unwrap().to_string();
+    let mails_before = t.mail_to("ann@example.com").await.len();
+
+    // Every send to the mail queue fails for a while (the SDK's own retries included).
+    t.stack.queues.fail_next_sends("mail", 12);
+    let r = t.call(Method::PUT, &format!("/posts/{post_id}/like"), None, Some(&bob.access)).await;
+    assert_eq!(r.status, 200);
+    t.eventually(Duration::from_secs(10), "the like notification", || async {
+        (notifications(&t, &ann).await.len() == 1).then_some(())
+    })
+    .await;
+    let mails = t
+        .eventually(Duration::from_secs(20), "the like email", || async {
+            let mails = t.mail_to("ann@example.com").await;
+            (mails.len() > mails_before).then_some(mails)
+        })
+        .await;
+    assert!(mails[0]["subject"].as_str().unwrap().contains("좋아요"), "{:?}", mails[0]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(t.mail_to("ann@example.com").await.len(), mails_before + 1, "sent once");
+    t.stop().await;
+}
