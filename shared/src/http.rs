@@ -65,8 +65,12 @@ impl ApiRequest {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("BODY_REQUIRED", "A JSON body is required."));
         }
+        // Every body is an object: serde would otherwise read a struct from an array too.
+        if self.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request("MALFORMED_JSON", "The body must be a JSON object."));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&self.body);
-        let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let value: T = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() || path == "." {
@@ -82,6 +86,8 @@ impl ApiRequest {
             }
             ApiError::Validation(vec![FieldProblem::new(path, "INVALID", clean_serde_message(&inner))])
         })?;
+        // Nothing but white space may follow the object.
+        de.end().map_err(|_| ApiError::bad_request("MALFORMED_JSON", "The body is not valid JSON."))?;
         let mut v = Validator::new();
         value.validate(&mut v);
         v.finish()?;
@@ -344,6 +350,17 @@ mod tests {
         let mut r = req(r#"{"email":"a@b.co","age":20}"#);
         r.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert_eq!(r.json::<SignUp>().unwrap_err().status(), 415);
+    }
+
+    #[test]
+    fn refuses_arrays_for_objects_and_trailing_garbage() {
+        assert_eq!(req(r#"["a@b.co", 20]"#).json::<SignUp>().unwrap_err().code(), "MALFORMED_JSON");
+        assert_eq!(
+            req(r#"{"email":"a@b.co","age":20} garbage"#).json::<SignUp>().unwrap_err().code(),
+            "MALFORMED_JSON"
+        );
+        assert_eq!(req(r#"{"email":"a@b.co","age":20}{}"#).json::<SignUp>().unwrap_err().code(), "MALFORMED_JSON");
+        assert_eq!(req("  {\"email\":\"a@b.co\",\"age\":20}\n ").json::<SignUp>().unwrap().age, 20);
     }
 
     #[test]

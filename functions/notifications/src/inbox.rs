@@ -223,16 +223,42 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 
 pub async fn delete_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let me = req.caller()?.user_id.clone();
-    let all = all_of(&ctx, &me).await?;
+    let changed_meanwhile = || ApiError::conflict("CONCURRENT_UPDATE", "Notifications changed meanwhile. Try again.");
     let mut changed = 0;
-    for chunk in all.chunks(99) {
-        let unread = chunk.iter().filter(|x| !x.read).count() as i64;
-        let mut writes: Vec<Write> = chunk.iter().map(|x| Write::delete(notification_key(&me, &x.id))).collect();
-        writes.push(Write::update(counter_key(&me), "ADD unread :m").value(":m", n(-unread)));
-        ctx.table.transact(writes).await?;
-        changed += chunk.len();
+    // Each delete is conditional on the item as read, so the counter goes down only for items
+    // this request really deleted unread; a chunk that raced with another delete or a read is
+    // read again and retried.
+    for _ in 0..5 {
+        let all = all_of(&ctx, &me).await?;
+        let mut raced = false;
+        for chunk in all.chunks(99) {
+            let unread = chunk.iter().filter(|x| !x.read).count() as i64;
+            let mut writes: Vec<Write> = chunk
+                .iter()
+                .map(|x| {
+                    Write::delete(notification_key(&me, &x.id))
+                        .name("#r", "read")
+                        .value(":r", b(x.read))
+                        .when("attribute_exists(PK) AND #r = :r", changed_meanwhile())
+                })
+                .collect();
+            if unread > 0 {
+                writes.push(Write::update(counter_key(&me), "ADD unread :m").value(":m", n(-unread)));
+            }
+            match ctx.table.transact(writes).await {
+                Ok(()) => changed += chunk.len(),
+                Err(ApiError::Conflict { code: "CONCURRENT_UPDATE", .. }) => {
+                    raced = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !raced {
+            return ApiResponse::ok(&Changed { changed });
+        }
     }
-    ApiResponse::ok(&Changed { changed })
+    Err(changed_meanwhile())
 }
 
 pub async fn get_settings(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
