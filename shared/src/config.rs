@@ -83,8 +83,11 @@ impl Config {
             lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
         };
         let opt = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        // A function is given only the secrets it declares. One that was not given a signing
+        // secret gets a random key of its own: it can neither forge nor accept what the real
+        // key signs.
         let secret = |name: &'static str| -> Result<Vec<u8>, ConfigError> {
-            let v = get(name)?;
+            let Some(v) = opt(name) else { return Ok(rand::random::<[u8; 32]>().to_vec()) };
             if v.len() < 32 {
                 return Err(ConfigError::Invalid { name, reason: "must be at least 32 bytes".into() });
             }
@@ -201,6 +204,17 @@ mod tests {
         assert_eq!(c.table_name, "pets");
         assert_eq!(c.access_token_ttl_secs, 900);
         assert_eq!(c.queue_url(&crate::queues::MAIL), "http://sqs/mail");
+    }
+
+    #[test]
+    fn a_function_without_a_secret_cannot_use_the_real_one() {
+        let mut env = base();
+        env.remove("JWT_SECRET");
+        let a = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let b = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        assert_eq!(a.jwt_secret.len(), 32);
+        assert_ne!(a.jwt_secret, b.jwt_secret, "a random key each cold start");
+        assert_ne!(a.jwt_secret, "j".repeat(32).into_bytes());
     }
 
     #[test]

@@ -41,9 +41,10 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
     let mut schemas = Vec::new();
     let problem = schema::<Problem>(&mut schemas);
     let mut paths = PathsBuilder::new();
-    for route in domains.iter().flat_map(|d| d.routes.iter()) {
+    for (function, route) in domains.iter().flat_map(|d| d.routes()) {
         let doc = &route.doc;
-        let mut op = OperationBuilder::new().operation_id(Some(route.binary)).summary(Some(doc.summary)).tag(doc.tag);
+        let mut op =
+            OperationBuilder::new().operation_id(Some(function.binary)).summary(Some(doc.summary)).tag(doc.tag);
         for (i, seg) in route.path.split('/').enumerate() {
             let _ = i;
             if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {

@@ -124,18 +124,221 @@ pub struct RouteDoc {
     pub example: Option<&'static str>,
 }
 
-/// One HTTP endpoint: one Lambda binary.
+/// One Lambda function: its binary, what triggers it, and what it may use. Every function of the
+/// product is one `static` of this type; the binaries, the local stack, `template.yaml`,
+/// `events/`, the OpenAPI document and the README's tables all come from these declarations.
+#[derive(Debug)]
+pub struct Function {
+    /// The binary (and Lambda function) name.
+    pub binary: &'static str,
+    /// The package under `functions/` that owns the binary.
+    pub package: &'static str,
+    pub trigger: Trigger,
+    /// What it may do in AWS: its IAM policy.
+    pub permissions: &'static [Permission],
+    /// The secrets it is given (HTTP functions always get [`Secret::Jwt`] and
+    /// [`Secret::Cursor`]); no other function sees them.
+    pub secrets: &'static [Secret],
+    pub memory_mb: u32,
+    pub timeout_secs: u32,
+}
+
+/// What invokes a function.
+#[derive(Debug)]
+pub enum Trigger {
+    /// A route of the HTTP API.
+    Http(Route),
+    /// An SQS queue (event source mapping with partial batch failures).
+    Sqs(Worker),
+    /// The table's stream.
+    Stream(StreamConsumer),
+    /// An EventBridge schedule.
+    Schedule(Job),
+}
+
+/// A secret a function may be given (from SSM Parameter Store in AWS, from the local stack's
+/// configuration locally), with the environment variables that carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Secret {
+    /// Signs and verifies access tokens, and keys one-time code digests.
+    Jwt,
+    /// Signs list cursors.
+    Cursor,
+    /// The Google OAuth client secret.
+    GoogleOAuth,
+    /// The Kakao OAuth client secret.
+    KakaoOAuth,
+}
+
+impl Secret {
+    pub const ALL: [Secret; 4] = [Secret::Jwt, Secret::Cursor, Secret::GoogleOAuth, Secret::KakaoOAuth];
+    pub fn env_var(self) -> &'static str {
+        match self {
+            Secret::Jwt => "JWT_SECRET",
+            Secret::Cursor => "CURSOR_SECRET",
+            Secret::GoogleOAuth => "GOOGLE_CLIENT_SECRET",
+            Secret::KakaoOAuth => "KAKAO_CLIENT_SECRET",
+        }
+    }
+}
+
+pub const DEFAULT_MEMORY_MB: u32 = 256;
+pub const DEFAULT_TIMEOUT_SECS: u32 = 15;
+
+impl Function {
+    const fn with(binary: &'static str, package: &'static str, trigger: Trigger) -> Self {
+        Function {
+            binary,
+            package,
+            trigger,
+            permissions: &[],
+            secrets: &[],
+            memory_mb: DEFAULT_MEMORY_MB,
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+        }
+    }
+
+    /// An HTTP endpoint: `method path`, handled by `handler`.
+    pub const fn http(
+        method: Method,
+        path: &'static str,
+        binary: &'static str,
+        package: &'static str,
+        access: Access,
+        handler: HttpHandler,
+    ) -> Self {
+        Self::with(
+            binary,
+            package,
+            Trigger::Http(Route { method, path, access, max_body: DEFAULT_MAX_BODY, handler, doc: RouteDoc::EMPTY }),
+        )
+    }
+    /// An SQS worker; its timeout follows the queue's visibility timeout.
+    pub const fn worker(binary: &'static str, package: &'static str, worker: Worker) -> Self {
+        let timeout = worker.queue.visibility_timeout_secs / 2 + 1;
+        let mut f = Self::with(binary, package, Trigger::Sqs(worker));
+        f.timeout_secs = if timeout > 900 { 900 } else { timeout };
+        f
+    }
+    pub const fn stream(binary: &'static str, package: &'static str, consumer: StreamConsumer) -> Self {
+        Self::with(binary, package, Trigger::Stream(consumer))
+    }
+    pub const fn job(binary: &'static str, package: &'static str, job: Job) -> Self {
+        Self::with(binary, package, Trigger::Schedule(job))
+    }
+
+    pub const fn permissions(mut self, permissions: &'static [Permission]) -> Self {
+        self.permissions = permissions;
+        self
+    }
+    pub const fn secrets(mut self, secrets: &'static [Secret]) -> Self {
+        self.secrets = secrets;
+        self
+    }
+    pub const fn memory(mut self, mb: u32) -> Self {
+        self.memory_mb = mb;
+        self
+    }
+    pub const fn timeout(mut self, secs: u32) -> Self {
+        self.timeout_secs = secs;
+        self
+    }
+
+    // HTTP-only settings (no-ops on other triggers).
+    pub const fn max_body(mut self, bytes: usize) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.max_body = bytes;
+        }
+        self
+    }
+    pub const fn doc(mut self, tag: &'static str, summary: &'static str) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.doc.tag = tag;
+            r.doc.summary = summary;
+        }
+        self
+    }
+    pub const fn query(mut self, query: &'static [ParamDoc]) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.doc.query = query;
+        }
+        self
+    }
+    pub const fn request(mut self, body: SchemaFn, example: &'static str) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.doc.request = Some(body);
+            r.doc.example = Some(example);
+        }
+        self
+    }
+    pub const fn responses(mut self, responses: &'static [ResponseDoc]) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.doc.responses = responses;
+        }
+        self
+    }
+    pub const fn errors(mut self, errors: &'static [u16]) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.doc.errors = errors;
+        }
+        self
+    }
+
+    /// The HTTP route, for an HTTP function.
+    pub fn route(&self) -> Option<&Route> {
+        match &self.trigger {
+            Trigger::Http(r) => Some(r),
+            _ => None,
+        }
+    }
+    pub fn worker_spec(&self) -> Option<&Worker> {
+        match &self.trigger {
+            Trigger::Sqs(w) => Some(w),
+            _ => None,
+        }
+    }
+    pub fn stream_spec(&self) -> Option<&StreamConsumer> {
+        match &self.trigger {
+            Trigger::Stream(c) => Some(c),
+            _ => None,
+        }
+    }
+    pub fn job_spec(&self) -> Option<&Job> {
+        match &self.trigger {
+            Trigger::Schedule(j) => Some(j),
+            _ => None,
+        }
+    }
+
+    /// Every secret this function receives.
+    pub fn all_secrets(&self) -> Vec<Secret> {
+        let mut v = self.secrets.to_vec();
+        if matches!(self.trigger, Trigger::Http(_)) {
+            v.extend([Secret::Jwt, Secret::Cursor]);
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// One line for the README: what triggers it and what it does.
+    pub fn summary(&self) -> &'static str {
+        match &self.trigger {
+            Trigger::Http(r) => r.doc.summary,
+            Trigger::Sqs(w) => w.summary,
+            Trigger::Stream(c) => c.summary,
+            Trigger::Schedule(j) => j.summary,
+        }
+    }
+}
+
+/// One HTTP endpoint.
 #[derive(Debug)]
 pub struct Route {
     pub method: Method,
     /// API Gateway route path, with `{name}` parameters.
     pub path: &'static str,
-    /// The binary (and Lambda function) name.
-    pub binary: &'static str,
-    /// The package under `functions/` that owns the binary.
-    pub package: &'static str,
     pub access: Access,
-    pub permissions: &'static [Permission],
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
     pub handler: HttpHandler,
@@ -157,59 +360,7 @@ pub const fn param(name: &'static str, required: bool, description: &'static str
     ParamDoc { name, required, description }
 }
 
-/// A `const` builder, so that a route reads as one declaration.
 impl Route {
-    pub const fn new(
-        method: Method,
-        path: &'static str,
-        binary: &'static str,
-        package: &'static str,
-        access: Access,
-        handler: HttpHandler,
-    ) -> Self {
-        Route {
-            method,
-            path,
-            binary,
-            package,
-            access,
-            permissions: &[],
-            max_body: DEFAULT_MAX_BODY,
-            handler,
-            doc: RouteDoc::EMPTY,
-        }
-    }
-    pub const fn permissions(mut self, permissions: &'static [Permission]) -> Self {
-        self.permissions = permissions;
-        self
-    }
-    pub const fn max_body(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
-        self
-    }
-    pub const fn doc(mut self, tag: &'static str, summary: &'static str) -> Self {
-        self.doc.tag = tag;
-        self.doc.summary = summary;
-        self
-    }
-    pub const fn query(mut self, query: &'static [ParamDoc]) -> Self {
-        self.doc.query = query;
-        self
-    }
-    pub const fn request(mut self, body: SchemaFn, example: &'static str) -> Self {
-        self.doc.request = Some(body);
-        self.doc.example = Some(example);
-        self
-    }
-    pub const fn responses(mut self, responses: &'static [ResponseDoc]) -> Self {
-        self.doc.responses = responses;
-        self
-    }
-    pub const fn errors(mut self, errors: &'static [u16]) -> Self {
-        self.doc.errors = errors;
-        self
-    }
-
     /// `GET /pets/{id}`: the API Gateway route key.
     pub fn route_key(&self) -> String {
         format!("{} {}", self.method.as_str(), self.path)
@@ -219,32 +370,26 @@ impl Route {
 /// Default body limit of JSON endpoints.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 
-/// One SQS-driven worker: one Lambda binary with an SQS event source.
+/// An SQS-driven worker's trigger.
 #[derive(Debug)]
 pub struct Worker {
     pub name: &'static str,
-    pub binary: &'static str,
-    pub package: &'static str,
     pub queue: &'static Queue,
     pub batch_size: u32,
-    pub permissions: &'static [Permission],
     pub handler: MessageHandler,
     pub summary: &'static str,
     /// A sample message body, for `events/`.
     pub example: &'static str,
 }
 
-/// One scheduled job: one Lambda binary with a schedule.
+/// A scheduled job's trigger.
 #[derive(Debug)]
 pub struct Job {
     pub name: &'static str,
-    pub binary: &'static str,
-    pub package: &'static str,
     /// EventBridge schedule expression.
     pub schedule: &'static str,
     /// How often the local stack's timer fires it.
     pub local_every_secs: u64,
-    pub permissions: &'static [Permission],
     pub handler: JobHandler,
     pub summary: &'static str,
 }
@@ -254,19 +399,15 @@ pub type StreamHandler = fn(
     aws_lambda_events::dynamodb::Event,
 ) -> BoxFuture<aws_lambda_events::streams::DynamoDbEventResponse>;
 
-/// One consumer of the table's stream: one Lambda binary with a DynamoDB Streams event source
-/// (batch item failures, bisect on error, a failure destination).
+/// A consumer of the table's stream (batch item failures, bisect on error, a failure destination).
 #[derive(Debug)]
 pub struct StreamConsumer {
     pub name: &'static str,
-    pub binary: &'static str,
-    pub package: &'static str,
     pub batch_size: u32,
     /// Tries of a failing record before it goes to the failure destination.
     pub max_retries: u32,
     /// Where records that kept failing go (its dead-letter queue).
     pub failure_queue: &'static Queue,
-    pub permissions: &'static [Permission],
     pub handler: StreamHandler,
     pub summary: &'static str,
 }
@@ -275,10 +416,14 @@ pub struct StreamConsumer {
 #[derive(Debug, Clone, Copy)]
 pub struct Domain {
     pub name: &'static str,
-    pub routes: &'static [&'static Route],
-    pub workers: &'static [&'static Worker],
-    pub jobs: &'static [&'static Job],
-    pub streams: &'static [&'static StreamConsumer],
+    pub functions: &'static [&'static Function],
+}
+
+impl Domain {
+    /// The HTTP functions with their routes.
+    pub fn routes(&self) -> impl Iterator<Item = (&'static Function, &'static Route)> {
+        self.functions.iter().filter_map(|f| f.route().map(|r| (*f, r)))
+    }
 }
 
 /// Matches a concrete path against a route path with `{name}` segments, returning the parameters.

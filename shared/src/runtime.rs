@@ -8,52 +8,47 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::context::AppContext;
-use crate::routes::{Job, Route, StreamConsumer, Worker};
+use crate::routes::{Function, Job, Trigger};
 
 pub type Error = lambda_runtime::Error;
 
-/// Serves one HTTP route (API Gateway HTTP API, payload v2).
-pub async fn run_http(route: &'static Route) -> Result<(), Error> {
+/// Runs one function in Lambda: the context is built once, then every invocation is handed to
+/// the handler its trigger names.
+pub async fn run(function: &'static Function) -> Result<(), Error> {
     crate::logging::init_json();
     let ctx = AppContext::from_env().await?;
-    lambda_http::run(service_fn(move |req: lambda_http::Request| {
-        let ctx = ctx.clone();
-        async move { Ok::<_, Infallible>(crate::http::dispatch(route, ctx, req).await) }
-    }))
-    .await
-}
-
-/// Serves one SQS worker with partial batch responses.
-pub async fn run_worker(worker: &'static Worker) -> Result<(), Error> {
-    crate::logging::init_json();
-    let ctx = AppContext::from_env().await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let ctx = ctx.clone();
-        async move { Ok::<SqsBatchResponse, Infallible>(crate::worker::process_batch(worker, ctx, event.payload).await) }
-    }))
-    .await
-}
-
-/// Serves one consumer of the table's stream, reporting the records that failed.
-pub async fn run_stream(consumer: &'static StreamConsumer) -> Result<(), Error> {
-    crate::logging::init_json();
-    let ctx = AppContext::from_env().await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
-        let ctx = ctx.clone();
-        async move { Ok::<_, Infallible>((consumer.handler)(ctx, event.payload).await) }
-    }))
-    .await
-}
-
-/// Serves one scheduled job (EventBridge scheduled event in, a JSON summary out).
-pub async fn run_job(job: &'static Job) -> Result<(), Error> {
-    crate::logging::init_json();
-    let ctx = AppContext::from_env().await?;
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
-        let ctx = ctx.clone();
-        async move { run_job_once(job, ctx).await.map_err(Error::from) }
-    }))
-    .await
+    match &function.trigger {
+        Trigger::Http(route) => {
+            lambda_http::run(service_fn(move |req: lambda_http::Request| {
+                let ctx = ctx.clone();
+                async move { Ok::<_, Infallible>(crate::http::dispatch(route, ctx, req).await) }
+            }))
+            .await
+        }
+        Trigger::Sqs(worker) => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let ctx = ctx.clone();
+                async move {
+                    Ok::<SqsBatchResponse, Infallible>(crate::worker::process_batch(worker, ctx, event.payload).await)
+                }
+            }))
+            .await
+        }
+        Trigger::Stream(consumer) => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::dynamodb::Event>| {
+                let ctx = ctx.clone();
+                async move { Ok::<_, Infallible>((consumer.handler)(ctx, event.payload).await) }
+            }))
+            .await
+        }
+        Trigger::Schedule(job) => {
+            lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+                let ctx = ctx.clone();
+                async move { run_job_once(job, ctx).await.map_err(Error::from) }
+            }))
+            .await
+        }
+    }
 }
 
 /// One run of a job; the local scheduler calls this too.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::people::{Person, ensure_not_blocked, hidden_for, people};
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
@@ -20,8 +20,8 @@ use crate::posts::{PAGE, READ, visible_post};
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 
-pub static CREATE: Route =
-    Route::new(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, |c, r| {
+pub static CREATE: Function =
+    Function::http(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, |c, r| {
         Box::pin(create(c, r))
     })
     .permissions(WRITE)
@@ -30,28 +30,34 @@ pub static CREATE: Route =
     .responses(&[respond(201, "Commented.", Some(schema::<CommentView>))])
     .errors(&[404]);
 
-pub static LIST: Route =
-    Route::new(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
-        .permissions(READ)
-        .doc("diary", "A post's comments, oldest first, each reply after its parent")
-        .query(PAGE)
-        .responses(&[respond(200, "A page of comments.", Some(schema::<Page<CommentView>>))])
-        .errors(&[404]);
+pub static LIST: Function =
+    Function::http(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, |c, r| {
+        Box::pin(list(c, r))
+    })
+    .permissions(READ)
+    .doc("diary", "A post's comments, oldest first, each reply after its parent")
+    .query(PAGE)
+    .responses(&[respond(200, "A page of comments.", Some(schema::<Page<CommentView>>))])
+    .errors(&[404]);
 
-pub static UPDATE: Route =
-    Route::new(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
-        .permissions(WRITE)
-        .doc("diary", "Edit my comment")
-        .request(schema::<CommentPatch>, r#"{"content":"정말 귀여워요!"}"#)
-        .responses(&[respond(200, "The comment.", Some(schema::<CommentView>))])
-        .errors(&[404]);
+pub static UPDATE: Function =
+    Function::http(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, |c, r| {
+        Box::pin(update(c, r))
+    })
+    .permissions(WRITE)
+    .doc("diary", "Edit my comment")
+    .request(schema::<CommentPatch>, r#"{"content":"정말 귀여워요!"}"#)
+    .responses(&[respond(200, "The comment.", Some(schema::<CommentView>))])
+    .errors(&[404]);
 
-pub static DELETE: Route =
-    Route::new(Method::Delete, "/comments/{id}", "comments-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
-        .permissions(WRITE)
-        .doc("diary", "Delete a comment (its author or the post's author); one with replies shows as deleted")
-        .responses(&[respond(204, "Deleted.", None)])
-        .errors(&[404]);
+pub static DELETE: Function =
+    Function::http(Method::Delete, "/comments/{id}", "comments-delete", PKG, Access::User, |c, r| {
+        Box::pin(delete(c, r))
+    })
+    .permissions(WRITE)
+    .doc("diary", "Delete a comment (its author or the post's author); one with replies shows as deleted")
+    .responses(&[respond(204, "Deleted.", None)])
+    .errors(&[404]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

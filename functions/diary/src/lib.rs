@@ -15,7 +15,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "diary",
-    routes: &[
+    functions: &[
         &posts::CREATE,
         &posts::GET,
         &posts::UPDATE,
@@ -33,8 +33,7 @@ pub const DOMAIN: Domain = Domain {
         &search::POSTS,
         &search::USERS,
         &search::TRENDING,
+        &feed_worker::FEED_WORKER,
+        &search::TRENDING_JOB,
     ],
-    workers: &[&feed_worker::FEED_WORKER],
-    jobs: &[&search::TRENDING_JOB],
-    streams: &[],
 };

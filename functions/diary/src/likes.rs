@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::people::{Person, hidden_for};
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Page, Query, Write, n};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
@@ -18,27 +18,31 @@ use crate::posts::{PAGE, READ, not_found, visible_post};
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 
-pub static LIKE: Route =
-    Route::new(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, |c, r| Box::pin(like(c, r)))
+pub static LIKE: Function =
+    Function::http(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, |c, r| Box::pin(like(c, r)))
         .permissions(WRITE)
         .doc("diary", "Like a post (idempotent)")
         .responses(&[respond(200, "Liked.", Some(schema::<LikeState>))])
         .errors(&[404]);
 
-pub static UNLIKE: Route =
-    Route::new(Method::Delete, "/posts/{id}/like", "posts-unlike", PKG, Access::User, |c, r| Box::pin(unlike(c, r)))
-        .permissions(WRITE)
-        .doc("diary", "Take a like back (idempotent)")
-        .responses(&[respond(200, "Not liked.", Some(schema::<LikeState>))])
-        .errors(&[404]);
+pub static UNLIKE: Function =
+    Function::http(Method::Delete, "/posts/{id}/like", "posts-unlike", PKG, Access::User, |c, r| {
+        Box::pin(unlike(c, r))
+    })
+    .permissions(WRITE)
+    .doc("diary", "Take a like back (idempotent)")
+    .responses(&[respond(200, "Not liked.", Some(schema::<LikeState>))])
+    .errors(&[404]);
 
-pub static LIKERS: Route =
-    Route::new(Method::Get, "/posts/{id}/likes", "posts-likers", PKG, Access::Public, |c, r| Box::pin(likers(c, r)))
-        .permissions(READ)
-        .doc("diary", "Who liked a post, newest first")
-        .query(PAGE)
-        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))])
-        .errors(&[404]);
+pub static LIKERS: Function =
+    Function::http(Method::Get, "/posts/{id}/likes", "posts-likers", PKG, Access::Public, |c, r| {
+        Box::pin(likers(c, r))
+    })
+    .permissions(READ)
+    .doc("diary", "Who liked a post, newest first")
+    .query(PAGE)
+    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))])
+    .errors(&[404]);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

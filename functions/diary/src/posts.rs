@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::media::Purpose as MediaPurpose;
 use shared::people::{Person, hidden_for, people};
-use shared::routes::{Access, Method, ParamDoc, Permission, Route, param, respond, schema};
+use shared::routes::{Access, Function, Method, ParamDoc, Permission, param, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -24,8 +24,8 @@ pub const PAGE: &[ParamDoc] = &[param("cursor", false, "from nextCursor"), param
 const DEFAULT_PAGE: usize = 9;
 const MAX_PAGE: usize = 50;
 
-pub static CREATE: Route =
-    Route::new(Method::Post, "/posts", "posts-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+pub static CREATE: Function =
+    Function::http(Method::Post, "/posts", "posts-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
         .permissions(WRITE)
         .doc("diary", "Write a diary post; #hashtags come from the content")
         .request(
@@ -34,47 +34,50 @@ pub static CREATE: Route =
         )
         .responses(&[respond(201, "Posted.", Some(schema::<PostView>))]);
 
-pub static GET: Route =
-    Route::new(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
+pub static GET: Function =
+    Function::http(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
         .permissions(READ)
         .doc("diary", "A post")
         .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
         .errors(&[404]);
 
-pub static UPDATE: Route =
-    Route::new(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+pub static UPDATE: Function =
+    Function::http(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
         .permissions(WRITE)
         .doc("diary", "Edit my post")
         .request(schema::<PostPatch>, r#"{"content":"오늘은 두 번 산책했어요 #산책"}"#)
         .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
         .errors(&[404]);
 
-pub static DELETE: Route =
-    Route::new(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+pub static DELETE: Function =
+    Function::http(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
         .permissions(WRITE)
         .doc("diary", "Delete my post: it leaves every list, search and count")
         .responses(&[respond(204, "Deleted.", None)])
         .errors(&[404]);
 
-pub static LIST: Route =
-    Route::new(Method::Get, "/posts", "posts-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
+pub static LIST: Function =
+    Function::http(Method::Get, "/posts", "posts-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
         .permissions(READ)
         .doc("diary", "Everyone's posts, newest first")
         .query(PAGE)
         .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
 
-pub static OF_USER: Route =
-    Route::new(Method::Get, "/users/{id}/posts", "posts-of-user", PKG, Access::Public, |c, r| Box::pin(of_user(c, r)))
-        .permissions(READ)
-        .doc("diary", "A user's posts, newest first")
-        .query(PAGE)
-        .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
-
-pub static FEED: Route = Route::new(Method::Get, "/feed", "posts-feed", PKG, Access::User, |c, r| Box::pin(feed(c, r)))
+pub static OF_USER: Function =
+    Function::http(Method::Get, "/users/{id}/posts", "posts-of-user", PKG, Access::Public, |c, r| {
+        Box::pin(of_user(c, r))
+    })
     .permissions(READ)
-    .doc("diary", "My posts and those of the people I follow, newest first")
+    .doc("diary", "A user's posts, newest first")
     .query(PAGE)
     .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
+
+pub static FEED: Function =
+    Function::http(Method::Get, "/feed", "posts-feed", PKG, Access::User, |c, r| Box::pin(feed(c, r)))
+        .permissions(READ)
+        .doc("diary", "My posts and those of the people I follow, newest first")
+        .query(PAGE)
+        .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

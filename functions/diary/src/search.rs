@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use shared::people::{Person, hidden_for};
-use shared::routes::{Access, Job, Method, Permission, Route, param, respond, schema};
+use shared::routes::{Access, Function, Job, Method, Permission, param, respond, schema};
 use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -20,35 +20,39 @@ use crate::index::{buckets, posting_partition};
 use crate::model::{Post, tokens};
 use crate::posts::{PostView, READ, hydrate};
 
-pub static POSTS: Route =
-    Route::new(Method::Get, "/search/posts", "search-posts", PKG, Access::Public, |c, r| Box::pin(search_posts(c, r)))
-        .permissions(READ)
-        .doc("search", "Find posts by title, content, hashtag or author")
-        .query(&[
-            param("q", true, "what to find (Korean works: 산책 finds 산책했어요)"),
-            param("type", false, "TITLE, CONTENT (default), HASHTAG or AUTHOR"),
-            param("cursor", false, "from nextCursor"),
-            param("limit", false, "1–50, default 9"),
-        ])
-        .responses(&[respond(
-            200,
-            "A page of posts (a page may hold fewer than `limit`; follow nextCursor).",
-            Some(schema::<Page<PostView>>),
-        )]);
+pub static POSTS: Function =
+    Function::http(Method::Get, "/search/posts", "search-posts", PKG, Access::Public, |c, r| {
+        Box::pin(search_posts(c, r))
+    })
+    .permissions(READ)
+    .doc("search", "Find posts by title, content, hashtag or author")
+    .query(&[
+        param("q", true, "what to find (Korean works: 산책 finds 산책했어요)"),
+        param("type", false, "TITLE, CONTENT (default), HASHTAG or AUTHOR"),
+        param("cursor", false, "from nextCursor"),
+        param("limit", false, "1–50, default 9"),
+    ])
+    .responses(&[respond(
+        200,
+        "A page of posts (a page may hold fewer than `limit`; follow nextCursor).",
+        Some(schema::<Page<PostView>>),
+    )]);
 
-pub static USERS: Route =
-    Route::new(Method::Get, "/search/users", "search-users", PKG, Access::Public, |c, r| Box::pin(search_users(c, r)))
-        .permissions(READ)
-        .doc("search", "Find users by the start of their nickname")
-        .query(&[
-            param("q", true, "a nickname prefix"),
-            param("cursor", false, "from nextCursor"),
-            param("limit", false, "1–50, default 9"),
-        ])
-        .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+pub static USERS: Function =
+    Function::http(Method::Get, "/search/users", "search-users", PKG, Access::Public, |c, r| {
+        Box::pin(search_users(c, r))
+    })
+    .permissions(READ)
+    .doc("search", "Find users by the start of their nickname")
+    .query(&[
+        param("q", true, "a nickname prefix"),
+        param("cursor", false, "from nextCursor"),
+        param("limit", false, "1–50, default 9"),
+    ])
+    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
 
-pub static TRENDING: Route =
-    Route::new(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| {
+pub static TRENDING: Function =
+    Function::http(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| {
         Box::pin(trending(c, r))
     })
     .permissions(&[Permission::TableRead])
@@ -56,16 +60,18 @@ pub static TRENDING: Route =
     .query(&[param("window", false, "24h (default) or 7d")])
     .responses(&[respond(200, "Ranked tags.", Some(schema::<Trending>))]);
 
-pub static TRENDING_JOB: Job = Job {
-    name: "trending-hashtags",
-    binary: "trending-hashtags",
-    package: PKG,
-    schedule: "rate(10 minutes)",
-    local_every_secs: 60,
-    permissions: &[Permission::TableRead, Permission::TableWrite],
-    handler: |ctx| Box::pin(compute_trending(ctx)),
-    summary: "Ranks hashtags by use in the last 24 hours and 7 days",
-};
+pub static TRENDING_JOB: Function = Function::job(
+    "trending-hashtags",
+    PKG,
+    Job {
+        name: "trending-hashtags",
+        schedule: "rate(10 minutes)",
+        local_every_secs: 60,
+        handler: |ctx| Box::pin(compute_trending(ctx)),
+        summary: "Ranks hashtags by use in the last 24 hours and 7 days",
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {

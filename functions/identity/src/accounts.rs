@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::mail::{self, Email};
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
 use shared::table::{Key, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
@@ -22,8 +22,8 @@ use crate::{PKG, password};
 const SIGNUP_PER_EMAIL: Limit = Limit { action: "signup-email", max: 5, window_secs: 600 };
 const RESEND_PER_EMAIL: Limit = Limit { action: "resend-email", max: 5, window_secs: 3600 };
 
-pub static SIGNUP: Route =
-    Route::new(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, |c, r| Box::pin(signup(c, r)))
+pub static SIGNUP: Function =
+    Function::http(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, |c, r| Box::pin(signup(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
         .doc("auth", "Create an account; a 6-digit code is emailed")
         .request(
@@ -33,8 +33,8 @@ pub static SIGNUP: Route =
         .responses(&[respond(201, "Created, pending verification.", Some(schema::<SignUpResponse>))])
         .errors(&[409, 429]);
 
-pub static VERIFY_EMAIL: Route =
-    Route::new(Method::Post, "/auth/email/verify", "auth-verify-email", PKG, Access::Public, |c, r| {
+pub static VERIFY_EMAIL: Function =
+    Function::http(Method::Post, "/auth/email/verify", "auth-verify-email", PKG, Access::Public, |c, r| {
         Box::pin(verify_email(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite])
@@ -43,8 +43,8 @@ pub static VERIFY_EMAIL: Route =
     .responses(&[respond(200, "Verified.", Some(schema::<VerifyEmailResponse>))])
     .errors(&[429]);
 
-pub static RESEND_CODE: Route =
-    Route::new(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, |c, r| {
+pub static RESEND_CODE: Function =
+    Function::http(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, |c, r| {
         Box::pin(resend(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
@@ -53,8 +53,8 @@ pub static RESEND_CODE: Route =
     .responses(&[respond(202, "Sent, if the account waits for verification.", Some(schema::<Accepted>))])
     .errors(&[429]);
 
-pub static AVAILABILITY: Route =
-    Route::new(Method::Get, "/auth/availability", "auth-availability", PKG, Access::Public, |c, r| {
+pub static AVAILABILITY: Function =
+    Function::http(Method::Get, "/auth/availability", "auth-availability", PKG, Access::Public, |c, r| {
         Box::pin(availability(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite])

@@ -22,7 +22,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "identity",
-    routes: &[
+    functions: &[
         &accounts::SIGNUP,
         &accounts::VERIFY_EMAIL,
         &accounts::RESEND_CODE,
@@ -43,7 +43,4 @@ pub const DOMAIN: Domain = Domain {
         &social::OAUTH_SIGNUP,
         &uploads::CREATE_UPLOAD,
     ],
-    workers: &[],
-    jobs: &[],
-    streams: &[],
 };

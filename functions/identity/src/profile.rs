@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer};
 use shared::auth::TokenScope;
 use shared::media::Purpose as MediaPurpose;
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -17,22 +17,22 @@ use crate::model::{
 };
 use crate::{PKG, password, sessions};
 
-pub static GET_ME: Route =
-    Route::new(Method::Get, "/users/me", "users-get-me", PKG, Access::User, |c, r| Box::pin(get_me(c, r)))
+pub static GET_ME: Function =
+    Function::http(Method::Get, "/users/me", "users-get-me", PKG, Access::User, |c, r| Box::pin(get_me(c, r)))
         .permissions(&[Permission::TableRead, Permission::MediaRead])
         .doc("users", "My account")
         .responses(&[respond(200, "My account.", Some(schema::<UserView>))]);
 
-pub static UPDATE_ME: Route =
-    Route::new(Method::Patch, "/users/me", "users-update-me", PKG, Access::User, |c, r| Box::pin(update_me(c, r)))
+pub static UPDATE_ME: Function =
+    Function::http(Method::Patch, "/users/me", "users-update-me", PKG, Access::User, |c, r| Box::pin(update_me(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("users", "Change my name, nickname, bio or profile picture (null removes it)")
         .request(schema::<UpdateMeRequest>, r#"{"nickname":"mina_walks","bio":"두 마리 강아지와 산책해요"}"#)
         .responses(&[respond(200, "My account.", Some(schema::<UserView>))])
         .errors(&[409]);
 
-pub static CHANGE_PASSWORD: Route =
-    Route::new(Method::Put, "/users/me/password", "users-change-password", PKG, Access::PasswordChange, |c, r| {
+pub static CHANGE_PASSWORD: Function =
+    Function::http(Method::Put, "/users/me/password", "users-change-password", PKG, Access::PasswordChange, |c, r| {
         Box::pin(change_password(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite])
@@ -40,15 +40,15 @@ pub static CHANGE_PASSWORD: Route =
     .request(schema::<ChangePasswordRequest>, r#"{"currentPassword":"walks4ever","newPassword":"newwalks5"}"#)
     .responses(&[respond(204, "Changed.", None)]);
 
-pub static WITHDRAW: Route =
-    Route::new(Method::Delete, "/users/me", "users-withdraw", PKG, Access::User, |c, r| Box::pin(withdraw(c, r)))
+pub static WITHDRAW: Function =
+    Function::http(Method::Delete, "/users/me", "users-withdraw", PKG, Access::User, |c, r| Box::pin(withdraw(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("users", "Withdraw: the account can no longer sign in and its nickname is released")
         .request(schema::<WithdrawRequest>, r#"{"password":"walks4ever"}"#)
         .responses(&[respond(204, "Withdrawn.", None)]);
 
-pub static GET_USER: Route =
-    Route::new(Method::Get, "/users/{id}", "users-get", PKG, Access::Public, |c, r| Box::pin(get_user(c, r)))
+pub static GET_USER: Function =
+    Function::http(Method::Get, "/users/{id}", "users-get", PKG, Access::Public, |c, r| Box::pin(get_user(c, r)))
         .permissions(&[Permission::TableRead, Permission::MediaRead])
         .doc("users", "A user's public profile")
         .responses(&[respond(200, "The profile.", Some(schema::<PublicProfile>))])

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use shared::mail::{self, Email};
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiRequest, ApiResponse, ApiResult, AppContext, queues};
@@ -21,8 +21,8 @@ const FORGOT_PER_EMAIL: Limit = Limit { action: "forgot-email", max: 5, window_s
 const TEMPORARY_PER_EMAIL: Limit = Limit { action: "temporary-email", max: 5, window_secs: 3600 };
 const TEMPORARY_PASSWORD_SECS: i64 = 15 * 60;
 
-pub static FORGOT: Route =
-    Route::new(Method::Post, "/auth/password/forgot", "auth-password-forgot", PKG, Access::Public, |c, r| {
+pub static FORGOT: Function =
+    Function::http(Method::Post, "/auth/password/forgot", "auth-password-forgot", PKG, Access::Public, |c, r| {
         Box::pin(forgot(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
@@ -31,8 +31,8 @@ pub static FORGOT: Route =
     .responses(&[respond(202, "Sent, if the account exists.", Some(schema::<Accepted>))])
     .errors(&[429]);
 
-pub static RESET: Route =
-    Route::new(Method::Post, "/auth/password/reset", "auth-password-reset", PKG, Access::Public, |c, r| {
+pub static RESET: Function =
+    Function::http(Method::Post, "/auth/password/reset", "auth-password-reset", PKG, Access::Public, |c, r| {
         Box::pin(reset(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite])
@@ -41,8 +41,8 @@ pub static RESET: Route =
     .responses(&[respond(204, "Changed.", None)])
     .errors(&[429]);
 
-pub static TEMPORARY: Route =
-    Route::new(Method::Post, "/auth/password/temporary", "auth-password-temporary", PKG, Access::Public, |c, r| {
+pub static TEMPORARY: Function =
+    Function::http(Method::Post, "/auth/password/temporary", "auth-password-temporary", PKG, Access::Public, |c, r| {
         Box::pin(temporary(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{Write, n, s, time};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -16,24 +16,24 @@ use crate::{PKG, password};
 
 const LOGIN_PER_EMAIL: Limit = Limit { action: "login-email", max: 20, window_secs: 600 };
 
-pub static LOGIN: Route =
-    Route::new(Method::Post, "/auth/login", "auth-login", PKG, Access::Public, |c, r| Box::pin(login(c, r)))
+pub static LOGIN: Function =
+    Function::http(Method::Post, "/auth/login", "auth-login", PKG, Access::Public, |c, r| Box::pin(login(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("auth", "Sign in with email and password")
         .request(schema::<LoginRequest>, r#"{"email":"mina@example.com","password":"walks4ever"}"#)
         .responses(&[respond(200, "Signed in.", Some(schema::<TokenPair>))])
         .errors(&[401, 403, 423, 429]);
 
-pub static REFRESH: Route =
-    Route::new(Method::Post, "/auth/refresh", "auth-refresh", PKG, Access::Public, |c, r| Box::pin(refresh(c, r)))
+pub static REFRESH: Function =
+    Function::http(Method::Post, "/auth/refresh", "auth-refresh", PKG, Access::Public, |c, r| Box::pin(refresh(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("auth", "Exchange a refresh token for a new pair (the old one dies)")
         .request(schema::<RefreshRequest>, r#"{"refreshToken":"opaque-token"}"#)
         .responses(&[respond(200, "A new pair.", Some(schema::<TokenPair>))])
         .errors(&[401]);
 
-pub static LOGOUT: Route =
-    Route::new(Method::Post, "/auth/logout", "auth-logout", PKG, Access::Public, |c, r| Box::pin(logout(c, r)))
+pub static LOGOUT: Function =
+    Function::http(Method::Post, "/auth/logout", "auth-logout", PKG, Access::Public, |c, r| Box::pin(logout(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("auth", "Sign out: the refresh token's whole family is revoked")
         .request(schema::<RefreshRequest>, r#"{"refreshToken":"opaque-token"}"#)

@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::ratelimit;
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, Secret, respond, schema};
 use shared::table::{Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -24,8 +24,8 @@ use crate::{PKG, password};
 
 const PERMS: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
-pub static OAUTH_SIGN_IN: Route =
-    Route::new(Method::Post, "/auth/oauth/{provider}", "auth-oauth-sign-in", PKG, Access::Public, |c, r| {
+pub static OAUTH_SIGN_IN: Function =
+    Function::http(Method::Post, "/auth/oauth/{provider}", "auth-oauth-sign-in", PKG, Access::Public, |c, r| {
         Box::pin(sign_in(c, r))
     })
     .permissions(PERMS)
@@ -42,18 +42,21 @@ pub static OAUTH_SIGN_IN: Route =
         ),
         respond(201, "No account yet: `{signupTicket}`.", Some(schema::<OAuthOutcome>)),
     ])
-    .errors(&[404, 429, 503]);
+    .errors(&[404, 429, 503])
+    .secrets(&[Secret::GoogleOAuth, Secret::KakaoOAuth]);
 
-pub static OAUTH_LINK: Route =
-    Route::new(Method::Post, "/auth/oauth/link", "auth-oauth-link", PKG, Access::Public, |c, r| Box::pin(link(c, r)))
-        .permissions(PERMS)
-        .doc("auth", "Link a provider identity to the password account with its email")
-        .request(schema::<LinkRequest>, r#"{"linkTicket":"ticket","password":"walks4ever"}"#)
-        .responses(&[respond(200, "Linked and signed in.", Some(schema::<TokenPair>))])
-        .errors(&[401, 409, 423]);
+pub static OAUTH_LINK: Function =
+    Function::http(Method::Post, "/auth/oauth/link", "auth-oauth-link", PKG, Access::Public, |c, r| {
+        Box::pin(link(c, r))
+    })
+    .permissions(PERMS)
+    .doc("auth", "Link a provider identity to the password account with its email")
+    .request(schema::<LinkRequest>, r#"{"linkTicket":"ticket","password":"walks4ever"}"#)
+    .responses(&[respond(200, "Linked and signed in.", Some(schema::<TokenPair>))])
+    .errors(&[401, 409, 423]);
 
-pub static OAUTH_SIGNUP: Route =
-    Route::new(Method::Post, "/auth/oauth/signup", "auth-oauth-signup", PKG, Access::Public, |c, r| {
+pub static OAUTH_SIGNUP: Function =
+    Function::http(Method::Post, "/auth/oauth/signup", "auth-oauth-signup", PKG, Access::Public, |c, r| {
         Box::pin(signup(c, r))
     })
     .permissions(PERMS)

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use shared::media::{self, Purpose, Upload};
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::validate::{Validate, Validator};
 use shared::{ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
 
-pub static CREATE_UPLOAD: Route =
-    Route::new(Method::Post, "/uploads", "uploads-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+pub static CREATE_UPLOAD: Function =
+    Function::http(Method::Post, "/uploads", "uploads-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
         .permissions(&[Permission::TableRead, Permission::MediaWrite])
         .doc("media", "Get a presigned URL to upload one file")
         .request(schema::<UploadRequest>, r#"{"purpose":"profile","contentType":"image/png","contentLength":48213}"#)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
 use shared::table::{Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -15,23 +15,27 @@ use crate::model::{Notification, Settings, counter_key, notification_key, settin
 const READ: &[Permission] = &[Permission::TableRead];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
-pub static LIST: Route =
-    Route::new(Method::Get, "/notifications", "notifications-list", PKG, Access::User, |c, r| Box::pin(list(c, r)))
+pub static LIST: Function =
+    Function::http(Method::Get, "/notifications", "notifications-list", PKG, Access::User, |c, r| Box::pin(list(c, r)))
         .permissions(READ)
         .doc("notifications", "My notifications, newest first")
         .query(&[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 20")])
         .responses(&[respond(200, "A page of notifications.", Some(schema::<Page<Notification>>))]);
 
-pub static UNREAD: Route =
-    Route::new(Method::Get, "/notifications/unread-count", "notifications-unread-count", PKG, Access::User, |c, r| {
-        Box::pin(unread(c, r))
-    })
-    .permissions(READ)
-    .doc("notifications", "How many notifications I have not read")
-    .responses(&[respond(200, "The count.", Some(schema::<UnreadCount>))]);
+pub static UNREAD: Function = Function::http(
+    Method::Get,
+    "/notifications/unread-count",
+    "notifications-unread-count",
+    PKG,
+    Access::User,
+    |c, r| Box::pin(unread(c, r)),
+)
+.permissions(READ)
+.doc("notifications", "How many notifications I have not read")
+.responses(&[respond(200, "The count.", Some(schema::<UnreadCount>))]);
 
-pub static MARK_READ: Route =
-    Route::new(Method::Patch, "/notifications/{id}/read", "notifications-mark-read", PKG, Access::User, |c, r| {
+pub static MARK_READ: Function =
+    Function::http(Method::Patch, "/notifications/{id}/read", "notifications-mark-read", PKG, Access::User, |c, r| {
         Box::pin(mark_read(c, r))
     })
     .permissions(WRITE)
@@ -39,16 +43,16 @@ pub static MARK_READ: Route =
     .responses(&[respond(200, "The notification.", Some(schema::<Notification>))])
     .errors(&[404]);
 
-pub static READ_ALL: Route =
-    Route::new(Method::Post, "/notifications/read-all", "notifications-read-all", PKG, Access::User, |c, r| {
+pub static READ_ALL: Function =
+    Function::http(Method::Post, "/notifications/read-all", "notifications-read-all", PKG, Access::User, |c, r| {
         Box::pin(read_all(c, r))
     })
     .permissions(WRITE)
     .doc("notifications", "Mark every notification read")
     .responses(&[respond(200, "How many changed.", Some(schema::<Changed>))]);
 
-pub static DELETE: Route =
-    Route::new(Method::Delete, "/notifications/{id}", "notifications-delete", PKG, Access::User, |c, r| {
+pub static DELETE: Function =
+    Function::http(Method::Delete, "/notifications/{id}", "notifications-delete", PKG, Access::User, |c, r| {
         Box::pin(delete(c, r))
     })
     .permissions(WRITE)
@@ -56,23 +60,23 @@ pub static DELETE: Route =
     .responses(&[respond(204, "Deleted.", None)])
     .errors(&[404]);
 
-pub static DELETE_ALL: Route =
-    Route::new(Method::Delete, "/notifications", "notifications-delete-all", PKG, Access::User, |c, r| {
+pub static DELETE_ALL: Function =
+    Function::http(Method::Delete, "/notifications", "notifications-delete-all", PKG, Access::User, |c, r| {
         Box::pin(delete_all(c, r))
     })
     .permissions(WRITE)
     .doc("notifications", "Delete every notification")
     .responses(&[respond(200, "How many were deleted.", Some(schema::<Changed>))]);
 
-pub static GET_SETTINGS: Route =
-    Route::new(Method::Get, "/notifications/settings", "notifications-get-settings", PKG, Access::User, |c, r| {
+pub static GET_SETTINGS: Function =
+    Function::http(Method::Get, "/notifications/settings", "notifications-get-settings", PKG, Access::User, |c, r| {
         Box::pin(get_settings(c, r))
     })
     .permissions(READ)
     .doc("notifications", "Which notifications I get, in the app and by email")
     .responses(&[respond(200, "My settings.", Some(schema::<Settings>))]);
 
-pub static PUT_SETTINGS: Route = Route::new(
+pub static PUT_SETTINGS: Function = Function::http(
     Method::Put,
     "/notifications/settings",
     "notifications-put-settings",

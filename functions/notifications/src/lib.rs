@@ -11,7 +11,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "notifications",
-    routes: &[
+    functions: &[
         &inbox::LIST,
         &inbox::UNREAD,
         &inbox::MARK_READ,
@@ -20,8 +20,6 @@ pub const DOMAIN: Domain = Domain {
         &inbox::DELETE_ALL,
         &inbox::GET_SETTINGS,
         &inbox::PUT_SETTINGS,
+        &worker::NOTIFICATION_WORKER,
     ],
-    workers: &[&worker::NOTIFICATION_WORKER],
-    jobs: &[],
-    streams: &[],
 };

@@ -6,24 +6,26 @@ use std::sync::Arc;
 
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::mail::Email;
-use shared::routes::{Permission, Worker};
+use shared::routes::{Function, Permission, Worker};
 use shared::table::{AttrValue, Key, Write, n, s};
 use shared::worker::{Message, MessageError};
 use shared::{ApiError, AppContext, queues};
 
 use crate::model::{Actor, Notification, Settings, counter_key, settings_key};
 
-pub static NOTIFICATION_WORKER: Worker = Worker {
-    name: "notifications",
-    binary: "notifications-worker",
-    package: crate::PKG,
-    queue: &queues::NOTIFICATIONS,
-    batch_size: 10,
-    permissions: &[Permission::TableRead, Permission::TableWrite],
-    handler: |ctx, msg| Box::pin(handle(ctx, msg)),
-    summary: "Stores notifications from domain events and emails those the recipient asked for",
-    example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
-};
+pub static NOTIFICATION_WORKER: Function = Function::worker(
+    "notifications-worker",
+    crate::PKG,
+    Worker {
+        name: "notifications",
+        queue: &queues::NOTIFICATIONS,
+        batch_size: 10,
+        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        summary: "Stores notifications from domain events and emails those the recipient asked for",
+        example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
 
 const SEEN_SECS: i64 = 7 * 24 * 3600;
 

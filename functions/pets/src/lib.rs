@@ -9,7 +9,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "pets",
-    routes: &[
+    functions: &[
         &species::LIST,
         &pets::CREATE,
         &pets::MINE,
@@ -19,7 +19,4 @@ pub const DOMAIN: Domain = Domain {
         &pets::DELETE,
         &pets::SET_MAIN,
     ],
-    workers: &[],
-    jobs: &[],
-    streams: &[],
 };

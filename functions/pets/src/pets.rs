@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::media::Purpose as MediaPurpose;
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Key, Query, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -25,53 +25,58 @@ const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 /// Pets one user may keep.
 const MAX_PETS: usize = 30;
 
-pub static CREATE: Route = Route::new(Method::Post, "/pets", "pets-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+pub static CREATE: Function = Function::http(Method::Post, "/pets", "pets-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
     .permissions(WRITE)
     .doc("pets", "Register a pet; the first one becomes the main pet")
     .request(schema::<PetInput>, r#"{"name":"초코","speciesId":"dog-maltese","gender":"FEMALE","birthday":"2021-03-14","weightKg":3.2,"neutered":true}"#)
     .responses(&[respond(201, "Registered.", Some(schema::<PetView>))])
     .errors(&[409]);
 
-pub static MINE: Route = Route::new(Method::Get, "/pets", "pets-mine", PKG, Access::User, |c, r| Box::pin(mine(c, r)))
-    .permissions(READ)
-    .doc("pets", "My pets")
-    .responses(&[respond(200, "My pets.", Some(schema::<PetList>))]);
-
-pub static OF_USER: Route =
-    Route::new(Method::Get, "/users/{id}/pets", "pets-of-user", PKG, Access::Public, |c, r| Box::pin(of_user(c, r)))
+pub static MINE: Function =
+    Function::http(Method::Get, "/pets", "pets-mine", PKG, Access::User, |c, r| Box::pin(mine(c, r)))
         .permissions(READ)
-        .doc("pets", "A user's pets")
-        .responses(&[respond(200, "Their pets.", Some(schema::<PetList>))]);
+        .doc("pets", "My pets")
+        .responses(&[respond(200, "My pets.", Some(schema::<PetList>))]);
 
-pub static GET: Route =
-    Route::new(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
+pub static OF_USER: Function =
+    Function::http(Method::Get, "/users/{id}/pets", "pets-of-user", PKG, Access::Public, |c, r| {
+        Box::pin(of_user(c, r))
+    })
+    .permissions(READ)
+    .doc("pets", "A user's pets")
+    .responses(&[respond(200, "Their pets.", Some(schema::<PetList>))]);
+
+pub static GET: Function =
+    Function::http(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
         .permissions(READ)
         .doc("pets", "A pet")
         .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
         .errors(&[404]);
 
-pub static UPDATE: Route =
-    Route::new(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+pub static UPDATE: Function =
+    Function::http(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
         .permissions(WRITE)
         .doc("pets", "Change my pet")
         .request(schema::<PetPatch>, r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
         .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
         .errors(&[404, 409]);
 
-pub static DELETE: Route =
-    Route::new(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+pub static DELETE: Function =
+    Function::http(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
         .permissions(WRITE)
         .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
         .responses(&[respond(204, "Removed.", None)])
         .errors(&[404]);
 
-pub static SET_MAIN: Route =
-    Route::new(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, |c, r| Box::pin(set_main(c, r)))
-        .permissions(WRITE)
-        .doc("pets", "Choose my main pet")
-        .request(schema::<MainPetRequest>, r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
-        .responses(&[respond(200, "The new main pet.", Some(schema::<PetView>))])
-        .errors(&[404]);
+pub static SET_MAIN: Function =
+    Function::http(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, |c, r| {
+        Box::pin(set_main(c, r))
+    })
+    .permissions(WRITE)
+    .doc("pets", "Choose my main pet")
+    .request(schema::<MainPetRequest>, r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
+    .responses(&[respond(200, "The new main pet.", Some(schema::<PetView>))])
+    .errors(&[404]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

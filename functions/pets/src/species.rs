@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shared::routes::{Access, Method, Route, param, respond, schema};
+use shared::routes::{Access, Function, Method, param, respond, schema};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
@@ -133,8 +133,8 @@ pub fn by_id(id: &str) -> Option<&'static Species> {
     CATALOGUE.iter().find(|s| s.id == id)
 }
 
-pub static LIST: Route =
-    Route::new(Method::Get, "/species", "species-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
+pub static LIST: Function =
+    Function::http(Method::Get, "/species", "species-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
         .doc("pets", "The breed catalogue, filtered by kind and by a Korean or English substring")
         .query(&[param("kind", false, "DOG or CAT"), param("q", false, "part of a Korean or English name")])
         .responses(&[respond(200, "Matching breeds.", Some(schema::<SpeciesList>))]);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use shared::people::{Person, blocked_by_key, blocks_key, following_key};
-use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
 use shared::table::{Page, Query, Write};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -15,15 +15,15 @@ use crate::{PKG, id_after, other_user};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
-pub static BLOCK: Route =
-    Route::new(Method::Put, "/users/{id}/block", "social-block", PKG, Access::User, |c, r| Box::pin(block(c, r)))
+pub static BLOCK: Function =
+    Function::http(Method::Put, "/users/{id}/block", "social-block", PKG, Access::User, |c, r| Box::pin(block(c, r)))
         .permissions(WRITE)
         .doc("social", "Block a user (idempotent); follows between you end")
         .responses(&[respond(200, "Blocked.", Some(schema::<BlockState>))])
         .errors(&[404]);
 
-pub static UNBLOCK: Route =
-    Route::new(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, |c, r| {
+pub static UNBLOCK: Function =
+    Function::http(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, |c, r| {
         Box::pin(unblock(c, r))
     })
     .permissions(WRITE)
@@ -31,8 +31,8 @@ pub static UNBLOCK: Route =
     .responses(&[respond(200, "Not blocked.", Some(schema::<BlockState>))])
     .errors(&[404]);
 
-pub static MY_BLOCKS: Route =
-    Route::new(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, |c, r| {
+pub static MY_BLOCKS: Function =
+    Function::http(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, |c, r| {
         Box::pin(my_blocks(c, r))
     })
     .permissions(&[Permission::TableRead, Permission::MediaRead])

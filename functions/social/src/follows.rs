@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for};
-use shared::routes::{Access, Method, Permission, Route, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
 use shared::table::{Page, Query, Write, n};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
@@ -18,15 +18,17 @@ const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const PAGE: &[shared::routes::ParamDoc] =
     &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
 
-pub static FOLLOW: Route =
-    Route::new(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, |c, r| Box::pin(follow(c, r)))
-        .permissions(WRITE)
-        .doc("social", "Follow a user (idempotent)")
-        .responses(&[respond(200, "Following.", Some(schema::<FollowState>))])
-        .errors(&[404]);
+pub static FOLLOW: Function =
+    Function::http(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, |c, r| {
+        Box::pin(follow(c, r))
+    })
+    .permissions(WRITE)
+    .doc("social", "Follow a user (idempotent)")
+    .responses(&[respond(200, "Following.", Some(schema::<FollowState>))])
+    .errors(&[404]);
 
-pub static UNFOLLOW: Route =
-    Route::new(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, |c, r| {
+pub static UNFOLLOW: Function =
+    Function::http(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, |c, r| {
         Box::pin(unfollow(c, r))
     })
     .permissions(WRITE)
@@ -34,16 +36,16 @@ pub static UNFOLLOW: Route =
     .responses(&[respond(200, "Not following.", Some(schema::<FollowState>))])
     .errors(&[404]);
 
-pub static STATUS: Route =
-    Route::new(Method::Get, "/users/{id}/follow-status", "social-follow-status", PKG, Access::User, |c, r| {
+pub static STATUS: Function =
+    Function::http(Method::Get, "/users/{id}/follow-status", "social-follow-status", PKG, Access::User, |c, r| {
         Box::pin(status(c, r))
     })
     .permissions(READ)
     .doc("social", "Whether I follow the user and whether they follow me")
     .responses(&[respond(200, "The status.", Some(schema::<FollowStatus>))]);
 
-pub static FOLLOWERS: Route =
-    Route::new(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, |c, r| {
+pub static FOLLOWERS: Function =
+    Function::http(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, |c, r| {
         Box::pin(followers(c, r))
     })
     .permissions(READ)
@@ -51,8 +53,8 @@ pub static FOLLOWERS: Route =
     .query(PAGE)
     .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
 
-pub static FOLLOWING: Route =
-    Route::new(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| {
+pub static FOLLOWING: Function =
+    Function::http(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| {
         Box::pin(following(c, r))
     })
     .permissions(READ)

@@ -11,7 +11,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "social",
-    routes: &[
+    functions: &[
         &follows::FOLLOW,
         &follows::UNFOLLOW,
         &follows::STATUS,
@@ -22,9 +22,6 @@ pub const DOMAIN: Domain = Domain {
         &blocks::MY_BLOCKS,
         &reports::CREATE,
     ],
-    workers: &[],
-    jobs: &[],
-    streams: &[],
 };
 
 use shared::table::{AttrValue, Item};

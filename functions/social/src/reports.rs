@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shared::routes::{Access, Method, Permission, Route, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Key, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use crate::PKG;
 
-pub static CREATE: Route =
-    Route::new(Method::Post, "/reports", "reports-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+pub static CREATE: Function =
+    Function::http(Method::Post, "/reports", "reports-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("moderation", "Report a user or content to the moderators")
         .request(

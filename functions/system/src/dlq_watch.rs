@@ -6,19 +6,21 @@ use std::sync::Arc;
 use aws_sdk_sqs::types::QueueAttributeName;
 use shared::mail::{self, Email};
 use shared::queues;
-use shared::routes::{Job, Permission};
+use shared::routes::{Function, Job, Permission};
 use shared::{ApiError, ApiResult, AppContext};
 
-pub static DLQ_WATCH: Job = Job {
-    name: "dlq-watch",
-    binary: "dlq-watch",
-    package: "system",
-    schedule: "rate(15 minutes)",
-    local_every_secs: 60,
-    permissions: &[Permission::InspectQueues, Permission::SendTo(&queues::MAIL)],
-    handler: |ctx| Box::pin(run(ctx)),
-    summary: "Alerts the operators when a dead-letter queue holds messages",
-};
+pub static DLQ_WATCH: Function = Function::job(
+    "dlq-watch",
+    "system",
+    Job {
+        name: "dlq-watch",
+        schedule: "rate(15 minutes)",
+        local_every_secs: 60,
+        handler: |ctx| Box::pin(run(ctx)),
+        summary: "Alerts the operators when a dead-letter queue holds messages",
+    },
+)
+.permissions(&[Permission::InspectQueues, Permission::SendTo(&queues::MAIL)]);
 
 pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
     let mut summary = serde_json::Map::new();

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use http::StatusCode;
 use serde::Serialize;
-use shared::routes::{Access, Method, Permission, ResponseDoc, Route, RouteDoc, schema};
+use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::Key;
 use shared::{ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -27,28 +27,15 @@ pub struct TableHealth {
     pub latency_ms: f64,
 }
 
-pub static HEALTH: Route = Route {
-    method: Method::Get,
-    path: "/health",
-    binary: "health",
-    package: "system",
-    access: Access::Public,
-    permissions: &[Permission::TableRead],
-    max_body: 0,
-    handler: |ctx, req| Box::pin(health(ctx, req)),
-    doc: RouteDoc {
-        summary: "Service health: version and table reachability",
-        tag: "system",
-        query: &[],
-        request: None,
-        responses: &[
-            ResponseDoc { status: 200, description: "Everything answers.", body: Some(schema::<Health>) },
-            ResponseDoc { status: 503, description: "The table does not answer.", body: Some(schema::<Health>) },
-        ],
-        errors: &[],
-        example: None,
-    },
-};
+pub static HEALTH: Function =
+    Function::http(Method::Get, "/health", "health", "system", Access::Public, |ctx, req| Box::pin(health(ctx, req)))
+        .permissions(&[Permission::TableRead])
+        .max_body(0)
+        .doc("system", "Service health: version and table reachability")
+        .responses(&[
+            respond(200, "Everything answers.", Some(schema::<Health>)),
+            respond(503, "The table does not answer.", Some(schema::<Health>)),
+        ]);
 
 pub async fn health(ctx: Arc<AppContext>, _req: ApiRequest) -> ApiResult<ApiResponse> {
     let started = Instant::now();

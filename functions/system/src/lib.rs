@@ -11,8 +11,5 @@ use shared::routes::Domain;
 /// This package's part of the route table.
 pub const DOMAIN: Domain = Domain {
     name: "system",
-    routes: &[&health::HEALTH],
-    workers: &[&mail_worker::MAIL_WORKER],
-    jobs: &[&dlq_watch::DLQ_WATCH],
-    streams: &[&outbox_relay::OUTBOX_RELAY],
+    functions: &[&health::HEALTH, &mail_worker::MAIL_WORKER, &dlq_watch::DLQ_WATCH, &outbox_relay::OUTBOX_RELAY],
 };

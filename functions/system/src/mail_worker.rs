@@ -7,21 +7,23 @@ use shared::AppContext;
 use shared::idempotency::{self, Claim};
 use shared::mail::{self, Email};
 use shared::queues;
-use shared::routes::{Permission, Worker};
+use shared::routes::{Function, Permission, Worker};
 use shared::validate::looks_like_email;
 use shared::worker::{Message, MessageError};
 
-pub static MAIL_WORKER: Worker = Worker {
-    name: "mail",
-    binary: "mail-worker",
-    package: "system",
-    queue: &queues::MAIL,
-    batch_size: 10,
-    permissions: &[Permission::TableRead, Permission::TableWrite, Permission::SendEmail],
-    handler: |ctx, msg| Box::pin(handle(ctx, msg)),
-    summary: "Sends queued transactional email through SES",
-    example: r#"{"to":"someone@example.com","subject":"Welcome","text":"Hello!","dedupKey":"welcome:01JD0000000000000000000000"}"#,
-};
+pub static MAIL_WORKER: Function = Function::worker(
+    "mail-worker",
+    "system",
+    Worker {
+        name: "mail",
+        queue: &queues::MAIL,
+        batch_size: 10,
+        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        summary: "Sends queued transactional email through SES",
+        example: r#"{"to":"someone@example.com","subject":"Welcome","text":"Hello!","dedupKey":"welcome:01JD0000000000000000000000"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendEmail]);
 
 pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
     let email: Email = msg.json()?;

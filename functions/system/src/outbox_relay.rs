@@ -10,23 +10,25 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use shared::AppContext;
 use shared::outbox::{self, OutboxMessage};
 use shared::queues;
-use shared::routes::{Permission, StreamConsumer};
+use shared::routes::{Function, Permission, StreamConsumer};
 
-pub static OUTBOX_RELAY: StreamConsumer = StreamConsumer {
-    name: "outbox-relay",
-    binary: "outbox-relay",
-    package: "system",
-    batch_size: 100,
-    max_retries: 10,
-    failure_queue: &queues::OUTBOX,
-    permissions: &[
-        Permission::SendTo(&queues::MAIL),
-        Permission::SendTo(&queues::NOTIFICATIONS),
-        Permission::SendTo(&queues::FEED),
-    ],
-    handler: |ctx, event| Box::pin(relay(ctx, event)),
-    summary: "Sends the messages committed in the table's outbox to their queues",
-};
+pub static OUTBOX_RELAY: Function = Function::stream(
+    "outbox-relay",
+    "system",
+    StreamConsumer {
+        name: "outbox-relay",
+        batch_size: 100,
+        max_retries: 10,
+        failure_queue: &queues::OUTBOX,
+        handler: |ctx, event| Box::pin(relay(ctx, event)),
+        summary: "Sends the messages committed in the table's outbox to their queues",
+    },
+)
+.permissions(&[
+    Permission::SendTo(&queues::MAIL),
+    Permission::SendTo(&queues::NOTIFICATIONS),
+    Permission::SendTo(&queues::FEED),
+]);
 
 pub async fn relay(ctx: Arc<AppContext>, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();

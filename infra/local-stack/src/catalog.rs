@@ -1,26 +1,30 @@
-//! The route table of the whole product: every domain package's routes, workers and jobs.
-//! Adding a domain means adding it here; everything else (local gateway, template, events,
-//! OpenAPI) follows.
+//! The function table of the whole product: every domain package's functions. Adding a domain
+//! means adding it here; everything else (local gateway, workers, template, events, OpenAPI,
+//! README tables) follows.
 
-use shared::routes::{Domain, Job, Route, StreamConsumer, Worker};
+use shared::routes::{Domain, Function, Job, Route, StreamConsumer, Worker};
 
 pub const DOMAINS: &[Domain] =
     &[system::DOMAIN, identity::DOMAIN, pets::DOMAIN, diary::DOMAIN, social::DOMAIN, notifications::DOMAIN];
 
+pub fn functions() -> Vec<&'static Function> {
+    DOMAINS.iter().flat_map(|d| d.functions.iter().copied()).collect()
+}
+
 pub fn routes() -> Vec<&'static Route> {
-    DOMAINS.iter().flat_map(|d| d.routes.iter().copied()).collect()
+    functions().into_iter().filter_map(Function::route).collect()
 }
 
 pub fn workers() -> Vec<&'static Worker> {
-    DOMAINS.iter().flat_map(|d| d.workers.iter().copied()).collect()
+    functions().into_iter().filter_map(Function::worker_spec).collect()
 }
 
 pub fn jobs() -> Vec<&'static Job> {
-    DOMAINS.iter().flat_map(|d| d.jobs.iter().copied()).collect()
+    functions().into_iter().filter_map(Function::job_spec).collect()
 }
 
 pub fn streams() -> Vec<&'static StreamConsumer> {
-    DOMAINS.iter().flat_map(|d| d.streams.iter().copied()).collect()
+    functions().into_iter().filter_map(Function::stream_spec).collect()
 }
 
 /// The OpenAPI document of the HTTP API.

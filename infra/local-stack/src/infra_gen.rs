@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use shared::queues::{self, Queue};
-use shared::routes::{Domain, Job, Permission, Route, StreamConsumer, Worker};
+use shared::routes::{Domain, Function, Permission, Route, Secret, Trigger};
 
 use crate::apigw::{IncomingRequest, http_event};
 use crate::cors::Cors;
@@ -26,50 +26,9 @@ use crate::cors::Cors;
 /// Functions per nested stack: 60 × 5 resources + parameters' worth of headroom < 500.
 pub const MAX_FUNCTIONS_PER_STACK: usize = 60;
 
-#[derive(Debug, Clone, Copy)]
-enum Function {
-    Http(&'static Route),
-    Worker(&'static Worker),
-    Job(&'static Job),
-    Stream(&'static StreamConsumer),
-}
-
-impl Function {
-    fn binary(&self) -> &'static str {
-        match self {
-            Function::Http(r) => r.binary,
-            Function::Worker(w) => w.binary,
-            Function::Job(j) => j.binary,
-            Function::Stream(c) => c.binary,
-        }
-    }
-    fn package(&self) -> &'static str {
-        match self {
-            Function::Http(r) => r.package,
-            Function::Worker(w) => w.package,
-            Function::Job(j) => j.package,
-            Function::Stream(c) => c.package,
-        }
-    }
-    fn permissions(&self) -> &'static [Permission] {
-        match self {
-            Function::Http(r) => r.permissions,
-            Function::Worker(w) => w.permissions,
-            Function::Job(j) => j.permissions,
-            Function::Stream(c) => c.permissions,
-        }
-    }
-}
-
-/// Every function of a domain, in route-table order.
-fn functions(d: &Domain) -> Vec<Function> {
-    d.routes
-        .iter()
-        .map(|r| Function::Http(r))
-        .chain(d.workers.iter().map(|w| Function::Worker(w)))
-        .chain(d.jobs.iter().map(|j| Function::Job(j)))
-        .chain(d.streams.iter().map(|c| Function::Stream(c)))
-        .collect()
+/// Every function of a domain, in declaration order.
+fn functions(d: &Domain) -> Vec<&'static Function> {
+    d.functions.to_vec()
 }
 
 /// `mail-worker` → `MailWorker`: a CloudFormation logical id.
@@ -100,13 +59,19 @@ fn get_att(name: &str, attr: &str) -> Value {
     json!({"Fn::GetAtt": [name, attr]})
 }
 
-/// OAuth client settings: root parameters (empty disables the provider) → function environment.
-const OAUTH_PARAMETERS: [(&str, &str); 4] = [
-    ("GoogleClientId", "GOOGLE_CLIENT_ID"),
-    ("GoogleClientSecret", "GOOGLE_CLIENT_SECRET"),
-    ("KakaoClientId", "KAKAO_CLIENT_ID"),
-    ("KakaoClientSecret", "KAKAO_CLIENT_SECRET"),
-];
+/// OAuth client ids: root parameters (empty disables the provider) → every function's environment.
+const OAUTH_PARAMETERS: [(&str, &str); 2] =
+    [("GoogleClientId", "GOOGLE_CLIENT_ID"), ("KakaoClientId", "KAKAO_CLIENT_ID")];
+
+/// The nested-stack parameter carrying a secret; only functions that declare it get it.
+fn secret_parameter(secret: Secret) -> &'static str {
+    match secret {
+        Secret::Jwt => "JwtSecret",
+        Secret::Cursor => "CursorSecret",
+        Secret::GoogleOAuth => "GoogleClientSecret",
+        Secret::KakaoOAuth => "KakaoClientSecret",
+    }
+}
 
 /// The parameters every nested stack receives from the root, with their values there.
 fn nested_parameters() -> Vec<(String, Value)> {
@@ -125,6 +90,9 @@ fn nested_parameters() -> Vec<(String, Value)> {
     for (name, _) in OAUTH_PARAMETERS {
         p.push((name.to_string(), r(name)));
     }
+    for name in ["GoogleClientSecret", "KakaoClientSecret"] {
+        p.push((name.to_string(), r(name)));
+    }
     for q in queues::ALL {
         p.push((format!("{}Url", queue_id(q)), r(&queue_id(q))));
         p.push((format!("{}Arn", queue_id(q)), get_att(&queue_id(q), "Arn")));
@@ -141,8 +109,6 @@ fn environment() -> Value {
     vars.insert("MEDIA_BUCKET".into(), r("MediaBucket"));
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
-    vars.insert("JWT_SECRET".into(), r("JwtSecret"));
-    vars.insert("CURSOR_SECRET".into(), r("CursorSecret"));
     vars.insert("RUST_LOG".into(), json!("info"));
     for (param, var) in OAUTH_PARAMETERS {
         vars.insert(var.into(), r(param));
@@ -191,7 +157,7 @@ fn policy(perms: &[Permission]) -> Value {
 }
 
 /// One nested stack holding `funcs` of one package.
-fn nested_stack(funcs: &[Function]) -> Value {
+fn nested_stack(funcs: &[&Function]) -> Value {
     let mut params = serde_json::Map::new();
     for (name, _) in nested_parameters() {
         let secret = name.ends_with("Secret");
@@ -203,14 +169,23 @@ fn nested_stack(funcs: &[Function]) -> Value {
     }
     let mut resources = serde_json::Map::new();
     for f in funcs {
-        let id = logical_id(f.binary());
+        let id = logical_id(f.binary);
         let mut props = json!({
-            "FunctionName": sub(&format!("petplatform-${{Stage}}-{}", f.binary())),
-            "CodeUri": format!("../../functions/{}", f.package()),
-            "Policies": policy(f.permissions()),
+            "FunctionName": sub(&format!("petplatform-${{Stage}}-{}", f.binary)),
+            "CodeUri": format!("../../functions/{}", f.package),
+            "Policies": policy(f.permissions),
+            "MemorySize": f.memory_mb,
+            "Timeout": f.timeout_secs,
+            "Description": f.summary(),
         });
-        match f {
-            Function::Http(route) => {
+        // Only the secrets this function declares reach it.
+        let secrets: serde_json::Map<String, Value> =
+            f.all_secrets().into_iter().map(|s| (s.env_var().to_string(), r(secret_parameter(s)))).collect();
+        if !secrets.is_empty() {
+            props["Environment"] = json!({"Variables": secrets});
+        }
+        match &f.trigger {
+            Trigger::Http(route) => {
                 props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
                 resources.insert(
                     format!("{id}Integration"),
@@ -245,17 +220,14 @@ fn nested_stack(funcs: &[Function]) -> Value {
                     }
                 }));
             }
-            Function::Worker(w) => {
-                props["Description"] = json!(w.summary);
-                props["Timeout"] = json!(w.queue.visibility_timeout_secs.min(900) / 2 + 1);
+            Trigger::Sqs(w) => {
                 props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
                     "Queue": r(&format!("{}Arn", queue_id(w.queue))),
                     "BatchSize": w.batch_size,
                     "FunctionResponseTypes": ["ReportBatchItemFailures"]
                 }}});
             }
-            Function::Stream(c) => {
-                props["Description"] = json!(c.summary);
+            Trigger::Stream(c) => {
                 props["Events"] = json!({"TableStream": {"Type": "DynamoDB", "Properties": {
                     "Stream": r("TableStreamArn"),
                     "StartingPosition": "TRIM_HORIZON",
@@ -266,8 +238,7 @@ fn nested_stack(funcs: &[Function]) -> Value {
                     "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}}
                 }}});
             }
-            Function::Job(j) => {
-                props["Description"] = json!(j.summary);
+            Trigger::Schedule(j) => {
                 props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {"Schedule": j.schedule}}});
             }
         }
@@ -275,7 +246,7 @@ fn nested_stack(funcs: &[Function]) -> Value {
             format!("{id}Function"),
             json!({
                 "Type": "AWS::Serverless::Function",
-                "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary()}},
+                "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary}},
                 "Properties": props
             }),
         );
@@ -289,8 +260,6 @@ fn nested_stack(funcs: &[Function]) -> Value {
             "Runtime": "provided.al2023",
             "Architectures": ["arm64"],
             "Handler": "bootstrap",
-            "MemorySize": 256,
-            "Timeout": 15,
             "Environment": environment(),
             "LoggingConfig": {"LogFormat": "JSON"}
         }},
@@ -299,7 +268,7 @@ fn nested_stack(funcs: &[Function]) -> Value {
 }
 
 /// The stacks a domain becomes: `(file stem, functions)`.
-fn stacks_of(d: &Domain) -> Vec<(String, Vec<Function>)> {
+fn stacks_of(d: &Domain) -> Vec<(String, Vec<&'static Function>)> {
     let funcs = functions(d);
     if funcs.len() <= MAX_FUNCTIONS_PER_STACK {
         return vec![(d.name.to_string(), funcs)];
@@ -428,9 +397,9 @@ fn sample_path(route: &Route) -> String {
         .join("/")
 }
 
-fn sample_event(f: Function) -> Value {
-    match f {
-        Function::Http(route) => {
+fn sample_event(f: &Function) -> Value {
+    match &f.trigger {
+        Trigger::Http(route) => {
             let path = sample_path(route);
             let params = shared::routes::match_path(route.path, &path).unwrap_or_default();
             let mut headers = vec![
@@ -454,7 +423,7 @@ fn sample_event(f: Function) -> Value {
             };
             http_event(route, &req, &params)
         }
-        Function::Worker(w) => json!({"Records": [{
+        Trigger::Sqs(w) => json!({"Records": [{
             "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
             "receiptHandle": "sample-receipt-handle",
             "body": w.example,
@@ -465,7 +434,7 @@ fn sample_event(f: Function) -> Value {
             "eventSourceARN": format!("arn:aws:sqs:us-east-1:{}:{}", crate::sqs::ACCOUNT_ID, w.queue.name),
             "awsRegion": "us-east-1"
         }]}),
-        Function::Stream(_) => json!({"Records": [{
+        Trigger::Stream(_) => json!({"Records": [{
             "eventID": "7de3041dd709b024af6f29e4fa13d34c",
             "eventName": "INSERT",
             "eventVersion": "1.1",
@@ -489,7 +458,7 @@ fn sample_event(f: Function) -> Value {
                 "StreamViewType": "NEW_IMAGE"
             }
         }]}),
-        Function::Job(j) => json!({
+        Trigger::Schedule(j) => json!({
             "version": "0",
             "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
             "detail-type": "Scheduled Event",
@@ -517,45 +486,37 @@ fn access_name(a: shared::routes::Access) -> &'static str {
     }
 }
 
-/// The README's tables of endpoints, workers and jobs, from the route table.
+/// The README's tables of endpoints and of the other functions, from the declarations.
 pub fn readme_tables(domains: &[Domain]) -> String {
     let mut t = String::from("| method | path | access | function | what it does |\n|---|---|---|---|---|\n");
-    for d in domains {
-        for r in d.routes {
-            t.push_str(&format!(
-                "| {} | `{}` | {} | `{}` | {} |\n",
-                r.method.as_str(),
-                r.path,
-                access_name(r.access),
-                r.binary,
-                r.doc.summary
-            ));
-        }
+    for (f, r) in domains.iter().flat_map(|d| d.routes()) {
+        t.push_str(&format!(
+            "| {} | `{}` | {} | `{}` | {} |\n",
+            r.method.as_str(),
+            r.path,
+            access_name(r.access),
+            f.binary,
+            r.doc.summary
+        ));
     }
     t.push_str("\n| function | trigger | what it does |\n|---|---|---|\n");
-    for d in domains {
-        for w in d.workers {
-            t.push_str(&format!(
-                "| `{}` | SQS `{}` (DLQ `{}` after {} receives) | {} |\n",
-                w.binary,
+    for f in domains.iter().flat_map(|d| d.functions.iter()) {
+        let trigger = match &f.trigger {
+            Trigger::Http(_) => continue,
+            Trigger::Sqs(w) => format!(
+                "SQS `{}` (DLQ `{}` after {} receives)",
                 w.queue.name,
                 w.queue.dlq_name(),
-                w.queue.max_receive_count,
-                w.summary
-            ));
-        }
-        for j in d.jobs {
-            t.push_str(&format!("| `{}` | `{}` | {} |\n", j.binary, j.schedule, j.summary));
-        }
-        for c in d.streams {
-            t.push_str(&format!(
-                "| `{}` | the table's stream (failures to `{}` after {} retries) | {} |\n",
-                c.binary,
+                w.queue.max_receive_count
+            ),
+            Trigger::Schedule(j) => format!("`{}`", j.schedule),
+            Trigger::Stream(c) => format!(
+                "the table's stream (failures to `{}` after {} retries)",
                 c.failure_queue.dlq_name(),
-                c.max_retries,
-                c.summary
-            ));
-        }
+                c.max_retries
+            ),
+        };
+        t.push_str(&format!("| `{}` | {trigger} | {} |\n", f.binary, f.summary()));
     }
     t
 }
@@ -581,7 +542,7 @@ pub fn render(domains: &[Domain]) -> BTreeMap<PathBuf, String> {
         }
         for f in functions(d) {
             let text = serde_json::to_string_pretty(&sample_event(f)).expect("events serialise") + "\n";
-            files.insert(PathBuf::from(format!("events/{}.json", f.binary())), text);
+            files.insert(PathBuf::from(format!("events/{}.json", f.binary)), text);
         }
     }
     files

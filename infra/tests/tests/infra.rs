@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use local_stack::catalog;
 use local_stack::infra_gen::{MAX_FUNCTIONS_PER_STACK, deployed_resource_count, render};
-use shared::routes::{Domain, Method, Route};
+use shared::routes::{Domain, Function, Method};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -45,78 +45,118 @@ fn the_readme_lists_every_function() {
     assert!(current == readme, "README.md tables are out of date: run `cargo run -p local-stack --bin gen-infra`");
 }
 
+#[derive(serde::Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    bin: Vec<BinTarget>,
+}
+
+#[derive(serde::Deserialize)]
+struct BinTarget {
+    name: String,
+    path: String,
+    test: Option<bool>,
+}
+
 #[test]
 fn every_function_is_a_binary_and_every_binary_a_function() {
     let root = repo_root();
-    let mut expected = BTreeSet::new();
     let mut route_keys = HashSet::new();
     let mut names = HashSet::new();
-    let mut check = |package: &str, binary: &str, entry: &str| {
-        assert!(names.insert(binary.to_string()), "binary {binary} is declared twice");
-        let path = root.join(format!("functions/{package}/src/bin/{binary}.rs"));
+    let mut declared: BTreeSet<(String, String)> = BTreeSet::new();
+    for f in catalog::functions() {
+        assert!(names.insert(f.binary), "binary {} is declared twice", f.binary);
+        if let Some(r) = f.route() {
+            assert!(route_keys.insert(r.route_key()), "{} is declared twice", r.route_key());
+        }
+        let path = root.join(format!("functions/{}/src/bin/{}.rs", f.package, f.binary));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
-        assert!(text.contains(entry), "{} must call shared::runtime::{entry}", path.display());
-        let manifest = std::fs::read_to_string(root.join(format!("functions/{package}/Cargo.toml"))).unwrap();
-        let decl = format!("name = \"{binary}\"\npath = \"src/bin/{binary}.rs\"\ntest = false");
-        assert!(
-            manifest.contains(&decl),
-            "functions/{package}/Cargo.toml must declare [[bin]] {binary} with test = false"
-        );
-        expected.insert(path);
-    };
-    for r in catalog::routes() {
-        assert!(route_keys.insert(r.route_key()), "{} is declared twice", r.route_key());
-        check(r.package, r.binary, "run_http");
+        assert!(text.contains("shared::runtime::run("), "{} must call shared::runtime::run", path.display());
+        declared.insert((f.package.to_string(), f.binary.to_string()));
     }
-    for w in catalog::workers() {
-        check(w.package, w.binary, "run_worker");
-    }
-    for j in catalog::jobs() {
-        check(j.package, j.binary, "run_job");
-    }
-    for c in catalog::streams() {
-        check(c.package, c.binary, "run_stream");
-    }
-    let mut found = BTreeSet::new();
+    // The manifests, read as TOML: each [[bin]] is a declared function, at its path, without tests
+    // (so a test run does not link every endpoint).
+    let mut in_manifests = BTreeSet::new();
+    let mut files = BTreeSet::new();
     for pkg in std::fs::read_dir(root.join("functions")).unwrap() {
-        let bin = pkg.unwrap().path().join("src/bin");
-        if let Ok(entries) = std::fs::read_dir(&bin) {
+        let dir = pkg.unwrap().path();
+        let package = dir.file_name().unwrap().to_string_lossy().to_string();
+        let manifest: Manifest = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml")).unwrap()).unwrap();
+        for b in manifest.bin {
+            assert_eq!(b.path, format!("src/bin/{}.rs", b.name), "functions/{package}: [[bin]] {}", b.name);
+            assert_eq!(b.test, Some(false), "functions/{package}: [[bin]] {} needs test = false", b.name);
+            in_manifests.insert((package.clone(), b.name));
+        }
+        if let Ok(entries) = std::fs::read_dir(dir.join("src/bin")) {
             for e in entries {
-                found.insert(e.unwrap().path());
+                let name = e.unwrap().path().file_stem().unwrap().to_string_lossy().to_string();
+                files.insert((package.clone(), name));
             }
         }
     }
-    let orphans: Vec<_> = found.difference(&expected).collect();
-    assert!(orphans.is_empty(), "binaries without a route-table entry: {orphans:?}");
+    assert_eq!(in_manifests, declared, "[[bin]] entries and declared functions differ");
+    assert_eq!(files, declared, "src/bin files and declared functions differ");
+}
+
+#[test]
+fn a_function_receives_only_its_own_secrets() {
+    let files = render(catalog::DOMAINS);
+    let mut env_of = std::collections::HashMap::new();
+    for (rel, text) in &files {
+        if rel.starts_with("infra/stacks") {
+            let stack: serde_json::Value = serde_yaml::from_str(text).unwrap();
+            for (_, res) in stack["Resources"].as_object().unwrap() {
+                if res["Type"] == "AWS::Serverless::Function" {
+                    let binary = res["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
+                    let vars = res["Properties"]["Environment"]["Variables"].as_object().cloned().unwrap_or_default();
+                    env_of.insert(binary, vars.keys().cloned().collect::<BTreeSet<String>>());
+                }
+            }
+            assert!(
+                !stack["Globals"]["Function"]["Environment"]["Variables"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|k| { k.contains("SECRET") }),
+                "no secret in a stack's globals"
+            );
+        }
+    }
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    assert_eq!(env_of["mail-worker"], set(&[]), "a worker that signs nothing gets no secret");
+    assert_eq!(env_of["outbox-relay"], set(&[]));
+    assert_eq!(env_of["posts-create"], set(&["CURSOR_SECRET", "JWT_SECRET"]));
+    assert_eq!(
+        env_of["auth-oauth-sign-in"],
+        set(&["CURSOR_SECRET", "GOOGLE_CLIENT_SECRET", "JWT_SECRET", "KAKAO_CLIENT_SECRET"])
+    );
+    let with_oauth: Vec<_> =
+        env_of.iter().filter(|(_, vars)| vars.contains("GOOGLE_CLIENT_SECRET")).map(|(b, _)| b.clone()).collect();
+    assert_eq!(with_oauth, vec!["auth-oauth-sign-in".to_string()], "only sign-in sees the OAuth secrets");
 }
 
 #[test]
 fn no_stack_nears_the_resource_limit_at_150_endpoints() {
     // The real product plus 150 more endpoints, all in one domain: the worst case for a stack.
-    let handler = system::health::HEALTH.handler;
-    let synthetic: Vec<&'static Route> = (0..150)
+    let handler = system::health::HEALTH.route().expect("health is an HTTP function").handler;
+    let synthetic: Vec<&'static Function> = (0..150)
         .map(|i| {
-            let r: &'static Route = Box::leak(Box::new(Route {
-                method: Method::Post,
-                path: Box::leak(format!("/synthetic/{i}/{{id}}").into_boxed_str()),
-                binary: Box::leak(format!("synthetic-{i}").into_boxed_str()),
-                package: "synthetic",
-                access: shared::routes::Access::User,
-                permissions: &[shared::routes::Permission::TableRead, shared::routes::Permission::TableWrite],
-                max_body: 1024,
-                handler,
-                doc: system::health::HEALTH.doc,
-            }));
-            r
+            let f: &'static Function = Box::leak(Box::new(
+                Function::http(
+                    Method::Post,
+                    Box::leak(format!("/synthetic/{i}/{{id}}").into_boxed_str()),
+                    Box::leak(format!("synthetic-{i}").into_boxed_str()),
+                    "synthetic",
+                    shared::routes::Access::User,
+                    handler,
+                )
+                .permissions(&[shared::routes::Permission::TableRead, shared::routes::Permission::TableWrite])
+                .doc("synthetic", "A synthetic endpoint"),
+            ));
+            f
         })
         .collect();
-    let big = Domain {
-        name: "synthetic",
-        routes: Box::leak(synthetic.into_boxed_slice()),
-        workers: &[],
-        jobs: &[],
-        streams: &[],
-    };
+    let big = Domain { name: "synthetic", functions: Box::leak(synthetic.into_boxed_slice()) };
     let mut domains = catalog::DOMAINS.to_vec();
     domains.push(big);
     let files = render(&domains);

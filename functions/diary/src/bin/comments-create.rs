@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&diary::comments::CREATE).await
+    shared::runtime::run(&diary::comments::CREATE).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_worker(&diary::feed_worker::FEED_WORKER).await
+    shared::runtime::run(&diary::feed_worker::FEED_WORKER).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&diary::posts::DELETE).await
+    shared::runtime::run(&diary::posts::DELETE).await
 }

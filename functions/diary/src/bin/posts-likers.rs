@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&diary::likes::LIKERS).await
+    shared::runtime::run(&diary::likes::LIKERS).await
 }

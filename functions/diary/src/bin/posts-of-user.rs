@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&diary::posts::OF_USER).await
+    shared::runtime::run(&diary::posts::OF_USER).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&diary::search::USERS).await
+    shared::runtime::run(&diary::search::USERS).await
 }

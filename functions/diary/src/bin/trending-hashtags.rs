@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_job(&diary::search::TRENDING_JOB).await
+    shared::runtime::run(&diary::search::TRENDING_JOB).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::social::OAUTH_SIGNUP).await
+    shared::runtime::run(&identity::social::OAUTH_SIGNUP).await
 }

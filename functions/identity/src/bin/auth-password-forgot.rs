@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::recovery::FORGOT).await
+    shared::runtime::run(&identity::recovery::FORGOT).await
 }

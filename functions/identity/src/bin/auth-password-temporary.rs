@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::recovery::TEMPORARY).await
+    shared::runtime::run(&identity::recovery::TEMPORARY).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::signin::REFRESH).await
+    shared::runtime::run(&identity::signin::REFRESH).await
 }

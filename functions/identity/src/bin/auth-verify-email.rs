@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::accounts::VERIFY_EMAIL).await
+    shared::runtime::run(&identity::accounts::VERIFY_EMAIL).await
 }

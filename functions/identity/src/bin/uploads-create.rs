@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::uploads::CREATE_UPLOAD).await
+    shared::runtime::run(&identity::uploads::CREATE_UPLOAD).await
 }

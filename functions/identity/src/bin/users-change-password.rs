@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::profile::CHANGE_PASSWORD).await
+    shared::runtime::run(&identity::profile::CHANGE_PASSWORD).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&identity::profile::GET_ME).await
+    shared::runtime::run(&identity::profile::GET_ME).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&notifications::inbox::MARK_READ).await
+    shared::runtime::run(&notifications::inbox::MARK_READ).await
 }

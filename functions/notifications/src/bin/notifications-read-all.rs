@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&notifications::inbox::READ_ALL).await
+    shared::runtime::run(&notifications::inbox::READ_ALL).await
 }

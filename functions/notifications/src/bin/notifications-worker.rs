@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_worker(&notifications::worker::NOTIFICATION_WORKER).await
+    shared::runtime::run(&notifications::worker::NOTIFICATION_WORKER).await
 }

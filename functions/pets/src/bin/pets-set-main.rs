@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&pets::pets::SET_MAIN).await
+    shared::runtime::run(&pets::pets::SET_MAIN).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&pets::pets::UPDATE).await
+    shared::runtime::run(&pets::pets::UPDATE).await
 }

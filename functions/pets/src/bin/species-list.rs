@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&pets::species::LIST).await
+    shared::runtime::run(&pets::species::LIST).await
 }

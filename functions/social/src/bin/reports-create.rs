@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&social::reports::CREATE).await
+    shared::runtime::run(&social::reports::CREATE).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&social::follows::FOLLOWING).await
+    shared::runtime::run(&social::follows::FOLLOWING).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&social::blocks::MY_BLOCKS).await
+    shared::runtime::run(&social::blocks::MY_BLOCKS).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_job(&system::dlq_watch::DLQ_WATCH).await
+    shared::runtime::run(&system::dlq_watch::DLQ_WATCH).await
 }

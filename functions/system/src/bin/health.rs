@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_http(&system::health::HEALTH).await
+    shared::runtime::run(&system::health::HEALTH).await
 }

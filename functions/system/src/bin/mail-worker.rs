@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_worker(&system::mail_worker::MAIL_WORKER).await
+    shared::runtime::run(&system::mail_worker::MAIL_WORKER).await
 }

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run_stream(&system::outbox_relay::OUTBOX_RELAY).await
+    shared::runtime::run(&system::outbox_relay::OUTBOX_RELAY).await
 }
