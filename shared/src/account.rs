@@ -1,9 +1,11 @@
-//! What every request needs to know about its caller's account: whether it may write. Read with
-//! one key lookup of the account item (the identity package owns the rest of that item).
+//! What every request needs to know about its caller: whether the session is still signed in,
+//! and whether the account may write. Read with one batch read of the account and session items
+//! (the identity package owns the rest of those items).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::auth::Identity;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
 use crate::table::Key;
@@ -11,6 +13,11 @@ use crate::table::Key;
 /// The key of a user's account item.
 pub fn user_key(user_id: &str) -> Key {
     Key::new(format!("USER#{user_id}"), "PROFILE")
+}
+
+/// The key of a sign-in session (a refresh-token family; identity owns the item).
+pub fn session_key(user_id: &str, session_id: &str) -> Key {
+    Key::new(format!("USER#{user_id}"), format!("SESSION#{session_id}"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -23,27 +30,43 @@ struct AccountFlags {
     blocked_permanently: bool,
 }
 
-/// Refuses writes by withdrawn or blocked accounts, from the request right after the block.
-pub async fn ensure_may_write(ctx: &AppContext, user_id: &str) -> ApiResult<()> {
-    let out = ctx
+#[derive(Debug, Deserialize)]
+struct SessionFlags {
+    #[serde(default)]
+    revoked: bool,
+    #[serde(default)]
+    expires: i64,
+}
+
+/// Checks, for every request that carries a token, that its session is still signed in and its
+/// account still exists (one BatchGetItem of both items): a token whose session was signed out,
+/// whose refresh token was reused, or whose account withdrew or changed its password elsewhere
+/// stops working at once, not when it expires. Writes are also refused to blocked accounts.
+pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool) -> ApiResult<()> {
+    let found = ctx
         .table
-        .client()
-        .get_item()
-        .table_name(ctx.table.name())
-        .set_key(Some(user_key(user_id).to_item()))
-        .projection_expression("#s, blockedUntil, blockedPermanently")
-        .expression_attribute_names("#s", "status")
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(format!("GetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
-    let Some(item) = out.item else {
+        .batch_get_items(&[user_key(&identity.user_id), session_key(&identity.user_id, &identity.session_id)])
+        .await?;
+    let (account, session) = (found[0].clone(), found[1].clone());
+    let Some(account) = account else {
         return Err(ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists."));
     };
-    let flags: AccountFlags = serde_dynamo::from_item(item)?;
+    let flags: AccountFlags = serde_dynamo::from_item(account)?;
     if flags.status == "WITHDRAWN" {
         return Err(ApiError::unauthorized("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
     }
+    let session: Option<SessionFlags> = session.map(serde_dynamo::from_item).transpose()?;
+    match session {
+        Some(s) if !s.revoked && s.expires > ctx.now().timestamp() => {}
+        _ => return Err(ApiError::unauthorized("SESSION_REVOKED", "This session was signed out. Sign in again.")),
+    }
+    if write {
+        ensure_not_blocked(ctx, &flags)?;
+    }
+    Ok(())
+}
+
+fn ensure_not_blocked(ctx: &AppContext, flags: &AccountFlags) -> ApiResult<()> {
     let until = flags.blocked_until.filter(|u| *u > ctx.now());
     if flags.blocked_permanently || until.is_some() {
         let mut extra = serde_json::Map::new();

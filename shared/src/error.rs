@@ -54,7 +54,7 @@ pub enum ApiError {
     Validation(Vec<FieldProblem>),
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
-    #[error("authentication is required")]
+    #[error("{detail}")]
     Unauthorized { code: &'static str, detail: String },
     #[error("{detail}")]
     Forbidden { code: &'static str, detail: String, extra: serde_json::Map<String, serde_json::Value> },

@@ -247,9 +247,7 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         if route.access == Access::Admin && !id.is_admin() {
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
         }
-        if route.method.is_write() {
-            crate::account::ensure_may_write(ctx, &id.user_id).await?;
-        }
+        crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
     }
     req.identity = identity;
     Ok(())

@@ -119,6 +119,22 @@ fn wrong_password() -> ApiError {
     ApiError::forbidden("WRONG_PASSWORD", "The password is wrong.")
 }
 
+/// Checks the current password of a signed-in user: a wrong one counts toward the sign-in lock
+/// like a wrong sign-in (a stolen token cannot be used to guess the password), and a locked
+/// account is refused.
+async fn check_current_password(ctx: &AppContext, user: &User, given: &str) -> ApiResult<()> {
+    if user.is_locked(ctx.now()) {
+        return Err(crate::signin::locked());
+    }
+    if password::verify(given, user.password_hash.as_deref()).await {
+        return Ok(());
+    }
+    match crate::signin::record_failure(ctx, user).await {
+        e @ ApiError::Locked { .. } => Err(e),
+        _ => Err(wrong_password()),
+    }
+}
+
 /// The caller's account, which must still exist.
 async fn me(ctx: &AppContext, req: &ApiRequest) -> ApiResult<User> {
     let id = req.caller()?;
@@ -202,10 +218,7 @@ pub async fn change_password(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult
                 "This account signs in with Google or Kakao.",
             ));
         }
-        let current = body.current_password.as_deref().unwrap_or_default();
-        if !password::verify(current, user.password_hash.as_deref()).await {
-            return Err(wrong_password());
-        }
+        check_current_password(&ctx, &user, body.current_password.as_deref().unwrap_or_default()).await?;
     }
     let hash = password::hash(&body.new_password).await?;
     ctx.table
@@ -228,10 +241,8 @@ pub async fn withdraw(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
     let body: WithdrawRequest =
         if req.body.iter().all(u8::is_ascii_whitespace) { WithdrawRequest::default() } else { req.json()? };
     let user = me(&ctx, &req).await?;
-    if user.password_hash.is_some()
-        && !password::verify(body.password.as_deref().unwrap_or_default(), user.password_hash.as_deref()).await
-    {
-        return Err(wrong_password());
+    if user.password_hash.is_some() {
+        check_current_password(&ctx, &user, body.password.as_deref().unwrap_or_default()).await?;
     }
     let now = ctx.now().to_rfc3339();
     ctx.table

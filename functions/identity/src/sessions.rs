@@ -130,7 +130,18 @@ pub async fn start(ctx: &AppContext, user: &User) -> ApiResult<TokenPair> {
 
 /// An access token good only for changing the password (after a temporary-password sign-in).
 pub async fn password_change_only(ctx: &AppContext, user: &User) -> ApiResult<TokenPair> {
+    let now = ctx.now().timestamp();
     let sid = format!("pwchange-{}", shared::ids::new_id(ctx.now()));
+    // A session of its own, revoked by the password change: the token works once.
+    let session = Family {
+        user_id: user.id.clone(),
+        family_id: sid.clone(),
+        generation: 0,
+        revoked: false,
+        created_at: now,
+        expires: now + ctx.tokens.ttl_secs(),
+    };
+    ctx.table.write(Write::put(&session)?.if_absent(ApiError::internal("session id collision"))).await?;
     pair(ctx, user, &sid, None, TokenScope::PasswordChange).await
 }
 

@@ -58,3 +58,101 @@ async fn deleting_all_notifications_while_deleting_single_ones_keeps_the_unread_
     }
     t.stop().await;
 }
+
+#[tokio::test]
+async fn signed_out_sessions_stop_reading_and_writing_at_once() {
+    let t = TestStack::start().await;
+    let me = |token: &str| {
+        let token = token.to_string();
+        let t = &t;
+        async move { t.call(Method::GET, "/users/me", None, Some(&token)).await }
+    };
+    let write = |token: &str| {
+        let token = token.to_string();
+        let t = &t;
+        async move { t.post("/posts", json!({"content": "still here?"}), Some(&token)).await }
+    };
+
+    // Sign-out: the access token of that session stops working for reads and writes.
+    let a = t.user("out@example.com", "outie", PW).await;
+    assert_eq!(me(&a.access).await.status, 200);
+    assert_eq!(t.post("/auth/logout", json!({"refreshToken": a.refresh}), None).await.status, 204);
+    for r in [me(&a.access).await, write(&a.access).await] {
+        assert_eq!((r.status, r.body["code"].as_str()), (401, Some("SESSION_REVOKED")), "{:?}", r.body);
+        assert!(r.body["detail"].as_str().unwrap().contains("signed out"), "a 401 says why: {:?}", r.body);
+    }
+
+    // A reused refresh token revokes the family: its access tokens stop too.
+    let s = t.login("out@example.com", PW).await.body;
+    let (access, refresh) = (s["accessToken"].as_str().unwrap(), s["refreshToken"].as_str().unwrap());
+    assert_eq!(t.post("/auth/refresh", json!({"refreshToken": refresh}), None).await.status, 200);
+    assert_eq!(t.post("/auth/refresh", json!({"refreshToken": refresh}), None).await.status, 401);
+    assert_eq!(me(access).await.body["code"], "SESSION_REVOKED");
+
+    // A password change signs out every other session at once; the one that changed it goes on.
+    let one = t.login("out@example.com", PW).await.body["accessToken"].as_str().unwrap().to_string();
+    let two = t.login("out@example.com", PW).await.body["accessToken"].as_str().unwrap().to_string();
+    let r = t
+        .call(
+            Method::PUT,
+            "/users/me/password",
+            Some(json!({"currentPassword": PW, "newPassword": "brandnew9"})),
+            Some(&one),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    assert_eq!(me(&one).await.status, 200);
+    assert_eq!(me(&two).await.body["code"], "SESSION_REVOKED");
+    assert_eq!(write(&two).await.status, 401);
+
+    // A withdrawn account's old tokens read nothing private.
+    let w = t.user("gone@example.com", "goner", PW).await;
+    let other = t.login("gone@example.com", PW).await.body["accessToken"].as_str().unwrap().to_string();
+    let r = t.call(Method::DELETE, "/users/me", Some(json!({"password": PW})), Some(&w.access)).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    for path in ["/feed", "/notifications", "/pets", "/users/me/blocks", "/notifications/settings"] {
+        let r = t.call(Method::GET, path, None, Some(&other)).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (401, Some("ACCOUNT_WITHDRAWN")), "{path}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_change_token_works_once_and_wrong_current_passwords_count_toward_the_lock() {
+    let t = TestStack::start().await;
+    let u = t.user("temp@example.com", "tempo", PW).await;
+    assert_eq!(
+        t.post("/auth/password/temporary", json!({"email": "temp@example.com", "name": "테스트"}), None).await.status,
+        202
+    );
+    let temp = t
+        .eventually(Duration::from_secs(10), "the temporary password", || async {
+            let mails = t.mail_to("temp@example.com").await;
+            let text = mails.iter().find_map(|m| m["text"].as_str().filter(|t| t.contains("임시 비밀번호")))?;
+            Some(text.lines().next()?.split(": ").nth(1)?.trim().to_string())
+        })
+        .await;
+    let r = t.login("temp@example.com", &temp).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let token = r.body["accessToken"].as_str().unwrap().to_string();
+    let change = |pw: &str| {
+        let (t, token, pw) = (&t, token.clone(), pw.to_string());
+        async move { t.call(Method::PUT, "/users/me/password", Some(json!({"newPassword": pw})), Some(&token)).await }
+    };
+    assert_eq!(change("firstnew1").await.status, 204);
+    let again = change("secondnew2").await;
+    assert_eq!((again.status, again.body["code"].as_str()), (401, Some("SESSION_REVOKED")));
+    assert_eq!(t.login("temp@example.com", "firstnew1").await.status, 200);
+
+    // Guessing the current password with a signed-in token counts toward the lock.
+    let s = t.login("temp@example.com", "firstnew1").await.body["accessToken"].as_str().unwrap().to_string();
+    let _ = u;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let body = json!({"currentPassword": format!("guess-{i}x"), "newPassword": "stolen999"});
+        statuses.push(t.call(Method::PUT, "/users/me/password", Some(body), Some(&s)).await.status);
+    }
+    assert_eq!(statuses, vec![403, 403, 403, 403, 403, 423], "the sixth guess finds the lock");
+    assert_eq!(t.login("temp@example.com", "firstnew1").await.status, 423, "sign-in is locked too");
+    t.stop().await;
+}
