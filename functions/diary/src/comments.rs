@@ -253,22 +253,35 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     if comment.author_id != me && post_author.as_deref() != Some(me.as_str()) {
         return Err(ApiError::forbidden("NOT_YOUR_COMMENT", "Only its author or the post's author may delete it."));
     }
-    let count_down = Write::update(post_key(&comment.post_id), "ADD commentCount :m")
-        .value(":m", n(-1))
-        .if_present(crate::posts::not_found());
-    let writes = if comment.reply_count > 0 {
-        // Replies stay readable under a parent that shows as deleted.
+    let count_down = || {
+        Write::update(post_key(&comment.post_id), "ADD commentCount :m")
+            .value(":m", n(-1))
+            .if_present(crate::posts::not_found())
+    };
+    let soft_delete = || {
         vec![
             Write::update(comment.key(), "SET deleted = :yes, content = :empty")
                 .value(":yes", b(true))
                 .value(":empty", s(""))
                 .value(":no", b(false))
                 .when("deleted = :no", not_found()),
-            count_down,
+            count_down(),
         ]
+    };
+    let writes = if comment.reply_count > 0 {
+        // Replies stay readable under a parent that shows as deleted.
+        soft_delete()
     } else {
-        let mut w =
-            vec![Write::delete(comment.key()).if_present(not_found()), Write::delete(pointer.key()), count_down];
+        // Removed for good only while it still has no reply: a reply that lands meanwhile
+        // makes this a soft delete (below), so no reply is ever left without its parent.
+        let mut w = vec![
+            Write::delete(comment.key()).value(":zero", n(0)).when(
+                "attribute_exists(PK) AND (attribute_not_exists(replyCount) OR replyCount = :zero)",
+                ApiError::conflict("COMMENT_HAS_REPLIES", "replied meanwhile"),
+            ),
+            Write::delete(pointer.key()),
+            count_down(),
+        ];
         if let Some(parent) = &comment.parent_id {
             w.push(
                 Write::update(
@@ -281,6 +294,10 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         }
         w
     };
-    ctx.table.transact(writes).await?;
+    match ctx.table.transact(writes).await {
+        Ok(()) => {}
+        Err(ApiError::Conflict { code: "COMMENT_HAS_REPLIES", .. }) => ctx.table.transact(soft_delete()).await?,
+        Err(e) => return Err(e),
+    }
     ApiResponse::no_content()
 }

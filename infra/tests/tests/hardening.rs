@@ -156,3 +156,44 @@ async fn a_password_change_token_works_once_and_wrong_current_passwords_count_to
     assert_eq!(t.login("temp@example.com", "firstnew1").await.status, 423, "sign-in is locked too");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_racing_its_parents_deletion_is_never_orphaned() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let post = t.post("/posts", json!({"content": "댓글 실험"}), Some(&ann.access)).await;
+    let post_id = post.body["id"].as_str().unwrap().to_string();
+    let comments = format!("/posts/{post_id}/comments");
+    let mut replies_made = 0;
+    for trial in 0..50 {
+        let parent = t.post(&comments, json!({"content": "부모"}), Some(&bob.access)).await;
+        assert_eq!(parent.status, 201);
+        let parent_id = parent.body["id"].as_str().unwrap().to_string();
+        let parent_path = format!("/comments/{parent_id}");
+        // Sweep the deletion's start across the reply's window.
+        let delete = async {
+            tokio::time::sleep(Duration::from_micros(250 * (trial % 25))).await;
+            t.call(Method::DELETE, &parent_path, None, Some(&bob.access)).await
+        };
+        let reply = t.post(&comments, json!({"content": "답글", "parentId": parent_id}), Some(&ann.access));
+        let (deleted, reply) = futures::join!(delete, reply);
+        assert_eq!(deleted.status, 204, "trial {trial}: {:?}", deleted.body);
+        if reply.status == 201 {
+            replies_made += 1;
+            // The reply has a parent (shown as deleted), and its author can delete it.
+            let reply_id = reply.body["id"].as_str().unwrap();
+            let r = t.call(Method::DELETE, &format!("/comments/{reply_id}"), None, Some(&ann.access)).await;
+            assert_eq!(r.status, 204, "trial {trial}: the reply is not orphaned: {:?}", r.body);
+        } else {
+            assert_eq!(reply.status, 404, "trial {trial}: {:?}", reply.body);
+        }
+    }
+    println!("{replies_made} of 50 replies landed");
+    // Every comment made was deleted: the count and the list agree on zero.
+    let list = t.get(&comments).await.body;
+    let count = t.get(&format!("/posts/{post_id}")).await.body["commentCount"].clone();
+    let visible = list["items"].as_array().unwrap().iter().filter(|c| c["deleted"] != json!(true)).count();
+    assert_eq!((count, visible), (json!(0), 0), "{replies_made} replies were made: {list}");
+    t.stop().await;
+}
