@@ -42,6 +42,12 @@ impl Validator {
         }
     }
 
+    /// A number a client sent: finite and within `min..=max` (so it also fits DynamoDB, which
+    /// stores no magnitude below 1e-130 or above 1e125).
+    pub fn number(&mut self, field: &str, value: f64, min: f64, max: f64) {
+        self.check(value.is_finite() && (min..=max).contains(&value), field, "OUT_OF_RANGE", format!("{min} to {max}"));
+    }
+
     pub fn check(&mut self, ok: bool, field: &str, code: &str, message: impl Into<String>) {
         if !ok {
             self.problem(field, code, message);

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, respond, schema};
-use shared::table::{AttrValue, Entity, Gsi, Key, Query, Write, s};
+use shared::table::{AttrValue, Entity, Gsi, Key, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -24,6 +24,8 @@ const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Pe
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 /// Pets one user may keep.
 const MAX_PETS: usize = 30;
+/// No pet alive today was born earlier.
+const EARLIEST_BIRTHDAY: NaiveDate = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a valid date");
 
 pub static CREATE: Function = Function::http(Method::Post, "/pets", "pets-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
     .permissions(WRITE)
@@ -254,8 +256,11 @@ fn check_common(
     if let Some(b) = birthday {
         v.check(b <= Utc::now().date_naive(), "birthday", "IN_FUTURE", "a birthday cannot be in the future");
     }
+    if let Some(b) = birthday {
+        v.check(b >= EARLIEST_BIRTHDAY, "birthday", "OUT_OF_RANGE", "a birthday from 1990 on");
+    }
     if let Some(w) = weight {
-        v.check(w > 0.0 && w <= 150.0, "weightKg", "OUT_OF_RANGE", "0 to 150 kg");
+        v.number("weightKg", w, 0.01, 150.0);
     }
     if let Some(i) = intro {
         v.text("introduction", i, 0, 500);
@@ -351,9 +356,19 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .transact(vec![
             Write::put(&pet)?.if_absent(ApiError::internal("pet id collision")),
             claim_name(&me, &pet.name, &pet.id),
-            // The first pet becomes the main pet; later ones leave it as it is.
-            Write::update(shared::account::user_key(&me), "SET mainPetId = if_not_exists(mainPetId, :p)")
-                .value(":p", s(&pet.id)),
+            // The first pet becomes the main pet; later ones leave it as it is. At most
+            // MAX_PETS pets, counted in the same transaction.
+            Write::update(
+                shared::account::user_key(&me),
+                "SET mainPetId = if_not_exists(mainPetId, :p) ADD petCount :one",
+            )
+            .value(":p", s(&pet.id))
+            .value(":one", n(1))
+            .value(":max", n(MAX_PETS))
+            .when(
+                "attribute_not_exists(petCount) OR petCount < :max",
+                ApiError::conflict("TOO_MANY_PETS", format!("At most {MAX_PETS} pets per account.")),
+            ),
         ])
         .await?;
     let main = main_pet_of(&ctx, &me).await?;
@@ -427,26 +442,42 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let pet = load_own(&ctx, &req).await?;
     let owner = pet.owner_id.clone();
-    ctx.table
-        .transact(vec![Write::delete(pet.key()).if_present(not_found()), Write::delete(name_key(&owner, &pet.name))])
-        .await?;
-    // If it was the main pet, "main" moves to the oldest remaining pet, or is cleared.
-    let was_main = Write::update(shared::account::user_key(&owner), "REMOVE mainPetId")
-        .value(":p", s(&pet.id))
-        .when("mainPetId = :p", ApiError::conflict("NOT_MAIN", "not main"));
-    match ctx.table.write(was_main).await {
-        Ok(()) => {
-            if let Some(next) = pets_of(&ctx, &owner).await?.into_iter().find(|p| p.id != pet.id) {
-                let set =
-                    Write::update(shared::account::user_key(&owner), "SET mainPetId = if_not_exists(mainPetId, :p)")
-                        .value(":p", s(&next.id));
-                ctx.table.write(set).await?;
-            }
+    let user = shared::account::user_key(&owner);
+    let retry = || ApiError::conflict("PETS_CHANGED", "retry");
+    // One transaction: the pet goes, and if it was the main pet "main" moves to the oldest
+    // remaining pet (checked to still exist) or is cleared. A concurrent change of the main
+    // pet or of that successor fails the transaction, which is then planned again, so the
+    // owner is never left with a main pet that does not exist, or none while pets remain.
+    for _ in 0..5 {
+        let main = main_pet_of(&ctx, &owner).await?;
+        let mut writes =
+            vec![Write::delete(pet.key()).if_present(not_found()), Write::delete(name_key(&owner, &pet.name))];
+        if main.as_deref() == Some(pet.id.as_str()) {
+            let next = pets_of(&ctx, &owner).await?.into_iter().find(|p| p.id != pet.id);
+            let moved = match &next {
+                Some(successor) => {
+                    writes.push(Write::check(successor.key(), "attribute_exists(PK)", retry()));
+                    Write::update(user.clone(), "SET mainPetId = :next ADD petCount :m")
+                        .value(":next", s(&successor.id))
+                }
+                None => Write::update(user.clone(), "REMOVE mainPetId ADD petCount :m"),
+            };
+            writes.push(moved.value(":m", n(-1)).value(":p", s(&pet.id)).when("mainPetId = :p", retry()));
+        } else {
+            writes.push(
+                Write::update(user.clone(), "ADD petCount :m")
+                    .value(":m", n(-1))
+                    .value(":p", s(&pet.id))
+                    .when("attribute_not_exists(mainPetId) OR mainPetId <> :p", retry()),
+            );
         }
-        Err(e) if e.code() == "NOT_MAIN" => {}
-        Err(e) => return Err(e),
+        match ctx.table.transact(writes).await {
+            Ok(()) => return ApiResponse::no_content(),
+            Err(ApiError::Conflict { code: "PETS_CHANGED", .. }) => continue,
+            Err(e) => return Err(e),
+        }
     }
-    ApiResponse::no_content()
+    Err(ApiError::conflict("CONCURRENT_UPDATE", "Your pets changed meanwhile. Try again."))
 }
 
 pub async fn set_main(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {

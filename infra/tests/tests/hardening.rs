@@ -197,3 +197,58 @@ async fn a_reply_racing_its_parents_deletion_is_never_orphaned() {
     assert_eq!((count, visible), (json!(0), 0), "{replies_made} replies were made: {list}");
     t.stop().await;
 }
+
+async fn new_pet(t: &TestStack, who: &Session, name: &str) -> Value {
+    let body = json!({"name": name, "speciesId": "dog-maltese", "gender": "FEMALE", "birthday": "2021-03-14"});
+    t.post("/pets", body, Some(&who.access)).await.body
+}
+
+#[tokio::test]
+async fn pets_take_only_sensible_numbers_and_dates_and_at_most_thirty() {
+    let t = TestStack::start().await;
+    let u = t.user("pets@example.com", "petty", PW).await;
+    for (field, value) in [
+        ("weightKg", json!(1e-200)),
+        ("weightKg", json!(-1)),
+        ("weightKg", json!(1e300)),
+        ("birthday", json!("-262143-01-01")),
+        ("birthday", json!("1850-01-01")),
+    ] {
+        let mut body = json!({"name": "초코", "speciesId": "dog-maltese", "gender": "FEMALE"});
+        body[field] = value.clone();
+        let r = t.post("/pets", body, Some(&u.access)).await;
+        assert_eq!(r.status, 400, "{field} = {value}: {:?}", r.body);
+    }
+    for i in 0..30 {
+        assert!(new_pet(&t, &u, &format!("pet{i}")).await["id"].is_string(), "pet {i}");
+    }
+    let r = t
+        .post("/pets", json!({"name": "one too many", "speciesId": "dog-maltese", "gender": "MALE"}), Some(&u.access))
+        .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (409, Some("TOO_MANY_PETS")));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_main_pet_and_another_at_once_leaves_a_main_pet_that_exists() {
+    let t = TestStack::start().await;
+    let u = t.user("main@example.com", "mainy", PW).await;
+    let main_pet =
+        || async { t.get(&format!("/users/{}", u.user_id)).await.body["mainPet"]["id"].as_str().map(str::to_string) };
+    for trial in 0..50 {
+        let a = new_pet(&t, &u, &format!("a{trial}")).await["id"].as_str().unwrap().to_string();
+        let b = new_pet(&t, &u, &format!("b{trial}")).await["id"].as_str().unwrap().to_string();
+        let c = new_pet(&t, &u, &format!("c{trial}")).await["id"].as_str().unwrap().to_string();
+        assert_eq!(main_pet().await.as_deref(), Some(a.as_str()), "trial {trial}: the first pet is main");
+        let (pa, pb) = (format!("/pets/{a}"), format!("/pets/{b}"));
+        let (ra, rb) = futures::join!(
+            t.call(Method::DELETE, &pa, None, Some(&u.access)),
+            t.call(Method::DELETE, &pb, None, Some(&u.access))
+        );
+        assert_eq!((ra.status, rb.status), (204, 204), "trial {trial}");
+        assert_eq!(main_pet().await.as_deref(), Some(c.as_str()), "trial {trial}: the one left is main");
+        assert_eq!(t.call(Method::DELETE, &format!("/pets/{c}"), None, Some(&u.access)).await.status, 204);
+        assert_eq!(main_pet().await, None, "trial {trial}: no pets, no main pet");
+    }
+    t.stop().await;
+}
