@@ -196,7 +196,7 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         id: shared::ids::new_id(now),
         email: email.clone(),
         name: body.name.trim().to_string(),
-        nickname: body.nickname.trim().to_string(),
+        nickname: crate::model::normalize_nickname(&body.nickname),
         bio: String::new(),
         profile_image_key: None,
         role: if advertiser { Role::Advertiser } else { Role::User },

@@ -197,7 +197,7 @@ impl Entity for Unique {
 /// GSI2 keys that let `GET /search/users` find nicknames by prefix: `NICK#<first letter>` /
 /// lower-case nickname.
 pub fn nickname_index(nickname: &str) -> (String, String) {
-    let lower = nickname.trim().to_lowercase();
+    let lower = normalize_nickname(nickname).to_lowercase();
     (format!("NICK#{}", lower.chars().next().unwrap_or('_')), lower)
 }
 
@@ -205,7 +205,15 @@ pub fn email_key(email: &str) -> String {
     format!("EMAIL#{}", normalize_email(email))
 }
 pub fn nickname_key(nickname: &str) -> String {
-    format!("NICKNAME#{}", nickname.trim().to_lowercase())
+    format!("NICKNAME#{}", normalize_nickname(nickname).to_lowercase())
+}
+
+/// The one form a nickname is stored and compared in: trimmed and NFKC-normalised, so a
+/// decomposed (NFD) Hangul nickname and fullwidth Latin letters are the same nickname as their
+/// usual forms.
+pub fn normalize_nickname(nickname: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    nickname.trim().nfkc().collect()
 }
 pub fn social_key(provider: Provider, subject: &str) -> String {
     format!("SOCIAL#{}#{subject}", provider.as_str())
@@ -373,7 +381,31 @@ impl PublicProfile {
 }
 
 /// Nickname rules: 2–20 letters (any script), digits, `_` or `.`.
+/// 2–20 characters, each a Hangul syllable, an ASCII letter or digit, `_` or `.` (after
+/// normalisation). Other scripts are refused, so no nickname can pass for another with
+/// look-alike letters (a Cyrillic `а` for a Latin `a`).
 pub fn valid_nickname(nickname: &str) -> bool {
+    let nickname = normalize_nickname(nickname);
     let n = nickname.chars().count();
-    (2..=20).contains(&n) && nickname.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    (2..=20).contains(&n)
+        && nickname.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || ('가'..='힣').contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_nicknames_are_one_nickname_or_refused() {
+        use unicode_normalization::UnicodeNormalization;
+        let nfd: String = "산책왕".nfd().collect();
+        assert_ne!(nfd, "산책왕");
+        assert_eq!(nickname_key(&nfd), nickname_key("산책왕"));
+        assert_eq!(nickname_key("ｍｉｎａ"), nickname_key("mina"), "fullwidth Latin is Latin");
+        assert!(valid_nickname("ｍｉｎａ"));
+        assert!(!valid_nickname("minа"), "a Cyrillic а among Latin letters");
+        assert!(!valid_nickname("мина"));
+        assert!(valid_nickname("산책_king.2"));
+        assert!(!valid_nickname("산"), "loose jamo are not syllables");
+    }
 }

@@ -175,7 +175,8 @@ pub async fn update_me(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
         None => {}
     }
     let mut writes = Vec::new();
-    if let Some(nick) = body.nickname.as_deref().map(str::trim).filter(|n| *n != user.nickname) {
+    if let Some(nick) = body.nickname.as_deref().map(crate::model::normalize_nickname).filter(|n| *n != user.nickname) {
+        let nick = nick.as_str();
         sets.push("nickname = :nick, GSI2PK = :nickpart, GSI2SK = :nicksort".into());
         let (part, sort) = crate::model::nickname_index(nick);
         update = update

@@ -252,3 +252,25 @@ async fn deleting_the_main_pet_and_another_at_once_leaves_a_main_pet_that_exists
     }
     t.stop().await;
 }
+
+#[tokio::test]
+async fn look_alike_nicknames_cannot_pass_for_taken_ones() {
+    let t = TestStack::start().await;
+    t.sign_up("first@example.com", "산책왕", PW).await;
+    t.sign_up("mina@example.com", "mina", PW).await;
+    let signup = |email: &str, nickname: &str| {
+        let body = json!({"email": email, "password": PW, "name": "테스트", "nickname": nickname});
+        let t = &t;
+        async move { t.post("/auth/signup", body, None).await }
+    };
+    // The decomposed (NFD) form of 산책왕 and fullwidth "ｍｉｎａ" are the taken nicknames.
+    let nfd = "\u{1109}\u{1161}\u{11AB}\u{110E}\u{1162}\u{11A8}\u{110B}\u{116A}\u{11BC}";
+    for (email, nick) in [("nfd@example.com", nfd), ("wide@example.com", "ｍｉｎａ")] {
+        let r = signup(email, nick).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (409, Some("NICKNAME_TAKEN")), "{nick}: {:?}", r.body);
+    }
+    // A Cyrillic "а" among Latin letters is refused outright.
+    let r = signup("cyr@example.com", "min\u{0430}").await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    t.stop().await;
+}
