@@ -2,6 +2,11 @@
 
 use crate::error::{ApiError, FieldProblem};
 
+/// Characters that show nothing: a text of only these is empty.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
 /// Implemented by request bodies; called after JSON parsing succeeds.
 pub trait Validate {
     fn validate(&self, v: &mut Validator);
@@ -22,9 +27,16 @@ impl Validator {
         self.problems.push(FieldProblem::new(field, code, message));
     }
 
-    /// Text whose length in characters (after trimming) lies in `min..=max`.
+    /// Text a person wrote: no control characters but line breaks and tabs, and a length in
+    /// characters (after trimming) within `min..=max`, where a text made only of invisible
+    /// characters (zero-width spaces, joiners, BOM, soft hyphens) counts as empty.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        let n = value.trim().chars().count();
+        if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            self.problem(field, "INVALID_CHARACTERS", format!("{field} may not contain control characters"));
+            return;
+        }
+        let visible = value.chars().any(|c| !c.is_whitespace() && !is_invisible(c));
+        let n = if visible { value.trim().chars().count() } else { 0 };
         if n < min {
             if n == 0 {
                 self.problem(field, "REQUIRED", format!("{field} is required"));
@@ -34,6 +46,15 @@ impl Validator {
         } else if n > max {
             self.problem(field, "TOO_LONG", format!("{field} must be at most {max} characters"));
         }
+    }
+
+    /// One line of plain text (names, titles): as [`Validator::text`], without line breaks or tabs.
+    pub fn line(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        if value.contains(['\n', '\r', '\t']) {
+            self.problem(field, "INVALID_CHARACTERS", format!("{field} must be one line"));
+            return;
+        }
+        self.text(field, value, min, max);
     }
 
     pub fn email(&mut self, field: &str, value: &str) {
@@ -93,5 +114,25 @@ mod tests {
         let Err(ApiError::Validation(list)) = v.finish() else { panic!("expected a validation error") };
         let codes: Vec<_> = list.iter().map(|p| p.code.as_str()).collect();
         assert_eq!(codes, ["REQUIRED", "TOO_LONG", "INVALID_FORMAT"]);
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    fn problems(f: impl FnOnce(&mut Validator)) -> Vec<String> {
+        let mut v = Validator::new();
+        f(&mut v);
+        v.problems.into_iter().map(|p| p.code).collect()
+    }
+
+    #[test]
+    fn invisible_and_control_characters_are_not_text() {
+        assert_eq!(problems(|v| v.text("content", "\u{200B}\u{200B}\u{FEFF}", 1, 10)), ["REQUIRED"]);
+        assert_eq!(problems(|v| v.text("content", "t\u{0}ag", 1, 10)), ["INVALID_CHARACTERS"]);
+        assert!(problems(|v| v.text("content", "두 줄\n산책", 1, 10)).is_empty());
+        assert_eq!(problems(|v| v.line("name", "김민아\nhttp://evil", 1, 50)), ["INVALID_CHARACTERS"]);
+        assert!(problems(|v| v.line("name", "김민아", 1, 50)).is_empty());
     }
 }

@@ -209,6 +209,17 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     if let Some(m) = &comment.mention_user_id {
         events.push(event(NotificationKind::Mention, m));
     }
+    // The post's author decides who may hear of what is said under it: nobody they block (or
+    // who blocks them) is told, whoever wrote the comment.
+    let mut told = Vec::with_capacity(events.len());
+    for e in events {
+        if e.recipient_id == post.author_id
+            || !shared::people::blocked_between(&ctx, &post.author_id, &e.recipient_id).await?
+        {
+            told.push(e);
+        }
+    }
+    let events = told;
     writes.extend(shared::events::outbox(&ctx, events)?);
     ctx.table.transact(writes).await?;
     ApiResponse::created(&views(&ctx, vec![comment]).await?.remove(0))

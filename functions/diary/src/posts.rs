@@ -93,7 +93,7 @@ pub struct PostInput {
 
 fn check_text(v: &mut Validator, title: Option<&str>, content: Option<&str>, media: Option<&[String]>) {
     if let Some(t) = title {
-        v.text("title", t, 0, 100);
+        v.line("title", t, 0, 100);
     }
     if let Some(c) = content {
         v.text("content", c, 1, 2000);

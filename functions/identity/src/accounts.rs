@@ -92,7 +92,7 @@ impl Validate for SignUpRequest {
     fn validate(&self, v: &mut Validator) {
         v.email("email", self.email.trim());
         password::check_policy(v, "password", &self.password);
-        v.text("name", &self.name, 1, 50);
+        v.line("name", &self.name, 1, 50);
         v.check(valid_nickname(self.nickname.trim()), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
         if self.role == Some(SignUpRole::Advertiser) {
             let ok = self
@@ -173,9 +173,10 @@ pub async fn send_verification(ctx: &AppContext, user: &User, code: &str) -> Api
         &Email {
             to: user.email.clone(),
             subject: "[펫플랫폼] 이메일 인증 코드".into(),
+            // No user text in the mail: it can be sent to any address, so it says nothing a
+            // stranger chose.
             text: format!(
-                "{}님, 가입을 환영합니다.\n\n인증 코드: {code}\n\n코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요.",
-                user.name
+                "인증 코드: {code}\n\n펫플랫폼 가입을 환영합니다. 코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."
             ),
             dedup_key: format!("verify:{}:{}", user.id, ctx.now().timestamp_millis()),
         },

@@ -77,7 +77,7 @@ pub struct UpdateMeRequest {
 impl Validate for UpdateMeRequest {
     fn validate(&self, v: &mut Validator) {
         if let Some(n) = &self.name {
-            v.text("name", n, 1, 50);
+            v.line("name", n, 1, 50);
         }
         if let Some(nk) = &self.nickname {
             v.check(valid_nickname(nk.trim()), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");

@@ -77,7 +77,7 @@ pub struct TemporaryRequest {
 impl Validate for TemporaryRequest {
     fn validate(&self, v: &mut Validator) {
         v.email("email", self.email.trim());
-        v.text("name", &self.name, 1, 50);
+        v.line("name", &self.name, 1, 50);
     }
 }
 

@@ -128,7 +128,7 @@ pub struct OAuthSignUpRequest {
 impl Validate for OAuthSignUpRequest {
     fn validate(&self, v: &mut Validator) {
         v.text("signupTicket", &self.signup_ticket, 1, 200);
-        v.text("name", &self.name, 1, 50);
+        v.line("name", &self.name, 1, 50);
         v.check(valid_nickname(self.nickname.trim()), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
     }
 }

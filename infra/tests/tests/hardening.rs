@@ -274,3 +274,40 @@ async fn look_alike_nicknames_cannot_pass_for_taken_ones() {
     assert_eq!(r.status, 400, "{:?}", r.body);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn text_is_text_and_mentions_respect_the_post_authors_blocks() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let carol = t.user("carol@example.com", "carol", PW).await;
+    for content in ["\u{200B}\u{200B}\u{FEFF}", "t\u{0}ag #t\u{0}ag"] {
+        let r = t.post("/posts", json!({"content": content}), Some(&ann.access)).await;
+        assert_eq!(r.status, 400, "{content:?}: {:?}", r.body);
+    }
+    let body =
+        json!({"email": "x@example.com", "password": PW, "name": "김민아\nhttp://evil.example", "nickname": "xx"});
+    assert_eq!(t.post("/auth/signup", body, None).await.status, 400, "a name is one line");
+
+    // Ann blocks Carol; Bob mentions Carol under Ann's post: Carol hears nothing of it.
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", carol.user_id), None, Some(&ann.access)).await.status,
+        200
+    );
+    let post = t.post("/posts", json!({"content": "앤의 글"}), Some(&ann.access)).await.body;
+    let r = t
+        .post(
+            &format!("/posts/{}/comments", post["id"].as_str().unwrap()),
+            json!({"content": "@carol 봐요", "mentionUserId": carol.user_id}),
+            Some(&bob.access),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    t.eventually(Duration::from_secs(10), "Ann's comment notification", || async {
+        (inbox(&t, &ann).await.len() == 1).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(inbox(&t, &carol).await.is_empty(), "no mention across the post author's block");
+    t.stop().await;
+}
