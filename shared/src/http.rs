@@ -286,6 +286,11 @@ pub async fn dispatch(
         "request"
     );
     let mut res = response.into_lambda();
+    // Nothing personal is cached: every answer but a public read is `no-store` (tokens,
+    // `/users/me`, anything behind a sign-in).
+    if route.access != Access::Public || route.method.is_write() {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }

@@ -21,7 +21,7 @@ pub static CREATE: Function =
             r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#,
         )
         .responses(&[respond(201, "Reported.", Some(schema::<Report>))])
-        .errors(&[404, 409]);
+        .errors(&[404, 409, 429]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -45,7 +45,7 @@ pub struct ReportRequest {
 impl Validate for ReportRequest {
     fn validate(&self, v: &mut Validator) {
         v.check(shared::ids::is_valid_id(&self.target_id), "targetId", "INVALID_FORMAT", "an id");
-        v.text("reason", &self.reason, 5, 500);
+        v.text("reason", &self.reason, 2, 500);
     }
 }
 
@@ -102,14 +102,19 @@ async fn owner_of(ctx: &AppContext, t: TargetType, id: &str) -> ApiResult<Option
         },
         TargetType::Post => author(ctx.table.get_item(&Key::new(format!("POST#{id}"), "POST")).await?),
         TargetType::Comment => author(ctx.table.get_item(&Key::new(format!("COMMENTREF#{id}"), "REF")).await?),
-        // The market, chat and community arrive later; their ids are stored as given.
-        _ => Ok(None),
+        // The market, chat and community have no content yet: nothing there to report.
+        _ => Err(missing()),
     }
 }
+
+/// Reports one user may file per hour.
+const REPORTS_PER_USER: shared::ratelimit::Limit =
+    shared::ratelimit::Limit { action: "reports", max: 20, window_secs: 3600 };
 
 pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: ReportRequest = req.json()?;
     let me = req.caller()?.user_id.clone();
+    shared::ratelimit::hit(&ctx, REPORTS_PER_USER, &me).await?;
     let owner = owner_of(&ctx, body.target_type, &body.target_id).await?;
     if owner.as_deref() == Some(me.as_str()) {
         return Err(ApiError::bad_request("CANNOT_REPORT_SELF", "You cannot report yourself or your own content."));

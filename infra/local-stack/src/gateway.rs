@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +33,9 @@ pub struct Gateway {
     pub queues: Arc<Queues>,
     pub cors: Cors,
     pub openapi: String,
+    /// The mailbox page shows verification codes: served only while the stack listens on
+    /// loopback, and only for one address at a time.
+    pub mailbox_open: bool,
 }
 
 /// Orders routes as API Gateway chooses between them: where several match a path, the one
@@ -58,7 +61,16 @@ async fn openapi(State(gw): State<Arc<Gateway>>) -> Response {
 }
 
 async fn mailbox(State(gw): State<Arc<Gateway>>, Query(q): Query<HashMap<String, String>>) -> Response {
-    axum::Json(gw.mailbox.to(q.get("to").map(String::as_str))).into_response()
+    if !gw.mailbox_open {
+        return problem(&ApiError::forbidden(
+            "MAILBOX_CLOSED",
+            "The mailbox is served only while the stack listens on a loopback address.",
+        ));
+    }
+    match q.get("to").filter(|t| !t.is_empty()) {
+        Some(to) => axum::Json(gw.mailbox.to(Some(to))).into_response(),
+        None => problem(&ApiError::validation("to", "REQUIRED", "give the address whose mail to show")),
+    }
 }
 
 async fn queues(State(gw): State<Arc<Gateway>>) -> Response {
@@ -107,8 +119,12 @@ async fn api(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    // API Gateway refuses larger payloads; here the answer is a problem like every other.
+    let Ok(body) = axum::body::to_bytes(body, MAX_PAYLOAD).await else {
+        return problem(&ApiError::PayloadTooLarge { limit: MAX_PAYLOAD });
+    };
     let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
     let allowed_origin = origin.filter(|o| gw.cors.allows_origin(o));
 

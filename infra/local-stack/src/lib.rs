@@ -338,6 +338,11 @@ impl LocalStack {
                 queues,
                 cors: cors::Cors::from_config_and_env(),
                 openapi: catalog::openapi_json(),
+                mailbox_open: opts
+                    .host
+                    .parse::<std::net::IpAddr>()
+                    .map(|ip| ip.is_loopback())
+                    .unwrap_or(opts.host == "localhost"),
             });
             let (listener, http_url) = bind(&opts.host, opts.http_port).await?;
             stack.http_url = http_url;

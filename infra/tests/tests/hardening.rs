@@ -311,3 +311,50 @@ async fn text_is_text_and_mentions_respect_the_post_authors_blocks() {
     assert!(inbox(&t, &carol).await.is_empty(), "no mention across the post author's block");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn reports_need_a_real_target_and_are_rate_limited() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    for (kind, id) in [
+        ("POST", "01JD3K4Q5R6S7T8V9W0XYZABCD"),
+        ("MARKET_POST", "01JD3K4Q5R6S7T8V9W0XYZABCD"),
+        ("USER", "01JD3K4Q5R6S7T8V9W0XYZABCE"),
+    ] {
+        let r =
+            t.post("/reports", json!({"targetType": kind, "targetId": id, "reason": "욕설"}), Some(&ann.access)).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (404, Some("TARGET_NOT_FOUND")), "{kind}: {:?}", r.body);
+    }
+    let mut statuses = Vec::new();
+    // Every attempt counts, the three refused above too: 20 an hour.
+    for i in 0..18 {
+        let who = t.user(&format!("u{i}@example.com"), &format!("user{i}"), PW).await;
+        let body = json!({"targetType": "USER", "targetId": who.user_id, "reason": "스팸"});
+        statuses.push(t.post("/reports", body, Some(&ann.access)).await.status);
+    }
+    assert_eq!(&statuses[..17], &[201; 17]);
+    assert_eq!(statuses[17], 429, "the 21st report within the hour");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn errors_and_private_answers_are_well_formed() {
+    let t = TestStack::start().await;
+    let u = t.user("ann@example.com", "ann", PW).await;
+    // A body over the gateway's limit: a problem, like every other error.
+    let big = "x".repeat(11 * 1024 * 1024);
+    let r = t
+        .send(t.http.post(t.url("/posts")).bearer_auth(&u.access).header("content-type", "application/json").body(big))
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    // Tokens and my account are never cached; public reads may be.
+    let login = t.login("ann@example.com", PW).await;
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+    let me = t.call(Method::GET, "/users/me", None, Some(&u.access)).await;
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    assert_eq!(t.get("/posts").await.header("cache-control"), None);
+    // The local mailbox shows one address at a time.
+    assert_eq!(t.get("/_local/mail").await.status, 400);
+    t.stop().await;
+}

@@ -61,7 +61,12 @@ async fn main() {
         }
     };
     let env_path = data_dir.parent().unwrap_or(&data_dir).join("lambda.env");
-    if let Err(e) = std::fs::write(&env_path, stack.env_file()) {
+    // It holds the signing secrets: readable by its owner only.
+    let written = std::fs::write(&env_path, stack.env_file()).and_then(|()| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&env_path, std::fs::Permissions::from_mode(0o600))
+    });
+    if let Err(e) = written {
         eprintln!("could not write {}: {e}", env_path.display());
     }
     let abs = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
