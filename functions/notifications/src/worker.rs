@@ -28,6 +28,8 @@ pub static NOTIFICATION_WORKER: Function = Function::worker(
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
 
 const SEEN_SECS: i64 = 7 * 24 * 3600;
+/// A like or a follow by the same person of the same thing notifies once in this window.
+const REPEAT_WINDOW_SECS: i64 = 3600;
 
 pub async fn load_settings(ctx: &AppContext, user: &str) -> Result<Settings, ApiError> {
     Ok(match ctx.table.get_item(&settings_key(user)).await? {
@@ -95,11 +97,26 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
     let mut seen = Key::new(format!("NOTIFEVENT#{}", event.event_id), "SEEN").to_item();
     seen.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + SEEN_SECS));
     seen.insert("notificationId".into(), s(&notification.id));
-    let mut writes = vec![
-        Write::put_item(seen).if_absent(ApiError::conflict("DUPLICATE_EVENT", "seen")),
+    let mut writes = vec![Write::put_item(seen).if_absent(ApiError::conflict("DUPLICATE_EVENT", "seen"))];
+    // Like/unlike and follow/unfollow cycles tell the recipient once an hour, not once a cycle.
+    if matches!(event.kind, NotificationKind::Like | NotificationKind::Follow) {
+        let mut once = Key::new(
+            format!("NOTIFONCE#{}", event.recipient_id),
+            format!("{:?}#{}#{}#{}", event.kind, event.actor_id, event.target_type, event.target_id),
+        )
+        .to_item();
+        once.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + REPEAT_WINDOW_SECS));
+        writes.push(
+            Write::put_item(once)
+                .name("#exp", shared::table::TTL_ATTRIBUTE)
+                .value(":now", n(now.timestamp()))
+                .when("attribute_not_exists(PK) OR #exp <= :now", ApiError::conflict("DUPLICATE_EVENT", "repeat")),
+        );
+    }
+    writes.extend([
         Write::put(&notification)?,
         Write::update(counter_key(&event.recipient_id), "ADD unread :one").value(":one", n(1)),
-    ];
+    ]);
     // The email is queued in the same transaction that marks the event seen (through the
     // outbox): a failed send is retried by the relay, never lost behind the "seen" mark.
     if settings.email.allows(event.kind) {

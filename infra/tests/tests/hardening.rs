@@ -21,16 +21,15 @@ async fn deleting_all_notifications_while_deleting_single_ones_keeps_the_unread_
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
     let post = t.post("/posts", json!({"content": "좋아요 실험"}), Some(&ann.access)).await;
-    let like = format!("/posts/{}/like", post.body["id"].as_str().unwrap());
+    let comments = format!("/posts/{}/comments", post.body["id"].as_str().unwrap());
     let unread = || async {
         t.call(Method::GET, "/notifications/unread-count", None, Some(&ann.access)).await.body["count"].clone()
     };
     for trial in 0..=30 {
-        // Four unread notifications (each like after an unlike is a new one); the counter must
-        // say four, whatever the races before left behind (it shows 0 when it drifted below).
-        for _ in 0..4 {
-            t.call(Method::PUT, &like, None, Some(&bob.access)).await;
-            t.call(Method::DELETE, &like, None, Some(&bob.access)).await;
+        // Four unread notifications (four comments); the counter must say four, whatever the
+        // races before left behind (it shows 0 when it drifted below).
+        for i in 0..4 {
+            assert_eq!(t.post(&comments, json!({"content": format!("댓글 {i}")}), Some(&bob.access)).await.status, 201);
         }
         let items = t
             .eventually(Duration::from_secs(10), "four notifications", || async {
@@ -356,5 +355,29 @@ async fn errors_and_private_answers_are_well_formed() {
     assert_eq!(t.get("/posts").await.header("cache-control"), None);
     // The local mailbox shows one address at a time.
     assert_eq!(t.get("/_local/mail").await.status, 400);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn like_and_follow_cycles_notify_once() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let post = t.post("/posts", json!({"content": "좋아요 반복"}), Some(&ann.access)).await;
+    let like = format!("/posts/{}/like", post.body["id"].as_str().unwrap());
+    let follow = format!("/users/{}/follow", ann.user_id);
+    for _ in 0..3 {
+        for path in [&like, &follow] {
+            assert_eq!(t.call(Method::PUT, path, None, Some(&bob.access)).await.status, 200);
+            assert_eq!(t.call(Method::DELETE, path, None, Some(&bob.access)).await.status, 200);
+        }
+    }
+    t.eventually(Duration::from_secs(10), "two notifications", || async {
+        (inbox(&t, &ann).await.len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let kinds: Vec<String> = inbox(&t, &ann).await.iter().map(|n| n["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, vec!["FOLLOW".to_string(), "LIKE".to_string()], "one of each, not one per cycle");
     t.stop().await;
 }
