@@ -165,21 +165,62 @@ pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpos
     if file.is_empty() || file.contains('/') {
         return Err(invalid("The media key is not one of ours."));
     }
-    let head = ctx.s3.head_object().bucket(&ctx.config.media_bucket).key(key).send().await.map_err(|e| {
-        match e.as_service_error() {
-            Some(s) if s.is_not_found() => invalid("The media was not uploaded."),
-            _ => ApiError::internal(format!("HeadObject: {}", aws_sdk_s3::error::DisplayErrorContext(e))),
-        }
-    })?;
-    let size = head.content_length().unwrap_or(0);
-    let ok_type = head.content_type().is_some_and(|t| purpose.extension(t).is_some());
+    // The first bytes, with the stored type and the whole size (one ranged GET): the content
+    // must be what its type says (an HTML page uploaded as `image/png` is refused).
+    let first = ctx
+        .s3
+        .get_object()
+        .bucket(&ctx.config.media_bucket)
+        .key(key)
+        .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(s) if s.is_no_such_key() => invalid("The media was not uploaded."),
+            _ => ApiError::internal(format!("GetObject: {}", aws_sdk_s3::error::DisplayErrorContext(e))),
+        })?;
+    let content_type = first.content_type().map(str::to_string);
+    let size = first
+        .content_range()
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|total| total.parse::<i64>().ok())
+        .or(first.content_length())
+        .unwrap_or(0);
+    let head = first.body.collect().await.map_err(ApiError::internal)?.into_bytes();
+    let ok_type = content_type.as_deref().is_some_and(|t| purpose.extension(t).is_some() && looks_like(t, &head));
     if !ok_type || size <= 0 || size > purpose.max_bytes() {
         return Err(invalid("The media's type or size is not allowed."));
     }
     Ok(())
 }
 
-/// A URL a client can GET the media from (valid for an hour).
+/// Bytes read to recognise a file's type.
+const SNIFF_BYTES: usize = 16;
+
+/// Whether the file's first bytes are those of `content_type` (its magic number).
+fn looks_like(content_type: &str, head: &[u8]) -> bool {
+    match content_type.to_ascii_lowercase().as_str() {
+        "image/png" => head.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/jpeg" => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/gif" => head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a"),
+        "image/webp" => head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP",
+        "image/heic" | "video/mp4" | "video/quicktime" => head.len() >= 8 && &head[4..8] == b"ftyp",
+        "application/pdf" => head.starts_with(b"%PDF-"),
+        "application/zip" => head.starts_with(b"PK\x03\x04"),
+        // Plain text: no NUL and no markup a browser could take for a page.
+        "text/plain" => !head.contains(&0) && !head.trim_ascii_start().starts_with(b"<"),
+        _ => false,
+    }
+}
+
+/// The content type a key's extension stands for.
+fn type_of_key(key: &str) -> Option<&'static str> {
+    let ext = key.rsplit_once('.')?.1;
+    IMAGES.iter().chain(PDF).chain(CHAT_EXTRA).find(|(_, e)| e.eq_ignore_ascii_case(ext)).map(|(t, _)| *t)
+}
+
+/// A URL a client can GET the media from (valid for an hour). The response's type is pinned to
+/// the type that was checked at upload, whatever the object claims.
 pub async fn url(ctx: &AppContext, key: &str) -> ApiResult<String> {
     let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(READ_TTL).map_err(ApiError::internal)?;
     let req = ctx
@@ -187,8 +228,24 @@ pub async fn url(ctx: &AppContext, key: &str) -> ApiResult<String> {
         .get_object()
         .bucket(&ctx.config.media_bucket)
         .key(key)
+        .set_response_content_type(type_of_key(key).map(str::to_string))
         .presigned(presigning)
         .await
         .map_err(|e| ApiError::internal(format!("presign: {e}")))?;
     Ok(req.uri().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_what_their_type_says() {
+        assert!(looks_like("image/png", b"\x89PNG\r\n\x1a\n0000"));
+        assert!(!looks_like("image/png", b"<html><script>"));
+        assert!(looks_like("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]));
+        assert!(looks_like("application/pdf", b"%PDF-1.7"));
+        assert!(!looks_like("text/plain", b"  <html>"));
+        assert_eq!(type_of_key("users/u/post/01J.png"), Some("image/png"));
+    }
 }

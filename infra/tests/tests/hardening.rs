@@ -381,3 +381,45 @@ async fn like_and_follow_cycles_notify_once() {
     assert_eq!(kinds, vec!["FOLLOW".to_string(), "LIKE".to_string()], "one of each, not one per cycle");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_must_be_what_its_type_says() {
+    let t = TestStack::start().await;
+    let u = t.user("ann@example.com", "ann", PW).await;
+    let upload = |bytes: Vec<u8>| {
+        let (t, token) = (&t, u.access.clone());
+        async move {
+            let r = t
+                .post(
+                    "/uploads",
+                    json!({"purpose": "profile", "contentType": "image/png", "contentLength": bytes.len()}),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            let put = t
+                .http
+                .put(r.body["uploadUrl"].as_str().unwrap())
+                .header("content-type", "image/png")
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            assert!(put.status().is_success());
+            r.body["key"].as_str().unwrap().to_string()
+        }
+    };
+    let page = b"<html><script>alert(document.cookie)</script></html>".to_vec();
+    let key = upload(page).await;
+    let r = t.call(Method::PATCH, "/users/me", Some(json!({"profileImageKey": key})), Some(&u.access)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("INVALID_MEDIA")), "an HTML page is no PNG");
+
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(7u8, 100)).collect();
+    let key = upload(png).await;
+    let r = t.call(Method::PATCH, "/users/me", Some(json!({"profileImageKey": key})), Some(&u.access)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let url = r.body["profileImageUrl"].as_str().unwrap();
+    let got = t.http.get(url).send().await.unwrap();
+    assert_eq!(got.headers()["content-type"], "image/png", "served as the type that was checked");
+    t.stop().await;
+}
