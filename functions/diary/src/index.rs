@@ -9,12 +9,34 @@ use shared::{ApiError, ApiResult, AppContext};
 
 use crate::model::{Post, tokens};
 
+/// Search tokens indexed per text: a post's writes stay bounded however long or varied its
+/// text (a 2,000-character post of random Hangul has ~2,000 distinct bigrams).
+pub const MAX_TOKENS_PER_TEXT: usize = 200;
+
 /// Every posting of a post: `(field, token)`.
 pub fn postings(title: &str, content: &str, tags: &[String]) -> BTreeSet<(char, String)> {
     let mut out = BTreeSet::new();
-    out.extend(tokens(title).into_iter().map(|t| ('T', t)));
-    out.extend(tokens(content).into_iter().map(|t| ('C', t)));
+    out.extend(tokens(title).into_iter().take(MAX_TOKENS_PER_TEXT).map(|t| ('T', t)));
+    out.extend(first_tokens(content).into_iter().map(|t| ('C', t)));
     out.extend(tags.iter().map(|t| ('H', t.to_lowercase())));
+    out
+}
+
+/// The first [`MAX_TOKENS_PER_TEXT`] distinct tokens in reading order (the opening of a text is
+/// what searches find it by).
+fn first_tokens(text: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        for t in tokens(word) {
+            if out.len() == MAX_TOKENS_PER_TEXT {
+                return out;
+            }
+            if seen.insert(t.clone()) {
+                out.push(t);
+            }
+        }
+    }
     out
 }
 
@@ -58,7 +80,8 @@ fn hour_bucket(t: DateTime<Utc>) -> String {
 
 /// Counts hashtag uses in the hour the post was written (negative `by` takes them back).
 pub async fn count_tags(ctx: &AppContext, post: &Post, tags: &[String], by: i64) -> ApiResult<()> {
-    for tag in tags {
+    // One update per tag (hot tags' counters must not conflict in a transaction), sent together.
+    let updates = tags.iter().map(|tag| {
         let w = Write::update(
             Key::new(hour_bucket(post.created_at), tag.to_lowercase()),
             "ADD #c :d SET tag = :t, #ttl = :ttl",
@@ -68,8 +91,9 @@ pub async fn count_tags(ctx: &AppContext, post: &Post, tags: &[String], by: i64)
         .value(":d", n(by))
         .value(":t", s(tag.to_lowercase()))
         .value(":ttl", n(post.created_at.timestamp() + 8 * 24 * 3600));
-        ctx.table.write(w).await?;
-    }
+        ctx.table.write(w)
+    });
+    futures::future::try_join_all(updates).await?;
     Ok(())
 }
 

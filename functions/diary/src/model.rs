@@ -147,9 +147,15 @@ pub fn comment_ref_key(id: &str) -> Key {
 
 /// Hashtags of a text: each `#` starts a tag that ends at whitespace or the next `#`;
 /// trailing punctuation is dropped; de-duplicated case-insensitively, in order of appearance.
+/// Hashtags a post may carry: the first ones count, the rest stay plain text.
+pub const MAX_HASHTAGS: usize = 30;
+
 pub fn hashtags(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for part in text.split('#').skip(1) {
+        if out.len() == MAX_HASHTAGS {
+            break;
+        }
         let tag: String = part.split(char::is_whitespace).next().unwrap_or_default().to_string();
         let tag = tag.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_').to_string();
         if !tag.is_empty() && tag.chars().count() <= 50 && !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {

@@ -22,6 +22,9 @@ pub const WRITE: &[Permission] =
 pub const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 pub const PAGE: &[ParamDoc] = &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
 const DEFAULT_PAGE: usize = 9;
+/// Posts one user may write per hour.
+const POSTS_PER_USER: shared::ratelimit::Limit =
+    shared::ratelimit::Limit { action: "posts", max: 30, window_secs: 3600 };
 const MAX_PAGE: usize = 50;
 
 pub static CREATE: Function =
@@ -32,7 +35,8 @@ pub static CREATE: Function =
             schema::<PostInput>,
             r#"{"title":"한강 산책","content":"오늘은 한강에서 산책했어요 #산책 #한강","petId":null}"#,
         )
-        .responses(&[respond(201, "Posted.", Some(schema::<PostView>))]);
+        .responses(&[respond(201, "Posted.", Some(schema::<PostView>))])
+        .errors(&[429]);
 
 pub static GET: Function =
     Function::http(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
@@ -270,6 +274,7 @@ async fn check_media(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResul
 pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: PostInput = req.json()?;
     let me = req.caller()?.user_id.clone();
+    shared::ratelimit::hit(&ctx, POSTS_PER_USER, &me).await?;
     check_media(&ctx, &me, &body.media_keys).await?;
     if let Some(pet) = &body.pet_id {
         let owner =

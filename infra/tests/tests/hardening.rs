@@ -423,3 +423,41 @@ async fn an_upload_must_be_what_its_type_says() {
     assert_eq!(got.headers()["content-type"], "image/png", "served as the type that was checked");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn one_post_cannot_make_hundreds_of_table_calls() {
+    let t = TestStack::start().await;
+    let u = t.user("tags@example.com", "taggy", PW).await;
+    let mut tags = String::new();
+    let mut i = 0;
+    while tags.len() < 1990 {
+        tags.push_str(&format!("#t{i} "));
+        i += 1;
+    }
+    let calls = || t.stack.ctx.dynamodb_calls.get();
+    let before = calls();
+    let r = t.post("/posts", json!({"content": tags.trim()}), Some(&u.access)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let create = calls() - before;
+    assert_eq!(r.body["hashtags"].as_array().unwrap().len(), 30, "at most 30 hashtags");
+    // Random Hangul: every bigram distinct.
+    let hangul: String = (0..1990u32).map(|k| char::from_u32(0xAC00 + (k * 7919) % 11172).unwrap()).collect();
+    let before = calls();
+    let r = t.post("/posts", json!({"content": hangul}), Some(&u.access)).await;
+    assert_eq!(r.status, 201);
+    let hangul_calls = calls() - before;
+    println!("create with {i} hashtags: {create} table calls; 1,990 random Hangul: {hangul_calls}");
+    assert!(create <= 60, "{create} calls for one post");
+    assert!(hangul_calls <= 40, "{hangul_calls} calls for one post");
+
+    // Posting is limited per user.
+    let mut last = 0;
+    for k in 0..30 {
+        last = t.post("/posts", json!({"content": format!("글 {k}")}), Some(&u.access)).await.status;
+        if last == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429, "30 posts an hour");
+    t.stop().await;
+}
