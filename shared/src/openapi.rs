@@ -10,7 +10,7 @@ use utoipa::openapi::{
 };
 
 use crate::error::Problem;
-use crate::routes::{Access, Domain, Method, schema};
+use crate::routes::{Access, Domain, Method, ParamKind, schema};
 
 fn http_method(m: Method) -> HttpMethod {
     match m {
@@ -34,6 +34,20 @@ fn error_description(status: u16) -> &'static str {
         423 => "The account is locked.",
         429 => "Too many requests; see `Retry-After`.",
         _ => "Something went wrong on our side.",
+    }
+}
+
+fn param_schema(kind: ParamKind) -> utoipa::openapi::Object {
+    use utoipa::openapi::ObjectBuilder;
+    use utoipa::openapi::schema::Type;
+    match kind {
+        ParamKind::Text => ObjectBuilder::new().schema_type(Type::String).build(),
+        ParamKind::Integer { min, max } => {
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min as f64)).maximum(Some(max as f64)).build()
+        }
+        ParamKind::OneOf(values) => {
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).build()
+        }
     }
 }
 
@@ -62,9 +76,7 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
                     .parameter_in(ParameterIn::Query)
                     .required(if q.required { Required::True } else { Required::False })
                     .description(Some(q.description))
-                    .schema(Some(
-                        utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
-                    )),
+                    .schema(Some(param_schema(q.kind))),
             );
         }
         if let Some(req) = doc.request {
@@ -88,6 +100,10 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
             errors.extend([401, 403]);
         }
         errors.extend(doc.errors);
+        // Whatever a path names may not exist.
+        if route.path.contains('{') {
+            errors.push(404);
+        }
         errors.sort_unstable();
         errors.dedup();
         for status in errors {

@@ -109,6 +109,15 @@ pub struct ParamDoc {
     pub name: &'static str,
     pub required: bool,
     pub description: &'static str,
+    pub kind: ParamKind,
+}
+
+/// What values a query parameter takes, for its OpenAPI schema.
+#[derive(Debug, Clone, Copy)]
+pub enum ParamKind {
+    Text,
+    Integer { min: i64, max: i64 },
+    OneOf(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -355,9 +364,43 @@ pub const fn respond(status: u16, description: &'static str, body: Option<Schema
     ResponseDoc { status, description, body }
 }
 
-/// Shorthand for a documented query parameter.
+/// Shorthand for a documented text query parameter.
 pub const fn param(name: &'static str, required: bool, description: &'static str) -> ParamDoc {
-    ParamDoc { name, required, description }
+    ParamDoc { name, required, description, kind: ParamKind::Text }
+}
+
+/// A whole-number query parameter within `min..=max`.
+pub const fn int_param(name: &'static str, required: bool, description: &'static str, min: i64, max: i64) -> ParamDoc {
+    ParamDoc { name, required, description, kind: ParamKind::Integer { min, max } }
+}
+
+/// A query parameter that takes one of `values`.
+pub const fn enum_param(
+    name: &'static str,
+    required: bool,
+    description: &'static str,
+    values: &'static [&'static str],
+) -> ParamDoc {
+    ParamDoc { name, required, description, kind: ParamKind::OneOf(values) }
+}
+
+/// The schema of a page of `T` (`{items, nextCursor}`), named after `T` (`PostViewPage`), so every
+/// list says what it lists.
+pub fn page<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let item = schema::<T>(out);
+    let name = format!("{}Page", T::name());
+    if !out.iter().any(|(n, _)| *n == name) {
+        let object =
+            ObjectBuilder::new().property("items", ArrayBuilder::new().items(item)).required("items").property(
+                "nextCursor",
+                ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+                    .description(Some("Pass as `cursor` to get the next page; absent or null on the last page.")),
+            );
+        out.push((name.clone(), RefOr::T(Schema::Object(object.build()))));
+    }
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
 }
 
 impl Route {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::people::{Person, ensure_not_blocked, hidden_for, people};
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, page, respond, schema};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
@@ -37,7 +37,7 @@ pub static LIST: Function =
     .permissions(READ)
     .doc("diary", "A post's comments, oldest first, each reply after its parent")
     .query(PAGE)
-    .responses(&[respond(200, "A page of comments.", Some(schema::<Page<CommentView>>))])
+    .responses(&[respond(200, "A page of comments.", Some(page::<CommentView>))])
     .errors(&[404]);
 
 pub static UPDATE: Function =

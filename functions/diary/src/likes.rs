@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::people::{Person, hidden_for};
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
-use shared::table::{AttrValue, Entity, Gsi, Page, Query, Write, n};
+use shared::routes::{Access, Function, Method, Permission, page, respond, schema};
+use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
@@ -41,7 +41,7 @@ pub static LIKERS: Function =
     .permissions(READ)
     .doc("diary", "Who liked a post, newest first")
     .query(PAGE)
-    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))])
+    .responses(&[respond(200, "A page of users.", Some(page::<Person>))])
     .errors(&[404]);
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::media::Purpose as MediaPurpose;
 use shared::people::{Person, hidden_for, people};
-use shared::routes::{Access, Function, Method, ParamDoc, Permission, param, respond, schema};
+use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, page, param, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
@@ -20,7 +20,8 @@ use crate::model::{Post, hashtags, like_key, post_key};
 pub const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::SendTo(&shared::queues::FEED)];
 pub const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
-pub const PAGE: &[ParamDoc] = &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
+pub const PAGE: &[ParamDoc] =
+    &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)];
 const DEFAULT_PAGE: usize = 9;
 /// Posts one user may write per hour.
 const POSTS_PER_USER: shared::ratelimit::Limit =
@@ -65,7 +66,7 @@ pub static LIST: Function =
         .permissions(READ)
         .doc("diary", "Everyone's posts, newest first")
         .query(PAGE)
-        .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
+        .responses(&[respond(200, "A page of posts.", Some(page::<PostView>))]);
 
 pub static OF_USER: Function =
     Function::http(Method::Get, "/users/{id}/posts", "posts-of-user", PKG, Access::Public, |c, r| {
@@ -74,14 +75,14 @@ pub static OF_USER: Function =
     .permissions(READ)
     .doc("diary", "A user's posts, newest first")
     .query(PAGE)
-    .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
+    .responses(&[respond(200, "A page of posts.", Some(page::<PostView>))]);
 
 pub static FEED: Function =
     Function::http(Method::Get, "/feed", "posts-feed", PKG, Access::User, |c, r| Box::pin(feed(c, r)))
         .permissions(READ)
         .doc("diary", "My posts and those of the people I follow, newest first")
         .query(PAGE)
-        .responses(&[respond(200, "A page of posts.", Some(schema::<Page<PostView>>))]);
+        .responses(&[respond(200, "A page of posts.", Some(page::<PostView>))]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use shared::people::{Person, hidden_for};
-use shared::routes::{Access, Function, Job, Method, Permission, param, respond, schema};
+use shared::routes::{Access, Function, Job, Method, Permission, enum_param, int_param, page, param, respond, schema};
 use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -28,14 +28,14 @@ pub static POSTS: Function =
     .doc("search", "Find posts by title, content, hashtag or author")
     .query(&[
         param("q", true, "what to find (Korean works: 산책 finds 산책했어요)"),
-        param("type", false, "TITLE, CONTENT (default), HASHTAG or AUTHOR"),
+        enum_param("type", false, "where to look (default CONTENT)", &["TITLE", "CONTENT", "HASHTAG", "AUTHOR"]),
         param("cursor", false, "from nextCursor"),
-        param("limit", false, "1–50, default 9"),
+        int_param("limit", false, "page size, default 9", 1, 50),
     ])
     .responses(&[respond(
         200,
         "A page of posts (a page may hold fewer than `limit`; follow nextCursor).",
-        Some(schema::<Page<PostView>>),
+        Some(page::<PostView>),
     )]);
 
 pub static USERS: Function =
@@ -47,9 +47,9 @@ pub static USERS: Function =
     .query(&[
         param("q", true, "a nickname prefix"),
         param("cursor", false, "from nextCursor"),
-        param("limit", false, "1–50, default 9"),
+        int_param("limit", false, "page size, default 9", 1, 50),
     ])
-    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
 
 pub static TRENDING: Function =
     Function::http(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| {
@@ -57,7 +57,7 @@ pub static TRENDING: Function =
     })
     .permissions(&[Permission::TableRead])
     .doc("search", "Hashtags ranked by use in the last 24 hours or 7 days")
-    .query(&[param("window", false, "24h (default) or 7d")])
+    .query(&[enum_param("window", false, "the period (default 24h)", &["24h", "7d"])])
     .responses(&[respond(200, "Ranked tags.", Some(schema::<Trending>))]);
 
 pub static TRENDING_JOB: Function = Function::job(

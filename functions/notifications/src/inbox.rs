@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
-use shared::table::{Page, Query, Write, b, n};
+use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
+use shared::table::{Query, Write, b, n};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -19,8 +19,8 @@ pub static LIST: Function =
     Function::http(Method::Get, "/notifications", "notifications-list", PKG, Access::User, |c, r| Box::pin(list(c, r)))
         .permissions(READ)
         .doc("notifications", "My notifications, newest first")
-        .query(&[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 20")])
-        .responses(&[respond(200, "A page of notifications.", Some(schema::<Page<Notification>>))]);
+        .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)])
+        .responses(&[respond(200, "A page of notifications.", Some(page::<Notification>))]);
 
 pub static UNREAD: Function = Function::http(
     Method::Get,

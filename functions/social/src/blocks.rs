@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use shared::people::{Person, blocked_by_key, blocks_key, following_key};
-use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
-use shared::table::{Page, Query, Write};
+use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
+use shared::table::{Query, Write};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
@@ -37,8 +37,8 @@ pub static MY_BLOCKS: Function =
     })
     .permissions(&[Permission::TableRead, Permission::MediaRead])
     .doc("social", "Whom I block")
-    .query(&[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")])
-    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)])
+    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlockState {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for};
-use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
-use shared::table::{Page, Query, Write, n};
+use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
+use shared::table::{Query, Write, n};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
@@ -16,7 +16,7 @@ const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const PAGE: &[shared::routes::ParamDoc] =
-    &[param("cursor", false, "from nextCursor"), param("limit", false, "1–50, default 9")];
+    &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)];
 
 pub static FOLLOW: Function =
     Function::http(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, |c, r| {
@@ -51,7 +51,7 @@ pub static FOLLOWERS: Function =
     .permissions(READ)
     .doc("social", "Who follows the user")
     .query(PAGE)
-    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
 
 pub static FOLLOWING: Function =
     Function::http(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| {
@@ -60,7 +60,7 @@ pub static FOLLOWING: Function =
     .permissions(READ)
     .doc("social", "Whom the user follows")
     .query(PAGE)
-    .responses(&[respond(200, "A page of users.", Some(schema::<Page<Person>>))]);
+    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

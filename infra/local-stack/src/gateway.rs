@@ -140,11 +140,11 @@ async fn api(
     }
 
     let path = uri.path().to_string();
-    let mut path_matched = false;
+    let mut allowed: Vec<&str> = Vec::new();
     let mut found = None;
     for route in &gw.routes {
         if let Some(params) = match_path(route.path, &path) {
-            path_matched = true;
+            allowed.push(route.method.as_str());
             if route.method.as_str() == method.as_str() {
                 found = Some((*route, params));
                 break;
@@ -152,7 +152,15 @@ async fn api(
         }
     }
     let mut res = match found {
-        None if path_matched => problem(&ApiError::MethodNotAllowed),
+        None if !allowed.is_empty() => {
+            let mut res = problem(&ApiError::MethodNotAllowed);
+            allowed.sort_unstable();
+            allowed.dedup();
+            if let Ok(v) = allowed.join(", ").parse() {
+                res.headers_mut().insert(http::header::ALLOW, v);
+            }
+            res
+        }
         None => problem(&ApiError::not_found("ROUTE_NOT_FOUND", format!("No endpoint answers {method} {path}."))),
         Some((route, params)) => {
             let incoming = IncomingRequest {

@@ -461,3 +461,35 @@ async fn one_post_cannot_make_hundreds_of_table_calls() {
     assert_eq!(last, 429, "30 posts an hour");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_says_what_each_list_holds_and_405s_say_what_is_allowed() {
+    let t = TestStack::start().await;
+    let doc = t.get("/openapi.json").await.body;
+    let ok_schema = |path: &str, method: &str| {
+        doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(ok_schema("/posts", "get").ends_with("/PostViewPage"), "{}", ok_schema("/posts", "get"));
+    assert!(ok_schema("/users/{id}/followers", "get").ends_with("/PersonPage"));
+    assert!(ok_schema("/notifications", "get").ends_with("/NotificationPage"));
+    let people = &doc["components"]["schemas"]["PersonPage"]["properties"]["items"]["items"]["$ref"];
+    assert!(people.as_str().unwrap().ends_with("/Person"), "a page of people lists people: {people}");
+    let limit =
+        doc["paths"]["/posts"]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap()
+            ["schema"]
+            .clone();
+    assert_eq!(
+        (limit["type"].as_str(), limit["minimum"].as_f64(), limit["maximum"].as_f64()),
+        (Some("integer"), Some(1.0), Some(50.0))
+    );
+    for (path, method) in [("/posts/{id}", "get"), ("/users/{id}/follow", "put"), ("/notifications/{id}", "delete")] {
+        assert!(doc["paths"][path][method]["responses"]["404"].is_object(), "{method} {path} declares its 404");
+    }
+    let r = t.send(t.http.request(Method::PUT, t.url("/posts"))).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    t.stop().await;
+}
