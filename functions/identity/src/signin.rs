@@ -142,6 +142,24 @@ pub fn ensure_may_sign_in(user: &User) -> ApiResult<()> {
     }
 }
 
+/// The answer for an address with no password to check (no account, or a social-only one): the
+/// same work and answer as a wrong password for an account — the hash comparison and a failure
+/// count (on an item of its own) — so neither the answer nor its timing tells them apart.
+async fn no_password_here(ctx: &AppContext, email: &str, password: &str) -> ApiError {
+    let _ = password::verify(password, None).await;
+    let count = Write::update(
+        shared::table::Key::new(format!("LOGINFAIL#{email}"), "COUNT"),
+        "ADD failedLogins :one SET #ttl = :ttl",
+    )
+    .name("#ttl", shared::table::TTL_ATTRIBUTE)
+    .value(":one", n(1))
+    .value(":ttl", n(ctx.now().timestamp() + 3600));
+    match ctx.table.write(count).await {
+        Ok(()) => invalid_credentials(),
+        Err(e) => e,
+    }
+}
+
 pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: LoginRequest = req.json()?;
     let email = normalize_email(&body.email);
@@ -149,9 +167,9 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
     ratelimit::hit_from(&ctx, LOGIN_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
 
     let Some(user) = find_by_email(&ctx, &email).await? else {
-        // Same work and answer as a wrong password.
-        let _ = password::verify(&body.password, None).await;
-        return Err(invalid_credentials());
+        // The second read an account costs, then the same as a password-less account.
+        let _ = ctx.table.get_item(&user_key(&shared::ids::new_id(ctx.now()))).await?;
+        return Err(no_password_here(&ctx, &email, &body.password).await);
     };
     let temp_ok =
         temp_password_valid(&ctx, &user) && password::verify(&body.password, user.temp_password_hash.as_deref()).await;
@@ -176,10 +194,8 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
         return Err(locked());
     }
     if user.password_hash.is_none() {
-        if user.status == AccountStatus::Withdrawn {
-            return Err(ApiError::forbidden("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
-        }
-        return Err(ApiError::forbidden("PASSWORD_LOGIN_UNAVAILABLE", "This account signs in with Google or Kakao."));
+        // A Google/Kakao-only account answers as an unknown address does.
+        return Err(no_password_here(&ctx, &email, &body.password).await);
     }
     if !password::verify(&body.password, user.password_hash.as_deref()).await {
         if user.status == AccountStatus::Withdrawn {

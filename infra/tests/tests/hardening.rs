@@ -493,3 +493,21 @@ async fn the_openapi_document_says_what_each_list_holds_and_405s_say_what_is_all
     assert_eq!(r.header("allow"), Some("GET, POST"));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_wrong_sign_in_does_the_same_work_for_known_and_unknown_addresses() {
+    let t = TestStack::start().await;
+    t.user("known@example.com", "known", PW).await;
+    let calls = |email: &'static str| {
+        let t = &t;
+        async move {
+            let before = t.stack.ctx.dynamodb_calls.get();
+            let r = t.login(email, "wrong-pass1").await;
+            (r.status, r.body["code"].clone(), t.stack.ctx.dynamodb_calls.get() - before)
+        }
+    };
+    let known = calls("known@example.com").await;
+    let unknown = calls("unknown@example.com").await;
+    assert_eq!(known, unknown, "same answer and the same table calls");
+    t.stop().await;
+}

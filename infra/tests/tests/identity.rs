@@ -705,8 +705,11 @@ async fn google_sign_up_then_sign_in() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert!(r.body["accessToken"].is_string() && r.body["refreshToken"].is_string());
 
+    // A password sign-in to a Google-only account answers as an unknown address does.
     let r = t.login("gina@gmail.com", PW).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("PASSWORD_LOGIN_UNAVAILABLE")));
+    let unknown = t.login("nobody-here@gmail.com", PW).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (401, Some("INVALID_CREDENTIALS")));
+    assert_eq!(r.body, unknown.body);
     assert_eq!(t.post("/auth/oauth/naver", json!({"code": "x", "redirectUri": cb}), None).await.status, 404);
     t.stop().await;
 }
