@@ -58,7 +58,17 @@ pub const OUTBOX: Queue = Queue {
     max_receive_count: 3,
 };
 
-pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX];
+/// Password-recovery requests (reset codes, temporary passwords), handled off the request path
+/// so that answering them costs the same whether or not the account exists.
+pub const RECOVERY: Queue = Queue {
+    name: "recovery",
+    env_var: "RECOVERY_QUEUE_URL",
+    dlq_env_var: "RECOVERY_DLQ_URL",
+    visibility_timeout_secs: 30,
+    max_receive_count: 3,
+};
+
+pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX, RECOVERY];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

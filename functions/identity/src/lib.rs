@@ -42,5 +42,6 @@ pub const DOMAIN: Domain = Domain {
         &social::OAUTH_LINK,
         &social::OAUTH_SIGNUP,
         &uploads::CREATE_UPLOAD,
+        &recovery::RECOVERY_WORKER,
     ],
 };

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-use shared::mail::{self, Email};
+use serde::{Deserialize, Serialize};
+use shared::mail::Email;
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, Secret, Worker, respond, schema};
 use shared::table::{Write, n, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::worker::{Message, MessageError};
+use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::accounts::{Accepted, EmailOnly};
@@ -25,7 +26,7 @@ pub static FORGOT: Function =
     Function::http(Method::Post, "/auth/password/forgot", "auth-password-forgot", PKG, Access::Public, |c, r| {
         Box::pin(forgot(c, r))
     })
-    .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+    .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
     .doc("auth", "Email a password-reset code (always 202)")
     .request(schema::<EmailOnly>, r#"{"email":"mina@example.com"}"#)
     .responses(&[respond(202, "Sent, if the account exists.", Some(schema::<Accepted>))])
@@ -45,7 +46,7 @@ pub static TEMPORARY: Function =
     Function::http(Method::Post, "/auth/password/temporary", "auth-password-temporary", PKG, Access::Public, |c, r| {
         Box::pin(temporary(c, r))
     })
-    .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+    .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
     .doc("auth", "Email a temporary password, valid 15 minutes, if email and name match (always 202)")
     .request(schema::<TemporaryRequest>, r#"{"email":"mina@example.com","name":"김민아"}"#)
     .responses(&[respond(202, "Sent, if they match.", Some(schema::<Accepted>))])
@@ -81,32 +82,67 @@ impl Validate for TemporaryRequest {
     }
 }
 
+/// What the recovery worker is asked to do. The request path only checks the quotas and queues
+/// this, so its answer and its work are the same whether or not the account exists; the
+/// worker finds the account and mails it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum RecoveryRequest {
+    ResetCode { email: String },
+    TemporaryPassword { email: String, name: String },
+}
+
+async fn queue(ctx: &AppContext, request: &RecoveryRequest) -> ApiResult<()> {
+    ctx.sqs
+        .send_message()
+        .queue_url(ctx.config.queue_url(&queues::RECOVERY))
+        .message_body(serde_json::to_string(request)?)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(format!("SQS SendMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+    Ok(())
+}
+
 pub async fn forgot(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: EmailOnly = req.json()?;
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "forgot", req.source_ip.as_deref()).await?;
     ratelimit::hit_from(&ctx, FORGOT_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
-    if let Some(user) = find_by_email(&ctx, &email).await?
-        && user.status != AccountStatus::Withdrawn
-        && user.password_hash.is_some()
-    {
-        // Within the resend cooldown nothing is sent, and nothing tells the caller so.
-        if let Ok((write, code)) = codes::new_code_after_cooldown(&ctx, &user.id, Purpose::ResetPassword).await
-            && ctx.table.write(write).await.is_ok()
-        {
-            mail::enqueue(
-                &ctx,
-                &Email {
-                    to: user.email.clone(),
-                    subject: "[펫플랫폼] 비밀번호 재설정 코드".into(),
-                    text: format!("비밀번호 재설정 코드: {code}\n\n코드는 10분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."),
-                    dedup_key: format!("reset:{}:{}", user.id, ctx.now().timestamp_millis()),
-                },
-            )
-            .await?;
-        }
-    }
+    queue(&ctx, &RecoveryRequest::ResetCode { email }).await?;
     ApiResponse::accepted(&Accepted { accepted: true })
+}
+
+/// The recovery worker's work: a reset code or a temporary password for an account that can
+/// have one, mailed through the outbox in the same transaction that stores it.
+pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
+    match msg.json::<RecoveryRequest>()? {
+        RecoveryRequest::ResetCode { email } => send_reset_code(&ctx, &email).await?,
+        RecoveryRequest::TemporaryPassword { email, name } => send_temporary_password(&ctx, &email, &name).await?,
+    }
+    Ok(())
+}
+
+async fn send_reset_code(ctx: &AppContext, email: &str) -> ApiResult<()> {
+    let Some(user) = find_by_email(ctx, email).await? else { return Ok(()) };
+    if user.status == AccountStatus::Withdrawn || user.password_hash.is_none() {
+        return Ok(());
+    }
+    // Within the resend cooldown nothing is sent (the code mailed a moment ago still works).
+    let Ok((write, code)) = codes::new_code_after_cooldown(ctx, &user.id, Purpose::ResetPassword).await else {
+        return Ok(());
+    };
+    let mail = Email {
+        to: user.email.clone(),
+        subject: "[펫플랫폼] 비밀번호 재설정 코드".into(),
+        text: format!(
+            "비밀번호 재설정 코드: {code}\n\n코드는 10분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."
+        ),
+        dedup_key: format!("reset:{}:{}", user.id, ctx.now().timestamp_millis()),
+    };
+    match ctx.table.transact(vec![write, shared::outbox::message(ctx, &queues::MAIL, &mail)?]).await {
+        Err(ApiError::TooManyRequests { .. }) => Ok(()), // another request sent one just now
+        other => other,
+    }
 }
 
 pub async fn reset(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
@@ -142,38 +178,53 @@ pub async fn temporary(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "temporary", req.source_ip.as_deref()).await?;
     ratelimit::hit_from(&ctx, TEMPORARY_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
-    if let Some(user) = find_by_email(&ctx, &email).await?
-        && user.status == AccountStatus::Active
-        && user.password_hash.is_some()
-        && user.name == body.name.trim()
-        // One temporary password a minute at most: nobody can flood the owner's mailbox.
-        && user.temp_password_expires.is_none_or(|e| {
-            e - chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS) + chrono::Duration::seconds(codes::RESEND_COOLDOWN_SECS)
-                <= ctx.now()
-        })
-    {
-        let temp = password::temporary();
-        let expires = ctx.now() + chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS);
-        // The old password keeps working: a stranger who knows name and email locks nobody out.
-        ctx.table
-            .write(
-                Write::update(user_key(&user.id), "SET tempPasswordHash = :h, tempPasswordExpires = :e")
-                    .value(":h", s(password::hash(&temp).await?))
-                    .value(":e", s(expires.to_rfc3339())),
-            )
-            .await?;
-        mail::enqueue(
-            &ctx,
-            &Email {
-                to: user.email.clone(),
-                subject: "[펫플랫폼] 임시 비밀번호".into(),
-                text: format!(
-                    "임시 비밀번호: {temp}\n\n15분 동안 한 번 로그인할 수 있습니다. 로그인한 뒤 바로 새 비밀번호를 설정하세요. 기존 비밀번호도 그대로 사용할 수 있습니다."
-                ),
-                dedup_key: format!("temporary:{}:{}", user.id, ctx.now().timestamp_millis()),
-            },
-        )
-        .await?;
-    }
+    queue(&ctx, &RecoveryRequest::TemporaryPassword { email, name: body.name.trim().to_string() }).await?;
     ApiResponse::accepted(&Accepted { accepted: true })
 }
+
+async fn send_temporary_password(ctx: &AppContext, email: &str, name: &str) -> ApiResult<()> {
+    let Some(user) = find_by_email(ctx, email).await? else { return Ok(()) };
+    let recently_sent = user.temp_password_expires.is_some_and(|e| {
+        e - chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS) + chrono::Duration::seconds(codes::RESEND_COOLDOWN_SECS)
+            > ctx.now()
+    });
+    // Only when name and email match, and one a minute at most: nobody can flood the mailbox.
+    if user.status != AccountStatus::Active || user.password_hash.is_none() || user.name != name || recently_sent {
+        return Ok(());
+    }
+    let temp = password::temporary();
+    let expires = ctx.now() + chrono::Duration::seconds(TEMPORARY_PASSWORD_SECS);
+    let mail = Email {
+        to: user.email.clone(),
+        subject: "[펫플랫폼] 임시 비밀번호".into(),
+        text: format!(
+            "임시 비밀번호: {temp}\n\n15분 동안 한 번 로그인할 수 있습니다. 로그인한 뒤 바로 새 비밀번호를 설정하세요. 기존 비밀번호도 그대로 사용할 수 있습니다."
+        ),
+        dedup_key: format!("temporary:{}:{}", user.id, ctx.now().timestamp_millis()),
+    };
+    // The old password keeps working: a stranger who knows name and email locks nobody out.
+    ctx.table
+        .transact(vec![
+            Write::update(user_key(&user.id), "SET tempPasswordHash = :h, tempPasswordExpires = :e")
+                .value(":h", s(password::hash(&temp).await?))
+                .value(":e", s(expires.to_rfc3339())),
+            shared::outbox::message(ctx, &queues::MAIL, &mail)?,
+        ])
+        .await
+}
+
+pub static RECOVERY_WORKER: Function = Function::worker(
+    "recovery-worker",
+    PKG,
+    Worker {
+        name: "recovery",
+        queue: &queues::RECOVERY,
+        batch_size: 10,
+        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        summary: "Sends reset codes and temporary passwords for recovery requests",
+        example: r#"{"kind":"resetCode","email":"mina@example.com"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+// One-time codes are keyed with the token secret.
+.secrets(&[Secret::Jwt]);

@@ -75,6 +75,8 @@ pub struct Queues {
     /// Fault switch: queue name → how many more `SendMessage` calls to it fail (as a throttled
     /// or unreachable SQS would).
     failing_sends: Mutex<BTreeMap<String, u32>>,
+    /// Queues whose event source mapping is held (messages wait, as with a disabled mapping).
+    held: Mutex<std::collections::BTreeSet<String>>,
 }
 
 fn epoch_ms() -> u128 {
@@ -137,6 +139,7 @@ impl Queues {
             arrived: Notify::new(),
             invocations: Mutex::new(Vec::new()),
             failing_sends: Mutex::new(BTreeMap::new()),
+            held: Mutex::new(Default::default()),
         })
     }
 
@@ -169,6 +172,17 @@ impl Queues {
     }
 
     /// The worker deliveries made so far (for tests and the local console).
+    /// Holds (or releases) the delivery of `queue`'s messages to its worker, as disabling the
+    /// event source mapping does.
+    pub fn hold(&self, queue: &str, held: bool) {
+        let mut set = self.held.lock().unwrap();
+        if held {
+            set.insert(queue.to_string());
+        } else {
+            set.remove(queue);
+        }
+    }
+
     /// Makes the next `n` `SendMessage` calls to `queue` fail with a 500 `InternalError`.
     pub fn fail_next_sends(&self, queue: &str, n: u32) {
         self.failing_sends.lock().unwrap().insert(queue.to_string(), n);
@@ -471,6 +485,13 @@ pub async fn run_event_source(
     loop {
         if *stop.borrow() {
             return;
+        }
+        if queues.held.lock().unwrap().contains(name) {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = stop.changed() => return,
+            }
+            continue;
         }
         let batch = match queues.receive(name, worker.batch_size as usize, None) {
             Ok(b) => b,

@@ -511,3 +511,41 @@ async fn a_wrong_sign_in_does_the_same_work_for_known_and_unknown_addresses() {
     assert_eq!(known, unknown, "same answer and the same table calls");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn recovery_requests_cost_the_same_whether_or_not_the_account_exists() {
+    let t = TestStack::start().await;
+    t.user("known@example.com", "known", PW).await;
+    t.stack.queues.hold("recovery", true);
+    let calls = |path: &'static str, body: Value| {
+        let t = &t;
+        async move {
+            let before = t.stack.ctx.dynamodb_calls.get();
+            let r = t.post(path, body, None).await;
+            (r.status, r.body.clone(), t.stack.ctx.dynamodb_calls.get() - before)
+        }
+    };
+    for (path, known, unknown) in [
+        ("/auth/password/forgot", json!({"email": "known@example.com"}), json!({"email": "ghost@example.com"})),
+        (
+            "/auth/password/temporary",
+            json!({"email": "known@example.com", "name": "테스트"}),
+            json!({"email": "ghost@example.com", "name": "테스트"}),
+        ),
+    ] {
+        assert_eq!(calls(path, known).await, calls(path, unknown).await, "{path}");
+    }
+    // Released, the worker mails the account that exists, and nobody else.
+    t.stack.queues.hold("recovery", false);
+    t.code_from_mail("known@example.com", "재설정 코드").await;
+    t.eventually(Duration::from_secs(10), "the temporary password", || async {
+        t.mail_to("known@example.com")
+            .await
+            .iter()
+            .any(|m| m["subject"].as_str().unwrap().contains("임시"))
+            .then_some(())
+    })
+    .await;
+    assert!(t.mail_to("ghost@example.com").await.is_empty());
+    t.stop().await;
+}
