@@ -404,6 +404,19 @@ fn serve_axum(listener: TcpListener, app: axum::Router, stop: watch::Receiver<bo
     })
 }
 
+/// The first `x-amz-*` header of a presigned request that its signature does not cover.
+fn unsigned_amz_header<B>(req: &http::Request<B>) -> Option<String> {
+    let query = req.uri().query()?;
+    let signed =
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "X-Amz-SignedHeaders")?.1.to_ascii_lowercase();
+    let signed: Vec<&str> = signed.split(';').collect();
+    req.headers()
+        .keys()
+        .map(|k| k.as_str())
+        .find(|k| k.starts_with("x-amz-") && !signed.contains(k))
+        .map(str::to_string)
+}
+
 /// S3 on the file system, checking SigV4 signatures (presigned URLs included), with the bucket
 /// CORS rule the template gives the real bucket, so a browser can upload to presigned URLs.
 async fn serve_s3(listener: TcpListener, root: PathBuf, cors: cors::Cors, mut stop: watch::Receiver<bool>) {
@@ -436,6 +449,14 @@ async fn serve_s3(listener: TcpListener, root: PathBuf, cors: cors::Cors, mut st
                         let preflight = req.method() == http::Method::OPTIONS && req.headers().contains_key("access-control-request-method");
                         let mut res = if preflight {
                             http::Response::new(s3s::Body::empty())
+                        } else if let Some(header) = unsigned_amz_header(&req) {
+                            // As S3 does: a presigned request may not carry x-amz-* headers its
+                            // signature does not cover (an ACL or metadata the signer never allowed).
+                            let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message><HeadersNotSigned>{header}</HeadersNotSigned></Error>");
+                            let mut r = http::Response::new(s3s::Body::from(body));
+                            *r.status_mut() = http::StatusCode::FORBIDDEN;
+                            r.headers_mut().insert("content-type", http::HeaderValue::from_static("application/xml"));
+                            r
                         } else {
                             hyper::service::Service::call(&service, req).await?
                         };

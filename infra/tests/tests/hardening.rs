@@ -549,3 +549,33 @@ async fn recovery_requests_cost_the_same_whether_or_not_the_account_exists() {
     assert!(t.mail_to("ghost@example.com").await.is_empty());
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_presigned_upload_cannot_add_headers_its_signature_does_not_cover() {
+    let t = TestStack::start().await;
+    let u = t.user("ann@example.com", "ann", PW).await;
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(1u8, 50)).collect();
+    let r = t
+        .post(
+            "/uploads",
+            json!({"purpose": "profile", "contentType": "image/png", "contentLength": png.len()}),
+            Some(&u.access),
+        )
+        .await;
+    let url = r.body["uploadUrl"].as_str().unwrap().to_string();
+    for (name, value) in [("x-amz-acl", "public-read"), ("x-amz-meta-owner", "someone-else")] {
+        let put = t
+            .http
+            .put(&url)
+            .header("content-type", "image/png")
+            .header(name, value)
+            .body(png.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status().as_u16(), 403, "{name} was not signed");
+    }
+    let put = t.http.put(&url).header("content-type", "image/png").body(png).send().await.unwrap();
+    assert!(put.status().is_success(), "the upload as signed goes through");
+    t.stop().await;
+}
