@@ -111,6 +111,12 @@ impl ApiRequest {
         self.query.get(name).and_then(|v| v.first()).map(String::as_str).filter(|s| !s.is_empty())
     }
 
+    /// A query parameter as sent, an empty value included (`?type=` is not the same as no
+    /// `type`: a parameter that takes one of some values refuses it).
+    pub fn query_raw(&self, name: &str) -> Option<&str> {
+        self.query.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+
     /// A page size from `?limit=`: default when absent, 400 when not a number in `1..=max`.
     pub fn limit(&self, default: usize, max: usize) -> ApiResult<usize> {
         match self.query_param("limit") {

@@ -37,10 +37,14 @@ fn error_description(status: u16) -> &'static str {
     }
 }
 
-fn param_schema(kind: ParamKind) -> utoipa::openapi::Object {
+fn param_schema(kind: ParamKind, required: bool) -> utoipa::openapi::Object {
     use utoipa::openapi::ObjectBuilder;
     use utoipa::openapi::schema::Type;
     match kind {
+        // A required text must say something: not empty, not only blanks.
+        ParamKind::Text if required => {
+            ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some(r"\S")).build()
+        }
         ParamKind::Text => ObjectBuilder::new().schema_type(Type::String).build(),
         ParamKind::Integer { min, max } => {
             ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min as f64)).maximum(Some(max as f64)).build()
@@ -76,7 +80,7 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
                     .parameter_in(ParameterIn::Query)
                     .required(if q.required { Required::True } else { Required::False })
                     .description(Some(q.description))
-                    .schema(Some(param_schema(q.kind))),
+                    .schema(Some(param_schema(q.kind, q.required))),
             );
         }
         if let Some(req) = doc.request {

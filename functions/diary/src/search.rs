@@ -82,7 +82,7 @@ enum Field {
 }
 
 fn field(req: &ApiRequest) -> ApiResult<Field> {
-    Ok(match req.query_param("type").map(str::to_ascii_uppercase).as_deref() {
+    Ok(match req.query_raw("type").map(str::to_ascii_uppercase).as_deref() {
         None | Some("CONTENT") => Field::Content,
         Some("TITLE") => Field::Title,
         Some("HASHTAG") => Field::Hashtag,
@@ -200,7 +200,7 @@ fn trending_key(window: &str) -> Key {
 }
 
 pub async fn trending(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let window = match req.query_param("window").unwrap_or("24h") {
+    let window = match req.query_raw("window").unwrap_or("24h") {
         w @ ("24h" | "7d") => w.to_string(),
         _ => return Err(ApiError::validation("window", "INVALID", "24h or 7d")),
     };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shared::routes::{Access, Function, Method, param, respond, schema};
+use shared::routes::{Access, Function, Method, enum_param, param, respond, schema};
 use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
@@ -136,7 +136,10 @@ pub fn by_id(id: &str) -> Option<&'static Species> {
 pub static LIST: Function =
     Function::http(Method::Get, "/species", "species-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
         .doc("pets", "The breed catalogue, filtered by kind and by a Korean or English substring")
-        .query(&[param("kind", false, "DOG or CAT"), param("q", false, "part of a Korean or English name")])
+        .query(&[
+            enum_param("kind", false, "dogs or cats", &["DOG", "CAT"]),
+            param("q", false, "part of a Korean or English name"),
+        ])
         .responses(&[respond(200, "Matching breeds.", Some(schema::<SpeciesList>))]);
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -145,7 +148,7 @@ pub struct SpeciesList {
 }
 
 pub async fn list(_ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let kind = match req.query_param("kind") {
+    let kind = match req.query_raw("kind") {
         None => None,
         Some(k) if k.eq_ignore_ascii_case("DOG") => Some(Kind::Dog),
         Some(k) if k.eq_ignore_ascii_case("CAT") => Some(Kind::Cat),

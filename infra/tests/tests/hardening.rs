@@ -579,3 +579,13 @@ async fn a_presigned_upload_cannot_add_headers_its_signature_does_not_cover() {
     assert!(put.status().is_success(), "the upload as signed goes through");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_parameter_that_takes_one_of_some_values_refuses_an_empty_one() {
+    let t = TestStack::start().await;
+    for path in ["/hashtags/trending?window=", "/species?kind=", "/search/posts?q=산책&type="] {
+        assert_eq!(t.get(path).await.status, 400, "{path}");
+    }
+    assert_eq!(t.get("/hashtags/trending").await.status, 200, "absent means the default");
+    t.stop().await;
+}
