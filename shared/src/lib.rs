@@ -6,10 +6,11 @@
 //! | [`context`] | the clients and keys a handler uses, built once |
 //! | [`error`] | the one error type and its `application/problem+json` mapping |
 //! | [`http`] | requests, responses and `dispatch`, shared by Lambda and the local gateway |
-//! | [`routes`] | the shape of the route table (routes, workers, jobs, permissions) |
+//! | [`routes`] | the function table: one `Function` per Lambda, with its trigger, permissions and secrets |
 //! | [`table`] | the single-table access layer: entities, writes, transactions, queries, cursors |
 //! | [`auth`] | access tokens and the caller's identity |
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
+//! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
 //! | [`runtime`] | the Lambda entry points each binary calls |
 
 pub mod account;
