@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod infra_gen;
 pub mod oauth_sandbox;
 pub mod ses;
+pub mod sigv4;
 pub mod sqs;
 pub mod streams;
 

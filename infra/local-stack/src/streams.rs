@@ -26,6 +26,8 @@ use crate::sqs::Queues;
 pub struct StreamMapping {
     paused: AtomicBool,
     lose_results: AtomicU32,
+    /// The last read found nothing new: everything committed so far was handed over.
+    caught_up: AtomicBool,
     /// Batches handed to the consumer.
     pub invocations: AtomicU64,
     /// Records handed over, repeats included.
@@ -38,6 +40,10 @@ impl StreamMapping {
     }
     pub fn resume(&self) {
         self.paused.store(false, Ordering::SeqCst);
+    }
+    /// Whether every record committed so far has been handed to the consumer.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::SeqCst) && !self.paused.load(Ordering::SeqCst)
     }
     /// The next `n` invocations run, but their answers are lost: the batches are delivered again.
     pub fn lose_next_results(&self, n: u32) {
@@ -148,6 +154,7 @@ pub async fn run(
                 }
             }
         };
+        mapping.caught_up.store(batch.is_empty() && !idle, Ordering::SeqCst);
         if batch.is_empty() {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}

@@ -93,6 +93,22 @@ impl TestStack {
         }
     }
 
+    /// Waits until the background work earlier requests caused is done (the outbox relayed, every
+    /// queue drained): workers share the table-call counter with requests, so counting tests
+    /// settle first.
+    pub async fn settle(&self) {
+        self.eventually(Duration::from_secs(10), "idle workers", || async {
+            let idle = self.stack.streams.caught_up()
+                && shared::queues::ALL
+                    .iter()
+                    .filter(|q| !self.stack.queues.is_held(q.name))
+                    .all(|q| self.stack.queues.depth(q.name) == Some((0, 0)));
+            idle.then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     pub async fn stop(self) {
         self.stack.stop().await;
     }
