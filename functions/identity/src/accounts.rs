@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
-use shared::mail::{self, Email};
+use shared::mail::Email;
 use shared::ratelimit::{self, Limit};
 use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
 use shared::table::{Key, Write, s};
@@ -24,7 +24,7 @@ const RESEND_PER_EMAIL: Limit = Limit { action: "resend-email", max: 5, window_s
 
 pub static SIGNUP: Function =
     Function::http(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, |c, r| Box::pin(signup(c, r)))
-        .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
+        .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("auth", "Create an account; a 6-digit code is emailed")
         .request(
             schema::<SignUpRequest>,
@@ -47,10 +47,14 @@ pub static RESEND_CODE: Function =
     Function::http(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, |c, r| {
         Box::pin(resend(c, r))
     })
-    .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::MAIL)])
-    .doc("auth", "Send a new verification code (once a minute)")
+    .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+    .doc("auth", "Send a new verification code (once a minute; always 202)")
     .request(schema::<EmailOnly>, r#"{"email":"mina@example.com"}"#)
-    .responses(&[respond(202, "Sent, if the account waits for verification.", Some(schema::<Accepted>))])
+    .responses(&[respond(
+        202,
+        "Sent, if the account waits for verification and none was sent in the last minute.",
+        Some(schema::<Accepted>),
+    )])
     .errors(&[429]);
 
 pub static AVAILABILITY: Function =
@@ -167,21 +171,17 @@ pub struct Availability {
 }
 
 /// Emails a verification code.
-pub async fn send_verification(ctx: &AppContext, user: &User, code: &str) -> ApiResult<()> {
-    mail::enqueue(
-        ctx,
-        &Email {
-            to: user.email.clone(),
-            subject: "[펫플랫폼] 이메일 인증 코드".into(),
-            // No user text in the mail: it can be sent to any address, so it says nothing a
-            // stranger chose.
-            text: format!(
-                "인증 코드: {code}\n\n펫플랫폼 가입을 환영합니다. 코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."
-            ),
-            dedup_key: format!("verify:{}:{}", user.id, ctx.now().timestamp_millis()),
-        },
-    )
-    .await
+fn verification_mail(ctx: &AppContext, user: &User, code: &str) -> Email {
+    Email {
+        to: user.email.clone(),
+        subject: "[펫플랫폼] 이메일 인증 코드".into(),
+        // No user text in the mail: it can be sent to any address, so it says nothing a
+        // stranger chose.
+        text: format!(
+            "인증 코드: {code}\n\n펫플랫폼 가입을 환영합니다. 코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."
+        ),
+        dedup_key: format!("verify:{}:{}", user.id, ctx.now().timestamp_millis()),
+    }
 }
 
 pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
@@ -239,9 +239,10 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
                 ApiError::conflict("NICKNAME_TAKEN", "This nickname is taken."),
             )?,
             code_write,
+            // The code's mail exists if and only if the account does.
+            shared::outbox::message(&ctx, &queues::MAIL, &verification_mail(&ctx, &user, &code))?,
         ])
         .await?;
-    send_verification(&ctx, &user, &code).await?;
     ApiResponse::created(&SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" })
 }
 
@@ -292,14 +293,29 @@ pub async fn resend(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let email = normalize_email(&body.email);
     ratelimit::hit_ip(&ctx, "resend", req.source_ip.as_deref()).await?;
     ratelimit::hit_from(&ctx, RESEND_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
-    if let Some(user) = find_by_email(&ctx, &email).await?
-        && user.status == AccountStatus::PendingVerification
-    {
-        let (write, code) = codes::new_code_after_cooldown(&ctx, &user.id, Purpose::VerifyEmail).await?;
-        ctx.table.write(write).await?;
-        send_verification(&ctx, &user, &code).await?;
-    }
+    // Like forgot: the recovery worker looks the account up, so every address answers alike.
+    crate::recovery::queue(&ctx, &crate::recovery::RecoveryRequest::VerificationCode { email }).await?;
     ApiResponse::accepted(&Accepted { accepted: true })
+}
+
+/// The recovery worker's part of a resend: a new code for an account that waits for
+/// verification, at most one a minute (within the cooldown the code sent last still works).
+pub async fn send_new_verification_code(ctx: &AppContext, email: &str) -> ApiResult<()> {
+    let Some(user) = find_by_email(ctx, email).await? else { return Ok(()) };
+    if user.status != AccountStatus::PendingVerification {
+        return Ok(());
+    }
+    let Ok((write, code)) = codes::new_code_after_cooldown(ctx, &user.id, Purpose::VerifyEmail).await else {
+        return Ok(());
+    };
+    match ctx
+        .table
+        .transact(vec![write, shared::outbox::message(ctx, &queues::MAIL, &verification_mail(ctx, &user, &code))?])
+        .await
+    {
+        Err(ApiError::TooManyRequests { .. }) => Ok(()),
+        other => other,
+    }
 }
 
 pub async fn availability(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {

@@ -88,11 +88,12 @@ impl Validate for TemporaryRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum RecoveryRequest {
+    VerificationCode { email: String },
     ResetCode { email: String },
     TemporaryPassword { email: String, name: String },
 }
 
-async fn queue(ctx: &AppContext, request: &RecoveryRequest) -> ApiResult<()> {
+pub async fn queue(ctx: &AppContext, request: &RecoveryRequest) -> ApiResult<()> {
     ctx.sqs
         .send_message()
         .queue_url(ctx.config.queue_url(&queues::RECOVERY))
@@ -116,6 +117,9 @@ pub async fn forgot(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
 /// have one, mailed through the outbox in the same transaction that stores it.
 pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
     match msg.json::<RecoveryRequest>()? {
+        RecoveryRequest::VerificationCode { email } => {
+            crate::accounts::send_new_verification_code(&ctx, &email).await?
+        }
         RecoveryRequest::ResetCode { email } => send_reset_code(&ctx, &email).await?,
         RecoveryRequest::TemporaryPassword { email, name } => send_temporary_password(&ctx, &email, &name).await?,
     }

@@ -529,7 +529,9 @@ async fn recovery_requests_cost_the_same_whether_or_not_the_account_exists() {
             (r.status, r.body.clone(), t.stack.ctx.dynamodb_calls.get() - before)
         }
     };
+    t.sign_up("pending@example.com", "pending", PW).await;
     for (path, known, unknown) in [
+        ("/auth/email/resend", json!({"email": "pending@example.com"}), json!({"email": "ghost@example.com"})),
         ("/auth/password/forgot", json!({"email": "known@example.com"}), json!({"email": "ghost@example.com"})),
         (
             "/auth/password/temporary",
