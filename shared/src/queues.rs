@@ -68,7 +68,16 @@ pub const RECOVERY: Queue = Queue {
     max_receive_count: 3,
 };
 
-pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX, RECOVERY];
+/// Posts whose search postings and hashtag counts must follow a write (created, edited, deleted).
+pub const POST_INDEX: Queue = Queue {
+    name: "post-index",
+    env_var: "POST_INDEX_QUEUE_URL",
+    dlq_env_var: "POST_INDEX_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
+pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX, RECOVERY, POST_INDEX];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

@@ -1,13 +1,25 @@
-//! Keeping the search postings and hashtag statistics in step with posts, on every write.
+//! Keeping the search postings and hashtag statistics in step with posts, off the request path:
+//! every post write commits an [`IndexPost`] message with it (through the outbox), and the
+//! post-index worker brings the post's postings and hashtag counts in line with the post as it
+//! is now — so the result is right whatever order or how often the messages come.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | what the index holds for a post | `INDEXSTATE#<post>` | `STATE` (postings, tags, version) |
 
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
-use shared::table::{Key, Write, n, s};
-use shared::{ApiError, ApiResult, AppContext};
+use std::sync::Arc;
 
-use crate::model::{Post, tokens};
+use serde::{Deserialize, Serialize};
+use shared::routes::{Function, Permission, Worker};
+use shared::table::{Entity, Key, Write, n, s};
+use shared::worker::{Message, MessageError};
+use shared::{ApiError, ApiResult, AppContext, queues};
+
+use crate::model::{Post, post_key, tokens};
 
 /// Search tokens indexed per text: a post's writes stay bounded however long or varied its
 /// text (a 2,000-character post of random Hangul has ~2,000 distinct bigrams).
@@ -78,23 +90,141 @@ fn hour_bucket(t: DateTime<Utc>) -> String {
     format!("TAGSTATS#{}", t.format("%Y-%m-%dT%H"))
 }
 
-/// Counts hashtag uses in the hour the post was written (negative `by` takes them back).
-pub async fn count_tags(ctx: &AppContext, post: &Post, tags: &[String], by: i64) -> ApiResult<()> {
-    // One update per tag (hot tags' counters must not conflict in a transaction), sent together.
-    let updates = tags.iter().map(|tag| {
-        let w = Write::update(
-            Key::new(hour_bucket(post.created_at), tag.to_lowercase()),
-            "ADD #c :d SET tag = :t, #ttl = :ttl",
-        )
+/// The update that counts a hashtag use in the hour its post was written (negative `by` takes
+/// it back).
+fn count_tag(created_at: DateTime<Utc>, tag: &str, by: i64) -> Write {
+    Write::update(Key::new(hour_bucket(created_at), tag.to_lowercase()), "ADD #c :d SET tag = :t, #ttl = :ttl")
         .name("#c", "count")
         .name("#ttl", shared::table::TTL_ATTRIBUTE)
         .value(":d", n(by))
         .value(":t", s(tag.to_lowercase()))
-        .value(":ttl", n(post.created_at.timestamp() + 8 * 24 * 3600));
-        ctx.table.write(w)
+        .value(":ttl", n(created_at.timestamp() + 8 * 24 * 3600))
+}
+
+/// The message every post write commits: index this post as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexPost {
+    pub post_id: String,
+}
+
+/// The outbox write that asks the worker to index `post_id`.
+pub fn index_later(ctx: &AppContext, post_id: &str) -> ApiResult<Write> {
+    shared::outbox::message(ctx, &queues::POST_INDEX, &IndexPost { post_id: post_id.to_string() })
+}
+
+/// What the index holds for one post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexState {
+    post_id: String,
+    author_id: String,
+    /// `F#token`: field letter and token.
+    postings: Vec<String>,
+    tags: Vec<String>,
+    created_at: DateTime<Utc>,
+    version: u64,
+}
+
+impl Entity for IndexState {
+    const TYPE: &'static str = "PostIndexState";
+    fn pk(&self) -> String {
+        format!("INDEXSTATE#{}", self.post_id)
+    }
+    fn sk(&self) -> String {
+        "STATE".into()
+    }
+}
+
+fn state_key(post_id: &str) -> Key {
+    Key::new(format!("INDEXSTATE#{post_id}"), "STATE")
+}
+
+fn encode(postings: &BTreeSet<(char, String)>) -> Vec<String> {
+    postings.iter().map(|(f, t)| format!("{f}#{t}")).collect()
+}
+
+fn decode(postings: &[String]) -> BTreeSet<(char, String)> {
+    postings
+        .iter()
+        .filter_map(|p| {
+            let (f, t) = p.split_once('#')?;
+            Some((f.chars().next()?, t.to_string()))
+        })
+        .collect()
+}
+
+/// Brings one post's postings and hashtag counts in line with the post as it is now (gone:
+/// none). Postings are keyed writes (a repeat is harmless); the counts change in one transaction
+/// with the new state, conditional on the state read, so they change exactly once.
+pub async fn sync(ctx: &AppContext, post_id: &str) -> ApiResult<()> {
+    let post = ctx.table.get::<Post>(&post_key(post_id)).await?;
+    let state = ctx.table.get::<IndexState>(&state_key(post_id)).await?;
+    let (Some(author), Some(created_at)) = (
+        post.as_ref().map(|p| p.author_id.clone()).or_else(|| state.as_ref().map(|s| s.author_id.clone())),
+        post.as_ref().map(|p| p.created_at).or_else(|| state.as_ref().map(|s| s.created_at)),
+    ) else {
+        return Ok(()); // never indexed and gone already
+    };
+    let old = state.as_ref().map(|s| decode(&s.postings)).unwrap_or_default();
+    let new = post.as_ref().map(|p| postings(&p.title, &p.content, &p.hashtags)).unwrap_or_default();
+    reindex(ctx, post_id, &author, &old, &new).await?;
+
+    let old_tags: Vec<String> = state.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
+    let new_tags: Vec<String> =
+        post.as_ref().map(|p| p.hashtags.iter().map(|t| t.to_lowercase()).collect()).unwrap_or_default();
+    let mut writes: Vec<Write> = Vec::new();
+    for t in old_tags.iter().filter(|t| !new_tags.contains(t)) {
+        writes.push(count_tag(created_at, t, -1));
+    }
+    for t in new_tags.iter().filter(|t| !old_tags.contains(t)) {
+        writes.push(count_tag(created_at, t, 1));
+    }
+    let changed = || ApiError::conflict("INDEX_CHANGED", "another worker indexed this post meanwhile");
+    let version = state.as_ref().map(|s| s.version);
+    let guard = |w: Write| match version {
+        Some(v) => w.when("version = :v", changed()).value(":v", n(v)),
+        None => w.if_absent(changed()),
+    };
+    writes.push(match post {
+        Some(_) => guard(Write::put(&IndexState {
+            post_id: post_id.to_string(),
+            author_id: author,
+            postings: encode(&new),
+            tags: new_tags,
+            created_at,
+            version: version.map_or(0, |v| v + 1),
+        })?),
+        None if version.is_some() => guard(Write::delete(state_key(post_id))),
+        None => return Ok(()),
     });
-    futures::future::try_join_all(updates).await?;
-    Ok(())
+    ctx.table.transact(writes).await
+}
+
+pub static POST_INDEX_WORKER: Function = Function::worker(
+    "post-index-worker",
+    crate::PKG,
+    Worker {
+        name: "post-index",
+        queue: &queues::POST_INDEX,
+        batch_size: 10,
+        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        summary: "Keeps posts' search postings and hashtag counts in step with their writes",
+        example: r#"{"postId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
+
+pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
+    let request: IndexPost = msg.json()?;
+    // Two messages about one post in one batch race each other: the loser reads again.
+    for _ in 0..5 {
+        match sync(&ctx, &request.post_id).await {
+            Err(ApiError::Conflict { code: "INDEX_CHANGED", .. }) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(MessageError("the post's index kept changing; trying again later".into()))
 }
 
 /// The hour buckets of the last `hours` hours, newest first.

@@ -35,5 +35,6 @@ pub const DOMAIN: Domain = Domain {
         &search::TRENDING,
         &feed_worker::FEED_WORKER,
         &search::TRENDING_JOB,
+        &index::POST_INDEX_WORKER,
     ],
 };

@@ -14,7 +14,7 @@ use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::index::{count_tags, postings, reindex};
+use crate::index::index_later;
 use crate::model::{Post, hashtags, like_key, post_key};
 
 pub const WRITE: &[Permission] =
@@ -304,9 +304,8 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         Write::update(shared::account::user_key(&me), "ADD postCount :one").value(":one", n(1)),
     ];
     writes.extend(shared::feed::posted(&ctx, &me, &post.id)?);
+    writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
-    reindex(&ctx, &post.id, &me, &Default::default(), &postings(&post.title, &post.content, &post.hashtags)).await?;
-    count_tags(&ctx, &post, &post.hashtags, 1).await?;
     let view = hydrate(&ctx, Some(&me), vec![post]).await?.remove(0);
     ApiResponse::created(&view)
 }
@@ -320,8 +319,6 @@ pub async fn get(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse
 pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
     let body: PostPatch = req.json()?;
     let mut post = own_post(&ctx, &req).await?;
-    let old_postings = postings(&post.title, &post.content, &post.hashtags);
-    let old_tags = post.hashtags.clone();
     let seen = post.updated_at;
     if let Some(keys) = &body.media_keys {
         check_media(&ctx, &post.author_id, keys).await?;
@@ -344,14 +341,9 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .value(":u", shared::table::time(post.updated_at))
         .value(":seen", shared::table::time(seen))
         .when("updatedAt = :seen", ApiError::conflict("CONCURRENT_UPDATE", "The post changed meanwhile. Try again."));
-    let fresh = ctx.table.write_returning(w).await?.ok_or_else(not_found)?;
-    let post = Post::from_item(fresh)?;
-    reindex(&ctx, &post.id, &post.author_id, &old_postings, &postings(&post.title, &post.content, &post.hashtags))
-        .await?;
-    let removed: Vec<String> = old_tags.iter().filter(|t| !post.hashtags.contains(t)).cloned().collect();
-    let added: Vec<String> = post.hashtags.iter().filter(|t| !old_tags.contains(t)).cloned().collect();
-    count_tags(&ctx, &post, &removed, -1).await?;
-    count_tags(&ctx, &post, &added, 1).await?;
+    ctx.table.transact(vec![w, index_later(&ctx, &post.id)?]).await?;
+    // Read back: the counters are as concurrent likes and comments left them.
+    let post = ctx.table.get::<Post>(&post.key()).await?.ok_or_else(not_found)?;
     let me = post.author_id.clone();
     ApiResponse::ok(&hydrate(&ctx, Some(&me), vec![post]).await?.remove(0))
 }
@@ -363,16 +355,8 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         Write::update(shared::account::user_key(&post.author_id), "ADD postCount :m").value(":m", n(-1)),
     ];
     writes.extend(shared::feed::deleted(&ctx, &post.author_id, &post.id)?);
+    writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
-    reindex(
-        &ctx,
-        &post.id,
-        &post.author_id,
-        &postings(&post.title, &post.content, &post.hashtags),
-        &Default::default(),
-    )
-    .await?;
-    count_tags(&ctx, &post, &post.hashtags, -1).await?;
     ApiResponse::no_content()
 }
 

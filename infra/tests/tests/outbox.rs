@@ -99,3 +99,39 @@ async fn a_notification_email_survives_a_failing_mail_queue() {
     assert_eq!(t.mail_to("ann@example.com").await.len(), mails_before + 1, "sent once");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_index_follows_posts_whatever_order_the_messages_come_in() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let search = |q: &'static str| {
+        let t = &t;
+        async move {
+            let r = t.send(t.http.get(t.url("/search/posts")).query(&[("q", q)])).await;
+            feed_ids(&r.body)
+        }
+    };
+    // Created and edited while the relay is down, then the messages come (twice): the index
+    // holds the post as it is now, once.
+    t.stack.streams.pause();
+    let post = t.post("/posts", json!({"content": "한강 산책 #산책"}), Some(&ann.access)).await.body;
+    let id = post["id"].as_str().unwrap().to_string();
+    let r = t
+        .call(Method::PATCH, &format!("/posts/{id}"), Some(json!({"content": "공원 나들이 #공원"})), Some(&ann.access))
+        .await;
+    assert_eq!(r.status, 200);
+    t.stack.streams.lose_next_results(1);
+    t.stack.streams.resume();
+    t.settle().await;
+    assert!(search("산책").await.is_empty());
+    assert_eq!(search("나들이").await, vec![id.clone()]);
+    assert_eq!(t.post("/_local/jobs/trending-hashtags/run", json!({}), None).await.status, 200);
+    let tags = t.get("/hashtags/trending").await.body["tags"].clone();
+    assert_eq!(tags, json!([{"tag": "공원", "count": 1}]), "counted once, for the post as it is");
+    // Deleted: out of the index and the counts.
+    assert_eq!(t.call(Method::DELETE, &format!("/posts/{id}"), None, Some(&ann.access)).await.status, 204);
+    t.settle().await;
+    assert_eq!(t.post("/_local/jobs/trending-hashtags/run", json!({}), None).await.status, 200);
+    assert_eq!(t.get("/hashtags/trending").await.body["tags"], json!([]));
+    t.stop().await;
+}

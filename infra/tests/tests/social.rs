@@ -437,7 +437,9 @@ async fn blocks_end_follows_and_hide_content() {
         .await;
     assert_eq!((r.status, r.body["code"].as_str()), (403, Some("USER_BLOCKED")));
 
-    // Ann no longer sees Bob anywhere.
+    // Ann no longer sees Bob anywhere (his post is indexed: others find it).
+    t.settle().await;
+    assert!(ids(&t.get("/search/posts?q=%EC%82%B0%EC%B1%85").await.body).contains(&bobs));
     let a = Some(ann.access.as_str());
     assert!(!ids(&t.call(Method::GET, "/posts", None, a).await.body).contains(&bobs));
     assert!(ids(&t.get("/posts").await.body).contains(&bobs), "others still see it");
@@ -487,6 +489,7 @@ async fn search_finds_korean_text_tags_titles_authors_and_users() {
                 .body)
         }
     };
+    t.settle().await; // posts are indexed by the post-index worker
     assert_eq!(search("산책", "CONTENT").await, vec![walk.clone()]);
     assert_eq!(search("한강에서", "CONTENT").await, vec![walk.clone()]);
     assert!(search("산책로", "CONTENT").await.is_empty());
@@ -500,7 +503,8 @@ async fn search_finds_korean_text_tags_titles_authors_and_users() {
     // Edits move a post in the index.
     t.call(Method::PATCH, &format!("/posts/{walk}"), Some(json!({"content": "공원에서 뛰었어요"})), Some(&mina.access))
         .await;
-    assert!(search("산책", "CONTENT").await.is_empty());
+    assert!(search("산책", "CONTENT").await.is_empty(), "what an edit removed is gone at once");
+    t.settle().await;
     assert_eq!(search("공원", "CONTENT").await, vec![walk.clone()]);
 
     let users = t.get("/search/users?q=MIN").await.body;
@@ -523,6 +527,7 @@ async fn trending_hashtags_rank_uses_in_the_window() {
     }
     let gone = post(&t, &u, "#목욕 #목욕").await["id"].as_str().unwrap().to_string();
     t.call(Method::DELETE, &format!("/posts/{gone}"), None, Some(&u.access)).await;
+    t.settle().await; // hashtag uses are counted by the post-index worker
     assert_eq!(t.post("/_local/jobs/trending-hashtags/run", json!({}), None).await.status, 200);
     let r = t.get("/hashtags/trending?window=24h").await.body;
     assert_eq!(
