@@ -1,22 +1,55 @@
-//! HTTP in and out: the request a handler sees, the response it returns, and [`dispatch`], which
-//! runs one route for one API Gateway request. The Lambda binary and the local gateway both call
-//! `dispatch`, so authorization, body limits and error mapping are the same everywhere.
+//! HTTP in and out: the request a handler sees (its body, parameters and caller) and the
+//! response it returns. Running a route for a request is [`crate::dispatch`]'s work.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Instant;
 
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use lambda_http::{Body, RequestExt};
+use lambda_http::Body;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::auth::{Identity, TokenScope};
-use crate::context::AppContext;
+use crate::auth::Identity;
 use crate::error::{ApiError, ApiResult, FieldProblem};
-use crate::routes::{Access, Method, Route};
 use crate::validate::{Validate, Validator};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Default body limit of JSON endpoints.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => return None,
+        })
+    }
+    /// Whether the method changes state (blocked accounts may not).
+    pub fn is_write(self) -> bool {
+        !matches!(self, Method::Get)
+    }
+}
 
 /// What a handler sees of a request.
 #[derive(Debug, Clone)]
@@ -31,7 +64,7 @@ pub struct ApiRequest {
     pub source_ip: Option<String>,
     /// The verified caller, when a valid token was sent.
     pub identity: Option<Identity>,
-    max_body: usize,
+    pub(crate) max_body: usize,
 }
 
 impl ApiRequest {
@@ -47,7 +80,7 @@ impl ApiRequest {
             request_id: String::new(),
             source_ip: None,
             identity: None,
-            max_body: crate::routes::DEFAULT_MAX_BODY,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 
@@ -133,6 +166,17 @@ impl ApiRequest {
     }
 }
 
+/// Reading a list request's page: `?limit=` (default, at most `max`) and `?cursor=`.
+pub trait PageRequest: Sized {
+    fn paged(self, req: &ApiRequest, default: usize, max: usize) -> ApiResult<Self>;
+}
+
+impl PageRequest for crate::table::Query {
+    fn paged(self, req: &ApiRequest, default: usize, max: usize) -> ApiResult<Self> {
+        Ok(self.limit(req.limit(default, max)?).cursor(req.query_param("cursor").map(str::to_string)))
+    }
+}
+
 /// serde's message without its " at line 1 column 9" tail.
 fn clean_serde_message(e: &serde_json::Error) -> String {
     let s = e.to_string();
@@ -200,107 +244,6 @@ impl ApiResponse {
         *res.headers_mut() = self.headers;
         res
     }
-}
-
-/// Turns an API Gateway request into an [`ApiRequest`] (without identity).
-pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
-    let ctx = req.request_context_ref().cloned();
-    let (request_id, source_ip) = match ctx {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => {
-            (c.request_id.unwrap_or_default(), c.http.source_ip)
-        }
-        _ => (String::new(), None),
-    };
-    let path_params = req.path_parameters().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let mut query: HashMap<String, Vec<String>> = HashMap::new();
-    let qs = req.query_string_parameters();
-    for (k, _) in qs.iter() {
-        query.insert(k.to_string(), qs.all(k).unwrap_or_default().into_iter().map(str::to_string).collect());
-    }
-    let path = req.uri().path().to_string();
-    let (parts, body) = req.into_parts();
-    ApiRequest {
-        method: route.method,
-        path,
-        path_params,
-        query,
-        headers: parts.headers,
-        body: body.to_vec(),
-        request_id,
-        source_ip,
-        identity: None,
-        max_body: route.max_body,
-    }
-}
-
-/// Checks the route's access rule and fills in the caller; a write by a blocked or withdrawn
-/// account is refused here, for every endpoint.
-async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<()> {
-    let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
-    let identity = match (&token, route.access) {
-        (None, Access::Public) => None,
-        (None, _) => return Err(ApiError::unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this.")),
-        (Some(t), _) => Some(ctx.tokens.verify(t)?),
-    };
-    if let Some(id) = &identity {
-        let password_change_only = id.scope == TokenScope::PasswordChange;
-        if password_change_only && route.access != Access::PasswordChange {
-            return Err(ApiError::forbidden(
-                "PASSWORD_CHANGE_REQUIRED",
-                "Change your password before doing anything else.",
-            ));
-        }
-        if route.access == Access::Admin && !id.is_admin() {
-            return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
-        }
-        crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
-    }
-    req.identity = identity;
-    Ok(())
-}
-
-/// Runs `route` for one request: access rule, handler, error mapping, one structured log line.
-pub async fn dispatch(
-    route: &'static Route,
-    ctx: Arc<AppContext>,
-    req: lambda_http::Request,
-) -> lambda_http::Response<Body> {
-    let started = Instant::now();
-    let calls_before = ctx.dynamodb_calls.get();
-    let mut api_req = from_lambda(route, req);
-    let request_id = api_req.request_id.clone();
-    let result = match authorize(route, &ctx, &mut api_req).await {
-        Ok(()) => (route.handler)(ctx.clone(), api_req).await,
-        Err(e) => Err(e),
-    };
-    let response = match result {
-        Ok(r) => r,
-        Err(e) => {
-            if let ApiError::Internal(cause) = &e {
-                tracing::error!(route = %route.route_key(), request_id = %request_id, cause = %cause, "request failed");
-            }
-            ApiResponse::problem(&e)
-        }
-    };
-    tracing::info!(
-        route = %route.route_key(),
-        request_id = %request_id,
-        status = response.status.as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        dynamodb_calls = ctx.dynamodb_calls.get() - calls_before,
-        cold_start = crate::logging::take_cold_start(),
-        "request"
-    );
-    let mut res = response.into_lambda();
-    // Nothing personal is cached: every answer but a public read is `no-store` (tokens,
-    // `/users/me`, anything behind a sign-in).
-    if route.access != Access::Public || route.method.is_write() {
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-    res
 }
 
 #[cfg(test)]

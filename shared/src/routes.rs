@@ -33,40 +33,7 @@ pub fn schema<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> Re
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_uppercase().as_str() {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "PATCH" => Method::Patch,
-            "DELETE" => Method::Delete,
-            _ => return None,
-        })
-    }
-    /// Whether the method changes state (blocked accounts may not).
-    pub fn is_write(self) -> bool {
-        !matches!(self, Method::Get)
-    }
-}
+pub use crate::http::Method;
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,7 +378,7 @@ impl Route {
 }
 
 /// Default body limit of JSON endpoints.
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+pub use crate::http::DEFAULT_MAX_BODY;
 
 /// An SQS-driven worker's trigger.
 #[derive(Debug)]

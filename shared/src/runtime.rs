@@ -8,7 +8,8 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::context::AppContext;
-use crate::routes::{Function, Job, Trigger};
+use crate::routes::{Function, Job, Trigger, Worker};
+use crate::worker::Message;
 
 pub type Error = lambda_runtime::Error;
 
@@ -21,16 +22,14 @@ pub async fn run(function: &'static Function) -> Result<(), Error> {
         Trigger::Http(route) => {
             lambda_http::run(service_fn(move |req: lambda_http::Request| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(crate::http::dispatch(route, ctx, req).await) }
+                async move { Ok::<_, Infallible>(crate::dispatch::dispatch(route, ctx, req).await) }
             }))
             .await
         }
         Trigger::Sqs(worker) => {
             lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
                 let ctx = ctx.clone();
-                async move {
-                    Ok::<SqsBatchResponse, Infallible>(crate::worker::process_batch(worker, ctx, event.payload).await)
-                }
+                async move { Ok::<SqsBatchResponse, Infallible>(process_batch(worker, ctx, event.payload).await) }
             }))
             .await
         }
@@ -62,4 +61,41 @@ pub async fn run_job_once(
         Err(e) => tracing::error!(job = job.name, error = %e, "job failed"),
     }
     result
+}
+
+/// Processes every message of the batch concurrently and reports those that failed.
+pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
+    let jobs = event.records.into_iter().map(|record| {
+        let ctx = ctx.clone();
+        async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let msg = Message {
+                id: id.clone(),
+                body: record.body.clone().unwrap_or_default(),
+                receive_count: record
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+            };
+            let result = (worker.handler)(ctx, msg).await;
+            if let Err(e) = &result {
+                tracing::warn!(worker = worker.name, message_id = %id, error = %e, "message failed");
+            }
+            (id, result.is_ok())
+        }
+    });
+    let mut response = SqsBatchResponse::default();
+    for (id, ok) in futures::future::join_all(jobs).await {
+        if !ok {
+            response.add_failure(id);
+        }
+    }
+    tracing::info!(
+        worker = worker.name,
+        failures = response.batch_item_failures.len(),
+        cold_start = crate::logging::take_cold_start(),
+        "batch"
+    );
+    response
 }

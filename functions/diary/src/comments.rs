@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::events::{NotificationEvent, NotificationKind};
+use shared::http::PageRequest;
 use shared::people::{Person, ensure_not_blocked, hidden_for, people};
 use shared::routes::{Access, Function, Method, Permission, page, respond, schema};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use shared::events::{NotificationEvent, NotificationKind};
+use shared::http::PageRequest;
 use shared::people::{Person, hidden_for};
 use shared::routes::{Access, Function, Method, Permission, page, respond, schema};
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};

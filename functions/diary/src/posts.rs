@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
 use shared::people::{Person, hidden_for, people};
 use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, page, param, respond, schema};

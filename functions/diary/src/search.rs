@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shared::http::PageRequest;
 use shared::people::{Person, hidden_for};
 use shared::routes::{Access, Function, Job, Method, Permission, enum_param, int_param, page, param, respond, schema};
 use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};

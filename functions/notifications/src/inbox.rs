@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
 use shared::table::{Query, Write, b, n};
 use shared::validate::{Validate, Validator};

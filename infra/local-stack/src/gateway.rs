@@ -178,7 +178,7 @@ async fn api(
             };
             let event = http_event(route, &incoming, &params);
             match lambda_http::request::from_str(&event.to_string()) {
-                Ok(req) => to_axum(shared::http::dispatch(route, gw.ctx.clone(), req).await),
+                Ok(req) => to_axum(shared::dispatch::dispatch(route, gw.ctx.clone(), req).await),
                 Err(e) => problem(&ApiError::internal(format!("event parse: {e}"))),
             }
         }

@@ -559,7 +559,7 @@ pub async fn run_event_source(
             .collect();
         let mut event = SqsEvent::default();
         event.records = records;
-        let response = shared::worker::process_batch(worker, ctx.clone(), event).await;
+        let response = shared::runtime::process_batch(worker, ctx.clone(), event).await;
         let failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
         for m in &batch {
             if !failed.contains(&m.id)

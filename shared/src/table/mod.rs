@@ -306,10 +306,6 @@ impl Query {
         self.cursor = cursor.filter(|c| !c.is_empty());
         self
     }
-    /// The page a list request asks for: `?limit=` (default, at most `max`) and `?cursor=`.
-    pub fn paged(self, req: &crate::http::ApiRequest, default: usize, max: usize) -> ApiResult<Self> {
-        Ok(self.limit(req.limit(default, max)?).cursor(req.query_param("cursor").map(str::to_string)))
-    }
     pub fn hide_expired(mut self, now_epoch: i64) -> Self {
         self.hide_expired_at = Some(now_epoch);
         self

@@ -1,0 +1,117 @@
+//! Running one HTTP route for one API Gateway request: the access rule, the handler, error
+//! mapping and one structured log line. The Lambda binary and the local gateway both call
+//! [`dispatch`], so authorization, body limits and errors are the same everywhere.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderValue, header};
+use lambda_http::{Body, RequestExt};
+
+use crate::auth::TokenScope;
+use crate::context::AppContext;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{ApiRequest, ApiResponse};
+use crate::routes::{Access, Route};
+
+/// Turns an API Gateway request into an [`ApiRequest`] (without identity).
+pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
+    let ctx = req.request_context_ref().cloned();
+    let (request_id, source_ip) = match ctx {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => {
+            (c.request_id.unwrap_or_default(), c.http.source_ip)
+        }
+        _ => (String::new(), None),
+    };
+    let path_params = req.path_parameters().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    let qs = req.query_string_parameters();
+    for (k, _) in qs.iter() {
+        query.insert(k.to_string(), qs.all(k).unwrap_or_default().into_iter().map(str::to_string).collect());
+    }
+    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    ApiRequest {
+        method: route.method,
+        path,
+        path_params,
+        query,
+        headers: parts.headers,
+        body: body.to_vec(),
+        request_id,
+        source_ip,
+        identity: None,
+        max_body: route.max_body,
+    }
+}
+
+/// Checks the route's access rule and fills in the caller; a write by a blocked or withdrawn
+/// account is refused here, for every endpoint.
+async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<()> {
+    let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
+    let identity = match (&token, route.access) {
+        (None, Access::Public) => None,
+        (None, _) => return Err(ApiError::unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this.")),
+        (Some(t), _) => Some(ctx.tokens.verify(t)?),
+    };
+    if let Some(id) = &identity {
+        let password_change_only = id.scope == TokenScope::PasswordChange;
+        if password_change_only && route.access != Access::PasswordChange {
+            return Err(ApiError::forbidden(
+                "PASSWORD_CHANGE_REQUIRED",
+                "Change your password before doing anything else.",
+            ));
+        }
+        if route.access == Access::Admin && !id.is_admin() {
+            return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
+        }
+        crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
+    }
+    req.identity = identity;
+    Ok(())
+}
+
+/// Runs `route` for one request: access rule, handler, error mapping, one structured log line.
+pub async fn dispatch(
+    route: &'static Route,
+    ctx: Arc<AppContext>,
+    req: lambda_http::Request,
+) -> lambda_http::Response<Body> {
+    let started = Instant::now();
+    let calls_before = ctx.dynamodb_calls.get();
+    let mut api_req = from_lambda(route, req);
+    let request_id = api_req.request_id.clone();
+    let result = match authorize(route, &ctx, &mut api_req).await {
+        Ok(()) => (route.handler)(ctx.clone(), api_req).await,
+        Err(e) => Err(e),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let ApiError::Internal(cause) = &e {
+                tracing::error!(route = %route.route_key(), request_id = %request_id, cause = %cause, "request failed");
+            }
+            ApiResponse::problem(&e)
+        }
+    };
+    tracing::info!(
+        route = %route.route_key(),
+        request_id = %request_id,
+        status = response.status.as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        dynamodb_calls = ctx.dynamodb_calls.get() - calls_before,
+        cold_start = crate::logging::take_cold_start(),
+        "request"
+    );
+    let mut res = response.into_lambda();
+    // Nothing personal is cached: every answer but a public read is `no-store` (tokens,
+    // `/users/me`, anything behind a sign-in).
+    if route.access != Access::Public || route.method.is_write() {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
