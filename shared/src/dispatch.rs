@@ -13,6 +13,7 @@ use crate::auth::TokenScope;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiRequest, ApiResponse};
+use crate::idempotent_http::Outcome;
 use crate::routes::{Access, Route};
 
 /// Turns an API Gateway request into an [`ApiRequest`] (without identity).
@@ -73,6 +74,26 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
 }
 
 /// Runs `route` for one request: access rule, handler, error mapping, one structured log line.
+/// Runs the handler; a creating request with an `Idempotency-Key` runs once per key.
+async fn run(route: &'static Route, ctx: &Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
+    if !route.takes_idempotency_key() {
+        return (route.handler)(ctx.clone(), req).await;
+    }
+    match crate::idempotent_http::begin(ctx, &route.route_key(), &req).await? {
+        None => (route.handler)(ctx.clone(), req).await,
+        Some(Outcome::Replay(response)) => Ok(response),
+        Some(Outcome::Run(claimed)) => {
+            let result = (route.handler)(ctx.clone(), req).await;
+            let response = match &result {
+                Ok(r) => r.clone(),
+                Err(e) => ApiResponse::problem(e),
+            };
+            crate::idempotent_http::finish(ctx, claimed, &response).await?;
+            result
+        }
+    }
+}
+
 pub async fn dispatch(
     route: &'static Route,
     ctx: Arc<AppContext>,
@@ -83,7 +104,7 @@ pub async fn dispatch(
     let mut api_req = from_lambda(route, req);
     let request_id = api_req.request_id.clone();
     let result = match authorize(route, &ctx, &mut api_req).await {
-        Ok(()) => (route.handler)(ctx.clone(), api_req).await,
+        Ok(()) => run(route, &ctx, api_req).await,
         Err(e) => Err(e),
     };
     let response = match result {

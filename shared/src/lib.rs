@@ -25,6 +25,7 @@ pub mod events;
 pub mod feed;
 pub mod http;
 pub mod idempotency;
+pub mod idempotent_http;
 pub mod ids;
 pub mod logging;
 pub mod mail;

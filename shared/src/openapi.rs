@@ -83,6 +83,25 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
                     .schema(Some(param_schema(q.kind, q.required))),
             );
         }
+        if route.takes_idempotency_key() {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "Makes a retry safe: the first response to a key is answered again for 24 hours and \
+                         nothing new is created; the same key with another body is a 400, and a retry while \
+                         the first is still running a 409.",
+                    ))
+                    .schema(Some(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(255)),
+                    )),
+            );
+        }
         if let Some(req) = doc.request {
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
@@ -104,6 +123,9 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
             errors.extend([401, 403]);
         }
         errors.extend(doc.errors);
+        if route.takes_idempotency_key() {
+            errors.push(409); // an Idempotency-Key still in use
+        }
         // Whatever a path names may not exist.
         if route.path.contains('{') {
             errors.push(404);

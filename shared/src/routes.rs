@@ -371,6 +371,14 @@ pub fn page<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefO
 }
 
 impl Route {
+    /// Whether a retry may carry an `Idempotency-Key`: signed-in requests that create something
+    /// (answer 201). Sign-in and other public answers are never stored, since they hold tokens.
+    pub fn takes_idempotency_key(&self) -> bool {
+        self.method == Method::Post
+            && self.access != Access::Public
+            && self.doc.responses.iter().any(|r| r.status == 201)
+    }
+
     /// `GET /pets/{id}`: the API Gateway route key.
     pub fn route_key(&self) -> String {
         format!("{} {}", self.method.as_str(), self.path)

@@ -135,3 +135,78 @@ async fn the_index_follows_posts_whatever_order_the_messages_come_in() {
     assert_eq!(t.get("/hashtags/trending").await.body["tags"], json!([]));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_creates_nothing_new() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let create = |key: &'static str, content: &'static str| {
+        let (t, token) = (&t, ann.access.clone());
+        async move {
+            t.send(
+                t.http
+                    .post(t.url("/posts"))
+                    .bearer_auth(token)
+                    .header("idempotency-key", key)
+                    .json(&json!({"content": content})),
+            )
+            .await
+        }
+    };
+    let first = create("post-1", "한 번만 올라가요").await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let again = create("post-1", "한 번만 올라가요").await;
+    assert_eq!((again.status, &again.body), (201, &first.body), "the first answer, again");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let other_body = create("post-1", "다른 글").await;
+    assert_eq!((other_body.status, other_body.body["errors"][0]["code"].as_str()), (400, Some("KEY_REUSED")));
+
+    // Ten at once with one key: one post; the others get it again or are told to retry.
+    let replies = futures::future::join_all((0..10).map(|_| create("post-2", "동시에 열 번"))).await;
+    let created: std::collections::BTreeSet<String> =
+        replies.iter().filter(|r| r.status == 201).map(|r| r.body["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(created.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(replies.iter().all(|r| r.status == 201 || (r.status == 409 && r.body["code"] == "IDEMPOTENCY_KEY_IN_USE")));
+    let mine = t.get(&format!("/users/{}/posts", ann.user_id)).await.body;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2, "two posts for two keys");
+    // Keys are the caller's own: another user's same key is another request.
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let r = t
+        .send(
+            t.http
+                .post(t.url("/posts"))
+                .bearer_auth(&bob.access)
+                .header("idempotency-key", "post-1")
+                .json(&json!({"content": "한 번만 올라가요"})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_ne!(r.body["id"], first.body["id"]);
+    let doc = t.get("/openapi.json").await.body;
+    let params = doc["paths"]["/posts"]["post"]["parameters"].as_array().unwrap();
+    assert!(params.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"), "documented");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn answers_that_hold_tokens_are_never_stored_for_a_key() {
+    let t = TestStack::start().await;
+    t.user("ann@example.com", "ann", PW).await;
+    let login = || {
+        let t = &t;
+        async move {
+            t.send(
+                t.http
+                    .post(t.url("/auth/login"))
+                    .header("idempotency-key", "same")
+                    .json(&json!({"email": "ann@example.com", "password": PW})),
+            )
+            .await
+        }
+    };
+    let (a, b) = (login().await, login().await);
+    assert_eq!((a.status, b.status), (200, 200));
+    assert_ne!(a.body["refreshToken"], b.body["refreshToken"], "each sign-in is its own session");
+    assert_eq!(b.header("idempotent-replayed"), None);
+    t.stop().await;
+}
