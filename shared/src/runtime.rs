@@ -9,7 +9,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::context::AppContext;
 use crate::routes::{Function, Job, Trigger, Worker};
-use crate::worker::Message;
+use crate::worker::{Message, MessageError};
 
 pub type Error = lambda_runtime::Error;
 
@@ -64,6 +64,26 @@ pub async fn run_job_once(
 }
 
 /// Processes every message of the batch concurrently and reports those that failed.
+/// Moves a message that can never succeed to its queue's dead-letter queue, with the reason.
+async fn dead_letter(ctx: &AppContext, worker: &Worker, body: &str, reason: &str) -> Result<(), ()> {
+    let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(reason.chars().take(1000).collect::<String>())
+        .build()
+        .map_err(|_| ())?;
+    ctx.sqs
+        .send_message()
+        .queue_url(ctx.config.dlq_url(worker.queue))
+        .message_body(body)
+        .message_attributes("failureReason", attribute)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(
+            |e| tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "dead-letter queue unreachable"),
+        )
+}
+
 pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event: SqsEvent) -> SqsBatchResponse {
     let jobs = event.records.into_iter().map(|record| {
         let ctx = ctx.clone();
@@ -78,11 +98,20 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(1),
             };
-            let result = (worker.handler)(ctx, msg).await;
-            if let Err(e) = &result {
-                tracing::warn!(worker = worker.name, message_id = %id, error = %e, "message failed");
-            }
-            (id, result.is_ok())
+            let body = msg.body.clone();
+            let ok = match (worker.handler)(ctx.clone(), msg).await {
+                Ok(()) => true,
+                Err(MessageError::Retry(reason)) => {
+                    tracing::warn!(worker = worker.name, message_id = %id, error = %reason, "message failed; it will be retried");
+                    false
+                }
+                Err(MessageError::Permanent(reason)) => {
+                    tracing::warn!(worker = worker.name, message_id = %id, error = %reason, "message refused; to the dead-letter queue");
+                    // Done with here once it is safely in the dead-letter queue.
+                    dead_letter(&ctx, worker, &body, &reason).await.is_ok()
+                }
+            };
+            (id, ok)
         }
     });
     let mut response = SqsBatchResponse::default();

@@ -224,7 +224,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
             other => return Ok(other?),
         }
     }
-    Err(MessageError("the post's index kept changing; trying again later".into()))
+    Err(MessageError::Retry("the post's index kept changing; trying again later".into()))
 }
 
 /// The hour buckets of the last `hours` hours, newest first.

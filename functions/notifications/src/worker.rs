@@ -60,7 +60,7 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
 pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
     let event: NotificationEvent = msg.json()?;
     if event.event_id.is_empty() || event.event_id.len() > 300 {
-        return Err(MessageError("an event needs an id".into()));
+        return Err(MessageError::Permanent("an event needs an id".into()));
     }
     if event.actor_id == event.recipient_id {
         return Ok(());

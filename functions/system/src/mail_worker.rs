@@ -28,7 +28,7 @@ pub static MAIL_WORKER: Function = Function::worker(
 pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
     let email: Email = msg.json()?;
     if !looks_like_email(&email.to) {
-        return Err(MessageError(format!("not an email address: {:?}", email.to)));
+        return Err(MessageError::Permanent(format!("not an email address: {:?}", email.to)));
     }
     if idempotency::claim(&ctx, "mail", &email.dedup_key).await? == Claim::AlreadyDone {
         return Ok(());

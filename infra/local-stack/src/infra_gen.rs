@@ -221,6 +221,10 @@ fn nested_stack(funcs: &[&Function]) -> Value {
                 }));
             }
             Trigger::Sqs(w) => {
+                // A message that can never succeed is moved to the dead-letter queue by the worker.
+                if let Some(statements) = props["Policies"][0]["Statement"].as_array_mut() {
+                    statements.push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", dlq_id(w.queue)))}));
+                }
                 props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
                     "Queue": r(&format!("{}Arn", queue_id(w.queue))),
                     "BatchSize": w.batch_size,

@@ -97,16 +97,22 @@ impl TestStack {
     /// queue drained): workers share the table-call counter with requests, so counting tests
     /// settle first.
     pub async fn settle(&self) {
-        self.eventually(Duration::from_secs(10), "idle workers", || async {
-            let idle = self.stack.streams.caught_up()
+        let idle = || {
+            self.stack.streams.caught_up()
                 && shared::queues::ALL
                     .iter()
                     .filter(|q| !self.stack.queues.is_held(q.name))
-                    .all(|q| self.stack.queues.depth(q.name) == Some((0, 0)));
-            idle.then_some(())
+                    .all(|q| self.stack.queues.depth(q.name) == Some((0, 0)))
+        };
+        // Idle twice, a few stream polls apart: a commit made just before is relayed in between.
+        self.eventually(Duration::from_secs(10), "idle workers", || async {
+            if !idle() {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            idle().then_some(())
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     pub async fn stop(self) {

@@ -338,8 +338,12 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
     let good = |n: u32| {
         serde_json::json!({"to": format!("user{n}@example.com"), "subject": "hi", "text": "hello", "dedupKey": format!("batch:{n}")}).to_string()
     };
+    // Never deliverable (not an address): refused for good on its first delivery.
     let poison = r#"{"to": "not an address", "subject": "x", "text": "x", "dedupKey": "poison"}"#;
-    let entries = [good(1), poison.to_string(), good(2)]
+    // Not deliverable now (another worker holds its key): retried up to the queue's limit.
+    assert_eq!(shared::idempotency::claim(ctx, "mail", "held").await.unwrap(), shared::idempotency::Claim::Acquired);
+    let held = r#"{"to": "held@example.com", "subject": "x", "text": "x", "dedupKey": "held"}"#;
+    let entries = [good(1), poison.to_string(), held.to_string(), good(2)]
         .into_iter()
         .enumerate()
         .map(|(i, body)| {
@@ -352,10 +356,20 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
         .collect::<Vec<_>>();
     let sent = ctx.sqs.send_message_batch().queue_url(&mail_url).set_entries(Some(entries)).send().await.unwrap();
     let ids: Vec<String> = sent.successful().iter().map(|s| s.message_id().to_string()).collect();
-    let (good1, poison_id, good2) = (&ids[0], &ids[1], &ids[2]);
+    let (good1, poison_id, held_id, good2) = (&ids[0], &ids[1], &ids[2], &ids[3]);
 
-    // The poison message ends in the dead-letter queue after the maximum receive count.
-    t.eventually(Duration::from_secs(20), "the poison message in the DLQ", || async {
+    let deliveries = |id: &String| -> Vec<u32> {
+        t.stack
+            .queues
+            .invocations()
+            .iter()
+            .flat_map(|i| i.messages.clone())
+            .filter(|(m, _)| m == id)
+            .map(|(_, c)| c)
+            .collect()
+    };
+    // Both end in the dead-letter queue: the poison at once, the held one after its third try.
+    t.eventually(Duration::from_secs(20), "both in the DLQ", || async {
         let attrs = ctx
             .sqs
             .get_queue_attributes()
@@ -366,21 +380,18 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
             .unwrap();
         let n =
             attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].clone();
-        (n == "1").then_some(())
+        (n == "2" && deliveries(held_id).len() == 3).then_some(())
     })
     .await;
 
     let invocations = t.stack.queues.invocations();
-    let deliveries = |id: &String| -> Vec<u32> {
-        invocations.iter().flat_map(|i| i.messages.iter()).filter(|(m, _)| m == id).map(|(_, c)| *c).collect()
-    };
-    // The first batch held all three; only the poison one failed.
-    assert_eq!(invocations[0].messages.len(), 3);
-    assert_eq!(invocations[0].failures, vec![poison_id.clone()]);
-    // The good ones were delivered once; the failed one again and again, up to the limit.
+    // The first batch held all four; only the held one failed (the poison one was moved, not failed).
+    assert_eq!(invocations[0].messages.len(), 4);
+    assert_eq!(invocations[0].failures, vec![held_id.clone()]);
     assert_eq!(deliveries(good1), vec![1]);
     assert_eq!(deliveries(good2), vec![1]);
-    assert_eq!(deliveries(poison_id), vec![1, 2, 3]);
+    assert_eq!(deliveries(poison_id), vec![1], "refused for good on its first delivery");
+    assert_eq!(deliveries(held_id), vec![1, 2, 3], "retried up to the limit");
     assert_eq!(t.mail_to("user1@example.com").await.len(), 1);
     assert_eq!(t.mail_to("user2@example.com").await.len(), 1);
 
@@ -397,12 +408,21 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
     assert!(alerts[0]["subject"].as_str().unwrap().contains("mail-dlq"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(t.mail_to(local_stack::OPS_EMAIL).await.len(), 1);
-    // What the DLQ holds is the poison message itself.
-    let dead = ctx.sqs.receive_message().queue_url(&dlq_url).max_number_of_messages(10).send().await.unwrap();
-    let dead = dead.messages();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].message_id(), Some(poison_id.as_str()));
-    assert_eq!(dead[0].body(), Some(poison));
+    // What the DLQ holds is the messages themselves; the refused one says why.
+    let dead = ctx
+        .sqs
+        .receive_message()
+        .queue_url(&dlq_url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap();
+    let mut bodies: Vec<&str> = dead.messages().iter().filter_map(|m| m.body()).collect();
+    bodies.sort();
+    let mut expected = vec![poison, held];
+    expected.sort();
+    assert_eq!(bodies, expected);
 
     let r = t.send(t.http.post(t.url("/_local/jobs/no-such-job/run"))).await;
     assert_eq!(r.status, 404);

@@ -210,3 +210,24 @@ async fn answers_that_hold_tokens_are_never_stored_for_a_key() {
     assert_eq!(b.header("idempotent-replayed"), None);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_message_that_can_never_succeed_goes_to_the_dead_letter_queue_at_once() {
+    let t = TestStack::start().await;
+    let ctx = &t.stack.ctx;
+    let url = ctx.config.queue_url(&shared::queues::FEED).to_string();
+    ctx.sqs.send_message().queue_url(&url).message_body("{not json").send().await.unwrap();
+    // The feed queue redelivers after 60 s and dead-letters after 5 receives: arriving within
+    // seconds shows it was refused on the first delivery.
+    t.eventually(Duration::from_secs(10), "the dead letter", || async {
+        (t.stack.queues.depth("feed-dlq") == Some((1, 0))).then_some(())
+    })
+    .await;
+    let dlq = ctx.config.dlq_url(&shared::queues::FEED).to_string();
+    let got = ctx.sqs.receive_message().queue_url(&dlq).message_attribute_names("All").send().await.unwrap();
+    let m = &got.messages()[0];
+    assert_eq!(m.body(), Some("{not json"));
+    t.settle().await;
+    assert_eq!(t.stack.queues.depth("feed"), Some((0, 0)), "gone from the source queue");
+    t.stop().await;
+}
