@@ -43,6 +43,9 @@ pub struct Config {
     pub table_name: String,
     /// The media bucket.
     pub media_bucket: String,
+    /// Where clients read media: the CDN in front of the bucket (it adds the security headers S3
+    /// cannot send). Unset: straight from the bucket.
+    pub media_base_url: Option<String>,
     /// Queue URLs by logical queue name (see `crate::queues`).
     pub queue_urls: HashMap<String, String>,
     /// Sender address of every email.
@@ -146,6 +149,7 @@ impl Config {
             region: opt("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
             table_name: get("TABLE_NAME")?,
             media_bucket: get("MEDIA_BUCKET")?,
+            media_base_url: opt("MEDIA_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             queue_urls,
             mail_from,
             ops_email: opt("OPS_EMAIL").unwrap_or_else(|| "ops@petplatform.local".into()),

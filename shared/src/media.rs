@@ -220,7 +220,9 @@ fn type_of_key(key: &str) -> Option<&'static str> {
 }
 
 /// A URL a client can GET the media from (valid for an hour). The response's type is pinned to
-/// the type that was checked at upload, whatever the object claims.
+/// the type that was checked at upload, whatever the object claims. With a media CDN configured
+/// the URL points at it: the CDN forwards path and query to the bucket under the bucket's own
+/// host, so the signature still holds, and answers with `X-Content-Type-Options: nosniff`.
 pub async fn url(ctx: &AppContext, key: &str) -> ApiResult<String> {
     let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(READ_TTL).map_err(ApiError::internal)?;
     let req = ctx
@@ -232,12 +234,32 @@ pub async fn url(ctx: &AppContext, key: &str) -> ApiResult<String> {
         .presigned(presigning)
         .await
         .map_err(|e| ApiError::internal(format!("presign: {e}")))?;
-    Ok(req.uri().to_string())
+    Ok(through_cdn(req.uri(), ctx.config.media_base_url.as_deref()))
+}
+
+/// `uri` with its scheme and host replaced by `base`'s.
+fn through_cdn(uri: &str, base: Option<&str>) -> String {
+    let Some(base) = base else { return uri.to_string() };
+    let rest = uri.split_once("://").map(|(_, r)| r).unwrap_or(uri);
+    match rest.find('/') {
+        Some(i) => format!("{base}{}", &rest[i..]),
+        None => base.to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cdn_urls_keep_the_path_and_the_signature() {
+        let signed = "https://media.s3.us-east-1.amazonaws.com/u/1/a.png?X-Amz-Signature=ab&x=1";
+        assert_eq!(through_cdn(signed, None), signed);
+        assert_eq!(
+            through_cdn(signed, Some("https://d1.cloudfront.net")),
+            "https://d1.cloudfront.net/u/1/a.png?X-Amz-Signature=ab&x=1"
+        );
+    }
 
     #[test]
     fn files_are_what_their_type_says() {

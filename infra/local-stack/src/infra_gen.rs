@@ -81,6 +81,7 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ("TableArn".to_string(), get_att("Table", "Arn")),
         ("TableStreamArn".to_string(), get_att("Table", "StreamArn")),
         ("MediaBucket".to_string(), r("MediaBucket")),
+        ("MediaBaseUrl".to_string(), sub("https://${MediaDistribution.DomainName}")),
         ("HttpApiId".to_string(), r("HttpApi")),
         ("MailFrom".to_string(), r("MailFrom")),
         ("OpsEmail".to_string(), r("OpsEmail")),
@@ -107,6 +108,7 @@ fn environment() -> Value {
     vars.insert("STAGE".into(), r("Stage"));
     vars.insert("TABLE_NAME".into(), r("TableName"));
     vars.insert("MEDIA_BUCKET".into(), r("MediaBucket"));
+    vars.insert("MEDIA_BASE_URL".into(), r("MediaBaseUrl"));
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
     vars.insert("RUST_LOG".into(), json!("info"));
@@ -310,6 +312,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             }]}
         }
     }));
+    media_distribution(&mut resources);
     for q in queues::ALL {
         resources.insert(
             dlq_id(q),
@@ -387,9 +390,70 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
         "Outputs": {
             "ApiUrl": {"Value": get_att("HttpApi", "ApiEndpoint")},
             "TableName": {"Value": r("Table")},
-            "MediaBucketName": {"Value": r("MediaBucket")}
+            "MediaBucketName": {"Value": r("MediaBucket")},
+            "MediaUrl": {"Value": sub("https://${MediaDistribution.DomainName}")}
         }
     })
+}
+
+/// The CDN clients read media through: CloudFront in front of the bucket, forwarding the
+/// presigned query (S3 checks the signature, under the bucket's own host, which CloudFront sends to
+/// an S3 origin) and adding the security headers S3 cannot send — what the local stack's media
+/// stand-in does (`media_cdn`).
+fn media_distribution(resources: &mut serde_json::Map<String, Value>) {
+    use crate::media_cdn::{CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+    resources.insert("MediaResponseHeaders".into(), json!({
+        "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+        "Properties": {"ResponseHeadersPolicyConfig": {
+            "Name": sub("petplatform-media-${Stage}"),
+            "SecurityHeadersConfig": {
+                "ContentTypeOptions": {"Override": true},
+                "ContentSecurityPolicy": {"ContentSecurityPolicy": CONTENT_SECURITY_POLICY, "Override": true},
+                "ReferrerPolicy": {"ReferrerPolicy": REFERRER_POLICY, "Override": true},
+                "StrictTransportSecurity": {"AccessControlMaxAgeSec": 31_536_000, "IncludeSubdomains": true, "Override": true}
+            }
+        }}
+    }));
+    // Each presigned URL is its own cache key: the query (signature, pinned type) is forwarded.
+    resources.insert(
+        "MediaCachePolicy".into(),
+        json!({
+            "Type": "AWS::CloudFront::CachePolicy",
+            "Properties": {"CachePolicyConfig": {
+                "Name": sub("petplatform-media-${Stage}"),
+                "DefaultTTL": 3600, "MaxTTL": 3600, "MinTTL": 0,
+                "ParametersInCacheKeyAndForwardedToOrigin": {
+                    "EnableAcceptEncodingGzip": false,
+                    "HeadersConfig": {"HeaderBehavior": "none"},
+                    "CookiesConfig": {"CookieBehavior": "none"},
+                    "QueryStringsConfig": {"QueryStringBehavior": "all"}
+                }
+            }}
+        }),
+    );
+    resources.insert(
+        "MediaDistribution".into(),
+        json!({
+            "Type": "AWS::CloudFront::Distribution",
+            "Properties": {"DistributionConfig": {
+                "Enabled": true,
+                "Comment": sub("petplatform ${Stage} media"),
+                "HttpVersion": "http2and3",
+                "Origins": [{
+                    "Id": "media",
+                    "DomainName": get_att("MediaBucket", "RegionalDomainName"),
+                    "S3OriginConfig": {"OriginAccessIdentity": ""}
+                }],
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "media",
+                    "ViewerProtocolPolicy": "https-only",
+                    "AllowedMethods": ["GET", "HEAD"],
+                    "CachePolicyId": r("MediaCachePolicy"),
+                    "ResponseHeadersPolicyId": r("MediaResponseHeaders")
+                }
+            }}
+        }),
+    );
 }
 
 fn sample_path(route: &Route) -> String {

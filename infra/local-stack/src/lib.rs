@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cors;
 pub mod gateway;
 pub mod infra_gen;
+pub mod media_cdn;
 pub mod oauth_sandbox;
 pub mod ses;
 pub mod sigv4;
@@ -50,6 +51,8 @@ pub struct StackOptions {
     pub http_port: u16,
     pub dynamodb_port: u16,
     pub s3_port: u16,
+    /// The media CDN in front of the bucket.
+    pub media_port: u16,
     pub sqs_port: u16,
     pub ses_port: u16,
     pub sandbox_port: u16,
@@ -74,6 +77,7 @@ impl StackOptions {
             http_port: 0,
             dynamodb_port: 0,
             s3_port: 0,
+            media_port: 0,
             sqs_port: 0,
             ses_port: 0,
             sandbox_port: 0,
@@ -93,6 +97,7 @@ impl StackOptions {
             http_port: 3000,
             dynamodb_port: 8000,
             s3_port: 9100,
+            media_port: 9101,
             sqs_port: 9324,
             ses_port: 9325,
             sandbox_port: 9400,
@@ -108,6 +113,8 @@ pub struct LocalStack {
     pub http_url: String,
     pub dynamodb_url: String,
     pub s3_url: String,
+    /// Where clients read media (the CDN stand-in).
+    pub media_url: String,
     pub sqs_url: String,
     pub ses_url: String,
     /// The OAuth provider sandboxes (Google under `/google`, Kakao under `/kakao`).
@@ -206,6 +213,8 @@ impl LocalStack {
         std::fs::create_dir_all(media_root.join(MEDIA_BUCKET))?;
         let (listener, s3_url) = bind(&opts.host, opts.s3_port).await?;
         tasks.push(tokio::spawn(serve_s3(listener, media_root, cors::Cors::from_config_and_env(), stop_rx.clone())));
+        let (listener, media_url) = bind(&opts.host, opts.media_port).await?;
+        tasks.push(serve_axum(listener, media_cdn::router(s3_url.clone()), stop_rx.clone()));
 
         // SQS
         let queues = sqs::Queues::new(REGION);
@@ -242,6 +251,7 @@ impl LocalStack {
             ("AWS_REGION".into(), REGION.into()),
             ("TABLE_NAME".into(), TABLE_NAME.into()),
             ("MEDIA_BUCKET".into(), MEDIA_BUCKET.into()),
+            ("MEDIA_BASE_URL".into(), media_url.clone()),
             ("MAIL_FROM".into(), MAIL_FROM.into()),
             ("OPS_EMAIL".into(), OPS_EMAIL.into()),
             ("CURSOR_SECRET".into(), cursor_secret),
@@ -281,6 +291,7 @@ impl LocalStack {
             http_url: String::new(),
             dynamodb_url,
             s3_url,
+            media_url,
             sqs_url,
             ses_url,
             sandbox_url,

@@ -419,8 +419,20 @@ async fn an_upload_must_be_what_its_type_says() {
     let r = t.call(Method::PATCH, "/users/me", Some(json!({"profileImageKey": key})), Some(&u.access)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let url = r.body["profileImageUrl"].as_str().unwrap();
+    assert!(url.starts_with(&t.stack.media_url), "media is read through the CDN: {url}");
     let got = t.http.get(url).send().await.unwrap();
+    assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["content-type"], "image/png", "served as the type that was checked");
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff", "browsers may not guess another type");
+    assert!(got.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    assert_eq!(got.bytes().await.unwrap().len(), 108);
+    // The bucket still checks the signature behind the CDN.
+    let at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let flipped = if &url[at..at + 1] == "0" { "1" } else { "0" };
+    let forged = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
+    assert_eq!(t.http.get(&forged).send().await.unwrap().status(), 403);
+    let other_key = url.replacen(".png", "x.png", 1);
+    assert_eq!(t.http.get(&other_key).send().await.unwrap().status(), 403, "a signature covers one key");
     t.stop().await;
 }
 

@@ -83,6 +83,7 @@ async fn main() {
     }
     println!("  DynamoDB          {}  table {}", stack.dynamodb_url, local_stack::TABLE_NAME);
     println!("  S3                {}  bucket {}", stack.s3_url, local_stack::MEDIA_BUCKET);
+    println!("  media (CDN)       {}", stack.media_url);
     println!("  SQS               {}", stack.sqs_url);
     println!("  SES               {}", stack.ses_url);
     println!("  OAuth sandboxes   {}/google/authorize, {}/kakao/oauth/authorize", stack.sandbox_url, stack.sandbox_url);
