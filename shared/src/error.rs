@@ -75,9 +75,89 @@ pub enum ApiError {
     /// An external provider did not answer; the request may be retried later.
     #[error("{detail}")]
     Unavailable { code: &'static str, detail: String },
+    /// A domain's own error (see [`DomainError`]), kept as its typed value so that the code that
+    /// raised it can match it again with [`ApiError::is`].
+    #[error("{detail}")]
+    Domain { status: StatusCode, code: &'static str, detail: &'static str, raised: Raised },
     /// A failure of ours or of a dependency. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The typed value behind an [`ApiError::Domain`].
+#[derive(Clone)]
+pub struct Raised(std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Raised(..)")
+    }
+}
+
+/// The errors of one domain: an enum (declared with [`domain_errors!`](crate::domain_errors!)),
+/// each variant with its status, stable code and message, turned into problem+json in one place
+/// (`From<E> for ApiError`). Storage conditions name these variants (`Write::when(…, PostError::…)`)
+/// and the caller matches the variant, not a string: `result.tolerate(&LikeError::AlreadyLiked)`.
+pub trait DomainError: std::fmt::Debug + PartialEq + Send + Sync + 'static {
+    fn status(&self) -> u16;
+    fn code(&self) -> &'static str;
+    fn detail(&self) -> &'static str;
+}
+
+impl<E: DomainError> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::Domain {
+            status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::CONFLICT),
+            code: e.code(),
+            detail: e.detail(),
+            raised: Raised(std::sync::Arc::new(e)),
+        }
+    }
+}
+
+/// Declares a domain's error enum: `Variant => (status, "CODE", "message")`.
+#[macro_export]
+macro_rules! domain_errors {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => ($status:expr, $code:expr, $detail:expr)),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant),* }
+
+        impl $crate::error::DomainError for $name {
+            fn status(&self) -> u16 {
+                match self { $(Self::$variant => $status),* }
+            }
+            fn code(&self) -> &'static str {
+                match self { $(Self::$variant => $code),* }
+            }
+            fn detail(&self) -> &'static str {
+                match self { $(Self::$variant => $detail),* }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::error::DomainError::detail(self))
+            }
+        }
+    };
+}
+
+/// Matching a domain error that is an expected outcome rather than a failure.
+pub trait Tolerate<T> {
+    /// `Ok(Some(v))` on success, `Ok(None)` when the error is `expected`, the error otherwise:
+    /// `ctx.table.transact(writes).await.tolerate(&LikeError::AlreadyLiked)?`.
+    fn tolerate<E: DomainError>(self, expected: &E) -> ApiResult<Option<T>>;
+}
+
+impl<T> Tolerate<T> for ApiResult<T> {
+    fn tolerate<E: DomainError>(self, expected: &E) -> ApiResult<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is(expected) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -105,8 +185,14 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
+    /// Whether this is the domain error `e`.
+    pub fn is<E: DomainError>(&self, e: &E) -> bool {
+        matches!(self, Self::Domain { raised, .. } if raised.0.downcast_ref::<E>() == Some(e))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            Self::Domain { status, .. } => *status,
             Self::Validation(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
@@ -132,7 +218,8 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::Locked { code, .. }
             | Self::Unavailable { code, .. }
-            | Self::TooManyRequests { code, .. } => code,
+            | Self::TooManyRequests { code, .. }
+            | Self::Domain { code, .. } => code,
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -215,6 +302,28 @@ mod tests {
         assert_eq!(v["code"], "VALIDATION_FAILED");
         assert_eq!(v["type"], "urn:problem:validation-failed");
         assert_eq!(v["errors"][0]["field"], "email");
+    }
+
+    crate::domain_errors! {
+        enum SampleError {
+            Taken => (409, "NAME_TAKEN", "This name is taken."),
+            Missing => (404, "THING_NOT_FOUND", "No such thing."),
+        }
+    }
+
+    #[test]
+    fn domain_errors_are_problems_and_match_by_value() {
+        let e: ApiError = SampleError::Taken.into();
+        let p = serde_json::to_value(e.to_problem()).unwrap();
+        assert_eq!((p["status"].as_u64(), p["code"].as_str()), (Some(409), Some("NAME_TAKEN")));
+        assert_eq!(p["detail"], "This name is taken.");
+        assert!(e.is(&SampleError::Taken));
+        assert!(!e.is(&SampleError::Missing));
+        assert!(!ApiError::conflict("NAME_TAKEN", "x").is(&SampleError::Taken), "a string code is not the variant");
+        let r: ApiResult<()> = Err(SampleError::Taken.into());
+        assert_eq!(r.tolerate(&SampleError::Taken).unwrap(), None);
+        let r: ApiResult<()> = Err(SampleError::Missing.into());
+        assert!(r.tolerate(&SampleError::Taken).is_err());
     }
 
     #[test]

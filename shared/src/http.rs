@@ -141,23 +141,17 @@ impl ApiRequest {
 
     /// The first value of a query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.get(name).and_then(|v| v.first()).map(String::as_str).filter(|s| !s.is_empty())
+        first_value(&self.query, name).filter(|s| !s.is_empty())
     }
 
-    /// A query parameter as sent, an empty value included (`?type=` is not the same as no
-    /// `type`: a parameter that takes one of some values refuses it).
+    /// A query parameter as sent, an empty value included.
     pub fn query_raw(&self, name: &str) -> Option<&str> {
-        self.query.get(name).and_then(|v| v.first()).map(String::as_str)
+        first_value(&self.query, name)
     }
 
     /// A page size from `?limit=`: default when absent, 400 when not a number in `1..=max`.
     pub fn limit(&self, default: usize, max: usize) -> ApiResult<usize> {
-        match self.query_param("limit") {
-            None => Ok(default),
-            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
-                ApiError::validation("limit", "OUT_OF_RANGE", format!("limit must be a number from 1 to {max}"))
-            }),
-        }
+        limit_of(self.query_param("limit"), default, max)
     }
 
     /// The caller, or 401.
@@ -166,14 +160,47 @@ impl ApiRequest {
     }
 }
 
+fn first_value<'a>(query: &'a HashMap<String, Vec<String>>, name: &str) -> Option<&'a str> {
+    query.get(name).and_then(|v| v.first()).map(String::as_str)
+}
+
+fn limit_of(value: Option<&str>, default: usize, max: usize) -> ApiResult<usize> {
+    match value {
+        None => Ok(default),
+        Some(v) => v.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+            ApiError::validation("limit", "OUT_OF_RANGE", format!("limit must be a number from 1 to {max}"))
+        }),
+    }
+}
+
+/// The query string's parameters, as a handler takes them.
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub HashMap<String, Vec<String>>);
+
+impl Params {
+    /// The first value of a parameter, unless empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        first_value(&self.0, name).filter(|s| !s.is_empty())
+    }
+    /// A parameter as sent, an empty value included (`?type=` is not the same as no `type`: a
+    /// parameter that takes one of some values refuses it).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        first_value(&self.0, name)
+    }
+    /// A page size from `?limit=`: default when absent, 400 when not a number in `1..=max`.
+    pub fn limit(&self, default: usize, max: usize) -> ApiResult<usize> {
+        limit_of(self.get("limit"), default, max)
+    }
+}
+
 /// Reading a list request's page: `?limit=` (default, at most `max`) and `?cursor=`.
 pub trait PageRequest: Sized {
-    fn paged(self, req: &ApiRequest, default: usize, max: usize) -> ApiResult<Self>;
+    fn paged(self, params: &Params, default: usize, max: usize) -> ApiResult<Self>;
 }
 
 impl PageRequest for crate::table::Query {
-    fn paged(self, req: &ApiRequest, default: usize, max: usize) -> ApiResult<Self> {
-        Ok(self.limit(req.limit(default, max)?).cursor(req.query_param("cursor").map(str::to_string)))
+    fn paged(self, params: &Params, default: usize, max: usize) -> ApiResult<Self> {
+        Ok(self.limit(params.limit(default, max)?).cursor(params.get("cursor").map(str::to_string)))
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::table::{Entity, Key, Write, n, s};
+use crate::table::{Entity, Key, TableError, Write, n, s};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,17 +52,14 @@ pub async fn claim(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<Claim>
         expires: now + IN_PROGRESS_SECS,
     };
     let write = Write::put(&record)?
-        .when(
-            "attribute_not_exists(PK) OR (#st = :prog AND #exp < :now)",
-            ApiError::conflict("IDEMPOTENCY_HELD", "already claimed"),
-        )
+        .when("attribute_not_exists(PK) OR (#st = :prog AND #exp < :now)", TableError::Claimed)
         .name("#st", "status")
         .name("#exp", "expires")
         .value(":prog", s("IN_PROGRESS"))
         .value(":now", n(now));
     match ctx.table.write(write).await {
         Ok(()) => Ok(Claim::Acquired),
-        Err(ApiError::Conflict { .. }) => {
+        Err(e) if e.is(&TableError::Claimed) => {
             let existing: Option<IdempotencyRecord> = ctx.table.get(&record.key()).await?;
             match existing {
                 Some(r) if r.status == "DONE" => Ok(Claim::AlreadyDone),

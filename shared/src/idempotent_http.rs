@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::context::AppContext;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Tolerate};
 use crate::http::{ApiRequest, ApiResponse};
-use crate::table::{Entity, Key, Write, n};
+use crate::table::{Entity, Key, TableError, Write, n};
 
 pub const HEADER: &str = "idempotency-key";
 const IN_PROGRESS_SECS: i64 = 60;
@@ -93,16 +93,11 @@ pub async fn begin(ctx: &AppContext, route_key: &str, req: &ApiRequest) -> ApiRe
         expires: now + IN_PROGRESS_SECS,
     };
     let claim = Write::put(&record)?
-        .when(
-            "attribute_not_exists(PK) OR (done = :no AND expires < :now)",
-            ApiError::conflict("IDEMPOTENCY_KEY_IN_USE", "held"),
-        )
+        .when("attribute_not_exists(PK) OR (done = :no AND expires < :now)", TableError::Claimed)
         .value(":no", crate::table::b(false))
         .value(":now", n(now));
-    match ctx.table.write(claim).await {
-        Ok(()) => return Ok(Some(Outcome::Run(Claimed { id, body_hash }))),
-        Err(ApiError::Conflict { code: "IDEMPOTENCY_KEY_IN_USE", .. }) => {}
-        Err(e) => return Err(e),
+    if ctx.table.write(claim).await.tolerate(&TableError::Claimed)?.is_some() {
+        return Ok(Some(Outcome::Run(Claimed { id, body_hash })));
     }
     let stored: Option<Record> = ctx.table.get(&record.key()).await?;
     match stored {
@@ -123,10 +118,7 @@ pub async fn begin(ctx: &AppContext, route_key: &str, req: &ApiRequest) -> ApiRe
             res.headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(Some(Outcome::Replay(res)))
         }
-        _ => Err(ApiError::conflict(
-            "IDEMPOTENCY_KEY_IN_USE",
-            "A request with this Idempotency-Key is still being processed. Try again shortly.",
-        )),
+        _ => Err(TableError::Claimed.into()),
     }
 }
 

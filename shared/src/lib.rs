@@ -6,6 +6,8 @@
 //! | [`context`] | the clients and keys a handler uses, built once |
 //! | [`error`] | the one error type and its `application/problem+json` mapping |
 //! | [`http`] | the request a handler sees and the response it returns |
+//! | [`handler`] | typed handlers: extractors (`Caller`, `Path`, `Json`, …) and replies (`Ok`, `Created`, …) |
+//! | [`schema`] | named JSON schemas for the OpenAPI document |
 //! | [`dispatch`] | one route for one API Gateway request, shared by Lambda and the local gateway |
 //! | [`routes`] | the function table: one `Function` per Lambda, with its trigger, permissions and secrets |
 //! | [`table`] | the single-table access layer: entities, writes, transactions, queries, cursors |
@@ -23,6 +25,7 @@ pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod handler;
 pub mod http;
 pub mod idempotency;
 pub mod idempotent_http;
@@ -37,6 +40,7 @@ pub mod queues;
 pub mod ratelimit;
 pub mod routes;
 pub mod runtime;
+pub mod schema;
 pub mod table;
 pub mod validate;
 pub mod worker;

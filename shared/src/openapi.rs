@@ -22,6 +22,15 @@ fn http_method(m: Method) -> HttpMethod {
     }
 }
 
+fn success_description(status: u16) -> &'static str {
+    match status {
+        201 => "Created.",
+        202 => "Accepted; the rest happens shortly.",
+        204 => "Done.",
+        _ => "OK.",
+    }
+}
+
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => "The request is not valid (see `code` and `errors`).",
@@ -102,21 +111,35 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
                     )),
             );
         }
-        if let Some(req) = doc.request {
+        if let Some(body) = (route.endpoint.request)(&mut schemas) {
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
-                    .content("application/json", ContentBuilder::new().schema(Some(req(&mut schemas))).build())
+                    .content("application/json", ContentBuilder::new().schema(Some(body)).build())
                     .required(Some(Required::True))
                     .build(),
             ));
         }
-        let mut responses = ResponsesBuilder::new();
+        // Success answers: the handler's return type gives status and schema; a hand-declared
+        // answer of the same status lends its description, and declares what the type cannot.
+        let mut answers: Vec<(u16, String, Option<utoipa::openapi::RefOr<utoipa::openapi::Schema>>)> =
+            (route.endpoint.replies)(&mut schemas)
+                .into_iter()
+                .map(|r| (r.status, success_description(r.status).to_string(), r.body))
+                .collect();
         for r in doc.responses {
-            let mut rb = ResponseBuilder::new().description(r.description);
-            if let Some(body) = r.body {
-                rb = rb.content("application/json", ContentBuilder::new().schema(Some(body(&mut schemas))).build());
+            let body = r.body.map(|b| b(&mut schemas));
+            match answers.iter_mut().find(|a| a.0 == r.status) {
+                Some(a) => a.1 = r.description.to_string(),
+                None => answers.push((r.status, r.description.to_string(), body)),
             }
-            responses = responses.response(r.status.to_string(), rb.build());
+        }
+        let mut responses = ResponsesBuilder::new();
+        for (status, description, body) in answers {
+            let mut rb = ResponseBuilder::new().description(description);
+            if let Some(body) = body {
+                rb = rb.content("application/json", ContentBuilder::new().schema(Some(body)).build());
+            }
+            responses = responses.response(status.to_string(), rb.build());
         }
         let mut errors: Vec<u16> = vec![400, 500];
         if route.access != Access::Public {

@@ -2,36 +2,18 @@
 //! as `static` values of these types; the Lambda binaries, the local gateway, `template.yaml`,
 //! `events/` and the OpenAPI document are all derived from them.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-
-use utoipa::openapi::{RefOr, Schema};
 
 use crate::context::AppContext;
 use crate::error::ApiResult;
-use crate::http::{ApiRequest, ApiResponse};
 use crate::queues::Queue;
 
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-pub type HttpHandler = fn(Arc<AppContext>, ApiRequest) -> BoxFuture<ApiResult<ApiResponse>>;
+pub use crate::handler::{BoxFuture, Endpoint, HttpHandler};
 pub type MessageHandler =
     fn(Arc<AppContext>, crate::worker::Message) -> BoxFuture<Result<(), crate::worker::MessageError>>;
 pub type JobHandler = fn(Arc<AppContext>) -> BoxFuture<ApiResult<serde_json::Value>>;
 
-/// Collects named schemas and answers a reference to the one asked for.
-pub type SchemaFn = fn(&mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema>;
-
-/// A [`SchemaFn`] for any `ToSchema` type.
-pub fn schema<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
-    let name = T::name().to_string();
-    if !out.iter().any(|(n, _)| *n == name) {
-        out.push((name.clone(), T::schema()));
-        T::schemas(out);
-    }
-    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
-}
+pub use crate::schema::{SchemaFn, Schemas, page, schema};
 
 pub use crate::http::Method;
 
@@ -92,7 +74,7 @@ pub struct RouteDoc {
     pub summary: &'static str,
     pub tag: &'static str,
     pub query: &'static [ParamDoc],
-    pub request: Option<SchemaFn>,
+    /// Answers declared by hand, beyond (or describing) those the handler's return type gives.
     pub responses: &'static [ResponseDoc],
     /// Error statuses this endpoint answers beyond those every endpoint may (400, 401, 403, 500).
     pub errors: &'static [u16],
@@ -181,12 +163,20 @@ impl Function {
         binary: &'static str,
         package: &'static str,
         access: Access,
-        handler: HttpHandler,
+        endpoint: Endpoint,
     ) -> Self {
         Self::with(
             binary,
             package,
-            Trigger::Http(Route { method, path, access, max_body: DEFAULT_MAX_BODY, handler, doc: RouteDoc::EMPTY }),
+            Trigger::Http(Route {
+                method,
+                path,
+                access,
+                max_body: DEFAULT_MAX_BODY,
+                handler: endpoint.call,
+                endpoint,
+                doc: RouteDoc::EMPTY,
+            }),
         )
     }
     /// An SQS worker; its timeout follows the queue's visibility timeout.
@@ -240,9 +230,10 @@ impl Function {
         }
         self
     }
-    pub const fn request(mut self, body: SchemaFn, example: &'static str) -> Self {
+    /// A sample request body (JSON), for `events/` and the documentation; its schema comes from
+    /// the handler's `Json` argument.
+    pub const fn example(mut self, example: &'static str) -> Self {
         if let Trigger::Http(r) = &mut self.trigger {
-            r.doc.request = Some(body);
             r.doc.example = Some(example);
         }
         self
@@ -318,17 +309,25 @@ pub struct Route {
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
     pub handler: HttpHandler,
+    /// The typed handler behind `handler`, with what its types document.
+    pub endpoint: Endpoint,
     pub doc: RouteDoc,
 }
 
 impl RouteDoc {
     pub const EMPTY: RouteDoc =
-        RouteDoc { summary: "", tag: "", query: &[], request: None, responses: &[], errors: &[], example: None };
+        RouteDoc { summary: "", tag: "", query: &[], responses: &[], errors: &[], example: None };
 }
 
 /// Shorthand for a documented response.
 pub const fn respond(status: u16, description: &'static str, body: Option<SchemaFn>) -> ResponseDoc {
     ResponseDoc { status, description, body }
+}
+
+/// What an answer means on this route, when more than its type says ("Posted.", "Sent, if the
+/// account exists."); status and schema come from the handler's return type.
+pub const fn said(status: u16, description: &'static str) -> ResponseDoc {
+    ResponseDoc { status, description, body: None }
 }
 
 /// Shorthand for a documented text query parameter.
@@ -351,32 +350,20 @@ pub const fn enum_param(
     ParamDoc { name, required, description, kind: ParamKind::OneOf(values) }
 }
 
-/// The schema of a page of `T` (`{items, nextCursor}`), named after `T` (`PostViewPage`), so every
-/// list says what it lists.
-pub fn page<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-    let item = schema::<T>(out);
-    let name = format!("{}Page", T::name());
-    if !out.iter().any(|(n, _)| *n == name) {
-        let object =
-            ObjectBuilder::new().property("items", ArrayBuilder::new().items(item)).required("items").property(
-                "nextCursor",
-                ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
-                    .description(Some("Pass as `cursor` to get the next page; absent or null on the last page.")),
-            );
-        out.push((name.clone(), RefOr::T(Schema::Object(object.build()))));
-    }
-    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
-}
-
 impl Route {
     /// Whether a retry may carry an `Idempotency-Key`: signed-in requests that create something
     /// (answer 201). Sign-in and other public answers are never stored, since they hold tokens.
     pub fn takes_idempotency_key(&self) -> bool {
-        self.method == Method::Post
-            && self.access != Access::Public
-            && self.doc.responses.iter().any(|r| r.status == 201)
+        self.method == Method::Post && self.access != Access::Public && self.statuses().contains(&201)
+    }
+
+    /// Every success status the route answers: from the handler's type and declared by hand.
+    pub fn statuses(&self) -> Vec<u16> {
+        let mut v: Vec<u16> = (self.endpoint.replies)(&mut Vec::new()).iter().map(|r| r.status).collect();
+        v.extend(self.doc.responses.iter().map(|r| r.status));
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// `GET /pets/{id}`: the API Gateway route key.

@@ -6,15 +6,18 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::events::{NotificationEvent, NotificationKind};
+use shared::handler;
+use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::people::{Person, ensure_not_blocked, hidden_for, people};
-use shared::routes::{Access, Function, Method, Permission, page, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::error::DiaryError;
 use crate::model::{Comment, CommentRef, Post, comment_ref_key, post_key};
 use crate::posts::{PAGE, READ, visible_post};
 
@@ -22,43 +25,35 @@ const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 
 pub static CREATE: Function =
-    Function::http(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, |c, r| {
-        Box::pin(create(c, r))
-    })
-    .permissions(WRITE)
-    .doc("diary", "Comment on a post, or reply to a comment (one level)")
-    .request(schema::<CommentInput>, r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
-    .responses(&[respond(201, "Commented.", Some(schema::<CommentView>))])
-    .errors(&[404]);
+    Function::http(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, handler!(create))
+        .permissions(WRITE)
+        .doc("diary", "Comment on a post, or reply to a comment (one level)")
+        .example(r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
+        .responses(&[said(201, "Commented.")])
+        .errors(&[404]);
 
 pub static LIST: Function =
-    Function::http(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, |c, r| {
-        Box::pin(list(c, r))
-    })
-    .permissions(READ)
-    .doc("diary", "A post's comments, oldest first, each reply after its parent")
-    .query(PAGE)
-    .responses(&[respond(200, "A page of comments.", Some(page::<CommentView>))])
-    .errors(&[404]);
+    Function::http(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, handler!(list))
+        .permissions(READ)
+        .doc("diary", "A post's comments, oldest first, each reply after its parent")
+        .query(PAGE)
+        .responses(&[said(200, "A page of comments.")])
+        .errors(&[404]);
 
 pub static UPDATE: Function =
-    Function::http(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, |c, r| {
-        Box::pin(update(c, r))
-    })
-    .permissions(WRITE)
-    .doc("diary", "Edit my comment")
-    .request(schema::<CommentPatch>, r#"{"content":"정말 귀여워요!"}"#)
-    .responses(&[respond(200, "The comment.", Some(schema::<CommentView>))])
-    .errors(&[404]);
+    Function::http(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, handler!(update))
+        .permissions(WRITE)
+        .doc("diary", "Edit my comment")
+        .example(r#"{"content":"정말 귀여워요!"}"#)
+        .responses(&[said(200, "The comment.")])
+        .errors(&[404]);
 
 pub static DELETE: Function =
-    Function::http(Method::Delete, "/comments/{id}", "comments-delete", PKG, Access::User, |c, r| {
-        Box::pin(delete(c, r))
-    })
-    .permissions(WRITE)
-    .doc("diary", "Delete a comment (its author or the post's author); one with replies shows as deleted")
-    .responses(&[respond(204, "Deleted.", None)])
-    .errors(&[404]);
+    Function::http(Method::Delete, "/comments/{id}", "comments-delete", PKG, Access::User, handler!(delete))
+        .permissions(WRITE)
+        .doc("diary", "Delete a comment (its author or the post's author); one with replies shows as deleted")
+        .responses(&[said(204, "Deleted.")])
+        .errors(&[404]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -126,7 +121,7 @@ async fn views(ctx: &AppContext, comments: Vec<Comment>) -> ApiResult<Vec<Commen
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("COMMENT_NOT_FOUND", "No such comment.")
+    DiaryError::CommentNotFound.into()
 }
 
 async fn load(ctx: &AppContext, id: &str) -> ApiResult<(CommentRef, Comment)> {
@@ -139,10 +134,14 @@ async fn load(ctx: &AppContext, id: &str) -> ApiResult<(CommentRef, Comment)> {
     Ok((r, c))
 }
 
-pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: CommentInput = req.json()?;
-    let me = req.caller()?.user_id.clone();
-    let post = visible_post(&ctx, Some(&me), req.path_param("id")?).await?;
+pub async fn create(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<CommentInput>,
+) -> ApiResult<Created<CommentView>> {
+    let me = caller.user_id.clone();
+    let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
     ensure_not_blocked(&ctx, &me, &post.author_id).await?;
     let parent = match &body.parent_id {
         Some(pid) => {
@@ -223,28 +222,37 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let events = told;
     writes.extend(shared::events::outbox(&ctx, events)?);
     ctx.table.transact(writes).await?;
-    ApiResponse::created(&views(&ctx, vec![comment]).await?.remove(0))
+    Ok(Created(views(&ctx, vec![comment]).await?.remove(0)))
 }
 
-pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let post = visible_post(&ctx, viewer.as_deref(), req.path_param("id")?).await?;
-    let query = Query::partition(format!("POST#{}", post.id)).begins_with("C#").paged(&req, 10, 50)?;
+pub async fn list(
+    ctx: Arc<AppContext>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Okay<Page<CommentView>>> {
+    let viewer = viewer.id().map(str::to_string);
+    let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
+    let query = Query::partition(format!("POST#{}", post.id)).begins_with("C#").paged(&params, 10, 50)?;
     let page = ctx.table.query::<Comment>(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let comments = page.items.into_iter().filter(|c| !hidden.contains(&c.author_id)).collect();
-    ApiResponse::ok(&Page { items: views(&ctx, comments).await?, next_cursor: page.next_cursor })
+    Ok(Okay(Page { items: views(&ctx, comments).await?, next_cursor: page.next_cursor }))
 }
 
-pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: CommentPatch = req.json()?;
-    let me = req.caller()?.user_id.clone();
-    let (_, comment) = load(&ctx, req.path_param("id")?).await?;
+pub async fn update(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<CommentPatch>,
+) -> ApiResult<Okay<CommentView>> {
+    let me = caller.user_id.clone();
+    let (_, comment) = load(&ctx, id.as_str()).await?;
     if comment.deleted {
         return Err(not_found());
     }
     if comment.author_id != me {
-        return Err(ApiError::forbidden("NOT_YOUR_COMMENT", "Only the author may edit it."));
+        return Err(DiaryError::MayNotEditComment.into());
     }
     let w = Write::update(comment.key(), "SET content = :c, updatedAt = :u")
         .value(":c", s(body.content.trim()))
@@ -252,18 +260,18 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .value(":no", b(false))
         .when("deleted = :no", not_found());
     let fresh = ctx.table.write_returning(w).await?.ok_or_else(not_found)?;
-    ApiResponse::ok(&views(&ctx, vec![Comment::from_item(fresh)?]).await?.remove(0))
+    Ok(Okay(views(&ctx, vec![Comment::from_item(fresh)?]).await?.remove(0)))
 }
 
-pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let (pointer, comment) = load(&ctx, req.path_param("id")?).await?;
+pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
+    let me = caller.user_id.clone();
+    let (pointer, comment) = load(&ctx, id.as_str()).await?;
     if comment.deleted {
         return Err(not_found());
     }
     let post_author = ctx.table.get::<Post>(&post_key(&comment.post_id)).await?.map(|p| p.author_id);
     if comment.author_id != me && post_author.as_deref() != Some(me.as_str()) {
-        return Err(ApiError::forbidden("NOT_YOUR_COMMENT", "Only its author or the post's author may delete it."));
+        return Err(DiaryError::MayNotDeleteComment.into());
     }
     let count_down = || {
         Write::update(post_key(&comment.post_id), "ADD commentCount :m")
@@ -289,7 +297,7 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         let mut w = vec![
             Write::delete(comment.key()).value(":zero", n(0)).when(
                 "attribute_exists(PK) AND (attribute_not_exists(replyCount) OR replyCount = :zero)",
-                ApiError::conflict("COMMENT_HAS_REPLIES", "replied meanwhile"),
+                DiaryError::CommentHasReplies,
             ),
             Write::delete(pointer.key()),
             count_down(),
@@ -308,8 +316,8 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     };
     match ctx.table.transact(writes).await {
         Ok(()) => {}
-        Err(ApiError::Conflict { code: "COMMENT_HAS_REPLIES", .. }) => ctx.table.transact(soft_delete()).await?,
+        Err(e) if e.is(&DiaryError::CommentHasReplies) => ctx.table.transact(soft_delete()).await?,
         Err(e) => return Err(e),
     }
-    ApiResponse::no_content()
+    Ok(NoContent)
 }

@@ -19,6 +19,7 @@ use shared::table::{Entity, Key, Write, n, s};
 use shared::worker::{Message, MessageError};
 use shared::{ApiError, ApiResult, AppContext, queues};
 
+use crate::error::DiaryError;
 use crate::model::{Post, post_key, tokens};
 
 /// Search tokens indexed per text: a post's writes stay bounded however long or varied its
@@ -180,7 +181,7 @@ pub async fn sync(ctx: &AppContext, post_id: &str) -> ApiResult<()> {
     for t in new_tags.iter().filter(|t| !old_tags.contains(t)) {
         writes.push(count_tag(created_at, t, 1));
     }
-    let changed = || ApiError::conflict("INDEX_CHANGED", "another worker indexed this post meanwhile");
+    let changed = || -> ApiError { DiaryError::IndexChanged.into() };
     let version = state.as_ref().map(|s| s.version);
     let guard = |w: Write| match version {
         Some(v) => w.when("version = :v", changed()).value(":v", n(v)),
@@ -220,7 +221,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
     // Two messages about one post in one batch race each other: the loser reads again.
     for _ in 0..5 {
         match sync(&ctx, &request.post_id).await {
-            Err(ApiError::Conflict { code: "INDEX_CHANGED", .. }) => continue,
+            Err(e) if e.is(&DiaryError::IndexChanged) => continue,
             other => return Ok(other?),
         }
     }

@@ -2,6 +2,7 @@
 //! trending hashtags. Item layout: see [`model`].
 
 pub mod comments;
+pub mod error;
 pub mod feed_worker;
 pub mod index;
 pub mod likes;

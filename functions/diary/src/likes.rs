@@ -4,15 +4,20 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use shared::error::Tolerate;
 use shared::events::{NotificationEvent, NotificationKind};
+use shared::handler;
+use shared::handler::{Caller, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::people::{Person, hidden_for};
-use shared::routes::{Access, Function, Method, Permission, page, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, said};
+use shared::table::Page;
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::{ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::error::DiaryError;
 use crate::model::{Like, Post, like_key, post_key};
 use crate::posts::{PAGE, READ, not_found, visible_post};
 
@@ -20,30 +25,26 @@ const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
 
 pub static LIKE: Function =
-    Function::http(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, |c, r| Box::pin(like(c, r)))
+    Function::http(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, handler!(like))
         .permissions(WRITE)
         .doc("diary", "Like a post (idempotent)")
-        .responses(&[respond(200, "Liked.", Some(schema::<LikeState>))])
+        .responses(&[said(200, "Liked.")])
         .errors(&[404]);
 
 pub static UNLIKE: Function =
-    Function::http(Method::Delete, "/posts/{id}/like", "posts-unlike", PKG, Access::User, |c, r| {
-        Box::pin(unlike(c, r))
-    })
-    .permissions(WRITE)
-    .doc("diary", "Take a like back (idempotent)")
-    .responses(&[respond(200, "Not liked.", Some(schema::<LikeState>))])
-    .errors(&[404]);
+    Function::http(Method::Delete, "/posts/{id}/like", "posts-unlike", PKG, Access::User, handler!(unlike))
+        .permissions(WRITE)
+        .doc("diary", "Take a like back (idempotent)")
+        .responses(&[said(200, "Not liked.")])
+        .errors(&[404]);
 
 pub static LIKERS: Function =
-    Function::http(Method::Get, "/posts/{id}/likes", "posts-likers", PKG, Access::Public, |c, r| {
-        Box::pin(likers(c, r))
-    })
-    .permissions(READ)
-    .doc("diary", "Who liked a post, newest first")
-    .query(PAGE)
-    .responses(&[respond(200, "A page of users.", Some(page::<Person>))])
-    .errors(&[404]);
+    Function::http(Method::Get, "/posts/{id}/likes", "posts-likers", PKG, Access::Public, handler!(likers))
+        .permissions(READ)
+        .doc("diary", "Who liked a post, newest first")
+        .query(PAGE)
+        .responses(&[said(200, "A page of users.")])
+        .errors(&[404]);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -56,13 +57,13 @@ async fn count(ctx: &AppContext, post: &str) -> ApiResult<i64> {
     Ok(ctx.table.get::<Post>(&post_key(post)).await?.ok_or_else(not_found)?.like_count)
 }
 
-pub async fn like(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let post = visible_post(&ctx, Some(&me), req.path_param("id")?).await?;
+pub async fn like(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<LikeState>> {
+    let me = caller.user_id.clone();
+    let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
     shared::people::ensure_not_blocked(&ctx, &me, &post.author_id).await?;
     let like = Like { post_id: post.id.clone(), user_id: me.clone(), like_id: shared::ids::new_id(ctx.now()) };
     let mut writes = vec![
-        Write::put(&like)?.if_absent(ApiError::conflict("ALREADY_LIKED", "already")),
+        Write::put(&like)?.if_absent(DiaryError::AlreadyLiked),
         Write::update(post.key(), "ADD likeCount :one").value(":one", n(1)).if_present(not_found()),
     ];
     writes.extend(shared::events::outbox(
@@ -77,33 +78,31 @@ pub async fn like(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
             excerpt: None,
         }],
     )?);
-    match ctx.table.transact(writes).await {
-        Ok(()) => {}
-        Err(e) if e.code() == "ALREADY_LIKED" => {}
-        Err(e) => return Err(e),
-    }
-    ApiResponse::ok(&LikeState { liked: true, like_count: count(&ctx, &post.id).await? })
+    // Liking twice is liking once.
+    ctx.table.transact(writes).await.tolerate(&DiaryError::AlreadyLiked)?;
+    Ok(Okay(LikeState { liked: true, like_count: count(&ctx, &post.id).await? }))
 }
 
-pub async fn unlike(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let post = visible_post(&ctx, Some(&me), req.path_param("id")?).await?;
+pub async fn unlike(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<LikeState>> {
+    let me = caller.user_id.clone();
+    let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
     let writes = vec![
-        Write::delete(like_key(&post.id, &me)).if_present(ApiError::conflict("NOT_LIKED", "not liked")),
+        Write::delete(like_key(&post.id, &me)).if_present(DiaryError::NotLiked),
         Write::update(post.key(), "ADD likeCount :m").value(":m", n(-1)).if_present(not_found()),
     ];
-    match ctx.table.transact(writes).await {
-        Ok(()) => {}
-        Err(e) if e.code() == "NOT_LIKED" => {}
-        Err(e) => return Err(e),
-    }
-    ApiResponse::ok(&LikeState { liked: false, like_count: count(&ctx, &post.id).await? })
+    ctx.table.transact(writes).await.tolerate(&DiaryError::NotLiked)?;
+    Ok(Okay(LikeState { liked: false, like_count: count(&ctx, &post.id).await? }))
 }
 
-pub async fn likers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let post = visible_post(&ctx, viewer.as_deref(), req.path_param("id")?).await?;
-    let query = Query::partition(format!("LIKES#{}", post.id)).index(Gsi::Gsi1).newest_first().paged(&req, 9, 50)?;
+pub async fn likers(
+    ctx: Arc<AppContext>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Okay<Page<Person>>> {
+    let viewer = viewer.id().map(str::to_string);
+    let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
+    let query = Query::partition(format!("LIKES#{}", post.id)).index(Gsi::Gsi1).newest_first().paged(&params, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let ids: Vec<String> = page
@@ -114,5 +113,5 @@ pub async fn likers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             _ => None,
         })
         .collect();
-    ApiResponse::ok(&shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?)
+    Ok(Okay(shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }

@@ -5,16 +5,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::handler;
+use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
 use shared::people::{Person, hidden_for, people};
-use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, page, param, respond, schema};
+use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, param, said};
 use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::error::DiaryError;
 use crate::index::index_later;
 use crate::model::{Post, hashtags, like_key, post_key};
 
@@ -30,60 +33,52 @@ const POSTS_PER_USER: shared::ratelimit::Limit =
 const MAX_PAGE: usize = 50;
 
 pub static CREATE: Function =
-    Function::http(Method::Post, "/posts", "posts-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+    Function::http(Method::Post, "/posts", "posts-create", PKG, Access::User, handler!(create))
         .permissions(WRITE)
         .doc("diary", "Write a diary post; #hashtags come from the content")
-        .request(
-            schema::<PostInput>,
-            r#"{"title":"한강 산책","content":"오늘은 한강에서 산책했어요 #산책 #한강","petId":null}"#,
-        )
-        .responses(&[respond(201, "Posted.", Some(schema::<PostView>))])
+        .example(r#"{"title":"한강 산책","content":"오늘은 한강에서 산책했어요 #산책 #한강","petId":null}"#)
+        .responses(&[said(201, "Posted.")])
         .errors(&[429]);
 
-pub static GET: Function =
-    Function::http(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
-        .permissions(READ)
-        .doc("diary", "A post")
-        .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
-        .errors(&[404]);
+pub static GET: Function = Function::http(Method::Get, "/posts/{id}", "posts-get", PKG, Access::Public, handler!(get))
+    .permissions(READ)
+    .doc("diary", "A post")
+    .responses(&[said(200, "The post.")])
+    .errors(&[404]);
 
 pub static UPDATE: Function =
-    Function::http(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+    Function::http(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, handler!(update))
         .permissions(WRITE)
         .doc("diary", "Edit my post")
-        .request(schema::<PostPatch>, r#"{"content":"오늘은 두 번 산책했어요 #산책"}"#)
-        .responses(&[respond(200, "The post.", Some(schema::<PostView>))])
+        .example(r#"{"content":"오늘은 두 번 산책했어요 #산책"}"#)
+        .responses(&[said(200, "The post.")])
         .errors(&[404]);
 
 pub static DELETE: Function =
-    Function::http(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+    Function::http(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, handler!(delete))
         .permissions(WRITE)
         .doc("diary", "Delete my post: it leaves every list, search and count")
-        .responses(&[respond(204, "Deleted.", None)])
+        .responses(&[said(204, "Deleted.")])
         .errors(&[404]);
 
-pub static LIST: Function =
-    Function::http(Method::Get, "/posts", "posts-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
-        .permissions(READ)
-        .doc("diary", "Everyone's posts, newest first")
-        .query(PAGE)
-        .responses(&[respond(200, "A page of posts.", Some(page::<PostView>))]);
+pub static LIST: Function = Function::http(Method::Get, "/posts", "posts-list", PKG, Access::Public, handler!(list))
+    .permissions(READ)
+    .doc("diary", "Everyone's posts, newest first")
+    .query(PAGE)
+    .responses(&[said(200, "A page of posts.")]);
 
 pub static OF_USER: Function =
-    Function::http(Method::Get, "/users/{id}/posts", "posts-of-user", PKG, Access::Public, |c, r| {
-        Box::pin(of_user(c, r))
-    })
-    .permissions(READ)
-    .doc("diary", "A user's posts, newest first")
-    .query(PAGE)
-    .responses(&[respond(200, "A page of posts.", Some(page::<PostView>))]);
-
-pub static FEED: Function =
-    Function::http(Method::Get, "/feed", "posts-feed", PKG, Access::User, |c, r| Box::pin(feed(c, r)))
+    Function::http(Method::Get, "/users/{id}/posts", "posts-of-user", PKG, Access::Public, handler!(of_user))
         .permissions(READ)
-        .doc("diary", "My posts and those of the people I follow, newest first")
+        .doc("diary", "A user's posts, newest first")
         .query(PAGE)
-        .responses(&[respond(200, "A page of posts.", Some(page::<PostView>))]);
+        .responses(&[said(200, "A page of posts.")]);
+
+pub static FEED: Function = Function::http(Method::Get, "/feed", "posts-feed", PKG, Access::User, handler!(feed))
+    .permissions(READ)
+    .doc("diary", "My posts and those of the people I follow, newest first")
+    .query(PAGE)
+    .responses(&[said(200, "A page of posts.")]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -227,7 +222,7 @@ pub async fn hydrate(ctx: &AppContext, viewer: Option<&str>, posts: Vec<Post>) -
 }
 
 pub fn not_found() -> ApiError {
-    ApiError::not_found("POST_NOT_FOUND", "No such post.")
+    DiaryError::PostNotFound.into()
 }
 
 /// A post the viewer may see (not hidden by a block between them).
@@ -244,11 +239,10 @@ pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> A
     Ok(post)
 }
 
-async fn own_post(ctx: &AppContext, req: &ApiRequest) -> ApiResult<Post> {
-    let me = &req.caller()?.user_id;
-    let post = visible_post(ctx, Some(me), req.path_param("id")?).await?;
-    if &post.author_id != me {
-        return Err(ApiError::forbidden("NOT_YOUR_POST", "Only the author may do this."));
+async fn own_post(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Post> {
+    let post = visible_post(ctx, Some(me), id).await?;
+    if post.author_id != me {
+        return Err(DiaryError::NotYourPost.into());
     }
     Ok(post)
 }
@@ -273,9 +267,8 @@ async fn check_media(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResul
     Ok(())
 }
 
-pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: PostInput = req.json()?;
-    let me = req.caller()?.user_id.clone();
+pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostInput>) -> ApiResult<Created<PostView>> {
+    let me = caller.user_id.clone();
     shared::ratelimit::hit(&ctx, POSTS_PER_USER, &me).await?;
     check_media(&ctx, &me, &body.media_keys).await?;
     if let Some(pet) = &body.pet_id {
@@ -308,18 +301,22 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
     let view = hydrate(&ctx, Some(&me), vec![post]).await?.remove(0);
-    ApiResponse::created(&view)
+    Ok(Created(view))
 }
 
-pub async fn get(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let post = visible_post(&ctx, viewer.as_deref(), req.path_param("id")?).await?;
-    ApiResponse::ok(&hydrate(&ctx, viewer.as_deref(), vec![post]).await?.remove(0))
+pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<PostView>> {
+    let viewer = viewer.id().map(str::to_string);
+    let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
+    Ok(Okay(hydrate(&ctx, viewer.as_deref(), vec![post]).await?.remove(0)))
 }
 
-pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: PostPatch = req.json()?;
-    let mut post = own_post(&ctx, &req).await?;
+pub async fn update(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PostPatch>,
+) -> ApiResult<Okay<PostView>> {
+    let mut post = own_post(&ctx, &caller.user_id, &id).await?;
     let seen = post.updated_at;
     if let Some(keys) = &body.media_keys {
         check_media(&ctx, &post.author_id, keys).await?;
@@ -341,16 +338,16 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .value(":m", AttrValue::L(post.media_keys.iter().map(s).collect()))
         .value(":u", shared::table::time(post.updated_at))
         .value(":seen", shared::table::time(seen))
-        .when("updatedAt = :seen", ApiError::conflict("CONCURRENT_UPDATE", "The post changed meanwhile. Try again."));
+        .when("updatedAt = :seen", DiaryError::PostChanged);
     ctx.table.transact(vec![w, index_later(&ctx, &post.id)?]).await?;
     // Read back: the counters are as concurrent likes and comments left them.
     let post = ctx.table.get::<Post>(&post.key()).await?.ok_or_else(not_found)?;
     let me = post.author_id.clone();
-    ApiResponse::ok(&hydrate(&ctx, Some(&me), vec![post]).await?.remove(0))
+    Ok(Okay(hydrate(&ctx, Some(&me), vec![post]).await?.remove(0)))
 }
 
-pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let post = own_post(&ctx, &req).await?;
+pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
+    let post = own_post(&ctx, &caller.user_id, &id).await?;
     let mut writes = vec![
         Write::delete(post.key()).if_present(not_found()),
         Write::update(shared::account::user_key(&post.author_id), "ADD postCount :m").value(":m", n(-1)),
@@ -358,31 +355,36 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     writes.extend(shared::feed::deleted(&ctx, &post.author_id, &post.id)?);
     writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
-    ApiResponse::no_content()
+    Ok(NoContent)
 }
 
 /// A page of posts from an index query, without those hidden from the viewer.
-async fn page_of(ctx: &AppContext, req: &ApiRequest, query: Query) -> ApiResult<ApiResponse> {
-    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let query = query.paged(req, DEFAULT_PAGE, MAX_PAGE)?;
+async fn page_of(ctx: &AppContext, viewer: &Viewer, params: &Params, query: Query) -> ApiResult<Okay<Page<PostView>>> {
+    let viewer = viewer.id();
+    let query = query.paged(params, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query::<Post>(&query).await?;
-    let hidden = hidden_for(ctx, viewer.as_deref()).await?;
+    let hidden = hidden_for(ctx, viewer).await?;
     let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
-    ApiResponse::ok(&Page { items: hydrate(ctx, viewer.as_deref(), posts).await?, next_cursor: page.next_cursor })
+    Ok(Okay(Page { items: hydrate(ctx, viewer, posts).await?, next_cursor: page.next_cursor }))
 }
 
-pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    page_of(&ctx, &req, Query::partition("POSTS").index(Gsi::Gsi1).newest_first()).await
+pub async fn list(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<PostView>>> {
+    page_of(&ctx, &viewer, &params, Query::partition("POSTS").index(Gsi::Gsi1).newest_first()).await
 }
 
-pub async fn of_user(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let user = req.path_param("id")?.to_string();
-    page_of(&ctx, &req, Query::partition(shared::feed::author_partition(&user)).index(Gsi::Gsi2).newest_first()).await
+pub async fn of_user(
+    ctx: Arc<AppContext>,
+    viewer: Viewer,
+    Path(user): Path<String>,
+    params: Params,
+) -> ApiResult<Okay<Page<PostView>>> {
+    let query = Query::partition(shared::feed::author_partition(&user)).index(Gsi::Gsi2).newest_first();
+    page_of(&ctx, &viewer, &params, query).await
 }
 
-pub async fn feed(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let query = Query::partition(format!("FEED#{me}")).newest_first().paged(&req, DEFAULT_PAGE, MAX_PAGE)?;
+pub async fn feed(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<PostView>>> {
+    let me = caller.user_id.clone();
+    let query = Query::partition(format!("FEED#{me}")).newest_first().paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, Some(&me)).await?;
     // An entry shows only while its author is me or someone I follow now: an unfollow hides the
@@ -420,5 +422,5 @@ pub async fn feed(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
         .into_iter()
         .filter(|p| !hidden.contains(&p.author_id) && (p.author_id == me || followed.contains(&p.author_id)))
         .collect();
-    ApiResponse::ok(&Page { items: hydrate(&ctx, Some(&me), posts).await?, next_cursor: page.next_cursor })
+    Ok(Okay(Page { items: hydrate(&ctx, Some(&me), posts).await?, next_cursor: page.next_cursor }))
 }

@@ -9,11 +9,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shared::handler;
+use shared::handler::{Okay, Params, Viewer};
 use shared::http::PageRequest;
 use shared::people::{Person, hidden_for};
-use shared::routes::{Access, Function, Job, Method, Permission, enum_param, int_param, page, param, respond, schema};
+use shared::routes::{Access, Function, Job, Method, Permission, enum_param, int_param, page, param, respond, said};
 use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -22,44 +24,38 @@ use crate::model::{Post, tokens};
 use crate::posts::{PostView, READ, hydrate};
 
 pub static POSTS: Function =
-    Function::http(Method::Get, "/search/posts", "search-posts", PKG, Access::Public, |c, r| {
-        Box::pin(search_posts(c, r))
-    })
-    .permissions(READ)
-    .doc("search", "Find posts by title, content, hashtag or author")
-    .query(&[
-        param("q", true, "what to find (Korean works: 산책 finds 산책했어요)"),
-        enum_param("type", false, "where to look (default CONTENT)", &["TITLE", "CONTENT", "HASHTAG", "AUTHOR"]),
-        param("cursor", false, "from nextCursor"),
-        int_param("limit", false, "page size, default 9", 1, 50),
-    ])
-    .responses(&[respond(
-        200,
-        "A page of posts (a page may hold fewer than `limit`; follow nextCursor).",
-        Some(page::<PostView>),
-    )]);
+    Function::http(Method::Get, "/search/posts", "search-posts", PKG, Access::Public, handler!(search_posts))
+        .permissions(READ)
+        .doc("search", "Find posts by title, content, hashtag or author")
+        .query(&[
+            param("q", true, "what to find (Korean works: 산책 finds 산책했어요)"),
+            enum_param("type", false, "where to look (default CONTENT)", &["TITLE", "CONTENT", "HASHTAG", "AUTHOR"]),
+            param("cursor", false, "from nextCursor"),
+            int_param("limit", false, "page size, default 9", 1, 50),
+        ])
+        .responses(&[respond(
+            200,
+            "A page of posts (a page may hold fewer than `limit`; follow nextCursor).",
+            Some(page::<PostView>),
+        )]);
 
 pub static USERS: Function =
-    Function::http(Method::Get, "/search/users", "search-users", PKG, Access::Public, |c, r| {
-        Box::pin(search_users(c, r))
-    })
-    .permissions(READ)
-    .doc("search", "Find users by the start of their nickname")
-    .query(&[
-        param("q", true, "a nickname prefix"),
-        param("cursor", false, "from nextCursor"),
-        int_param("limit", false, "page size, default 9", 1, 50),
-    ])
-    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
+    Function::http(Method::Get, "/search/users", "search-users", PKG, Access::Public, handler!(search_users))
+        .permissions(READ)
+        .doc("search", "Find users by the start of their nickname")
+        .query(&[
+            param("q", true, "a nickname prefix"),
+            param("cursor", false, "from nextCursor"),
+            int_param("limit", false, "page size, default 9", 1, 50),
+        ])
+        .responses(&[said(200, "A page of users.")]);
 
 pub static TRENDING: Function =
-    Function::http(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, |c, r| {
-        Box::pin(trending(c, r))
-    })
-    .permissions(&[Permission::TableRead])
-    .doc("search", "Hashtags ranked by use in the last 24 hours or 7 days")
-    .query(&[enum_param("window", false, "the period (default 24h)", &["24h", "7d"])])
-    .responses(&[respond(200, "Ranked tags.", Some(schema::<Trending>))]);
+    Function::http(Method::Get, "/hashtags/trending", "hashtags-trending", PKG, Access::Public, handler!(trending))
+        .permissions(&[Permission::TableRead])
+        .doc("search", "Hashtags ranked by use in the last 24 hours or 7 days")
+        .query(&[enum_param("window", false, "the period (default 24h)", &["24h", "7d"])])
+        .responses(&[said(200, "Ranked tags.")]);
 
 pub static TRENDING_JOB: Function = Function::job(
     "trending-hashtags",
@@ -82,8 +78,8 @@ enum Field {
     Author,
 }
 
-fn field(req: &ApiRequest) -> ApiResult<Field> {
-    Ok(match req.query_raw("type").map(str::to_ascii_uppercase).as_deref() {
+fn field(params: &Params) -> ApiResult<Field> {
+    Ok(match params.raw("type").map(str::to_ascii_uppercase).as_deref() {
         None | Some("CONTENT") => Field::Content,
         Some("TITLE") => Field::Title,
         Some("HASHTAG") => Field::Hashtag,
@@ -92,19 +88,19 @@ fn field(req: &ApiRequest) -> ApiResult<Field> {
     })
 }
 
-pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let q = req.query_param("q").map(str::trim).unwrap_or_default().to_string();
+pub async fn search_posts(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<PostView>>> {
+    let viewer = viewer.id().map(str::to_string);
+    let q = params.get("q").map(str::trim).unwrap_or_default().to_string();
     if q.is_empty() || q.chars().count() > 50 {
         return Err(ApiError::validation("q", "REQUIRED", "1 to 50 characters"));
     }
-    let limit = req.limit(9, 50)?;
-    let cursor = req.query_param("cursor").map(str::to_string);
-    let kind = field(&req)?;
+    let limit = params.limit(9, 50)?;
+    let cursor = params.get("cursor").map(str::to_string);
+    let kind = field(&params)?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     if kind == Field::Author {
         let Some(author) = author_by_nickname(&ctx, &q).await? else {
-            return ApiResponse::ok(&Page::<PostView> { items: vec![], next_cursor: None });
+            return Ok(Okay(Page { items: vec![], next_cursor: None }));
         };
         let query = Query::partition(shared::feed::author_partition(&author))
             .index(Gsi::Gsi2)
@@ -113,10 +109,7 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
             .cursor(cursor);
         let page = ctx.table.query::<Post>(&query).await?;
         let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
-        return ApiResponse::ok(&Page {
-            items: hydrate(&ctx, viewer.as_deref(), posts).await?,
-            next_cursor: page.next_cursor,
-        });
+        return Ok(Okay(Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: page.next_cursor }));
     }
     let needle = q.trim_start_matches('#').to_lowercase();
     let partition = match kind {
@@ -136,7 +129,7 @@ pub async fn search_posts(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         .into_iter()
         .filter(|p| matches(kind, &needle, p) && !hidden.contains(&p.author_id))
         .collect();
-    ApiResponse::ok(&Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: postings.next_cursor })
+    Ok(Okay(Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: postings.next_cursor }))
 }
 
 /// Whether a post holds the whole query (a posting only says it holds its first token).
@@ -157,16 +150,16 @@ async fn author_by_nickname(ctx: &AppContext, nickname: &str) -> ApiResult<Optio
     })
 }
 
-pub async fn search_users(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let viewer = req.identity.as_ref().map(|i| i.user_id.clone());
-    let q = req.query_param("q").map(|q| q.trim().to_lowercase()).unwrap_or_default();
+pub async fn search_users(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<Person>>> {
+    let viewer = viewer.id().map(str::to_string);
+    let q = params.get("q").map(|q| q.trim().to_lowercase()).unwrap_or_default();
     let Some(first) = q.chars().next() else {
         return Err(ApiError::validation("q", "REQUIRED", "the start of a nickname"));
     };
     let query = Query::partition(format!("NICK#{first}"))
         .index(Gsi::Gsi2)
         .sort(SortKey::BeginsWith(q.clone()))
-        .paged(&req, 9, 50)?;
+        .paged(&params, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let ids: Vec<String> = page
@@ -178,7 +171,7 @@ pub async fn search_users(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
             _ => None,
         })
         .collect();
-    ApiResponse::ok(&shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?)
+    Ok(Okay(shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -200,8 +193,8 @@ fn trending_key(window: &str) -> Key {
     Key::new(format!("TRENDING#{window}"), "TRENDING")
 }
 
-pub async fn trending(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let window = match req.query_raw("window").unwrap_or("24h") {
+pub async fn trending(ctx: Arc<AppContext>, params: Params) -> ApiResult<Okay<Trending>> {
+    let window = match params.raw("window").unwrap_or("24h") {
         w @ ("24h" | "7d") => w.to_string(),
         _ => return Err(ApiError::validation("window", "INVALID", "24h or 7d")),
     };
@@ -210,7 +203,7 @@ pub async fn trending(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
         Some(item) => serde_dynamo::from_item::<_, Trending>(item)?,
         None => Trending { window, tags: vec![], computed_at: None },
     };
-    ApiResponse::ok(&body)
+    Ok(Okay(body))
 }
 
 /// Sums the hourly counts of each window and stores the top 20 of each.

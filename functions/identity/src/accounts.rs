@@ -4,15 +4,18 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
+use shared::handler;
+use shared::handler::{Accepted, Created, Json, Okay, Params, Source};
 use shared::mail::Email;
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Function, Method, Permission, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, param, respond, said, schema};
 use shared::table::{Key, Write, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::codes::{self, Purpose};
+use crate::error::IdentityError;
 use crate::model::{
     AccountStatus, AdvertiserStatus, PENDING_ACCOUNT_SECS, Unique, User, claim_unique, email_key, find_by_email,
     nickname_key, normalize_email, owner_of, valid_nickname,
@@ -23,49 +26,48 @@ const SIGNUP_PER_EMAIL: Limit = Limit { action: "signup-email", max: 5, window_s
 const RESEND_PER_EMAIL: Limit = Limit { action: "resend-email", max: 5, window_secs: 3600 };
 
 pub static SIGNUP: Function =
-    Function::http(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, |c, r| Box::pin(signup(c, r)))
+    Function::http(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, handler!(signup))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("auth", "Create an account; a 6-digit code is emailed")
-        .request(
-            schema::<SignUpRequest>,
+        .example(
             r#"{"email":"mina@example.com","password":"walks4ever","name":"김민아","nickname":"mina","role":"USER"}"#,
         )
-        .responses(&[respond(201, "Created, pending verification.", Some(schema::<SignUpResponse>))])
+        .responses(&[said(201, "Created, pending verification.")])
         .errors(&[409, 429]);
 
-pub static VERIFY_EMAIL: Function =
-    Function::http(Method::Post, "/auth/email/verify", "auth-verify-email", PKG, Access::Public, |c, r| {
-        Box::pin(verify_email(c, r))
-    })
-    .permissions(&[Permission::TableRead, Permission::TableWrite])
-    .doc("auth", "Verify the email with its code; the account becomes active")
-    .request(schema::<VerifyEmailRequest>, r#"{"email":"mina@example.com","code":"123456"}"#)
-    .responses(&[respond(200, "Verified.", Some(schema::<VerifyEmailResponse>))])
-    .errors(&[429]);
+pub static VERIFY_EMAIL: Function = Function::http(
+    Method::Post,
+    "/auth/email/verify",
+    "auth-verify-email",
+    PKG,
+    Access::Public,
+    handler!(verify_email),
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("auth", "Verify the email with its code; the account becomes active")
+.example(r#"{"email":"mina@example.com","code":"123456"}"#)
+.responses(&[said(200, "Verified.")])
+.errors(&[429]);
 
 pub static RESEND_CODE: Function =
-    Function::http(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, |c, r| {
-        Box::pin(resend(c, r))
-    })
-    .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
-    .doc("auth", "Send a new verification code (once a minute; always 202)")
-    .request(schema::<EmailOnly>, r#"{"email":"mina@example.com"}"#)
-    .responses(&[respond(
-        202,
-        "Sent, if the account waits for verification and none was sent in the last minute.",
-        Some(schema::<Accepted>),
-    )])
-    .errors(&[429]);
+    Function::http(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, handler!(resend))
+        .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+        .doc("auth", "Send a new verification code (once a minute; always 202)")
+        .example(r#"{"email":"mina@example.com"}"#)
+        .responses(&[respond(
+            202,
+            "Sent, if the account waits for verification and none was sent in the last minute.",
+            Some(schema::<Received>),
+        )])
+        .errors(&[429]);
 
 pub static AVAILABILITY: Function =
-    Function::http(Method::Get, "/auth/availability", "auth-availability", PKG, Access::Public, |c, r| {
-        Box::pin(availability(c, r))
-    })
-    .permissions(&[Permission::TableRead, Permission::TableWrite])
-    .doc("auth", "Whether an email and a nickname are still free")
-    .query(&[param("email", false, "an email address"), param("nickname", false, "a nickname")])
-    .responses(&[respond(200, "Availability.", Some(schema::<Availability>))])
-    .errors(&[429]);
+    Function::http(Method::Get, "/auth/availability", "auth-availability", PKG, Access::Public, handler!(availability))
+        .permissions(&[Permission::TableRead, Permission::TableWrite])
+        .doc("auth", "Whether an email and a nickname are still free")
+        .query(&[param("email", false, "an email address"), param("nickname", false, "a nickname")])
+        .responses(&[said(200, "Availability.")])
+        .errors(&[429]);
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -157,7 +159,8 @@ impl Validate for EmailOnly {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Accepted {
+/// The answer of a request whose work happens later (the email is on its way, or not).
+pub struct Received {
     pub accepted: bool,
 }
 
@@ -184,11 +187,14 @@ fn verification_mail(ctx: &AppContext, user: &User, code: &str) -> Email {
     }
 }
 
-pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: SignUpRequest = req.json()?;
+pub async fn signup(
+    ctx: Arc<AppContext>,
+    source: Source,
+    Json(body): Json<SignUpRequest>,
+) -> ApiResult<Created<SignUpResponse>> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "signup", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, SIGNUP_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "signup", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, SIGNUP_PER_EMAIL, &email, source.as_deref()).await?;
 
     let now = ctx.now();
     let expires = now.timestamp() + PENDING_ACCOUNT_SECS;
@@ -228,29 +234,24 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     ctx.table
         .transact(vec![
             Write::put(&user)?.if_absent(ApiError::internal("user id collision")),
-            claim_unique(
-                &unique(email_key(&email)),
-                now.timestamp(),
-                ApiError::conflict("EMAIL_TAKEN", "This email is already registered."),
-            )?,
-            claim_unique(
-                &unique(nickname_key(&user.nickname)),
-                now.timestamp(),
-                ApiError::conflict("NICKNAME_TAKEN", "This nickname is taken."),
-            )?,
+            claim_unique(&unique(email_key(&email)), now.timestamp(), IdentityError::EmailTaken)?,
+            claim_unique(&unique(nickname_key(&user.nickname)), now.timestamp(), IdentityError::NicknameTaken)?,
             code_write,
             // The code's mail exists if and only if the account does.
             shared::outbox::message(&ctx, &queues::MAIL, &verification_mail(&ctx, &user, &code))?,
         ])
         .await?;
-    ApiResponse::created(&SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" })
+    Ok(Created(SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" }))
 }
 
-pub async fn verify_email(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: VerifyEmailRequest = req.json()?;
+pub async fn verify_email(
+    ctx: Arc<AppContext>,
+    source: Source,
+    Json(body): Json<VerifyEmailRequest>,
+) -> ApiResult<Okay<VerifyEmailResponse>> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "verify", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, codes::TRIES, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "verify", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, codes::TRIES, &email, source.as_deref()).await?;
     // Unknown and already verified addresses answer as a wrong code does: nothing here tells
     // whether an address has an account.
     let Some(user) = find_by_email(&ctx, &email).await? else { return Err(codes::wrong()) };
@@ -262,7 +263,7 @@ pub async fn verify_email(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         Write::update(Key::new(key, "UNIQUE"), "REMOVE #ttl, pendingExpires")
             .name("#ttl", shared::table::TTL_ATTRIBUTE)
             .value(":u", s(&user.id))
-            .when("userId = :u", ApiError::conflict("CONCURRENT_UPDATE", "The account changed meanwhile. Try again."))
+            .when("userId = :u", IdentityError::AccountChanged)
     };
     ctx.table
         .transact(vec![
@@ -281,21 +282,20 @@ pub async fn verify_email(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
             keep(nickname_key(&user.nickname)),
         ])
         .await?;
-    ApiResponse::ok(&VerifyEmailResponse {
-        user_id: user.id,
-        status: "ACTIVE",
-        advertiser_status: user.advertiser_status,
-    })
+    Ok(Okay(VerifyEmailResponse { user_id: user.id, status: "ACTIVE", advertiser_status: user.advertiser_status }))
 }
 
-pub async fn resend(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: EmailOnly = req.json()?;
+pub async fn resend(
+    ctx: Arc<AppContext>,
+    source: Source,
+    Json(body): Json<EmailOnly>,
+) -> ApiResult<Accepted<Received>> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "resend", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, RESEND_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "resend", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, RESEND_PER_EMAIL, &email, source.as_deref()).await?;
     // Like forgot: the recovery worker looks the account up, so every address answers alike.
     crate::recovery::queue(&ctx, &crate::recovery::RecoveryRequest::VerificationCode { email }).await?;
-    ApiResponse::accepted(&Accepted { accepted: true })
+    Ok(Accepted(Received { accepted: true }))
 }
 
 /// The recovery worker's part of a resend: a new code for an account that waits for
@@ -318,9 +318,9 @@ pub async fn send_new_verification_code(ctx: &AppContext, email: &str) -> ApiRes
     }
 }
 
-pub async fn availability(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let email = req.query_param("email");
-    let nickname = req.query_param("nickname");
+pub async fn availability(ctx: Arc<AppContext>, params: Params, source: Source) -> ApiResult<Okay<Availability>> {
+    let email = params.get("email");
+    let nickname = params.get("nickname");
     if email.is_none() && nickname.is_none() {
         return Err(ApiError::validation("email", "REQUIRED", "give an email, a nickname, or both"));
     }
@@ -332,7 +332,7 @@ pub async fn availability(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         v.check(valid_nickname(nk), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
     }
     v.finish()?;
-    ratelimit::hit_ip(&ctx, "availability", req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "availability", source.as_deref()).await?;
     let email_available = match email {
         Some(e) => Some(owner_of(&ctx, &email_key(e)).await?.is_none()),
         None => None,
@@ -341,5 +341,5 @@ pub async fn availability(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<Ap
         Some(nk) => Some(owner_of(&ctx, &nickname_key(nk)).await?.is_none()),
         None => None,
     };
-    ApiResponse::ok(&Availability { email_available, nickname_available })
+    Ok(Okay(Availability { email_available, nickname_available }))
 }

@@ -4,20 +4,16 @@
 
 use shared::auth::Role;
 use shared::table::{Write, s};
-use shared::{ApiError, ApiResult, AppContext};
+use shared::{ApiResult, AppContext};
 
+use crate::error::IdentityError;
 use crate::model::{AccountStatus, find_by_email, user_key};
 
 /// Gives the active account registered with `email` the ADMIN role. Returns its id.
 pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String> {
-    let user = find_by_email(ctx, email)
-        .await?
-        .ok_or_else(|| ApiError::not_found("USER_NOT_FOUND", "No account has that email."))?;
+    let user = find_by_email(ctx, email).await?.ok_or(IdentityError::NoAccountWithEmail)?;
     if user.status != AccountStatus::Active {
-        return Err(ApiError::conflict(
-            "ACCOUNT_NOT_ACTIVE",
-            "Only a verified, active account can become an administrator.",
-        ));
+        return Err(IdentityError::AccountNotActive.into());
     }
     let admin = serde_json::to_value(Role::Admin)?.as_str().unwrap_or("ADMIN").to_string();
     ctx.table

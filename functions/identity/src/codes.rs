@@ -7,6 +7,7 @@
 //! by guessing wrong (wrong guesses are limited per email *and* source address by the caller's
 //! rate limit, never by killing the code). Using one code consumes them all.
 
+use crate::error::IdentityError;
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, Mac};
@@ -131,7 +132,7 @@ pub async fn new_code_after_cooldown(ctx: &AppContext, user_id: &str, purpose: P
 }
 
 pub fn wrong() -> ApiError {
-    ApiError::bad_request("INVALID_CODE", "The code is wrong, expired, or has been tried too often. Ask for a new one.")
+    IdentityError::InvalidCode.into()
 }
 
 /// Checks `code` against the live codes. On success returns the write that consumes every code

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod codes;
+pub mod error;
 pub mod model;
 pub mod oauth;
 pub mod password;

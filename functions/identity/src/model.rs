@@ -6,6 +6,7 @@
 //! | user | `USER#<id>` | `PROFILE` | GSI1 `USERS` / `<id>` (admin lists, newest first); TTL while pending verification |
 //! | email, nickname, social id | `EMAIL#<email>`, `NICKNAME#<nickname>`, `SOCIAL#<provider>#<subject>` | `UNIQUE` | → user id; written in the same transaction as the user |
 
+use crate::error::IdentityError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
@@ -225,7 +226,7 @@ pub fn normalize_email(email: &str) -> String {
 
 /// Claims a unique value in a transaction: absent, or left over by an account that was never
 /// verified and has expired.
-pub fn claim_unique(u: &Unique, now: i64, on_taken: ApiError) -> ApiResult<Write> {
+pub fn claim_unique(u: &Unique, now: i64, on_taken: impl Into<ApiError>) -> ApiResult<Write> {
     Ok(Write::put(u)?
         .when("attribute_not_exists(PK) OR #ttl < :now", on_taken)
         .name("#ttl", shared::table::TTL_ATTRIBUTE)
@@ -235,10 +236,7 @@ pub fn claim_unique(u: &Unique, now: i64, on_taken: ApiError) -> ApiResult<Write
 /// Releases a unique value, only if it is still this user's.
 pub fn release_unique(key: &str, user_id: &str) -> Write {
     Write::delete(Key::new(key, "UNIQUE"))
-        .when(
-            "attribute_not_exists(PK) OR userId = :u",
-            ApiError::conflict("CONCURRENT_UPDATE", "The account changed meanwhile. Try again."),
-        )
+        .when("attribute_not_exists(PK) OR userId = :u", IdentityError::AccountChanged)
         .value(":u", s(user_id))
 }
 

@@ -8,6 +8,7 @@ use shared::config::OAuthProvider;
 use shared::table::{Entity, Key, Write};
 use shared::{ApiError, ApiResult, AppContext};
 
+use crate::error::IdentityError;
 use crate::model::Provider;
 
 /// Who the provider says the user is.
@@ -24,9 +25,7 @@ fn config(ctx: &AppContext, provider: Provider) -> ApiResult<&OAuthProvider> {
         Provider::Google => ctx.config.google.as_ref(),
         Provider::Kakao => ctx.config.kakao.as_ref(),
     }
-    .ok_or_else(|| {
-        ApiError::not_found("PROVIDER_NOT_AVAILABLE", format!("Sign-in with {} is not enabled.", provider.as_str()))
-    })
+    .ok_or_else(|| IdentityError::ProviderNotEnabled.into())
 }
 
 fn unavailable(provider: Provider, e: impl std::fmt::Display) -> ApiError {
@@ -92,7 +91,7 @@ pub async fn identify(
     ];
     let res = ctx.http.post(&cfg.token_url).form(&form).send().await.map_err(|e| unavailable(provider, e))?;
     if res.status().is_client_error() {
-        return Err(ApiError::bad_request("OAUTH_CODE_INVALID", "The authorization code is invalid or expired."));
+        return Err(IdentityError::OAuthCodeInvalid.into());
     }
     if !res.status().is_success() {
         return Err(unavailable(provider, res.status()));
@@ -181,7 +180,7 @@ pub async fn issue(ctx: &AppContext, mut ticket: Ticket) -> ApiResult<String> {
 }
 
 pub fn invalid_ticket() -> ApiError {
-    ApiError::bad_request("INVALID_TICKET", "The ticket is invalid, used or expired. Sign in with the provider again.")
+    IdentityError::InvalidTicket.into()
 }
 
 /// Reads a live ticket of `kind`.

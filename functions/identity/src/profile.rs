@@ -4,13 +4,16 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 use shared::auth::TokenScope;
+use shared::handler;
+use shared::handler::{Caller, Json, NoContent, Okay, OptionalJson, Path};
 use shared::media::Purpose as MediaPurpose;
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Write, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
+use crate::error::IdentityError;
 use crate::model::{
     AccountStatus, PublicProfile, Unique, User, UserView, claim_unique, load_user, nickname_key, release_unique,
     user_key, valid_nickname,
@@ -18,40 +21,44 @@ use crate::model::{
 use crate::{PKG, password, sessions};
 
 pub static GET_ME: Function =
-    Function::http(Method::Get, "/users/me", "users-get-me", PKG, Access::User, |c, r| Box::pin(get_me(c, r)))
+    Function::http(Method::Get, "/users/me", "users-get-me", PKG, Access::User, handler!(get_me))
         .permissions(&[Permission::TableRead, Permission::MediaRead])
         .doc("users", "My account")
-        .responses(&[respond(200, "My account.", Some(schema::<UserView>))]);
+        .responses(&[said(200, "My account.")]);
 
 pub static UPDATE_ME: Function =
-    Function::http(Method::Patch, "/users/me", "users-update-me", PKG, Access::User, |c, r| Box::pin(update_me(c, r)))
+    Function::http(Method::Patch, "/users/me", "users-update-me", PKG, Access::User, handler!(update_me))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("users", "Change my name, nickname, bio or profile picture (null removes it)")
-        .request(schema::<UpdateMeRequest>, r#"{"nickname":"mina_walks","bio":"두 마리 강아지와 산책해요"}"#)
-        .responses(&[respond(200, "My account.", Some(schema::<UserView>))])
+        .example(r#"{"nickname":"mina_walks","bio":"두 마리 강아지와 산책해요"}"#)
+        .responses(&[said(200, "My account.")])
         .errors(&[409]);
 
-pub static CHANGE_PASSWORD: Function =
-    Function::http(Method::Put, "/users/me/password", "users-change-password", PKG, Access::PasswordChange, |c, r| {
-        Box::pin(change_password(c, r))
-    })
-    .permissions(&[Permission::TableRead, Permission::TableWrite])
-    .doc("users", "Change my password; every other session is signed out")
-    .request(schema::<ChangePasswordRequest>, r#"{"currentPassword":"walks4ever","newPassword":"newwalks5"}"#)
-    .responses(&[respond(204, "Changed.", None)]);
+pub static CHANGE_PASSWORD: Function = Function::http(
+    Method::Put,
+    "/users/me/password",
+    "users-change-password",
+    PKG,
+    Access::PasswordChange,
+    handler!(change_password),
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("users", "Change my password; every other session is signed out")
+.example(r#"{"currentPassword":"walks4ever","newPassword":"newwalks5"}"#)
+.responses(&[said(204, "Changed.")]);
 
 pub static WITHDRAW: Function =
-    Function::http(Method::Delete, "/users/me", "users-withdraw", PKG, Access::User, |c, r| Box::pin(withdraw(c, r)))
+    Function::http(Method::Delete, "/users/me", "users-withdraw", PKG, Access::User, handler!(withdraw))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("users", "Withdraw: the account can no longer sign in and its nickname is released")
-        .request(schema::<WithdrawRequest>, r#"{"password":"walks4ever"}"#)
-        .responses(&[respond(204, "Withdrawn.", None)]);
+        .example(r#"{"password":"walks4ever"}"#)
+        .responses(&[said(204, "Withdrawn.")]);
 
 pub static GET_USER: Function =
-    Function::http(Method::Get, "/users/{id}", "users-get", PKG, Access::Public, |c, r| Box::pin(get_user(c, r)))
+    Function::http(Method::Get, "/users/{id}", "users-get", PKG, Access::Public, handler!(get_user))
         .permissions(&[Permission::TableRead, Permission::MediaRead])
         .doc("users", "A user's public profile")
-        .responses(&[respond(200, "The profile.", Some(schema::<PublicProfile>))])
+        .responses(&[said(200, "The profile.")])
         .errors(&[404]);
 
 /// `null` → `Some(None)` (remove), absent → `None` (keep).
@@ -116,7 +123,7 @@ impl Validate for WithdrawRequest {
 }
 
 fn wrong_password() -> ApiError {
-    ApiError::forbidden("WRONG_PASSWORD", "The password is wrong.")
+    IdentityError::WrongPassword.into()
 }
 
 /// Checks the current password of a signed-in user: a wrong one counts toward the sign-in lock
@@ -136,22 +143,24 @@ async fn check_current_password(ctx: &AppContext, user: &User, given: &str) -> A
 }
 
 /// The caller's account, which must still exist.
-async fn me(ctx: &AppContext, req: &ApiRequest) -> ApiResult<User> {
-    let id = req.caller()?;
-    match load_user(ctx, &id.user_id).await? {
+async fn me(ctx: &AppContext, caller: &Caller) -> ApiResult<User> {
+    match load_user(ctx, &caller.user_id).await? {
         Some(u) if u.status != AccountStatus::Withdrawn => Ok(u),
-        _ => Err(ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists.")),
+        _ => Err(IdentityError::AccountGone.into()),
     }
 }
 
-pub async fn get_me(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let user = me(&ctx, &req).await?;
-    ApiResponse::ok(&UserView::of(&ctx, &user).await?)
+pub async fn get_me(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<UserView>> {
+    let user = me(&ctx, &caller).await?;
+    Ok(Okay(UserView::of(&ctx, &user).await?))
 }
 
-pub async fn update_me(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: UpdateMeRequest = req.json()?;
-    let user = me(&ctx, &req).await?;
+pub async fn update_me(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<UpdateMeRequest>,
+) -> ApiResult<Okay<UserView>> {
+    let user = me(&ctx, &caller).await?;
     let now = ctx.now();
     let mut sets = vec!["updatedAt = :now".to_string()];
     let mut removes = Vec::new();
@@ -184,17 +193,10 @@ pub async fn update_me(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
             .value(":old", s(&user.nickname))
             .value(":nickpart", s(part))
             .value(":nicksort", s(sort));
-        update = update.when(
-            "nickname = :old",
-            ApiError::conflict("CONCURRENT_UPDATE", "The account changed meanwhile. Try again."),
-        );
+        update = update.when("nickname = :old", IdentityError::AccountChanged);
         if nickname_key(nick) != nickname_key(&user.nickname) {
             let claim = Unique { key: nickname_key(nick), user_id: user.id.clone(), pending_expires: None };
-            writes.push(claim_unique(
-                &claim,
-                now.timestamp(),
-                ApiError::conflict("NICKNAME_TAKEN", "This nickname is taken."),
-            )?);
+            writes.push(claim_unique(&claim, now.timestamp(), IdentityError::NicknameTaken)?);
             writes.push(release_unique(&nickname_key(&user.nickname), &user.id));
         }
     }
@@ -204,20 +206,19 @@ pub async fn update_me(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRe
     }
     writes.push(update.expression(expr));
     ctx.table.transact(writes).await?;
-    let user = me(&ctx, &req).await?;
-    ApiResponse::ok(&UserView::of(&ctx, &user).await?)
+    let user = me(&ctx, &caller).await?;
+    Ok(Okay(UserView::of(&ctx, &user).await?))
 }
 
-pub async fn change_password(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: ChangePasswordRequest = req.json()?;
-    let caller = req.caller()?.clone();
-    let user = me(&ctx, &req).await?;
+pub async fn change_password(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<ChangePasswordRequest>,
+) -> ApiResult<NoContent> {
+    let user = me(&ctx, &caller).await?;
     if caller.scope == TokenScope::Full {
         if user.password_hash.is_none() {
-            return Err(ApiError::forbidden(
-                "PASSWORD_LOGIN_UNAVAILABLE",
-                "This account signs in with Google or Kakao.",
-            ));
+            return Err(IdentityError::PasswordLoginUnavailable.into());
         }
         check_current_password(&ctx, &user, body.current_password.as_deref().unwrap_or_default()).await?;
     }
@@ -235,13 +236,15 @@ pub async fn change_password(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult
         .await?;
     let keep = (caller.scope == TokenScope::Full).then_some(caller.session_id.as_str());
     sessions::revoke_all(&ctx, &user.id, keep).await?;
-    ApiResponse::no_content()
+    Ok(NoContent)
 }
 
-pub async fn withdraw(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: WithdrawRequest =
-        if req.body.iter().all(u8::is_ascii_whitespace) { WithdrawRequest::default() } else { req.json()? };
-    let user = me(&ctx, &req).await?;
+pub async fn withdraw(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    OptionalJson(body): OptionalJson<WithdrawRequest>,
+) -> ApiResult<NoContent> {
+    let user = me(&ctx, &caller).await?;
     if user.password_hash.is_some() {
         check_current_password(&ctx, &user, body.password.as_deref().unwrap_or_default()).await?;
     }
@@ -255,22 +258,22 @@ pub async fn withdraw(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
             .name("#st", "status")
             .value(":w", s("WITHDRAWN"))
             .value(":now", s(now))
-            .when("#st <> :w", ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists.")),
+            .when("#st <> :w", IdentityError::AccountGone),
             release_unique(&nickname_key(&user.nickname), &user.id),
         ])
         .await?;
     sessions::revoke_all(&ctx, &user.id, None).await?;
-    ApiResponse::no_content()
+    Ok(NoContent)
 }
 
-pub async fn get_user(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let id = req.path_param("id")?;
-    let not_found = || ApiError::not_found("USER_NOT_FOUND", "No such user.");
+pub async fn get_user(ctx: Arc<AppContext>, Path(id): Path<String>) -> ApiResult<Okay<PublicProfile>> {
+    let id = id.as_str();
+    let not_found = || -> ApiError { IdentityError::UserNotFound.into() };
     if !shared::ids::is_valid_id(id) {
         return Err(not_found());
     }
     match load_user(&ctx, id).await? {
-        Some(u) if u.status == AccountStatus::Active => ApiResponse::ok(&PublicProfile::of(&ctx, &u).await?),
+        Some(u) if u.status == AccountStatus::Active => Ok(Okay(PublicProfile::of(&ctx, &u).await?)),
         _ => Err(not_found()),
     }
 }

@@ -4,16 +4,18 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shared::handler;
+use shared::handler::{Accepted, Json, NoContent, Source};
 use shared::mail::Email;
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Function, Method, Permission, Secret, Worker, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, Secret, Worker, said};
 use shared::table::{Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::worker::{Message, MessageError};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
-use crate::accounts::{Accepted, EmailOnly};
+use crate::accounts::{EmailOnly, Received};
 use crate::codes::{self, Purpose};
 use crate::model::{AccountStatus, find_by_email, normalize_email, user_key};
 use crate::{PKG, password, sessions};
@@ -22,35 +24,41 @@ const FORGOT_PER_EMAIL: Limit = Limit { action: "forgot-email", max: 5, window_s
 const TEMPORARY_PER_EMAIL: Limit = Limit { action: "temporary-email", max: 5, window_secs: 3600 };
 const TEMPORARY_PASSWORD_SECS: i64 = 15 * 60;
 
-pub static FORGOT: Function =
-    Function::http(Method::Post, "/auth/password/forgot", "auth-password-forgot", PKG, Access::Public, |c, r| {
-        Box::pin(forgot(c, r))
-    })
-    .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
-    .doc("auth", "Email a password-reset code (always 202)")
-    .request(schema::<EmailOnly>, r#"{"email":"mina@example.com"}"#)
-    .responses(&[respond(202, "Sent, if the account exists.", Some(schema::<Accepted>))])
-    .errors(&[429]);
+pub static FORGOT: Function = Function::http(
+    Method::Post,
+    "/auth/password/forgot",
+    "auth-password-forgot",
+    PKG,
+    Access::Public,
+    handler!(forgot),
+)
+.permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+.doc("auth", "Email a password-reset code (always 202)")
+.example(r#"{"email":"mina@example.com"}"#)
+.responses(&[said(202, "Sent, if the account exists.")])
+.errors(&[429]);
 
 pub static RESET: Function =
-    Function::http(Method::Post, "/auth/password/reset", "auth-password-reset", PKG, Access::Public, |c, r| {
-        Box::pin(reset(c, r))
-    })
-    .permissions(&[Permission::TableRead, Permission::TableWrite])
-    .doc("auth", "Set a new password with the emailed code; unlocks the account and signs out every session")
-    .request(schema::<ResetRequest>, r#"{"email":"mina@example.com","code":"123456","newPassword":"newwalks5"}"#)
-    .responses(&[respond(204, "Changed.", None)])
-    .errors(&[429]);
+    Function::http(Method::Post, "/auth/password/reset", "auth-password-reset", PKG, Access::Public, handler!(reset))
+        .permissions(&[Permission::TableRead, Permission::TableWrite])
+        .doc("auth", "Set a new password with the emailed code; unlocks the account and signs out every session")
+        .example(r#"{"email":"mina@example.com","code":"123456","newPassword":"newwalks5"}"#)
+        .responses(&[said(204, "Changed.")])
+        .errors(&[429]);
 
-pub static TEMPORARY: Function =
-    Function::http(Method::Post, "/auth/password/temporary", "auth-password-temporary", PKG, Access::Public, |c, r| {
-        Box::pin(temporary(c, r))
-    })
-    .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
-    .doc("auth", "Email a temporary password, valid 15 minutes, if email and name match (always 202)")
-    .request(schema::<TemporaryRequest>, r#"{"email":"mina@example.com","name":"김민아"}"#)
-    .responses(&[respond(202, "Sent, if they match.", Some(schema::<Accepted>))])
-    .errors(&[429]);
+pub static TEMPORARY: Function = Function::http(
+    Method::Post,
+    "/auth/password/temporary",
+    "auth-password-temporary",
+    PKG,
+    Access::Public,
+    handler!(temporary),
+)
+.permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+.doc("auth", "Email a temporary password, valid 15 minutes, if email and name match (always 202)")
+.example(r#"{"email":"mina@example.com","name":"김민아"}"#)
+.responses(&[said(202, "Sent, if they match.")])
+.errors(&[429]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -104,13 +112,16 @@ pub async fn queue(ctx: &AppContext, request: &RecoveryRequest) -> ApiResult<()>
     Ok(())
 }
 
-pub async fn forgot(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: EmailOnly = req.json()?;
+pub async fn forgot(
+    ctx: Arc<AppContext>,
+    source: Source,
+    Json(body): Json<EmailOnly>,
+) -> ApiResult<Accepted<Received>> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "forgot", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, FORGOT_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "forgot", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, FORGOT_PER_EMAIL, &email, source.as_deref()).await?;
     queue(&ctx, &RecoveryRequest::ResetCode { email }).await?;
-    ApiResponse::accepted(&Accepted { accepted: true })
+    Ok(Accepted(Received { accepted: true }))
 }
 
 /// The recovery worker's work: a reset code or a temporary password for an account that can
@@ -149,11 +160,10 @@ async fn send_reset_code(ctx: &AppContext, email: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn reset(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: ResetRequest = req.json()?;
+pub async fn reset(ctx: Arc<AppContext>, source: Source, Json(body): Json<ResetRequest>) -> ApiResult<NoContent> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "reset", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, codes::TRIES, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "reset", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, codes::TRIES, &email, source.as_deref()).await?;
     let wrong = codes::wrong;
     let Some(user) = find_by_email(&ctx, &email).await? else { return Err(wrong()) };
     if user.status == AccountStatus::Withdrawn || user.password_hash.is_none() {
@@ -174,16 +184,19 @@ pub async fn reset(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
         ])
         .await?;
     sessions::revoke_all(&ctx, &user.id, None).await?;
-    ApiResponse::no_content()
+    Ok(NoContent)
 }
 
-pub async fn temporary(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: TemporaryRequest = req.json()?;
+pub async fn temporary(
+    ctx: Arc<AppContext>,
+    source: Source,
+    Json(body): Json<TemporaryRequest>,
+) -> ApiResult<Accepted<Received>> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "temporary", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, TEMPORARY_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "temporary", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, TEMPORARY_PER_EMAIL, &email, source.as_deref()).await?;
     queue(&ctx, &RecoveryRequest::TemporaryPassword { email, name: body.name.trim().to_string() }).await?;
-    ApiResponse::accepted(&Accepted { accepted: true })
+    Ok(Accepted(Received { accepted: true }))
 }
 
 async fn send_temporary_password(ctx: &AppContext, email: &str, name: &str) -> ApiResult<()> {

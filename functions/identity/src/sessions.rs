@@ -12,10 +12,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::auth::TokenScope;
+use shared::error::Tolerate;
 use shared::table::{Entity, Key, Query, Write, b, n};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
+use crate::error::IdentityError;
 use crate::model::{AccountStatus, User, UserView};
 
 pub const REFRESH_TTL_SECS: i64 = 14 * 24 * 3600;
@@ -164,13 +166,10 @@ async fn pair(
 }
 
 fn invalid() -> ApiError {
-    ApiError::unauthorized("INVALID_REFRESH_TOKEN", "The refresh token is not valid. Sign in again.")
+    IdentityError::InvalidRefreshToken.into()
 }
 fn reused() -> ApiError {
-    ApiError::unauthorized(
-        "REFRESH_TOKEN_REUSED",
-        "This refresh token was already used; every session of it is now signed out.",
-    )
+    IdentityError::RefreshTokenReused.into()
 }
 
 /// Exchanges a refresh token for a new pair. A token already replaced, or used twice at once,
@@ -211,7 +210,7 @@ pub async fn rotate(ctx: &AppContext, token: &str) -> ApiResult<TokenPair> {
         .await
     {
         Ok(()) => pair(ctx, &user, &stored.family_id, Some(next), TokenScope::Full).await,
-        Err(e) if e.code() == "REFRESH_TOKEN_REUSED" => {
+        Err(e) if e.is(&IdentityError::RefreshTokenReused) => {
             // Another request used the same token at the same moment: one of them is not the owner.
             revoke(ctx, &stored.user_id, &stored.family_id).await?;
             Err(e)
@@ -233,11 +232,10 @@ pub async fn sign_out(ctx: &AppContext, token: &str) -> ApiResult<()> {
 pub async fn revoke(ctx: &AppContext, user_id: &str, family_id: &str) -> ApiResult<()> {
     let write = Write::update(family_key(user_id, family_id), "SET revoked = :yes")
         .value(":yes", b(true))
-        .if_present(ApiError::not_found("SESSION_NOT_FOUND", "no such session"));
-    match ctx.table.write(write).await {
-        Err(e) if e.code() == "SESSION_NOT_FOUND" => Ok(()),
-        other => other,
-    }
+        .if_present(IdentityError::SessionNotFound);
+    // Nothing to revoke is fine: sign-out of an unknown session succeeds.
+    ctx.table.write(write).await.tolerate(&IdentityError::SessionNotFound)?;
+    Ok(())
 }
 
 /// Revokes every family of the user except `keep`.

@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use shared::handler;
+use shared::handler::{Json, NoContent, Okay, Source};
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Write, n, s, time};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
+use crate::error::IdentityError;
 use crate::model::{AccountStatus, LOCK_AFTER_FAILURES, User, find_by_email, lock_duration, normalize_email, user_key};
 use crate::sessions::{self, TokenPair};
 use crate::{PKG, password};
@@ -17,27 +20,27 @@ use crate::{PKG, password};
 const LOGIN_PER_EMAIL: Limit = Limit { action: "login-email", max: 20, window_secs: 600 };
 
 pub static LOGIN: Function =
-    Function::http(Method::Post, "/auth/login", "auth-login", PKG, Access::Public, |c, r| Box::pin(login(c, r)))
+    Function::http(Method::Post, "/auth/login", "auth-login", PKG, Access::Public, handler!(login))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("auth", "Sign in with email and password")
-        .request(schema::<LoginRequest>, r#"{"email":"mina@example.com","password":"walks4ever"}"#)
-        .responses(&[respond(200, "Signed in.", Some(schema::<TokenPair>))])
+        .example(r#"{"email":"mina@example.com","password":"walks4ever"}"#)
+        .responses(&[said(200, "Signed in.")])
         .errors(&[401, 403, 423, 429]);
 
 pub static REFRESH: Function =
-    Function::http(Method::Post, "/auth/refresh", "auth-refresh", PKG, Access::Public, |c, r| Box::pin(refresh(c, r)))
+    Function::http(Method::Post, "/auth/refresh", "auth-refresh", PKG, Access::Public, handler!(refresh))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("auth", "Exchange a refresh token for a new pair (the old one dies)")
-        .request(schema::<RefreshRequest>, r#"{"refreshToken":"opaque-token"}"#)
-        .responses(&[respond(200, "A new pair.", Some(schema::<TokenPair>))])
+        .example(r#"{"refreshToken":"opaque-token"}"#)
+        .responses(&[said(200, "A new pair.")])
         .errors(&[401]);
 
 pub static LOGOUT: Function =
-    Function::http(Method::Post, "/auth/logout", "auth-logout", PKG, Access::Public, |c, r| Box::pin(logout(c, r)))
+    Function::http(Method::Post, "/auth/logout", "auth-logout", PKG, Access::Public, handler!(logout))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("auth", "Sign out: the refresh token's whole family is revoked")
-        .request(schema::<RefreshRequest>, r#"{"refreshToken":"opaque-token"}"#)
-        .responses(&[respond(204, "Signed out.", None)]);
+        .example(r#"{"refreshToken":"opaque-token"}"#)
+        .responses(&[said(204, "Signed out.")]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -66,7 +69,7 @@ impl Validate for RefreshRequest {
 }
 
 pub fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("INVALID_CREDENTIALS", "The email or password is wrong.")
+    IdentityError::InvalidCredentials.into()
 }
 
 pub fn locked() -> ApiError {
@@ -134,10 +137,8 @@ fn temp_password_valid(ctx: &AppContext, user: &User) -> bool {
 /// States that forbid signing in even with the right password.
 pub fn ensure_may_sign_in(user: &User) -> ApiResult<()> {
     match user.status {
-        AccountStatus::Withdrawn => Err(ApiError::forbidden("ACCOUNT_WITHDRAWN", "The account was withdrawn.")),
-        AccountStatus::PendingVerification => {
-            Err(ApiError::forbidden("EMAIL_NOT_VERIFIED", "Verify your email first; we sent you a code."))
-        }
+        AccountStatus::Withdrawn => Err(IdentityError::AccountWithdrawn.into()),
+        AccountStatus::PendingVerification => Err(IdentityError::EmailNotVerified.into()),
         AccountStatus::Active => Ok(()),
     }
 }
@@ -160,11 +161,10 @@ async fn no_password_here(ctx: &AppContext, email: &str, password: &str) -> ApiE
     }
 }
 
-pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: LoginRequest = req.json()?;
+pub async fn login(ctx: Arc<AppContext>, source: Source, Json(body): Json<LoginRequest>) -> ApiResult<Okay<TokenPair>> {
     let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "login", req.source_ip.as_deref()).await?;
-    ratelimit::hit_from(&ctx, LOGIN_PER_EMAIL, &email, req.source_ip.as_deref()).await?;
+    ratelimit::hit_ip(&ctx, "login", source.as_deref()).await?;
+    ratelimit::hit_from(&ctx, LOGIN_PER_EMAIL, &email, source.as_deref()).await?;
 
     let Some(user) = find_by_email(&ctx, &email).await? else {
         // The second read an account costs, then the same as a password-less account.
@@ -188,7 +188,7 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             )
             .await?;
         let pair = sessions::password_change_only(&ctx, &user).await?;
-        return ApiResponse::ok(&pair);
+        return Ok(Okay(pair));
     }
     if user.is_locked(ctx.now()) {
         return Err(locked());
@@ -205,16 +205,14 @@ pub async fn login(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
     }
     ensure_may_sign_in(&user)?;
     clear_failures(&ctx, &user).await?;
-    ApiResponse::ok(&sessions::start(&ctx, &user).await?)
+    Ok(Okay(sessions::start(&ctx, &user).await?))
 }
 
-pub async fn refresh(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: RefreshRequest = req.json()?;
-    ApiResponse::ok(&sessions::rotate(&ctx, body.refresh_token.trim()).await?)
+pub async fn refresh(ctx: Arc<AppContext>, Json(body): Json<RefreshRequest>) -> ApiResult<Okay<TokenPair>> {
+    Ok(Okay(sessions::rotate(&ctx, body.refresh_token.trim()).await?))
 }
 
-pub async fn logout(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: RefreshRequest = req.json()?;
+pub async fn logout(ctx: Arc<AppContext>, Json(body): Json<RefreshRequest>) -> ApiResult<NoContent> {
     sessions::sign_out(&ctx, body.refresh_token.trim()).await?;
-    ApiResponse::no_content()
+    Ok(NoContent)
 }

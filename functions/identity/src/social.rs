@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
-use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
+use shared::handler;
+use shared::handler::{Created, Either, Json, Okay, Path, Source};
 use shared::ratelimit;
-use shared::routes::{Access, Function, Method, Permission, Secret, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, Secret, said};
 use shared::table::{Write, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
+use crate::error::IdentityError;
 use crate::model::{
     AccountStatus, Provider, SocialLink, Unique, User, claim_unique, email_key, load_user, nickname_key,
     normalize_email, owner_of, social_key, user_key, valid_nickname,
@@ -24,46 +26,39 @@ use crate::{PKG, password};
 
 const PERMS: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
-pub static OAUTH_SIGN_IN: Function =
-    Function::http(Method::Post, "/auth/oauth/{provider}", "auth-oauth-sign-in", PKG, Access::Public, |c, r| {
-        Box::pin(sign_in(c, r))
-    })
-    .permissions(PERMS)
-    .doc("auth", "Sign in with Google or Kakao (provider: google or kakao)")
-    .request(
-        schema::<OAuthRequest>,
-        r#"{"code":"authorization-code","redirectUri":"https://app.example.com/oauth/callback"}"#,
-    )
-    .responses(&[
-        respond(
-            200,
-            "Signed in (tokens), or `{needLink, linkTicket}` when the email belongs to a password account.",
-            Some(schema::<OAuthOutcome>),
-        ),
-        respond(201, "No account yet: `{signupTicket}`.", Some(schema::<OAuthOutcome>)),
-    ])
-    .errors(&[404, 429, 503])
-    .secrets(&[Secret::GoogleOAuth, Secret::KakaoOAuth]);
+pub static OAUTH_SIGN_IN: Function = Function::http(
+    Method::Post,
+    "/auth/oauth/{provider}",
+    "auth-oauth-sign-in",
+    PKG,
+    Access::Public,
+    handler!(sign_in),
+)
+.permissions(PERMS)
+.doc("auth", "Sign in with Google or Kakao (provider: google or kakao)")
+.example(r#"{"code":"authorization-code","redirectUri":"https://app.example.com/oauth/callback"}"#)
+.responses(&[
+    said(200, "Signed in (tokens), or `{needLink, linkTicket}` when the email belongs to a password account."),
+    said(201, "No account yet: `{signupTicket}`."),
+])
+.errors(&[404, 429, 503])
+.secrets(&[Secret::GoogleOAuth, Secret::KakaoOAuth]);
 
 pub static OAUTH_LINK: Function =
-    Function::http(Method::Post, "/auth/oauth/link", "auth-oauth-link", PKG, Access::Public, |c, r| {
-        Box::pin(link(c, r))
-    })
-    .permissions(PERMS)
-    .doc("auth", "Link a provider identity to the password account with its email")
-    .request(schema::<LinkRequest>, r#"{"linkTicket":"ticket","password":"walks4ever"}"#)
-    .responses(&[respond(200, "Linked and signed in.", Some(schema::<TokenPair>))])
-    .errors(&[401, 409, 423]);
+    Function::http(Method::Post, "/auth/oauth/link", "auth-oauth-link", PKG, Access::Public, handler!(link))
+        .permissions(PERMS)
+        .doc("auth", "Link a provider identity to the password account with its email")
+        .example(r#"{"linkTicket":"ticket","password":"walks4ever"}"#)
+        .responses(&[said(200, "Linked and signed in.")])
+        .errors(&[401, 409, 423]);
 
 pub static OAUTH_SIGNUP: Function =
-    Function::http(Method::Post, "/auth/oauth/signup", "auth-oauth-signup", PKG, Access::Public, |c, r| {
-        Box::pin(signup(c, r))
-    })
-    .permissions(PERMS)
-    .doc("auth", "Create an account from a provider identity")
-    .request(schema::<OAuthSignUpRequest>, r#"{"signupTicket":"ticket","name":"김민아","nickname":"mina"}"#)
-    .responses(&[respond(201, "Created and signed in.", Some(schema::<TokenPair>))])
-    .errors(&[409]);
+    Function::http(Method::Post, "/auth/oauth/signup", "auth-oauth-signup", PKG, Access::Public, handler!(signup))
+        .permissions(PERMS)
+        .doc("auth", "Create an account from a provider identity")
+        .example(r#"{"signupTicket":"ticket","name":"김민아","nickname":"mina"}"#)
+        .responses(&[said(201, "Created and signed in.")])
+        .errors(&[409]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -133,26 +128,26 @@ impl Validate for OAuthSignUpRequest {
     }
 }
 
-pub async fn sign_in(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let provider = Provider::parse(req.path_param("provider")?)
-        .ok_or_else(|| ApiError::not_found("PROVIDER_NOT_AVAILABLE", "Sign in with google or kakao."))?;
-    let body: OAuthRequest = req.json()?;
-    ratelimit::hit_ip(&ctx, "oauth", req.source_ip.as_deref()).await?;
+pub async fn sign_in(
+    ctx: Arc<AppContext>,
+    Path(provider): Path<String>,
+    source: Source,
+    Json(body): Json<OAuthRequest>,
+) -> ApiResult<Either<Okay<OAuthOutcome>, Created<OAuthOutcome>>> {
+    let provider = Provider::parse(provider.as_str()).ok_or(IdentityError::ProviderNotAvailable)?;
+    ratelimit::hit_ip(&ctx, "oauth", source.as_deref()).await?;
     let who = oauth::identify(&ctx, provider, &body.code, &body.redirect_uri).await?;
 
     if let Some(user_id) = owner_of(&ctx, &social_key(provider, &who.subject)).await? {
         let user =
             load_user(&ctx, &user_id).await?.ok_or_else(|| ApiError::internal("social link to a missing user"))?;
         ensure_may_sign_in(&user)?;
-        return ApiResponse::ok(&OAuthOutcome::SignedIn(Box::new(sessions::start(&ctx, &user).await?)));
+        return Ok(Either::First(Okay(OAuthOutcome::SignedIn(Box::new(sessions::start(&ctx, &user).await?)))));
     }
     let email = match (&who.email, who.email_verified) {
         (Some(e), true) => normalize_email(e),
         _ => {
-            return Err(ApiError::bad_request(
-                "OAUTH_EMAIL_UNVERIFIED",
-                "The provider did not share a verified email address.",
-            ));
+            return Err(IdentityError::OAuthEmailUnverified.into());
         }
     };
     let mut ticket = Ticket {
@@ -169,14 +164,13 @@ pub async fn sign_in(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResp
         ticket.kind = TicketKind::Link;
         ticket.user_id = Some(user_id);
         let link_ticket = oauth::issue(&ctx, ticket).await?;
-        return ApiResponse::ok(&OAuthOutcome::NeedLink { need_link: true, link_ticket, email });
+        return Ok(Either::First(Okay(OAuthOutcome::NeedLink { need_link: true, link_ticket, email })));
     }
     let signup_ticket = oauth::issue(&ctx, ticket).await?;
-    ApiResponse::json(StatusCode::CREATED, &OAuthOutcome::NeedSignup { signup_ticket, email, name: who.name })
+    Ok(Either::Second(Created(OAuthOutcome::NeedSignup { signup_ticket, email, name: who.name })))
 }
 
-pub async fn link(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: LinkRequest = req.json()?;
+pub async fn link(ctx: Arc<AppContext>, Json(body): Json<LinkRequest>) -> ApiResult<Okay<TokenPair>> {
     let ticket = oauth::load(&ctx, &body.link_ticket, TicketKind::Link).await?;
     let user_id = ticket.user_id.clone().ok_or_else(oauth::invalid_ticket)?;
     let user = load_user(&ctx, &user_id).await?.ok_or_else(oauth::invalid_ticket)?;
@@ -184,7 +178,7 @@ pub async fn link(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
         return Err(locked());
     }
     if user.password_hash.is_none() {
-        return Err(ApiError::forbidden("PASSWORD_LOGIN_UNAVAILABLE", "This account signs in with Google or Kakao."));
+        return Err(IdentityError::PasswordLoginUnavailable.into());
     }
     if !password::verify(&body.password, user.password_hash.as_deref()).await {
         return Err(if user.status == AccountStatus::Withdrawn {
@@ -200,11 +194,7 @@ pub async fn link(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
     ctx.table
         .transact(vec![
             oauth::consume(&ticket),
-            claim_unique(
-                &social,
-                ctx.now().timestamp(),
-                ApiError::conflict("ALREADY_LINKED", "This provider account is linked already."),
-            )?,
+            claim_unique(&social, ctx.now().timestamp(), IdentityError::AlreadyLinked)?,
             Write::update(
                 user_key(&user.id),
                 "SET social = list_append(if_not_exists(social, :empty), :link), updatedAt = :now",
@@ -218,11 +208,10 @@ pub async fn link(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespons
         ])
         .await?;
     let user = load_user(&ctx, &user.id).await?.ok_or_else(|| ApiError::internal("linked user vanished"))?;
-    ApiResponse::ok(&sessions::start(&ctx, &user).await?)
+    Ok(Okay(sessions::start(&ctx, &user).await?))
 }
 
-pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: OAuthSignUpRequest = req.json()?;
+pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) -> ApiResult<Created<TokenPair>> {
     let ticket = oauth::load(&ctx, &body.signup_ticket, TicketKind::Signup).await?;
     let now = ctx.now();
     let user = User {
@@ -262,22 +251,10 @@ pub async fn signup(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         .transact(vec![
             oauth::consume(&ticket),
             Write::put(&user)?.if_absent(ApiError::internal("user id collision")),
-            claim_unique(
-                &unique(email_key(&user.email)),
-                t,
-                ApiError::conflict("EMAIL_TAKEN", "This email is already registered."),
-            )?,
-            claim_unique(
-                &unique(nickname_key(&user.nickname)),
-                t,
-                ApiError::conflict("NICKNAME_TAKEN", "This nickname is taken."),
-            )?,
-            claim_unique(
-                &unique(social_key(ticket.provider, &ticket.subject)),
-                t,
-                ApiError::conflict("ALREADY_LINKED", "This provider account is linked already."),
-            )?,
+            claim_unique(&unique(email_key(&user.email)), t, IdentityError::EmailTaken)?,
+            claim_unique(&unique(nickname_key(&user.nickname)), t, IdentityError::NicknameTaken)?,
+            claim_unique(&unique(social_key(ticket.provider, &ticket.subject)), t, IdentityError::AlreadyLinked)?,
         ])
         .await?;
-    ApiResponse::created(&sessions::start(&ctx, &user).await?)
+    Ok(Created(sessions::start(&ctx, &user).await?))
 }

@@ -3,20 +3,22 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use shared::handler;
+use shared::handler::{Caller, Created, Json};
 use shared::media::{self, Purpose, Upload};
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::validate::{Validate, Validator};
-use shared::{ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
 
 pub static CREATE_UPLOAD: Function =
-    Function::http(Method::Post, "/uploads", "uploads-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+    Function::http(Method::Post, "/uploads", "uploads-create", PKG, Access::User, handler!(create))
         .permissions(&[Permission::TableRead, Permission::MediaWrite])
         .doc("media", "Get a presigned URL to upload one file")
-        .request(schema::<UploadRequest>, r#"{"purpose":"profile","contentType":"image/png","contentLength":48213}"#)
-        .responses(&[respond(201, "PUT the file to uploadUrl with the given headers.", Some(schema::<Upload>))]);
+        .example(r#"{"purpose":"profile","contentType":"image/png","contentLength":48213}"#)
+        .responses(&[said(201, "PUT the file to uploadUrl with the given headers.")]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,11 +34,13 @@ impl Validate for UploadRequest {
     }
 }
 
-pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: UploadRequest = req.json()?;
-    let caller = req.caller()?;
+pub async fn create(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<UploadRequest>,
+) -> ApiResult<Created<Upload>> {
     let upload =
         media::presign_upload(&ctx, &caller.user_id, body.purpose, body.content_type.trim(), body.content_length)
             .await?;
-    ApiResponse::created(&upload)
+    Ok(Created(upload))
 }

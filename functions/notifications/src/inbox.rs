@@ -3,25 +3,31 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shared::error::Tolerate;
+use shared::handler;
+use shared::handler::{Caller, Json, NoContent, Okay, Params, Path};
 use shared::http::PageRequest;
-use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::table::Page;
+use shared::table::TableError;
 use shared::table::{Query, Write, b, n};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::error::NotificationError;
 use crate::model::{Notification, Settings, counter_key, notification_key, settings_key};
 
 const READ: &[Permission] = &[Permission::TableRead];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
 pub static LIST: Function =
-    Function::http(Method::Get, "/notifications", "notifications-list", PKG, Access::User, |c, r| Box::pin(list(c, r)))
+    Function::http(Method::Get, "/notifications", "notifications-list", PKG, Access::User, handler!(list))
         .permissions(READ)
         .doc("notifications", "My notifications, newest first")
         .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)])
-        .responses(&[respond(200, "A page of notifications.", Some(page::<Notification>))]);
+        .responses(&[said(200, "A page of notifications.")]);
 
 pub static UNREAD: Function = Function::http(
     Method::Get,
@@ -29,53 +35,67 @@ pub static UNREAD: Function = Function::http(
     "notifications-unread-count",
     PKG,
     Access::User,
-    |c, r| Box::pin(unread(c, r)),
+    handler!(unread),
 )
 .permissions(READ)
 .doc("notifications", "How many notifications I have not read")
-.responses(&[respond(200, "The count.", Some(schema::<UnreadCount>))]);
+.responses(&[said(200, "The count.")]);
 
-pub static MARK_READ: Function =
-    Function::http(Method::Patch, "/notifications/{id}/read", "notifications-mark-read", PKG, Access::User, |c, r| {
-        Box::pin(mark_read(c, r))
-    })
-    .permissions(WRITE)
-    .doc("notifications", "Mark one notification read (idempotent)")
-    .responses(&[respond(200, "The notification.", Some(schema::<Notification>))])
-    .errors(&[404]);
+pub static MARK_READ: Function = Function::http(
+    Method::Patch,
+    "/notifications/{id}/read",
+    "notifications-mark-read",
+    PKG,
+    Access::User,
+    handler!(mark_read),
+)
+.permissions(WRITE)
+.doc("notifications", "Mark one notification read (idempotent)")
+.responses(&[said(200, "The notification.")])
+.errors(&[404]);
 
-pub static READ_ALL: Function =
-    Function::http(Method::Post, "/notifications/read-all", "notifications-read-all", PKG, Access::User, |c, r| {
-        Box::pin(read_all(c, r))
-    })
-    .permissions(WRITE)
-    .doc("notifications", "Mark every notification read")
-    .responses(&[respond(200, "How many changed.", Some(schema::<Changed>))]);
+pub static READ_ALL: Function = Function::http(
+    Method::Post,
+    "/notifications/read-all",
+    "notifications-read-all",
+    PKG,
+    Access::User,
+    handler!(read_all),
+)
+.permissions(WRITE)
+.doc("notifications", "Mark every notification read")
+.responses(&[said(200, "How many changed.")]);
 
 pub static DELETE: Function =
-    Function::http(Method::Delete, "/notifications/{id}", "notifications-delete", PKG, Access::User, |c, r| {
-        Box::pin(delete(c, r))
-    })
-    .permissions(WRITE)
-    .doc("notifications", "Delete one notification")
-    .responses(&[respond(204, "Deleted.", None)])
-    .errors(&[404]);
+    Function::http(Method::Delete, "/notifications/{id}", "notifications-delete", PKG, Access::User, handler!(delete))
+        .permissions(WRITE)
+        .doc("notifications", "Delete one notification")
+        .responses(&[said(204, "Deleted.")])
+        .errors(&[404]);
 
-pub static DELETE_ALL: Function =
-    Function::http(Method::Delete, "/notifications", "notifications-delete-all", PKG, Access::User, |c, r| {
-        Box::pin(delete_all(c, r))
-    })
-    .permissions(WRITE)
-    .doc("notifications", "Delete every notification")
-    .responses(&[respond(200, "How many were deleted.", Some(schema::<Changed>))]);
+pub static DELETE_ALL: Function = Function::http(
+    Method::Delete,
+    "/notifications",
+    "notifications-delete-all",
+    PKG,
+    Access::User,
+    handler!(delete_all),
+)
+.permissions(WRITE)
+.doc("notifications", "Delete every notification")
+.responses(&[said(200, "How many were deleted.")]);
 
-pub static GET_SETTINGS: Function =
-    Function::http(Method::Get, "/notifications/settings", "notifications-get-settings", PKG, Access::User, |c, r| {
-        Box::pin(get_settings(c, r))
-    })
-    .permissions(READ)
-    .doc("notifications", "Which notifications I get, in the app and by email")
-    .responses(&[respond(200, "My settings.", Some(schema::<Settings>))]);
+pub static GET_SETTINGS: Function = Function::http(
+    Method::Get,
+    "/notifications/settings",
+    "notifications-get-settings",
+    PKG,
+    Access::User,
+    handler!(get_settings),
+)
+.permissions(READ)
+.doc("notifications", "Which notifications I get, in the app and by email")
+.responses(&[said(200, "My settings.")]);
 
 pub static PUT_SETTINGS: Function = Function::http(
     Method::Put,
@@ -83,15 +103,14 @@ pub static PUT_SETTINGS: Function = Function::http(
     "notifications-put-settings",
     PKG,
     Access::User,
-    |c, r| Box::pin(put_settings(c, r)),
+    handler!(put_settings),
 )
 .permissions(WRITE)
 .doc("notifications", "Choose which notifications I get")
-.request(
-    schema::<Settings>,
-    r#"{"like":true,"comment":true,"follow":true,"chat":true,"trade":true,"campaign":true,"health":true,"notice":true,"email":{"like":false,"comment":true,"follow":false,"chat":false,"trade":true,"campaign":false,"health":true,"notice":true}}"#,
+.example(r#"{"like":true,"comment":true,"follow":true,"chat":true,"trade":true,"campaign":true,"health":true,"notice":true,"email":{"like":false,"comment":true,"follow":false,"chat":false,"trade":true,"campaign":false,"health":true,"notice":true}}"#,
 )
-.responses(&[respond(200, "My settings.", Some(schema::<Settings>))]);
+
+.responses(&[said(200, "My settings.")]);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnreadCount {
@@ -114,23 +133,23 @@ struct Counter {
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("NOTIFICATION_NOT_FOUND", "No such notification.")
+    NotificationError::NotificationNotFound.into()
 }
 
-pub async fn list(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let query = Query::partition(format!("USER#{me}")).begins_with("NOTIF#").newest_first().paged(&req, 20, 50)?;
+pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<Notification>>> {
+    let me = caller.user_id.clone();
+    let query = Query::partition(format!("USER#{me}")).begins_with("NOTIF#").newest_first().paged(&params, 20, 50)?;
     let page = ctx.table.query::<Notification>(&query).await?;
-    ApiResponse::ok(&page)
+    Ok(Okay(page))
 }
 
-pub async fn unread(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
+pub async fn unread(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<UnreadCount>> {
+    let me = caller.user_id.clone();
     let count = match ctx.table.get_item(&counter_key(&me)).await? {
         Some(item) => serde_dynamo::from_item::<_, Counter>(item)?.unread.max(0),
         None => 0,
     };
-    ApiResponse::ok(&UnreadCount { count })
+    Ok(Okay(UnreadCount { count }))
 }
 
 /// The writes that mark `n` read and count it down, only if it is still unread.
@@ -139,25 +158,21 @@ fn mark(me: &str, id: &str) -> Write {
         .name("#r", "read")
         .value(":yes", b(true))
         .value(":no", b(false))
-        .when("#r = :no", ApiError::conflict("ALREADY_READ", "already read"))
+        .when("#r = :no", NotificationError::AlreadyRead)
 }
 
-pub async fn mark_read(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let id = req.path_param("id")?.to_string();
+pub async fn mark_read(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<Notification>> {
+    let me = caller.user_id.clone();
     let existing = ctx.table.get::<Notification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
     if !existing.read {
-        match ctx
-            .table
+        // Read meanwhile by another request: the same outcome.
+        ctx.table
             .transact(vec![mark(&me, &id), Write::update(counter_key(&me), "ADD unread :m").value(":m", n(-1))])
             .await
-        {
-            Ok(()) | Err(ApiError::Conflict { code: "ALREADY_READ", .. }) => {}
-            Err(e) => return Err(e),
-        }
+            .tolerate(&NotificationError::AlreadyRead)?;
     }
     let fresh = ctx.table.get::<Notification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
-    ApiResponse::ok(&fresh)
+    Ok(Okay(fresh))
 }
 
 /// Every notification of `me`, page by page.
@@ -179,8 +194,8 @@ async fn all_of(ctx: &AppContext, me: &str) -> ApiResult<Vec<Notification>> {
     }
 }
 
-pub async fn read_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
+pub async fn read_all(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<Changed>> {
+    let me = caller.user_id.clone();
     let unread: Vec<String> = all_of(&ctx, &me).await?.into_iter().filter(|x| !x.read).map(|x| x.id).collect();
     let mut changed = 0;
     for chunk in unread.chunks(99) {
@@ -189,7 +204,7 @@ pub async fn read_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
         match ctx.table.transact(writes).await {
             Ok(()) => changed += chunk.len(),
             // One was read meanwhile: mark the rest one by one.
-            Err(ApiError::Conflict { code: "ALREADY_READ", .. }) => {
+            Err(e) if e.is(&NotificationError::AlreadyRead) => {
                 for id in chunk {
                     if ctx
                         .table
@@ -207,28 +222,28 @@ pub async fn read_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
             Err(e) => return Err(e),
         }
     }
-    ApiResponse::ok(&Changed { changed })
+    Ok(Okay(Changed { changed }))
 }
 
-pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let id = req.path_param("id")?.to_string();
+pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
+    let me = caller.user_id.clone();
     let existing = ctx.table.get::<Notification>(&notification_key(&me, &id)).await?.ok_or_else(not_found)?;
-    let mut writes =
-        vec![Write::delete(notification_key(&me, &id)).name("#r", "read").value(":r", b(existing.read)).when(
-            "#r = :r",
-            ApiError::conflict("CONCURRENT_UPDATE", "The notification changed meanwhile. Try again."),
-        )];
+    let mut writes = vec![
+        Write::delete(notification_key(&me, &id))
+            .name("#r", "read")
+            .value(":r", b(existing.read))
+            .when("#r = :r", NotificationError::NotificationChanged),
+    ];
     if !existing.read {
         writes.push(Write::update(counter_key(&me), "ADD unread :m").value(":m", n(-1)));
     }
     ctx.table.transact(writes).await?;
-    ApiResponse::no_content()
+    Ok(NoContent)
 }
 
-pub async fn delete_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let changed_meanwhile = || ApiError::conflict("CONCURRENT_UPDATE", "Notifications changed meanwhile. Try again.");
+pub async fn delete_all(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<Changed>> {
+    let me = caller.user_id.clone();
+    let changed_meanwhile = || -> ApiError { NotificationError::NotificationsChanged.into() };
     let mut changed = 0;
     // Each delete is conditional on the item as read, so the counter goes down only for items
     // this request really deleted unread; a chunk that raced with another delete or a read is
@@ -252,7 +267,7 @@ pub async fn delete_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiR
             }
             match ctx.table.transact(writes).await {
                 Ok(()) => changed += chunk.len(),
-                Err(ApiError::Conflict { code: "CONCURRENT_UPDATE", .. }) => {
+                Err(e) if e.is(&NotificationError::NotificationsChanged) || e.is(&TableError::Contended) => {
                     raced = true;
                     break;
                 }
@@ -260,23 +275,26 @@ pub async fn delete_all(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiR
             }
         }
         if !raced {
-            return ApiResponse::ok(&Changed { changed });
+            return Ok(Okay(Changed { changed }));
         }
     }
     Err(changed_meanwhile())
 }
 
-pub async fn get_settings(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    ApiResponse::ok(&crate::worker::load_settings(&ctx, &me).await?)
+pub async fn get_settings(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<Settings>> {
+    let me = caller.user_id.clone();
+    Ok(Okay(crate::worker::load_settings(&ctx, &me).await?))
 }
 
-pub async fn put_settings(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: Settings = req.json()?;
-    let me = req.caller()?.user_id.clone();
+pub async fn put_settings(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<Settings>,
+) -> ApiResult<Okay<Settings>> {
+    let me = caller.user_id.clone();
     let mut item: shared::table::Item = serde_dynamo::to_item(body)?;
     item.extend(settings_key(&me).to_item());
     item.insert(shared::table::ENTITY_TYPE.into(), shared::table::s("NotificationSettings"));
     ctx.table.write(Write::put_item(item)).await?;
-    ApiResponse::ok(&body)
+    Ok(Okay(body))
 }

@@ -1,6 +1,7 @@
 //! Notifications: the SQS worker that turns domain events into notifications (and emails),
 //! and the inbox endpoints.
 
+pub mod error;
 pub mod inbox;
 pub mod model;
 pub mod worker;

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use shared::error::Tolerate;
 use shared::events::{NotificationEvent, NotificationKind};
 use shared::mail::Email;
 use shared::routes::{Function, Permission, Worker};
@@ -11,6 +12,7 @@ use shared::table::{AttrValue, Key, Write, n, s};
 use shared::worker::{Message, MessageError};
 use shared::{ApiError, AppContext, queues};
 
+use crate::error::NotificationError;
 use crate::model::{Actor, Notification, Settings, counter_key, settings_key};
 
 pub static NOTIFICATION_WORKER: Function = Function::worker(
@@ -97,7 +99,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
     let mut seen = Key::new(format!("NOTIFEVENT#{}", event.event_id), "SEEN").to_item();
     seen.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + SEEN_SECS));
     seen.insert("notificationId".into(), s(&notification.id));
-    let mut writes = vec![Write::put_item(seen).if_absent(ApiError::conflict("DUPLICATE_EVENT", "seen"))];
+    let mut writes = vec![Write::put_item(seen).if_absent(NotificationError::DuplicateEvent)];
     // Like/unlike and follow/unfollow cycles tell the recipient once an hour, not once a cycle.
     if matches!(event.kind, NotificationKind::Like | NotificationKind::Follow) {
         let mut once = Key::new(
@@ -110,7 +112,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
             Write::put_item(once)
                 .name("#exp", shared::table::TTL_ATTRIBUTE)
                 .value(":now", n(now.timestamp()))
-                .when("attribute_not_exists(PK) OR #exp <= :now", ApiError::conflict("DUPLICATE_EVENT", "repeat")),
+                .when("attribute_not_exists(PK) OR #exp <= :now", NotificationError::DuplicateEvent),
         );
     }
     writes.extend([
@@ -128,9 +130,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
         };
         writes.push(shared::outbox::message(&ctx, &queues::MAIL, &email)?);
     }
-    match ctx.table.transact(writes).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.code() == "DUPLICATE_EVENT" => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    // Handled before (a redelivery), or the same notification within the hour: nothing to do.
+    ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Pets and the breed catalogue.
 
+pub mod error;
 pub mod pets;
 pub mod species;
 

@@ -10,14 +10,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use shared::handler;
+use shared::handler::{Caller, Created, Json, NoContent, Okay, Path, Viewer};
 use shared::media::Purpose as MediaPurpose;
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{AttrValue, Entity, Gsi, Key, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::error::PetError;
 use crate::species::{self, Species};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
@@ -27,58 +30,52 @@ const MAX_PETS: usize = 30;
 /// No pet alive today was born earlier.
 const EARLIEST_BIRTHDAY: NaiveDate = NaiveDate::from_ymd_opt(1990, 1, 1).expect("a valid date");
 
-pub static CREATE: Function = Function::http(Method::Post, "/pets", "pets-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+pub static CREATE: Function = Function::http(Method::Post, "/pets", "pets-create", PKG, Access::User, handler!(create))
     .permissions(WRITE)
     .doc("pets", "Register a pet; the first one becomes the main pet")
-    .request(schema::<PetInput>, r#"{"name":"초코","speciesId":"dog-maltese","gender":"FEMALE","birthday":"2021-03-14","weightKg":3.2,"neutered":true}"#)
-    .responses(&[respond(201, "Registered.", Some(schema::<PetView>))])
+    .example(r#"{"name":"초코","speciesId":"dog-maltese","gender":"FEMALE","birthday":"2021-03-14","weightKg":3.2,"neutered":true}"#)
+.responses(&[said(201, "Registered.")])
     .errors(&[409]);
 
-pub static MINE: Function =
-    Function::http(Method::Get, "/pets", "pets-mine", PKG, Access::User, |c, r| Box::pin(mine(c, r)))
-        .permissions(READ)
-        .doc("pets", "My pets")
-        .responses(&[respond(200, "My pets.", Some(schema::<PetList>))]);
+pub static MINE: Function = Function::http(Method::Get, "/pets", "pets-mine", PKG, Access::User, handler!(mine))
+    .permissions(READ)
+    .doc("pets", "My pets")
+    .responses(&[said(200, "My pets.")]);
 
 pub static OF_USER: Function =
-    Function::http(Method::Get, "/users/{id}/pets", "pets-of-user", PKG, Access::Public, |c, r| {
-        Box::pin(of_user(c, r))
-    })
-    .permissions(READ)
-    .doc("pets", "A user's pets")
-    .responses(&[respond(200, "Their pets.", Some(schema::<PetList>))]);
-
-pub static GET: Function =
-    Function::http(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, |c, r| Box::pin(get(c, r)))
+    Function::http(Method::Get, "/users/{id}/pets", "pets-of-user", PKG, Access::Public, handler!(of_user))
         .permissions(READ)
-        .doc("pets", "A pet")
-        .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
-        .errors(&[404]);
+        .doc("pets", "A user's pets")
+        .responses(&[said(200, "Their pets.")]);
+
+pub static GET: Function = Function::http(Method::Get, "/pets/{id}", "pets-get", PKG, Access::Public, handler!(get))
+    .permissions(READ)
+    .doc("pets", "A pet")
+    .responses(&[said(200, "The pet.")])
+    .errors(&[404]);
 
 pub static UPDATE: Function =
-    Function::http(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, |c, r| Box::pin(update(c, r)))
+    Function::http(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, handler!(update))
         .permissions(WRITE)
         .doc("pets", "Change my pet")
-        .request(schema::<PetPatch>, r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
-        .responses(&[respond(200, "The pet.", Some(schema::<PetView>))])
+        .example(r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
+        .responses(&[said(200, "The pet.")])
         .errors(&[404, 409]);
 
 pub static DELETE: Function =
-    Function::http(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, |c, r| Box::pin(delete(c, r)))
+    Function::http(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, handler!(delete))
         .permissions(WRITE)
         .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
-        .responses(&[respond(204, "Removed.", None)])
+        .responses(&[said(204, "Removed.")])
         .errors(&[404]);
 
 pub static SET_MAIN: Function =
-    Function::http(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, |c, r| {
-        Box::pin(set_main(c, r))
-    })
-    .permissions(WRITE)
-    .doc("pets", "Choose my main pet")
-    .request(schema::<MainPetRequest>, r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
-    .responses(&[respond(200, "The new main pet.", Some(schema::<PetView>))])
-    .errors(&[404]);
+    Function::http(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, handler!(set_main))
+        .permissions(WRITE)
+        .doc("pets", "Choose my main pet")
+        .example(r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
+        .responses(&[said(200, "The new main pet.")])
+        .errors(&[404]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -190,18 +187,18 @@ async fn pets_of(ctx: &AppContext, owner: &str) -> ApiResult<Vec<Pet>> {
         .items)
 }
 
-async fn list_of(ctx: &AppContext, owner: &str) -> ApiResult<ApiResponse> {
+async fn list_of(ctx: &AppContext, owner: &str) -> ApiResult<Okay<PetList>> {
     let pets = pets_of(ctx, owner).await?;
     let main = main_pet_of(ctx, owner).await?;
     let mut items = Vec::new();
     for p in &pets {
         items.push(view(ctx, p, main.as_deref()).await?);
     }
-    ApiResponse::ok(&PetList { items })
+    Ok(Okay(PetList { items }))
 }
 
 fn not_found() -> ApiError {
-    ApiError::not_found("PET_NOT_FOUND", "No such pet.")
+    PetError::PetNotFound.into()
 }
 
 async fn load(ctx: &AppContext, id: &str) -> ApiResult<Pet> {
@@ -212,11 +209,10 @@ async fn load(ctx: &AppContext, id: &str) -> ApiResult<Pet> {
 }
 
 /// The pet, if the caller owns it; someone else's pet answers 403.
-async fn load_own(ctx: &AppContext, req: &ApiRequest) -> ApiResult<Pet> {
-    let me = &req.caller()?.user_id;
-    let pet = load(ctx, req.path_param("id")?).await?;
-    if &pet.owner_id != me {
-        return Err(ApiError::forbidden("NOT_YOUR_PET", "Only the owner may change this pet."));
+async fn load_own(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Pet> {
+    let pet = load(ctx, id).await?;
+    if pet.owner_id != me {
+        return Err(PetError::NotYourPet.into());
     }
     Ok(pet)
 }
@@ -322,7 +318,7 @@ impl Validate for MainPetRequest {
 }
 
 fn name_taken() -> ApiError {
-    ApiError::conflict("PET_NAME_TAKEN", "You already have a pet with this name.")
+    PetError::PetNameTaken.into()
 }
 
 fn claim_name(owner: &str, name: &str, pet_id: &str) -> Write {
@@ -331,9 +327,8 @@ fn claim_name(owner: &str, name: &str, pet_id: &str) -> Write {
     Write::put_item(item).if_absent(name_taken())
 }
 
-pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: PetInput = req.json()?;
-    let me = req.caller()?.user_id.clone();
+pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PetInput>) -> ApiResult<Created<PetView>> {
+    let me = caller.user_id.clone();
     if let Some(k) = &body.photo_key {
         shared::media::verify(&ctx, &me, k, &[MediaPurpose::Pet]).await?;
     }
@@ -365,38 +360,37 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             .value(":p", s(&pet.id))
             .value(":one", n(1))
             .value(":max", n(MAX_PETS))
-            .when(
-                "attribute_not_exists(petCount) OR petCount < :max",
-                ApiError::conflict("TOO_MANY_PETS", format!("At most {MAX_PETS} pets per account.")),
-            ),
+            .when("attribute_not_exists(petCount) OR petCount < :max", PetError::TooManyPets),
         ])
         .await?;
     let main = main_pet_of(&ctx, &me).await?;
-    ApiResponse::created(&view(&ctx, &pet, main.as_deref()).await?)
+    Ok(Created(view(&ctx, &pet, main.as_deref()).await?))
 }
 
-pub async fn mine(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    list_of(&ctx, &me).await
+pub async fn mine(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<PetList>> {
+    list_of(&ctx, &caller.user_id).await
 }
 
-pub async fn of_user(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let user = req.path_param("id")?;
-    if !shared::ids::is_valid_id(user) {
-        return Err(ApiError::not_found("USER_NOT_FOUND", "No such user."));
+pub async fn of_user(ctx: Arc<AppContext>, _: Viewer, Path(user): Path<String>) -> ApiResult<Okay<PetList>> {
+    if !shared::ids::is_valid_id(&user) {
+        return Err(PetError::UserNotFound.into());
     }
-    list_of(&ctx, user).await
+    list_of(&ctx, &user).await
 }
 
-pub async fn get(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let pet = load(&ctx, req.path_param("id")?).await?;
+pub async fn get(ctx: Arc<AppContext>, Path(id): Path<String>) -> ApiResult<Okay<PetView>> {
+    let pet = load(&ctx, &id).await?;
     let main = main_pet_of(&ctx, &pet.owner_id).await?;
-    ApiResponse::ok(&view(&ctx, &pet, main.as_deref()).await?)
+    Ok(Okay(view(&ctx, &pet, main.as_deref()).await?))
 }
 
-pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: PetPatch = req.json()?;
-    let mut pet = load_own(&ctx, &req).await?;
+pub async fn update(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PetPatch>,
+) -> ApiResult<Okay<PetView>> {
+    let mut pet = load_own(&ctx, &caller.user_id, &id).await?;
     let (old_name, seen) = (pet.name.clone(), pet.updated_at);
     if let Some(k) = &body.photo_key {
         shared::media::verify(&ctx, &pet.owner_id, k, &[MediaPurpose::Pet]).await?;
@@ -426,9 +420,7 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     pet.updated_at = ctx.now();
     // Optimistic: the put only applies to the version we read.
     let mut writes = vec![
-        Write::put(&pet)?
-            .when("updatedAt = :seen", ApiError::conflict("CONCURRENT_UPDATE", "The pet changed meanwhile. Try again."))
-            .value(":seen", shared::table::time(seen)),
+        Write::put(&pet)?.when("updatedAt = :seen", PetError::PetChanged).value(":seen", shared::table::time(seen)),
     ];
     if old_name.to_lowercase() != pet.name.to_lowercase() {
         writes.push(claim_name(&pet.owner_id, &pet.name, &pet.id));
@@ -436,14 +428,14 @@ pub async fn update(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     }
     ctx.table.transact(writes).await?;
     let main = main_pet_of(&ctx, &pet.owner_id).await?;
-    ApiResponse::ok(&view(&ctx, &pet, main.as_deref()).await?)
+    Ok(Okay(view(&ctx, &pet, main.as_deref()).await?))
 }
 
-pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let pet = load_own(&ctx, &req).await?;
+pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
+    let pet = load_own(&ctx, &caller.user_id, &id).await?;
     let owner = pet.owner_id.clone();
     let user = shared::account::user_key(&owner);
-    let retry = || ApiError::conflict("PETS_CHANGED", "retry");
+    let retry = || -> ApiError { PetError::MainPetMoved.into() };
     // One transaction: the pet goes, and if it was the main pet "main" moves to the oldest
     // remaining pet (checked to still exist) or is cleared. A concurrent change of the main
     // pet or of that successor fails the transaction, which is then planned again, so the
@@ -472,20 +464,23 @@ pub async fn delete(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             );
         }
         match ctx.table.transact(writes).await {
-            Ok(()) => return ApiResponse::no_content(),
-            Err(ApiError::Conflict { code: "PETS_CHANGED", .. }) => continue,
+            Ok(()) => return Ok(NoContent),
+            Err(e) if e.is(&PetError::MainPetMoved) => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::conflict("CONCURRENT_UPDATE", "Your pets changed meanwhile. Try again."))
+    Err(PetError::PetsChanged.into())
 }
 
-pub async fn set_main(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: MainPetRequest = req.json()?;
-    let me = req.caller()?.user_id.clone();
+pub async fn set_main(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<MainPetRequest>,
+) -> ApiResult<Okay<PetView>> {
+    let me = caller.user_id.clone();
     let pet = load(&ctx, &body.pet_id).await?;
     if pet.owner_id != me {
-        return Err(ApiError::forbidden("NOT_YOUR_PET", "Only the owner may choose it."));
+        return Err(PetError::MayNotChoosePet.into());
     }
     ctx.table
         .transact(vec![
@@ -493,5 +488,5 @@ pub async fn set_main(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRes
             Write::update(shared::account::user_key(&me), "SET mainPetId = :p").value(":p", s(&pet.id)),
         ])
         .await?;
-    ApiResponse::ok(&view(&ctx, &pet, Some(&pet.id)).await?)
+    Ok(Okay(view(&ctx, &pet, Some(&pet.id)).await?))
 }

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use shared::routes::{Access, Function, Method, enum_param, param, respond, schema};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::handler;
+use shared::handler::{Okay, Params};
+use shared::routes::{Access, Function, Method, enum_param, param, said};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -134,34 +136,34 @@ pub fn by_id(id: &str) -> Option<&'static Species> {
 }
 
 pub static LIST: Function =
-    Function::http(Method::Get, "/species", "species-list", PKG, Access::Public, |c, r| Box::pin(list(c, r)))
+    Function::http(Method::Get, "/species", "species-list", PKG, Access::Public, handler!(list))
         .doc("pets", "The breed catalogue, filtered by kind and by a Korean or English substring")
         .query(&[
             enum_param("kind", false, "dogs or cats", &["DOG", "CAT"]),
             param("q", false, "part of a Korean or English name"),
         ])
-        .responses(&[respond(200, "Matching breeds.", Some(schema::<SpeciesList>))]);
+        .responses(&[said(200, "Matching breeds.")]);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SpeciesList {
     pub items: Vec<Species>,
 }
 
-pub async fn list(_ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let kind = match req.query_raw("kind") {
+pub async fn list(_ctx: Arc<AppContext>, params: Params) -> ApiResult<Okay<SpeciesList>> {
+    let kind = match params.raw("kind") {
         None => None,
         Some(k) if k.eq_ignore_ascii_case("DOG") => Some(Kind::Dog),
         Some(k) if k.eq_ignore_ascii_case("CAT") => Some(Kind::Cat),
         Some(_) => return Err(ApiError::validation("kind", "INVALID", "DOG or CAT")),
     };
-    let q = req.query_param("q").map(|q| q.trim().to_lowercase());
+    let q = params.get("q").map(|q| q.trim().to_lowercase());
     let items = CATALOGUE
         .iter()
         .filter(|s| kind.is_none_or(|k| s.kind == k))
         .filter(|s| q.as_deref().is_none_or(|q| s.name_ko.contains(q) || s.name_en.to_lowercase().contains(q)))
         .copied()
         .collect();
-    ApiResponse::ok(&SpeciesList { items })
+    Ok(Okay(SpeciesList { items }))
 }
 
 #[cfg(test)]

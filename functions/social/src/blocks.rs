@@ -4,51 +4,51 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use shared::error::Tolerate;
+use shared::handler;
+use shared::handler::{Caller, Okay, Params, Path};
 use shared::people::{Person, blocked_by_key, blocks_key, following_key};
-use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::table::Page;
 use shared::table::{Query, Write};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
+use crate::error::SocialError;
 use crate::follows::{counters, end_follow_items};
 use crate::{PKG, id_after, other_user};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
 pub static BLOCK: Function =
-    Function::http(Method::Put, "/users/{id}/block", "social-block", PKG, Access::User, |c, r| Box::pin(block(c, r)))
+    Function::http(Method::Put, "/users/{id}/block", "social-block", PKG, Access::User, handler!(block))
         .permissions(WRITE)
         .doc("social", "Block a user (idempotent); follows between you end")
-        .responses(&[respond(200, "Blocked.", Some(schema::<BlockState>))])
+        .responses(&[said(200, "Blocked.")])
         .errors(&[404]);
 
 pub static UNBLOCK: Function =
-    Function::http(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, |c, r| {
-        Box::pin(unblock(c, r))
-    })
-    .permissions(WRITE)
-    .doc("social", "Unblock a user (idempotent)")
-    .responses(&[respond(200, "Not blocked.", Some(schema::<BlockState>))])
-    .errors(&[404]);
+    Function::http(Method::Delete, "/users/{id}/block", "social-unblock", PKG, Access::User, handler!(unblock))
+        .permissions(WRITE)
+        .doc("social", "Unblock a user (idempotent)")
+        .responses(&[said(200, "Not blocked.")])
+        .errors(&[404]);
 
 pub static MY_BLOCKS: Function =
-    Function::http(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, |c, r| {
-        Box::pin(my_blocks(c, r))
-    })
-    .permissions(&[Permission::TableRead, Permission::MediaRead])
-    .doc("social", "Whom I block")
-    .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)])
-    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
+    Function::http(Method::Get, "/users/me/blocks", "social-my-blocks", PKG, Access::User, handler!(my_blocks))
+        .permissions(&[Permission::TableRead, Permission::MediaRead])
+        .doc("social", "Whom I block")
+        .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)])
+        .responses(&[said(200, "A page of users.")]);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlockState {
     pub blocked: bool,
 }
 
-pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let target = req.path_param("id")?.to_string();
-    other_user(&ctx, &me, &target, "CANNOT_BLOCK_SELF").await?;
+pub async fn block(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<String>) -> ApiResult<Okay<BlockState>> {
+    let me = caller.user_id.clone();
+    other_user(&ctx, &me, &target, SocialError::CannotBlockSelf).await?;
     let now = ctx.now().to_rfc3339();
     let item = |key: shared::table::Key| {
         let mut i = key.to_item();
@@ -61,7 +61,7 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
     for _ in 0..3 {
         let follows = ctx.table.batch_get_items(&[following_key(&me, &target), following_key(&target, &me)]).await?;
         let mut writes = vec![
-            Write::put_item(item(blocks_key(&me, &target))).if_absent(ApiError::conflict("ALREADY_BLOCKED", "already")),
+            Write::put_item(item(blocks_key(&me, &target))).if_absent(SocialError::AlreadyBlocked),
             Write::put_item(item(blocked_by_key(&target, &me))),
         ];
         let (mine, theirs) = (follows[0].is_some(), follows[1].is_some());
@@ -71,7 +71,7 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             writes.push(Write::check(
                 following_key(&me, &target),
                 "attribute_not_exists(PK)",
-                ApiError::conflict("RETRY", "retry"),
+                SocialError::FollowsMoved,
             ));
         }
         if theirs {
@@ -80,7 +80,7 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
             writes.push(Write::check(
                 following_key(&target, &me),
                 "attribute_not_exists(PK)",
-                ApiError::conflict("RETRY", "retry"),
+                SocialError::FollowsMoved,
             ));
         }
         if mine || theirs {
@@ -90,41 +90,40 @@ pub async fn block(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespon
         writes.push(shared::feed::unfollowed(&ctx, &me, &target)?);
         writes.push(shared::feed::unfollowed(&ctx, &target, &me)?);
         match ctx.table.transact(writes).await {
-            Ok(()) => return ApiResponse::ok(&BlockState { blocked: true }),
-            Err(e) if e.code() == "ALREADY_BLOCKED" => return ApiResponse::ok(&BlockState { blocked: true }),
-            Err(e) if matches!(e.code(), "RETRY" | "NOT_FOLLOWING") => continue,
+            Ok(()) => return Ok(Okay(BlockState { blocked: true })),
+            Err(e) if e.is(&SocialError::AlreadyBlocked) => return Ok(Okay(BlockState { blocked: true })),
+            // A follow between the two changed meanwhile: plan again.
+            Err(e) if e.is(&SocialError::FollowsMoved) || e.is(&SocialError::NotFollowing) => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::conflict("CONCURRENT_UPDATE", "The relation changed meanwhile. Try again."))
+    Err(SocialError::RelationChanged.into())
 }
 
-pub async fn unblock(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let target = req.path_param("id")?.to_string();
-    other_user(&ctx, &me, &target, "CANNOT_BLOCK_SELF").await?;
+pub async fn unblock(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<String>) -> ApiResult<Okay<BlockState>> {
+    let me = caller.user_id.clone();
+    other_user(&ctx, &me, &target, SocialError::CannotBlockSelf).await?;
     let writes = vec![
-        Write::delete(blocks_key(&me, &target)).if_present(ApiError::conflict("NOT_BLOCKED", "not blocked")),
+        Write::delete(blocks_key(&me, &target)).if_present(SocialError::NotBlocked),
         Write::delete(blocked_by_key(&target, &me)),
     ];
-    match ctx.table.transact(writes).await {
-        Ok(()) | Err(ApiError::Conflict { code: "NOT_BLOCKED", .. }) => ApiResponse::ok(&BlockState { blocked: false }),
-        Err(e) => Err(e),
-    }
+    // Unblocking someone not blocked is a success too.
+    ctx.table.transact(writes).await.tolerate(&SocialError::NotBlocked)?;
+    Ok(Okay(BlockState { blocked: false }))
 }
 
-pub async fn my_blocks(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let limit = req.limit(9, 50)?;
+pub async fn my_blocks(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<Person>>> {
+    let me = caller.user_id.clone();
+    let limit = params.limit(9, 50)?;
     let page = ctx
         .table
         .query_items(
             &Query::partition(format!("USER#{me}"))
                 .begins_with("BLOCKS#")
                 .limit(limit)
-                .cursor(req.query_param("cursor").map(str::to_string)),
+                .cursor(params.get("cursor").map(str::to_string)),
         )
         .await?;
     let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, "BLOCKS#")).collect();
-    ApiResponse::ok(&shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?)
+    Ok(Okay(shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }

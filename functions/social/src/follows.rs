@@ -3,13 +3,19 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use shared::error::Tolerate;
 use shared::events::{NotificationEvent, NotificationKind};
+use shared::handler;
+use shared::handler::{Caller, Okay, Params, Path, Viewer};
+use shared::http::PageRequest;
 use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for};
-use shared::routes::{Access, Function, Method, Permission, int_param, page, param, respond, schema};
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::table::Page;
 use shared::table::{Query, Write, n};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
+use crate::error::SocialError;
 use crate::{PKG, id_after, other_user};
 
 const WRITE: &[Permission] =
@@ -19,48 +25,44 @@ const PAGE: &[shared::routes::ParamDoc] =
     &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)];
 
 pub static FOLLOW: Function =
-    Function::http(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, |c, r| {
-        Box::pin(follow(c, r))
-    })
-    .permissions(WRITE)
-    .doc("social", "Follow a user (idempotent)")
-    .responses(&[respond(200, "Following.", Some(schema::<FollowState>))])
-    .errors(&[404]);
+    Function::http(Method::Put, "/users/{id}/follow", "social-follow", PKG, Access::User, handler!(follow))
+        .permissions(WRITE)
+        .doc("social", "Follow a user (idempotent)")
+        .responses(&[said(200, "Following.")])
+        .errors(&[404]);
 
 pub static UNFOLLOW: Function =
-    Function::http(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, |c, r| {
-        Box::pin(unfollow(c, r))
-    })
-    .permissions(WRITE)
-    .doc("social", "Stop following a user (idempotent)")
-    .responses(&[respond(200, "Not following.", Some(schema::<FollowState>))])
-    .errors(&[404]);
+    Function::http(Method::Delete, "/users/{id}/follow", "social-unfollow", PKG, Access::User, handler!(unfollow))
+        .permissions(WRITE)
+        .doc("social", "Stop following a user (idempotent)")
+        .responses(&[said(200, "Not following.")])
+        .errors(&[404]);
 
-pub static STATUS: Function =
-    Function::http(Method::Get, "/users/{id}/follow-status", "social-follow-status", PKG, Access::User, |c, r| {
-        Box::pin(status(c, r))
-    })
-    .permissions(READ)
-    .doc("social", "Whether I follow the user and whether they follow me")
-    .responses(&[respond(200, "The status.", Some(schema::<FollowStatus>))]);
+pub static STATUS: Function = Function::http(
+    Method::Get,
+    "/users/{id}/follow-status",
+    "social-follow-status",
+    PKG,
+    Access::User,
+    handler!(status),
+)
+.permissions(READ)
+.doc("social", "Whether I follow the user and whether they follow me")
+.responses(&[said(200, "The status.")]);
 
 pub static FOLLOWERS: Function =
-    Function::http(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, |c, r| {
-        Box::pin(followers(c, r))
-    })
-    .permissions(READ)
-    .doc("social", "Who follows the user")
-    .query(PAGE)
-    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
+    Function::http(Method::Get, "/users/{id}/followers", "social-followers", PKG, Access::Public, handler!(followers))
+        .permissions(READ)
+        .doc("social", "Who follows the user")
+        .query(PAGE)
+        .responses(&[said(200, "A page of users.")]);
 
 pub static FOLLOWING: Function =
-    Function::http(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, |c, r| {
-        Box::pin(following(c, r))
-    })
-    .permissions(READ)
-    .doc("social", "Whom the user follows")
-    .query(PAGE)
-    .responses(&[respond(200, "A page of users.", Some(page::<Person>))]);
+    Function::http(Method::Get, "/users/{id}/following", "social-following", PKG, Access::Public, handler!(following))
+        .permissions(READ)
+        .doc("social", "Whom the user follows")
+        .query(PAGE)
+        .responses(&[said(200, "A page of users.")]);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -81,10 +83,7 @@ fn counter(user: &str, attr: &str, by: i64) -> Write {
 
 /// The writes that end `a` following `b`, without the counters (see [`counters`]).
 pub fn end_follow_items(a: &str, b: &str) -> Vec<Write> {
-    vec![
-        Write::delete(following_key(a, b)).if_present(ApiError::conflict("NOT_FOLLOWING", "not following")),
-        Write::delete(follower_key(b, a)),
-    ]
+    vec![Write::delete(following_key(a, b)).if_present(SocialError::NotFollowing), Write::delete(follower_key(b, a))]
 }
 
 /// The writes that end `a` following `b`, with the counters (only valid if the follow exists).
@@ -102,11 +101,10 @@ pub fn counters(user: &str, following: i64, followers: i64) -> Write {
         .value(":fr", n(followers))
 }
 
-pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let target = req.path_param("id")?.to_string();
-    other_user(&ctx, &me, &target, "CANNOT_FOLLOW_SELF").await?;
-    let blocked = || ApiError::forbidden("USER_BLOCKED", "One of you has blocked the other.");
+pub async fn follow(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<String>) -> ApiResult<Okay<FollowState>> {
+    let me = caller.user_id.clone();
+    other_user(&ctx, &me, &target, SocialError::CannotFollowSelf).await?;
+    let blocked = || -> ApiError { SocialError::Blocked.into() };
     let now = ctx.now().to_rfc3339();
     let item = |key: shared::table::Key| {
         let mut i = key.to_item();
@@ -117,8 +115,7 @@ pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
     let mut writes = vec![
         Write::check(blocks_key(&me, &target), "attribute_not_exists(PK)", blocked()),
         Write::check(blocks_key(&target, &me), "attribute_not_exists(PK)", blocked()),
-        Write::put_item(item(following_key(&me, &target)))
-            .if_absent(ApiError::conflict("ALREADY_FOLLOWING", "already")),
+        Write::put_item(item(following_key(&me, &target))).if_absent(SocialError::AlreadyFollowing),
         Write::put_item(item(follower_key(&target, &me))),
         counter(&me, "followingCount", 1),
         counter(&target, "followerCount", 1),
@@ -136,57 +133,60 @@ pub async fn follow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
             excerpt: None,
         }],
     )?);
-    match ctx.table.transact(writes).await {
-        Ok(()) => {}
-        Err(e) if e.code() == "ALREADY_FOLLOWING" => {}
-        Err(e) => return Err(e),
-    }
-    ApiResponse::ok(&FollowState { following: true })
+    // Following twice is following once.
+    ctx.table.transact(writes).await.tolerate(&SocialError::AlreadyFollowing)?;
+    Ok(Okay(FollowState { following: true }))
 }
 
-pub async fn unfollow(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let target = req.path_param("id")?.to_string();
-    other_user(&ctx, &me, &target, "CANNOT_FOLLOW_SELF").await?;
+pub async fn unfollow(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(target): Path<String>,
+) -> ApiResult<Okay<FollowState>> {
+    let me = caller.user_id.clone();
+    other_user(&ctx, &me, &target, SocialError::CannotFollowSelf).await?;
     let mut writes = end_follow(&me, &target);
     writes.push(shared::feed::unfollowed(&ctx, &me, &target)?);
-    match ctx.table.transact(writes).await {
-        Ok(()) => {}
-        Err(e) if e.code() == "NOT_FOLLOWING" => {}
-        Err(e) => return Err(e),
-    }
-    ApiResponse::ok(&FollowState { following: false })
+    ctx.table.transact(writes).await.tolerate(&SocialError::NotFollowing)?;
+    Ok(Okay(FollowState { following: false }))
 }
 
-pub async fn status(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let me = req.caller()?.user_id.clone();
-    let other = req.path_param("id")?;
+pub async fn status(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<String>) -> ApiResult<Okay<FollowStatus>> {
+    let me = caller.user_id.clone();
+    let other = target.as_str();
     let found = ctx.table.batch_get_items(&[following_key(&me, other), following_key(other, &me)]).await?;
-    ApiResponse::ok(&FollowStatus { following: found[0].is_some(), followed_by: found[1].is_some() })
+    Ok(Okay(FollowStatus { following: found[0].is_some(), followed_by: found[1].is_some() }))
 }
 
-async fn list(ctx: &AppContext, req: &ApiRequest, prefix: &str) -> ApiResult<ApiResponse> {
-    let user = req.path_param("id")?;
-    let limit = req.limit(9, 50)?;
-    let page = ctx
-        .table
-        .query_items(
-            &Query::partition(format!("USER#{user}"))
-                .begins_with(prefix)
-                .limit(limit)
-                .cursor(req.query_param("cursor").map(str::to_string)),
-        )
-        .await?;
-    let hidden = hidden_for(ctx, req.identity.as_ref().map(|i| i.user_id.as_str())).await?;
+async fn list(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    user: &str,
+    params: &Params,
+    prefix: &str,
+) -> ApiResult<Okay<Page<Person>>> {
+    let query = Query::partition(format!("USER#{user}")).begins_with(prefix).paged(params, 9, 50)?;
+    let page = ctx.table.query_items(&query).await?;
+    let hidden = hidden_for(ctx, viewer.id()).await?;
     let ids: Vec<String> =
         page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
-    ApiResponse::ok(&shared::people::page_of_people(ctx, &ids, page.next_cursor).await?)
+    Ok(Okay(shared::people::page_of_people(ctx, &ids, page.next_cursor).await?))
 }
 
-pub async fn followers(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    list(&ctx, &req, "FOLLOWER#").await
+pub async fn followers(
+    ctx: Arc<AppContext>,
+    viewer: Viewer,
+    Path(user): Path<String>,
+    params: Params,
+) -> ApiResult<Okay<Page<Person>>> {
+    list(&ctx, &viewer, &user, &params, "FOLLOWER#").await
 }
 
-pub async fn following(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    list(&ctx, &req, "FOLLOWING#").await
+pub async fn following(
+    ctx: Arc<AppContext>,
+    viewer: Viewer,
+    Path(user): Path<String>,
+    params: Params,
+) -> ApiResult<Okay<Page<Person>>> {
+    list(&ctx, &viewer, &user, &params, "FOLLOWING#").await
 }

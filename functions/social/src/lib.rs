@@ -2,9 +2,11 @@
 //! both ways and hide each other's content), and reports for the moderators' queue.
 
 pub mod blocks;
+pub mod error;
 pub mod follows;
 pub mod reports;
 
+use crate::error::SocialError;
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
@@ -25,20 +27,19 @@ pub const DOMAIN: Domain = Domain {
 };
 
 use shared::table::{AttrValue, Item};
-use shared::{ApiError, ApiResult, AppContext};
+use shared::{ApiResult, AppContext};
 
 /// The other user of a `/users/{id}/...` request: a real, active account that is not the caller.
-pub(crate) async fn other_user(ctx: &AppContext, me: &str, id: &str, self_code: &'static str) -> ApiResult<()> {
+pub(crate) async fn other_user(ctx: &AppContext, me: &str, id: &str, to_self: SocialError) -> ApiResult<()> {
     if id == me {
-        return Err(ApiError::bad_request(self_code, "You cannot do this to yourself."));
+        return Err(to_self.into());
     }
-    let not_found = || ApiError::not_found("USER_NOT_FOUND", "No such user.");
     if !shared::ids::is_valid_id(id) {
-        return Err(not_found());
+        return Err(SocialError::UserNotFound.into());
     }
     match ctx.table.get_item(&shared::account::user_key(id)).await? {
         Some(item) if matches!(item.get("status"), Some(AttrValue::S(s)) if s == "ACTIVE") => Ok(()),
-        _ => Err(not_found()),
+        _ => Err(SocialError::UserNotFound.into()),
     }
 }
 

@@ -4,23 +4,23 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shared::routes::{Access, Function, Method, Permission, respond, schema};
+use shared::handler;
+use shared::handler::{Caller, Created, Json};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{AttrValue, Entity, Gsi, Key, Write};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::error::SocialError;
 
 pub static CREATE: Function =
-    Function::http(Method::Post, "/reports", "reports-create", PKG, Access::User, |c, r| Box::pin(create(c, r)))
+    Function::http(Method::Post, "/reports", "reports-create", PKG, Access::User, handler!(create))
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("moderation", "Report a user or content to the moderators")
-        .request(
-            schema::<ReportRequest>,
-            r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#,
-        )
-        .responses(&[respond(201, "Reported.", Some(schema::<Report>))])
+        .example(r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#)
+        .responses(&[said(201, "Reported.")])
         .errors(&[404, 409, 429]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -90,7 +90,7 @@ fn target_name(t: TargetType) -> &'static str {
 
 /// Who owns the target, for the kinds this product already has; 404 when it does not exist.
 async fn owner_of(ctx: &AppContext, t: TargetType, id: &str) -> ApiResult<Option<String>> {
-    let missing = || ApiError::not_found("TARGET_NOT_FOUND", "Nothing to report there.");
+    let missing = || -> ApiError { SocialError::TargetNotFound.into() };
     let author = |item: Option<shared::table::Item>| match item.as_ref().and_then(|i| i.get("authorId")) {
         Some(AttrValue::S(a)) => Ok(Some(a.clone())),
         _ => Err(missing()),
@@ -111,13 +111,16 @@ async fn owner_of(ctx: &AppContext, t: TargetType, id: &str) -> ApiResult<Option
 const REPORTS_PER_USER: shared::ratelimit::Limit =
     shared::ratelimit::Limit { action: "reports", max: 20, window_secs: 3600 };
 
-pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiResponse> {
-    let body: ReportRequest = req.json()?;
-    let me = req.caller()?.user_id.clone();
+pub async fn create(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<ReportRequest>,
+) -> ApiResult<Created<Report>> {
+    let me = caller.user_id.clone();
     shared::ratelimit::hit(&ctx, REPORTS_PER_USER, &me).await?;
     let owner = owner_of(&ctx, body.target_type, &body.target_id).await?;
     if owner.as_deref() == Some(me.as_str()) {
-        return Err(ApiError::bad_request("CANNOT_REPORT_SELF", "You cannot report yourself or your own content."));
+        return Err(SocialError::CannotReportSelf.into());
     }
     let report = Report {
         id: shared::ids::new_id(ctx.now()),
@@ -133,13 +136,7 @@ pub async fn create(ctx: Arc<AppContext>, req: ApiRequest) -> ApiResult<ApiRespo
         Key::new(format!("REPORTLOCK#{me}#{}#{}", target_name(body.target_type), body.target_id), "OPEN").to_item();
     lock.insert("reportId".into(), shared::table::s(&report.id));
     ctx.table
-        .transact(vec![
-            Write::put_item(lock).if_absent(ApiError::conflict(
-                "ALREADY_REPORTED",
-                "You already reported this; moderators will look at it.",
-            )),
-            Write::put(&report)?,
-        ])
+        .transact(vec![Write::put_item(lock).if_absent(SocialError::AlreadyReported), Write::put(&report)?])
         .await?;
-    ApiResponse::created(&report)
+    Ok(Created(report))
 }

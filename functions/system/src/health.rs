@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use http::StatusCode;
 use serde::Serialize;
+use shared::handler;
 use shared::routes::{Access, Function, Method, Permission, respond, schema};
 use shared::table::Key;
-use shared::{ApiRequest, ApiResponse, ApiResult, AppContext};
+use shared::{ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,7 +29,7 @@ pub struct TableHealth {
 }
 
 pub static HEALTH: Function =
-    Function::http(Method::Get, "/health", "health", "system", Access::Public, |ctx, req| Box::pin(health(ctx, req)))
+    Function::http(Method::Get, "/health", "health", "system", Access::Public, handler!(health))
         .permissions(&[Permission::TableRead])
         .max_body(0)
         .doc("system", "Service health: version and table reachability")
@@ -37,7 +38,7 @@ pub static HEALTH: Function =
             respond(503, "The table does not answer.", Some(schema::<Health>)),
         ]);
 
-pub async fn health(ctx: Arc<AppContext>, _req: ApiRequest) -> ApiResult<ApiResponse> {
+pub async fn health(ctx: Arc<AppContext>) -> ApiResult<ApiResponse> {
     let started = Instant::now();
     // A key lookup of an item that need not exist: proves the table answers, costs one read.
     let reachable = match ctx.table.get_item(&Key::new("HEALTH", "PROBE")).await {

@@ -138,7 +138,7 @@ fn a_function_receives_only_its_own_secrets() {
 #[test]
 fn no_stack_nears_the_resource_limit_at_150_endpoints() {
     // The real product plus 150 more endpoints, all in one domain: the worst case for a stack.
-    let handler = system::health::HEALTH.route().expect("health is an HTTP function").handler;
+    let handler = system::health::HEALTH.route().expect("health is an HTTP function").endpoint;
     let synthetic: Vec<&'static Function> = (0..150)
         .map(|i| {
             let f: &'static Function = Box::leak(Box::new(

@@ -157,21 +157,21 @@ impl Write {
         self
     }
     /// Only check a condition on another item (a transaction's guard).
-    pub fn check(key: Key, expression: impl Into<String>, on_fail: ApiError) -> Self {
+    pub fn check(key: Key, expression: impl Into<String>, on_fail: impl Into<ApiError>) -> Self {
         Self::of(WriteKind::Check(key)).when(expression, on_fail)
     }
 
     /// Make the write conditional.
-    pub fn when(mut self, expression: impl Into<String>, on_fail: ApiError) -> Self {
-        self.condition = Some(Condition { expression: expression.into(), on_fail });
+    pub fn when(mut self, expression: impl Into<String>, on_fail: impl Into<ApiError>) -> Self {
+        self.condition = Some(Condition { expression: expression.into(), on_fail: on_fail.into() });
         self
     }
     /// Only if no item with this key exists (uniqueness).
-    pub fn if_absent(self, on_fail: ApiError) -> Self {
+    pub fn if_absent(self, on_fail: impl Into<ApiError>) -> Self {
         self.when("attribute_not_exists(PK)", on_fail)
     }
     /// Only if the item exists.
-    pub fn if_present(self, on_fail: ApiError) -> Self {
+    pub fn if_present(self, on_fail: impl Into<ApiError>) -> Self {
         self.when("attribute_exists(PK)", on_fail)
     }
     pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
@@ -242,9 +242,7 @@ impl Write {
     }
 
     fn failed(self) -> ApiError {
-        self.condition
-            .map(|c| c.on_fail)
-            .unwrap_or_else(|| ApiError::conflict("CONFLICT", "The resource was changed by another request."))
+        self.condition.map(|c| c.on_fail).unwrap_or_else(|| TableError::Changed.into())
     }
 }
 
@@ -330,13 +328,32 @@ impl Query {
     }
 }
 
+crate::domain_errors! {
+    /// What the table answers when writes collide.
+    pub enum TableError {
+        /// An unconditional write of a transaction failed its (implicit) check.
+        Changed => (409, "CONFLICT", "The resource was changed by another request."),
+        /// A transaction kept losing races with other transactions on the same items.
+        Contended => (409, "CONCURRENT_UPDATE", "Another request changed the same data at the same time. Try again."),
+        /// An idempotency record is held by a request still running.
+        Claimed => (409, "IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still being processed. Try again shortly."),
+    }
+}
+
 /// One page of a list and the cursor of the next one.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// Each page type has its own schema, named after what it lists (`PostViewPage`).
+impl<T: utoipa::ToSchema> crate::schema::Documented for Page<T> {
+    fn schema(out: &mut crate::schema::Schemas) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        crate::schema::page::<T>(out)
+    }
 }
 
 impl<T> Page<T> {
@@ -482,9 +499,11 @@ impl Table {
                     let reasons: Vec<Option<String>> =
                         cancel.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect();
                     if let Some(i) = reasons.iter().position(|c| c.as_deref() == Some("ConditionalCheckFailed")) {
-                        return Err(writes.into_iter().nth(i).map(Write::failed).unwrap_or_else(|| {
-                            ApiError::conflict("CONFLICT", "The resource was changed by another request.")
-                        }));
+                        return Err(writes
+                            .into_iter()
+                            .nth(i)
+                            .map(Write::failed)
+                            .unwrap_or_else(|| TableError::Changed.into()));
                     }
                     let raced = reasons.iter().any(|c| c.as_deref() == Some("TransactionConflict"));
                     if !raced {
@@ -501,10 +520,7 @@ impl Table {
             }
             attempt += 1;
             if attempt >= TRANSACTION_RETRIES {
-                return Err(ApiError::conflict(
-                    "CONCURRENT_UPDATE",
-                    "Another request changed the same data at the same time. Try again.",
-                ));
+                return Err(TableError::Contended.into());
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
