@@ -3,27 +3,28 @@
 //! (the identity package owns the rest of those items).
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::table::Key;
 
-/// The key of a user's account item.
-pub fn user_key(user_id: &str) -> Key {
-    Key::new(format!("USER#{user_id}"), "PROFILE")
-}
+pub use crate::keys::{session_key, user_key};
 
-/// The key of a sign-in session (a refresh-token family; identity owns the item).
-pub fn session_key(user_id: &str, session_id: &str) -> Key {
-    Key::new(format!("USER#{user_id}"), format!("SESSION#{session_id}"))
+/// Where an account stands. Only an active account signs in; a withdrawn one keeps its id (its
+/// content shows "(알 수 없음)") but nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountStatus {
+    PendingVerification,
+    Active,
+    Withdrawn,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AccountFlags {
-    status: String,
+    status: AccountStatus,
     #[serde(default)]
     blocked_until: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -52,7 +53,7 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
         return Err(ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists."));
     };
     let flags: AccountFlags = serde_dynamo::from_item(account)?;
-    if flags.status == "WITHDRAWN" {
+    if flags.status == AccountStatus::Withdrawn {
         return Err(ApiError::unauthorized("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
     }
     let session: Option<SessionFlags> = session.map(serde_dynamo::from_item).transpose()?;

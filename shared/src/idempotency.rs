@@ -19,7 +19,7 @@ struct IdempotencyRecord {
 impl Entity for IdempotencyRecord {
     const TYPE: &'static str = "Idempotency";
     fn pk(&self) -> String {
-        format!("IDEMPOTENCY#{}#{}", self.scope, self.key)
+        crate::keys::idempotency_partition(&self.scope, &self.key)
     }
     fn sk(&self) -> String {
         "RECORD".into()
@@ -81,5 +81,5 @@ pub async fn complete(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<()>
 }
 
 pub async fn release(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<()> {
-    ctx.table.write(Write::delete(Key::new(format!("IDEMPOTENCY#{scope}#{key}"), "RECORD"))).await
+    ctx.table.write(Write::delete(Key::new(crate::keys::idempotency_partition(scope, key), "RECORD"))).await
 }

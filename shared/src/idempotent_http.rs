@@ -38,7 +38,7 @@ struct Record {
 impl Entity for Record {
     const TYPE: &'static str = "HttpIdempotency";
     fn pk(&self) -> String {
-        format!("IDEMPOTENCY#http#{}", self.id)
+        crate::keys::idempotency_partition("http", &self.id)
     }
     fn sk(&self) -> String {
         "RECORD".into()
@@ -124,7 +124,7 @@ pub async fn begin(ctx: &AppContext, route_key: &str, req: &ApiRequest) -> ApiRe
 
 /// Stores a successful response for the key; any other outcome frees the key for a retry.
 pub async fn finish(ctx: &AppContext, claimed: Claimed, response: &ApiResponse) -> ApiResult<()> {
-    let key = Key::new(format!("IDEMPOTENCY#http#{}", claimed.id), "RECORD");
+    let key = Key::new(crate::keys::idempotency_partition("http", &claimed.id), "RECORD");
     if !response.status.is_success() {
         return ctx.table.write(Write::delete(key)).await;
     }

@@ -11,6 +11,7 @@
 //! | [`dispatch`] | one route for one API Gateway request, shared by Lambda and the local gateway |
 //! | [`routes`] | the function table: one `Function` per Lambda, with its trigger, permissions and secrets |
 //! | [`table`] | the single-table access layer: entities, writes, transactions, queries, cursors |
+//! | [`keys`] | the kernel's keys (the user partition, account and session items, its own mechanics) |
 //! | [`auth`] | access tokens and the caller's identity |
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
 //! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
@@ -23,19 +24,17 @@ pub mod config;
 pub mod context;
 pub mod dispatch;
 pub mod error;
-pub mod events;
-pub mod feed;
 pub mod handler;
 pub mod http;
 pub mod idempotency;
 pub mod idempotent_http;
 pub mod ids;
+pub mod keys;
 pub mod logging;
 pub mod mail;
 pub mod media;
 pub mod openapi;
 pub mod outbox;
-pub mod people;
 pub mod queues;
 pub mod ratelimit;
 pub mod routes;

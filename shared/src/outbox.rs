@@ -35,7 +35,7 @@ pub struct OutboxMessage {
 impl Entity for OutboxMessage {
     const TYPE: &'static str = "OutboxMessage";
     fn pk(&self) -> String {
-        format!("OUTBOX#{}", self.id)
+        crate::keys::outbox_partition(&self.id)
     }
     fn sk(&self) -> String {
         "MESSAGE".into()

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::table::{Key, Write, n};
+use crate::table::{Write, n};
 
 /// How many times an action may happen per subject within a window.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +26,7 @@ pub async fn hit(ctx: &AppContext, limit: Limit, subject: &str) -> ApiResult<()>
     let now = ctx.now();
     let start = window_start(now, limit.window_secs);
     let end = start + limit.window_secs;
-    let key = Key::new(format!("RATE#{}#{}", limit.action, subject.to_lowercase()), format!("W#{start}"));
+    let key = crate::keys::rate_key(limit.action, subject, start);
     let write = Write::update(key, "ADD #c :one SET #ttl = :ttl")
         .name("#c", "count")
         .name("#ttl", crate::table::TTL_ATTRIBUTE)

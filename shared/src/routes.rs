@@ -9,8 +9,7 @@ use crate::error::ApiResult;
 use crate::queues::Queue;
 
 pub use crate::handler::{BoxFuture, Endpoint, HttpHandler};
-pub type MessageHandler =
-    fn(Arc<AppContext>, crate::worker::Message) -> BoxFuture<Result<(), crate::worker::MessageError>>;
+pub use crate::worker::MessageHandler;
 pub type JobHandler = fn(Arc<AppContext>) -> BoxFuture<ApiResult<serde_json::Value>>;
 
 pub use crate::schema::{SchemaFn, Schemas, page, schema};
@@ -381,9 +380,10 @@ pub struct Worker {
     pub name: &'static str,
     pub queue: &'static Queue,
     pub batch_size: u32,
-    pub handler: MessageHandler,
+    /// The typed handler (see [`crate::consumer!`]): the message contract is its argument type.
+    pub handler: crate::worker::Consumer,
     pub summary: &'static str,
-    /// A sample message body, for `events/`.
+    /// A sample message body, for `events/` (a test checks the handler reads it).
     pub example: &'static str,
 }
 

@@ -99,7 +99,7 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
                     .unwrap_or(1),
             };
             let body = msg.body.clone();
-            let ok = match (worker.handler)(ctx.clone(), msg).await {
+            let ok = match (worker.handler.call)(ctx.clone(), msg).await {
                 Ok(()) => true,
                 Err(MessageError::Retry(reason)) => {
                     tracing::warn!(worker = worker.name, message_id = %id, error = %reason, "message failed; it will be retried");

@@ -4,20 +4,22 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use identity_contract::{Person, people};
+use notifications_contract::{NotificationEvent, NotificationKind};
 use serde::{Deserialize, Serialize};
-use shared::events::{NotificationEvent, NotificationKind};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
-use shared::people::{Person, ensure_not_blocked, hidden_for, people};
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, queues};
+use social_contract::{ensure_not_blocked, hidden_for};
 use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::error::DiaryError;
+use crate::keys;
 use crate::model::{Comment, CommentRef, Post, comment_ref_key, post_key};
 use crate::posts::{PAGE, READ, visible_post};
 
@@ -129,8 +131,11 @@ async fn load(ctx: &AppContext, id: &str) -> ApiResult<(CommentRef, Comment)> {
         return Err(not_found());
     }
     let r = ctx.table.get::<CommentRef>(&comment_ref_key(id)).await?.ok_or_else(not_found)?;
-    let c =
-        ctx.table.get::<Comment>(&Key::new(format!("POST#{}", r.post_id), &r.sort_key)).await?.ok_or_else(not_found)?;
+    let c = ctx
+        .table
+        .get::<Comment>(&Key::new(keys::post_partition(&r.post_id), &r.sort_key))
+        .await?
+        .ok_or_else(not_found)?;
     Ok((r, c))
 }
 
@@ -214,13 +219,13 @@ pub async fn create(
     let mut told = Vec::with_capacity(events.len());
     for e in events {
         if e.recipient_id == post.author_id
-            || !shared::people::blocked_between(&ctx, &post.author_id, &e.recipient_id).await?
+            || !social_contract::blocked_between(&ctx, &post.author_id, &e.recipient_id).await?
         {
             told.push(e);
         }
     }
     let events = told;
-    writes.extend(shared::events::outbox(&ctx, events)?);
+    writes.extend(notifications_contract::outbox(&ctx, events)?);
     ctx.table.transact(writes).await?;
     Ok(Created(views(&ctx, vec![comment]).await?.remove(0)))
 }
@@ -233,7 +238,7 @@ pub async fn list(
 ) -> ApiResult<Okay<Page<CommentView>>> {
     let viewer = viewer.id().map(str::to_string);
     let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
-    let query = Query::partition(format!("POST#{}", post.id)).begins_with("C#").paged(&params, 10, 50)?;
+    let query = Query::partition(keys::post_partition(&post.id)).begins_with(keys::COMMENTS).paged(&params, 10, 50)?;
     let page = ctx.table.query::<Comment>(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let comments = page.items.into_iter().filter(|c| !hidden.contains(&c.author_id)).collect();
@@ -305,7 +310,7 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
         if let Some(parent) = &comment.parent_id {
             w.push(
                 Write::update(
-                    Key::new(format!("POST#{}", comment.post_id), Comment::sort_key(parent, None)),
+                    Key::new(keys::post_partition(&comment.post_id), Comment::sort_key(parent, None)),
                     "ADD replyCount :m",
                 )
                 .value(":m", n(-1))

@@ -1,13 +1,16 @@
-//! The feed worker: copies new posts into followers' feeds and deleted ones out of them.
+//! The feed worker: copies new posts into followers' feeds and deleted ones out of them, fills a
+//! new follower's feed and empties it after an unfollow or a block (see [`diary_contract`]).
 
 use std::sync::Arc;
 
-use shared::AppContext;
-use shared::feed::FeedEvent;
+use diary_contract::{BACKFILL, FeedChange, FeedEntry, FeedEvent};
 use shared::queues;
 use shared::routes::{Function, Permission, Worker};
-use shared::worker::{Message, MessageError};
+use shared::table::{AttrValue, Gsi, Key, Query, s};
+use shared::worker::MessageError;
+use shared::{ApiError, ApiResult, AppContext};
 
+use crate::keys::{author_partition, feed_entry_key, feed_partition};
 pub static FEED_WORKER: Function = Function::worker(
     "feed-worker",
     crate::PKG,
@@ -15,15 +18,153 @@ pub static FEED_WORKER: Function = Function::worker(
         name: "feed",
         queue: &queues::FEED,
         batch_size: 10,
-        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        handler: shared::consumer!(handle),
         summary: "Copies new posts into followers' feeds and deleted posts out of them",
         example: r#"{"change":"POSTED","authorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","postId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
 
-pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
-    let event: FeedEvent = msg.json()?;
-    shared::feed::apply(&ctx, &event).await?;
+pub async fn handle(ctx: Arc<AppContext>, event: FeedEvent) -> Result<(), MessageError> {
+    apply(&ctx, &event).await?;
     Ok(())
+}
+
+fn put_request(e: &FeedEntry) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest> {
+    let mut item = std::collections::HashMap::new();
+    item.insert(shared::table::PK.to_string(), s(feed_partition(&e.viewer_id)));
+    item.insert(shared::table::SK.to_string(), s(&e.post_id));
+    item.insert(shared::table::ENTITY_TYPE.to_string(), s("FeedEntry"));
+    item.insert("postId".to_string(), s(&e.post_id));
+    item.insert("authorId".to_string(), s(&e.author_id));
+    let put =
+        aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?;
+    Ok(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build())
+}
+
+fn delete_request(key: &Key) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest> {
+    let del = aws_sdk_dynamodb::types::DeleteRequest::builder()
+        .set_key(Some(key.to_item()))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(del).build())
+}
+
+/// Everyone who follows `author` (their ids), page by page.
+async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ctx
+            .table
+            .query_items(
+                &Query::partition(shared::keys::user_partition(author))
+                    .begins_with(social_contract::keys::FOLLOWER)
+                    .limit(500)
+                    .cursor(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            if let Some(AttrValue::S(sk)) = item.get(shared::table::SK)
+                && let Some(id) = sk.strip_prefix(social_contract::keys::FOLLOWER)
+            {
+                out.push(id.to_string());
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The feed worker's work (idempotent, and right whatever order the messages come in).
+pub async fn apply(ctx: &AppContext, event: &FeedEvent) -> ApiResult<()> {
+    let author = &event.author_id;
+    match (event.change, &event.post_id, &event.viewer_id) {
+        (FeedChange::Posted, Some(post_id), _) => {
+            let requests = followers(ctx, author)
+                .await?
+                .into_iter()
+                .map(|v| put_request(&FeedEntry { viewer_id: v, post_id: post_id.clone(), author_id: author.clone() }))
+                .collect::<ApiResult<Vec<_>>>()?;
+            ctx.table.batch_write(requests).await
+        }
+        (FeedChange::Deleted, Some(post_id), _) => {
+            let requests = followers(ctx, author)
+                .await?
+                .iter()
+                .map(|v| delete_request(&feed_entry_key(v, post_id)))
+                .collect::<ApiResult<Vec<_>>>()?;
+            ctx.table.batch_write(requests).await
+        }
+        (FeedChange::Followed, _, Some(viewer)) => {
+            if !follows(ctx, viewer, author).await? {
+                return Ok(());
+            }
+            backfill(ctx, viewer, author).await?;
+            // An unfollow that committed while the backfill ran must not leave its posts behind:
+            // either its own message runs after these writes, or this check sees it.
+            if !follows(ctx, viewer, author).await? {
+                remove_author(ctx, viewer, author).await?;
+            }
+            Ok(())
+        }
+        (FeedChange::Unfollowed, _, Some(viewer)) => {
+            if follows(ctx, viewer, author).await? {
+                return Ok(()); // followed again meanwhile: that follow's message fills the feed
+            }
+            remove_author(ctx, viewer, author).await
+        }
+        _ => Err(ApiError::internal(format!("malformed feed event: {event:?}"))),
+    }
+}
+
+/// Whether `viewer` follows `author` now.
+async fn follows(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<bool> {
+    Ok(ctx.table.get_item(&social_contract::following_key(viewer, author)).await?.is_some())
+}
+
+/// The ids of `author`'s posts, newest first, at most `max` (`None`: all).
+async fn post_ids(ctx: &AppContext, author: &str, max: Option<usize>) -> ApiResult<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ctx
+            .table
+            .query_items(
+                &Query::partition(author_partition(author)).index(Gsi::Gsi2).newest_first().limit(200).cursor(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            if let Some(AttrValue::S(id)) = item.get("id") {
+                out.push(id.clone());
+            }
+        }
+        if max.is_some_and(|m| out.len() >= m) {
+            out.truncate(max.unwrap_or(usize::MAX));
+            return Ok(out);
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// A new follower sees the author's recent posts.
+async fn backfill(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<()> {
+    let ids = post_ids(ctx, author, Some(BACKFILL)).await?;
+    let requests = ids
+        .into_iter()
+        .map(|p| put_request(&FeedEntry { viewer_id: viewer.into(), post_id: p, author_id: author.into() }))
+        .collect::<ApiResult<Vec<_>>>()?;
+    ctx.table.batch_write(requests).await
+}
+
+/// After an unfollow or a block, `viewer`'s feed no longer holds `author`'s posts.
+async fn remove_author(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<()> {
+    let ids = post_ids(ctx, author, None).await?;
+    let requests = ids.iter().map(|p| delete_request(&feed_entry_key(viewer, p))).collect::<ApiResult<Vec<_>>>()?;
+    ctx.table.batch_write(requests).await
 }

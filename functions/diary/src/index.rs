@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Entity, Key, Write, n, s};
-use shared::worker::{Message, MessageError};
+use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext, queues};
 
 use crate::error::DiaryError;
@@ -53,9 +53,7 @@ fn first_tokens(text: &str) -> Vec<String> {
     out
 }
 
-pub fn posting_partition(field: char, token: &str) -> String {
-    format!("SEARCH#{field}#{token}")
-}
+pub use crate::keys::posting_partition;
 
 /// Writes the postings a post gained and deletes those it lost.
 pub async fn reindex(
@@ -84,11 +82,11 @@ pub async fn reindex(
                 .build(),
         );
     }
-    shared::feed::batch_write(ctx, requests).await
+    ctx.table.batch_write(requests).await
 }
 
 fn hour_bucket(t: DateTime<Utc>) -> String {
-    format!("TAGSTATS#{}", t.format("%Y-%m-%dT%H"))
+    crate::keys::tag_stats_partition(&t.format("%Y-%m-%dT%H").to_string())
 }
 
 /// The update that counts a hashtag use in the hour its post was written (negative `by` takes
@@ -130,16 +128,14 @@ struct IndexState {
 impl Entity for IndexState {
     const TYPE: &'static str = "PostIndexState";
     fn pk(&self) -> String {
-        format!("INDEXSTATE#{}", self.post_id)
+        crate::keys::index_state_partition(&self.post_id)
     }
     fn sk(&self) -> String {
         "STATE".into()
     }
 }
 
-fn state_key(post_id: &str) -> Key {
-    Key::new(format!("INDEXSTATE#{post_id}"), "STATE")
-}
+use crate::keys::index_state_key as state_key;
 
 fn encode(postings: &BTreeSet<(char, String)>) -> Vec<String> {
     postings.iter().map(|(f, t)| format!("{f}#{t}")).collect()
@@ -209,15 +205,14 @@ pub static POST_INDEX_WORKER: Function = Function::worker(
         name: "post-index",
         queue: &queues::POST_INDEX,
         batch_size: 10,
-        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        handler: shared::consumer!(handle),
         summary: "Keeps posts' search postings and hashtag counts in step with their writes",
         example: r#"{"postId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
 
-pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
-    let request: IndexPost = msg.json()?;
+pub async fn handle(ctx: Arc<AppContext>, request: IndexPost) -> Result<(), MessageError> {
     // Two messages about one post in one batch race each other: the loser reads again.
     for _ in 0..5 {
         match sync(&ctx, &request.post_id).await {

@@ -5,6 +5,7 @@ pub mod comments;
 pub mod error;
 pub mod feed_worker;
 pub mod index;
+pub mod keys;
 pub mod likes;
 pub mod model;
 pub mod posts;

@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
+use identity_contract::Person;
+use notifications_contract::{NotificationEvent, NotificationKind};
 use serde::Serialize;
 use shared::error::Tolerate;
-use shared::events::{NotificationEvent, NotificationKind};
 use shared::handler;
 use shared::handler::{Caller, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
-use shared::people::{Person, hidden_for};
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::Page;
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};
 use shared::{ApiResult, AppContext, queues};
+use social_contract::hidden_for;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -60,13 +61,13 @@ async fn count(ctx: &AppContext, post: &str) -> ApiResult<i64> {
 pub async fn like(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<LikeState>> {
     let me = caller.user_id.clone();
     let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
-    shared::people::ensure_not_blocked(&ctx, &me, &post.author_id).await?;
+    social_contract::ensure_not_blocked(&ctx, &me, &post.author_id).await?;
     let like = Like { post_id: post.id.clone(), user_id: me.clone(), like_id: shared::ids::new_id(ctx.now()) };
     let mut writes = vec![
         Write::put(&like)?.if_absent(DiaryError::AlreadyLiked),
         Write::update(post.key(), "ADD likeCount :one").value(":one", n(1)).if_present(not_found()),
     ];
-    writes.extend(shared::events::outbox(
+    writes.extend(notifications_contract::outbox(
         &ctx,
         vec![NotificationEvent {
             event_id: format!("like:{}:{me}:{}", post.id, like.like_id),
@@ -102,7 +103,10 @@ pub async fn likers(
 ) -> ApiResult<Okay<Page<Person>>> {
     let viewer = viewer.id().map(str::to_string);
     let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
-    let query = Query::partition(format!("LIKES#{}", post.id)).index(Gsi::Gsi1).newest_first().paged(&params, 9, 50)?;
+    let query = Query::partition(crate::keys::likers_partition(&post.id))
+        .index(Gsi::Gsi1)
+        .newest_first()
+        .paged(&params, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     let ids: Vec<String> = page
@@ -113,5 +117,5 @@ pub async fn likers(
             _ => None,
         })
         .collect();
-    Ok(Okay(shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?))
+    Ok(Okay(identity_contract::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }

@@ -1,20 +1,14 @@
 //! The diary's items and the text rules (hashtags, search tokens).
 //!
-//! | item | PK | SK | indexes |
-//! |---|---|---|---|
-//! | post | `POST#<id>` | `POST` | GSI1 `POSTS` / `<id>` (everyone's, newest first); GSI2 `AUTHOR#<user>` / `<id>` |
-//! | like | `POST#<post>` | `LIKE#<user>` | GSI1 `LIKES#<post>` / `<like id>` (who liked, newest first) |
-//! | comment | `POST#<post>` | `C#<id>`, reply `C#<parent>#R#<id>` (thread order) | — |
-//! | comment pointer | `COMMENTREF#<id>` | `REF` | — |
-//! | search posting | `SEARCH#<T|C|H>#<token>` | `<post id>` | — |
-//! | hashtag use | `TAGSTATS#<yyyy-mm-ddThh>` | `<tag>` | — |
-//! | trending list | `TRENDING#<24h|7d>` | `TRENDING` | — |
+//! Keys and layout: [`crate::keys`].
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::table::{Entity, Gsi, Key};
+use shared::table::{Entity, Gsi};
+
+use crate::keys;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,22 +35,20 @@ pub struct Post {
 impl Entity for Post {
     const TYPE: &'static str = "Post";
     fn pk(&self) -> String {
-        format!("POST#{}", self.id)
+        keys::post_partition(&self.id)
     }
     fn sk(&self) -> String {
         "POST".into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         vec![
-            (Gsi::Gsi1, "POSTS".into(), self.id.clone()),
-            (Gsi::Gsi2, shared::feed::author_partition(&self.author_id), self.id.clone()),
+            (Gsi::Gsi1, keys::ALL_POSTS.into(), self.id.clone()),
+            (Gsi::Gsi2, keys::author_partition(&self.author_id), self.id.clone()),
         ]
     }
 }
 
-pub fn post_key(id: &str) -> Key {
-    Key::new(format!("POST#{id}"), "POST")
-}
+pub use crate::keys::{comment_ref_key, like_key, post_key};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -69,18 +61,14 @@ pub struct Like {
 impl Entity for Like {
     const TYPE: &'static str = "Like";
     fn pk(&self) -> String {
-        format!("POST#{}", self.post_id)
+        keys::post_partition(&self.post_id)
     }
     fn sk(&self) -> String {
-        format!("LIKE#{}", self.user_id)
+        keys::like_sort(&self.user_id)
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, format!("LIKES#{}", self.post_id), self.like_id.clone())]
+        vec![(Gsi::Gsi1, keys::likers_partition(&self.post_id), self.like_id.clone())]
     }
-}
-
-pub fn like_key(post: &str, user: &str) -> Key {
-    Key::new(format!("POST#{post}"), format!("LIKE#{user}"))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,17 +92,14 @@ pub struct Comment {
 
 impl Comment {
     pub fn sort_key(id: &str, parent: Option<&str>) -> String {
-        match parent {
-            None => format!("C#{id}"),
-            Some(p) => format!("C#{p}#R#{id}"),
-        }
+        keys::comment_sort(id, parent)
     }
 }
 
 impl Entity for Comment {
     const TYPE: &'static str = "Comment";
     fn pk(&self) -> String {
-        format!("POST#{}", self.post_id)
+        keys::post_partition(&self.post_id)
     }
     fn sk(&self) -> String {
         Comment::sort_key(&self.id, self.parent_id.as_deref())
@@ -134,15 +119,11 @@ pub struct CommentRef {
 impl Entity for CommentRef {
     const TYPE: &'static str = "CommentRef";
     fn pk(&self) -> String {
-        format!("COMMENTREF#{}", self.comment_id)
+        keys::comment_ref_partition(&self.comment_id)
     }
     fn sk(&self) -> String {
         "REF".into()
     }
-}
-
-pub fn comment_ref_key(id: &str) -> Key {
-    Key::new(format!("COMMENTREF#{id}"), "REF")
 }
 
 /// Hashtags of a text: each `#` starts a tag that ends at whitespace or the next `#`;

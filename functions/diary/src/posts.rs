@@ -4,16 +4,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use identity_contract::Counter;
+use identity_contract::{Person, people};
+use pets_contract::PetSummary;
 use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
-use shared::people::{Person, hidden_for, people};
 use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, param, said};
-use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, n, s};
+use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
+use social_contract::hidden_for;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -128,14 +131,6 @@ impl Validate for PostPatch {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PetSummary {
-    pub id: String,
-    pub name: String,
-    pub photo_url: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MediaView {
     pub url: String,
 }
@@ -167,19 +162,8 @@ pub async fn hydrate(ctx: &AppContext, viewer: Option<&str>, posts: Vec<Post>) -
     let persons = people(ctx, &authors).await?;
     let pet_ids: Vec<String> =
         posts.iter().filter_map(|p| p.pet_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let pet_keys: Vec<Key> = pet_ids.iter().map(|id| Key::new(format!("PET#{id}"), "PET")).collect();
-    let mut pets: HashMap<String, PetSummary> = HashMap::new();
-    if !pet_keys.is_empty() {
-        for item in ctx.table.batch_get_items(&pet_keys).await?.into_iter().flatten() {
-            if let (Some(AttrValue::S(id)), Some(AttrValue::S(name))) = (item.get("id"), item.get("name")) {
-                let photo_url = match item.get("photoKey") {
-                    Some(AttrValue::S(k)) => Some(shared::media::url(ctx, k).await?),
-                    _ => None,
-                };
-                pets.insert(id.clone(), PetSummary { id: id.clone(), name: name.clone(), photo_url });
-            }
-        }
-    }
+    let pets: HashMap<String, PetSummary> =
+        if pet_ids.is_empty() { HashMap::new() } else { pets_contract::summaries(ctx, &pet_ids).await? };
     let liked: HashSet<String> = match viewer {
         Some(v) => {
             let keys: Vec<Key> = posts.iter().map(|p| like_key(&p.id, v)).collect();
@@ -232,7 +216,7 @@ pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> A
     }
     let post = ctx.table.get::<Post>(&post_key(id)).await?.ok_or_else(not_found)?;
     if let Some(v) = viewer
-        && shared::people::blocked_between(ctx, v, &post.author_id).await?
+        && social_contract::blocked_between(ctx, v, &post.author_id).await?
     {
         return Err(not_found());
     }
@@ -271,12 +255,10 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
     let me = caller.user_id.clone();
     shared::ratelimit::hit(&ctx, POSTS_PER_USER, &me).await?;
     check_media(&ctx, &me, &body.media_keys).await?;
-    if let Some(pet) = &body.pet_id {
-        let owner =
-            ctx.table.get_item(&Key::new(format!("PET#{pet}"), "PET")).await?.and_then(|i| i.get("ownerId").cloned());
-        if owner != Some(AttrValue::S(me.clone())) {
-            return Err(ApiError::validation("petId", "NOT_YOUR_PET", "tag one of your own pets"));
-        }
+    if let Some(pet) = &body.pet_id
+        && pets_contract::owner_of(&ctx, pet).await?.as_deref() != Some(me.as_str())
+    {
+        return Err(ApiError::validation("petId", "NOT_YOUR_PET", "tag one of your own pets"));
     }
     let now = ctx.now();
     let content = body.content.trim().to_string();
@@ -295,9 +277,9 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
     };
     let mut writes = vec![
         Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
-        Write::update(shared::account::user_key(&me), "ADD postCount :one").value(":one", n(1)),
+        identity_contract::counter(&me, Counter::Posts, 1),
     ];
-    writes.extend(shared::feed::posted(&ctx, &me, &post.id)?);
+    writes.extend(diary_contract::posted(&ctx, &me, &post.id)?);
     writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
     let view = hydrate(&ctx, Some(&me), vec![post]).await?.remove(0);
@@ -350,9 +332,9 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     let post = own_post(&ctx, &caller.user_id, &id).await?;
     let mut writes = vec![
         Write::delete(post.key()).if_present(not_found()),
-        Write::update(shared::account::user_key(&post.author_id), "ADD postCount :m").value(":m", n(-1)),
+        identity_contract::counter(&post.author_id, Counter::Posts, -1),
     ];
-    writes.extend(shared::feed::deleted(&ctx, &post.author_id, &post.id)?);
+    writes.extend(diary_contract::deleted(&ctx, &post.author_id, &post.id)?);
     writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
     Ok(NoContent)
@@ -369,7 +351,7 @@ async fn page_of(ctx: &AppContext, viewer: &Viewer, params: &Params, query: Quer
 }
 
 pub async fn list(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<PostView>>> {
-    page_of(&ctx, &viewer, &params, Query::partition("POSTS").index(Gsi::Gsi1).newest_first()).await
+    page_of(&ctx, &viewer, &params, Query::partition(crate::keys::ALL_POSTS).index(Gsi::Gsi1).newest_first()).await
 }
 
 pub async fn of_user(
@@ -378,13 +360,14 @@ pub async fn of_user(
     Path(user): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<PostView>>> {
-    let query = Query::partition(shared::feed::author_partition(&user)).index(Gsi::Gsi2).newest_first();
+    let query = Query::partition(crate::keys::author_partition(&user)).index(Gsi::Gsi2).newest_first();
     page_of(&ctx, &viewer, &params, query).await
 }
 
 pub async fn feed(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<PostView>>> {
     let me = caller.user_id.clone();
-    let query = Query::partition(format!("FEED#{me}")).newest_first().paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
+    let query =
+        Query::partition(crate::keys::feed_partition(&me)).newest_first().paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(&ctx, Some(&me)).await?;
     // An entry shows only while its author is me or someone I follow now: an unfollow hides the
@@ -409,7 +392,7 @@ pub async fn feed(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         .into_iter()
         .collect();
     let mut keys = post_keys.clone();
-    keys.extend(authors.iter().map(|a| shared::people::following_key(&me, a)));
+    keys.extend(authors.iter().map(|a| social_contract::following_key(&me, a)));
     let found = ctx.table.batch_get_items(&keys).await?;
     let (found_posts, found_follows) = found.split_at(post_keys.len());
     let followed: HashSet<&String> =

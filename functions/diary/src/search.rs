@@ -8,14 +8,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use identity_contract::Person;
 use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Okay, Params, Viewer};
-use shared::http::PageRequest;
-use shared::people::{Person, hidden_for};
 use shared::routes::{Access, Function, Job, Method, Permission, enum_param, int_param, page, param, respond, said};
-use shared::table::{AttrValue, Gsi, Key, Page, Query, SortKey, Write, s};
+use shared::table::{AttrValue, Gsi, Page, Query, Write, s};
 use shared::{ApiError, ApiResult, AppContext};
+use social_contract::hidden_for;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -99,10 +99,10 @@ pub async fn search_posts(ctx: Arc<AppContext>, viewer: Viewer, params: Params) 
     let kind = field(&params)?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     if kind == Field::Author {
-        let Some(author) = author_by_nickname(&ctx, &q).await? else {
+        let Some(author) = identity_contract::user_by_nickname(&ctx, &q).await? else {
             return Ok(Okay(Page { items: vec![], next_cursor: None }));
         };
-        let query = Query::partition(shared::feed::author_partition(&author))
+        let query = Query::partition(crate::keys::author_partition(&author))
             .index(Gsi::Gsi2)
             .newest_first()
             .limit(limit)
@@ -141,37 +141,18 @@ fn matches(kind: Field, needle: &str, p: &Post) -> bool {
     }
 }
 
-/// The user whose nickname is `nickname` (case-insensitive), if any.
-async fn author_by_nickname(ctx: &AppContext, nickname: &str) -> ApiResult<Option<String>> {
-    let key = Key::new(format!("NICKNAME#{}", nickname.trim().to_lowercase()), "UNIQUE");
-    Ok(match ctx.table.get_item(&key).await?.and_then(|i| i.get("userId").cloned()) {
-        Some(AttrValue::S(id)) => Some(id),
-        _ => None,
-    })
-}
-
 pub async fn search_users(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<Person>>> {
     let viewer = viewer.id().map(str::to_string);
     let q = params.get("q").map(|q| q.trim().to_lowercase()).unwrap_or_default();
-    let Some(first) = q.chars().next() else {
+    if q.is_empty() {
         return Err(ApiError::validation("q", "REQUIRED", "the start of a nickname"));
-    };
-    let query = Query::partition(format!("NICK#{first}"))
-        .index(Gsi::Gsi2)
-        .sort(SortKey::BeginsWith(q.clone()))
-        .paged(&params, 9, 50)?;
-    let page = ctx.table.query_items(&query).await?;
+    }
+    let page =
+        identity_contract::nicknames_starting(&ctx, &q, params.limit(9, 50)?, params.get("cursor").map(str::to_string))
+            .await?;
     let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
-    let ids: Vec<String> = page
-        .items
-        .iter()
-        .filter(|i| matches!(i.get("status"), Some(AttrValue::S(st)) if st == "ACTIVE"))
-        .filter_map(|i| match i.get("id") {
-            Some(AttrValue::S(id)) if !hidden.contains(id) => Some(id.clone()),
-            _ => None,
-        })
-        .collect();
-    Ok(Okay(shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?))
+    let ids: Vec<String> = page.items.into_iter().filter(|id| !hidden.contains(id)).collect();
+    Ok(Okay(identity_contract::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -189,9 +170,7 @@ pub struct Trending {
     pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn trending_key(window: &str) -> Key {
-    Key::new(format!("TRENDING#{window}"), "TRENDING")
-}
+use crate::keys::trending_key;
 
 pub async fn trending(ctx: Arc<AppContext>, params: Params) -> ApiResult<Okay<Trending>> {
     let window = match params.raw("window").unwrap_or("24h") {

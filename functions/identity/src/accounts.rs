@@ -227,7 +227,6 @@ pub async fn signup(
         post_count: 0,
         follower_count: 0,
         following_count: 0,
-        main_pet_id: None,
     };
     let (code_write, code) = codes::new_code(&ctx, &user.id, Purpose::VerifyEmail)?;
     let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: Some(expires) };

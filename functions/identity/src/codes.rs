@@ -11,6 +11,7 @@ use crate::error::IdentityError;
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, Mac};
+use identity_contract::keys;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use shared::table::{Entity, Key, Write, n};
@@ -63,10 +64,10 @@ pub struct Code {
 impl Entity for Code {
     const TYPE: &'static str = "Code";
     fn pk(&self) -> String {
-        format!("USER#{}", self.user_id)
+        keys::user_partition(&self.user_id)
     }
     fn sk(&self) -> String {
-        format!("CODE#{}", self.purpose)
+        keys::code_sort(&self.purpose)
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)
@@ -74,7 +75,7 @@ impl Entity for Code {
 }
 
 pub fn key(user_id: &str, purpose: Purpose) -> Key {
-    Key::new(format!("USER#{user_id}"), format!("CODE#{}", purpose.as_str()))
+    keys::code_key(user_id, purpose.as_str())
 }
 
 fn digest(ctx: &AppContext, user_id: &str, purpose: Purpose, code: &str) -> String {

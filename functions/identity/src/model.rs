@@ -8,6 +8,8 @@
 
 use crate::error::IdentityError;
 use chrono::{DateTime, Utc};
+use identity_contract::keys;
+use pets_contract::PetSummary;
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::table::{Entity, Gsi, Key, Write, n, s};
@@ -27,13 +29,7 @@ pub fn lock_duration(previous_locks: u32) -> chrono::Duration {
 /// How long an unverified account (and its email and nickname) is kept.
 pub const PENDING_ACCOUNT_SECS: i64 = 24 * 3600;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AccountStatus {
-    PendingVerification,
-    Active,
-    Withdrawn,
-}
+pub use shared::account::AccountStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -128,21 +124,19 @@ pub struct User {
     pub follower_count: i64,
     #[serde(default)]
     pub following_count: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub main_pet_id: Option<String>,
 }
 
 impl Entity for User {
     const TYPE: &'static str = "User";
     fn pk(&self) -> String {
-        format!("USER#{}", self.id)
+        keys::user_partition(&self.id)
     }
     fn sk(&self) -> String {
         "PROFILE".into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         let (part, sort) = nickname_index(&self.nickname);
-        vec![(Gsi::Gsi1, "USERS".into(), self.id.clone()), (Gsi::Gsi2, part, sort)]
+        vec![(Gsi::Gsi1, keys::ALL_USERS.into(), self.id.clone()), (Gsi::Gsi2, part, sort)]
     }
     fn expires_at(&self) -> Option<i64> {
         self.pending_expires
@@ -195,33 +189,16 @@ impl Entity for Unique {
     }
 }
 
-/// GSI2 keys that let `GET /search/users` find nicknames by prefix: `NICK#<first letter>` /
-/// lower-case nickname.
-pub fn nickname_index(nickname: &str) -> (String, String) {
-    let lower = normalize_nickname(nickname).to_lowercase();
-    (format!("NICK#{}", lower.chars().next().unwrap_or('_')), lower)
-}
+pub use identity_contract::keys::{nickname_index, normalize_email, normalize_nickname};
 
 pub fn email_key(email: &str) -> String {
-    format!("EMAIL#{}", normalize_email(email))
+    keys::email_claim_partition(email)
 }
 pub fn nickname_key(nickname: &str) -> String {
-    format!("NICKNAME#{}", normalize_nickname(nickname).to_lowercase())
-}
-
-/// The one form a nickname is stored and compared in: trimmed and NFKC-normalised, so a
-/// decomposed (NFD) Hangul nickname and fullwidth Latin letters are the same nickname as their
-/// usual forms.
-pub fn normalize_nickname(nickname: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    nickname.trim().nfkc().collect()
+    keys::nickname_claim_partition(nickname)
 }
 pub fn social_key(provider: Provider, subject: &str) -> String {
-    format!("SOCIAL#{}#{subject}", provider.as_str())
-}
-
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    keys::social_claim_partition(provider.as_str(), subject)
 }
 
 /// Claims a unique value in a transaction: absent, or left over by an account that was never
@@ -235,14 +212,12 @@ pub fn claim_unique(u: &Unique, now: i64, on_taken: impl Into<ApiError>) -> ApiR
 
 /// Releases a unique value, only if it is still this user's.
 pub fn release_unique(key: &str, user_id: &str) -> Write {
-    Write::delete(Key::new(key, "UNIQUE"))
+    Write::delete(Key::new(key, keys::UNIQUE))
         .when("attribute_not_exists(PK) OR userId = :u", IdentityError::AccountChanged)
         .value(":u", s(user_id))
 }
 
-pub fn user_key(id: &str) -> Key {
-    shared::account::user_key(id)
-}
+pub use identity_contract::keys::user_key;
 
 pub async fn load_user(ctx: &AppContext, id: &str) -> ApiResult<Option<User>> {
     ctx.table.get::<User>(&user_key(id)).await
@@ -251,7 +226,7 @@ pub async fn load_user(ctx: &AppContext, id: &str) -> ApiResult<Option<User>> {
 /// The user id a unique value points to, if it is claimed and not expired.
 pub async fn owner_of(ctx: &AppContext, key: &str) -> ApiResult<Option<String>> {
     let now = ctx.now().timestamp();
-    let u: Option<Unique> = ctx.table.get(&Key::new(key, "UNIQUE")).await?;
+    let u: Option<Unique> = ctx.table.get(&Key::new(key, keys::UNIQUE)).await?;
     Ok(u.filter(|u| u.pending_expires.is_none_or(|t| t > now)).map(|u| u.user_id))
 }
 
@@ -309,16 +284,6 @@ impl UserView {
     }
 }
 
-/// A user's main pet, as profiles show it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MainPet {
-    pub id: String,
-    pub name: String,
-    pub species_id: String,
-    pub photo_url: Option<String>,
-}
-
 /// What anyone sees of a user: never the email.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -331,7 +296,7 @@ pub struct PublicProfile {
     pub post_count: i64,
     pub follower_count: i64,
     pub following_count: i64,
-    pub main_pet: Option<MainPet>,
+    pub main_pet: Option<PetSummary>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -341,28 +306,7 @@ impl PublicProfile {
             Some(k) => Some(shared::media::url(ctx, k).await?),
             None => None,
         };
-        let main_pet = match &u.main_pet_id {
-            Some(id) => match ctx.table.get_item(&Key::new(format!("PET#{id}"), "PET")).await? {
-                Some(item) => {
-                    let text = |k: &str| match item.get(k) {
-                        Some(shared::table::AttrValue::S(v)) => Some(v.clone()),
-                        _ => None,
-                    };
-                    let photo_url = match text("photoKey") {
-                        Some(k) => Some(shared::media::url(ctx, &k).await?),
-                        None => None,
-                    };
-                    Some(MainPet {
-                        id: id.clone(),
-                        name: text("name").unwrap_or_default(),
-                        species_id: text("speciesId").unwrap_or_default(),
-                        photo_url,
-                    })
-                }
-                None => None,
-            },
-            None => None,
-        };
+        let main_pet = pets_contract::main_pet(ctx, &u.id).await?;
         Ok(Self {
             id: u.id.clone(),
             nickname: u.nickname.clone(),

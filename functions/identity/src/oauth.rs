@@ -2,10 +2,11 @@
 //! endpoints (base URLs are configuration, so the local stack points them at its sandbox), and the
 //! single-use tickets that carry a provider identity between requests.
 
+use identity_contract::keys;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::config::OAuthProvider;
-use shared::table::{Entity, Key, Write};
+use shared::table::{Entity, Write};
 use shared::{ApiError, ApiResult, AppContext};
 
 use crate::error::IdentityError;
@@ -155,7 +156,7 @@ pub struct Ticket {
 impl Entity for Ticket {
     const TYPE: &'static str = "OAuthTicket";
     fn pk(&self) -> String {
-        format!("TICKET#{}", self.digest)
+        keys::ticket_partition(&self.digest)
     }
     fn sk(&self) -> String {
         "TICKET".into()
@@ -185,8 +186,7 @@ pub fn invalid_ticket() -> ApiError {
 
 /// Reads a live ticket of `kind`.
 pub async fn load(ctx: &AppContext, secret: &str, kind: TicketKind) -> ApiResult<Ticket> {
-    let t: Ticket =
-        ctx.table.get(&Key::new(format!("TICKET#{}", digest(secret)), "TICKET")).await?.ok_or_else(invalid_ticket)?;
+    let t: Ticket = ctx.table.get(&keys::ticket_key(&digest(secret))).await?.ok_or_else(invalid_ticket)?;
     if t.kind != kind || t.expires <= ctx.now().timestamp() {
         return Err(invalid_ticket());
     }

@@ -11,7 +11,7 @@ use shared::ratelimit::{self, Limit};
 use shared::routes::{Access, Function, Method, Permission, Secret, Worker, said};
 use shared::table::{Write, n, s};
 use shared::validate::{Validate, Validator};
-use shared::worker::{Message, MessageError};
+use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
@@ -126,8 +126,8 @@ pub async fn forgot(
 
 /// The recovery worker's work: a reset code or a temporary password for an account that can
 /// have one, mailed through the outbox in the same transaction that stores it.
-pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
-    match msg.json::<RecoveryRequest>()? {
+pub async fn handle(ctx: Arc<AppContext>, request: RecoveryRequest) -> Result<(), MessageError> {
+    match request {
         RecoveryRequest::VerificationCode { email } => {
             crate::accounts::send_new_verification_code(&ctx, &email).await?
         }
@@ -237,7 +237,7 @@ pub static RECOVERY_WORKER: Function = Function::worker(
         name: "recovery",
         queue: &queues::RECOVERY,
         batch_size: 10,
-        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        handler: shared::consumer!(handle),
         summary: "Sends reset codes and temporary passwords for recovery requests",
         example: r#"{"kind":"resetCode","email":"mina@example.com"}"#,
     },

@@ -9,6 +9,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use identity_contract::keys;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::auth::TokenScope;
@@ -36,10 +37,10 @@ pub struct Family {
 impl Entity for Family {
     const TYPE: &'static str = "SessionFamily";
     fn pk(&self) -> String {
-        format!("USER#{}", self.user_id)
+        keys::user_partition(&self.user_id)
     }
     fn sk(&self) -> String {
-        format!("SESSION#{}", self.family_id)
+        keys::session_sort(&self.family_id)
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)
@@ -59,7 +60,7 @@ pub struct RefreshToken {
 impl Entity for RefreshToken {
     const TYPE: &'static str = "RefreshToken";
     fn pk(&self) -> String {
-        format!("REFRESH#{}", self.digest)
+        keys::refresh_partition(&self.digest)
     }
     fn sk(&self) -> String {
         "TOKEN".into()
@@ -95,7 +96,7 @@ fn new_secret() -> String {
 }
 
 fn family_key(user_id: &str, family_id: &str) -> Key {
-    Key::new(format!("USER#{user_id}"), format!("SESSION#{family_id}"))
+    keys::session_key(user_id, family_id)
 }
 
 fn token_item(user_id: &str, family_id: &str, generation: u32, token: &str, now: i64) -> RefreshToken {
@@ -176,8 +177,7 @@ fn reused() -> ApiError {
 /// revokes its family.
 pub async fn rotate(ctx: &AppContext, token: &str) -> ApiResult<TokenPair> {
     let now = ctx.now().timestamp();
-    let Some(stored) = ctx.table.get::<RefreshToken>(&Key::new(format!("REFRESH#{}", digest(token)), "TOKEN")).await?
-    else {
+    let Some(stored) = ctx.table.get::<RefreshToken>(&keys::refresh_key(&digest(token))).await? else {
         return Err(invalid());
     };
     if stored.expires <= now {
@@ -221,9 +221,7 @@ pub async fn rotate(ctx: &AppContext, token: &str) -> ApiResult<TokenPair> {
 
 /// Revokes the family a refresh token belongs to (sign-out). Unknown tokens are ignored.
 pub async fn sign_out(ctx: &AppContext, token: &str) -> ApiResult<()> {
-    if let Some(stored) =
-        ctx.table.get::<RefreshToken>(&Key::new(format!("REFRESH#{}", digest(token)), "TOKEN")).await?
-    {
+    if let Some(stored) = ctx.table.get::<RefreshToken>(&keys::refresh_key(&digest(token))).await? {
         revoke(ctx, &stored.user_id, &stored.family_id).await?;
     }
     Ok(())
@@ -245,7 +243,10 @@ pub async fn revoke_all(ctx: &AppContext, user_id: &str, keep: Option<&str>) -> 
         let page = ctx
             .table
             .query::<Family>(
-                &Query::partition(format!("USER#{user_id}")).begins_with("SESSION#").limit(100).cursor(cursor),
+                &Query::partition(keys::user_partition(user_id))
+                    .begins_with(keys::SESSION_PREFIX)
+                    .limit(100)
+                    .cursor(cursor),
             )
             .await?;
         let mut writes: Vec<Write> = page

@@ -148,13 +148,11 @@ pub fn ensure_may_sign_in(user: &User) -> ApiResult<()> {
 /// count (on an item of its own) — so neither the answer nor its timing tells them apart.
 async fn no_password_here(ctx: &AppContext, email: &str, password: &str) -> ApiError {
     let _ = password::verify(password, None).await;
-    let count = Write::update(
-        shared::table::Key::new(format!("LOGINFAIL#{email}"), "COUNT"),
-        "ADD failedLogins :one SET #ttl = :ttl",
-    )
-    .name("#ttl", shared::table::TTL_ATTRIBUTE)
-    .value(":one", n(1))
-    .value(":ttl", n(ctx.now().timestamp() + 3600));
+    let count =
+        Write::update(identity_contract::keys::login_failures_key(email), "ADD failedLogins :one SET #ttl = :ttl")
+            .name("#ttl", shared::table::TTL_ATTRIBUTE)
+            .value(":one", n(1))
+            .value(":ttl", n(ctx.now().timestamp() + 3600));
     match ctx.table.write(count).await {
         Ok(()) => invalid_credentials(),
         Err(e) => e,

@@ -242,7 +242,6 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
         post_count: 0,
         follower_count: 0,
         following_count: 0,
-        main_pet_id: None,
     };
     let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: None };
     let t = now.timestamp();

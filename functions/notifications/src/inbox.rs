@@ -138,7 +138,10 @@ fn not_found() -> ApiError {
 
 pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<Notification>>> {
     let me = caller.user_id.clone();
-    let query = Query::partition(format!("USER#{me}")).begins_with("NOTIF#").newest_first().paged(&params, 20, 50)?;
+    let query = Query::partition(shared::keys::user_partition(&me))
+        .begins_with(crate::keys::NOTIFICATIONS)
+        .newest_first()
+        .paged(&params, 20, 50)?;
     let page = ctx.table.query::<Notification>(&query).await?;
     Ok(Okay(page))
 }
@@ -183,7 +186,10 @@ async fn all_of(ctx: &AppContext, me: &str) -> ApiResult<Vec<Notification>> {
         let page = ctx
             .table
             .query::<Notification>(
-                &Query::partition(format!("USER#{me}")).begins_with("NOTIF#").limit(200).cursor(cursor),
+                &Query::partition(shared::keys::user_partition(me))
+                    .begins_with(crate::keys::NOTIFICATIONS)
+                    .limit(200)
+                    .cursor(cursor),
             )
             .await?;
         out.extend(page.items);

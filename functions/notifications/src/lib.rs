@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod inbox;
+pub mod keys;
 pub mod model;
 pub mod worker;
 

@@ -1,14 +1,9 @@
-//! | item | PK | SK |
-//! |---|---|---|
-//! | notification | `USER#<recipient>` | `NOTIF#<id>` (newest first) |
-//! | unread counter | `USER#<recipient>` | `NOTIFCOUNT` |
-//! | settings | `USER#<recipient>` | `NOTIFSETTINGS` |
-//! | event seen | `NOTIFEVENT#<event id>` | `SEEN` (TTL 7 days): a redelivered event stores nothing new |
+//! Notifications as stored and shown. Keys and layout: [`crate::keys`].
 
 use chrono::{DateTime, Utc};
+use notifications_contract::NotificationKind;
 use serde::{Deserialize, Serialize};
-use shared::events::NotificationKind;
-use shared::table::{Entity, Key};
+use shared::table::Entity;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -41,22 +36,14 @@ pub struct Notification {
 impl Entity for Notification {
     const TYPE: &'static str = "Notification";
     fn pk(&self) -> String {
-        format!("USER#{}", self.recipient_id)
+        shared::keys::user_partition(&self.recipient_id)
     }
     fn sk(&self) -> String {
-        format!("NOTIF#{}", self.id)
+        crate::keys::notification_sort(&self.id)
     }
 }
 
-pub fn notification_key(user: &str, id: &str) -> Key {
-    Key::new(format!("USER#{user}"), format!("NOTIF#{id}"))
-}
-pub fn counter_key(user: &str) -> Key {
-    Key::new(format!("USER#{user}"), "NOTIFCOUNT")
-}
-pub fn settings_key(user: &str) -> Key {
-    Key::new(format!("USER#{user}"), "NOTIFSETTINGS")
-}
+pub use crate::keys::{counter_key, notification_key, settings_key};
 
 /// Per-type switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use notifications_contract::{NotificationEvent, NotificationKind};
 use shared::error::Tolerate;
-use shared::events::{NotificationEvent, NotificationKind};
 use shared::mail::Email;
 use shared::routes::{Function, Permission, Worker};
-use shared::table::{AttrValue, Key, Write, n, s};
-use shared::worker::{Message, MessageError};
+use shared::table::{Write, n, s};
+use shared::worker::MessageError;
 use shared::{ApiError, AppContext, queues};
 
 use crate::error::NotificationError;
@@ -22,7 +22,7 @@ pub static NOTIFICATION_WORKER: Function = Function::worker(
         name: "notifications",
         queue: &queues::NOTIFICATIONS,
         batch_size: 10,
-        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        handler: shared::consumer!(handle),
         summary: "Stores notifications from domain events and emails those the recipient asked for",
         example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
@@ -59,28 +59,26 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
     }
 }
 
-pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
-    let event: NotificationEvent = msg.json()?;
+pub async fn handle(ctx: Arc<AppContext>, event: NotificationEvent) -> Result<(), MessageError> {
     if event.event_id.is_empty() || event.event_id.len() > 300 {
         return Err(MessageError::Permanent("an event needs an id".into()));
     }
     if event.actor_id == event.recipient_id {
         return Ok(());
     }
-    let recipient = ctx.table.get_item(&shared::account::user_key(&event.recipient_id)).await?;
-    let email = match recipient.as_ref().and_then(|r| r.get("status").zip(r.get("email"))) {
-        Some((AttrValue::S(status), AttrValue::S(email))) if status == "ACTIVE" => email.clone(),
+    let email = match identity_contract::account(&ctx, &event.recipient_id).await? {
+        Some(account) if account.is_active() => account.email,
         // Gone or not active: nobody to tell.
         _ => return Ok(()),
     };
-    if shared::people::blocked_between(&ctx, &event.actor_id, &event.recipient_id).await? {
+    if social_contract::blocked_between(&ctx, &event.actor_id, &event.recipient_id).await? {
         return Ok(());
     }
     let settings = load_settings(&ctx, &event.recipient_id).await?;
     if !settings.app().allows(event.kind) {
         return Ok(());
     }
-    let actor = shared::people::people(&ctx, std::slice::from_ref(&event.actor_id)).await?.remove(&event.actor_id);
+    let actor = identity_contract::people(&ctx, std::slice::from_ref(&event.actor_id)).await?.remove(&event.actor_id);
     let nickname = actor.map(|a| a.nickname).unwrap_or_default();
     let (title, body) = text(event.kind, &nickname, event.excerpt.as_deref());
     let now = ctx.now();
@@ -96,15 +94,19 @@ pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageErr
         read: false,
         created_at: now,
     };
-    let mut seen = Key::new(format!("NOTIFEVENT#{}", event.event_id), "SEEN").to_item();
+    let mut seen = crate::keys::event_seen_key(&event.event_id).to_item();
     seen.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + SEEN_SECS));
     seen.insert("notificationId".into(), s(&notification.id));
     let mut writes = vec![Write::put_item(seen).if_absent(NotificationError::DuplicateEvent)];
     // Like/unlike and follow/unfollow cycles tell the recipient once an hour, not once a cycle.
     if matches!(event.kind, NotificationKind::Like | NotificationKind::Follow) {
-        let mut once = Key::new(
-            format!("NOTIFONCE#{}", event.recipient_id),
-            format!("{:?}#{}#{}#{}", event.kind, event.actor_id, event.target_type, event.target_id),
+        let kind = format!("{:?}", event.kind);
+        let mut once = crate::keys::repeat_guard_key(
+            &event.recipient_id,
+            &kind,
+            &event.actor_id,
+            &event.target_type,
+            &event.target_id,
         )
         .to_item();
         once.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + REPEAT_WINDOW_SECS));

@@ -1,10 +1,6 @@
 //! Pets: a user's animals, one of which is their main pet.
 //!
-//! | item | PK | SK | index |
-//! |---|---|---|---|
-//! | pet | `PET#<id>` | `PET` | GSI1 `OWNER#<user>` / `PET#<id>` (the owner's pets, oldest first) |
-//! | name claim | `USER#<owner>` | `PETNAME#<name>` | — |
-//! | main pet | the user item's `mainPetId` | | |
+//! Keys and layout: [`pets_contract::keys`].
 
 use std::sync::Arc;
 
@@ -14,7 +10,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Path, Viewer};
 use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, said};
-use shared::table::{AttrValue, Entity, Gsi, Key, Query, Write, n, s};
+use shared::table::{AttrValue, Entity, Gsi, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -22,6 +18,7 @@ use utoipa::ToSchema;
 use crate::PKG;
 use crate::error::PetError;
 use crate::species::{self, Species};
+use pets_contract::keys;
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
@@ -110,23 +107,17 @@ pub struct Pet {
 impl Entity for Pet {
     const TYPE: &'static str = "Pet";
     fn pk(&self) -> String {
-        format!("PET#{}", self.id)
+        keys::pet_partition(&self.id)
     }
     fn sk(&self) -> String {
         "PET".into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, format!("OWNER#{}", self.owner_id), format!("PET#{}", self.id))]
+        vec![(Gsi::Gsi1, keys::owner_partition(&self.owner_id), keys::pet_partition(&self.id))]
     }
 }
 
-pub fn pet_key(id: &str) -> Key {
-    Key::new(format!("PET#{id}"), "PET")
-}
-
-fn name_key(owner: &str, name: &str) -> Key {
-    Key::new(format!("USER#{owner}"), format!("PETNAME#{}", name.trim().to_lowercase()))
-}
+pub use pets_contract::keys::{name_key, pet_key};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -182,7 +173,7 @@ async fn main_pet_of(ctx: &AppContext, user: &str) -> ApiResult<Option<String>> 
 async fn pets_of(ctx: &AppContext, owner: &str) -> ApiResult<Vec<Pet>> {
     Ok(ctx
         .table
-        .query::<Pet>(&Query::partition(format!("OWNER#{owner}")).index(Gsi::Gsi1).limit(MAX_PETS))
+        .query::<Pet>(&Query::partition(keys::owner_partition(owner)).index(Gsi::Gsi1).limit(MAX_PETS))
         .await?
         .items)
 }

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
+use identity_contract::Person;
 use serde::Serialize;
 use shared::error::Tolerate;
 use shared::handler;
 use shared::handler::{Caller, Okay, Params, Path};
-use shared::people::{Person, blocked_by_key, blocks_key, following_key};
 use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
 use shared::table::Page;
 use shared::table::{Query, Write};
 use shared::{ApiResult, AppContext};
+use social_contract::{blocked_by_key, blocks_key, following_key};
 use utoipa::ToSchema;
 
 use crate::error::SocialError;
@@ -87,8 +88,8 @@ pub async fn block(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<Stri
             writes.push(counters(&me, -i64::from(mine), -i64::from(theirs)));
             writes.push(counters(&target, -i64::from(theirs), -i64::from(mine)));
         }
-        writes.push(shared::feed::unfollowed(&ctx, &me, &target)?);
-        writes.push(shared::feed::unfollowed(&ctx, &target, &me)?);
+        writes.push(diary_contract::unfollowed(&ctx, &me, &target)?);
+        writes.push(diary_contract::unfollowed(&ctx, &target, &me)?);
         match ctx.table.transact(writes).await {
             Ok(()) => return Ok(Okay(BlockState { blocked: true })),
             Err(e) if e.is(&SocialError::AlreadyBlocked) => return Ok(Okay(BlockState { blocked: true })),
@@ -118,12 +119,12 @@ pub async fn my_blocks(ctx: Arc<AppContext>, caller: Caller, params: Params) -> 
     let page = ctx
         .table
         .query_items(
-            &Query::partition(format!("USER#{me}"))
-                .begins_with("BLOCKS#")
+            &Query::partition(shared::keys::user_partition(&me))
+                .begins_with(social_contract::keys::BLOCKS)
                 .limit(limit)
                 .cursor(params.get("cursor").map(str::to_string)),
         )
         .await?;
-    let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, "BLOCKS#")).collect();
-    Ok(Okay(shared::people::page_of_people(&ctx, &ids, page.next_cursor).await?))
+    let ids: Vec<String> = page.items.iter().filter_map(|i| id_after(i, social_contract::keys::BLOCKS)).collect();
+    Ok(Okay(identity_contract::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }

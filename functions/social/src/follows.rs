@@ -2,21 +2,24 @@
 
 use std::sync::Arc;
 
+use identity_contract::Person;
+use notifications_contract::{NotificationEvent, NotificationKind};
 use serde::Serialize;
 use shared::error::Tolerate;
-use shared::events::{NotificationEvent, NotificationKind};
 use shared::handler;
 use shared::handler::{Caller, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
-use shared::people::{Person, blocks_key, follower_key, following_key, hidden_for};
 use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
 use shared::table::Page;
-use shared::table::{Query, Write, n};
+use shared::table::{Query, Write};
 use shared::{ApiError, ApiResult, AppContext, queues};
+use social_contract::{blocks_key, follower_key, following_key, hidden_for};
 use utoipa::ToSchema;
 
 use crate::error::SocialError;
 use crate::{PKG, id_after, other_user};
+use identity_contract::{Counter, counter};
+use social_contract::keys;
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
@@ -77,10 +80,6 @@ pub struct FollowStatus {
     pub followed_by: bool,
 }
 
-fn counter(user: &str, attr: &str, by: i64) -> Write {
-    Write::update(shared::account::user_key(user), format!("ADD {attr} :d")).value(":d", n(by))
-}
-
 /// The writes that end `a` following `b`, without the counters (see [`counters`]).
 pub fn end_follow_items(a: &str, b: &str) -> Vec<Write> {
     vec![Write::delete(following_key(a, b)).if_present(SocialError::NotFollowing), Write::delete(follower_key(b, a))]
@@ -89,16 +88,14 @@ pub fn end_follow_items(a: &str, b: &str) -> Vec<Write> {
 /// The writes that end `a` following `b`, with the counters (only valid if the follow exists).
 pub fn end_follow(a: &str, b: &str) -> Vec<Write> {
     let mut w = end_follow_items(a, b);
-    w.push(counter(a, "followingCount", -1));
-    w.push(counter(b, "followerCount", -1));
+    w.push(counter(a, Counter::Following, -1));
+    w.push(counter(b, Counter::Followers, -1));
     w
 }
 
 /// One counter update per user: a transaction may touch an item only once.
 pub fn counters(user: &str, following: i64, followers: i64) -> Write {
-    Write::update(shared::account::user_key(user), "ADD followingCount :fg, followerCount :fr")
-        .value(":fg", n(following))
-        .value(":fr", n(followers))
+    identity_contract::counters(user, &[(Counter::Following, following), (Counter::Followers, followers)])
 }
 
 pub async fn follow(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<String>) -> ApiResult<Okay<FollowState>> {
@@ -117,11 +114,11 @@ pub async fn follow(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<Str
         Write::check(blocks_key(&target, &me), "attribute_not_exists(PK)", blocked()),
         Write::put_item(item(following_key(&me, &target))).if_absent(SocialError::AlreadyFollowing),
         Write::put_item(item(follower_key(&target, &me))),
-        counter(&me, "followingCount", 1),
-        counter(&target, "followerCount", 1),
-        shared::feed::followed(&ctx, &me, &target)?,
+        counter(&me, Counter::Following, 1),
+        counter(&target, Counter::Followers, 1),
+        diary_contract::followed(&ctx, &me, &target)?,
     ];
-    writes.extend(shared::events::outbox(
+    writes.extend(notifications_contract::outbox(
         &ctx,
         vec![NotificationEvent {
             event_id: format!("follow:{me}:{target}:{}", ctx.now().timestamp_millis()),
@@ -146,7 +143,7 @@ pub async fn unfollow(
     let me = caller.user_id.clone();
     other_user(&ctx, &me, &target, SocialError::CannotFollowSelf).await?;
     let mut writes = end_follow(&me, &target);
-    writes.push(shared::feed::unfollowed(&ctx, &me, &target)?);
+    writes.push(diary_contract::unfollowed(&ctx, &me, &target)?);
     ctx.table.transact(writes).await.tolerate(&SocialError::NotFollowing)?;
     Ok(Okay(FollowState { following: false }))
 }
@@ -165,12 +162,12 @@ async fn list(
     params: &Params,
     prefix: &str,
 ) -> ApiResult<Okay<Page<Person>>> {
-    let query = Query::partition(format!("USER#{user}")).begins_with(prefix).paged(params, 9, 50)?;
+    let query = Query::partition(shared::keys::user_partition(user)).begins_with(prefix).paged(params, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
     let hidden = hidden_for(ctx, viewer.id()).await?;
     let ids: Vec<String> =
         page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
-    Ok(Okay(shared::people::page_of_people(ctx, &ids, page.next_cursor).await?))
+    Ok(Okay(identity_contract::page_of_people(ctx, &ids, page.next_cursor).await?))
 }
 
 pub async fn followers(
@@ -179,7 +176,7 @@ pub async fn followers(
     Path(user): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<Person>>> {
-    list(&ctx, &viewer, &user, &params, "FOLLOWER#").await
+    list(&ctx, &viewer, &user, &params, keys::FOLLOWER).await
 }
 
 pub async fn following(
@@ -188,5 +185,5 @@ pub async fn following(
     Path(user): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<Person>>> {
-    list(&ctx, &viewer, &user, &params, "FOLLOWING#").await
+    list(&ctx, &viewer, &user, &params, keys::FOLLOWING).await
 }

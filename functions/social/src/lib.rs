@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod error;
 pub mod follows;
+pub mod keys;
 pub mod reports;
 
 use crate::error::SocialError;
@@ -34,12 +35,9 @@ pub(crate) async fn other_user(ctx: &AppContext, me: &str, id: &str, to_self: So
     if id == me {
         return Err(to_self.into());
     }
-    if !shared::ids::is_valid_id(id) {
-        return Err(SocialError::UserNotFound.into());
-    }
-    match ctx.table.get_item(&shared::account::user_key(id)).await? {
-        Some(item) if matches!(item.get("status"), Some(AttrValue::S(s)) if s == "ACTIVE") => Ok(()),
-        _ => Err(SocialError::UserNotFound.into()),
+    match identity_contract::is_active(ctx, id).await? {
+        true => Ok(()),
+        false => Err(SocialError::UserNotFound.into()),
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json};
 use shared::routes::{Access, Function, Method, Permission, said};
-use shared::table::{AttrValue, Entity, Gsi, Key, Write};
+use shared::table::{Entity, Gsi, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -67,13 +67,13 @@ pub struct Report {
 impl Entity for Report {
     const TYPE: &'static str = "Report";
     fn pk(&self) -> String {
-        format!("REPORT#{}", self.id)
+        social_contract::keys::report_partition(&self.id)
     }
     fn sk(&self) -> String {
         "REPORT".into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, "REPORTS#OPEN".into(), self.id.clone())]
+        vec![(Gsi::Gsi1, social_contract::keys::OPEN_REPORTS.into(), self.id.clone())]
     }
 }
 
@@ -91,20 +91,14 @@ fn target_name(t: TargetType) -> &'static str {
 /// Who owns the target, for the kinds this product already has; 404 when it does not exist.
 async fn owner_of(ctx: &AppContext, t: TargetType, id: &str) -> ApiResult<Option<String>> {
     let missing = || -> ApiError { SocialError::TargetNotFound.into() };
-    let author = |item: Option<shared::table::Item>| match item.as_ref().and_then(|i| i.get("authorId")) {
-        Some(AttrValue::S(a)) => Ok(Some(a.clone())),
-        _ => Err(missing()),
-    };
-    match t {
-        TargetType::User => match ctx.table.get_item(&shared::account::user_key(id)).await? {
-            Some(_) => Ok(Some(id.to_string())),
-            None => Err(missing()),
-        },
-        TargetType::Post => author(ctx.table.get_item(&Key::new(format!("POST#{id}"), "POST")).await?),
-        TargetType::Comment => author(ctx.table.get_item(&Key::new(format!("COMMENTREF#{id}"), "REF")).await?),
+    let found = match t {
+        TargetType::User => identity_contract::account(ctx, id).await?.map(|a| a.id),
+        TargetType::Post => diary_contract::post_author(ctx, id).await?,
+        TargetType::Comment => diary_contract::comment_author(ctx, id).await?,
         // The market, chat and community have no content yet: nothing there to report.
-        _ => Err(missing()),
-    }
+        _ => None,
+    };
+    found.map(Some).ok_or_else(missing)
 }
 
 /// Reports one user may file per hour.
@@ -133,7 +127,7 @@ pub async fn create(
         created_at: ctx.now(),
     };
     let mut lock =
-        Key::new(format!("REPORTLOCK#{me}#{}#{}", target_name(body.target_type), body.target_id), "OPEN").to_item();
+        social_contract::keys::report_lock_key(&me, target_name(body.target_type), &body.target_id).to_item();
     lock.insert("reportId".into(), shared::table::s(&report.id));
     ctx.table
         .transact(vec![Write::put_item(lock).if_absent(SocialError::AlreadyReported), Write::put(&report)?])

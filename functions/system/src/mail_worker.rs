@@ -9,7 +9,7 @@ use shared::mail::{self, Email};
 use shared::queues;
 use shared::routes::{Function, Permission, Worker};
 use shared::validate::looks_like_email;
-use shared::worker::{Message, MessageError};
+use shared::worker::MessageError;
 
 pub static MAIL_WORKER: Function = Function::worker(
     "mail-worker",
@@ -18,15 +18,14 @@ pub static MAIL_WORKER: Function = Function::worker(
         name: "mail",
         queue: &queues::MAIL,
         batch_size: 10,
-        handler: |ctx, msg| Box::pin(handle(ctx, msg)),
+        handler: shared::consumer!(handle),
         summary: "Sends queued transactional email through SES",
         example: r#"{"to":"someone@example.com","subject":"Welcome","text":"Hello!","dedupKey":"welcome:01JD0000000000000000000000"}"#,
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendEmail]);
 
-pub async fn handle(ctx: Arc<AppContext>, msg: Message) -> Result<(), MessageError> {
-    let email: Email = msg.json()?;
+pub async fn handle(ctx: Arc<AppContext>, email: Email) -> Result<(), MessageError> {
     if !looks_like_email(&email.to) {
         return Err(MessageError::Permanent(format!("not an email address: {:?}", email.to)));
     }

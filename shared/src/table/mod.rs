@@ -526,6 +526,40 @@ impl Table {
         }
     }
 
+    /// Unconditional puts and deletes in BatchWriteItem chunks of 25, retrying unprocessed
+    /// items; fails (never `Ok` with items unwritten) when some stay unprocessed.
+    pub async fn batch_write(&self, requests: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> ApiResult<()> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            loop {
+                let out =
+                    self.client().batch_write_item().request_items(self.name(), pending).send().await.map_err(|e| {
+                        ApiError::internal(format!(
+                            "BatchWriteItem: {}",
+                            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                        ))
+                    })?;
+                match out.unprocessed_items.and_then(|mut m| m.remove(self.name())) {
+                    Some(rest) if !rest.is_empty() => {
+                        attempt += 1;
+                        if attempt >= 8 {
+                            // Never report success with items unwritten: the message is retried.
+                            return Err(ApiError::internal(format!(
+                                "BatchWriteItem left {} items unprocessed after {attempt} tries",
+                                rest.len()
+                            )));
+                        }
+                        pending = rest;
+                        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Read many items by key, in the order asked (missing ones are `None`). One call per 100 keys.
     pub async fn batch_get_items(&self, keys: &[Key]) -> ApiResult<Vec<Option<Item>>> {
         let mut found: HashMap<Key, Item> = HashMap::new();

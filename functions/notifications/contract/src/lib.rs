@@ -1,12 +1,11 @@
-//! Domain events that become notifications, published to the notifications queue. They are
-//! small: who did what to which target, for whom; the worker decides what to store and send.
+//! The notifications contract: the message other domains commit (through the outbox) to have
+//! someone notified. It is small: who did what to which target, for whom; the notifications
+//! worker decides what to store and send.
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::AppContext;
-use crate::error::ApiResult;
-use crate::queues;
-use crate::table::Write;
+use shared::table::Write;
+use shared::{ApiResult, AppContext, queues};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -35,11 +34,11 @@ pub struct NotificationEvent {
 }
 
 /// The outbox writes that publish `events` when the transaction they join commits (see
-/// [`crate::outbox`]); self-notifications are dropped here already.
+/// [`shared::outbox`]); self-notifications are dropped here already.
 pub fn outbox(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<Vec<Write>> {
     events
         .into_iter()
         .filter(|e| e.actor_id != e.recipient_id)
-        .map(|e| crate::outbox::message(ctx, &queues::NOTIFICATIONS, &e))
+        .map(|e| shared::outbox::message(ctx, &queues::NOTIFICATIONS, &e))
         .collect()
 }

@@ -1,0 +1,47 @@
+//! The diary's keys.
+//!
+//! | item | PK | SK | indexes |
+//! |---|---|---|---|
+//! | post | `POST#<id>` | `POST` | GSI1 `POSTS` / `<id>` (everyone's, newest first); GSI2 `AUTHOR#<user>` / `<id>` |
+//! | like | `POST#<post>` | `LIKE#<user>` | GSI1 `LIKES#<post>` / `<like id>` (who liked, newest first) |
+//! | comment | `POST#<post>` | `C#<id>`, reply `C#<parent>#R#<id>` (thread order) | — |
+//! | comment pointer | `COMMENTREF#<id>` | `REF` | — |
+//! | feed entry | `FEED#<viewer>` | `<postId>` (ULID: newest first is key order) | — |
+//! | search posting | `SEARCH#<T|C|H>#<token>` | `<post id>` | — |
+//! | index state of a post | `INDEXSTATE#<post>` | `STATE` | — |
+//! | hashtag use | `TAGSTATS#<yyyy-mm-ddThh>` | `<tag>` | — |
+//! | trending list | `TRENDING#<24h|7d>` | `TRENDING` | — |
+
+use shared::table::Key;
+
+/// The GSI1 partition listing every post.
+/// The sort-key prefix of comments in a post's partition.
+pub fn post_partition(id: &str) -> String {
+    format!("POST#{id}")
+}
+
+pub fn post_key(id: &str) -> Key {
+    Key::new(post_partition(id), "POST")
+}
+
+/// The GSI2 partition that lists an author's posts.
+pub fn author_partition(author: &str) -> String {
+    format!("AUTHOR#{author}")
+}
+
+/// The GSI1 partition listing who liked a post.
+pub fn comment_ref_partition(id: &str) -> String {
+    format!("COMMENTREF#{id}")
+}
+
+pub fn comment_ref_key(id: &str) -> Key {
+    Key::new(comment_ref_partition(id), "REF")
+}
+
+pub fn feed_partition(viewer: &str) -> String {
+    format!("FEED#{viewer}")
+}
+
+pub fn feed_entry_key(viewer: &str, post_id: &str) -> Key {
+    Key::new(feed_partition(viewer), post_id)
+}

@@ -1,0 +1,132 @@
+//! The diary's public surface. Home feeds are fanned out on write: a post is copied (its id and
+//! author) into the feed partition of its author and of every follower, so reading a feed is one
+//! query plus one batch read. The writes here join the transaction of the fact that causes them
+//! (a post, a follow): the author's own entry directly, everyone else's through a [`FeedEvent`]
+//! on the feed queue (via the outbox), which the diary's feed worker applies. Other domains also
+//! learn here who wrote a post or a comment.
+
+pub mod keys;
+
+use serde::{Deserialize, Serialize};
+use shared::queues::FEED;
+use shared::table::{Write, s};
+use shared::{ApiResult, AppContext};
+
+/// Posts copied into a new follower's feed.
+pub const BACKFILL: usize = 50;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEntry {
+    pub viewer_id: String,
+    pub post_id: String,
+    pub author_id: String,
+}
+
+/// What happened, for the feeds it touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeedChange {
+    /// `post_id` by `author_id` is new: into every follower's feed.
+    Posted,
+    /// `post_id` is gone: out of every follower's feed.
+    Deleted,
+    /// `viewer_id` follows `author_id` now: the author's recent posts into the viewer's feed.
+    Followed,
+    /// `viewer_id` no longer follows (or blocked) `author_id`: the author's posts out of the
+    /// viewer's feed.
+    Unfollowed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEvent {
+    pub change: FeedChange,
+    pub author_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewer_id: Option<String>,
+}
+
+/// A feed entry's item.
+pub fn entry_item(e: &FeedEntry) -> shared::table::Item {
+    let mut item = keys::feed_entry_key(&e.viewer_id, &e.post_id).to_item();
+    item.insert(shared::table::ENTITY_TYPE.to_string(), s("FeedEntry"));
+    item.insert("postId".to_string(), s(&e.post_id));
+    item.insert("authorId".to_string(), s(&e.author_id));
+    item
+}
+
+/// The writes a new post adds to its transaction: the author's own feed entry, and the message
+/// that fans it out to the followers (through the outbox, so it exists iff the post does).
+pub fn posted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<Vec<Write>> {
+    let own = FeedEntry { viewer_id: author.into(), post_id: post_id.into(), author_id: author.into() };
+    let event = FeedEvent {
+        change: FeedChange::Posted,
+        author_id: author.into(),
+        post_id: Some(post_id.into()),
+        viewer_id: None,
+    };
+    Ok(vec![Write::put_item(entry_item(&own)), shared::outbox::message(ctx, &FEED, &event)?])
+}
+
+/// The writes a deleted post adds to its transaction: out of the author's feed, and out of the
+/// followers' through the outbox.
+pub fn deleted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<Vec<Write>> {
+    let event = FeedEvent {
+        change: FeedChange::Deleted,
+        author_id: author.into(),
+        post_id: Some(post_id.into()),
+        viewer_id: None,
+    };
+    Ok(vec![Write::delete(keys::feed_entry_key(author, post_id)), shared::outbox::message(ctx, &FEED, &event)?])
+}
+
+/// The message a new follow adds to its transaction: the author's recent posts into the feed.
+pub fn followed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Write> {
+    let event = FeedEvent {
+        change: FeedChange::Followed,
+        author_id: author.into(),
+        post_id: None,
+        viewer_id: Some(viewer.into()),
+    };
+    shared::outbox::message(ctx, &FEED, &event)
+}
+
+/// The message an unfollow or a block adds to its transaction: the author's posts out of the feed.
+pub fn unfollowed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Write> {
+    let event = FeedEvent {
+        change: FeedChange::Unfollowed,
+        author_id: author.into(),
+        post_id: None,
+        viewer_id: Some(viewer.into()),
+    };
+    shared::outbox::message(ctx, &FEED, &event)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Authored {
+    author_id: String,
+}
+
+/// Who wrote post `id`, if it exists.
+pub async fn post_author(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let found: Option<Authored> =
+        ctx.table.get_item(&keys::post_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(found.map(|a| a.author_id))
+}
+
+/// Who wrote comment `id`, if it exists.
+pub async fn comment_author(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let found: Option<Authored> =
+        ctx.table.get_item(&keys::comment_ref_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(found.map(|a| a.author_id))
+}

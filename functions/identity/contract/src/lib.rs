@@ -1,0 +1,125 @@
+//! Identity's public surface: what other domains may use of accounts. They read accounts only
+//! through these typed views and change the profile's counters only through [`counter`]; the
+//! item layout stays identity's business.
+
+pub mod keys;
+pub mod people;
+
+use serde::Deserialize;
+use shared::table::{Query, SortKey, Write, n};
+use shared::{ApiResult, AppContext};
+
+pub use people::{Person, page_of_people, people};
+pub use shared::account::AccountStatus;
+
+/// What other domains may know of an account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSummary {
+    pub id: String,
+    pub status: AccountStatus,
+    pub email: String,
+    pub nickname: String,
+}
+
+impl AccountSummary {
+    pub fn is_active(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+}
+
+/// The account `id`, if it exists.
+pub async fn account(ctx: &AppContext, id: &str) -> ApiResult<Option<AccountSummary>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    Ok(ctx.table.get_item(&keys::user_key(id)).await?.map(serde_dynamo::from_item).transpose()?)
+}
+
+/// Whether `id` is an active account (verified, not withdrawn).
+pub async fn is_active(ctx: &AppContext, id: &str) -> ApiResult<bool> {
+    Ok(account(ctx, id).await?.is_some_and(|a| a.is_active()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Claim {
+    user_id: String,
+    #[serde(default)]
+    pending_expires: Option<i64>,
+}
+
+/// The user whose nickname is `nickname` (as nicknames compare), if any.
+pub async fn user_by_nickname(ctx: &AppContext, nickname: &str) -> ApiResult<Option<String>> {
+    let now = ctx.now().timestamp();
+    let claim: Option<Claim> =
+        ctx.table.get_item(&keys::nickname_claim(nickname)).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(claim.filter(|c| c.pending_expires.is_none_or(|t| t > now)).map(|c| c.user_id))
+}
+
+#[derive(Debug, Deserialize)]
+struct Listed {
+    id: String,
+    status: AccountStatus,
+}
+
+/// A page of active users whose nickname starts with `prefix` (lower case), in nickname order:
+/// one query of the nickname index.
+pub async fn nicknames_starting(
+    ctx: &AppContext,
+    prefix: &str,
+    limit: usize,
+    cursor: Option<String>,
+) -> ApiResult<shared::table::Page<String>> {
+    let query = Query::partition(keys::nickname_partition(prefix))
+        .index(shared::table::Gsi::Gsi2)
+        .sort(SortKey::BeginsWith(prefix.to_string()))
+        .limit(limit)
+        .cursor(cursor);
+    let page = ctx.table.query_items(&query).await?;
+    let mut ids = Vec::new();
+    for item in page.items {
+        let listed: Listed = serde_dynamo::from_item(item)?;
+        if listed.status == AccountStatus::Active {
+            ids.push(listed.id);
+        }
+    }
+    Ok(shared::table::Page { items: ids, next_cursor: page.next_cursor })
+}
+
+/// A profile counter other domains keep up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// Diary posts written.
+    Posts,
+    /// Users following this one.
+    Followers,
+    /// Users this one follows.
+    Following,
+}
+
+impl Counter {
+    fn attribute(self) -> &'static str {
+        match self {
+            Counter::Posts => "postCount",
+            Counter::Followers => "followerCount",
+            Counter::Following => "followingCount",
+        }
+    }
+}
+
+/// The write that moves `user`'s `counter` by `delta`, for the transaction that changes what it
+/// counts.
+pub fn counter(user: &str, counter: Counter, delta: i64) -> Write {
+    counters(user, &[(counter, delta)])
+}
+
+/// One write moving several of `user`'s counters (a transaction may touch an item only once).
+pub fn counters(user: &str, changes: &[(Counter, i64)]) -> Write {
+    let adds: Vec<String> = (0..changes.len()).map(|i| format!("#c{i} :d{i}")).collect();
+    let mut w = Write::update(keys::user_key(user), format!("ADD {}", adds.join(", ")));
+    for (i, (c, d)) in changes.iter().enumerate() {
+        w = w.name(&format!("#c{i}"), c.attribute()).value(&format!(":d{i}"), n(*d));
+    }
+    w
+}

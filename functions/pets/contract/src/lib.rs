@@ -1,0 +1,83 @@
+//! Pets' public surface: who owns a pet, a user's main pet, and pets as posts and profiles show
+//! them — read through typed views, never by attribute name elsewhere.
+
+pub mod keys;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use shared::{ApiResult, AppContext};
+use utoipa::ToSchema;
+
+/// A pet as a post or a profile shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PetSummary {
+    pub id: String,
+    pub name: String,
+    pub species_id: String,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PetItem {
+    id: String,
+    owner_id: String,
+    name: String,
+    species_id: String,
+    #[serde(default)]
+    photo_key: Option<String>,
+}
+
+async fn summary(ctx: &AppContext, p: PetItem) -> ApiResult<PetSummary> {
+    let photo_url = match &p.photo_key {
+        Some(k) => Some(shared::media::url(ctx, k).await?),
+        None => None,
+    };
+    Ok(PetSummary { id: p.id, name: p.name, species_id: p.species_id, photo_url })
+}
+
+/// Summaries of the pets `ids` that exist (one BatchGetItem per 100 ids).
+pub async fn summaries(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, PetSummary>> {
+    let mut unique = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    let keys: Vec<_> = unique.iter().map(|id| keys::pet_key(id)).collect();
+    let mut out = HashMap::new();
+    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+        let pet: PetItem = serde_dynamo::from_item(item)?;
+        out.insert(pet.id.clone(), summary(ctx, pet).await?);
+    }
+    Ok(out)
+}
+
+/// The owner of pet `id`, if it exists.
+pub async fn owner_of(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let pet: Option<PetItem> =
+        ctx.table.get_item(&keys::pet_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(pet.map(|p| p.owner_id))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MainPetOf {
+    #[serde(default)]
+    main_pet_id: Option<String>,
+}
+
+/// `user`'s main pet, if they have pets.
+pub async fn main_pet(ctx: &AppContext, user: &str) -> ApiResult<Option<PetSummary>> {
+    let found: Option<MainPetOf> =
+        ctx.table.get_item(&shared::keys::user_key(user)).await?.map(serde_dynamo::from_item).transpose()?;
+    let Some(id) = found.and_then(|f| f.main_pet_id) else { return Ok(None) };
+    let pet: Option<PetItem> =
+        ctx.table.get_item(&keys::pet_key(&id)).await?.map(serde_dynamo::from_item).transpose()?;
+    match pet {
+        Some(p) => Ok(Some(summary(ctx, p).await?)),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,63 @@
+//! The social graph's public surface: its keys, and the checks other domains make between two
+//! users (blocks hide content and forbid interaction).
+
+pub mod keys;
+
+use std::collections::HashSet;
+
+use shared::keys::user_partition;
+use shared::table::{Query, SortKey};
+use shared::{ApiResult, AppContext};
+
+pub use keys::{blocked_by_key, blocks_key, follower_key, following_key};
+
+shared::domain_errors! {
+    /// What the graph refuses.
+    pub enum RelationError {
+        Blocked => (403, "USER_BLOCKED", "One of you has blocked the other."),
+    }
+}
+
+/// Whether either of the two blocks the other (one BatchGetItem).
+pub async fn blocked_between(ctx: &AppContext, a: &str, b: &str) -> ApiResult<bool> {
+    let found = ctx.table.batch_get_items(&[blocks_key(a, b), blocks_key(b, a)]).await?;
+    Ok(found.iter().any(Option::is_some))
+}
+
+/// 403 `USER_BLOCKED` when either blocks the other.
+pub async fn ensure_not_blocked(ctx: &AppContext, a: &str, b: &str) -> ApiResult<()> {
+    if blocked_between(ctx, a, b).await? {
+        return Err(RelationError::Blocked.into());
+    }
+    Ok(())
+}
+
+/// Everyone `me` blocks or is blocked by: their content is left out of `me`'s lists.
+/// One query of `me`'s partition (`BLOCKS#` and `BLOCKEDBY#` share the prefix `BLOCK`).
+pub async fn hidden_for(ctx: &AppContext, me: Option<&str>) -> ApiResult<HashSet<String>> {
+    let Some(me) = me else { return Ok(HashSet::new()) };
+    let mut hidden = HashSet::new();
+    let mut cursor = None;
+    loop {
+        let page = ctx
+            .table
+            .query_items(
+                &Query::partition(user_partition(me))
+                    .sort(SortKey::BeginsWith(keys::ANY_BLOCK.into()))
+                    .limit(500)
+                    .cursor(cursor),
+            )
+            .await?;
+        for item in &page.items {
+            if let Some(shared::table::AttrValue::S(sk)) = item.get(shared::table::SK)
+                && let Some((_, other)) = sk.split_once('#')
+            {
+                hidden.insert(other.to_string());
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(hidden),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The kernel's keys: the user partition every domain keeps per-user items in, the account and
+//! session items the authorizer reads, and the items of the kernel's own mechanics. Every key
+//! string of the product is built in a module like this one (`keys.rs`, one per domain); a test
+//! fails when one is built anywhere else.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | account (identity) | `USER#<id>` | `PROFILE` |
+//! | session (identity) | `USER#<id>` | `SESSION#<family>` |
+//! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `RECORD` |
+//! | rate-limit window | `RATE#<action>#<subject>` | `W#<start>` |
+//! | outbox message | `OUTBOX#<id>` | `MESSAGE` |
+
+use crate::table::Key;
+
+/// The partition of a user's own items; each domain adds its sort keys.
+pub fn user_partition(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// The key of a user's account item.
+pub fn user_key(user_id: &str) -> Key {
+    Key::new(user_partition(user_id), "PROFILE")
+}
+
+/// The sort-key prefix of sessions (refresh-token families) in the user partition.
+pub const SESSION_PREFIX: &str = "SESSION#";
+
+pub fn session_sort(session_id: &str) -> String {
+    format!("{SESSION_PREFIX}{session_id}")
+}
+
+/// The key of a sign-in session (a refresh-token family; identity owns the item).
+pub fn session_key(user_id: &str, session_id: &str) -> Key {
+    Key::new(user_partition(user_id), session_sort(session_id))
+}
+
+pub fn idempotency_partition(scope: &str, key: &str) -> String {
+    format!("IDEMPOTENCY#{scope}#{key}")
+}
+
+pub fn rate_key(action: &str, subject: &str, window_start: i64) -> Key {
+    Key::new(format!("RATE#{action}#{}", subject.to_lowercase()), format!("W#{window_start}"))
+}
+
+pub fn outbox_partition(id: &str) -> String {
+    format!("OUTBOX#{id}")
+}
