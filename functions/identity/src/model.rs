@@ -338,6 +338,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_lock_grows_while_the_guessing_goes_on_and_never_lasts_for_ever() {
+        let minutes: Vec<i64> = (0..6).map(|n| lock_duration(n).num_minutes()).collect();
+        assert_eq!(minutes, [1, 5, 15, 60, 60, 60]);
+    }
+
+    #[test]
     fn look_alike_nicknames_are_one_nickname_or_refused() {
         use unicode_normalization::UnicodeNormalization;
         let nfd: String = "산책왕".nfd().collect();

@@ -136,3 +136,20 @@ pub async fn handle(ctx: Arc<AppContext>, event: NotificationEvent) -> Result<()
     ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notification_says_who_did_what() {
+        let (title, body) = text(NotificationKind::Comment, "산책왕", Some("귀여워요"));
+        assert_eq!(title, "새 댓글");
+        assert!(body.starts_with("산책왕님이") && body.ends_with("귀여워요"), "{body}");
+        let (_, body) = text(NotificationKind::Follow, "산책왕", None);
+        assert!(body.contains("팔로우"), "{body}");
+        for kind in [NotificationKind::Like, NotificationKind::Reply, NotificationKind::Mention] {
+            assert!(text(kind, "a", Some("b")).1.starts_with("a님이"));
+        }
+    }
+}

@@ -481,3 +481,38 @@ pub async fn set_main(
         .await?;
     Ok(Okay(view(&ctx, &pet, Some(&pet.id)).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(input: serde_json::Value) -> Vec<(String, String)> {
+        let input: PetInput = serde_json::from_value(input).unwrap();
+        let mut v = Validator::new();
+        input.validate(&mut v);
+        match v.finish() {
+            Ok(()) => Vec::new(),
+            Err(ApiError::Validation(list)) => list.into_iter().map(|p| (p.field, p.code)).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_pet_is_a_real_animal_of_this_world() {
+        let ok = serde_json::json!({"name": "초코", "speciesId": "dog-maltese", "gender": "FEMALE", "birthday": "2021-03-14", "weightKg": 3.2});
+        assert!(problems(ok.clone()).is_empty());
+        let with = |k: &str, v: serde_json::Value| {
+            let mut x = ok.clone();
+            x[k] = v;
+            problems(x).into_iter().map(|(f, _)| f).collect::<Vec<_>>()
+        };
+        assert_eq!(with("speciesId", "dog-unicorn".into()), ["speciesId"]);
+        assert_eq!(with("birthday", "1980-01-01".into()), ["birthday"], "born before 1990");
+        assert_eq!(with("birthday", "2999-01-01".into()), ["birthday"], "not born yet");
+        assert_eq!(with("weightKg", 1e-200.into()), ["weightKg"], "a number DynamoDB cannot keep");
+        assert_eq!(with("weightKg", 500.0.into()), ["weightKg"]);
+        assert_eq!(with("name", "".into()), ["name"]);
+        assert_eq!(with("name", "\u{200b}\u{200b}".into()), ["name"], "invisible only");
+        assert_eq!(with("introduction", "가".repeat(501).into()), ["introduction"]);
+    }
+}

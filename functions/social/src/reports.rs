@@ -134,3 +134,27 @@ pub async fn create(
         .await?;
     Ok(Created(report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(body: serde_json::Value) -> bool {
+        let r: ReportRequest = serde_json::from_value(body).unwrap();
+        let mut v = Validator::new();
+        r.validate(&mut v);
+        v.finish().is_ok()
+    }
+
+    #[test]
+    fn a_report_names_a_real_target_and_a_reason() {
+        let id = "01JD3K4Q5R6S7T8V9W0XYZABCD";
+        assert!(valid(serde_json::json!({"targetType": "POST", "targetId": id, "reason": "스팸이에요"})));
+        assert!(!valid(serde_json::json!({"targetType": "POST", "targetId": "../x", "reason": "스팸이에요"})));
+        assert!(
+            !valid(serde_json::json!({"targetType": "POST", "targetId": id, "reason": "x"})),
+            "a reason says something"
+        );
+        assert_eq!(target_name(TargetType::Comment), "COMMENT");
+    }
+}

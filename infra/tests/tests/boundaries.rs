@@ -197,3 +197,44 @@ fn every_worker_reads_the_example_message_of_its_contract() {
         }
     }
 }
+
+#[test]
+fn the_openapi_document_is_read_off_the_handlers_types() {
+    let doc: serde_json::Value = serde_json::from_str(&local_stack::catalog::openapi_json()).unwrap();
+    let body = |path: &str, method: &str| {
+        doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let answer = |path: &str, method: &str, status: &str| {
+        doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // The argument types: `Json<PetPatch>`, `Json<PostInput>`; none for a handler without a body.
+    assert_eq!(body("/pets/{id}", "patch"), "PetPatch");
+    assert_eq!(body("/posts", "post"), "PostInput");
+    assert!(doc["paths"]["/posts/{id}"]["delete"]["requestBody"].is_null());
+    // The return types: `Created<PostView>`, `Okay<Page<PostView>>`, `NoContent`, `Either<…>`.
+    assert_eq!(answer("/posts", "post", "201"), "PostView");
+    assert_eq!(answer("/posts", "get", "200"), "PostViewPage");
+    let deleted = &doc["paths"]["/posts/{id}"]["delete"]["responses"]["204"];
+    assert!(deleted.is_object() && deleted["content"].is_null());
+    assert_eq!(answer("/auth/oauth/{provider}", "post", "200"), "OAuthOutcome");
+    assert_eq!(answer("/auth/oauth/{provider}", "post", "201"), "OAuthOutcome");
+    // Every route that takes a JSON body documents it, with the example from its declaration.
+    for d in local_stack::catalog::DOMAINS {
+        for (f, route) in d.routes() {
+            let documented = !doc["paths"][route.path][route.method.as_str().to_lowercase()]["requestBody"].is_null();
+            assert_eq!(documented, route.doc.example.is_some(), "{}: body schema and example go together", f.binary);
+        }
+    }
+}
