@@ -22,4 +22,4 @@ json /auth/email/verify "{\"email\":\"fuzz@example.com\",\"code\":\"$code\"}" >/
 token=$(json /auth/login '{"email":"fuzz@example.com","password":"walks4ever"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 # Withdrawal and password change would end the fuzzing session itself.
 "$VENV/bin/st" run "$api/openapi.json" --checks "${CHECKS:-all}" -H "Authorization: Bearer $token" \
-  --max-examples "${1:-50}" --exclude-path-regex '^/users/me(/password)?$'
+  --max-examples "${1:-50}" ${ST_ARGS:-} --exclude-path-regex '^/users/me(/password)?$'
