@@ -46,6 +46,9 @@ pub struct Config {
     /// Where clients read media: the CDN in front of the bucket (it adds the security headers S3
     /// cannot send). Unset: straight from the bucket.
     pub media_base_url: Option<String>,
+    /// The WebSocket API's `@connections` endpoint (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`),
+    /// for functions that push to clients. Unset: nothing is pushed.
+    pub websocket_endpoint: Option<String>,
     /// Queue URLs by logical queue name (see `crate::queues`).
     pub queue_urls: HashMap<String, String>,
     /// Sender address of every email.
@@ -150,6 +153,7 @@ impl Config {
             table_name: get("TABLE_NAME")?,
             media_bucket: get("MEDIA_BUCKET")?,
             media_base_url: opt("MEDIA_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
+            websocket_endpoint: opt("WEBSOCKET_ENDPOINT").map(|u| u.trim_end_matches('/').to_string()),
             queue_urls,
             mail_from,
             ops_email: opt("OPS_EMAIL").unwrap_or_else(|| "ops@petplatform.local".into()),

@@ -43,6 +43,8 @@ pub struct AppContext {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ses: aws_sdk_ses::Client,
+    /// The WebSocket API's `@connections` client, when the function may push.
+    pub connections: Option<aws_sdk_apigatewaymanagement::Client>,
     pub tokens: TokenKeys,
     pub clock: SharedClock,
     /// For external providers' HTTP APIs (OAuth, payments, OCR, Instagram).
@@ -75,6 +77,11 @@ impl AppContext {
             ses = ses.endpoint_url(url);
         }
 
+        let connections = config.websocket_endpoint.as_ref().map(|url| {
+            aws_sdk_apigatewaymanagement::Client::from_conf(
+                aws_sdk_apigatewaymanagement::config::Builder::from(&sdk).endpoint_url(url).build(),
+            )
+        });
         let table =
             Table::new(aws_sdk_dynamodb::Client::from_conf(ddb.build()), &config.table_name, &config.cursor_secret);
         let tokens = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, config.access_token_ttl_secs);
@@ -83,6 +90,7 @@ impl AppContext {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             ses: aws_sdk_ses::Client::from_conf(ses.build()),
+            connections,
             tokens,
             clock,
             http: reqwest::Client::builder()

@@ -10,6 +10,8 @@
 //! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `RECORD` |
 //! | rate-limit window | `RATE#<action>#<subject>` | `W#<start>` |
 //! | outbox message | `OUTBOX#<id>` | `MESSAGE` |
+//! | live WebSocket connection | `USER#<id>` | `CONN#<connection>` (TTL 2 h) |
+//! | the same, by connection | `CONN#<connection>` | `CONNECTION` (TTL 2 h) |
 
 use crate::table::Key;
 
@@ -45,4 +47,17 @@ pub fn rate_key(action: &str, subject: &str, window_start: i64) -> Key {
 
 pub fn outbox_partition(id: &str) -> String {
     format!("OUTBOX#{id}")
+}
+
+/// The sort-key prefix of a user's live WebSocket connections in the user partition.
+pub const CONNECTION_PREFIX: &str = "CONN#";
+
+/// A user's live connection, listed in their partition (pushes query them).
+pub fn user_connection_key(user_id: &str, connection_id: &str) -> Key {
+    Key::new(user_partition(user_id), format!("{CONNECTION_PREFIX}{connection_id}"))
+}
+
+/// A connection by its id (each frame finds its user here).
+pub fn connection_key(connection_id: &str) -> Key {
+    Key::new(format!("{CONNECTION_PREFIX}{connection_id}"), "CONNECTION")
 }

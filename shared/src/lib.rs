@@ -16,6 +16,7 @@
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
 //! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
 //! | [`runtime`] | the Lambda entry points each binary calls |
+//! | [`socket`], [`push`] | WebSocket routes with typed handlers; pushing frames to a user's live connections |
 
 pub mod account;
 pub mod auth;
@@ -35,11 +36,13 @@ pub mod mail;
 pub mod media;
 pub mod openapi;
 pub mod outbox;
+pub mod push;
 pub mod queues;
 pub mod ratelimit;
 pub mod routes;
 pub mod runtime;
 pub mod schema;
+pub mod socket;
 pub mod table;
 pub mod validate;
 pub mod worker;

@@ -111,6 +111,19 @@ pub enum Trigger {
     Stream(StreamConsumer),
     /// An EventBridge schedule.
     Schedule(Job),
+    /// A route of the WebSocket API (`$connect`, `$disconnect`, `$default` or an action).
+    WebSocket(WsRoute),
+}
+
+/// A route of the WebSocket API.
+#[derive(Debug)]
+pub struct WsRoute {
+    /// `$connect`, `$disconnect`, `$default`, or the `action` a frame names.
+    pub route_key: &'static str,
+    pub handler: crate::socket::WsEndpoint,
+    pub summary: &'static str,
+    /// A sample frame (message routes) for `events/` and the protocol table.
+    pub example: Option<&'static str>,
 }
 
 /// A secret a function may be given (from SSM Parameter Store in AWS, from the local stack's
@@ -191,6 +204,23 @@ impl Function {
     pub const fn job(binary: &'static str, package: &'static str, job: Job) -> Self {
         Self::with(binary, package, Trigger::Schedule(job))
     }
+    /// A route of the WebSocket API; every WebSocket function may answer on its connection.
+    pub const fn websocket(
+        route_key: &'static str,
+        binary: &'static str,
+        package: &'static str,
+        summary: &'static str,
+        handler: crate::socket::WsEndpoint,
+    ) -> Self {
+        Self::with(binary, package, Trigger::WebSocket(WsRoute { route_key, handler, summary, example: None }))
+    }
+    /// A sample frame of a WebSocket message route.
+    pub const fn frame(mut self, example: &'static str) -> Self {
+        if let Trigger::WebSocket(r) = &mut self.trigger {
+            r.example = Some(example);
+        }
+        self
+    }
 
     pub const fn permissions(mut self, permissions: &'static [Permission]) -> Self {
         self.permissions = permissions;
@@ -269,6 +299,12 @@ impl Function {
             _ => None,
         }
     }
+    pub fn websocket_route(&self) -> Option<&WsRoute> {
+        match &self.trigger {
+            Trigger::WebSocket(r) => Some(r),
+            _ => None,
+        }
+    }
     pub fn job_spec(&self) -> Option<&Job> {
         match &self.trigger {
             Trigger::Schedule(j) => Some(j),
@@ -294,6 +330,7 @@ impl Function {
             Trigger::Sqs(w) => w.summary,
             Trigger::Stream(c) => c.summary,
             Trigger::Schedule(j) => j.summary,
+            Trigger::WebSocket(r) => r.summary,
         }
     }
 }

@@ -40,6 +40,15 @@ pub async fn run(function: &'static Function) -> Result<(), Error> {
             }))
             .await
         }
+        Trigger::WebSocket(route) => {
+            lambda_runtime::run(service_fn(
+                move |event: LambdaEvent<aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest>| {
+                    let ctx = ctx.clone();
+                    async move { Ok::<_, Infallible>((route.handler.call)(ctx, event.payload).await) }
+                },
+            ))
+            .await
+        }
         Trigger::Schedule(job) => {
             lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
                 let ctx = ctx.clone();

@@ -146,13 +146,16 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
     Ok(Okay(page))
 }
 
-pub async fn unread(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<UnreadCount>> {
-    let me = caller.user_id.clone();
-    let count = match ctx.table.get_item(&counter_key(&me)).await? {
+/// How many of `user`'s notifications are unread.
+pub async fn unread_of(ctx: &AppContext, user: &str) -> ApiResult<i64> {
+    Ok(match ctx.table.get_item(&counter_key(user)).await? {
         Some(item) => serde_dynamo::from_item::<_, Counter>(item)?.unread.max(0),
         None => 0,
-    };
-    Ok(Okay(UnreadCount { count }))
+    })
+}
+
+pub async fn unread(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<UnreadCount>> {
+    Ok(Okay(UnreadCount { count: unread_of(&ctx, &caller.user_id).await? }))
 }
 
 /// The writes that mark `n` read and count it down, only if it is still unread.

@@ -23,11 +23,11 @@ pub static NOTIFICATION_WORKER: Function = Function::worker(
         queue: &queues::NOTIFICATIONS,
         batch_size: 10,
         handler: shared::consumer!(handle),
-        summary: "Stores notifications from domain events and emails those the recipient asked for",
+        summary: "Stores notifications from domain events, pushes them to the recipient's live connections and emails those the recipient asked for",
         example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
 )
-.permissions(&[Permission::TableRead, Permission::TableWrite]);
+.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections]);
 
 const SEEN_SECS: i64 = 7 * 24 * 3600;
 /// A like or a follow by the same person of the same thing notifies once in this window.
@@ -133,8 +133,27 @@ pub async fn handle(ctx: Arc<AppContext>, event: NotificationEvent) -> Result<()
         writes.push(shared::outbox::message(&ctx, &queues::MAIL, &email)?);
     }
     // Handled before (a redelivery), or the same notification within the hour: nothing to do.
-    ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?;
+    if ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?.is_none() {
+        return Ok(());
+    }
+    // Live: to every open connection of the recipient. The inbox has it whatever happens here,
+    // so a failed push is logged, not retried.
+    let unread_count = crate::inbox::unread_of(&ctx, &event.recipient_id).await?;
+    let frame = NotificationFrame { kind: "notification", notification: &notification, unread_count };
+    if let Err(e) = shared::push::to_user(&ctx, &event.recipient_id, &frame).await {
+        tracing::warn!(error = %e, "a notification was stored but not pushed");
+    }
     Ok(())
+}
+
+/// The frame a live connection gets for a new notification.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    notification: &'a Notification,
+    unread_count: i64,
 }
 
 #[cfg(test)]

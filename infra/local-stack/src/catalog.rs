@@ -4,8 +4,15 @@
 
 use shared::routes::{Domain, Function, Job, Route, StreamConsumer, Worker};
 
-pub const DOMAINS: &[Domain] =
-    &[system::DOMAIN, identity::DOMAIN, pets::DOMAIN, diary::DOMAIN, social::DOMAIN, notifications::DOMAIN];
+pub const DOMAINS: &[Domain] = &[
+    system::DOMAIN,
+    identity::DOMAIN,
+    pets::DOMAIN,
+    diary::DOMAIN,
+    social::DOMAIN,
+    notifications::DOMAIN,
+    realtime::DOMAIN,
+];
 
 pub fn functions() -> Vec<&'static Function> {
     DOMAINS.iter().flat_map(|d| d.functions.iter().copied()).collect()
@@ -17,6 +24,11 @@ pub fn routes() -> Vec<&'static Route> {
 
 pub fn workers() -> Vec<&'static Worker> {
     functions().into_iter().filter_map(Function::worker_spec).collect()
+}
+
+/// The WebSocket API's routes.
+pub fn websocket_routes() -> Vec<&'static shared::routes::WsRoute> {
+    functions().into_iter().filter_map(Function::websocket_route).collect()
 }
 
 pub fn jobs() -> Vec<&'static Job> {

@@ -73,6 +73,9 @@ fn secret_parameter(secret: Secret) -> &'static str {
     }
 }
 
+/// The WebSocket API's stage (its URL's last segment).
+const WEBSOCKET_STAGE: &str = "live";
+
 /// The parameters every nested stack receives from the root, with their values there.
 fn nested_parameters() -> Vec<(String, Value)> {
     let mut p = vec![
@@ -83,6 +86,11 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ("MediaBucket".to_string(), r("MediaBucket")),
         ("MediaBaseUrl".to_string(), sub("https://${MediaDistribution.DomainName}")),
         ("HttpApiId".to_string(), r("HttpApi")),
+        ("WebSocketApiId".to_string(), r("WebSocketApi")),
+        (
+            "WebSocketEndpoint".to_string(),
+            sub(&format!("https://${{WebSocketApi}}.execute-api.${{AWS::Region}}.amazonaws.com/{WEBSOCKET_STAGE}")),
+        ),
         ("MailFrom".to_string(), r("MailFrom")),
         ("OpsEmail".to_string(), r("OpsEmail")),
         ("JwtSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/jwt-secret}}")),
@@ -109,6 +117,7 @@ fn environment() -> Value {
     vars.insert("TABLE_NAME".into(), r("TableName"));
     vars.insert("MEDIA_BUCKET".into(), r("MediaBucket"));
     vars.insert("MEDIA_BASE_URL".into(), r("MediaBaseUrl"));
+    vars.insert("WEBSOCKET_ENDPOINT".into(), r("WebSocketEndpoint"));
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
     vars.insert("RUST_LOG".into(), json!("info"));
@@ -150,7 +159,7 @@ fn policy(perms: &[Permission]) -> Value {
                 json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": queues::ALL.iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()})
             }
             Permission::ManageConnections => {
-                json!({"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/*/@connections/*")})
+                json!({"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/*/*/@connections/*")})
             }
         };
         statements.push(st);
@@ -246,6 +255,40 @@ fn nested_stack(funcs: &[&Function]) -> Value {
             }
             Trigger::Schedule(j) => {
                 props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {"Schedule": j.schedule}}});
+            }
+            Trigger::WebSocket(ws) => {
+                props["Description"] = json!(format!("WebSocket {} — {}", ws.route_key, ws.summary));
+                resources.insert(
+                    format!("{id}Integration"),
+                    json!({
+                        "Type": "AWS::ApiGatewayV2::Integration",
+                        "Properties": {
+                            "ApiId": r("WebSocketApiId"),
+                            "IntegrationType": "AWS_PROXY",
+                            "IntegrationUri": sub(&format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations"))
+                        }
+                    }),
+                );
+                resources.insert(
+                    format!("{id}Route"),
+                    json!({
+                        "Type": "AWS::ApiGatewayV2::Route",
+                        "Properties": {
+                            "ApiId": r("WebSocketApiId"),
+                            "RouteKey": ws.route_key,
+                            "Target": sub(&format!("integrations/${{{id}Integration}}"))
+                        }
+                    }),
+                );
+                resources.insert(format!("{id}InvokePermission"), json!({
+                    "Type": "AWS::Lambda::Permission",
+                    "Properties": {
+                        "Action": "lambda:InvokeFunction",
+                        "FunctionName": r(&format!("{id}Function")),
+                        "Principal": "apigateway.amazonaws.com",
+                        "SourceArn": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/*")
+                    }
+                }));
             }
         }
         resources.insert(
@@ -349,6 +392,29 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
         }),
     );
     resources.insert(
+        "WebSocketApi".into(),
+        json!({
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {
+                "Name": sub("petplatform-${Stage}-realtime"),
+                "ProtocolType": "WEBSOCKET",
+                "RouteSelectionExpression": "$request.body.action"
+            }
+        }),
+    );
+    resources.insert(
+        "WebSocketStage".into(),
+        json!({
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {
+                "ApiId": r("WebSocketApi"),
+                "StageName": WEBSOCKET_STAGE,
+                "AutoDeploy": true,
+                "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
+            }
+        }),
+    );
+    resources.insert(
         "HttpApiStage".into(),
         json!({
             "Type": "AWS::ApiGatewayV2::Stage",
@@ -389,6 +455,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
         "Resources": resources,
         "Outputs": {
             "ApiUrl": {"Value": get_att("HttpApi", "ApiEndpoint")},
+            "WebSocketUrl": {"Value": sub(&format!("wss://${{WebSocketApi}}.execute-api.${{AWS::Region}}.amazonaws.com/{WEBSOCKET_STAGE}"))},
             "TableName": {"Value": r("Table")},
             "MediaBucketName": {"Value": r("MediaBucket")},
             "MediaUrl": {"Value": sub("https://${MediaDistribution.DomainName}")}
@@ -526,6 +593,47 @@ fn sample_event(f: &Function) -> Value {
                 "StreamViewType": "NEW_IMAGE"
             }
         }]}),
+        Trigger::WebSocket(ws) => {
+            let domain = "abcdef1234.execute-api.us-east-1.amazonaws.com";
+            let connection = "L0SM9cOFvHcCIhw=";
+            let mut event = match ws.route_key {
+                "$connect" => {
+                    let query = std::collections::HashMap::from([("ticket".to_string(), "sample-ticket".to_string())]);
+                    let mut headers = http::HeaderMap::new();
+                    headers.insert(
+                        "host",
+                        http::HeaderValue::from_static("abcdef1234.execute-api.us-east-1.amazonaws.com"),
+                    );
+                    headers.insert("user-agent", http::HeaderValue::from_static("cargo-lambda"));
+                    crate::websocket::connect_event(domain, connection, &query, &headers, "127.0.0.1")
+                }
+                "$disconnect" => {
+                    crate::websocket::disconnect_event(domain, connection, 1_763_726_400_000, 1000, "Client closed")
+                }
+                key => crate::websocket::message_event(
+                    domain,
+                    key,
+                    connection,
+                    1_763_726_400_000,
+                    ws.example.unwrap_or("{}"),
+                ),
+            };
+            // Fixed ids and times, so that the samples only change when the functions do.
+            let c = &mut event["requestContext"];
+            for (k, v) in [
+                ("extendedRequestId", "sample-extended-request-id"),
+                ("requestId", "sample-request-id"),
+                ("requestTime", "21/Nov/2025:12:00:00 +0000"),
+            ] {
+                c[k] = json!(v);
+            }
+            c["requestTimeEpoch"] = json!(1_763_726_400_000i64);
+            c["connectedAt"] = json!(1_763_726_400_000i64);
+            if c.get("messageId").is_some() {
+                c["messageId"] = json!("sample-message-id");
+            }
+            event
+        }
         Trigger::Schedule(j) => json!({
             "version": "0",
             "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -578,6 +686,7 @@ pub fn readme_tables(domains: &[Domain]) -> String {
                 w.queue.max_receive_count
             ),
             Trigger::Schedule(j) => format!("`{}`", j.schedule),
+            Trigger::WebSocket(ws) => format!("WebSocket route `{}`", ws.route_key),
             Trigger::Stream(c) => format!(
                 "the table's stream (failures to `{}` after {} retries)",
                 c.failure_queue.dlq_name(),

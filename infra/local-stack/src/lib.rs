@@ -16,6 +16,7 @@ pub mod ses;
 pub mod sigv4;
 pub mod sqs;
 pub mod streams;
+pub mod websocket;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -56,6 +57,10 @@ pub struct StackOptions {
     pub sqs_port: u16,
     pub ses_port: u16,
     pub sandbox_port: u16,
+    /// The WebSocket API (and its `@connections` endpoint).
+    pub websocket_port: u16,
+    /// API Gateway's WebSocket quotas (tests shorten the timeouts).
+    pub websocket_limits: websocket::Limits,
     /// Extra environment for the functions (overrides the stack's own values).
     pub env: BTreeMap<String, String>,
     /// Serve the HTTP API and run workers and schedules (off: only the AWS stand-ins, for
@@ -81,6 +86,8 @@ impl StackOptions {
             sqs_port: 0,
             ses_port: 0,
             sandbox_port: 0,
+            websocket_port: 0,
+            websocket_limits: websocket::Limits::default(),
             // Tests send everything from one address; per-address limits are tested on their own.
             env: BTreeMap::from([("RATE_LIMIT_PER_IP".to_string(), "1000000".to_string())]),
             run_functions: true,
@@ -101,6 +108,7 @@ impl StackOptions {
             sqs_port: 9324,
             ses_port: 9325,
             sandbox_port: 9400,
+            websocket_port: 3001,
             env: BTreeMap::new(),
             run_schedules: true,
             ..Self::ephemeral()
@@ -119,6 +127,9 @@ pub struct LocalStack {
     pub ses_url: String,
     /// The OAuth provider sandboxes (Google under `/google`, Kakao under `/kakao`).
     pub sandbox_url: String,
+    /// The WebSocket API (`ws://…`; its `@connections` API on the same port over HTTP).
+    pub websocket_url: String,
+    pub websocket: Option<Arc<websocket::WebSocketApi>>,
     pub data_dir: PathBuf,
     /// The environment a function of this stack reads (also written for `cargo lambda`).
     pub env: BTreeMap<String, String>,
@@ -244,6 +255,9 @@ impl LocalStack {
         let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
         tasks.push(serve_axum(listener, oauth_sandbox::router(), stop_rx.clone()));
 
+        // The WebSocket API's port is known before the functions' environment, which names it.
+        let (websocket_listener, websocket_http) = bind(&opts.host, opts.websocket_port).await?;
+
         // The functions' environment, and their context built from it exactly as in Lambda.
         let (cursor_secret, jwt_secret) = local_secrets(&data_dir)?;
         let mut env = BTreeMap::from([
@@ -252,6 +266,7 @@ impl LocalStack {
             ("TABLE_NAME".into(), TABLE_NAME.into()),
             ("MEDIA_BUCKET".into(), MEDIA_BUCKET.into()),
             ("MEDIA_BASE_URL".into(), media_url.clone()),
+            ("WEBSOCKET_ENDPOINT".into(), websocket_http.clone()),
             ("MAIL_FROM".into(), MAIL_FROM.into()),
             ("OPS_EMAIL".into(), OPS_EMAIL.into()),
             ("CURSOR_SECRET".into(), cursor_secret),
@@ -295,6 +310,8 @@ impl LocalStack {
             sqs_url,
             ses_url,
             sandbox_url,
+            websocket_url: websocket_http.replacen("http://", "ws://", 1),
+            websocket: None,
             data_dir,
             env,
             ctx: ctx.clone(),
@@ -306,6 +323,22 @@ impl LocalStack {
             _temp: temp,
         };
 
+        // The WebSocket API (with no routes in services-only mode: the functions run elsewhere,
+        // `@connections` still answers).
+        let ws = websocket::WebSocketApi::new(
+            if opts.run_functions { catalog::websocket_routes() } else { Vec::new() },
+            ctx.clone(),
+            opts.websocket_limits,
+        );
+        ws.set_domain(websocket_http.trim_start_matches("http://"));
+        stack.websocket = Some(ws.clone());
+        let app = websocket::router(ws).into_make_service_with_connect_info::<SocketAddr>();
+        let rx = stop_rx.clone();
+        stack.tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(websocket_listener, app).with_graceful_shutdown(stopped(rx)).await {
+                tracing::error!(error = %e, "websocket api stopped");
+            }
+        }));
         if opts.run_functions {
             // Event source mappings.
             for w in catalog::workers() {

@@ -62,10 +62,10 @@ pub fn verify(
     pairs.sort();
     let canonical_query = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
     let payload = hex::encode(Sha256::digest(body));
-    let canonical = format!(
-        "{method}\n{}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload}",
-        if path.is_empty() { "/" } else { path }
-    );
+    // Services other than S3 sign the path encoded once more (`@` → `%40`, `%3D` → `%253D`).
+    let canonical_path =
+        if path.is_empty() { "/".to_string() } else { path.split('/').map(encode).collect::<Vec<_>>().join("/") };
+    let canonical = format!("{method}\n{canonical_path}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload}");
     let to_sign =
         format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
     let key = ["aws4_request"]
