@@ -12,6 +12,7 @@ pub const DOMAINS: &[Domain] = &[
     social::DOMAIN,
     notifications::DOMAIN,
     realtime::DOMAIN,
+    chat::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

@@ -213,3 +213,65 @@ impl TestStack {
         location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string()
     }
 }
+
+/// WebSocket clients of the stack's WebSocket API.
+pub mod ws {
+    use std::time::Duration;
+
+    use futures::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::{Session, TestStack};
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    pub async fn ticket(t: &TestStack, who: &Session) -> String {
+        let r = t.post("/realtime/tickets", json!({}), Some(&who.access)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body["ticket"].as_str().unwrap().to_string()
+    }
+
+    /// Connects with `ticket`: the socket, or the HTTP status that refused the handshake.
+    pub async fn connect_with(t: &TestStack, ticket: &str) -> Result<Socket, u16> {
+        let url = format!("{}/?ticket={ticket}", t.stack.websocket_url);
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("handshake failed: {e}"),
+        }
+    }
+
+    pub async fn connect(t: &TestStack, who: &Session) -> Socket {
+        let ticket = ticket(t, who).await;
+        connect_with(t, &ticket).await.expect("the ticket opens a connection")
+    }
+
+    /// The next JSON frame (within a few seconds).
+    pub async fn next_frame(s: &mut Socket) -> Value {
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(5), s.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("the socket is open")
+                .expect("a readable frame");
+            if let Message::Text(t) = m {
+                return serde_json::from_str(&t).expect("frames are JSON");
+            }
+        }
+    }
+
+    /// The next frame of `kind`, skipping others.
+    pub async fn frame_of(s: &mut Socket, kind: &str) -> Value {
+        loop {
+            let f = next_frame(s).await;
+            if f["type"] == kind {
+                return f;
+            }
+        }
+    }
+
+    pub async fn send(s: &mut Socket, frame: Value) {
+        s.send(Message::Text(frame.to_string().into())).await.unwrap();
+    }
+}

@@ -4,65 +4,15 @@
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use integration_tests::{Session, TestStack};
+use integration_tests::TestStack;
+use integration_tests::ws::{connect, connect_with, frame_of, next_frame, send, ticket};
 use local_stack::StackOptions;
-use serde_json::{Value, json};
+use serde_json::json;
+
+const PW: &str = "walks4ever";
 use shared::clock::OffsetClock;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-const PW: &str = "walks4ever";
-
-async fn ticket(t: &TestStack, who: &Session) -> String {
-    let r = t.post("/realtime/tickets", json!({}), Some(&who.access)).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    r.body["ticket"].as_str().unwrap().to_string()
-}
-
-/// Connects with `ticket`: the socket, or the HTTP status that refused the handshake.
-async fn connect_with(t: &TestStack, ticket: &str) -> Result<Socket, u16> {
-    let url = format!("{}/?ticket={ticket}", t.stack.websocket_url);
-    match tokio_tungstenite::connect_async(url).await {
-        Ok((socket, _)) => Ok(socket),
-        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
-        Err(e) => panic!("handshake failed: {e}"),
-    }
-}
-
-async fn connect(t: &TestStack, who: &Session) -> Socket {
-    let ticket = ticket(t, who).await;
-    connect_with(t, &ticket).await.expect("the ticket opens a connection")
-}
-
-/// The next JSON frame (within a few seconds).
-async fn next_frame(s: &mut Socket) -> Value {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), s.next())
-            .await
-            .expect("a frame within 5 s")
-            .expect("the socket is open")
-            .expect("a readable frame");
-        if let Message::Text(t) = m {
-            return serde_json::from_str(&t).expect("frames are JSON");
-        }
-    }
-}
-
-/// The next frame of `kind`, skipping others.
-async fn frame_of(s: &mut Socket, kind: &str) -> Value {
-    loop {
-        let f = next_frame(s).await;
-        if f["type"] == kind {
-            return f;
-        }
-    }
-}
-
-async fn send(s: &mut Socket, frame: Value) {
-    s.send(Message::Text(frame.to_string().into())).await.unwrap();
-}
 
 #[tokio::test]
 async fn a_ticket_opens_one_connection_once() {

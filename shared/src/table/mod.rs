@@ -560,6 +560,26 @@ impl Table {
         Ok(())
     }
 
+    /// A signed cursor for a list the table does not page itself (sorted in memory): `fields`
+    /// say where the next page starts; `scope` names the list, so a cursor fits only its list.
+    pub fn sign_cursor(&self, scope: &str, fields: &[(&str, &str)]) -> ApiResult<String> {
+        let key = fields.iter().map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string()))).collect();
+        self.cursors.encode(scope, &key)
+    }
+
+    /// The fields of a cursor from [`Table::sign_cursor`]; 400 `INVALID_CURSOR` if altered.
+    pub fn read_cursor(&self, scope: &str, cursor: &str) -> ApiResult<HashMap<String, String>> {
+        Ok(self
+            .cursors
+            .decode(scope, cursor)?
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                AttributeValue::S(s) => Some((k, s)),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Read many items by key, in the order asked (missing ones are `None`). One call per 100 keys.
     pub async fn batch_get_items(&self, keys: &[Key]) -> ApiResult<Vec<Option<Item>>> {
         let mut found: HashMap<Key, Item> = HashMap::new();

@@ -1,0 +1,22 @@
+//! What can go wrong in chat: one enum, each variant a status, a stable code and a message.
+
+shared::domain_errors! {
+    /// What can go wrong in chat.
+    pub enum ChatError {
+        RoomNotFound => (404, "ROOM_NOT_FOUND", "No such room."),
+        NotAMember => (403, "NOT_A_MEMBER", "Only the room's members may do this."),
+        UserNotFound => (404, "USER_NOT_FOUND", "No such user."),
+        NotWithYourself => (400, "NOT_WITH_YOURSELF", "A room needs someone besides you."),
+        TooManyMembers => (409, "TOO_MANY_MEMBERS", "A room holds at most 100 members."),
+        NotAGroup => (409, "NOT_A_GROUP", "Only group rooms take more members."),
+        MessageNotFound => (404, "MESSAGE_NOT_FOUND", "No such message in this room."),
+        EmptyMessage => (400, "EMPTY_MESSAGE", "A message has 1 to 500 characters of content or a picture."),
+        /// Another message or member change came first: plan again.
+        RoomMoved => (409, "CONCURRENT_UPDATE", "The room changed meanwhile. Try again."),
+        /// The sender's client message id was stored already.
+        AlreadySent => (409, "ALREADY_SENT", "This message was sent already."),
+        /// The direct room of two users exists already.
+        PairTaken => (409, "ROOM_EXISTS", "You have a room with this user already."),
+        AlreadyMember => (409, "ALREADY_MEMBER", "Already a member."),
+    }
+}

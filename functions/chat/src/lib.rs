@@ -1,0 +1,34 @@
+//! Chat: direct and group rooms, messages sent over the WebSocket API (or HTTP), exact unread
+//! counts, read receipts, presence and typing, all pushed live to every member's connections.
+//! Item layout: [`keys`].
+
+pub mod error;
+pub mod keys;
+pub mod messages;
+pub mod model;
+pub mod rooms;
+pub mod socket;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain = Domain {
+    name: "chat",
+    functions: &[
+        &rooms::CREATE,
+        &rooms::LIST,
+        &rooms::GET,
+        &rooms::PARTICIPANTS,
+        &rooms::INVITE,
+        &rooms::LEAVE,
+        &messages::SEND,
+        &messages::LIST,
+        &messages::READ,
+        &socket::SEND_MESSAGE,
+        &socket::READ,
+        &socket::ENTER,
+        &socket::LEAVE,
+        &socket::TYPING,
+    ],
+};

@@ -1,0 +1,336 @@
+//! Messages: sending (the same operation over HTTP and the WebSocket), reading pages of a room,
+//! and read positions. After a message commits, every member's connections get it, and every
+//! member gets their room-list entry with their own unread count.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shared::error::Tolerate;
+use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path};
+use shared::http::PageRequest;
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::table::{Key, Page, Query, SortKey, Write, n, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiResult, AppContext, handler};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::error::ChatError;
+use crate::keys;
+use crate::model::{Member, Message, MessageKind, MessageView, Room};
+use crate::rooms::{load_room, member_of, room_view_for};
+
+const WRITE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
+
+pub static SEND: Function = Function::http(
+    Method::Post,
+    "/chat/rooms/{id}/messages",
+    "chat-messages-send",
+    PKG,
+    Access::User,
+    handler!(send_http),
+)
+.permissions(WRITE)
+.doc("chat", "Send a message (as the WebSocket sendMessage, for clients without a socket)")
+.example(r#"{"clientMessageId":"c-1","content":"안녕하세요!"}"#)
+.responses(&[said(201, "Sent, or sent before with this clientMessageId (the same message).")])
+.errors(&[404]);
+
+pub static LIST: Function =
+    Function::http(Method::Get, "/chat/rooms/{id}/messages", "chat-messages-list", PKG, Access::User, handler!(list))
+        .permissions(&[Permission::TableRead, Permission::MediaRead])
+        .doc("chat", "A room's messages, newest first (members only, from their joining on)")
+        .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 30", 1, 100)])
+        .errors(&[404]);
+
+pub static READ: Function =
+    Function::http(Method::Put, "/chat/rooms/{id}/read", "chat-read", PKG, Access::User, handler!(read_http))
+        .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections])
+        .doc("chat", "Move my read position forward to a message (an older one is ignored)")
+        .example(r#"{"messageId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
+        .errors(&[404]);
+
+/// A message to send.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewMessage {
+    /// The client's own id for this message: a resend with the same id stores nothing new.
+    pub client_message_id: String,
+    #[serde(default)]
+    pub content: Option<String>,
+    /// A key from `POST /uploads` with purpose `chat`.
+    #[serde(default)]
+    pub media_key: Option<String>,
+}
+
+impl Validate for NewMessage {
+    fn validate(&self, v: &mut Validator) {
+        v.line("clientMessageId", &self.client_message_id, 1, 64);
+        if let Some(c) = &self.content {
+            v.text("content", c, 0, 500);
+        }
+    }
+}
+
+/// What the sender gets back.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    pub client_message_id: String,
+    pub message: MessageView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room_id: &'a str,
+    message: &'a MessageView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room: &'a crate::model::RoomView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room_id: &'a str,
+    user_id: &'a str,
+    message_id: &'a str,
+}
+
+/// Stores a message from `sender` (a member) exactly once per client message id, and tells the
+/// members. Returns the message and whether it is new.
+pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) -> ApiResult<(Message, bool)> {
+    let content = m.content.as_deref().map(str::trim).unwrap_or_default().to_string();
+    if content.is_empty() && m.media_key.is_none() {
+        return Err(ChatError::EmptyMessage.into());
+    }
+    if let Some(k) = &m.media_key {
+        shared::media::verify(ctx, sender, k, &[shared::media::Purpose::Chat]).await?;
+    }
+    let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
+    for _ in 0..20 {
+        let (room, _) = member_of(ctx, room_id, sender).await?;
+        if !room.group
+            && let Some(other) = room.member_ids.iter().find(|u| *u != sender)
+        {
+            social_contract::ensure_not_blocked(ctx, sender, other).await?;
+        }
+        let now = ctx.now();
+        let message = Message {
+            id: crate::model::next_message_id(room.last_message.as_ref().map(|l| l.id.as_str()), now),
+            room_id: room_id.to_string(),
+            sender_id: sender.to_string(),
+            content: content.clone(),
+            media_key: m.media_key.clone(),
+            kind: MessageKind::User,
+            seq: room.count + 1,
+            sent_at: now,
+        };
+        let mut claim_item = claim.to_item();
+        claim_item.insert("messageId".into(), s(&message.id));
+        let writes = vec![
+            // First, so that a repeat is the failure reported.
+            Write::put_item(claim_item).if_absent(ChatError::AlreadySent),
+            Write::put(&message)?.if_absent(ChatError::RoomMoved),
+            advance_room(&room, &message, None)?,
+            // Sending reads everything before: the sender's position moves to their message.
+            Write::update(keys::member_key(room_id, sender), "SET readCount = :c, lastReadMessageId = :m")
+                .value(":c", n(message.seq))
+                .value(":m", s(&message.id))
+                .if_present(ChatError::NotAMember),
+        ];
+        match ctx.table.transact(writes).await {
+            Ok(()) => {
+                announce(ctx, &room, &message).await;
+                return Ok((message, true));
+            }
+            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => continue,
+            Err(e) if e.is(&ChatError::AlreadySent) => {
+                let item = ctx.table.get_item(&claim).await?.ok_or(ChatError::RoomMoved)?;
+                let id = match item.get("messageId") {
+                    Some(shared::table::AttrValue::S(id)) => id.clone(),
+                    _ => return Err(ApiError::internal("a client message claim without its message")),
+                };
+                let message =
+                    ctx.table.get::<Message>(&keys::message_key(room_id, &id)).await?.ok_or(ChatError::RoomMoved)?;
+                return Ok((message, false));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ChatError::RoomMoved.into())
+}
+
+/// The room's update for a new message: the next sequence number, only if no other message took
+/// it first; with `members`, the room's new member list too (one update per item and transaction).
+pub fn advance_room(room: &Room, message: &Message, members: Option<&[String]>) -> ApiResult<Write> {
+    let last = serde_dynamo::to_attribute_value(message.last())?;
+    let mut set = "SET #c = :next, lastMessage = :last, updatedAt = :now".to_string();
+    if members.is_some() {
+        set.push_str(", memberIds = :members");
+    }
+    let mut w = Write::update(keys::room_key(&room.id), set);
+    if let Some(m) = members {
+        w = w.value(":members", serde_dynamo::to_attribute_value(m)?);
+    }
+    Ok(w.name("#c", "count")
+        .value(":next", n(message.seq))
+        .value(":seen", n(room.count))
+        .value(":last", last)
+        .value(":now", s(message.sent_at.to_rfc3339()))
+        .when("#c = :seen", ChatError::RoomMoved))
+}
+
+/// After a message: members with the room open have read it; every member's connections get it
+/// and their room-list entry. Pushes are best effort: the room is the record.
+pub async fn announce(ctx: &AppContext, room: &Room, message: &Message) {
+    if let Err(e) = try_announce(ctx, room, message).await {
+        tracing::warn!(error = %e, room = %room.id, "a message was stored but not pushed to everyone");
+    }
+}
+
+async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiResult<()> {
+    let view = MessageView::of(ctx, message).await?;
+    let frame = MessageFrame { kind: "chat.message", room_id: &room.id, message: &view };
+    shared::push::to_users(ctx, &room.member_ids, &frame).await?;
+    let mut members = members_of(ctx, room).await?;
+    for m in members.values_mut() {
+        if m.user_id != message.sender_id && !m.open.is_empty() && open_connections(ctx, &m.open).await? {
+            move_read_position(ctx, &room.id, &m.user_id, message).await?;
+            m.read_count = m.read_count.max(message.seq);
+        }
+    }
+    let mut room = room.clone();
+    room.count = room.count.max(message.seq);
+    room.last_message = Some(message.last());
+    room.updated_at = message.sent_at;
+    push_room(ctx, &room, &members).await
+}
+
+/// Every member's room-list entry, with their own unread count, to their connections.
+pub async fn push_room(ctx: &AppContext, room: &Room, members: &HashMap<String, Member>) -> ApiResult<()> {
+    let people = identity_contract::people(ctx, &room.member_ids).await?;
+    for user in &room.member_ids {
+        let read = members.get(user).map(|m| m.read_count).unwrap_or(room.count);
+        let view = room_view_for(room, &people, read);
+        shared::push::to_user(ctx, user, &RoomFrame { kind: "chat.room", room: &view }).await?;
+    }
+    Ok(())
+}
+
+/// The member items of a room (one batch read).
+pub async fn members_of(ctx: &AppContext, room: &Room) -> ApiResult<HashMap<String, Member>> {
+    let keys: Vec<Key> = room.member_ids.iter().map(|u| keys::member_key(&room.id, u)).collect();
+    Ok(ctx.table.batch_get::<Member>(&keys).await?.into_iter().flatten().map(|m| (m.user_id.clone(), m)).collect())
+}
+
+/// Whether any of `connections` is still live (one batch read).
+async fn open_connections(ctx: &AppContext, connections: &[String]) -> ApiResult<bool> {
+    let keys: Vec<Key> = connections.iter().map(|c| shared::keys::connection_key(c)).collect();
+    Ok(ctx.table.batch_get_items(&keys).await?.iter().any(Option::is_some))
+}
+
+/// Moves `user`'s read position forward to `message` (never back).
+pub async fn move_read_position(ctx: &AppContext, room: &str, user: &str, message: &Message) -> ApiResult<bool> {
+    let w = Write::update(keys::member_key(room, user), "SET readCount = :c, lastReadMessageId = :m")
+        .value(":c", n(message.seq))
+        .value(":m", s(&message.id))
+        .when("attribute_exists(PK) AND (attribute_not_exists(readCount) OR readCount < :c)", ChatError::AlreadyMember);
+    Ok(ctx.table.write(w).await.tolerate(&ChatError::AlreadyMember)?.is_some())
+}
+
+/// Marks `message_id` read for `user` and tells the members (an older message changes nothing).
+pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str) -> ApiResult<()> {
+    let (room, member) = member_of(ctx, room_id, user).await?;
+    if !shared::ids::is_valid_id(message_id) {
+        return Err(ChatError::MessageNotFound.into());
+    }
+    let message =
+        ctx.table.get::<Message>(&keys::message_key(room_id, message_id)).await?.ok_or(ChatError::MessageNotFound)?;
+    if message.id.as_str() <= member.joined_after.as_str() {
+        return Err(ChatError::MessageNotFound.into());
+    }
+    if move_read_position(ctx, room_id, user, &message).await? {
+        let frame = ReadFrame { kind: "chat.read", room_id, user_id: user, message_id: &message.id };
+        let _ = shared::push::to_users(ctx, &room.member_ids, &frame).await;
+        let _ = member;
+        let people = identity_contract::people(ctx, &room.member_ids).await?;
+        let view = room_view_for(&room, &people, message.seq);
+        let _ = shared::push::to_user(ctx, user, &RoomFrame { kind: "chat.room", room: &view }).await;
+    }
+    Ok(())
+}
+
+pub async fn send_http(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(room): Path<String>,
+    Json(body): Json<NewMessage>,
+) -> ApiResult<Created<Sent>> {
+    let client_message_id = body.client_message_id.clone();
+    let (message, _) = send(&ctx, &caller.user_id, &room, body).await?;
+    Ok(Created(Sent { client_message_id, message: MessageView::of(&ctx, &message).await? }))
+}
+
+pub async fn list(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(room): Path<String>,
+    params: Params,
+) -> ApiResult<Okay<Page<MessageView>>> {
+    let (_, member) = member_of(&ctx, &room, &caller.user_id).await?;
+    let (from, to) = keys::messages_after(&member.joined_after);
+    let query = Query::partition(keys::room_partition(&room))
+        .sort(SortKey::Between(from, to))
+        .newest_first()
+        .paged(&params, 30, 100)?;
+    let page = ctx.table.query::<Message>(&query).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for m in &page.items {
+        items.push(MessageView::of(&ctx, m).await?);
+    }
+    Ok(Okay(Page { items, next_cursor: page.next_cursor }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReadRequest {
+    pub message_id: String,
+}
+
+impl Validate for ReadRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.line("messageId", &self.message_id, 1, 40);
+    }
+}
+
+pub async fn read_http(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(room): Path<String>,
+    Json(body): Json<ReadRequest>,
+) -> ApiResult<NoContent> {
+    read(&ctx, &caller.user_id, &room, &body.message_id).await?;
+    Ok(NoContent)
+}
+
+/// Loads a room a caller may see, for handlers elsewhere.
+pub async fn visible_room(ctx: &AppContext, room: &str, user: &str) -> ApiResult<Room> {
+    let room = load_room(ctx, room).await?;
+    if !room.is_member(user) {
+        return Err(ChatError::NotAMember.into());
+    }
+    Ok(room)
+}

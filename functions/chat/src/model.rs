@@ -1,0 +1,231 @@
+//! Chat's items and what clients see of them. Keys and layout: [`crate::keys`].
+//!
+//! Unread counts are exact and cheap: every message takes the room's next sequence number
+//! (`count`), and a member's read position is a sequence number too (`readCount`), so a member's
+//! unread count is `count - readCount`. Sending moves the sender's own read position to their
+//! message, so what is after it was always sent by others.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::table::{Entity, Item};
+use utoipa::ToSchema;
+
+use crate::keys;
+
+/// A room holds at most this many members.
+pub const MAX_MEMBERS: usize = 100;
+/// Users one request may add (a room's creation or an invitation is one transaction of at most
+/// 100 writes, two per member).
+pub const MAX_ADDED_AT_ONCE: usize = 48;
+
+/// What a room is about (a market post, later), if anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subject {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastMessage {
+    pub id: String,
+    pub sender_id: String,
+    pub preview: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Room {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub group: bool,
+    /// The members now, in the order they joined.
+    pub member_ids: Vec<String>,
+    #[serde(default)]
+    pub subject: Option<Subject>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Messages so far: the last message's sequence number.
+    #[serde(default)]
+    pub count: i64,
+    #[serde(default)]
+    pub last_message: Option<LastMessage>,
+}
+
+impl Entity for Room {
+    const TYPE: &'static str = "ChatRoom";
+    fn pk(&self) -> String {
+        keys::room_partition(&self.id)
+    }
+    fn sk(&self) -> String {
+        "ROOM".into()
+    }
+}
+
+impl Room {
+    pub fn is_member(&self, user: &str) -> bool {
+        self.member_ids.iter().any(|m| m == user)
+    }
+}
+
+/// A member of a room: when they joined and how far they have read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub room_id: String,
+    pub user_id: String,
+    pub joined_at: DateTime<Utc>,
+    /// They see the room's messages after this one (none: all).
+    #[serde(default)]
+    pub joined_after: String,
+    /// Sequence number of the last message they have read.
+    #[serde(default)]
+    pub read_count: i64,
+    #[serde(default)]
+    pub last_read_message_id: Option<String>,
+    /// Connections that have the room open (their messages count as read at once).
+    #[serde(default)]
+    pub open: Vec<String>,
+}
+
+impl Entity for Member {
+    const TYPE: &'static str = "ChatMember";
+    fn pk(&self) -> String {
+        keys::room_partition(&self.room_id)
+    }
+    fn sk(&self) -> String {
+        keys::member_sort(&self.user_id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageKind {
+    User,
+    System,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub room_id: String,
+    pub sender_id: String,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default)]
+    pub media_key: Option<String>,
+    pub kind: MessageKind,
+    /// The room's sequence number of this message.
+    pub seq: i64,
+    pub sent_at: DateTime<Utc>,
+}
+
+impl Entity for Message {
+    const TYPE: &'static str = "ChatMessage";
+    fn pk(&self) -> String {
+        keys::room_partition(&self.room_id)
+    }
+    fn sk(&self) -> String {
+        keys::message_sort(&self.id)
+    }
+}
+
+impl Message {
+    pub fn preview(&self) -> String {
+        if self.content.is_empty() && self.media_key.is_some() {
+            return "(사진)".into();
+        }
+        self.content.chars().take(60).collect()
+    }
+    pub fn last(&self) -> LastMessage {
+        LastMessage {
+            id: self.id.clone(),
+            sender_id: self.sender_id.clone(),
+            preview: self.preview(),
+            sent_at: self.sent_at,
+        }
+    }
+}
+
+/// A message as clients see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: String,
+    pub room_id: String,
+    pub sender_id: String,
+    pub content: String,
+    pub media_url: Option<String>,
+    pub kind: MessageKind,
+    pub sent_at: DateTime<Utc>,
+}
+
+impl MessageView {
+    pub async fn of(ctx: &shared::AppContext, m: &Message) -> shared::ApiResult<Self> {
+        let media_url = match &m.media_key {
+            Some(k) => Some(shared::media::url(ctx, k).await?),
+            None => None,
+        };
+        Ok(Self {
+            id: m.id.clone(),
+            room_id: m.room_id.clone(),
+            sender_id: m.sender_id.clone(),
+            content: m.content.clone(),
+            media_url,
+            kind: m.kind,
+            sent_at: m.sent_at,
+        })
+    }
+}
+
+/// A room in my list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomView {
+    pub id: String,
+    pub name: String,
+    pub group: bool,
+    pub participants: Vec<identity_contract::Person>,
+    pub subject: Option<Subject>,
+    pub last_message: Option<LastMessage>,
+    pub unread_count: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The user-side pointer to a room I am in (one query lists my rooms).
+pub fn my_room_item(user: &str, room: &str) -> Item {
+    let mut item = keys::my_room_key(user, room).to_item();
+    item.insert(shared::table::ENTITY_TYPE.into(), shared::table::s("ChatRoomOfUser"));
+    item.insert("roomId".into(), shared::table::s(room));
+    item
+}
+
+/// The id of the next message: time-sortable, and after `last` even if clocks disagree.
+pub fn next_message_id(last: Option<&str>, now: DateTime<Utc>) -> String {
+    let fresh = ulid::Ulid::from_parts(now.timestamp_millis().max(0) as u64, rand::random());
+    match last.and_then(|l| ulid::Ulid::from_string(l).ok()) {
+        Some(prev) if fresh <= prev => prev.increment().unwrap_or(fresh).to_string(),
+        _ => fresh.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_increase_within_a_room_even_when_the_clock_goes_back() {
+        let now = Utc::now();
+        let first = next_message_id(None, now);
+        let second = next_message_id(Some(&first), now - chrono::Duration::seconds(5));
+        let third = next_message_id(Some(&second), now);
+        assert!(first < second && second < third, "{first} {second} {third}");
+        assert_eq!(first.len(), 26);
+    }
+}

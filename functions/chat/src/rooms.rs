@@ -1,0 +1,497 @@
+//! Rooms: a direct room per pair of users (asking again returns it), group rooms with a name,
+//! my rooms by latest activity with exact unread counts, and members joining and leaving.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shared::handler::{Caller, Created, Either, NoContent, Okay, Params, Path};
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::table::{Key, Page, Query, Write, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiResult, AppContext, handler};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::error::ChatError;
+use crate::keys;
+use crate::messages::{advance_room, announce, members_of};
+use crate::model::{
+    MAX_ADDED_AT_ONCE, MAX_MEMBERS, Member, Message, MessageKind, Room, RoomView, Subject, my_room_item,
+};
+use identity_contract::Person;
+
+const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+const WRITE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
+
+pub static CREATE: Function =
+    Function::http(Method::Post, "/chat/rooms", "chat-rooms-create", PKG, Access::User, handler!(create))
+        .permissions(WRITE)
+        .doc("chat", "Start a room: with one other user a direct room (asking again returns it), with more a group")
+        .example(r#"{"participantIds":["01JD3K4Q5R6S7T8V9W0XYZABCD"]}"#)
+        .responses(&[said(200, "The direct room you already have with this user."), said(201, "A new room.")])
+        .errors(&[404, 409]);
+
+pub static LIST: Function =
+    Function::http(Method::Get, "/chat/rooms", "chat-rooms-list", PKG, Access::User, handler!(list))
+        .permissions(READ)
+        .doc("chat", "My rooms, latest activity first, each with its last message and my unread count")
+        .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)]);
+
+pub static GET: Function =
+    Function::http(Method::Get, "/chat/rooms/{id}", "chat-rooms-get", PKG, Access::User, handler!(get))
+        .permissions(READ)
+        .doc("chat", "One of my rooms")
+        .errors(&[404]);
+
+pub static PARTICIPANTS: Function = Function::http(
+    Method::Get,
+    "/chat/rooms/{id}/participants",
+    "chat-participants-list",
+    PKG,
+    Access::User,
+    handler!(participants),
+)
+.permissions(READ)
+.doc("chat", "A room's members: whether each is online and how far each has read")
+.errors(&[404]);
+
+pub static INVITE: Function = Function::http(
+    Method::Post,
+    "/chat/rooms/{id}/participants",
+    "chat-participants-invite",
+    PKG,
+    Access::User,
+    handler!(invite),
+)
+.permissions(WRITE)
+.doc("chat", "Invite users into a group room (members only)")
+.example(r#"{"userIds":["01JD3K4Q5R6S7T8V9W0XYZABCE"]}"#)
+.responses(&[said(201, "Invited; the room says so in a system message.")])
+.errors(&[404, 409]);
+
+pub static LEAVE: Function = Function::http(
+    Method::Delete,
+    "/chat/rooms/{id}/participants/me",
+    "chat-participants-leave",
+    PKG,
+    Access::User,
+    handler!(leave),
+)
+.permissions(WRITE)
+.doc("chat", "Leave a room; the others keep its history")
+.errors(&[404]);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRoom {
+    pub participant_ids: Vec<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What the room is about (e.g. a market post), if anything.
+    #[serde(default)]
+    pub subject: Option<Subject>,
+}
+
+impl Validate for NewRoom {
+    fn validate(&self, v: &mut Validator) {
+        v.check(
+            !self.participant_ids.is_empty() && self.participant_ids.len() <= MAX_ADDED_AT_ONCE,
+            "participantIds",
+            "COUNT",
+            "1 to 48 other users (invite more later)",
+        );
+        for id in &self.participant_ids {
+            v.check(shared::ids::is_valid_id(id), "participantIds", "INVALID_FORMAT", "user ids");
+        }
+        if let Some(n) = &self.name {
+            v.line("name", n, 1, 50);
+        }
+        if let Some(s) = &self.subject {
+            v.line("subject.type", &s.kind, 1, 30);
+            v.check(shared::ids::is_valid_id(&s.id), "subject.id", "INVALID_FORMAT", "an id");
+        }
+    }
+}
+
+/// The room, if it exists.
+pub async fn load_room(ctx: &AppContext, id: &str) -> ApiResult<Room> {
+    if !shared::ids::is_valid_id(id) {
+        return Err(ChatError::RoomNotFound.into());
+    }
+    ctx.table.get::<Room>(&keys::room_key(id)).await?.ok_or_else(|| ChatError::RoomNotFound.into())
+}
+
+/// The room and `user`'s membership of it (one batch read); 404 / 403 otherwise.
+pub async fn member_of(ctx: &AppContext, room: &str, user: &str) -> ApiResult<(Room, Member)> {
+    if !shared::ids::is_valid_id(room) {
+        return Err(ChatError::RoomNotFound.into());
+    }
+    let found = ctx.table.batch_get_items(&[keys::room_key(room), keys::member_key(room, user)]).await?;
+    let room: Room = found[0].clone().map(serde_dynamo::from_item).transpose()?.ok_or(ChatError::RoomNotFound)?;
+    let member: Member = found[1].clone().map(serde_dynamo::from_item).transpose()?.ok_or(ChatError::NotAMember)?;
+    Ok((room, member))
+}
+
+/// A room as `viewer` sees it in their list, `read` being their read position.
+pub fn room_view_for(room: &Room, people: &HashMap<String, Person>, read: i64) -> RoomView {
+    let participants: Vec<Person> = room.member_ids.iter().filter_map(|u| people.get(u).cloned()).collect();
+    let name = if room.name.is_empty() {
+        participants.iter().map(|p| p.nickname.as_str()).collect::<Vec<_>>().join(", ")
+    } else {
+        room.name.clone()
+    };
+    RoomView {
+        id: room.id.clone(),
+        name,
+        group: room.group,
+        participants,
+        subject: room.subject.clone(),
+        last_message: room.last_message.clone(),
+        unread_count: (room.count - read).max(0),
+        updated_at: room.updated_at,
+    }
+}
+
+fn member_item(
+    room: &str,
+    user: &str,
+    joined_after: &str,
+    read_count: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Member {
+    Member {
+        room_id: room.to_string(),
+        user_id: user.to_string(),
+        joined_at: now,
+        joined_after: joined_after.to_string(),
+        read_count,
+        last_read_message_id: None,
+        open: Vec::new(),
+    }
+}
+
+/// Every one of `users` is an active account with no block between them and `me`.
+async fn reachable(ctx: &AppContext, me: &str, users: &[String]) -> ApiResult<()> {
+    for u in users {
+        if !identity_contract::is_active(ctx, u).await? {
+            return Err(ChatError::UserNotFound.into());
+        }
+    }
+    let hidden = social_contract::hidden_for(ctx, Some(me)).await?;
+    if users.iter().any(|u| hidden.contains(u)) {
+        return Err(social_contract::RelationError::Blocked.into());
+    }
+    Ok(())
+}
+
+pub async fn create(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    shared::handler::Json(body): shared::handler::Json<NewRoom>,
+) -> ApiResult<Either<Okay<RoomView>, Created<RoomView>>> {
+    let me = caller.user_id.clone();
+    let mut others: Vec<String> = body.participant_ids.iter().filter(|u| **u != me).cloned().collect();
+    others.sort();
+    others.dedup();
+    if others.is_empty() {
+        return Err(ChatError::NotWithYourself.into());
+    }
+    reachable(&ctx, &me, &others).await?;
+    let group = others.len() > 1;
+    if !group && let Some(existing) = direct_room(&ctx, &me, &others[0]).await? {
+        return Ok(Either::First(Okay(view_of(&ctx, &existing, &me).await?)));
+    }
+    let now = ctx.now();
+    let mut members = vec![me.clone()];
+    members.extend(others.iter().cloned());
+    let room = Room {
+        id: shared::ids::new_id(now),
+        name: body.name.map(|n| n.trim().to_string()).unwrap_or_default(),
+        group,
+        member_ids: members.clone(),
+        subject: body.subject,
+        created_by: me.clone(),
+        created_at: now,
+        updated_at: now,
+        count: 0,
+        last_message: None,
+    };
+    let mut writes = vec![Write::put(&room)?.if_absent(ChatError::RoomMoved)];
+    if !group {
+        let mut pair = keys::pair_key(&me, &others[0]).to_item();
+        pair.insert("roomId".into(), s(&room.id));
+        writes.push(Write::put_item(pair).if_absent(ChatError::PairTaken));
+    }
+    for u in &members {
+        writes.push(Write::put(&member_item(&room.id, u, "", 0, now))?);
+        writes.push(Write::put_item(my_room_item(u, &room.id)));
+    }
+    match ctx.table.transact(writes).await {
+        Ok(()) => Ok(Either::Second(Created(view_of(&ctx, &room, &me).await?))),
+        // Two first messages raced: the other request made the room.
+        Err(e) if e.is(&ChatError::PairTaken) => {
+            let existing = direct_room(&ctx, &me, &others[0]).await?.ok_or(ChatError::RoomMoved)?;
+            Ok(Either::First(Okay(view_of(&ctx, &existing, &me).await?)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn direct_room(ctx: &AppContext, a: &str, b: &str) -> ApiResult<Option<Room>> {
+    let Some(item) = ctx.table.get_item(&keys::pair_key(a, b)).await? else { return Ok(None) };
+    let Some(shared::table::AttrValue::S(id)) = item.get("roomId") else { return Ok(None) };
+    ctx.table.get::<Room>(&keys::room_key(id)).await
+}
+
+async fn view_of(ctx: &AppContext, room: &Room, me: &str) -> ApiResult<RoomView> {
+    let people = identity_contract::people(ctx, &room.member_ids).await?;
+    let read =
+        ctx.table.get::<Member>(&keys::member_key(&room.id, me)).await?.map(|m| m.read_count).unwrap_or(room.count);
+    Ok(room_view_for(room, &people, read))
+}
+
+pub async fn get(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<RoomView>> {
+    let (room, member) = member_of(&ctx, &id, &caller.user_id).await?;
+    let people = identity_contract::people(&ctx, &room.member_ids).await?;
+    Ok(Okay(room_view_for(&room, &people, member.read_count)))
+}
+
+const LIST_SCOPE: &str = "chat-rooms";
+
+/// My rooms: one query of my room pointers, one batch read of the rooms, one of my member items,
+/// one of the people in them — the same four calls for one room or fifty.
+pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<RoomView>>> {
+    let me = caller.user_id.clone();
+    let limit = params.limit(20, 50)?;
+    let after = match params.get("cursor") {
+        Some(c) => {
+            let fields = ctx.table.read_cursor(LIST_SCOPE, c)?;
+            Some((fields.get("updatedAt").cloned().unwrap_or_default(), fields.get("id").cloned().unwrap_or_default()))
+        }
+        None => None,
+    };
+    let mine = ctx
+        .table
+        .query_items(&Query::partition(shared::keys::user_partition(&me)).begins_with(keys::MY_ROOMS).limit(1000))
+        .await?;
+    let ids: Vec<String> = mine
+        .items
+        .iter()
+        .filter_map(|i| match i.get("roomId") {
+            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut keys_to_read: Vec<Key> = ids.iter().map(|id| keys::room_key(id)).collect();
+    keys_to_read.extend(ids.iter().map(|id| keys::member_key(id, &me)));
+    let found = ctx.table.batch_get_items(&keys_to_read).await?;
+    let (rooms, members) = found.split_at(ids.len());
+    let mut rows: Vec<(Room, i64)> = Vec::new();
+    for (room, member) in rooms.iter().zip(members) {
+        let (Some(room), Some(member)) = (room, member) else { continue };
+        let room: Room = serde_dynamo::from_item(room.clone())?;
+        let member: Member = serde_dynamo::from_item(member.clone())?;
+        rows.push((room, member.read_count));
+    }
+    // Latest activity first; ties by id, so that the order (and the cursor) is stable.
+    rows.sort_by(|a, b| (b.0.updated_at, &b.0.id).cmp(&(a.0.updated_at, &a.0.id)));
+    if let Some((at, id)) = &after {
+        rows.retain(|(r, _)| {
+            let key = (r.updated_at.to_rfc3339(), r.id.clone());
+            key.0.as_str() < at.as_str() || (key.0 == *at && r.id.as_str() < id.as_str())
+        });
+    }
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let everyone: Vec<String> = rows.iter().flat_map(|(r, _)| r.member_ids.iter().cloned()).collect();
+    let people = identity_contract::people(&ctx, &everyone).await?;
+    let next_cursor = match (more, rows.last()) {
+        (true, Some((r, _))) => {
+            Some(ctx.table.sign_cursor(LIST_SCOPE, &[("updatedAt", &r.updated_at.to_rfc3339()), ("id", &r.id)])?)
+        }
+        _ => None,
+    };
+    let items = rows.iter().map(|(r, read)| room_view_for(r, &people, *read)).collect();
+    Ok(Okay(Page { items, next_cursor }))
+}
+
+/// A member as the participants list shows them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    pub user: Person,
+    /// Has a live connection now.
+    pub online: bool,
+    pub last_read_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Participants {
+    pub items: Vec<Participant>,
+}
+
+pub async fn participants(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Okay<Participants>> {
+    let (room, _) = member_of(&ctx, &id, &caller.user_id).await?;
+    let members = members_of(&ctx, &room).await?;
+    let people = identity_contract::people(&ctx, &room.member_ids).await?;
+    let mut items = Vec::new();
+    for u in &room.member_ids {
+        let online = !shared::push::connections_of(&ctx, u).await?.is_empty();
+        items.push(Participant {
+            user: people.get(u).cloned().unwrap_or(Person {
+                id: u.clone(),
+                nickname: String::new(),
+                profile_image_url: None,
+            }),
+            online,
+            last_read_message_id: members.get(u).and_then(|m| m.last_read_message_id.clone()),
+        });
+    }
+    Ok(Okay(Participants { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Invitation {
+    pub user_ids: Vec<String>,
+}
+
+impl Validate for Invitation {
+    fn validate(&self, v: &mut Validator) {
+        v.check(
+            !self.user_ids.is_empty() && self.user_ids.len() <= MAX_ADDED_AT_ONCE,
+            "userIds",
+            "COUNT",
+            "1 to 48 users at a time",
+        );
+        for id in &self.user_ids {
+            v.check(shared::ids::is_valid_id(id), "userIds", "INVALID_FORMAT", "user ids");
+        }
+    }
+}
+
+/// A system message in `room` (joins, leaves), with the room's next sequence number, in the same
+/// transaction as `writes`; retried when another message came first.
+async fn with_system_message(
+    ctx: &AppContext,
+    room_id: &str,
+    text: impl Fn(&Room) -> ApiResult<(String, Vec<Write>, Vec<String>)>,
+) -> ApiResult<(Room, Message)> {
+    for _ in 0..20 {
+        let room = load_room(ctx, room_id).await?;
+        let (content, mut writes, members) = text(&room)?;
+        let now = ctx.now();
+        let message = Message {
+            id: crate::model::next_message_id(room.last_message.as_ref().map(|l| l.id.as_str()), now),
+            room_id: room.id.clone(),
+            sender_id: String::new(),
+            content,
+            media_key: None,
+            kind: MessageKind::System,
+            seq: room.count + 1,
+            sent_at: now,
+        };
+        writes.push(Write::put(&message)?.if_absent(ChatError::RoomMoved));
+        writes.push(advance_room(&room, &message, Some(&members))?);
+        match ctx.table.transact(writes).await {
+            Ok(()) => return Ok((room, message)),
+            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ChatError::RoomMoved.into())
+}
+
+fn nickname(people: &HashMap<String, Person>, id: &str) -> String {
+    people.get(id).map(|p| p.nickname.clone()).unwrap_or_default()
+}
+
+pub async fn invite(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    shared::handler::Json(body): shared::handler::Json<Invitation>,
+) -> ApiResult<Created<RoomView>> {
+    let me = caller.user_id.clone();
+    let (room, _) = member_of(&ctx, &id, &me).await?;
+    if !room.group {
+        return Err(ChatError::NotAGroup.into());
+    }
+    let mut new: Vec<String> = body.user_ids.iter().filter(|u| !room.is_member(u)).cloned().collect();
+    new.sort();
+    new.dedup();
+    if new.is_empty() {
+        return Err(ChatError::AlreadyMember.into());
+    }
+    reachable(&ctx, &me, &new).await?;
+    let mut everyone = room.member_ids.clone();
+    everyone.extend(new.iter().cloned());
+    let people = identity_contract::people(&ctx, &everyone).await?;
+    let names = new.iter().map(|u| nickname(&people, u)).collect::<Vec<_>>().join(", ");
+    let text = format!("{}님이 {}님을 초대했습니다.", nickname(&people, &me), names);
+    let (room, message) = with_system_message(&ctx, &id, |room| {
+        if !room.is_member(&me) {
+            return Err(ChatError::NotAMember.into());
+        }
+        if room.member_ids.len() + new.len() > MAX_MEMBERS {
+            return Err(ChatError::TooManyMembers.into());
+        }
+        let now = ctx.now();
+        let after = room.last_message.as_ref().map(|l| l.id.clone()).unwrap_or_default();
+        let mut members = room.member_ids.clone();
+        let mut writes = Vec::new();
+        for u in &new {
+            if room.is_member(u) {
+                return Err(ChatError::AlreadyMember.into());
+            }
+            members.push(u.clone());
+            // They read from here on: the invitation is their first unread message.
+            writes.push(Write::put(&member_item(&room.id, u, &after, room.count, now))?);
+            writes.push(Write::put_item(my_room_item(u, &room.id)));
+        }
+        Ok((text.clone(), writes, members))
+    })
+    .await?;
+    let mut room = room;
+    room.member_ids = everyone;
+    room.count = message.seq;
+    room.last_message = Some(message.last());
+    room.updated_at = message.sent_at;
+    announce(&ctx, &room, &message).await;
+    let read = ctx.table.get::<Member>(&keys::member_key(&room.id, &me)).await?.map(|m| m.read_count).unwrap_or(0);
+    Ok(Created(room_view_for(&room, &people, read)))
+}
+
+pub async fn leave(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
+    let me = caller.user_id.clone();
+    member_of(&ctx, &id, &me).await?;
+    let people = identity_contract::people(&ctx, std::slice::from_ref(&me)).await?;
+    let text = format!("{}님이 나갔습니다.", nickname(&people, &me));
+    let (room, message) = with_system_message(&ctx, &id, |room| {
+        if !room.is_member(&me) {
+            return Err(ChatError::NotAMember.into());
+        }
+        let members: Vec<String> = room.member_ids.iter().filter(|u| **u != me).cloned().collect();
+        Ok((
+            text.clone(),
+            vec![Write::delete(keys::member_key(&room.id, &me)), Write::delete(keys::my_room_key(&me, &room.id))],
+            members,
+        ))
+    })
+    .await?;
+    let mut room = room;
+    room.member_ids.retain(|u| *u != me);
+    room.count = message.seq;
+    room.last_message = Some(message.last());
+    room.updated_at = message.sent_at;
+    if !room.member_ids.is_empty() {
+        announce(&ctx, &room, &message).await;
+    }
+    Ok(NoContent)
+}

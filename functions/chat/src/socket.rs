@@ -1,0 +1,187 @@
+//! Chat's WebSocket actions. The sender is always the connection's user; every action checks
+//! membership. Refused frames are answered with an error frame by the kernel.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shared::routes::{Function, Permission};
+use shared::socket::Sender;
+use shared::table::{Write, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiResult, AppContext, ws_handler};
+
+use crate::PKG;
+use crate::keys;
+use crate::messages::{NewMessage, Sent, members_of, move_read_position};
+use crate::model::{Message, MessageView};
+use crate::rooms::member_of;
+
+const PUSH: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
+
+pub static SEND_MESSAGE: Function = Function::websocket(
+    "sendMessage",
+    "chat-ws-send-message",
+    PKG,
+    "Sends a message to a room: {type: chat.ack} to the sender, {type: chat.message} to every member",
+    ws_handler!(send_message),
+)
+.permissions(PUSH)
+.frame(
+    r#"{"action":"sendMessage","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD","clientMessageId":"c-1","content":"안녕하세요!"}"#,
+);
+
+pub static READ: Function = Function::websocket(
+    "read",
+    "chat-ws-read",
+    PKG,
+    "Moves my read position forward; members get {type: chat.read}",
+    ws_handler!(read),
+)
+.permissions(PUSH)
+.frame(r#"{"action":"read","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD","messageId":"01JD3K4Q5R6S7T8V9W0XYZABCE"}"#);
+
+pub static ENTER: Function = Function::websocket(
+    "enterRoom",
+    "chat-ws-enter-room",
+    PKG,
+    "Opens a room on this connection: its messages count as read at once; members get {type: chat.presence}",
+    ws_handler!(enter),
+)
+.permissions(PUSH)
+.frame(r#"{"action":"enterRoom","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#);
+
+pub static LEAVE: Function = Function::websocket(
+    "leaveRoom",
+    "chat-ws-leave-room",
+    PKG,
+    "Closes a room on this connection; members get {type: chat.presence}",
+    ws_handler!(leave),
+)
+.permissions(PUSH)
+.frame(r#"{"action":"leaveRoom","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#);
+
+pub static TYPING: Function = Function::websocket(
+    "typing",
+    "chat-ws-typing",
+    PKG,
+    "Tells the other members I am typing ({type: chat.typing}; not stored)",
+    ws_handler!(typing),
+)
+.permissions(&[Permission::TableRead, Permission::ManageConnections])
+.frame(r#"{"action":"typing","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#);
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendFrame {
+    pub room_id: String,
+    #[serde(flatten)]
+    pub message: NewMessage,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Ack<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    sent: &'a Sent,
+}
+
+pub async fn send_message(ctx: Arc<AppContext>, from: Sender, frame: SendFrame) -> ApiResult<()> {
+    let mut v = Validator::new();
+    frame.message.validate(&mut v);
+    v.finish()?;
+    let client_message_id = frame.message.client_message_id.clone();
+    let (message, _) = crate::messages::send(&ctx, &from.user_id, &frame.room_id, frame.message).await?;
+    ack(&ctx, &from, client_message_id, &message).await
+}
+
+async fn ack(ctx: &AppContext, from: &Sender, client_message_id: String, message: &Message) -> ApiResult<()> {
+    let sent = Sent { client_message_id, message: MessageView::of(ctx, message).await? };
+    shared::push::to_connection(ctx, &from.connection_id, &Ack { kind: "chat.ack", sent: &sent }).await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadFrame {
+    pub room_id: String,
+    pub message_id: String,
+}
+
+pub async fn read(ctx: Arc<AppContext>, from: Sender, frame: ReadFrame) -> ApiResult<()> {
+    crate::messages::read(&ctx, &from.user_id, &frame.room_id, &frame.message_id).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomFrame {
+    pub room_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Presence<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room_id: &'a str,
+    online: Vec<String>,
+}
+
+async fn presence(ctx: &AppContext, room_id: &str) -> ApiResult<()> {
+    let (room, _) = (crate::rooms::load_room(ctx, room_id).await?, ());
+    let members = members_of(ctx, &room).await?;
+    let online =
+        room.member_ids.iter().filter(|u| members.get(*u).is_some_and(|m| !m.open.is_empty())).cloned().collect();
+    shared::push::to_users(ctx, &room.member_ids, &Presence { kind: "chat.presence", room_id, online }).await?;
+    Ok(())
+}
+
+pub async fn enter(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
+    let (room, member) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
+    let mut open = member.open.clone();
+    if !open.contains(&from.connection_id) {
+        open.push(from.connection_id.clone());
+    }
+    set_open(&ctx, &room.id, &from.user_id, &open).await?;
+    // Opening the room reads it.
+    if let Some(last) = &room.last_message
+        && let Some(message) = ctx.table.get::<Message>(&keys::message_key(&room.id, &last.id)).await?
+    {
+        move_read_position(&ctx, &room.id, &from.user_id, &message).await?;
+    }
+    presence(&ctx, &room.id).await
+}
+
+pub async fn leave(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
+    let (room, member) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
+    let open: Vec<String> = member.open.into_iter().filter(|c| *c != from.connection_id).collect();
+    set_open(&ctx, &room.id, &from.user_id, &open).await?;
+    presence(&ctx, &room.id).await
+}
+
+async fn set_open(ctx: &AppContext, room: &str, user: &str, open: &[String]) -> ApiResult<()> {
+    let w = Write::update(keys::member_key(room, user), "SET #o = :o")
+        .name("#o", "open")
+        .value(":o", shared::table::AttrValue::L(open.iter().map(s).collect()))
+        .if_present(crate::error::ChatError::NotAMember);
+    ctx.table.write(w).await
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Typing<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room_id: &'a str,
+    user_id: &'a str,
+}
+
+pub async fn typing(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
+    let (room, _) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
+    let others: Vec<String> = room.member_ids.iter().filter(|u| **u != from.user_id).cloned().collect();
+    shared::push::to_users(&ctx, &others, &Typing { kind: "chat.typing", room_id: &room.id, user_id: &from.user_id })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! Chat over real WebSockets and HTTP: rooms, who may send, idempotent sends, exact unread
+//! counts, reconnecting without losing a message, and the cost of the room list.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use integration_tests::ws::{Socket, connect, frame_of, next_frame, send};
+use integration_tests::{Session, TestStack};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PW: &str = "walks4ever";
+
+async fn room(t: &TestStack, owner: &Session, others: &[&Session]) -> String {
+    let ids: Vec<&str> = others.iter().map(|s| s.user_id.as_str()).collect();
+    let r = t.post("/chat/rooms", json!({"participantIds": ids}), Some(&owner.access)).await;
+    assert!(r.status == 201 || r.status == 200, "{:?}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+async fn rooms_of(t: &TestStack, who: &Session) -> Vec<Value> {
+    let r = t.call(Method::GET, "/chat/rooms", None, Some(&who.access)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+async fn messages(t: &TestStack, who: &Session, room: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/chat/rooms/{room}/messages?limit=7&cursor={c}"),
+            None => format!("/chat/rooms/{room}/messages?limit=7"),
+        };
+        let r = t.call(Method::GET, &path, None, Some(&who.access)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// Frames of `kind` until none arrives for a moment.
+async fn drain(s: &mut Socket, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(700), s.next()).await {
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_direct_room_is_one_room_per_pair_and_only_between_users_who_may_talk() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let first = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ann.access)).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(first.body["group"], false);
+    let again = t.post("/chat/rooms", json!({"participantIds": [ann.user_id]}), Some(&bob.access)).await;
+    assert_eq!((again.status, &again.body["id"]), (200, &first.body["id"]), "the same pair, the same room");
+    let alone = t.post("/chat/rooms", json!({"participantIds": [ann.user_id]}), Some(&ann.access)).await;
+    assert_eq!((alone.status, alone.body["code"].as_str()), (400, Some("NOT_WITH_YOURSELF")));
+    let nobody =
+        t.post("/chat/rooms", json!({"participantIds": ["01JD3K4Q5R6S7T8V9W0XYZABCD"]}), Some(&ann.access)).await;
+    assert_eq!(nobody.status, 404);
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", ann.user_id), None, Some(&cat.access)).await.status,
+        200
+    );
+    let blocked = t.post("/chat/rooms", json!({"participantIds": [cat.user_id]}), Some(&ann.access)).await;
+    assert_eq!((blocked.status, blocked.body["code"].as_str()), (403, Some("USER_BLOCKED")));
+    let group = t.post("/chat/rooms", json!({"participantIds": [ann.user_id, cat.user_id]}), Some(&bob.access)).await;
+    assert_eq!((group.status, &group.body["group"]), (201, &json!(true)));
+    // Someone else's room is not yours to read.
+    let id = first.body["id"].as_str().unwrap();
+    assert_eq!(t.call(Method::GET, &format!("/chat/rooms/{id}"), None, Some(&cat.access)).await.status, 403);
+    assert_eq!(t.call(Method::GET, &format!("/chat/rooms/{id}/messages"), None, Some(&cat.access)).await.status, 403);
+    assert_eq!(t.call(Method::GET, "/chat/rooms", None, None).await.status, 401);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_sender_is_the_connection_and_only_members_may_send_or_read() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let eve = t.user("eve@example.com", "eve", PW).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    let mut ann_phone = connect(&t, &ann).await;
+    let mut ann_laptop = connect(&t, &ann).await;
+    let mut bob_s = connect(&t, &bob).await;
+    let mut eve_s = connect(&t, &eve).await;
+
+    // Bob claims to be Ann: the message is Bob's.
+    send(&mut bob_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "b1", "content": "안녕", "senderId": ann.user_id})).await;
+    let ack = frame_of(&mut bob_s, "chat.ack").await;
+    assert_eq!(ack["clientMessageId"], "b1");
+    assert_eq!(ack["message"]["senderId"], bob.user_id.as_str());
+    for s in [&mut ann_phone, &mut ann_laptop] {
+        let f = frame_of(s, "chat.message").await;
+        assert_eq!((f["roomId"].as_str(), f["message"]["content"].as_str()), (Some(id.as_str()), Some("안녕")));
+        assert_eq!(f["message"]["senderId"], bob.user_id.as_str(), "both of Ann's connections get it");
+    }
+    // Eve is no member: an error frame, and nothing is stored.
+    send(&mut eve_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "e1", "content": "끼어들기"}))
+        .await;
+    let err = frame_of(&mut eve_s, "error").await;
+    assert_eq!(err["code"], "NOT_A_MEMBER");
+    let message_id = ack["message"]["id"].as_str().unwrap();
+    send(&mut eve_s, json!({"action": "read", "roomId": id, "messageId": message_id})).await;
+    assert_eq!(frame_of(&mut eve_s, "error").await["code"], "NOT_A_MEMBER");
+    let stored = messages(&t, &ann, &id).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    // An empty message and a malformed one are refused on the socket, which stays open.
+    send(&mut bob_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "b2", "content": "   "})).await;
+    assert_eq!(frame_of(&mut bob_s, "error").await["code"], "EMPTY_MESSAGE");
+    send(&mut bob_s, json!({"action": "sendMessage", "roomId": id})).await;
+    assert_eq!(frame_of(&mut bob_s, "error").await["code"], "MALFORMED_FRAME");
+    // A block between the two stops a direct room.
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", bob.user_id), None, Some(&ann.access)).await.status,
+        200
+    );
+    send(&mut bob_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "b3", "content": "왜?"})).await;
+    assert_eq!(frame_of(&mut bob_s, "error").await["code"], "USER_BLOCKED");
+    assert_eq!(messages(&t, &bob, &id).await.len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_sends_of_one_client_message_store_one_message() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    let path = format!("/chat/rooms/{id}/messages");
+    let sends =
+        (0..20).map(|_| t.post(&path, json!({"clientMessageId": "same", "content": "한 번만"}), Some(&ann.access)));
+    let replies = futures::future::join_all(sends).await;
+    let ids: std::collections::BTreeSet<String> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            r.body["message"]["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "every retry acknowledges the same message");
+    assert_eq!(messages(&t, &bob, &id).await.len(), 1);
+    let bobs = rooms_of(&t, &bob).await;
+    assert_eq!(bobs[0]["unreadCount"], 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn unread_counts_are_exact_in_the_list_and_in_the_pushed_room() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let id = room(&t, &ann, &[&bob, &cat]).await;
+    let mut cat_s = connect(&t, &cat).await;
+    let path = format!("/chat/rooms/{id}/messages");
+    let mut sent = Vec::new();
+    for (i, who) in [&ann, &bob, &ann, &bob, &bob].iter().enumerate() {
+        let r = t
+            .post(
+                &path,
+                json!({"clientMessageId": format!("m{i}"), "content": format!("메시지 {i}")}),
+                Some(&who.access),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+        sent.push(r.body["message"]["id"].as_str().unwrap().to_string());
+    }
+    // Cat read up to the second message; Ann's own sends read everything before them.
+    let read = t
+        .call(Method::PUT, &format!("/chat/rooms/{id}/read"), Some(json!({"messageId": sent[1]})), Some(&cat.access))
+        .await;
+    assert_eq!(read.status, 204, "{:?}", read.body);
+    // An older position changes nothing.
+    t.call(Method::PUT, &format!("/chat/rooms/{id}/read"), Some(json!({"messageId": sent[0]})), Some(&cat.access))
+        .await;
+    let unread =
+        |items: Vec<Value>| items.iter().find(|r| r["id"] == id.as_str()).unwrap()["unreadCount"].as_i64().unwrap();
+    assert_eq!(unread(rooms_of(&t, &ann).await), 2, "Ann: Bob's last two, after her own third");
+    assert_eq!(unread(rooms_of(&t, &bob).await), 0, "Bob sent the last one");
+    assert_eq!(unread(rooms_of(&t, &cat).await), 3, "Cat: after the second, three more");
+    let pushed = drain(&mut cat_s, "chat.room").await;
+    let last = pushed.last().expect("chat.room frames for Cat");
+    assert_eq!(last["room"]["unreadCount"], 3, "the pushed entry agrees: {last}");
+    assert_eq!(last["room"]["lastMessage"]["id"], sent[4].as_str());
+
+    // With the room open, Cat reads as messages arrive.
+    send(&mut cat_s, json!({"action": "enterRoom", "roomId": id})).await;
+    let presence = frame_of(&mut cat_s, "chat.presence").await;
+    assert_eq!(presence["online"], json!([cat.user_id]));
+    assert_eq!(unread(rooms_of(&t, &cat).await), 0, "opening the room reads it");
+    t.post(&path, json!({"clientMessageId": "m9", "content": "또 왔어요"}), Some(&bob.access)).await;
+    let entry = frame_of(&mut cat_s, "chat.room").await;
+    assert_eq!(entry["room"]["unreadCount"], 0, "{entry}");
+    assert_eq!(unread(rooms_of(&t, &cat).await), 0);
+    assert_eq!(unread(rooms_of(&t, &ann).await), 3);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_pages_every_missed_message_once_in_order() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    let mut bob_s = connect(&t, &bob).await;
+    let mut ann_s = connect(&t, &ann).await;
+    for i in 0..5 {
+        send(&mut ann_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": format!("a{i}"), "content": format!("{i}")})).await;
+        frame_of(&mut ann_s, "chat.ack").await;
+    }
+    assert_eq!(frame_of(&mut bob_s, "chat.message").await["message"]["content"], "0");
+    drop(bob_s); // offline now
+    for i in 5..23 {
+        send(&mut ann_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": format!("a{i}"), "content": format!("{i}")})).await;
+        frame_of(&mut ann_s, "chat.ack").await;
+    }
+    let _bob_again = connect(&t, &bob).await;
+    let all = messages(&t, &bob, &id).await;
+    let contents: Vec<String> = all.iter().rev().map(|m| m["content"].as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> = (0..23).map(|i| i.to_string()).collect();
+    assert_eq!(contents, expected, "every message, once, in order");
+    let ids: Vec<&str> = all.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "ids order the room");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_room_list_costs_the_same_for_one_room_as_for_fifty() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    room(&t, &cat, &[&bob]).await;
+    let calls = |who: &Session| {
+        let (t, who) = (&t, who.access.clone());
+        async move {
+            t.settle().await;
+            let before = t.stack.ctx.dynamodb_calls.get();
+            let r = t.call(Method::GET, "/chat/rooms?limit=50", None, Some(&who)).await;
+            assert_eq!(r.status, 200);
+            (r.body["items"].as_array().unwrap().len(), t.stack.ctx.dynamodb_calls.get() - before)
+        }
+    };
+    let (n, one) = calls(&bob).await;
+    assert_eq!(n, 1);
+    let mut others = Vec::new();
+    for i in 0..49 {
+        others.push(t.user(&format!("u{i}@example.com"), &format!("user{i}"), PW).await);
+    }
+    for o in &others {
+        room(&t, o, &[&ann]).await;
+    }
+    room(&t, &ann, &[&bob]).await;
+    let (n, fifty) = calls(&ann).await;
+    assert_eq!(n, 50);
+    println!("GET /chat/rooms: {one} table calls for 1 room, {fifty} for 50");
+    assert_eq!(one, fifty, "a fixed number of calls, whatever the number of rooms");
+    // Paging the list walks every room once.
+    let first = t.call(Method::GET, "/chat/rooms?limit=20", None, Some(&ann.access)).await;
+    let mut seen: Vec<String> =
+        first.body["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let mut cursor = first.body["nextCursor"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        let page = t.call(Method::GET, &format!("/chat/rooms?limit=20&cursor={c}"), None, Some(&ann.access)).await;
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()));
+        cursor = page.body["nextCursor"].as_str().map(str::to_string);
+    }
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (50, 50));
+    let tampered = t.call(Method::GET, "/chat/rooms?cursor=abc.def", None, Some(&ann.access)).await;
+    assert_eq!((tampered.status, tampered.body["code"].as_str()), (400, Some("INVALID_CURSOR")));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn group_members_come_and_go_with_system_messages() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let dan = t.user("dan@example.com", "dan", PW).await;
+    let id = room(&t, &ann, &[&bob, &cat]).await;
+    let path = format!("/chat/rooms/{id}/messages");
+    t.post(&path, json!({"clientMessageId": "before", "content": "댄이 오기 전"}), Some(&ann.access)).await;
+    let inv =
+        t.post(&format!("/chat/rooms/{id}/participants"), json!({"userIds": [dan.user_id]}), Some(&bob.access)).await;
+    assert_eq!(inv.status, 201, "{:?}", inv.body);
+    let dans = messages(&t, &dan, &id).await;
+    assert_eq!(dans.len(), 1, "Dan sees from his joining on: {dans:?}");
+    assert_eq!(dans[0]["kind"], "SYSTEM");
+    assert!(dans[0]["content"].as_str().unwrap().contains("dan"));
+    let ps = t.call(Method::GET, &format!("/chat/rooms/{id}/participants"), None, Some(&dan.access)).await;
+    assert_eq!(ps.body["items"].as_array().unwrap().len(), 4);
+    let _s = connect(&t, &cat).await;
+    let ps = t.call(Method::GET, &format!("/chat/rooms/{id}/participants"), None, Some(&dan.access)).await;
+    let online: Vec<bool> = ps.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["user"]["id"] == cat.user_id.as_str())
+        .map(|p| p["online"].as_bool().unwrap())
+        .collect();
+    assert_eq!(online, vec![true]);
+    // A direct room takes nobody else.
+    let direct = room(&t, &ann, &[&bob]).await;
+    let r = t
+        .post(&format!("/chat/rooms/{direct}/participants"), json!({"userIds": [cat.user_id]}), Some(&ann.access))
+        .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (409, Some("NOT_A_GROUP")));
+    // Leaving: the others keep the history and see who left.
+    assert_eq!(
+        t.call(Method::DELETE, &format!("/chat/rooms/{id}/participants/me"), None, Some(&cat.access)).await.status,
+        204
+    );
+    assert_eq!(t.call(Method::GET, &format!("/chat/rooms/{id}/messages"), None, Some(&cat.access)).await.status, 403);
+    let anns = messages(&t, &ann, &id).await;
+    assert_eq!(anns.len(), 3);
+    assert!(anns[0]["content"].as_str().unwrap().contains("cat"));
+    assert!(rooms_of(&t, &cat).await.iter().all(|r| r["id"] != id.as_str()));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn typing_reaches_the_others() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    let mut a = connect(&t, &ann).await;
+    let mut b = connect(&t, &bob).await;
+    send(&mut a, json!({"action": "typing", "roomId": id})).await;
+    let f = frame_of(&mut b, "chat.typing").await;
+    assert_eq!((f["roomId"].as_str(), f["userId"].as_str()), (Some(id.as_str()), Some(ann.user_id.as_str())));
+    send(&mut a, json!({"action": "ping"})).await;
+    assert_eq!(next_frame(&mut a).await["type"], "pong", "the typist gets no typing frame of their own");
+    t.stop().await;
+}
