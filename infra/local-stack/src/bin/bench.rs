@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use local_stack::{LocalStack, StackOptions};
 use local_stack::bench_support::{call, percentile, user};
+use local_stack::{LocalStack, StackOptions};
 use serde_json::json;
 
 #[tokio::main]
