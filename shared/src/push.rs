@@ -133,3 +133,20 @@ pub async fn to_users<T: Serialize + ?Sized>(ctx: &AppContext, users: &[String],
     let results = join_all(users.iter().map(|u| to_user(ctx, u, frame))).await;
     results.into_iter().try_fold(0, |sum, r| Ok(sum + r?))
 }
+
+/// The live connections of each of `users` (one query per user, concurrently), for a feature
+/// that sends several frames to the same people.
+pub async fn connections_of_users(ctx: &AppContext, users: &[String]) -> ApiResult<Vec<(String, Vec<String>)>> {
+    let found = join_all(users.iter().map(|u| connections_of(ctx, u))).await;
+    users.iter().cloned().zip(found).map(|(u, c)| Ok((u, c?))).collect()
+}
+
+/// Posts `frame` to each of `connections` concurrently; how many received it.
+pub async fn to_connections<T: Serialize + ?Sized>(
+    ctx: &AppContext,
+    connections: &[String],
+    frame: &T,
+) -> ApiResult<usize> {
+    let results = join_all(connections.iter().map(|c| to_connection(ctx, c, frame))).await;
+    results.into_iter().try_fold(0, |sum, r| Ok(sum + usize::from(r? == Delivery::Delivered)))
+}

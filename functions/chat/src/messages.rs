@@ -202,10 +202,16 @@ pub async fn announce(ctx: &AppContext, room: &Room, message: &Message) {
 }
 
 async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiResult<()> {
-    let view = MessageView::of(ctx, message).await?;
+    // Who is connected is looked up once for both frames.
+    let (connections, members, view) = tokio::try_join!(
+        shared::push::connections_of_users(ctx, &room.member_ids),
+        members_of(ctx, room),
+        MessageView::of(ctx, message),
+    )?;
+    let everyone: Vec<String> = connections.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
     let frame = MessageFrame { kind: "chat.message", room_id: &room.id, message: &view };
-    shared::push::to_users(ctx, &room.member_ids, &frame).await?;
-    let mut members = members_of(ctx, room).await?;
+    shared::push::to_connections(ctx, &everyone, &frame).await?;
+    let mut members = members;
     for m in members.values_mut() {
         if m.user_id != message.sender_id && !m.open.is_empty() && open_connections(ctx, &m.open).await? {
             move_read_position(ctx, &room.id, &m.user_id, message).await?;
@@ -216,16 +222,29 @@ async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiRe
     room.count = room.count.max(message.seq);
     room.last_message = Some(message.last());
     room.updated_at = message.sent_at;
-    push_room(ctx, &room, &members).await
+    push_room_to(ctx, &room, &members, &connections).await
 }
 
 /// Every member's room-list entry, with their own unread count, to their connections.
 pub async fn push_room(ctx: &AppContext, room: &Room, members: &HashMap<String, Member>) -> ApiResult<()> {
+    let connections = shared::push::connections_of_users(ctx, &room.member_ids).await?;
+    push_room_to(ctx, room, members, &connections).await
+}
+
+async fn push_room_to(
+    ctx: &AppContext,
+    room: &Room,
+    members: &HashMap<String, Member>,
+    connections: &[(String, Vec<String>)],
+) -> ApiResult<()> {
     let people = identity_contract::people(ctx, &room.member_ids).await?;
-    for user in &room.member_ids {
+    let sends = connections.iter().filter(|(_, c)| !c.is_empty()).map(|(user, c)| {
         let read = members.get(user).map(|m| m.read_count).unwrap_or(room.count);
         let view = room_view_for(room, &people, read);
-        shared::push::to_user(ctx, user, &RoomFrame { kind: "chat.room", room: &view }).await?;
+        async move { shared::push::to_connections(ctx, c, &RoomFrame { kind: "chat.room", room: &view }).await }
+    });
+    for r in futures::future::join_all(sends).await {
+        r?;
     }
     Ok(())
 }

@@ -248,8 +248,8 @@ async fn handshake(
     let limits = api.limits;
     // Frames and messages are checked here, so that the close code is API Gateway's.
     upgrade
-        .max_message_size(limits.max_message_bytes * 4)
-        .max_frame_size(limits.max_message_bytes * 4)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_frame_bytes)
         .on_upgrade(move |socket| run(api, id, connection, socket, rx))
 }
 
@@ -283,9 +283,18 @@ async fn run(
                 None => break,
             },
             incoming = stream.next() => {
-                let Some(Ok(message)) = incoming else {
-                    (code, reason) = (1006, "Connection closed abnormally".into());
-                    break;
+                let message = match incoming {
+                    Some(Ok(m)) => m,
+                    // Over 32 KB in a frame or 128 KB in a message: API Gateway closes with 1009.
+                    Some(Err(e)) if too_big(&e.to_string()) => {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: 1009, reason: "Message too big".into() }))).await;
+                        (code, reason) = (1009, "Message too big".into());
+                        break;
+                    }
+                    _ => {
+                        (code, reason) = (1006, "Connection closed abnormally".into());
+                        break;
+                    }
                 };
                 *connection.last_active.lock().unwrap() = Instant::now();
                 let text = match message {
@@ -339,6 +348,12 @@ async fn run(
         let event = disconnect_event(&domain, &id, connected_at, code, &reason);
         api.invoke("$disconnect", event).await;
     }
+}
+
+/// Whether a read error is a frame or message over the limits.
+fn too_big(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    e.contains("too long") || e.contains("too big") || e.contains("space limit") || e.contains("capacity")
 }
 
 fn gone() -> Response {

@@ -77,6 +77,16 @@ async fn api_gateway_limits_apply_locally() {
         }
     };
     assert_eq!(closed.map(|f| f.code), Some(CloseCode::Size), "a message over 128 KB closes with 1009");
+    let mut framed = connect(&t, &ann).await;
+    framed.send(Message::Text("y".repeat(40 * 1024).into())).await.unwrap();
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(5), framed.next()).await.unwrap() {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed.map(|f| f.code), Some(CloseCode::Size), "a frame over 32 KB closes with 1009");
 
     let mut idle = connect(&t, &ann).await;
     let closed = loop {

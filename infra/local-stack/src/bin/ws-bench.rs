@@ -4,7 +4,7 @@
 //! deliveries were expected, how many arrived, how many were lost, and the delivery latency from
 //! send to receipt (p50/p99).
 //!
-//! `cargo run --release -p local-stack --bin ws-bench [messages-per-sender]`
+//! `cargo run --release -p local-stack --bin ws-bench [messages-per-sender] [ms-between-sends]`
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,10 +45,14 @@ async fn connect(
         while let Some(Ok(m)) = stream.next().await {
             if let Message::Text(t) = m
                 && let Ok(v) = serde_json::from_str::<Value>(&t)
-                && v["type"] == "chat.message"
-                && let Some(content) = v["message"]["content"].as_str()
             {
-                received.lock().unwrap().entry(content.to_string()).or_default().push(Instant::now());
+                if v["type"] == "chat.message"
+                    && let Some(content) = v["message"]["content"].as_str()
+                {
+                    received.lock().unwrap().entry(content.to_string()).or_default().push(Instant::now());
+                } else if v["type"] == "error" {
+                    eprintln!("error frame: {v}");
+                }
             }
         }
     });
@@ -58,6 +62,7 @@ async fn connect(
 #[tokio::main]
 async fn main() {
     let per_sender: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let interval: u64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let stack = LocalStack::start(StackOptions::ephemeral()).await.expect("the stack starts");
     let http = reqwest::Client::new();
     let clients: usize = LAYOUT.iter().map(|(m, r, _)| m * r).sum();
@@ -120,23 +125,28 @@ async fn main() {
                     sent_at.lock().unwrap().insert(content.clone(), (size, Instant::now()));
                     let frame = json!({"action": "sendMessage", "roomId": room, "clientMessageId": format!("{s}-{i}"), "content": content});
                     let _ = socket.send(frame.to_string());
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(interval)).await;
                 }
             }));
         }
     }
     futures::future::join_all(sends).await;
-    // Wait until deliveries stop arriving.
-    let mut last = 0;
+    // Wait until every delivery arrived, or none arrived for ten seconds (the rest are lost).
+    let expected: usize = plans.iter().map(|(size, _, _, senders)| size * senders * per_sender).sum();
+    let (mut last, mut still) = (0, Instant::now());
     loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let now: usize = received.lock().unwrap().values().map(Vec::len).sum();
-        if now == last {
+        if now >= expected || still.elapsed() > Duration::from_secs(10) {
             break;
         }
-        last = now;
+        if now != last {
+            (last, still) = (now, Instant::now());
+        }
     }
-    println!("{clients} WebSocket clients, {per_sender} messages per sender, in-memory stack\n");
+    println!(
+        "{clients} WebSocket clients, {per_sender} messages per sender, one every {interval} ms per sender, in-memory stack\n"
+    );
     println!(
         "{:<14} {:>6} {:>9} {:>10} {:>10} {:>6} {:>8} {:>8}",
         "room size", "rooms", "messages", "expected", "delivered", "lost", "p50 ms", "p99 ms"
