@@ -351,3 +351,69 @@ async fn typing_reaches_the_others() {
     assert_eq!(next_frame(&mut a).await["type"], "pong", "the typist gets no typing frame of their own");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn reads_presence_pictures_and_withdrawn_users() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let gone = t.user("gone@example.com", "gone", PW).await;
+    assert_eq!(
+        t.call(Method::DELETE, "/users/me", Some(json!({"password": PW})), Some(&gone.access)).await.status,
+        204
+    );
+    let r = t.post("/chat/rooms", json!({"participantIds": [gone.user_id]}), Some(&ann.access)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (404, Some("USER_NOT_FOUND")), "not with a withdrawn user");
+
+    let id = room(&t, &ann, &[&bob]).await;
+    let mut a = connect(&t, &ann).await;
+    let mut b = connect(&t, &bob).await;
+    // A picture: an upload of the sender's with purpose chat, served as a URL.
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(1u8, 64)).collect();
+    let up = t
+        .post(
+            "/uploads",
+            json!({"purpose": "chat", "contentType": "image/png", "contentLength": png.len()}),
+            Some(&ann.access),
+        )
+        .await;
+    assert_eq!(up.status, 201, "{:?}", up.body);
+    let put = t
+        .http
+        .put(up.body["uploadUrl"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let key = up.body["key"].as_str().unwrap();
+    send(&mut b, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "p", "mediaKey": key})).await;
+    assert_eq!(frame_of(&mut b, "error").await["code"], "INVALID_MEDIA", "only the uploader may send it");
+    send(&mut a, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "p", "mediaKey": key})).await;
+    let ack = frame_of(&mut a, "chat.ack").await;
+    assert!(ack["message"]["mediaUrl"].as_str().is_some_and(|u| u.starts_with("http")), "{ack}");
+    let message_id = ack["message"]["id"].as_str().unwrap().to_string();
+    // Bob reads it: Ann learns.
+    send(&mut b, json!({"action": "read", "roomId": id, "messageId": message_id})).await;
+    let read = frame_of(&mut a, "chat.read").await;
+    assert_eq!(
+        (read["userId"].as_str(), read["messageId"].as_str()),
+        (Some(bob.user_id.as_str()), Some(message_id.as_str()))
+    );
+    let ps = t.call(Method::GET, &format!("/chat/rooms/{id}/participants"), None, Some(&ann.access)).await;
+    let bobs =
+        ps.body["items"].as_array().unwrap().iter().find(|p| p["user"]["id"] == bob.user_id.as_str()).unwrap().clone();
+    assert_eq!((bobs["online"].as_bool(), bobs["lastReadMessageId"].as_str()), (Some(true), Some(message_id.as_str())));
+    // Presence follows entering and leaving.
+    send(&mut b, json!({"action": "enterRoom", "roomId": id})).await;
+    assert_eq!(frame_of(&mut a, "chat.presence").await["online"], json!([bob.user_id]));
+    send(&mut b, json!({"action": "leaveRoom", "roomId": id})).await;
+    assert_eq!(frame_of(&mut a, "chat.presence").await["online"], json!([]));
+    // An error frame names the request it answers.
+    send(&mut b, json!({"action": "read", "roomId": id, "messageId": "01JD3K4Q5R6S7T8V9W0XYZABCD"})).await;
+    let err = frame_of(&mut b, "error").await;
+    assert_eq!(err["code"], "MESSAGE_NOT_FOUND");
+    assert!(err["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{err}");
+    t.stop().await;
+}

@@ -64,6 +64,7 @@ async fn bad_frames_get_error_frames_and_the_socket_stays() {
 async fn api_gateway_limits_apply_locally() {
     let mut opts = StackOptions::ephemeral();
     opts.websocket_limits.idle = Duration::from_millis(800);
+    opts.websocket_limits.max_age = Duration::from_millis(1500);
     let t = TestStack::start_with(opts).await;
     let ann = t.user("ann@example.com", "ann", PW).await;
 
@@ -97,7 +98,20 @@ async fn api_gateway_limits_apply_locally() {
         }
     };
     assert_eq!(closed.map(|f| f.code), Some(CloseCode::Away), "an idle connection is closed");
-    t.eventually(Duration::from_secs(5), "both disconnected", || async {
+    // A busy connection still ends at the maximum age.
+    let mut busy = connect(&t, &ann).await;
+    let started = std::time::Instant::now();
+    let closed = loop {
+        send(&mut busy, json!({"action": "ping"})).await;
+        match tokio::time::timeout(Duration::from_millis(300), busy.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) | Err(_) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed.map(|f| f.code), Some(CloseCode::Away));
+    assert!(started.elapsed() >= Duration::from_millis(1200), "closed by age, not idleness");
+    t.eventually(Duration::from_secs(5), "all disconnected", || async {
         (t.stack.websocket.as_ref().unwrap().open_connections() == 0).then_some(())
     })
     .await;
