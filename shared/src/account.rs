@@ -67,6 +67,22 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
     Ok(())
 }
 
+/// The same check for a caller known by id rather than by token (a WebSocket frame's sender):
+/// the account still exists and is not withdrawn, and for writes is not blocked.
+pub async fn ensure_active(ctx: &AppContext, user_id: &str, write: bool) -> ApiResult<()> {
+    let Some(account) = ctx.table.get_item(&user_key(user_id)).await? else {
+        return Err(ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists."));
+    };
+    let flags: AccountFlags = serde_dynamo::from_item(account)?;
+    if flags.status == AccountStatus::Withdrawn {
+        return Err(ApiError::unauthorized("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
+    }
+    if write {
+        ensure_not_blocked(ctx, &flags)?;
+    }
+    Ok(())
+}
+
 fn ensure_not_blocked(ctx: &AppContext, flags: &AccountFlags) -> ApiResult<()> {
     let until = flags.blocked_until.filter(|u| *u > ctx.now());
     if flags.blocked_permanently || until.is_some() {

@@ -89,6 +89,8 @@ struct Ack<'a> {
 }
 
 pub async fn send_message(ctx: Arc<AppContext>, from: Sender, frame: SendFrame) -> ApiResult<()> {
+    // A connection outlives a block or a withdrawal: its writes stop with them.
+    shared::account::ensure_active(&ctx, &from.user_id, true).await?;
     let mut v = Validator::new();
     frame.message.validate(&mut v);
     v.finish()?;

@@ -125,6 +125,26 @@ async fn the_sender_is_the_connection_and_only_members_may_send_or_read() {
     assert_eq!(frame_of(&mut bob_s, "error").await["code"], "EMPTY_MESSAGE");
     send(&mut bob_s, json!({"action": "sendMessage", "roomId": id})).await;
     assert_eq!(frame_of(&mut bob_s, "error").await["code"], "MALFORMED_FRAME");
+    // An account blocked while connected can no longer send on that connection.
+    let until = chrono::Utc::now() + chrono::Duration::days(1);
+    t.stack
+        .ctx
+        .table
+        .write(
+            shared::table::Write::update(shared::account::user_key(&bob.user_id), "SET blockedUntil = :u")
+                .value(":u", shared::table::s(until.to_rfc3339())),
+        )
+        .await
+        .unwrap();
+    send(&mut bob_s, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "bx", "content": "차단됨"}))
+        .await;
+    assert_eq!(frame_of(&mut bob_s, "error").await["code"], "ACCOUNT_BLOCKED");
+    t.stack
+        .ctx
+        .table
+        .write(shared::table::Write::update(shared::account::user_key(&bob.user_id), "REMOVE blockedUntil"))
+        .await
+        .unwrap();
     // A block between the two stops a direct room.
     assert_eq!(
         t.call(Method::PUT, &format!("/users/{}/block", bob.user_id), None, Some(&ann.access)).await.status,
