@@ -167,6 +167,35 @@ fn policy(perms: &[Permission]) -> Value {
     json!([{"Statement": statements}])
 }
 
+/// A route of one of the APIs (`api` names its id parameter): the integration with the function,
+/// the route, and the permission for the API to invoke the function.
+fn api_route(resources: &mut serde_json::Map<String, Value>, id: &str, api: &str, route_key: &str, integration: Value) {
+    resources.insert(
+        format!("{id}Integration"),
+        json!({"Type": "AWS::ApiGatewayV2::Integration", "Properties": integration}),
+    );
+    resources.insert(
+        format!("{id}Route"),
+        json!({
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": r(api),
+                "RouteKey": route_key,
+                "Target": sub(&format!("integrations/${{{id}Integration}}"))
+            }
+        }),
+    );
+    resources.insert(format!("{id}InvokePermission"), json!({
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": r(&format!("{id}Function")),
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": sub(&format!("arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/*"))
+        }
+    }));
+}
+
 /// One nested stack holding `funcs` of one package.
 fn nested_stack(funcs: &[&Function]) -> Value {
     let mut params = serde_json::Map::new();
@@ -198,38 +227,13 @@ fn nested_stack(funcs: &[&Function]) -> Value {
         match &f.trigger {
             Trigger::Http(route) => {
                 props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
-                resources.insert(
-                    format!("{id}Integration"),
-                    json!({
-                        "Type": "AWS::ApiGatewayV2::Integration",
-                        "Properties": {
-                            "ApiId": r("HttpApiId"),
-                            "IntegrationType": "AWS_PROXY",
-                            "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
-                            "PayloadFormatVersion": "2.0"
-                        }
-                    }),
-                );
-                resources.insert(
-                    format!("{id}Route"),
-                    json!({
-                        "Type": "AWS::ApiGatewayV2::Route",
-                        "Properties": {
-                            "ApiId": r("HttpApiId"),
-                            "RouteKey": route.route_key(),
-                            "Target": sub(&format!("integrations/${{{id}Integration}}"))
-                        }
-                    }),
-                );
-                resources.insert(format!("{id}InvokePermission"), json!({
-                    "Type": "AWS::Lambda::Permission",
-                    "Properties": {
-                        "Action": "lambda:InvokeFunction",
-                        "FunctionName": r(&format!("{id}Function")),
-                        "Principal": "apigateway.amazonaws.com",
-                        "SourceArn": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApiId}/*")
-                    }
-                }));
+                let integration = json!({
+                    "ApiId": r("HttpApiId"),
+                    "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
+                    "PayloadFormatVersion": "2.0"
+                });
+                api_route(&mut resources, &id, "HttpApiId", &route.route_key(), integration);
             }
             Trigger::Sqs(w) => {
                 // A message that can never succeed is moved to the dead-letter queue by the worker.
@@ -258,37 +262,13 @@ fn nested_stack(funcs: &[&Function]) -> Value {
             }
             Trigger::WebSocket(ws) => {
                 props["Description"] = json!(format!("WebSocket {} — {}", ws.route_key, ws.summary));
-                resources.insert(
-                    format!("{id}Integration"),
-                    json!({
-                        "Type": "AWS::ApiGatewayV2::Integration",
-                        "Properties": {
-                            "ApiId": r("WebSocketApiId"),
-                            "IntegrationType": "AWS_PROXY",
-                            "IntegrationUri": sub(&format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations"))
-                        }
-                    }),
-                );
-                resources.insert(
-                    format!("{id}Route"),
-                    json!({
-                        "Type": "AWS::ApiGatewayV2::Route",
-                        "Properties": {
-                            "ApiId": r("WebSocketApiId"),
-                            "RouteKey": ws.route_key,
-                            "Target": sub(&format!("integrations/${{{id}Integration}}"))
-                        }
-                    }),
-                );
-                resources.insert(format!("{id}InvokePermission"), json!({
-                    "Type": "AWS::Lambda::Permission",
-                    "Properties": {
-                        "Action": "lambda:InvokeFunction",
-                        "FunctionName": r(&format!("{id}Function")),
-                        "Principal": "apigateway.amazonaws.com",
-                        "SourceArn": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/*")
-                    }
-                }));
+                // WebSocket APIs name the function by its invocation URI.
+                let integration = json!({
+                    "ApiId": r("WebSocketApiId"),
+                    "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": sub(&format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations"))
+                });
+                api_route(&mut resources, &id, "WebSocketApiId", ws.route_key, integration);
             }
         }
         resources.insert(

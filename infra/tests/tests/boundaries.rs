@@ -201,8 +201,9 @@ fn every_worker_reads_the_example_message_of_its_contract() {
 #[test]
 fn the_openapi_document_is_read_off_the_handlers_types() {
     let doc: serde_json::Value = serde_json::from_str(&local_stack::catalog::openapi_json()).unwrap();
-    let body = |path: &str, method: &str| {
-        doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    // The name of the schema a `$ref` at `at` points to.
+    let named = |at: &serde_json::Value| {
+        at["content"]["application/json"]["schema"]["$ref"]
             .as_str()
             .unwrap_or_default()
             .rsplit('/')
@@ -210,15 +211,8 @@ fn the_openapi_document_is_read_off_the_handlers_types() {
             .unwrap()
             .to_string()
     };
-    let answer = |path: &str, method: &str, status: &str| {
-        doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]["$ref"]
-            .as_str()
-            .unwrap_or_default()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let body = |path: &str, method: &str| named(&doc["paths"][path][method]["requestBody"]);
+    let answer = |path: &str, method: &str, status: &str| named(&doc["paths"][path][method]["responses"][status]);
     // The argument types: `Json<PetPatch>`, `Json<PostInput>`; none for a handler without a body.
     assert_eq!(body("/pets/{id}", "patch"), "PetPatch");
     assert_eq!(body("/posts", "post"), "PostInput");

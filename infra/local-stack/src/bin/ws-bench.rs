@@ -1,6 +1,7 @@
 //! A benchmark of chat over the WebSocket API, printing figures (not a test). It starts an
 //! in-memory stack, connects 200 WebSocket clients in rooms of 2, 10 and 100 members, has a few
-//! members of each room send a bounded number of messages, and prints per room size how many
+//! members of each room send a bounded number of messages (each sender at its own pace, spread over
+//! the interval), and prints per room size how many
 //! deliveries were expected, how many arrived, how many were lost, and the delivery latency from
 //! send to receipt (p50/p99).
 //!
@@ -120,6 +121,8 @@ async fn main() {
             let socket = sockets[group[s]].clone();
             let (room, size, sent_at) = (room.clone(), *size, sent_at.clone());
             sends.push(tokio::spawn(async move {
+                // Senders are spread over the interval, as people are, not all on the same tick.
+                tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % interval.max(1))).await;
                 for i in 0..per_sender {
                     let content = format!("{room}/{s}/{i}");
                     sent_at.lock().unwrap().insert(content.clone(), (size, Instant::now()));
