@@ -13,6 +13,7 @@ pub const DOMAINS: &[Domain] = &[
     notifications::DOMAIN,
     realtime::DOMAIN,
     chat::DOMAIN,
+    market::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

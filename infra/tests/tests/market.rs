@@ -1,0 +1,227 @@
+//! The market over HTTP: listings and who may change them, nearby search at known distances,
+//! exact wish counts under concurrency, blocks hiding listings.
+
+use integration_tests::{Session, TestStack};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PW: &str = "walks4ever";
+const CITY_HALL: (f64, f64) = (37.5665, 126.9780);
+
+async fn picture(t: &TestStack, who: &Session) -> String {
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(3u8, 64)).collect();
+    let up = t
+        .post(
+            "/uploads",
+            json!({"purpose": "market", "contentType": "image/png", "contentLength": png.len()}),
+            Some(&who.access),
+        )
+        .await;
+    assert_eq!(up.status, 201, "{:?}", up.body);
+    let put = t
+        .http
+        .put(up.body["uploadUrl"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    up.body["key"].as_str().unwrap().to_string()
+}
+
+/// A point `meters` from `from` towards `bearing_deg`.
+fn offset(from: (f64, f64), meters: f64, bearing_deg: f64) -> (f64, f64) {
+    let b = bearing_deg.to_radians();
+    let lat = from.0 + meters * b.cos() / 111_320.0;
+    let lng = from.1 + meters * b.sin() / (111_320.0 * from.0.to_radians().cos());
+    (lat, lng)
+}
+
+async fn list_at(t: &TestStack, who: &Session, key: &str, title: &str, at: (f64, f64), category: &str) -> Value {
+    let r = t
+        .post(
+            "/market/posts",
+            json!({"title": title, "description": "상태 좋아요", "price": 5000, "category": category, "imageKeys": [key],
+                   "location": {"lat": at.0, "lng": at.1, "address": "서울"}}),
+            Some(&who.access),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn a_listing_is_the_sellers_to_change_while_for_sale() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let key = picture(&t, &ann).await;
+    // Bad input: each a 400 naming its field.
+    for (field, bad) in [
+        ("price", json!(-1)),
+        ("price", json!(100_000_001)),
+        ("price", json!(1.5)),
+        ("title", json!("")),
+        ("imageKeys", json!([])),
+        ("location", json!({"lat": 91, "lng": 0, "address": "x"})),
+        ("category", json!("CAR")),
+    ] {
+        let mut body = json!({"title": "공", "description": "새것", "price": 1000, "category": "TOY", "imageKeys": [key],
+                              "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}});
+        body[field] = bad.clone();
+        let r = t.post("/market/posts", body, Some(&ann.access)).await;
+        assert_eq!(r.status, 400, "{field} = {bad}: {:?}", r.body);
+    }
+    let other = picture(&t, &bob).await;
+    let r = t
+        .post(
+            "/market/posts",
+            json!({"title": "공", "description": "새것", "price": 1000, "category": "TOY", "imageKeys": [other],
+                                      "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}}),
+            Some(&ann.access),
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (400, Some("INVALID_MEDIA")), "only one's own pictures");
+
+    let listing = list_at(&t, &ann, &key, "강아지 공", CITY_HALL, "TOY").await;
+    let id = listing["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (listing["status"].as_str(), listing["seller"]["id"].as_str()),
+        (Some("SALE"), Some(ann.user_id.as_str()))
+    );
+    assert!(listing["imageUrls"][0].as_str().unwrap().starts_with("http"));
+    let path = format!("/market/posts/{id}");
+    assert_eq!(t.call(Method::PATCH, &path, Some(json!({"price": 1})), Some(&bob.access)).await.status, 403);
+    assert_eq!(t.call(Method::DELETE, &path, None, Some(&bob.access)).await.status, 403);
+    let r = t.call(Method::PATCH, &path, Some(json!({"price": 4000, "category": "FEED"})), Some(&ann.access)).await;
+    assert_eq!((r.status, r.body["price"].as_i64()), (200, Some(4000)), "{:?}", r.body);
+    // Lists: newest first, by category, by seller.
+    let all = t.get("/market/posts").await;
+    assert_eq!(all.body["items"][0]["id"], id.as_str());
+    let feed = t.get("/market/posts?category=FEED").await;
+    assert_eq!(feed.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(t.get("/market/posts?category=TOY").await.body["items"].as_array().unwrap().len(), 0, "moved category");
+    assert_eq!(t.get(&format!("/users/{}/market/posts", ann.user_id)).await.body["items"][0]["id"], id.as_str());
+    // Deleted: gone from every list and from its place.
+    assert_eq!(t.call(Method::DELETE, &path, None, Some(&ann.access)).await.status, 204);
+    assert_eq!(t.get(&path).await.status, 404);
+    assert!(t.get("/market/posts").await.body["items"].as_array().unwrap().is_empty());
+    let near = t.get(&format!("/market/posts/nearby?lat={}&lng={}&radiusKm=1", CITY_HALL.0, CITY_HALL.1)).await;
+    assert!(near.body["items"].as_array().unwrap().is_empty(), "{:?}", near.body);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn nearby_finds_exactly_what_is_inside_the_radius_nearest_first() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let key = picture(&t, &ann).await;
+    // Known distances from City Hall, in several directions (crossing cell edges on the way).
+    let placed = [
+        (300.0, 10.0, "TOY"),
+        (950.0, 200.0, "FEED"),
+        (600.0, 95.0, "TOY"),
+        (1_050.0, 45.0, "TOY"),
+        (5_000.0, 300.0, "TOY"),
+        (19_000.0, 135.0, "CLOTH"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (m, bearing, category)) in placed.iter().enumerate() {
+        let l = list_at(&t, &ann, &key, &format!("물건 {i}"), offset(CITY_HALL, *m, *bearing), category).await;
+        ids.push(l["id"].as_str().unwrap().to_string());
+    }
+    let near = |radius: f64, extra: &str| {
+        let t = &t;
+        let url = format!("/market/posts/nearby?lat={}&lng={}&radiusKm={radius}{extra}", CITY_HALL.0, CITY_HALL.1);
+        async move {
+            t.settle().await;
+            let before = t.stack.ctx.dynamodb_calls.get();
+            let r = t.get(&url).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            let calls = t.stack.ctx.dynamodb_calls.get() - before;
+            (r.body["items"].as_array().unwrap().clone(), calls, r.body["nextCursor"].clone())
+        }
+    };
+    let (items, calls, _) = near(1.0, "").await;
+    let got: Vec<&str> = items.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(got, vec![ids[0].as_str(), ids[2].as_str(), ids[1].as_str()], "inside 1 km, nearest first");
+    for (l, want) in items.iter().zip([300.0, 600.0, 950.0]) {
+        let d = l["distanceM"].as_f64().unwrap();
+        assert!((d - want).abs() < want * 0.01, "{d} for {want}");
+    }
+    println!("nearby within 1 km: {calls} table calls");
+    assert!(calls <= 20, "a bounded number of cell queries, no Scan: {calls}");
+    let (items, _, _) = near(1.0, "&category=TOY").await;
+    assert_eq!(items.len(), 2);
+    let (items, calls, _) = near(20.0, "").await;
+    assert_eq!(items.len(), 6, "all within 20 km");
+    assert_eq!(items[5]["id"], ids[5].as_str());
+    println!("nearby within 20 km: {calls} table calls");
+    // Pages walk the same order.
+    let (first, _, cursor) = near(20.0, "&limit=4").await;
+    assert_eq!(first.len(), 4);
+    let (rest, _, _) = near(20.0, &format!("&limit=4&cursor={}", cursor.as_str().unwrap())).await;
+    let paged: Vec<&str> = first.iter().chain(rest.iter()).map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        paged,
+        vec![ids[0].as_str(), ids[2].as_str(), ids[1].as_str(), ids[3].as_str(), ids[4].as_str(), ids[5].as_str()]
+    );
+    // Out of range questions are 400s.
+    for bad in ["lat=91&lng=0", "lat=37&lng=127&radiusKm=0.1", "lat=37&lng=127&radiusKm=21", "lng=127", "lat=x&lng=127"]
+    {
+        assert_eq!(t.get(&format!("/market/posts/nearby?{bad}")).await.status, 400, "{bad}");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn wish_counts_are_exact_under_concurrency_and_blocks_hide_listings() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let key = picture(&t, &ann).await;
+    let listing = list_at(&t, &ann, &key, "고양이 캣타워", CITY_HALL, "OTHER").await;
+    let id = listing["id"].as_str().unwrap().to_string();
+    let wish = format!("/market/posts/{id}/wish");
+    assert_eq!(t.call(Method::PUT, &wish, None, Some(&ann.access)).await.status, 403, "not one's own");
+    let mut buyers = Vec::new();
+    for i in 0..10 {
+        buyers.push(t.user(&format!("b{i}@example.com"), &format!("buyer{i}"), PW).await);
+    }
+    // Each buyer wishes twice at once: ten wishes.
+    let calls = buyers.iter().flat_map(|b| [b, b]).map(|b| t.call(Method::PUT, &wish, None, Some(&b.access)));
+    for r in futures::future::join_all(calls).await {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    assert_eq!(t.get(&format!("/market/posts/{id}")).await.body["wishCount"], 10);
+    let calls = buyers[..4].iter().flat_map(|b| [b, b]).map(|b| t.call(Method::DELETE, &wish, None, Some(&b.access)));
+    futures::future::join_all(calls).await;
+    let seen = t.call(Method::GET, &format!("/market/posts/{id}"), None, Some(&buyers[5].access)).await;
+    assert_eq!((seen.body["wishCount"].as_i64(), seen.body["wished"].as_bool()), (Some(6), Some(true)));
+    let mine = t.call(Method::GET, "/users/me/wishlist", None, Some(&buyers[5].access)).await;
+    assert_eq!(mine.body["items"][0]["id"], id.as_str());
+    let none = t.call(Method::GET, "/users/me/wishlist", None, Some(&buyers[0].access)).await;
+    assert!(none.body["items"].as_array().unwrap().is_empty());
+    // A block hides the listing both ways.
+    let b = &buyers[6];
+    assert_eq!(t.call(Method::PUT, &format!("/users/{}/block", b.user_id), None, Some(&ann.access)).await.status, 200);
+    assert_eq!(t.call(Method::GET, &format!("/market/posts/{id}"), None, Some(&b.access)).await.status, 404);
+    let list = t.call(Method::GET, "/market/posts", None, Some(&b.access)).await;
+    assert!(list.body["items"].as_array().unwrap().is_empty());
+    let near = t
+        .call(
+            Method::GET,
+            &format!("/market/posts/nearby?lat={}&lng={}", CITY_HALL.0, CITY_HALL.1),
+            None,
+            Some(&b.access),
+        )
+        .await;
+    assert!(near.body["items"].as_array().unwrap().is_empty());
+    assert!(
+        t.call(Method::GET, "/users/me/wishlist", None, Some(&b.access)).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    t.stop().await;
+}
