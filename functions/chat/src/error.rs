@@ -18,5 +18,9 @@ shared::domain_errors! {
         /// The direct room of two users exists already.
         PairTaken => (409, "ROOM_EXISTS", "You have a room with this user already."),
         AlreadyMember => (409, "ALREADY_MEMBER", "Already a member."),
+        ListingNotFound => (404, "LISTING_NOT_FOUND", "No such listing."),
+        OwnListing => (403, "OWN_LISTING", "Not about your own listing."),
+        NotAboutAListing => (409, "NOT_ABOUT_A_LISTING", "This room is not about a listing."),
+        NotTheSeller => (403, "NOT_THE_SELLER", "Only the seller may decide this."),
     }
 }

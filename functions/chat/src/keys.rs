@@ -8,6 +8,7 @@
 //! | a sender's client message id | `ROOM#<id>` | `CLIENTMSG#<user>#<client message id>` | → message id (a resend stores nothing new) |
 //! | my room (user side) | `USER#<user>` | `CHATROOM#<room>` | one query lists my rooms |
 //! | the direct room of two users | `CHATPAIR#<a>#<b>` (ids sorted) | `ROOM` | → room id |
+//! | a buyer's room about a listing | `CHATSUBJECT#<listing>#<buyer>` | `ROOM` | → room id |
 
 use shared::keys::user_partition;
 use shared::table::Key;
@@ -51,6 +52,11 @@ pub fn client_message_key(room: &str, sender: &str, client_message_id: &str) -> 
 
 pub fn my_room_key(user: &str, room: &str) -> Key {
     Key::new(user_partition(user), format!("{MY_ROOMS}{room}"))
+}
+
+/// The room of `buyer` about `listing`.
+pub fn listing_room_key(listing: &str, buyer: &str) -> Key {
+    Key::new(format!("CHATSUBJECT#{listing}#{buyer}"), "ROOM")
 }
 
 pub fn pair_key(a: &str, b: &str) -> Key {

@@ -22,6 +22,7 @@ pub const DOMAIN: Domain = Domain {
         &rooms::PARTICIPANTS,
         &rooms::INVITE,
         &rooms::LEAVE,
+        &rooms::APPROVAL,
         &messages::SEND,
         &messages::LIST,
         &messages::READ,

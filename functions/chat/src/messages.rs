@@ -19,7 +19,7 @@ use crate::PKG;
 use crate::error::ChatError;
 use crate::keys;
 use crate::model::{Member, Message, MessageKind, MessageView, Room};
-use crate::rooms::{load_room, member_of, room_view_for};
+use crate::rooms::{load_room, member_of};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
@@ -238,9 +238,10 @@ async fn push_room_to(
     connections: &[(String, Vec<String>)],
 ) -> ApiResult<()> {
     let people = identity_contract::people(ctx, &room.member_ids).await?;
+    let listings = crate::rooms::listings_of(ctx, &[room]).await?;
     let sends = connections.iter().filter(|(_, c)| !c.is_empty()).map(|(user, c)| {
         let read = members.get(user).map(|m| m.read_count).unwrap_or(room.count);
-        let view = room_view_for(room, &people, read);
+        let view = crate::rooms::room_view_with(room, &people, read, &listings);
         async move { shared::push::to_connections(ctx, c, &RoomFrame { kind: "chat.room", room: &view }).await }
     });
     for r in futures::future::join_all(sends).await {
@@ -286,7 +287,8 @@ pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str)
         let _ = shared::push::to_users(ctx, &room.member_ids, &frame).await;
         let _ = member;
         let people = identity_contract::people(ctx, &room.member_ids).await?;
-        let view = room_view_for(&room, &people, message.seq);
+        let listings = crate::rooms::listings_of(ctx, &[&room]).await?;
+        let view = crate::rooms::room_view_with(&room, &people, message.seq, &listings);
         let _ = shared::push::to_user(ctx, user, &RoomFrame { kind: "chat.room", room: &view }).await;
     }
     Ok(())

@@ -55,7 +55,13 @@ pub struct Room {
     pub count: i64,
     #[serde(default)]
     pub last_message: Option<LastMessage>,
+    /// In a room about a listing: whether its seller lets this buyer pay.
+    #[serde(default)]
+    pub purchase_approved: bool,
 }
+
+/// What a room about a listing says its subject is.
+pub const MARKET_POST: &str = "MARKET_POST";
 
 impl Entity for Room {
     const TYPE: &'static str = "ChatRoom";
@@ -70,6 +76,10 @@ impl Entity for Room {
 impl Room {
     pub fn is_member(&self, user: &str) -> bool {
         self.member_ids.iter().any(|m| m == user)
+    }
+    /// The listing this room is about, if any.
+    pub fn listing(&self) -> Option<&str> {
+        self.subject.as_ref().filter(|s| s.kind == MARKET_POST).map(|s| s.id.as_str())
     }
 }
 
@@ -192,7 +202,10 @@ pub struct RoomView {
     pub name: String,
     pub group: bool,
     pub participants: Vec<identity_contract::Person>,
-    pub subject: Option<Subject>,
+    /// The listing the room is about, as it is now.
+    pub market_post: Option<market_contract::ListingSummary>,
+    /// In a room about a listing: whether the seller lets the buyer pay.
+    pub purchase_approved: bool,
     pub last_message: Option<LastMessage>,
     pub unread_count: i64,
     pub updated_at: DateTime<Utc>,

@@ -20,6 +20,7 @@ use crate::model::{
     MAX_ADDED_AT_ONCE, MAX_MEMBERS, Member, Message, MessageKind, Room, RoomView, Subject, my_room_item,
 };
 use identity_contract::Person;
+use market_contract::ListingSummary;
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const WRITE: &[Permission] =
@@ -83,34 +84,105 @@ pub static LEAVE: Function = Function::http(
 .doc("chat", "Leave a room; the others keep its history")
 .errors(&[404]);
 
+/// A room with other users (`participantIds`), or a buyer's room with the seller about a
+/// listing (`marketPostId`).
+pub static APPROVAL: Function = Function::http(
+    Method::Put,
+    "/chat/rooms/{id}/purchase-approval",
+    "chat-purchase-approval",
+    PKG,
+    Access::User,
+    handler!(approve),
+)
+.permissions(WRITE)
+.doc("chat", "The seller lets this room's buyer pay for the listing (or withdraws it); both get market.approval")
+.example(r#"{"approved":true}"#)
+.errors(&[404, 409]);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Approval {
+    pub approved: bool,
+}
+
+impl Validate for Approval {
+    fn validate(&self, _: &mut Validator) {}
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovalFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room_id: &'a str,
+    approved: bool,
+}
+
+pub async fn approve(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    shared::handler::Json(body): shared::handler::Json<Approval>,
+) -> ApiResult<Okay<RoomView>> {
+    let me = caller.user_id.clone();
+    let (mut room, member) = member_of(&ctx, &id, &me).await?;
+    let listing = room.listing().ok_or(ChatError::NotAboutAListing)?.to_string();
+    let listings = market_contract::summaries(&ctx, std::slice::from_ref(&listing)).await?;
+    let summary = listings.get(&listing).ok_or(ChatError::ListingNotFound)?;
+    if summary.seller_id != me {
+        return Err(ChatError::NotTheSeller.into());
+    }
+    ctx.table
+        .write(
+            Write::update(keys::room_key(&room.id), "SET purchaseApproved = :a")
+                .value(":a", shared::table::b(body.approved))
+                .if_present(ChatError::RoomNotFound),
+        )
+        .await?;
+    room.purchase_approved = body.approved;
+    let frame = ApprovalFrame { kind: "market.approval", room_id: &room.id, approved: body.approved };
+    if let Err(e) = shared::push::to_users(&ctx, &room.member_ids, &frame).await {
+        tracing::warn!(error = %e, "an approval was stored but not pushed");
+    }
+    let people = identity_contract::people(&ctx, &room.member_ids).await?;
+    Ok(Okay(room_view_with(&room, &people, member.read_count, &listings)))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRoom {
+    #[serde(default)]
     pub participant_ids: Vec<String>,
     #[serde(default)]
     pub name: Option<String>,
-    /// What the room is about (e.g. a market post), if anything.
     #[serde(default)]
-    pub subject: Option<Subject>,
+    pub market_post_id: Option<String>,
 }
 
 impl Validate for NewRoom {
     fn validate(&self, v: &mut Validator) {
-        v.check(
-            !self.participant_ids.is_empty() && self.participant_ids.len() <= MAX_ADDED_AT_ONCE,
-            "participantIds",
-            "COUNT",
-            "1 to 48 other users (invite more later)",
-        );
+        match &self.market_post_id {
+            Some(id) => {
+                v.check(shared::ids::is_valid_id(id), "marketPostId", "INVALID_FORMAT", "a listing id");
+                v.check(
+                    self.participant_ids.is_empty(),
+                    "participantIds",
+                    "NOT_WITH_LISTING",
+                    "a room about a listing is between its buyer and its seller",
+                );
+            }
+            None => v.check(
+                !self.participant_ids.is_empty() && self.participant_ids.len() <= MAX_ADDED_AT_ONCE,
+                "participantIds",
+                "COUNT",
+                "1 to 48 other users (invite more later)",
+            ),
+        }
         for id in &self.participant_ids {
             v.check(shared::ids::is_valid_id(id), "participantIds", "INVALID_FORMAT", "user ids");
         }
         if let Some(n) = &self.name {
             v.line("name", n, 1, 50);
-        }
-        if let Some(s) = &self.subject {
-            v.line("subject.type", &s.kind, 1, 30);
-            v.check(shared::ids::is_valid_id(&s.id), "subject.id", "INVALID_FORMAT", "an id");
         }
     }
 }
@@ -134,8 +206,27 @@ pub async fn member_of(ctx: &AppContext, room: &str, user: &str) -> ApiResult<(R
     Ok((room, member))
 }
 
+/// The listings `rooms` are about, as they are now (one batch read, none without listings).
+pub async fn listings_of(ctx: &AppContext, rooms: &[&Room]) -> ApiResult<HashMap<String, ListingSummary>> {
+    let ids: Vec<String> = rooms.iter().filter_map(|r| r.listing().map(str::to_string)).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    market_contract::summaries(ctx, &ids).await
+}
+
 /// A room as `viewer` sees it in their list, `read` being their read position.
 pub fn room_view_for(room: &Room, people: &HashMap<String, Person>, read: i64) -> RoomView {
+    room_view_with(room, people, read, &HashMap::new())
+}
+
+/// The same, with the listings rooms are about.
+pub fn room_view_with(
+    room: &Room,
+    people: &HashMap<String, Person>,
+    read: i64,
+    listings: &HashMap<String, ListingSummary>,
+) -> RoomView {
     let participants: Vec<Person> = room.member_ids.iter().filter_map(|u| people.get(u).cloned()).collect();
     let name = if room.name.is_empty() {
         participants.iter().map(|p| p.nickname.as_str()).collect::<Vec<_>>().join(", ")
@@ -147,7 +238,8 @@ pub fn room_view_for(room: &Room, people: &HashMap<String, Person>, read: i64) -
         name,
         group: room.group,
         participants,
-        subject: room.subject.clone(),
+        market_post: room.listing().and_then(|l| listings.get(l).cloned()),
+        purchase_approved: room.purchase_approved,
         last_message: room.last_message.clone(),
         unread_count: (room.count - read).max(0),
         updated_at: room.updated_at,
@@ -192,6 +284,9 @@ pub async fn create(
     shared::handler::Json(body): shared::handler::Json<NewRoom>,
 ) -> ApiResult<Either<Okay<RoomView>, Created<RoomView>>> {
     let me = caller.user_id.clone();
+    if let Some(listing) = &body.market_post_id {
+        return about_listing(&ctx, &me, listing).await;
+    }
     let mut others: Vec<String> = body.participant_ids.iter().filter(|u| **u != me).cloned().collect();
     others.sort();
     others.dedup();
@@ -211,12 +306,13 @@ pub async fn create(
         name: body.name.map(|n| n.trim().to_string()).unwrap_or_default(),
         group,
         member_ids: members.clone(),
-        subject: body.subject,
+        subject: None,
         created_by: me.clone(),
         created_at: now,
         updated_at: now,
         count: 0,
         last_message: None,
+        purchase_approved: false,
     };
     let mut writes = vec![Write::put(&room)?.if_absent(ChatError::RoomMoved)];
     if !group {
@@ -240,22 +336,83 @@ pub async fn create(
 }
 
 async fn direct_room(ctx: &AppContext, a: &str, b: &str) -> ApiResult<Option<Room>> {
-    let Some(item) = ctx.table.get_item(&keys::pair_key(a, b)).await? else { return Ok(None) };
+    room_by(ctx, &keys::pair_key(a, b)).await
+}
+
+/// The room a claim item (`CHATPAIR#…`, `CHATSUBJECT#…`) points to.
+async fn room_by(ctx: &AppContext, claim: &Key) -> ApiResult<Option<Room>> {
+    let Some(item) = ctx.table.get_item(claim).await? else { return Ok(None) };
     let Some(shared::table::AttrValue::S(id)) = item.get("roomId") else { return Ok(None) };
     ctx.table.get::<Room>(&keys::room_key(id)).await
+}
+
+/// The buyer's room with the seller about a listing: one per buyer and listing.
+async fn about_listing(
+    ctx: &AppContext,
+    me: &str,
+    listing: &str,
+) -> ApiResult<Either<Okay<RoomView>, Created<RoomView>>> {
+    let summary = market_contract::summaries(ctx, &[listing.to_string()])
+        .await?
+        .remove(listing)
+        .ok_or(ChatError::ListingNotFound)?;
+    if summary.seller_id == me {
+        return Err(ChatError::OwnListing.into());
+    }
+    let claim = keys::listing_room_key(listing, me);
+    if let Some(existing) = room_by(ctx, &claim).await? {
+        return Ok(Either::First(Okay(view_of(ctx, &existing, me).await?)));
+    }
+    let seller = summary.seller_id.clone();
+    reachable(ctx, me, std::slice::from_ref(&seller)).await?;
+    let now = ctx.now();
+    let room = Room {
+        id: shared::ids::new_id(now),
+        name: summary.title.clone(),
+        group: false,
+        member_ids: vec![me.to_string(), seller.clone()],
+        subject: Some(Subject { kind: crate::model::MARKET_POST.into(), id: listing.to_string() }),
+        created_by: me.to_string(),
+        created_at: now,
+        updated_at: now,
+        count: 0,
+        last_message: None,
+        purchase_approved: false,
+    };
+    let mut claim_item = claim.to_item();
+    claim_item.insert("roomId".into(), s(&room.id));
+    let mut writes = vec![
+        Write::put(&room)?.if_absent(ChatError::RoomMoved),
+        Write::put_item(claim_item).if_absent(ChatError::PairTaken),
+        market_contract::room_opened(listing, ChatError::ListingNotFound),
+    ];
+    for u in &room.member_ids {
+        writes.push(Write::put(&member_item(&room.id, u, "", 0, now))?);
+        writes.push(Write::put_item(my_room_item(u, &room.id)));
+    }
+    match ctx.table.transact(writes).await {
+        Ok(()) => Ok(Either::Second(Created(view_of(ctx, &room, me).await?))),
+        Err(e) if e.is(&ChatError::PairTaken) => {
+            let existing = room_by(ctx, &claim).await?.ok_or(ChatError::RoomMoved)?;
+            Ok(Either::First(Okay(view_of(ctx, &existing, me).await?)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn view_of(ctx: &AppContext, room: &Room, me: &str) -> ApiResult<RoomView> {
     let people = identity_contract::people(ctx, &room.member_ids).await?;
     let read =
         ctx.table.get::<Member>(&keys::member_key(&room.id, me)).await?.map(|m| m.read_count).unwrap_or(room.count);
-    Ok(room_view_for(room, &people, read))
+    let listings = listings_of(ctx, &[room]).await?;
+    Ok(room_view_with(room, &people, read, &listings))
 }
 
 pub async fn get(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<RoomView>> {
     let (room, member) = member_of(&ctx, &id, &caller.user_id).await?;
     let people = identity_contract::people(&ctx, &room.member_ids).await?;
-    Ok(Okay(room_view_for(&room, &people, member.read_count)))
+    let listings = listings_of(&ctx, &[&room]).await?;
+    Ok(Okay(room_view_with(&room, &people, member.read_count, &listings)))
 }
 
 const LIST_SCOPE: &str = "chat-rooms";
@@ -313,7 +470,8 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         }
         _ => None,
     };
-    let items = rows.iter().map(|(r, read)| room_view_for(r, &people, *read)).collect();
+    let listings = listings_of(&ctx, &rows.iter().map(|(r, _)| r).collect::<Vec<_>>()).await?;
+    let items = rows.iter().map(|(r, read)| room_view_with(r, &people, *read, &listings)).collect();
     Ok(Okay(Page { items, next_cursor }))
 }
 

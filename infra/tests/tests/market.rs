@@ -225,3 +225,68 @@ async fn wish_counts_are_exact_under_concurrency_and_blocks_hide_listings() {
     );
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_buyer_talks_to_the_seller_in_one_room_per_listing_and_the_seller_approves() {
+    use integration_tests::ws::{connect, frame_of};
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let key = picture(&t, &ann).await;
+    let listing = list_at(&t, &ann, &key, "고양이 캣타워 판매", CITY_HALL, "OTHER").await;
+    let id = listing["id"].as_str().unwrap().to_string();
+
+    let own = t.post("/chat/rooms", json!({"marketPostId": id}), Some(&ann.access)).await;
+    assert_eq!((own.status, own.body["code"].as_str()), (403, Some("OWN_LISTING")));
+    let none = t.post("/chat/rooms", json!({"marketPostId": "01JD3K4Q5R6S7T8V9W0XYZABCD"}), Some(&bob.access)).await;
+    assert_eq!(none.status, 404);
+    let first = t.post("/chat/rooms", json!({"marketPostId": id}), Some(&bob.access)).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let room = first.body["id"].as_str().unwrap().to_string();
+    let post = &first.body["marketPost"];
+    assert_eq!(
+        (post["id"].as_str(), post["price"].as_i64(), post["status"].as_str()),
+        (Some(id.as_str()), Some(5000), Some("SALE"))
+    );
+    assert!(post["thumbnailUrl"].as_str().is_some_and(|u| u.starts_with("http")));
+    let again = t.post("/chat/rooms", json!({"marketPostId": id}), Some(&bob.access)).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (200, Some(room.as_str())), "one room per buyer and listing");
+    let other = t.post("/chat/rooms", json!({"marketPostId": id}), Some(&cat.access)).await;
+    assert_eq!(other.status, 201);
+    assert_ne!(other.body["id"], room.as_str(), "another buyer, another room");
+    assert_eq!(t.get(&format!("/market/posts/{id}")).await.body["chatRoomCount"], 2);
+    // The direct room of the two, outside any listing, is another room.
+    let direct = t.post("/chat/rooms", json!({"participantIds": [ann.user_id]}), Some(&bob.access)).await;
+    assert_ne!(direct.body["id"], room.as_str());
+    // The seller's room list shows what the room is about.
+    let anns = t.call(Method::GET, "/chat/rooms", None, Some(&ann.access)).await;
+    let entry = anns.body["items"].as_array().unwrap().iter().find(|r| r["id"] == room.as_str()).unwrap().clone();
+    assert_eq!(entry["marketPost"]["title"], "고양이 캣타워 판매");
+
+    // Approval: the seller only; both members hear of it.
+    let mut bob_s = connect(&t, &bob).await;
+    let approval = format!("/chat/rooms/{room}/purchase-approval");
+    let r = t.call(Method::PUT, &approval, Some(json!({"approved": true})), Some(&bob.access)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("NOT_THE_SELLER")));
+    let r = t.call(Method::PUT, &approval, Some(json!({"approved": true})), Some(&cat.access)).await;
+    assert_eq!(r.status, 403, "not a member");
+    let r = t.call(Method::PUT, &approval, Some(json!({"approved": true})), Some(&ann.access)).await;
+    assert_eq!((r.status, r.body["purchaseApproved"].as_bool()), (200, Some(true)), "{:?}", r.body);
+    let f = frame_of(&mut bob_s, "market.approval").await;
+    assert_eq!((f["roomId"].as_str(), f["approved"].as_bool()), (Some(room.as_str()), Some(true)));
+    let r = t.call(Method::PUT, &approval, Some(json!({"approved": false})), Some(&ann.access)).await;
+    assert_eq!(r.body["purchaseApproved"], false);
+    assert_eq!(frame_of(&mut bob_s, "market.approval").await["approved"], false);
+    let d = direct.body["id"].as_str().unwrap();
+    let r = t
+        .call(
+            Method::PUT,
+            &format!("/chat/rooms/{d}/purchase-approval"),
+            Some(json!({"approved": true})),
+            Some(&ann.access),
+        )
+        .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (409, Some("NOT_ABOUT_A_LISTING")));
+    t.stop().await;
+}

@@ -1,0 +1,75 @@
+//! The market's public surface: a listing as a chat room about it shows it, and the counter of
+//! rooms opened about a listing.
+
+pub mod keys;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use shared::table::{Key, Write, n};
+use shared::{ApiResult, AppContext};
+use utoipa::ToSchema;
+
+/// A listing as a room about it shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingSummary {
+    pub id: String,
+    #[serde(skip)]
+    pub seller_id: String,
+    pub title: String,
+    pub thumbnail_url: Option<String>,
+    pub price: i64,
+    /// `SALE`, `RESERVED` or `SOLD`.
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListingItem {
+    id: String,
+    seller_id: String,
+    title: String,
+    price: i64,
+    status: String,
+    #[serde(default)]
+    image_keys: Vec<String>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+/// Summaries of the listings `ids` that exist and are not deleted (one batch read).
+pub async fn summaries(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, ListingSummary>> {
+    let keys: Vec<Key> = ids.iter().filter(|id| shared::ids::is_valid_id(id)).map(|id| keys::listing_key(id)).collect();
+    let mut out = HashMap::new();
+    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+        let l: ListingItem = serde_dynamo::from_item(item)?;
+        if l.deleted {
+            continue;
+        }
+        let thumbnail_url = match l.image_keys.first() {
+            Some(k) => Some(shared::media::url(ctx, k).await?),
+            None => None,
+        };
+        out.insert(
+            l.id.clone(),
+            ListingSummary {
+                id: l.id,
+                seller_id: l.seller_id,
+                title: l.title,
+                thumbnail_url,
+                price: l.price,
+                status: l.status,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The write that counts a chat room opened about `listing` (it must still be listed).
+pub fn room_opened(listing: &str, on_missing: impl Into<shared::ApiError>) -> Write {
+    Write::update(keys::listing_key(listing), "ADD chatRoomCount :one")
+        .value(":one", n(1))
+        .value(":no", shared::table::b(false))
+        .when("attribute_exists(PK) AND deleted = :no", on_missing)
+}
