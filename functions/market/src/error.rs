@@ -10,5 +10,6 @@ shared::domain_errors! {
         ListingChanged => (409, "CONCURRENT_UPDATE", "The listing changed meanwhile. Try again."),
         AlreadyWished => (409, "ALREADY_WISHED", "On your wishlist already (wishing is idempotent)."),
         NotWished => (409, "NOT_WISHED", "Not on your wishlist (unwishing is idempotent)."),
+        InsufficientPoints => (409, "INSUFFICIENT_POINTS", "Not that many points."),
     }
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod keys;
 pub mod listings;
 pub mod model;
+pub mod points;
 pub mod wishes;
 
 use shared::routes::Domain;
@@ -24,5 +25,7 @@ pub const DOMAIN: Domain = Domain {
         &wishes::WISH,
         &wishes::UNWISH,
         &wishes::WISHLIST,
+        &points::BALANCE,
+        &points::WITHDRAW,
     ],
 };

@@ -290,3 +290,29 @@ async fn a_buyer_talks_to_the_seller_in_one_room_per_listing_and_the_seller_appr
     assert_eq!((r.status, r.body["code"].as_str()), (409, Some("NOT_ABOUT_A_LISTING")));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_withdrawals_never_take_the_balance_below_zero() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let none = t.post("/users/me/points/withdrawals", json!({"amount": 1}), Some(&ann.access)).await;
+    assert_eq!((none.status, none.body["code"].as_str()), (409, Some("INSUFFICIENT_POINTS")));
+    for bad in [json!(0), json!(-5), json!(1.5)] {
+        assert_eq!(t.post("/users/me/points/withdrawals", json!({"amount": bad}), Some(&ann.access)).await.status, 400);
+    }
+    // A sale credits 1,000 points (as the payment flow will).
+    let earn = market::points::earn(&t.stack.ctx, &ann.user_id, 1000, "판매: 고양이 캣타워").unwrap();
+    t.stack.ctx.table.transact(earn).await.unwrap();
+    let tries = (0..20).map(|_| t.post("/users/me/points/withdrawals", json!({"amount": 100}), Some(&ann.access)));
+    let answers = futures::future::join_all(tries).await;
+    let ok = answers.iter().filter(|r| r.status == 201).count();
+    let refused = answers.iter().filter(|r| r.status == 409 && r.body["code"] == "INSUFFICIENT_POINTS").count();
+    assert_eq!((ok, refused), (10, 10), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    let points = t.call(Method::GET, "/users/me/points?limit=50", None, Some(&ann.access)).await;
+    assert_eq!(points.body["balance"], 0);
+    let entries = points.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 11);
+    assert_eq!(entries.iter().filter(|e| e["kind"] == "WITHDRAW").count(), 10);
+    assert_eq!(entries.last().unwrap()["kind"], "EARN", "newest first");
+    t.stop().await;
+}

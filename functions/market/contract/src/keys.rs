@@ -5,6 +5,8 @@
 //! | listing | `MARKET#<id>` | `POST` | GSI1 `MARKETS` / `<id>` (newest first); GSI2 `SELLER#<user>` / `<id>`; GSI3 `MARKETCAT#<category>` / `<id>` — none once deleted |
 //! | where a listing is | `GEO5#<geohash of 5>` and `GEO4#<geohash of 4>` | `<id>` | with its coordinates and category: nearby search queries the cells covering the circle |
 //! | wish | `MARKET#<id>` | `WISH#<user>` | GSI1 `WISHES#<user>` / `<wish id>` (my wishlist, newest first) |
+//! | point balance | `USER#<user>` | `POINTS` | |
+//! | point entry | `POINTS#<user>` | `<entry id>` (newest first) | |
 
 use shared::table::Key;
 
@@ -45,4 +47,12 @@ pub fn wish_key(listing: &str, user: &str) -> Key {
 
 pub fn wishlist_partition(user: &str) -> String {
     format!("WISHES#{user}")
+}
+
+pub fn balance_key(user: &str) -> Key {
+    Key::new(shared::keys::user_partition(user), "POINTS")
+}
+
+pub fn ledger_partition(user: &str) -> String {
+    format!("POINTS#{user}")
 }

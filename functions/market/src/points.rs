@@ -1,0 +1,162 @@
+//! Points: what sellers earn, and withdraw. The balance never goes below zero, even under
+//! concurrent withdrawals: a withdrawal is one transaction of a conditional decrement and its
+//! ledger entry.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::handler::{Caller, Created, Json, Okay, Params};
+use shared::http::PageRequest;
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::table::{Entity, Query, Write, n};
+use shared::validate::{Validate, Validator};
+use shared::{ApiResult, AppContext, handler};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::error::MarketError;
+use crate::keys;
+
+pub static BALANCE: Function =
+    Function::http(Method::Get, "/users/me/points", "market-points", PKG, Access::User, handler!(balance))
+        .permissions(&[Permission::TableRead])
+        .doc("market", "My points: the balance and its entries, newest first")
+        .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)]);
+
+pub static WITHDRAW: Function = Function::http(
+    Method::Post,
+    "/users/me/points/withdrawals",
+    "market-points-withdraw",
+    PKG,
+    Access::User,
+    handler!(withdraw),
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("market", "Withdraw points (never more than the balance)")
+.example(r#"{"amount":5000}"#)
+.responses(&[said(201, "Withdrawn.")])
+.errors(&[409]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EntryKind {
+    Earn,
+    Withdraw,
+}
+
+/// One change of a balance.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub id: String,
+    #[serde(skip_serializing, default)]
+    #[schema(ignore)]
+    pub user_id: String,
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Entity for Entry {
+    const TYPE: &'static str = "PointEntry";
+    fn pk(&self) -> String {
+        keys::ledger_partition(&self.user_id)
+    }
+    fn sk(&self) -> String {
+        self.id.clone()
+    }
+}
+
+/// The writes that credit `amount` points to `user` with an EARN entry (for a sale's transaction).
+pub fn earn(ctx: &AppContext, user: &str, amount: i64, reason: &str) -> ApiResult<Vec<Write>> {
+    let now = ctx.now();
+    let entry = Entry {
+        id: shared::ids::new_id(now),
+        user_id: user.to_string(),
+        kind: EntryKind::Earn,
+        amount,
+        reason: reason.to_string(),
+        created_at: now,
+    };
+    Ok(vec![
+        Write::put(&entry)?.if_absent(MarketError::ListingChanged),
+        Write::update(keys::balance_key(user), "ADD balance :a").value(":a", n(amount)),
+    ])
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Points {
+    pub balance: i64,
+    pub entries: Vec<Entry>,
+    /// Pass as `cursor` for older entries.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Balance {
+    #[serde(default)]
+    balance: i64,
+}
+
+async fn balance_of(ctx: &AppContext, user: &str) -> ApiResult<i64> {
+    Ok(match ctx.table.get_item(&keys::balance_key(user)).await? {
+        Some(item) => serde_dynamo::from_item::<_, Balance>(item)?.balance.max(0),
+        None => 0,
+    })
+}
+
+pub async fn balance(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Points>> {
+    let me = caller.user_id.clone();
+    let query = Query::partition(keys::ledger_partition(&me)).newest_first().paged(&params, 20, 50)?;
+    let page = ctx.table.query::<Entry>(&query).await?;
+    Ok(Okay(Points { balance: balance_of(&ctx, &me).await?, entries: page.items, next_cursor: page.next_cursor }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Withdrawal {
+    pub amount: i64,
+}
+
+impl Validate for Withdrawal {
+    fn validate(&self, v: &mut Validator) {
+        v.check((1..=100_000_000).contains(&self.amount), "amount", "OUT_OF_RANGE", "1 to 100,000,000 points");
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Withdrawn {
+    pub entry: Entry,
+    pub balance: i64,
+}
+
+pub async fn withdraw(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<Withdrawal>,
+) -> ApiResult<Created<Withdrawn>> {
+    let me = caller.user_id.clone();
+    let now = ctx.now();
+    let entry = Entry {
+        id: shared::ids::new_id(now),
+        user_id: me.clone(),
+        kind: EntryKind::Withdraw,
+        amount: body.amount,
+        reason: "출금".into(),
+        created_at: now,
+    };
+    ctx.table
+        .transact(vec![
+            Write::update(keys::balance_key(&me), "ADD balance :minus")
+                .value(":minus", n(-body.amount))
+                .value(":amount", n(body.amount))
+                .when("balance >= :amount", MarketError::InsufficientPoints),
+            Write::put(&entry)?.if_absent(MarketError::ListingChanged),
+        ])
+        .await?;
+    Ok(Created(Withdrawn { entry, balance: balance_of(&ctx, &me).await? }))
+}
