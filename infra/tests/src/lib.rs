@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use local_stack::{LocalStack, StackOptions};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub struct TestStack {
     pub stack: LocalStack,
@@ -189,6 +189,18 @@ impl TestStack {
             access: r.body["accessToken"].as_str().unwrap().to_string(),
             refresh: r.body["refreshToken"].as_str().unwrap().to_string(),
         }
+    }
+
+    /// A small PNG uploaded by `who` for `purpose` (`chat`, `market`, …): its media key.
+    pub async fn png(&self, who: &Session, purpose: &str) -> String {
+        let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(7u8, 64)).collect();
+        let body = json!({"purpose": purpose, "contentType": "image/png", "contentLength": png.len()});
+        let up = self.post("/uploads", body, Some(&who.access)).await;
+        assert_eq!(up.status, 201, "{:?}", up.body);
+        let url = up.body["uploadUrl"].as_str().expect("an upload URL");
+        let put = self.http.put(url).header("content-type", "image/png").body(png).send().await.expect("S3 answers");
+        assert!(put.status().is_success());
+        up.body["key"].as_str().expect("a key").to_string()
     }
 
     /// An authorization code from a provider sandbox for a test identity (`google` or `kakao`).

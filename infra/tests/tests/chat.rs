@@ -389,25 +389,7 @@ async fn reads_presence_pictures_and_withdrawn_users() {
     let mut a = connect(&t, &ann).await;
     let mut b = connect(&t, &bob).await;
     // A picture: an upload of the sender's with purpose chat, served as a URL.
-    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(1u8, 64)).collect();
-    let up = t
-        .post(
-            "/uploads",
-            json!({"purpose": "chat", "contentType": "image/png", "contentLength": png.len()}),
-            Some(&ann.access),
-        )
-        .await;
-    assert_eq!(up.status, 201, "{:?}", up.body);
-    let put = t
-        .http
-        .put(up.body["uploadUrl"].as_str().unwrap())
-        .header("content-type", "image/png")
-        .body(png)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
-    let key = up.body["key"].as_str().unwrap();
+    let key = &t.png(&ann, "chat").await;
     send(&mut b, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "p", "mediaKey": key})).await;
     assert_eq!(frame_of(&mut b, "error").await["code"], "INVALID_MEDIA", "only the uploader may send it");
     send(&mut a, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "p", "mediaKey": key})).await;

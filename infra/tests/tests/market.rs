@@ -9,25 +9,7 @@ const PW: &str = "walks4ever";
 const CITY_HALL: (f64, f64) = (37.5665, 126.9780);
 
 async fn picture(t: &TestStack, who: &Session) -> String {
-    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(3u8, 64)).collect();
-    let up = t
-        .post(
-            "/uploads",
-            json!({"purpose": "market", "contentType": "image/png", "contentLength": png.len()}),
-            Some(&who.access),
-        )
-        .await;
-    assert_eq!(up.status, 201, "{:?}", up.body);
-    let put = t
-        .http
-        .put(up.body["uploadUrl"].as_str().unwrap())
-        .header("content-type", "image/png")
-        .body(png)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
-    up.body["key"].as_str().unwrap().to_string()
+    t.png(who, "market").await
 }
 
 /// A point `meters` from `from` towards `bearing_deg`.
