@@ -498,9 +498,11 @@ pub async fn participants(
     let (room, _) = member_of(&ctx, &id, &caller.user_id).await?;
     let members = members_of(&ctx, &room).await?;
     let people = identity_contract::people(&ctx, &room.member_ids).await?;
+    // Who is online: each member's connections, looked up concurrently.
+    let connections = shared::push::connections_of_users(&ctx, &room.member_ids).await?;
     let mut items = Vec::new();
-    for u in &room.member_ids {
-        let online = !shared::push::connections_of(&ctx, u).await?.is_empty();
+    for (u, live) in &connections {
+        let online = !live.is_empty();
         items.push(Participant {
             user: people.get(u).cloned().unwrap_or(Person {
                 id: u.clone(),
