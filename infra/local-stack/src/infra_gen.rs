@@ -73,6 +73,96 @@ fn secret_parameter(secret: Secret) -> &'static str {
     }
 }
 
+/// Alarms to the operations address: a message in any dead-letter queue, server errors of the
+/// HTTP API, throttled table requests, and Lambda errors.
+fn alarms(resources: &mut serde_json::Map<String, Value>) {
+    resources.insert(
+        "AlarmTopic".into(),
+        json!({
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "TopicName": sub("petplatform-${Stage}-alarms"),
+                "Subscription": [{"Protocol": "email", "Endpoint": r("OpsEmail")}]
+            }
+        }),
+    );
+    let alarm = |name: &str,
+                 description: &str,
+                 namespace: &str,
+                 metric: &str,
+                 dimensions: Value,
+                 threshold: f64,
+                 statistic: &str| {
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": sub(&format!("petplatform-${{Stage}}-{name}")),
+                "AlarmDescription": description,
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": dimensions,
+                "Statistic": statistic,
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": threshold,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [r("AlarmTopic")]
+            }
+        })
+    };
+    for q in queues::ALL {
+        resources.insert(
+            format!("{}DepthAlarm", dlq_id(q)),
+            alarm(
+                &format!("{}-dlq", q.name),
+                &format!("Messages wait in the {} dead-letter queue", q.name),
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                json!([{"Name": "QueueName", "Value": get_att(&dlq_id(q), "QueueName")}]),
+                0.0,
+                "Maximum",
+            ),
+        );
+    }
+    resources.insert(
+        "HttpApi5xxAlarm".into(),
+        alarm(
+            "http-5xx",
+            "The HTTP API answered server errors",
+            "AWS/ApiGateway",
+            "5xx",
+            json!([{"Name": "ApiId", "Value": r("HttpApi")}]),
+            5.0,
+            "Sum",
+        ),
+    );
+    resources.insert(
+        "TableThrottleAlarm".into(),
+        alarm(
+            "table-throttles",
+            "The table throttled requests",
+            "AWS/DynamoDB",
+            "ThrottledRequests",
+            json!([{"Name": "TableName", "Value": r("Table")}]),
+            0.0,
+            "Sum",
+        ),
+    );
+    resources.insert(
+        "LambdaErrorsAlarm".into(),
+        alarm(
+            "lambda-errors",
+            "Functions failed (all functions of the account and region)",
+            "AWS/Lambda",
+            "Errors",
+            json!([]),
+            5.0,
+            "Sum",
+        ),
+    );
+}
+
 /// The WebSocket API's stage (its URL's last segment).
 const WEBSOCKET_STAGE: &str = "live";
 
@@ -326,6 +416,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
         "UpdateReplacePolicy": "Retain",
         "Properties": {
             "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+            "VersioningConfiguration": {"Status": "Enabled"},
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
             "CorsConfiguration": {"CorsRules": [{
                 "AllowedMethods": ["GET", "PUT", "HEAD"],
@@ -336,6 +427,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
         }
     }));
     media_distribution(&mut resources);
+    alarms(&mut resources);
     for q in queues::ALL {
         resources.insert(
             dlq_id(q),

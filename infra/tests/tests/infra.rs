@@ -174,3 +174,36 @@ fn no_stack_nears_the_resource_limit_at_150_endpoints() {
     assert_eq!(synthetic_stacks, 150usize.div_ceil(MAX_FUNCTIONS_PER_STACK));
     println!("largest stack: {worst} of 500 resources");
 }
+
+#[test]
+fn the_template_protects_the_data_and_alarms_on_trouble() {
+    let template: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap();
+    let res = &template["Resources"];
+    let table = &res["Table"];
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    let props = &table["Properties"];
+    assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    assert_eq!(props["DeletionProtectionEnabled"], true);
+    assert_eq!(props["SSESpecification"]["SSEEnabled"], true);
+    let bucket = &res["MediaBucket"];
+    assert_eq!(bucket["DeletionPolicy"], "Retain");
+    assert_eq!(bucket["Properties"]["VersioningConfiguration"]["Status"], "Enabled");
+    let block = &bucket["Properties"]["PublicAccessBlockConfiguration"];
+    for k in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[k], true, "{k}");
+    }
+    assert!(bucket["Properties"]["BucketEncryption"].is_object());
+    let alarms: Vec<(&String, &serde_json::Value)> =
+        res.as_object().unwrap().iter().filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm").collect();
+    let metric = |m: &str| alarms.iter().filter(|(_, a)| a["Properties"]["MetricName"] == m).count();
+    assert_eq!(
+        metric("ApproximateNumberOfMessagesVisible"),
+        shared::queues::ALL.len(),
+        "one alarm per dead-letter queue"
+    );
+    assert_eq!((metric("5xx"), metric("ThrottledRequests"), metric("Errors")), (1, 1, 1));
+    for (name, a) in &alarms {
+        assert!(a["Properties"]["AlarmActions"].as_array().is_some_and(|x| !x.is_empty()), "{name} tells someone");
+    }
+}

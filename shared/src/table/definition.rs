@@ -127,6 +127,7 @@ pub fn cloudformation_properties() -> serde_json::Value {
         "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": true},
         "StreamSpecification": {"StreamViewType": STREAM_VIEW_TYPE},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+        "DeletionProtectionEnabled": true,
         "SSESpecification": {"SSEEnabled": true}
     })
 }
