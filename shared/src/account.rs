@@ -49,13 +49,7 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
         .batch_get_items(&[user_key(&identity.user_id), session_key(&identity.user_id, &identity.session_id)])
         .await?;
     let (account, session) = (found[0].clone(), found[1].clone());
-    let Some(account) = account else {
-        return Err(ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists."));
-    };
-    let flags: AccountFlags = serde_dynamo::from_item(account)?;
-    if flags.status == AccountStatus::Withdrawn {
-        return Err(ApiError::unauthorized("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
-    }
+    let flags = live_account(account)?;
     let session: Option<SessionFlags> = session.map(serde_dynamo::from_item).transpose()?;
     match session {
         Some(s) if !s.revoked && s.expires > ctx.now().timestamp() => {}
@@ -70,17 +64,23 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
 /// The same check for a caller known by id rather than by token (a WebSocket frame's sender):
 /// the account still exists and is not withdrawn, and for writes is not blocked.
 pub async fn ensure_active(ctx: &AppContext, user_id: &str, write: bool) -> ApiResult<()> {
-    let Some(account) = ctx.table.get_item(&user_key(user_id)).await? else {
+    let flags = live_account(ctx.table.get_item(&user_key(user_id)).await?)?;
+    if write {
+        ensure_not_blocked(ctx, &flags)?;
+    }
+    Ok(())
+}
+
+/// The account's flags, if it still exists and has not withdrawn.
+fn live_account(account: Option<crate::table::Item>) -> ApiResult<AccountFlags> {
+    let Some(account) = account else {
         return Err(ApiError::unauthorized("ACCOUNT_NOT_FOUND", "The account no longer exists."));
     };
     let flags: AccountFlags = serde_dynamo::from_item(account)?;
     if flags.status == AccountStatus::Withdrawn {
         return Err(ApiError::unauthorized("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
     }
-    if write {
-        ensure_not_blocked(ctx, &flags)?;
-    }
-    Ok(())
+    Ok(flags)
 }
 
 fn ensure_not_blocked(ctx: &AppContext, flags: &AccountFlags) -> ApiResult<()> {

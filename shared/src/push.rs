@@ -117,15 +117,7 @@ pub async fn to_connection<T: Serialize + ?Sized>(
 
 /// Posts `frame` to every live connection of `user`; how many received it.
 pub async fn to_user<T: Serialize + ?Sized>(ctx: &AppContext, user: &str, frame: &T) -> ApiResult<usize> {
-    let connections = connections_of(ctx, user).await?;
-    let results = join_all(connections.iter().map(|c| to_connection(ctx, c, frame))).await;
-    let mut delivered = 0;
-    for r in results {
-        if r? == Delivery::Delivered {
-            delivered += 1;
-        }
-    }
-    Ok(delivered)
+    to_connections(ctx, &connections_of(ctx, user).await?, frame).await
 }
 
 /// Posts `frame` to every live connection of each of `users`.

@@ -19,7 +19,7 @@ use crate::PKG;
 use crate::error::ChatError;
 use crate::keys;
 use crate::model::{Member, Message, MessageKind, MessageView, Room};
-use crate::rooms::{load_room, member_of};
+use crate::rooms::member_of;
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
@@ -226,11 +226,6 @@ async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiRe
 }
 
 /// Every member's room-list entry, with their own unread count, to their connections.
-pub async fn push_room(ctx: &AppContext, room: &Room, members: &HashMap<String, Member>) -> ApiResult<()> {
-    let connections = shared::push::connections_of_users(ctx, &room.member_ids).await?;
-    push_room_to(ctx, room, members, &connections).await
-}
-
 async fn push_room_to(
     ctx: &AppContext,
     room: &Room,
@@ -345,13 +340,4 @@ pub async fn read_http(
 ) -> ApiResult<NoContent> {
     read(&ctx, &caller.user_id, &room, &body.message_id).await?;
     Ok(NoContent)
-}
-
-/// Loads a room a caller may see, for handlers elsewhere.
-pub async fn visible_room(ctx: &AppContext, room: &str, user: &str) -> ApiResult<Room> {
-    let room = load_room(ctx, room).await?;
-    if !room.is_member(user) {
-        return Err(ChatError::NotAMember.into());
-    }
-    Ok(room)
 }

@@ -132,7 +132,7 @@ struct Presence<'a> {
 }
 
 async fn presence(ctx: &AppContext, room_id: &str) -> ApiResult<()> {
-    let (room, _) = (crate::rooms::load_room(ctx, room_id).await?, ());
+    let room = crate::rooms::load_room(ctx, room_id).await?;
     let members = members_of(ctx, &room).await?;
     let online =
         room.member_ids.iter().filter(|u| members.get(*u).is_some_and(|m| !m.open.is_empty())).cloned().collect();

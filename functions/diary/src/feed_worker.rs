@@ -52,30 +52,18 @@ fn delete_request(key: &Key) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest>
 
 /// Everyone who follows `author` (their ids), page by page.
 async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx
-            .table
-            .query_items(
-                &Query::partition(shared::keys::user_partition(author))
-                    .begins_with(social_contract::keys::FOLLOWER)
-                    .limit(500)
-                    .cursor(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            if let Some(AttrValue::S(sk)) = item.get(shared::table::SK)
-                && let Some(id) = sk.strip_prefix(social_contract::keys::FOLLOWER)
-            {
-                out.push(id.to_string());
-            }
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let q =
+        Query::partition(shared::keys::user_partition(author)).begins_with(social_contract::keys::FOLLOWER).limit(500);
+    Ok(ctx
+        .table
+        .query_items_all(&q, None)
+        .await?
+        .iter()
+        .filter_map(|item| match item.get(shared::table::SK) {
+            Some(AttrValue::S(sk)) => sk.strip_prefix(social_contract::keys::FOLLOWER).map(str::to_string),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The feed worker's work (idempotent, and right whatever order the messages come in).
@@ -127,29 +115,17 @@ async fn follows(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<bool
 
 /// The ids of `author`'s posts, newest first, at most `max` (`None`: all).
 async fn post_ids(ctx: &AppContext, author: &str, max: Option<usize>) -> ApiResult<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx
-            .table
-            .query_items(
-                &Query::partition(author_partition(author)).index(Gsi::Gsi2).newest_first().limit(200).cursor(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            if let Some(AttrValue::S(id)) = item.get("id") {
-                out.push(id.clone());
-            }
-        }
-        if max.is_some_and(|m| out.len() >= m) {
-            out.truncate(max.unwrap_or(usize::MAX));
-            return Ok(out);
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
-        }
-    }
+    let q = Query::partition(author_partition(author)).index(Gsi::Gsi2).newest_first().limit(200);
+    Ok(ctx
+        .table
+        .query_items_all(&q, max)
+        .await?
+        .iter()
+        .filter_map(|item| match item.get("id") {
+            Some(AttrValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect())
 }
 
 /// A new follower sees the author's recent posts.

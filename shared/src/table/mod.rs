@@ -697,6 +697,25 @@ impl Table {
         Ok(Page { items, next_cursor })
     }
 
+    /// Every item a query finds, page after page, at most `max`: for workers and lists with a
+    /// known bound (a user's blocks, an author's followers).
+    pub async fn query_items_all(&self, q: &Query, max: Option<usize>) -> ApiResult<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut q = q.clone();
+        loop {
+            let page = self.query_items(&q).await?;
+            out.extend(page.items);
+            if let Some(m) = max.filter(|m| out.len() >= *m) {
+                out.truncate(m);
+                return Ok(out);
+            }
+            match page.next_cursor {
+                Some(c) => q = q.cursor(Some(c)),
+                None => return Ok(out),
+            }
+        }
+    }
+
     pub async fn query<E: Entity>(&self, q: &Query) -> ApiResult<Page<E>> {
         let page = self.query_items(q).await?;
         Ok(Page {

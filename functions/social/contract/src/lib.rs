@@ -36,28 +36,15 @@ pub async fn ensure_not_blocked(ctx: &AppContext, a: &str, b: &str) -> ApiResult
 /// One query of `me`'s partition (`BLOCKS#` and `BLOCKEDBY#` share the prefix `BLOCK`).
 pub async fn hidden_for(ctx: &AppContext, me: Option<&str>) -> ApiResult<HashSet<String>> {
     let Some(me) = me else { return Ok(HashSet::new()) };
-    let mut hidden = HashSet::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx
-            .table
-            .query_items(
-                &Query::partition(user_partition(me))
-                    .sort(SortKey::BeginsWith(keys::ANY_BLOCK.into()))
-                    .limit(500)
-                    .cursor(cursor),
-            )
-            .await?;
-        for item in &page.items {
-            if let Some(shared::table::AttrValue::S(sk)) = item.get(shared::table::SK)
-                && let Some((_, other)) = sk.split_once('#')
-            {
-                hidden.insert(other.to_string());
-            }
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(hidden),
-        }
-    }
+    let q = Query::partition(user_partition(me)).sort(SortKey::BeginsWith(keys::ANY_BLOCK.into())).limit(500);
+    Ok(ctx
+        .table
+        .query_items_all(&q, None)
+        .await?
+        .iter()
+        .filter_map(|item| match item.get(shared::table::SK) {
+            Some(shared::table::AttrValue::S(sk)) => sk.split_once('#').map(|(_, other)| other.to_string()),
+            _ => None,
+        })
+        .collect())
 }
