@@ -50,28 +50,12 @@ fn delete_request(key: &Key) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest>
     Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(del).build())
 }
 
-/// Everyone who follows `author` (their ids), page by page.
-async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>> {
-    let q =
-        Query::partition(shared::keys::user_partition(author)).begins_with(social_contract::keys::FOLLOWER).limit(500);
-    Ok(ctx
-        .table
-        .query_items_all(&q, None)
-        .await?
-        .iter()
-        .filter_map(|item| match item.get(shared::table::SK) {
-            Some(AttrValue::S(sk)) => sk.strip_prefix(social_contract::keys::FOLLOWER).map(str::to_string),
-            _ => None,
-        })
-        .collect())
-}
-
 /// The feed worker's work (idempotent, and right whatever order the messages come in).
 pub async fn apply(ctx: &AppContext, event: &FeedEvent) -> ApiResult<()> {
     let author = &event.author_id;
     match (event.change, &event.post_id, &event.viewer_id) {
         (FeedChange::Posted, Some(post_id), _) => {
-            let requests = followers(ctx, author)
+            let requests = social_contract::followers(ctx, author)
                 .await?
                 .into_iter()
                 .map(|v| put_request(&FeedEntry { viewer_id: v, post_id: post_id.clone(), author_id: author.clone() }))
@@ -79,7 +63,7 @@ pub async fn apply(ctx: &AppContext, event: &FeedEvent) -> ApiResult<()> {
             ctx.table.batch_write(requests).await
         }
         (FeedChange::Deleted, Some(post_id), _) => {
-            let requests = followers(ctx, author)
+            let requests = social_contract::followers(ctx, author)
                 .await?
                 .iter()
                 .map(|v| delete_request(&feed_entry_key(v, post_id)))

@@ -32,19 +32,24 @@ pub async fn ensure_not_blocked(ctx: &AppContext, a: &str, b: &str) -> ApiResult
     Ok(())
 }
 
+/// Everyone who follows `author` (their ids), page by page.
+pub async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>> {
+    let q = Query::partition(user_partition(author)).begins_with(keys::FOLLOWER).limit(500);
+    Ok(others(&ctx.table.query_items_all(&q, None).await?).collect())
+}
+
+/// The other user of each relation item (the id after the sort key's `#`).
+fn others(items: &[shared::table::Item]) -> impl Iterator<Item = String> + '_ {
+    items.iter().filter_map(|item| match item.get(shared::table::SK) {
+        Some(shared::table::AttrValue::S(sk)) => sk.split_once('#').map(|(_, other)| other.to_string()),
+        _ => None,
+    })
+}
+
 /// Everyone `me` blocks or is blocked by: their content is left out of `me`'s lists.
 /// One query of `me`'s partition (`BLOCKS#` and `BLOCKEDBY#` share the prefix `BLOCK`).
 pub async fn hidden_for(ctx: &AppContext, me: Option<&str>) -> ApiResult<HashSet<String>> {
     let Some(me) = me else { return Ok(HashSet::new()) };
     let q = Query::partition(user_partition(me)).sort(SortKey::BeginsWith(keys::ANY_BLOCK.into())).limit(500);
-    Ok(ctx
-        .table
-        .query_items_all(&q, None)
-        .await?
-        .iter()
-        .filter_map(|item| match item.get(shared::table::SK) {
-            Some(shared::table::AttrValue::S(sk)) => sk.split_once('#').map(|(_, other)| other.to_string()),
-            _ => None,
-        })
-        .collect())
+    Ok(others(&ctx.table.query_items_all(&q, None).await?).collect())
 }
