@@ -32,6 +32,20 @@ pub struct OAuthProvider {
     pub userinfo_url: String,
 }
 
+/// Toss Payments' API: the secret key (Basic auth) and where the API is.
+#[derive(Clone)]
+pub struct TossPayments {
+    pub secret_key: String,
+    /// `https://api.tosspayments.com` in production; the sandbox locally.
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for TossPayments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TossPayments").field("secret_key", &"<hidden>").field("api_base", &self.api_base).finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Deployment stage name (`local`, `dev`, `prod`, ...).
@@ -70,6 +84,10 @@ pub struct Config {
     pub google: Option<OAuthProvider>,
     /// Kakao sign-in, when configured.
     pub kakao: Option<OAuthProvider>,
+    /// Toss Payments, when configured (market payments answer 503 without it).
+    pub toss: Option<TossPayments>,
+    /// How long a call to Toss may take before the payment is left to be settled by asking.
+    pub toss_timeout_ms: u64,
     /// Explicit endpoints (local stack); in AWS this is empty.
     pub endpoints: EndpointOverrides,
     /// Static credentials for the local stack; in AWS the role's credentials are used.
@@ -146,6 +164,21 @@ impl Config {
             _ => None,
         };
 
+        let toss = opt("TOSS_SECRET_KEY").map(|secret_key| TossPayments {
+            secret_key,
+            api_base: opt("TOSS_API_BASE")
+                .unwrap_or_else(|| "https://api.tosspayments.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+        });
+        let toss_timeout_ms = match opt("TOSS_TIMEOUT_MS") {
+            None => 10_000,
+            Some(v) => v.parse::<u64>().ok().filter(|n| (100..=60_000).contains(n)).ok_or(ConfigError::Invalid {
+                name: "TOSS_TIMEOUT_MS",
+                reason: "milliseconds between 100 and 60000".into(),
+            })?,
+        };
+
         Ok(Self {
             stage: opt("STAGE").unwrap_or_else(|| "dev".into()),
             version: opt("APP_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
@@ -164,6 +197,8 @@ impl Config {
             ip_rate_limit,
             google,
             kakao,
+            toss,
+            toss_timeout_ms,
             s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             endpoints: EndpointOverrides {
                 dynamodb: opt("AWS_ENDPOINT_URL_DYNAMODB"),

@@ -72,9 +72,13 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("too many requests")]
     TooManyRequests { code: &'static str, retry_after_secs: u64 },
-    /// An external provider did not answer; the request may be retried later.
+    /// An external provider did not answer; the request may be retried later (`Retry-After`).
     #[error("{detail}")]
     Unavailable { code: &'static str, detail: String },
+    /// A payment provider refused to take the money (a declined card, an expired session…):
+    /// `extra` carries the provider's own code and message.
+    #[error("{detail}")]
+    PaymentRequired { code: &'static str, detail: String, extra: serde_json::Map<String, serde_json::Value> },
     /// A domain's own error (see [`DomainError`]), kept as its typed value so that the code that
     /// raised it can match it again with [`ApiError::is`].
     #[error("{detail}")]
@@ -204,6 +208,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -218,6 +223,7 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::Locked { code, .. }
             | Self::Unavailable { code, .. }
+            | Self::PaymentRequired { code, .. }
             | Self::TooManyRequests { code, .. }
             | Self::Domain { code, .. } => code,
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
@@ -227,10 +233,11 @@ impl ApiError {
         }
     }
 
-    /// The `Retry-After` seconds of a rate-limit answer.
+    /// The `Retry-After` seconds of a rate-limit or unavailable answer.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            Self::Unavailable { .. } => Some(2),
             _ => None,
         }
     }
@@ -249,7 +256,7 @@ impl ApiError {
             _ => Vec::new(),
         };
         let extra = match self {
-            Self::Forbidden { extra, .. } => extra.clone(),
+            Self::Forbidden { extra, .. } | Self::PaymentRequired { extra, .. } => extra.clone(),
             Self::TooManyRequests { retry_after_secs, .. } => {
                 let mut m = serde_json::Map::new();
                 m.insert("retryAfter".into(), (*retry_after_secs).into());

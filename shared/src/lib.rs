@@ -44,6 +44,7 @@ pub mod runtime;
 pub mod schema;
 pub mod socket;
 pub mod table;
+pub mod text;
 pub mod validate;
 pub mod worker;
 

@@ -42,6 +42,8 @@ fn error_description(status: u16) -> &'static str {
         415 => "The body is not JSON.",
         423 => "The account is locked.",
         429 => "Too many requests; see `Retry-After`.",
+        402 => "The payment provider refused the payment (`code`, `providerCode`, `providerMessage`).",
+        503 => "A dependency did not answer in time; send the same request again after `Retry-After`.",
         _ => "Something went wrong on our side.",
     }
 }

@@ -138,16 +138,20 @@ pub enum Secret {
     GoogleOAuth,
     /// The Kakao OAuth client secret.
     KakaoOAuth,
+    /// The Toss Payments secret key.
+    TossPayments,
 }
 
 impl Secret {
-    pub const ALL: [Secret; 4] = [Secret::Jwt, Secret::Cursor, Secret::GoogleOAuth, Secret::KakaoOAuth];
+    pub const ALL: [Secret; 5] =
+        [Secret::Jwt, Secret::Cursor, Secret::GoogleOAuth, Secret::KakaoOAuth, Secret::TossPayments];
     pub fn env_var(self) -> &'static str {
         match self {
             Secret::Jwt => "JWT_SECRET",
             Secret::Cursor => "CURSOR_SECRET",
             Secret::GoogleOAuth => "GOOGLE_CLIENT_SECRET",
             Secret::KakaoOAuth => "KAKAO_CLIENT_SECRET",
+            Secret::TossPayments => "TOSS_SECRET_KEY",
         }
     }
 }

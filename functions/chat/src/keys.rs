@@ -2,7 +2,7 @@
 //!
 //! | item | PK | SK | notes |
 //! |---|---|---|---|
-//! | room | `ROOM#<id>` | `ROOM` | members, message count, last message |
+//! | room | `ROOM#<id>` | `ROOM` | members, message count, last message; about a listing: GSI1 `ROOMSABOUT#<listing>` / `<id>` |
 //! | member (room side) | `ROOM#<id>` | `MEMBER#<user>` | read position, open connections |
 //! | message | `ROOM#<id>` | `MSG#<message id>` | ids are time-sortable and increase within the room |
 //! | a sender's client message id | `ROOM#<id>` | `CLIENTMSG#<user>#<client message id>` | → message id (a resend stores nothing new) |
@@ -16,13 +16,8 @@ use shared::table::Key;
 pub const MESSAGES: &str = "MSG#";
 pub const MY_ROOMS: &str = "CHATROOM#";
 
-pub fn room_partition(id: &str) -> String {
-    format!("ROOM#{id}")
-}
-
-pub fn room_key(id: &str) -> Key {
-    Key::new(room_partition(id), "ROOM")
-}
+// The keys the market reads too live in the contract.
+pub use chat_contract::keys::{listing_room_key, room_key, room_partition, rooms_about_partition};
 
 pub fn member_sort(user: &str) -> String {
     format!("MEMBER#{user}")
@@ -52,11 +47,6 @@ pub fn client_message_key(room: &str, sender: &str, client_message_id: &str) -> 
 
 pub fn my_room_key(user: &str, room: &str) -> Key {
     Key::new(user_partition(user), format!("{MY_ROOMS}{room}"))
-}
-
-/// The room of `buyer` about `listing`.
-pub fn listing_room_key(listing: &str, buyer: &str) -> Key {
-    Key::new(format!("CHATSUBJECT#{listing}#{buyer}"), "ROOM")
 }
 
 pub fn pair_key(a: &str, b: &str) -> Key {

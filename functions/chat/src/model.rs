@@ -71,6 +71,13 @@ impl Entity for Room {
     fn sk(&self) -> String {
         "ROOM".into()
     }
+    /// Rooms about a listing are listed by it (the market tells them its sale status).
+    fn index_keys(&self) -> Vec<(shared::table::Gsi, String, String)> {
+        match self.listing() {
+            Some(l) => vec![(shared::table::Gsi::Gsi1, keys::rooms_about_partition(l), self.id.clone())],
+            None => Vec::new(),
+        }
+    }
 }
 
 impl Room {

@@ -2,8 +2,6 @@
 //!
 //! Keys and layout: [`crate::keys`].
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::table::{Entity, Gsi};
@@ -146,27 +144,7 @@ pub fn hashtags(text: &str) -> Vec<String> {
     out
 }
 
-/// Search tokens of a text: the character bigrams of every word (a one-letter word is its own
-/// token), lower-cased. Bigrams find Korean words inside longer words (`산책` in `산책했어요`)
-/// without a dictionary.
-pub fn tokens(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        let chars: Vec<char> = word.to_lowercase().chars().collect();
-        match chars.len() {
-            0 => {}
-            1 => {
-                out.insert(chars[0].to_string());
-            }
-            _ => {
-                for w in chars.windows(2) {
-                    out.insert(w.iter().collect());
-                }
-            }
-        }
-    }
-    out
-}
+pub use shared::text::tokens;
 
 #[cfg(test)]
 mod tests {

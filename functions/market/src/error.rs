@@ -11,5 +11,11 @@ shared::domain_errors! {
         AlreadyWished => (409, "ALREADY_WISHED", "On your wishlist already (wishing is idempotent)."),
         NotWished => (409, "NOT_WISHED", "Not on your wishlist (unwishing is idempotent)."),
         InsufficientPoints => (409, "INSUFFICIENT_POINTS", "Not that many points."),
+        NotApproved => (403, "PURCHASE_NOT_APPROVED", "The seller has not approved your purchase in your chat room about this listing."),
+        OrderNotFound => (404, "ORDER_NOT_FOUND", "No such order of yours."),
+        AmountMismatch => (400, "AMOUNT_MISMATCH", "The amount is not the order's amount."),
+        OrderChanged => (409, "ORDER_CHANGED", "The order changed meanwhile. Try again."),
+        AlreadyPaid => (409, "ORDER_ALREADY_PAID", "This order was paid with another payment."),
+        PaymentInProgress => (409, "PAYMENT_IN_PROGRESS", "Another payment of this order is being confirmed."),
     }
 }

@@ -1,11 +1,14 @@
 //! The second-hand market: listings with pictures and a place, nearby search over geohash cells,
-//! wishlists. Item layout: [`keys`].
+//! title search, wishlists, paying through Toss Payments exactly once, and the sellers' points. Item layout: [`keys`].
 
 pub mod error;
 pub mod keys;
 pub mod listings;
 pub mod model;
+pub mod payments;
 pub mod points;
+pub mod search;
+pub mod toss;
 pub mod wishes;
 
 use shared::routes::Domain;
@@ -27,5 +30,12 @@ pub const DOMAIN: Domain = Domain {
         &wishes::WISHLIST,
         &points::BALANCE,
         &points::WITHDRAW,
+        &payments::ORDER,
+        &payments::ORDER_GET,
+        &payments::CONFIRM,
+        &payments::PURCHASES,
+        &payments::SALES,
+        &payments::SETTLE_JOB,
+        &search::SEARCH,
     ],
 };

@@ -275,11 +275,15 @@ pub async fn create(
         wish_count: 0,
         chat_room_count: 0,
         deleted: false,
+        reserved_by: None,
+        buyer_id: None,
+        sold_at: None,
         created_at: now,
         updated_at: now,
     };
     let mut writes = vec![Write::put(&listing)?.if_absent(ApiError::internal("listing id collision"))];
     writes.extend(place(&listing)?);
+    writes.extend(crate::search::refile(&listing.id, None, Some(&listing.title)));
     ctx.table.transact(writes).await?;
     Ok(Created(hydrate(&ctx, Some(&me), vec![listing], &HashMap::new()).await?.remove(0)))
 }
@@ -335,7 +339,15 @@ pub async fn update(
     let (old, new) = (cells_of(&before.location), cells_of(&l.location));
     writes.extend(unplace(&before).into_iter().zip(&old).filter(|(_, c)| !new.contains(c)).map(|(w, _)| w));
     writes.extend(place(&l)?);
+    // A whole new title may refile ~100 postings: those that do not fit the listing's
+    // transaction follow it (a search then checks the title itself anyway).
+    let mut words = crate::search::refile(&l.id, Some(&before.title), Some(&l.title));
+    let later = words.split_off(words.len().min(100 - writes.len()));
+    writes.extend(words);
     ctx.table.transact(writes).await?;
+    if !later.is_empty() {
+        ctx.table.transact(later).await?;
+    }
     Ok(Okay(hydrate(&ctx, Some(&caller.user_id), vec![l], &HashMap::new()).await?.remove(0)))
 }
 
@@ -350,6 +362,7 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     l.updated_at = ctx.now();
     let mut writes = vec![rewrite(&l, seen, false)?];
     writes.extend(unplace(&l));
+    writes.extend(crate::search::refile(&l.id, Some(&l.title), None));
     ctx.table.transact(writes).await?;
     Ok(NoContent)
 }

@@ -71,6 +71,14 @@ pub struct Listing {
     pub chat_room_count: i64,
     #[serde(default)]
     pub deleted: bool,
+    /// The order whose payment holds the item while RESERVED.
+    #[serde(default)]
+    pub reserved_by: Option<String>,
+    /// Who bought it, once SOLD.
+    #[serde(default)]
+    pub buyer_id: Option<String>,
+    #[serde(default)]
+    pub sold_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -70,6 +70,7 @@ impl Switches {
             NotificationKind::Like => self.like,
             NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention => self.comment,
             NotificationKind::Follow => self.follow,
+            NotificationKind::TradeSold => self.trade,
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Gateway {
     pub mailbox: Arc<Mailbox>,
     pub queues: Arc<Queues>,
     pub cors: Cors,
+    pub faults: Arc<crate::faults::Faults>,
+    pub toss: Arc<crate::toss_sandbox::Toss>,
     pub openapi: String,
     /// The mailbox page shows verification codes: served only while the stack listens on
     /// loopback, and only for one address at a time.
@@ -46,6 +48,7 @@ pub fn by_specificity(routes: &mut [&'static Route]) {
 }
 
 pub fn router(gw: Arc<Gateway>) -> Router {
+    let consoles = crate::faults::console(gw.faults.clone()).merge(crate::toss_sandbox::console(gw.toss.clone()));
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/_local/mail", get(mailbox))
@@ -54,6 +57,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .fallback(api)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
         .with_state(gw)
+        .merge(consoles)
 }
 
 async fn openapi(State(gw): State<Arc<Gateway>>) -> Response {

@@ -59,9 +59,10 @@ fn get_att(name: &str, attr: &str) -> Value {
     json!({"Fn::GetAtt": [name, attr]})
 }
 
-/// OAuth client ids: root parameters (empty disables the provider) → every function's environment.
-const OAUTH_PARAMETERS: [(&str, &str); 2] =
-    [("GoogleClientId", "GOOGLE_CLIENT_ID"), ("KakaoClientId", "KAKAO_CLIENT_ID")];
+/// Providers' public settings: root parameters (an empty client id disables the provider) →
+/// every function's environment.
+const PROVIDER_PARAMETERS: [(&str, &str); 3] =
+    [("GoogleClientId", "GOOGLE_CLIENT_ID"), ("KakaoClientId", "KAKAO_CLIENT_ID"), ("TossApiBase", "TOSS_API_BASE")];
 
 /// The nested-stack parameter carrying a secret; only functions that declare it get it.
 fn secret_parameter(secret: Secret) -> &'static str {
@@ -70,6 +71,7 @@ fn secret_parameter(secret: Secret) -> &'static str {
         Secret::Cursor => "CursorSecret",
         Secret::GoogleOAuth => "GoogleClientSecret",
         Secret::KakaoOAuth => "KakaoClientSecret",
+        Secret::TossPayments => "TossSecretKey",
     }
 }
 
@@ -186,10 +188,10 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ("JwtSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/jwt-secret}}")),
         ("CursorSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/cursor-secret}}")),
     ];
-    for (name, _) in OAUTH_PARAMETERS {
+    for (name, _) in PROVIDER_PARAMETERS {
         p.push((name.to_string(), r(name)));
     }
-    for name in ["GoogleClientSecret", "KakaoClientSecret"] {
+    for name in ["GoogleClientSecret", "KakaoClientSecret", "TossSecretKey"] {
         p.push((name.to_string(), r(name)));
     }
     for q in queues::ALL {
@@ -211,7 +213,7 @@ fn environment() -> Value {
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
     vars.insert("RUST_LOG".into(), json!("info"));
-    for (param, var) in OAUTH_PARAMETERS {
+    for (param, var) in PROVIDER_PARAMETERS {
         vars.insert(var.into(), r(param));
     }
     for q in queues::ALL {
@@ -290,7 +292,7 @@ fn api_route(resources: &mut serde_json::Map<String, Value>, id: &str, api: &str
 fn nested_stack(funcs: &[&Function]) -> Value {
     let mut params = serde_json::Map::new();
     for (name, _) in nested_parameters() {
-        let secret = name.ends_with("Secret");
+        let secret = name.contains("Secret");
         let mut p = json!({"Type": "String"});
         if secret {
             p["NoEcho"] = json!(true);
@@ -522,7 +524,9 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "GoogleClientId": {"Type": "String", "Default": "", "Description": "Google OAuth client id (empty: Google sign-in off)"},
             "GoogleClientSecret": {"Type": "String", "Default": "", "NoEcho": true},
             "KakaoClientId": {"Type": "String", "Default": "", "Description": "Kakao REST API key (empty: Kakao sign-in off)"},
-            "KakaoClientSecret": {"Type": "String", "Default": "", "NoEcho": true}
+            "KakaoClientSecret": {"Type": "String", "Default": "", "NoEcho": true},
+            "TossSecretKey": {"Type": "String", "Default": "", "NoEcho": true, "Description": "Toss Payments secret key (empty: market payments off)"},
+            "TossApiBase": {"Type": "String", "Default": "https://api.tosspayments.com", "Description": "Toss Payments API base URL"}
         },
         "Resources": resources,
         "Outputs": {

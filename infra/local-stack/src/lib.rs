@@ -9,6 +9,7 @@ pub mod apigw;
 pub mod bench_support;
 pub mod catalog;
 pub mod cors;
+pub mod faults;
 pub mod gateway;
 pub mod infra_gen;
 pub mod media_cdn;
@@ -17,6 +18,7 @@ pub mod ses;
 pub mod sigv4;
 pub mod sqs;
 pub mod streams;
+pub mod toss_sandbox;
 pub mod websocket;
 
 use std::collections::BTreeMap;
@@ -120,14 +122,22 @@ impl StackOptions {
 /// A running stack.
 pub struct LocalStack {
     pub http_url: String,
+    /// DynamoDB as the functions reach it (through the fault switch's proxy).
     pub dynamodb_url: String,
+    /// The DynamoDB stand-in itself (the stream mapping reads it directly).
+    dynamodb_direct_url: String,
     pub s3_url: String,
     /// Where clients read media (the CDN stand-in).
     pub media_url: String,
     pub sqs_url: String,
     pub ses_url: String,
-    /// The OAuth provider sandboxes (Google under `/google`, Kakao under `/kakao`).
+    /// The providers' sandboxes (Google under `/google`, Kakao under `/kakao`, Toss Payments
+    /// under `/toss`).
     pub sandbox_url: String,
+    /// The fault switch (also at `/_local/faults`).
+    pub faults: Arc<faults::Faults>,
+    /// The Toss Payments sandbox's state (also at `/_local/toss/`).
+    pub toss: Arc<toss_sandbox::Toss>,
     /// The WebSocket API (`ws://…`; its `@connections` API on the same port over HTTP).
     pub websocket_url: String,
     pub websocket: Option<Arc<websocket::WebSocketApi>>,
@@ -195,7 +205,7 @@ impl LocalStack {
             )?,
             None => dynoxide::Database::memory()?,
         };
-        let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
+        let (listener, dynamodb_direct_url) = bind(&opts.host, 0).await?;
         {
             let rx = stop_rx.clone();
             let db = db.clone();
@@ -219,6 +229,14 @@ impl LocalStack {
             }));
         }
         drop(db);
+        // The endpoint the functions call: the fault switch's proxy in front of the stand-in.
+        let faults = Arc::new(faults::Faults::default());
+        let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
+        tasks.push(serve_axum(
+            listener,
+            faults::dynamodb_proxy(faults.clone(), dynamodb_direct_url.clone()),
+            stop_rx.clone(),
+        ));
 
         // S3
         let media_root = data_dir.join("s3");
@@ -252,9 +270,14 @@ impl LocalStack {
             stop_rx.clone(),
         ));
 
-        // OAuth provider sandboxes
+        // The providers' sandboxes (OAuth, payments)
+        let toss = Arc::new(toss_sandbox::Toss::default());
         let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
-        tasks.push(serve_axum(listener, oauth_sandbox::router(), stop_rx.clone()));
+        tasks.push(serve_axum(
+            listener,
+            oauth_sandbox::router().merge(toss_sandbox::router(toss.clone())),
+            stop_rx.clone(),
+        ));
 
         // The WebSocket API's port is known before the functions' environment, which names it.
         let (websocket_listener, websocket_http) = bind(&opts.host, opts.websocket_port).await?;
@@ -295,6 +318,10 @@ impl LocalStack {
             ("KAKAO_CLIENT_SECRET", oauth_sandbox::KAKAO_CLIENT_SECRET.to_string()),
             ("KAKAO_TOKEN_URL", format!("{sandbox_url}/kakao/oauth/token")),
             ("KAKAO_USERINFO_URL", format!("{sandbox_url}/kakao/v2/user/me")),
+            ("TOSS_SECRET_KEY", toss_sandbox::SECRET_KEY.to_string()),
+            ("TOSS_API_BASE", format!("{sandbox_url}/toss")),
+            // Shorter than the sandbox's slow answer, so that a `TIMEOUT` payment times out.
+            ("TOSS_TIMEOUT_MS", "1500".to_string()),
         ] {
             env.insert(k.to_string(), v);
         }
@@ -306,11 +333,14 @@ impl LocalStack {
         let mut stack = Self {
             http_url: String::new(),
             dynamodb_url,
+            dynamodb_direct_url,
             s3_url,
             media_url,
             sqs_url,
             ses_url,
             sandbox_url,
+            faults: faults.clone(),
+            toss: toss.clone(),
             websocket_url: websocket_http.replacen("http://", "ws://", 1),
             websocket: None,
             data_dir,
@@ -348,7 +378,7 @@ impl LocalStack {
             for consumer in catalog::streams() {
                 stack.tasks.push(tokio::spawn(streams::run(
                     stack.streams.clone(),
-                    stack.dynamodb_url.clone(),
+                    stack.dynamodb_direct_url.clone(),
                     TABLE_NAME,
                     consumer,
                     ctx.clone(),
@@ -383,6 +413,8 @@ impl LocalStack {
                 mailbox,
                 queues,
                 cors: cors::Cors::from_config_and_env(),
+                faults: faults.clone(),
+                toss: toss.clone(),
                 openapi: catalog::openapi_json(),
                 mailbox_open: opts
                     .host

@@ -15,6 +15,8 @@ pub enum NotificationKind {
     Reply,
     Mention,
     Follow,
+    /// A listing of the recipient's was sold (`excerpt`: the start of its title).
+    TradeSold,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +27,7 @@ pub struct NotificationEvent {
     pub kind: NotificationKind,
     pub actor_id: String,
     pub recipient_id: String,
-    /// `POST`, `COMMENT` or `USER`.
+    /// `POST`, `COMMENT`, `USER` or `MARKET_POST`.
     pub target_type: String,
     pub target_id: String,
     /// A short excerpt (a comment's first words), if any.

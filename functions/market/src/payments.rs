@@ -1,0 +1,879 @@
+//! Paying for a listing through Toss Payments, exactly once.
+//!
+//! The flow of Toss's payment widget: the server fixes the amount (an order), the buyer pays in
+//! the widget, the server confirms. Confirming:
+//!
+//! 1. the amount must be the order's (a tampered client cannot pay less);
+//! 2. the listing goes SALE → RESERVED for this order, and the order READY → CONFIRMING, in one
+//!    conditional transaction: a second buyer is refused here, before any money moves;
+//! 3. only then Toss is asked to confirm — outside any database transaction, with the order id
+//!    as its `Idempotency-Key`;
+//! 4. on success one transaction records the sale: listing SOLD, the transaction, the seller's
+//!    points, the order DONE, and the seller's notification (through the outbox);
+//! 5. then every chat room about the listing hears its new status, and other buyers' open
+//!    orders fail.
+//!
+//! A refusal releases the listing and answers 402 with Toss's code. No answer leaves the order
+//! CONFIRMING; the same confirm sent again, or the settling job, asks Toss what happened
+//! (`GET /v1/payments/{paymentKey}`) and finishes accordingly — never by guessing. If the sale
+//! cannot be recorded after Toss took the money, the payment is cancelled. A confirm that is
+//! already being handled waits for that outcome and answers the same.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::handler::{Caller, Created, Json, Okay, Params, Path};
+use shared::http::PageRequest;
+use shared::routes::{Access, Function, Job, Method, Permission, Secret, int_param, param, said};
+use shared::table::{Entity, Gsi, Page, Query, Write, s, time};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiResult, AppContext, handler};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::error::MarketError;
+use crate::keys;
+use crate::listings::visible;
+use crate::model::{Listing, Status};
+use crate::toss::{self, Failure};
+
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
+const SETTLE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
+
+pub static ORDER: Function = Function::http(
+    Method::Post,
+    "/market/posts/{id}/orders",
+    "market-orders-create",
+    PKG,
+    Access::User,
+    handler!(create_order),
+)
+.permissions(WRITE)
+.doc("market", "Start paying for a listing the seller approved you for: the server fixes the amount")
+.responses(&[said(201, "The order to pay in Toss's payment widget (orderId, amount, orderName, customerKey).")])
+.errors(&[403, 404, 409]);
+
+pub static ORDER_GET: Function =
+    Function::http(Method::Get, "/market/orders/{id}", "market-orders-get", PKG, Access::User, handler!(get_order))
+        .permissions(&[Permission::TableRead])
+        .doc("market", "One of my orders and how its payment stands")
+        .errors(&[404]);
+
+pub static CONFIRM: Function =
+    Function::http(Method::Post, "/payments/confirm", "market-payments-confirm", PKG, Access::User, handler!(confirm))
+        .permissions(SETTLE)
+        .secrets(&[Secret::TossPayments])
+        .timeout(30)
+        .doc("market", "Confirm a payment made in Toss's widget: the sale is recorded exactly once")
+        .example(r#"{"paymentKey":"tgen_20241122abcdef","orderId":"01JD3K4Q5R6S7T8V9W0XYZABCD","amount":5000}"#)
+        .responses(&[said(
+            200,
+            "Paid: the order and the sale's transaction (the same answer however often it is sent).",
+        )])
+        .errors(&[402, 404, 409, 503]);
+
+pub static PURCHASES: Function = Function::http(
+    Method::Get,
+    "/users/me/market/purchases",
+    "market-purchases",
+    PKG,
+    Access::User,
+    handler!(purchases),
+)
+.permissions(&[Permission::TableRead, Permission::MediaRead])
+.doc("market", "What I bought, newest first, with each transaction")
+.query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 5", 1, 20)]);
+
+pub static SALES: Function =
+    Function::http(Method::Get, "/users/me/market/sales", "market-sales", PKG, Access::User, handler!(sales))
+        .permissions(&[Permission::TableRead, Permission::MediaRead])
+        .doc("market", "What I sold, newest first, with each transaction")
+        .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 5", 1, 20)]);
+
+pub static SETTLE_JOB: Function = Function::job(
+    "market-settle-payments",
+    PKG,
+    Job {
+        name: "settle-payments",
+        schedule: "rate(1 minute)",
+        local_every_secs: 10,
+        handler: |ctx| Box::pin(settle_stuck(ctx)),
+        summary: "Finishes payments whose confirmation got no answer, by asking Toss what happened",
+    },
+)
+.permissions(SETTLE)
+.secrets(&[Secret::TossPayments])
+.timeout(120);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    /// Waiting for the buyer to pay in the widget.
+    Ready,
+    /// Toss is being asked to confirm.
+    Confirming,
+    /// Paid; the sale is recorded.
+    Done,
+    /// Refused, cancelled or overtaken; nothing was charged (or the charge was cancelled).
+    Failed,
+}
+
+/// Why an order failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFailure {
+    /// Our code: `PAYMENT_REFUSED` (with Toss's code), `ITEM_NOT_AVAILABLE`, `PAYMENT_CANCELED`.
+    pub code: String,
+    /// Toss's own code, when Toss refused.
+    pub provider_code: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: String,
+    pub listing_id: String,
+    pub buyer_id: String,
+    pub seller_id: String,
+    pub amount: i64,
+    pub order_name: String,
+    pub customer_key: String,
+    pub status: OrderStatus,
+    #[serde(default)]
+    pub payment_key: Option<String>,
+    /// While CONFIRMING: until when the confirming request holds it (others wait, then ask Toss).
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub failure: Option<OrderFailure>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entity for Order {
+    const TYPE: &'static str = "MarketOrder";
+    fn pk(&self) -> String {
+        keys::order_key(&self.id).pk
+    }
+    fn sk(&self) -> String {
+        keys::order_key(&self.id).sk
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        let mut out = vec![(Gsi::Gsi1, keys::orders_of_listing_partition(&self.listing_id), self.id.clone())];
+        if self.status == OrderStatus::Confirming {
+            out.push((Gsi::Gsi2, keys::CONFIRMING_ORDERS.into(), self.id.clone()));
+        }
+        out
+    }
+}
+
+/// An order as its buyer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    pub order_id: String,
+    pub market_post_id: String,
+    pub amount: i64,
+    pub order_name: String,
+    /// Toss's customer key for this buyer (stable, not guessable).
+    pub customer_key: String,
+    pub status: OrderStatus,
+    pub failure: Option<OrderFailure>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Order> for OrderView {
+    fn from(o: &Order) -> Self {
+        OrderView {
+            order_id: o.id.clone(),
+            market_post_id: o.listing_id.clone(),
+            amount: o.amount,
+            order_name: o.order_name.clone(),
+            customer_key: o.customer_key.clone(),
+            status: o.status,
+            failure: o.failure.clone(),
+            created_at: o.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradeStatus {
+    Completed,
+}
+
+/// The transaction of a sale: one per listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Trade {
+    pub id: String,
+    pub market_post_id: String,
+    pub order_id: String,
+    pub buyer_id: String,
+    pub seller_id: String,
+    /// The listing's title when it was sold.
+    pub title: String,
+    pub amount: i64,
+    pub payment_key: String,
+    /// As Toss names it (`카드`, `간편결제`, …).
+    pub method: String,
+    pub status: TradeStatus,
+    pub approved_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Entity for Trade {
+    const TYPE: &'static str = "MarketTrade";
+    fn pk(&self) -> String {
+        keys::trade_key(&self.market_post_id).pk
+    }
+    fn sk(&self) -> String {
+        keys::trade_key(&self.market_post_id).sk
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![
+            (Gsi::Gsi1, keys::purchases_partition(&self.buyer_id), self.id.clone()),
+            (Gsi::Gsi2, keys::sales_partition(&self.seller_id), self.id.clone()),
+        ]
+    }
+}
+
+/// A stable, unguessable Toss customer key for a user (Toss asks for one that is not the user's
+/// id or email).
+fn customer_key(ctx: &AppContext, user: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"toss-customer-key\0");
+    h.update(&ctx.config.cursor_secret);
+    h.update(user.as_bytes());
+    format!("ck_{}", &hex::encode(h.finalize())[..40])
+}
+
+async fn order_of(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Order> {
+    if !shared::ids::is_valid_id(id) {
+        return Err(MarketError::OrderNotFound.into());
+    }
+    ctx.table
+        .get::<Order>(&keys::order_key(id))
+        .await?
+        .filter(|o| o.buyer_id == me)
+        .ok_or(MarketError::OrderNotFound.into())
+}
+
+pub async fn create_order(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Created<OrderView>> {
+    let me = caller.user_id.clone();
+    let listing = visible(&ctx, Some(&me), &id).await?;
+    if listing.seller_id == me {
+        return Err(MarketError::OwnListing.into());
+    }
+    if !chat_contract::purchase_approved(&ctx, &listing.id, &me).await? {
+        return Err(MarketError::NotApproved.into());
+    }
+    if listing.status != Status::Sale {
+        return Err(MarketError::NotForSale.into());
+    }
+    let now = ctx.now();
+    let order = Order {
+        id: shared::ids::new_id(now),
+        listing_id: listing.id.clone(),
+        buyer_id: me.clone(),
+        seller_id: listing.seller_id.clone(),
+        amount: listing.price,
+        order_name: listing.title.clone(),
+        customer_key: customer_key(&ctx, &me),
+        status: OrderStatus::Ready,
+        payment_key: None,
+        lease_until: None,
+        failure: None,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.table.write(Write::put(&order)?.if_absent(ApiError::internal("order id collision"))).await?;
+    Ok(Created(OrderView::from(&order)))
+}
+
+pub async fn get_order(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<OrderView>> {
+    Ok(Okay(OrderView::from(&order_of(&ctx, &caller.user_id, &id).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// From Toss's widget.
+    pub payment_key: String,
+    pub order_id: String,
+    /// What the widget charged; must be the order's amount.
+    pub amount: i64,
+}
+
+impl Validate for ConfirmRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.check(
+            (1..=200).contains(&self.payment_key.len())
+                && self.payment_key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "paymentKey",
+            "INVALID_FORMAT",
+            "the payment key Toss gave",
+        );
+        v.check(shared::ids::is_valid_id(&self.order_id), "orderId", "INVALID_FORMAT", "an order id");
+        v.check((0..=100_000_000).contains(&self.amount), "amount", "OUT_OF_RANGE", "0 to 100,000,000 won");
+    }
+}
+
+/// A paid order and its sale.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmed {
+    pub order: OrderView,
+    pub transaction: Trade,
+}
+
+/// How long a confirming request holds an order: longer than Toss may take to answer.
+fn lease(ctx: &AppContext) -> chrono::Duration {
+    chrono::Duration::milliseconds(ctx.config.toss_timeout_ms as i64 + 5_000)
+}
+
+fn pending() -> ApiError {
+    ApiError::Unavailable {
+        code: "PAYMENT_PENDING",
+        detail: "The payment provider has not said yet whether the payment went through. Send the same confirm again shortly; you are charged at most once.".into(),
+    }
+}
+
+/// The answer a finished order gives, the same every time.
+async fn outcome(ctx: &AppContext, order: &Order) -> ApiResult<Confirmed> {
+    match order.status {
+        OrderStatus::Done => {
+            let trade = ctx
+                .table
+                .get::<Trade>(&keys::trade_key(&order.listing_id))
+                .await?
+                .filter(|t| t.order_id == order.id)
+                .ok_or_else(|| ApiError::internal("a paid order without its transaction"))?;
+            Ok(Confirmed { order: OrderView::from(order), transaction: trade })
+        }
+        OrderStatus::Failed => Err(failure_error(order.failure.as_ref())),
+        _ => Err(pending()),
+    }
+}
+
+/// Toss's documented refusal codes the API passes on as its own `code`.
+const PROVIDER_CODES: &[&str] = &[
+    "REJECT_CARD_PAYMENT",
+    "REJECT_CARD_COMPANY",
+    "EXCEED_MAX_DAILY_PAYMENT_COUNT",
+    "EXCEED_MAX_PAYMENT_AMOUNT",
+    "INVALID_CARD_EXPIRATION",
+    "INVALID_STOPPED_CARD",
+    "INVALID_REJECT_CARD",
+    "NOT_FOUND_PAYMENT_SESSION",
+    "NOT_FOUND_PAYMENT",
+    "FORBIDDEN_REQUEST",
+    "INVALID_REQUEST",
+    "ALREADY_CANCELED_PAYMENT",
+];
+
+fn failure_error(f: Option<&OrderFailure>) -> ApiError {
+    let Some(f) = f else { return ApiError::internal("a failed order without its reason") };
+    match f.code.as_str() {
+        "ITEM_NOT_AVAILABLE" => MarketError::NotForSale.into(),
+        "PAYMENT_CANCELED" => ApiError::PaymentRequired {
+            code: "PAYMENT_CANCELED",
+            detail: "The sale could not be recorded, so the payment was cancelled: nothing was charged. Start a new order to try again.".into(),
+            extra: Default::default(),
+        },
+        _ => {
+            let provider = f.provider_code.clone().unwrap_or_default();
+            let code = PROVIDER_CODES.iter().find(|c| **c == provider).copied().unwrap_or("PAYMENT_REFUSED");
+            let mut extra = serde_json::Map::new();
+            extra.insert("providerCode".into(), provider.into());
+            extra.insert("providerMessage".into(), f.message.clone().into());
+            ApiError::PaymentRequired {
+                code,
+                detail: "The payment was refused; nothing was charged. Start a new order to try again.".into(),
+                extra,
+            }
+        }
+    }
+}
+
+pub async fn confirm(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<ConfirmRequest>,
+) -> ApiResult<Okay<Confirmed>> {
+    toss::config(&ctx)?;
+    let mut order = order_of(&ctx, &caller.user_id, &body.order_id).await?;
+    if body.amount != order.amount {
+        return Err(MarketError::AmountMismatch.into());
+    }
+    let started = std::time::Instant::now();
+    let patience = Duration::from_millis(ctx.config.toss_timeout_ms + 6_000);
+    loop {
+        match order.status {
+            OrderStatus::Done | OrderStatus::Failed => {
+                if order.payment_key.as_deref() != Some(&body.payment_key) && order.status == OrderStatus::Done {
+                    return Err(MarketError::AlreadyPaid.into());
+                }
+                return outcome(&ctx, &order).await.map(Okay);
+            }
+            OrderStatus::Ready => match reserve(&ctx, &order, &body.payment_key).await {
+                Ok(reserved) => return finish(&ctx, reserved, Asked::Confirm).await.map(Okay),
+                Err(e) if e.is(&MarketError::OrderChanged) => {}
+                // The listing is held: by another buyer, or by this very order from a
+                // concurrent copy of this request (then its outcome is the answer).
+                Err(e) if e.is(&MarketError::NotForSale) => {
+                    let now = order_of(&ctx, &caller.user_id, &body.order_id).await?;
+                    if now.status == OrderStatus::Ready {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            },
+            OrderStatus::Confirming => {
+                if order.payment_key.as_deref() != Some(&body.payment_key) {
+                    return Err(MarketError::PaymentInProgress.into());
+                }
+                let now = ctx.now();
+                if order.lease_until.is_none_or(|l| l <= now) {
+                    // Nobody is waiting for Toss on this order: ask it what happened.
+                    match take_over(&ctx, &order).await {
+                        Ok(held) => return finish(&ctx, held, Asked::Lookup).await.map(Okay),
+                        Err(e) if e.is(&MarketError::OrderChanged) => {}
+                        Err(e) => return Err(e),
+                    }
+                } else if started.elapsed() > patience {
+                    return Err(pending());
+                } else {
+                    // Another request is asking Toss: wait for its outcome.
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+            }
+        }
+        order = order_of(&ctx, &caller.user_id, &body.order_id).await?;
+    }
+}
+
+/// SALE → RESERVED for this order and READY → CONFIRMING, in one transaction.
+async fn reserve(ctx: &AppContext, order: &Order, payment_key: &str) -> ApiResult<Order> {
+    let now = ctx.now();
+    let mut held = order.clone();
+    held.status = OrderStatus::Confirming;
+    held.payment_key = Some(payment_key.to_string());
+    held.lease_until = Some(now + lease(ctx));
+    held.updated_at = now;
+    let result = ctx
+        .table
+        .transact(vec![
+            Write::update(
+                keys::listing_key(&order.listing_id),
+                "SET #st = :reserved, reservedBy = :order, updatedAt = :now",
+            )
+            .name("#st", "status")
+            .value(":reserved", s("RESERVED"))
+            .value(":sale", s("SALE"))
+            .value(":order", s(&order.id))
+            .value(":now", time(now))
+            .value(":no", shared::table::b(false))
+            .when("#st = :sale AND deleted = :no", MarketError::NotForSale),
+            Write::put(&held)?
+                .value(":ready", s("READY"))
+                .name("#st", "status")
+                .when("#st = :ready", MarketError::OrderChanged),
+        ])
+        .await;
+    match result {
+        Ok(()) => {
+            sale_status(ctx, &order.listing_id, Status::Reserved).await;
+            Ok(held)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes over a CONFIRMING order whose holder is gone (its lease ran out).
+async fn take_over(ctx: &AppContext, order: &Order) -> ApiResult<Order> {
+    let now = ctx.now();
+    let mut held = order.clone();
+    held.lease_until = Some(now + lease(ctx));
+    held.updated_at = now;
+    let seen = order.updated_at;
+    ctx.table
+        .write(
+            Write::put(&held)?
+                .name("#st", "status")
+                .value(":confirming", s("CONFIRMING"))
+                .value(":seen", time(seen))
+                .when("#st = :confirming AND updatedAt = :seen", MarketError::OrderChanged),
+        )
+        .await?;
+    Ok(held)
+}
+
+/// Gives up the lease without an outcome (Toss did not answer), so that the next ask can begin
+/// at once.
+async fn let_go(ctx: &AppContext, order: &Order) {
+    let mut free = order.clone();
+    free.lease_until = Some(ctx.now());
+    free.updated_at = ctx.now();
+    let write = Write::put(&free).map(|w| {
+        w.name("#st", "status")
+            .value(":confirming", s("CONFIRMING"))
+            .value(":seen", time(order.updated_at))
+            .when("#st = :confirming AND updatedAt = :seen", MarketError::OrderChanged)
+    });
+    if let Ok(w) = write
+        && let Err(e) = ctx.table.write(w).await
+    {
+        tracing::warn!(order = %order.id, error = %e, "could not release an order's lease; it runs out by itself");
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// First time: ask Toss to confirm.
+    Confirm,
+    /// An earlier confirm got no answer: ask Toss what became of the payment.
+    Lookup,
+}
+
+/// Asks Toss and records what it says. The caller holds the order (CONFIRMING, lease live).
+async fn finish(ctx: &AppContext, order: Order, asked: Asked) -> ApiResult<Confirmed> {
+    let key = order.payment_key.clone().unwrap_or_default();
+    let answer = match asked {
+        Asked::Confirm => toss::confirm(ctx, &key, &order.id, order.amount).await,
+        Asked::Lookup => match toss::lookup(ctx, &key).await {
+            // Confirmed after all.
+            Ok(Some(p)) if p.status == "DONE" => Ok(p),
+            // Never confirmed (the confirm never arrived): confirm now; the idempotency key
+            // makes this safe even if the first one is still on its way.
+            Ok(Some(p)) if p.status == "READY" || p.status == "IN_PROGRESS" => {
+                toss::confirm(ctx, &key, &order.id, order.amount).await
+            }
+            Ok(Some(p)) => Err(Failure::Refused {
+                status: 400,
+                code: format!("PAYMENT_{}", p.status),
+                message: format!("The payment is {}.", p.status.to_lowercase()),
+            }),
+            Ok(None) => toss::confirm(ctx, &key, &order.id, order.amount).await,
+            Err(e) => Err(e),
+        },
+    };
+    match answer {
+        Ok(payment)
+            if payment.order_id == order.id && payment.total_amount == order.amount && payment.status == "DONE" =>
+        {
+            record_sale(ctx, order, payment).await
+        }
+        Ok(payment) => {
+            // Toss approved something else than this order: refuse and undo it.
+            tracing::error!(order = %order.id, status = %payment.status, "Toss answered a payment that does not match the order");
+            let _ = toss::cancel(ctx, &key, &order.id, "주문 정보 불일치").await;
+            fail(
+                ctx,
+                &order,
+                "PAYMENT_REFUSED",
+                Some("INVALID_REQUEST".into()),
+                "The payment does not match the order.",
+            )
+            .await
+        }
+        Err(Failure::Refused { code, .. }) if code == "ALREADY_PROCESSED_PAYMENT" => {
+            // A confirm of ours went through earlier: find out what it did.
+            let again = Box::pin(finish(ctx, order.clone(), Asked::Lookup));
+            if asked == Asked::Confirm { again.await } else { Err(pending()) }
+        }
+        Err(Failure::Refused { code, message, .. }) => fail(ctx, &order, "PAYMENT_REFUSED", Some(code), &message).await,
+        Err(Failure::NoAnswer(why)) => {
+            tracing::warn!(order = %order.id, why = %why, "Toss did not answer; the order stays CONFIRMING until asked again");
+            let_go(ctx, &order).await;
+            Err(pending())
+        }
+    }
+}
+
+/// The order fails and the listing is for sale again, in one transaction; the caller gets the
+/// failure.
+async fn fail(
+    ctx: &AppContext,
+    order: &Order,
+    code: &str,
+    provider_code: Option<String>,
+    message: &str,
+) -> ApiResult<Confirmed> {
+    let now = ctx.now();
+    let mut failed = order.clone();
+    failed.status = OrderStatus::Failed;
+    failed.lease_until = None;
+    failed.failure = Some(OrderFailure { code: code.into(), provider_code, message: message.into() });
+    failed.updated_at = now;
+    let result = ctx
+        .table
+        .transact(vec![
+            Write::put(&failed)?
+                .name("#st", "status")
+                .value(":confirming", s("CONFIRMING"))
+                .when("#st = :confirming", MarketError::OrderChanged),
+            Write::update(keys::listing_key(&order.listing_id), "SET #st = :sale, updatedAt = :now REMOVE reservedBy")
+                .name("#st", "status")
+                .value(":sale", s("SALE"))
+                .value(":reserved", s("RESERVED"))
+                .value(":order", s(&order.id))
+                .value(":now", time(now))
+                .when("#st = :reserved AND reservedBy = :order", MarketError::ListingChanged),
+        ])
+        .await;
+    match result {
+        Ok(()) => {
+            sale_status(ctx, &order.listing_id, Status::Sale).await;
+            Err(failure_error(failed.failure.as_ref()))
+        }
+        Err(e) if e.is(&MarketError::OrderChanged) => {
+            // Finished meanwhile by someone else: their outcome is the answer.
+            let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;
+            outcome(ctx, &now).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Toss took the money: record the sale in one transaction. If that cannot be done, the payment
+/// is cancelled (money is never kept without a sale).
+async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> ApiResult<Confirmed> {
+    let now = ctx.now();
+    let listing = ctx.table.get::<Listing>(&keys::listing_key(&order.listing_id)).await?;
+    let title = listing.as_ref().map(|l| l.title.clone()).unwrap_or_else(|| order.order_name.clone());
+    let approved_at = payment
+        .approved_at
+        .as_deref()
+        .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+        .map(|a| a.with_timezone(&Utc))
+        .unwrap_or(now);
+    let trade = Trade {
+        id: shared::ids::new_id(now),
+        market_post_id: order.listing_id.clone(),
+        order_id: order.id.clone(),
+        buyer_id: order.buyer_id.clone(),
+        seller_id: order.seller_id.clone(),
+        title: title.clone(),
+        amount: order.amount,
+        payment_key: payment.payment_key.clone(),
+        method: payment.method.clone().unwrap_or_else(|| "카드".into()),
+        status: TradeStatus::Completed,
+        approved_at,
+        created_at: now,
+    };
+    let mut done = order.clone();
+    done.status = OrderStatus::Done;
+    done.lease_until = None;
+    done.updated_at = now;
+    let excerpt: String = title.chars().take(5).collect();
+    let mut writes = vec![
+        Write::update(
+            keys::listing_key(&order.listing_id),
+            "SET #st = :sold, buyerId = :buyer, soldAt = :now, updatedAt = :now REMOVE reservedBy",
+        )
+        .name("#st", "status")
+        .value(":sold", s("SOLD"))
+        .value(":buyer", s(&order.buyer_id))
+        .value(":reserved", s("RESERVED"))
+        .value(":order", s(&order.id))
+        .value(":now", time(now))
+        .when("#st = :reserved AND reservedBy = :order", MarketError::ListingChanged),
+        Write::put(&trade)?.if_absent(MarketError::ListingChanged),
+        Write::put(&done)?
+            .name("#st", "status")
+            .value(":confirming", s("CONFIRMING"))
+            .when("#st = :confirming", MarketError::OrderChanged),
+    ];
+    writes.extend(crate::points::earn(ctx, &order.seller_id, order.amount, &format!("판매: {title}"))?);
+    writes.extend(notifications_contract::outbox(
+        ctx,
+        vec![notifications_contract::NotificationEvent {
+            event_id: format!("trade-sold-{}", order.id),
+            kind: notifications_contract::NotificationKind::TradeSold,
+            actor_id: order.buyer_id.clone(),
+            recipient_id: order.seller_id.clone(),
+            target_type: "MARKET_POST".into(),
+            target_id: order.listing_id.clone(),
+            excerpt: Some(excerpt),
+        }],
+    )?);
+    match ctx.table.transact(writes).await {
+        Ok(()) => {
+            sale_status(ctx, &order.listing_id, Status::Sold).await;
+            fail_other_orders(ctx, &order).await;
+            Ok(Confirmed { order: OrderView::from(&done), transaction: trade })
+        }
+        Err(e) if e.is(&MarketError::OrderChanged) => {
+            // Recorded meanwhile by another request (or the settling job).
+            let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;
+            outcome(ctx, &now).await
+        }
+        Err(e) => {
+            tracing::error!(order = %order.id, error = %e, "the sale could not be recorded; cancelling the payment");
+            match toss::cancel(ctx, &payment.payment_key, &order.id, "판매 기록 실패로 인한 자동 취소").await
+            {
+                Ok(_) => {
+                    fail(
+                        ctx,
+                        &order,
+                        "PAYMENT_CANCELED",
+                        None,
+                        "The sale could not be recorded; the payment was cancelled.",
+                    )
+                    .await
+                }
+                Err(why) => {
+                    // Neither recorded nor cancelled yet: the settling job tries again.
+                    tracing::error!(order = %order.id, why = ?why, "the payment could not be cancelled yet");
+                    let_go(ctx, &order).await;
+                    Err(pending())
+                }
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SaleStatusFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    market_post_id: &'a str,
+    status: Status,
+}
+
+/// Tells everyone in a room about the listing its new status (best effort: the status is stored).
+async fn sale_status(ctx: &AppContext, listing: &str, status: Status) {
+    let rooms = match chat_contract::rooms_about(ctx, listing).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "rooms about a listing could not be read; its status was not pushed");
+            return;
+        }
+    };
+    let mut people: Vec<String> = rooms.into_iter().flat_map(|r| r.member_ids).collect();
+    people.sort();
+    people.dedup();
+    let frame = SaleStatusFrame { kind: "market.saleStatus", market_post_id: listing, status };
+    if let Err(e) = shared::push::to_users(ctx, &people, &frame).await {
+        tracing::warn!(error = %e, "a sale status was stored but not pushed");
+    }
+}
+
+/// Other buyers' open orders of a sold listing fail (they would be refused anyway).
+async fn fail_other_orders(ctx: &AppContext, sold: &Order) {
+    let query = Query::partition(keys::orders_of_listing_partition(&sold.listing_id)).index(Gsi::Gsi1);
+    let orders = match ctx.table.query_items_all(&query, Some(1_000)).await {
+        Ok(items) => items,
+        Err(e) => {
+            tracing::warn!(error = %e, "open orders of a sold listing could not be read");
+            return;
+        }
+    };
+    let now = ctx.now();
+    for item in orders {
+        let Ok(mut o) = serde_dynamo::from_item::<_, Order>(item) else { continue };
+        if o.id == sold.id || o.status != OrderStatus::Ready {
+            continue;
+        }
+        o.status = OrderStatus::Failed;
+        o.failure = Some(OrderFailure {
+            code: "ITEM_NOT_AVAILABLE".into(),
+            provider_code: None,
+            message: "Sold to another buyer.".into(),
+        });
+        o.updated_at = now;
+        if let Ok(w) = Write::put(&o) {
+            let w = w.name("#st", "status").value(":ready", s("READY")).when("#st = :ready", MarketError::OrderChanged);
+            let _ = ctx.table.write(w).await;
+        }
+    }
+}
+
+/// Finishes every order whose confirmation got no answer and whose holder is gone: asks Toss
+/// what happened and records it (a sale, a refusal, or a cancellation).
+pub async fn settle_stuck(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
+    let query = Query::partition(keys::CONFIRMING_ORDERS).index(Gsi::Gsi2);
+    let ids: Vec<String> = ctx
+        .table
+        .query_items_all(&query, Some(1_000))
+        .await?
+        .into_iter()
+        .filter_map(|i| match i.get("id") {
+            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let (mut settled, mut waiting) = (0, 0);
+    for id in ids {
+        let Some(order) = ctx.table.get::<Order>(&keys::order_key(&id)).await? else { continue };
+        if order.status != OrderStatus::Confirming || order.lease_until.is_some_and(|l| l > ctx.now()) {
+            waiting += 1;
+            continue;
+        }
+        let Ok(held) = take_over(&ctx, &order).await else { continue };
+        match finish(&ctx, held, Asked::Lookup).await {
+            Ok(_) => settled += 1,
+            Err(e) if e.status().as_u16() == 503 => waiting += 1,
+            // A refusal is an outcome too.
+            Err(_) => settled += 1,
+        }
+    }
+    Ok(serde_json::json!({"settled": settled, "stillWaiting": waiting}))
+}
+
+/// A purchase or a sale: its transaction and the listing (while it is still listed).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TradeView {
+    pub transaction: Trade,
+    pub market_post: Option<market_contract::ListingSummary>,
+    /// The other party: the seller of a purchase, the buyer of a sale.
+    pub counterpart: identity_contract::Person,
+}
+
+async fn trades(ctx: &AppContext, params: &Params, query: Query, buying: bool) -> ApiResult<Okay<Page<TradeView>>> {
+    let query = query.newest_first().paged(params, 5, 20)?;
+    let page = ctx.table.query::<Trade>(&query).await?;
+    let listing_ids: Vec<String> = page.items.iter().map(|t| t.market_post_id.clone()).collect();
+    let others: Vec<String> =
+        page.items.iter().map(|t| if buying { t.seller_id.clone() } else { t.buyer_id.clone() }).collect();
+    let (listings, people) =
+        futures::try_join!(market_contract::summaries(ctx, &listing_ids), identity_contract::people(ctx, &others))?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|t| {
+            let other = if buying { &t.seller_id } else { &t.buyer_id };
+            TradeView {
+                market_post: listings.get(&t.market_post_id).cloned(),
+                counterpart: people.get(other).cloned().unwrap_or(identity_contract::Person {
+                    id: other.clone(),
+                    nickname: String::new(),
+                    profile_image_url: None,
+                }),
+                transaction: t,
+            }
+        })
+        .collect();
+    Ok(Okay(Page { items, next_cursor: page.next_cursor }))
+}
+
+pub async fn purchases(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<TradeView>>> {
+    trades(&ctx, &params, Query::partition(keys::purchases_partition(&caller.user_id)).index(Gsi::Gsi1), true).await
+}
+
+pub async fn sales(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<TradeView>>> {
+    trades(&ctx, &params, Query::partition(keys::sales_partition(&caller.user_id)).index(Gsi::Gsi2), false).await
+}

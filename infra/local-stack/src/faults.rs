@@ -1,0 +1,222 @@
+//! The fault switch: makes chosen calls to a dependency fail, so that tests (and anyone at the
+//! console) can watch the product answer a failing dependency.
+//!
+//! `POST /_local/faults` `{service, operation?, contains?, error, times?, share?}` adds a rule;
+//! `GET /_local/faults` lists them with how often each fired; `DELETE /_local/faults` clears them.
+//! A rule fires on a call to `service` (`dynamodb`) whose operation is `operation` (e.g.
+//! `TransactWriteItems`; any when absent) and whose request body holds `contains` (any when
+//! absent), for a `share` of such calls (1 by default), `times` times at most (no limit when
+//! absent). `error` is what the service answers, in its own protocol:
+//!
+//! | error | status | what the SDK sees |
+//! |---|---|---|
+//! | `ThrottlingException` | 400 | throttled (retried by the SDK) |
+//! | `ProvisionedThroughputExceededException` | 400 | throttled (retried by the SDK) |
+//! | `InternalServerError` | 500 | a server error (retried by the SDK) |
+//! | `TransactionConflict` | 400 | `TransactionCanceledException` with a `TransactionConflict` reason |
+//!
+//! DynamoDB calls reach the stand-in through a proxy that consults the rules; with none, it only
+//! forwards.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    #[serde(default)]
+    pub id: u64,
+    pub service: String,
+    #[serde(default)]
+    pub operation: Option<String>,
+    #[serde(default)]
+    pub contains: Option<String>,
+    pub error: String,
+    #[serde(default)]
+    pub times: Option<u64>,
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// How often it fired.
+    #[serde(default)]
+    pub fired: u64,
+}
+
+const ERRORS: &[&str] =
+    &["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError", "TransactionConflict"];
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<Vec<Rule>>,
+    next: AtomicU64,
+    /// Calls the proxy saw, and faults it injected (for the figures of a run).
+    pub calls: AtomicU64,
+    pub injected: AtomicU64,
+}
+
+impl Faults {
+    pub fn add(&self, mut rule: Rule) -> Result<u64, String> {
+        if rule.service != "dynamodb" {
+            return Err(format!("no faults for service {:?} (dynamodb)", rule.service));
+        }
+        if !ERRORS.contains(&rule.error.as_str()) {
+            return Err(format!("error is one of {ERRORS:?}"));
+        }
+        if rule.share.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
+            return Err("share is from 0 to 1".into());
+        }
+        rule.id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        rule.fired = 0;
+        let id = rule.id;
+        self.rules.lock().expect("rules").push(rule);
+        Ok(id)
+    }
+
+    pub fn clear(&self) {
+        self.rules.lock().expect("rules").clear();
+    }
+
+    pub fn list(&self) -> Vec<Rule> {
+        self.rules.lock().expect("rules").clone()
+    }
+
+    /// The error to answer a call with, if a rule fires on it.
+    fn fire(&self, service: &str, operation: &str, body: &[u8]) -> Option<String> {
+        let mut rules = self.rules.lock().expect("rules");
+        for r in rules.iter_mut() {
+            if r.service != service
+                || r.operation.as_deref().is_some_and(|o| o != operation)
+                || r.times.is_some_and(|t| r.fired >= t)
+            {
+                continue;
+            }
+            if let Some(c) = &r.contains
+                && !body.windows(c.len().max(1)).any(|w| w == c.as_bytes())
+            {
+                continue;
+            }
+            if r.share.is_some_and(|s| rand::random::<f64>() >= s) {
+                continue;
+            }
+            r.fired += 1;
+            self.injected.fetch_add(1, Ordering::Relaxed);
+            return Some(r.error.clone());
+        }
+        None
+    }
+}
+
+/// `/_local/faults` on the local HTTP API.
+pub fn console(faults: Arc<Faults>) -> Router {
+    Router::new().route("/_local/faults", get(list).post(add).delete(clear)).with_state(faults)
+}
+
+async fn list(State(f): State<Arc<Faults>>) -> Response {
+    axum::Json(json!({
+        "rules": f.list(),
+        "calls": f.calls.load(Ordering::Relaxed),
+        "injected": f.injected.load(Ordering::Relaxed),
+    }))
+    .into_response()
+}
+
+async fn add(State(f): State<Arc<Faults>>, body: Bytes) -> Response {
+    let rule = match serde_json::from_slice::<Rule>(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"code": "INVALID_RULE", "detail": e.to_string()})))
+                .into_response();
+        }
+    };
+    match f.add(rule) {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({"id": id}))).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"code": "INVALID_RULE", "detail": e}))).into_response(),
+    }
+}
+
+async fn clear(State(f): State<Arc<Faults>>) -> Response {
+    f.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Clone)]
+struct Proxy {
+    faults: Arc<Faults>,
+    upstream: String,
+    client: reqwest::Client,
+}
+
+/// The DynamoDB endpoint the functions call: forwards to the stand-in at `upstream`, unless a
+/// fault rule fires.
+pub fn dynamodb_proxy(faults: Arc<Faults>, upstream: String) -> Router {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("an HTTP client");
+    Router::new().fallback(forward).with_state(Proxy { faults, upstream, client })
+}
+
+async fn forward(State(p): State<Proxy>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    p.faults.calls.fetch_add(1, Ordering::Relaxed);
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or_default()
+        .to_string();
+    if let Some(error) = p.faults.fire("dynamodb", &operation, &body) {
+        return dynamodb_error(&error, &body);
+    }
+    let url = format!("{}{}", p.upstream, uri.path_and_query().map(|x| x.as_str()).unwrap_or("/"));
+    let mut req = p.client.request(method, url).body(body);
+    for (name, value) in headers.iter() {
+        if name != "host" && name != "content-length" {
+            req = req.header(name, value);
+        }
+    }
+    match req.send().await {
+        Ok(res) => {
+            let mut out = Response::builder().status(res.status());
+            for (name, value) in res.headers() {
+                if name != "content-length" && name != "transfer-encoding" {
+                    out = out.header(name, value);
+                }
+            }
+            let bytes = res.bytes().await.unwrap_or_default();
+            out.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+/// An error in DynamoDB's JSON protocol.
+fn dynamodb_error(error: &str, body: &[u8]) -> Response {
+    let (status, kind, extra) = match error {
+        "InternalServerError" => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", json!({})),
+        "TransactionConflict" => {
+            // One reason per item of the transaction, as DynamoDB gives them.
+            let items = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
+                .unwrap_or(1);
+            let mut reasons = vec![json!({"Code": "None"}); items];
+            reasons[0] = json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"});
+            (StatusCode::BAD_REQUEST, "TransactionCanceledException", json!({"CancellationReasons": reasons}))
+        }
+        other => (StatusCode::BAD_REQUEST, other, json!({})),
+    };
+    let mut body = json!({
+        "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"),
+        "message": format!("injected by the local fault switch: {error}"),
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    (status, [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", kind)], body.to_string())
+        .into_response()
+}
