@@ -9,7 +9,8 @@ VENV="$CACHE/venv"
 [ -x "$VENV/bin/st" ] || { python3 -m venv "$VENV"; "$VENV/bin/pip" install --quiet schemathesis; }
 data=$(mktemp -d)
 cargo build --quiet -p local-stack --bin local-stack
-setsid "$CARGO_TARGET_DIR/debug/local-stack" --data-dir "$data/data" --port "${PORT:-3000}" >"$data/stack.log" 2>&1 &
+setsid "$CARGO_TARGET_DIR/debug/local-stack" --data-dir "$data/data" --port "${PORT:-3000}" \
+  --env WRITE_RATE_LIMIT_PER_MINUTE=100000 >"$data/stack.log" 2>&1 &
 stack=$!
 trap 'kill -- -$stack 2>/dev/null || true; rm -rf "$data"' EXIT
 api="http://127.0.0.1:${PORT:-3000}"

@@ -80,6 +80,8 @@ pub struct Config {
     pub s3_force_path_style: bool,
     /// Requests per source address and sensitive action (sign-up, login, ...) per 10 minutes.
     pub ip_rate_limit: u32,
+    /// Writes one user may send to one route per minute.
+    pub write_rate_limit: u32,
     /// Google sign-in, when configured.
     pub google: Option<OAuthProvider>,
     /// Kakao sign-in, when configured.
@@ -144,6 +146,13 @@ impl Config {
                 .filter(|n| *n > 0)
                 .ok_or(ConfigError::Invalid { name: "RATE_LIMIT_PER_IP", reason: "a positive number".into() })?,
         };
+        let write_rate_limit = match opt("WRITE_RATE_LIMIT_PER_MINUTE") {
+            None => 120,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or(ConfigError::Invalid {
+                name: "WRITE_RATE_LIMIT_PER_MINUTE",
+                reason: "a positive number".into(),
+            })?,
+        };
         let provider = |prefix: &str, token: &str, userinfo: &str| -> Option<OAuthProvider> {
             Some(OAuthProvider {
                 client_id: opt(&format!("{prefix}_CLIENT_ID"))?,
@@ -195,6 +204,7 @@ impl Config {
             jwt_issuer: opt("JWT_ISSUER").unwrap_or_else(|| "petplatform".into()),
             access_token_ttl_secs,
             ip_rate_limit,
+            write_rate_limit,
             google,
             kakao,
             toss,

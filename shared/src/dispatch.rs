@@ -68,6 +68,12 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
         }
         crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
+        // Every write has a per-user limit per route: one script cannot flood a table partition
+        // or other users' inboxes.
+        if route.method.is_write() {
+            let limit = crate::ratelimit::Limit { action: "write", max: ctx.config.write_rate_limit, window_secs: 60 };
+            crate::ratelimit::hit(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())).await?;
+        }
     }
     req.identity = identity;
     Ok(())

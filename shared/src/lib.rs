@@ -19,6 +19,7 @@
 //! | [`socket`], [`push`] | WebSocket routes with typed handlers; pushing frames to a user's live connections |
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

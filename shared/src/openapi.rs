@@ -41,7 +41,9 @@ fn error_description(status: u16) -> &'static str {
         413 => "The body is too large.",
         415 => "The body is not JSON.",
         423 => "The account is locked.",
-        429 => "Too many requests; see `Retry-After`.",
+        429 => {
+            "Too many requests (a per-user limit of writes per route and minute, or a per-address limit); see `Retry-After`."
+        }
         402 => "The payment provider refused the payment (`code`, `providerCode`, `providerMessage`).",
         503 => "A dependency did not answer in time; send the same request again after `Retry-After`.",
         _ => "Something went wrong on our side.",
@@ -143,9 +145,13 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
             }
             responses = responses.response(status.to_string(), rb.build());
         }
-        let mut errors: Vec<u16> = vec![400, 500];
+        // A busy table (or provider) answers 503 with Retry-After, anywhere.
+        let mut errors: Vec<u16> = vec![400, 500, 503];
         if route.access != Access::Public {
             errors.extend([401, 403]);
+            if route.method.is_write() {
+                errors.push(429); // the per-user write limit
+            }
         }
         errors.extend(doc.errors);
         if route.takes_idempotency_key() {

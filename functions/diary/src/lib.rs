@@ -1,6 +1,7 @@
 //! The diary: posts with hashtags, likes, comments with replies, home feeds, search and
 //! trending hashtags. Item layout: see [`model`].
 
+pub mod audit;
 pub mod comments;
 pub mod error;
 pub mod feed_worker;
@@ -18,6 +19,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 pub const DOMAIN: Domain = Domain {
     name: "diary",
     functions: &[
+        &audit::AUDIT_JOB,
         &posts::CREATE,
         &posts::GET,
         &posts::UPDATE,

@@ -1,6 +1,7 @@
 //! The second-hand market: listings with pictures and a place, nearby search over geohash cells,
 //! title search, wishlists, paying through Toss Payments exactly once, and the sellers' points. Item layout: [`keys`].
 
+pub mod audit;
 pub mod error;
 pub mod keys;
 pub mod listings;
@@ -18,6 +19,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 pub const DOMAIN: Domain = Domain {
     name: "market",
     functions: &[
+        &audit::AUDIT_JOB,
         &listings::CREATE,
         &listings::GET,
         &listings::UPDATE,

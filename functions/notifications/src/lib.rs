@@ -1,6 +1,7 @@
 //! Notifications: the SQS worker that turns domain events into notifications (and emails),
 //! and the inbox endpoints.
 
+pub mod audit;
 pub mod error;
 pub mod inbox;
 pub mod keys;
@@ -14,6 +15,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 pub const DOMAIN: Domain = Domain {
     name: "notifications",
     functions: &[
+        &audit::AUDIT_JOB,
         &inbox::LIST,
         &inbox::UNREAD,
         &inbox::MARK_READ,

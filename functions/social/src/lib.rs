@@ -1,6 +1,7 @@
 //! Relations between users: follows (with counters and feed effects), blocks (which end follows
 //! both ways and hide each other's content), and reports for the moderators' queue.
 
+pub mod audit;
 pub mod blocks;
 pub mod error;
 pub mod follows;
@@ -15,6 +16,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 pub const DOMAIN: Domain = Domain {
     name: "social",
     functions: &[
+        &audit::AUDIT_JOB,
         &follows::FOLLOW,
         &follows::UNFOLLOW,
         &follows::STATUS,

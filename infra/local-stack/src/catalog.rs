@@ -45,3 +45,17 @@ pub fn streams() -> Vec<&'static StreamConsumer> {
 pub fn openapi_json() -> String {
     shared::openapi::document(DOMAINS, env!("CARGO_PKG_VERSION")).to_pretty_json().expect("the document serialises")
 }
+
+/// Every domain's counter audit, one after the other (`cargo run -- audit [--repair]`, and the
+/// tests that end with an audit).
+pub async fn audit_all(
+    ctx: &shared::AppContext,
+    repair: bool,
+) -> shared::ApiResult<Vec<(&'static str, shared::audit::Report)>> {
+    Ok(vec![
+        ("diary", diary::audit::run(ctx, repair).await?),
+        ("social", social::audit::run(ctx, repair).await?),
+        ("notifications", notifications::audit::run(ctx, repair).await?),
+        ("market", market::audit::run(ctx, repair).await?),
+    ])
+}

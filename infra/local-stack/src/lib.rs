@@ -91,8 +91,12 @@ impl StackOptions {
             sandbox_port: 0,
             websocket_port: 0,
             websocket_limits: websocket::Limits::default(),
-            // Tests send everything from one address; per-address limits are tested on their own.
-            env: BTreeMap::from([("RATE_LIMIT_PER_IP".to_string(), "1000000".to_string())]),
+            // Tests send everything from one address, and race one user's writes by the hundred;
+            // the limits are tested on their own.
+            env: BTreeMap::from([
+                ("RATE_LIMIT_PER_IP".to_string(), "1000000".to_string()),
+                ("WRITE_RATE_LIMIT_PER_MINUTE".to_string(), "1000000".to_string()),
+            ]),
             run_functions: true,
             visibility_timeout: None,
             run_schedules: false,

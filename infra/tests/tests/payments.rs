@@ -295,6 +295,8 @@ async fn a_timeout_is_settled_by_asking_toss_on_retry_or_by_the_settling_job() {
     assert_eq!((first.status, first.body["code"].as_str()), (503, Some("PAYMENT_PENDING")), "{:?}", first.body);
     assert!(first.header("retry-after").is_some());
     assert_eq!(status_of(&t, &id).await, "RESERVED", "held while unknown");
+    let delete = t.call(Method::DELETE, &format!("/market/posts/{id}"), None, Some(&ann.access)).await;
+    assert_eq!((delete.status, delete.body["code"].as_str()), (409, Some("ITEM_NOT_AVAILABLE")), "not while paying");
     let retry = confirm(&t, &bob, &key, &order_id, 15_000).await;
     assert_eq!(retry.status, 200, "{:?}", retry.body);
     assert_eq!(status_of(&t, &id).await, "SOLD");

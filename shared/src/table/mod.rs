@@ -365,6 +365,48 @@ impl<T> Page<T> {
 /// How many times a transaction that lost a race with another transaction is tried again.
 const TRANSACTION_RETRIES: u32 = 10;
 
+/// Error codes of a table that is busy or briefly unwell: the SDK has already retried them, so
+/// the caller is told to come back (503 with `Retry-After`) rather than that we failed.
+const BUSY: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+fn busy(op: &str, cause: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(op, cause = %cause, "the table is busy");
+    ApiError::Unavailable { code: "BUSY", detail: "The service is busy. Try again in a moment.".into() }
+}
+
+/// A table call that failed after the SDK's retries: busy (503) or our failure (500).
+fn failed<E, R>(op: &str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> ApiError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+    let transient = matches!(e, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
+        || e.code().is_some_and(|c| BUSY.contains(&c));
+    if transient {
+        busy(op, DisplayErrorContext(&e))
+    } else {
+        ApiError::internal(format!("{op}: {}", DisplayErrorContext(e)))
+    }
+}
+
+/// The same for an error already taken out of its `SdkError`.
+fn failed_service(op: &str, e: impl aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error) -> ApiError {
+    use aws_sdk_dynamodb::error::DisplayErrorContext;
+    if e.code().is_some_and(|c| BUSY.contains(&c)) {
+        busy(op, DisplayErrorContext(&e))
+    } else {
+        ApiError::internal(format!("{op}: {}", DisplayErrorContext(e)))
+    }
+}
+
 /// The table and the client that reaches it.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -394,7 +436,7 @@ impl Table {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| ApiError::internal(format!("GetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+            .map_err(|e| failed("GetItem", e))?;
         Ok(out.item)
     }
 
@@ -409,9 +451,7 @@ impl Table {
 
     /// One write returning the item as it is after the write (updates) or nothing.
     pub async fn write_returning(&self, w: Write) -> ApiResult<Option<Item>> {
-        let ctx = |e: aws_sdk_dynamodb::Error| {
-            ApiError::internal(format!("write: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
-        };
+        let ctx = |e: aws_sdk_dynamodb::Error| failed_service("write", e);
         let names = w.names_opt();
         let values = w.values_opt();
         let cond = w.condition_expr();
@@ -492,6 +532,10 @@ impl Table {
             let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let err = match result {
                 Ok(_) => return Ok(()),
+                Err(
+                    e @ (aws_sdk_dynamodb::error::SdkError::TimeoutError(_)
+                    | aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)),
+                ) => return Err(failed("TransactWriteItems", e)),
                 Err(e) => e.into_service_error(),
             };
             match err {
@@ -511,12 +555,7 @@ impl Table {
                     }
                 }
                 TransactWriteItemsError::TransactionInProgressException(_) => {}
-                other => {
-                    return Err(ApiError::internal(format!(
-                        "TransactWriteItems: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(other)
-                    )));
-                }
+                other => return Err(failed_service("TransactWriteItems", other)),
             }
             attempt += 1;
             if attempt >= TRANSACTION_RETRIES {
@@ -533,13 +572,13 @@ impl Table {
             let mut pending = chunk.to_vec();
             let mut attempt = 0;
             loop {
-                let out =
-                    self.client().batch_write_item().request_items(self.name(), pending).send().await.map_err(|e| {
-                        ApiError::internal(format!(
-                            "BatchWriteItem: {}",
-                            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                        ))
-                    })?;
+                let out = self
+                    .client()
+                    .batch_write_item()
+                    .request_items(self.name(), pending)
+                    .send()
+                    .await
+                    .map_err(|e| failed("BatchWriteItem", e))?;
                 match out.unprocessed_items.and_then(|mut m| m.remove(self.name())) {
                     Some(rest) if !rest.is_empty() => {
                         attempt += 1;
@@ -597,10 +636,13 @@ impl Table {
                 .map_err(ApiError::internal)?;
             let mut attempt = 0;
             loop {
-                let out =
-                    self.client.batch_get_item().request_items(&self.name, pending).send().await.map_err(|e| {
-                        ApiError::internal(format!("BatchGetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
-                    })?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, pending)
+                    .send()
+                    .await
+                    .map_err(|e| failed("BatchGetItem", e))?;
                 for item in out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default() {
                     if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(PK), item.get(SK)) {
                         found.insert(Key::new(pk.clone(), sk.clone()), item);
@@ -682,7 +724,7 @@ impl Table {
             .set_consistent_read(q.index.is_none().then_some(true))
             .send()
             .await
-            .map_err(|e| ApiError::internal(format!("Query: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+            .map_err(|e| failed("Query", e))?;
         let mut items = out.items.unwrap_or_default();
         let next_key = if items.len() > q.limit {
             items.truncate(q.limit);

@@ -11,11 +11,14 @@ use local_stack::{LocalStack, StackOptions};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: local-stack [--data-dir DIR] [--port N] [--host ADDR] [--services-only]\n\n\
+        "usage: local-stack [--data-dir DIR] [--port N] [--host ADDR] [--services-only] [--env KEY=VALUE]...\n\n\
          --data-dir DIR    where data lives (default .local/data)\n\
          --port N          HTTP API port (default 3000)\n\
          --host ADDR       listen address (default 127.0.0.1)\n\
-         --services-only   only the AWS stand-ins, for `cargo lambda watch` (writes .local/lambda.env)\n\n\
+         --services-only   only the AWS stand-ins, for `cargo lambda watch` (writes .local/lambda.env)\n\
+         --env KEY=VALUE   a setting of the functions' environment (e.g. WRITE_RATE_LIMIT_PER_MINUTE=1000)\n\n\
+         local-stack audit [--repair] [--data-dir DIR]\n\
+         \x20                 with the stack running, recount every stored counter from its facts (and repair drift)\n\
          local-stack promote-admin EMAIL [--data-dir DIR]\n\
          \x20                 with the stack running, give the verified account EMAIL the ADMIN role"
     );
@@ -35,9 +38,17 @@ async fn main() {
     let mut opts = StackOptions::persistent(&data_dir);
     let mut args = std::env::args().skip(1).peekable();
     let mut promote: Option<String> = None;
+    let mut audit: Option<bool> = None;
     if args.peek().map(String::as_str) == Some("promote-admin") {
         args.next();
         promote = Some(args.next().unwrap_or_else(|| usage()));
+    } else if args.peek().map(String::as_str) == Some("audit") {
+        args.next();
+        let repair = args.peek().map(String::as_str) == Some("--repair");
+        if repair {
+            args.next();
+        }
+        audit = Some(repair);
     }
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -45,12 +56,20 @@ async fn main() {
             "--port" => opts.http_port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
             "--host" => opts.host = args.next().unwrap_or_else(|| usage()),
             "--services-only" => opts.run_functions = false,
+            "--env" => {
+                let kv = args.next().unwrap_or_else(|| usage());
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| usage());
+                opts.env.insert(k.to_string(), v.to_string());
+            }
             _ => usage(),
         }
     }
     opts.data_dir = Some(data_dir.clone());
     if let Some(email) = promote {
         std::process::exit(promote_admin(&data_dir, &email).await);
+    }
+    if let Some(repair) = audit {
+        std::process::exit(audit_counters(&data_dir, repair).await);
     }
 
     let stack = match LocalStack::start(opts).await {
@@ -96,23 +115,60 @@ async fn main() {
     stack.stop().await;
 }
 
-/// Promotes an account through the running stack's DynamoDB, with the functions' own environment.
-async fn promote_admin(data_dir: &std::path::Path, email: &str) -> i32 {
+/// The functions' own context, built from the running stack's `lambda.env`.
+async fn running_stack(data_dir: &std::path::Path) -> Result<shared::AppContext, String> {
     let env_path = data_dir.parent().unwrap_or(data_dir).join("lambda.env");
     let Ok(text) = std::fs::read_to_string(&env_path) else {
-        eprintln!("{} not found: start the stack first (cargo run)", env_path.display());
-        return 1;
+        return Err(format!("{} not found: start the stack first (cargo run)", env_path.display()));
     };
     let env: std::collections::HashMap<String, String> =
         text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let config = match shared::config::Config::from_lookup(|k| env.get(k).cloned()) {
+    let config = shared::config::Config::from_lookup(|k| env.get(k).cloned())
+        .map_err(|e| format!("{}: {e}", env_path.display()))?;
+    Ok(shared::AppContext::build(config, std::sync::Arc::new(shared::clock::SystemClock)).await)
+}
+
+/// Recounts every stored counter from its facts and prints the drift (and repairs it).
+async fn audit_counters(data_dir: &std::path::Path, repair: bool) -> i32 {
+    let ctx = match running_stack(data_dir).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{}: {e}", env_path.display());
+            eprintln!("{e}");
             return 1;
         }
     };
-    let ctx = shared::AppContext::build(config, std::sync::Arc::new(shared::clock::SystemClock)).await;
+    match local_stack::catalog::audit_all(&ctx, repair).await {
+        Ok(reports) => {
+            let mut drift = 0;
+            for (domain, r) in &reports {
+                println!("{domain:<14} {:>6} counters checked, {} drifted", r.checked, r.drift.len());
+                for d in &r.drift {
+                    let fixed = if d.repaired { " (repaired)" } else { "" };
+                    println!(
+                        "  {} at {} / {}: stored {}, counted {}{fixed}",
+                        d.counter, d.pk, d.sk, d.stored, d.actual
+                    );
+                }
+                drift += r.drift.iter().filter(|d| !d.repaired).count();
+            }
+            i32::from(drift > 0)
+        }
+        Err(e) => {
+            eprintln!("the audit failed: {e}");
+            1
+        }
+    }
+}
+
+/// Promotes an account through the running stack's DynamoDB, with the functions' own environment.
+async fn promote_admin(data_dir: &std::path::Path, email: &str) -> i32 {
+    let ctx = match running_stack(data_dir).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
     match identity::admin::promote_to_admin(&ctx, email).await {
         Ok(id) => {
             println!("{email} (user {id}) is now an administrator; it gets the role at its next sign-in.");

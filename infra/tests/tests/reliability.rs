@@ -1,0 +1,209 @@
+//! Failing dependencies and floods, injected: a busy table answers 503 with `Retry-After` (never a
+//! 500), a mixed workload under 20% throttling loses nothing it acknowledged and leaves every
+//! counter equal to its facts, the counter audit finds and repairs planted drift, and every
+//! write has a per-user limit.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use integration_tests::{Reply, Session, TestStack};
+use local_stack::StackOptions;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PW: &str = "walks4ever";
+
+async fn fault(t: &TestStack, rule: Value) {
+    let r = t.post("/_local/faults", rule, None).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+async fn clear_faults(t: &TestStack) {
+    assert_eq!(t.call(Method::DELETE, "/_local/faults", None, None).await.status, 204);
+}
+
+async fn post(t: &TestStack, who: &Session, title: &str) -> String {
+    let r = t.post("/posts", json!({"title": title, "content": "오늘은 한강에서 산책했어요"}), Some(&who.access)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// Drift left after an audit (reports only).
+async fn drift(t: &TestStack) -> Vec<shared::audit::Drift> {
+    local_stack::catalog::audit_all(&t.stack.ctx, false).await.unwrap().into_iter().flat_map(|(_, r)| r.drift).collect()
+}
+
+/// A stack whose queues redeliver a failed message after a second (workers meet the faults too).
+async fn quick_retries() -> TestStack {
+    let mut opts = StackOptions::ephemeral();
+    opts.visibility_timeout = Some(Duration::from_secs(1));
+    TestStack::start_with(opts).await
+}
+
+#[tokio::test]
+async fn a_throttled_table_answers_503_with_retry_after_and_never_a_half_done_write() {
+    let t = quick_retries().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let p = post(&t, &ann, "산책").await;
+    fault(&t, json!({"service": "dynamodb", "error": "ThrottlingException"})).await;
+    for (method, path) in [(Method::GET, "/users/me".to_string()), (Method::PUT, format!("/posts/{p}/like"))] {
+        let r = t.call(method, &path, None, Some(&ann.access)).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (503, Some("BUSY")), "{path}: {:?}", r.body);
+        assert!(r.header("retry-after").is_some(), "{path}");
+    }
+    let created = t.post("/posts", json!({"title": "x", "content": "y"}), Some(&ann.access)).await;
+    assert_eq!(created.status, 503);
+    let fired = t.get("/_local/faults").await.body["injected"].as_u64().unwrap();
+    assert!(fired >= 3, "the switch fired ({fired})");
+    clear_faults(&t).await;
+    // Nothing of the refused writes is there.
+    let mine = t.call(Method::GET, &format!("/users/{}/posts", ann.user_id), None, Some(&ann.access)).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(t.get(&format!("/posts/{p}")).await.body["likeCount"], 0);
+    // A conflicting transaction is retried by the table layer; the like goes through.
+    fault(
+        &t,
+        json!({"service": "dynamodb", "operation": "TransactWriteItems", "error": "TransactionConflict", "times": 2}),
+    )
+    .await;
+    let r = t.call(Method::PUT, &format!("/posts/{p}/like"), None, Some(&ann.access)).await;
+    assert!(r.status / 100 == 2, "{:?}", r.body);
+    assert_eq!(t.get(&format!("/posts/{p}")).await.body["likeCount"], 1);
+    t.settle().await;
+    assert!(drift(&t).await.is_empty());
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_mixed_workload_under_20_percent_throttling_keeps_what_it_acknowledged_and_every_counter() {
+    let t = quick_retries().await;
+    let mut users = Vec::new();
+    for i in 0..6 {
+        users.push(t.user(&format!("u{i}@example.com"), &format!("walker{i}"), PW).await);
+    }
+    let mut posts = Vec::new();
+    for (i, u) in users.iter().enumerate().take(3) {
+        posts.push(post(&t, u, &format!("산책 {i}")).await);
+    }
+    fault(&t, json!({"service": "dynamodb", "error": "ThrottlingException", "share": 0.2})).await;
+    // Everyone likes and comments on every post and follows everyone, all at once.
+    let mut calls: Vec<(String, Method, String, Option<Value>, &Session)> = Vec::new();
+    for u in &users {
+        for p in &posts {
+            calls.push((format!("like {} {p}", u.user_id), Method::PUT, format!("/posts/{p}/like"), None, u));
+            calls.push((
+                format!("comment {} {p}", u.user_id),
+                Method::POST,
+                format!("/posts/{p}/comments"),
+                Some(json!({"content": "귀여워요"})),
+                u,
+            ));
+        }
+        for other in users.iter().filter(|o| o.user_id != u.user_id) {
+            calls.push((
+                format!("follow {} {}", u.user_id, other.user_id),
+                Method::PUT,
+                format!("/users/{}/follow", other.user_id),
+                None,
+                u,
+            ));
+        }
+    }
+    let answers: Vec<Reply> = futures::future::join_all(
+        calls.iter().map(|(_, m, path, body, u)| t.call(m.clone(), path, body.clone(), Some(&u.access))),
+    )
+    .await;
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for a in &answers {
+        *statuses.entry(a.status).or_default() += 1;
+    }
+    let injected = t.get("/_local/faults").await.body["injected"].as_u64().unwrap();
+    clear_faults(&t).await;
+    println!("{} requests under 20% throttling ({injected} table calls failed): {statuses:?}", answers.len());
+    assert!(
+        answers.iter().all(|a| a.status / 100 == 2 || (a.status == 503 && a.header("retry-after").is_some())),
+        "{statuses:?}"
+    );
+    assert!(injected > 0);
+
+    // What was acknowledged is there; what was refused is not.
+    for ((what, _, _, _, u), a) in calls.iter().zip(&answers) {
+        let mut parts = what.split(' ');
+        let (kind, _, target) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+        let ok = a.status / 100 == 2;
+        match kind {
+            "like" => {
+                let likers = t.get(&format!("/posts/{target}/likes?limit=50")).await;
+                let present = likers.body["items"].as_array().unwrap().iter().any(|l| l["id"] == u.user_id.as_str());
+                assert_eq!(present, ok, "{what}: answered {}", a.status);
+            }
+            "follow" => {
+                let s = t.call(Method::GET, &format!("/users/{target}/follow-status"), None, Some(&u.access)).await;
+                assert_eq!(s.body["following"].as_bool(), Some(ok), "{what}: answered {}", a.status);
+            }
+            _ => {}
+        }
+    }
+    // Every counter equals its facts once the background work is done.
+    t.settle().await;
+    let left = drift(&t).await;
+    assert!(left.is_empty(), "drift after the faults: {left:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_finds_planted_drift_and_repairs_it() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let p = post(&t, &ann, "산책").await;
+    assert_eq!(t.call(Method::PUT, &format!("/posts/{p}/like"), None, Some(&bob.access)).await.status / 100, 2);
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/follow", ann.user_id), None, Some(&bob.access)).await.status / 100,
+        2
+    );
+    t.settle().await;
+    assert!(drift(&t).await.is_empty());
+    // Two counters knocked off their facts.
+    let table = &t.stack.ctx.table;
+    let set = |key: shared::table::Key, attr: &str, v: i64| {
+        shared::table::Write::update(key, "SET #a = :v").name("#a", attr).value(":v", shared::table::n(v))
+    };
+    table.write(set(shared::table::Key::new(format!("POST#{p}"), "POST"), "likeCount", 5)).await.unwrap();
+    table.write(set(shared::keys::user_key(&ann.user_id), "followerCount", 9)).await.unwrap();
+    let found = drift(&t).await;
+    let mut what: Vec<(String, i64, i64)> = found.iter().map(|d| (d.counter.clone(), d.stored, d.actual)).collect();
+    what.sort();
+    assert_eq!(what, vec![("followerCount of a user".to_string(), 9, 1), ("likeCount of a post".to_string(), 5, 1)]);
+    let repaired = local_stack::catalog::audit_all(&t.stack.ctx, true).await.unwrap();
+    assert_eq!(repaired.iter().flat_map(|(_, r)| &r.drift).filter(|d| d.repaired).count(), 2);
+    assert!(drift(&t).await.is_empty());
+    assert_eq!(t.get(&format!("/posts/{p}")).await.body["likeCount"], 1);
+    // The scheduled job reports the same way.
+    let job = t.post("/_local/jobs/diary-audit-counters/run", json!({}), None).await;
+    assert_eq!(job.body["result"]["drift"].as_array().map(Vec::len), Some(0), "{:?}", job.body);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn every_write_has_a_per_user_limit_per_route_with_retry_after() {
+    let mut opts = StackOptions::ephemeral();
+    opts.env.insert("WRITE_RATE_LIMIT_PER_MINUTE".into(), "3".into());
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    for i in 0..3 {
+        post(&t, &ann, &format!("산책 {i}")).await;
+    }
+    let r = t.post("/posts", json!({"title": "x", "content": "y"}), Some(&ann.access)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (429, Some("RATE_LIMITED")), "{:?}", r.body);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    // Another route, and another user, are not held back; reads never are.
+    let p = post(&t, &bob, "bob").await;
+    assert_eq!(t.call(Method::PUT, &format!("/posts/{p}/like"), None, Some(&ann.access)).await.status / 100, 2);
+    for _ in 0..5 {
+        assert_eq!(t.call(Method::GET, "/users/me", None, Some(&ann.access)).await.status, 200);
+    }
+    t.stop().await;
+}
