@@ -3,20 +3,21 @@
 //!
 //! `POST /_local/faults` `{service, operation?, contains?, error, times?, share?}` adds a rule;
 //! `GET /_local/faults` lists them with how often each fired; `DELETE /_local/faults` clears them.
-//! A rule fires on a call to `service` (`dynamodb`) whose operation is `operation` (e.g.
-//! `TransactWriteItems`; any when absent) and whose request body holds `contains` (any when
-//! absent), for a `share` of such calls (1 by default), `times` times at most (no limit when
-//! absent). `error` is what the service answers, in its own protocol:
+//! A rule fires on a call to `service` whose operation is `operation` (any when absent) and whose
+//! request body holds `contains` (any when absent), for a `share` of such calls (1 by default),
+//! `times` times at most (no limit when absent). `error` is what the service answers, in its own
+//! protocol, so that the SDKs' and clients' retries run as they would:
 //!
-//! | error | status | what the SDK sees |
+//! | service | operation | errors |
 //! |---|---|---|
-//! | `ThrottlingException` | 400 | throttled (retried by the SDK) |
-//! | `ProvisionedThroughputExceededException` | 400 | throttled (retried by the SDK) |
-//! | `InternalServerError` | 500 | a server error (retried by the SDK) |
-//! | `TransactionConflict` | 400 | `TransactionCanceledException` with a `TransactionConflict` reason |
+//! | `dynamodb` | `GetItem`, `TransactWriteItems`, … | `ThrottlingException`, `ProvisionedThroughputExceededException` (400, retried), `InternalServerError` (500, retried), `TransactionConflict` (a cancelled transaction) |
+//! | `sqs` | `SendMessage`, `ReceiveMessage`, … | `InternalError` (500), `RequestThrottled` (400) |
+//! | `ses` | `SendEmail`, `SendRawEmail` | `ServiceUnavailable` (503), `Throttling` (400) |
+//! | `google`, `kakao`, `toss` | the path after the provider (`/token`, `/v1/payments/confirm`, …) | `ServerError` (500 in the provider's error shape), `Timeout` (no answer for 15 s) |
+//! | `lambda` | a route (`POST /posts`) | `CrashAfterCommit`: the function runs to the end, then its answer is lost (API Gateway's `502`) |
 //!
-//! DynamoDB calls reach the stand-in through a proxy that consults the rules; with none, it only
-//! forwards.
+//! DynamoDB calls reach the stand-in through a proxy that consults the rules; SQS, SES and the
+//! provider sandboxes consult them before answering; the local HTTP API after running a route.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,8 +51,24 @@ pub struct Rule {
     pub fired: u64,
 }
 
-const ERRORS: &[&str] =
-    &["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError", "TransactionConflict"];
+/// The errors each service can be made to answer.
+const ERRORS: &[(&str, &[&str])] = &[
+    (
+        "dynamodb",
+        &[
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "InternalServerError",
+            "TransactionConflict",
+        ],
+    ),
+    ("sqs", &["InternalError", "RequestThrottled"]),
+    ("ses", &["ServiceUnavailable", "Throttling"]),
+    ("google", &["ServerError", "Timeout"]),
+    ("kakao", &["ServerError", "Timeout"]),
+    ("toss", &["ServerError", "Timeout"]),
+    ("lambda", &["CrashAfterCommit"]),
+];
 
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -64,11 +81,12 @@ pub struct Faults {
 
 impl Faults {
     pub fn add(&self, mut rule: Rule) -> Result<u64, String> {
-        if rule.service != "dynamodb" {
-            return Err(format!("no faults for service {:?} (dynamodb)", rule.service));
-        }
-        if !ERRORS.contains(&rule.error.as_str()) {
-            return Err(format!("error is one of {ERRORS:?}"));
+        let Some((_, errors)) = ERRORS.iter().find(|(s, _)| *s == rule.service) else {
+            let services: Vec<&str> = ERRORS.iter().map(|(s, _)| *s).collect();
+            return Err(format!("service is one of {services:?}"));
+        };
+        if !errors.contains(&rule.error.as_str()) {
+            return Err(format!("error of {} is one of {errors:?}", rule.service));
         }
         if rule.share.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
             return Err("share is from 0 to 1".into());
@@ -89,7 +107,7 @@ impl Faults {
     }
 
     /// The error to answer a call with, if a rule fires on it.
-    fn fire(&self, service: &str, operation: &str, body: &[u8]) -> Option<String> {
+    pub fn fire(&self, service: &str, operation: &str, body: &[u8]) -> Option<String> {
         let mut rules = self.rules.lock().expect("rules");
         for r in rules.iter_mut() {
             if r.service != service
@@ -219,4 +237,64 @@ fn dynamodb_error(error: &str, body: &[u8]) -> Response {
     }
     (status, [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", kind)], body.to_string())
         .into_response()
+}
+
+/// Consults the rules before a stand-in answers: SQS (JSON protocol), SES (query protocol) and
+/// the providers' sandboxes (by path).
+pub async fn guard(
+    State(faults): State<Arc<Faults>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let path = parts.uri.path().to_string();
+    let (service, operation): (String, String) = if let Some(target) = parts.headers.get("x-amz-target") {
+        ("sqs".into(), target.to_str().unwrap_or_default().rsplit('.').next().unwrap_or_default().to_string())
+    } else if parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+        && path == "/"
+    {
+        let action = form_urlencoded::parse(&bytes).find(|(k, _)| k == "Action").map(|(_, v)| v.into_owned());
+        ("ses".into(), action.unwrap_or_default())
+    } else {
+        let mut segs = path.trim_start_matches('/').splitn(2, '/');
+        let provider = segs.next().unwrap_or_default().to_string();
+        (provider, format!("/{}", segs.next().unwrap_or_default()))
+    };
+    if let Some(error) = faults.fire(&service, &operation, &bytes) {
+        return match (service.as_str(), error.as_str()) {
+            ("sqs", e) => {
+                let status = if e == "InternalError" { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::BAD_REQUEST };
+                (
+                    status,
+                    [("content-type", "application/x-amz-json-1.0".to_string()), ("x-amzn-query-error", format!("{e};Receiver"))],
+                    json!({"__type": format!("com.amazonaws.sqs#{e}"), "message": "injected by the local fault switch"}).to_string(),
+                )
+                    .into_response()
+            }
+            ("ses", e) => {
+                let status = if e == "Throttling" { StatusCode::BAD_REQUEST } else { StatusCode::SERVICE_UNAVAILABLE };
+                let xml = format!(
+                    "<ErrorResponse xmlns=\"http://ses.amazonaws.com/doc/2010-12-01/\"><Error><Type>Receiver</Type><Code>{e}</Code><Message>injected by the local fault switch</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+                );
+                (status, [("content-type", "text/xml")], xml).into_response()
+            }
+            (_, "Timeout") => {
+                tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+                StatusCode::GATEWAY_TIMEOUT.into_response()
+            }
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"code": "FAILED_INTERNAL_SYSTEM_PROCESSING", "message": "injected by the local fault switch", "error": "server_error"})),
+            )
+                .into_response(),
+        };
+    }
+    next.run(axum::extract::Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -182,7 +182,15 @@ async fn api(
             };
             let event = http_event(route, &incoming, &params);
             match lambda_http::request::from_str(&event.to_string()) {
-                Ok(req) => to_axum(shared::dispatch::dispatch(route, gw.ctx.clone(), req).await),
+                Ok(req) => {
+                    let answer = to_axum(shared::dispatch::dispatch(route, gw.ctx.clone(), req).await);
+                    // The function finished (and committed), but its answer never arrives.
+                    if gw.faults.fire("lambda", &route.route_key(), &[]).is_some() {
+                        let lost = axum::Json(serde_json::json!({"message": "Internal Server Error"}));
+                        return (StatusCode::BAD_GATEWAY, lost).into_response();
+                    }
+                    answer
+                }
                 Err(e) => problem(&ApiError::internal(format!("event parse: {e}"))),
             }
         }

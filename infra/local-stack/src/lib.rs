@@ -261,7 +261,10 @@ impl LocalStack {
         }
         tasks.push(serve_axum(
             listener,
-            axum::Router::new().fallback(axum::routing::post(sqs::endpoint)).with_state(queues.clone()),
+            axum::Router::new()
+                .fallback(axum::routing::post(sqs::endpoint))
+                .with_state(queues.clone())
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
             stop_rx.clone(),
         ));
 
@@ -270,7 +273,10 @@ impl LocalStack {
         let (listener, ses_url) = bind(&opts.host, opts.ses_port).await?;
         tasks.push(serve_axum(
             listener,
-            axum::Router::new().fallback(axum::routing::post(ses::endpoint)).with_state(mailbox.clone()),
+            axum::Router::new()
+                .fallback(axum::routing::post(ses::endpoint))
+                .with_state(mailbox.clone())
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
             stop_rx.clone(),
         ));
 
@@ -279,7 +285,9 @@ impl LocalStack {
         let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
         tasks.push(serve_axum(
             listener,
-            oauth_sandbox::router().merge(toss_sandbox::router(toss.clone())),
+            oauth_sandbox::router()
+                .merge(toss_sandbox::router(toss.clone()))
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
             stop_rx.clone(),
         ));
 

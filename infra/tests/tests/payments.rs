@@ -388,3 +388,26 @@ async fn market_titles_are_searchable_in_korean() {
     assert_eq!(t.get("/search/market?q=강아지").await.body["items"].as_array().unwrap().len(), 0);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn toss_answering_5xx_leaves_the_payment_to_be_asked_about_not_guessed() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = listing(&t, &ann, "강아지 옷", 7_000).await;
+    room(&t, &ann, &bob, &id, true).await;
+    let order_id = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let key = checkout(&t, &order_id, 7_000, "APPROVE").await;
+    let rule = json!({"service": "toss", "operation": "/v1/payments/confirm", "error": "ServerError"});
+    assert_eq!(t.post("/_local/faults", rule, None).await.status, 201);
+    let r = confirm(&t, &bob, &key, &order_id, 7_000).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (503, Some("PAYMENT_PENDING")), "{:?}", r.body);
+    assert_eq!(status_of(&t, &id).await, "RESERVED");
+    assert!(charged(&t).await.is_empty());
+    assert_eq!(t.call(Method::DELETE, "/_local/faults", None, None).await.status, 204);
+    // Asked again, Toss says the payment was never confirmed: it is confirmed now, once.
+    let r = confirm(&t, &bob, &key, &order_id, 7_000).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(charged(&t).await.len(), 1);
+    t.stop().await;
+}

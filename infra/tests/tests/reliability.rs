@@ -217,3 +217,82 @@ async fn every_write_has_a_per_user_limit_per_route_with_retry_after() {
     }
     t.stop().await;
 }
+
+#[tokio::test]
+async fn mail_and_messages_wait_out_a_failing_ses_and_sqs_and_arrive_once() {
+    let t = quick_retries().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    // SES refuses the next four sends (the SDK's three tries, then one more): the mail worker's
+    // message comes back and the code arrives once.
+    fault(&t, json!({"service": "ses", "error": "ServiceUnavailable", "times": 4})).await;
+    t.sign_up("bob@example.com", "bob", PW).await;
+    let mail = t
+        .eventually(Duration::from_secs(20), "the verification mail", || async {
+            let m = t.mail_to("bob@example.com").await;
+            (!m.is_empty()).then_some(m)
+        })
+        .await;
+    assert_eq!(mail.len(), 1);
+    let rules = t.get("/_local/faults").await.body;
+    assert_eq!(rules["rules"][0]["fired"], 4, "{rules:?}");
+    clear_faults(&t).await;
+    // SQS refuses the relay's next sends: the outbox keeps the message until it is taken.
+    fault(&t, json!({"service": "sqs", "operation": "SendMessage", "error": "InternalError", "times": 6})).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/follow", ann.user_id), None, Some(&cat.access)).await.status / 100,
+        2
+    );
+    let note = t
+        .eventually(Duration::from_secs(20), "the follow notification", || async {
+            let r = t.call(Method::GET, "/notifications", None, Some(&ann.access)).await;
+            r.body["items"].as_array().and_then(|a| a.iter().find(|n| n["type"] == "FOLLOW").cloned())
+        })
+        .await;
+    assert_eq!(note["actor"]["nickname"], "cat");
+    assert!(t.get("/_local/faults").await.body["rules"][0]["fired"].as_u64().unwrap() >= 1);
+    clear_faults(&t).await;
+    t.settle().await;
+    let inbox = t.call(Method::GET, "/notifications", None, Some(&ann.access)).await;
+    assert_eq!(inbox.body["items"].as_array().unwrap().iter().filter(|n| n["type"] == "FOLLOW").count(), 1, "once");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_provider_is_a_503_and_a_lost_answer_is_replayed_by_its_key() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    // Google's token endpoint fails: 503, nothing half made; once it is back, sign-in works.
+    let cb = "https://app.example.com/oauth/google";
+    let code = t.provider_code("google", "gina@gmail.com", "Gina", cb).await;
+    fault(&t, json!({"service": "google", "operation": "/token", "error": "ServerError"})).await;
+    let r = t.post("/auth/oauth/google", json!({"code": code, "redirectUri": cb}), None).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (503, Some("PROVIDER_UNAVAILABLE")), "{:?}", r.body);
+    assert!(r.header("retry-after").is_some());
+    clear_faults(&t).await;
+    let r = t.post("/auth/oauth/google", json!({"code": code, "redirectUri": cb}), None).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    // The function creating a post commits, then its answer is lost (API Gateway says 502). The
+    // client sends the same request with the same key: it gets the first answer, and there is
+    // one post.
+    fault(&t, json!({"service": "lambda", "operation": "POST /posts", "error": "CrashAfterCommit", "times": 1})).await;
+    let send = || {
+        t.send(
+            t.http
+                .post(t.url("/posts"))
+                .bearer_auth(&ann.access)
+                .header("Idempotency-Key", "post-1")
+                .json(&json!({"title": "산책", "content": "한강"})),
+        )
+    };
+    let lost = send().await;
+    assert_eq!(lost.status, 502);
+    let again = send().await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let mine = t.get(&format!("/users/{}/posts", ann.user_id)).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1, "one post");
+    clear_faults(&t).await;
+    t.stop().await;
+}
