@@ -37,6 +37,12 @@ impl Cors {
         c
     }
 
+    /// Credentials are allowed only with listed origins: a wildcard with credentials would let
+    /// any site act with a user's cookies, so a wildcard turns them off (here and in the template).
+    pub fn credentials_allowed(&self) -> bool {
+        self.allow_credentials && !self.allow_origins.iter().any(|o| o.trim() == "*")
+    }
+
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.allow_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
     }
@@ -50,7 +56,7 @@ impl Cors {
             ("access-control-max-age", self.max_age.to_string()),
             ("vary", "origin".to_string()),
         ];
-        if self.allow_credentials {
+        if self.credentials_allowed() {
             h.push(("access-control-allow-credentials", "true".into()));
         }
         h
@@ -62,7 +68,7 @@ impl Cors {
         if !self.expose_headers.is_empty() {
             h.push(("access-control-expose-headers", self.expose_headers.join(",")));
         }
-        if self.allow_credentials {
+        if self.credentials_allowed() {
             h.push(("access-control-allow-credentials", "true".into()));
         }
         h
@@ -79,5 +85,19 @@ mod tests {
         assert!(!c.allow_origins.is_empty());
         assert!(c.allows_origin(&c.allow_origins[0].clone()));
         assert!(!c.allows_origin("https://evil.example"));
+    }
+
+    #[test]
+    fn a_wildcard_origin_never_comes_with_credentials() {
+        let c = Cors { allow_origins: vec!["*".into()], allow_credentials: true, ..Cors::from_config_file() };
+        assert!(c.allows_origin("https://any.example"));
+        assert!(!c.credentials_allowed());
+        for (k, _) in
+            c.preflight_headers("https://any.example").into_iter().chain(c.response_headers("https://any.example"))
+        {
+            assert_ne!(k, "access-control-allow-credentials");
+        }
+        let listed = Cors { allow_origins: vec!["https://app.example".into()], allow_credentials: true, ..c };
+        assert!(listed.credentials_allowed());
     }
 }

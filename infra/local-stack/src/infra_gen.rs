@@ -459,7 +459,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
                     "AllowMethods": cors.allow_methods,
                     "AllowHeaders": cors.allow_headers,
                     "ExposeHeaders": cors.expose_headers,
-                    "AllowCredentials": cors.allow_credentials,
+                    "AllowCredentials": cors.credentials_allowed(),
                     "MaxAge": cors.max_age
                 }
             }

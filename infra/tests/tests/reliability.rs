@@ -272,6 +272,14 @@ async fn a_failing_provider_is_a_503_and_a_lost_answer_is_replayed_by_its_key() 
     clear_faults(&t).await;
     let r = t.post("/auth/oauth/google", json!({"code": code, "redirectUri": cb}), None).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
+    // Kakao's token endpoint does not answer at all: the client gives up in time, 503.
+    let kb = "https://app.example.com/oauth/kakao";
+    let code = t.provider_code("kakao", "kim@kakao.com", "김", kb).await;
+    fault(&t, json!({"service": "kakao", "operation": "/oauth/token", "error": "Timeout", "times": 1})).await;
+    let started = std::time::Instant::now();
+    let r = t.post("/auth/oauth/kakao", json!({"code": code, "redirectUri": kb}), None).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (503, Some("PROVIDER_UNAVAILABLE")), "{:?}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(14), "the client's own timeout, not the provider's silence");
 
     // The function creating a post commits, then its answer is lost (API Gateway says 502). The
     // client sends the same request with the same key: it gets the first answer, and there is

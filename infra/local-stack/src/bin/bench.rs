@@ -87,5 +87,12 @@ async fn main() {
             calls
         );
     }
+    // The run ends with the counter audit: every counter must still equal its facts.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reports = local_stack::catalog::audit_all(&stack.ctx, false).await.expect("the audit runs");
+    let checked: usize = reports.iter().map(|(_, r)| r.checked).sum();
+    let drift: Vec<_> = reports.iter().flat_map(|(_, r)| r.drift.iter()).collect();
+    println!("\ncounter audit: {checked} counters checked, {} drifted", drift.len());
+    assert!(drift.is_empty(), "{drift:?}");
     stack.stop().await;
 }
