@@ -14,6 +14,7 @@ pub const DOMAINS: &[Domain] = &[
     realtime::DOMAIN,
     chat::DOMAIN,
     market::DOMAIN,
+    health::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

@@ -142,6 +142,10 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /users/me/market/purchases", Rule::Signed(Fixture::None)),
     ("GET /users/me/market/sales", Rule::Signed(Fixture::None)),
     ("GET /search/market", Rule::Open),
+    ("PUT /pets/{id}/activities/{date}", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/activities/{date}", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/activities", Rule::Owner(Fixture::Pet)),
+    ("GET /health/activity-levels", Rule::Open),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
@@ -200,8 +204,10 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             .await
         }
         Fixture::Pet => {
-            let body =
-                json!({"name": "콩이", "speciesId": "dog-maltese", "gender": "FEMALE", "birthday": "2021-03-14"});
+            // Names are unique per owner.
+            static PETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = PETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let body = json!({"name": format!("콩이{n}"), "speciesId": "dog-maltese", "gender": "FEMALE", "birthday": "2021-03-14"});
             created(t.post("/pets", body, Some(&o.access)).await, "pet").await
         }
         Fixture::Listing => listing(t, o).await,

@@ -1,0 +1,10 @@
+//! What can go wrong in health care: one enum, each variant a status, a stable code and a message.
+
+shared::domain_errors! {
+    /// What can go wrong in health care.
+    pub enum HealthError {
+        PetNotFound => (404, "PET_NOT_FOUND", "No such pet."),
+        NotYourPet => (403, "NOT_YOUR_PET", "Only the pet's owner may see or change its health records."),
+        ActivityNotFound => (404, "ACTIVITY_NOT_FOUND", "No activity recorded for this pet on this day."),
+    }
+}
