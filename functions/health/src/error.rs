@@ -6,5 +6,8 @@ shared::domain_errors! {
         PetNotFound => (404, "PET_NOT_FOUND", "No such pet."),
         NotYourPet => (403, "NOT_YOUR_PET", "Only the pet's owner may see or change its health records."),
         ActivityNotFound => (404, "ACTIVITY_NOT_FOUND", "No activity recorded for this pet on this day."),
+        ScheduleNotFound => (404, "SCHEDULE_NOT_FOUND", "No such schedule."),
+        ScheduleChanged => (409, "CONCURRENT_UPDATE", "The schedule changed meanwhile. Try again."),
+        ReminderSent => (409, "REMINDER_SENT", "The reminder was sent already."),
     }
 }

@@ -3,6 +3,9 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | a pet's day of activity | `HEALTH#<pet>` | `ACT#<yyyy-mm-dd>` (one per day; a range of days is one Query) |
+//! | schedule | `SCHED#<id>` | `SCHEDULE` | GSI1 `PETSCHED#<pet>` / `<id>`; GSI2 `SCHEDROLL#<0-7>` / `<id>` while its reminders must be carried forward |
+//! | reminder due | `REMINDERS#<UTC minute>` | `<schedule>#<day>#<HH:mm>` (with the schedule's version) |
+//! | the reminder job's progress | `REMINDERJOB` | `STATE` (the last minute it finished) |
 
 use shared::table::Key;
 
@@ -16,4 +19,34 @@ pub fn activity_sort(date: &str) -> String {
 
 pub fn activity_key(pet: &str, date: &str) -> Key {
     Key::new(health_partition(pet), activity_sort(date))
+}
+
+/// A schedule.
+pub fn schedule_key(id: &str) -> Key {
+    Key::new(format!("SCHED#{id}"), "SCHEDULE")
+}
+
+/// GSI1 partition of a pet's schedules.
+pub fn pet_schedules_partition(pet: &str) -> String {
+    format!("PETSCHED#{pet}")
+}
+
+/// GSI2 partition of the schedules whose reminders the daily job carries forward (8 shards).
+pub fn rolling_partition(shard: u8) -> String {
+    format!("SCHEDROLL#{shard}")
+}
+
+/// The reminders due in one minute (UTC, `YYYY-MM-DDTHH:MM`): the job Queries one partition a
+/// minute.
+pub fn reminders_partition(minute: &str) -> String {
+    format!("REMINDERS#{minute}")
+}
+
+pub fn reminder_key(minute: &str, schedule: &str, date: &str, time: &str) -> Key {
+    Key::new(reminders_partition(minute), format!("{schedule}#{date}#{time}"))
+}
+
+/// Where the reminder job remembers the last minute it finished.
+pub fn reminder_job_key() -> Key {
+    Key::new("REMINDERJOB", "STATE")
 }

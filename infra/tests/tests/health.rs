@@ -134,3 +134,224 @@ async fn health_records_are_the_owners_alone() {
     assert_eq!(t.call(Method::GET, &path, None, Some(&ann.access)).await.body["activityLevel"], 2);
     t.stop().await;
 }
+
+async fn schedule(t: &TestStack, who: &Session, pet: &str, body: Value) -> integration_tests::Reply {
+    t.post(&format!("/pets/{pet}/schedules"), body, Some(&who.access)).await
+}
+
+#[tokio::test]
+async fn schedules_keep_the_rules_and_the_calendar_lists_their_occurrences() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let p = pet(&t, &ann).await;
+    let yesterday = seoul_today() - chrono::Duration::days(1);
+
+    // The rules.
+    let past =
+        schedule(&t, &ann, &p, json!({"title": "산책", "type": "CARE", "startDate": yesterday.to_string()})).await;
+    assert_eq!((past.status, past.body["errors"][0]["code"].as_str()), (400, Some("IN_THE_PAST")));
+    let backwards = schedule(
+        &t,
+        &ann,
+        &p,
+        json!({"title": "산책", "type": "CARE", "startDate": "2031-01-10", "endDate": "2031-01-09"}),
+    )
+    .await;
+    assert_eq!(backwards.body["errors"][0]["code"], "BEFORE_START");
+    let odd = schedule(
+        &t,
+        &ann,
+        &p,
+        json!({"title": "산책", "type": "VACCINATION", "subType": "WALK", "startDate": "2031-01-10"}),
+    )
+    .await;
+    assert_eq!(odd.body["errors"][0]["code"], "NOT_OF_TYPE");
+    let once = schedule(
+        &t,
+        &ann,
+        &p,
+        json!({"title": "미용", "type": "CARE", "subType": "GROOMING", "startDate": "2031-01-10", "times": ["14:00"]}),
+    )
+    .await;
+    assert_eq!(once.status, 201, "{:?}", once.body);
+    assert_eq!(
+        (once.body["endDate"].as_str(), once.body["recurrence"].as_str()),
+        (Some("2031-01-10"), Some("NONE")),
+        "no end: the start day"
+    );
+    let pill = schedule(
+        &t,
+        &ann,
+        &p,
+        json!({"title": "항생제", "type": "MEDICATION", "startDate": "2031-01-01", "endDate": "2031-01-03", "recurrence": "DAILY",
+               "times": ["07:00"], "medication": {"drugName": "아목시실린", "dosage": "1정", "durationDays": 3, "frequencyPerDay": 2}}),
+    )
+    .await;
+    assert_eq!(pill.status, 201, "{:?}", pill.body);
+    assert_eq!(pill.body["subType"], "PILL");
+    assert_eq!(pill.body["times"], json!(["08:00", "20:00"]), "twice a day: the usual times");
+
+    // Recurrences in a calendar window (62 days at most).
+    for body in [
+        json!({"title": "격일 산책", "type": "EXERCISE", "startDate": "2031-01-01", "recurrence": "DAILY", "interval": 2, "endDate": "2031-01-09"}),
+        json!({"title": "주간 목욕", "type": "CARE", "startDate": "2031-01-01", "recurrence": "WEEKLY", "endDate": "2031-01-31"}),
+        json!({"title": "심장사상충", "type": "MEDICATION", "subType": "SUPPLEMENT", "startDate": "2031-01-31", "recurrence": "MONTHLY",
+               "medication": {"drugName": "하트가드", "frequencyPerDay": 1}}),
+    ] {
+        assert_eq!(schedule(&t, &ann, &p, body).await.status, 201);
+    }
+    let cal = t
+        .call(Method::GET, &format!("/pets/{p}/schedules?from=2031-01-01&to=2031-03-03"), None, Some(&ann.access))
+        .await;
+    assert_eq!(cal.status, 200, "{:?}", cal.body);
+    let got: Vec<(String, String)> = cal.body["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["date"].as_str().unwrap().to_string(), o["schedule"]["title"].as_str().unwrap().to_string()))
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("2031-01-01", "주간 목욕"),
+        ("2031-01-01", "격일 산책"),
+        ("2031-01-01", "항생제"),
+        ("2031-01-02", "항생제"),
+        ("2031-01-03", "격일 산책"),
+        ("2031-01-03", "항생제"),
+        ("2031-01-05", "격일 산책"),
+        ("2031-01-07", "격일 산책"),
+        ("2031-01-08", "주간 목욕"),
+        ("2031-01-09", "격일 산책"),
+        ("2031-01-10", "미용"),
+        ("2031-01-15", "주간 목욕"),
+        ("2031-01-22", "주간 목욕"),
+        ("2031-01-29", "주간 목욕"),
+        ("2031-01-31", "심장사상충"),
+        ("2031-02-28", "심장사상충"),
+    ]
+    .iter()
+    .map(|(d, n)| (d.to_string(), n.to_string()))
+    .collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got_sorted, want_sorted);
+    let wide = t
+        .call(Method::GET, &format!("/pets/{p}/schedules?from=2031-01-01&to=2031-03-04"), None, Some(&ann.access))
+        .await;
+    assert_eq!(wide.status, 400, "62 days at most");
+
+    // The owner's alone; the alarm keeps its days-before setting.
+    let id = once.body["id"].as_str().unwrap();
+    for (m, path, body) in [
+        (Method::GET, format!("/schedules/{id}"), None),
+        (Method::PATCH, format!("/schedules/{id}"), Some(json!({"title": "x"}))),
+        (Method::DELETE, format!("/schedules/{id}"), None),
+        (Method::GET, format!("/pets/{p}/schedules?from=2031-01-01&to=2031-01-02"), None),
+    ] {
+        let r = t.call(m.clone(), &path, body.clone(), Some(&bob.access)).await;
+        assert!(r.status == 403 || r.status == 404, "{m} {path}: {}", r.status);
+        assert_eq!(t.call(m, &path, body, None).await.status, 401);
+    }
+    let alarm = format!("/schedules/{id}/alarm");
+    let set = t
+        .call(Method::PATCH, &format!("/schedules/{id}"), Some(json!({"reminderDaysBefore": 3})), Some(&ann.access))
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let on = t.call(Method::PUT, &alarm, Some(json!({"enabled": true})), Some(&ann.access)).await;
+    assert_eq!(
+        (on.body["alarmEnabled"].as_bool(), on.body["reminderDaysBefore"].as_u64()),
+        (Some(true), Some(1)),
+        "default 1"
+    );
+    t.call(Method::PATCH, &format!("/schedules/{id}"), Some(json!({"reminderDaysBefore": 2})), Some(&ann.access)).await;
+    t.call(Method::PUT, &alarm, Some(json!({"enabled": false})), Some(&ann.access)).await;
+    let back = t.call(Method::PUT, &alarm, Some(json!({"enabled": true})), Some(&ann.access)).await;
+    assert_eq!(back.body["reminderDaysBefore"], 2, "restored");
+    assert_eq!(t.call(Method::DELETE, &format!("/schedules/{id}"), None, Some(&ann.access)).await.status, 204);
+    assert_eq!(t.call(Method::GET, &format!("/schedules/{id}"), None, Some(&ann.access)).await.status, 404);
+    let types = t.get("/health/schedule-types").await;
+    assert_eq!(types.body.as_array().unwrap().len(), 5);
+    t.stop().await;
+}
+
+/// Moves the stack's clock to `hh:mm` (Seoul) on `day`.
+fn advance_to(t: &TestStack, clock: &shared::clock::OffsetClock, day: chrono::NaiveDate, hh: u32, mm: u32) {
+    let target = day.and_hms_opt(hh, mm, 1).unwrap().and_utc() - chrono::Duration::hours(9);
+    clock.advance(target - t.stack.ctx.now());
+}
+
+async fn run_reminders(t: &TestStack) -> Value {
+    let r = t.post("/_local/jobs/health-reminders/run", json!({}), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["result"].clone()
+}
+
+async fn reminders_in_inbox(t: &TestStack, who: &Session) -> Vec<String> {
+    t.settle().await;
+    let r = t.call(Method::GET, "/notifications?limit=50", None, Some(&who.access)).await;
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "HEALTH_REMINDER")
+        .map(|n| n["body"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn reminders_come_on_time_exactly_once_and_catch_up_after_an_outage() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let p = pet(&t, &ann).await;
+    let today = seoul_today();
+    let (d1, d3) = (today + chrono::Duration::days(1), today + chrono::Duration::days(3));
+    let walk = json!({"title": "산책", "type": "CARE", "subType": "WALK", "startDate": d1.to_string(), "times": ["08:00"],
+                      "reminderDaysBefore": 0, "alarmEnabled": true});
+    assert_eq!(schedule(&t, &ann, &p, walk).await.status, 201);
+    let pill = json!({"title": "심장사상충 약", "type": "MEDICATION", "startDate": d3.to_string(), "times": ["08:00"],
+                      "reminderDaysBefore": 2, "alarmEnabled": true, "medication": {"drugName": "하트가드", "frequencyPerDay": 1}});
+    let r = schedule(&t, &ann, &p, pill).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["times"], json!(["08:00"]));
+    let gone =
+        json!({"title": "미용", "type": "CARE", "startDate": d1.to_string(), "times": ["10:00"], "alarmEnabled": true});
+    let gone_id = schedule(&t, &ann, &p, gone).await.body["id"].as_str().unwrap().to_string();
+    assert_eq!(t.call(Method::DELETE, &format!("/schedules/{gone_id}"), None, Some(&ann.access)).await.status, 204);
+    run_reminders(&t).await;
+
+    // 2 days before the pill: at 00:00 of day 1 (Seoul).
+    advance_to(&t, &clock, d1, 0, 0);
+    assert_eq!(run_reminders(&t).await["sent"], 1);
+    assert_eq!(reminders_in_inbox(&t, &ann).await, vec!["2일후 08:00에 심장사상충 약 복용 예정입니다.".to_string()]);
+    // Nothing before 08:00; at 08:00, the walk.
+    advance_to(&t, &clock, d1, 7, 59);
+    assert_eq!(run_reminders(&t).await["sent"], 0);
+    advance_to(&t, &clock, d1, 8, 0);
+    assert_eq!(run_reminders(&t).await["sent"], 1);
+    // The same minute again: nothing more.
+    assert_eq!(run_reminders(&t).await["sent"], 0);
+    let inbox = reminders_in_inbox(&t, &ann).await;
+    assert_eq!(inbox.iter().filter(|b| *b == "지금 08:00 산책 시간입니다").count(), 1, "{inbox:?}");
+    // The deleted schedule's 10:00 passes without a word.
+    advance_to(&t, &clock, d1, 10, 30);
+    assert_eq!(run_reminders(&t).await["sent"], 0);
+
+    // A job down for ten minutes catches up without duplicates.
+    let d2 = today + chrono::Duration::days(2);
+    let twice = json!({"title": "물 주기", "type": "CARE", "startDate": d2.to_string(), "times": ["09:00", "09:05"], "alarmEnabled": true});
+    assert_eq!(schedule(&t, &ann, &p, twice).await.status, 201);
+    advance_to(&t, &clock, d2, 8, 59);
+    run_reminders(&t).await;
+    advance_to(&t, &clock, d2, 9, 10);
+    assert_eq!(run_reminders(&t).await["sent"], 2);
+    assert_eq!(run_reminders(&t).await["sent"], 0);
+    let inbox = reminders_in_inbox(&t, &ann).await;
+    assert_eq!(inbox.len(), 4, "{inbox:?}");
+    assert!(inbox.contains(&"지금 09:05 물 주기 시간입니다".to_string()));
+    t.stop().await;
+}

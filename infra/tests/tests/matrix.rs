@@ -35,6 +35,8 @@ enum Fixture {
     Order,
     /// A notification of the owner's.
     Notification,
+    /// A care schedule of the owner's pet.
+    Schedule,
 }
 
 /// Who may call a route.
@@ -146,6 +148,13 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /pets/{id}/activities/{date}", Rule::Owner(Fixture::Pet)),
     ("GET /pets/{id}/activities", Rule::Owner(Fixture::Pet)),
     ("GET /health/activity-levels", Rule::Open),
+    ("POST /pets/{id}/schedules", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/schedules", Rule::Owner(Fixture::Pet)),
+    ("GET /schedules/{id}", Rule::Owner(Fixture::Schedule)),
+    ("PATCH /schedules/{id}", Rule::Owner(Fixture::Schedule)),
+    ("DELETE /schedules/{id}", Rule::Owner(Fixture::Schedule)),
+    ("PUT /schedules/{id}/alarm", Rule::Owner(Fixture::Schedule)),
+    ("GET /health/schedule-types", Rule::Open),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
@@ -211,6 +220,11 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             created(t.post("/pets", body, Some(&o.access)).await, "pet").await
         }
         Fixture::Listing => listing(t, o).await,
+        Fixture::Schedule => {
+            let pet = Box::pin(make(t, c, Fixture::Pet)).await;
+            let body = json!({"title": "산책", "type": "CARE", "startDate": "2031-01-01", "recurrence": "WEEKLY", "times": ["08:00"], "alarmEnabled": true});
+            created(t.post(&format!("/pets/{pet}/schedules"), body, Some(&o.access)).await, "schedule").await
+        }
         Fixture::Room => {
             let body = json!({"participantIds": [third.user_id, c.fourth.user_id], "name": "산책 모임"});
             created(t.post("/chat/rooms", body, Some(&o.access)).await, "room").await

@@ -17,7 +17,12 @@ pub enum NotificationKind {
     Follow,
     /// A listing of the recipient's was sold (`excerpt`: the start of its title).
     TradeSold,
+    /// A care schedule's reminder (`excerpt`: the reminder's text; the actor is [`SYSTEM_ACTOR`]).
+    HealthReminder,
 }
+
+/// The actor of notifications nobody caused (reminders, notices).
+pub const SYSTEM_ACTOR: &str = "SYSTEM";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
