@@ -32,6 +32,19 @@ pub struct OAuthProvider {
     pub userinfo_url: String,
 }
 
+/// CLOVA OCR's General API: its invoke URL (the API gateway of one OCR domain) and secret.
+#[derive(Clone)]
+pub struct ClovaOcr {
+    pub invoke_url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ClovaOcr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClovaOcr").field("invoke_url", &self.invoke_url).field("secret", &"<hidden>").finish()
+    }
+}
+
 /// Toss Payments' API: the secret key (Basic auth) and where the API is.
 #[derive(Clone)]
 pub struct TossPayments {
@@ -88,6 +101,8 @@ pub struct Config {
     pub kakao: Option<OAuthProvider>,
     /// Toss Payments, when configured (market payments answer 503 without it).
     pub toss: Option<TossPayments>,
+    /// CLOVA OCR's General API, when configured (prescriptions fail with a reason without it).
+    pub clova: Option<ClovaOcr>,
     /// How long a call to Toss may take before the payment is left to be settled by asking.
     pub toss_timeout_ms: u64,
     /// Explicit endpoints (local stack); in AWS this is empty.
@@ -180,6 +195,10 @@ impl Config {
                 .trim_end_matches('/')
                 .to_string(),
         });
+        let clova = match (opt("CLOVA_OCR_INVOKE_URL"), opt("CLOVA_OCR_SECRET")) {
+            (Some(url), Some(secret)) => Some(ClovaOcr { invoke_url: url.trim_end_matches('/').to_string(), secret }),
+            _ => None,
+        };
         let toss_timeout_ms = match opt("TOSS_TIMEOUT_MS") {
             None => 10_000,
             Some(v) => v.parse::<u64>().ok().filter(|n| (100..=60_000).contains(n)).ok_or(ConfigError::Invalid {
@@ -208,6 +227,7 @@ impl Config {
             google,
             kakao,
             toss,
+            clova,
             toss_timeout_ms,
             s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             endpoints: EndpointOverrides {

@@ -63,6 +63,8 @@ impl Purpose {
         match self {
             Purpose::Document => PDF.to_vec(),
             Purpose::Chat => IMAGES.iter().chain(PDF).chain(CHAT_EXTRA).copied().collect(),
+            // What CLOVA OCR reads well.
+            Purpose::Prescription => IMAGES.iter().filter(|(t, _)| *t != "image/webp").copied().collect(),
             _ => IMAGES.to_vec(),
         }
     }

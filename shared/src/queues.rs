@@ -77,7 +77,17 @@ pub const POST_INDEX: Queue = Queue {
     max_receive_count: 5,
 };
 
-pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX, RECOVERY, POST_INDEX];
+/// Prescription photos waiting to be read by CLOVA OCR (the provider can be slow: a long
+/// visibility timeout).
+pub const OCR: Queue = Queue {
+    name: "ocr",
+    env_var: "OCR_QUEUE_URL",
+    dlq_env_var: "OCR_DLQ_URL",
+    visibility_timeout_secs: 120,
+    max_receive_count: 3,
+};
+
+pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX, RECOVERY, POST_INDEX, OCR];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

@@ -140,11 +140,13 @@ pub enum Secret {
     KakaoOAuth,
     /// The Toss Payments secret key.
     TossPayments,
+    /// The CLOVA OCR secret (`X-OCR-SECRET`).
+    ClovaOcr,
 }
 
 impl Secret {
-    pub const ALL: [Secret; 5] =
-        [Secret::Jwt, Secret::Cursor, Secret::GoogleOAuth, Secret::KakaoOAuth, Secret::TossPayments];
+    pub const ALL: [Secret; 6] =
+        [Secret::Jwt, Secret::Cursor, Secret::GoogleOAuth, Secret::KakaoOAuth, Secret::TossPayments, Secret::ClovaOcr];
     pub fn env_var(self) -> &'static str {
         match self {
             Secret::Jwt => "JWT_SECRET",
@@ -152,6 +154,7 @@ impl Secret {
             Secret::GoogleOAuth => "GOOGLE_CLIENT_SECRET",
             Secret::KakaoOAuth => "KAKAO_CLIENT_SECRET",
             Secret::TossPayments => "TOSS_SECRET_KEY",
+            Secret::ClovaOcr => "CLOVA_OCR_SECRET",
         }
     }
 }

@@ -9,5 +9,7 @@ shared::domain_errors! {
         ScheduleNotFound => (404, "SCHEDULE_NOT_FOUND", "No such schedule."),
         ScheduleChanged => (409, "CONCURRENT_UPDATE", "The schedule changed meanwhile. Try again."),
         ReminderSent => (409, "REMINDER_SENT", "The reminder was sent already."),
+        PrescriptionNotFound => (404, "PRESCRIPTION_NOT_FOUND", "No such prescription."),
+        PrescriptionFinished => (409, "PRESCRIPTION_FINISHED", "The prescription was read already."),
     }
 }

@@ -6,6 +6,7 @@
 //! | schedule | `SCHED#<id>` | `SCHEDULE` | GSI1 `PETSCHED#<pet>` / `<id>`; GSI2 `SCHEDROLL#<0-7>` / `<id>` while its reminders must be carried forward |
 //! | reminder due | `REMINDERS#<UTC minute>` | `<schedule>#<day>#<HH:mm>` (with the schedule's version) |
 //! | the reminder job's progress | `REMINDERJOB` | `STATE` (the last minute it finished) |
+//! | prescription | `RX#<id>` | `RX` | GSI1 `PETRX#<pet>` / `<id>` (a pet's, newest first) |
 
 use shared::table::Key;
 
@@ -49,4 +50,13 @@ pub fn reminder_key(minute: &str, schedule: &str, date: &str, time: &str) -> Key
 /// Where the reminder job remembers the last minute it finished.
 pub fn reminder_job_key() -> Key {
     Key::new("REMINDERJOB", "STATE")
+}
+
+pub fn prescription_key(id: &str) -> Key {
+    Key::new(format!("RX#{id}"), "RX")
+}
+
+/// GSI1 partition of a pet's prescriptions.
+pub fn pet_prescriptions_partition(pet: &str) -> String {
+    format!("PETRX#{pet}")
 }

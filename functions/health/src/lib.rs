@@ -1,10 +1,13 @@
 //! Pet health care (Asia/Seoul dates throughout): daily activity with calorie maths, care
-//! schedules with recurrence, reminders on time and exactly once. Item layout: [`keys`].
+//! schedules with recurrence, reminders on time and exactly once, prescriptions read by CLOVA OCR
+//! into medication schedules. Item layout: [`keys`].
 
 pub mod activities;
 pub mod error;
 pub mod keys;
+pub mod ocr;
 pub mod owner;
+pub mod prescriptions;
 pub mod recurrence;
 pub mod reminders;
 pub mod schedules;
@@ -30,5 +33,9 @@ pub const DOMAIN: Domain = Domain {
         &schedules::TYPES,
         &reminders::REMINDER_JOB,
         &reminders::ROLLING_JOB,
+        &prescriptions::UPLOAD,
+        &prescriptions::GET,
+        &prescriptions::OF_PET,
+        &prescriptions::OCR_WORKER,
     ],
 };

@@ -71,7 +71,7 @@ impl Switches {
             NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention => self.comment,
             NotificationKind::Follow => self.follow,
             NotificationKind::TradeSold => self.trade,
-            NotificationKind::HealthReminder => self.health,
+            NotificationKind::HealthReminder | NotificationKind::PrescriptionRead => self.health,
         }
     }
 }

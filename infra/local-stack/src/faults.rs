@@ -13,7 +13,7 @@
 //! | `dynamodb` | `GetItem`, `TransactWriteItems`, … | `ThrottlingException`, `ProvisionedThroughputExceededException` (400, retried), `InternalServerError` (500, retried), `TransactionConflict` (a cancelled transaction) |
 //! | `sqs` | `SendMessage`, `ReceiveMessage`, … | `InternalError` (500), `RequestThrottled` (400) |
 //! | `ses` | `SendEmail`, `SendRawEmail` | `ServiceUnavailable` (503), `Throttling` (400) |
-//! | `google`, `kakao`, `toss` | the path after the provider (`/token`, `/v1/payments/confirm`, …) | `ServerError` (500 in the provider's error shape), `Timeout` (no answer for 15 s) |
+//! | `google`, `kakao`, `toss`, `clova` | the path after the provider (`/token`, `/v1/payments/confirm`, …) | `ServerError` (500 in the provider's error shape), `Timeout` (no answer for 15 s) |
 //! | `lambda` | a route (`POST /posts`) | `CrashAfterCommit`: the function runs to the end, then its answer is lost (API Gateway's `502`) |
 //!
 //! DynamoDB calls reach the stand-in through a proxy that consults the rules; SQS, SES and the
@@ -67,6 +67,7 @@ const ERRORS: &[(&str, &[&str])] = &[
     ("google", &["ServerError", "Timeout"]),
     ("kakao", &["ServerError", "Timeout"]),
     ("toss", &["ServerError", "Timeout"]),
+    ("clova", &["ServerError", "Timeout"]),
     ("lambda", &["CrashAfterCommit"]),
 ];
 
@@ -247,7 +248,7 @@ pub async fn guard(
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, 32 * 1024 * 1024).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let path = parts.uri.path().to_string();

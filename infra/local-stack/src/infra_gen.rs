@@ -61,8 +61,12 @@ fn get_att(name: &str, attr: &str) -> Value {
 
 /// Providers' public settings: root parameters (an empty client id disables the provider) →
 /// every function's environment.
-const PROVIDER_PARAMETERS: [(&str, &str); 3] =
-    [("GoogleClientId", "GOOGLE_CLIENT_ID"), ("KakaoClientId", "KAKAO_CLIENT_ID"), ("TossApiBase", "TOSS_API_BASE")];
+const PROVIDER_PARAMETERS: [(&str, &str); 4] = [
+    ("GoogleClientId", "GOOGLE_CLIENT_ID"),
+    ("KakaoClientId", "KAKAO_CLIENT_ID"),
+    ("TossApiBase", "TOSS_API_BASE"),
+    ("ClovaOcrInvokeUrl", "CLOVA_OCR_INVOKE_URL"),
+];
 
 /// The nested-stack parameter carrying a secret; only functions that declare it get it.
 fn secret_parameter(secret: Secret) -> &'static str {
@@ -72,6 +76,7 @@ fn secret_parameter(secret: Secret) -> &'static str {
         Secret::GoogleOAuth => "GoogleClientSecret",
         Secret::KakaoOAuth => "KakaoClientSecret",
         Secret::TossPayments => "TossSecretKey",
+        Secret::ClovaOcr => "ClovaOcrSecret",
     }
 }
 
@@ -191,7 +196,7 @@ fn nested_parameters() -> Vec<(String, Value)> {
     for (name, _) in PROVIDER_PARAMETERS {
         p.push((name.to_string(), r(name)));
     }
-    for name in ["GoogleClientSecret", "KakaoClientSecret", "TossSecretKey"] {
+    for name in ["GoogleClientSecret", "KakaoClientSecret", "TossSecretKey", "ClovaOcrSecret"] {
         p.push((name.to_string(), r(name)));
     }
     for q in queues::ALL {
@@ -526,7 +531,9 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "KakaoClientId": {"Type": "String", "Default": "", "Description": "Kakao REST API key (empty: Kakao sign-in off)"},
             "KakaoClientSecret": {"Type": "String", "Default": "", "NoEcho": true},
             "TossSecretKey": {"Type": "String", "Default": "", "NoEcho": true, "Description": "Toss Payments secret key (empty: market payments off)"},
-            "TossApiBase": {"Type": "String", "Default": "https://api.tosspayments.com", "Description": "Toss Payments API base URL"}
+            "TossApiBase": {"Type": "String", "Default": "https://api.tosspayments.com", "Description": "Toss Payments API base URL"},
+            "ClovaOcrInvokeUrl": {"Type": "String", "Default": "", "Description": "CLOVA OCR General API invoke URL (empty: prescription reading off)"},
+            "ClovaOcrSecret": {"Type": "String", "Default": "", "NoEcho": true}
         },
         "Resources": resources,
         "Outputs": {

@@ -8,6 +8,7 @@
 pub mod apigw;
 pub mod bench_support;
 pub mod catalog;
+pub mod clova_sandbox;
 pub mod cors;
 pub mod faults;
 pub mod gateway;
@@ -136,7 +137,7 @@ pub struct LocalStack {
     pub sqs_url: String,
     pub ses_url: String,
     /// The providers' sandboxes (Google under `/google`, Kakao under `/kakao`, Toss Payments
-    /// under `/toss`).
+    /// under `/toss`, CLOVA OCR under `/clova`).
     pub sandbox_url: String,
     /// The fault switch (also at `/_local/faults`).
     pub faults: Arc<faults::Faults>,
@@ -287,6 +288,8 @@ impl LocalStack {
             listener,
             oauth_sandbox::router()
                 .merge(toss_sandbox::router(toss.clone()))
+                .merge(clova_sandbox::router())
+                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
                 .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
             stop_rx.clone(),
         ));
@@ -332,6 +335,8 @@ impl LocalStack {
             ("KAKAO_USERINFO_URL", format!("{sandbox_url}/kakao/v2/user/me")),
             ("TOSS_SECRET_KEY", toss_sandbox::SECRET_KEY.to_string()),
             ("TOSS_API_BASE", format!("{sandbox_url}/toss")),
+            ("CLOVA_OCR_INVOKE_URL", format!("{sandbox_url}/clova")),
+            ("CLOVA_OCR_SECRET", clova_sandbox::SECRET.to_string()),
             // Shorter than the sandbox's slow answer, so that a `TIMEOUT` payment times out.
             ("TOSS_TIMEOUT_MS", "1500".to_string()),
         ] {

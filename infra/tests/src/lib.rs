@@ -194,6 +194,11 @@ impl TestStack {
     /// A small PNG uploaded by `who` for `purpose` (`chat`, `market`, …): its media key.
     pub async fn png(&self, who: &Session, purpose: &str) -> String {
         let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain(std::iter::repeat_n(7u8, 64)).collect();
+        self.upload_png(who, purpose, png).await
+    }
+
+    /// The PNG `png` uploaded by `who` for `purpose`: its media key.
+    pub async fn upload_png(&self, who: &Session, purpose: &str, png: Vec<u8>) -> String {
         let body = json!({"purpose": purpose, "contentType": "image/png", "contentLength": png.len()});
         let up = self.post("/uploads", body, Some(&who.access)).await;
         assert_eq!(up.status, 201, "{:?}", up.body);

@@ -355,3 +355,140 @@ async fn reminders_come_on_time_exactly_once_and_catch_up_after_an_outage() {
     assert!(inbox.contains(&"지금 09:05 물 주기 시간입니다".to_string()));
     t.stop().await;
 }
+
+async fn prescription(t: &TestStack, who: &Session, pet: &str, fixture: &str) -> String {
+    let key = t.upload_png(who, "prescription", local_stack::clova_sandbox::fixture_image(fixture).to_vec()).await;
+    let r = t.post(&format!("/pets/{pet}/prescriptions"), json!({"imageKey": key}), Some(&who.access)).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (202, Some("PENDING")), "{:?}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+async fn read(t: &TestStack, who: &Session, id: &str) -> Value {
+    t.eventually(std::time::Duration::from_secs(15), "the prescription read", || async {
+        let r = t.call(Method::GET, &format!("/prescriptions/{id}"), None, Some(&who.access)).await;
+        matches!(r.body["status"].as_str(), Some("DONE" | "FAILED")).then_some(r.body)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_prescription_photo_becomes_medication_schedules_once() {
+    use integration_tests::ws::{connect, frame_of};
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let p = pet(&t, &ann).await;
+    let mut socket = connect(&t, &ann).await;
+    let id = prescription(&t, &ann, &p, "envelope-two-drugs").await;
+    let rx = read(&t, &ann, &id).await;
+    assert_eq!(rx["status"], "DONE", "{rx:?}");
+    let drugs: Vec<(String, u64, u64)> = rx["drugs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (d["name"].as_str().unwrap().to_string(), d["days"].as_u64().unwrap(), d["timesPerDay"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(drugs, vec![("아목시실린캡슐500mg".to_string(), 5, 2), ("메트로니다졸정250mg".to_string(), 3, 3)]);
+    assert!(rx["text"].as_str().unwrap().contains("행복약국 복약안내"));
+    let frame = frame_of(&mut socket, "prescription.done").await;
+    assert_eq!(frame["prescriptionId"], id.as_str());
+
+    // One medication schedule per drug: from today, for its days, reminders on the day.
+    let ids: Vec<String> =
+        rx["scheduleIds"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 2);
+    let today = seoul_today();
+    let first = t.call(Method::GET, &format!("/schedules/{}", ids[0]), None, Some(&ann.access)).await.body;
+    assert_eq!(
+        (first["type"].as_str(), first["startDate"].as_str(), first["endDate"].as_str()),
+        (
+            Some("MEDICATION"),
+            Some(today.to_string().as_str()),
+            Some((today + chrono::Duration::days(4)).to_string().as_str())
+        )
+    );
+    assert_eq!(first["times"], json!(["08:00", "20:00"]));
+    assert_eq!(
+        (first["reminderDaysBefore"].as_u64(), first["medication"]["prescription"].as_bool()),
+        (Some(0), Some(true))
+    );
+    let third = t.call(Method::GET, &format!("/schedules/{}", ids[1]), None, Some(&ann.access)).await.body;
+    assert_eq!(third["times"], json!(["08:00", "12:00", "20:00"]));
+
+    // The same message again: nothing is made twice.
+    let queue = t.stack.ctx.config.queue_url(&shared::queues::OCR).to_string();
+    t.stack
+        .ctx
+        .sqs
+        .send_message()
+        .queue_url(queue)
+        .message_body(json!({"prescriptionId": id}).to_string())
+        .send()
+        .await
+        .unwrap();
+    t.settle().await;
+    let cal = t
+        .call(
+            Method::GET,
+            &format!("/pets/{p}/schedules?from={today}&to={}", today + chrono::Duration::days(10)),
+            None,
+            Some(&ann.access),
+        )
+        .await;
+    let titles: Vec<&str> =
+        cal.body["occurrences"].as_array().unwrap().iter().map(|o| o["schedule"]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.iter().filter(|t| **t == "아목시실린캡슐500mg").count(), 5, "five days, one schedule");
+    assert_eq!(titles.len(), 8);
+    let notes = t.call(Method::GET, "/notifications", None, Some(&ann.access)).await;
+    let read_notes =
+        notes.body["items"].as_array().unwrap().iter().filter(|n| n["type"] == "PRESCRIPTION_READ").count();
+    assert_eq!(read_notes, 1);
+
+    // The owner's alone; only a prescription photo of theirs.
+    assert_eq!(t.call(Method::GET, &format!("/prescriptions/{id}"), None, Some(&bob.access)).await.status, 403);
+    assert_eq!(t.call(Method::GET, &format!("/pets/{p}/prescriptions"), None, Some(&bob.access)).await.status, 403);
+    let theirs =
+        t.upload_png(&bob, "prescription", local_stack::clova_sandbox::fixture_image("blurred").to_vec()).await;
+    let r = t.post(&format!("/pets/{p}/prescriptions"), json!({"imageKey": theirs}), Some(&ann.access)).await;
+    assert_eq!(r.status, 400, "someone else's photo");
+    let mine = t.call(Method::GET, &format!("/pets/{p}/prescriptions"), None, Some(&ann.access)).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
+
+    // A blurred photo: nothing to make, and the owner is told.
+    let blurred = prescription(&t, &ann, &p, "blurred").await;
+    let rx = read(&t, &ann, &blurred).await;
+    assert_eq!(rx["status"], "FAILED");
+    assert!(rx["failureReason"].as_str().unwrap().starts_with("NO_DRUGS_FOUND"));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn an_ocr_provider_that_keeps_failing_ends_the_prescription_failed_and_the_message_dead() {
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.visibility_timeout = Some(std::time::Duration::from_secs(1));
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let p = pet(&t, &ann).await;
+    let rule = json!({"service": "clova", "operation": "/general", "error": "ServerError"});
+    assert_eq!(t.post("/_local/faults", rule, None).await.status, 201);
+    let id = prescription(&t, &ann, &p, "hospital-table").await;
+    let rx = read(&t, &ann, &id).await;
+    assert_eq!(rx["status"], "FAILED");
+    assert_eq!(rx["attempts"], 3, "retried until the last try");
+    assert!(rx["failureReason"].as_str().unwrap().starts_with("OCR_FAILED"), "{rx:?}");
+    assert!(rx["scheduleIds"].as_array().unwrap().is_empty());
+    let dlq = t
+        .eventually(std::time::Duration::from_secs(10), "the message in the dead-letter queue", || async {
+            let q = t.get("/_local/queues").await.body;
+            (q["ocr-dlq"]["visible"].as_u64() == Some(1)).then_some(q)
+        })
+        .await;
+    assert_eq!(dlq["ocr"]["visible"], 0);
+    t.call(Method::DELETE, "/_local/faults", None, None).await;
+    // Another photo, with the provider back: read.
+    let ok = prescription(&t, &ann, &p, "hospital-table").await;
+    assert_eq!(read(&t, &ann, &ok).await["drugs"].as_array().unwrap().len(), 2);
+    t.stop().await;
+}

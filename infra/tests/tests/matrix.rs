@@ -37,6 +37,8 @@ enum Fixture {
     Notification,
     /// A care schedule of the owner's pet.
     Schedule,
+    /// A prescription of the owner's pet.
+    Prescription,
 }
 
 /// Who may call a route.
@@ -155,6 +157,9 @@ const MATRIX: &[(&str, Rule)] = &[
     ("DELETE /schedules/{id}", Rule::Owner(Fixture::Schedule)),
     ("PUT /schedules/{id}/alarm", Rule::Owner(Fixture::Schedule)),
     ("GET /health/schedule-types", Rule::Open),
+    ("POST /pets/{id}/prescriptions", Rule::Owner(Fixture::Pet)),
+    ("GET /prescriptions/{id}", Rule::Owner(Fixture::Prescription)),
+    ("GET /pets/{id}/prescriptions", Rule::Owner(Fixture::Pet)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
@@ -173,7 +178,7 @@ struct Cast {
 }
 
 async fn created(r: Reply, what: &str) -> String {
-    assert!(r.status == 201 || r.status == 200, "{what}: {:?}", r.body);
+    assert!((200..=202).contains(&r.status), "{what}: {:?}", r.body);
     r.body["id"].as_str().or(r.body["orderId"].as_str()).unwrap_or_else(|| panic!("{what}: {:?}", r.body)).to_string()
 }
 
@@ -220,6 +225,13 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             created(t.post("/pets", body, Some(&o.access)).await, "pet").await
         }
         Fixture::Listing => listing(t, o).await,
+        Fixture::Prescription => {
+            let pet = Box::pin(make(t, c, Fixture::Pet)).await;
+            let key =
+                t.upload_png(o, "prescription", local_stack::clova_sandbox::fixture_image("blurred").to_vec()).await;
+            let r = t.post(&format!("/pets/{pet}/prescriptions"), json!({"imageKey": key}), Some(&o.access)).await;
+            created(r, "prescription").await
+        }
         Fixture::Schedule => {
             let pet = Box::pin(make(t, c, Fixture::Pet)).await;
             let body = json!({"title": "산책", "type": "CARE", "startDate": "2031-01-01", "recurrence": "WEEKLY", "times": ["08:00"], "alarmEnabled": true});

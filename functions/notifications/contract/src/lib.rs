@@ -19,6 +19,8 @@ pub enum NotificationKind {
     TradeSold,
     /// A care schedule's reminder (`excerpt`: the reminder's text; the actor is [`SYSTEM_ACTOR`]).
     HealthReminder,
+    /// A prescription photo was read, or could not be (`excerpt`: what came of it).
+    PrescriptionRead,
 }
 
 /// The actor of notifications nobody caused (reminders, notices).
