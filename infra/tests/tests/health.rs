@@ -353,6 +353,62 @@ async fn reminders_come_on_time_exactly_once_and_catch_up_after_an_outage() {
     let inbox = reminders_in_inbox(&t, &ann).await;
     assert_eq!(inbox.len(), 4, "{inbox:?}");
     assert!(inbox.contains(&"지금 09:05 물 주기 시간입니다".to_string()));
+
+    // Moving a schedule moves its reminders; turning its alarm off silences it.
+    let d4 = today + chrono::Duration::days(4);
+    let brush =
+        json!({"title": "양치", "type": "CARE", "startDate": d4.to_string(), "times": ["08:00"], "alarmEnabled": true});
+    let brush = schedule(&t, &ann, &p, brush).await.body["id"].as_str().unwrap().to_string();
+    let moved = t
+        .call(Method::PATCH, &format!("/schedules/{brush}"), Some(json!({"times": ["08:30"]})), Some(&ann.access))
+        .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    let bath =
+        json!({"title": "목욕", "type": "CARE", "startDate": d4.to_string(), "times": ["08:10"], "alarmEnabled": true});
+    let bath = schedule(&t, &ann, &p, bath).await.body["id"].as_str().unwrap().to_string();
+    let off = t
+        .call(Method::PUT, &format!("/schedules/{bath}/alarm"), Some(json!({"enabled": false})), Some(&ann.access))
+        .await;
+    assert_eq!(off.body["alarmEnabled"], false);
+    advance_to(&t, &clock, d4, 7, 50);
+    run_reminders(&t).await;
+    advance_to(&t, &clock, d4, 8, 20);
+    assert_eq!(run_reminders(&t).await["sent"], 0, "not at 08:00 any more, and not the bath");
+    advance_to(&t, &clock, d4, 8, 30);
+    assert_eq!(run_reminders(&t).await["sent"], 1);
+    assert!(reminders_in_inbox(&t, &ann).await.contains(&"지금 08:30 양치 시간입니다".to_string()));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_daily_job_carries_the_reminders_of_ongoing_schedules_forward() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let p = pet(&t, &ann).await;
+    let start = seoul_today() + chrono::Duration::days(1);
+    let walk = json!({"title": "산책", "type": "CARE", "startDate": start.to_string(), "recurrence": "DAILY", "times": ["09:00"], "alarmEnabled": true});
+    let r = schedule(&t, &ann, &p, walk).await;
+    assert_eq!(r.status, 201);
+    let filed = |day: chrono::NaiveDate| {
+        let minute =
+            (day.and_hms_opt(9, 0, 0).unwrap() - chrono::Duration::hours(9)).format("%Y-%m-%dT%H:%M").to_string();
+        let query = shared::table::Query::partition(health::keys::reminders_partition(&minute));
+        let table = t.stack.ctx.table.clone();
+        async move { table.query_items(&query).await.unwrap().items.len() }
+    };
+    let today = seoul_today();
+    assert_eq!(filed(today + chrono::Duration::days(60)).await, 1, "filed 60 days ahead");
+    assert_eq!(filed(today + chrono::Duration::days(70)).await, 0, "not yet further");
+    // Ten days on, the daily job files the days that entered the window.
+    clock.advance(chrono::Duration::days(10));
+    let run = t.post("/_local/jobs/health-reminders-forward/run", json!({}), None).await;
+    assert_eq!(run.body["result"]["carried"], 1, "{:?}", run.body);
+    assert_eq!(filed(today + chrono::Duration::days(70)).await, 1);
+    let again = t.post("/_local/jobs/health-reminders-forward/run", json!({}), None).await;
+    assert_eq!(again.body["result"]["carried"], 0, "nothing new the same day");
     t.stop().await;
 }
 
