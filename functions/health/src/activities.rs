@@ -300,14 +300,7 @@ pub async fn range(
     params: Params,
 ) -> ApiResult<Okay<Series>> {
     ensure_owner(&ctx, &caller.user_id, &pet).await?;
-    let parse = |name: &str| -> ApiResult<chrono::NaiveDate> {
-        let raw = params.get(name).ok_or_else(|| ApiError::validation(name, "REQUIRED", "a date, YYYY-MM-DD"))?;
-        seoul::parse_date(raw).ok_or_else(|| ApiError::validation(name, "INVALID_FORMAT", "a date, YYYY-MM-DD"))
-    };
-    let (from, to) = (parse("from")?, parse("to")?);
-    if to < from || (to - from).num_days() > 6 {
-        return Err(ApiError::validation("to", "OUT_OF_RANGE", "from 'from' to at most 6 days later"));
-    }
+    let (from, to) = seoul::window(&params, 7)?;
     let query = Query::partition(keys::health_partition(&pet))
         .sort(SortKey::Between(keys::activity_sort(&from.to_string()), keys::activity_sort(&to.to_string())))
         .limit(7);

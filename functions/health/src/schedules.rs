@@ -571,14 +571,7 @@ pub async fn calendar(
     params: Params,
 ) -> ApiResult<Okay<Calendar>> {
     ensure_owner(&ctx, &caller.user_id, &pet).await?;
-    let parse = |name: &str| -> ApiResult<NaiveDate> {
-        let raw = params.get(name).ok_or_else(|| ApiError::validation(name, "REQUIRED", "a date, YYYY-MM-DD"))?;
-        seoul::parse_date(raw).ok_or_else(|| ApiError::validation(name, "INVALID_FORMAT", "a date, YYYY-MM-DD"))
-    };
-    let (from, to) = (parse("from")?, parse("to")?);
-    if to < from || (to - from).num_days() > 61 {
-        return Err(ApiError::validation("to", "OUT_OF_RANGE", "from 'from' to at most 61 days later"));
-    }
+    let (from, to) = seoul::window(&params, 62)?;
     let query = Query::partition(keys::pet_schedules_partition(&pet)).index(Gsi::Gsi1);
     let schedules: Vec<Schedule> = ctx
         .table
