@@ -37,7 +37,7 @@ use crate::PKG;
 use crate::error::MarketError;
 use crate::keys;
 use crate::listings::visible;
-use crate::model::{Listing, Status};
+use crate::model::Status;
 use crate::toss::{self, Failure};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
@@ -650,8 +650,9 @@ async fn fail(
 /// is cancelled (money is never kept without a sale).
 async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> ApiResult<Confirmed> {
     let now = ctx.now();
-    let listing = ctx.table.get::<Listing>(&keys::listing_key(&order.listing_id)).await?;
-    let title = listing.as_ref().map(|l| l.title.clone()).unwrap_or_else(|| order.order_name.clone());
+    // What the buyer paid for: the listing's title when the order was made (it cannot change
+    // while the listing is reserved).
+    let title = order.order_name.clone();
     let approved_at = payment
         .approved_at
         .as_deref()
