@@ -2,6 +2,7 @@
 //! counts, read receipts, presence and typing, all pushed live to every member's connections.
 //! Item layout: [`keys`].
 
+pub mod audit;
 pub mod error;
 pub mod keys;
 pub mod messages;
@@ -16,6 +17,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 pub const DOMAIN: Domain = Domain {
     name: "chat",
     functions: &[
+        &audit::AUDIT_JOB,
         &rooms::CREATE,
         &rooms::LIST,
         &rooms::GET,

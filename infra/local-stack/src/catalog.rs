@@ -58,5 +58,6 @@ pub async fn audit_all(
         ("social", social::audit::run(ctx, repair).await?),
         ("notifications", notifications::audit::run(ctx, repair).await?),
         ("market", market::audit::run(ctx, repair).await?),
+        ("chat", chat::audit::run(ctx, repair).await?),
     ])
 }

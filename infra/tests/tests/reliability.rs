@@ -172,21 +172,35 @@ async fn the_audit_finds_planted_drift_and_repairs_it() {
         t.call(Method::PUT, &format!("/users/{}/follow", ann.user_id), None, Some(&bob.access)).await.status / 100,
         2
     );
+    let room = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ann.access)).await;
+    let room = room.body["id"].as_str().unwrap().to_string();
+    for i in 0..3 {
+        let m = json!({"clientMessageId": format!("c-{i}"), "content": "안녕하세요!"});
+        assert_eq!(t.post(&format!("/chat/rooms/{room}/messages"), m, Some(&ann.access)).await.status, 201);
+    }
     t.settle().await;
     assert!(drift(&t).await.is_empty());
-    // Two counters knocked off their facts.
+    // Three counters knocked off their facts.
     let table = &t.stack.ctx.table;
     let set = |key: shared::table::Key, attr: &str, v: i64| {
         shared::table::Write::update(key, "SET #a = :v").name("#a", attr).value(":v", shared::table::n(v))
     };
     table.write(set(shared::table::Key::new(format!("POST#{p}"), "POST"), "likeCount", 5)).await.unwrap();
     table.write(set(shared::keys::user_key(&ann.user_id), "followerCount", 9)).await.unwrap();
+    table.write(set(shared::table::Key::new(format!("ROOM#{room}"), "ROOM"), "count", 7)).await.unwrap();
     let found = drift(&t).await;
     let mut what: Vec<(String, i64, i64)> = found.iter().map(|d| (d.counter.clone(), d.stored, d.actual)).collect();
     what.sort();
-    assert_eq!(what, vec![("followerCount of a user".to_string(), 9, 1), ("likeCount of a post".to_string(), 5, 1)]);
+    assert_eq!(
+        what,
+        vec![
+            ("followerCount of a user".to_string(), 9, 1),
+            ("likeCount of a post".to_string(), 5, 1),
+            ("message count of a room".to_string(), 7, 3)
+        ]
+    );
     let repaired = local_stack::catalog::audit_all(&t.stack.ctx, true).await.unwrap();
-    assert_eq!(repaired.iter().flat_map(|(_, r)| &r.drift).filter(|d| d.repaired).count(), 2);
+    assert_eq!(repaired.iter().flat_map(|(_, r)| &r.drift).filter(|d| d.repaired).count(), 3);
     assert!(drift(&t).await.is_empty());
     assert_eq!(t.get(&format!("/posts/{p}")).await.body["likeCount"], 1);
     // The scheduled job reports the same way.
