@@ -95,6 +95,8 @@ pub struct Config {
     pub ip_rate_limit: u32,
     /// Writes one user may send to one route per minute.
     pub write_rate_limit: u32,
+    /// The first delay of a worker's backoff (doubling each try).
+    pub retry_base_secs: u32,
     /// Google sign-in, when configured.
     pub google: Option<OAuthProvider>,
     /// Kakao sign-in, when configured.
@@ -168,6 +170,14 @@ impl Config {
                 reason: "a positive number".into(),
             })?,
         };
+        let retry_base_secs = match opt("RETRY_BASE_SECS") {
+            None => 30,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=900).contains(n))
+                .ok_or(ConfigError::Invalid { name: "RETRY_BASE_SECS", reason: "seconds from 1 to 900".into() })?,
+        };
         let provider = |prefix: &str, token: &str, userinfo: &str| -> Option<OAuthProvider> {
             Some(OAuthProvider {
                 client_id: opt(&format!("{prefix}_CLIENT_ID"))?,
@@ -224,6 +234,7 @@ impl Config {
             access_token_ttl_secs,
             ip_rate_limit,
             write_rate_limit,
+            retry_base_secs,
             google,
             kakao,
             toss,

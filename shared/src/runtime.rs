@@ -114,6 +114,25 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
                     tracing::warn!(worker = worker.name, message_id = %id, error = %reason, "message failed; it will be retried");
                     false
                 }
+                Err(MessageError::RetryAfter { after_secs, reason }) => {
+                    tracing::warn!(worker = worker.name, message_id = %id, error = %reason, after_secs, "message failed; retried after a delay");
+                    // The delay is the message's visibility; if it cannot be set, the queue's own
+                    // timeout applies.
+                    if let Some(handle) = &record.receipt_handle {
+                        let changed = ctx
+                            .sqs
+                            .change_message_visibility()
+                            .queue_url(ctx.config.queue_url(worker.queue))
+                            .receipt_handle(handle)
+                            .visibility_timeout(after_secs.min(43_200) as i32)
+                            .send()
+                            .await;
+                        if let Err(e) = changed {
+                            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "visibility not changed");
+                        }
+                    }
+                    false
+                }
                 Err(MessageError::Permanent(reason)) => {
                     tracing::warn!(worker = worker.name, message_id = %id, error = %reason, "message refused; to the dead-letter queue");
                     // Done with here once it is safely in the dead-letter queue.

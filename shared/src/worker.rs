@@ -31,6 +31,10 @@ pub enum MessageError {
     /// maximum receive count moved to the dead-letter queue.
     #[error("{0}")]
     Retry(String),
+    /// Not now, and not before `after_secs` (a provider asked us to wait, or backing off): the
+    /// message stays invisible that long, then comes again.
+    #[error("{reason}")]
+    RetryAfter { after_secs: u32, reason: String },
     /// Never (malformed, refers to nothing that can exist): moved to the dead-letter queue at
     /// once, with this reason.
     #[error("{0}")]

@@ -335,7 +335,11 @@ pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), M
     };
     let lines = match ocr::read(&ctx, &image, format).await {
         Ok(lines) => lines,
-        Err(OcrFailure::Transient(why)) if !last_try => return Err(MessageError::Retry(why)),
+        // Backing off: 1×, 2×, 4× the base delay.
+        Err(OcrFailure::Transient(why)) if !last_try => {
+            let after_secs = ctx.config.retry_base_secs.saturating_mul(1 << (counted.attempts.min(6) - 1));
+            return Err(MessageError::RetryAfter { after_secs, reason: why });
+        }
         Err(OcrFailure::Transient(why) | OcrFailure::Refused(why)) => {
             let reason = format!("OCR_FAILED: {why}");
             finish(

@@ -97,6 +97,8 @@ impl StackOptions {
             env: BTreeMap::from([
                 ("RATE_LIMIT_PER_IP".to_string(), "1000000".to_string()),
                 ("WRITE_RATE_LIMIT_PER_MINUTE".to_string(), "1000000".to_string()),
+                // Workers back off from one second, not thirty.
+                ("RETRY_BASE_SECS".to_string(), "1".to_string()),
             ]),
             run_functions: true,
             visibility_timeout: None,

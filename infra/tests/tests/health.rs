@@ -529,9 +529,12 @@ async fn an_ocr_provider_that_keeps_failing_ends_the_prescription_failed_and_the
     let p = pet(&t, &ann).await;
     let rule = json!({"service": "clova", "operation": "/general", "error": "ServerError"});
     assert_eq!(t.post("/_local/faults", rule, None).await.status, 201);
+    let started = std::time::Instant::now();
     let id = prescription(&t, &ann, &p, "hospital-table").await;
     let rx = read(&t, &ann, &id).await;
     assert_eq!(rx["status"], "FAILED");
+    // It backed off between tries (1 s, then 2 s: the base delay doubling), not hammered CLOVA.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3), "{:?}", started.elapsed());
     assert_eq!(rx["attempts"], 3, "retried until the last try");
     assert!(rx["failureReason"].as_str().unwrap().starts_with("OCR_FAILED"), "{rx:?}");
     assert!(rx["scheduleIds"].as_array().unwrap().is_empty());
