@@ -182,6 +182,15 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
     );
+    // Two types with one name would share one schema in the document, and clients would read one
+    // as the other: a name is one schema.
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for (name, s) in &schemas {
+        let text = serde_json::to_string(s).unwrap_or_default();
+        if let Some(before) = seen.insert(name.clone(), text.clone()) {
+            assert_eq!(before, text, "two different types are both named {name} in the OpenAPI document: rename one");
+        }
+    }
     for (name, s) in schemas {
         components = components.schema(name, s);
     }

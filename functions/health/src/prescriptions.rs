@@ -28,7 +28,7 @@ use crate::keys;
 use crate::ocr::{self, Drug, OcrFailure};
 use crate::owner::ensure_owner;
 use crate::recurrence::Recurrence;
-use crate::schedules::{Kind, Medication, NewSchedule, Schedule, SubKind};
+use crate::schedules::{Medication, NewSchedule, Schedule, ScheduleSubType, ScheduleType};
 use crate::seoul;
 
 pub static UPLOAD: Function = Function::http(
@@ -368,8 +368,8 @@ pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), M
         if ctx.table.get_item(&keys::schedule_key(&id)).await?.is_none() {
             let body = NewSchedule {
                 title: drug.name.clone(),
-                kind: Kind::Medication,
-                sub_type: Some(SubKind::Pill),
+                kind: ScheduleType::Medication,
+                sub_type: Some(ScheduleSubType::Pill),
                 start_date: today.to_string(),
                 end_date: Some((today + Duration::days(i64::from(drug.days) - 1)).to_string()),
                 recurrence: Recurrence::Daily,

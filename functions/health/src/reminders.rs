@@ -30,7 +30,7 @@ use shared::{ApiError, ApiResult, AppContext};
 
 use crate::PKG;
 use crate::keys;
-use crate::schedules::{Schedule, SubKind};
+use crate::schedules::{Schedule, ScheduleSubType};
 use crate::seoul;
 
 /// How far ahead reminders are filed.
@@ -104,7 +104,7 @@ fn seoul_instant(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
 
 /// The text of a reminder.
 pub fn text(s: &Schedule, days_before: u8, time: &str) -> String {
-    let pill = s.sub_type == SubKind::Pill;
+    let pill = s.sub_type == ScheduleSubType::Pill;
     if days_before == 0 {
         if pill {
             format!("지금 {time}, {} 복용 시간입니다", s.title)

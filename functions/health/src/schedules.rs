@@ -95,7 +95,7 @@ pub static TYPES: Function = Function::http(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Kind {
+pub enum ScheduleType {
     Care,
     Vaccination,
     Medication,
@@ -105,7 +105,7 @@ pub enum Kind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SubKind {
+pub enum ScheduleSubType {
     Walk,
     Birthday,
     Grooming,
@@ -121,7 +121,7 @@ pub enum SubKind {
 #[serde(rename_all = "camelCase")]
 pub struct TypeEntry {
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ScheduleType,
     pub label: &'static str,
     pub sub_types: Vec<SubEntry>,
 }
@@ -130,26 +130,35 @@ pub struct TypeEntry {
 #[serde(rename_all = "camelCase")]
 pub struct SubEntry {
     #[serde(rename = "subType")]
-    pub kind: SubKind,
+    pub kind: ScheduleSubType,
     pub label: &'static str,
 }
 
 /// A type, its label, and its sub types with theirs (the first sub type is the default).
-type TypeRow = (Kind, &'static str, &'static [(SubKind, &'static str)]);
+type TypeRow = (ScheduleType, &'static str, &'static [(ScheduleSubType, &'static str)]);
 
 const TABLE: &[TypeRow] = &[
     (
-        Kind::Care,
+        ScheduleType::Care,
         "케어",
-        &[(SubKind::Etc, "기타"), (SubKind::Walk, "산책"), (SubKind::Birthday, "생일"), (SubKind::Grooming, "미용")],
+        &[
+            (ScheduleSubType::Etc, "기타"),
+            (ScheduleSubType::Walk, "산책"),
+            (ScheduleSubType::Birthday, "생일"),
+            (ScheduleSubType::Grooming, "미용"),
+        ],
     ),
-    (Kind::Vaccination, "예방접종", &[(SubKind::Vaccine, "접종"), (SubKind::Checkup, "건강검진")]),
-    (Kind::Medication, "투약", &[(SubKind::Pill, "복약"), (SubKind::Supplement, "영양제")]),
-    (Kind::Exercise, "운동", &[(SubKind::Walk, "산책"), (SubKind::Etc, "기타")]),
-    (Kind::Training, "훈련", &[(SubKind::Etc, "기타")]),
+    (
+        ScheduleType::Vaccination,
+        "예방접종",
+        &[(ScheduleSubType::Vaccine, "접종"), (ScheduleSubType::Checkup, "건강검진")],
+    ),
+    (ScheduleType::Medication, "투약", &[(ScheduleSubType::Pill, "복약"), (ScheduleSubType::Supplement, "영양제")]),
+    (ScheduleType::Exercise, "운동", &[(ScheduleSubType::Walk, "산책"), (ScheduleSubType::Etc, "기타")]),
+    (ScheduleType::Training, "훈련", &[(ScheduleSubType::Etc, "기타")]),
 ];
 
-fn sub_types(kind: Kind) -> &'static [(SubKind, &'static str)] {
+fn sub_types(kind: ScheduleType) -> &'static [(ScheduleSubType, &'static str)] {
     TABLE.iter().find(|(k, _, _)| *k == kind).map(|(_, _, s)| *s).unwrap_or(&[])
 }
 
@@ -197,8 +206,8 @@ pub struct Schedule {
     pub owner_id: String,
     pub title: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
-    pub sub_type: SubKind,
+    pub kind: ScheduleType,
+    pub sub_type: ScheduleSubType,
     pub start_date: NaiveDate,
     /// The last day (none: it goes on).
     pub end_date: Option<NaiveDate>,
@@ -256,9 +265,9 @@ impl Schedule {
 pub struct NewSchedule {
     pub title: String,
     #[serde(rename = "type")]
-    pub kind: Kind,
+    pub kind: ScheduleType,
     #[serde(default)]
-    pub sub_type: Option<SubKind>,
+    pub sub_type: Option<ScheduleSubType>,
     pub start_date: String,
     #[serde(default)]
     pub end_date: Option<String>,
@@ -374,7 +383,7 @@ pub fn build(ctx: &AppContext, owner: &str, pet: &str, body: NewSchedule) -> Api
         end = Some(start);
     }
     check_dates(ctx, start, end, true)?;
-    let medication = if body.kind == Kind::Medication { body.medication } else { None };
+    let medication = if body.kind == ScheduleType::Medication { body.medication } else { None };
     let sub_type = body.sub_type.unwrap_or(sub_types(body.kind)[0].0);
     let now = ctx.now();
     Ok(Schedule {
