@@ -11,9 +11,24 @@ pub type SchemaFn = fn(&mut Schemas) -> RefOr<Schema>;
 /// A [`SchemaFn`] for any `ToSchema` type.
 pub fn schema<T: utoipa::ToSchema>(out: &mut Schemas) -> RefOr<Schema> {
     let name = T::name().to_string();
-    if !out.iter().any(|(n, _)| *n == name) {
-        out.push((name.clone(), T::schema()));
-        T::schemas(out);
+    match out.iter().find(|(n, _)| *n == name) {
+        None => {
+            out.push((name.clone(), T::schema()));
+            T::schemas(out);
+        }
+        // A name is one schema: two types under one name would read as each other.
+        Some((_, known)) => {
+            let (a, b) = (
+                serde_json::to_string(known).unwrap_or_default(),
+                serde_json::to_string(&T::schema()).unwrap_or_default(),
+            );
+            assert_eq!(
+                a,
+                b,
+                "two different types are both named {name} in the OpenAPI document ({}): rename one",
+                std::any::type_name::<T>()
+            );
+        }
     }
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
 }

@@ -317,8 +317,14 @@ pub async fn range(
     Ok(Okay(Series { from: from.to_string(), to: to.to_string(), days }))
 }
 
-pub async fn levels(_ctx: Arc<AppContext>) -> ApiResult<Okay<Vec<Level>>> {
-    Ok(Okay(LEVEL_TABLE.to_vec()))
+/// The activity levels, lowest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LevelTable {
+    pub levels: Vec<Level>,
+}
+
+pub async fn levels(_ctx: Arc<AppContext>) -> ApiResult<Okay<LevelTable>> {
+    Ok(Okay(LevelTable { levels: LEVEL_TABLE.to_vec() }))
 }
 
 #[cfg(test)]

@@ -162,9 +162,15 @@ fn sub_types(kind: ScheduleType) -> &'static [(ScheduleSubType, &'static str)] {
     TABLE.iter().find(|(k, _, _)| *k == kind).map(|(_, _, s)| *s).unwrap_or(&[])
 }
 
-pub async fn types(_ctx: Arc<AppContext>) -> ApiResult<Okay<Vec<TypeEntry>>> {
-    Ok(Okay(
-        TABLE
+/// The schedule types with their sub types.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TypeTable {
+    pub types: Vec<TypeEntry>,
+}
+
+pub async fn types(_ctx: Arc<AppContext>) -> ApiResult<Okay<TypeTable>> {
+    Ok(Okay(TypeTable {
+        types: TABLE
             .iter()
             .map(|(k, label, subs)| TypeEntry {
                 kind: *k,
@@ -172,7 +178,7 @@ pub async fn types(_ctx: Arc<AppContext>) -> ApiResult<Okay<Vec<TypeEntry>>> {
                 sub_types: subs.iter().map(|(s, l)| SubEntry { kind: *s, label: l }).collect(),
             })
             .collect(),
-    ))
+    }))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -103,7 +103,7 @@ async fn a_day_of_activity_is_recorded_with_its_calorie_maths_and_charted_by_wee
     assert_eq!((r.status, r.body["code"].as_str()), (404, Some("ACTIVITY_NOT_FOUND")));
     let levels = t.get("/health/activity-levels").await;
     assert_eq!(
-        levels.body.as_array().unwrap().iter().map(|l| l["factor"].as_f64().unwrap()).collect::<Vec<_>>(),
+        levels.body["levels"].as_array().unwrap().iter().map(|l| l["factor"].as_f64().unwrap()).collect::<Vec<_>>(),
         vec![1.2, 1.5, 1.7, 1.9]
     );
     t.stop().await;
@@ -272,7 +272,7 @@ async fn schedules_keep_the_rules_and_the_calendar_lists_their_occurrences() {
     assert_eq!(t.call(Method::DELETE, &format!("/schedules/{id}"), None, Some(&ann.access)).await.status, 204);
     assert_eq!(t.call(Method::GET, &format!("/schedules/{id}"), None, Some(&ann.access)).await.status, 404);
     let types = t.get("/health/schedule-types").await;
-    assert_eq!(types.body.as_array().unwrap().len(), 5);
+    assert_eq!(types.body["types"].as_array().unwrap().len(), 5);
     t.stop().await;
 }
 
