@@ -64,10 +64,11 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
                 "Change your password before doing anything else.",
             ));
         }
+        // A session that ended is a 401 whatever the route: the caller must sign in again first.
+        crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
         if route.access == Access::Admin && !id.is_admin() {
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
         }
-        crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
         // Every write has a per-user limit per route: one script cannot flood a table partition
         // or other users' inboxes.
         if route.method.is_write() {

@@ -235,6 +235,16 @@ impl FromRequest for Source {
     }
 }
 
+/// The request's id (API Gateway's), for records that must point back to the request.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl FromRequest for RequestId {
+    fn from_request(req: &ApiRequest) -> ApiResult<Self> {
+        Ok(RequestId(req.request_id.clone()))
+    }
+}
+
 // ---- replies ----
 
 /// 200 with a JSON body.

@@ -72,6 +72,7 @@ impl Switches {
             NotificationKind::Follow => self.follow,
             NotificationKind::TradeSold => self.trade,
             NotificationKind::HealthReminder | NotificationKind::PrescriptionRead => self.health,
+            NotificationKind::AccountUnblocked => self.notice,
         }
     }
 }

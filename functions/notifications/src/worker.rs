@@ -59,6 +59,9 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
         NotificationKind::TradeSold => ("판매 완료".into(), format!("{ex}…이 판매되었습니다!")),
         NotificationKind::HealthReminder => ("건강 알림".into(), ex.to_string()),
         NotificationKind::PrescriptionRead => ("처방전 인식".into(), ex.to_string()),
+        NotificationKind::AccountUnblocked => {
+            ("이용 제한 해제".into(), "이용 제한 기간이 끝나 다시 모든 기능을 이용할 수 있습니다.".into())
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub const DOMAINS: &[Domain] = &[
     chat::DOMAIN,
     market::DOMAIN,
     health::DOMAIN,
+    admin::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

@@ -52,6 +52,8 @@ enum Rule {
     Owner(Fixture),
     /// Any signed-in user but the owner of the fixture (one's own listing cannot be wished for).
     Others(Fixture),
+    /// Administrators only (the fixture names the user acted on).
+    Admin(Fixture),
 }
 
 const MATRIX: &[(&str, Rule)] = &[
@@ -160,6 +162,9 @@ const MATRIX: &[(&str, Rule)] = &[
     ("POST /pets/{id}/prescriptions", Rule::Owner(Fixture::Pet)),
     ("GET /prescriptions/{id}", Rule::Owner(Fixture::Prescription)),
     ("GET /pets/{id}/prescriptions", Rule::Owner(Fixture::Pet)),
+    ("PUT /admin/users/{id}/block", Rule::Admin(Fixture::User)),
+    ("DELETE /admin/users/{id}/block", Rule::Admin(Fixture::User)),
+    ("GET /admin/audit", Rule::Admin(Fixture::None)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
@@ -304,6 +309,13 @@ enum Expect {
 }
 
 fn expect(rule: Rule, caller: Caller, write: bool) -> Expect {
+    if let Rule::Admin(_) = rule {
+        return match caller {
+            Caller::Anonymous | Caller::SignedOut | Caller::Withdrawn => Expect::Refused(401),
+            Caller::Admin => Expect::Through,
+            _ => Expect::Refused(403),
+        };
+    }
     match caller {
         Caller::Anonymous => match rule {
             Rule::Open => Expect::Open,
@@ -372,7 +384,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_rule_says() {
         // Public routes need no owner's thing; the rest get a fresh one each.
         let fixture = match rule {
             Rule::Open => Fixture::None,
-            Rule::Signed(f) | Rule::Owner(f) | Rule::Others(f) => f,
+            Rule::Signed(f) | Rule::Owner(f) | Rule::Others(f) | Rule::Admin(f) => f,
         };
         let id = make(&t, &cast, fixture).await;
         let path = route
@@ -425,6 +437,11 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_rule_says() {
             for who in [&cast.blocked, &cast.other, &cast.admin] {
                 t.call(Method::DELETE, &path, None, Some(&who.access)).await;
             }
+        }
+        // The administrator blocked the owner: lifted, for the same reason.
+        if key == "PUT /admin/users/{id}/block" {
+            let lifted = t.call(Method::DELETE, &path, None, Some(&cast.admin.access)).await;
+            assert_eq!(lifted.status, 200, "{:?}", lifted.body);
         }
     }
     println!("authorization matrix: {} endpoints, {checked} calls checked", routes.len());

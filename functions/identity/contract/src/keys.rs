@@ -2,7 +2,7 @@
 //!
 //! | item | PK | SK | index |
 //! |---|---|---|---|
-//! | account | `USER#<id>` | `PROFILE` | GSI1 `USERS` / `<id>`; GSI2 `NICK#<first letter>` / nickname |
+//! | account | `USER#<id>` | `PROFILE` | GSI1 `USERS` / `<id>`; GSI2 `NICK#<first letter>` / nickname; GSI3 `BLOCKS_EXPIRING` / `<end>#<id>` while temporarily blocked |
 //! | email, nickname, social identity claim | `EMAIL#<email>`, `NICKNAME#<nickname>`, `SOCIAL#<provider>#<subject>` | `UNIQUE` | |
 //! | emailed code | `USER#<id>` | `CODE#<purpose>` | |
 //! | refresh token | `REFRESH#<digest>` | `TOKEN` | |
@@ -89,4 +89,12 @@ pub fn ticket_key(digest: &str) -> Key {
 
 pub fn login_failures_key(email: &str) -> Key {
     Key::new(format!("LOGINFAIL#{email}"), "COUNT")
+}
+
+/// GSI3 partition of the accounts whose temporary block runs out, by its end (the auto-unblock
+/// job reads the ones that have passed with one Query).
+pub const EXPIRING_BLOCKS: &str = "BLOCKS_EXPIRING";
+
+pub fn expiring_block_sort(until: chrono::DateTime<chrono::Utc>, user: &str) -> String {
+    format!("{}#{user}", until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }

@@ -164,3 +164,113 @@ pub async fn audit_counter(
     let what = format!("{} of a user", counter.attribute());
     audit.check(&what, keys::user_key(&user.id), counter.attribute(), user.get(counter), actual).await
 }
+
+/// How an administrator blocks an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    Until(chrono::DateTime<chrono::Utc>),
+    Permanent,
+}
+
+/// An account's role and block, as moderation sees them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockState {
+    pub id: String,
+    pub role: shared::auth::Role,
+    pub status: AccountStatus,
+    #[serde(default)]
+    pub blocked_until: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub blocked_permanently: bool,
+    #[serde(default)]
+    pub block_reason: Option<String>,
+}
+
+/// The account `id`'s role and block.
+pub async fn block_state(ctx: &AppContext, id: &str) -> ApiResult<Option<BlockState>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    Ok(ctx.table.get_item(&keys::user_key(id)).await?.map(serde_dynamo::from_item).transpose()?)
+}
+
+/// The write that blocks `user`, never an administrator (`on_admin`). A temporary block is
+/// listed by its end, for the auto-unblock job; the write guard reads `blockedUntil` anyway, so
+/// a late job never keeps anyone blocked.
+pub fn block(user: &str, block: Block, reason: &str, on_admin: impl Into<shared::ApiError>) -> Write {
+    use shared::table::{Gsi, b, s, time};
+    let w = match block {
+        Block::Until(until) => Write::update(
+            keys::user_key(user),
+            format!(
+                "SET blockedUntil = :u, blockedPermanently = :no, blockReason = :r, {} = :p, {} = :s",
+                Gsi::Gsi3.pk(),
+                Gsi::Gsi3.sk()
+            ),
+        )
+        .value(":u", time(until))
+        .value(":no", b(false))
+        .value(":p", s(keys::EXPIRING_BLOCKS))
+        .value(":s", s(keys::expiring_block_sort(until, user))),
+        Block::Permanent => Write::update(
+            keys::user_key(user),
+            format!(
+                "SET blockedPermanently = :yes, blockReason = :r REMOVE blockedUntil, {}, {}",
+                Gsi::Gsi3.pk(),
+                Gsi::Gsi3.sk()
+            ),
+        )
+        .value(":yes", b(true)),
+    };
+    w.value(":r", s(reason))
+        .name("#role", "role")
+        .value(":admin", s("ADMIN"))
+        .when("attribute_exists(PK) AND #role <> :admin", on_admin)
+}
+
+/// The write that lifts `user`'s block; with `seen`, only if the block still ends then (the
+/// auto-unblock job must not lift a block an administrator has just extended).
+pub fn unblock(
+    user: &str,
+    seen: Option<chrono::DateTime<chrono::Utc>>,
+    on_changed: impl Into<shared::ApiError>,
+) -> Write {
+    use shared::table::{Gsi, b, time};
+    let w = Write::update(
+        keys::user_key(user),
+        format!(
+            "SET blockedPermanently = :no REMOVE blockedUntil, blockReason, {}, {}",
+            Gsi::Gsi3.pk(),
+            Gsi::Gsi3.sk()
+        ),
+    )
+    .value(":no", b(false));
+    match seen {
+        Some(until) => {
+            w.value(":seen", time(until)).when("blockedUntil = :seen AND blockedPermanently = :no", on_changed)
+        }
+        None => w.when("attribute_exists(PK)", on_changed),
+    }
+}
+
+/// Accounts whose temporary block has ended by `now`: `(user, end)`, oldest first.
+pub async fn ended_blocks(
+    ctx: &AppContext,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+    let before = format!("{}~", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let query = Query::partition(keys::EXPIRING_BLOCKS)
+        .index(shared::table::Gsi::Gsi3)
+        .sort(SortKey::Before(before))
+        .limit(1000);
+    let items = ctx.table.query_items_all(&query, Some(10_000)).await?;
+    let mut out = Vec::new();
+    for item in items {
+        let state: BlockState = serde_dynamo::from_item(item)?;
+        if let Some(until) = state.blocked_until.filter(|u| *u <= now) {
+            out.push((state.id, until));
+        }
+    }
+    Ok(out)
+}

@@ -21,6 +21,8 @@ pub enum NotificationKind {
     HealthReminder,
     /// A prescription photo was read, or could not be (`excerpt`: what came of it).
     PrescriptionRead,
+    /// The recipient's temporary block ended.
+    AccountUnblocked,
 }
 
 /// The actor of notifications nobody caused (reminders, notices).

@@ -1,0 +1,12 @@
+//! What can go wrong in administration.
+
+shared::domain_errors! {
+    /// What can go wrong in administration.
+    pub enum AdminError {
+        UserNotFound => (404, "USER_NOT_FOUND", "No such user."),
+        CannotBlockAdmin => (403, "CANNOT_BLOCK_ADMIN", "Administrators cannot be blocked."),
+        CannotBlockSelf => (403, "CANNOT_BLOCK_SELF", "You cannot block yourself."),
+        NotBlocked => (409, "NOT_BLOCKED", "The account is not blocked."),
+        BlockChanged => (409, "CONCURRENT_UPDATE", "The block changed meanwhile."),
+    }
+}

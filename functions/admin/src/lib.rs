@@ -1,0 +1,16 @@
+//! Administration (every endpoint for role ADMIN only): blocking and unblocking accounts — the
+//! very next write of a blocked account is refused and its open connections are told at once —,
+//! lifting temporary blocks when they end, and the audit trail of every administrative action.
+//! Item layout: [`keys`].
+
+pub mod audit;
+pub mod blocks;
+pub mod error;
+pub mod keys;
+
+use shared::routes::Domain;
+
+pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
+
+pub const DOMAIN: Domain =
+    Domain { name: "admin", functions: &[&blocks::BLOCK, &blocks::UNBLOCK, &blocks::AUTO_UNBLOCK, &audit::LIST] };
