@@ -7,10 +7,13 @@ pub mod audit;
 pub mod blocks;
 pub mod error;
 pub mod keys;
+pub mod users;
 
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
-pub const DOMAIN: Domain =
-    Domain { name: "admin", functions: &[&blocks::BLOCK, &blocks::UNBLOCK, &blocks::AUTO_UNBLOCK, &audit::LIST] };
+pub const DOMAIN: Domain = Domain {
+    name: "admin",
+    functions: &[&users::LIST, &users::GET, &blocks::BLOCK, &blocks::UNBLOCK, &blocks::AUTO_UNBLOCK, &audit::LIST],
+};

@@ -73,7 +73,12 @@ impl Entity for Report {
         "REPORT".into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, social_contract::keys::OPEN_REPORTS.into(), self.id.clone())]
+        let mut out = vec![(Gsi::Gsi1, social_contract::keys::OPEN_REPORTS.into(), self.id.clone())];
+        // Reports about a user's account or content, for moderators (newest first).
+        if let Some(user) = &self.reported_user_id {
+            out.push((Gsi::Gsi2, social_contract::keys::reports_against_partition(user), self.id.clone()));
+        }
+        out
     }
 }
 

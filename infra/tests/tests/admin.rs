@@ -162,3 +162,52 @@ async fn a_temporary_block_ends_on_time_even_before_the_job_and_the_job_tells_th
     assert_eq!(write_as(&t, &bob).await.status, 403);
     t.stop().await;
 }
+
+/// The nicknames a search of accounts finds, sorted.
+async fn find(t: &TestStack, admin: &Session, query: &str) -> Vec<String> {
+    let path = format!("/admin/users{query}");
+    let r = t.call(Method::GET, &path, None, Some(&admin.access)).await;
+    assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    let mut names: Vec<String> =
+        r.body["items"].as_array().unwrap().iter().map(|a| a["nickname"].as_str().unwrap().to_string()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn administrators_find_accounts_and_see_their_reports_and_block_history() {
+    let t = TestStack::start().await;
+    let root = admin(&t, "root@example.com", "root").await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let bobby = t.user("bobby@example.com", "bobby", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    assert_eq!(find(&t, &root, "?q=BOB").await, vec!["bob", "bobby"], "a nickname prefix, any case");
+    assert_eq!(find(&t, &root, "?q=cat@example.com").await, vec!["cat"], "an email, exactly");
+    assert_eq!(find(&t, &root, "?role=ADMIN").await, vec!["root"]);
+    assert_eq!(find(&t, &root, "?status=ACTIVE").await, vec!["bob", "bobby", "cat", "root"]);
+    assert!(find(&t, &root, "?q=nobody@example.com").await.is_empty());
+    let bad = t.call(Method::GET, "/admin/users?status=SLEEPING", None, Some(&root.access)).await;
+    assert_eq!(bad.status, 400);
+
+    // One account: counts, the open reports about it, its block history.
+    let report = json!({"targetType": "USER", "targetId": bob.user_id, "reason": "욕설"});
+    assert_eq!(t.post("/reports", report, Some(&cat.access)).await.status, 201);
+    let block = json!({"type": "TEMPORARY", "seconds": 600, "reason": "욕설"});
+    let path = format!("/admin/users/{}/block", bob.user_id);
+    assert_eq!(t.call(Method::PUT, &path, Some(block), Some(&root.access)).await.status, 200);
+    let detail = t.call(Method::GET, &format!("/admin/users/{}", bob.user_id), None, Some(&root.access)).await;
+    assert_eq!(detail.status, 200, "{:?}", detail.body);
+    assert_eq!(detail.body["account"]["email"], "bob@example.com");
+    assert_eq!(detail.body["account"]["blockReason"], "욕설");
+    let reports = detail.body["openReports"].as_array().unwrap();
+    assert_eq!((reports.len(), reports[0]["reporterId"].as_str()), (1, Some(cat.user_id.as_str())));
+    assert_eq!(detail.body["blockHistory"][0]["action"], "USER_BLOCK");
+    let clean = t.call(Method::GET, &format!("/admin/users/{}", bobby.user_id), None, Some(&root.access)).await;
+    assert!(
+        clean.body["openReports"].as_array().unwrap().is_empty()
+            && clean.body["blockHistory"].as_array().unwrap().is_empty()
+    );
+    let none = t.call(Method::GET, "/admin/users/01JD3K4Q5R6S7T8V9W0XYZABCD", None, Some(&root.access)).await;
+    assert_eq!(none.status, 404);
+    t.stop().await;
+}

@@ -165,6 +165,8 @@ const MATRIX: &[(&str, Rule)] = &[
     ("PUT /admin/users/{id}/block", Rule::Admin(Fixture::User)),
     ("DELETE /admin/users/{id}/block", Rule::Admin(Fixture::User)),
     ("GET /admin/audit", Rule::Admin(Fixture::None)),
+    ("GET /admin/users", Rule::Admin(Fixture::None)),
+    ("GET /admin/users/{id}", Rule::Admin(Fixture::User)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];

@@ -274,3 +274,67 @@ pub async fn ended_blocks(
     }
     Ok(out)
 }
+
+/// An account as administrators see it.
+#[derive(Debug, Clone, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRecord {
+    pub id: String,
+    pub email: String,
+    pub nickname: String,
+    pub role: shared::auth::Role,
+    pub status: AccountStatus,
+    #[serde(default)]
+    pub blocked_until: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub blocked_permanently: bool,
+    #[serde(default)]
+    pub block_reason: Option<String>,
+    #[serde(default)]
+    pub post_count: i64,
+    #[serde(default)]
+    pub follower_count: i64,
+    #[serde(default)]
+    pub following_count: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The accounts `ids` as administrators see them, in that order (one batch read).
+pub async fn account_records(ctx: &AppContext, ids: &[String]) -> ApiResult<Vec<AccountRecord>> {
+    let keys: Vec<_> = ids.iter().filter(|id| shared::ids::is_valid_id(id)).map(|id| keys::user_key(id)).collect();
+    let mut out = Vec::new();
+    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+        out.push(serde_dynamo::from_item(item)?);
+    }
+    Ok(out)
+}
+
+/// The user with email `email`, if any (its claim item).
+pub async fn user_by_email(ctx: &AppContext, email: &str) -> ApiResult<Option<String>> {
+    let key = shared::table::Key::new(keys::email_claim_partition(email), keys::UNIQUE);
+    let claim: Option<Claim> = ctx.table.get_item(&key).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(claim.map(|c| c.user_id))
+}
+
+/// A page of accounts, any status: whose nickname starts with `prefix` (nickname order), or all
+/// of them newest first.
+pub async fn account_ids(
+    ctx: &AppContext,
+    prefix: Option<&str>,
+    limit: usize,
+    cursor: Option<String>,
+) -> ApiResult<shared::table::Page<String>> {
+    let query = match prefix {
+        Some(p) => Query::partition(keys::nickname_partition(p))
+            .index(shared::table::Gsi::Gsi2)
+            .sort(SortKey::BeginsWith(p.to_string())),
+        None => Query::partition(keys::ALL_USERS).index(shared::table::Gsi::Gsi1).newest_first(),
+    };
+    let page = ctx.table.query_items(&query.limit(limit).cursor(cursor)).await?;
+    let mut ids = Vec::new();
+    for item in page.items {
+        let listed: Listed = serde_dynamo::from_item(item)?;
+        ids.push(listed.id);
+    }
+    Ok(shared::table::Page { items: ids, next_cursor: page.next_cursor })
+}

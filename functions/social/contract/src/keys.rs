@@ -8,7 +8,7 @@
 //! | a blocks b | `USER#<a>` | `BLOCKS#<b>` |
 //! | b is blocked by a | `USER#<b>` | `BLOCKEDBY#<a>` |
 //! | a's open report of a target | `REPORTLOCK#<a>#<type>#<id>` | `OPEN` |
-//! | report | `REPORT#<id>` | `REPORT` |
+//! | report | `REPORT#<id>` | `REPORT` (GSI1 `REPORTS#OPEN`; GSI2 `REPORTSON#<reported user>`) |
 
 use shared::keys::user_partition;
 use shared::table::Key;
@@ -42,4 +42,9 @@ pub fn report_partition(id: &str) -> String {
 
 pub fn report_lock_key(reporter: &str, target_type: &str, target_id: &str) -> Key {
     Key::new(format!("REPORTLOCK#{reporter}#{target_type}#{target_id}"), "OPEN")
+}
+
+/// GSI2 partition of the reports about a user (their account or their content).
+pub fn reports_against_partition(user: &str) -> String {
+    format!("REPORTSON#{user}")
 }
