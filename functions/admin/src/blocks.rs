@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use identity_contract::{Block, BlockState};
+use identity_contract::{AccountRecord, Block};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::handler::{Caller, Json, Okay, Path, RequestId};
@@ -103,12 +103,12 @@ pub struct BlockView {
     pub reason: Option<String>,
 }
 
-fn snapshot(s: &BlockState, now: DateTime<Utc>) -> serde_json::Value {
+fn snapshot(s: &AccountRecord, now: DateTime<Utc>) -> serde_json::Value {
     let until = s.blocked_until.filter(|u| *u > now);
     json!({"permanent": s.blocked_permanently, "until": until, "reason": s.block_reason})
 }
 
-async fn target(ctx: &AppContext, admin: &str, id: &str) -> ApiResult<BlockState> {
+async fn target(ctx: &AppContext, admin: &str, id: &str) -> ApiResult<AccountRecord> {
     if id == admin {
         return Err(AdminError::CannotBlockSelf.into());
     }

@@ -172,27 +172,9 @@ pub enum Block {
     Permanent,
 }
 
-/// An account's role and block, as moderation sees them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlockState {
-    pub id: String,
-    pub role: shared::auth::Role,
-    pub status: AccountStatus,
-    #[serde(default)]
-    pub blocked_until: Option<chrono::DateTime<chrono::Utc>>,
-    #[serde(default)]
-    pub blocked_permanently: bool,
-    #[serde(default)]
-    pub block_reason: Option<String>,
-}
-
-/// The account `id`'s role and block.
-pub async fn block_state(ctx: &AppContext, id: &str) -> ApiResult<Option<BlockState>> {
-    if !shared::ids::is_valid_id(id) {
-        return Ok(None);
-    }
-    Ok(ctx.table.get_item(&keys::user_key(id)).await?.map(serde_dynamo::from_item).transpose()?)
+/// The account `id` as moderation sees it: role, status and block.
+pub async fn block_state(ctx: &AppContext, id: &str) -> ApiResult<Option<AccountRecord>> {
+    Ok(account_records(ctx, &[id.to_string()]).await?.into_iter().next())
 }
 
 /// The write that blocks `user`, never an administrator (`on_admin`). A temporary block is
@@ -267,7 +249,7 @@ pub async fn ended_blocks(
     let items = ctx.table.query_items_all(&query, Some(10_000)).await?;
     let mut out = Vec::new();
     for item in items {
-        let state: BlockState = serde_dynamo::from_item(item)?;
+        let state: AccountRecord = serde_dynamo::from_item(item)?;
         if let Some(until) = state.blocked_until.filter(|u| *u <= now) {
             out.push((state.id, until));
         }
