@@ -124,21 +124,9 @@ pub fn counters(user: &str, changes: &[(Counter, i64)]) -> Write {
     w
 }
 
-/// An account's profile counters as stored (for the counter audits of the domains that keep them).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredCounters {
-    pub id: String,
-    #[serde(default)]
-    pub post_count: i64,
-    #[serde(default)]
-    pub follower_count: i64,
-    #[serde(default)]
-    pub following_count: i64,
-}
-
-impl StoredCounters {
-    pub fn get(&self, c: Counter) -> i64 {
+impl AccountRecord {
+    /// A profile counter as stored.
+    pub fn counter(&self, c: Counter) -> i64 {
         match c {
             Counter::Posts => self.post_count,
             Counter::Followers => self.follower_count,
@@ -148,7 +136,7 @@ impl StoredCounters {
 }
 
 /// Every account with its counters: the `USERS` index read to the end (audits only).
-pub async fn every_account(ctx: &AppContext) -> ApiResult<Vec<StoredCounters>> {
+pub async fn every_account(ctx: &AppContext) -> ApiResult<Vec<AccountRecord>> {
     let query = shared::table::Query::partition(keys::ALL_USERS).index(shared::table::Gsi::Gsi1).limit(1000);
     let items = ctx.table.query_items_all(&query, None).await?;
     items.into_iter().map(|i| Ok(serde_dynamo::from_item(i)?)).collect()
@@ -157,12 +145,12 @@ pub async fn every_account(ctx: &AppContext) -> ApiResult<Vec<StoredCounters>> {
 /// Checks (and may repair) `user`'s `counter` against `actual`.
 pub async fn audit_counter(
     audit: &mut shared::audit::Audit<'_>,
-    user: &StoredCounters,
+    user: &AccountRecord,
     counter: Counter,
     actual: i64,
 ) -> ApiResult<()> {
     let what = format!("{} of a user", counter.attribute());
-    audit.check(&what, keys::user_key(&user.id), counter.attribute(), user.get(counter), actual).await
+    audit.check(&what, keys::user_key(&user.id), counter.attribute(), user.counter(counter), actual).await
 }
 
 /// How an administrator blocks an account.
