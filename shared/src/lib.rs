@@ -14,6 +14,7 @@
 //! | [`keys`] | the kernel's keys (the user partition, account and session items, its own mechanics) |
 //! | [`auth`] | access tokens and the caller's identity |
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
+//! | [`moderation`] | reported content's snapshots, and the orders that have a domain remove its content |
 //! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
 //! | [`runtime`] | the Lambda entry points each binary calls |
 //! | [`socket`], [`push`] | WebSocket routes with typed handlers; pushing frames to a user's live connections |
@@ -35,6 +36,7 @@ pub mod keys;
 pub mod logging;
 pub mod mail;
 pub mod media;
+pub mod moderation;
 pub mod openapi;
 pub mod outbox;
 pub mod push;

@@ -87,7 +87,56 @@ pub const OCR: Queue = Queue {
     max_receive_count: 3,
 };
 
-pub const ALL: &[Queue] = &[MAIL, NOTIFICATIONS, FEED, OUTBOX, RECOVERY, POST_INDEX, OCR];
+/// Content a moderator removed, for the diary to delete as its author would (posts, comments).
+pub const DIARY_REMOVALS: Queue = Queue {
+    name: "diary-removals",
+    env_var: "DIARY_REMOVALS_QUEUE_URL",
+    dlq_env_var: "DIARY_REMOVALS_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
+/// Listings a moderator removed, for the market to take down as their seller would.
+pub const MARKET_REMOVALS: Queue = Queue {
+    name: "market-removals",
+    env_var: "MARKET_REMOVALS_QUEUE_URL",
+    dlq_env_var: "MARKET_REMOVALS_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
+/// Chat messages a moderator removed, for chat to blank and tell the room.
+pub const CHAT_REMOVALS: Queue = Queue {
+    name: "chat-removals",
+    env_var: "CHAT_REMOVALS_QUEUE_URL",
+    dlq_env_var: "CHAT_REMOVALS_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
+/// Notices to an audience, one message per shard of the audience and page of it: the fan-out
+/// worker stores one notification per member and queues the next page.
+pub const NOTICES: Queue = Queue {
+    name: "notices",
+    env_var: "NOTICES_QUEUE_URL",
+    dlq_env_var: "NOTICES_DLQ_URL",
+    visibility_timeout_secs: 120,
+    max_receive_count: 5,
+};
+
+pub const ALL: &[Queue] = &[
+    MAIL,
+    NOTIFICATIONS,
+    FEED,
+    OUTBOX,
+    RECOVERY,
+    POST_INDEX,
+    OCR,
+    DIARY_REMOVALS,
+    MARKET_REMOVALS,
+    CHAT_REMOVALS,
+    NOTICES,
+];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {
     ALL.iter().find(|q| q.name == name)

@@ -149,12 +149,21 @@ pub async fn block(
     ctx.table
         .transact(vec![identity_contract::block(&id, block, &reason, AdminError::CannotBlockAdmin), audit])
         .await?;
-    let frame = BlockedFrame { kind: "account.blocked", until, reason: &reason };
-    if let Err(e) = shared::push::to_user(&ctx, &id, &frame).await {
-        tracing::warn!(error = %e, "a block was stored but not pushed");
-    }
+    tell_blocked(&ctx, &id, until, &reason).await;
     Ok(Okay(BlockView { user_id: id, blocked: true, permanent: until.is_none(), until, reason: Some(reason) }))
 }
+
+/// Tells `user`'s open connections that they are blocked (until `until`, or for good), so the
+/// client can show why at once. The block is stored already: a failed push is logged only.
+pub async fn tell_blocked(ctx: &AppContext, user: &str, until: Option<DateTime<Utc>>, reason: &str) {
+    let frame = BlockedFrame { kind: "account.blocked", until, reason };
+    if let Err(e) = shared::push::to_user(ctx, user, &frame).await {
+        tracing::warn!(error = %e, "a block was stored but not pushed");
+    }
+}
+
+/// The longest temporary block, in seconds.
+pub const MAX_BLOCK_SECONDS: i64 = MAX_SECONDS;
 
 pub async fn unblock(
     ctx: Arc<AppContext>,

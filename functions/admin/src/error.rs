@@ -8,5 +8,8 @@ shared::domain_errors! {
         CannotBlockSelf => (403, "CANNOT_BLOCK_SELF", "You cannot block yourself."),
         NotBlocked => (409, "NOT_BLOCKED", "The account is not blocked."),
         BlockChanged => (409, "CONCURRENT_UPDATE", "The block changed meanwhile."),
+        ReportNotFound => (404, "REPORT_NOT_FOUND", "No such report."),
+        ReportDecided => (409, "REPORT_ALREADY_DECIDED", "The report was decided already."),
+        ContentNotFound => (404, "CONTENT_NOT_FOUND", "No such content, or it was removed already."),
     }
 }

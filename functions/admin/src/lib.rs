@@ -5,8 +5,10 @@
 
 pub mod audit;
 pub mod blocks;
+pub mod content;
 pub mod error;
 pub mod keys;
+pub mod reports;
 pub mod users;
 
 use shared::routes::Domain;
@@ -15,5 +17,18 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "admin",
-    functions: &[&users::LIST, &users::GET, &blocks::BLOCK, &blocks::UNBLOCK, &blocks::AUTO_UNBLOCK, &audit::LIST],
+    functions: &[
+        &users::LIST,
+        &users::GET,
+        &blocks::BLOCK,
+        &blocks::UNBLOCK,
+        &blocks::AUTO_UNBLOCK,
+        &audit::LIST,
+        &reports::LIST,
+        &reports::GET,
+        &reports::DECIDE,
+        &content::DELETE_POST,
+        &content::DELETE_COMMENT,
+        &content::DELETE_LISTING,
+    ],
 };

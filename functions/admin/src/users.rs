@@ -10,7 +10,7 @@ use shared::handler::{Caller, Okay, Params, Path};
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param};
 use shared::table::{Gsi, Page, Query};
 use shared::{ApiError, ApiResult, AppContext, handler};
-use social_contract::ReportSummary;
+use social_contract::Report;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -81,7 +81,7 @@ fn name<T: Serialize>(v: &T) -> String {
 pub struct AccountDetail {
     pub account: AccountRecord,
     /// Open reports about the account or its content, newest first.
-    pub open_reports: Vec<ReportSummary>,
+    pub open_reports: Vec<Report>,
     /// Blocks and unblocks, newest first.
     pub block_history: Vec<Record>,
 }

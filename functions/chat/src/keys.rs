@@ -13,11 +13,12 @@
 use shared::keys::user_partition;
 use shared::table::Key;
 
-pub const MESSAGES: &str = "MSG#";
 pub const MY_ROOMS: &str = "CHATROOM#";
 
 // The keys the market reads too live in the contract.
-pub use chat_contract::keys::{listing_room_key, room_key, room_partition, rooms_about_partition};
+pub use chat_contract::keys::{
+    MESSAGES, listing_room_key, message_key, message_sort, room_key, room_partition, rooms_about_partition,
+};
 
 pub fn member_sort(user: &str) -> String {
     format!("MEMBER#{user}")
@@ -25,14 +26,6 @@ pub fn member_sort(user: &str) -> String {
 
 pub fn member_key(room: &str, user: &str) -> Key {
     Key::new(room_partition(room), member_sort(user))
-}
-
-pub fn message_sort(id: &str) -> String {
-    format!("{MESSAGES}{id}")
-}
-
-pub fn message_key(room: &str, id: &str) -> Key {
-    Key::new(room_partition(room), message_sort(id))
 }
 
 /// The sort-key range of a room's messages after `after` (exclusive; all when empty).

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod messages;
 pub mod model;
+pub mod moderation;
 pub mod rooms;
 pub mod socket;
 
@@ -33,5 +34,6 @@ pub const DOMAIN: Domain = Domain {
         &socket::ENTER,
         &socket::LEAVE,
         &socket::TYPING,
+        &moderation::REMOVAL_WORKER,
     ],
 };

@@ -137,6 +137,7 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
             kind: MessageKind::User,
             seq: room.count + 1,
             sent_at: now,
+            deleted: false,
         };
         let mut claim_item = claim.to_item();
         claim_item.insert("messageId".into(), s(&message.id));

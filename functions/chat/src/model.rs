@@ -141,6 +141,9 @@ pub struct Message {
     /// The room's sequence number of this message.
     pub seq: i64,
     pub sent_at: DateTime<Utc>,
+    /// Removed by a moderator: its text and photo are gone, its place in the room stays.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 impl Entity for Message {
@@ -181,6 +184,8 @@ pub struct MessageView {
     pub media_url: Option<String>,
     pub kind: MessageKind,
     pub sent_at: DateTime<Utc>,
+    /// Removed by a moderator (its content is empty).
+    pub deleted: bool,
 }
 
 impl MessageView {
@@ -197,6 +202,7 @@ impl MessageView {
             media_url,
             kind: m.kind,
             sent_at: m.sent_at,
+            deleted: m.deleted,
         })
     }
 }

@@ -556,6 +556,7 @@ async fn with_system_message(
             kind: MessageKind::System,
             seq: room.count + 1,
             sent_at: now,
+            deleted: false,
         };
         writes.push(Write::put(&message)?.if_absent(ChatError::RoomMoved));
         writes.push(advance_room(&room, &message, Some(&members))?);

@@ -278,6 +278,18 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     if comment.author_id != me && post_author.as_deref() != Some(me.as_str()) {
         return Err(DiaryError::MayNotDeleteComment.into());
     }
+    remove(&ctx, &pointer, &comment, &|| Ok(Vec::new())).await?;
+    Ok(NoContent)
+}
+
+/// Removes a comment as its author's delete does, with `extra` writes in the same transaction:
+/// for good while it has no reply, otherwise it shows as deleted above its replies.
+pub async fn remove(
+    ctx: &AppContext,
+    pointer: &CommentRef,
+    comment: &Comment,
+    extra: &(dyn Fn() -> ApiResult<Vec<Write>> + Sync),
+) -> ApiResult<()> {
     let count_down = || {
         Write::update(post_key(&comment.post_id), "ADD commentCount :m")
             .value(":m", n(-1))
@@ -319,10 +331,18 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
         }
         w
     };
-    match ctx.table.transact(writes).await {
-        Ok(()) => {}
-        Err(e) if e.is(&DiaryError::CommentHasReplies) => ctx.table.transact(soft_delete()).await?,
-        Err(e) => return Err(e),
+    let with_extra = |mut w: Vec<Write>| -> ApiResult<Vec<Write>> {
+        w.extend(extra()?);
+        Ok(w)
+    };
+    match ctx.table.transact(with_extra(writes)?).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is(&DiaryError::CommentHasReplies) => ctx.table.transact(with_extra(soft_delete())?).await,
+        Err(e) => Err(e),
     }
-    Ok(NoContent)
+}
+
+/// A comment and its pointer by the comment's id (404 when either is missing).
+pub async fn find(ctx: &AppContext, id: &str) -> ApiResult<(CommentRef, Comment)> {
+    load(ctx, id).await
 }

@@ -9,6 +9,7 @@ pub mod index;
 pub mod keys;
 pub mod likes;
 pub mod model;
+pub mod moderation;
 pub mod posts;
 pub mod search;
 
@@ -40,5 +41,6 @@ pub const DOMAIN: Domain = Domain {
         &feed_worker::FEED_WORKER,
         &search::TRENDING_JOB,
         &index::POST_INDEX_WORKER,
+        &moderation::REMOVAL_WORKER,
     ],
 };

@@ -330,14 +330,21 @@ pub async fn update(
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
     let post = own_post(&ctx, &caller.user_id, &id).await?;
+    remove(&ctx, &post, Vec::new()).await?;
+    Ok(NoContent)
+}
+
+/// Removes a post as its author's delete does (its count, feeds and search postings follow),
+/// with `extra` writes in the same transaction.
+pub async fn remove(ctx: &AppContext, post: &Post, extra: Vec<Write>) -> ApiResult<()> {
     let mut writes = vec![
         Write::delete(post.key()).if_present(not_found()),
         identity_contract::counter(&post.author_id, Counter::Posts, -1),
     ];
-    writes.extend(diary_contract::deleted(&ctx, &post.author_id, &post.id)?);
-    writes.push(index_later(&ctx, &post.id)?);
-    ctx.table.transact(writes).await?;
-    Ok(NoContent)
+    writes.extend(diary_contract::deleted(ctx, &post.author_id, &post.id)?);
+    writes.push(index_later(ctx, &post.id)?);
+    writes.extend(extra);
+    ctx.table.transact(writes).await
 }
 
 /// A page of posts from an index query, without those hidden from the viewer.

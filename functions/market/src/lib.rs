@@ -6,6 +6,7 @@ pub mod error;
 pub mod keys;
 pub mod listings;
 pub mod model;
+pub mod moderation;
 pub mod payments;
 pub mod points;
 pub mod search;
@@ -39,5 +40,6 @@ pub const DOMAIN: Domain = Domain {
         &payments::SALES,
         &payments::SETTLE_JOB,
         &search::SEARCH,
+        &moderation::REMOVAL_WORKER,
     ],
 };

@@ -352,9 +352,15 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
-    let mut l = own(&ctx, &caller.user_id, &id).await?;
+    let l = own(&ctx, &caller.user_id, &id).await?;
+    remove(&ctx, l, Vec::new()).await?;
+    Ok(NoContent)
+}
+
+/// Takes a listing down as its seller's delete does (gone from lists, the map and search), with
+/// `extra` writes in the same transaction. Refused while a payment is in progress.
+pub async fn remove(ctx: &AppContext, mut l: Listing, extra: Vec<Write>) -> ApiResult<()> {
     if l.status == Status::Reserved {
-        // A payment is in progress.
         return Err(MarketError::NotForSale.into());
     }
     let seen = l.updated_at;
@@ -362,9 +368,20 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     l.updated_at = ctx.now();
     let mut writes = vec![rewrite(&l, seen, false)?];
     writes.extend(unplace(&l));
-    writes.extend(crate::search::refile(&l.id, Some(&l.title), None));
+    writes.extend(extra);
+    let mut words = crate::search::refile(&l.id, Some(&l.title), None);
+    let later = words.split_off(words.len().min(100 - writes.len()));
+    writes.extend(words);
     ctx.table.transact(writes).await?;
-    Ok(NoContent)
+    if !later.is_empty() {
+        ctx.table.transact(later).await?;
+    }
+    Ok(())
+}
+
+/// A listing by id, deleted or not (for the removal worker).
+pub async fn find(ctx: &AppContext, id: &str) -> ApiResult<Option<Listing>> {
+    ctx.table.get::<Listing>(&keys::listing_key(id)).await
 }
 
 async fn page_of(

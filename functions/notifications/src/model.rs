@@ -72,7 +72,10 @@ impl Switches {
             NotificationKind::Follow => self.follow,
             NotificationKind::TradeSold => self.trade,
             NotificationKind::HealthReminder | NotificationKind::PrescriptionRead => self.health,
-            NotificationKind::AccountUnblocked => self.notice,
+            NotificationKind::AccountUnblocked
+            | NotificationKind::ContentRemoved
+            | NotificationKind::ReportDecided
+            | NotificationKind::Notice => self.notice,
         }
     }
 }

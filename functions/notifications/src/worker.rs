@@ -62,6 +62,11 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
         NotificationKind::AccountUnblocked => {
             ("이용 제한 해제".into(), "이용 제한 기간이 끝나 다시 모든 기능을 이용할 수 있습니다.".into())
         }
+        NotificationKind::ContentRemoved => {
+            ("게시물 삭제".into(), format!("운영 정책에 따라 회원님의 게시물이 삭제되었습니다. 사유: {ex}"))
+        }
+        NotificationKind::ReportDecided => ("신고 처리 결과".into(), format!("회원님의 신고가 처리되었습니다: {ex}")),
+        NotificationKind::Notice => ("공지사항".into(), ex.to_string()),
     }
 }
 

@@ -1,109 +1,110 @@
-//! `POST /reports`: a user reports a user or a piece of content. One open report per reporter
-//! and target; reports wait, newest first, in the moderators' queue (GSI1 `REPORTS#OPEN`).
+//! `POST /reports`: a user reports a user or a piece of content, with a category and, if they
+//! like, their own words. One open report per reporter and target; each keeps a snapshot of the
+//! target as it was, so moderators can judge it after it changes or goes. Moderators decide
+//! reports in administration (the model: [`social_contract::reports`]).
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::handler;
 use shared::handler::{Caller, Created, Json};
+use shared::moderation::{Snapshot, TargetType};
 use shared::routes::{Access, Function, Method, Permission, said};
-use shared::table::{Entity, Gsi, Write};
+use shared::table::Write;
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
+use social_contract::reports::{Report, ReportCategory, ReportStatus};
 use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::error::SocialError;
 
-pub static CREATE: Function =
-    Function::http(Method::Post, "/reports", "reports-create", PKG, Access::User, handler!(create))
-        .permissions(&[Permission::TableRead, Permission::TableWrite])
-        .doc("moderation", "Report a user or content to the moderators")
-        .example(r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물입니다"}"#)
-        .responses(&[said(201, "Reported.")])
-        .errors(&[404, 409, 429]);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TargetType {
-    User,
-    Post,
-    Comment,
-    MarketPost,
-    ChatMessage,
-    CommunityPost,
-}
+pub static CREATE: Function = Function::http(
+    Method::Post,
+    "/reports",
+    "reports-create",
+    PKG,
+    Access::User,
+    handler!(create),
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("moderation", "Report a user or content to the moderators")
+.example(
+    r#"{"targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","category":"SPAM","detail":"광고성 게시물입니다"}"#,
+)
+.responses(&[said(201, "Reported.")])
+.errors(&[404, 409, 429]);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReportRequest {
     pub target_type: TargetType,
     pub target_id: String,
-    pub reason: String,
+    /// The room of a reported chat message.
+    #[serde(default)]
+    pub room_id: Option<String>,
+    /// What kind of problem; `OTHER` when only a reason is given.
+    #[serde(default)]
+    pub category: Option<ReportCategory>,
+    /// The reporter's words, such as "욕설".
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// The reporter's words, as clients that predate categories send them.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl ReportRequest {
+    fn words(&self) -> Option<&str> {
+        self.detail.as_deref().or(self.reason.as_deref()).map(str::trim)
+    }
 }
 
 impl Validate for ReportRequest {
     fn validate(&self, v: &mut Validator) {
         v.check(shared::ids::is_valid_id(&self.target_id), "targetId", "INVALID_FORMAT", "an id");
-        v.text("reason", &self.reason, 2, 500);
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Report {
-    pub id: String,
-    pub reporter_id: String,
-    pub target_type: TargetType,
-    pub target_id: String,
-    /// The user the report is about, when known.
-    pub reported_user_id: Option<String>,
-    pub reason: String,
-    /// `OPEN` until a moderator decides.
-    pub status: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl Entity for Report {
-    const TYPE: &'static str = "Report";
-    fn pk(&self) -> String {
-        social_contract::keys::report_partition(&self.id)
-    }
-    fn sk(&self) -> String {
-        "REPORT".into()
-    }
-    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        let mut out = vec![(Gsi::Gsi1, social_contract::keys::OPEN_REPORTS.into(), self.id.clone())];
-        // Reports about a user's account or content, for moderators (newest first).
-        if let Some(user) = &self.reported_user_id {
-            out.push((Gsi::Gsi2, social_contract::keys::reports_against_partition(user), self.id.clone()));
+        for (field, text) in [("detail", &self.detail), ("reason", &self.reason)] {
+            if let Some(text) = text {
+                v.text(field, text, 1, 500);
+            }
         }
-        out
+        v.check(
+            self.category.is_some() || self.words().is_some(),
+            "category",
+            "REQUIRED",
+            "a category, or a reason in words",
+        );
+        if self.target_type == TargetType::ChatMessage {
+            v.check(
+                self.room_id.as_deref().is_some_and(shared::ids::is_valid_id),
+                "roomId",
+                "REQUIRED",
+                "the room of the message",
+            );
+        }
     }
 }
 
-fn target_name(t: TargetType) -> &'static str {
-    match t {
-        TargetType::User => "USER",
-        TargetType::Post => "POST",
-        TargetType::Comment => "COMMENT",
-        TargetType::MarketPost => "MARKET_POST",
-        TargetType::ChatMessage => "CHAT_MESSAGE",
-        TargetType::CommunityPost => "COMMUNITY_POST",
-    }
-}
-
-/// Who owns the target, for the kinds this product already has; 404 when it does not exist.
-async fn owner_of(ctx: &AppContext, t: TargetType, id: &str) -> ApiResult<Option<String>> {
-    let missing = || -> ApiError { SocialError::TargetNotFound.into() };
-    let found = match t {
-        TargetType::User => identity_contract::account(ctx, id).await?.map(|a| a.id),
-        TargetType::Post => diary_contract::post_author(ctx, id).await?,
-        TargetType::Comment => diary_contract::comment_author(ctx, id).await?,
-        // The market, chat and community have no content yet: nothing there to report.
-        _ => None,
-    };
-    found.map(Some).ok_or_else(missing)
+/// The target as it reads now; 404 when it does not exist (or, for a chat message, when the
+/// reporter is not in its room).
+async fn snapshot_of(ctx: &AppContext, body: &ReportRequest, me: &str) -> ApiResult<Snapshot> {
+    let id = body.target_id.as_str();
+    let found =
+        match body.target_type {
+            TargetType::User => identity_contract::account(ctx, id)
+                .await?
+                .filter(|a| a.is_active())
+                .map(|a| Snapshot { author_id: a.id, text: a.nickname, media_keys: vec![], context_id: None }),
+            TargetType::Post => diary_contract::post_snapshot(ctx, id).await?,
+            TargetType::Comment => diary_contract::comment_snapshot(ctx, id).await?,
+            TargetType::MarketPost => market_contract::listing_snapshot(ctx, id).await?,
+            TargetType::ChatMessage => {
+                chat_contract::message_snapshot(ctx, body.room_id.as_deref().unwrap_or_default(), id, me).await?
+            }
+            // The community board is not there yet: nothing of it to report.
+            TargetType::CommunityPost | TargetType::CommunityComment => None,
+        };
+    found.ok_or_else(|| -> ApiError { SocialError::TargetNotFound.into() })
 }
 
 /// Reports one user may file per hour.
@@ -117,8 +118,8 @@ pub async fn create(
 ) -> ApiResult<Created<Report>> {
     let me = caller.user_id.clone();
     shared::ratelimit::hit(&ctx, REPORTS_PER_USER, &me).await?;
-    let owner = owner_of(&ctx, body.target_type, &body.target_id).await?;
-    if owner.as_deref() == Some(me.as_str()) {
+    let snapshot = snapshot_of(&ctx, &body, &me).await?;
+    if snapshot.author_id == me {
         return Err(SocialError::CannotReportSelf.into());
     }
     let report = Report {
@@ -126,13 +127,16 @@ pub async fn create(
         reporter_id: me.clone(),
         target_type: body.target_type,
         target_id: body.target_id.clone(),
-        reported_user_id: owner,
-        reason: body.reason.trim().to_string(),
-        status: "OPEN".into(),
+        context_id: snapshot.context_id.clone(),
+        reported_user_id: Some(snapshot.author_id.clone()),
+        category: body.category.unwrap_or(ReportCategory::Other),
+        reason: body.words().unwrap_or_default().to_string(),
+        status: ReportStatus::Open,
+        snapshot: Some(snapshot),
+        decision: None,
         created_at: ctx.now(),
     };
-    let mut lock =
-        social_contract::keys::report_lock_key(&me, target_name(body.target_type), &body.target_id).to_item();
+    let mut lock = social_contract::keys::report_lock_key(&me, body.target_type.as_str(), &body.target_id).to_item();
     lock.insert("reportId".into(), shared::table::s(&report.id));
     ctx.table
         .transact(vec![Write::put_item(lock).if_absent(SocialError::AlreadyReported), Write::put(&report)?])
@@ -152,14 +156,19 @@ mod tests {
     }
 
     #[test]
-    fn a_report_names_a_real_target_and_a_reason() {
+    fn a_report_names_a_real_target_and_a_category_or_a_reason() {
         let id = "01JD3K4Q5R6S7T8V9W0XYZABCD";
         assert!(valid(serde_json::json!({"targetType": "POST", "targetId": id, "reason": "스팸이에요"})));
+        assert!(valid(
+            serde_json::json!({"targetType": "POST", "targetId": id, "category": "ABUSE", "detail": "욕설"})
+        ));
+        assert!(valid(serde_json::json!({"targetType": "POST", "targetId": id, "category": "SPAM"})));
         assert!(!valid(serde_json::json!({"targetType": "POST", "targetId": "../x", "reason": "스팸이에요"})));
+        assert!(!valid(serde_json::json!({"targetType": "POST", "targetId": id})), "nothing said");
+        assert!(!valid(serde_json::json!({"targetType": "POST", "targetId": id, "detail": "  "})), "blank words");
         assert!(
-            !valid(serde_json::json!({"targetType": "POST", "targetId": id, "reason": "x"})),
-            "a reason says something"
+            !valid(serde_json::json!({"targetType": "CHAT_MESSAGE", "targetId": id, "category": "SPAM"})),
+            "a chat message is found through its room"
         );
-        assert_eq!(target_name(TargetType::Comment), "COMMENT");
     }
 }

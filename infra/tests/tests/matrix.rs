@@ -39,6 +39,8 @@ enum Fixture {
     Schedule,
     /// A prescription of the owner's pet.
     Prescription,
+    /// A report by a third user on a post of the owner's.
+    Report,
 }
 
 /// Who may call a route.
@@ -167,6 +169,12 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /admin/audit", Rule::Admin(Fixture::None)),
     ("GET /admin/users", Rule::Admin(Fixture::None)),
     ("GET /admin/users/{id}", Rule::Admin(Fixture::User)),
+    ("GET /admin/reports", Rule::Admin(Fixture::None)),
+    ("GET /admin/reports/{id}", Rule::Admin(Fixture::Report)),
+    ("POST /admin/reports/{id}/decision", Rule::Admin(Fixture::Report)),
+    ("DELETE /admin/posts/{id}", Rule::Admin(Fixture::Post)),
+    ("DELETE /admin/comments/{id}", Rule::Admin(Fixture::Comment)),
+    ("DELETE /admin/market/posts/{id}", Rule::Admin(Fixture::Listing)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
@@ -232,6 +240,11 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             created(t.post("/pets", body, Some(&o.access)).await, "pet").await
         }
         Fixture::Listing => listing(t, o).await,
+        Fixture::Report => {
+            let post = Box::pin(make(t, c, Fixture::Post)).await;
+            let body = json!({"targetType": "POST", "targetId": post, "category": "SPAM", "detail": "광고"});
+            created(t.post("/reports", body, Some(&third.access)).await, "report").await
+        }
         Fixture::Prescription => {
             let pet = Box::pin(make(t, c, Fixture::Pet)).await;
             let key =
@@ -443,6 +456,12 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_rule_says() {
         // The administrator blocked the owner: lifted, for the same reason.
         if key == "PUT /admin/users/{id}/block" {
             let lifted = t.call(Method::DELETE, &path, None, Some(&cast.admin.access)).await;
+            assert_eq!(lifted.status, 200, "{:?}", lifted.body);
+        }
+        // The documented decision blocks the reported owner for a week: lifted likewise.
+        if key == "POST /admin/reports/{id}/decision" {
+            let owner_block = format!("/admin/users/{}/block", cast.owner.user_id);
+            let lifted = t.call(Method::DELETE, &owner_block, None, Some(&cast.admin.access)).await;
             assert_eq!(lifted.status, 200, "{:?}", lifted.body);
         }
     }

@@ -20,3 +20,13 @@ pub fn listing_room_key(listing: &str, buyer: &str) -> Key {
 pub fn rooms_about_partition(listing: &str) -> String {
     format!("ROOMSABOUT#{listing}")
 }
+
+pub const MESSAGES: &str = "MSG#";
+
+pub fn message_sort(id: &str) -> String {
+    format!("{MESSAGES}{id}")
+}
+
+pub fn message_key(room: &str, id: &str) -> Key {
+    Key::new(room_partition(room), message_sort(id))
+}

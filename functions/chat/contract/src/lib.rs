@@ -1,5 +1,6 @@
 //! Chat's public surface for the market: whether the seller let a buyer pay (in the buyer's room
-//! about the listing), and who is in the rooms about a listing (to tell them its sale status).
+//! about the listing), and who is in the rooms about a listing (to tell them its sale status);
+//! for moderation, what a message said.
 
 pub mod keys;
 
@@ -43,4 +44,42 @@ pub async fn rooms_about(ctx: &AppContext, listing: &str) -> ApiResult<Vec<RoomA
         out.push(RoomAbout { room_id: r.id, member_ids: r.member_ids });
     }
     Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageItem {
+    sender_id: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    media_key: Option<String>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+/// Message `id` of `room` as it reads now, if `reader` is in the room (only what one saw can be
+/// reported) and the message is there. Two key reads, together.
+pub async fn message_snapshot(
+    ctx: &AppContext,
+    room: &str,
+    id: &str,
+    reader: &str,
+) -> ApiResult<Option<shared::moderation::Snapshot>> {
+    if !shared::ids::is_valid_id(room) || !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let mut found = ctx.table.batch_get_items(&[keys::room_key(room), keys::message_key(room, id)]).await?;
+    let (Some(message), Some(room_item)) = (found.pop().flatten(), found.pop().flatten()) else { return Ok(None) };
+    let r: RoomItem = serde_dynamo::from_item(room_item)?;
+    let m: MessageItem = serde_dynamo::from_item(message)?;
+    if m.deleted || !r.member_ids.iter().any(|u| u == reader) {
+        return Ok(None);
+    }
+    Ok(Some(shared::moderation::Snapshot {
+        author_id: m.sender_id,
+        text: m.content,
+        media_keys: m.media_key.into_iter().collect(),
+        context_id: Some(room.to_string()),
+    }))
 }

@@ -3,11 +3,12 @@
 //! query plus one batch read. The writes here join the transaction of the fact that causes them
 //! (a post, a follow): the author's own entry directly, everyone else's through a [`FeedEvent`]
 //! on the feed queue (via the outbox), which the diary's feed worker applies. Other domains also
-//! learn here who wrote a post or a comment.
+//! read here what a post or a comment says, for reports.
 
 pub mod keys;
 
 use serde::{Deserialize, Serialize};
+use shared::moderation::Snapshot;
 use shared::queues::FEED;
 use shared::table::{Write, s};
 use shared::{ApiResult, AppContext};
@@ -107,26 +108,49 @@ pub fn unfollowed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Wri
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Authored {
+struct Written {
     author_id: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    media_keys: Vec<String>,
+    #[serde(default)]
+    deleted: bool,
 }
 
-/// Who wrote post `id`, if it exists.
-pub async fn post_author(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentPointer {
+    post_id: String,
+    sort_key: String,
+}
+
+fn snapshot(w: Written) -> Option<Snapshot> {
+    let text = if w.title.is_empty() { w.content } else { format!("{}\n{}", w.title, w.content) };
+    (!w.deleted).then_some(Snapshot { author_id: w.author_id, text, media_keys: w.media_keys, context_id: None })
+}
+
+/// Post `id` as it reads now (its author, text and photos), if it exists.
+pub async fn post_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Snapshot>> {
     if !shared::ids::is_valid_id(id) {
         return Ok(None);
     }
-    let found: Option<Authored> =
+    let found: Option<Written> =
         ctx.table.get_item(&keys::post_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
-    Ok(found.map(|a| a.author_id))
+    Ok(found.and_then(snapshot))
 }
 
-/// Who wrote comment `id`, if it exists.
-pub async fn comment_author(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
+/// Comment `id` as it reads now, if it exists and is not deleted (two reads: its pointer, then
+/// the comment in its post's partition).
+pub async fn comment_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Snapshot>> {
     if !shared::ids::is_valid_id(id) {
         return Ok(None);
     }
-    let found: Option<Authored> =
-        ctx.table.get_item(&keys::comment_ref_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
-    Ok(found.map(|a| a.author_id))
+    let Some(pointer) = ctx.table.get_item(&keys::comment_ref_key(id)).await? else { return Ok(None) };
+    let pointer: CommentPointer = serde_dynamo::from_item(pointer)?;
+    let key = shared::table::Key::new(keys::post_partition(&pointer.post_id), pointer.sort_key);
+    let found: Option<Written> = ctx.table.get_item(&key).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(found.and_then(snapshot).map(|s| Snapshot { context_id: Some(pointer.post_id), ..s }))
 }

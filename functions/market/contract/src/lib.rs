@@ -66,6 +66,34 @@ pub async fn summaries(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<St
     Ok(out)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListingText {
+    seller_id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    image_keys: Vec<String>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+/// Listing `id` as it reads now (seller, title and description, photos), if it is listed.
+pub async fn listing_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<shared::moderation::Snapshot>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let Some(item) = ctx.table.get_item(&keys::listing_key(id)).await? else { return Ok(None) };
+    let l: ListingText = serde_dynamo::from_item(item)?;
+    Ok((!l.deleted).then(|| shared::moderation::Snapshot {
+        author_id: l.seller_id,
+        text: format!("{}\n{}", l.title, l.description),
+        media_keys: l.image_keys,
+        context_id: None,
+    }))
+}
+
 /// The write that counts a chat room opened about `listing` (it must still be listed).
 pub fn room_opened(listing: &str, on_missing: impl Into<shared::ApiError>) -> Write {
     Write::update(keys::listing_key(listing), "ADD chatRoomCount :one")

@@ -23,6 +23,12 @@ pub enum NotificationKind {
     PrescriptionRead,
     /// The recipient's temporary block ended.
     AccountUnblocked,
+    /// A moderator removed the recipient's content (`excerpt`: the reason given).
+    ContentRemoved,
+    /// A report the recipient filed was decided (`excerpt`: the outcome).
+    ReportDecided,
+    /// An administrators' notice (stored by the notice fan-out, never sent as an event).
+    Notice,
 }
 
 /// The actor of notifications nobody caused (reminders, notices).
@@ -36,7 +42,7 @@ pub struct NotificationEvent {
     pub kind: NotificationKind,
     pub actor_id: String,
     pub recipient_id: String,
-    /// `POST`, `COMMENT`, `USER` or `MARKET_POST`.
+    /// `POST`, `COMMENT`, `USER`, `MARKET_POST`, `CHAT_MESSAGE`, `REPORT`, `NOTICE`, …
     pub target_type: String,
     pub target_id: String,
     /// A short excerpt (a comment's first words), if any.

@@ -8,7 +8,7 @@
 //! | a blocks b | `USER#<a>` | `BLOCKS#<b>` |
 //! | b is blocked by a | `USER#<b>` | `BLOCKEDBY#<a>` |
 //! | a's open report of a target | `REPORTLOCK#<a>#<type>#<id>` | `OPEN` |
-//! | report | `REPORT#<id>` | `REPORT` (GSI1 `REPORTS#OPEN`; GSI2 `REPORTSON#<reported user>`) |
+//! | report | `REPORT#<id>` | `REPORT` (GSI1 `REPORTS#<status>`; GSI2 `REPORTSON#<reported user>`; GSI3 `REPORTED#<type>#<target id>`; each `<id>`, newest first) |
 
 use shared::keys::user_partition;
 use shared::table::Key;
@@ -33,8 +33,18 @@ pub fn blocked_by_key(b: &str, a: &str) -> Key {
     Key::new(user_partition(b), format!("{BLOCKED_BY}{a}"))
 }
 
-/// The GSI1 partition of reports waiting for a moderator.
-pub const OPEN_REPORTS: &str = "REPORTS#OPEN";
+/// The sort key of a report.
+pub const REPORT: &str = "REPORT";
+
+/// The GSI1 partition of the reports with one status (`OPEN` is the moderators' queue).
+pub fn reports_with_status(status: &str) -> String {
+    format!("REPORTS#{status}")
+}
+
+/// The GSI3 partition of the reports on one target.
+pub fn reports_on_target(target_type: &str, target_id: &str) -> String {
+    format!("REPORTED#{target_type}#{target_id}")
+}
 
 pub fn report_partition(id: &str) -> String {
     format!("REPORT#{id}")

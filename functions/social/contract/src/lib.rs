@@ -1,7 +1,8 @@
 //! The social graph's public surface: its keys, and the checks other domains make between two
-//! users (blocks hide content and forbid interaction).
+//! users (blocks hide content and forbid interaction); reports, which moderators decide.
 
 pub mod keys;
+pub mod reports;
 
 use std::collections::HashSet;
 
@@ -10,6 +11,7 @@ use shared::table::{Query, SortKey};
 use shared::{ApiResult, AppContext};
 
 pub use keys::{blocked_by_key, blocks_key, follower_key, following_key};
+pub use reports::{Report, open_reports_against};
 
 shared::domain_errors! {
     /// What the graph refuses.
@@ -52,35 +54,4 @@ pub async fn hidden_for(ctx: &AppContext, me: Option<&str>) -> ApiResult<HashSet
     let Some(me) = me else { return Ok(HashSet::new()) };
     let q = Query::partition(user_partition(me)).sort(SortKey::BeginsWith(keys::ANY_BLOCK.into())).limit(500);
     Ok(others(&ctx.table.query_items_all(&q, None).await?).collect())
-}
-
-/// A report as moderators list it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportSummary {
-    pub id: String,
-    pub reporter_id: String,
-    /// `USER`, `POST`, `COMMENT`, `MARKET_POST`, `CHAT_MESSAGE`, `COMMUNITY_POST`.
-    pub target_type: String,
-    pub target_id: String,
-    pub reason: String,
-    pub status: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// The open reports about `user` (their account or their content), newest first (one query).
-pub async fn open_reports_against(ctx: &AppContext, user: &str) -> ApiResult<Vec<ReportSummary>> {
-    let query = shared::table::Query::partition(keys::reports_against_partition(user))
-        .index(shared::table::Gsi::Gsi2)
-        .newest_first()
-        .limit(1000);
-    let items = ctx.table.query_items_all(&query, Some(1000)).await?;
-    let mut out = Vec::new();
-    for item in items {
-        let r: ReportSummary = serde_dynamo::from_item(item)?;
-        if r.status == "OPEN" {
-            out.push(r);
-        }
-    }
-    Ok(out)
 }

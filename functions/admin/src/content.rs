@@ -1,0 +1,129 @@
+//! Content removed by a moderator: `DELETE /admin/posts/{id}`, `/admin/comments/{id}` and
+//! `/admin/market/posts/{id}`, each with a `reason`. The order is recorded (with the content as
+//! it was) and committed to the content's own domain through the outbox; its removal worker
+//! deletes it exactly as its author would — from every list, count, feed and search — and tells
+//! the author why. So the answer is 202: the removal is certain, and done within moments.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+use shared::handler::{Accepted, Caller, Params, Path, RequestId};
+use shared::moderation::{Removal, Snapshot, TargetType};
+use shared::routes::{Access, Function, Method, Permission, param, said};
+use shared::{ApiError, ApiResult, AppContext, handler};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::audit::record;
+use crate::error::AdminError;
+
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
+
+macro_rules! removal_route {
+    ($name:ident, $path:literal, $bin:literal, $handler:ident, $what:literal) => {
+        pub static $name: Function =
+            Function::http(Method::Delete, $path, $bin, PKG, Access::Admin, handler!($handler))
+                .permissions(REMOVE)
+                .doc("admin", concat!("Remove ", $what, " as its author would, and tell the author why"))
+                .query(&[param("reason", true, "why, as the author is told (1–200 characters)")])
+                .responses(&[said(202, "The removal is ordered.")])
+                .errors(&[404]);
+    };
+}
+
+removal_route!(DELETE_POST, "/admin/posts/{id}", "admin-posts-delete", delete_post, "a diary post");
+removal_route!(DELETE_COMMENT, "/admin/comments/{id}", "admin-comments-delete", delete_comment, "a diary comment");
+removal_route!(
+    DELETE_LISTING,
+    "/admin/market/posts/{id}",
+    "admin-market-posts-delete",
+    delete_listing,
+    "a market listing"
+);
+
+/// The removal ordered.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovalOrdered {
+    pub removal_id: String,
+    pub target_type: TargetType,
+    pub target_id: String,
+}
+
+fn reason(params: &Params) -> ApiResult<String> {
+    let reason = params.get("reason").map(str::trim).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > 200 || reason.chars().any(char::is_control) {
+        return Err(ApiError::validation("reason", "REQUIRED", "why, in 1–200 characters on one line"));
+    }
+    Ok(reason.to_string())
+}
+
+async fn remove(
+    ctx: &AppContext,
+    admin: &str,
+    target_type: TargetType,
+    id: &str,
+    params: &Params,
+    request: &RequestId,
+) -> ApiResult<Accepted<RemovalOrdered>> {
+    let reason = reason(params)?;
+    let found: Option<Snapshot> = match target_type {
+        TargetType::Post => diary_contract::post_snapshot(ctx, id).await?,
+        TargetType::Comment => diary_contract::comment_snapshot(ctx, id).await?,
+        TargetType::MarketPost => market_contract::listing_snapshot(ctx, id).await?,
+        _ => None,
+    };
+    let snapshot = found.ok_or(AdminError::ContentNotFound)?;
+    let queue = target_type.removal_queue().ok_or(AdminError::ContentNotFound)?;
+    let removal = Removal {
+        id: shared::ids::new_id(ctx.now()),
+        target_type,
+        target_id: id.to_string(),
+        context_id: snapshot.context_id.clone(),
+        reason: reason.clone(),
+        admin_id: admin.to_string(),
+    };
+    let (_, audit) = record(
+        ctx,
+        admin,
+        "CONTENT_DELETE",
+        target_type.as_str(),
+        id,
+        json!({"snapshot": snapshot}),
+        json!({"deleted": true, "reason": reason, "removalId": removal.id}),
+        Some(&request.0),
+    )?;
+    ctx.table.transact(vec![shared::outbox::message(ctx, queue, &removal)?, audit]).await?;
+    Ok(Accepted(RemovalOrdered { removal_id: removal.id, target_type, target_id: id.to_string() }))
+}
+
+pub async fn delete_post(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+    request: RequestId,
+) -> ApiResult<Accepted<RemovalOrdered>> {
+    remove(&ctx, &caller.user_id, TargetType::Post, &id, &params, &request).await
+}
+
+pub async fn delete_comment(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+    request: RequestId,
+) -> ApiResult<Accepted<RemovalOrdered>> {
+    remove(&ctx, &caller.user_id, TargetType::Comment, &id, &params, &request).await
+}
+
+pub async fn delete_listing(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+    request: RequestId,
+) -> ApiResult<Accepted<RemovalOrdered>> {
+    remove(&ctx, &caller.user_id, TargetType::MarketPost, &id, &params, &request).await
+}

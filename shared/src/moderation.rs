@@ -1,0 +1,108 @@
+//! Moderation's shared vocabulary. Content belongs to its domain, so a moderator never deletes it
+//! directly: administration commits a [`Removal`] (through the outbox, in the decision's own
+//! transaction) to the owning domain's removal queue, and that domain's worker removes the
+//! content exactly as its author's delete would (every list, count, feed and search) and tells
+//! the author. A report keeps a [`Snapshot`] of what was reported, which outlives the content.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::queues::{self, Queue};
+
+/// The kinds of content users can report and moderators can remove (plus `USER` for accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TargetType {
+    User,
+    Post,
+    Comment,
+    MarketPost,
+    ChatMessage,
+    CommunityPost,
+    CommunityComment,
+}
+
+impl TargetType {
+    pub const ALL: [TargetType; 7] = [
+        TargetType::User,
+        TargetType::Post,
+        TargetType::Comment,
+        TargetType::MarketPost,
+        TargetType::ChatMessage,
+        TargetType::CommunityPost,
+        TargetType::CommunityComment,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetType::User => "USER",
+            TargetType::Post => "POST",
+            TargetType::Comment => "COMMENT",
+            TargetType::MarketPost => "MARKET_POST",
+            TargetType::ChatMessage => "CHAT_MESSAGE",
+            TargetType::CommunityPost => "COMMUNITY_POST",
+            TargetType::CommunityComment => "COMMUNITY_COMMENT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TargetType> {
+        TargetType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The queue of the domain that owns this kind of content (none for accounts, and none for
+    /// kinds this product does not store yet).
+    pub fn removal_queue(self) -> Option<&'static Queue> {
+        match self {
+            TargetType::Post | TargetType::Comment => Some(&queues::DIARY_REMOVALS),
+            TargetType::MarketPost => Some(&queues::MARKET_REMOVALS),
+            TargetType::ChatMessage => Some(&queues::CHAT_REMOVALS),
+            TargetType::User | TargetType::CommunityPost | TargetType::CommunityComment => None,
+        }
+    }
+}
+
+/// What a piece of content (or an account) looked like when it was reported or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Who wrote it (the account itself for `USER`).
+    pub author_id: String,
+    /// Its text (a listing's title and description; a profile's nickname and bio).
+    pub text: String,
+    /// Its images' media keys.
+    #[serde(default)]
+    pub media_keys: Vec<String>,
+    /// Where it lives, when its id alone does not find it (a chat message's room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<String>,
+}
+
+/// A moderator's order to remove one piece of content, handled by its domain's removal worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Removal {
+    /// Unique per order: the author is told once however often it is delivered.
+    pub id: String,
+    pub target_type: TargetType,
+    pub target_id: String,
+    /// A chat message's room.
+    #[serde(default)]
+    pub context_id: Option<String>,
+    /// Why, as the author is told.
+    pub reason: String,
+    pub admin_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_type_reads_back_from_its_name() {
+        for t in TargetType::ALL {
+            assert_eq!(TargetType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
+        }
+        assert_eq!(TargetType::parse("post"), None);
+    }
+}
