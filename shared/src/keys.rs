@@ -61,3 +61,14 @@ pub fn user_connection_key(user_id: &str, connection_id: &str) -> Key {
 pub fn connection_key(connection_id: &str) -> Key {
     Key::new(format!("{CONNECTION_PREFIX}{connection_id}"), "CONNECTION")
 }
+
+/// The partition of one year's daily counters (a year of days is one or two queries).
+pub fn stats_partition(year: i32) -> String {
+    format!("STATS#{year}")
+}
+
+/// One shard of one day's counters (`YYYY-MM-DD#<shard>`): writes spread over the shards, so
+/// concurrent transactions seldom meet on one item.
+pub fn stats_key(day: chrono::NaiveDate, shard: u32) -> Key {
+    Key::new(stats_partition(chrono::Datelike::year(&day)), format!("{}#{shard}", day.format("%Y-%m-%d")))
+}

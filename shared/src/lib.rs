@@ -17,6 +17,7 @@
 //! | [`moderation`] | reported content's snapshots, and the orders that have a domain remove its content |
 //! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
 //! | [`runtime`] | the Lambda entry points each binary calls |
+//! | [`stats`] | the daily counters behind the administrators' statistics, kept in the write path |
 //! | [`socket`], [`push`] | WebSocket routes with typed handlers; pushing frames to a user's live connections |
 
 pub mod account;
@@ -46,6 +47,7 @@ pub mod routes;
 pub mod runtime;
 pub mod schema;
 pub mod socket;
+pub mod stats;
 pub mod table;
 pub mod text;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! Administration (every endpoint for role ADMIN only): blocking and unblocking accounts — the
 //! very next write of a blocked account is refused and its open connections are told at once —,
-//! lifting temporary blocks when they end, and the audit trail of every administrative action.
+//! lifting temporary blocks when they end, deciding reports, removing content, statistics, and
+//! the audit trail of every administrative action.
 //! Item layout: [`keys`].
 
 pub mod audit;
@@ -9,6 +10,7 @@ pub mod content;
 pub mod error;
 pub mod keys;
 pub mod reports;
+pub mod stats;
 pub mod users;
 
 use shared::routes::Domain;
@@ -30,5 +32,7 @@ pub const DOMAIN: Domain = Domain {
         &content::DELETE_POST,
         &content::DELETE_COMMENT,
         &content::DELETE_LISTING,
+        &stats::SIGNUPS,
+        &stats::OVERVIEW,
     ],
 };

@@ -19,6 +19,7 @@ use shared::handler::{Caller, Json, Okay, Params, Path, RequestId};
 use shared::http::PageRequest;
 use shared::moderation::{Removal, TargetType};
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param};
+use shared::stats::Metric;
 use shared::table::{Page, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
@@ -288,6 +289,7 @@ pub async fn decide(
     let mut writes = closing(&ctx, &report, status, &decision)?;
     writes.extend(effect);
     writes.push(audit);
+    writes.push(shared::stats::count(now, &[(Metric::ReportsClosed, 1 + others.len() as i64)]));
     for other in &others {
         writes.extend(closing(&ctx, other, status, &decision)?);
     }
@@ -304,14 +306,16 @@ pub async fn decide(
 /// Closes `reports` with a decision already taken: together, or one by one when one of them was
 /// closed meanwhile (that one is left as it is).
 async fn close_later(ctx: &AppContext, reports: &[Report], status: ReportStatus, decision: &Decision) -> ApiResult<()> {
-    let mut writes = Vec::new();
+    let mut writes = vec![shared::stats::count(ctx.now(), &[(Metric::ReportsClosed, reports.len() as i64)])];
     for r in reports {
         writes.extend(closing(ctx, r, status, decision)?);
     }
     match ctx.table.transact(writes).await {
         Err(e) if e.is(&AdminError::ReportDecided) => {
             for r in reports {
-                match ctx.table.transact(closing(ctx, r, status, decision)?).await {
+                let mut writes = closing(ctx, r, status, decision)?;
+                writes.push(shared::stats::count(ctx.now(), &[(Metric::ReportsClosed, 1)]));
+                match ctx.table.transact(writes).await {
                     Err(e) if e.is(&AdminError::ReportDecided) => {}
                     other => other?,
                 }

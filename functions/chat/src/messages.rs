@@ -151,6 +151,7 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
                 .value(":c", n(message.seq))
                 .value(":m", s(&message.id))
                 .if_present(ChatError::NotAMember),
+            shared::stats::count(now, &[(shared::stats::Metric::ChatMessages, 1)]),
         ];
         match ctx.table.transact(writes).await {
             Ok(()) => {

@@ -278,6 +278,7 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
     let mut writes = vec![
         Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
         identity_contract::counter(&me, Counter::Posts, 1),
+        shared::stats::count(now, &[(shared::stats::Metric::Posts, 1)]),
     ];
     writes.extend(diary_contract::posted(&ctx, &me, &post.id)?);
     writes.push(index_later(&ctx, &post.id)?);

@@ -279,6 +279,7 @@ pub async fn verify_email(
             .when("#st = :pending", codes::wrong()),
             keep(email_key(&user.email)),
             keep(nickname_key(&user.nickname)),
+            shared::stats::count(ctx.now(), &[(shared::stats::Metric::Signups, 1)]),
         ])
         .await?;
     Ok(Okay(VerifyEmailResponse { user_id: user.id, status: "ACTIVE", advertiser_status: user.advertiser_status }))

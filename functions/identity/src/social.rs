@@ -253,6 +253,7 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
             claim_unique(&unique(email_key(&user.email)), t, IdentityError::EmailTaken)?,
             claim_unique(&unique(nickname_key(&user.nickname)), t, IdentityError::NicknameTaken)?,
             claim_unique(&unique(social_key(ticket.provider, &ticket.subject)), t, IdentityError::AlreadyLinked)?,
+            shared::stats::count(now, &[(shared::stats::Metric::Signups, 1)]),
         ])
         .await?;
     Ok(Created(sessions::start(&ctx, &user).await?))

@@ -281,7 +281,10 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let mut writes = vec![Write::put(&listing)?.if_absent(ApiError::internal("listing id collision"))];
+    let mut writes = vec![
+        Write::put(&listing)?.if_absent(ApiError::internal("listing id collision")),
+        shared::stats::count(now, &[(shared::stats::Metric::Listings, 1)]),
+    ];
     writes.extend(place(&listing)?);
     writes.extend(crate::search::refile(&listing.id, None, Some(&listing.title)));
     ctx.table.transact(writes).await?;

@@ -696,6 +696,10 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
             .value(":confirming", s("CONFIRMING"))
             .when("#st = :confirming", MarketError::OrderChanged),
     ];
+    writes.push(shared::stats::count(
+        now,
+        &[(shared::stats::Metric::Sales, 1), (shared::stats::Metric::SalesKrw, order.amount)],
+    ));
     writes.extend(crate::points::earn(ctx, &order.seller_id, order.amount, &format!("판매: {title}"))?);
     writes.extend(notifications_contract::outbox(
         ctx,

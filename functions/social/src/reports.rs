@@ -139,7 +139,11 @@ pub async fn create(
     let mut lock = social_contract::keys::report_lock_key(&me, body.target_type.as_str(), &body.target_id).to_item();
     lock.insert("reportId".into(), shared::table::s(&report.id));
     ctx.table
-        .transact(vec![Write::put_item(lock).if_absent(SocialError::AlreadyReported), Write::put(&report)?])
+        .transact(vec![
+            Write::put_item(lock).if_absent(SocialError::AlreadyReported),
+            Write::put(&report)?,
+            shared::stats::count(report.created_at, &[(shared::stats::Metric::ReportsOpened, 1)]),
+        ])
         .await?;
     Ok(Created(report))
 }

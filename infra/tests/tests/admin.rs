@@ -211,3 +211,148 @@ async fn administrators_find_accounts_and_see_their_reports_and_block_history() 
     assert_eq!(none.status, 404);
     t.stop().await;
 }
+
+/// Moves `clock` forward to `at` (Korean time, `YYYY-MM-DDTHH:MM`).
+fn set_clock(clock: &shared::clock::OffsetClock, at: &str) {
+    use shared::clock::Clock;
+    let target = chrono::DateTime::parse_from_rfc3339(&format!("{at}:00+09:00")).unwrap().with_timezone(&chrono::Utc);
+    let by = target - clock.now();
+    assert!(by > chrono::Duration::zero(), "the clock only moves forward");
+    clock.advance(by);
+}
+
+#[tokio::test]
+async fn sign_up_statistics_match_a_hand_computed_table_in_korean_days_weeks_and_months() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    // Sign-ups (counted when the account is verified), in Korean time:
+    set_clock(&clock, "2027-02-24T10:00"); // a Wednesday: root, ann, bob
+    let root = admin(&t, "root@example.com", "root").await;
+    t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    set_clock(&clock, "2027-02-26T10:00");
+    t.user("cat@example.com", "cat", PW).await;
+    set_clock(&clock, "2027-03-01T23:30"); // 14:30 UTC
+    t.user("dan@example.com", "dan", PW).await;
+    set_clock(&clock, "2027-03-02T00:10"); // still 1 March in UTC, 2 March in Korea
+    t.user("eve@example.com", "eve", PW).await;
+    set_clock(&clock, "2027-03-15T12:00");
+    for (email, nick) in [("fay@example.com", "fay"), ("gus@example.com", "gus"), ("hal@example.com", "hal")] {
+        t.user(email, nick, PW).await;
+    }
+    set_clock(&clock, "2027-04-02T12:00");
+    let ivy = t.user("ivy@example.com", "ivy", PW).await;
+    // Weeks passed: sessions from February have ended.
+    let fresh = |email: &'static str, who: Session| {
+        let t = &t;
+        async move { Session { access: t.login(email, PW).await.body["accessToken"].as_str().unwrap().into(), ..who } }
+    };
+    let root = fresh("root@example.com", root).await;
+    let bob = fresh("bob@example.com", bob).await;
+
+    let stats = |grain: &'static str| {
+        let path = format!("/admin/stats/signups?from=2027-02-20&to=2027-04-05&grain={grain}");
+        let token = root.access.clone();
+        let t = &t;
+        async move {
+            let r = t.call(Method::GET, &path, None, Some(&token)).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            let buckets: Vec<(String, i64)> = r.body["buckets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| (b["start"].as_str().unwrap().to_string(), b["count"].as_i64().unwrap()))
+                .collect();
+            (buckets, r.body["total"].as_i64().unwrap())
+        }
+    };
+    let owned = |table: &[(&str, i64)]| table.iter().map(|(d, c)| (d.to_string(), *c)).collect::<Vec<_>>();
+    let (weeks, total) = stats("week").await;
+    assert_eq!(total, 10);
+    assert_eq!(
+        weeks,
+        owned(&[
+            ("2027-02-15", 0),
+            ("2027-02-22", 4),
+            ("2027-03-01", 2),
+            ("2027-03-08", 0),
+            ("2027-03-15", 3),
+            ("2027-03-22", 0),
+            ("2027-03-29", 1),
+            ("2027-04-05", 0)
+        ])
+    );
+    let (months, _) = stats("month").await;
+    assert_eq!(months, owned(&[("2027-02-01", 4), ("2027-03-01", 5), ("2027-04-01", 1)]));
+    let (days, total) = stats("day").await;
+    assert_eq!((days.len(), total), (45, 10), "every day of the range, empty ones as 0");
+    let busy: Vec<(String, i64)> = days.into_iter().filter(|(_, c)| *c > 0).collect();
+    assert_eq!(
+        busy,
+        owned(&[
+            ("2027-02-24", 3),
+            ("2027-02-26", 1),
+            ("2027-03-01", 1),
+            ("2027-03-02", 1),
+            ("2027-03-15", 3),
+            ("2027-04-02", 1)
+        ])
+    );
+    // The default is the last 30 days up to today (in Korea): from 4 March, so mid-March's three
+    // and April's one.
+    let recent = t.call(Method::GET, "/admin/stats/signups", None, Some(&root.access)).await;
+    assert_eq!((recent.body["from"].as_str(), recent.body["to"].as_str()), (Some("2027-03-04"), Some("2027-04-02")));
+    assert_eq!(recent.body["total"], 4);
+    for bad in ["from=2027-04-05&to=2027-04-01", "from=2027-02-30", "grain=year", "from=2020-01-01&to=2027-01-01"] {
+        let r = t.call(Method::GET, &format!("/admin/stats/signups?{bad}"), None, Some(&root.access)).await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+    }
+
+    // The overview counts the day's activity from the same kind of counters.
+    let post = t.post("/posts", json!({"title": "산책", "content": "한강"}), Some(&ivy.access)).await;
+    let post = post.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.post(&format!("/posts/{post}/comments"), json!({"content": "좋아요"}), Some(&bob.access)).await.status,
+        201
+    );
+    let report = t
+        .post("/reports", json!({"targetType": "POST", "targetId": post, "category": "SPAM"}), Some(&bob.access))
+        .await;
+    let report = report.body["id"].as_str().unwrap().to_string();
+    let decided =
+        t.post(&format!("/admin/reports/{report}/decision"), json!({"result": "DENY"}), Some(&root.access)).await;
+    assert_eq!(decided.status, 200, "{:?}", decided.body);
+    let room = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ivy.access)).await;
+    let room = room.body["id"].as_str().unwrap().to_string();
+    let mut socket = connect(&t, &ivy).await;
+    integration_tests::ws::send(
+        &mut socket,
+        json!({"action": "sendMessage", "roomId": room, "clientMessageId": "1", "content": "안녕"}),
+    )
+    .await;
+    frame_of(&mut socket, "chat.ack").await;
+    let r = t.call(Method::GET, "/admin/stats/overview?from=2027-04-01&to=2027-04-03", None, Some(&root.access)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let days = r.body["days"].as_array().unwrap();
+    assert_eq!(days.len(), 3);
+    assert_eq!(days[0]["signups"], 0);
+    let today = &days[1];
+    assert_eq!(today["date"], "2027-04-02");
+    for (metric, expected) in [
+        ("signups", 1),
+        ("posts", 1),
+        ("comments", 1),
+        ("reportsOpened", 1),
+        ("reportsClosed", 1),
+        ("chatMessages", 1),
+        ("listings", 0),
+        ("sales", 0),
+        ("salesKrw", 0),
+    ] {
+        assert_eq!(today[metric], expected, "{metric}: {today:?}");
+    }
+    assert_eq!(r.body["totals"]["posts"], 1);
+    t.stop().await;
+}

@@ -175,6 +175,8 @@ const MATRIX: &[(&str, Rule)] = &[
     ("DELETE /admin/posts/{id}", Rule::Admin(Fixture::Post)),
     ("DELETE /admin/comments/{id}", Rule::Admin(Fixture::Comment)),
     ("DELETE /admin/market/posts/{id}", Rule::Admin(Fixture::Listing)),
+    ("GET /admin/stats/signups", Rule::Admin(Fixture::None)),
+    ("GET /admin/stats/overview", Rule::Admin(Fixture::None)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];

@@ -1,0 +1,170 @@
+//! Daily counters for the administrators' statistics, kept **in the write path**: each counted
+//! fact (a sign-up, a post, a sale…) adds to its day's counters in the fact's own transaction, so
+//! the counts are exact — never lost, never counted twice — without a consumer to run. A day is a
+//! day in Korea (Asia/Seoul, UTC+9, no daylight saving).
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | one shard of a day's counters | `STATS#<year>` | `<YYYY-MM-DD>#<shard 0–7>` |
+//!
+//! A day's counters are the sum of its shards; a year's days sit in one partition, so any range
+//! of up to a year is one or two queries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::context::AppContext;
+use crate::error::ApiResult;
+use crate::table::{AttrValue, Query, SK, SortKey, Write, n};
+
+/// Items a day's counters are spread over.
+pub const SHARDS: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metric {
+    Signups,
+    Posts,
+    Comments,
+    Listings,
+    Sales,
+    /// The sum of sales, in won.
+    SalesKrw,
+    ChatMessages,
+    ReportsOpened,
+    ReportsClosed,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 9] = [
+        Metric::Signups,
+        Metric::Posts,
+        Metric::Comments,
+        Metric::Listings,
+        Metric::Sales,
+        Metric::SalesKrw,
+        Metric::ChatMessages,
+        Metric::ReportsOpened,
+        Metric::ReportsClosed,
+    ];
+
+    /// The counter's attribute (and its name in the API).
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Metric::Signups => "signups",
+            Metric::Posts => "posts",
+            Metric::Comments => "comments",
+            Metric::Listings => "listings",
+            Metric::Sales => "sales",
+            Metric::SalesKrw => "salesKrw",
+            Metric::ChatMessages => "chatMessages",
+            Metric::ReportsOpened => "reportsOpened",
+            Metric::ReportsClosed => "reportsClosed",
+        }
+    }
+}
+
+/// Korea's offset.
+pub fn kst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+}
+
+/// The Korean day of an instant.
+pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&kst()).date_naive()
+}
+
+/// The write that adds `changes` to the counters of `at`'s day (join it to the fact's transaction).
+pub fn count(at: DateTime<Utc>, changes: &[(Metric, i64)]) -> Write {
+    let shard = at.timestamp_subsec_nanos() % SHARDS;
+    let adds: Vec<String> = changes.iter().enumerate().map(|(i, _)| format!("#m{i} :v{i}")).collect();
+    let mut w = Write::update(crate::keys::stats_key(day_of(at), shard), format!("ADD {}", adds.join(", ")));
+    for (i, (m, v)) in changes.iter().enumerate() {
+        w = w.name(&format!("#m{i}"), m.attribute()).value(&format!(":v{i}"), n(*v));
+    }
+    w
+}
+
+/// One day's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCounts {
+    pub signups: i64,
+    pub posts: i64,
+    pub comments: i64,
+    pub listings: i64,
+    pub sales: i64,
+    pub sales_krw: i64,
+    pub chat_messages: i64,
+    pub reports_opened: i64,
+    pub reports_closed: i64,
+}
+
+impl DayCounts {
+    pub fn get(&self, m: Metric) -> i64 {
+        match m {
+            Metric::Signups => self.signups,
+            Metric::Posts => self.posts,
+            Metric::Comments => self.comments,
+            Metric::Listings => self.listings,
+            Metric::Sales => self.sales,
+            Metric::SalesKrw => self.sales_krw,
+            Metric::ChatMessages => self.chat_messages,
+            Metric::ReportsOpened => self.reports_opened,
+            Metric::ReportsClosed => self.reports_closed,
+        }
+    }
+
+    pub fn add(&mut self, m: Metric, v: i64) {
+        let slot = match m {
+            Metric::Signups => &mut self.signups,
+            Metric::Posts => &mut self.posts,
+            Metric::Comments => &mut self.comments,
+            Metric::Listings => &mut self.listings,
+            Metric::Sales => &mut self.sales,
+            Metric::SalesKrw => &mut self.sales_krw,
+            Metric::ChatMessages => &mut self.chat_messages,
+            Metric::ReportsOpened => &mut self.reports_opened,
+            Metric::ReportsClosed => &mut self.reports_closed,
+        };
+        *slot += v;
+    }
+}
+
+/// The counters of every day from `from` to `to` (inclusive) that has any: one query per
+/// calendar year the range touches.
+pub async fn days(ctx: &AppContext, from: NaiveDate, to: NaiveDate) -> ApiResult<BTreeMap<NaiveDate, DayCounts>> {
+    let mut out: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
+    for year in from.year()..=to.year() {
+        let range = SortKey::Between(format!("{}#", from.format("%Y-%m-%d")), format!("{}#~", to.format("%Y-%m-%d")));
+        let query = Query::partition(crate::keys::stats_partition(year)).sort(range).limit(1000);
+        for item in ctx.table.query_items_all(&query, None).await? {
+            let Some(AttrValue::S(sk)) = item.get(SK) else { continue };
+            let Some(day) = sk.split('#').next().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+                continue;
+            };
+            let counts = out.entry(day).or_default();
+            for m in Metric::ALL {
+                if let Some(AttrValue::N(v)) = item.get(m.attribute()) {
+                    counts.add(m, v.parse().unwrap_or(0));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_a_korean_day() {
+        let late = DateTime::parse_from_rfc3339("2026-03-01T15:30:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(day_of(late).to_string(), "2026-03-02", "00:30 in Seoul");
+        let early = DateTime::parse_from_rfc3339("2026-03-01T14:59:59Z").unwrap().with_timezone(&Utc);
+        assert_eq!(day_of(early).to_string(), "2026-03-01");
+    }
+}
