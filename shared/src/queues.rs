@@ -121,7 +121,8 @@ pub const NOTICES: Queue = Queue {
     env_var: "NOTICES_QUEUE_URL",
     dlq_env_var: "NOTICES_DLQ_URL",
     visibility_timeout_secs: 120,
-    max_receive_count: 5,
+    // A page is a hundred deliveries: under throttling it may need more than a few tries.
+    max_receive_count: 10,
 };
 
 pub const ALL: &[Queue] = &[

@@ -11,5 +11,6 @@ shared::domain_errors! {
         ReportNotFound => (404, "REPORT_NOT_FOUND", "No such report."),
         ReportDecided => (409, "REPORT_ALREADY_DECIDED", "The report was decided already."),
         ContentNotFound => (404, "CONTENT_NOT_FOUND", "No such content, or it was removed already."),
+        NoticeNotFound => (404, "NOTICE_NOT_FOUND", "No such notice."),
     }
 }

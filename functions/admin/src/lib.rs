@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod content;
 pub mod error;
 pub mod keys;
+pub mod notices;
 pub mod reports;
 pub mod stats;
 pub mod users;
@@ -34,5 +35,8 @@ pub const DOMAIN: Domain = Domain {
         &content::DELETE_LISTING,
         &stats::SIGNUPS,
         &stats::OVERVIEW,
+        &notices::CREATE,
+        &notices::GET,
+        &notices::LIST,
     ],
 };

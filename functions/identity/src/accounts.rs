@@ -280,6 +280,7 @@ pub async fn verify_email(
             keep(email_key(&user.email)),
             keep(nickname_key(&user.nickname)),
             shared::stats::count(ctx.now(), &[(shared::stats::Metric::Signups, 1)]),
+            identity_contract::join_audience(identity_contract::Audience::All, &user.id),
         ])
         .await?;
     Ok(Okay(VerifyEmailResponse { user_id: user.id, status: "ACTIVE", advertiser_status: user.advertiser_status }))

@@ -260,6 +260,7 @@ pub async fn withdraw(
             .value(":now", s(now))
             .when("#st <> :w", IdentityError::AccountGone),
             release_unique(&nickname_key(&user.nickname), &user.id),
+            identity_contract::leave_audience(identity_contract::Audience::All, &user.id),
         ])
         .await?;
     sessions::revoke_all(&ctx, &user.id, None).await?;

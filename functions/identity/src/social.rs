@@ -254,6 +254,7 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
             claim_unique(&unique(nickname_key(&user.nickname)), t, IdentityError::NicknameTaken)?,
             claim_unique(&unique(social_key(ticket.provider, &ticket.subject)), t, IdentityError::AlreadyLinked)?,
             shared::stats::count(now, &[(shared::stats::Metric::Signups, 1)]),
+            identity_contract::join_audience(identity_contract::Audience::All, &user.id),
         ])
         .await?;
     Ok(Created(sessions::start(&ctx, &user).await?))

@@ -6,6 +6,7 @@ pub mod error;
 pub mod inbox;
 pub mod keys;
 pub mod model;
+pub mod notices;
 pub mod worker;
 
 use shared::routes::Domain;
@@ -25,5 +26,6 @@ pub const DOMAIN: Domain = Domain {
         &inbox::GET_SETTINGS,
         &inbox::PUT_SETTINGS,
         &worker::NOTIFICATION_WORKER,
+        &notices::NOTICE_WORKER,
     ],
 };

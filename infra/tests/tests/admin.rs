@@ -356,3 +356,85 @@ async fn sign_up_statistics_match_a_hand_computed_table_in_korean_days_weeks_and
     assert_eq!(r.body["totals"]["posts"], 1);
     t.stop().await;
 }
+
+/// A member signed up through Google (no password to hash: thousands are quick to make).
+async fn member(t: &TestStack, n: usize) -> Session {
+    let cb = "https://app.example.com/oauth/google";
+    let email = format!("member{n}@gmail.com");
+    let ip = format!("127.9.{}.{}", n / 250, n % 250 + 1);
+    let code = t.provider_code("google", &email, "Member", cb).await;
+    let r = t.post_from(&ip, "/auth/oauth/google", json!({"code": code, "redirectUri": cb})).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let ticket = r.body["signupTicket"].as_str().unwrap();
+    let body = json!({"signupTicket": ticket, "name": "회원", "nickname": format!("member{n}")});
+    let r = t.post_from(&ip, "/auth/oauth/signup", body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    Session {
+        user_id: r.body["user"]["id"].as_str().unwrap().into(),
+        access: r.body["accessToken"].as_str().unwrap().into(),
+        refresh: r.body["refreshToken"].as_str().unwrap().into(),
+        email,
+    }
+}
+
+/// The audience: these members with the administrator.
+const MEMBERS: usize = 2000;
+
+#[tokio::test]
+async fn a_notice_to_2000_users_delivers_exactly_2000_notifications_though_the_worker_fails_half_way() {
+    use futures::StreamExt;
+    let t = TestStack::start().await;
+    let root = admin(&t, "root@example.com", "root").await;
+    let members: Vec<Session> =
+        futures::stream::iter(1..MEMBERS).map(|n| member(&t, n)).buffer_unordered(16).collect().await;
+    // One who turned notices off is reached but not told.
+    let quiet = t.user("quiet@example.com", "quiet", PW).await;
+    let mut settings = t.call(Method::GET, "/notifications/settings", None, Some(&quiet.access)).await.body;
+    settings["notice"] = json!(false);
+    assert_eq!(t.call(Method::PUT, "/notifications/settings", Some(settings), Some(&quiet.access)).await.status, 200);
+
+    // Part-way through its pages, deliveries fail: the worker's message comes back and goes on.
+    let fault = json!({"service": "dynamodb", "operation": "TransactWriteItems", "contains": "NOTIFEVENT#notice-",
+                       "error": "TransactionConflict", "share": 0.005, "times": 10});
+    assert_eq!(t.post("/_local/faults", fault, None).await.status, 201);
+    let r = t
+        .post(
+            "/admin/notices",
+            json!({"title": "서비스 점검 안내", "body": "12월 1일 새벽에 점검합니다.", "audience": "ALL"}),
+            Some(&root.access),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let progress = t
+        .eventually(std::time::Duration::from_secs(300), "the notice delivered", || async {
+            let p = t.call(Method::GET, &format!("/admin/notices/{id}"), None, Some(&root.access)).await;
+            (p.body["done"] == true).then_some(p.body)
+        })
+        .await;
+    let fired = t.get("/_local/faults").await;
+    assert!(fired.body["rules"][0]["fired"].as_u64().unwrap() > 0, "the fault fired: {:?}", fired.body);
+    // 1,999 members, the administrator and the quiet one: 2,001 reached, 2,000 told.
+    let audience = MEMBERS as i64;
+    assert_eq!((progress["targeted"].as_i64(), progress["delivered"].as_i64()), (Some(audience + 1), Some(audience)));
+    assert_eq!((progress["shardsDone"].as_u64(), progress["shards"].as_u64()), (Some(16), Some(16)));
+    t.settle().await;
+    // Every inbox has it exactly once.
+    let counts: Vec<usize> = futures::stream::iter(members.iter().chain([&root]))
+        .map(|who| async {
+            let r = t.call(Method::GET, "/notifications?limit=50", None, Some(&who.access)).await;
+            r.body["items"].as_array().unwrap().iter().filter(|n| n["type"] == "NOTICE").count()
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert_eq!(counts.len(), MEMBERS);
+    assert!(counts.iter().all(|c| *c == 1), "each once: {:?}", counts.iter().filter(|c| **c != 1).count());
+    let quiet_inbox = t.call(Method::GET, "/notifications", None, Some(&quiet.access)).await;
+    assert!(!quiet_inbox.body["items"].as_array().unwrap().iter().any(|n| n["type"] == "NOTICE"));
+    let listed = t.call(Method::GET, "/admin/notices", None, Some(&root.access)).await;
+    assert_eq!(listed.body["items"][0]["title"], "서비스 점검 안내");
+    let audit = t.call(Method::GET, &format!("/admin/audit?targetId={id}"), None, Some(&root.access)).await;
+    assert_eq!(audit.body["items"][0]["action"], "NOTICE_SEND");
+    t.stop().await;
+}

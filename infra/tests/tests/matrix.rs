@@ -177,6 +177,9 @@ const MATRIX: &[(&str, Rule)] = &[
     ("DELETE /admin/market/posts/{id}", Rule::Admin(Fixture::Listing)),
     ("GET /admin/stats/signups", Rule::Admin(Fixture::None)),
     ("GET /admin/stats/overview", Rule::Admin(Fixture::None)),
+    ("POST /admin/notices", Rule::Admin(Fixture::None)),
+    ("GET /admin/notices", Rule::Admin(Fixture::None)),
+    ("GET /admin/notices/{id}", Rule::Admin(Fixture::None)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];

@@ -8,6 +8,7 @@
 //! | refresh token | `REFRESH#<digest>` | `TOKEN` | |
 //! | OAuth ticket | `TICKET#<digest>` | `TICKET` | |
 //! | failed sign-ins of an unknown email | `LOGINFAIL#<email>` | `COUNT` | |
+//! | a member of a notice audience | `AUDIENCE#<audience>#<shard 0–15>` | `<user id>` | |
 
 use shared::table::Key;
 
@@ -97,4 +98,9 @@ pub const EXPIRING_BLOCKS: &str = "BLOCKS_EXPIRING";
 
 pub fn expiring_block_sort(until: chrono::DateTime<chrono::Utc>, user: &str) -> String {
     format!("{}#{user}", until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// One shard of a notice audience: its members, by id.
+pub fn audience_partition(audience: &str, shard: u32) -> String {
+    format!("AUDIENCE#{audience}#{shard}")
 }

@@ -308,3 +308,75 @@ pub async fn account_ids(
     }
     Ok(shared::table::Page { items: ids, next_cursor: page.next_cursor })
 }
+
+/// Who a notice goes to. Each audience is an index of its members, spread over
+/// [`AUDIENCE_SHARDS`] partitions so that a million members are not one hot partition and a
+/// fan-out can page through the shards side by side. Identity keeps `ALL` (active accounts);
+/// the marketing work adds advertisers and PetStars' owners as they are approved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Audience {
+    All,
+    Advertisers,
+    Petstars,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::All => "ALL",
+            Audience::Advertisers => "ADVERTISERS",
+            Audience::Petstars => "PETSTARS",
+        }
+    }
+}
+
+/// Partitions each audience is spread over.
+pub const AUDIENCE_SHARDS: u32 = 16;
+
+/// The shard a user's membership lives in (FNV-1a of the id: stable, and even over ULIDs).
+pub fn audience_shard(user: &str) -> u32 {
+    let hash = user.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    (hash % AUDIENCE_SHARDS as u64) as u32
+}
+
+fn audience_key(audience: Audience, user: &str) -> shared::table::Key {
+    shared::table::Key::new(keys::audience_partition(audience.as_str(), audience_shard(user)), user)
+}
+
+/// The write that adds `user` to `audience`.
+pub fn join_audience(audience: Audience, user: &str) -> Write {
+    let mut item = audience_key(audience, user).to_item();
+    item.insert(shared::table::ENTITY_TYPE.into(), shared::table::s("AudienceMember"));
+    Write::put_item(item)
+}
+
+/// The write that takes `user` out of `audience`.
+pub fn leave_audience(audience: Audience, user: &str) -> Write {
+    Write::delete(audience_key(audience, user))
+}
+
+/// Up to `limit` members of one shard of `audience` after member `after` (from the start when
+/// none), in id order, and whether more follow. One query.
+pub async fn audience_page(
+    ctx: &AppContext,
+    audience: Audience,
+    shard: u32,
+    after: Option<&str>,
+    limit: usize,
+) -> ApiResult<(Vec<String>, bool)> {
+    let mut query = Query::partition(keys::audience_partition(audience.as_str(), shard)).limit(limit);
+    if let Some(after) = after {
+        query = query.sort(shared::table::SortKey::After(after.to_string()));
+    }
+    let page = ctx.table.query_items(&query).await?;
+    let ids = page
+        .items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok((ids, page.next_cursor.is_some()))
+}

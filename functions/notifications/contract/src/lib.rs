@@ -2,6 +2,9 @@
 //! someone notified. It is small: who did what to which target, for whom; the notifications
 //! worker decides what to store and send.
 
+pub mod keys;
+pub mod notices;
+
 use serde::{Deserialize, Serialize};
 
 use shared::table::Write;
