@@ -20,8 +20,9 @@ use crate::error::AdminError;
 
 const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
+/// One removal route and its handler: the same order, for one kind of content.
 macro_rules! removal_route {
-    ($name:ident, $path:literal, $bin:literal, $handler:ident, $what:literal) => {
+    ($name:ident, $path:literal, $bin:literal, $handler:ident, $target:expr, $what:literal) => {
         pub static $name: Function =
             Function::http(Method::Delete, $path, $bin, PKG, Access::Admin, handler!($handler))
                 .permissions(REMOVE)
@@ -29,16 +30,34 @@ macro_rules! removal_route {
                 .query(&[param("reason", true, "why, as the author is told (1–200 characters)")])
                 .responses(&[said(202, "The removal is ordered.")])
                 .errors(&[404]);
+
+        pub async fn $handler(
+            ctx: Arc<AppContext>,
+            caller: Caller,
+            Path(id): Path<String>,
+            params: Params,
+            request: RequestId,
+        ) -> ApiResult<Accepted<RemovalOrdered>> {
+            remove(&ctx, &caller.user_id, $target, &id, &params, &request).await
+        }
     };
 }
 
-removal_route!(DELETE_POST, "/admin/posts/{id}", "admin-posts-delete", delete_post, "a diary post");
-removal_route!(DELETE_COMMENT, "/admin/comments/{id}", "admin-comments-delete", delete_comment, "a diary comment");
+removal_route!(DELETE_POST, "/admin/posts/{id}", "admin-posts-delete", delete_post, TargetType::Post, "a diary post");
+removal_route!(
+    DELETE_COMMENT,
+    "/admin/comments/{id}",
+    "admin-comments-delete",
+    delete_comment,
+    TargetType::Comment,
+    "a diary comment"
+);
 removal_route!(
     DELETE_LISTING,
     "/admin/market/posts/{id}",
     "admin-market-posts-delete",
     delete_listing,
+    TargetType::MarketPost,
     "a market listing"
 );
 
@@ -96,34 +115,4 @@ async fn remove(
     )?;
     ctx.table.transact(vec![shared::outbox::message(ctx, queue, &removal)?, audit]).await?;
     Ok(Accepted(RemovalOrdered { removal_id: removal.id, target_type, target_id: id.to_string() }))
-}
-
-pub async fn delete_post(
-    ctx: Arc<AppContext>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-    request: RequestId,
-) -> ApiResult<Accepted<RemovalOrdered>> {
-    remove(&ctx, &caller.user_id, TargetType::Post, &id, &params, &request).await
-}
-
-pub async fn delete_comment(
-    ctx: Arc<AppContext>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-    request: RequestId,
-) -> ApiResult<Accepted<RemovalOrdered>> {
-    remove(&ctx, &caller.user_id, TargetType::Comment, &id, &params, &request).await
-}
-
-pub async fn delete_listing(
-    ctx: Arc<AppContext>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-    request: RequestId,
-) -> ApiResult<Accepted<RemovalOrdered>> {
-    remove(&ctx, &caller.user_id, TargetType::MarketPost, &id, &params, &request).await
 }

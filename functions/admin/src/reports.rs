@@ -234,7 +234,8 @@ pub async fn decide(
         report_id: report.id.clone(),
         decided_at: now,
     };
-    let reason = note.clone().unwrap_or_else(|| format!("신고 처리 ({:?})", report.category).to_uppercase());
+    let category = serde_json::to_value(report.category)?;
+    let reason = note.clone().unwrap_or_else(|| format!("신고 처리 ({})", category.as_str().unwrap_or_default()));
 
     // The effect.
     let mut effect = Vec::new();

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use notifications_contract::{NotificationEvent, NotificationKind};
 use serde::Serialize;
 use shared::moderation::{Removal, TargetType};
 use shared::routes::{Function, Permission, Worker};
@@ -61,18 +60,7 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
             .value(":no", b(false))
             .when("attribute_exists(PK) AND (attribute_not_exists(deleted) OR deleted = :no)", ChatError::RoomMoved),
     ];
-    writes.extend(notifications_contract::outbox(
-        &ctx,
-        vec![NotificationEvent {
-            event_id: format!("removed-{}", removal.id),
-            kind: NotificationKind::ContentRemoved,
-            actor_id: notifications_contract::SYSTEM_ACTOR.into(),
-            recipient_id: message.sender_id.clone(),
-            target_type: removal.target_type.as_str().into(),
-            target_id: removal.target_id.clone(),
-            excerpt: Some(removal.reason.clone()),
-        }],
-    )?);
+    writes.extend(notifications_contract::content_removed(&ctx, &removal, &message.sender_id)?);
     match ctx.table.transact(writes).await {
         // Removed by an earlier delivery meanwhile.
         Err(e) if e.is(&ChatError::RoomMoved) => return Ok(()),

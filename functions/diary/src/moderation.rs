@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use notifications_contract::{NotificationEvent, NotificationKind};
 use shared::moderation::{Removal, TargetType};
 use shared::routes::{Function, Permission, Worker};
-use shared::table::Write;
 use shared::worker::MessageError;
 use shared::{ApiResult, AppContext, queues};
 
@@ -27,27 +25,16 @@ pub static REMOVAL_WORKER: Function = Function::worker(
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
 
-/// The author's notice, with the removal's own id: told once however often it is delivered.
-pub fn told(ctx: &AppContext, removal: &Removal, author: &str) -> ApiResult<Vec<Write>> {
-    notifications_contract::outbox(
-        ctx,
-        vec![NotificationEvent {
-            event_id: format!("removed-{}", removal.id),
-            kind: NotificationKind::ContentRemoved,
-            actor_id: notifications_contract::SYSTEM_ACTOR.into(),
-            recipient_id: author.to_string(),
-            target_type: removal.target_type.as_str().into(),
-            target_id: removal.target_id.clone(),
-            excerpt: Some(removal.reason.clone()),
-        }],
-    )
-}
-
 pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), MessageError> {
     match removal.target_type {
         TargetType::Post => {
             let Some(post) = ctx.table.get::<Post>(&post_key(&removal.target_id)).await? else { return Ok(()) };
-            let result = crate::posts::remove(&ctx, &post, told(&ctx, &removal, &post.author_id)?).await;
+            let result = crate::posts::remove(
+                &ctx,
+                &post,
+                notifications_contract::content_removed(&ctx, &removal, &post.author_id)?,
+            )
+            .await;
             gone_is_done(result)
         }
         TargetType::Comment => {
@@ -59,8 +46,10 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
             if comment.deleted {
                 return Ok(());
             }
-            let result =
-                crate::comments::remove(&ctx, &pointer, &comment, &|| told(&ctx, &removal, &comment.author_id)).await;
+            let result = crate::comments::remove(&ctx, &pointer, &comment, &|| {
+                notifications_contract::content_removed(&ctx, &removal, &comment.author_id)
+            })
+            .await;
             gone_is_done(result)
         }
         other => Err(MessageError::Permanent(format!("the diary holds no {}", other.as_str()))),

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use notifications_contract::{NotificationEvent, NotificationKind};
 use shared::moderation::{Removal, TargetType};
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
@@ -37,18 +36,7 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
     if listing.deleted {
         return Ok(());
     }
-    let told = notifications_contract::outbox(
-        &ctx,
-        vec![NotificationEvent {
-            event_id: format!("removed-{}", removal.id),
-            kind: NotificationKind::ContentRemoved,
-            actor_id: notifications_contract::SYSTEM_ACTOR.into(),
-            recipient_id: listing.seller_id.clone(),
-            target_type: removal.target_type.as_str().into(),
-            target_id: removal.target_id.clone(),
-            excerpt: Some(removal.reason.clone()),
-        }],
-    )?;
+    let told = notifications_contract::content_removed(&ctx, &removal, &listing.seller_id)?;
     match crate::listings::remove(&ctx, listing, told).await {
         Err(e) if e.is(&MarketError::NotForSale) => Err(MessageError::RetryAfter {
             after_secs: PAYMENT_WAIT_SECS,

@@ -108,11 +108,8 @@ async fn settings_of(ctx: &AppContext, users: &[String]) -> ApiResult<HashMap<St
     let keys: Vec<_> = users.iter().map(|u| settings_key(u)).collect();
     let mut out = HashMap::new();
     for (user, item) in users.iter().zip(ctx.table.batch_get_items(&keys).await?) {
-        if let Some(mut item) = item {
-            item.retain(|k, _| {
-                ![shared::table::PK, shared::table::SK, shared::table::ENTITY_TYPE].contains(&k.as_str())
-            });
-            out.insert(user.clone(), serde_dynamo::from_item(item)?);
+        if let Some(item) = item {
+            out.insert(user.clone(), crate::worker::settings_of_item(item)?);
         }
     }
     Ok(out)

@@ -34,16 +34,13 @@ const SEEN_SECS: i64 = 7 * 24 * 3600;
 const REPEAT_WINDOW_SECS: i64 = 3600;
 
 pub async fn load_settings(ctx: &AppContext, user: &str) -> Result<Settings, ApiError> {
-    Ok(match ctx.table.get_item(&settings_key(user)).await? {
-        Some(mut item) => {
-            // The stored settings are the request's shape plus the item's keys.
-            item.retain(|k, _| {
-                ![shared::table::PK, shared::table::SK, shared::table::ENTITY_TYPE].contains(&k.as_str())
-            });
-            serde_dynamo::from_item(item)?
-        }
-        None => Settings::default(),
-    })
+    ctx.table.get_item(&settings_key(user)).await?.map(settings_of_item).unwrap_or_else(|| Ok(Settings::default()))
+}
+
+/// Settings as stored: the request's shape plus the item's keys.
+pub fn settings_of_item(mut item: shared::table::Item) -> Result<Settings, ApiError> {
+    item.retain(|k, _| ![shared::table::PK, shared::table::SK, shared::table::ENTITY_TYPE].contains(&k.as_str()));
+    Ok(serde_dynamo::from_item(item)?)
 }
 
 fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (String, String) {

@@ -178,6 +178,14 @@ impl TestStack {
     }
 
     /// A verified, signed-in user.
+    /// A verified account promoted to administrator, signed in again so its token has the role.
+    pub async fn admin(&self, email: &str, nickname: &str, password: &str) -> Session {
+        let who = self.user(email, nickname, password).await;
+        identity::admin::promote_to_admin(&self.stack.ctx, email).await.expect("promoted");
+        let r = self.login(email, password).await;
+        Session { access: r.body["accessToken"].as_str().expect("a token").to_string(), ..who }
+    }
+
     pub async fn user(&self, email: &str, nickname: &str, password: &str) -> Session {
         let user_id = self.sign_up(email, nickname, password).await;
         self.verify(email).await;

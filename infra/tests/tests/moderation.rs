@@ -11,10 +11,7 @@ use serde_json::{Value, json};
 const PW: &str = "walks4ever";
 
 async fn admin(t: &TestStack, email: &str, nickname: &str) -> Session {
-    let who = t.user(email, nickname, PW).await;
-    identity::admin::promote_to_admin(&t.stack.ctx, email).await.unwrap();
-    let r = t.login(email, PW).await;
-    Session { access: r.body["accessToken"].as_str().unwrap().to_string(), ..who }
+    t.admin(email, nickname, PW).await
 }
 
 async fn report(t: &TestStack, who: &Session, body: Value) -> String {

@@ -62,3 +62,20 @@ pub fn outbox(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<Vec
         .map(|e| shared::outbox::message(ctx, &queues::NOTIFICATIONS, &e))
         .collect()
 }
+
+/// The outbox write that tells `author` a moderator removed their content (`removal`), keyed by
+/// the removal's id: told once however often the removal is delivered.
+pub fn content_removed(ctx: &AppContext, removal: &shared::moderation::Removal, author: &str) -> ApiResult<Vec<Write>> {
+    outbox(
+        ctx,
+        vec![NotificationEvent {
+            event_id: format!("removed-{}", removal.id),
+            kind: NotificationKind::ContentRemoved,
+            actor_id: SYSTEM_ACTOR.into(),
+            recipient_id: author.to_string(),
+            target_type: removal.target_type.as_str().into(),
+            target_id: removal.target_id.clone(),
+            excerpt: Some(removal.reason.clone()),
+        }],
+    )
+}
