@@ -29,6 +29,26 @@ struct AccountFlags {
     blocked_until: Option<DateTime<Utc>>,
     #[serde(default)]
     blocked_permanently: bool,
+    #[serde(default)]
+    role: Option<crate::auth::Role>,
+    #[serde(default)]
+    advertiser_status: Option<String>,
+}
+
+/// What the guard found out about the caller's account, for the route's own rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// An advertiser an administrator has not approved (yet, or at all).
+    pub unapproved_advertiser: bool,
+}
+
+impl AccountFlags {
+    fn standing(&self) -> Standing {
+        Standing {
+            unapproved_advertiser: self.role == Some(crate::auth::Role::Advertiser)
+                && self.advertiser_status.as_deref() != Some("APPROVED"),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +63,7 @@ struct SessionFlags {
 /// account still exists (one BatchGetItem of both items): a token whose session was signed out,
 /// whose refresh token was reused, or whose account withdrew or changed its password elsewhere
 /// stops working at once, not when it expires. Writes are also refused to blocked accounts.
-pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool) -> ApiResult<()> {
+pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool) -> ApiResult<Standing> {
     let found = ctx
         .table
         .batch_get_items(&[user_key(&identity.user_id), session_key(&identity.user_id, &identity.session_id)])
@@ -58,7 +78,7 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
     if write {
         ensure_not_blocked(ctx, &flags)?;
     }
-    Ok(())
+    Ok(flags.standing())
 }
 
 /// The same check for a caller known by id rather than by token (a WebSocket frame's sender):

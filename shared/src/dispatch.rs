@@ -65,9 +65,23 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
             ));
         }
         // A session that ended is a 401 whatever the route: the caller must sign in again first.
-        crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
+        let standing = crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
         if route.access == Access::Admin && !id.is_admin() {
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
+        }
+        if route.access == Access::Advertiser && !(id.is_admin() || id.role == crate::auth::Role::Advertiser) {
+            return Err(ApiError::forbidden("ADVERTISERS_ONLY", "Only advertisers may do this."));
+        }
+        // An advertiser waiting for approval signs in, edits its profile and sends documents;
+        // nothing else until an administrator approves it.
+        // (Public routes are the sign-in flows; a password change is always allowed.)
+        let gated = (route.method.is_write() && matches!(route.access, Access::User | Access::Admin))
+            || route.access == Access::Advertiser;
+        if standing.unapproved_advertiser && gated && !route.open_to_unapproved {
+            return Err(ApiError::forbidden(
+                "ADVERTISER_NOT_APPROVED",
+                "An administrator has not approved this advertiser account yet.",
+            ));
         }
         // Every write has a per-user limit per route: one script cannot flood a table partition
         // or other users' inboxes.

@@ -61,7 +61,7 @@ impl Purpose {
     /// `(content type, extension)` pairs this purpose accepts.
     pub fn types(self) -> Vec<(&'static str, &'static str)> {
         match self {
-            Purpose::Document => PDF.to_vec(),
+            Purpose::Document => IMAGES.iter().chain(PDF).copied().collect(),
             Purpose::Chat => IMAGES.iter().chain(PDF).chain(CHAT_EXTRA).copied().collect(),
             // What CLOVA OCR reads well.
             Purpose::Prescription => IMAGES.iter().filter(|(t, _)| *t != "image/webp").copied().collect(),

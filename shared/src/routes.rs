@@ -27,6 +27,8 @@ pub enum Access {
     Admin,
     /// A signed-in user holding a full or a password-change-only token.
     PasswordChange,
+    /// Advertisers an administrator approved (administrators too).
+    Advertiser,
 }
 
 /// What a function may do in AWS; becomes its IAM policy in the template.
@@ -195,6 +197,7 @@ impl Function {
                 handler: endpoint.call,
                 endpoint,
                 doc: RouteDoc::EMPTY,
+                open_to_unapproved: false,
             }),
         )
     }
@@ -250,6 +253,14 @@ impl Function {
     pub const fn max_body(mut self, bytes: usize) -> Self {
         if let Trigger::Http(r) = &mut self.trigger {
             r.max_body = bytes;
+        }
+        self
+    }
+    /// An advertiser waiting for approval may call this write too (sign-out, profile, uploads):
+    /// every other write answers 403 `ADVERTISER_NOT_APPROVED` until an administrator approves.
+    pub const fn open_to_unapproved_advertisers(mut self) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.open_to_unapproved = true;
         }
         self
     }
@@ -355,6 +366,8 @@ pub struct Route {
     /// The typed handler behind `handler`, with what its types document.
     pub endpoint: Endpoint,
     pub doc: RouteDoc,
+    /// Whether an advertiser still waiting for approval may call it (a write; reads always).
+    pub open_to_unapproved: bool,
 }
 
 impl RouteDoc {

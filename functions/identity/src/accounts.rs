@@ -90,7 +90,7 @@ pub struct SignUpRequest {
     pub business_number: Option<String>,
 }
 
-fn business_digits(s: &str) -> String {
+pub(crate) fn business_digits(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
@@ -101,11 +101,7 @@ impl Validate for SignUpRequest {
         v.line("name", &self.name, 1, 50);
         v.check(valid_nickname(self.nickname.trim()), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
         if self.role == Some(SignUpRole::Advertiser) {
-            let ok = self
-                .business_number
-                .as_deref()
-                .is_some_and(|b| business_digits(b).len() == 10 && b.chars().all(|c| c.is_ascii_digit() || c == '-'));
-            v.check(ok, "businessNumber", "INVALID_FORMAT", "advertisers need a 10-digit business registration number");
+            crate::advertisers::check_business_number(v, self.business_number.as_deref().unwrap_or_default());
         }
     }
 }
@@ -192,25 +188,50 @@ pub async fn signup(
     source: Source,
     Json(body): Json<SignUpRequest>,
 ) -> ApiResult<Created<SignUpResponse>> {
-    let email = normalize_email(&body.email);
-    ratelimit::hit_ip(&ctx, "signup", source.as_deref()).await?;
-    ratelimit::hit_from(&ctx, SIGNUP_PER_EMAIL, &email, source.as_deref()).await?;
+    let advertiser = (body.role == Some(SignUpRole::Advertiser)).then(|| crate::advertisers::NewAdvertiser {
+        company_name: body.name.trim().to_string(),
+        business_number: business_digits(body.business_number.as_deref().unwrap_or_default()),
+        representative: body.name.trim().to_string(),
+        phone: String::new(),
+    });
+    let new = NewAccount { email: &body.email, password: &body.password, name: &body.name, nickname: &body.nickname };
+    Ok(Created(register(&ctx, source.as_deref(), new, advertiser).await?))
+}
+
+/// What every sign-up gives.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub name: &'a str,
+    pub nickname: &'a str,
+}
+
+/// Creates an account waiting for email verification (and, for an advertiser, its company
+/// profile waiting for approval) and mails the code, in one transaction.
+pub async fn register(
+    ctx: &AppContext,
+    source: Option<&str>,
+    new: NewAccount<'_>,
+    advertiser: Option<crate::advertisers::NewAdvertiser>,
+) -> ApiResult<SignUpResponse> {
+    let email = normalize_email(new.email);
+    ratelimit::hit_ip(ctx, "signup", source).await?;
+    ratelimit::hit_from(ctx, SIGNUP_PER_EMAIL, &email, source).await?;
 
     let now = ctx.now();
     let expires = now.timestamp() + PENDING_ACCOUNT_SECS;
-    let advertiser = body.role == Some(SignUpRole::Advertiser);
     let user = User {
         id: shared::ids::new_id(now),
         email: email.clone(),
-        name: body.name.trim().to_string(),
-        nickname: crate::model::normalize_nickname(&body.nickname),
+        name: new.name.trim().to_string(),
+        nickname: crate::model::normalize_nickname(new.nickname),
         bio: String::new(),
         profile_image_key: None,
-        role: if advertiser { Role::Advertiser } else { Role::User },
+        role: if advertiser.is_some() { Role::Advertiser } else { Role::User },
         status: AccountStatus::PendingVerification,
-        advertiser_status: advertiser.then_some(AdvertiserStatus::PendingApproval),
-        business_number: if advertiser { body.business_number.as_deref().map(business_digits) } else { None },
-        password_hash: Some(password::hash(&body.password).await?),
+        advertiser_status: advertiser.as_ref().map(|_| AdvertiserStatus::PendingApproval),
+        business_number: advertiser.as_ref().map(|a| a.business_number.clone()),
+        password_hash: Some(password::hash(new.password).await?),
         failed_logins: 0,
         locked_until: None,
         lock_count: 0,
@@ -228,19 +249,21 @@ pub async fn signup(
         follower_count: 0,
         following_count: 0,
     };
-    let (code_write, code) = codes::new_code(&ctx, &user.id, Purpose::VerifyEmail)?;
+    let (code_write, code) = codes::new_code(ctx, &user.id, Purpose::VerifyEmail)?;
     let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: Some(expires) };
-    ctx.table
-        .transact(vec![
-            Write::put(&user)?.if_absent(ApiError::internal("user id collision")),
-            claim_unique(&unique(email_key(&email)), now.timestamp(), IdentityError::EmailTaken)?,
-            claim_unique(&unique(nickname_key(&user.nickname)), now.timestamp(), IdentityError::NicknameTaken)?,
-            code_write,
-            // The code's mail exists if and only if the account does.
-            shared::outbox::message(&ctx, &queues::MAIL, &verification_mail(&ctx, &user, &code))?,
-        ])
-        .await?;
-    Ok(Created(SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" }))
+    let mut writes = vec![
+        Write::put(&user)?.if_absent(ApiError::internal("user id collision")),
+        claim_unique(&unique(email_key(&email)), now.timestamp(), IdentityError::EmailTaken)?,
+        claim_unique(&unique(nickname_key(&user.nickname)), now.timestamp(), IdentityError::NicknameTaken)?,
+        code_write,
+        // The code's mail exists if and only if the account does.
+        shared::outbox::message(ctx, &queues::MAIL, &verification_mail(ctx, &user, &code))?,
+    ];
+    if let Some(a) = advertiser {
+        writes.push(Write::put(&a.into_profile(&user.id, now))?.if_absent(ApiError::internal("advertiser collision")));
+    }
+    ctx.table.transact(writes).await?;
+    Ok(SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" })
 }
 
 pub async fn verify_email(

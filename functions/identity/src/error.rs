@@ -27,5 +27,8 @@ shared::domain_errors! {
         InvalidRefreshToken => (401, "INVALID_REFRESH_TOKEN", "The refresh token is not valid. Sign in again."),
         RefreshTokenReused => (401, "REFRESH_TOKEN_REUSED", "This refresh token was already used; every session of it is now signed out."),
         SessionNotFound => (404, "SESSION_NOT_FOUND", "No such session."),
+        AdvertiserNotFound => (404, "ADVERTISER_NOT_FOUND", "No such advertiser."),
+        AdvertiserDecided => (409, "ADVERTISER_ALREADY_DECIDED", "The advertiser is not waiting for a decision."),
+        TooManyDocuments => (409, "TOO_MANY_DOCUMENTS", "At most 10 documents."),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod advertisers;
 pub mod codes;
 pub mod error;
 pub mod model;
@@ -44,5 +45,11 @@ pub const DOMAIN: Domain = Domain {
         &social::OAUTH_SIGNUP,
         &uploads::CREATE_UPLOAD,
         &recovery::RECOVERY_WORKER,
+        &advertisers::SIGNUP,
+        &advertisers::ME,
+        &advertisers::UPDATE,
+        &advertisers::ADD_DOCUMENT,
+        &advertisers::ADMIN_LIST,
+        &advertisers::ADMIN_DECIDE,
     ],
 };

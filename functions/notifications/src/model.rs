@@ -71,6 +71,7 @@ impl Switches {
             NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention => self.comment,
             NotificationKind::Follow => self.follow,
             NotificationKind::TradeSold => self.trade,
+            NotificationKind::Campaign => self.campaign,
             NotificationKind::HealthReminder | NotificationKind::PrescriptionRead => self.health,
             NotificationKind::AccountUnblocked
             | NotificationKind::ContentRemoved

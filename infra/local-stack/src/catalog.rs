@@ -16,6 +16,7 @@ pub const DOMAINS: &[Domain] = &[
     market::DOMAIN,
     health::DOMAIN,
     admin::DOMAIN,
+    campaigns::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

@@ -742,6 +742,7 @@ fn access_name(a: shared::routes::Access) -> &'static str {
         shared::routes::Access::User => "user",
         shared::routes::Access::Admin => "admin",
         shared::routes::Access::PasswordChange => "user (or password-change token)",
+        shared::routes::Access::Advertiser => "approved advertiser",
     }
 }
 

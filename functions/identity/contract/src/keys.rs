@@ -8,6 +8,7 @@
 //! | refresh token | `REFRESH#<digest>` | `TOKEN` | |
 //! | OAuth ticket | `TICKET#<digest>` | `TICKET` | |
 //! | failed sign-ins of an unknown email | `LOGINFAIL#<email>` | `COUNT` | |
+//! | advertiser profile | `USER#<id>` | `ADVERTISER` | GSI1 `ADVERTISERS#<status>` / `<created>#<id>` |
 //! | a member of a notice audience | `AUDIENCE#<audience>#<shard 0–15>` | `<user id>` | |
 
 use shared::table::Key;
@@ -103,4 +104,20 @@ pub fn expiring_block_sort(until: chrono::DateTime<chrono::Utc>, user: &str) -> 
 /// One shard of a notice audience: its members, by id.
 pub fn audience_partition(audience: &str, shard: u32) -> String {
     format!("AUDIENCE#{audience}#{shard}")
+}
+
+/// The sort key of an advertiser's company profile (in its account's partition).
+pub const ADVERTISER: &str = "ADVERTISER";
+
+pub fn advertiser_key(user: &str) -> Key {
+    Key::new(user_partition(user), ADVERTISER)
+}
+
+/// GSI1: advertisers with one approval status, oldest first.
+pub fn advertisers_partition(status: &str) -> String {
+    format!("ADVERTISERS#{status}")
+}
+
+pub fn advertiser_sort(created: chrono::DateTime<chrono::Utc>, user: &str) -> String {
+    format!("{}#{user}", created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }

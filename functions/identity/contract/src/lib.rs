@@ -380,3 +380,24 @@ pub async fn audience_page(
         .collect();
     Ok((ids, page.next_cursor.is_some()))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompanyItem {
+    user_id: String,
+    company_name: String,
+}
+
+/// The company names of the advertisers `ids` (one batch read).
+pub async fn company_names(ctx: &AppContext, ids: &[String]) -> ApiResult<std::collections::HashMap<String, String>> {
+    let mut unique: Vec<&String> = ids.iter().filter(|id| shared::ids::is_valid_id(id)).collect();
+    unique.sort();
+    unique.dedup();
+    let keys: Vec<_> = unique.iter().map(|id| keys::advertiser_key(id)).collect();
+    let mut out = std::collections::HashMap::new();
+    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+        let c: CompanyItem = serde_dynamo::from_item(item)?;
+        out.insert(c.user_id, c.company_name);
+    }
+    Ok(out)
+}

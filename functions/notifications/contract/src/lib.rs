@@ -30,6 +30,9 @@ pub enum NotificationKind {
     ContentRemoved,
     /// A report the recipient filed was decided (`excerpt`: the outcome).
     ReportDecided,
+    /// Influencer marketing: an approval, a decision on an ad, an application or a review
+    /// (`excerpt`: the whole message).
+    Campaign,
     /// An administrators' notice (stored by the notice fan-out, never sent as an event).
     Notice,
 }

@@ -2,6 +2,7 @@
 //! them — read through typed views, never by attribute name elsewhere.
 
 pub mod keys;
+pub mod species;
 
 use std::collections::HashMap;
 
@@ -80,4 +81,75 @@ pub async fn main_pet(ctx: &AppContext, user: &str) -> ApiResult<Option<PetSumma
         Some(p) => Ok(Some(summary(ctx, p).await?)),
         None => Ok(None),
     }
+}
+
+/// A pet as the campaign pages describe it: who owns it, what it is.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PetProfile {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub species_id: String,
+    /// `DOG` or `CAT`.
+    pub kind: species::Kind,
+    /// The breed's Korean name.
+    pub breed: String,
+    /// `SMALL`, `MEDIUM` or `LARGE`.
+    pub size: species::Size,
+    pub introduction: String,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PetProfileItem {
+    id: String,
+    owner_id: String,
+    name: String,
+    species_id: String,
+    #[serde(default)]
+    introduction: String,
+    #[serde(default)]
+    photo_key: Option<String>,
+}
+
+async fn profile_of(ctx: &AppContext, p: PetProfileItem) -> ApiResult<Option<PetProfile>> {
+    let Some(sp) = species::by_id(&p.species_id) else { return Ok(None) };
+    let photo_url = match &p.photo_key {
+        Some(k) => Some(shared::media::url(ctx, k).await?),
+        None => None,
+    };
+    Ok(Some(PetProfile {
+        id: p.id,
+        owner_id: p.owner_id,
+        name: p.name,
+        species_id: p.species_id,
+        kind: sp.kind,
+        breed: sp.name_ko.to_string(),
+        size: sp.size,
+        introduction: p.introduction,
+        photo_url,
+    }))
+}
+
+/// Profiles of the pets `ids` that exist (one BatchGetItem per 100 ids).
+pub async fn profiles(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, PetProfile>> {
+    let mut unique: Vec<&String> = ids.iter().filter(|id| shared::ids::is_valid_id(id)).collect();
+    unique.sort();
+    unique.dedup();
+    let keys: Vec<_> = unique.iter().map(|id| keys::pet_key(id)).collect();
+    let mut out = HashMap::new();
+    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+        let pet: PetProfileItem = serde_dynamo::from_item(item)?;
+        if let Some(p) = profile_of(ctx, pet).await? {
+            out.insert(p.id.clone(), p);
+        }
+    }
+    Ok(out)
+}
+
+/// The profile of pet `id`, if it exists.
+pub async fn profile(ctx: &AppContext, id: &str) -> ApiResult<Option<PetProfile>> {
+    Ok(profiles(ctx, &[id.to_string()]).await?.remove(id))
 }

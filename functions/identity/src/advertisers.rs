@@ -1,0 +1,502 @@
+//! Advertisers: companies that sign up with a business registration number, wait for an
+//! administrator's approval, and then publish ads. Until approved they may sign in, edit this
+//! profile and send documents — the kernel refuses every other write with
+//! `ADVERTISER_NOT_APPROVED` (see [`shared::routes::Function::open_to_unapproved_advertisers`]).
+//! A rejected advertiser that edits its profile or sends a document asks again: it is pending.
+//!
+//! | item | PK | SK | index |
+//! |---|---|---|---|
+//! | advertiser profile | `USER#<id>` | `ADVERTISER` | GSI1 `ADVERTISERS#<status>` / `<created>#<id>` (the admin queue) |
+//!
+//! The account item keeps `advertiserStatus` too: the kernel's guard reads it with the session.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared::handler;
+use shared::handler::{Caller, Created, Json, Okay, Params, Path, Source};
+use shared::http::PageRequest;
+use shared::media::Purpose as MediaPurpose;
+use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
+use shared::table::{Entity, Gsi, Page, Write, s};
+use shared::validate::{Validate, Validator};
+use shared::{ApiError, ApiResult, AppContext, queues};
+use utoipa::ToSchema;
+
+use crate::PKG;
+use crate::accounts::{NewAccount, SignUpResponse, business_digits};
+use crate::error::IdentityError;
+use crate::model::{AdvertiserStatus, user_key};
+use identity_contract::keys;
+
+const READ: &[Permission] = &[Permission::TableRead];
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
+/// Documents one advertiser may keep.
+const MAX_DOCUMENTS: usize = 10;
+
+pub static SIGNUP: Function = Function::http(
+    Method::Post,
+    "/advertisers/signup",
+    "advertisers-signup",
+    PKG,
+    Access::Public,
+    handler!(signup),
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("advertisers", "Sign up a company: verify the email, then wait for an administrator's approval")
+.example(r#"{"email":"ads@meongfood.co.kr","password":"treats4dogs","companyName":"멍푸드","businessNumber":"220-81-62517","representative":"김대표","phone":"02-1234-5678"}"#)
+.responses(&[said(201, "Created, pending verification and approval.")])
+.errors(&[409, 429]);
+
+pub static ME: Function =
+    Function::http(Method::Get, "/advertisers/me", "advertisers-me", PKG, Access::Advertiser, handler!(me))
+        .open_to_unapproved_advertisers()
+        .permissions(READ)
+        .doc("advertisers", "My company profile and where its approval stands")
+        .responses(&[said(200, "The profile.")])
+        .errors(&[404]);
+
+pub static UPDATE: Function =
+    Function::http(Method::Patch, "/advertisers/me", "advertisers-update", PKG, Access::Advertiser, handler!(update))
+        .open_to_unapproved_advertisers()
+        .permissions(WRITE)
+        .doc("advertisers", "Change my company profile (a rejected advertiser asks again)")
+        .example(r#"{"phone":"02-9876-5432"}"#)
+        .responses(&[said(200, "The profile.")])
+        .errors(&[404]);
+
+pub static ADD_DOCUMENT: Function = Function::http(
+    Method::Post,
+    "/advertisers/me/documents",
+    "advertisers-documents",
+    PKG,
+    Access::Advertiser,
+    handler!(add_document),
+)
+.open_to_unapproved_advertisers()
+.permissions(WRITE)
+.doc("advertisers", "Attach a document (a PDF or image uploaded with purpose `document`)")
+.example(r#"{"fileKey":"users/01JD3K4Q5R6S7T8V9W0XYZABCD/document/01JD3K4Q5R6S7T8V9W0XYZABCE.pdf"}"#)
+.responses(&[said(201, "Attached.")])
+.errors(&[404, 409]);
+
+pub static ADMIN_LIST: Function = Function::http(
+    Method::Get,
+    "/admin/advertisers",
+    "admin-advertisers-list",
+    PKG,
+    Access::Admin,
+    handler!(admin_list),
+)
+.permissions(READ)
+.doc("admin", "Advertisers by approval status, oldest first (the approval queue)")
+.query(&[
+    enum_param("status", false, "default PENDING_APPROVAL", &["PENDING_APPROVAL", "APPROVED", "REJECTED"]),
+    param("cursor", false, "from nextCursor"),
+]);
+
+pub static ADMIN_DECIDE: Function = Function::http(
+    Method::Put,
+    "/admin/advertisers/{id}/decision",
+    "admin-advertisers-decide",
+    PKG,
+    Access::Admin,
+    handler!(admin_decide),
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("admin", "Approve or reject an advertiser (a reason is required to reject); it is told by email and in its inbox")
+.example(r#"{"decision":"REJECT","reason":"사업자등록증 사본이 흐립니다"}"#)
+.responses(&[said(200, "Decided.")])
+.errors(&[404, 409]);
+
+/// The weights of the Korean business registration number's check digit.
+const WEIGHTS: [u32; 9] = [1, 3, 7, 1, 3, 7, 1, 3, 5];
+
+/// Whether `digits` (10 of them) is a business registration number whose check digit is right:
+/// the weighted sum of the first nine, plus the tens of the ninth times five, completes to a
+/// multiple of ten with the last.
+pub fn valid_business_number(digits: &str) -> bool {
+    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    if d.len() != 10 || digits.len() != 10 {
+        return false;
+    }
+    let sum: u32 = d.iter().zip(WEIGHTS).map(|(a, w)| a * w).sum::<u32>() + d[8] * 5 / 10;
+    (10 - sum % 10) % 10 == d[9]
+}
+
+pub fn check_business_number(v: &mut Validator, raw: &str) {
+    let shaped = raw.chars().all(|c| c.is_ascii_digit() || c == '-');
+    let ok = shaped && valid_business_number(&business_digits(raw));
+    v.check(
+        ok,
+        "businessNumber",
+        "INVALID_BUSINESS_NUMBER",
+        "a 10-digit business registration number (its check digit is verified)",
+    );
+}
+
+fn check_phone(v: &mut Validator, phone: &str) {
+    let digits = business_digits(phone);
+    let ok = phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+        && digits.starts_with('0')
+        && (9..=11).contains(&digits.len());
+    v.check(ok, "phone", "INVALID_PHONE", "a Korean phone number, e.g. 02-1234-5678");
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdvertiserSignUp {
+    pub email: String,
+    pub password: String,
+    pub company_name: String,
+    pub business_number: String,
+    pub representative: String,
+    pub phone: String,
+}
+
+impl Validate for AdvertiserSignUp {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+        crate::password::check_policy(v, "password", &self.password);
+        v.line("companyName", &self.company_name, 1, 50);
+        check_business_number(v, &self.business_number);
+        v.line("representative", &self.representative, 1, 30);
+        check_phone(v, &self.phone);
+    }
+}
+
+/// What a new advertiser gives besides its account.
+pub struct NewAdvertiser {
+    pub company_name: String,
+    /// Digits only.
+    pub business_number: String,
+    pub representative: String,
+    pub phone: String,
+}
+
+impl NewAdvertiser {
+    pub fn into_profile(self, user_id: &str, now: DateTime<Utc>) -> Advertiser {
+        Advertiser {
+            user_id: user_id.into(),
+            company_name: self.company_name,
+            business_number: self.business_number,
+            representative: self.representative,
+            phone: self.phone,
+            documents: Vec::new(),
+            status: AdvertiserStatus::PendingApproval,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+            decided_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    pub file_key: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// An advertiser's company profile.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Advertiser {
+    pub user_id: String,
+    pub company_name: String,
+    pub business_number: String,
+    pub representative: String,
+    pub phone: String,
+    #[serde(default)]
+    pub documents: Vec<Document>,
+    pub status: AdvertiserStatus,
+    /// Why it was rejected.
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl Entity for Advertiser {
+    const TYPE: &'static str = "Advertiser";
+    fn pk(&self) -> String {
+        keys::user_partition(&self.user_id)
+    }
+    fn sk(&self) -> String {
+        keys::ADVERTISER.into()
+    }
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![(
+            Gsi::Gsi1,
+            keys::advertisers_partition(status_str(self.status)),
+            keys::advertiser_sort(self.created_at, &self.user_id),
+        )]
+    }
+}
+
+fn status_str(s: AdvertiserStatus) -> &'static str {
+    match s {
+        AdvertiserStatus::PendingApproval => "PENDING_APPROVAL",
+        AdvertiserStatus::Approved => "APPROVED",
+        AdvertiserStatus::Rejected => "REJECTED",
+    }
+}
+
+pub async fn signup(
+    ctx: Arc<AppContext>,
+    source: Source,
+    Json(body): Json<AdvertiserSignUp>,
+) -> ApiResult<Created<SignUpResponse>> {
+    let now = ctx.now();
+    // The nickname is the company's handle until it picks another (PATCH /users/me).
+    let nickname = format!("biz_{}", &shared::ids::new_id(now).to_lowercase()[16..]);
+    let new =
+        NewAccount { email: &body.email, password: &body.password, name: &body.company_name, nickname: &nickname };
+    let advertiser = NewAdvertiser {
+        company_name: body.company_name.trim().to_string(),
+        business_number: business_digits(&body.business_number),
+        representative: body.representative.trim().to_string(),
+        phone: body.phone.trim().to_string(),
+    };
+    Ok(Created(crate::accounts::register(&ctx, source.as_deref(), new, Some(advertiser)).await?))
+}
+
+async fn load(ctx: &AppContext, id: &str) -> ApiResult<Advertiser> {
+    if !shared::ids::is_valid_id(id) {
+        return Err(IdentityError::AdvertiserNotFound.into());
+    }
+    ctx.table
+        .get::<Advertiser>(&keys::advertiser_key(id))
+        .await?
+        .ok_or_else(|| IdentityError::AdvertiserNotFound.into())
+}
+
+pub async fn me(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<Advertiser>> {
+    Ok(Okay(load(&ctx, &caller.user_id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdvertiserPatch {
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub representative: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl Validate for AdvertiserPatch {
+    fn validate(&self, v: &mut Validator) {
+        if let Some(c) = &self.company_name {
+            v.line("companyName", c, 1, 50);
+        }
+        if let Some(r) = &self.representative {
+            v.line("representative", r, 1, 30);
+        }
+        if let Some(p) = &self.phone {
+            check_phone(v, p);
+        }
+    }
+}
+
+/// Writes `a` over the version read at `seen`; a rejected advertiser that changes anything is
+/// pending again (its account item says so too).
+fn save(a: &mut Advertiser, seen: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<Vec<Write>> {
+    a.updated_at = now;
+    let asks_again = a.status == AdvertiserStatus::Rejected;
+    if asks_again {
+        a.status = AdvertiserStatus::PendingApproval;
+    }
+    let mut writes = vec![
+        Write::put(&*a)?
+            .when("updatedAt = :seen", IdentityError::AccountChanged)
+            .value(":seen", shared::table::time(seen)),
+    ];
+    if asks_again {
+        writes.push(
+            Write::update(user_key(&a.user_id), "SET advertiserStatus = :pending")
+                .value(":pending", s("PENDING_APPROVAL")),
+        );
+    }
+    Ok(writes)
+}
+
+pub async fn update(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<AdvertiserPatch>,
+) -> ApiResult<Okay<Advertiser>> {
+    let mut a = load(&ctx, &caller.user_id).await?;
+    let seen = a.updated_at;
+    if let Some(c) = body.company_name {
+        a.company_name = c.trim().to_string();
+    }
+    if let Some(r) = body.representative {
+        a.representative = r.trim().to_string();
+    }
+    if let Some(p) = body.phone {
+        a.phone = p.trim().to_string();
+    }
+    let writes = save(&mut a, seen, ctx.now())?;
+    ctx.table.transact(writes).await?;
+    Ok(Okay(a))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DocumentRequest {
+    pub file_key: String,
+}
+
+impl Validate for DocumentRequest {
+    fn validate(&self, v: &mut Validator) {
+        v.line("fileKey", &self.file_key, 1, 300);
+    }
+}
+
+pub async fn add_document(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Json(body): Json<DocumentRequest>,
+) -> ApiResult<Created<Advertiser>> {
+    shared::media::verify(&ctx, &caller.user_id, &body.file_key, &[MediaPurpose::Document]).await?;
+    let mut a = load(&ctx, &caller.user_id).await?;
+    if a.documents.iter().any(|d| d.file_key == body.file_key) {
+        return Ok(Created(a));
+    }
+    if a.documents.len() >= MAX_DOCUMENTS {
+        return Err(IdentityError::TooManyDocuments.into());
+    }
+    let seen = a.updated_at;
+    a.documents.push(Document { file_key: body.file_key, added_at: ctx.now() });
+    let writes = save(&mut a, seen, ctx.now())?;
+    ctx.table.transact(writes).await?;
+    Ok(Created(a))
+}
+
+pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Page<Advertiser>>> {
+    let status = params.raw("status").unwrap_or("PENDING_APPROVAL");
+    if !["PENDING_APPROVAL", "APPROVED", "REJECTED"].contains(&status) {
+        return Err(ApiError::validation("status", "INVALID", "PENDING_APPROVAL, APPROVED or REJECTED"));
+    }
+    let query = shared::table::Query::partition(keys::advertisers_partition(status))
+        .index(Gsi::Gsi1)
+        .paged(&params, 20, 100)?;
+    Ok(Okay(ctx.table.query::<Advertiser>(&query).await?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: Decision,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Validate for DecisionRequest {
+    fn validate(&self, v: &mut Validator) {
+        match (&self.reason, self.decision) {
+            (Some(r), _) => v.text("reason", r, 1, 500),
+            (None, Decision::Reject) => v.problem("reason", "REQUIRED", "say why the advertiser is rejected"),
+            (None, Decision::Approve) => {}
+        }
+    }
+}
+
+pub async fn admin_decide(
+    ctx: Arc<AppContext>,
+    admin: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<DecisionRequest>,
+) -> ApiResult<Okay<Advertiser>> {
+    let mut a = load(&ctx, &id).await?;
+    if a.status != AdvertiserStatus::PendingApproval {
+        return Err(IdentityError::AdvertiserDecided.into());
+    }
+    let account = crate::model::load_user(&ctx, &id).await?.ok_or(IdentityError::AdvertiserNotFound)?;
+    let seen = a.updated_at;
+    let now = ctx.now();
+    a.status = if body.decision == Decision::Approve { AdvertiserStatus::Approved } else { AdvertiserStatus::Rejected };
+    a.reason = body.reason.as_deref().map(|r| r.trim().to_string());
+    a.decided_at = Some(now);
+    a.updated_at = now;
+    let (title, text) = match a.status {
+        AdvertiserStatus::Approved => (
+            "[펫플랫폼] 광고주 승인 완료",
+            format!("{} 광고주 계정이 승인되었습니다. 이제 광고를 등록할 수 있습니다.", a.company_name),
+        ),
+        _ => (
+            "[펫플랫폼] 광고주 승인 거절",
+            format!(
+                "{} 광고주 계정 승인이 거절되었습니다. 사유: {}\n프로필을 수정하거나 서류를 다시 제출하면 다시 심사합니다.",
+                a.company_name,
+                a.reason.as_deref().unwrap_or_default()
+            ),
+        ),
+    };
+    let mut writes = vec![
+        Write::put(&a)?
+            .when("updatedAt = :seen AND #st = :pending", IdentityError::AdvertiserDecided)
+            .name("#st", "status")
+            .value(":seen", shared::table::time(seen))
+            .value(":pending", s("PENDING_APPROVAL")),
+        Write::update(user_key(&id), "SET advertiserStatus = :st").value(":st", s(status_str(a.status))),
+        shared::outbox::message(
+            &ctx,
+            &queues::MAIL,
+            &shared::mail::Email {
+                to: account.email.clone(),
+                subject: title.into(),
+                text: text.clone(),
+                dedup_key: format!("advertiser-decision:{id}:{}", now.timestamp_millis()),
+            },
+        )?,
+    ];
+    writes.extend(notifications_contract::outbox(
+        &ctx,
+        vec![notifications_contract::NotificationEvent {
+            event_id: format!("advertiser-{id}-{}", now.timestamp_millis()),
+            kind: notifications_contract::NotificationKind::Campaign,
+            actor_id: admin.user_id.clone(),
+            recipient_id: id.clone(),
+            target_type: "ADVERTISER".into(),
+            target_id: id.clone(),
+            excerpt: Some(text),
+        }],
+    )?);
+    if a.status == AdvertiserStatus::Approved {
+        writes.push(identity_contract::join_audience(identity_contract::Audience::Advertisers, &id));
+    }
+    ctx.table.transact(writes).await?;
+    Ok(Okay(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_numbers_are_checked_by_their_last_digit() {
+        // Published numbers of real companies, and each with its last digit changed.
+        for ok in ["2208162517", "1248100998", "1078155843"] {
+            assert!(valid_business_number(ok), "{ok}");
+            let last = ok.chars().last().unwrap().to_digit(10).unwrap();
+            let wrong = format!("{}{}", &ok[..9], (last + 1) % 10);
+            assert!(!valid_business_number(&wrong), "{wrong}");
+        }
+        assert!(!valid_business_number("12345"));
+        assert!(!valid_business_number("220816251７"));
+    }
+}
