@@ -106,3 +106,31 @@ mod tests {
         assert_eq!(TargetType::parse("post"), None);
     }
 }
+
+/// An administrator's answer to something waiting for approval (an advertiser, a PetStar, an
+/// ad): approve, or reject with a reason the applicant is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerdictRequest {
+    pub decision: Verdict,
+    /// Required to reject.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl crate::validate::Validate for VerdictRequest {
+    fn validate(&self, v: &mut crate::validate::Validator) {
+        match (&self.reason, self.decision) {
+            (Some(r), _) => v.text("reason", r, 1, 500),
+            (None, Verdict::Reject) => v.problem("reason", "REQUIRED", "say why it is rejected"),
+            (None, Verdict::Approve) => {}
+        }
+    }
+}

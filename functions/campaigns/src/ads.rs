@@ -621,30 +621,7 @@ pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) ->
     Ok(Okay(Page { items: views(&ctx, page.items).await?, next_cursor: page.next_cursor }))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DecisionRequest {
-    pub decision: Decision,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-impl Validate for DecisionRequest {
-    fn validate(&self, v: &mut Validator) {
-        match (&self.reason, self.decision) {
-            (Some(r), _) => v.text("reason", r, 1, 500),
-            (None, Decision::Reject) => v.problem("reason", "REQUIRED", "say why"),
-            (None, Decision::Approve) => {}
-        }
-    }
-}
+use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
 
 pub async fn admin_decide(
     ctx: Arc<AppContext>,

@@ -273,7 +273,7 @@ pub async fn load(ctx: &AppContext, pet: &str) -> ApiResult<Option<PetStar>> {
 /// A PetStar standing as its owner and administrators see it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Standing {
+pub struct PetStarStanding {
     pub pet_id: String,
     pub owner_id: String,
     pub status: PetStarStatus,
@@ -283,8 +283,8 @@ pub struct Standing {
     pub pet: Option<PetProfile>,
 }
 
-fn standing(star: &PetStar, pet: Option<PetProfile>) -> Standing {
-    Standing {
+fn standing(star: &PetStar, pet: Option<PetProfile>) -> PetStarStanding {
+    PetStarStanding {
         pet_id: star.pet_id.clone(),
         owner_id: star.owner_id.clone(),
         status: star.status,
@@ -295,7 +295,11 @@ fn standing(star: &PetStar, pet: Option<PetProfile>) -> Standing {
     }
 }
 
-pub async fn apply(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) -> ApiResult<Created<Standing>> {
+pub async fn apply(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(pet): Path<String>,
+) -> ApiResult<Created<PetStarStanding>> {
     let profile = own_pet(&ctx, &caller.user_id, &pet).await?;
     if let Some(existing) = load(&ctx, &pet).await? {
         return Err(match existing.status {
@@ -322,7 +326,11 @@ pub async fn apply(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>
     Ok(Created(standing(&star, Some(profile))))
 }
 
-pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Page<Standing>>> {
+pub async fn admin_list(
+    ctx: Arc<AppContext>,
+    _admin: Caller,
+    params: Params,
+) -> ApiResult<Okay<Page<PetStarStanding>>> {
     let status = params.raw("status").unwrap_or("PENDING");
     if !["PENDING", "ACTIVE", "REJECTED"].contains(&status) {
         return Err(ApiError::validation("status", "INVALID", "PENDING, ACTIVE or REJECTED"));
@@ -337,37 +345,14 @@ pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) ->
     })))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DecisionRequest {
-    pub decision: Decision,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-impl Validate for DecisionRequest {
-    fn validate(&self, v: &mut Validator) {
-        match (&self.reason, self.decision) {
-            (Some(r), _) => v.text("reason", r, 1, 500),
-            (None, Decision::Reject) => v.problem("reason", "REQUIRED", "say why"),
-            (None, Decision::Approve) => {}
-        }
-    }
-}
+use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
 
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
     admin: Caller,
     Path(pet): Path<String>,
     Json(body): Json<DecisionRequest>,
-) -> ApiResult<Okay<Standing>> {
+) -> ApiResult<Okay<PetStarStanding>> {
     let pages = pages(&ctx, &pet).await?;
     let star = pages.petstar.clone().ok_or(CampaignError::PetstarNotFound)?;
     if star.status != PetStarStatus::Pending {

@@ -157,13 +157,13 @@ pub enum ReviewDecision {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DecisionRequest {
+pub struct ReviewDecisionRequest {
     pub decision: ReviewDecision,
     #[serde(default)]
     pub reason: Option<String>,
 }
 
-impl Validate for DecisionRequest {
+impl Validate for ReviewDecisionRequest {
     fn validate(&self, v: &mut Validator) {
         match (&self.reason, self.decision) {
             (Some(r), _) => v.text("reason", r, 1, 500),
@@ -177,7 +177,7 @@ pub async fn decide(
     ctx: Arc<AppContext>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<DecisionRequest>,
+    Json(body): Json<ReviewDecisionRequest>,
 ) -> ApiResult<Okay<Review>> {
     let mut review = load(&ctx, &id).await?;
     if review.advertiser_id != caller.user_id {

@@ -195,7 +195,7 @@ impl NewAdvertiser {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Document {
+pub struct CompanyDocument {
     pub file_key: String,
     pub added_at: DateTime<Utc>,
 }
@@ -210,7 +210,7 @@ pub struct Advertiser {
     pub representative: String,
     pub phone: String,
     #[serde(default)]
-    pub documents: Vec<Document>,
+    pub documents: Vec<CompanyDocument>,
     pub status: AdvertiserStatus,
     /// Why it was rejected.
     #[serde(default)]
@@ -373,7 +373,7 @@ pub async fn add_document(
         return Err(IdentityError::TooManyDocuments.into());
     }
     let seen = a.updated_at;
-    a.documents.push(Document { file_key: body.file_key, added_at: ctx.now() });
+    a.documents.push(CompanyDocument { file_key: body.file_key, added_at: ctx.now() });
     let writes = save(&mut a, seen, ctx.now())?;
     ctx.table.transact(writes).await?;
     Ok(Created(a))
@@ -390,30 +390,7 @@ pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) ->
     Ok(Okay(ctx.table.query::<Advertiser>(&query).await?))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DecisionRequest {
-    pub decision: Decision,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-impl Validate for DecisionRequest {
-    fn validate(&self, v: &mut Validator) {
-        match (&self.reason, self.decision) {
-            (Some(r), _) => v.text("reason", r, 1, 500),
-            (None, Decision::Reject) => v.problem("reason", "REQUIRED", "say why the advertiser is rejected"),
-            (None, Decision::Approve) => {}
-        }
-    }
-}
+use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
 
 pub async fn admin_decide(
     ctx: Arc<AppContext>,

@@ -1,0 +1,703 @@
+//! Influencer marketing over HTTP against the local stack: advertisers wait for approval and are
+//! gated until then; PetStars are accepted by administrators; applications are counted exactly
+//! under concurrency and refused with distinct codes; a whole campaign runs on an injected clock
+//! through the lifecycle job; every advertiser and admin endpoint refuses those it is not for;
+//! and the recommendation ranks a labelled set as expected.
+
+use std::time::Duration;
+
+use chrono::{Days, NaiveDate};
+use integration_tests::{Reply, Session, TestStack};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PW: &str = "walks4ever";
+
+/// Valid business registration numbers (their check digits are right).
+const BUSINESS_NUMBERS: [&str; 4] = ["220-81-62517", "124-81-00998", "107-81-55843", "120-81-47521"];
+
+fn today(t: &TestStack) -> NaiveDate {
+    campaigns::today(t.stack.ctx.now())
+}
+
+fn day(t: &TestStack, offset: i64) -> String {
+    let d = today(t);
+    let d = if offset >= 0 {
+        d.checked_add_days(Days::new(offset as u64)).unwrap()
+    } else {
+        d.checked_sub_days(Days::new((-offset) as u64)).unwrap()
+    };
+    d.to_string()
+}
+
+fn ok(r: &Reply, status: u16, what: &str) {
+    assert_eq!(r.status, status, "{what}: {:?}", r.body);
+}
+
+fn code(r: &Reply) -> (u16, &str) {
+    (r.status, r.body["code"].as_str().unwrap_or_default())
+}
+
+/// An advertiser, signed up, verified and signed in (not approved yet).
+async fn advertiser(t: &TestStack, email: &str, number: &str) -> Session {
+    let body = json!({"email": email, "password": PW, "companyName": format!("{email} 주식회사"),
+                      "businessNumber": number, "representative": "김대표", "phone": "02-1234-5678"});
+    let r = t.post("/advertisers/signup", body, None).await;
+    ok(&r, 201, "advertiser sign-up");
+    let user_id = r.body["userId"].as_str().unwrap().to_string();
+    t.verify(email).await;
+    let r = t.login(email, PW).await;
+    ok(&r, 200, "advertiser login");
+    Session {
+        user_id,
+        email: email.into(),
+        access: r.body["accessToken"].as_str().unwrap().into(),
+        refresh: r.body["refreshToken"].as_str().unwrap().into(),
+    }
+}
+
+async fn approved_advertiser(t: &TestStack, admin: &Session, email: &str, number: &str) -> Session {
+    let who = advertiser(t, email, number).await;
+    let path = format!("/admin/advertisers/{}/decision", who.user_id);
+    ok(&t.call(Method::PUT, &path, Some(json!({"decision": "APPROVE"})), Some(&admin.access)).await, 200, "approve");
+    who
+}
+
+async fn pet(t: &TestStack, owner: &Session, name: &str, species: &str) -> String {
+    let body = json!({"name": name, "speciesId": species, "gender": "FEMALE"});
+    let r = t.post("/pets", body, Some(&owner.access)).await;
+    ok(&r, 201, "pet");
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// A pet accepted as a PetStar, with a portfolio.
+async fn petstar(t: &TestStack, admin: &Session, owner: &Session, name: &str, species: &str, about: &str) -> String {
+    let id = pet(t, owner, name, species).await;
+    let portfolio = json!({"introduction": about, "strengths": [], "keywords": [], "mediaKeys": []});
+    ok(
+        &t.call(Method::PUT, &format!("/pets/{id}/portfolio"), Some(portfolio), Some(&owner.access)).await,
+        200,
+        "portfolio",
+    );
+    ok(
+        &t.post(&format!("/pets/{id}/petstar-application"), json!({}), Some(&owner.access)).await,
+        201,
+        "petstar application",
+    );
+    let path = format!("/admin/petstar-applications/{id}/decision");
+    ok(&t.call(Method::PUT, &path, Some(json!({"decision": "APPROVE"})), Some(&admin.access)).await, 200, "accept");
+    id
+}
+
+fn ad_body(t: &TestStack, title: &str, content: &str, members: u32, offsets: [i64; 5]) -> Value {
+    json!({"title": title, "content": content, "objective": "신제품 인지도",
+           "announceStart": day(t, offsets[0]), "announceEnd": day(t, offsets[1]), "selectionDate": day(t, offsets[2]),
+           "campaignStart": day(t, offsets[3]), "campaignEnd": day(t, offsets[4]), "membersCount": members,
+           "missions": ["리뷰 영상 1개"], "keywords": ["간식"], "requirements": [], "fileKeys": []})
+}
+
+/// An approved ad, recruiting from today.
+async fn live_ad(t: &TestStack, admin: &Session, adv: &Session, title: &str, members: u32) -> String {
+    let r = t.post("/ads", ad_body(t, title, "강아지 간식 체험", members, [0, 3, 5, 6, 10]), Some(&adv.access)).await;
+    ok(&r, 201, "ad");
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/admin/ads/{id}/decision");
+    ok(&t.call(Method::PUT, &path, Some(json!({"decision": "APPROVE"})), Some(&admin.access)).await, 200, "approve ad");
+    id
+}
+
+async fn get(t: &TestStack, path: &str, who: Option<&Session>) -> Reply {
+    t.call(Method::GET, path, None, who.map(|w| w.access.as_str())).await
+}
+
+async fn inbox_texts(t: &TestStack, who: &Session) -> Vec<String> {
+    get(t, "/notifications?limit=50", Some(who)).await.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn wait_for_notice(t: &TestStack, who: &Session, needle: &str) {
+    t.eventually(Duration::from_secs(10), needle, || async {
+        inbox_texts(t, who).await.iter().any(|b| b.contains(needle)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn advertisers_wait_for_approval_and_can_do_nothing_else_until_then() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let user = t.user("mina@example.com", "mina", PW).await;
+
+    // A business number whose check digit is wrong is refused, with the field named.
+    let bad = json!({"email": "x@corp.kr", "password": PW, "companyName": "멍푸드", "businessNumber": "220-81-62518",
+                     "representative": "김대표", "phone": "02-1234-5678"});
+    let r = t.post("/advertisers/signup", bad, None).await;
+    assert_eq!(code(&r), (400, "VALIDATION_FAILED"), "{:?}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "businessNumber");
+
+    let adv = advertiser(&t, "ads@meongfood.kr", BUSINESS_NUMBERS[0]).await;
+    let me = get(&t, "/advertisers/me", Some(&adv)).await;
+    ok(&me, 200, "profile");
+    assert_eq!(
+        (me.body["status"].as_str(), me.body["businessNumber"].as_str()),
+        (Some("PENDING_APPROVAL"), Some("2208162517"))
+    );
+
+    // Pending: profile and documents, nothing else.
+    let ad = ad_body(&t, "간식 체험단", "간식", 3, [0, 2, 4, 5, 8]);
+    assert_eq!(code(&t.post("/ads", ad.clone(), Some(&adv.access)).await), (403, "ADVERTISER_NOT_APPROVED"));
+    assert_eq!(
+        code(&t.post("/posts", json!({"title": "a", "content": "b"}), Some(&adv.access)).await),
+        (403, "ADVERTISER_NOT_APPROVED")
+    );
+    assert_eq!(code(&get(&t, "/advertisers/me/ads", Some(&adv)).await), (403, "ADVERTISER_NOT_APPROVED"));
+    let patched =
+        t.call(Method::PATCH, "/advertisers/me", Some(json!({"phone": "031-987-6543"})), Some(&adv.access)).await;
+    ok(&patched, 200, "profile edit");
+    let pdf: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".iter().copied().chain(std::iter::repeat_n(b'x', 64)).collect();
+    let up = t
+        .post(
+            "/uploads",
+            json!({"purpose": "document", "contentType": "application/pdf", "contentLength": pdf.len()}),
+            Some(&adv.access),
+        )
+        .await;
+    ok(&up, 201, "upload");
+    let put = t
+        .http
+        .put(up.body["uploadUrl"].as_str().unwrap())
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let doc = t.post("/advertisers/me/documents", json!({"fileKey": up.body["key"]}), Some(&adv.access)).await;
+    ok(&doc, 201, "document");
+    assert_eq!(doc.body["documents"].as_array().unwrap().len(), 1);
+
+    // The admin queue; a rejection needs a reason and tells the advertiser by email and inbox.
+    let queue = get(&t, "/admin/advertisers?status=PENDING_APPROVAL", Some(&root)).await;
+    assert!(queue.body["items"].as_array().unwrap().iter().any(|a| a["userId"] == adv.user_id.as_str()));
+    assert_eq!(code(&get(&t, "/admin/advertisers", Some(&user)).await), (403, "ADMIN_ONLY"));
+    let path = format!("/admin/advertisers/{}/decision", adv.user_id);
+    let r = t.call(Method::PUT, &path, Some(json!({"decision": "REJECT"})), Some(&root.access)).await;
+    assert_eq!(code(&r), (400, "VALIDATION_FAILED"));
+    let r = t
+        .call(Method::PUT, &path, Some(json!({"decision": "REJECT", "reason": "서류가 흐립니다"})), Some(&root.access))
+        .await;
+    ok(&r, 200, "reject");
+    wait_for_notice(&t, &adv, "서류가 흐립니다").await;
+    let mail = t.mail_to("ads@meongfood.kr").await;
+    assert!(mail.iter().any(|m| m.to_string().contains("서류가 흐립니다")), "{mail:?}");
+    let again = t.call(Method::PUT, &path, Some(json!({"decision": "APPROVE"})), Some(&root.access)).await;
+    assert_eq!(code(&again), (409, "ADVERTISER_ALREADY_DECIDED"));
+    assert_eq!(code(&t.post("/ads", ad.clone(), Some(&adv.access)).await), (403, "ADVERTISER_NOT_APPROVED"));
+
+    // A rejected advertiser that edits its profile asks again; approved, it publishes.
+    let r =
+        t.call(Method::PATCH, "/advertisers/me", Some(json!({"representative": "박대표"})), Some(&adv.access)).await;
+    assert_eq!(r.body["status"], "PENDING_APPROVAL");
+    ok(&t.call(Method::PUT, &path, Some(json!({"decision": "APPROVE"})), Some(&root.access)).await, 200, "approve");
+    wait_for_notice(&t, &adv, "승인").await;
+    let r = t.post("/ads", ad.clone(), Some(&adv.access)).await;
+    ok(&r, 201, "ad of an approved advertiser");
+    assert_eq!(r.body["status"], "PENDING");
+
+    // Users are not advertisers; anonymous callers are asked to sign in.
+    assert_eq!(code(&t.post("/ads", ad.clone(), Some(&user.access)).await), (403, "ADVERTISERS_ONLY"));
+    assert_eq!(t.post("/ads", ad, None).await.status, 401);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn ads_check_their_dates_and_applications_are_refused_with_distinct_codes() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+
+    // Dates out of order, or in the past, name their field.
+    for (offsets, field) in [
+        ([-1, 2, 4, 5, 8], "announceStart"),
+        ([0, 4, 4, 5, 8], "selectionDate"),
+        ([0, 2, 4, 3, 8], "campaignStart"),
+        ([0, 2, 4, 5, 4], "campaignEnd"),
+    ] {
+        let r = t.post("/ads", ad_body(&t, "광고", "내용", 3, offsets), Some(&adv.access)).await;
+        assert_eq!(code(&r), (400, "VALIDATION_FAILED"), "{offsets:?}");
+        assert_eq!(r.body["errors"][0]["field"], field, "{offsets:?}: {:?}", r.body);
+    }
+    let r = t.post("/ads", ad_body(&t, "광고", "내용", 101, [0, 2, 4, 5, 8]), Some(&adv.access)).await;
+    assert_eq!(r.body["errors"][0]["field"], "membersCount");
+
+    let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식 리뷰").await;
+    let plain = pet(&t, &ann, "보리", "dog-jindo").await;
+    let live = live_ad(&t, &root, &adv, "모집 중", 5).await;
+    let upcoming = t.post("/ads", ad_body(&t, "곧", "내용", 3, [2, 3, 5, 6, 8]), Some(&adv.access)).await;
+    let upcoming = upcoming.body["id"].as_str().unwrap().to_string();
+    ok(
+        &t.call(
+            Method::PUT,
+            &format!("/admin/ads/{upcoming}/decision"),
+            Some(json!({"decision": "APPROVE"})),
+            Some(&root.access),
+        )
+        .await,
+        200,
+        "approve",
+    );
+    let unapproved = t.post("/ads", ad_body(&t, "심사 중", "내용", 3, [0, 2, 4, 5, 8]), Some(&adv.access)).await;
+    let unapproved = unapproved.body["id"].as_str().unwrap().to_string();
+
+    let apply = |ad: &str, pet: &str, who: &Session| {
+        let (path, body, token) =
+            (format!("/ads/{ad}/applications"), json!({"petId": pet, "content": "지원합니다"}), who.access.clone());
+        let t = &t;
+        async move { t.post(&path, body, Some(&token)).await }
+    };
+    assert_eq!(code(&apply(&live, &star, &bob).await), (403, "NOT_YOUR_PET"));
+    assert_eq!(code(&apply(&live, &plain, &ann).await), (403, "NOT_A_PETSTAR"));
+    assert_eq!(code(&apply(&upcoming, &star, &ann).await), (409, "APPLICATIONS_NOT_OPEN_YET"));
+    assert_eq!(code(&apply(&unapproved, &star, &ann).await), (409, "AD_NOT_APPROVED"));
+    ok(&apply(&live, &star, &ann).await, 201, "apply");
+    assert_eq!(code(&apply(&live, &star, &ann).await), (409, "ALREADY_APPLIED"));
+    // The public sees approved ads by phase; a pending ad only its advertiser and admins.
+    let recruiting = get(&t, "/ads", None).await;
+    let ids: Vec<&str> =
+        recruiting.body["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![live.as_str()]);
+    assert_eq!(recruiting.body["items"][0]["applicantsCount"], 1);
+    assert_eq!(get(&t, "/ads?status=UPCOMING", None).await.body["items"][0]["id"], upcoming.as_str());
+    assert_eq!(get(&t, &format!("/ads/{unapproved}"), Some(&bob)).await.status, 404);
+    ok(&get(&t, &format!("/ads/{unapproved}"), Some(&adv)).await, 200, "own pending ad");
+    // An ad with applications is not deleted; a pending one is.
+    assert_eq!(
+        code(&t.call(Method::DELETE, &format!("/ads/{live}"), None, Some(&adv.access)).await),
+        (409, "AD_HAS_APPLICATIONS")
+    );
+    assert_eq!(t.call(Method::DELETE, &format!("/ads/{unapproved}"), None, Some(&adv.access)).await.status, 204);
+    assert_eq!(get(&t, &format!("/ads/{unapproved}"), Some(&adv)).await.status, 404);
+    // A rejected pet does not apply again.
+    let rejected = pet(&t, &bob, "냥이", "cat-persian").await;
+    ok(&t.post(&format!("/pets/{rejected}/petstar-application"), json!({}), Some(&bob.access)).await, 201, "apply");
+    let path = format!("/admin/petstar-applications/{rejected}/decision");
+    ok(
+        &t.call(Method::PUT, &path, Some(json!({"decision": "REJECT", "reason": "사진 부족"})), Some(&root.access))
+            .await,
+        200,
+        "reject",
+    );
+    let again = t.post(&format!("/pets/{rejected}/petstar-application"), json!({}), Some(&bob.access)).await;
+    assert_eq!(code(&again), (409, "PETSTAR_REJECTED"));
+    wait_for_notice(&t, &bob, "사진 부족").await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn application_counts_stay_exact_under_concurrent_applies_and_cancels() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let owner = t.user("ann@example.com", "ann", PW).await;
+    let mut stars = Vec::new();
+    for i in 0..30 {
+        stars.push(petstar(&t, &root, &owner, &format!("별{i}"), "dog-maltese", "산책").await);
+    }
+    let ad = live_ad(&t, &root, &adv, "동시 지원", 5).await;
+    let count = || async { get(&t, &format!("/ads/{ad}"), None).await.body["applicantsCount"].as_i64().unwrap() };
+
+    // 30 distinct PetStars at once: 30.
+    let body = |pet: &str| json!({"petId": pet, "content": "지원"});
+    let path = format!("/ads/{ad}/applications");
+    let all = futures::future::join_all(stars.iter().map(|p| t.post(&path, body(p), Some(&owner.access)))).await;
+    assert!(all.iter().all(|r| r.status == 201), "{:?}", all.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(count().await, 30);
+
+    // One pet ten times at once (on a second ad): one application.
+    let ad2 = live_ad(&t, &root, &adv, "중복 지원", 5).await;
+    let path2 = format!("/ads/{ad2}/applications");
+    let tries = futures::future::join_all((0..10).map(|_| t.post(&path2, body(&stars[0]), Some(&owner.access)))).await;
+    assert_eq!(tries.iter().filter(|r| r.status == 201).count(), 1);
+    assert!(tries.iter().filter(|r| r.status != 201).all(|r| r.body["code"] == "ALREADY_APPLIED"), "{tries:?}");
+    assert_eq!(get(&t, &format!("/ads/{ad2}"), None).await.body["applicantsCount"], 1);
+
+    // Cancelling ten while ten others apply again after their own cancel: exact.
+    let mine = get(&t, "/users/me/applications?limit=50", Some(&owner)).await;
+    let of_ad: Vec<(String, String)> = mine.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["adId"] == ad.as_str())
+        .map(|a| (a["id"].as_str().unwrap().to_string(), a["petId"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(of_ad.len(), 30);
+    for (id, _) in &of_ad[10..20] {
+        assert_eq!(t.call(Method::DELETE, &format!("/applications/{id}"), None, Some(&owner.access)).await.status, 204);
+    }
+    assert_eq!(count().await, 20);
+    let cancels = of_ad[..10].iter().map(|(id, _)| {
+        let p = format!("/applications/{id}");
+        let t = &t;
+        let token = owner.access.clone();
+        async move { t.call(Method::DELETE, &p, None, Some(&token)).await.status }
+    });
+    let reapplies = of_ad[10..20].iter().map(|(_, pet)| {
+        let t = &t;
+        let (path, b, token) = (path.clone(), body(pet), owner.access.clone());
+        async move { t.post(&path, b, Some(&token)).await.status }
+    });
+    let (c, r) = tokio::join!(futures::future::join_all(cancels), futures::future::join_all(reapplies));
+    assert!(c.iter().all(|s| *s == 204) && r.iter().all(|s| *s == 201), "{c:?} {r:?}");
+    assert_eq!(count().await, 20);
+    // Cancelling twice at once cancels once.
+    let (id, _) = &of_ad[25];
+    let p = format!("/applications/{id}");
+    let twice = futures::future::join_all((0..2).map(|_| t.call(Method::DELETE, &p, None, Some(&owner.access)))).await;
+    assert_eq!(twice.iter().filter(|r| r.status == 204).count(), 1);
+    assert_eq!(count().await, 19);
+    let listed = get(&t, &format!("/ads/{ad}/applications?status=APPLIED&limit=100"), Some(&adv)).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 19);
+    t.stop().await;
+}
+
+/// Moves `clock` forward to midnight plus five minutes (Seoul) of `date`.
+fn set_day(clock: &shared::clock::OffsetClock, date: NaiveDate) {
+    use shared::clock::Clock;
+    let target =
+        date.and_hms_opt(0, 5, 0).unwrap().and_local_timezone(campaigns::seoul()).unwrap().with_timezone(&chrono::Utc);
+    let by = target - clock.now();
+    assert!(by > chrono::Duration::zero(), "the clock only moves forward");
+    clock.advance(by);
+}
+
+#[tokio::test]
+async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_end() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let owners = [
+        t.user("ann@example.com", "ann", PW).await,
+        t.user("bob@example.com", "bob", PW).await,
+        t.user("cat@example.com", "cat", PW).await,
+    ];
+    let mut stars = Vec::new();
+    for (i, o) in owners.iter().enumerate() {
+        stars.push(petstar(&t, &root, o, &format!("별{i}"), "dog-maltese", "간식 리뷰").await);
+    }
+    let start = today(&t).checked_add_days(Days::new(1)).unwrap();
+    let d = |n: u64| start.checked_add_days(Days::new(n)).unwrap();
+    // Announce d0–d2, select on d4, campaign d5–d7.
+    let body = json!({"title": "간식 체험단", "content": "강아지 간식", "objective": "인지도",
+        "announceStart": d(0), "announceEnd": d(2), "selectionDate": d(4), "campaignStart": d(5), "campaignEnd": d(7),
+        "membersCount": 2, "missions": [], "keywords": [], "requirements": [], "fileKeys": []});
+    let ad = t.post("/ads", body, Some(&adv.access)).await;
+    ok(&ad, 201, "ad");
+    let ad = ad.body["id"].as_str().unwrap().to_string();
+    ok(
+        &t.call(
+            Method::PUT,
+            &format!("/admin/ads/{ad}/decision"),
+            Some(json!({"decision": "APPROVE"})),
+            Some(&root.access),
+        )
+        .await,
+        200,
+        "approve",
+    );
+    wait_for_notice(&t, &adv, "승인되었습니다").await;
+    let run = || async {
+        let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    };
+    let status =
+        || async { get(&t, &format!("/ads/{ad}"), Some(&adv)).await.body["status"].as_str().unwrap().to_string() };
+
+    set_day(&clock, d(0));
+    run().await;
+    assert_eq!(status().await, "APPROVED");
+    let mut apps = Vec::new();
+    for (o, s) in owners.iter().zip(&stars) {
+        let r =
+            t.post(&format!("/ads/{ad}/applications"), json!({"petId": s, "content": "지원"}), Some(&o.access)).await;
+        ok(&r, 201, "apply");
+        apps.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    // Selecting is for the selection period only.
+    let select = |app: &str, yes: bool| {
+        let path = format!("/applications/{app}/selection");
+        let t = &t;
+        let token = adv.access.clone();
+        async move { t.call(Method::PUT, &path, Some(json!({"selected": yes})), Some(&token)).await }
+    };
+    assert_eq!(code(&select(&apps[0], true).await), (409, "NOT_IN_SELECTION"));
+
+    // The announcement ends: CLOSED, applications in selection. Running twice changes nothing.
+    set_day(&clock, d(3));
+    run().await;
+    run().await;
+    assert_eq!(status().await, "CLOSED");
+    let listed = get(&t, &format!("/ads/{ad}/applications?status=PENDING"), Some(&adv)).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 3);
+    ok(&select(&apps[0], true).await, 200, "select");
+    ok(&select(&apps[1], true).await, 200, "select");
+    assert_eq!(code(&select(&apps[2], true).await), (409, "SELECTION_FULL"));
+    ok(&select(&apps[1], false).await, 200, "unselect");
+    ok(&select(&apps[2], true).await, 200, "select another");
+    assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["selectedCount"], 2);
+
+    // The selection date: the unselected is rejected and told; the selected get reviews and
+    // are told the campaign dates. Then the campaign starts.
+    set_day(&clock, d(4));
+    run().await;
+    assert_eq!(status().await, "SELECTED");
+    wait_for_notice(&t, &owners[0], &format!("{} ~ {}", d(5), d(7))).await;
+    wait_for_notice(&t, &owners[2], "선정되었습니다").await;
+    wait_for_notice(&t, &owners[1], "선정되지 않았습니다").await;
+    let mine = get(&t, "/users/me/applications", Some(&owners[1])).await;
+    assert_eq!(mine.body["items"][0]["status"], "REJECTED");
+    // Too early for reviews.
+    let review = |app: &str, who: &Session, url: &str| {
+        let path = format!("/applications/{app}/review");
+        let t = &t;
+        let (token, body) = (who.access.clone(), json!({"url": url}));
+        async move { t.call(Method::PUT, &path, Some(body), Some(&token)).await }
+    };
+    assert_eq!(code(&review(&apps[0], &owners[0], "https://instagram.com/p/1").await), (409, "CAMPAIGN_NOT_RUNNING"));
+    set_day(&clock, d(5));
+    run().await;
+    assert_eq!(status().await, "TRIAL");
+
+    // Reviews: submitted, rejected with a reason, resubmitted, approved.
+    let r = review(&apps[0], &owners[0], "https://instagram.com/p/first").await;
+    ok(&r, 200, "submit");
+    assert_eq!(r.body["status"], "SUBMITTED");
+    assert_eq!(code(&review(&apps[1], &owners[1], "https://instagram.com/p/x").await), (409, "REVIEW_NOT_EXPECTED"));
+    assert_eq!(code(&review(&apps[0], &owners[1], "https://instagram.com/p/x").await), (403, "NOT_YOUR_APPLICATION"));
+    wait_for_notice(&t, &adv, "리뷰가 제출되었습니다").await;
+    let decide = |body: Value| {
+        let path = format!("/reviews/{}/decision", apps[0]);
+        let t = &t;
+        let token = adv.access.clone();
+        async move { t.call(Method::PUT, &path, Some(body), Some(&token)).await }
+    };
+    ok(&decide(json!({"decision": "REJECTED", "reason": "해시태그 누락"})).await, 200, "reject review");
+    wait_for_notice(&t, &owners[0], "해시태그 누락").await;
+    assert_eq!(code(&decide(json!({"decision": "APPROVED"})).await), (409, "REVIEW_NOT_SUBMITTED"));
+    ok(&review(&apps[0], &owners[0], "https://instagram.com/p/second").await, 200, "resubmit");
+    let r = decide(json!({"decision": "APPROVED"})).await;
+    ok(&r, 200, "approve review");
+    wait_for_notice(&t, &owners[0], "캠페인 완료").await;
+    let mine = get(&t, "/users/me/applications", Some(&owners[0])).await;
+    assert_eq!(mine.body["items"][0]["status"], "COMPLETED");
+    assert_eq!(mine.body["items"][0]["review"]["url"], "https://instagram.com/p/second");
+
+    // After the campaign: ENDED, and every later run leaves it there.
+    set_day(&clock, d(8));
+    run().await;
+    run().await;
+    assert_eq!(status().await, "ENDED");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_that_did_not_run_catches_up_through_every_step_in_order() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식").await;
+    let ad = live_ad(&t, &root, &adv, "밀린 광고", 2).await;
+    let r =
+        t.post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "지원"}), Some(&ann.access)).await;
+    ok(&r, 201, "apply");
+    // Weeks later, the job runs for the first time: closed, settled (not selected), run, ended.
+    set_day(&clock, today(&t).checked_add_days(Days::new(30)).unwrap());
+    let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
+    assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["status"], "ENDED", "{:?}", r.body);
+    // A month on, the session has ended: sign in again.
+    let ann =
+        Session { access: t.login("ann@example.com", PW).await.body["accessToken"].as_str().unwrap().into(), ..ann };
+    let mine = get(&t, "/users/me/applications", Some(&ann)).await;
+    assert_eq!(mine.body["items"][0]["status"], "REJECTED", "{:?}", mine.body);
+    wait_for_notice(&t, &ann, "선정되지 않았습니다").await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn every_advertiser_and_admin_endpoint_refuses_users_unapproved_advertisers_others_and_anonymous() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let rival = approved_advertiser(&t, &root, "rival@corp.kr", BUSINESS_NUMBERS[1]).await;
+    let pending = advertiser(&t, "new@corp.kr", BUSINESS_NUMBERS[2]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식").await;
+    let ad = live_ad(&t, &root, &adv, "내 광고", 2).await;
+    let app =
+        t.post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "지원"}), Some(&ann.access)).await;
+    let app = app.body["id"].as_str().unwrap().to_string();
+
+    let advertiser_calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::PATCH, format!("/ads/{ad}"), Some(json!({"membersCount": 3}))),
+        (Method::DELETE, format!("/ads/{ad}"), None),
+        (Method::GET, format!("/ads/{ad}/applications"), None),
+        (Method::PUT, format!("/applications/{app}/selection"), Some(json!({"selected": true}))),
+        (Method::PUT, format!("/reviews/{app}/decision"), Some(json!({"decision": "APPROVED"}))),
+        (Method::GET, format!("/ads/{ad}/recommended-petstars"), None),
+    ];
+    for (m, path, body) in &advertiser_calls {
+        let as_ = |who: Option<&Session>| {
+            let token = who.map(|w| w.access.clone());
+            let (m, path, body, t) = (m.clone(), path.to_string(), body.clone(), &t);
+            async move { t.call(m, &path, body, token.as_deref()).await }
+        };
+        assert_eq!(as_(None).await.status, 401, "{m} {path} anonymous");
+        assert_eq!(code(&as_(Some(&ann)).await), (403, "ADVERTISERS_ONLY"), "{m} {path} as a user");
+        assert_eq!(code(&as_(Some(&pending)).await), (403, "ADVERTISER_NOT_APPROVED"), "{m} {path} unapproved");
+        // Another advertiser's: refused, or (a review not yet made) not there.
+        let theirs = as_(Some(&rival)).await.status;
+        assert!(
+            theirs == 403 || (theirs == 404 && path.starts_with("/reviews/")),
+            "{m} {path} another advertiser: {theirs}"
+        );
+    }
+    for (m, path) in [(Method::POST, "/ads".to_string()), (Method::GET, "/advertisers/me/ads".to_string())] {
+        let body = (m == Method::POST).then(|| ad_body(&t, "광고", "내용", 2, [0, 2, 4, 5, 8]));
+        let as_ = |who: Option<&Session>| {
+            let token = who.map(|w| w.access.clone());
+            let (m, path, body, t) = (m.clone(), path.to_string(), body.clone(), &t);
+            async move { t.call(m, &path, body, token.as_deref()).await }
+        };
+        assert_eq!(as_(None).await.status, 401);
+        assert_eq!(code(&as_(Some(&ann)).await), (403, "ADVERTISERS_ONLY"));
+        assert_eq!(code(&as_(Some(&pending)).await), (403, "ADVERTISER_NOT_APPROVED"));
+    }
+    let admin_calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/admin/advertisers".into(), None),
+        (Method::PUT, format!("/admin/advertisers/{}/decision", pending.user_id), Some(json!({"decision": "APPROVE"}))),
+        (Method::GET, "/admin/petstar-applications".into(), None),
+        (Method::PUT, format!("/admin/petstar-applications/{star}/decision"), Some(json!({"decision": "APPROVE"}))),
+        (Method::GET, "/admin/ads".into(), None),
+        (Method::PUT, format!("/admin/ads/{ad}/decision"), Some(json!({"decision": "APPROVE"}))),
+    ];
+    for (m, path, body) in &admin_calls {
+        let as_ = |who: Option<&Session>| {
+            let token = who.map(|w| w.access.clone());
+            let (m, path, body, t) = (m.clone(), path.to_string(), body.clone(), &t);
+            async move { t.call(m, &path, body, token.as_deref()).await }
+        };
+        assert_eq!(as_(None).await.status, 401, "{m} {path}");
+        for who in [&ann, &adv, &pending] {
+            assert_eq!(as_(Some(who)).await.status, 403, "{m} {path} as {}", who.email);
+        }
+    }
+    // The owner's own things: other users' applications and pets are not theirs.
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let r =
+        t.call(Method::PATCH, &format!("/applications/{app}"), Some(json!({"content": "x"})), Some(&bob.access)).await;
+    assert_eq!(code(&r), (403, "NOT_YOUR_APPLICATION"));
+    assert_eq!(
+        code(&t.call(Method::DELETE, &format!("/applications/{app}"), None, Some(&bob.access)).await),
+        (403, "NOT_YOUR_APPLICATION")
+    );
+    assert_eq!(code(&get(&t, &format!("/pets/{star}/applications"), Some(&bob)).await), (403, "NOT_YOUR_PET"));
+    let r = t
+        .call(Method::PUT, &format!("/pets/{star}/portfolio"), Some(json!({"introduction": "x"})), Some(&bob.access))
+        .await;
+    assert_eq!(code(&r), (403, "NOT_YOUR_PET"));
+    // The administrator may see an ad's applications and recommendations.
+    ok(&get(&t, &format!("/ads/{ad}/applications"), Some(&root)).await, 200, "admin sees applications");
+    ok(&get(&t, &format!("/ads/{ad}/recommended-petstars"), Some(&root)).await, 200, "admin sees recommendations");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_recommendation_ranks_a_labelled_set_as_expected() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let treats = petstar(
+        &t,
+        &root,
+        &ann,
+        "초코",
+        "dog-maltese",
+        "수제 간식을 정말 좋아하는 말티즈예요. 간식 리뷰 영상을 올려요",
+    )
+    .await;
+    let snacks = petstar(&t, &root, &bob, "두부", "dog-pomeranian", "강아지 간식 먹방과 솔직한 리뷰").await;
+    let walker = petstar(&t, &root, &ann, "보리", "dog-jindo", "매일 한강 산책하는 진돗개").await;
+    let cat = petstar(&t, &root, &bob, "나비", "cat-persian", "고양이 장난감 리뷰를 해요").await;
+    let travel = petstar(&t, &root, &ann, "하늘", "cat-munchkin", "여행 사진을 찍어요").await;
+    // A history counts too: the walker once reviewed treats on a shoot.
+    let h = json!({"title": "간식 브랜드 촬영", "date": day(&t, -10), "description": "간식 광고 촬영"});
+    ok(&t.post(&format!("/pets/{walker}/histories"), h, Some(&ann.access)).await, 201, "history");
+    // A pet that is not a PetStar is never recommended.
+    let outsider = pet(&t, &bob, "몰래", "dog-maltese").await;
+    let p =
+        json!({"introduction": "강아지 간식 리뷰 간식 리뷰", "strengths": [], "keywords": ["간식"], "mediaKeys": []});
+    ok(
+        &t.call(Method::PUT, &format!("/pets/{outsider}/portfolio"), Some(p), Some(&bob.access)).await,
+        200,
+        "portfolio",
+    );
+
+    let r = t
+        .post(
+            "/ads",
+            ad_body(&t, "강아지 간식 리뷰", "새로 나온 강아지 간식을 먹어보고 리뷰해 주세요", 3, [0, 2, 4, 5, 8]),
+            Some(&adv.access),
+        )
+        .await;
+    let ad = r.body["id"].as_str().unwrap().to_string();
+    let r = get(&t, &format!("/ads/{ad}/recommended-petstars?limit=10"), Some(&adv)).await;
+    ok(&r, 200, "recommend");
+    let ranked: Vec<&str> =
+        r.body["items"].as_array().unwrap().iter().map(|i| i["pet"]["id"].as_str().unwrap()).collect();
+    let at = |id: &str| ranked.iter().position(|x| *x == id);
+    // The dogs whose portfolios talk about treats first, in either order; then the walker
+    // (a dog with one treat shoot); cats after every dog; the unrelated cat and the
+    // non-PetStar not at all or last.
+    let (a, b) = (at(&treats).expect("treats ranked"), at(&snacks).expect("snacks ranked"));
+    assert!(a < 2 && b < 2, "{ranked:?}");
+    let w = at(&walker).expect("walker ranked");
+    assert_eq!(w, 2, "{ranked:?}");
+    if let Some(c) = at(&cat) {
+        assert!(c > w, "{ranked:?}");
+    }
+    assert!(at(&outsider).is_none(), "not a PetStar: {ranked:?}");
+    assert!(at(&travel).is_none_or(|x| x == ranked.len() - 1), "{ranked:?}");
+    assert!(
+        r.body["items"][0]["matchedTerms"].as_array().unwrap().iter().any(|m| m == "간식"),
+        "{:?}",
+        r.body["items"][0]
+    );
+    let s0 = r.body["items"][0]["score"].as_f64().unwrap();
+    let s2 = r.body["items"][2]["score"].as_f64().unwrap();
+    assert!(s0 > s2);
+    // The public PetStar pages and lists.
+    let page = get(&t, &format!("/petstars/{treats}"), None).await;
+    ok(&page, 200, "petstar page");
+    assert!(page.body["portfolio"]["introduction"].as_str().unwrap().contains("수제 간식"));
+    let cats = get(&t, "/petstars?species=CAT", None).await;
+    assert_eq!(cats.body["items"].as_array().unwrap().len(), 2);
+    let found = get(&t, "/petstars?q=진돗개", None).await;
+    assert_eq!(found.body["items"][0]["pet"]["id"], walker.as_str());
+    assert_eq!(get(&t, &format!("/petstars/{outsider}"), None).await.status, 404);
+    t.stop().await;
+}
