@@ -14,7 +14,6 @@ use shared::handler::{Caller, Created, Json, Okay, Params, Path};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
 use shared::table::{Entity, Gsi, Item, Page, Query, SK, Write, n, s};
-use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 

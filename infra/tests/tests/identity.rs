@@ -654,7 +654,7 @@ async fn uploads_are_presigned_owned_and_checked() {
     for body in [
         json!({"purpose": "profile", "contentType": "application/x-msdownload", "contentLength": 10}),
         json!({"purpose": "profile", "contentType": "image/png", "contentLength": 10 * 1024 * 1024 + 1}),
-        json!({"purpose": "document", "contentType": "image/png", "contentLength": 10}),
+        json!({"purpose": "document", "contentType": "video/mp4", "contentLength": 10}),
         json!({"purpose": "selfie", "contentType": "image/png", "contentLength": 10}),
     ] {
         assert_eq!(t.post("/uploads", body.clone(), bearer(&u.access)).await.status, 400, "{body}");
@@ -754,6 +754,10 @@ async fn advertisers_wait_for_approval_and_admins_are_promoted_by_an_operator() 
     assert_eq!(r.status, 400, "a business number is required");
     let r = t
         .post("/auth/signup", json!({"email": "ad@example.com", "password": PW, "name": "광고주", "nickname": "adco", "role": "ADVERTISER", "businessNumber": "123-45-67890"}), None)
+        .await;
+    assert_eq!(r.body["errors"][0]["code"], "INVALID_BUSINESS_NUMBER", "its check digit is wrong");
+    let r = t
+        .post("/auth/signup", json!({"email": "ad@example.com", "password": PW, "name": "광고주", "nickname": "adco", "role": "ADVERTISER", "businessNumber": "220-81-62517"}), None)
         .await;
     assert_eq!(r.status, 201);
     t.verify("ad@example.com").await;
