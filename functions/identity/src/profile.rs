@@ -262,7 +262,10 @@ pub async fn withdraw(
             .value(":now", s(now))
             .when("#st <> :w", IdentityError::AccountGone),
             release_unique(&nickname_key(&user.nickname), &user.id),
+            // Out of every notice audience (leaving one never joined deletes nothing).
             identity_contract::leave_audience(identity_contract::Audience::All, &user.id),
+            identity_contract::leave_audience(identity_contract::Audience::Advertisers, &user.id),
+            identity_contract::leave_audience(identity_contract::Audience::Petstars, &user.id),
         ])
         .await?;
     sessions::revoke_all(&ctx, &user.id, None).await?;

@@ -212,6 +212,13 @@ async fn advertisers_wait_for_approval_and_can_do_nothing_else_until_then() {
     // Users are not advertisers; anonymous callers are asked to sign in.
     assert_eq!(code(&t.post("/ads", ad.clone(), Some(&user.access)).await), (403, "ADVERTISERS_ONLY"));
     assert_eq!(t.post("/ads", ad, None).await.status, 401);
+
+    // An approved advertiser is in the advertisers' notice audience; users are not.
+    let notice = json!({"title": "광고주 정책 안내", "body": "광고 심사 기준이 바뀝니다", "audience": "ADVERTISERS"});
+    ok(&t.post("/admin/notices", notice, Some(&root.access)).await, 202, "notice");
+    wait_for_notice(&t, &adv, "광고 심사 기준").await;
+    t.settle().await;
+    assert!(!inbox_texts(&t, &user).await.iter().any(|b| b.contains("광고 심사 기준")));
     t.stop().await;
 }
 
