@@ -40,11 +40,14 @@ struct AccountFlags {
 pub struct Standing {
     /// An advertiser an administrator has not approved (yet, or at all).
     pub unapproved_advertiser: bool,
+    /// The role the account holds now (a token carries the role it was issued with).
+    pub role: Option<crate::auth::Role>,
 }
 
 impl AccountFlags {
     fn standing(&self) -> Standing {
         Standing {
+            role: self.role,
             unapproved_advertiser: self.role == Some(crate::auth::Role::Advertiser)
                 && self.advertiser_status.as_deref() != Some("APPROVED"),
         }

@@ -66,10 +66,12 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         }
         // A session that ended is a 401 whatever the route: the caller must sign in again first.
         let standing = crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
-        if route.access == Access::Admin && !id.is_admin() {
+        // The stored role too: an administrator made a user again loses admin routes at once.
+        let admin = id.is_admin() && standing.role == Some(crate::auth::Role::Admin);
+        if route.access == Access::Admin && !admin {
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
         }
-        if route.access == Access::Advertiser && !(id.is_admin() || id.role == crate::auth::Role::Advertiser) {
+        if route.access == Access::Advertiser && !(admin || id.role == crate::auth::Role::Advertiser) {
             return Err(ApiError::forbidden("ADVERTISERS_ONLY", "Only advertisers may do this."));
         }
         // An advertiser waiting for approval signs in, edits its profile and sends documents;

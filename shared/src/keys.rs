@@ -12,6 +12,7 @@
 //! | outbox message | `OUTBOX#<id>` | `MESSAGE` |
 //! | live WebSocket connection | `USER#<id>` | `CONN#<connection>` (TTL 2 h) |
 //! | the same, by connection | `CONN#<connection>` | `CONNECTION` (TTL 2 h) |
+//! | audit record | `AUDIT#<id>` | `RECORD` (GSI1 `AUDITS`, GSI2 `AUDITBY#<actor>`, GSI3 `AUDITON#<target>`, each `<id>`) |
 
 use crate::table::Key;
 
@@ -71,4 +72,19 @@ pub fn stats_partition(year: i32) -> String {
 /// concurrent transactions seldom meet on one item.
 pub fn stats_key(day: chrono::NaiveDate, shard: u32) -> Key {
     Key::new(stats_partition(chrono::Datelike::year(&day)), format!("{}#{shard}", day.format("%Y-%m-%d")))
+}
+
+/// GSI1 partition of every audit record.
+pub const ALL_AUDIT_RECORDS: &str = "AUDITS";
+
+pub fn audit_record_key(id: &str) -> Key {
+    Key::new(format!("AUDIT#{id}"), "RECORD")
+}
+
+pub fn audit_by_actor_partition(actor: &str) -> String {
+    format!("AUDITBY#{actor}")
+}
+
+pub fn audit_on_target_partition(target: &str) -> String {
+    format!("AUDITON#{target}")
 }

@@ -12,5 +12,8 @@ shared::domain_errors! {
         ReportDecided => (409, "REPORT_ALREADY_DECIDED", "The report was decided already."),
         ContentNotFound => (404, "CONTENT_NOT_FOUND", "No such content, or it was removed already."),
         NoticeNotFound => (404, "NOTICE_NOT_FOUND", "No such notice."),
+        CannotChangeOwnRole => (403, "CANNOT_CHANGE_OWN_ROLE", "Another administrator changes your role."),
+        AdvertiserRole => (409, "ADVERTISER_ROLE", "Advertisers keep their role."),
+        RoleChanged => (409, "CONCURRENT_UPDATE", "The account changed meanwhile, or is not active."),
     }
 }

@@ -1,21 +1,7 @@
-//! Administration's keys.
-//!
-//! | item | PK | SK | indexes |
-//! |---|---|---|---|
-//! | audit record | `AUDIT#<id>` | `RECORD` | GSI1 `AUDITS` / `<id>`; GSI2 `AUDITBY#<actor>` / `<id>`; GSI3 `AUDITON#<target>` / `<id>` (each newest first) |
+//! Administration's keys: the audit trail's are the kernel's (every domain records its
+//! administrative actions), re-exported here for the list.
 
-use shared::table::Key;
-
-pub const ALL_RECORDS: &str = "AUDITS";
-
-pub fn record_key(id: &str) -> Key {
-    Key::new(format!("AUDIT#{id}"), "RECORD")
-}
-
-pub fn by_actor_partition(actor: &str) -> String {
-    format!("AUDITBY#{actor}")
-}
-
-pub fn on_target_partition(target: &str) -> String {
-    format!("AUDITON#{target}")
-}
+pub use shared::keys::{
+    ALL_AUDIT_RECORDS as ALL_RECORDS, audit_by_actor_partition as by_actor_partition,
+    audit_on_target_partition as on_target_partition,
+};

@@ -11,6 +11,7 @@ pub mod error;
 pub mod keys;
 pub mod notices;
 pub mod reports;
+pub mod roles;
 pub mod stats;
 pub mod users;
 
@@ -24,6 +25,7 @@ pub const DOMAIN: Domain = Domain {
         &users::LIST,
         &users::GET,
         &blocks::BLOCK,
+        &roles::SET_ROLE,
         &blocks::UNBLOCK,
         &blocks::AUTO_UNBLOCK,
         &audit::LIST,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::handler;
-use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
+use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, RequestId, Viewer};
 use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
@@ -626,6 +626,7 @@ use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest}
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
     admin: Caller,
+    request: RequestId,
     Path(id): Path<String>,
     Json(body): Json<DecisionRequest>,
 ) -> ApiResult<Okay<AdView>> {
@@ -653,6 +654,18 @@ pub async fn admin_decide(
             .value(":pending", s("PENDING"))
             .value(":seen", shared::table::time(seen)),
     ];
+    let action = if ad.status == AdStatus::Approved { "AD_APPROVE" } else { "AD_REJECT" };
+    let (_, audit) = shared::trail::record(
+        &ctx,
+        &admin.user_id,
+        action,
+        "AD",
+        &ad.id,
+        serde_json::json!({"status": "PENDING"}),
+        serde_json::json!({"status": ad.status.as_str(), "reason": ad.reason}),
+        Some(&request.0),
+    )?;
+    writes.push(audit);
     writes.extend(crate::tell(
         &ctx,
         format!("ad-{}-{}", ad.id, ad.updated_at.timestamp_millis()),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use pets_contract::PetProfile;
 use serde::{Deserialize, Serialize};
 use shared::handler;
-use shared::handler::{Caller, Created, Json, Okay, Params, Path};
+use shared::handler::{Caller, Created, Json, Okay, Params, Path, RequestId};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
 use shared::table::{Entity, Gsi, Item, Page, Query, SK, Write, n, s};
@@ -349,6 +349,7 @@ use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest}
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
     admin: Caller,
+    request: RequestId,
     Path(pet): Path<String>,
     Json(body): Json<DecisionRequest>,
 ) -> ApiResult<Okay<PetStarStanding>> {
@@ -398,6 +399,18 @@ pub async fn admin_decide(
     if decided.status == PetStarStatus::Active {
         writes.push(identity_contract::join_audience(identity_contract::Audience::Petstars, &star.owner_id));
     }
+    let action = if decided.status == PetStarStatus::Active { "PETSTAR_APPROVE" } else { "PETSTAR_REJECT" };
+    let (_, audit) = shared::trail::record(
+        &ctx,
+        &admin.user_id,
+        action,
+        "PET",
+        &pet,
+        serde_json::json!({"status": "PENDING"}),
+        serde_json::json!({"status": decided.status.as_str(), "reason": decided.reason}),
+        Some(&request.0),
+    )?;
+    writes.push(audit);
     ctx.table.transact(writes).await?;
     Ok(Okay(standing(&decided, Some(profile))))
 }

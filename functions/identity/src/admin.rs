@@ -16,13 +16,25 @@ pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String
         return Err(IdentityError::AccountNotActive.into());
     }
     let admin = serde_json::to_value(Role::Admin)?.as_str().unwrap_or("ADMIN").to_string();
+    // The operator's step is in the audit trail too, as the system's.
+    let (_, audit) = shared::trail::record(
+        ctx,
+        shared::trail::SYSTEM,
+        "USER_ROLE_CHANGE",
+        "USER",
+        &user.id,
+        serde_json::json!({"role": user.role}),
+        serde_json::json!({"role": Role::Admin}),
+        None,
+    )?;
     ctx.table
-        .write(
+        .transact(vec![
             Write::update(user_key(&user.id), "SET #role = :admin, updatedAt = :now")
                 .name("#role", "role")
                 .value(":admin", s(admin))
                 .value(":now", s(ctx.now().to_rfc3339())),
-        )
+            audit,
+        ])
         .await?;
     Ok(user.id)
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::handler;
-use shared::handler::{Caller, Created, Json, Okay, Params, Path, Source};
+use shared::handler::{Caller, Created, Json, Okay, Params, Path, RequestId, Source};
 use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
@@ -395,6 +395,7 @@ use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest}
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
     admin: Caller,
+    request: RequestId,
     Path(id): Path<String>,
     Json(body): Json<DecisionRequest>,
 ) -> ApiResult<Okay<Advertiser>> {
@@ -456,6 +457,18 @@ pub async fn admin_decide(
     if a.status == AdvertiserStatus::Approved {
         writes.push(identity_contract::join_audience(identity_contract::Audience::Advertisers, &id));
     }
+    let action = if a.status == AdvertiserStatus::Approved { "ADVERTISER_APPROVE" } else { "ADVERTISER_REJECT" };
+    let (_, audit) = shared::trail::record(
+        &ctx,
+        &admin.user_id,
+        action,
+        "USER",
+        &id,
+        serde_json::json!({"status": "PENDING_APPROVAL"}),
+        serde_json::json!({"status": status_str(a.status), "reason": a.reason}),
+        Some(&request.0),
+    )?;
+    writes.push(audit);
     ctx.table.transact(writes).await?;
     Ok(Okay(a))
 }

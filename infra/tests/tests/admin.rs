@@ -435,3 +435,44 @@ async fn a_notice_to_2000_users_delivers_exactly_2000_notifications_though_the_w
     assert_eq!(audit.body["items"][0]["action"], "NOTICE_SEND");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn administrators_make_administrators_and_take_the_role_back_at_once_in_the_audit_trail() {
+    let t = TestStack::start().await;
+    let root = admin(&t, "root@example.com", "root").await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let role = |who: &Session, of: &str, r: &str| {
+        let (path, token, body) = (format!("/admin/users/{of}/role"), who.access.clone(), json!({"role": r}));
+        let t = &t;
+        async move { t.call(Method::PUT, &path, Some(body), Some(&token)).await }
+    };
+    assert_eq!(role(&bob, &bob.user_id, "ADMIN").await.status, 403, "users do not promote themselves");
+    assert_eq!(role(&root, &root.user_id, "USER").await.body["code"], "CANNOT_CHANGE_OWN_ROLE");
+    assert_eq!(role(&root, &bob.user_id, "OWNER").await.status, 400);
+    assert_eq!(role(&root, "01JD3K4Q5R6S7T8V9W0XYZABCD", "ADMIN").await.status, 404);
+    let r = role(&root, &bob.user_id, "ADMIN").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // The role is in tokens issued from the next sign-in.
+    assert_eq!(t.call(Method::GET, "/admin/users", None, Some(&bob.access)).await.status, 403);
+    let bob =
+        Session { access: t.login("bob@example.com", PW).await.body["accessToken"].as_str().unwrap().into(), ..bob };
+    assert_eq!(t.call(Method::GET, "/admin/users", None, Some(&bob.access)).await.status, 200);
+    // Taken back: the admin token bob holds stops working on admin routes at once.
+    assert_eq!(role(&root, &bob.user_id, "USER").await.status, 200);
+    let r = t.call(Method::GET, "/admin/users", None, Some(&bob.access)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("ADMIN_ONLY")));
+    // The operator's promotion and both changes are in the trail.
+    let of = |id: &str| {
+        let path = format!("/admin/audit?targetId={id}");
+        let token = root.access.clone();
+        let t = &t;
+        async move { t.call(Method::GET, &path, None, Some(&token)).await.body["items"].as_array().unwrap().clone() }
+    };
+    let bobs = of(&bob.user_id).await;
+    let changes: Vec<(&str, &str)> =
+        bobs.iter().map(|r| (r["after"]["role"].as_str().unwrap(), r["actorId"].as_str().unwrap())).collect();
+    assert_eq!(changes, vec![("USER", root.user_id.as_str()), ("ADMIN", root.user_id.as_str())]);
+    let roots = of(&root.user_id).await;
+    assert_eq!((roots[0]["action"].as_str(), roots[0]["actorId"].as_str()), (Some("USER_ROLE_CHANGE"), Some("SYSTEM")));
+    t.stop().await;
+}

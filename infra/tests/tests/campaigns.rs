@@ -708,3 +708,39 @@ async fn the_recommendation_ranks_a_labelled_set_as_expected() {
     assert_eq!(get(&t, &format!("/petstars/{outsider}"), None).await.status, 404);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn every_admin_endpoint_refuses_an_advertiser_and_approvals_are_in_the_audit_trail() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let mut refused = 0;
+    for route in local_stack::catalog::routes().into_iter().filter(|r| r.access == shared::routes::Access::Admin) {
+        let path = route
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { adv.user_id.as_str() } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+        let body = route.method.is_write().then(|| json!({}));
+        let r = t.call(method, &path, body, Some(&adv.access)).await;
+        assert_eq!(code(&r), (403, "ADMIN_ONLY"), "{} as an advertiser", route.route_key());
+        refused += 1;
+    }
+    assert!(refused >= 20, "every admin route: {refused}");
+
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식").await;
+    let ad = live_ad(&t, &root, &adv, "감사 기록", 2).await;
+    for (target, action) in
+        [(adv.user_id.as_str(), "ADVERTISER_APPROVE"), (star.as_str(), "PETSTAR_APPROVE"), (ad.as_str(), "AD_APPROVE")]
+    {
+        let trail = get(&t, &format!("/admin/audit?targetId={target}"), Some(&root)).await;
+        let actions: Vec<&str> =
+            trail.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, vec![action], "{target}");
+        assert_eq!(trail.body["items"][0]["actorId"], root.user_id.as_str());
+    }
+    t.stop().await;
+}

@@ -168,6 +168,7 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /prescriptions/{id}", Rule::Owner(Fixture::Prescription)),
     ("GET /pets/{id}/prescriptions", Rule::Owner(Fixture::Pet)),
     ("PUT /admin/users/{id}/block", Rule::Admin(Fixture::User)),
+    ("PUT /admin/users/{id}/role", Rule::Admin(Fixture::User)),
     ("DELETE /admin/users/{id}/block", Rule::Admin(Fixture::User)),
     ("GET /admin/audit", Rule::Admin(Fixture::None)),
     ("GET /admin/users", Rule::Admin(Fixture::None)),
@@ -512,6 +513,11 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_rule_says() {
         if key == "PUT /admin/users/{id}/block" {
             let lifted = t.call(Method::DELETE, &path, None, Some(&cast.admin.access)).await;
             assert_eq!(lifted.status, 200, "{:?}", lifted.body);
+        }
+        // The documented example made the owner an administrator: a user again.
+        if key == "PUT /admin/users/{id}/role" {
+            let back = t.call(Method::PUT, &path, Some(json!({"role": "USER"})), Some(&cast.admin.access)).await;
+            assert_eq!(back.status, 200, "{:?}", back.body);
         }
         // The documented decision blocks the reported owner for a week: lifted likewise.
         if key == "POST /admin/reports/{id}/decision" {

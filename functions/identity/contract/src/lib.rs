@@ -401,3 +401,26 @@ pub async fn company_names(ctx: &AppContext, ids: &[String]) -> ApiResult<std::c
     }
     Ok(out)
 }
+
+/// The write that moves `user`'s role from `from` to `to`, only while the account is active and
+/// still holds `from` (`on_changed` otherwise). The new role is in tokens issued from the next
+/// sign-in on; the kernel's guard reads the stored role, so a demoted administrator's older
+/// tokens stop working on admin routes at once.
+pub fn set_role(
+    user: &str,
+    from: shared::auth::Role,
+    to: shared::auth::Role,
+    on_changed: impl Into<shared::ApiError>,
+) -> ApiResult<Write> {
+    use shared::table::s;
+    let role = |r: shared::auth::Role| -> ApiResult<String> {
+        Ok(serde_json::to_value(r)?.as_str().unwrap_or_default().to_string())
+    };
+    Ok(Write::update(keys::user_key(user), "SET #role = :to")
+        .name("#role", "role")
+        .name("#st", "status")
+        .value(":to", s(role(to)?))
+        .value(":from", s(role(from)?))
+        .value(":active", s("ACTIVE"))
+        .when("#role = :from AND #st = :active", on_changed))
+}
