@@ -120,7 +120,7 @@ impl AdStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ad {
     pub id: String,
@@ -213,63 +213,20 @@ impl Entity for Ad {
     }
 }
 
+/// An ad as clients see it: the ad, its advertiser's company name and its phase.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdView {
-    pub id: String,
-    pub advertiser_id: String,
+    #[serde(flatten)]
+    pub ad: Ad,
     pub company_name: Option<String>,
-    pub title: String,
-    pub content: String,
-    pub objective: String,
-    pub url: Option<String>,
-    pub announce_start: NaiveDate,
-    pub announce_end: NaiveDate,
-    pub selection_date: NaiveDate,
-    pub campaign_start: NaiveDate,
-    pub campaign_end: NaiveDate,
-    pub members_count: u32,
-    pub missions: Vec<String>,
-    pub keywords: Vec<String>,
-    pub requirements: Vec<String>,
-    pub file_keys: Vec<String>,
-    pub status: AdStatus,
     /// RECRUITING, UPCOMING or the status.
     pub phase: &'static str,
-    /// Why an administrator rejected it.
-    pub reason: Option<String>,
-    pub applicants_count: u32,
-    pub selected_count: u32,
-    pub created_at: DateTime<Utc>,
 }
 
 pub fn view(ad: Ad, company_name: Option<String>, today: NaiveDate) -> AdView {
     let phase = ad.phase(today);
-    AdView {
-        id: ad.id,
-        advertiser_id: ad.advertiser_id,
-        company_name,
-        title: ad.title,
-        content: ad.content,
-        objective: ad.objective,
-        url: ad.url,
-        announce_start: ad.announce_start,
-        announce_end: ad.announce_end,
-        selection_date: ad.selection_date,
-        campaign_start: ad.campaign_start,
-        campaign_end: ad.campaign_end,
-        members_count: ad.members_count,
-        missions: ad.missions,
-        keywords: ad.keywords,
-        requirements: ad.requirements,
-        file_keys: ad.file_keys,
-        status: ad.status,
-        phase,
-        reason: ad.reason,
-        applicants_count: ad.applicants_count,
-        selected_count: ad.selected_count,
-        created_at: ad.created_at,
-    }
+    AdView { ad, company_name, phase }
 }
 
 async fn views(ctx: &AppContext, ads: Vec<Ad>) -> ApiResult<Vec<AdView>> {

@@ -101,9 +101,13 @@ async fn live_ad(t: &TestStack, admin: &Session, adv: &Session, title: &str, mem
     let r = t.post("/ads", ad_body(t, title, "강아지 간식 체험", members, [0, 3, 5, 6, 10]), Some(&adv.access)).await;
     ok(&r, 201, "ad");
     let id = r.body["id"].as_str().unwrap().to_string();
+    approve_ad(t, admin, &id).await;
+    id
+}
+
+async fn approve_ad(t: &TestStack, admin: &Session, id: &str) {
     let path = format!("/admin/ads/{id}/decision");
     ok(&t.call(Method::PUT, &path, Some(json!({"decision": "APPROVE"})), Some(&admin.access)).await, 200, "approve ad");
-    id
 }
 
 async fn get(t: &TestStack, path: &str, who: Option<&Session>) -> Reply {
@@ -249,17 +253,7 @@ async fn ads_check_their_dates_and_applications_are_refused_with_distinct_codes(
     let live = live_ad(&t, &root, &adv, "모집 중", 5).await;
     let upcoming = t.post("/ads", ad_body(&t, "곧", "내용", 3, [2, 3, 5, 6, 8]), Some(&adv.access)).await;
     let upcoming = upcoming.body["id"].as_str().unwrap().to_string();
-    ok(
-        &t.call(
-            Method::PUT,
-            &format!("/admin/ads/{upcoming}/decision"),
-            Some(json!({"decision": "APPROVE"})),
-            Some(&root.access),
-        )
-        .await,
-        200,
-        "approve",
-    );
+    approve_ad(&t, &root, &upcoming).await;
     let unapproved = t.post("/ads", ad_body(&t, "심사 중", "내용", 3, [0, 2, 4, 5, 8]), Some(&adv.access)).await;
     let unapproved = unapproved.body["id"].as_str().unwrap().to_string();
 
@@ -410,17 +404,7 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
     let ad = t.post("/ads", body, Some(&adv.access)).await;
     ok(&ad, 201, "ad");
     let ad = ad.body["id"].as_str().unwrap().to_string();
-    ok(
-        &t.call(
-            Method::PUT,
-            &format!("/admin/ads/{ad}/decision"),
-            Some(json!({"decision": "APPROVE"})),
-            Some(&root.access),
-        )
-        .await,
-        200,
-        "approve",
-    );
+    approve_ad(&t, &root, &ad).await;
     wait_for_notice(&t, &adv, "승인되었습니다").await;
     let run = || async {
         let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
@@ -530,13 +514,18 @@ async fn a_job_that_did_not_run_catches_up_through_every_step_in_order() {
     let r =
         t.post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "지원"}), Some(&ann.access)).await;
     ok(&r, 201, "apply");
-    // Weeks later, the job runs for the first time: closed, settled (not selected), run, ended.
+    // Weeks later (the session has ended: sign in again), applying after the window is refused
+    // even before the job has closed the ad.
     set_day(&clock, today(&t).checked_add_days(Days::new(30)).unwrap());
-    let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
-    assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["status"], "ENDED", "{:?}", r.body);
-    // A month on, the session has ended: sign in again.
     let ann =
         Session { access: t.login("ann@example.com", PW).await.body["accessToken"].as_str().unwrap().into(), ..ann };
+    let late = t
+        .post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "늦은 지원"}), Some(&ann.access))
+        .await;
+    assert_eq!(code(&late), (409, "APPLICATIONS_CLOSED"));
+    // The job runs for the first time: closed, settled (not selected), run, ended.
+    let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
+    assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["status"], "ENDED", "{:?}", r.body);
     let mine = get(&t, "/users/me/applications", Some(&ann)).await;
     assert_eq!(mine.body["items"][0]["status"], "REJECTED", "{:?}", mine.body);
     wait_for_notice(&t, &ann, "선정되지 않았습니다").await;
