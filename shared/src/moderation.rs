@@ -56,7 +56,8 @@ impl TargetType {
             TargetType::Post | TargetType::Comment => Some(&queues::DIARY_REMOVALS),
             TargetType::MarketPost => Some(&queues::MARKET_REMOVALS),
             TargetType::ChatMessage => Some(&queues::CHAT_REMOVALS),
-            TargetType::User | TargetType::CommunityPost | TargetType::CommunityComment => None,
+            TargetType::CommunityPost | TargetType::CommunityComment => Some(&queues::COMMUNITY_REMOVALS),
+            TargetType::User => None,
         }
     }
 }

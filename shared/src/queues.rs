@@ -125,6 +125,24 @@ pub const NOTICES: Queue = Queue {
     max_receive_count: 10,
 };
 
+/// Community posts to (re)index for search, committed with each post write.
+pub const COMMUNITY_INDEX: Queue = Queue {
+    name: "community-index",
+    env_var: "COMMUNITY_INDEX_QUEUE_URL",
+    dlq_env_var: "COMMUNITY_INDEX_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
+/// Community posts and comments a moderator removed, for the community's removal worker.
+pub const COMMUNITY_REMOVALS: Queue = Queue {
+    name: "community-removals",
+    env_var: "COMMUNITY_REMOVALS_QUEUE_URL",
+    dlq_env_var: "COMMUNITY_REMOVALS_DLQ_URL",
+    visibility_timeout_secs: 60,
+    max_receive_count: 5,
+};
+
 pub const ALL: &[Queue] = &[
     MAIL,
     NOTIFICATIONS,
@@ -136,6 +154,8 @@ pub const ALL: &[Queue] = &[
     DIARY_REMOVALS,
     MARKET_REMOVALS,
     CHAT_REMOVALS,
+    COMMUNITY_INDEX,
+    COMMUNITY_REMOVALS,
     NOTICES,
 ];
 

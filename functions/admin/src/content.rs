@@ -61,6 +61,23 @@ removal_route!(
     "a market listing"
 );
 
+removal_route!(
+    DELETE_COMMUNITY_POST,
+    "/admin/community/posts/{id}",
+    "admin-community-posts-delete",
+    delete_community_post,
+    TargetType::CommunityPost,
+    "a community post"
+);
+removal_route!(
+    DELETE_COMMUNITY_COMMENT,
+    "/admin/community/comments/{id}",
+    "admin-community-comments-delete",
+    delete_community_comment,
+    TargetType::CommunityComment,
+    "a community comment"
+);
+
 /// The removal ordered.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -91,6 +108,8 @@ async fn remove(
         TargetType::Post => diary_contract::post_snapshot(ctx, id).await?,
         TargetType::Comment => diary_contract::comment_snapshot(ctx, id).await?,
         TargetType::MarketPost => market_contract::listing_snapshot(ctx, id).await?,
+        TargetType::CommunityPost => community_contract::post_snapshot(ctx, id).await?,
+        TargetType::CommunityComment => community_contract::comment_snapshot(ctx, id).await?,
         _ => None,
     };
     let snapshot = found.ok_or(AdminError::ContentNotFound)?;

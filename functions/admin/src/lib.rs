@@ -35,6 +35,8 @@ pub const DOMAIN: Domain = Domain {
         &content::DELETE_POST,
         &content::DELETE_COMMENT,
         &content::DELETE_LISTING,
+        &content::DELETE_COMMUNITY_POST,
+        &content::DELETE_COMMUNITY_COMMENT,
         &stats::SIGNUPS,
         &stats::OVERVIEW,
         &notices::CREATE,

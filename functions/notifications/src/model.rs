@@ -68,7 +68,10 @@ impl Switches {
     pub fn allows(&self, kind: NotificationKind) -> bool {
         match kind {
             NotificationKind::Like => self.like,
-            NotificationKind::Comment | NotificationKind::Reply | NotificationKind::Mention => self.comment,
+            NotificationKind::Comment
+            | NotificationKind::Reply
+            | NotificationKind::Mention
+            | NotificationKind::Community => self.comment,
             NotificationKind::Follow => self.follow,
             NotificationKind::TradeSold => self.trade,
             NotificationKind::Campaign => self.campaign,

@@ -65,6 +65,9 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
         NotificationKind::ReportDecided => ("신고 처리 결과".into(), format!("회원님의 신고가 처리되었습니다: {ex}")),
         NotificationKind::Notice => ("공지사항".into(), ex.to_string()),
         NotificationKind::Campaign => ("캠페인".into(), ex.to_string()),
+        NotificationKind::Community => {
+            ("커뮤니티 댓글".into(), format!("{nickname}님이 커뮤니티 글에 댓글을 남겼습니다: {ex}"))
+        }
     }
 }
 

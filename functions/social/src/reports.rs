@@ -101,8 +101,8 @@ async fn snapshot_of(ctx: &AppContext, body: &ReportRequest, me: &str) -> ApiRes
             TargetType::ChatMessage => {
                 chat_contract::message_snapshot(ctx, body.room_id.as_deref().unwrap_or_default(), id, me).await?
             }
-            // The community board is not there yet: nothing of it to report.
-            TargetType::CommunityPost | TargetType::CommunityComment => None,
+            TargetType::CommunityPost => community_contract::post_snapshot(ctx, id).await?,
+            TargetType::CommunityComment => community_contract::comment_snapshot(ctx, id).await?,
         };
     found.ok_or_else(|| -> ApiError { SocialError::TargetNotFound.into() })
 }

@@ -17,6 +17,7 @@ pub const DOMAINS: &[Domain] = &[
     health::DOMAIN,
     admin::DOMAIN,
     campaigns::DOMAIN,
+    community::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

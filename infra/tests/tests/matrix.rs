@@ -41,6 +41,10 @@ enum Fixture {
     Prescription,
     /// A report by a third user on a post of the owner's.
     Report,
+    /// A community post of the owner's.
+    CommunityPost,
+    /// The owner's comment on a third user's community post.
+    CommunityComment,
 }
 
 /// Who may call a route.
@@ -220,6 +224,19 @@ const MATRIX: &[(&str, Rule)] = &[
     ("PUT /applications/{id}/review", Rule::Owner(Fixture::None)),
     ("PUT /reviews/{id}/decision", Rule::AdvertiserOnly),
     ("GET /ads/{id}/recommended-petstars", Rule::AdvertiserOnly),
+    ("POST /community/posts", Rule::Signed(Fixture::None)),
+    ("GET /community/posts", Rule::Open),
+    ("GET /users/me/community/posts", Rule::Signed(Fixture::None)),
+    ("GET /community/posts/{id}", Rule::Open),
+    ("PATCH /community/posts/{id}", Rule::Owner(Fixture::CommunityPost)),
+    ("DELETE /community/posts/{id}", Rule::Owner(Fixture::CommunityPost)),
+    ("POST /community/posts/{id}/comments", Rule::Signed(Fixture::CommunityPost)),
+    ("GET /community/posts/{id}/comments", Rule::Open),
+    ("PATCH /community/comments/{id}", Rule::Owner(Fixture::CommunityComment)),
+    ("DELETE /community/comments/{id}", Rule::Owner(Fixture::CommunityComment)),
+    ("GET /search/community", Rule::Open),
+    ("DELETE /admin/community/posts/{id}", Rule::Admin(Fixture::CommunityPost)),
+    ("DELETE /admin/community/comments/{id}", Rule::Admin(Fixture::CommunityComment)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
@@ -285,6 +302,16 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             created(t.post("/pets", body, Some(&o.access)).await, "pet").await
         }
         Fixture::Listing => listing(t, o).await,
+        Fixture::CommunityPost => {
+            let body = json!({"type": "QUESTION", "title": "산책", "content": "몇 번?"});
+            created(t.post("/community/posts", body, Some(&o.access)).await, "community post").await
+        }
+        Fixture::CommunityComment => {
+            let body = json!({"type": "QUESTION", "title": "산책", "content": "몇 번?"});
+            let p = created(t.post("/community/posts", body, Some(&third.access)).await, "community post").await;
+            let path = format!("/community/posts/{p}/comments");
+            created(t.post(&path, json!({"content": "두 번"}), Some(&o.access)).await, "community comment").await
+        }
         Fixture::Report => {
             let post = Box::pin(make(t, c, Fixture::Post)).await;
             let body = json!({"targetType": "POST", "targetId": post, "category": "SPAM", "detail": "광고"});

@@ -30,6 +30,9 @@ pub enum NotificationKind {
     ContentRemoved,
     /// A report the recipient filed was decided (`excerpt`: the outcome).
     ReportDecided,
+    /// A comment on the recipient's community post, or a reply to their community comment
+    /// (`excerpt`: its first words).
+    Community,
     /// Influencer marketing: an approval, a decision on an ad, an application or a review
     /// (`excerpt`: the whole message).
     Campaign,

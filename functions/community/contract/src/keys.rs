@@ -1,0 +1,49 @@
+//! The community board's keys.
+//!
+//! | item | PK | SK | index |
+//! |---|---|---|---|
+//! | post | `CPOST#<id>` | `POST` | GSI1 `CPOSTS` / `<id>`; GSI2 `CPOSTS#<type>` / `<id>`; GSI3 `CAUTHOR#<user>` / `<id>` (none once deleted) |
+//! | comment | `CPOST#<post>` | `C#<id>`, a reply `C#<parent>#R#<id>` (replies sort after their parent) | |
+//! | where a comment lives | `CCOMMENT#<id>` | `REF` | |
+//! | search posting (a token of the title or the content's opening) | `CSEARCH#A#<token>` | `<post>` | |
+//! | what the index holds for a post | `CINDEX#<post>` | `STATE` | |
+
+use shared::table::Key;
+
+pub const ALL_POSTS: &str = "CPOSTS";
+pub const COMMENTS: &str = "C#";
+
+pub fn post_partition(id: &str) -> String {
+    format!("CPOST#{id}")
+}
+
+pub fn post_key(id: &str) -> Key {
+    Key::new(post_partition(id), "POST")
+}
+
+pub fn type_partition(kind: &str) -> String {
+    format!("CPOSTS#{kind}")
+}
+
+pub fn author_partition(user: &str) -> String {
+    format!("CAUTHOR#{user}")
+}
+
+pub fn comment_sort(id: &str, parent: Option<&str>) -> String {
+    match parent {
+        None => format!("{COMMENTS}{id}"),
+        Some(p) => format!("{COMMENTS}{p}#R#{id}"),
+    }
+}
+
+pub fn comment_ref_key(id: &str) -> Key {
+    Key::new(format!("CCOMMENT#{id}"), "REF")
+}
+
+pub fn posting_partition(field: char, token: &str) -> String {
+    format!("CSEARCH#{field}#{token}")
+}
+
+pub fn index_state_key(post: &str) -> Key {
+    Key::new(format!("CINDEX#{post}"), "STATE")
+}

@@ -1,0 +1,56 @@
+//! The community board's public surface: what a report or a moderator sees of a post or a
+//! comment, read through typed views, never by attribute name elsewhere.
+
+pub mod keys;
+
+use serde::Deserialize;
+use shared::moderation::Snapshot;
+use shared::{ApiResult, AppContext};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Written {
+    author_id: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    image_keys: Vec<String>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pointer {
+    post_id: String,
+    sort_key: String,
+}
+
+fn snapshot(w: Written) -> Option<Snapshot> {
+    let text = if w.title.is_empty() { w.content } else { format!("{}\n{}", w.title, w.content) };
+    (!w.deleted).then_some(Snapshot { author_id: w.author_id, text, media_keys: w.image_keys, context_id: None })
+}
+
+/// Community post `id` as it reads now, if it exists and is not deleted.
+pub async fn post_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Snapshot>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let found: Option<Written> =
+        ctx.table.get_item(&keys::post_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(found.and_then(snapshot))
+}
+
+/// Community comment `id` as it reads now, if it exists and is not deleted.
+pub async fn comment_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Snapshot>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let Some(pointer) = ctx.table.get_item(&keys::comment_ref_key(id)).await? else { return Ok(None) };
+    let pointer: Pointer = serde_dynamo::from_item(pointer)?;
+    let key = shared::table::Key::new(keys::post_partition(&pointer.post_id), pointer.sort_key);
+    let found: Option<Written> = ctx.table.get_item(&key).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(found.and_then(snapshot).map(|s| Snapshot { context_id: Some(pointer.post_id), ..s }))
+}

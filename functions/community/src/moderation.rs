@@ -1,0 +1,62 @@
+//! The community board's removal worker: posts and comments a moderator removed (see
+//! [`shared::moderation`]) are deleted exactly as their author's delete does, and the author is
+//! told why in the same transaction. Content already gone is a removal done.
+
+use std::sync::Arc;
+
+use community_contract::keys;
+use shared::moderation::{Removal, TargetType};
+use shared::routes::{Function, Permission, Worker};
+use shared::worker::MessageError;
+use shared::{ApiResult, AppContext, queues};
+
+use crate::posts::CommunityPost;
+
+pub static REMOVAL_WORKER: Function = Function::worker(
+    "community-removals-worker",
+    crate::PKG,
+    Worker {
+        name: "community-removals",
+        queue: &queues::COMMUNITY_REMOVALS,
+        batch_size: 10,
+        handler: shared::consumer!(handle),
+        summary: "Deletes the community posts and comments moderators removed, as their authors would, and tells the authors why",
+        example: r#"{"id":"01JD3K4Q5R6S7T8V9W0XYZABCE","targetType":"COMMUNITY_POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물","adminId":"01JD3K4Q5R6S7T8V9W0XYZABCF"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::COMMUNITY_INDEX)]);
+
+pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), MessageError> {
+    match removal.target_type {
+        TargetType::CommunityPost => {
+            let post = ctx.table.get::<CommunityPost>(&keys::post_key(&removal.target_id)).await?;
+            let Some(post) = post.filter(|p| !p.deleted) else { return Ok(()) };
+            let told = notifications_contract::content_removed(&ctx, &removal, &post.author_id)?;
+            gone_is_done(crate::posts::remove(&ctx, &post, told).await)
+        }
+        TargetType::CommunityComment => {
+            let (pointer, comment) = match crate::comments::find(&ctx, &removal.target_id).await {
+                Ok(found) => found,
+                Err(e) if e.status().as_u16() == 404 => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            if comment.deleted {
+                return Ok(());
+            }
+            let result = crate::comments::remove(&ctx, &pointer, &comment, &|| {
+                notifications_contract::content_removed(&ctx, &removal, &comment.author_id)
+            })
+            .await;
+            gone_is_done(result)
+        }
+        other => Err(MessageError::Permanent(format!("the community board holds no {}", other.as_str()))),
+    }
+}
+
+/// Deleted meanwhile (by its author, or by an earlier delivery): nothing left to do.
+fn gone_is_done(result: ApiResult<()>) -> Result<(), MessageError> {
+    match result {
+        Err(e) if e.status().as_u16() == 404 => Ok(()),
+        other => Ok(other?),
+    }
+}
