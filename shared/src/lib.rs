@@ -50,6 +50,7 @@ pub mod socket;
 pub mod stats;
 pub mod table;
 pub mod text;
+pub mod threads;
 pub mod trail;
 pub mod validate;
 pub mod worker;

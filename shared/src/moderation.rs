@@ -135,3 +135,27 @@ impl crate::validate::Validate for VerdictRequest {
         }
     }
 }
+
+impl Snapshot {
+    /// A post or comment as written (its title, when it has one, above its text); none once
+    /// deleted.
+    pub fn of_writing(
+        author_id: String,
+        title: &str,
+        content: String,
+        media_keys: Vec<String>,
+        deleted: bool,
+    ) -> Option<Snapshot> {
+        let text = if title.is_empty() { content } else { format!("{title}\n{content}") };
+        (!deleted).then_some(Snapshot { author_id, text, media_keys, context_id: None })
+    }
+}
+
+/// A removal whose content is already gone (deleted by its author, or by an earlier delivery
+/// of the same removal) is done.
+pub fn gone_is_done(result: crate::ApiResult<()>) -> Result<(), crate::worker::MessageError> {
+    match result {
+        Err(e) if e.status().as_u16() == 404 => Ok(()),
+        other => Ok(other?),
+    }
+}

@@ -331,56 +331,23 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     Ok(NoContent)
 }
 
-/// Removes a comment as its author's delete does, with `extra` writes in the same transaction:
-/// for good while it has no reply, otherwise it shows as deleted above its replies. The post's
-/// count goes down either way (a post deleted meanwhile keeps its count as it was).
+/// Removes a comment as its author's delete does (see [`shared::threads::remove_comment`]),
+/// with `extra` writes in the same transaction.
 pub async fn remove(
     ctx: &AppContext,
     pointer: &CommunityCommentRef,
     comment: &CommunityComment,
     extra: &(dyn Fn() -> ApiResult<Vec<Write>> + Sync),
 ) -> ApiResult<()> {
-    let count_down = || Write::update(keys::post_key(&comment.post_id), "ADD commentCount :m").value(":m", n(-1));
-    let soft_delete = || {
-        vec![
-            Write::update(comment.key(), "SET deleted = :yes, content = :empty")
-                .value(":yes", b(true))
-                .value(":empty", s(""))
-                .value(":no", b(false))
-                .when("deleted = :no", not_found()),
-            count_down(),
-        ]
+    let place = shared::threads::CommentPlace {
+        comment: comment.key(),
+        pointer: pointer.key(),
+        post: keys::post_key(&comment.post_id),
+        parent: comment
+            .parent_id
+            .as_ref()
+            .map(|p| Key::new(keys::post_partition(&comment.post_id), keys::comment_sort(p, None))),
+        reply_count: comment.reply_count,
     };
-    let writes = if comment.reply_count > 0 {
-        soft_delete()
-    } else {
-        let mut w = vec![
-            Write::delete(comment.key()).value(":zero", n(0)).when(
-                "attribute_exists(PK) AND (attribute_not_exists(replyCount) OR replyCount = :zero)",
-                CommunityError::CommentHasReplies,
-            ),
-            Write::delete(pointer.key()),
-            count_down(),
-        ];
-        if let Some(parent) = &comment.parent_id {
-            w.push(
-                Write::update(
-                    Key::new(keys::post_partition(&comment.post_id), keys::comment_sort(parent, None)),
-                    "ADD replyCount :m",
-                )
-                .value(":m", n(-1))
-                .if_present(not_found()),
-            );
-        }
-        w
-    };
-    let with_extra = |mut w: Vec<Write>| -> ApiResult<Vec<Write>> {
-        w.extend(extra()?);
-        Ok(w)
-    };
-    match ctx.table.transact(with_extra(writes)?).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.is(&CommunityError::CommentHasReplies) => ctx.table.transact(with_extra(soft_delete())?).await,
-        Err(e) => Err(e),
-    }
+    shared::threads::remove_comment(ctx, &place, &not_found, &crate::posts::not_found, extra).await
 }

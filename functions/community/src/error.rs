@@ -7,7 +7,6 @@ shared::domain_errors! {
         NotYourPost => (403, "NOT_YOUR_POST", "Only the author may change this post."),
         CommentNotFound => (404, "COMMENT_NOT_FOUND", "No such comment."),
         NotYourComment => (403, "NOT_YOUR_COMMENT", "Only the author may change this comment."),
-        CommentHasReplies => (409, "COMMENT_HAS_REPLIES", "The comment got a reply meanwhile."),
         Changed => (409, "CONCURRENT_UPDATE", "It changed meanwhile. Try again."),
         IndexChanged => (409, "CONCURRENT_UPDATE", "The post's index changed meanwhile."),
     }

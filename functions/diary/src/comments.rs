@@ -283,64 +283,25 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     Ok(NoContent)
 }
 
-/// Removes a comment as its author's delete does, with `extra` writes in the same transaction:
-/// for good while it has no reply, otherwise it shows as deleted above its replies.
+/// Removes a comment as its author's delete does (see [`shared::threads::remove_comment`]),
+/// with `extra` writes in the same transaction.
 pub async fn remove(
     ctx: &AppContext,
     pointer: &CommentRef,
     comment: &Comment,
     extra: &(dyn Fn() -> ApiResult<Vec<Write>> + Sync),
 ) -> ApiResult<()> {
-    let count_down = || {
-        Write::update(post_key(&comment.post_id), "ADD commentCount :m")
-            .value(":m", n(-1))
-            .if_present(crate::posts::not_found())
+    let place = shared::threads::CommentPlace {
+        comment: comment.key(),
+        pointer: pointer.key(),
+        post: post_key(&comment.post_id),
+        parent: comment
+            .parent_id
+            .as_ref()
+            .map(|p| Key::new(keys::post_partition(&comment.post_id), Comment::sort_key(p, None))),
+        reply_count: comment.reply_count,
     };
-    let soft_delete = || {
-        vec![
-            Write::update(comment.key(), "SET deleted = :yes, content = :empty")
-                .value(":yes", b(true))
-                .value(":empty", s(""))
-                .value(":no", b(false))
-                .when("deleted = :no", not_found()),
-            count_down(),
-        ]
-    };
-    let writes = if comment.reply_count > 0 {
-        // Replies stay readable under a parent that shows as deleted.
-        soft_delete()
-    } else {
-        // Removed for good only while it still has no reply: a reply that lands meanwhile
-        // makes this a soft delete (below), so no reply is ever left without its parent.
-        let mut w = vec![
-            Write::delete(comment.key()).value(":zero", n(0)).when(
-                "attribute_exists(PK) AND (attribute_not_exists(replyCount) OR replyCount = :zero)",
-                DiaryError::CommentHasReplies,
-            ),
-            Write::delete(pointer.key()),
-            count_down(),
-        ];
-        if let Some(parent) = &comment.parent_id {
-            w.push(
-                Write::update(
-                    Key::new(keys::post_partition(&comment.post_id), Comment::sort_key(parent, None)),
-                    "ADD replyCount :m",
-                )
-                .value(":m", n(-1))
-                .if_present(not_found()),
-            );
-        }
-        w
-    };
-    let with_extra = |mut w: Vec<Write>| -> ApiResult<Vec<Write>> {
-        w.extend(extra()?);
-        Ok(w)
-    };
-    match ctx.table.transact(with_extra(writes)?).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.is(&DiaryError::CommentHasReplies) => ctx.table.transact(with_extra(soft_delete())?).await,
-        Err(e) => Err(e),
-    }
+    shared::threads::remove_comment(ctx, &place, &not_found, &crate::posts::not_found, extra).await
 }
 
 /// A comment and its pointer by the comment's id (404 when either is missing).

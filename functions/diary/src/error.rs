@@ -11,7 +11,6 @@ shared::domain_errors! {
         CommentNotFound => (404, "COMMENT_NOT_FOUND", "No such comment."),
         MayNotEditComment => (403, "NOT_YOUR_COMMENT", "Only the author may edit it."),
         MayNotDeleteComment => (403, "NOT_YOUR_COMMENT", "Only its author or the post's author may delete it."),
-        CommentHasReplies => (409, "COMMENT_HAS_REPLIES", "A reply arrived meanwhile: the comment is kept as deleted."),
         AlreadyLiked => (409, "ALREADY_LIKED", "The like exists already (liking is idempotent)."),
         NotLiked => (409, "NOT_LIKED", "There is no like to remove (unliking is idempotent)."),
         IndexChanged => (409, "INDEX_CHANGED", "Another worker indexed this post meanwhile."),

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use shared::moderation::{Removal, TargetType};
+use shared::moderation::{Removal, TargetType, gone_is_done};
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
-use shared::{ApiResult, AppContext, queues};
+use shared::{AppContext, queues};
 
 use crate::model::{Post, post_key};
 
@@ -53,13 +53,5 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
             gone_is_done(result)
         }
         other => Err(MessageError::Permanent(format!("the diary holds no {}", other.as_str()))),
-    }
-}
-
-/// Deleted meanwhile (by its author, or by an earlier delivery): nothing left to do.
-fn gone_is_done(result: ApiResult<()>) -> Result<(), MessageError> {
-    match result {
-        Err(e) if e.status().as_u16() == 404 => Ok(()),
-        other => Ok(other?),
     }
 }

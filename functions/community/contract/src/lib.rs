@@ -29,8 +29,7 @@ struct Pointer {
 }
 
 fn snapshot(w: Written) -> Option<Snapshot> {
-    let text = if w.title.is_empty() { w.content } else { format!("{}\n{}", w.title, w.content) };
-    (!w.deleted).then_some(Snapshot { author_id: w.author_id, text, media_keys: w.image_keys, context_id: None })
+    Snapshot::of_writing(w.author_id, &w.title, w.content, w.image_keys, w.deleted)
 }
 
 /// Community post `id` as it reads now, if it exists and is not deleted.

@@ -128,8 +128,7 @@ struct CommentPointer {
 }
 
 fn snapshot(w: Written) -> Option<Snapshot> {
-    let text = if w.title.is_empty() { w.content } else { format!("{}\n{}", w.title, w.content) };
-    (!w.deleted).then_some(Snapshot { author_id: w.author_id, text, media_keys: w.media_keys, context_id: None })
+    Snapshot::of_writing(w.author_id, &w.title, w.content, w.media_keys, w.deleted)
 }
 
 /// Post `id` as it reads now (its author, text and photos), if it exists.
