@@ -21,6 +21,7 @@ pub struct EndpointOverrides {
     pub s3: Option<String>,
     pub sqs: Option<String>,
     pub ses: Option<String>,
+    pub comprehend: Option<String>,
 }
 
 /// One OAuth provider's client and endpoints (the documented token and user-info endpoints).
@@ -56,6 +57,44 @@ pub struct TossPayments {
 impl std::fmt::Debug for TossPayments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TossPayments").field("secret_key", &"<hidden>").field("api_base", &self.api_base).finish()
+    }
+}
+
+/// The Instagram app (Instagram API with Instagram Login): its id and secret, the redirect URI
+/// registered for it, and where Instagram's OAuth and Graph endpoints are.
+#[derive(Clone)]
+pub struct InstagramApp {
+    pub app_id: String,
+    pub app_secret: String,
+    pub redirect_uri: String,
+    /// `https://www.instagram.com/oauth/authorize`.
+    pub authorize_url: String,
+    /// `https://api.instagram.com/oauth/access_token` (code → short-lived token).
+    pub token_url: String,
+    /// `https://graph.instagram.com` (long-lived tokens, refresh, the account, media, insights).
+    pub graph_url: String,
+    /// The Graph API version the calls name (`v23.0`).
+    pub graph_version: String,
+}
+
+impl std::fmt::Debug for InstagramApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstagramApp")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"<hidden>")
+            .field("graph_url", &self.graph_url)
+            .finish()
+    }
+}
+
+/// The key Instagram tokens are encrypted with at rest (AES-256-GCM): SHA-256 of the configured
+/// secret, so that any long random string (a generated Secrets Manager value) serves.
+#[derive(Clone)]
+pub struct TokenKey(pub [u8; 32]);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<hidden>)")
     }
 }
 
@@ -105,6 +144,10 @@ pub struct Config {
     pub toss: Option<TossPayments>,
     /// CLOVA OCR's General API, when configured (prescriptions fail with a reason without it).
     pub clova: Option<ClovaOcr>,
+    /// The Instagram app, when configured (connecting an account answers 503 without it).
+    pub instagram: Option<InstagramApp>,
+    /// The key Instagram tokens are sealed with; without it no token is stored or read.
+    pub instagram_token_key: Option<TokenKey>,
     /// How long a call to Toss may take before the payment is left to be settled by asking.
     pub toss_timeout_ms: u64,
     /// Explicit endpoints (local stack); in AWS this is empty.
@@ -209,6 +252,33 @@ impl Config {
             (Some(url), Some(secret)) => Some(ClovaOcr { invoke_url: url.trim_end_matches('/').to_string(), secret }),
             _ => None,
         };
+        let instagram = match (opt("INSTAGRAM_APP_ID"), opt("INSTAGRAM_REDIRECT_URI")) {
+            (Some(app_id), Some(redirect_uri)) => Some(InstagramApp {
+                app_id,
+                app_secret: opt("INSTAGRAM_APP_SECRET").unwrap_or_default(),
+                redirect_uri,
+                authorize_url: opt("INSTAGRAM_AUTHORIZE_URL")
+                    .unwrap_or_else(|| "https://www.instagram.com/oauth/authorize".into()),
+                token_url: opt("INSTAGRAM_TOKEN_URL")
+                    .unwrap_or_else(|| "https://api.instagram.com/oauth/access_token".into()),
+                graph_url: opt("INSTAGRAM_GRAPH_URL")
+                    .unwrap_or_else(|| "https://graph.instagram.com".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                graph_version: opt("INSTAGRAM_GRAPH_VERSION").unwrap_or_else(|| "v23.0".into()),
+            }),
+            _ => None,
+        };
+        let instagram_token_key = match opt("INSTAGRAM_TOKEN_KEY") {
+            None => None,
+            Some(v) if v.len() < 32 => {
+                return Err(ConfigError::Invalid { name: "INSTAGRAM_TOKEN_KEY", reason: "must be at least 32 bytes".into() });
+            }
+            Some(v) => {
+                use sha2::Digest;
+                Some(TokenKey(sha2::Sha256::digest(v.as_bytes()).into()))
+            }
+        };
         let toss_timeout_ms = match opt("TOSS_TIMEOUT_MS") {
             None => 10_000,
             Some(v) => v.parse::<u64>().ok().filter(|n| (100..=60_000).contains(n)).ok_or(ConfigError::Invalid {
@@ -239,6 +309,8 @@ impl Config {
             kakao,
             toss,
             clova,
+            instagram,
+            instagram_token_key,
             toss_timeout_ms,
             s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             endpoints: EndpointOverrides {
@@ -246,6 +318,7 @@ impl Config {
                 s3: opt("AWS_ENDPOINT_URL_S3"),
                 sqs: opt("AWS_ENDPOINT_URL_SQS"),
                 ses: opt("AWS_ENDPOINT_URL_SES"),
+                comprehend: opt("AWS_ENDPOINT_URL_COMPREHEND"),
             },
             static_credentials,
         })

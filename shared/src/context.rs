@@ -50,6 +50,10 @@ pub struct AppContext {
     /// For external providers' HTTP APIs (OAuth, payments, OCR, Instagram).
     pub http: reqwest::Client,
     pub dynamodb_calls: Arc<CallCounter>,
+    /// The resolved SDK configuration (region, credentials), for the few functions that build
+    /// a client of their own once (Comprehend for the Instagram worker), so that the others do
+    /// not link it.
+    pub sdk: SdkConfig,
 }
 
 impl AppContext {
@@ -99,6 +103,7 @@ impl AppContext {
                 .expect("an HTTP client with a timeout builds"),
             config: Arc::new(config),
             dynamodb_calls,
+            sdk,
         }
     }
 

@@ -143,6 +143,17 @@ pub const COMMUNITY_REMOVALS: Queue = Queue {
     max_receive_count: 5,
 };
 
+/// One message per linked Instagram account to sync (nightly, or asked for), and purges of
+/// unlinked accounts' data, for the Instagram worker. A sync reads a few hundred posts and their
+/// comments: a long visibility.
+pub const SNS_SYNC: Queue = Queue {
+    name: "sns-sync",
+    env_var: "SNS_SYNC_QUEUE_URL",
+    dlq_env_var: "SNS_SYNC_DLQ_URL",
+    visibility_timeout_secs: 360,
+    max_receive_count: 3,
+};
+
 pub const ALL: &[Queue] = &[
     MAIL,
     NOTIFICATIONS,
@@ -157,6 +168,7 @@ pub const ALL: &[Queue] = &[
     COMMUNITY_INDEX,
     COMMUNITY_REMOVALS,
     NOTICES,
+    SNS_SYNC,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {

@@ -43,6 +43,8 @@ pub enum Permission {
     /// Read queue depths (the dead-letter watch).
     InspectQueues,
     ManageConnections,
+    /// Comprehend's sentiment detection (the Instagram comment moderation).
+    DetectSentiment,
 }
 
 /// A documented response.
@@ -144,11 +146,23 @@ pub enum Secret {
     TossPayments,
     /// The CLOVA OCR secret (`X-OCR-SECRET`).
     ClovaOcr,
+    /// The Instagram app secret (code and token exchanges).
+    InstagramApp,
+    /// The key Instagram access tokens are encrypted with at rest.
+    InstagramTokenKey,
 }
 
 impl Secret {
-    pub const ALL: [Secret; 6] =
-        [Secret::Jwt, Secret::Cursor, Secret::GoogleOAuth, Secret::KakaoOAuth, Secret::TossPayments, Secret::ClovaOcr];
+    pub const ALL: [Secret; 8] = [
+        Secret::Jwt,
+        Secret::Cursor,
+        Secret::GoogleOAuth,
+        Secret::KakaoOAuth,
+        Secret::TossPayments,
+        Secret::ClovaOcr,
+        Secret::InstagramApp,
+        Secret::InstagramTokenKey,
+    ];
     pub fn env_var(self) -> &'static str {
         match self {
             Secret::Jwt => "JWT_SECRET",
@@ -157,6 +171,8 @@ impl Secret {
             Secret::KakaoOAuth => "KAKAO_CLIENT_SECRET",
             Secret::TossPayments => "TOSS_SECRET_KEY",
             Secret::ClovaOcr => "CLOVA_OCR_SECRET",
+            Secret::InstagramApp => "INSTAGRAM_APP_SECRET",
+            Secret::InstagramTokenKey => "INSTAGRAM_TOKEN_KEY",
         }
     }
 }

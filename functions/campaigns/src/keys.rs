@@ -17,15 +17,11 @@
 
 use shared::table::Key;
 
+pub use campaigns_contract::keys::{PETSTAR, petstar_key};
 pub use pets_contract::keys::pet_partition;
 
-pub const PETSTAR: &str = "PETSTAR";
 pub const PORTFOLIO: &str = "PORTFOLIO";
 pub const HISTORY_PREFIX: &str = "HISTORY#";
-
-pub fn petstar_key(pet: &str) -> Key {
-    Key::new(pet_partition(pet), PETSTAR)
-}
 
 pub fn portfolio_key(pet: &str) -> Key {
     Key::new(pet_partition(pet), PORTFOLIO)

@@ -475,8 +475,7 @@ pub struct PetStarPage {
     /// The five latest activity histories.
     pub recent_histories: Vec<History>,
     /// The linked Instagram account's summary; `null` while none is linked.
-    #[schema(value_type = Option<Object>)]
-    pub instagram: Option<serde_json::Value>,
+    pub instagram: Option<instagram_contract::InstagramSummary>,
 }
 
 pub async fn get(ctx: Arc<AppContext>, Path(pet): Path<String>) -> ApiResult<Okay<PetStarPage>> {
@@ -495,7 +494,7 @@ pub async fn get(ctx: Arc<AppContext>, Path(pet): Path<String>) -> ApiResult<Oka
         since: star.decided_at.unwrap_or(star.applied_at),
         portfolio: pages.portfolio,
         recent_histories: recent,
-        instagram: None,
+        instagram: instagram_contract::summary(&ctx, &pet).await?,
     }))
 }
 

@@ -18,6 +18,7 @@ pub const DOMAINS: &[Domain] = &[
     admin::DOMAIN,
     campaigns::DOMAIN,
     community::DOMAIN,
+    instagram::DOMAIN,
 ];
 
 pub fn functions() -> Vec<&'static Function> {

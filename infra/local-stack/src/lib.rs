@@ -9,6 +9,7 @@ pub mod apigw;
 pub mod bench_support;
 pub mod catalog;
 pub mod clova_sandbox;
+pub mod comprehend;
 pub mod cors;
 pub mod faults;
 pub mod gateway;
@@ -20,6 +21,7 @@ pub mod sigv4;
 pub mod sqs;
 pub mod streams;
 pub mod toss_sandbox;
+pub mod instagram_sandbox;
 pub mod websocket;
 
 use std::collections::BTreeMap;
@@ -60,6 +62,7 @@ pub struct StackOptions {
     pub media_port: u16,
     pub sqs_port: u16,
     pub ses_port: u16,
+    pub comprehend_port: u16,
     pub sandbox_port: u16,
     /// The WebSocket API (and its `@connections` endpoint).
     pub websocket_port: u16,
@@ -89,6 +92,7 @@ impl StackOptions {
             media_port: 0,
             sqs_port: 0,
             ses_port: 0,
+            comprehend_port: 0,
             sandbox_port: 0,
             websocket_port: 0,
             websocket_limits: websocket::Limits::default(),
@@ -117,6 +121,7 @@ impl StackOptions {
             media_port: 9101,
             sqs_port: 9324,
             ses_port: 9325,
+            comprehend_port: 9326,
             sandbox_port: 9400,
             websocket_port: 3001,
             env: BTreeMap::new(),
@@ -138,6 +143,12 @@ pub struct LocalStack {
     pub media_url: String,
     pub sqs_url: String,
     pub ses_url: String,
+    /// The Amazon Comprehend stand-in.
+    pub comprehend_url: String,
+    /// What the Comprehend stand-in was asked.
+    pub comprehend: Arc<comprehend::Comprehend>,
+    /// The Instagram sandbox's state (also at `/_local/instagram/`).
+    pub instagram: Arc<instagram_sandbox::Instagram>,
     /// The providers' sandboxes (Google under `/google`, Kakao under `/kakao`, Toss Payments
     /// under `/toss`, CLOVA OCR under `/clova`).
     pub sandbox_url: String,
@@ -189,6 +200,20 @@ fn local_secrets(dir: &Path) -> Result<(String, String), BoxError> {
     let (c, j) = (make(), make());
     std::fs::write(&path, serde_json::json!({"cursorSecret": c, "jwtSecret": j}).to_string())?;
     Ok((c, j))
+}
+
+/// The key Instagram tokens are sealed with locally: generated once into the data folder (in
+/// AWS, Secrets Manager generates it), so that stored tokens open after a restart.
+fn local_token_key(dir: &Path) -> Result<String, BoxError> {
+    let path = dir.join("instagram-token.key");
+    if let Ok(key) = std::fs::read_to_string(&path)
+        && key.trim().len() >= 32
+    {
+        return Ok(key.trim().to_string());
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    std::fs::write(&path, &key)?;
+    Ok(key)
 }
 
 impl LocalStack {
@@ -283,14 +308,28 @@ impl LocalStack {
             stop_rx.clone(),
         ));
 
-        // The providers' sandboxes (OAuth, payments)
+        // Comprehend
+        let comprehend = Arc::new(comprehend::Comprehend::default());
+        let (listener, comprehend_url) = bind(&opts.host, opts.comprehend_port).await?;
+        tasks.push(serve_axum(
+            listener,
+            axum::Router::new()
+                .fallback(axum::routing::post(comprehend::endpoint))
+                .with_state(comprehend.clone())
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
+            stop_rx.clone(),
+        ));
+
+        // The providers' sandboxes (OAuth, payments, OCR, Instagram)
         let toss = Arc::new(toss_sandbox::Toss::default());
+        let instagram = instagram_sandbox::Instagram::new(opts.clock.clone());
         let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
         tasks.push(serve_axum(
             listener,
             oauth_sandbox::router()
                 .merge(toss_sandbox::router(toss.clone()))
                 .merge(clova_sandbox::router())
+                .merge(instagram_sandbox::router(instagram.clone()))
                 .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
                 .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
             stop_rx.clone(),
@@ -301,6 +340,7 @@ impl LocalStack {
 
         // The functions' environment, and their context built from it exactly as in Lambda.
         let (cursor_secret, jwt_secret) = local_secrets(&data_dir)?;
+        let instagram_token_key = local_token_key(&data_dir)?;
         let mut env = BTreeMap::from([
             ("STAGE".to_string(), "local".to_string()),
             ("AWS_REGION".into(), REGION.into()),
@@ -317,6 +357,8 @@ impl LocalStack {
             ("AWS_ENDPOINT_URL_S3".into(), s3_url.clone()),
             ("AWS_ENDPOINT_URL_SQS".into(), sqs_url.clone()),
             ("AWS_ENDPOINT_URL_SES".into(), ses_url.clone()),
+            ("AWS_ENDPOINT_URL_COMPREHEND".into(), comprehend_url.clone()),
+            ("INSTAGRAM_TOKEN_KEY".into(), instagram_token_key),
             ("LOCAL_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
             ("LOCAL_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into()),
             ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
@@ -339,6 +381,12 @@ impl LocalStack {
             ("TOSS_API_BASE", format!("{sandbox_url}/toss")),
             ("CLOVA_OCR_INVOKE_URL", format!("{sandbox_url}/clova")),
             ("CLOVA_OCR_SECRET", clova_sandbox::SECRET.to_string()),
+            ("INSTAGRAM_APP_ID", instagram_sandbox::APP_ID.to_string()),
+            ("INSTAGRAM_APP_SECRET", instagram_sandbox::APP_SECRET.to_string()),
+            ("INSTAGRAM_REDIRECT_URI", instagram_sandbox::REDIRECT_URI.to_string()),
+            ("INSTAGRAM_AUTHORIZE_URL", format!("{sandbox_url}/instagram/oauth/authorize")),
+            ("INSTAGRAM_TOKEN_URL", format!("{sandbox_url}/instagram/oauth/access_token")),
+            ("INSTAGRAM_GRAPH_URL", format!("{sandbox_url}/instagram/graph")),
             // Shorter than the sandbox's slow answer, so that a `TIMEOUT` payment times out.
             ("TOSS_TIMEOUT_MS", "1500".to_string()),
         ] {
@@ -357,6 +405,9 @@ impl LocalStack {
             media_url,
             sqs_url,
             ses_url,
+            comprehend_url,
+            comprehend,
+            instagram,
             sandbox_url,
             faults: faults.clone(),
             toss: toss.clone(),

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::run(&instagram::account::CONNECT).await
+}
