@@ -272,7 +272,10 @@ impl Config {
         let instagram_token_key = match opt("INSTAGRAM_TOKEN_KEY") {
             None => None,
             Some(v) if v.len() < 32 => {
-                return Err(ConfigError::Invalid { name: "INSTAGRAM_TOKEN_KEY", reason: "must be at least 32 bytes".into() });
+                return Err(ConfigError::Invalid {
+                    name: "INSTAGRAM_TOKEN_KEY",
+                    reason: "must be at least 32 bytes".into(),
+                });
             }
             Some(v) => {
                 use sha2::Digest;

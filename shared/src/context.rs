@@ -36,6 +36,20 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     }
 }
 
+/// Clients only a few functions use (Comprehend for the Instagram worker), built once per
+/// context on first use: the functions that never ask for one do not link its SDK, and each
+/// local stack in a test process keeps its own.
+#[derive(Default)]
+pub struct LazyClients(
+    std::sync::Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
+);
+
+impl std::fmt::Debug for LazyClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LazyClients(..)")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
@@ -54,6 +68,7 @@ pub struct AppContext {
     /// a client of their own once (Comprehend for the Instagram worker), so that the others do
     /// not link it.
     pub sdk: SdkConfig,
+    pub lazy: Arc<LazyClients>,
 }
 
 impl AppContext {
@@ -104,6 +119,7 @@ impl AppContext {
             config: Arc::new(config),
             dynamodb_calls,
             sdk,
+            lazy: Arc::default(),
         }
     }
 
@@ -111,6 +127,18 @@ impl AppContext {
     pub async fn from_env() -> Result<Arc<Self>, crate::config::ConfigError> {
         let config = Config::from_env()?;
         Ok(Arc::new(Self::build(config, Arc::new(SystemClock)).await))
+    }
+
+    /// The client of type `T` this context built, building it with `make` the first time.
+    pub fn client<T: Clone + Send + Sync + 'static>(&self, make: impl FnOnce(&AppContext) -> T) -> T {
+        let id = std::any::TypeId::of::<T>();
+        let mut clients = self.lazy.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get(&id).and_then(|c| c.downcast_ref::<T>()) {
+            return c.clone();
+        }
+        let client = make(self);
+        clients.insert(id, Arc::new(client.clone()));
+        client
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -42,21 +42,15 @@ pub static CONNECT: Function = Function::http(
 .responses(&[said(200, "The authorization URL and its state.")])
 .errors(&[403, 404, 409, 503]);
 
-pub static CALLBACK: Function = Function::http(
-    Method::Post,
-    "/instagram/callback",
-    "instagram-callback",
-    PKG,
-    Access::User,
-    handler!(callback),
-)
-.permissions(LINK_WRITE)
-.secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
-.timeout(30)
-.doc("instagram", "Finish linking: exchange Instagram's code for a long-lived token and link the account")
-.example(r#"{"code":"AQBx-sandbox-code","state":"3f1c0e5a9b7d4e2f8a6c1b0d9e8f7a6b"}"#)
-.responses(&[said(201, "Linked; the first sync is on its way.")])
-.errors(&[400, 403, 404, 409, 503]);
+pub static CALLBACK: Function =
+    Function::http(Method::Post, "/instagram/callback", "instagram-callback", PKG, Access::User, handler!(callback))
+        .permissions(LINK_WRITE)
+        .secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
+        .timeout(30)
+        .doc("instagram", "Finish linking: exchange Instagram's code for a long-lived token and link the account")
+        .example(r#"{"code":"AQBx-sandbox-code","state":"3f1c0e5a9b7d4e2f8a6c1b0d9e8f7a6b"}"#)
+        .responses(&[said(201, "Linked; the first sync is on its way.")])
+        .errors(&[400, 403, 404, 409, 503]);
 
 pub static DISCONNECT: Function = Function::http(
     Method::Delete,
@@ -409,7 +403,11 @@ pub async fn disconnect(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<St
     Ok(NoContent)
 }
 
-pub async fn get(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) -> ApiResult<Okay<InstagramAccountView>> {
+pub async fn get(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(pet): Path<String>,
+) -> ApiResult<Okay<InstagramAccountView>> {
     Ok(Okay(owned_link(&ctx, &caller.user_id, &pet).await?.into()))
 }
 
@@ -452,7 +450,11 @@ pub struct SyncQueued {
     pub queued_at: DateTime<Utc>,
 }
 
-pub async fn sync_now(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) -> ApiResult<Accepted<SyncQueued>> {
+pub async fn sync_now(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(pet): Path<String>,
+) -> ApiResult<Accepted<SyncQueued>> {
     let link = owned_link(&ctx, &caller.user_id, &pet).await?;
     let now = ctx.now();
     let too_soon = |last: DateTime<Utc>| {
@@ -468,10 +470,7 @@ pub async fn sync_now(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<Stri
         .table
         .transact(vec![
             Write::update(keys::link_key(&pet), "SET #r = :now")
-                .when(
-                    "#c = :c AND (attribute_not_exists(#r) OR #r <= :cutoff)",
-                    InstagramError::Changed,
-                )
+                .when("#c = :c AND (attribute_not_exists(#r) OR #r <= :cutoff)", InstagramError::Changed)
                 .name("#r", "syncRequestedAt")
                 .name("#c", "connectionId")
                 .value(":now", time(now))

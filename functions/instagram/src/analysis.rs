@@ -10,14 +10,14 @@ use serde::Serialize;
 use shared::handler;
 use shared::handler::{Caller, Okay, Params, Path};
 use shared::http::PageRequest;
-use shared::routes::{Access, Function, Method, Permission, ParamDoc, enum_param, int_param, param};
+use shared::routes::{Access, Function, Method, ParamDoc, Permission, enum_param, int_param, param};
 use shared::table::{Entity, Gsi, Page, Query, SortKey};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::account::owned_link;
-use crate::synced::{FollowerPoint, InstagramComment, InstagramMedia, MonthInsights, Sentiment, seoul_date};
 use crate::sync::month_start;
+use crate::synced::{FollowerPoint, InstagramComment, InstagramMedia, MonthInsights, Sentiment, seoul_date};
 use crate::{PKG, keys};
 
 const READ: &[Permission] = &[Permission::TableRead];
@@ -29,17 +29,22 @@ macro_rules! owner_get {
         owner_get!($name, $path, $binary, $handler, $summary, &[]);
     };
     ($name:ident, $path:literal, $binary:literal, $handler:ident, $summary:literal, $query:expr) => {
-        pub static $name: Function =
-            Function::http(Method::Get, $path, $binary, PKG, Access::User, handler!($handler))
-                .permissions(READ)
-                .doc("instagram", $summary)
-                .query($query)
-                .errors(&[403, 404]);
+        pub static $name: Function = Function::http(Method::Get, $path, $binary, PKG, Access::User, handler!($handler))
+            .permissions(READ)
+            .doc("instagram", $summary)
+            .query($query)
+            .errors(&[403, 404]);
     };
 }
 
 owner_get!(MEDIA, "/pets/{id}/instagram/media", "instagram-media", media, "The account's posts, newest first", PAGE);
-owner_get!(TOP, "/pets/{id}/instagram/media/top", "instagram-media-top", top, "The three most liked posts of the last 30 days");
+owner_get!(
+    TOP,
+    "/pets/{id}/instagram/media/top",
+    "instagram-media-top",
+    top,
+    "The three most liked posts of the last 30 days"
+);
 owner_get!(
     MEDIA_ANALYSIS,
     "/pets/{id}/instagram/analysis/media",
@@ -144,8 +149,8 @@ pub async fn top(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) 
     let link = owned_link(&ctx, &caller.user_id, &pet).await?;
     let now = ctx.now();
     let mut items = media_between(&ctx, &link.connection_id, now - Duration::days(30), now).await?;
-    // Most liked first; a tie goes to the newer post.
-    items.sort_by(|a, b| b.like_count.cmp(&a.like_count).then(b.timestamp.cmp(&a.timestamp)));
+    // Most liked first; a tie goes to the newer post (then the larger id).
+    items.sort_by(|a, b| b.like_count.cmp(&a.like_count).then(b.timestamp.cmp(&a.timestamp)).then(b.id.cmp(&a.id)));
     items.truncate(3);
     Ok(Okay(TopMedia { items }))
 }
@@ -255,7 +260,11 @@ pub struct InsightsReport {
     pub months: Vec<MonthFigures>,
 }
 
-pub async fn insights(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) -> ApiResult<Okay<InsightsReport>> {
+pub async fn insights(
+    ctx: Arc<AppContext>,
+    caller: Caller,
+    Path(pet): Path<String>,
+) -> ApiResult<Okay<InsightsReport>> {
     let link = owned_link(&ctx, &caller.user_id, &pet).await?;
     let now = ctx.now();
     let names: Vec<String> = (0..6).rev().map(|back| month_start(now, back).1).collect();
@@ -325,9 +334,10 @@ pub async fn comments(
 ) -> ApiResult<Okay<Page<InstagramComment>>> {
     let sentiment = match params.raw("sentiment") {
         None => None,
-        Some(s) => Some(Sentiment::parse(s).ok_or_else(|| {
-            ApiError::validation("sentiment", "INVALID", "POSITIVE, NEGATIVE, NEUTRAL or MIXED")
-        })?),
+        Some(s) => Some(
+            Sentiment::parse(s)
+                .ok_or_else(|| ApiError::validation("sentiment", "INVALID", "POSITIVE, NEGATIVE, NEUTRAL or MIXED"))?,
+        ),
     };
     let link = owned_link(&ctx, &caller.user_id, &pet).await?;
     let q = match sentiment {

@@ -89,7 +89,9 @@ fn normal(word: &str) -> String {
 pub async fn words(ctx: &AppContext, pet: &str) -> ApiResult<Vec<String>> {
     let page = ctx
         .table
-        .query::<BannedWord>(&Query::partition(keys::pet_partition(pet)).begins_with(keys::BANNED_PREFIX).limit(MAX_WORDS + 1))
+        .query::<BannedWord>(
+            &Query::partition(keys::pet_partition(pet)).begins_with(keys::BANNED_PREFIX).limit(MAX_WORDS + 1),
+        )
         .await?;
     Ok(page.items.into_iter().map(|w| w.word).collect())
 }
@@ -147,9 +149,11 @@ pub async fn remove(
     params: Params,
 ) -> ApiResult<NoContent> {
     ensure_owner(&ctx, &caller.user_id, &pet).await?;
-    let word = params.get("word").map(normal).filter(|w| !w.is_empty()).ok_or_else(|| {
-        ApiError::validation("word", "REQUIRED", "the word to lift")
-    })?;
+    let word = params
+        .get("word")
+        .map(normal)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| ApiError::validation("word", "REQUIRED", "the word to lift"))?;
     ctx.table
         .write(shared::table::Write::delete(keys::banned_key(&pet, &word)).if_present(InstagramError::WordNotFound))
         .await?;

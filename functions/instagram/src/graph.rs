@@ -12,7 +12,8 @@ use shared::AppContext;
 use shared::config::InstagramApp;
 
 /// The permissions the app asks for.
-pub const SCOPES: &str = "instagram_business_basic,instagram_business_manage_comments,instagram_business_manage_insights";
+pub const SCOPES: &str =
+    "instagram_business_basic,instagram_business_manage_comments,instagram_business_manage_insights";
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,8 +2,6 @@
 //! a call — the service's batch limit — never one call per comment. The client is built once
 //! per cold start, and only by the function that uses it.
 
-use std::sync::OnceLock;
-
 use aws_sdk_comprehend::types::{LanguageCode, SentimentType};
 use shared::AppContext;
 
@@ -14,10 +12,8 @@ pub const BATCH: usize = 25;
 /// Comprehend takes at most 5,000 bytes of UTF-8 a text.
 const MAX_BYTES: usize = 4_900;
 
-static CLIENT: OnceLock<aws_sdk_comprehend::Client> = OnceLock::new();
-
-fn client(ctx: &AppContext) -> &'static aws_sdk_comprehend::Client {
-    CLIENT.get_or_init(|| {
+fn client(ctx: &AppContext) -> aws_sdk_comprehend::Client {
+    ctx.client(|ctx| {
         let mut conf = aws_sdk_comprehend::config::Builder::from(&ctx.sdk);
         if let Some(url) = &ctx.config.endpoints.comprehend {
             conf = conf.endpoint_url(url);
@@ -26,9 +22,9 @@ fn client(ctx: &AppContext) -> &'static aws_sdk_comprehend::Client {
     })
 }
 
-/// Builds the client now (the worker's cold start), not on the first message.
+/// Builds the client now, if it is not built yet.
 pub fn warm(ctx: &AppContext) {
-    client(ctx);
+    let _ = client(ctx);
 }
 
 fn clip(text: &str) -> String {
@@ -65,7 +61,11 @@ pub async fn classify(ctx: &AppContext, texts: &[&str]) -> Result<Vec<Sentiment>
             };
         }
         for e in answer.error_list() {
-            tracing::warn!(index = e.index().unwrap_or_default(), code = e.error_code().unwrap_or_default(), "Comprehend could not read a comment");
+            tracing::warn!(
+                index = e.index().unwrap_or_default(),
+                code = e.error_code().unwrap_or_default(),
+                "Comprehend could not read a comment"
+            );
         }
     }
     Ok(out)

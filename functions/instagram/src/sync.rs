@@ -246,9 +246,11 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
         unlink(ctx, &link).await?;
         return Ok(());
     }
-    let key = ctx.config.instagram_token_key.as_ref().ok_or(Failure::Store(ApiError::internal(
-        "INSTAGRAM_TOKEN_KEY is not configured",
-    )))?;
+    let key = ctx
+        .config
+        .instagram_token_key
+        .as_ref()
+        .ok_or(Failure::Store(ApiError::internal("INSTAGRAM_TOKEN_KEY is not configured")))?;
     let sealed = ctx
         .table
         .get::<SealedToken>(&keys::token_key(pet))
@@ -312,25 +314,22 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
     let done = ctx
         .table
         .write(
-            Write::update(
-                keys::link_key(pet),
-                "SET #u = :u, #f = :f, #m = :m, #e = :e, #s = :s, #t = :t",
-            )
-            .when("#c = :c", ApiError::not_found("LINK_CHANGED", "the link changed"))
-            .name("#u", "username")
-            .name("#f", "followersCount")
-            .name("#m", "mediaCount")
-            .name("#e", "engagementRate")
-            .name("#s", "lastSyncedAt")
-            .name("#t", "accountType")
-            .name("#c", "connectionId")
-            .value(":u", s(&account.username))
-            .value(":f", n(account.followers_count))
-            .value(":m", n(account.media_count))
-            .value(":e", n(engagement))
-            .value(":s", shared::table::time(now))
-            .value(":t", s(account.account_type.clone().unwrap_or_default()))
-            .value(":c", s(connection)),
+            Write::update(keys::link_key(pet), "SET #u = :u, #f = :f, #m = :m, #e = :e, #s = :s, #t = :t")
+                .when("#c = :c", ApiError::not_found("LINK_CHANGED", "the link changed"))
+                .name("#u", "username")
+                .name("#f", "followersCount")
+                .name("#m", "mediaCount")
+                .name("#e", "engagementRate")
+                .name("#s", "lastSyncedAt")
+                .name("#t", "accountType")
+                .name("#c", "connectionId")
+                .value(":u", s(&account.username))
+                .value(":f", n(account.followers_count))
+                .value(":m", n(account.media_count))
+                .value(":e", n(engagement))
+                .value(":s", shared::table::time(now))
+                .value(":t", s(account.account_type.clone().unwrap_or_default()))
+                .value(":c", s(connection)),
         )
         .await;
     match done {
@@ -480,8 +479,10 @@ async fn moderate(
 /// Deletes everything synced under `connection` (a page at a time, 25 to a batch).
 pub async fn purge(ctx: &AppContext, connection: &str) -> ApiResult<()> {
     loop {
-        let page =
-            ctx.table.query_items(&Query::partition(keys::data_partition(connection)).sort(SortKey::All).limit(500)).await?;
+        let page = ctx
+            .table
+            .query_items(&Query::partition(keys::data_partition(connection)).sort(SortKey::All).limit(500))
+            .await?;
         if page.items.is_empty() {
             return Ok(());
         }

@@ -42,7 +42,10 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
     let horizon = format!("{}~", keys::time_sort(now + Duration::days(REFRESH_WITHIN_DAYS)));
     let due: Vec<SealedToken> = ctx
         .table
-        .query_items_all(&Query::partition(keys::TOKENS).index(Gsi::Gsi1).sort(SortKey::Before(horizon)).limit(200), None)
+        .query_items_all(
+            &Query::partition(keys::TOKENS).index(Gsi::Gsi1).sort(SortKey::Before(horizon)).limit(200),
+            None,
+        )
         .await?
         .into_iter()
         .map(shared::table::Entity::from_item)
@@ -64,8 +67,8 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
         };
         match outcome {
             Ok(fresh) => {
-                let sealed = crypto::seal(&key, &t.pet_id, &t.connection_id, &fresh.access_token)
-                    .map_err(ApiError::internal)?;
+                let sealed =
+                    crypto::seal(&key, &t.pet_id, &t.connection_id, &fresh.access_token).map_err(ApiError::internal)?;
                 let next = SealedToken {
                     sealed,
                     expires_at: now + Duration::seconds(fresh.expires_in.clamp(0, 90 * 86_400)),

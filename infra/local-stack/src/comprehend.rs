@@ -18,8 +18,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-const POSITIVE: &[&str] =
-    &["귀여", "귀엽", "사랑", "최고", "행복", "예뻐", "예쁘", "멋지", "멋있", "좋아", "좋네", "감사", "대박", "😍", "❤"];
+const POSITIVE: &[&str] = &[
+    "귀여", "귀엽", "사랑", "최고", "행복", "예뻐", "예쁘", "멋지", "멋있", "좋아", "좋네", "감사", "대박", "😍", "❤",
+];
 const NEGATIVE: &[&str] = &["별로", "못생", "최악", "짜증", "싫어", "싫다", "실망", "더러", "역겨", "꺼져"];
 const LANGUAGES: &[&str] = &["en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW"];
 

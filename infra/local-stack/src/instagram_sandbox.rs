@@ -164,7 +164,13 @@ fn seed_main(now: DateTime<Utc>) -> Account {
         for _ in 0..r.next(3) {
             let at = now - Duration::days(days_ago) - Duration::minutes(30 + r.next(18 * 60) as i64);
             // Older months were quieter: the comparison has something to show.
-            let base = if days_ago < 30 { 220 } else if days_ago < 60 { 160 } else { 120 };
+            let base = if days_ago < 30 {
+                220
+            } else if days_ago < 60 {
+                160
+            } else {
+                120
+            };
             let like_count = base + r.next(300) as i64;
             let comments = (0..r.next(6))
                 .map(|k| {
@@ -189,7 +195,8 @@ fn seed_main(now: DateTime<Utc>) -> Account {
             });
         }
     }
-    media.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+    // Newest first; posts of the same second by id, as Instagram lists them.
+    media.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then(b.id.cmp(&a.id)));
     let today = now.date_naive();
     let daily = (0..200i64)
         .map(|d| {
@@ -285,7 +292,9 @@ impl Instagram {
             Some(t) if t.expires <= now => {
                 Err(graph_error(190, "Error validating access token: Session has expired.", StatusCode::BAD_REQUEST))
             }
-            _ => Err(graph_error(190, "Invalid OAuth access token - Cannot parse access token", StatusCode::BAD_REQUEST)),
+            _ => {
+                Err(graph_error(190, "Invalid OAuth access token - Cannot parse access token", StatusCode::BAD_REQUEST))
+            }
         }
     }
 
@@ -351,8 +360,7 @@ async fn authorize(State(ig): State<Arc<Instagram>>, Query(q): Params) -> Respon
         return oauth_error("Invalid scope or response type");
     }
     let who = q.get("sandbox_user").cloned().unwrap_or_else(|| MAIN_ACCOUNT.into());
-    let Some(user_id) =
-        ig.accounts.lock().unwrap().values().find(|a| a.username == who).map(|a| a.user_id.clone())
+    let Some(user_id) = ig.accounts.lock().unwrap().values().find(|a| a.username == who).map(|a| a.user_id.clone())
     else {
         return oauth_error("No such sandbox user");
     };

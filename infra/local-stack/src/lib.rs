@@ -14,6 +14,7 @@ pub mod cors;
 pub mod faults;
 pub mod gateway;
 pub mod infra_gen;
+pub mod instagram_sandbox;
 pub mod media_cdn;
 pub mod oauth_sandbox;
 pub mod ses;
@@ -21,7 +22,6 @@ pub mod sigv4;
 pub mod sqs;
 pub mod streams;
 pub mod toss_sandbox;
-pub mod instagram_sandbox;
 pub mod websocket;
 
 use std::collections::BTreeMap;

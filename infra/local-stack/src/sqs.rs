@@ -347,6 +347,14 @@ impl Queues {
         ])
     }
 
+    /// Hides a just-sent message for its delay (`DelaySeconds`).
+    fn delay(&self, name: &str, id: &str, delay: Duration) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(m) = st.get_mut(name).and_then(|q| q.messages.iter_mut().find(|m| m.id == id)) {
+            m.visible_at = Instant::now() + delay;
+        }
+    }
+
     /// Handles one SQS API call.
     fn call(&self, action: &str, input: &Value) -> Result<Value, SqsError> {
         let url = input["QueueUrl"].as_str().unwrap_or_default();
@@ -354,7 +362,11 @@ impl Queues {
         match action {
             "SendMessage" => {
                 self.injected_failure(&name)?;
+                let delay = delay_of(&input["DelaySeconds"])?;
                 let m = self.send(&name, input["MessageBody"].as_str().unwrap_or_default().to_string())?;
+                if !delay.is_zero() {
+                    self.delay(&name, &m.id, delay);
+                }
                 Ok(json!({"MessageId": m.id, "MD5OfMessageBody": m.md5}))
             }
             "SendMessageBatch" => {
@@ -372,7 +384,8 @@ impl Queues {
                 let mut ok = Vec::new();
                 for e in entries {
                     let body = e["MessageBody"].as_str().unwrap_or_default().to_string();
-                    let m = StoredMessage::new(body);
+                    let mut m = StoredMessage::new(body);
+                    m.visible_at += delay_of(&e["DelaySeconds"])?;
                     ok.push(json!({"Id": e["Id"], "MessageId": m.id, "MD5OfMessageBody": m.md5}));
                     q.messages.push(m);
                 }
@@ -573,5 +586,14 @@ pub async fn run_event_source(
             messages: batch.iter().map(|m| (m.id.clone(), m.receive_count)).collect(),
             failures: failed,
         });
+    }
+}
+
+/// A message's `DelaySeconds`: 0 to 900, as SQS allows.
+fn delay_of(v: &Value) -> Result<Duration, SqsError> {
+    match v.as_u64() {
+        None if v.is_null() => Ok(Duration::ZERO),
+        Some(secs) if secs <= 900 => Ok(Duration::from_secs(secs)),
+        _ => Err(SqsError::bad("InvalidParameterValue", "InvalidParameterValue", "DelaySeconds is 0 to 900.")),
     }
 }

@@ -237,6 +237,22 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /search/community", Rule::Open),
     ("DELETE /admin/community/posts/{id}", Rule::Admin(Fixture::CommunityPost)),
     ("DELETE /admin/community/comments/{id}", Rule::Admin(Fixture::CommunityComment)),
+    ("POST /pets/{id}/instagram/connect", Rule::Owner(Fixture::Pet)),
+    ("DELETE /pets/{id}/instagram", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram", Rule::Owner(Fixture::Pet)),
+    ("PUT /pets/{id}/instagram/settings", Rule::Owner(Fixture::Pet)),
+    ("POST /pets/{id}/instagram/sync", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::Pet)),
+    ("POST /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::Pet)),
+    ("DELETE /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/media", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/media/top", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/analysis/media", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/analysis/insights", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/followers/history", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/comments", Rule::Owner(Fixture::Pet)),
+    ("GET /pets/{id}/instagram/comments/stats", Rule::Owner(Fixture::Pet)),
+    ("POST /instagram/callback", Rule::Signed(Fixture::None)),
 ];
 
 const SELF_ONLY: &[&str] = &["DELETE /users/me", "PUT /users/me/password"];
