@@ -284,22 +284,26 @@ impl Instagram {
     }
 
     /// The account a token is good for.
-    fn holder(&self, token: Option<&str>) -> Result<Token, Response> {
+    fn holder(&self, token: Option<&str>) -> Result<Token, Box<Response>> {
         let now = self.clock.now();
         let t = token.and_then(|t| self.tokens.lock().unwrap().get(t).cloned());
         match t {
             Some(t) if !t.revoked && t.expires > now => Ok(t),
-            Some(t) if t.expires <= now => {
-                Err(graph_error(190, "Error validating access token: Session has expired.", StatusCode::BAD_REQUEST))
-            }
-            _ => {
-                Err(graph_error(190, "Invalid OAuth access token - Cannot parse access token", StatusCode::BAD_REQUEST))
-            }
+            Some(t) if t.expires <= now => Err(Box::new(graph_error(
+                190,
+                "Error validating access token: Session has expired.",
+                StatusCode::BAD_REQUEST,
+            ))),
+            _ => Err(Box::new(graph_error(
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+                StatusCode::BAD_REQUEST,
+            ))),
         }
     }
 
     /// Counts a Graph call, and answers it with the rate limit while that is switched on.
-    fn gate(&self) -> Result<(), Response> {
+    fn gate(&self) -> Result<(), Box<Response>> {
         self.graph_calls.fetch_add(1, Ordering::Relaxed);
         let limited = self.rate_limited.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if limited {
@@ -308,7 +312,7 @@ impl Instagram {
             if let Ok(v) = usage.to_string().parse() {
                 r.headers_mut().insert("x-business-use-case-usage", v);
             }
-            return Err(r);
+            return Err(Box::new(r));
         }
         Ok(())
     }
@@ -402,7 +406,7 @@ async fn long_lived(State(ig): State<Arc<Instagram>>, Query(q): Params) -> Respo
     }
     let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (token, expires_in) = ig.token(&holder.user_id, Duration::seconds(LONG_LIVED_SECS));
     axum::Json(json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in})).into_response()
@@ -414,7 +418,7 @@ async fn refresh(State(ig): State<Arc<Instagram>>, Query(q): Params) -> Response
     }
     let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if holder.issued > ig.clock.now() - Duration::hours(24) {
         return graph_error(100, "The token must be at least 24 hours old to be refreshed", StatusCode::BAD_REQUEST);
@@ -460,10 +464,10 @@ async fn node(
 ) -> Response {
     let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = ig.gate() {
-        return r;
+        return *r;
     }
     if node != "me" && node != holder.user_id {
         return graph_error(100, "Unsupported get request", StatusCode::BAD_REQUEST);
@@ -490,10 +494,10 @@ async fn edge(
 ) -> Response {
     let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = ig.gate() {
-        return r;
+        return *r;
     }
     let accounts = ig.accounts.lock().unwrap();
     let Some(a) = accounts.get(&holder.user_id) else {
@@ -567,10 +571,10 @@ async fn delete_node(
 ) -> Response {
     let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = ig.gate() {
-        return r;
+        return *r;
     }
     let mut accounts = ig.accounts.lock().unwrap();
     let Some(a) = accounts.get_mut(&holder.user_id) else {

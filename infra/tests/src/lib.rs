@@ -177,6 +177,29 @@ impl TestStack {
         self.post("/auth/login", serde_json::json!({"email": email, "password": password}), None).await
     }
 
+    /// Starts the link, "signs in" to the sandbox as `account`, and posts the code back.
+    pub async fn link_instagram(&self, owner: &Session, pet: &str, account: &str) -> Reply {
+        let start = self.post(&format!("/pets/{pet}/instagram/connect"), json!({}), Some(&owner.access)).await;
+        assert_eq!(start.status, 200, "connect: {:?}", start.body);
+        let url = start.body["authorizeUrl"].as_str().unwrap().to_string();
+        let state = start.body["state"].as_str().unwrap().to_string();
+        assert!(
+            url.contains(
+                "scope=instagram_business_basic%2Cinstagram_business_manage_comments%2Cinstagram_business_manage_insights"
+            ),
+            "{url}"
+        );
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let res = browser.get(format!("{url}&sandbox_user={account}")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 302);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        let query = location.split('?').nth(1).unwrap().trim_end_matches("#_");
+        let param =
+            |k: &str| query.split('&').find_map(|p| p.strip_prefix(&format!("{k}="))).map(str::to_string).unwrap();
+        assert_eq!(param("state"), state, "Instagram hands the state back");
+        self.post("/instagram/callback", json!({"code": param("code"), "state": state}), Some(&owner.access)).await
+    }
+
     /// A verified, signed-in user.
     /// A verified account promoted to administrator, signed in again so its token has the role.
     pub async fn admin(&self, email: &str, nickname: &str, password: &str) -> Session {

@@ -39,6 +39,8 @@ async fn no_secret_reaches_the_logs() {
         "realtime",
         "chat",
         "market",
+        "instagram",
+        "campaigns",
         "local_stack",
     ];
     let filter = ours.iter().fold(String::from("info"), |f, c| format!("{f},{c}=trace"));
@@ -82,6 +84,28 @@ async fn no_secret_reaches_the_logs() {
     )
     .await;
     frame_of(&mut s, "chat.ack").await;
+    // An Instagram account linked and synced, and its token refreshed.
+    let pet =
+        t.post("/pets", json!({"name": "초코", "speciesId": "dog-maltese", "gender": "FEMALE"}), Some(&access)).await;
+    let pet = pet.body["id"].as_str().unwrap().to_string();
+    assert_eq!(t.link_instagram(&ann, &pet, "meongmeong_daily").await.status, 201);
+    t.eventually(std::time::Duration::from_secs(60), "the first sync", || async {
+        let r = t.call(reqwest::Method::GET, &format!("/pets/{pet}/instagram"), None, Some(&access)).await;
+        r.body["lastSyncedAt"].as_str().map(|_| ())
+    })
+    .await;
+    let instagram_tokens: Vec<String> = reqwest::get(format!("{}/_local/instagram/tokens", t.stack.sandbox_url))
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(instagram_tokens.len() >= 2);
     t.settle().await;
     t.stop().await;
     // The capture sees what the product logs: a line the search must find.
@@ -99,7 +123,10 @@ async fn no_secret_reaches_the_logs() {
         ("the verification code", code.clone()),
         ("a connection ticket", ticket.clone()),
         ("a presigned URL's signature", signature),
-    ] {
+    ]
+    .into_iter()
+    .chain(instagram_tokens.into_iter().map(|token| ("an Instagram token", token)))
+    {
         if let Some(line) = logs.lines().find(|l| l.contains(&secret)) {
             panic!("{what} appears in the logs: {}", &line[..line.len().min(600)]);
         }
