@@ -24,6 +24,9 @@ enum Fixture {
     Post,
     Comment,
     Pet,
+    /// One pet of the owner's, shared by the routes that leave the pet itself as it is (its
+    /// Instagram link and settings): an owner has at most 30 pets.
+    SharedPet,
     Listing,
     /// A group room the owner is in (with two others).
     Room,
@@ -237,21 +240,21 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /search/community", Rule::Open),
     ("DELETE /admin/community/posts/{id}", Rule::Admin(Fixture::CommunityPost)),
     ("DELETE /admin/community/comments/{id}", Rule::Admin(Fixture::CommunityComment)),
-    ("POST /pets/{id}/instagram/connect", Rule::Owner(Fixture::Pet)),
-    ("DELETE /pets/{id}/instagram", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram", Rule::Owner(Fixture::Pet)),
-    ("PUT /pets/{id}/instagram/settings", Rule::Owner(Fixture::Pet)),
-    ("POST /pets/{id}/instagram/sync", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::Pet)),
-    ("POST /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::Pet)),
-    ("DELETE /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/media", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/media/top", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/analysis/media", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/analysis/insights", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/followers/history", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/comments", Rule::Owner(Fixture::Pet)),
-    ("GET /pets/{id}/instagram/comments/stats", Rule::Owner(Fixture::Pet)),
+    ("POST /pets/{id}/instagram/connect", Rule::Owner(Fixture::SharedPet)),
+    ("DELETE /pets/{id}/instagram", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram", Rule::Owner(Fixture::SharedPet)),
+    ("PUT /pets/{id}/instagram/settings", Rule::Owner(Fixture::SharedPet)),
+    ("POST /pets/{id}/instagram/sync", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::SharedPet)),
+    ("POST /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::SharedPet)),
+    ("DELETE /pets/{id}/instagram/banned-words", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/media", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/media/top", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/analysis/media", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/analysis/insights", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/followers/history", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/comments", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/comments/stats", Rule::Owner(Fixture::SharedPet)),
     ("POST /instagram/callback", Rule::Signed(Fixture::None)),
 ];
 
@@ -268,6 +271,7 @@ struct Cast {
     blocked: Session,
     signed_out: Session,
     withdrawn: Session,
+    shared_pet: tokio::sync::OnceCell<String>,
 }
 
 async fn created(r: Reply, what: &str) -> String {
@@ -310,6 +314,7 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             )
             .await
         }
+        Fixture::SharedPet => c.shared_pet.get_or_init(|| Box::pin(make(t, c, Fixture::Pet))).await.clone(),
         Fixture::Pet => {
             // Names are unique per owner.
             static PETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -475,6 +480,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_rule_says() {
         blocked: t.user("blocked@example.com", "blocked", PW).await,
         signed_out: t.user("out@example.com", "signedout", PW).await,
         withdrawn: t.user("gone@example.com", "gone", PW).await,
+        shared_pet: tokio::sync::OnceCell::new(),
     };
     let until = chrono::Utc::now() + chrono::Duration::days(1);
     t.stack
