@@ -27,7 +27,6 @@ pub const SYNC_INTERVAL_SECS: i64 = 600;
 
 pub const OWNER_READ: &[Permission] = &[Permission::TableRead];
 const OWNER_WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
-const LINK_WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
 pub static CONNECT: Function = Function::http(
     Method::Post,
@@ -44,7 +43,7 @@ pub static CONNECT: Function = Function::http(
 
 pub static CALLBACK: Function =
     Function::http(Method::Post, "/instagram/callback", "instagram-callback", PKG, Access::User, handler!(callback))
-        .permissions(LINK_WRITE)
+        .permissions(OWNER_WRITE)
         .secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
         .timeout(30)
         .doc("instagram", "Finish linking: exchange Instagram's code for a long-lived token and link the account")
@@ -60,7 +59,7 @@ pub static DISCONNECT: Function = Function::http(
     Access::User,
     handler!(disconnect),
 )
-.permissions(LINK_WRITE)
+.permissions(OWNER_WRITE)
 .doc("instagram", "Unlink the pet's Instagram account: the token and the synced data are deleted")
 .responses(&[said(204, "Unlinked.")])
 .errors(&[403, 404]);

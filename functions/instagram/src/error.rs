@@ -15,6 +15,9 @@ shared::domain_errors! {
         Changed => (409, "CONCURRENT_UPDATE", "The link changed meanwhile. Try again."),
         WordExists => (409, "BANNED_WORD_EXISTS", "This word is banned already."),
         WordNotFound => (404, "BANNED_WORD_NOT_FOUND", "This word is not banned."),
+        /// Storage conditions the sync and the token job expect to lose sometimes.
+        CommentStored => (409, "COMMENT_STORED", "This comment is stored already."),
+        LinkChanged => (409, "LINK_CHANGED", "The link changed meanwhile."),
         TooManyWords => (409, "TOO_MANY_BANNED_WORDS", "A pet may ban at most 100 words."),
     }
 }

@@ -22,11 +22,6 @@ fn client(ctx: &AppContext) -> aws_sdk_comprehend::Client {
     })
 }
 
-/// Builds the client now, if it is not built yet.
-pub fn warm(ctx: &AppContext) {
-    let _ = client(ctx);
-}
-
 fn clip(text: &str) -> String {
     if text.len() <= MAX_BYTES {
         return text.to_string();

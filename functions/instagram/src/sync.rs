@@ -27,6 +27,7 @@ use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext, queues};
 
 use crate::account::{InstagramLink, SealedToken, unlink};
+use crate::error::InstagramError;
 use crate::graph::{self, GraphError, GraphMedia};
 use crate::synced::{
     CommentCounters, DeletedFor, FollowerPoint, InstagramComment, InstagramMedia, MonthInsights, Sentiment, seoul,
@@ -135,7 +136,6 @@ pub async fn nightly(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
 }
 
 pub async fn handle(ctx: Arc<AppContext>, order: SyncOrder) -> Result<(), MessageError> {
-    sentiment::warm(&ctx);
     match order {
         SyncOrder::Purge { connection_id } => {
             if !shared::ids::is_valid_id(&connection_id) {
@@ -315,7 +315,7 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
         .table
         .write(
             Write::update(keys::link_key(pet), "SET #u = :u, #f = :f, #m = :m, #e = :e, #s = :s, #t = :t")
-                .when("#c = :c", ApiError::not_found("LINK_CHANGED", "the link changed"))
+                .when("#c = :c", InstagramError::LinkChanged)
                 .name("#u", "username")
                 .name("#f", "followersCount")
                 .name("#m", "mediaCount")
@@ -338,7 +338,7 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
             Ok(())
         }
         // Unlinked while this sync ran: what it wrote goes with the rest.
-        Err(e) if e.status().as_u16() == 404 => {
+        Err(e) if e.is(&InstagramError::LinkChanged) => {
             purge(ctx, connection).await?;
             Ok(())
         }
@@ -459,17 +459,12 @@ async fn moderate(
         if reason.is_some() {
             update = update.name("#deleted", "deleted");
         }
-        let stored_now = ctx
-            .table
-            .transact(vec![
-                Write::put(&stored)?.if_absent(ApiError::conflict("COMMENT_STORED", "stored already")),
-                update,
-            ])
-            .await;
+        let stored_now =
+            ctx.table.transact(vec![Write::put(&stored)?.if_absent(InstagramError::CommentStored), update]).await;
         match stored_now {
             Ok(()) => {}
             // Another delivery stored it first.
-            Err(e) if e.status().as_u16() == 409 => {}
+            Err(e) if e.is(&InstagramError::CommentStored) => {}
             Err(e) => return Err(e.into()),
         }
     }

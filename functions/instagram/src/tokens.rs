@@ -10,6 +10,7 @@ use shared::table::{Gsi, Query, SortKey, Write, s};
 use shared::{ApiError, ApiResult, AppContext};
 
 use crate::account::{InstagramLink, SealedToken, unlink};
+use crate::error::InstagramError;
 use crate::graph::{self, GraphError};
 use crate::{PKG, crypto, keys};
 
@@ -79,14 +80,15 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
                     .table
                     .write(
                         Write::put(&next)?
-                            .when("#c = :c", ApiError::conflict("TOKEN_CHANGED", "the link changed"))
+                            .when("#c = :c", InstagramError::LinkChanged)
                             .name("#c", "connectionId")
                             .value(":c", s(&next.connection_id)),
                     )
                     .await;
                 match written {
                     Ok(()) => refreshed += 1,
-                    Err(e) if e.status().as_u16() == 409 => {}
+                    // Unlinked or relinked meanwhile: nothing of this token is left to keep.
+                    Err(e) if e.is(&InstagramError::LinkChanged) => {}
                     Err(e) => return Err(e),
                 }
             }

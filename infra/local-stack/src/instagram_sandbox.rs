@@ -302,6 +302,13 @@ impl Instagram {
         }
     }
 
+    /// A Graph API call: its token's holder, unless the token is bad or the rate limit is on.
+    fn graph_call(&self, q: &HashMap<String, String>) -> Result<Token, Box<Response>> {
+        let holder = self.holder(q.get("access_token").map(String::as_str))?;
+        self.gate()?;
+        Ok(holder)
+    }
+
     /// Counts a Graph call, and answers it with the rate limit while that is switched on.
     fn gate(&self) -> Result<(), Box<Response>> {
         self.graph_calls.fetch_add(1, Ordering::Relaxed);
@@ -462,13 +469,10 @@ async fn node(
     Path((_version, node)): Path<(String, String)>,
     Query(q): Params,
 ) -> Response {
-    let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
+    let holder = match ig.graph_call(&q) {
         Ok(h) => h,
         Err(r) => return *r,
     };
-    if let Err(r) = ig.gate() {
-        return *r;
-    }
     if node != "me" && node != holder.user_id {
         return graph_error(100, "Unsupported get request", StatusCode::BAD_REQUEST);
     }
@@ -492,13 +496,10 @@ async fn edge(
     Path((_version, node, edge)): Path<(String, String, String)>,
     Query(q): Params,
 ) -> Response {
-    let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
+    let holder = match ig.graph_call(&q) {
         Ok(h) => h,
         Err(r) => return *r,
     };
-    if let Err(r) = ig.gate() {
-        return *r;
-    }
     let accounts = ig.accounts.lock().unwrap();
     let Some(a) = accounts.get(&holder.user_id) else {
         return graph_error(100, "Unsupported get request", StatusCode::BAD_REQUEST);
@@ -569,13 +570,10 @@ async fn delete_node(
     Path((_version, node)): Path<(String, String)>,
     Query(q): Params,
 ) -> Response {
-    let holder = match ig.holder(q.get("access_token").map(String::as_str)) {
+    let holder = match ig.graph_call(&q) {
         Ok(h) => h,
         Err(r) => return *r,
     };
-    if let Err(r) = ig.gate() {
-        return *r;
-    }
     let mut accounts = ig.accounts.lock().unwrap();
     let Some(a) = accounts.get_mut(&holder.user_id) else {
         return graph_error(100, "Unsupported delete request", StatusCode::BAD_REQUEST);
