@@ -17,6 +17,7 @@ pub mod infra_gen;
 pub mod instagram_sandbox;
 pub mod media_cdn;
 pub mod oauth_sandbox;
+pub mod runtime_api;
 pub mod ses;
 pub mod sigv4;
 pub mod sqs;
