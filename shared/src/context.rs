@@ -9,7 +9,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::table::Table;
 
-/// Counts the DynamoDB calls this context makes (logged per request; benchmarks and tests read it).
+/// Counts the DynamoDB calls this context makes (benchmarks and tests read it).
 #[derive(Debug, Default)]
 pub struct CallCounter(std::sync::atomic::AtomicU64);
 
@@ -17,6 +17,30 @@ impl CallCounter {
     pub fn get(&self) -> u64 {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// The DynamoDB calls one unit of work (a request, a message) made, by operation.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallTally {
+    pub total: u64,
+    pub by_operation: std::collections::BTreeMap<String, u64>,
+}
+
+tokio::task_local! {
+    static TALLY: std::sync::Mutex<CallTally>;
+}
+
+/// Runs `work` and counts the DynamoDB calls it makes, whatever else runs at the same time (the
+/// count follows the task, so concurrent requests do not blur each other's figures).
+pub async fn count_calls<F: std::future::Future>(work: F) -> (F::Output, CallTally) {
+    let tally = std::sync::Mutex::new(CallTally::default());
+    TALLY
+        .scope(tally, async move {
+            let out = work.await;
+            let tally = TALLY.with(|t| std::mem::take(&mut *t.lock().unwrap_or_else(|e| e.into_inner())));
+            (out, tally)
+        })
+        .await
 }
 
 #[derive(Debug, Clone)]
@@ -29,10 +53,73 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     fn read_before_execution(
         &self,
         _: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _ = TALLY.try_with(|t| {
+            let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
+            t.total += 1;
+            let op = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>().map_or("?", |m| m.name());
+            *t.by_operation.entry(op.to_string()).or_default() += 1;
+        });
         Ok(())
+    }
+}
+
+/// What each route and worker cost in DynamoDB calls, kept by the local stack (never in
+/// Lambda, where the per-request log line carries the same figure): the source of the README's
+/// calls-per-endpoint table.
+#[derive(Debug, Default)]
+pub struct CallLedger(std::sync::Mutex<std::collections::BTreeMap<String, LedgerEntry>>);
+
+/// One route's or worker's figures: successes (2xx, or a message handled) and the rest apart.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerEntry {
+    pub successes: u64,
+    pub min: u64,
+    pub max: u64,
+    /// The operations of the costliest success.
+    pub costliest: CallTally,
+    pub failures: u64,
+    pub failure_max: u64,
+}
+
+impl LedgerEntry {
+    pub fn merge(&mut self, other: &LedgerEntry) {
+        if other.successes > 0 {
+            self.min = if self.successes == 0 { other.min } else { self.min.min(other.min) };
+            if other.max > self.max || self.successes == 0 {
+                self.max = other.max;
+                self.costliest = other.costliest.clone();
+            }
+            self.successes += other.successes;
+        }
+        self.failures += other.failures;
+        self.failure_max = self.failure_max.max(other.failure_max);
+    }
+}
+
+impl CallLedger {
+    pub fn record(&self, key: String, success: bool, tally: &CallTally) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = all.entry(key).or_default();
+        if success {
+            e.merge(&LedgerEntry {
+                successes: 1,
+                min: tally.total,
+                max: tally.total,
+                costliest: tally.clone(),
+                ..LedgerEntry::default()
+            });
+        } else {
+            e.failures += 1;
+            e.failure_max = e.failure_max.max(tally.total);
+        }
+    }
+
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, LedgerEntry> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -64,6 +151,8 @@ pub struct AppContext {
     /// For external providers' HTTP APIs (OAuth, payments, OCR, Instagram).
     pub http: reqwest::Client,
     pub dynamodb_calls: Arc<CallCounter>,
+    /// Calls per route and worker, when something (the local stack) wants them kept.
+    pub call_ledger: Option<Arc<CallLedger>>,
     /// The resolved SDK configuration (region, credentials), for the few functions that build
     /// a client of their own once (Comprehend for the Instagram worker), so that the others do
     /// not link it.
@@ -118,6 +207,7 @@ impl AppContext {
                 .expect("an HTTP client with a timeout builds"),
             config: Arc::new(config),
             dynamodb_calls,
+            call_ledger: None,
             sdk,
             lazy: Arc::default(),
         }

@@ -123,13 +123,15 @@ pub async fn dispatch(
     req: lambda_http::Request,
 ) -> lambda_http::Response<Body> {
     let started = Instant::now();
-    let calls_before = ctx.dynamodb_calls.get();
     let mut api_req = from_lambda(route, req);
     let request_id = api_req.request_id.clone();
-    let result = match authorize(route, &ctx, &mut api_req).await {
-        Ok(()) => run(route, &ctx, api_req).await,
-        Err(e) => Err(e),
-    };
+    let (result, calls) = crate::context::count_calls(async {
+        match authorize(route, &ctx, &mut api_req).await {
+            Ok(()) => run(route, &ctx, api_req).await,
+            Err(e) => Err(e),
+        }
+    })
+    .await;
     let response = match result {
         Ok(r) => r,
         Err(e) => {
@@ -144,10 +146,13 @@ pub async fn dispatch(
         request_id = %request_id,
         status = response.status.as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        dynamodb_calls = ctx.dynamodb_calls.get() - calls_before,
+        dynamodb_calls = calls.total,
         cold_start = crate::logging::take_cold_start(),
         "request"
     );
+    if let Some(ledger) = &ctx.call_ledger {
+        ledger.record(route.route_key(), response.status.is_success(), &calls);
+    }
     let mut res = response.into_lambda();
     // Nothing personal is cached: every answer but a public read is `no-store` (tokens,
     // `/users/me`, anything behind a sign-in).

@@ -108,7 +108,11 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
                     .unwrap_or(1),
             };
             let body = msg.body.clone();
-            let ok = match (worker.handler.call)(ctx.clone(), msg).await {
+            let (result, calls) = crate::context::count_calls((worker.handler.call)(ctx.clone(), msg)).await;
+            if let Some(ledger) = &ctx.call_ledger {
+                ledger.record(format!("worker {}", worker.name), result.is_ok(), &calls);
+            }
+            let ok = match result {
                 Ok(()) => true,
                 Err(MessageError::Retry(reason)) => {
                     tracing::warn!(worker = worker.name, message_id = %id, error = %reason, "message failed; it will be retried");

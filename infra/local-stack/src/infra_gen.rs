@@ -885,6 +885,42 @@ pub fn write_all(root: &Path) -> std::io::Result<Vec<String>> {
     Ok(written)
 }
 
+/// The templates for deploying a fleet already built by `cargo lambda build --release --arm64`
+/// (one cargo invocation for every function): the same stacks, each function's code taken
+/// from `artifacts/<binary>/` instead of being built by `sam build` one function at a time.
+/// Written under `out/` with the repository's layout, so `sam deploy -t out/template.yaml` works.
+pub fn write_prebuilt(artifacts: &Path, out: &Path) -> std::io::Result<Vec<String>> {
+    let cors = Cors::from_config_file();
+    let artifacts = std::fs::canonicalize(artifacts)?;
+    std::fs::create_dir_all(out.join("infra/stacks"))?;
+    let mut written = Vec::new();
+    let path = out.join("template.yaml");
+    std::fs::write(&path, yaml(&root_template(crate::catalog::DOMAINS, &cors)))?;
+    written.push(path.display().to_string());
+    for d in crate::catalog::DOMAINS {
+        for (stem, funcs) in stacks_of(d) {
+            let mut stack = nested_stack(&funcs);
+            for res in stack["Resources"].as_object_mut().into_iter().flat_map(|r| r.values_mut()) {
+                let Some(binary) = res["Metadata"]["BuildProperties"]["Binary"].as_str().map(str::to_string) else {
+                    continue;
+                };
+                let code = artifacts.join(&binary);
+                if !code.join("bootstrap").exists() && !code.join("bootstrap.zip").exists() {
+                    return Err(std::io::Error::other(format!("{} is not built", code.display())));
+                }
+                if let Some(r) = res.as_object_mut() {
+                    r.remove("Metadata");
+                }
+                res["Properties"]["CodeUri"] = json!(code.display().to_string());
+            }
+            let path = out.join(format!("infra/stacks/{stem}.yaml"));
+            std::fs::write(&path, yaml(&stack))?;
+            written.push(path.display().to_string());
+        }
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

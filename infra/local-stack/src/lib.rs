@@ -395,7 +395,10 @@ impl LocalStack {
         }
         env.extend(opts.env.clone());
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
-        let ctx = Arc::new(AppContext::build(config, opts.clock.clone()).await);
+        let mut ctx = AppContext::build(config, opts.clock.clone()).await;
+        // Calls per route and worker, for the README's table (`calls-table`).
+        ctx.call_ledger = Some(Arc::default());
+        let ctx = Arc::new(ctx);
         ensure_table(&ctx).await?;
 
         let mut stack = Self {

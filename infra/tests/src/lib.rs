@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 pub struct TestStack {
     pub stack: LocalStack,
     pub http: reqwest::Client,
+    /// Leaves the calls ledger behind when the stack goes (see `LedgerDump`).
+    pub ledger: LedgerDump,
 }
 
 /// A response, read whole.
@@ -32,7 +34,8 @@ impl TestStack {
 
     pub async fn start_with(opts: StackOptions) -> Self {
         let stack = LocalStack::start(opts).await.expect("the local stack starts");
-        Self { stack, http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client") }
+        let ledger = LedgerDump(stack.ctx.call_ledger.clone());
+        Self { stack, http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"), ledger }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -117,6 +120,24 @@ impl TestStack {
 
     pub async fn stop(self) {
         self.stack.stop().await;
+    }
+}
+
+/// With `CALLS_LEDGER_DIR` set, every stack leaves there what its routes and workers cost in
+/// DynamoDB calls; `cargo run -p local-stack --bin calls-table <dir>` makes the README's table.
+pub struct LedgerDump(Option<std::sync::Arc<shared::context::CallLedger>>);
+
+impl Drop for LedgerDump {
+    fn drop(&mut self) {
+        let (Some(dir), Some(ledger)) = (std::env::var_os("CALLS_LEDGER_DIR"), &self.0) else {
+            return;
+        };
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::path::Path::new(&dir).join(format!("{}-{n}.json", std::process::id()));
+        if let Ok(json) = serde_json::to_vec(&ledger.snapshot()) {
+            let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(path, json));
+        }
     }
 }
 
