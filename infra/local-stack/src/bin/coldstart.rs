@@ -134,6 +134,10 @@ fn lambda_env(stack: &LocalStack, name: &str, runtime_api: &str, node: bool) -> 
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
+    // `RUST_LOG=debug` shows each function's init breakdown in the kept logs.
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        env.push(("RUST_LOG".into(), filter));
+    }
     if node {
         // The managed runtime's default for a 128 MB function.
         env.push(("NODE_OPTIONS".into(), "--max-old-space-size=108".into()));
@@ -233,22 +237,34 @@ async fn main() {
     let stack = LocalStack::start(StackOptions::ephemeral()).await.expect("the stack starts");
     let http = reqwest::Client::new();
     let base = stack.http_url.clone();
-    // Seed through the API: a reader and an author with enough posts that every like is new.
+    // Seed through the API: a reader, and authors with enough posts that every like is new
+    // (an author may post 30 times an hour).
     let (reader_id, reader) = user(&stack, &http, 0).await;
-    let (author_id, author) = user(&stack, &http, 1).await;
     let posts_needed = processes * (warm + 1);
     let mut posts = Vec::with_capacity(posts_needed);
-    for i in 0..posts_needed {
-        let (s, b) = call(
-            &http,
-            reqwest::Method::POST,
-            format!("{base}/posts"),
-            Some(&author),
-            Some(json!({"content": format!("산책 일기 {i} #산책")})),
-        )
-        .await;
-        assert_eq!(s, 201, "{b}");
-        posts.push(b["id"].as_str().expect("an id").to_string());
+    let mut authors = Vec::new();
+    while posts.len() < posts_needed {
+        let (author_id, author) = user(&stack, &http, authors.len() + 1).await;
+        for i in 0..25.min(posts_needed - posts.len()) {
+            let (s, b) = call(
+                &http,
+                reqwest::Method::POST,
+                format!("{base}/posts"),
+                Some(&author),
+                Some(json!({"content": format!("산책 일기 {i} #산책")})),
+            )
+            .await;
+            assert_eq!(s, 201, "{b}");
+            posts.push(b["id"].as_str().expect("an id").to_string());
+        }
+        authors.push(author_id);
+    }
+    let author_id = authors[0].clone();
+    // Accounts to sign in with: each may sign in 20 times in 10 minutes.
+    let mut accounts = authors.len() + 1;
+    while accounts * 18 < posts_needed {
+        user(&stack, &http, accounts).await;
+        accounts += 1;
     }
     let posts = std::sync::Arc::new(posts);
     let per_process = warm + 1;
@@ -267,8 +283,10 @@ async fn main() {
             label: "auth-login",
             name: "auth-login",
             command: bin("auth-login"),
-            event: Box::new(|_, _| {
-                http_event("POST", "/auth/login", "/auth/login", "", None, Some(json!({"email": "bench0@example.com", "password": "walks4ever"})))
+            event: Box::new(move |p, n| {
+                let account = (p * per_process + n) % accounts;
+                let body = json!({"email": format!("bench{account}@example.com"), "password": "walks4ever"});
+                http_event("POST", "/auth/login", "/auth/login", "", None, Some(body))
             }),
             ok: http_ok,
         },
@@ -376,8 +394,10 @@ async fn main() {
             eprintln!("\n{}: {} failed invocations, e.g. {}", t.label, f.failures.len(), f.failures[0]);
         }
     }
-    if failed {
+    if failed || std::env::var_os("COLDSTART_KEEP_LOGS").is_some() {
         eprintln!("(process logs in {})", logs.keep().display());
+    }
+    if failed {
         std::process::exit(1);
     }
     stack.stop().await;

@@ -1,0 +1,96 @@
+//! What a request costs in DynamoDB calls must not grow with what is on the page: a list of one
+//! item by one person and a list of many by many people cost the same number of calls. (The
+//! post list, the feed, the room list and the nearby search have their own such tests.)
+
+use integration_tests::{Session, TestStack};
+use reqwest::Method;
+use serde_json::json;
+
+const PW: &str = "walks4ever";
+
+async fn calls(t: &TestStack, path: &str, who: &Session) -> (u64, usize) {
+    // Workers share the counter with requests: let them finish first.
+    t.settle().await;
+    let before = t.stack.ctx.dynamodb_calls.get();
+    let r = t.call(Method::GET, path, None, Some(&who.access)).await;
+    assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    (t.stack.ctx.dynamodb_calls.get() - before, r.body["items"].as_array().map_or(0, Vec::len))
+}
+
+/// Everything `who` does to `owner` and `post`: a comment, a like, a follow and a community post.
+async fn engage(t: &TestStack, who: &Session, owner: &Session, post: &str, n: usize) {
+    let ok = |s: u16| assert!((200..300).contains(&s), "{s}");
+    ok(t.post(&format!("/posts/{post}/comments"), json!({"content": format!("comment {n}")}), Some(&who.access)).await.status);
+    ok(t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&who.access)).await.status);
+    ok(t.call(Method::PUT, &format!("/users/{}/follow", owner.user_id), None, Some(&who.access)).await.status);
+    ok(t
+        .post("/community/posts", json!({"type": "QUESTION", "title": format!("t{n}"), "content": "c"}), Some(&who.access))
+        .await
+        .status);
+}
+
+#[tokio::test]
+async fn lists_cost_the_same_calls_for_one_person_as_for_many() {
+    let t = TestStack::start().await;
+    let owner = t.user("owner@example.com", "owner", PW).await;
+    let viewer = t.user("viewer@example.com", "viewer", PW).await;
+    let post = t.post("/posts", json!({"content": "산책했어요"}), Some(&owner.access)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = t.user("first@example.com", "first", PW).await;
+    engage(&t, &first, &owner, &post, 0).await;
+
+    let lists = [
+        (format!("/posts/{post}/comments?limit=50"), &viewer),
+        (format!("/posts/{post}/likes?limit=50"), &viewer),
+        (format!("/users/{}/followers?limit=50", owner.user_id), &viewer),
+        ("/notifications?limit=50".to_string(), &owner),
+        ("/community/posts?limit=50".to_string(), &viewer),
+    ];
+    let mut small = Vec::new();
+    for (path, who) in &lists {
+        small.push(calls(&t, path, who).await);
+    }
+
+    for n in 1..=12 {
+        let who = t.user(&format!("fan{n}@example.com"), &format!("fan{n}"), PW).await;
+        engage(&t, &who, &owner, &post, n).await;
+    }
+    for ((path, who), (one_calls, one_items)) in lists.iter().zip(small) {
+        let (many_calls, many_items) = calls(&t, path, who).await;
+        println!("{path}: {one_calls} calls for {one_items} items, {many_calls} for {many_items} by 13 people");
+        assert!(many_items > one_items, "{path}: the list grew ({one_items} → {many_items})");
+        assert_eq!(one_calls, many_calls, "{path}: calls grew with the page");
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_like_is_four_calls_and_says_the_count() {
+    let t = TestStack::start().await;
+    let owner = t.user("owner@example.com", "owner", PW).await;
+    let fans = [t.user("a@example.com", "fana", PW).await, t.user("b@example.com", "fanb", PW).await];
+    let post = t.post("/posts", json!({"content": "hi"}), Some(&owner.access)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (i, fan) in fans.iter().enumerate() {
+        t.settle().await;
+        let before = t.stack.ctx.dynamodb_calls.get();
+        let r = t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&fan.access)).await;
+        let calls = t.stack.ctx.dynamodb_calls.get() - before;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, json!({"liked": true, "likeCount": i + 1}));
+        assert_eq!(calls, 4, "session, post, block check, one transaction");
+        // Again: nothing changes, the count stays.
+        let again = t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&fan.access)).await;
+        assert_eq!(again.body, json!({"liked": true, "likeCount": i + 1}));
+    }
+    let r = t.call(Method::DELETE, &format!("/posts/{post}/like"), None, Some(&fans[0].access)).await;
+    assert_eq!(r.body, json!({"liked": false, "likeCount": 1}));
+    let r = t.call(Method::DELETE, &format!("/posts/{post}/like"), None, Some(&fans[0].access)).await;
+    assert_eq!(r.body, json!({"liked": false, "likeCount": 1}));
+    assert_eq!(t.get(&format!("/posts/{post}")).await.body["likeCount"], 1);
+    t.stop().await;
+}
