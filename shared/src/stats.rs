@@ -5,10 +5,11 @@
 //!
 //! | item | PK | SK |
 //! |---|---|---|
-//! | one shard of a day's counters | `STATS#<year>` | `<YYYY-MM-DD>#<shard 0–7>` |
+//! | one shard of a day's counters | `STATS#<year>#<shard 0–7>` | `<YYYY-MM-DD>` |
 //!
-//! A day's counters are the sum of its shards; a year's days sit in one partition, so any range
-//! of up to a year is one or two queries.
+//! A day's counters are the sum of its shards. Each shard is its own partition, so the write
+//! rate of the busiest day spreads over eight partitions (see `docs/scale.md`); a range of up to
+//! a year is one query per shard, made together.
 
 use std::collections::BTreeMap;
 
@@ -133,16 +134,22 @@ impl DayCounts {
     }
 }
 
-/// The counters of every day from `from` to `to` (inclusive) that has any: one query per
-/// calendar year the range touches.
+/// The counters of every day from `from` to `to` (inclusive) that has any: one query per shard
+/// and calendar year the range touches, made concurrently.
 pub async fn days(ctx: &AppContext, from: NaiveDate, to: NaiveDate) -> ApiResult<BTreeMap<NaiveDate, DayCounts>> {
     let mut out: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
-    for year in from.year()..=to.year() {
-        let range = SortKey::Between(format!("{}#", from.format("%Y-%m-%d")), format!("{}#~", to.format("%Y-%m-%d")));
-        let query = Query::partition(crate::keys::stats_partition(year)).sort(range).limit(1000);
-        for item in ctx.table.query_items_all(&query, None).await? {
+    let range = SortKey::Between(from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
+    let queries: Vec<Query> = (from.year()..=to.year())
+        .flat_map(|year| (0..SHARDS).map(move |shard| (year, shard)))
+        .map(|(year, shard)| {
+            Query::partition(crate::keys::stats_partition(year, shard)).sort(range.clone()).limit(1000)
+        })
+        .collect();
+    let pages = futures::future::try_join_all(queries.iter().map(|q| ctx.table.query_items_all(q, None))).await?;
+    for item in pages.into_iter().flatten() {
+        {
             let Some(AttrValue::S(sk)) = item.get(SK) else { continue };
-            let Some(day) = sk.split('#').next().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+            let Ok(day) = NaiveDate::parse_from_str(sk, "%Y-%m-%d") else {
                 continue;
             };
             let counts = out.entry(day).or_default();

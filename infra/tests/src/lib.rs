@@ -35,7 +35,11 @@ impl TestStack {
     pub async fn start_with(opts: StackOptions) -> Self {
         let stack = LocalStack::start(opts).await.expect("the local stack starts");
         let ledger = LedgerDump(stack.ctx.call_ledger.clone());
-        Self { stack, http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"), ledger }
+        Self {
+            stack,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            ledger,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -20,13 +20,18 @@ async fn calls(t: &TestStack, path: &str, who: &Session) -> (u64, usize) {
 /// Everything `who` does to `owner` and `post`: a comment, a like, a follow and a community post.
 async fn engage(t: &TestStack, who: &Session, owner: &Session, post: &str, n: usize) {
     let ok = |s: u16| assert!((200..300).contains(&s), "{s}");
-    ok(t.post(&format!("/posts/{post}/comments"), json!({"content": format!("comment {n}")}), Some(&who.access)).await.status);
-    ok(t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&who.access)).await.status);
-    ok(t.call(Method::PUT, &format!("/users/{}/follow", owner.user_id), None, Some(&who.access)).await.status);
-    ok(t
-        .post("/community/posts", json!({"type": "QUESTION", "title": format!("t{n}"), "content": "c"}), Some(&who.access))
+    ok(t.post(&format!("/posts/{post}/comments"), json!({"content": format!("comment {n}")}), Some(&who.access))
         .await
         .status);
+    ok(t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&who.access)).await.status);
+    ok(t.call(Method::PUT, &format!("/users/{}/follow", owner.user_id), None, Some(&who.access)).await.status);
+    ok(t.post(
+        "/community/posts",
+        json!({"type": "QUESTION", "title": format!("t{n}"), "content": "c"}),
+        Some(&who.access),
+    )
+    .await
+    .status);
 }
 
 #[tokio::test]
@@ -71,10 +76,8 @@ async fn a_like_is_four_calls_and_says_the_count() {
     let t = TestStack::start().await;
     let owner = t.user("owner@example.com", "owner", PW).await;
     let fans = [t.user("a@example.com", "fana", PW).await, t.user("b@example.com", "fanb", PW).await];
-    let post = t.post("/posts", json!({"content": "hi"}), Some(&owner.access)).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let post =
+        t.post("/posts", json!({"content": "hi"}), Some(&owner.access)).await.body["id"].as_str().unwrap().to_string();
     for (i, fan) in fans.iter().enumerate() {
         t.settle().await;
         let before = t.stack.ctx.dynamodb_calls.get();

@@ -13,7 +13,12 @@ const READ_GOAL: u64 = 3;
 const WRITE_GOAL: u64 = 4;
 
 fn operations(e: &LedgerEntry) -> String {
-    e.costliest.by_operation.iter().map(|(op, n)| if *n == 1 { op.clone() } else { format!("{op} ×{n}") }).collect::<Vec<_>>().join(", ")
+    e.costliest
+        .by_operation
+        .iter()
+        .map(|(op, n)| if *n == 1 { op.clone() } else { format!("{op} ×{n}") })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn calls(e: &LedgerEntry) -> String {
@@ -47,7 +52,11 @@ fn main() {
         let goal = if write { WRITE_GOAL } else { READ_GOAL };
         match merged.get(&key).filter(|e| e.successes > 0) {
             Some(e) => {
-                if write { writes += 1 } else { reads += 1 }
+                if write {
+                    writes += 1
+                } else {
+                    reads += 1
+                }
                 let met = if e.max <= goal { "✓".to_string() } else { format!("✗ (≤ {goal})") };
                 if e.max > goal {
                     over.push(format!("{key} ({})", e.max));

@@ -70,11 +70,8 @@ fn http_event(method: &str, route: &str, path: &str, query: &str, token: Option<
     if body.is_some() {
         headers["content-type"] = json!("application/json");
     }
-    let query_params: serde_json::Map<String, Value> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
+    let query_params: serde_json::Map<String, Value> =
+        query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
     let id = path.rsplit('/').nth(1).unwrap_or_default();
     let now = chrono::Utc::now();
     json!({
@@ -149,7 +146,9 @@ fn peak_rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("VmHWM:").and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()))
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:").and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            })
         })
         .unwrap_or(0)
 }
@@ -191,7 +190,9 @@ async fn one_process(stack: &LocalStack, target: &Target, p: usize, warm: usize,
             Ok((took, Outcome::Response(body))) => {
                 let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 if !(target.ok)(&answer) {
-                    figures.failures.push(format!("{}", String::from_utf8_lossy(&body).chars().take(300).collect::<String>()));
+                    figures
+                        .failures
+                        .push(format!("{}", String::from_utf8_lossy(&body).chars().take(300).collect::<String>()));
                 }
                 if n == 0 { figures.first.push(took) } else { figures.warm.push(took) }
             }
@@ -271,7 +272,13 @@ async fn main() {
 
     let bin = |name: &str| vec![bin_dir.join(name).display().to_string()];
     let mut targets = vec![
-        Target { label: "bare lambda_runtime", name: "lambda-hello", command: bin("lambda-hello"), event: Box::new(|_, _| json!({"hello": "world"})), ok: |v| v["statusCode"] == 200 },
+        Target {
+            label: "bare lambda_runtime",
+            name: "lambda-hello",
+            command: bin("lambda-hello"),
+            event: Box::new(|_, _| json!({"hello": "world"})),
+            ok: |v| v["statusCode"] == 200,
+        },
         Target {
             label: "health",
             name: "health",

@@ -168,7 +168,12 @@ fn main() {
                     t.write(&s.pk, &s.sk, 0.2, true);
                     // Trending: the hour's hashtag counters, two tags a post.
                     for tag in 0..2 {
-                        t.write(&diary::keys::tag_stats_partition("2026-11-23T21"), &format!("tag{}", rng.random_range(0..50) + tag), 0.1, false);
+                        t.write(
+                            &diary::keys::tag_stats_partition("2026-11-23T21"),
+                            &format!("tag{}", rng.random_range(0..50) + tag),
+                            0.1,
+                            false,
+                        );
                     }
                     // The feed fan-out, for an ordinary author (≈ 150 followers).
                     let followers = shared::keys::user_partition(&me);
@@ -180,7 +185,11 @@ fn main() {
                 }
                 "chat message" => {
                     // A busy room takes 1% of all messages; the rest spread over many rooms.
-                    let room = if rng.random::<f64>() < 0.01 { "BUSY".to_string() } else { format!("R{}", rng.random_range(0..200_000)) };
+                    let room = if rng.random::<f64>() < 0.01 {
+                        "BUSY".to_string()
+                    } else {
+                        format!("R{}", rng.random_range(0..200_000))
+                    };
                     let r = chat_contract::keys::room_key(&room);
                     t.write(&r.pk, &r.sk, 0.5, true);
                     t.write(&r.pk, "MSG#new", 0.5, true);
@@ -199,7 +208,9 @@ fn main() {
     let secs = SECONDS as f64;
     let total_w: f64 = t.partitions.values().map(|l| l.wcu).sum::<f64>() / secs;
     let total_r: f64 = t.partitions.values().map(|l| l.rcu).sum::<f64>() / secs;
-    println!("{dau} daily active users, peak = {peak}× the average, viral post share {viral}; {SECONDS} simulated seconds\n");
+    println!(
+        "{dau} daily active users, peak = {peak}× the average, viral post share {viral}; {SECONDS} simulated seconds\n"
+    );
     println!("| action | per day per user | requests/s at average | at peak |");
     println!("|---|---|---|---|");
     for (action, per_day) in MODEL {
@@ -210,16 +221,24 @@ fn main() {
     let show = |title: &str, rows: Vec<(String, f64, f64)>| {
         println!("{title}\n\n| key | WCU/s | % of 1,000 | RCU/s | % of 3,000 |\n|---|---|---|---|---|");
         for (key, w, r) in rows {
-            println!("| `{key}` | {w:.0} | {:.0}% | {r:.0} | {:.0}% |", w / PARTITION_WCU * 100.0, r / PARTITION_RCU * 100.0);
+            println!(
+                "| `{key}` | {w:.0} | {:.0}% | {r:.0} | {:.0}% |",
+                w / PARTITION_WCU * 100.0,
+                r / PARTITION_RCU * 100.0
+            );
         }
         println!();
     };
     let mut parts: Vec<(String, f64, f64)> =
         t.partitions.iter().map(|(k, l)| (k.clone(), l.wcu / secs, l.rcu / secs)).collect();
-    parts.sort_by(|a, b| (b.1 / PARTITION_WCU).max(b.2 / PARTITION_RCU).total_cmp(&(a.1 / PARTITION_WCU).max(a.2 / PARTITION_RCU)));
+    parts.sort_by(|a, b| {
+        (b.1 / PARTITION_WCU).max(b.2 / PARTITION_RCU).total_cmp(&(a.1 / PARTITION_WCU).max(a.2 / PARTITION_RCU))
+    });
     show("Hottest partitions (partition key)", parts.into_iter().take(8).collect());
     let mut items: Vec<(String, f64, f64)> =
         t.items.iter().map(|((pk, sk), l)| (format!("{pk} / {sk}"), l.wcu / secs, l.rcu / secs)).collect();
-    items.sort_by(|a, b| (b.1 / PARTITION_WCU).max(b.2 / PARTITION_RCU).total_cmp(&(a.1 / PARTITION_WCU).max(a.2 / PARTITION_RCU)));
+    items.sort_by(|a, b| {
+        (b.1 / PARTITION_WCU).max(b.2 / PARTITION_RCU).total_cmp(&(a.1 / PARTITION_WCU).max(a.2 / PARTITION_RCU))
+    });
     show("Hottest items (an item is never split)", items.into_iter().take(8).collect());
 }
