@@ -8,8 +8,8 @@
 //! | one shard of a day's counters | `STATS#<year>#<shard 0–7>` | `<YYYY-MM-DD>` |
 //!
 //! A day's counters are the sum of its shards. Each shard is its own partition, so the write
-//! rate of the busiest day spreads over eight partitions (see `docs/scale.md`); a range of up to
-//! a year is one query per shard, made together.
+//! rate of the busiest day spreads over eight partitions (see the README, "Scale and cost");
+//! a range of up to a year is one query per shard, made together.
 
 use std::collections::BTreeMap;
 

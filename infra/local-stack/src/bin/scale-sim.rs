@@ -1,6 +1,6 @@
 //! The scale model's simulation: replays one peak second of a 1,000,000-daily-active-user day
-//! (the rates of `docs/scale.md`, × 10 for the peak) through the domains' own key functions, and
-//! prints the partitions and items that take the most read and write units per second against
+//! (the rates of the README's "Scale and cost", × 10 for the peak) through the domains' own key
+//! functions, and prints the partitions and items that take the most read and write units per second against
 //! DynamoDB's limits (1,000 WCU and 3,000 RCU per partition; an item can never be split, so its
 //! own rate must stay under them too). It prints figures; nothing here passes or fails.
 //!
@@ -19,7 +19,7 @@ const SECONDS: u32 = 10;
 const PARTITION_WCU: f64 = 1000.0;
 const PARTITION_RCU: f64 = 3000.0;
 
-/// Daily actions per active user (the model of `docs/scale.md`).
+/// Daily actions per active user (the model of the README's "Scale and cost").
 pub const MODEL: &[(&str, f64)] = &[
     ("GET /posts (global list)", 4.0),
     ("GET /feed", 10.0),
