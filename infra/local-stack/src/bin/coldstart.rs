@@ -190,9 +190,7 @@ async fn one_process(stack: &LocalStack, target: &Target, p: usize, warm: usize,
             Ok((took, Outcome::Response(body))) => {
                 let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 if !(target.ok)(&answer) {
-                    figures
-                        .failures
-                        .push(format!("{}", String::from_utf8_lossy(&body).chars().take(300).collect::<String>()));
+                    figures.failures.push(String::from_utf8_lossy(&body).chars().take(300).collect::<String>());
                 }
                 if n == 0 { figures.first.push(took) } else { figures.warm.push(took) }
             }
