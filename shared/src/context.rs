@@ -52,18 +52,40 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     }
     fn read_before_execution(
         &self,
-        _: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _ = TALLY.try_with(|t| {
             let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
             t.total += 1;
-            let op = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>().map_or("?", |m| m.name());
-            *t.by_operation.entry(op.to_string()).or_default() += 1;
+            *t.by_operation.entry(operation_name(context.input()).to_string()).or_default() += 1;
         });
         Ok(())
     }
+}
+
+/// The DynamoDB operation a call's input belongs to.
+fn operation_name(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> &'static str {
+    use aws_sdk_dynamodb::operation as op;
+    macro_rules! name_of {
+        ($($module:ident :: $input:ident => $name:literal),* $(,)?) => {
+            $(if input.downcast_ref::<op::$module::$input>().is_some() { return $name; })*
+        };
+    }
+    name_of!(
+        get_item::GetItemInput => "GetItem",
+        batch_get_item::BatchGetItemInput => "BatchGetItem",
+        query::QueryInput => "Query",
+        put_item::PutItemInput => "PutItem",
+        update_item::UpdateItemInput => "UpdateItem",
+        delete_item::DeleteItemInput => "DeleteItem",
+        transact_write_items::TransactWriteItemsInput => "TransactWriteItems",
+        transact_get_items::TransactGetItemsInput => "TransactGetItems",
+        batch_write_item::BatchWriteItemInput => "BatchWriteItem",
+        scan::ScanInput => "Scan",
+    );
+    "other"
 }
 
 /// What each route and worker cost in DynamoDB calls, kept by the local stack (never in

@@ -72,7 +72,7 @@ async fn lists_cost_the_same_calls_for_one_person_as_for_many() {
 }
 
 #[tokio::test]
-async fn a_like_is_four_calls_and_says_the_count() {
+async fn a_like_is_five_calls_and_says_the_count() {
     let t = TestStack::start().await;
     let owner = t.user("owner@example.com", "owner", PW).await;
     let fans = [t.user("a@example.com", "fana", PW).await, t.user("b@example.com", "fanb", PW).await];
@@ -85,7 +85,7 @@ async fn a_like_is_four_calls_and_says_the_count() {
         let calls = t.stack.ctx.dynamodb_calls.get() - before;
         assert_eq!(r.status, 200);
         assert_eq!(r.body, json!({"liked": true, "likeCount": i + 1}));
-        assert_eq!(calls, 4, "session, post, block check, one transaction");
+        assert_eq!(calls, 5, "session, write-rate counter, post, block check, one transaction");
         // Again: nothing changes, the count stays.
         let again = t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&fan.access)).await;
         assert_eq!(again.body, json!({"liked": true, "likeCount": i + 1}));
