@@ -147,16 +147,12 @@ pub async fn days(ctx: &AppContext, from: NaiveDate, to: NaiveDate) -> ApiResult
         .collect();
     let pages = futures::future::try_join_all(queries.iter().map(|q| ctx.table.query_items_all(q, None))).await?;
     for item in pages.into_iter().flatten() {
-        {
-            let Some(AttrValue::S(sk)) = item.get(SK) else { continue };
-            let Ok(day) = NaiveDate::parse_from_str(sk, "%Y-%m-%d") else {
-                continue;
-            };
-            let counts = out.entry(day).or_default();
-            for m in Metric::ALL {
-                if let Some(AttrValue::N(v)) = item.get(m.attribute()) {
-                    counts.add(m, v.parse().unwrap_or(0));
-                }
+        let Some(AttrValue::S(sk)) = item.get(SK) else { continue };
+        let Ok(day) = NaiveDate::parse_from_str(sk, "%Y-%m-%d") else { continue };
+        let counts = out.entry(day).or_default();
+        for m in Metric::ALL {
+            if let Some(AttrValue::N(v)) = item.get(m.attribute()) {
+                counts.add(m, v.parse().unwrap_or(0));
             }
         }
     }
