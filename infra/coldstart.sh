@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet \
-  -p lambda-hello --bin lambda-hello -p system --bin health -p identity --bin auth-login \
+  -p lambda-hello --bin lambda-hello -p lambda-dynamodb-only --bin lambda-dynamodb-only -p system --bin health -p identity --bin auth-login \
   -p diary --bin posts-list --bin posts-like -p notifications --bin notifications-worker \
   -p local-stack --bin coldstart
 target="${CARGO_TARGET_DIR:-target}"

@@ -1,8 +1,10 @@
 //! Everything a handler needs, built once per cold start (or once per local stack) and shared.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 use crate::auth::TokenKeys;
 use crate::clock::{SharedClock, SystemClock};
@@ -19,11 +21,22 @@ impl CallCounter {
     }
 }
 
-/// The DynamoDB calls one unit of work (a request, a message) made, by operation.
+/// The DynamoDB calls one unit of work (a request, a message) made, by operation, and where
+/// its time went (the benchmarks' breakdown; not kept in the ledger files).
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallTally {
     pub total: u64,
     pub by_operation: std::collections::BTreeMap<String, u64>,
+    /// The whole unit of work, DynamoDB calls included.
+    #[serde(skip)]
+    pub elapsed: Duration,
+    /// Inside the SDK's operations: building, signing and parsing the calls, and waiting for
+    /// the table (summed over the calls, so concurrent calls count each).
+    #[serde(skip)]
+    pub in_sdk: Duration,
+    /// Of that, the HTTP round trips to the table: what the table (or its stand-in) took.
+    #[serde(skip)]
+    pub on_the_wire: Duration,
 }
 
 tokio::task_local! {
@@ -34,13 +47,32 @@ tokio::task_local! {
 /// count follows the task, so concurrent requests do not blur each other's figures).
 pub async fn count_calls<F: std::future::Future>(work: F) -> (F::Output, CallTally) {
     let tally = std::sync::Mutex::new(CallTally::default());
+    let started = Instant::now();
     TALLY
         .scope(tally, async move {
             let out = work.await;
-            let tally = TALLY.with(|t| std::mem::take(&mut *t.lock().unwrap_or_else(|e| e.into_inner())));
+            let mut tally = TALLY.with(|t| std::mem::take(&mut *t.lock().unwrap_or_else(|e| e.into_inner())));
+            tally.elapsed = started.elapsed();
             (out, tally)
         })
         .await
+}
+
+fn add_to_tally(add: impl FnOnce(&mut CallTally)) {
+    let _ = TALLY.try_with(|t| add(&mut t.lock().unwrap_or_else(|e| e.into_inner())));
+}
+
+/// When the call (or the attempt's transmission) began, kept in the operation's own config bag
+/// so that concurrent calls in one task are timed apart.
+#[derive(Debug, Clone, Copy)]
+struct CallStarted(Instant);
+impl Storable for CallStarted {
+    type Storer = StoreReplace<Self>;
+}
+#[derive(Debug, Clone, Copy)]
+struct TransmitStarted(Instant);
+impl Storable for TransmitStarted {
+    type Storer = StoreReplace<Self>;
 }
 
 #[derive(Debug, Clone)]
@@ -53,14 +85,47 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     fn read_before_execution(
         &self,
         context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let _ = TALLY.try_with(|t| {
-            let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
+        add_to_tally(|t| {
             t.total += 1;
             *t.by_operation.entry(operation_name(context.input()).to_string()).or_default() += 1;
         });
+        cfg.interceptor_state().store_put(CallStarted(Instant::now()));
+        Ok(())
+    }
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        cfg.interceptor_state().store_put(TransmitStarted(Instant::now()));
+        Ok(())
+    }
+    fn read_after_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Some(TransmitStarted(at)) = cfg.load::<TransmitStarted>() {
+            let took = at.elapsed();
+            add_to_tally(|t| t.on_the_wire += took);
+        }
+        Ok(())
+    }
+    fn read_after_execution(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Some(CallStarted(at)) = cfg.load::<CallStarted>() {
+            let took = at.elapsed();
+            add_to_tally(|t| t.in_sdk += took);
+        }
         Ok(())
     }
 }
@@ -105,6 +170,30 @@ pub struct LedgerEntry {
     pub costliest: CallTally,
     pub failures: u64,
     pub failure_max: u64,
+    /// Where the time of every unit of work went, summed (successes and failures alike).
+    #[serde(skip)]
+    pub time: TimeSpent,
+}
+
+/// Sums of [`CallTally`]'s durations over the units of work a ledger entry saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TimeSpent {
+    pub units: u64,
+    /// DynamoDB calls, summed.
+    pub calls: u64,
+    pub elapsed: Duration,
+    pub in_sdk: Duration,
+    pub on_the_wire: Duration,
+}
+
+impl TimeSpent {
+    pub fn add(&mut self, other: &TimeSpent) {
+        self.units += other.units;
+        self.calls += other.calls;
+        self.elapsed += other.elapsed;
+        self.in_sdk += other.in_sdk;
+        self.on_the_wire += other.on_the_wire;
+    }
 }
 
 impl LedgerEntry {
@@ -119,6 +208,7 @@ impl LedgerEntry {
         }
         self.failures += other.failures;
         self.failure_max = self.failure_max.max(other.failure_max);
+        self.time.add(&other.time);
     }
 }
 
@@ -126,6 +216,13 @@ impl CallLedger {
     pub fn record(&self, key: String, success: bool, tally: &CallTally) {
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let e = all.entry(key).or_default();
+        e.time.add(&TimeSpent {
+            units: 1,
+            calls: tally.total,
+            elapsed: tally.elapsed,
+            in_sdk: tally.in_sdk,
+            on_the_wire: tally.on_the_wire,
+        });
         if success {
             e.merge(&LedgerEntry {
                 successes: 1,

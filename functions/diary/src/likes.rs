@@ -14,13 +14,13 @@ use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::Page;
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};
 use shared::{ApiResult, AppContext, queues};
-use social_contract::hidden_for;
+use social_contract::{hidden_for, not_blocked_checks};
 use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::error::DiaryError;
 use crate::model::{Like, like_key};
-use crate::posts::{PAGE, READ, not_found, visible_post};
+use crate::posts::{PAGE, READ, existing_post, not_found, visible_post};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
@@ -56,13 +56,14 @@ pub struct LikeState {
 
 pub async fn like(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<LikeState>> {
     let me = caller.user_id.clone();
-    // Hidden (404) across a block, both ways.
-    let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
+    let post = existing_post(&ctx, id.as_str()).await?;
     let like = Like { post_id: post.id.clone(), user_id: me.clone(), like_id: shared::ids::new_id(ctx.now()) };
-    let mut writes = vec![
+    // Hidden (404) across a block, both ways: checked in the like's own transaction.
+    let mut writes = Vec::from(not_blocked_checks(&me, &post.author_id, DiaryError::PostNotFound));
+    writes.extend([
         Write::put(&like)?.if_absent(DiaryError::AlreadyLiked),
         Write::update(post.key(), "ADD likeCount :one").value(":one", n(1)).if_present(not_found()),
-    ];
+    ]);
     writes.extend(notifications_contract::outbox(
         &ctx,
         vec![NotificationEvent {
@@ -83,11 +84,12 @@ pub async fn like(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) 
 
 pub async fn unlike(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<LikeState>> {
     let me = caller.user_id.clone();
-    let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
-    let writes = vec![
+    let post = existing_post(&ctx, id.as_str()).await?;
+    let mut writes = Vec::from(not_blocked_checks(&me, &post.author_id, DiaryError::PostNotFound));
+    writes.extend([
         Write::delete(like_key(&post.id, &me)).if_present(DiaryError::NotLiked),
         Write::update(post.key(), "ADD likeCount :m").value(":m", n(-1)).if_present(not_found()),
-    ];
+    ]);
     let removed = ctx.table.transact(writes).await.tolerate(&DiaryError::NotLiked)?.is_some();
     Ok(Okay(LikeState { liked: false, like_count: (post.like_count - i64::from(removed)).max(0) }))
 }

@@ -209,12 +209,18 @@ pub fn not_found() -> ApiError {
     DiaryError::PostNotFound.into()
 }
 
-/// A post the viewer may see (not hidden by a block between them).
-pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<Post> {
+/// The post, whoever asks: for writes that check blocks in their own transaction
+/// (`social_contract::not_blocked_checks`).
+pub async fn existing_post(ctx: &AppContext, id: &str) -> ApiResult<Post> {
     if !shared::ids::is_valid_id(id) {
         return Err(not_found());
     }
-    let post = ctx.table.get::<Post>(&post_key(id)).await?.ok_or_else(not_found)?;
+    ctx.table.get::<Post>(&post_key(id)).await?.ok_or_else(not_found)
+}
+
+/// A post the viewer may see (not hidden by a block between them).
+pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<Post> {
+    let post = existing_post(ctx, id).await?;
     if let Some(v) = viewer
         && social_contract::blocked_between(ctx, v, &post.author_id).await?
     {

@@ -6,7 +6,13 @@ use serde_json::{Value, json};
 
 use crate::LocalStack;
 
-const PW: &str = "walks4ever";
+/// Every benchmark account's password.
+pub const PASSWORD: &str = "walks4ever";
+
+/// The `n`-th benchmark account's address.
+pub fn email(n: usize) -> String {
+    format!("bench{n}@example.com")
+}
 
 pub async fn call(
     http: &reqwest::Client,
@@ -29,13 +35,13 @@ pub async fn call(
 
 pub async fn user(stack: &LocalStack, http: &reqwest::Client, n: usize) -> (String, String) {
     let base = &stack.http_url;
-    let email = format!("bench{n}@example.com");
+    let email = email(n);
     let (s, b) = call(
         http,
         reqwest::Method::POST,
         format!("{base}/auth/signup"),
         None,
-        Some(json!({"email": email, "password": PW, "name": "Bench", "nickname": format!("bench{n}")})),
+        Some(json!({"email": email, "password": PASSWORD, "name": "Bench", "nickname": format!("bench{n}")})),
     )
     .await;
     assert_eq!(s, 201, "{b}");
@@ -58,7 +64,7 @@ pub async fn user(stack: &LocalStack, http: &reqwest::Client, n: usize) -> (Stri
         reqwest::Method::POST,
         format!("{base}/auth/login"),
         None,
-        Some(json!({"email": email, "password": PW})),
+        Some(json!({"email": email, "password": PASSWORD})),
     )
     .await;
     (b["user"]["id"].as_str().unwrap().to_string(), b["accessToken"].as_str().unwrap().to_string())

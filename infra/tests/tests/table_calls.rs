@@ -72,7 +72,7 @@ async fn lists_cost_the_same_calls_for_one_person_as_for_many() {
 }
 
 #[tokio::test]
-async fn a_like_is_five_calls_and_says_the_count() {
+async fn a_like_is_four_calls_says_the_count_and_stops_at_a_block() {
     let t = TestStack::start().await;
     let owner = t.user("owner@example.com", "owner", PW).await;
     let fans = [t.user("a@example.com", "fana", PW).await, t.user("b@example.com", "fanb", PW).await];
@@ -85,7 +85,7 @@ async fn a_like_is_five_calls_and_says_the_count() {
         let calls = t.stack.ctx.dynamodb_calls.get() - before;
         assert_eq!(r.status, 200);
         assert_eq!(r.body, json!({"liked": true, "likeCount": i + 1}));
-        assert_eq!(calls, 5, "session, write-rate counter, post, block check, one transaction");
+        assert_eq!(calls, 4, "session, write-rate counter, post, one transaction with the block checks");
         // Again: nothing changes, the count stays.
         let again = t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&fan.access)).await;
         assert_eq!(again.body, json!({"liked": true, "likeCount": i + 1}));
@@ -95,5 +95,19 @@ async fn a_like_is_five_calls_and_says_the_count() {
     let r = t.call(Method::DELETE, &format!("/posts/{post}/like"), None, Some(&fans[0].access)).await;
     assert_eq!(r.body, json!({"liked": false, "likeCount": 1}));
     assert_eq!(t.get(&format!("/posts/{post}")).await.body["likeCount"], 1);
+
+    // The block checks ride in the transaction: across a block, either way, a like or an unlike
+    // is a 404 and changes nothing.
+    let blocked = t.call(Method::PUT, &format!("/users/{}/block", fans[0].user_id), None, Some(&owner.access)).await;
+    assert_eq!(blocked.status, 200);
+    let r = t.call(Method::PUT, &format!("/users/{}/block", owner.user_id), None, Some(&fans[1].access)).await;
+    assert_eq!(r.status, 200);
+    for fan in &fans {
+        for method in [Method::PUT, Method::DELETE] {
+            let r = t.call(method.clone(), &format!("/posts/{post}/like"), None, Some(&fan.access)).await;
+            assert_eq!((r.status, r.body["code"].as_str()), (404, Some("POST_NOT_FOUND")), "{method} by a blocked fan");
+        }
+    }
+    assert_eq!(t.get(&format!("/posts/{post}")).await.body["likeCount"], 1, "the remaining like stays");
     t.stop().await;
 }

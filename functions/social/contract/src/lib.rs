@@ -34,6 +34,20 @@ pub async fn ensure_not_blocked(ctx: &AppContext, a: &str, b: &str) -> ApiResult
     Ok(())
 }
 
+/// The same test as [`blocked_between`] as two condition checks in the caller's own
+/// transaction, failing it with `on_fail`: a write across a block costs no read of its own, and
+/// a block made between the caller's read and write still stops it. Put them first, so that the
+/// block is the error reported when other conditions fail too.
+pub fn not_blocked_checks<E>(a: &str, b: &str, on_fail: E) -> [shared::table::Write; 2]
+where
+    E: Into<shared::ApiError> + Clone,
+{
+    [
+        shared::table::Write::check(blocks_key(a, b), "attribute_not_exists(PK)", on_fail.clone()),
+        shared::table::Write::check(blocked_by_key(a, b), "attribute_not_exists(PK)", on_fail),
+    ]
+}
+
 /// Everyone who follows `author` (their ids), page by page.
 pub async fn followers(ctx: &AppContext, author: &str) -> ApiResult<Vec<String>> {
     let q = Query::partition(user_partition(author)).begins_with(keys::FOLLOWER).limit(500);

@@ -1,15 +1,47 @@
 //! A load benchmark of the local stack, printing figures (not a test: nothing here can fail on
 //! timing). It starts an in-memory stack on free loopback ports, creates users, follows and
-//! posts through the API, then runs concurrent clients for a bounded number of requests per
-//! scenario and prints throughput, latency percentiles and DynamoDB calls per request.
+//! posts through the API, then runs concurrent clients, each signed in as its own user, for a
+//! bounded number of requests per scenario. It prints throughput and latency percentiles, and
+//! where the time of an average request went: the function (its own code, the AWS SDK's work on
+//! its DynamoDB calls, the round trips to the table stand-in) and everything outside it (the API
+//! Gateway stand-in, HTTP on loopback, the client).
 //!
 //! `cargo run --release -p local-stack --bin bench [requests-per-scenario] [concurrency]`
 
 use std::time::{Duration, Instant};
 
-use local_stack::bench_support::{call, percentile, user};
+use local_stack::bench_support::{PASSWORD, call, percentile, user};
 use local_stack::{LocalStack, StackOptions};
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
+use shared::context::TimeSpent;
+
+/// Sign-ins per account within the ten-minute limit of 20 (one is spent making the account).
+const SIGN_INS_PER_ACCOUNT: usize = 18;
+
+/// What one client sends as its `i`-th request of a scenario.
+type Request = (Method, String, Option<Value>);
+
+struct Client {
+    token: String,
+    email: String,
+}
+
+/// The HTTP API's time in the stack's ledger so far (the workers' entries left out).
+fn function_time(stack: &LocalStack) -> TimeSpent {
+    let mut sum = TimeSpent::default();
+    let ledger = stack.ctx.call_ledger.as_ref().expect("the local stack keeps a ledger");
+    for (key, entry) in ledger.snapshot() {
+        if !key.starts_with("worker ") {
+            sum.add(&entry.time);
+        }
+    }
+    sum
+}
+
+fn ms(d: Duration, n: u64) -> f64 {
+    d.as_secs_f64() * 1000.0 / n.max(1) as f64
+}
 
 #[tokio::main]
 async fn main() {
@@ -20,79 +52,173 @@ async fn main() {
     let http = reqwest::Client::new();
     let base = stack.http_url.clone();
 
-    let mut people = Vec::new();
-    for n in 0..10 {
-        people.push(user(&stack, &http, n).await);
+    // Nine authors with five posts each; every client follows them all, so each feed is full.
+    let mut authors = Vec::new();
+    for n in 0..9 {
+        authors.push(user(&stack, &http, 100 + n).await);
     }
-    let (viewer_id, viewer) = people[0].clone();
-    let _ = viewer_id;
+    let mut clients = Vec::new();
+    for n in 0..concurrency {
+        let (_, token) = user(&stack, &http, n).await;
+        clients.push(Client { token, email: local_stack::bench_support::email(n) });
+    }
     let mut post_ids = Vec::new();
-    for (id, token) in &people[1..] {
-        call(&http, reqwest::Method::PUT, format!("{base}/users/{id}/follow"), Some(&viewer), None).await;
+    for (id, token) in &authors {
+        for c in &clients {
+            call(&http, Method::PUT, format!("{base}/users/{id}/follow"), Some(&c.token), None).await;
+        }
         for i in 0..5 {
             let (_, b) = call(
                 &http,
-                reqwest::Method::POST,
+                Method::POST,
                 format!("{base}/posts"),
                 Some(token),
                 Some(json!({"content": format!("산책 일기 {i} #산책")})),
             )
             .await;
-            post_ids.push(b["id"].as_str().unwrap().to_string());
+            post_ids.push(b["id"].as_str().expect("a post id").to_string());
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     println!(
-        "{requests} requests per scenario, {concurrency} concurrent clients, in-memory stack, debug or release as built\n"
+        "{requests} requests per scenario (sign-in: at most {} a client), {concurrency} concurrent clients, each its own user; in-memory stack, as built\n",
+        SIGN_INS_PER_ACCOUNT
     );
-    println!("{:<28} {:>9} {:>8} {:>8} {:>8} {:>10}", "scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "ddb/req");
-    let scenarios: Vec<(&str, reqwest::Method, String)> = vec![
-        ("GET /health", reqwest::Method::GET, format!("{base}/health")),
-        ("GET /posts?limit=20", reqwest::Method::GET, format!("{base}/posts?limit=20")),
-        ("GET /feed?limit=20", reqwest::Method::GET, format!("{base}/feed?limit=20")),
-        ("GET /posts/{id}", reqwest::Method::GET, format!("{base}/posts/{}", post_ids[0])),
-        ("GET /search/posts?q=산책", reqwest::Method::GET, format!("{base}/search/posts?q=%EC%82%B0%EC%B1%85")),
-        ("PUT /posts/{id}/like", reqwest::Method::PUT, format!("{base}/posts/{}/like", post_ids[1])),
+    println!(
+        "{:<32} {:>6} {:>7} {:>7} {:>7} {:>7} | {:>7} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "scenario",
+        "non2xx",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "mean ms",
+        "function",
+        "own code",
+        "SDK",
+        "table",
+        "outside",
+    );
+    let posts = post_ids.clone();
+    let scenarios: Vec<(&str, usize, Box<dyn Fn(&Client, usize) -> Request + Send + Sync>)> = vec![
+        ("GET /health", requests, Box::new(|_, _| (Method::GET, "/health".into(), None))),
+        ("GET /posts?limit=20", requests, Box::new(|_, _| (Method::GET, "/posts?limit=20".into(), None))),
+        ("GET /feed?limit=20", requests, Box::new(|_, _| (Method::GET, "/feed?limit=20".into(), None))),
+        ("GET /posts/{id}", requests, {
+            let posts = posts.clone();
+            Box::new(move |_, i| (Method::GET, format!("/posts/{}", posts[i % posts.len()]), None))
+        }),
+        (
+            "GET /search/posts?q=산책",
+            requests,
+            Box::new(|_, _| (Method::GET, "/search/posts?q=%EC%82%B0%EC%B1%85".into(), None)),
+        ),
+        // Like and unlike in turn, so that every request changes something.
+        ("PUT·DELETE /posts/{id}/like", requests, {
+            let posts = posts.clone();
+            Box::new(move |_, i| {
+                let method = if i % 2 == 0 { Method::PUT } else { Method::DELETE };
+                (method, format!("/posts/{}/like", posts[(i / 2) % posts.len()]), None)
+            })
+        }),
+        ("POST /posts/{id}/comments", requests, {
+            let posts = posts.clone();
+            Box::new(move |_, i| {
+                let body = json!({"content": format!("귀여워요 {i}")});
+                (Method::POST, format!("/posts/{}/comments", posts[i % posts.len()]), Some(body))
+            })
+        }),
+        (
+            "POST /auth/login",
+            requests.min(SIGN_INS_PER_ACCOUNT * concurrency),
+            Box::new(|c, _| {
+                (Method::POST, "/auth/login".into(), Some(json!({"email": c.email, "password": PASSWORD})))
+            }),
+        ),
     ];
-    for (name, method, url) in scenarios {
-        let calls_before = stack.ctx.dynamodb_calls.get();
+    let clients = std::sync::Arc::new(clients);
+    let mut refused_any = false;
+    for (name, total, make) in scenarios {
+        let make = std::sync::Arc::new(make);
+        let before = function_time(&stack);
         let started = Instant::now();
-        let per_client = requests / concurrency;
-        let clients = (0..concurrency).map(|_| {
-            let (http, method, url, token) = (http.clone(), method.clone(), url.clone(), viewer.clone());
+        let per_client = total / concurrency;
+        let tasks = (0..concurrency).map(|c| {
+            let (http, base, clients, make) = (http.clone(), base.clone(), clients.clone(), make.clone());
             tokio::spawn(async move {
+                let client = &clients[c];
                 let mut lat = Vec::with_capacity(per_client);
-                for _ in 0..per_client {
+                let mut refused = 0usize;
+                for i in 0..per_client {
+                    let (method, path, body) = make(client, i);
+                    let signed_in = (method != Method::POST || path != "/auth/login").then_some(client.token.as_str());
                     let t = Instant::now();
-                    let (status, _) = call(&http, method.clone(), url.clone(), Some(&token), None).await;
-                    assert!(status < 500, "{status}");
+                    let (status, answer) = call(&http, method, format!("{base}{path}"), signed_in, body).await;
                     lat.push(t.elapsed());
+                    assert!(status < 500, "{status} {answer}");
+                    if !(200..300).contains(&status) {
+                        refused += 1;
+                    }
                 }
-                lat
+                (lat, refused)
             })
         });
-        let mut lat: Vec<Duration> =
-            futures::future::join_all(clients).await.into_iter().flat_map(|r| r.expect("client")).collect();
+        let mut lat: Vec<Duration> = Vec::new();
+        let mut refused = 0;
+        for result in futures::future::join_all(tasks).await {
+            let (l, r) = result.expect("a client");
+            lat.extend(l);
+            refused += r;
+        }
         let elapsed = started.elapsed().as_secs_f64();
+        let mut spent = function_time(&stack);
+        spent.units -= before.units;
+        spent.calls -= before.calls;
+        spent.elapsed -= before.elapsed;
+        spent.in_sdk -= before.in_sdk;
+        spent.on_the_wire -= before.on_the_wire;
+        let n = lat.len() as u64;
+        let end_to_end: Duration = lat.iter().sum();
         lat.sort();
-        let calls = (stack.ctx.dynamodb_calls.get() - calls_before) as f64 / lat.len() as f64;
+        refused_any |= refused > 0;
+        // Concurrent calls in one request add up beyond its wall time, so the own-code share is
+        // the function's time less the SDK's, floored at zero.
+        let function = ms(spent.elapsed, spent.units);
+        let sdk = ms(spent.in_sdk.saturating_sub(spent.on_the_wire), spent.units);
+        let table = ms(spent.on_the_wire, spent.units);
         println!(
-            "{:<28} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>10.1}",
+            "{:<32} {:>6} {:>7.0} {:>7.2} {:>7.2} {:>7.2} | {:>7.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2}   {:.1} calls",
             name,
-            lat.len() as f64 / elapsed,
+            refused,
+            n as f64 / elapsed,
             percentile(&lat, 0.50),
             percentile(&lat, 0.95),
             percentile(&lat, 0.99),
-            calls
+            ms(end_to_end, n),
+            function,
+            (function - sdk - table).max(0.0),
+            sdk,
+            table,
+            (ms(end_to_end, n) - function).max(0.0),
+            spent.calls as f64 / spent.units.max(1) as f64,
         );
+    }
+    println!(
+        "\nmean ms: the client's view; function: the handler with its authorisation (what Lambda bills); own code: \
+         the function less its DynamoDB calls; SDK: building, signing and parsing those calls; table: their HTTP \
+         round trips to the DynamoDB stand-in, its work included; outside: the API Gateway stand-in, loopback HTTP \
+         and the client."
+    );
+    if refused_any {
+        println!("some requests were refused (non2xx): their figures are of the refusal, not of the work");
     }
     // The run ends with the counter audit: every counter must still equal its facts.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let reports = local_stack::catalog::audit_all(&stack.ctx, false).await.expect("the audit runs");
     let checked: usize = reports.iter().map(|(_, r)| r.checked).sum();
     let drift: Vec<_> = reports.iter().flat_map(|(_, r)| r.drift.iter()).collect();
-    println!("\ncounter audit: {checked} counters checked, {} drifted", drift.len());
+    println!("counter audit: {checked} counters checked, {} drifted", drift.len());
     assert!(drift.is_empty(), "{drift:?}");
     stack.stop().await;
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use local_stack::bench_support::{call, user};
+use local_stack::bench_support::{PASSWORD, call, email, user};
 use local_stack::runtime_api::{Outcome, RuntimeApi};
 use local_stack::{LocalStack, StackOptions};
 use serde_json::{Value, json};
@@ -278,6 +278,13 @@ async fn main() {
             ok: |v| v["statusCode"] == 200,
         },
         Target {
+            label: "lambda_runtime + DynamoDB client only",
+            name: "lambda-dynamodb-only",
+            command: bin("lambda-dynamodb-only"),
+            event: Box::new(|_, _| json!({})),
+            ok: http_ok,
+        },
+        Target {
             label: "health",
             name: "health",
             command: bin("health"),
@@ -290,7 +297,7 @@ async fn main() {
             command: bin("auth-login"),
             event: Box::new(move |p, n| {
                 let account = (p * per_process + n) % accounts;
-                let body = json!({"email": format!("bench{account}@example.com"), "password": "walks4ever"});
+                let body = json!({"email": email(account), "password": PASSWORD});
                 http_event("POST", "/auth/login", "/auth/login", "", None, Some(body))
             }),
             ok: http_ok,
