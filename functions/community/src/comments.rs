@@ -16,12 +16,12 @@ use shared::routes::{Access, Function, Method, Permission, int_param, param, sai
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, queues};
-use social_contract::{ensure_not_blocked, hidden_for};
+use social_contract::{RelationError, hidden_for, not_blocked_checks};
 use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::error::CommunityError;
-use crate::posts::{READ, visible_post};
+use crate::posts::{READ, existing_post, visible_post};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
@@ -212,8 +212,7 @@ pub async fn create(
     Json(body): Json<CommunityCommentInput>,
 ) -> ApiResult<Created<CommunityCommentView>> {
     let me = caller.user_id.clone();
-    let post = visible_post(&ctx, Some(&me), &id).await?;
-    ensure_not_blocked(&ctx, &me, &post.author_id).await?;
+    let post = existing_post(&ctx, &id).await?;
     let parent = match &body.parent_id {
         Some(pid) => {
             let (_, parent) = find(&ctx, pid).await?;
@@ -223,7 +222,6 @@ pub async fn create(
             if parent.parent_id.is_some() {
                 return Err(ApiError::validation("parentId", "TOO_DEEP", "replies go one level deep"));
             }
-            ensure_not_blocked(&ctx, &me, &parent.author_id).await?;
             Some(parent)
         }
         None => None,
@@ -246,14 +244,26 @@ pub async fn create(
         sort_key: comment.sk(),
         author_id: me.clone(),
     };
-    let mut writes = vec![
+    // No comment across a block, checked in the comment's own transaction: the post is hidden
+    // (404) from anyone its author blocks or is blocked by; a replied-to author refuses it (403).
+    let mut writes = Vec::new();
+    if post.author_id != me {
+        writes.extend(not_blocked_checks(&me, &post.author_id, CommunityError::PostNotFound));
+    }
+    if let Some(p) = &parent
+        && p.author_id != me
+        && p.author_id != post.author_id
+    {
+        writes.extend(not_blocked_checks(&me, &p.author_id, RelationError::Blocked));
+    }
+    writes.extend([
         Write::put(&comment)?,
         Write::put(&pointer)?,
         Write::update(keys::post_key(&post.id), "ADD commentCount :one")
             .value(":one", n(1))
             .value(":no", b(false))
             .when("attribute_exists(PK) AND deleted = :no", crate::posts::not_found()),
-    ];
+    ]);
     if let Some(p) = &parent {
         writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
     }

@@ -207,13 +207,18 @@ pub fn not_found() -> ApiError {
     CommunityError::PostNotFound.into()
 }
 
-/// The post, if it exists, is not deleted and its author is not hidden from `viewer` by a block.
-pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<CommunityPost> {
+/// The post (not deleted), whoever asks: for writes that check blocks in their own
+/// transaction (`social_contract::not_blocked_checks`).
+pub async fn existing_post(ctx: &AppContext, id: &str) -> ApiResult<CommunityPost> {
     if !shared::ids::is_valid_id(id) {
         return Err(not_found());
     }
-    let post =
-        ctx.table.get::<CommunityPost>(&keys::post_key(id)).await?.filter(|p| !p.deleted).ok_or_else(not_found)?;
+    ctx.table.get::<CommunityPost>(&keys::post_key(id)).await?.filter(|p| !p.deleted).ok_or_else(not_found)
+}
+
+/// The post, if it exists, is not deleted and its author is not hidden from `viewer` by a block.
+pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<CommunityPost> {
+    let post = existing_post(ctx, id).await?;
     if let Some(v) = viewer
         && v != post.author_id
         && social_contract::blocked_between(ctx, v, &post.author_id).await?

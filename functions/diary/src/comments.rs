@@ -14,14 +14,14 @@ use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, queues};
-use social_contract::{ensure_not_blocked, hidden_for};
+use social_contract::{RelationError, hidden_for, not_blocked_checks};
 use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::error::DiaryError;
 use crate::keys;
 use crate::model::{Comment, CommentRef, Post, comment_ref_key, post_key};
-use crate::posts::{PAGE, READ, visible_post};
+use crate::posts::{PAGE, READ, existing_post, visible_post};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
@@ -146,8 +146,7 @@ pub async fn create(
     Json(body): Json<CommentInput>,
 ) -> ApiResult<Created<CommentView>> {
     let me = caller.user_id.clone();
-    let post = visible_post(&ctx, Some(&me), id.as_str()).await?;
-    ensure_not_blocked(&ctx, &me, &post.author_id).await?;
+    let post = existing_post(&ctx, id.as_str()).await?;
     let parent = match &body.parent_id {
         Some(pid) => {
             let (_, parent) = load(&ctx, pid).await?;
@@ -157,7 +156,6 @@ pub async fn create(
             if parent.parent_id.is_some() {
                 return Err(ApiError::validation("parentId", "TOO_DEEP", "replies go one level deep"));
             }
-            ensure_not_blocked(&ctx, &me, &parent.author_id).await?;
             Some(parent)
         }
         None => None,
@@ -166,7 +164,6 @@ pub async fn create(
         if !shared::ids::is_valid_id(m) || ctx.table.get_item(&shared::account::user_key(m)).await?.is_none() {
             return Err(ApiError::validation("mentionUserId", "NOT_FOUND", "no such user"));
         }
-        ensure_not_blocked(&ctx, &me, m).await?;
     }
     let now = ctx.now();
     let comment = Comment {
@@ -187,13 +184,30 @@ pub async fn create(
         sort_key: comment.sk(),
         author_id: me.clone(),
     };
-    let mut writes = vec![
+    // No comment across a block, checked in the comment's own transaction: the post is hidden
+    // (404) from anyone its author blocks or is blocked by; the replied-to and the mentioned
+    // user refuse it (403). Each other user once: a transaction touches an item once.
+    let mut writes = Vec::new();
+    let mut checked = vec![me.as_str()];
+    let parent_author = parent.as_ref().map(|p| p.author_id.as_str());
+    for (other, hidden) in
+        [(Some(post.author_id.as_str()), true), (parent_author, false), (comment.mention_user_id.as_deref(), false)]
+    {
+        let Some(other) = other.filter(|o| !checked.contains(o)) else { continue };
+        checked.push(other);
+        writes.extend(if hidden {
+            not_blocked_checks(&me, other, DiaryError::PostNotFound)
+        } else {
+            not_blocked_checks(&me, other, RelationError::Blocked)
+        });
+    }
+    writes.extend([
         Write::put(&comment)?,
         Write::put(&pointer)?,
         Write::update(post_key(&post.id), "ADD commentCount :one")
             .value(":one", n(1))
             .if_present(crate::posts::not_found()),
-    ];
+    ]);
     if let Some(p) = &parent {
         writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
     }

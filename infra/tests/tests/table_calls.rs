@@ -111,3 +111,78 @@ async fn a_like_is_four_calls_says_the_count_and_stops_at_a_block() {
     assert_eq!(t.get(&format!("/posts/{post}")).await.body["likeCount"], 1, "the remaining like stays");
     t.stop().await;
 }
+
+/// A comment: session, write-rate counter, post, one transaction holding the block checks, and
+/// the author's profile for the answer. Across a block nothing is written: the post is hidden
+/// (404) from someone its author blocks; a reply to, or a mention of, someone on the other side
+/// of a block is refused (403) — on the diary and on the community board.
+#[tokio::test]
+async fn a_comment_is_five_calls_and_stops_at_a_block() {
+    let t = TestStack::start().await;
+    let owner = t.user("owner@example.com", "owner", PW).await;
+    let carol = t.user("carol@example.com", "carol", PW).await;
+    let fan = t.user("fan@example.com", "fan", PW).await;
+    let post =
+        t.post("/posts", json!({"content": "hi"}), Some(&owner.access)).await.body["id"].as_str().unwrap().to_string();
+    let board = t
+        .post("/community/posts", json!({"type": "QUESTION", "title": "t", "content": "c"}), Some(&owner.access))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut carols = Vec::new();
+    for (path, route) in [
+        (format!("/posts/{post}/comments"), "POST /posts/{id}/comments"),
+        (format!("/community/posts/{board}/comments"), "POST /community/posts/{id}/comments"),
+    ] {
+        let r = t.post(&path, json!({"content": "carol was here"}), Some(&carol.access)).await;
+        assert_eq!(r.status, 201, "{path}: {:?}", r.body);
+        // The request's own calls, from the stack's ledger (workers that the comment sets off
+        // count apart there).
+        let ledger = t.stack.ctx.call_ledger.as_ref().expect("the local stack keeps a ledger").snapshot();
+        let entry = &ledger[route];
+        assert_eq!(entry.successes, 1, "{route}");
+        assert_eq!(
+            entry.max, 5,
+            "{route}: session, write-rate counter, post, one transaction, the author's profile; made {:?}",
+            entry.costliest.by_operation
+        );
+        carols.push(r.body["id"].as_str().unwrap().to_string());
+    }
+
+    // Carol blocks the fan: the fan may neither reply to her nor mention her.
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", fan.user_id), None, Some(&carol.access)).await.status,
+        200
+    );
+    let refused = [
+        (format!("/posts/{post}/comments"), json!({"content": "re", "parentId": carols[0]})),
+        (format!("/posts/{post}/comments"), json!({"content": "@carol", "mentionUserId": carol.user_id})),
+        (format!("/community/posts/{board}/comments"), json!({"content": "re", "parentId": carols[1]})),
+    ];
+    for (path, body) in &refused {
+        let r = t.post(path, body.clone(), Some(&fan.access)).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (403, Some("USER_BLOCKED")), "{path} {body}");
+    }
+    // The owner blocks the fan: the owner's posts are gone for the fan.
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", fan.user_id), None, Some(&owner.access)).await.status,
+        200
+    );
+    for path in [format!("/posts/{post}/comments"), format!("/community/posts/{board}/comments")] {
+        let r = t.post(&path, json!({"content": "hello?"}), Some(&fan.access)).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (404, Some("POST_NOT_FOUND")), "{path}");
+    }
+    // Nothing was written: each post still has carol's comment alone.
+    assert_eq!(t.get(&format!("/posts/{post}")).await.body["commentCount"], 1);
+    assert_eq!(t.get(&format!("/community/posts/{board}")).await.body["commentCount"], 1);
+    for (path, carol_s) in
+        [(format!("/posts/{post}/comments"), &carols[0]), (format!("/community/posts/{board}/comments"), &carols[1])]
+    {
+        let listed = t.get(&path).await.body;
+        let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![carol_s.as_str()], "{path}");
+    }
+    t.stop().await;
+}
