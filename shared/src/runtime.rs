@@ -1,5 +1,5 @@
-//! Lambda entry points: each binary's `main` calls one of these with its static route, worker
-//! or job. The context is built once per cold start and shared by every invocation.
+//! Lambda entry points: each binary's `main` is `shared::runtime::main(&FUNCTION)`, with its
+//! static route, worker or job. The context is built once per cold start and shared by every invocation.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,6 +12,16 @@ use crate::routes::{Function, Job, Trigger, Worker};
 use crate::worker::{Message, MessageError};
 
 pub type Error = lambda_runtime::Error;
+
+/// A function binary's whole `main`: the runtime `#[tokio::main]` would build, running [`run`].
+/// It lives here, not in each binary, because the futures a binary polls are compiled where
+/// they are polled: with `#[tokio::main]` in each binary, every one of them compiled the whole
+/// async path (context, dispatch, the Lambda runtime) again, about 30–40 s per binary in a
+/// release build; now that is compiled once, in this crate, and a binary only links.
+#[inline(never)]
+pub fn main(function: &'static Function) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(function))
+}
 
 /// Runs one function in Lambda: the context is built once, then every invocation is handed to
 /// the handler its trigger names.

@@ -71,7 +71,7 @@ fn every_function_is_a_binary_and_every_binary_a_function() {
         }
         let path = root.join(format!("functions/{}/src/bin/{}.rs", f.package, f.binary));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
-        assert!(text.contains("shared::runtime::run("), "{} must call shared::runtime::run", path.display());
+        assert!(text.contains("shared::runtime::main("), "{} must call shared::runtime::main", path.display());
         declared.insert((f.package.to_string(), f.binary.to_string()));
     }
     // The manifests, read as TOML: each [[bin]] is a declared function, at its path, without tests

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&admin::audit::LIST).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&admin::audit::LIST)
 }

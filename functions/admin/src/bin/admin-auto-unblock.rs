@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&admin::blocks::AUTO_UNBLOCK).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&admin::blocks::AUTO_UNBLOCK)
 }

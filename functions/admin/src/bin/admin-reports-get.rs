@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&admin::reports::GET).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&admin::reports::GET)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&admin::stats::OVERVIEW).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&admin::stats::OVERVIEW)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&admin::stats::SIGNUPS).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&admin::stats::SIGNUPS)
 }

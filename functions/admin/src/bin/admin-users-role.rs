@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&admin::roles::SET_ROLE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&admin::roles::SET_ROLE)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&campaigns::lifecycle::JOB).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&campaigns::lifecycle::JOB)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&campaigns::ads::LIST).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&campaigns::ads::LIST)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&campaigns::reviews::DECIDE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&campaigns::reviews::DECIDE)
 }

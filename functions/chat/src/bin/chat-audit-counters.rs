@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&chat::audit::AUDIT_JOB).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&chat::audit::AUDIT_JOB)
 }

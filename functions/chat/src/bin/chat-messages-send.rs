@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&chat::messages::SEND).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&chat::messages::SEND)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&chat::rooms::APPROVAL).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&chat::rooms::APPROVAL)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&chat::socket::ENTER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&chat::socket::ENTER)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&chat::socket::SEND_MESSAGE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&chat::socket::SEND_MESSAGE)
 }

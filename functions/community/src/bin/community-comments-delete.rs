@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&community::comments::DELETE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&community::comments::DELETE)
 }

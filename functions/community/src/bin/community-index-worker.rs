@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&community::search::INDEX_WORKER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&community::search::INDEX_WORKER)
 }

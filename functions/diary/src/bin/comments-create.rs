@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&diary::comments::CREATE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&diary::comments::CREATE)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&diary::audit::AUDIT_JOB).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&diary::audit::AUDIT_JOB)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&diary::feed_worker::FEED_WORKER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&diary::feed_worker::FEED_WORKER)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&diary::index::POST_INDEX_WORKER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&diary::index::POST_INDEX_WORKER)
 }

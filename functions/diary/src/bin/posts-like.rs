@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&diary::likes::LIKE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&diary::likes::LIKE)
 }

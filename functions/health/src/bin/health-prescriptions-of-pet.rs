@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&health::prescriptions::OF_PET).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&health::prescriptions::OF_PET)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&health::reminders::REMINDER_JOB).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&health::reminders::REMINDER_JOB)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::accounts::AVAILABILITY).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::accounts::AVAILABILITY)
 }

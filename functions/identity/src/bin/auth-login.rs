@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::signin::LOGIN).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::signin::LOGIN)
 }

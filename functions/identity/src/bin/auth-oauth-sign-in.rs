@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::social::OAUTH_SIGN_IN).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::social::OAUTH_SIGN_IN)
 }

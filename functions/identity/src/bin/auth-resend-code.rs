@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::accounts::RESEND_CODE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::accounts::RESEND_CODE)
 }

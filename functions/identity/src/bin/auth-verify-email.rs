@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::accounts::VERIFY_EMAIL).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::accounts::VERIFY_EMAIL)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::uploads::CREATE_UPLOAD).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::uploads::CREATE_UPLOAD)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::profile::CHANGE_PASSWORD).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::profile::CHANGE_PASSWORD)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&identity::profile::GET_ME).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::profile::GET_ME)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&instagram::analysis::MEDIA).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&instagram::analysis::MEDIA)
 }

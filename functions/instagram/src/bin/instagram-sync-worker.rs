@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&instagram::sync::WORKER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&instagram::sync::WORKER)
 }

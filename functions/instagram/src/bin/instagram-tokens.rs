@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&instagram::tokens::JOB).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&instagram::tokens::JOB)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&market::payments::ORDER_GET).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&market::payments::ORDER_GET)
 }

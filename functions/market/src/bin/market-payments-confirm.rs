@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&market::payments::CONFIRM).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&market::payments::CONFIRM)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&market::listings::UPDATE).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&market::listings::UPDATE)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&market::payments::SALES).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&market::payments::SALES)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&market::search::SEARCH).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&market::search::SEARCH)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&notifications::inbox::DELETE_ALL).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&notifications::inbox::DELETE_ALL)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&notifications::inbox::UNREAD).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&notifications::inbox::UNREAD)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&notifications::worker::NOTIFICATION_WORKER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&notifications::worker::NOTIFICATION_WORKER)
 }

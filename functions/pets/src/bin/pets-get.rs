@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&pets::pets::GET).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&pets::pets::GET)
 }

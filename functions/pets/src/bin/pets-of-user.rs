@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&pets::pets::OF_USER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&pets::pets::OF_USER)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&realtime::connection::PING).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&realtime::connection::PING)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&social::blocks::UNBLOCK).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&social::blocks::UNBLOCK)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&social::follows::UNFOLLOW).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&social::follows::UNFOLLOW)
 }

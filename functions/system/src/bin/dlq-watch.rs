@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&system::dlq_watch::DLQ_WATCH).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&system::dlq_watch::DLQ_WATCH)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&system::health::HEALTH).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&system::health::HEALTH)
 }

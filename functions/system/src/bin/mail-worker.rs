@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&system::mail_worker::MAIL_WORKER).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&system::mail_worker::MAIL_WORKER)
 }

@@ -1,4 +1,3 @@
-#[tokio::main]
-async fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::run(&system::outbox_relay::OUTBOX_RELAY).await
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&system::outbox_relay::OUTBOX_RELAY)
 }

@@ -210,6 +210,13 @@ async fn main() {
          round trips to the DynamoDB stand-in, its work included; outside: the API Gateway stand-in, loopback HTTP \
          and the client."
     );
+    // What each route's costliest request called, so the calls column can be read.
+    println!("\ncostliest request per route:");
+    let ledger = stack.ctx.call_ledger.as_ref().expect("the local stack keeps a ledger").snapshot();
+    for (route, entry) in ledger.iter().filter(|(k, e)| !k.starts_with("worker ") && e.time.units >= concurrency as u64)
+    {
+        println!("  {route}: {:?}", entry.costliest.by_operation);
+    }
     if refused_any {
         println!("some requests were refused (non2xx): their figures are of the refusal, not of the work");
     }
