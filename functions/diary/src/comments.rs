@@ -160,10 +160,10 @@ pub async fn create(
         }
         None => None,
     };
-    if let Some(m) = &body.mention_user_id {
-        if !shared::ids::is_valid_id(m) || ctx.table.get_item(&shared::account::user_key(m)).await?.is_none() {
-            return Err(ApiError::validation("mentionUserId", "NOT_FOUND", "no such user"));
-        }
+    if let Some(m) = &body.mention_user_id
+        && (!shared::ids::is_valid_id(m) || ctx.table.get_item(&shared::account::user_key(m)).await?.is_none())
+    {
+        return Err(ApiError::validation("mentionUserId", "NOT_FOUND", "no such user"));
     }
     let now = ctx.now();
     let comment = Comment {

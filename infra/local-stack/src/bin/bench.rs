@@ -21,6 +21,8 @@ const SIGN_INS_PER_ACCOUNT: usize = 18;
 
 /// What one client sends as its `i`-th request of a scenario.
 type Request = (Method, String, Option<Value>);
+/// Makes a client's `i`-th request.
+type MakeRequest = Box<dyn Fn(&Client, usize) -> Request + Send + Sync>;
 
 struct Client {
     token: String,
@@ -101,7 +103,7 @@ async fn main() {
         "outside",
     );
     let posts = post_ids.clone();
-    let scenarios: Vec<(&str, usize, Box<dyn Fn(&Client, usize) -> Request + Send + Sync>)> = vec![
+    let scenarios: Vec<(&str, usize, MakeRequest)> = vec![
         ("GET /health", requests, Box::new(|_, _| (Method::GET, "/health".into(), None))),
         ("GET /posts?limit=20", requests, Box::new(|_, _| (Method::GET, "/posts?limit=20".into(), None))),
         ("GET /feed?limit=20", requests, Box::new(|_, _| (Method::GET, "/feed?limit=20".into(), None))),
