@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::idempotent_http::Outcome;
 use crate::routes::{Access, Route};
+use crate::table::Write;
 
 /// Turns an API Gateway request into an [`ApiRequest`] (without identity).
 pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
@@ -48,8 +49,10 @@ pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
 }
 
 /// Checks the route's access rule and fills in the caller; a write by a blocked or withdrawn
-/// account is refused here, for every endpoint.
-async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<()> {
+/// account is refused here, for every endpoint. Returns the caller's write-rate counter for a
+/// write, which the handler's first transaction carries (`table::charge`).
+async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<Option<Write>> {
+    let mut charge = None;
     let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
     let identity = match (&token, route.access) {
         (None, Access::Public) => None,
@@ -89,11 +92,31 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         // or other users' inboxes.
         if route.method.is_write() {
             let limit = crate::ratelimit::Limit { action: "write", max: ctx.config.write_rate_limit, window_secs: 60 };
-            crate::ratelimit::hit(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())).await?;
+            charge = Some(crate::ratelimit::counter(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())));
         }
     }
     req.identity = identity;
-    Ok(())
+    Ok(charge)
+}
+
+/// Runs the handler with the request's write charge pending. A success that wrote nothing
+/// through the table still counts: the charge is written then, and a full window refuses it
+/// (nothing in the table has changed).
+async fn run_charged(
+    route: &'static Route,
+    ctx: &Arc<AppContext>,
+    req: ApiRequest,
+    charge: Option<Write>,
+) -> ApiResult<ApiResponse> {
+    // Boxed: the handler's future is large, and a debug build polls it on a small stack.
+    let (result, left) = crate::table::charge::with_charge(charge, Box::pin(run(route, ctx, req))).await;
+    match (result, left) {
+        (Ok(response), Some(charge)) if response.status.is_success() => {
+            ctx.table.write(charge).await?;
+            Ok(response)
+        }
+        (result, _) => result,
+    }
 }
 
 /// Runs `route` for one request: access rule, handler, error mapping, one structured log line.
@@ -127,7 +150,7 @@ pub async fn dispatch(
     let request_id = api_req.request_id.clone();
     let (result, calls) = crate::context::count_calls(async {
         match authorize(route, &ctx, &mut api_req).await {
-            Ok(()) => run(route, &ctx, api_req).await,
+            Ok(charge) => run_charged(route, &ctx, api_req, charge).await,
             Err(e) => Err(e),
         }
     })

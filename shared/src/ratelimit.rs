@@ -23,11 +23,17 @@ fn window_start(now: DateTime<Utc>, window_secs: i64) -> i64 {
 /// Counts one occurrence of `limit.action` for `subject` (an email, an IP address); 429 with
 /// `Retry-After` when the window is full.
 pub async fn hit(ctx: &AppContext, limit: Limit, subject: &str) -> ApiResult<()> {
+    ctx.table.write(counter(ctx, limit, subject)).await
+}
+
+/// The write that counts one occurrence, failing with 429 when the window is full: written by
+/// [`hit`], or carried in the request's own transaction (`table::charge`).
+pub fn counter(ctx: &AppContext, limit: Limit, subject: &str) -> Write {
     let now = ctx.now();
     let start = window_start(now, limit.window_secs);
     let end = start + limit.window_secs;
     let key = crate::keys::rate_key(limit.action, subject, start);
-    let write = Write::update(key, "ADD #c :one SET #ttl = :ttl")
+    Write::update(key, "ADD #c :one SET #ttl = :ttl")
         .name("#c", "count")
         .name("#ttl", crate::table::TTL_ATTRIBUTE)
         .value(":one", n(1))
@@ -36,8 +42,7 @@ pub async fn hit(ctx: &AppContext, limit: Limit, subject: &str) -> ApiResult<()>
         .when(
             "attribute_not_exists(#c) OR #c < :max",
             ApiError::TooManyRequests { code: "RATE_LIMITED", retry_after_secs: (end - now.timestamp()).max(1) as u64 },
-        );
-    ctx.table.write(write).await
+        )
 }
 
 /// The per-IP limit of an action, scaled by configuration.

@@ -122,11 +122,6 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
     let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
     for _ in 0..20 {
         let (room, _) = member_of(ctx, room_id, sender).await?;
-        if !room.group
-            && let Some(other) = room.member_ids.iter().find(|u| *u != sender)
-        {
-            social_contract::ensure_not_blocked(ctx, sender, other).await?;
-        }
         let now = ctx.now();
         let message = Message {
             id: crate::model::next_message_id(room.last_message.as_ref().map(|l| l.id.as_str()), now),
@@ -141,9 +136,18 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
         };
         let mut claim_item = claim.to_item();
         claim_item.insert("messageId".into(), s(&message.id));
-        let writes = vec![
-            // First, so that a repeat is the failure reported.
+        let mut writes = vec![
+            // First, so that a repeat is the failure reported (and answered with the original).
             Write::put_item(claim_item).if_absent(ChatError::AlreadySent),
+        ];
+        // A direct room stops at a block, checked in this transaction: no read of its own, and a
+        // block made while the message is on its way still stops it.
+        if !room.group
+            && let Some(other) = room.member_ids.iter().find(|u| *u != sender)
+        {
+            writes.extend(social_contract::not_blocked_checks(sender, other, social_contract::RelationError::Blocked));
+        }
+        writes.extend([
             Write::put(&message)?.if_absent(ChatError::RoomMoved),
             advance_room(&room, &message, None)?,
             // Sending reads everything before: the sender's position moves to their message.
@@ -152,7 +156,7 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
                 .value(":m", s(&message.id))
                 .if_present(ChatError::NotAMember),
             shared::stats::count(now, &[(shared::stats::Metric::ChatMessages, 1)]),
-        ];
+        ]);
         match ctx.table.transact(writes).await {
             Ok(()) => {
                 announce(ctx, &room, &message).await;

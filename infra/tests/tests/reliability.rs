@@ -229,6 +229,34 @@ async fn every_write_has_a_per_user_limit_per_route_with_retry_after() {
     for _ in 0..5 {
         assert_eq!(t.call(Method::GET, "/users/me", None, Some(&ann.access)).await.status, 200);
     }
+    // A like counts in its own transaction: a refused like (a post that is not there) is not
+    // counted, and the like past the limit changes nothing.
+    let missing = t.call(Method::PUT, "/posts/01JD3K4Q5R6S7T8V9W0XYZABCD/like", None, Some(&ann.access)).await;
+    assert_eq!(missing.status, 404);
+    let more = [post(&t, &bob, "bob 2").await, post(&t, &bob, "bob 3").await];
+    for p in &more {
+        assert_eq!(t.call(Method::PUT, &format!("/posts/{p}/like"), None, Some(&ann.access)).await.status / 100, 2);
+    }
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let last = post(&t, &cat, "cat").await;
+    let over = t.call(Method::PUT, &format!("/posts/{last}/like"), None, Some(&ann.access)).await;
+    assert_eq!((over.status, over.body["code"].as_str()), (429, Some("RATE_LIMITED")), "{:?}", over.body);
+    assert!(over.header("retry-after").is_some());
+    let seen = t.call(Method::GET, &format!("/posts/{last}"), None, Some(&ann.access)).await;
+    assert_eq!(
+        (seen.body["likeCount"].as_i64(), seen.body["likedByMe"].as_bool()),
+        (Some(0), Some(false)),
+        "{:?}",
+        seen.body
+    );
+    // A write that changes nothing in the table (an upload's signed URL) still counts.
+    let upload = json!({"purpose": "profile", "contentType": "image/png", "contentLength": 100});
+    for _ in 0..3 {
+        assert_eq!(t.post("/uploads", upload.clone(), Some(&cat.access)).await.status / 100, 2);
+    }
+    let over = t.post("/uploads", upload, Some(&cat.access)).await;
+    assert_eq!((over.status, over.body["code"].as_str()), (429, Some("RATE_LIMITED")), "{:?}", over.body);
+    assert!(over.body["uploadUrl"].is_null());
     t.stop().await;
 }
 

@@ -8,6 +8,7 @@
 //!
 //! Nothing here scans: every call names its partition.
 
+pub mod charge;
 pub mod cursor;
 pub mod definition;
 
@@ -407,6 +408,31 @@ fn failed_service(op: &str, e: impl aws_sdk_dynamodb::error::ProvideErrorMetadat
     }
 }
 
+/// Why a transaction did not commit: the condition of the write at this position failed, or
+/// something else did.
+enum TransactFailure {
+    Condition(usize),
+    Error(ApiError),
+}
+
+impl From<ApiError> for TransactFailure {
+    fn from(e: ApiError) -> Self {
+        Self::Error(e)
+    }
+}
+
+impl TransactFailure {
+    /// The error to answer with; `writes` are the transaction's items from position `skipped`.
+    fn into_error(self, mut writes: impl Iterator<Item = Write>, skipped: usize) -> ApiError {
+        match self {
+            Self::Condition(i) => {
+                writes.nth(i - skipped).map(Write::failed).unwrap_or_else(|| TableError::Changed.into())
+            }
+            Self::Error(e) => e,
+        }
+    }
+}
+
 /// The table and the client that reaches it.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -451,6 +477,23 @@ impl Table {
 
     /// One write returning the item as it is after the write (updates) or nothing.
     pub async fn write_returning(&self, w: Write) -> ApiResult<Option<Item>> {
+        if matches!(w.kind, WriteKind::Check(_)) {
+            return self.transact(vec![w]).await.map(|_| None);
+        }
+        self.settle_charge().await?;
+        self.write_one(w).await
+    }
+
+    /// Writes the request's pending charge (see [`charge`]) on its own, before a write that
+    /// cannot carry it.
+    async fn settle_charge(&self) -> ApiResult<()> {
+        match charge::take() {
+            Some(c) => self.write_one(c).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    async fn write_one(&self, w: Write) -> ApiResult<Option<Item>> {
         let ctx = |e: aws_sdk_dynamodb::Error| failed_service("write", e);
         let names = w.names_opt();
         let values = w.values_opt();
@@ -507,7 +550,7 @@ impl Table {
                     }
                     other => Some(ctx(other.into())),
                 }),
-            WriteKind::Check(_) => return self.transact(vec![w]).await.map(|_| None),
+            WriteKind::Check(_) => return self.transact_now(vec![w]).await.map(|_| None),
         };
         match result {
             Ok(item) => Ok(item),
@@ -517,14 +560,44 @@ impl Table {
     }
 
     /// All writes or none. A failed condition becomes the error of the write it belongs to; a
-    /// lost race with another transaction is retried, then answered with a 409.
-    pub async fn transact(&self, writes: Vec<Write>) -> ApiResult<()> {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    /// lost race with another transaction is retried, then answered with a 409. The request's
+    /// pending charge, if any, rides along as the first item (see [`charge`]).
+    pub async fn transact(&self, mut writes: Vec<Write>) -> ApiResult<()> {
         if writes.is_empty() {
             return Ok(());
         }
+        let Some(c) = charge::take() else { return self.transact_now(writes).await };
+        if writes.len() >= 100 {
+            self.write_one(c).await?;
+            return self.transact_now(writes).await;
+        }
+        writes.insert(0, c);
+        match self.transact_items(&writes).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition(0)) => Err(writes.swap_remove(0).failed()),
+            Err(failure) => {
+                let mut writes = writes.into_iter();
+                // Not taken: the next write carries it.
+                if let Some(c) = writes.next() {
+                    charge::give_back(c);
+                }
+                Err(failure.into_error(writes, 1))
+            }
+        }
+    }
+
+    /// [`Table::transact`] without the request's charge.
+    async fn transact_now(&self, writes: Vec<Write>) -> ApiResult<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.transact_items(&writes).await.map_err(|f| f.into_error(writes.into_iter(), 0))
+    }
+
+    async fn transact_items(&self, writes: &[Write]) -> Result<(), TransactFailure> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         if writes.len() > 100 {
-            return Err(ApiError::internal("a transaction holds at most 100 writes"));
+            return Err(ApiError::internal("a transaction holds at most 100 writes").into());
         }
         let items = writes.iter().map(|w| w.to_transact_item(&self.name)).collect::<ApiResult<Vec<_>>>()?;
         let mut attempt = 0;
@@ -535,7 +608,7 @@ impl Table {
                 Err(
                     e @ (aws_sdk_dynamodb::error::SdkError::TimeoutError(_)
                     | aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)),
-                ) => return Err(failed("TransactWriteItems", e)),
+                ) => return Err(failed("TransactWriteItems", e).into()),
                 Err(e) => e.into_service_error(),
             };
             match err {
@@ -543,23 +616,19 @@ impl Table {
                     let reasons: Vec<Option<String>> =
                         cancel.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect();
                     if let Some(i) = reasons.iter().position(|c| c.as_deref() == Some("ConditionalCheckFailed")) {
-                        return Err(writes
-                            .into_iter()
-                            .nth(i)
-                            .map(Write::failed)
-                            .unwrap_or_else(|| TableError::Changed.into()));
+                        return Err(TransactFailure::Condition(i));
                     }
                     let raced = reasons.iter().any(|c| c.as_deref() == Some("TransactionConflict"));
                     if !raced {
-                        return Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")));
+                        return Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")).into());
                     }
                 }
                 TransactWriteItemsError::TransactionInProgressException(_) => {}
-                other => return Err(failed_service("TransactWriteItems", other)),
+                other => return Err(failed_service("TransactWriteItems", other).into()),
             }
             attempt += 1;
             if attempt >= TRANSACTION_RETRIES {
-                return Err(TableError::Contended.into());
+                return Err(ApiError::from(TableError::Contended).into());
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
@@ -568,6 +637,7 @@ impl Table {
     /// Unconditional puts and deletes in BatchWriteItem chunks of 25, retrying unprocessed
     /// items; fails (never `Ok` with items unwritten) when some stay unprocessed.
     pub async fn batch_write(&self, requests: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> ApiResult<()> {
+        self.settle_charge().await?;
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();
             let mut attempt = 0;
