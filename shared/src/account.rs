@@ -2,6 +2,8 @@
 //! and whether the account may write. Read with one batch read of the account and session items
 //! (the identity package owns the rest of those items).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -36,20 +38,69 @@ struct AccountFlags {
 }
 
 /// What the guard found out about the caller's account, for the route's own rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     /// An advertiser an administrator has not approved (yet, or at all).
     pub unapproved_advertiser: bool,
     /// The role the account holds now (a token carries the role it was issued with).
     pub role: Option<crate::auth::Role>,
+    /// Everyone the caller blocks or is blocked by (see [`hidden_key`]).
+    pub hidden: HashSet<String>,
+}
+
+/// The people hidden from a user: one item per user with one number per other user — how many
+/// of the two blocks between them stand (0, 1 or 2). The social graph keeps it in the same
+/// transaction as each block and unblock, so that the guard reads it with the session in its one
+/// batch read, and a list needs no query of its own to leave blocked people out. (A number, not
+/// a set: unblocking one way while the other block stands must leave the other hidden.)
+pub fn hidden_key(user_id: &str) -> crate::table::Key {
+    crate::table::Key::new(crate::keys::user_partition(user_id), "HIDDEN")
+}
+
+/// The attribute of [`hidden_key`]'s item that counts the blocks between its user and `other`.
+pub fn hidden_attribute(other: &str) -> String {
+    format!("{HIDDEN_PREFIX}{other}")
+}
+
+const HIDDEN_PREFIX: &str = "hide_";
+
+/// The other users a hidden-people item counts (stored number for each).
+pub fn hidden_counts(item: &crate::table::Item) -> impl Iterator<Item = (&str, i64)> + '_ {
+    item.iter().filter_map(|(name, value)| {
+        let other = name.strip_prefix(HIDDEN_PREFIX)?;
+        let count = match value {
+            crate::table::AttrValue::N(n) => n.parse().ok()?,
+            _ => return None,
+        };
+        Some((other, count))
+    })
+}
+
+tokio::task_local! {
+    static CALLER_HIDDEN: (String, std::sync::Arc<HashSet<String>>);
+}
+
+/// Runs `work` (the handler of a signed-in request) knowing whom the caller does not see.
+pub async fn with_caller_hidden<F: std::future::Future>(
+    user_id: String,
+    hidden: HashSet<String>,
+    work: F,
+) -> F::Output {
+    CALLER_HIDDEN.scope((user_id, std::sync::Arc::new(hidden)), work).await
+}
+
+/// Whom `user_id` does not see, when this request already read it with the session.
+pub fn known_hidden(user_id: &str) -> Option<std::sync::Arc<HashSet<String>>> {
+    CALLER_HIDDEN.try_with(|(id, hidden)| (id == user_id).then(|| hidden.clone())).ok().flatten()
 }
 
 impl AccountFlags {
-    fn standing(&self) -> Standing {
+    fn standing(&self, hidden: HashSet<String>) -> Standing {
         Standing {
             role: self.role,
             unapproved_advertiser: self.role == Some(crate::auth::Role::Advertiser)
                 && self.advertiser_status.as_deref() != Some("APPROVED"),
+            hidden,
         }
     }
 }
@@ -66,12 +117,19 @@ struct SessionFlags {
 /// account still exists (one BatchGetItem of both items): a token whose session was signed out,
 /// whose refresh token was reused, or whose account withdrew or changed its password elsewhere
 /// stops working at once, not when it expires. Writes are also refused to blocked accounts.
+/// The same read brings whom the caller does not see ([`hidden_key`]).
 pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool) -> ApiResult<Standing> {
-    let found = ctx
+    let mut found = ctx
         .table
-        .batch_get_items(&[user_key(&identity.user_id), session_key(&identity.user_id, &identity.session_id)])
-        .await?;
-    let (account, session) = (found[0].clone(), found[1].clone());
+        .batch_get_items(&[
+            user_key(&identity.user_id),
+            session_key(&identity.user_id, &identity.session_id),
+            hidden_key(&identity.user_id),
+        ])
+        .await?
+        .into_iter();
+    let (account, session, hidden) =
+        (found.next().flatten(), found.next().flatten(), found.next().flatten().unwrap_or_default());
     let flags = live_account(account)?;
     let session: Option<SessionFlags> = session.map(serde_dynamo::from_item).transpose()?;
     match session {
@@ -81,7 +139,8 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
     if write {
         ensure_not_blocked(ctx, &flags)?;
     }
-    Ok(flags.standing())
+    let hidden = hidden_counts(&hidden).filter(|(_, n)| *n > 0).map(|(other, _)| other.to_string()).collect();
+    Ok(flags.standing(hidden))
 }
 
 /// The same check for a caller known by id rather than by token (a WebSocket frame's sender):

@@ -51,8 +51,8 @@ pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
 /// Checks the route's access rule and fills in the caller; a write by a blocked or withdrawn
 /// account is refused here, for every endpoint. Returns the caller's write-rate counter for a
 /// write, which the handler's first transaction carries (`table::charge`).
-async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<Option<Write>> {
-    let mut charge = None;
+async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<Authorized> {
+    let mut authorized = Authorized::default();
     let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
     let identity = match (&token, route.access) {
         (None, Access::Public) => None,
@@ -92,24 +92,40 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         // or other users' inboxes.
         if route.method.is_write() {
             let limit = crate::ratelimit::Limit { action: "write", max: ctx.config.write_rate_limit, window_secs: 60 };
-            charge = Some(crate::ratelimit::counter(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())));
+            authorized.charge =
+                Some(crate::ratelimit::counter(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())));
         }
+        authorized.hidden = Some((id.user_id.clone(), standing.hidden));
     }
     req.identity = identity;
-    Ok(charge)
+    Ok(authorized)
+}
+
+/// What the guard hands the handler besides the caller: the write-rate counter its first
+/// transaction carries (`table::charge`), and whom the caller does not see
+/// (`account::known_hidden`).
+#[derive(Default)]
+struct Authorized {
+    charge: Option<Write>,
+    hidden: Option<(String, std::collections::HashSet<String>)>,
 }
 
 /// Runs the handler with the request's write charge pending. A success that wrote nothing
 /// through the table still counts: the charge is written then, and a full window refuses it
 /// (nothing in the table has changed).
-async fn run_charged(
+async fn run_authorized(
     route: &'static Route,
     ctx: &Arc<AppContext>,
     req: ApiRequest,
-    charge: Option<Write>,
+    authorized: Authorized,
 ) -> ApiResult<ApiResponse> {
     // Boxed: the handler's future is large, and a debug build polls it on a small stack.
-    let (result, left) = crate::table::charge::with_charge(charge, Box::pin(run(route, ctx, req))).await;
+    let handler = Box::pin(run(route, ctx, req));
+    let charged = crate::table::charge::with_charge(authorized.charge, handler);
+    let (result, left) = match authorized.hidden {
+        Some((user_id, hidden)) => crate::account::with_caller_hidden(user_id, hidden, charged).await,
+        None => charged.await,
+    };
     match (result, left) {
         (Ok(response), Some(charge)) if response.status.is_success() => {
             ctx.table.write(charge).await?;
@@ -150,7 +166,7 @@ pub async fn dispatch(
     let request_id = api_req.request_id.clone();
     let (result, calls) = crate::context::count_calls(async {
         match authorize(route, &ctx, &mut api_req).await {
-            Ok(charge) => run_charged(route, &ctx, api_req, charge).await,
+            Ok(authorized) => run_authorized(route, &ctx, api_req, authorized).await,
             Err(e) => Err(e),
         }
     })

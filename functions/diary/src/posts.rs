@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use identity_contract::Counter;
-use identity_contract::{Person, people};
+use identity_contract::Person;
 use pets_contract::PetSummary;
 use serde::{Deserialize, Serialize};
 use shared::handler;
@@ -152,31 +152,31 @@ pub struct PostView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Turns a page of posts into views with a fixed number of reads, however many posts, authors
-/// or pets: one batch read each for authors, pets and the viewer's likes.
+/// Turns a page of posts into views with one batch read, however many posts, authors or pets:
+/// the authors, the pets and the viewer's likes together.
 pub async fn hydrate(ctx: &AppContext, viewer: Option<&str>, posts: Vec<Post>) -> ApiResult<Vec<PostView>> {
     if posts.is_empty() {
         return Ok(Vec::new());
     }
-    let authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
-    let persons = people(ctx, &authors).await?;
+    let authors: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect::<HashSet<_>>().into_iter().collect();
     let pet_ids: Vec<String> =
         posts.iter().filter_map(|p| p.pet_id.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let pets: HashMap<String, PetSummary> =
-        if pet_ids.is_empty() { HashMap::new() } else { pets_contract::summaries(ctx, &pet_ids).await? };
-    let liked: HashSet<String> = match viewer {
-        Some(v) => {
-            let keys: Vec<Key> = posts.iter().map(|p| like_key(&p.id, v)).collect();
-            ctx.table
-                .batch_get_items(&keys)
-                .await?
-                .into_iter()
-                .zip(&posts)
-                .filter_map(|(found, p)| found.map(|_| p.id.clone()))
-                .collect()
-        }
-        None => HashSet::new(),
+    let like_keys: Vec<Key> = match viewer {
+        Some(v) => posts.iter().map(|p| like_key(&p.id, v)).collect(),
+        None => Vec::new(),
     };
+    let [author_items, pet_items, like_items] = ctx
+        .table
+        .batch_get_groups([
+            &identity_contract::person_keys(&authors),
+            &pets_contract::summary_keys(&pet_ids),
+            &like_keys,
+        ])
+        .await?;
+    let persons = identity_contract::people_from(ctx, &authors, author_items).await?;
+    let pets: HashMap<String, PetSummary> = pets_contract::summaries_from(ctx, pet_items).await?;
+    let liked: HashSet<String> =
+        like_items.into_iter().zip(&posts).filter_map(|(found, p)| found.map(|_| p.id.clone())).collect();
     let mut out = Vec::with_capacity(posts.len());
     for p in posts {
         let mut media = Vec::new();

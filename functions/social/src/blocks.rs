@@ -12,7 +12,7 @@ use shared::routes::{Access, Function, Method, Permission, int_param, param, sai
 use shared::table::Page;
 use shared::table::{Query, Write};
 use shared::{ApiResult, AppContext};
-use social_contract::{blocked_by_key, blocks_key, following_key};
+use social_contract::{blocked_by_key, blocks_key, following_key, hidden_changes};
 use utoipa::ToSchema;
 
 use crate::error::SocialError;
@@ -65,6 +65,7 @@ pub async fn block(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<Stri
             Write::put_item(item(blocks_key(&me, &target))).if_absent(SocialError::AlreadyBlocked),
             Write::put_item(item(blocked_by_key(&target, &me))),
         ];
+        writes.extend(hidden_changes(&me, &target, 1));
         let (mine, theirs) = (follows[0].is_some(), follows[1].is_some());
         if mine {
             writes.extend(end_follow_items(&me, &target));
@@ -104,10 +105,11 @@ pub async fn block(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<Stri
 pub async fn unblock(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<String>) -> ApiResult<Okay<BlockState>> {
     let me = caller.user_id.clone();
     other_user(&ctx, &me, &target, SocialError::CannotBlockSelf).await?;
-    let writes = vec![
+    let mut writes = vec![
         Write::delete(blocks_key(&me, &target)).if_present(SocialError::NotBlocked),
         Write::delete(blocked_by_key(&target, &me)),
     ];
+    writes.extend(hidden_changes(&me, &target, -1));
     // Unblocking someone not blocked is a success too.
     ctx.table.transact(writes).await.tolerate(&SocialError::NotBlocked)?;
     Ok(Okay(BlockState { blocked: false }))

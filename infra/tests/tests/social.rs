@@ -454,9 +454,32 @@ async fn blocks_end_follows_and_hide_content() {
     let blocks = t.call(Method::GET, "/users/me/blocks", None, a).await.body;
     assert_eq!(blocks["items"][0]["id"], bob.user_id.as_str());
 
+    // Bob blocks Ann too; Ann's unblock leaves Bob's block standing: still hidden both ways.
+    let b = Some(bob.access.as_str());
+    assert_eq!(t.call(Method::PUT, &format!("/users/{}/block", ann.user_id), None, b).await.status, 200);
     assert_eq!(t.call(Method::DELETE, &format!("/users/{}/block", bob.user_id), None, a).await.body["blocked"], false);
+    assert_eq!(t.call(Method::DELETE, &format!("/users/{}/block", bob.user_id), None, a).await.status, 200, "again");
+    assert!(!ids(&t.call(Method::GET, "/posts", None, a).await.body).contains(&bobs));
+    assert!(!ids(&t.call(Method::GET, "/posts", None, b).await.body).contains(&anns));
+    assert_eq!(t.call(Method::GET, &format!("/posts/{bobs}"), None, a).await.status, 404);
+    let r = t.call(Method::PUT, &format!("/users/{}/follow", bob.user_id), None, a).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("USER_BLOCKED")));
+    // Bob's unblock ends it.
+    assert_eq!(t.call(Method::DELETE, &format!("/users/{}/block", ann.user_id), None, b).await.body["blocked"], false);
     assert!(ids(&t.call(Method::GET, "/posts", None, a).await.body).contains(&bobs));
+    assert!(ids(&t.call(Method::GET, "/posts", None, b).await.body).contains(&anns));
+    assert_eq!(t.call(Method::GET, &format!("/posts/{bobs}"), None, a).await.status, 200);
     assert_eq!(t.call(Method::PUT, &format!("/users/{}/follow", bob.user_id), None, a).await.status, 200);
+    // What each signed-in request reads about whom its caller does not see agrees with the
+    // block relations.
+    let drift: Vec<_> = local_stack::catalog::audit_all(&t.stack.ctx, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|(_, r)| r.drift)
+        .filter(|d| d.counter == "blocks between two users")
+        .collect();
+    assert!(drift.is_empty(), "{drift:?}");
     t.stop().await;
 }
 

@@ -8,6 +8,13 @@ use serde_json::json;
 
 const PW: &str = "walks4ever";
 
+/// A post's detail for a signed-in reader: the session (with whom the reader does not see), the
+/// post, and one batch of its author, its pet and the reader's like.
+const DETAIL_CALLS: u64 = 3;
+/// The post list for a signed-in reader: the session, the page, and one batch of the authors,
+/// their pets and the reader's likes.
+const LIST_CALLS: u64 = 3;
+
 async fn calls(t: &TestStack, path: &str, who: &Session) -> (u64, usize) {
     // Workers share the counter with requests: let them finish first.
     t.settle().await;
@@ -184,5 +191,29 @@ async fn a_comment_is_four_calls_and_stops_at_a_block() {
         let ids: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
         assert_eq!(ids, vec![carol_s.as_str()], "{path}");
     }
+    t.stop().await;
+}
+
+/// Whom the caller does not see comes with the session (one batch read of account, session and
+/// hidden-people item): reading someone's post, or a list, costs no block lookup of its own —
+/// the same calls before and after the caller blocks someone, and the blocked author is hidden.
+#[tokio::test]
+async fn a_signed_in_read_learns_whom_its_caller_does_not_see_with_the_session() {
+    let t = TestStack::start().await;
+    let viewer = t.user("viewer@example.com", "viewer", PW).await;
+    let author = t.user("author@example.com", "author", PW).await;
+    let other = t.user("other@example.com", "other", PW).await;
+    let post =
+        t.post("/posts", json!({"content": "hi"}), Some(&author.access)).await.body["id"].as_str().unwrap().to_string();
+    t.post("/posts", json!({"content": "hidden soon"}), Some(&other.access)).await;
+    let detail = format!("/posts/{post}");
+    let before = [calls(&t, &detail, &viewer).await, calls(&t, "/posts?limit=20", &viewer).await];
+    let blocked = t.call(Method::PUT, &format!("/users/{}/block", other.user_id), None, Some(&viewer.access)).await;
+    assert_eq!(blocked.status, 200);
+    let after = [calls(&t, &detail, &viewer).await, calls(&t, "/posts?limit=20", &viewer).await];
+    println!("detail and list calls before the block {before:?}, after {after:?}");
+    assert_eq!((before[1].1, after[1].1), (2, 1), "the blocked author's post is left out");
+    assert_eq!((before[0].0, before[1].0), (DETAIL_CALLS, LIST_CALLS));
+    assert_eq!((after[0].0, after[1].0), (DETAIL_CALLS, LIST_CALLS), "no block lookup of their own");
     t.stop().await;
 }

@@ -734,6 +734,14 @@ impl Table {
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
+    /// Several groups of keys (another domain's, the handler's own) read together in one
+    /// BatchGetItem per 100 distinct keys; each group's items come back in its keys' order.
+    pub async fn batch_get_groups<const N: usize>(&self, groups: [&[Key]; N]) -> ApiResult<[Vec<Option<Item>>; N]> {
+        let all: Vec<Key> = groups.iter().flat_map(|g| g.iter().cloned()).collect();
+        let mut found = self.batch_get_items(&all).await?.into_iter();
+        Ok(groups.map(|g| found.by_ref().take(g.len()).collect()))
+    }
+
     pub async fn batch_get<E: Entity>(&self, keys: &[Key]) -> ApiResult<Vec<Option<E>>> {
         self.batch_get_items(keys).await?.into_iter().map(|o| o.map(E::from_item).transpose()).collect()
     }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shared::table::{Query, SortKey, Write, n};
 use shared::{ApiResult, AppContext};
 
-pub use people::{Person, page_of_people, people};
+pub use people::{Person, page_of_people, people, people_from, person_keys};
 pub use shared::account::AccountStatus;
 
 /// What other domains may know of an account.

@@ -34,13 +34,28 @@ struct PersonItem {
 /// Summaries of `ids` (one BatchGetItem per 100 distinct ids); unknown or withdrawn users are
 /// shown as a placeholder.
 pub async fn people(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, Person>> {
-    let mut unique: Vec<String> = ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    let keys: Vec<Key> = unique.iter().map(|id| user_key(id)).collect();
+    let keys = person_keys(ids);
     let items = ctx.table.batch_get_items(&keys).await?;
+    people_from(ctx, ids, items).await
+}
+
+/// The items [`people_from`] needs, for a caller that reads them in its own batch
+/// (`Table::batch_get_groups`).
+pub fn person_keys(ids: &[String]) -> Vec<Key> {
+    ids.iter().map(|id| user_key(id)).collect()
+}
+
+/// Summaries of `ids` from the items read at [`person_keys`]`(ids)`, in that order.
+pub async fn people_from(
+    ctx: &AppContext,
+    ids: &[String],
+    items: Vec<Option<shared::table::Item>>,
+) -> ApiResult<HashMap<String, Person>> {
     let mut out = HashMap::new();
-    for (id, item) in unique.iter().zip(items) {
+    for (id, item) in ids.iter().zip(items) {
+        if out.contains_key(id) {
+            continue;
+        }
         let parsed: Option<PersonItem> = item.map(serde_dynamo::from_item).transpose()?;
         let person = match parsed {
             Some(p) if p.status != AccountStatus::Withdrawn => Person {

@@ -41,14 +41,27 @@ async fn summary(ctx: &AppContext, p: PetItem) -> ApiResult<PetSummary> {
 
 /// Summaries of the pets `ids` that exist (one BatchGetItem per 100 ids).
 pub async fn summaries(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, PetSummary>> {
-    let mut unique = ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    let keys: Vec<_> = unique.iter().map(|id| keys::pet_key(id)).collect();
+    let items = ctx.table.batch_get_items(&summary_keys(ids)).await?;
+    summaries_from(ctx, items).await
+}
+
+/// The items [`summaries_from`] needs, for a caller that reads them in its own batch
+/// (`Table::batch_get_groups`).
+pub fn summary_keys(ids: &[String]) -> Vec<shared::table::Key> {
+    ids.iter().map(|id| keys::pet_key(id)).collect()
+}
+
+/// Summaries of the pets found among `items` (read at [`summary_keys`]).
+pub async fn summaries_from(
+    ctx: &AppContext,
+    items: Vec<Option<shared::table::Item>>,
+) -> ApiResult<HashMap<String, PetSummary>> {
     let mut out = HashMap::new();
-    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+    for item in items.into_iter().flatten() {
         let pet: PetItem = serde_dynamo::from_item(item)?;
-        out.insert(pet.id.clone(), summary(ctx, pet).await?);
+        if !out.contains_key(&pet.id) {
+            out.insert(pet.id.clone(), summary(ctx, pet).await?);
+        }
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@
 //! | b is followed by a | `USER#<b>` | `FOLLOWER#<a>` |
 //! | a blocks b | `USER#<a>` | `BLOCKS#<b>` |
 //! | b is blocked by a | `USER#<b>` | `BLOCKEDBY#<a>` |
+//! | whom a does not see (blocks either way; read with a's session) | `USER#<a>` | `HIDDEN`, one number `hide_<b>` per other user (`shared::account::hidden_key`) |
 //! | a's open report of a target | `REPORTLOCK#<a>#<type>#<id>` | `OPEN` |
 //! | report | `REPORT#<id>` | `REPORT` (GSI1 `REPORTS#<status>`; GSI2 `REPORTSON#<reported user>`; GSI3 `REPORTED#<type>#<target id>`; each `<id>`, newest first) |
 
