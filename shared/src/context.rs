@@ -194,6 +194,17 @@ impl TimeSpent {
         self.in_sdk += other.in_sdk;
         self.on_the_wire += other.on_the_wire;
     }
+
+    /// What was spent since `before` (an earlier reading of the same sums).
+    pub fn since(&self, before: &TimeSpent) -> TimeSpent {
+        TimeSpent {
+            units: self.units.saturating_sub(before.units),
+            calls: self.calls.saturating_sub(before.calls),
+            elapsed: self.elapsed.saturating_sub(before.elapsed),
+            in_sdk: self.in_sdk.saturating_sub(before.in_sdk),
+            on_the_wire: self.on_the_wire.saturating_sub(before.on_the_wire),
+        }
+    }
 }
 
 impl LedgerEntry {

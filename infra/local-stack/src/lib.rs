@@ -514,6 +514,32 @@ impl LocalStack {
         self.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }
 
+    /// Whether the background work of earlier requests is done: the outbox relayed and every
+    /// queue not held drained.
+    pub fn is_idle(&self) -> bool {
+        self.streams.caught_up()
+            && shared::queues::ALL
+                .iter()
+                .filter(|q| !self.queues.is_held(q.name))
+                .all(|q| self.queues.depth(q.name) == Some((0, 0)))
+    }
+
+    /// Waits (at most `limit`) until [`LocalStack::is_idle`] holds twice, a few stream polls
+    /// apart (a commit made just before is relayed in between); whether it did.
+    pub async fn settle(&self, limit: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if self.is_idle() {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                if self.is_idle() {
+                    return true;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// Stops every server and waits for them (the data folder is closed when this returns).
     pub async fn stop(self) {
         let _ = self.stop.send(true);

@@ -104,22 +104,7 @@ impl TestStack {
     /// queue drained): workers share the table-call counter with requests, so counting tests
     /// settle first.
     pub async fn settle(&self) {
-        let idle = || {
-            self.stack.streams.caught_up()
-                && shared::queues::ALL
-                    .iter()
-                    .filter(|q| !self.stack.queues.is_held(q.name))
-                    .all(|q| self.stack.queues.depth(q.name) == Some((0, 0)))
-        };
-        // Idle twice, a few stream polls apart: a commit made just before is relayed in between.
-        self.eventually(Duration::from_secs(10), "idle workers", || async {
-            if !idle() {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            idle().then_some(())
-        })
-        .await;
+        assert!(self.stack.settle(Duration::from_secs(10)).await, "the workers did not go idle within 10 s");
     }
 
     pub async fn stop(self) {

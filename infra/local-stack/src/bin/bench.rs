@@ -174,12 +174,7 @@ async fn main() {
             refused += r;
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let mut spent = function_time(&stack);
-        spent.units -= before.units;
-        spent.calls -= before.calls;
-        spent.elapsed -= before.elapsed;
-        spent.in_sdk -= before.in_sdk;
-        spent.on_the_wire -= before.on_the_wire;
+        let spent = function_time(&stack).since(&before);
         let n = lat.len() as u64;
         let end_to_end: Duration = lat.iter().sum();
         lat.sort();
@@ -222,8 +217,21 @@ async fn main() {
     if refused_any {
         println!("some requests were refused (non2xx): their figures are of the refusal, not of the work");
     }
-    // The run ends with the counter audit: every counter must still equal its facts.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The run ends with the counter audit, once the workers the writes set off are done: every
+    // counter must still equal its facts.
+    let waiting = Instant::now();
+    while !stack.settle(Duration::from_secs(15)).await {
+        let depths: Vec<_> = shared::queues::ALL
+            .iter()
+            .filter_map(|q| stack.queues.depth(q.name).filter(|d| *d != (0, 0)).map(|d| (q.name, d)))
+            .collect();
+        println!(
+            "waiting for the workers: queues (visible, in flight) {depths:?}, outbox relayed: {}",
+            stack.streams.caught_up()
+        );
+        assert!(waiting.elapsed() < Duration::from_secs(600), "the workers did not go idle within 10 minutes");
+    }
+    println!("workers idle {:.1} s after the last request", waiting.elapsed().as_secs_f64());
     let reports = local_stack::catalog::audit_all(&stack.ctx, false).await.expect("the audit runs");
     let checked: usize = reports.iter().map(|(_, r)| r.checked).sum();
     let drift: Vec<_> = reports.iter().flat_map(|(_, r)| r.drift.iter()).collect();
