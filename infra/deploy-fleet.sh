@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds every function as Lambda runs it — `cargo lambda build --release --arm64`, all of them
-# in one cargo invocation — prints each one's zipped size and the build's wall time, and writes
-# templates pointing at the results (`.aws-fleet/`), so that deploying does not relink them one by
-# one. `infra/deploy-fleet.sh` builds and measures; `infra/deploy-fleet.sh deploy [sam args…]`
-# then runs `sam deploy` with those templates.
+# Builds every function as Lambda runs it — `cargo lambda build --arm64`, release optimised for
+# size, all of them in one cargo invocation — prints each one's zipped size and the build's wall
+# time, and writes templates pointing at the results (`.aws-fleet/`), so that deploying does not
+# relink them one by one. `infra/deploy-fleet.sh` builds and measures;
+# `infra/deploy-fleet.sh deploy [sam args…]` then runs `sam deploy` with those templates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-lambda >/dev/null || pip install cargo-lambda   # brings its zig (PyPI `ziglang`)
@@ -14,11 +14,14 @@ for manifest in functions/*/Cargo.toml; do
   packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -1)")
 done
 target="${CARGO_TARGET_DIR:-target}"
+artifacts="$target/lambda"
+rm -rf "$artifacts"   # no zip of an earlier build (or of a function since removed) is counted
 started=$(date +%s)
-cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
+# The release profile optimised for size (Cargo.toml `release-small`): about a quarter smaller,
+# the same init, a few tenths of a millisecond more CPU per invocation (README "Sizes").
+cargo lambda build --profile release-small --arm64 --output-format zip "${packages[@]}"
 took=$(( $(date +%s) - started ))
 
-artifacts="$target/lambda"
 count=0; total=0; largest=0; over=0
 printf '%-40s %10s\n' function "zipped KB"
 for zip in "$artifacts"/*/bootstrap.zip; do

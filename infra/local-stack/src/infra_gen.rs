@@ -904,10 +904,13 @@ pub fn write_prebuilt(artifacts: &Path, out: &Path) -> std::io::Result<Vec<Strin
                 let Some(binary) = res["Metadata"]["BuildProperties"]["Binary"].as_str().map(str::to_string) else {
                     continue;
                 };
-                let code = artifacts.join(&binary);
-                if !code.join("bootstrap").exists() && !code.join("bootstrap.zip").exists() {
-                    return Err(std::io::Error::other(format!("{} is not built", code.display())));
-                }
+                // A zip is uploaded as it is; a folder holding `bootstrap` is zipped by SAM.
+                let folder = artifacts.join(&binary);
+                let code = match folder.join("bootstrap.zip") {
+                    zip if zip.exists() => zip,
+                    _ if folder.join("bootstrap").exists() => folder,
+                    _ => return Err(std::io::Error::other(format!("{} is not built", folder.display()))),
+                };
                 if let Some(r) = res.as_object_mut() {
                     r.remove("Metadata");
                 }

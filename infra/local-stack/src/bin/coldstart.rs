@@ -6,7 +6,9 @@
 //! here passes or fails on timing.
 //!
 //! `infra/coldstart.sh [processes] [warm-invocations]` builds the binaries in release mode and
-//! runs this; run directly, it expects them next to its own executable.
+//! runs this; run directly, it expects them next to its own executable. `COLDSTART_ONLY=health,node`
+//! measures some of them (with the baseline); `COLDSTART_ALSO=target/release-small` adds the
+//! DynamoDB-only baseline and `health` from another build, in the same run.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -343,10 +345,33 @@ async fn main() {
             }
         },
     ];
+    // COLDSTART_ALSO=<folder>: the same baseline and `health` built another way (another profile,
+    // say), measured in the same run beside these.
+    if let Ok(other) = std::env::var("COLDSTART_ALSO") {
+        let other = PathBuf::from(other);
+        let tag = other.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for (name, event) in
+            [("lambda-dynamodb-only", json!({})), ("health", http_event("GET", "/health", "/health", "", None, None))]
+        {
+            targets.push(Target {
+                label: Box::leak(format!("{name} ({tag})").into_boxed_str()),
+                name: Box::leak(format!("{name}-{tag}").into_boxed_str()),
+                command: vec![other.join(name).display().to_string()],
+                event: Box::new(move |_, _| event.clone()),
+                ok: http_ok,
+            });
+        }
+    }
+    // COLDSTART_ONLY=<name,name,…>: a shorter run over some of the functions (the baseline stays).
+    if let Ok(only) = std::env::var("COLDSTART_ONLY") {
+        let only: Vec<&str> = only.split(',').collect();
+        targets.retain(|t| t.name == "lambda-hello" || only.iter().any(|o| t.name.starts_with(o)));
+    }
     for t in &targets {
         assert!(Path::new(&t.command[0]).exists(), "{} is not built: run infra/coldstart.sh", t.command[0]);
     }
-    if let Some(command) = node_function(&repo.join("infra/bench/node")) {
+    let node_wanted = std::env::var("COLDSTART_ONLY").map_or(true, |o| o.split(',').any(|n| n == "node"));
+    if let Some(command) = node_function(&repo.join("infra/bench/node")).filter(|_| node_wanted) {
         targets.push(Target {
             label: "Node.js 20 (GetItem)",
             name: "node-health",
