@@ -259,7 +259,6 @@ async fn check_media(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResul
 
 pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostInput>) -> ApiResult<Created<PostView>> {
     let me = caller.user_id.clone();
-    shared::ratelimit::hit(&ctx, POSTS_PER_USER, &me).await?;
     check_media(&ctx, &me, &body.media_keys).await?;
     if let Some(pet) = &body.pet_id
         && pets_contract::owner_of(&ctx, pet).await?.as_deref() != Some(me.as_str())
@@ -282,6 +281,8 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
         updated_at: now,
     };
     let mut writes = vec![
+        // The hourly posting limit counts in the post's own transaction: only posts made count.
+        shared::ratelimit::counter(&ctx, POSTS_PER_USER, &me),
         Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
         identity_contract::counter(&me, Counter::Posts, 1),
         shared::stats::count(now, &[(shared::stats::Metric::Posts, 1)]),

@@ -217,3 +217,29 @@ async fn a_signed_in_read_learns_whom_its_caller_does_not_see_with_the_session()
     assert_eq!((after[0].0, after[1].0), (DETAIL_CALLS, LIST_CALLS), "no block lookup of their own");
     t.stop().await;
 }
+
+/// A post: the session, one transaction (the post with its counters, the feed entry, the
+/// search indexing message, the write-rate counter and the hourly posting limit), and the
+/// answer's batch read. Only posts made count toward the 30 an hour.
+#[tokio::test]
+async fn a_post_is_three_calls_and_only_posts_made_count_toward_the_hourly_limit() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let refused = t.post("/posts", json!({"content": "x", "mediaKeys": ["not-an-upload"]}), Some(&ann.access)).await;
+    assert_eq!(refused.status / 100, 4, "{:?}", refused.body);
+    for i in 0..30 {
+        t.settle().await;
+        let before = t.stack.ctx.dynamodb_calls.get();
+        let r = t.post("/posts", json!({"content": format!("산책 {i}")}), Some(&ann.access)).await;
+        assert_eq!(r.status, 201, "post {i}: {:?}", r.body);
+        if i == 0 {
+            assert_eq!(t.stack.ctx.dynamodb_calls.get() - before, 3, "session, transaction, the answer's batch read");
+        }
+    }
+    let over = t.post("/posts", json!({"content": "one too many"}), Some(&ann.access)).await;
+    assert_eq!((over.status, over.body["code"].as_str()), (429, Some("RATE_LIMITED")), "{:?}", over.body);
+    assert!(over.header("retry-after").is_some());
+    let mine = t.get(&format!("/users/{}/posts?limit=50", ann.user_id)).await.body;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(30), "the refused posts left nothing");
+    t.stop().await;
+}

@@ -97,10 +97,18 @@ fn main() {
     let newest: Vec<String> = (0..20).map(post).collect();
 
     // One item key each domain's functions give.
+    // The guard's batch read: the account, the session and whom the caller does not see.
     let session = |t: &mut Tally, me: &str| {
         let k = shared::keys::user_key(me);
         t.read(&k.pk, &k.sk, 1.0, true);
         t.read(&k.pk, "SESSION", 0.5, true);
+        let h = shared::account::hidden_key(me);
+        t.read(&h.pk, &h.sk, 0.1, true);
+    };
+    // An HTTP write's per-user, per-route counter, carried in the write's transaction.
+    let charge = |t: &mut Tally, me: &str, route: &str| {
+        let k = shared::keys::rate_key("write", &format!("{me}|{route}"), 0);
+        t.write(&k.pk, &k.sk, 0.1, true);
     };
     let pick_post = |rng: &mut StdRng| {
         if rng.random::<f64>() < viral { post(0) } else { post(post_pop.sample(rng)) }
@@ -135,6 +143,7 @@ fn main() {
                     t.read(&l.pk, &l.sk, 0.1, false);
                 }
                 "PUT /posts/{id}/like" => {
+                    charge(&mut t, &me, "PUT /posts/{id}/like");
                     let p = pick_post(&mut rng);
                     let k = diary_contract::keys::post_key(&p);
                     t.read(&k.pk, &k.sk, 1.0, false);
@@ -150,6 +159,7 @@ fn main() {
                     t.write(&n, "NOTIFCOUNT", 0.1, true);
                 }
                 "POST /posts/{id}/comments" => {
+                    charge(&mut t, &me, "POST /posts/{id}/comments");
                     let p = pick_post(&mut rng);
                     let k = diary_contract::keys::post_key(&p);
                     t.read(&k.pk, &k.sk, 1.0, false);
@@ -159,6 +169,7 @@ fn main() {
                     t.write(&s.pk, &s.sk, 0.2, true);
                 }
                 "POST /posts" => {
+                    charge(&mut t, &me, "POST /posts");
                     let id = ulid::Ulid::new().to_string();
                     let k = diary_contract::keys::post_key(&id);
                     t.write(&k.pk, &k.sk, 1.0, true);
