@@ -425,9 +425,11 @@ impl TransactFailure {
     /// The error to answer with; `writes` are the transaction's items from position `skipped`.
     fn into_error(self, mut writes: impl Iterator<Item = Write>, skipped: usize) -> ApiError {
         match self {
-            Self::Condition(i) => {
-                writes.nth(i - skipped).map(Write::failed).unwrap_or_else(|| TableError::Changed.into())
-            }
+            Self::Condition(i) => i
+                .checked_sub(skipped)
+                .and_then(|i| writes.nth(i))
+                .map(Write::failed)
+                .unwrap_or_else(|| TableError::Changed.into()),
             Self::Error(e) => e,
         }
     }
