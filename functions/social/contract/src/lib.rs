@@ -33,14 +33,6 @@ pub async fn blocked_between(ctx: &AppContext, a: &str, b: &str) -> ApiResult<bo
     Ok(found.iter().any(Option::is_some))
 }
 
-/// 403 `USER_BLOCKED` when either blocks the other.
-pub async fn ensure_not_blocked(ctx: &AppContext, a: &str, b: &str) -> ApiResult<()> {
-    if blocked_between(ctx, a, b).await? {
-        return Err(RelationError::Blocked.into());
-    }
-    Ok(())
-}
-
 /// The same test as [`blocked_between`] as two condition checks in the caller's own
 /// transaction, failing it with `on_fail`: a write across a block costs no read of its own, and
 /// a block made between the caller's read and write still stops it. Put them first, so that the
