@@ -156,6 +156,16 @@ pub struct Config {
     pub static_credentials: Option<(String, String)>,
 }
 
+/// The local stack's credentials for one function, derived from its operator key pair: the
+/// access key names the function, the secret is keyed by the operator's secret, so the stack
+/// knows who signed a call and can check the signature.
+pub fn local_function_credentials(key: &str, secret: &str, function: &str) -> (String, String) {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(function.as_bytes());
+    (format!("{key}.{function}"), hex::encode(mac.finalize().into_bytes()))
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -236,8 +246,13 @@ impl Config {
         );
         let kakao = provider("KAKAO", "https://kauth.kakao.com/oauth/token", "https://kapi.kakao.com/v2/user/me");
 
+        // Locally each function signs as itself (the stack checks its calls against the policy
+        // the template gives it); without a function name, the stack's own operator key.
         let static_credentials = match (opt("LOCAL_ACCESS_KEY_ID"), opt("LOCAL_SECRET_ACCESS_KEY")) {
-            (Some(a), Some(s)) => Some((a, s)),
+            (Some(a), Some(s)) => Some(match opt("AWS_LAMBDA_FUNCTION_NAME") {
+                Some(function) => local_function_credentials(&a, &s, &function),
+                None => (a, s),
+            }),
             _ => None,
         };
 

@@ -325,9 +325,40 @@ impl AppContext {
         let started = std::time::Instant::now();
         let sdk = sdk_config(&config).await;
         let sdk_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let e = &config.endpoints;
+        Self::assemble(config, clock, sdk, Arc::default(), started, sdk_ms)
+    }
 
-        let dynamodb_calls = Arc::new(CallCounter::default());
+    /// This context as another function sees it: `config` (with that function's credentials)
+    /// on the same resolved SDK configuration, so the local stack's functions share one
+    /// connection pool, one clock and one call counter while each signs as itself.
+    pub fn for_function(&self, config: Config) -> Self {
+        let mut sdk = self.sdk.to_builder();
+        if let Some((key, secret)) = &config.static_credentials {
+            sdk.set_credentials_provider(Some(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::from_keys(key, secret, None),
+            )));
+        }
+        let mut ctx = Self::assemble(
+            config,
+            self.clock.clone(),
+            sdk.build(),
+            self.dynamodb_calls.clone(),
+            std::time::Instant::now(),
+            0.0,
+        );
+        ctx.call_ledger = self.call_ledger.clone();
+        ctx
+    }
+
+    fn assemble(
+        config: Config,
+        clock: SharedClock,
+        sdk: SdkConfig,
+        dynamodb_calls: Arc<CallCounter>,
+        started: std::time::Instant,
+        sdk_ms: f64,
+    ) -> Self {
+        let e = &config.endpoints;
         let mut ddb = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(CountCalls(dynamodb_calls.clone()));
         if let Some(url) = &e.dynamodb {
             ddb = ddb.endpoint_url(url);

@@ -169,19 +169,24 @@ async fn clear(State(f): State<Arc<Faults>>) -> Response {
 #[derive(Clone)]
 struct Proxy {
     faults: Arc<Faults>,
+    iam: Arc<crate::iam::Iam>,
     upstream: String,
     client: reqwest::Client,
 }
 
-/// The DynamoDB endpoint the functions call: forwards to the stand-in at `upstream`, unless a
-/// fault rule fires.
-pub fn dynamodb_proxy(faults: Arc<Faults>, upstream: String) -> Router {
+/// The DynamoDB endpoint the functions call: checks the caller's policy, then forwards to the
+/// stand-in at `upstream`, unless a fault rule fires.
+pub fn dynamodb_proxy(faults: Arc<Faults>, iam: Arc<crate::iam::Iam>, upstream: String) -> Router {
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("an HTTP client");
-    Router::new().fallback(forward).with_state(Proxy { faults, upstream, client })
+    Router::new().fallback(forward).with_state(Proxy { faults, iam, upstream, client })
 }
 
 async fn forward(State(p): State<Proxy>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     p.faults.calls.fetch_add(1, Ordering::Relaxed);
+    // Who signed the call, and whether their policy allows it, before anything else.
+    if let Err(denial) = crate::iam::check_dynamodb(&p.iam, uri.path(), uri.query().unwrap_or_default(), &headers, &body) {
+        return crate::iam::dynamodb_denial(&denial);
+    }
     let operation = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())

@@ -28,11 +28,13 @@ const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 pub struct Gateway {
     pub routes: Vec<&'static Route>,
     pub jobs: Vec<&'static Job>,
-    pub ctx: Arc<shared::AppContext>,
+    /// Each function's context, under its own identity.
+    pub contexts: Arc<crate::contexts::Contexts>,
     pub mailbox: Arc<Mailbox>,
     pub queues: Arc<Queues>,
     pub cors: Cors,
     pub faults: Arc<crate::faults::Faults>,
+    pub iam: Arc<crate::iam::Iam>,
     pub toss: Arc<crate::toss_sandbox::Toss>,
     pub openapi: String,
     /// The mailbox page shows verification codes: served only while the stack listens on
@@ -47,6 +49,23 @@ pub fn by_specificity(routes: &mut [&'static Route]) {
     routes.sort_by_key(|r| r.path.split('/').map(|seg| seg.starts_with('{')).collect::<Vec<bool>>());
 }
 
+/// `GET /_local/iam`: the calls the functions' policies refused, and the statements no call has
+/// used yet (a permission no code path of the run needed).
+async fn iam_report(State(gw): State<Arc<Gateway>>) -> Response {
+    let unused: Vec<_> = gw
+        .iam
+        .unused()
+        .into_iter()
+        .map(|(function, actions, resources)| serde_json::json!({"function": function, "actions": actions, "resources": resources}))
+        .collect();
+    axum::Json(serde_json::json!({
+        "mode": format!("{:?}", gw.iam.mode),
+        "refusals": gw.iam.refusals(),
+        "unused": unused,
+    }))
+    .into_response()
+}
+
 pub fn router(gw: Arc<Gateway>) -> Router {
     let consoles = crate::faults::console(gw.faults.clone()).merge(crate::toss_sandbox::console(gw.toss.clone()));
     Router::new()
@@ -54,6 +73,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/_local/mail", get(mailbox))
         .route("/_local/jobs/{name}/run", post(run_job))
         .route("/_local/queues", get(queues))
+        .route("/_local/iam", get(iam_report))
         .fallback(api)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
         .with_state(gw)
@@ -96,7 +116,7 @@ async fn run_job(State(gw): State<Arc<Gateway>>, Path(name): Path<String>) -> Re
     let Some(job) = gw.jobs.iter().find(|j| j.name == name) else {
         return problem(&ApiError::not_found("JOB_NOT_FOUND", format!("No scheduled job is named {name}.")));
     };
-    match shared::runtime::run_job_once(job, gw.ctx.clone()).await {
+    match shared::runtime::run_job_once(job, gw.contexts.of_trigger(job)).await {
         Ok(summary) => axum::Json(serde_json::json!({"job": job.name, "result": summary})).into_response(),
         Err(e) => problem(&e),
     }
@@ -183,7 +203,7 @@ async fn api(
             let event = http_event(route, &incoming, &params);
             match lambda_http::request::from_str(&event.to_string()) {
                 Ok(req) => {
-                    let answer = to_axum(shared::dispatch::dispatch(route, gw.ctx.clone(), req).await);
+                    let answer = to_axum(shared::dispatch::dispatch(route, gw.contexts.of_trigger(route), req).await);
                     // The function finished (and committed), but its answer never arrives.
                     if gw.faults.fire("lambda", &route.route_key(), &[]).is_some() {
                         let lost = axum::Json(serde_json::json!({"message": "Internal Server Error"}));

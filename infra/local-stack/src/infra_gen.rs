@@ -234,6 +234,46 @@ fn environment() -> Value {
     json!({"Variables": vars})
 }
 
+/// The IAM statements a function is given in the template: its permissions, and a worker's send
+/// to its own dead-letter queue. The local stack enforces exactly these (`iam.rs`).
+pub fn statements(f: &Function) -> Vec<Value> {
+    let mut statements = match policy(f.permissions) {
+        Value::Array(mut p) => p.pop().map(|p| p["Statement"].clone()),
+        _ => None,
+    }
+    .and_then(|s| s.as_array().cloned())
+    .unwrap_or_default();
+    if let Trigger::Sqs(w) = &f.trigger {
+        // A message that can never succeed is moved to the dead-letter queue by the worker.
+        statements.push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", dlq_id(w.queue)))}));
+    }
+    statements
+}
+
+/// What the parameters and pseudo parameters a policy statement names stand for in the local
+/// stack (`arn:aws:…:us-east-1:000000000000:…`).
+pub fn local_parameters(region: &str, account: &str, table: &str, bucket: &str, mail_from: &str) -> BTreeMap<String, String> {
+    let mut p = BTreeMap::from([
+        ("AWS::Partition".to_string(), "aws".to_string()),
+        ("AWS::Region".to_string(), region.to_string()),
+        ("AWS::AccountId".to_string(), account.to_string()),
+        ("TableName".to_string(), table.to_string()),
+        ("TableArn".to_string(), format!("arn:aws:dynamodb:{region}:{account}:table/{table}")),
+        ("TableStreamArn".to_string(), format!("arn:aws:dynamodb:{region}:{account}:table/{table}/stream/local")),
+        ("MediaBucket".to_string(), bucket.to_string()),
+        ("MailFrom".to_string(), mail_from.to_string()),
+        ("WebSocketApiId".to_string(), LOCAL_WEBSOCKET_API_ID.to_string()),
+    ]);
+    for q in queues::ALL {
+        p.insert(format!("{}Arn", queue_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.name));
+        p.insert(format!("{}Arn", dlq_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.dlq_name()));
+    }
+    p
+}
+
+/// The WebSocket API's id in the local stack (and its stage's name).
+pub const LOCAL_WEBSOCKET_API_ID: &str = "local";
+
 /// IAM statements for a function's permissions: only what it uses, on only our resources.
 fn policy(perms: &[Permission]) -> Value {
     let table = || json!([r("TableArn"), sub("${TableArn}/index/*")]);
@@ -319,7 +359,7 @@ fn nested_stack(funcs: &[&Function]) -> Value {
         let mut props = json!({
             "FunctionName": sub(&format!("petplatform-${{Stage}}-{}", f.binary)),
             "CodeUri": format!("../../functions/{}", f.package),
-            "Policies": policy(f.permissions),
+            "Policies": [{"Statement": statements(f)}],
             "MemorySize": f.memory_mb,
             "Timeout": f.timeout_secs,
             "Description": f.summary(),
@@ -342,10 +382,6 @@ fn nested_stack(funcs: &[&Function]) -> Value {
                 api_route(&mut resources, &id, "HttpApiId", &route.route_key(), integration);
             }
             Trigger::Sqs(w) => {
-                // A message that can never succeed is moved to the dead-letter queue by the worker.
-                if let Some(statements) = props["Policies"][0]["Statement"].as_array_mut() {
-                    statements.push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", dlq_id(w.queue)))}));
-                }
                 props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
                     "Queue": r(&format!("{}Arn", queue_id(w.queue))),
                     "BatchSize": w.batch_size,

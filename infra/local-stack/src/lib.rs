@@ -10,9 +10,11 @@ pub mod bench_support;
 pub mod catalog;
 pub mod clova_sandbox;
 pub mod comprehend;
+pub mod contexts;
 pub mod cors;
 pub mod faults;
 pub mod gateway;
+pub mod iam;
 pub mod infra_gen;
 pub mod instagram_sandbox;
 pub mod media_cdn;
@@ -78,6 +80,9 @@ pub struct StackOptions {
     pub visibility_timeout: Option<Duration>,
     /// Run the schedules' timers (tests fire jobs by hand).
     pub run_schedules: bool,
+    /// Whether a call a function's policy does not allow fails (the default) or is only logged
+    /// (`LOCAL_IAM=report`).
+    pub iam: iam::Mode,
     pub clock: SharedClock,
 }
 
@@ -108,6 +113,7 @@ impl StackOptions {
             run_functions: true,
             visibility_timeout: None,
             run_schedules: false,
+            iam: iam::Mode::from_env(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -155,6 +161,10 @@ pub struct LocalStack {
     pub sandbox_url: String,
     /// The fault switch (also at `/_local/faults`).
     pub faults: Arc<faults::Faults>,
+    /// Every function's policy, and what they refused (also at `/_local/iam`).
+    pub iam: Arc<iam::Iam>,
+    /// Each function's context, under its own identity.
+    pub contexts: Arc<contexts::Contexts>,
     /// The Toss Payments sandbox's state (also at `/_local/toss/`).
     pub toss: Arc<toss_sandbox::Toss>,
     /// The WebSocket API (`ws://…`; its `@connections` API on the same port over HTTP).
@@ -262,12 +272,21 @@ impl LocalStack {
             }));
         }
         drop(db);
+        // Each function's policy, as the template gives it, checked by every stand-in.
+        let iam = iam::Iam::new(
+            opts.iam,
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            REGION,
+            &catalog::functions(),
+            &infra_gen::local_parameters(REGION, iam::ACCOUNT_ID, TABLE_NAME, MEDIA_BUCKET, MAIL_FROM),
+        )?;
         // The endpoint the functions call: the fault switch's proxy in front of the stand-in.
         let faults = Arc::new(faults::Faults::default());
         let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
         tasks.push(serve_axum(
             listener,
-            faults::dynamodb_proxy(faults.clone(), dynamodb_direct_url.clone()),
+            faults::dynamodb_proxy(faults.clone(), iam.clone(), dynamodb_direct_url.clone()),
             stop_rx.clone(),
         ));
 
@@ -275,7 +294,7 @@ impl LocalStack {
         let media_root = data_dir.join("s3");
         std::fs::create_dir_all(media_root.join(MEDIA_BUCKET))?;
         let (listener, s3_url) = bind(&opts.host, opts.s3_port).await?;
-        tasks.push(tokio::spawn(serve_s3(listener, media_root, cors::Cors::from_config_and_env(), stop_rx.clone())));
+        tasks.push(tokio::spawn(serve_s3(listener, media_root, cors::Cors::from_config_and_env(), iam.clone(), stop_rx.clone())));
         let (listener, media_url) = bind(&opts.host, opts.media_port).await?;
         tasks.push(serve_axum(listener, media_cdn::router(s3_url.clone()), stop_rx.clone()));
 
@@ -293,7 +312,8 @@ impl LocalStack {
             axum::Router::new()
                 .fallback(axum::routing::post(sqs::endpoint))
                 .with_state(queues.clone())
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
+                .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Sqs), iam::guard)),
             stop_rx.clone(),
         ));
 
@@ -305,7 +325,8 @@ impl LocalStack {
             axum::Router::new()
                 .fallback(axum::routing::post(ses::endpoint))
                 .with_state(mailbox.clone())
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
+                .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Ses), iam::guard)),
             stop_rx.clone(),
         ));
 
@@ -317,7 +338,8 @@ impl LocalStack {
             axum::Router::new()
                 .fallback(axum::routing::post(comprehend::endpoint))
                 .with_state(comprehend.clone())
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
+                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
+                .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Comprehend), iam::guard)),
             stop_rx.clone(),
         ));
 
@@ -400,6 +422,7 @@ impl LocalStack {
         ctx.call_ledger = Some(Arc::default());
         let ctx = Arc::new(ctx);
         ensure_table(&ctx).await?;
+        let contexts = contexts::Contexts::new(ctx.clone(), env.clone(), &catalog::functions());
 
         let mut stack = Self {
             http_url: String::new(),
@@ -414,6 +437,8 @@ impl LocalStack {
             instagram,
             sandbox_url,
             faults: faults.clone(),
+            iam: iam.clone(),
+            contexts: contexts.clone(),
             toss: toss.clone(),
             websocket_url: websocket_http.replacen("http://", "ws://", 1),
             websocket: None,
@@ -432,12 +457,14 @@ impl LocalStack {
         // `@connections` still answers).
         let ws = websocket::WebSocketApi::new(
             if opts.run_functions { catalog::websocket_routes() } else { Vec::new() },
-            ctx.clone(),
+            contexts.clone(),
             opts.websocket_limits,
         );
         ws.set_domain(websocket_http.trim_start_matches("http://"));
         stack.websocket = Some(ws.clone());
-        let app = websocket::router(ws).into_make_service_with_connect_info::<SocketAddr>();
+        let app = websocket::router(ws)
+            .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Connections), iam::guard))
+            .into_make_service_with_connect_info::<SocketAddr>();
         let rx = stop_rx.clone();
         stack.tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(websocket_listener, app).with_graceful_shutdown(stopped(rx)).await {
@@ -447,7 +474,12 @@ impl LocalStack {
         if opts.run_functions {
             // Event source mappings.
             for w in catalog::workers() {
-                stack.tasks.push(tokio::spawn(sqs::run_event_source(queues.clone(), w, ctx.clone(), stop_rx.clone())));
+                stack.tasks.push(tokio::spawn(sqs::run_event_source(
+                    queues.clone(),
+                    w,
+                    contexts.of_trigger(w),
+                    stop_rx.clone(),
+                )));
             }
             for consumer in catalog::streams() {
                 stack.tasks.push(tokio::spawn(streams::run(
@@ -455,7 +487,7 @@ impl LocalStack {
                     stack.dynamodb_direct_url.clone(),
                     TABLE_NAME,
                     consumer,
-                    ctx.clone(),
+                    contexts.of_trigger(consumer),
                     queues.clone(),
                     stack.data_dir.join(format!("stream-{}.checkpoint", consumer.name)),
                     stop_rx.clone(),
@@ -464,7 +496,7 @@ impl LocalStack {
             // Schedules.
             if opts.run_schedules {
                 for job in catalog::jobs() {
-                    let (ctx, mut rx) = (ctx.clone(), stop_rx.clone());
+                    let (ctx, mut rx) = (contexts.of_trigger(job), stop_rx.clone());
                     stack.tasks.push(tokio::spawn(async move {
                         let mut every = tokio::time::interval(Duration::from_secs(job.local_every_secs));
                         every.tick().await;
@@ -483,11 +515,12 @@ impl LocalStack {
             let gw = Arc::new(gateway::Gateway {
                 routes,
                 jobs: catalog::jobs(),
-                ctx: ctx.clone(),
+                contexts: contexts.clone(),
                 mailbox,
                 queues,
                 cors: cors::Cors::from_config_and_env(),
                 faults: faults.clone(),
+                iam: iam.clone(),
                 toss: toss.clone(),
                 openapi: catalog::openapi_json(),
                 mailbox_open: opts
@@ -597,7 +630,13 @@ fn unsigned_amz_header<B>(req: &http::Request<B>) -> Option<String> {
 
 /// S3 on the file system, checking SigV4 signatures (presigned URLs included), with the bucket
 /// CORS rule the template gives the real bucket, so a browser can upload to presigned URLs.
-async fn serve_s3(listener: TcpListener, root: PathBuf, cors: cors::Cors, mut stop: watch::Receiver<bool>) {
+async fn serve_s3(
+    listener: TcpListener,
+    root: PathBuf,
+    cors: cors::Cors,
+    iam: Arc<iam::Iam>,
+    mut stop: watch::Receiver<bool>,
+) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let fs = match s3s_fs::FileSystem::new(&root) {
         Ok(fs) => fs,
@@ -607,7 +646,9 @@ async fn serve_s3(listener: TcpListener, root: PathBuf, cors: cors::Cors, mut st
         }
     };
     let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-    builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
+    // The stack's keys, and each operation held to its signer's policy.
+    builder.set_auth(iam::S3Iam(iam.clone()));
+    builder.set_access(iam::S3Iam(iam));
     let service = builder.build();
     let cors = Arc::new(cors);
     loop {

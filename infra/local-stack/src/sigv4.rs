@@ -1,5 +1,5 @@
 //! AWS Signature Version 4, checked the way AWS checks it, for the stand-ins that take signed
-//! requests in headers (SQS). A request the real service would refuse is refused here too.
+//! requests in headers (DynamoDB, SQS, SES, Comprehend, `@connections`). A request the real service would refuse is refused here too.
 
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
@@ -22,8 +22,14 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// Checks the `Authorization: AWS4-HMAC-SHA256 …` header of a request against the one key pair
-/// the stand-ins accept.
+/// The access key a request's `Authorization` header names.
+pub fn access_key(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?.strip_prefix("AWS4-HMAC-SHA256 ")?;
+    let credential = auth.split(',').map(str::trim).find_map(|f| f.strip_prefix("Credential="))?;
+    credential.split('/').next().map(str::to_string)
+}
+
+/// Checks the `Authorization: AWS4-HMAC-SHA256 …` header of a request against a key pair.
 pub fn verify(
     method: &str,
     path: &str,

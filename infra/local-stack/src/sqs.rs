@@ -460,36 +460,10 @@ impl Queues {
 /// The SQS endpoint (axum handler).
 pub async fn endpoint(
     State(queues): State<Arc<Queues>>,
-    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    // Signed with the stack's key, as SQS requires, or refused.
-    let signed = crate::sigv4::verify(
-        "POST",
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        &headers,
-        &body,
-        crate::ACCESS_KEY_ID,
-        crate::SECRET_ACCESS_KEY,
-    );
-    if let Err(e) = signed {
-        let (code, message) = match e {
-            crate::sigv4::SignatureError::Missing => {
-                ("MissingAuthenticationToken", "Request is missing Authentication Token")
-            }
-            crate::sigv4::SignatureError::UnknownKey => {
-                ("InvalidClientTokenId", "The security token included in the request is invalid.")
-            }
-            crate::sigv4::SignatureError::Mismatch => (
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.",
-            ),
-        };
-        return SqsError { status: StatusCode::FORBIDDEN, code, query_code: code, message: message.into() }
-            .into_response();
-    }
+    // Signatures and policies are checked in front of the queues (`iam::guard`).
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(action) = target.strip_prefix("AmazonSQS.") else {
         return SqsError::bad("InvalidAction", "InvalidAction", "Only the SQS JSON protocol is served here.")

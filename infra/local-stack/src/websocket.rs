@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use shared::AppContext;
 use shared::routes::WsRoute;
 use tokio::sync::mpsc;
 
@@ -63,17 +62,17 @@ struct Connection {
 /// The WebSocket API: its routes and its live connections.
 pub struct WebSocketApi {
     routes: HashMap<&'static str, &'static WsRoute>,
-    ctx: Arc<AppContext>,
+    contexts: Arc<crate::contexts::Contexts>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     limits: Limits,
     domain: Mutex<String>,
 }
 
 impl WebSocketApi {
-    pub fn new(routes: Vec<&'static WsRoute>, ctx: Arc<AppContext>, limits: Limits) -> Arc<Self> {
+    pub fn new(routes: Vec<&'static WsRoute>, contexts: Arc<crate::contexts::Contexts>, limits: Limits) -> Arc<Self> {
         Arc::new(Self {
             routes: routes.into_iter().map(|r| (r.route_key, r)).collect(),
-            ctx,
+            contexts,
             connections: Mutex::new(HashMap::new()),
             limits,
             domain: Mutex::new(String::new()),
@@ -108,7 +107,7 @@ impl WebSocketApi {
                 return Some((500, None));
             }
         };
-        let response = (route.handler.call)(self.ctx.clone(), event).await;
+        let response = (route.handler.call)(self.contexts.of_trigger(route), event).await;
         let body = response.body.and_then(|b| match b {
             aws_lambda_events::encodings::Body::Text(t) => Some(t),
             _ => None,

@@ -11,6 +11,8 @@ pub struct TestStack {
     pub http: reqwest::Client,
     /// Leaves the calls ledger behind when the stack goes (see `LedgerDump`).
     pub ledger: LedgerDump,
+    /// Leaves what the functions' policies refused and used when the stack goes (see `IamDump`).
+    pub iam: IamDump,
 }
 
 /// A response, read whole.
@@ -35,7 +37,9 @@ impl TestStack {
     pub async fn start_with(opts: StackOptions) -> Self {
         let stack = LocalStack::start(opts).await.expect("the local stack starts");
         let ledger = LedgerDump(stack.ctx.call_ledger.clone());
+        let iam = IamDump(stack.iam.clone());
         Self {
+            iam,
             stack,
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
             ledger,
@@ -125,6 +129,23 @@ impl Drop for LedgerDump {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::path::Path::new(&dir).join(format!("{}-{n}.json", std::process::id()));
         if let Ok(json) = serde_json::to_vec(&ledger.snapshot()) {
+            let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(path, json));
+        }
+    }
+}
+
+/// With `IAM_REPORT_DIR` set, every stack leaves there the calls its functions' policies refused
+/// and the statements that allowed a call; `cargo run -p local-stack --bin iam-report <dir>`
+/// lists the statements no test used and every refusal.
+pub struct IamDump(pub std::sync::Arc<local_stack::iam::Iam>);
+
+impl Drop for IamDump {
+    fn drop(&mut self) {
+        let Some(dir) = std::env::var_os("IAM_REPORT_DIR") else { return };
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::path::Path::new(&dir).join(format!("{}-{n}.json", std::process::id()));
+        if let Ok(json) = serde_json::to_vec(&self.0.report()) {
             let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(path, json));
         }
     }
