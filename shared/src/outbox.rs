@@ -45,6 +45,13 @@ impl Entity for OutboxMessage {
     }
 }
 
+/// Every queue an outbox message can name: each of the product's queues but the outbox's own,
+/// which carries nothing. The relay's policy is made from this list, so a message put on a new
+/// queue through the outbox can always be relayed.
+pub fn targets() -> impl Iterator<Item = &'static Queue> {
+    crate::queues::ALL.iter().filter(|q| q.name != crate::queues::OUTBOX.name)
+}
+
 /// The write that queues `body` on `queue` when the transaction it joins commits.
 pub fn message<T: Serialize>(ctx: &AppContext, queue: &'static Queue, body: &T) -> ApiResult<Write> {
     let now = ctx.now();

@@ -40,6 +40,8 @@ pub enum Permission {
     MediaWrite,
     SendEmail,
     SendTo(&'static Queue),
+    /// Send to every queue an outbox message can name ([`crate::outbox::targets`]): the relay's.
+    RelayOutbox,
     /// Read queue depths (the dead-letter watch).
     InspectQueues,
     ManageConnections,

@@ -68,7 +68,7 @@ pub static TYPING: Function = Function::websocket(
     "Tells the other members I am typing ({type: chat.typing}; not stored)",
     ws_handler!(typing),
 )
-.permissions(&[Permission::TableRead, Permission::ManageConnections])
+.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections])
 .frame(r#"{"action":"typing","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#);
 
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,8 @@ use crate::PKG;
 use crate::error::RealtimeError;
 use crate::tickets::{TicketItem, digest};
 
-const PUSH: &[Permission] = &[Permission::TableRead, Permission::ManageConnections];
+/// Pushing forgets connections API Gateway says are gone (`shared::push`): a table write.
+const PUSH: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
 
 pub static CONNECT: Function = Function::websocket(
     "$connect",

@@ -24,11 +24,7 @@ pub static OUTBOX_RELAY: Function = Function::stream(
         summary: "Sends the messages committed in the table's outbox to their queues",
     },
 )
-.permissions(&[
-    Permission::SendTo(&queues::MAIL),
-    Permission::SendTo(&queues::NOTIFICATIONS),
-    Permission::SendTo(&queues::FEED),
-]);
+.permissions(&[Permission::RelayOutbox]);
 
 pub async fn relay(ctx: Arc<AppContext>, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();

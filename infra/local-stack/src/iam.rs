@@ -582,6 +582,9 @@ pub async fn guard(
             iam.authorize(&principal, &calls).err().map(Denial::Refused)
         }
     };
+    if let Some(d) = &denial {
+        tracing::warn!(?service, %path, denial = ?d, "refused before the stand-in");
+    }
     let Some(denial) = denial else {
         return next.run(axum::extract::Request::from_parts(parts, Body::from(bytes))).await;
     };

@@ -298,6 +298,9 @@ fn policy(perms: &[Permission]) -> Value {
             Permission::SendTo(q) => {
                 json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", queue_id(q)))})
             }
+            Permission::RelayOutbox => {
+                json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": shared::outbox::targets().map(|q| r(&format!("{}Arn", queue_id(q)))).collect::<Vec<_>>()})
+            }
             Permission::InspectQueues => {
                 json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": queues::ALL.iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()})
             }

@@ -364,38 +364,12 @@ fn gone() -> Response {
         .into_response()
 }
 
-fn signed(method: &str, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Box<Response>> {
-    crate::sigv4::verify(
-        method,
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        headers,
-        body,
-        crate::ACCESS_KEY_ID,
-        crate::SECRET_ACCESS_KEY,
-    )
-    .map_err(|_| {
-        Box::new(
-            (
-                StatusCode::FORBIDDEN,
-                [("content-type", "application/json"), ("x-amzn-errortype", "ForbiddenException")],
-                r#"{"message":"The request signature we calculated does not match the signature you provided."}"#,
-            )
-                .into_response(),
-        )
-    })
-}
-
 async fn post_to_connection(
     State(api): State<Arc<WebSocketApi>>,
     Path(id): Path<String>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = signed("POST", &uri, &headers, &body) {
-        return *r;
-    }
+    // Signatures and policies are checked in front of `@connections` (`iam::guard`).
     if body.len() > api.limits.max_message_bytes {
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -415,12 +389,8 @@ async fn post_to_connection(
 async fn get_connection(
     State(api): State<Arc<WebSocketApi>>,
     Path(id): Path<String>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
+    // Signatures and policies are checked in front of `@connections` (`iam::guard`).
 ) -> Response {
-    if let Err(r) = signed("GET", &uri, &headers, b"") {
-        return *r;
-    }
     match api.connection(&id) {
         Some(c) => {
             let idle = c.last_active.lock().unwrap().elapsed();
@@ -439,12 +409,8 @@ async fn get_connection(
 async fn delete_connection(
     State(api): State<Arc<WebSocketApi>>,
     Path(id): Path<String>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
+    // Signatures and policies are checked in front of `@connections` (`iam::guard`).
 ) -> Response {
-    if let Err(r) = signed("DELETE", &uri, &headers, b"") {
-        return *r;
-    }
     match api.connection(&id) {
         Some(c) => {
             let _ = c.tx.send(Outgoing::Close(1000, "Normal closure"));

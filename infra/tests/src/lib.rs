@@ -60,7 +60,30 @@ impl TestStack {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
+        self.presigned_urls_open(&body).await;
         Reply { status, headers, body }
+    }
+
+    /// Every presigned media URL an answer holds must open for its reader: S3 checks it against
+    /// the policy of the function that signed it, and one without `s3:GetObject` signs URLs that
+    /// answer 403 (a missing object is fine: 404).
+    async fn presigned_urls_open(&self, body: &Value) {
+        fn collect<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::String(s) if s.contains("X-Amz-Signature=") => out.push(s),
+                Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+                Value::Object(o) => o.values().for_each(|v| collect(v, out)),
+                _ => {}
+            }
+        }
+        let mut urls = Vec::new();
+        collect(body, &mut urls);
+        urls.sort_unstable();
+        urls.dedup();
+        for url in urls.into_iter().filter(|u| u.starts_with(&self.stack.media_url)).take(3) {
+            let Ok(res) = self.http.get(url).header("range", "bytes=0-0").send().await else { continue };
+            assert_ne!(res.status().as_u16(), 403, "a presigned URL in the answer is refused (its signer's policy?): {url}");
+        }
     }
 
     /// A client whose requests come from another loopback address (another "source IP").
