@@ -90,7 +90,7 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         }
         // Every write has a per-user limit per route: one script cannot flood a table partition
         // or other users' inboxes.
-        if route.method.is_write() {
+        if route.counts_writes() {
             let limit = crate::ratelimit::Limit { action: "write", max: ctx.config.write_rate_limit, window_secs: 60 };
             authorized.charge =
                 Some(crate::ratelimit::counter(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())));

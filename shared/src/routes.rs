@@ -440,6 +440,13 @@ impl Route {
         v
     }
 
+    /// Whether a signed-in caller's request counts against the per-user write-rate limit
+    /// (`dispatch`): the function then updates the caller's counter in the table, whatever its
+    /// own permissions (the template gives it that `dynamodb:UpdateItem`).
+    pub fn counts_writes(&self) -> bool {
+        self.method.is_write()
+    }
+
     /// `GET /pets/{id}`: the API Gateway route key.
     pub fn route_key(&self) -> String {
         format!("{} {}", self.method.as_str(), self.path)
@@ -488,6 +495,9 @@ pub struct StreamConsumer {
     pub max_retries: u32,
     /// Where records that kept failing go (its dead-letter queue).
     pub failure_queue: &'static Queue,
+    /// The only records that invoke it: inserts of items of this entity type (the mapping's
+    /// `FilterCriteria` in AWS, the same filter in the local mapping).
+    pub inserts_of: &'static str,
     pub handler: StreamHandler,
     pub summary: &'static str,
 }

@@ -25,6 +25,14 @@ use crate::posts::{READ, existing_post, visible_post};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+/// A write that answers with the comment shows its author's avatar: a presigned URL, which S3
+/// checks against this function's `s3:GetObject`.
+const WRITE_SHOWN: &[Permission] = &[
+    Permission::TableRead,
+    Permission::TableWrite,
+    Permission::MediaRead,
+    Permission::SendTo(&queues::NOTIFICATIONS),
+];
 
 pub static CREATE: Function = Function::http(
     Method::Post,
@@ -34,7 +42,7 @@ pub static CREATE: Function = Function::http(
     Access::User,
     handler!(create),
 )
-.permissions(WRITE)
+.permissions(WRITE_SHOWN)
 .doc("community", "Comment on a community post, or reply to a comment (one level)")
 .example(r#"{"content":"저희는 하루 두 번 해요!","parentId":null}"#)
 .responses(&[said(201, "Commented.")])
@@ -61,7 +69,7 @@ pub static UPDATE: Function = Function::http(
     Access::User,
     handler!(update),
 )
-.permissions(WRITE)
+.permissions(WRITE_SHOWN)
 .doc("community", "Edit my community comment")
 .example(r#"{"content":"저희는 하루 세 번 해요!"}"#)
 .responses(&[said(200, "The comment.")])

@@ -25,10 +25,18 @@ use crate::posts::{PAGE, READ, existing_post, visible_post};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+/// A write that answers with the comment shows its author's avatar: a presigned URL, which S3
+/// checks against this function's `s3:GetObject`.
+const WRITE_SHOWN: &[Permission] = &[
+    Permission::TableRead,
+    Permission::TableWrite,
+    Permission::MediaRead,
+    Permission::SendTo(&queues::NOTIFICATIONS),
+];
 
 pub static CREATE: Function =
     Function::http(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, handler!(create))
-        .permissions(WRITE)
+        .permissions(WRITE_SHOWN)
         .doc("diary", "Comment on a post, or reply to a comment (one level)")
         .example(r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
         .responses(&[said(201, "Commented.")])
@@ -44,7 +52,7 @@ pub static LIST: Function =
 
 pub static UPDATE: Function =
     Function::http(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, handler!(update))
-        .permissions(WRITE)
+        .permissions(WRITE_SHOWN)
         .doc("diary", "Edit my comment")
         .example(r#"{"content":"정말 귀여워요!"}"#)
         .responses(&[said(200, "The comment.")])

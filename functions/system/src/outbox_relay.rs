@@ -20,6 +20,7 @@ pub static OUTBOX_RELAY: Function = Function::stream(
         batch_size: 100,
         max_retries: 10,
         failure_queue: &queues::OUTBOX,
+        inserts_of: <OutboxMessage as shared::table::Entity>::TYPE,
         handler: |ctx, event| Box::pin(relay(ctx, event)),
         summary: "Sends the messages committed in the table's outbox to their queues",
     },

@@ -47,7 +47,7 @@ impl Contexts {
 
     /// The context of the function whose trigger `trigger` is (a `&Route`, `&Worker`, `&Job`,
     /// `&StreamConsumer` or `&WsRoute` from the catalogue).
-    pub fn of_trigger<T>(&self, trigger: &T) -> Arc<AppContext> {
+    pub fn of_trigger<T>(&self, trigger: &'static T) -> Arc<AppContext> {
         match self.by_trigger.get(&address(trigger)) {
             Some(f) => self.of(f),
             None => {

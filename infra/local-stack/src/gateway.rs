@@ -113,7 +113,7 @@ async fn queues(State(gw): State<Arc<Gateway>>) -> Response {
 }
 
 async fn run_job(State(gw): State<Arc<Gateway>>, Path(name): Path<String>) -> Response {
-    let Some(job) = gw.jobs.iter().find(|j| j.name == name) else {
+    let Some(job) = gw.jobs.iter().copied().find(|j| j.name == name) else {
         return problem(&ApiError::not_found("JOB_NOT_FOUND", format!("No scheduled job is named {name}.")));
     };
     match shared::runtime::run_job_once(job, gw.contexts.of_trigger(job)).await {

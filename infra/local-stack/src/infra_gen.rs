@@ -93,6 +93,7 @@ fn alarms(resources: &mut serde_json::Map<String, Value>) {
             "Type": "AWS::SNS::Topic",
             "Properties": {
                 "TopicName": sub("petplatform-${Stage}-alarms"),
+                "KmsMasterKeyId": "alias/aws/sns",
                 "Subscription": [{"Protocol": "email", "Endpoint": r("OpsEmail")}]
             }
         }),
@@ -183,6 +184,11 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ("Stage".to_string(), r("Stage")),
         ("TableName".to_string(), r("Table")),
         ("TableArn".to_string(), get_att("Table", "Arn")),
+        ("LogRetentionDays".to_string(), r("LogRetentionDays")),
+        ("ReservedConcurrency".to_string(), r("ReservedConcurrency")),
+        ("AlarmTopicArn".to_string(), r("AlarmTopic")),
+        ("JobFailuresQueueArn".to_string(), get_att("JobFailuresQueue", "Arn")),
+        ("StackCmkArn".to_string(), get_att("StackCmk", "Arn")),
         ("TableStreamArn".to_string(), get_att("Table", "StreamArn")),
         ("MediaBucket".to_string(), r("MediaBucket")),
         ("MediaBaseUrl".to_string(), sub("https://${MediaDistribution.DomainName}")),
@@ -243,9 +249,25 @@ pub fn statements(f: &Function) -> Vec<Value> {
     }
     .and_then(|s| s.as_array().cloned())
     .unwrap_or_default();
+    if let Trigger::Http(route) = &f.trigger
+        && route.counts_writes()
+        && !f.permissions.contains(&Permission::TableWrite)
+    {
+        // The caller's write-rate counter (`Route::counts_writes`).
+        statements.push(json!({"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": r("TableArn")}));
+    }
+    if let Trigger::Schedule(_) = &f.trigger {
+        // A run that failed its retries goes to the job-failures queue (the function's
+        // on-failure destination, which Lambda sends with the function's role).
+        statements.push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r("JobFailuresQueueArn")}));
+    }
     if let Trigger::Sqs(w) = &f.trigger {
         // A message that can never succeed is moved to the dead-letter queue by the worker.
         statements.push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", dlq_id(w.queue)))}));
+        // A message retried later gets its delay as its visibility (`MessageError::RetryAfter`);
+        // the managed policy of SQS event sources (AWSLambdaSQSQueueExecutionRole) has no
+        // ChangeMessageVisibility.
+        statements.push(json!({"Effect": "Allow", "Action": ["sqs:ChangeMessageVisibility"], "Resource": r(&format!("{}Arn", queue_id(w.queue)))}));
     }
     statements
 }
@@ -263,6 +285,7 @@ pub fn local_parameters(region: &str, account: &str, table: &str, bucket: &str, 
         ("MediaBucket".to_string(), bucket.to_string()),
         ("MailFrom".to_string(), mail_from.to_string()),
         ("WebSocketApiId".to_string(), LOCAL_WEBSOCKET_API_ID.to_string()),
+        ("JobFailuresQueueArn".to_string(), format!("arn:aws:sqs:{region}:{account}:job-failures")),
     ]);
     for q in queues::ALL {
         p.insert(format!("{}Arn", queue_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.name));
@@ -270,6 +293,9 @@ pub fn local_parameters(region: &str, account: &str, table: &str, bucket: &str, 
     }
     p
 }
+
+/// The most concurrent batches an SQS event source invokes a worker with.
+const WORKER_MAX_CONCURRENCY: u32 = 5;
 
 /// The WebSocket API's id in the local stack (and its stage's name).
 pub const LOCAL_WEBSOCKET_API_ID: &str = "local";
@@ -373,6 +399,45 @@ fn nested_stack(funcs: &[&Function]) -> Value {
         if !secrets.is_empty() {
             props["Environment"] = json!({"Variables": secrets});
         }
+        // Its own log group, kept `LogRetentionDays` (named after the function, so it is the one
+        // Lambda writes to).
+        resources.insert(
+            format!("{id}LogGroup"),
+            json!({
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {
+                    "LogGroupName": sub(&format!("/aws/lambda/${{{id}Function}}")),
+                    "RetentionInDays": r("LogRetentionDays"),
+                    "KmsKeyId": r("StackCmkArn")
+                }
+            }),
+        );
+        if !matches!(f.trigger, Trigger::Http(_) | Trigger::WebSocket(_)) {
+            // Workers, the relay and jobs run unseen: an error is an alarm of its own. Each has
+            // a reserved share of the account's concurrency, so a flood elsewhere cannot starve
+            // it (and it cannot take more).
+            props["ReservedConcurrentExecutions"] = r("ReservedConcurrency");
+            resources.insert(
+                format!("{id}ErrorsAlarm"),
+                json!({
+                    "Type": "AWS::CloudWatch::Alarm",
+                    "Properties": {
+                        "AlarmName": sub(&format!("petplatform-${{Stage}}-{}-errors", f.binary)),
+                        "AlarmDescription": format!("{} failed: {}", f.binary, f.summary()),
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Errors",
+                        "Dimensions": [{"Name": "FunctionName", "Value": r(&format!("{id}Function"))}],
+                        "Statistic": "Sum",
+                        "Period": 300,
+                        "EvaluationPeriods": 1,
+                        "Threshold": 0,
+                        "ComparisonOperator": "GreaterThanThreshold",
+                        "TreatMissingData": "notBreaching",
+                        "AlarmActions": [r("AlarmTopicArn")]
+                    }
+                }),
+            );
+        }
         match &f.trigger {
             Trigger::Http(route) => {
                 props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
@@ -388,7 +453,10 @@ fn nested_stack(funcs: &[&Function]) -> Value {
                 props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
                     "Queue": r(&format!("{}Arn", queue_id(w.queue))),
                     "BatchSize": w.batch_size,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"]
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    // At most this many concurrent batches: below the reserved concurrency, so the
+                    // mapping is never throttled into redelivering.
+                    "ScalingConfig": {"MaximumConcurrency": WORKER_MAX_CONCURRENCY}
                 }}});
             }
             Trigger::Stream(c) => {
@@ -399,11 +467,26 @@ fn nested_stack(funcs: &[&Function]) -> Value {
                     "MaximumRetryAttempts": c.max_retries,
                     "BisectBatchOnFunctionError": true,
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}}
+                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}},
+                    // Only the records it reads invoke it (the local mapping filters the same way).
+                    "FilterCriteria": {"Filters": [{"Pattern": json!({
+                        "eventName": ["INSERT"],
+                        "dynamodb": {"NewImage": {shared::table::ENTITY_TYPE: {"S": [c.inserts_of]}}}
+                    }).to_string()}]}
                 }}});
             }
             Trigger::Schedule(j) => {
-                props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {"Schedule": j.schedule}}});
+                // A run EventBridge could not deliver, and one that failed Lambda's two retries,
+                // land in the job-failures queue, which alarms.
+                props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {
+                    "Schedule": j.schedule,
+                    "DeadLetterConfig": {"Arn": r("JobFailuresQueueArn")}
+                }}});
+                props["EventInvokeConfig"] = json!({
+                    "MaximumRetryAttempts": 2,
+                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r("JobFailuresQueueArn")}}
+                });
+                props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": r("JobFailuresQueueArn")});
             }
             Trigger::WebSocket(ws) => {
                 props["Description"] = json!(format!("WebSocket {} — {}", ws.route_key, ws.summary));
@@ -434,6 +517,10 @@ fn nested_stack(funcs: &[&Function]) -> Value {
             "Runtime": "provided.al2023",
             "Architectures": ["arm64"],
             "Handler": "bootstrap",
+            "Tracing": "Active",
+            // The environment (the secrets among it) is encrypted with the stack's own key: only
+            // who may use that key reads it.
+            "KmsKeyArn": r("StackCmkArn"),
             "Environment": environment(),
             "LoggingConfig": {"LogFormat": "JSON"}
         }},
@@ -476,6 +563,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "Properties": {
                 "Name": sub("petplatform/${Stage}/instagram-token-key"),
                 "Description": "Encrypts stored Instagram access tokens (AES-256-GCM, key = SHA-256 of this value)",
+                "KmsKeyId": get_att("StackCmk", "Arn"),
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": true}
             }
         }),
@@ -488,6 +576,14 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
             "VersioningConfiguration": {"Status": "Enabled"},
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            // Old versions go after 30 days, and so do parts of uploads never completed.
+            "LifecycleConfiguration": {"Rules": [{
+                "Id": "old-versions-and-abandoned-uploads",
+                "Status": "Enabled",
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                "ExpiredObjectDeleteMarker": true
+            }]},
             "CorsConfiguration": {"CorsRules": [{
                 "AllowedMethods": ["GET", "PUT", "HEAD"],
                 "AllowedOrigins": r("CorsAllowOrigins"),
@@ -498,6 +594,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
     }));
     media_distribution(&mut resources);
     alarms(&mut resources);
+    operations(&mut resources);
     for q in queues::ALL {
         resources.insert(
             dlq_id(q),
@@ -552,6 +649,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
                 "ApiId": r("WebSocketApi"),
                 "StageName": WEBSOCKET_STAGE,
                 "AutoDeploy": true,
+                "AccessLogSettings": access_log_settings(),
                 "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
             }
         }),
@@ -564,6 +662,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
                 "ApiId": r("HttpApi"),
                 "StageName": "$default",
                 "AutoDeploy": true,
+                "AccessLogSettings": access_log_settings(),
                 "DefaultRouteSettings": {"ThrottlingBurstLimit": 500, "ThrottlingRateLimit": 1000}
             }
         }),
@@ -599,7 +698,9 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "ClovaOcrSecret": {"Type": "String", "Default": "", "NoEcho": true},
             "InstagramAppId": {"Type": "String", "Default": "", "Description": "Instagram app id (empty: Instagram connection off)"},
             "InstagramAppSecret": {"Type": "String", "Default": "", "NoEcho": true},
-            "InstagramRedirectUri": {"Type": "String", "Default": "", "Description": "The redirect URI registered for the Instagram app (the web page that posts the code to /instagram/callback)"}
+            "InstagramRedirectUri": {"Type": "String", "Default": "", "Description": "The redirect URI registered for the Instagram app (the web page that posts the code to /instagram/callback)"},
+            "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "Description": "How long function and API access logs are kept"},
+            "ReservedConcurrency": {"Type": "Number", "Default": 10, "MinValue": WORKER_MAX_CONCURRENCY, "Description": "Concurrency reserved for each worker, the outbox relay and each job (their SQS sources run at most 5 batches at once)"}
         },
         "Resources": resources,
         "Outputs": {
@@ -610,6 +711,105 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "MediaUrl": {"Value": sub("https://${MediaDistribution.DomainName}")}
         }
     })
+}
+
+/// Access log settings of both API stages: one JSON line a request, in the access log group.
+fn access_log_settings() -> Value {
+    let format = json!({
+        "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "time": "$context.requestTime",
+        "routeKey": "$context.routeKey", "status": "$context.status", "latencyMs": "$context.integrationLatency",
+        "error": "$context.integrationErrorMessage", "connectionId": "$context.connectionId"
+    });
+    json!({"DestinationArn": get_att("ApiAccessLogs", "Arn"), "Format": format.to_string()})
+}
+
+/// What operators need beyond the alarms: the API access logs, the queue failed job runs land in
+/// (with its alarm), and the key function environments are encrypted with.
+fn operations(resources: &mut serde_json::Map<String, Value>) {
+    resources.insert(
+        "ApiAccessLogs".into(),
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": sub("/petplatform/${Stage}/api-access"),
+                "RetentionInDays": r("LogRetentionDays"),
+                "KmsKeyId": get_att("StackCmk", "Arn")
+            }
+        }),
+    );
+    resources.insert(
+        "JobFailuresQueue".into(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": true}
+        }),
+    );
+    // EventBridge delivers to the queue as itself (a run it could not hand to Lambda).
+    resources.insert(
+        "JobFailuresQueuePolicy".into(),
+        json!({
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [r("JobFailuresQueue")],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": get_att("JobFailuresQueue", "Arn"),
+                    "Condition": {"StringEquals": {"aws:SourceAccount": r("AWS::AccountId")}}
+                }]}
+            }
+        }),
+    );
+    resources.insert(
+        "JobFailuresAlarm".into(),
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": sub("petplatform-${Stage}-job-failures"),
+                "AlarmDescription": "A scheduled job's run failed after its retries (ads-lifecycle, market-settle-payments, …): the message says which",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": get_att("JobFailuresQueue", "QueueName")}],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [r("AlarmTopic")]
+            }
+        }),
+    );
+    resources.insert(
+        "StackCmk".into(),
+        json!({
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": sub("petplatform ${Stage}: encrypts the functions' environments (provider secrets), the logs and the Instagram token key"),
+                "EnableKeyRotation": true,
+                "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                    {
+                        "Sid": "AccountAdministersTheKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+                        "Action": "kms:*",
+                        "Resource": "*"
+                    },
+                    {
+                        "Sid": "CloudWatchLogsEncryptsThisStacksLogGroups",
+                        "Effect": "Allow",
+                        "Principal": {"Service": sub("logs.${AWS::Region}.amazonaws.com")},
+                        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                        "Resource": "*",
+                        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")}}
+                    }
+                ]}
+            }
+        }),
+    );
 }
 
 /// The CDN clients read media through: CloudFront in front of the bucket, forwarding the
@@ -891,7 +1091,9 @@ pub fn deployed_resource_count(template: &Value) -> usize {
                         })
                         .sum::<usize>()
                 });
-                2 + events.unwrap_or(0)
+                // The function, its role, each event's resources, and SAM's EventInvokeConfig.
+                let invoke_config = usize::from(res["Properties"]["EventInvokeConfig"].is_object());
+                2 + events.unwrap_or(0) + invoke_config
             }
             _ => 1,
         })

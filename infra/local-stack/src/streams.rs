@@ -117,6 +117,13 @@ fn sequence_of(record: &Value) -> Option<String> {
     record["dynamodb"]["SequenceNumber"].as_str().map(str::to_string)
 }
 
+/// Whether a stream record passes the consumer's filter (`FilterCriteria`): an insert of an item
+/// of its entity type.
+fn passes_filter(record: &Value, consumer: &StreamConsumer) -> bool {
+    record["eventName"] == "INSERT"
+        && record["dynamodb"]["NewImage"][shared::table::ENTITY_TYPE]["S"].as_str() == Some(consumer.inserts_of)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     mapping: Arc<StreamMapping>,
@@ -155,6 +162,17 @@ pub async fn run(
             }
         };
         mapping.caught_up.store(batch.is_empty() && !idle, Ordering::SeqCst);
+        // The mapping's filter: only inserts of the consumer's entity type invoke it; the others
+        // are passed over (the position moves past them).
+        let last_read = batch.last().and_then(sequence_of);
+        let batch: Vec<Value> = batch.into_iter().filter(|r| passes_filter(r, consumer)).collect();
+        if batch.is_empty() && last_read.is_some() {
+            checkpoint = last_read;
+            if let Some(c) = &checkpoint {
+                let _ = std::fs::write(&checkpoint_file, c);
+            }
+            continue;
+        }
         if batch.is_empty() {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
@@ -215,7 +233,7 @@ pub async fn run(
             if failed_at.is_none() {
                 tries_of_first = 0;
             }
-            checkpoint = sequence_of(&batch[done - 1]);
+            checkpoint = if done == batch.len() { last_read } else { sequence_of(&batch[done - 1]) };
             if let Some(c) = &checkpoint {
                 let _ = std::fs::write(&checkpoint_file, c);
             }

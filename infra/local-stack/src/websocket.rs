@@ -107,7 +107,7 @@ impl WebSocketApi {
                 return Some((500, None));
             }
         };
-        let response = (route.handler.call)(self.contexts.of_trigger(route), event).await;
+        let response = (route.handler.call)(self.contexts.of_trigger(*route), event).await;
         let body = response.body.and_then(|b| match b {
             aws_lambda_events::encodings::Body::Text(t) => Some(t),
             _ => None,

@@ -199,11 +199,70 @@ fn the_template_protects_the_data_and_alarms_on_trouble() {
     let metric = |m: &str| alarms.iter().filter(|(_, a)| a["Properties"]["MetricName"] == m).count();
     assert_eq!(
         metric("ApproximateNumberOfMessagesVisible"),
-        shared::queues::ALL.len(),
-        "one alarm per dead-letter queue"
+        shared::queues::ALL.len() + 1,
+        "one alarm per dead-letter queue, and one on the job-failures queue"
     );
     assert_eq!((metric("5xx"), metric("ThrottledRequests"), metric("Errors")), (1, 1, 1));
     for (name, a) in &alarms {
         assert!(a["Properties"]["AlarmActions"].as_array().is_some_and(|x| !x.is_empty()), "{name} tells someone");
     }
+}
+
+#[test]
+fn every_function_is_traced_logged_with_retention_and_the_unseen_ones_are_isolated_and_alarmed() {
+    let root: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap();
+    let reserved_default = root["Parameters"]["ReservedConcurrency"]["Default"].as_u64().unwrap();
+    for stage in ["HttpApiStage", "WebSocketStage"] {
+        assert!(root["Resources"][stage]["Properties"]["AccessLogSettings"]["DestinationArn"].is_object(), "{stage}");
+    }
+    let lifecycle = &root["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"], 30);
+    assert_eq!(lifecycle["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"], 1);
+    let mut seen = 0;
+    for entry in std::fs::read_dir(repo_root().join("infra/stacks")).unwrap() {
+        let path = entry.unwrap().path();
+        let stack: serde_json::Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let globals = &stack["Globals"]["Function"];
+        assert_eq!(globals["Tracing"], "Active", "{}", path.display());
+        assert!(globals["KmsKeyArn"].is_object(), "environments encrypted with the stack's key");
+        let res = stack["Resources"].as_object().unwrap();
+        for (id, f) in res.iter().filter(|(_, r)| r["Type"] == "AWS::Serverless::Function") {
+            seen += 1;
+            let name = id.trim_end_matches("Function");
+            let group = &res[&format!("{name}LogGroup")]["Properties"];
+            assert!(group["RetentionInDays"].is_object() && group["KmsKeyId"].is_object(), "{id}: its log group");
+            let props = &f["Properties"];
+            let events = props["Events"].as_object();
+            let Some(event) = events.and_then(|e| e.values().next()) else {
+                // HTTP and WebSocket functions: throttled per route by their stage.
+                assert!(props["ReservedConcurrentExecutions"].is_null(), "{id}");
+                continue;
+            };
+            assert_eq!(props["ReservedConcurrentExecutions"]["Ref"], "ReservedConcurrency", "{id}: reserved concurrency");
+            let alarm = &res[&format!("{name}ErrorsAlarm")]["Properties"];
+            assert_eq!((alarm["MetricName"].as_str(), alarm["Dimensions"][0]["Value"]["Ref"].as_str()), (Some("Errors"), Some(id.as_str())));
+            match event["Type"].as_str().unwrap() {
+                "SQS" => {
+                    let max = event["Properties"]["ScalingConfig"]["MaximumConcurrency"].as_u64().unwrap();
+                    assert!((2..=reserved_default).contains(&max), "{id}: at most its reserved concurrency");
+                }
+                "DynamoDB" => {
+                    let pattern: serde_json::Value = serde_json::from_str(
+                        event["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"].as_str().unwrap(),
+                    )
+                    .unwrap();
+                    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]), "{id}");
+                    assert_eq!(pattern["dynamodb"]["NewImage"]["entityType"]["S"], serde_json::json!(["OutboxMessage"]));
+                }
+                "Schedule" => {
+                    let to = &props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"];
+                    assert_eq!(to["Ref"], "JobFailuresQueueArn", "{id}: failed runs are kept");
+                    assert_eq!(event["Properties"]["DeadLetterConfig"]["Arn"]["Ref"], "JobFailuresQueueArn", "{id}");
+                }
+                other => panic!("{id}: an event of type {other}"),
+            }
+        }
+    }
+    assert_eq!(seen, catalog::functions().len());
 }
