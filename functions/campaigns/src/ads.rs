@@ -23,6 +23,8 @@ use crate::error::CampaignError;
 use crate::{PKG, keys, today};
 
 const READ: &[Permission] = &[Permission::TableRead];
+/// A write that answers no body presigns no media URL.
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
 pub static CREATE: Function = Function::http(Method::Post, "/ads", "ads-create", PKG, Access::Advertiser, handler!(create))
@@ -42,7 +44,7 @@ pub static UPDATE: Function =
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/ads/{id}", "ads-delete", PKG, Access::Advertiser, handler!(delete))
-        .permissions(WRITE)
+        .permissions(REMOVE)
         .doc("ads", "Delete my ad (refused once PetStars applied, unless it still waits for approval)")
         .responses(&[said(204, "Deleted.")])
         .errors(&[403, 404, 409]);

@@ -28,6 +28,8 @@ use crate::reviews::Review;
 use crate::{PKG, keys, today};
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+/// A write that answers no body presigns no media URL.
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
 pub static APPLY: Function =
@@ -48,7 +50,7 @@ pub static UPDATE: Function =
 
 pub static CANCEL: Function =
     Function::http(Method::Delete, "/applications/{id}", "applications-cancel", PKG, Access::User, handler!(cancel))
-        .permissions(WRITE)
+        .permissions(REMOVE)
         .doc("applications", "Cancel my application while it is APPLIED")
         .responses(&[said(204, "Cancelled.")])
         .errors(&[403, 404, 409]);

@@ -23,6 +23,8 @@ use identity_contract::Person;
 use market_contract::ListingSummary;
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+/// A write that answers no body presigns no media URL.
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
 
@@ -80,7 +82,7 @@ pub static LEAVE: Function = Function::http(
     Access::User,
     handler!(leave),
 )
-.permissions(WRITE)
+.permissions(REMOVE)
 .doc("chat", "Leave a room; the others keep its history")
 .errors(&[404]);
 

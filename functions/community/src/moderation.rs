@@ -24,7 +24,7 @@ pub static REMOVAL_WORKER: Function = Function::worker(
         example: r#"{"id":"01JD3K4Q5R6S7T8V9W0XYZABCE","targetType":"COMMUNITY_POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD","reason":"광고성 게시물","adminId":"01JD3K4Q5R6S7T8V9W0XYZABCF"}"#,
     },
 )
-.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::COMMUNITY_INDEX)]);
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
 
 pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), MessageError> {
     match removal.target_type {

@@ -15,7 +15,7 @@ use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param, said};
 use shared::table::{Entity, Gsi, Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext};
 use social_contract::hidden_for;
 use utoipa::ToSchema;
 
@@ -23,12 +23,10 @@ use crate::PKG;
 use crate::error::CommunityError;
 
 pub const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
-const WRITE: &[Permission] = &[
-    Permission::TableRead,
-    Permission::TableWrite,
-    Permission::MediaRead,
-    Permission::SendTo(&queues::COMMUNITY_INDEX),
-];
+/// Indexing reaches the community-index queue through the outbox (the relay sends it).
+/// A write that answers no body presigns no media URL.
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 const LIST_QUERY: &[shared::routes::ParamDoc] = &[
     enum_param("type", false, "only this kind", &["INFORMATION", "QUESTION"]),
     param("cursor", false, "from nextCursor"),
@@ -91,7 +89,7 @@ pub static DELETE: Function = Function::http(
     Access::User,
     handler!(delete),
 )
-.permissions(WRITE)
+.permissions(REMOVE)
 .doc("community", "Delete my community post (gone from lists and search)")
 .responses(&[said(204, "Deleted.")])
 .errors(&[403, 404]);

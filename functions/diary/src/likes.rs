@@ -13,7 +13,7 @@ use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::Page;
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};
-use shared::{ApiResult, AppContext, queues};
+use shared::{ApiResult, AppContext};
 use social_contract::{hidden_for, not_blocked_checks};
 use utoipa::ToSchema;
 
@@ -23,7 +23,7 @@ use crate::model::{Like, like_key};
 use crate::posts::{PAGE, READ, existing_post, not_found, visible_post};
 
 const WRITE: &[Permission] =
-    &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+    &[Permission::TableRead, Permission::TableWrite];
 
 pub static LIKE: Function =
     Function::http(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, handler!(like))

@@ -19,6 +19,8 @@ use crate::keys;
 use crate::model::{Category, Listing, ListingView, Location, Placed, Status, cells_of, covering_cells, distance_m};
 
 pub(crate) const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+/// A write that answers no body presigns no media URL.
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 const PAGE: &[ParamDoc] =
     &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)];
@@ -45,7 +47,7 @@ pub static UPDATE: Function =
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/market/posts/{id}", "market-posts-delete", PKG, Access::User, handler!(delete))
-        .permissions(WRITE)
+        .permissions(REMOVE)
         .doc("market", "Take my listing down (not while it is reserved)")
         .errors(&[404, 409]);
 

@@ -20,6 +20,8 @@ use crate::error::PetError;
 use crate::species::{self, Species};
 use pets_contract::keys;
 
+/// A write that answers no body presigns no media URL.
+const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 /// Pets one user may keep.
@@ -61,7 +63,7 @@ pub static UPDATE: Function =
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, handler!(delete))
-        .permissions(WRITE)
+        .permissions(REMOVE)
         .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
         .responses(&[said(204, "Removed.")])
         .errors(&[404]);

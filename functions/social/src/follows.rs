@@ -12,7 +12,7 @@ use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
 use shared::table::Page;
 use shared::table::{Query, Write};
-use shared::{ApiError, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext};
 use social_contract::{blocks_key, follower_key, following_key, hidden_for};
 use utoipa::ToSchema;
 
@@ -22,7 +22,7 @@ use identity_contract::{Counter, counter};
 use social_contract::keys;
 
 const WRITE: &[Permission] =
-    &[Permission::TableRead, Permission::TableWrite, Permission::SendTo(&queues::NOTIFICATIONS)];
+    &[Permission::TableRead, Permission::TableWrite];
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const PAGE: &[shared::routes::ParamDoc] =
     &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)];

@@ -233,3 +233,60 @@ fn the_relay_may_send_to_every_queue_an_outbox_message_can_name() {
         assert!(shared::outbox::targets().any(|q| q.name == name), "{name} is an outbox target");
     }
 }
+
+/// Every presigned media URL in an answer.
+fn presigned_urls(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) if s.contains("X-Amz-Signature=") => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| presigned_urls(v, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|v| presigned_urls(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn a_comment_answers_with_its_authors_avatar_and_the_avatar_url_opens() {
+    let t = TestStack::start().await;
+    let pw = "password-123!";
+    let ann = t.user("ann@example.com", "ann", pw).await;
+    let bob = t.user("bob@example.com", "bob", pw).await;
+    let key = t.png(&ann, "profile").await;
+    let me = t.call(reqwest::Method::PATCH, "/users/me", Some(json!({"profileImageKey": key})), Some(&ann.access)).await;
+    assert_eq!(me.status, 200, "{:?}", me.body);
+    let post = t.post("/posts", json!({"content": "산책"}), Some(&bob.access)).await;
+    let post_id = post.body["id"].as_str().unwrap().to_string();
+    let board = t.post("/community/posts", json!({"type": "QUESTION", "title": "질문", "content": "사료 추천"}), Some(&bob.access)).await;
+    assert_eq!(board.status, 201, "{:?}", board.body);
+    let board_id = board.body["id"].as_str().unwrap().to_string();
+    let diary = t.post(&format!("/posts/{post_id}/comments"), json!({"content": "귀여워요"}), Some(&ann.access)).await;
+    let community =
+        t.post(&format!("/community/posts/{board_id}/comments"), json!({"content": "저도요"}), Some(&ann.access)).await;
+    let diary_edit = t
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/comments/{}", diary.body["id"].as_str().unwrap()),
+            Some(json!({"content": "정말 귀여워요"})),
+            Some(&ann.access),
+        )
+        .await;
+    let community_edit = t
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/community/comments/{}", community.body["id"].as_str().unwrap()),
+            Some(json!({"content": "저도 궁금해요"})),
+            Some(&ann.access),
+        )
+        .await;
+    for (what, r) in [("diary comment", &diary), ("community comment", &community), ("diary edit", &diary_edit), ("community edit", &community_edit)] {
+        assert!((200..300).contains(&r.status), "{what}: {:?}", r.body);
+        let mut urls = Vec::new();
+        presigned_urls(&r.body, &mut urls);
+        assert!(!urls.is_empty(), "{what} shows the author's avatar: {:?}", r.body);
+        for url in urls {
+            let got = t.http.get(&url).send().await.unwrap();
+            assert_eq!(got.status(), 200, "{what}: the avatar URL opens (its signer may read media): {url}");
+        }
+    }
+    assert!(t.stack.iam.refusals().is_empty(), "{:?}", t.stack.iam.refusals());
+    t.stop().await;
+}

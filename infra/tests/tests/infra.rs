@@ -266,3 +266,18 @@ fn every_function_is_traced_logged_with_retention_and_the_unseen_ones_are_isolat
     }
     assert_eq!(seen, catalog::functions().len());
 }
+
+#[test]
+fn a_function_that_answers_no_body_signs_no_media_urls() {
+    // `s3:GetObject` is for presigning the URLs an answer shows; an answer without a body has none.
+    let mut holding = Vec::new();
+    for f in catalog::functions() {
+        let Some(route) = f.route() else { continue };
+        let replies = (route.endpoint.replies)(&mut Vec::new());
+        let bodiless = replies.iter().filter(|r| (200..300).contains(&r.status)).all(|r| r.body.is_none());
+        if bodiless && f.permissions.contains(&shared::routes::Permission::MediaRead) {
+            holding.push(f.binary);
+        }
+    }
+    assert!(holding.is_empty(), "answer no body but may read media: {holding:?}");
+}
