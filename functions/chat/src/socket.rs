@@ -58,7 +58,8 @@ pub static LEAVE: Function = Function::websocket(
     "Closes a room on this connection; members get {type: chat.presence}",
     ws_handler!(leave),
 )
-.permissions(PUSH)
+// Presence frames carry ids only: no media to sign.
+.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections])
 .frame(r#"{"action":"leaveRoom","roomId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#);
 
 pub static TYPING: Function = Function::websocket(

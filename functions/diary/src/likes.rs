@@ -22,8 +22,7 @@ use crate::error::DiaryError;
 use crate::model::{Like, like_key};
 use crate::posts::{PAGE, READ, existing_post, not_found, visible_post};
 
-const WRITE: &[Permission] =
-    &[Permission::TableRead, Permission::TableWrite];
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
 pub static LIKE: Function =
     Function::http(Method::Put, "/posts/{id}/like", "posts-like", PKG, Access::User, handler!(like))

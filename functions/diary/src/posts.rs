@@ -26,8 +26,7 @@ use crate::model::{Post, hashtags, like_key, post_key};
 
 /// A write that answers no body presigns no media URL.
 const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
-pub const WRITE: &[Permission] =
-    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
+pub const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 pub const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 pub const PAGE: &[ParamDoc] =
     &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)];

@@ -27,7 +27,8 @@ const RESEND_PER_EMAIL: Limit = Limit { action: "resend-email", max: 5, window_s
 
 pub static SIGNUP: Function =
     Function::http(Method::Post, "/auth/signup", "auth-signup", PKG, Access::Public, handler!(signup))
-        .permissions(&[Permission::TableRead, Permission::TableWrite])
+        // Sign-up only writes: rate counters and one conditional transaction.
+        .permissions(&[Permission::TableWrite])
         .doc("auth", "Create an account; a 6-digit code is emailed")
         .example(
             r#"{"email":"mina@example.com","password":"walks4ever","name":"김민아","nickname":"mina","role":"USER"}"#,

@@ -43,7 +43,8 @@ pub static SIGNUP: Function = Function::http(
     Access::Public,
     handler!(signup),
 )
-.permissions(&[Permission::TableRead, Permission::TableWrite])
+// Sign-up only writes: rate counters and one conditional transaction.
+.permissions(&[Permission::TableWrite])
 .doc("advertisers", "Sign up a company: verify the email, then wait for an administrator's approval")
 .example(r#"{"email":"ads@meongfood.co.kr","password":"treats4dogs","companyName":"멍푸드","businessNumber":"220-81-62517","representative":"김대표","phone":"02-1234-5678"}"#)
 .responses(&[said(201, "Created, pending verification and approval.")])

@@ -21,8 +21,7 @@ use crate::{PKG, id_after, other_user};
 use identity_contract::{Counter, counter};
 use social_contract::keys;
 
-const WRITE: &[Permission] =
-    &[Permission::TableRead, Permission::TableWrite];
+const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const PAGE: &[shared::routes::ParamDoc] =
     &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 9", 1, 50)];
@@ -49,7 +48,8 @@ pub static STATUS: Function = Function::http(
     Access::User,
     handler!(status),
 )
-.permissions(READ)
+// Two booleans: nobody's picture, so no media to sign.
+.permissions(&[Permission::TableRead])
 .doc("social", "Whether I follow the user and whether they follow me")
 .responses(&[said(200, "The status.")]);
 

@@ -73,11 +73,7 @@ fn answer(v: Value) -> Response {
     (StatusCode::OK, [("content-type", "application/x-amz-json-1.1")], v.to_string()).into_response()
 }
 
-pub async fn endpoint(
-    State(state): State<Arc<Comprehend>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn endpoint(State(state): State<Arc<Comprehend>>, headers: HeaderMap, body: Bytes) -> Response {
     // Signatures and policies are checked in front of it (`iam::guard`).
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Ok(input) = serde_json::from_slice::<Value>(&body) else {

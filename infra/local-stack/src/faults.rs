@@ -184,7 +184,9 @@ pub fn dynamodb_proxy(faults: Arc<Faults>, iam: Arc<crate::iam::Iam>, upstream: 
 async fn forward(State(p): State<Proxy>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     p.faults.calls.fetch_add(1, Ordering::Relaxed);
     // Who signed the call, and whether their policy allows it, before anything else.
-    if let Err(denial) = crate::iam::check_dynamodb(&p.iam, uri.path(), uri.query().unwrap_or_default(), &headers, &body) {
+    if let Err(denial) =
+        crate::iam::check_dynamodb(&p.iam, uri.path(), uri.query().unwrap_or_default(), &headers, &body)
+    {
         return crate::iam::dynamodb_denial(&denial);
     }
     let operation = headers

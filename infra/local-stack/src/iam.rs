@@ -180,9 +180,11 @@ impl Iam {
             return Some(self.operator_secret.clone());
         }
         let function = key.strip_prefix(&self.operator_key)?.strip_prefix('.')?;
-        self.policies.read().expect("policies").contains_key(function).then(|| {
-            shared::config::local_function_credentials(&self.operator_key, &self.operator_secret, function).1
-        })
+        self.policies
+            .read()
+            .expect("policies")
+            .contains_key(function)
+            .then(|| shared::config::local_function_credentials(&self.operator_key, &self.operator_secret, function).1)
     }
 
     /// Who holds an access key the stack issued.
@@ -221,8 +223,11 @@ impl Iam {
                     self.used.lock().expect("used").insert((function.clone(), i));
                 }
                 None => {
-                    let refusal =
-                        Refusal { function: function.clone(), action: call.action.clone(), resource: call.resource.clone() };
+                    let refusal = Refusal {
+                        function: function.clone(),
+                        action: call.action.clone(),
+                        resource: call.resource.clone(),
+                    };
                     tracing::warn!(
                         function = %refusal.function,
                         action = %refusal.action,
@@ -292,7 +297,9 @@ impl Iam {
 fn resolve(v: &Value, parameters: &BTreeMap<String, String>) -> Result<Value, String> {
     let lookup = |name: &str| parameters.get(name).cloned().ok_or_else(|| format!("no local value for {name}"));
     Ok(match v {
-        Value::Object(o) if o.len() == 1 && o.contains_key("Ref") => json!(lookup(o["Ref"].as_str().unwrap_or_default())?),
+        Value::Object(o) if o.len() == 1 && o.contains_key("Ref") => {
+            json!(lookup(o["Ref"].as_str().unwrap_or_default())?)
+        }
         Value::Object(o) if o.len() == 1 && o.contains_key("Fn::GetAtt") => {
             let parts: Vec<&str> = o["Fn::GetAtt"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             json!(lookup(&parts.concat())?)
@@ -306,9 +313,9 @@ fn resolve(v: &Value, parameters: &BTreeMap<String, String>) -> Result<Value, St
             }
             json!(text)
         }
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| Ok((k.clone(), resolve(v, parameters)?))).collect::<Result<_, String>>()?)
-        }
+        Value::Object(o) => Value::Object(
+            o.iter().map(|(k, v)| Ok((k.clone(), resolve(v, parameters)?))).collect::<Result<_, String>>()?,
+        ),
         Value::Array(a) => Value::Array(a.iter().map(|v| resolve(v, parameters)).collect::<Result<_, String>>()?),
         other => other.clone(),
     })
@@ -443,7 +450,8 @@ fn ses_calls(iam: &Iam, form: &[(String, String)]) -> Vec<Call> {
     let action = get("Action").unwrap_or_default();
     let from = get("Source").unwrap_or_default();
     let address = from.rsplit_once('<').map(|(_, a)| a.trim_end_matches('>').to_string()).unwrap_or(from);
-    let mut call = Call::new(format!("ses:{action}"), format!("arn:aws:ses:{}:{ACCOUNT_ID}:identity/{address}", iam.region));
+    let mut call =
+        Call::new(format!("ses:{action}"), format!("arn:aws:ses:{}:{ACCOUNT_ID}:identity/{address}", iam.region));
     call.context.push(("ses:FromAddress", address));
     vec![call]
 }
@@ -485,7 +493,8 @@ fn json_error(status: StatusCode, kind: &str, message: &str, query_code: Option<
     let mut res = (
         status,
         [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", kind)],
-        json!({"__type": format!("com.amazon.coral.service#{kind}"), "Message": message, "message": message}).to_string(),
+        json!({"__type": format!("com.amazon.coral.service#{kind}"), "Message": message, "message": message})
+            .to_string(),
     )
         .into_response();
     if let Some(code) = query_code
@@ -511,9 +520,12 @@ fn signature_message(e: &SignatureError) -> &'static str {
 /// DynamoDB's (and Comprehend's) answer to a call it does not let through.
 pub fn dynamodb_denial(d: &Denial) -> Response {
     match d {
-        Denial::Unauthenticated(SignatureError::Missing) => {
-            json_error(StatusCode::BAD_REQUEST, "MissingAuthenticationTokenException", signature_message(&SignatureError::Missing), None)
-        }
+        Denial::Unauthenticated(SignatureError::Missing) => json_error(
+            StatusCode::BAD_REQUEST,
+            "MissingAuthenticationTokenException",
+            signature_message(&SignatureError::Missing),
+            None,
+        ),
         Denial::Unauthenticated(SignatureError::UnknownKey) => {
             json_error(StatusCode::BAD_REQUEST, "UnrecognizedClientException", INVALID_TOKEN, None)
         }
@@ -557,7 +569,8 @@ pub async fn guard(
     next: axum::middleware::Next,
 ) -> Response {
     let path = req.uri().path().to_string();
-    if service == Service::Connections && !(path.starts_with("/@connections/") || path.starts_with("/%40connections/")) {
+    if service == Service::Connections && !(path.starts_with("/@connections/") || path.starts_with("/%40connections/"))
+    {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
@@ -603,8 +616,12 @@ pub async fn guard(
         },
         Service::Ses => {
             let (code, message) = match &denial {
-                Denial::Unauthenticated(SignatureError::Missing) => ("MissingAuthenticationToken", signature_message(&SignatureError::Missing).to_string()),
-                Denial::Unauthenticated(SignatureError::UnknownKey) => ("InvalidClientTokenId", INVALID_TOKEN.to_string()),
+                Denial::Unauthenticated(SignatureError::Missing) => {
+                    ("MissingAuthenticationToken", signature_message(&SignatureError::Missing).to_string())
+                }
+                Denial::Unauthenticated(SignatureError::UnknownKey) => {
+                    ("InvalidClientTokenId", INVALID_TOKEN.to_string())
+                }
                 Denial::Unauthenticated(e) => ("SignatureDoesNotMatch", signature_message(e).to_string()),
                 Denial::Refused(r) => ("AccessDenied", r.message()),
             };
@@ -649,7 +666,8 @@ impl s3s::access::S3Access for S3Iam {
         let Some(credentials) = cx.credentials() else {
             return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
         };
-        let principal = self.0.principal_of(&credentials.access_key).ok_or_else(|| s3s::s3_error!(InvalidAccessKeyId))?;
+        let principal =
+            self.0.principal_of(&credentials.access_key).ok_or_else(|| s3s::s3_error!(InvalidAccessKeyId))?;
         let (bucket, key) = match cx.s3_path() {
             s3s::path::S3Path::Root => (None, None),
             s3s::path::S3Path::Bucket { bucket } => (Some(bucket.as_ref()), None),

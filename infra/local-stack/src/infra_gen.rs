@@ -259,7 +259,8 @@ pub fn statements(f: &Function) -> Vec<Value> {
     if let Trigger::Schedule(_) = &f.trigger {
         // A run that failed its retries goes to the job-failures queue (the function's
         // on-failure destination, which Lambda sends with the function's role).
-        statements.push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r("JobFailuresQueueArn")}));
+        statements
+            .push(json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r("JobFailuresQueueArn")}));
     }
     if let Trigger::Sqs(w) = &f.trigger {
         // A message that can never succeed is moved to the dead-letter queue by the worker.
@@ -274,7 +275,13 @@ pub fn statements(f: &Function) -> Vec<Value> {
 
 /// What the parameters and pseudo parameters a policy statement names stand for in the local
 /// stack (`arn:aws:…:us-east-1:000000000000:…`).
-pub fn local_parameters(region: &str, account: &str, table: &str, bucket: &str, mail_from: &str) -> BTreeMap<String, String> {
+pub fn local_parameters(
+    region: &str,
+    account: &str,
+    table: &str,
+    bucket: &str,
+    mail_from: &str,
+) -> BTreeMap<String, String> {
     let mut p = BTreeMap::from([
         ("AWS::Partition".to_string(), "aws".to_string()),
         ("AWS::Region".to_string(), region.to_string()),

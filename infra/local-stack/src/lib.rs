@@ -294,7 +294,13 @@ impl LocalStack {
         let media_root = data_dir.join("s3");
         std::fs::create_dir_all(media_root.join(MEDIA_BUCKET))?;
         let (listener, s3_url) = bind(&opts.host, opts.s3_port).await?;
-        tasks.push(tokio::spawn(serve_s3(listener, media_root, cors::Cors::from_config_and_env(), iam.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(serve_s3(
+            listener,
+            media_root,
+            cors::Cors::from_config_and_env(),
+            iam.clone(),
+            stop_rx.clone(),
+        )));
         let (listener, media_url) = bind(&opts.host, opts.media_port).await?;
         tasks.push(serve_axum(listener, media_cdn::router(s3_url.clone()), stop_rx.clone()));
 

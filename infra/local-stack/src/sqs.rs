@@ -458,11 +458,7 @@ impl Queues {
 }
 
 /// The SQS endpoint (axum handler).
-pub async fn endpoint(
-    State(queues): State<Arc<Queues>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn endpoint(State(queues): State<Arc<Queues>>, headers: HeaderMap, body: Bytes) -> Response {
     // Signatures and policies are checked in front of the queues (`iam::guard`).
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(action) = target.strip_prefix("AmazonSQS.") else {

@@ -364,11 +364,7 @@ fn gone() -> Response {
         .into_response()
 }
 
-async fn post_to_connection(
-    State(api): State<Arc<WebSocketApi>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn post_to_connection(State(api): State<Arc<WebSocketApi>>, Path(id): Path<String>, body: Bytes) -> Response {
     // Signatures and policies are checked in front of `@connections` (`iam::guard`).
     if body.len() > api.limits.max_message_bytes {
         return (

@@ -82,7 +82,11 @@ impl TestStack {
         urls.dedup();
         for url in urls.into_iter().filter(|u| u.starts_with(&self.stack.media_url)).take(3) {
             let Ok(res) = self.http.get(url).header("range", "bytes=0-0").send().await else { continue };
-            assert_ne!(res.status().as_u16(), 403, "a presigned URL in the answer is refused (its signer's policy?): {url}");
+            assert_ne!(
+                res.status().as_u16(),
+                403,
+                "a presigned URL in the answer is refused (its signer's policy?): {url}"
+            );
         }
     }
 

@@ -49,18 +49,14 @@ async fn every_local_aws_endpoint_refuses_keys_it_never_issued() {
         let code = code_of(&e.into_service_error());
         assert!(matches!(code.as_str(), "UnrecognizedClientException" | "InvalidSignatureException"), "{why}: {code}");
 
-        let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).endpoint_url(&s.sqs_url).build());
-        let e = sqs
-            .send_message()
-            .queue_url(s.queues.url_of("mail"))
-            .message_body("{}")
-            .send()
-            .await
-            .expect_err(why);
+        let sqs =
+            aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).endpoint_url(&s.sqs_url).build());
+        let e = sqs.send_message().queue_url(s.queues.url_of("mail")).message_body("{}").send().await.expect_err(why);
         let code = code_of(&e.into_service_error());
         assert!(matches!(code.as_str(), "InvalidClientTokenId" | "SignatureDoesNotMatch"), "{why}: {code}");
 
-        let ses = aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&conf).endpoint_url(&s.ses_url).build());
+        let ses =
+            aws_sdk_ses::Client::from_conf(aws_sdk_ses::config::Builder::from(&conf).endpoint_url(&s.ses_url).build());
         let e = ses
             .send_email()
             .source(local_stack::MAIL_FROM)
@@ -126,8 +122,9 @@ async fn a_function_may_do_only_what_its_policy_allows_and_a_refusal_is_logged()
     // `health` may read the table, and nothing else.
     let (key, secret) = function_keys("health");
     let conf = sdk(&key, &secret);
-    let ddb =
-        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(&s.dynamodb_url).build());
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(&s.dynamodb_url).build(),
+    );
     let read = ddb
         .get_item()
         .table_name(local_stack::TABLE_NAME)
@@ -147,18 +144,31 @@ async fn a_function_may_do_only_what_its_policy_allows_and_a_refusal_is_logged()
     let e = e.into_service_error();
     assert_eq!(code_of(&e), "AccessDeniedException");
     let message = aws_sdk_dynamodb::error::ProvideErrorMetadata::message(&e).unwrap_or_default().to_string();
-    assert!(message.contains("petplatform-local-health/health is not authorized to perform: dynamodb:PutItem"), "{message}");
-    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).endpoint_url(&s.sqs_url).build());
+    assert!(
+        message.contains("petplatform-local-health/health is not authorized to perform: dynamodb:PutItem"),
+        "{message}"
+    );
+    let sqs =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).endpoint_url(&s.sqs_url).build());
     let e = sqs.send_message().queue_url(s.queues.url_of("mail")).message_body("{}").send().await.expect_err("no send");
     assert_eq!(code_of(&e.into_service_error()), "AccessDenied");
     // A transaction asks for each of its items' actions, on the table.
     let refused = s.iam.refusals();
-    let table = format!("arn:aws:dynamodb:{}:{}:table/{}", local_stack::REGION, local_stack::iam::ACCOUNT_ID, local_stack::TABLE_NAME);
+    let table = format!(
+        "arn:aws:dynamodb:{}:{}:table/{}",
+        local_stack::REGION,
+        local_stack::iam::ACCOUNT_ID,
+        local_stack::TABLE_NAME
+    );
     assert_eq!(
         refused.iter().map(|r| (r.function.as_str(), r.action.as_str(), r.resource.as_str())).collect::<Vec<_>>(),
         vec![
             ("health", "dynamodb:PutItem", table.as_str()),
-            ("health", "sqs:SendMessage", &*format!("arn:aws:sqs:{}:{}:mail", local_stack::REGION, local_stack::iam::ACCOUNT_ID)),
+            (
+                "health",
+                "sqs:SendMessage",
+                &*format!("arn:aws:sqs:{}:{}:mail", local_stack::REGION, local_stack::iam::ACCOUNT_ID)
+            ),
         ]
     );
     // The console shows the same.
@@ -177,7 +187,11 @@ async fn without_its_send_to_the_notices_queue_the_relay_is_refused_and_no_notic
     let root = t.admin("root@example.com", "root", "password-123!").await;
     let reader = t.user("reader@example.com", "reader", "password-123!").await;
     let r = t
-        .post("/admin/notices", json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"}), Some(&root.access))
+        .post(
+            "/admin/notices",
+            json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"}),
+            Some(&root.access),
+        )
         .await;
     assert_eq!(r.status, 202, "the API answers as if all were well: {:?}", r.body);
     let refusal = t
@@ -200,7 +214,11 @@ async fn without_its_send_to_the_notices_queue_the_relay_is_refused_and_no_notic
     let root = t.admin("root@example.com", "root", "password-123!").await;
     let reader = t.user("reader@example.com", "reader", "password-123!").await;
     let r = t
-        .post("/admin/notices", json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"}), Some(&root.access))
+        .post(
+            "/admin/notices",
+            json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"}),
+            Some(&root.access),
+        )
         .await;
     assert_eq!(r.status, 202);
     t.eventually(std::time::Duration::from_secs(20), "the notice in the inbox", || async {
@@ -251,11 +269,18 @@ async fn a_comment_answers_with_its_authors_avatar_and_the_avatar_url_opens() {
     let ann = t.user("ann@example.com", "ann", pw).await;
     let bob = t.user("bob@example.com", "bob", pw).await;
     let key = t.png(&ann, "profile").await;
-    let me = t.call(reqwest::Method::PATCH, "/users/me", Some(json!({"profileImageKey": key})), Some(&ann.access)).await;
+    let me =
+        t.call(reqwest::Method::PATCH, "/users/me", Some(json!({"profileImageKey": key})), Some(&ann.access)).await;
     assert_eq!(me.status, 200, "{:?}", me.body);
     let post = t.post("/posts", json!({"content": "산책"}), Some(&bob.access)).await;
     let post_id = post.body["id"].as_str().unwrap().to_string();
-    let board = t.post("/community/posts", json!({"type": "QUESTION", "title": "질문", "content": "사료 추천"}), Some(&bob.access)).await;
+    let board = t
+        .post(
+            "/community/posts",
+            json!({"type": "QUESTION", "title": "질문", "content": "사료 추천"}),
+            Some(&bob.access),
+        )
+        .await;
     assert_eq!(board.status, 201, "{:?}", board.body);
     let board_id = board.body["id"].as_str().unwrap().to_string();
     let diary = t.post(&format!("/posts/{post_id}/comments"), json!({"content": "귀여워요"}), Some(&ann.access)).await;
@@ -277,7 +302,12 @@ async fn a_comment_answers_with_its_authors_avatar_and_the_avatar_url_opens() {
             Some(&ann.access),
         )
         .await;
-    for (what, r) in [("diary comment", &diary), ("community comment", &community), ("diary edit", &diary_edit), ("community edit", &community_edit)] {
+    for (what, r) in [
+        ("diary comment", &diary),
+        ("community comment", &community),
+        ("diary edit", &diary_edit),
+        ("community edit", &community_edit),
+    ] {
         assert!((200..300).contains(&r.status), "{what}: {:?}", r.body);
         let mut urls = Vec::new();
         presigned_urls(&r.body, &mut urls);

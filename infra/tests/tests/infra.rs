@@ -239,9 +239,15 @@ fn every_function_is_traced_logged_with_retention_and_the_unseen_ones_are_isolat
                 assert!(props["ReservedConcurrentExecutions"].is_null(), "{id}");
                 continue;
             };
-            assert_eq!(props["ReservedConcurrentExecutions"]["Ref"], "ReservedConcurrency", "{id}: reserved concurrency");
+            assert_eq!(
+                props["ReservedConcurrentExecutions"]["Ref"], "ReservedConcurrency",
+                "{id}: reserved concurrency"
+            );
             let alarm = &res[&format!("{name}ErrorsAlarm")]["Properties"];
-            assert_eq!((alarm["MetricName"].as_str(), alarm["Dimensions"][0]["Value"]["Ref"].as_str()), (Some("Errors"), Some(id.as_str())));
+            assert_eq!(
+                (alarm["MetricName"].as_str(), alarm["Dimensions"][0]["Value"]["Ref"].as_str()),
+                (Some("Errors"), Some(id.as_str()))
+            );
             match event["Type"].as_str().unwrap() {
                 "SQS" => {
                     let max = event["Properties"]["ScalingConfig"]["MaximumConcurrency"].as_u64().unwrap();
@@ -253,7 +259,10 @@ fn every_function_is_traced_logged_with_retention_and_the_unseen_ones_are_isolat
                     )
                     .unwrap();
                     assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]), "{id}");
-                    assert_eq!(pattern["dynamodb"]["NewImage"]["entityType"]["S"], serde_json::json!(["OutboxMessage"]));
+                    assert_eq!(
+                        pattern["dynamodb"]["NewImage"]["entityType"]["S"],
+                        serde_json::json!(["OutboxMessage"])
+                    );
                 }
                 "Schedule" => {
                     let to = &props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"];

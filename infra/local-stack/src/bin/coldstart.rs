@@ -164,7 +164,7 @@ async fn one_process(stack: &LocalStack, target: &Target, p: usize, warm: usize,
     command
         .args(&target.command[1..])
         .env_clear()
-        .envs(lambda_env(stack, target.name, &api.address, node))
+        .envs(lambda_env(stack, target.name.split('@').next().unwrap_or(target.name), &api.address, node))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log"))
         .stderr(log_file)
@@ -355,7 +355,8 @@ async fn main() {
         {
             targets.push(Target {
                 label: Box::leak(format!("{name} ({tag})").into_boxed_str()),
-                name: Box::leak(format!("{name}-{tag}").into_boxed_str()),
+                // `<function>@<build>`: the process is still that function (its identity).
+                name: Box::leak(format!("{name}@{tag}").into_boxed_str()),
                 command: vec![other.join(name).display().to_string()],
                 event: Box::new(move |_, _| event.clone()),
                 ok: http_ok,

@@ -12,7 +12,12 @@ fn main() {
         let Ok(text) = std::fs::read_to_string(entry.path()) else { continue };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
         for r in v["refusals"].as_array().into_iter().flatten() {
-            refusals.insert(format!("{} {} {}", r["function"].as_str().unwrap_or(""), r["action"].as_str().unwrap_or(""), r["resource"].as_str().unwrap_or("")));
+            refusals.insert(format!(
+                "{} {} {}",
+                r["function"].as_str().unwrap_or(""),
+                r["action"].as_str().unwrap_or(""),
+                r["resource"].as_str().unwrap_or("")
+            ));
         }
         for u in v["used"].as_array().into_iter().flatten() {
             used.insert((u[0].as_str().unwrap_or_default().to_string(), u[1].as_u64().unwrap_or_default() as usize));
