@@ -18,7 +18,9 @@ use crate::error::CampaignError;
 use crate::petstars::{own_pet, pages, refresh_document};
 use crate::{PKG, keys};
 
-const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
+/// Portfolios and histories answer media keys, not URLs: reading signs nothing. Writing checks
+/// each uploaded file (`media::verify` reads its first bytes).
+const READ: &[Permission] = &[Permission::TableRead];
 /// A write that answers no body presigns no media URL.
 const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];

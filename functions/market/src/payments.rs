@@ -41,8 +41,8 @@ use crate::model::Status;
 use crate::toss::{self, Failure};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
-const SETTLE: &[Permission] =
-    &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
+/// A sale status is pushed to the rooms about the listing as ids only: no media to sign.
+const SETTLE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
 
 pub static ORDER: Function = Function::http(
     Method::Post,

@@ -290,3 +290,61 @@ fn a_function_that_answers_no_body_signs_no_media_urls() {
     }
     assert!(holding.is_empty(), "answer no body but may read media: {holding:?}");
 }
+
+#[test]
+fn a_function_that_may_read_media_answers_a_url_or_takes_an_uploaded_file() {
+    // `s3:GetObject` is for the media URLs an answer shows (a person's picture, a pet's photo, …)
+    // and for checking an uploaded file a request names by its key (`media::verify` reads its
+    // first bytes): an HTTP function holding it must do one of the two.
+    let doc: serde_json::Value = serde_json::from_str(&catalog::openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    /// Whether a schema has a property whose name `names` accepts, anywhere in it.
+    fn holds(
+        v: &serde_json::Value,
+        schemas: &serde_json::Value,
+        names: &dyn Fn(&str) -> bool,
+        seen: &mut HashSet<String>,
+    ) -> bool {
+        match v {
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| {
+                if k == "$ref" {
+                    let name = v.as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+                    return seen.insert(name.clone()) && holds(&schemas[&name], schemas, names, seen);
+                }
+                if k == "properties"
+                    && let Some(props) = v.as_object()
+                    && props.keys().any(|p| names(&p.to_ascii_lowercase()))
+                {
+                    return true;
+                }
+                holds(v, schemas, names, seen)
+            }),
+            serde_json::Value::Array(a) => a.iter().any(|v| holds(v, schemas, names, seen)),
+            _ => false,
+        }
+    }
+    let url = |p: &str| p.ends_with("url") || p.ends_with("urls");
+    // An uploaded file is named by its media key (`imageKey`, `mediaKeys`, `fileKey`, …).
+    let file = |p: &str| (p.ends_with("key") || p.ends_with("keys")) && p != "paymentkey";
+    let mut without = Vec::new();
+    for f in catalog::functions() {
+        let Some(route) = f.route() else { continue };
+        if !f.permissions.contains(&shared::routes::Permission::MediaRead) {
+            continue;
+        }
+        let op = &doc["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
+        let answers: Vec<&serde_json::Value> = op["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(status, _)| status.starts_with('2'))
+            .map(|(_, r)| r)
+            .collect();
+        let answers_url = answers.iter().any(|r| holds(r, schemas, &url, &mut HashSet::new()));
+        let takes_file = holds(&op["requestBody"], schemas, &file, &mut HashSet::new());
+        if !answers_url && !takes_file {
+            without.push(f.binary);
+        }
+    }
+    assert!(without.is_empty(), "may read media but answer no URL and take no file: {without:?}");
+}
