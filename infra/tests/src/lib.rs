@@ -68,16 +68,7 @@ impl TestStack {
     /// the policy of the function that signed it, and one without `s3:GetObject` signs URLs that
     /// answer 403 (a missing object is fine: 404).
     async fn presigned_urls_open(&self, body: &Value) {
-        fn collect<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-            match v {
-                Value::String(s) if s.contains("X-Amz-Signature=") => out.push(s),
-                Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
-                Value::Object(o) => o.values().for_each(|v| collect(v, out)),
-                _ => {}
-            }
-        }
-        let mut urls = Vec::new();
-        collect(body, &mut urls);
+        let mut urls = presigned_urls(body);
         urls.sort_unstable();
         urls.dedup();
         for url in urls.into_iter().filter(|u| u.starts_with(&self.stack.media_url)).take(3) {
@@ -159,6 +150,21 @@ impl Drop for LedgerDump {
             let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(path, json));
         }
     }
+}
+
+/// Every presigned URL (a string carrying a SigV4 query signature) anywhere in an answer.
+pub fn presigned_urls(v: &Value) -> Vec<&str> {
+    fn collect<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) if s.contains("X-Amz-Signature=") => out.push(s),
+            Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+            Value::Object(o) => o.values().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(v, &mut out);
+    out
 }
 
 /// With `IAM_REPORT_DIR` set, every stack leaves there the calls its functions' policies refused

@@ -21,6 +21,25 @@ fn function_keys(function: &str) -> (String, String) {
     shared::config::local_function_credentials(local_stack::ACCESS_KEY_ID, local_stack::SECRET_ACCESS_KEY, function)
 }
 
+fn table_client(conf: &aws_config::SdkConfig, url: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(conf).endpoint_url(url).build())
+}
+
+/// A GetItem of an item that need not exist: what any table reader may do.
+async fn get_one(
+    ddb: &aws_sdk_dynamodb::Client,
+) -> Result<
+    aws_sdk_dynamodb::operation::get_item::GetItemOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::get_item::GetItemError>,
+> {
+    ddb.get_item()
+        .table_name(local_stack::TABLE_NAME)
+        .key("PK", AttributeValue::S("x".into()))
+        .key("SK", AttributeValue::S("x".into()))
+        .send()
+        .await
+}
+
 fn code_of<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or_default().to_string()
 }
@@ -35,17 +54,7 @@ async fn every_local_aws_endpoint_refuses_keys_it_never_issued() {
         (&*function_keys("health").0, "not-the-secret", "a known key with the wrong secret"),
     ] {
         let conf = sdk(key, secret);
-        let ddb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(&s.dynamodb_url).build(),
-        );
-        let e = ddb
-            .get_item()
-            .table_name(local_stack::TABLE_NAME)
-            .key("PK", AttributeValue::S("x".into()))
-            .key("SK", AttributeValue::S("x".into()))
-            .send()
-            .await
-            .expect_err(why);
+        let e = get_one(&table_client(&conf, &s.dynamodb_url)).await.expect_err(why);
         let code = code_of(&e.into_service_error());
         assert!(matches!(code.as_str(), "UnrecognizedClientException" | "InvalidSignatureException"), "{why}: {code}");
 
@@ -122,16 +131,8 @@ async fn a_function_may_do_only_what_its_policy_allows_and_a_refusal_is_logged()
     // `health` may read the table, and nothing else.
     let (key, secret) = function_keys("health");
     let conf = sdk(&key, &secret);
-    let ddb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(&s.dynamodb_url).build(),
-    );
-    let read = ddb
-        .get_item()
-        .table_name(local_stack::TABLE_NAME)
-        .key("PK", AttributeValue::S("x".into()))
-        .key("SK", AttributeValue::S("x".into()))
-        .send()
-        .await;
+    let ddb = table_client(&conf, &s.dynamodb_url);
+    let read = get_one(&ddb).await;
     assert!(read.is_ok(), "a read its policy allows: {read:?}");
     let e = ddb
         .put_item()
@@ -252,16 +253,6 @@ fn the_relay_may_send_to_every_queue_an_outbox_message_can_name() {
     }
 }
 
-/// Every presigned media URL in an answer.
-fn presigned_urls(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::String(s) if s.contains("X-Amz-Signature=") => out.push(s.clone()),
-        serde_json::Value::Array(a) => a.iter().for_each(|v| presigned_urls(v, out)),
-        serde_json::Value::Object(o) => o.values().for_each(|v| presigned_urls(v, out)),
-        _ => {}
-    }
-}
-
 #[tokio::test]
 async fn a_comment_answers_with_its_authors_avatar_and_the_avatar_url_opens() {
     let t = TestStack::start().await;
@@ -309,11 +300,10 @@ async fn a_comment_answers_with_its_authors_avatar_and_the_avatar_url_opens() {
         ("community edit", &community_edit),
     ] {
         assert!((200..300).contains(&r.status), "{what}: {:?}", r.body);
-        let mut urls = Vec::new();
-        presigned_urls(&r.body, &mut urls);
+        let urls = integration_tests::presigned_urls(&r.body);
         assert!(!urls.is_empty(), "{what} shows the author's avatar: {:?}", r.body);
         for url in urls {
-            let got = t.http.get(&url).send().await.unwrap();
+            let got = t.http.get(url).send().await.unwrap();
             assert_eq!(got.status(), 200, "{what}: the avatar URL opens (its signer may read media): {url}");
         }
     }
