@@ -179,21 +179,22 @@ async fn a_function_may_do_only_what_its_policy_allows_and_a_refusal_is_logged()
     t.stop().await;
 }
 
+/// An administrator sends a notice to everyone; the one reader it should reach, and the answer.
+async fn notice_to_all(t: &TestStack) -> (integration_tests::Session, integration_tests::Reply) {
+    let root = t.admin("root@example.com", "root", "password-123!").await;
+    let reader = t.user("reader@example.com", "reader", "password-123!").await;
+    let notice = json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"});
+    let r = t.post("/admin/notices", notice, Some(&root.access)).await;
+    (reader, r)
+}
+
 #[tokio::test]
 async fn without_its_send_to_the_notices_queue_the_relay_is_refused_and_no_notice_arrives() {
     let t = TestStack::start().await;
     let notices = format!("arn:aws:sqs:{}:{}:notices", local_stack::REGION, local_stack::iam::ACCOUNT_ID);
     // A statement taken away, as a wrong template would have it.
     assert!(t.stack.iam.revoke("outbox-relay", "sqs:SendMessage", &notices), "the relay may send notices");
-    let root = t.admin("root@example.com", "root", "password-123!").await;
-    let reader = t.user("reader@example.com", "reader", "password-123!").await;
-    let r = t
-        .post(
-            "/admin/notices",
-            json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"}),
-            Some(&root.access),
-        )
-        .await;
+    let (reader, r) = notice_to_all(&t).await;
     assert_eq!(r.status, 202, "the API answers as if all were well: {:?}", r.body);
     let refusal = t
         .eventually(std::time::Duration::from_secs(20), "the relay's send refused", || async {
@@ -212,15 +213,7 @@ async fn without_its_send_to_the_notices_queue_the_relay_is_refused_and_no_notic
 
     // With the template's statement, the same journey delivers.
     let t = TestStack::start().await;
-    let root = t.admin("root@example.com", "root", "password-123!").await;
-    let reader = t.user("reader@example.com", "reader", "password-123!").await;
-    let r = t
-        .post(
-            "/admin/notices",
-            json!({"title": "점검 안내", "body": "새벽에 점검합니다.", "audience": "ALL"}),
-            Some(&root.access),
-        )
-        .await;
+    let (reader, r) = notice_to_all(&t).await;
     assert_eq!(r.status, 202);
     t.eventually(std::time::Duration::from_secs(20), "the notice in the inbox", || async {
         let inbox = t.call(reqwest::Method::GET, "/notifications", None, Some(&reader.access)).await;
