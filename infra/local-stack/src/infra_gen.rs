@@ -249,12 +249,24 @@ pub fn statements(f: &Function) -> Vec<Value> {
     }
     .and_then(|s| s.as_array().cloned())
     .unwrap_or_default();
-    if let Trigger::Http(route) = &f.trigger
-        && route.counts_writes()
-        && !f.permissions.contains(&Permission::TableWrite)
-    {
-        // The caller's write-rate counter (`Route::counts_writes`).
-        statements.push(json!({"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": r("TableArn")}));
+    if let Trigger::Http(route) = &f.trigger {
+        // What the kernel itself reads and writes for any HTTP function: the caller's session
+        // (any route may be called with a token), the write-rate counter
+        // (`Route::counts_writes`) and the idempotency record (`Route::takes_idempotency_key`).
+        let mut actions = Vec::new();
+        if !f.permissions.contains(&Permission::TableRead) {
+            actions.extend(["dynamodb:GetItem", "dynamodb:BatchGetItem"]);
+        }
+        if !f.permissions.contains(&Permission::TableWrite) {
+            if route.takes_idempotency_key() {
+                actions.extend(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
+            } else if route.counts_writes() {
+                actions.push("dynamodb:UpdateItem");
+            }
+        }
+        if !actions.is_empty() {
+            statements.push(json!({"Effect": "Allow", "Action": actions, "Resource": r("TableArn")}));
+        }
     }
     if let Trigger::Schedule(_) = &f.trigger {
         // A run that failed its retries goes to the job-failures queue (the function's

@@ -303,3 +303,35 @@ async fn a_comment_answers_with_its_authors_avatar_and_the_avatar_url_opens() {
     assert!(t.stack.iam.refusals().is_empty(), "{:?}", t.stack.iam.refusals());
     t.stop().await;
 }
+
+#[tokio::test]
+async fn what_the_kernel_does_for_any_route_is_in_every_policy() {
+    // Found by fuzzing under enforcement: a route whose own code never reads the table still
+    // has its caller's session read when a token comes, and an `Idempotency-Key` is stored.
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", "password-123!").await;
+    for path in ["/species?kind=DOG", "/health/activity-levels", "/health/schedule-types"] {
+        let r = t.call(reqwest::Method::GET, path, None, Some(&ann.access)).await;
+        assert_eq!(r.status, 200, "{path} with a token: {:?}", r.body);
+    }
+    let r = t
+        .send(
+            t.http
+                .post(t.url("/auth/password/forgot"))
+                .bearer_auth(&ann.access)
+                .json(&json!({"email": "ann@example.com"})),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let upload = json!({"purpose": "profile", "contentType": "image/png", "contentLength": 100});
+    for _ in 0..2 {
+        let r = t
+            .send(
+                t.http.post(t.url("/uploads")).bearer_auth(&ann.access).header("idempotency-key", "k-1").json(&upload),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    assert!(t.stack.iam.refusals().is_empty(), "{:?}", t.stack.iam.refusals());
+    t.stop().await;
+}
