@@ -40,11 +40,6 @@ impl Contexts {
         Arc::new(Contexts { base, env, by_trigger, built: Mutex::default() })
     }
 
-    /// The stack's own context (the operator's credentials).
-    pub fn base(&self) -> &Arc<AppContext> {
-        &self.base
-    }
-
     /// The context of the function whose trigger `trigger` is (a `&Route`, `&Worker`, `&Job`,
     /// `&StreamConsumer` or `&WsRoute` from the catalogue).
     pub fn of_trigger<T>(&self, trigger: &'static T) -> Arc<AppContext> {
