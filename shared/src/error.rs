@@ -238,6 +238,7 @@ impl ApiError {
         match self {
             Self::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
             Self::Unavailable { .. } => Some(2),
+            Self::Domain { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
             _ => None,
         }
     }

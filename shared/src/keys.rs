@@ -9,7 +9,7 @@
 //! | session (identity) | `USER#<id>` | `SESSION#<family>` |
 //! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `RECORD` |
 //! | rate-limit window | `RATE#<action>#<subject>` | `W#<start>` |
-//! | outbox message | `OUTBOX#<id>` | `MESSAGE` |
+//! | outbox message | `OUTBOX#<id>` | `MESSAGE` (GSI1 `OUTBOX#PENDING#<shard>`, `<id>`, until sent) |
 //! | live WebSocket connection | `USER#<id>` | `CONN#<connection>` (TTL 2 h) |
 //! | the same, by connection | `CONN#<connection>` | `CONNECTION` (TTL 2 h) |
 //! | audit record | `AUDIT#<id>` | `RECORD` (GSI1 `AUDITS`, GSI2 `AUDITBY#<actor>`, GSI3 `AUDITON#<target>`, each `<id>`) |
@@ -48,6 +48,12 @@ pub fn rate_key(action: &str, subject: &str, window_start: i64) -> Key {
 
 pub fn outbox_partition(id: &str) -> String {
     format!("OUTBOX#{id}")
+}
+
+/// The index partition of outbox messages not yet sent, one of a few shards so that a busy
+/// minute's messages spread over several index partitions.
+pub fn outbox_pending_partition(shard: u32) -> String {
+    format!("OUTBOX#PENDING#{shard}")
 }
 
 /// The sort-key prefix of a user's live WebSocket connections in the user partition.

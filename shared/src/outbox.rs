@@ -6,19 +6,28 @@
 //! Delivery is at least once (a relay that dies after sending is invoked again with the same
 //! records), so every consumer is idempotent on the message's own id.
 //!
+//! A message item stays in the table until its message is sent: the relay deletes what it sent.
+//! When the relay gives up on a record (its queue refused it through every retry), the stream
+//! keeps the record only 24 hours and the failure destination learns only where it was; so the
+//! re-send job (`outbox-resend`) finds messages still pending after a few minutes through the
+//! pending index and sends them itself.
+//!
 //! | item | PK | SK | notes |
 //! |---|---|---|---|
-//! | outbox message | `OUTBOX#<id>` | `MESSAGE` | TTL one day: only its stream record matters |
+//! | outbox message | `OUTBOX#<id>` | `MESSAGE` | GSI1 `OUTBOX#PENDING#<shard>` / `<id>`; deleted once sent |
 
 use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
 use crate::queues::Queue;
-use crate::table::{Entity, Write};
+use crate::table::{Entity, Gsi, Key, Query, SortKey, Write};
 
-/// How long a relayed message item is kept (its stream record is what the relay reads).
-const KEEP_SECS: i64 = 24 * 3600;
+/// How many index partitions pending messages spread over.
+pub const PENDING_SHARDS: u32 = 8;
+
+/// How old a pending message is before the re-send job takes it from the relay.
+pub const RESEND_AFTER_SECS: i64 = 5 * 60;
 
 /// One message waiting to be relayed to its queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +38,12 @@ pub struct OutboxMessage {
     pub queue: String,
     /// The message body, JSON.
     pub body: String,
-    pub expires: i64,
+}
+
+impl OutboxMessage {
+    fn shard(&self) -> u32 {
+        self.id.bytes().map(u32::from).sum::<u32>() % PENDING_SHARDS
+    }
 }
 
 impl Entity for OutboxMessage {
@@ -40,8 +54,8 @@ impl Entity for OutboxMessage {
     fn sk(&self) -> String {
         "MESSAGE".into()
     }
-    fn expires_at(&self) -> Option<i64> {
-        Some(self.expires)
+    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
+        vec![(Gsi::Gsi1, crate::keys::outbox_pending_partition(self.shard()), self.id.clone())]
     }
 }
 
@@ -55,12 +69,7 @@ pub fn targets() -> impl Iterator<Item = &'static Queue> {
 /// The write that queues `body` on `queue` when the transaction it joins commits.
 pub fn message<T: Serialize>(ctx: &AppContext, queue: &'static Queue, body: &T) -> ApiResult<Write> {
     let now = ctx.now();
-    let msg = OutboxMessage {
-        id: crate::ids::new_id(now),
-        queue: queue.name.to_string(),
-        body: serde_json::to_string(body)?,
-        expires: now.timestamp() + KEEP_SECS,
-    };
+    let msg = OutboxMessage { id: crate::ids::new_id(now), queue: queue.name.to_string(), body: serde_json::to_string(body)? };
     Ok(Write::put(&msg)?.if_absent(ApiError::internal("outbox id collision")))
 }
 
@@ -70,4 +79,47 @@ pub fn from_image(image: serde_dynamo::Item) -> Option<OutboxMessage> {
         Some(serde_dynamo::AttributeValue::S(t)) if t == OutboxMessage::TYPE => serde_dynamo::from_item(image).ok(),
         _ => None,
     }
+}
+
+/// Sends one message to its queue.
+pub async fn send(ctx: &AppContext, message: &OutboxMessage) -> Result<(), String> {
+    let queue = crate::queues::by_name(&message.queue).ok_or_else(|| format!("no queue named {}", message.queue))?;
+    ctx.sqs
+        .send_message()
+        .queue_url(ctx.config.queue_url(queue))
+        .message_body(&message.body)
+        .send()
+        .await
+        .map_err(|e| format!("SQS SendMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
+/// Deletes the items of messages that were sent (one BatchWriteItem per 25).
+pub async fn mark_sent(ctx: &AppContext, ids: &[String]) -> ApiResult<()> {
+    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+    let requests = ids
+        .iter()
+        .map(|id| {
+            let key = Key::new(crate::keys::outbox_partition(id), "MESSAGE").to_item();
+            DeleteRequest::builder().set_key(Some(key)).build().map(|d| WriteRequest::builder().delete_request(d).build())
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    ctx.table.batch_write(requests).await
+}
+
+/// Messages of one shard still pending that were committed before `before` (oldest first).
+pub async fn pending_before(
+    ctx: &AppContext,
+    shard: u32,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: usize,
+) -> ApiResult<Vec<OutboxMessage>> {
+    // A message id starts with its commit time: the smallest id of that instant bounds them.
+    let bound: String = crate::ids::new_id(before).chars().take(10).chain(std::iter::repeat_n('0', 16)).collect();
+    let q = Query::partition(crate::keys::outbox_pending_partition(shard))
+        .index(Gsi::Gsi1)
+        .sort(SortKey::Before(bound))
+        .limit(limit.min(100));
+    ctx.table.query_items_all(&q, Some(limit)).await?.into_iter().map(OutboxMessage::from_item).collect()
 }

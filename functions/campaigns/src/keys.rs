@@ -72,8 +72,12 @@ pub fn due_sort(date: chrono::NaiveDate, id: &str) -> String {
 
 /// The claim that pet `pet` applied to ad `ad` (one application per pet and ad).
 pub fn applied_key(ad: &str, pet: &str) -> Key {
-    Key::new(ad_partition(ad), format!("APPLIED#{pet}"))
+    Key::new(ad_partition(ad), format!("{APPLIED_PREFIX}{pet}"))
 }
+
+/// The sort-key prefix of the application claims in an ad's partition (each names its
+/// `applicationId`): the job settles an ad's applications from them, consistently.
+pub const APPLIED_PREFIX: &str = "APPLIED#";
 
 pub fn application_key(id: &str) -> Key {
     Key::new(format!("APPLICATION#{id}"), "APPLICATION")

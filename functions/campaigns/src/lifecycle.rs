@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 use serde_json::json;
 use shared::routes::{Function, Job, Permission};
-use shared::table::{Entity, Gsi, Query, SortKey, Write, n, s};
+use shared::table::{AttrValue, Entity, Gsi, Query, SortKey, Write, n, s};
 use shared::{ApiResult, AppContext};
 
 use crate::ads::{Ad, AdStatus};
@@ -60,48 +60,55 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
 }
 
 /// Moves `ad` on until its next date lies ahead; answers the steps taken.
-async fn advance(ctx: &AppContext, mut ad: Ad, today: NaiveDate) -> ApiResult<u32> {
+async fn advance(ctx: &AppContext, ad: Ad, today: NaiveDate) -> ApiResult<u32> {
     let mut steps = 0;
+    // The due list is an index, which lags: every step starts from the stored ad.
+    let Some(mut ad) = ctx.table.get::<Ad>(&ad.key()).await? else { return Ok(0) };
     while let Some(due) = ad.next_due() {
         if due > today {
             break;
         }
         let to = match ad.status {
-            AdStatus::Approved => {
-                settle_applications(ctx, &ad, ApplicationStatus::Applied, |_, (_, a)| {
-                    Ok(to_status(a, "APPLIED", "PENDING"))
-                })
-                .await?;
-                AdStatus::Closed
-            }
-            AdStatus::Closed => {
-                settle_applications(ctx, &ad, ApplicationStatus::Selected, selected).await?;
-                settle_applications(ctx, &ad, ApplicationStatus::Pending, not_selected).await?;
-                AdStatus::Selected
-            }
+            AdStatus::Approved => AdStatus::Closed,
+            AdStatus::Closed => AdStatus::Selected,
             AdStatus::Selected => AdStatus::Trial,
             AdStatus::Trial => AdStatus::Ended,
             _ => break,
         };
-        ad = match move_ad(ctx, &ad, to).await? {
-            Some(moved) => moved,
-            // Someone else moved it (another run): start again from what is stored.
+        match step(ctx, &ad, to).await? {
+            Some(moved) => ad = moved,
+            // Someone else moved it (another run): go on from what is stored.
             None => match ctx.table.get::<Ad>(&ad.key()).await? {
-                Some(fresh) => fresh,
-                None => break,
+                Some(fresh) if fresh.status != ad.status => {
+                    ad = fresh;
+                    continue;
+                }
+                _ => break,
             },
-        };
+        }
         steps += 1;
     }
     Ok(steps)
 }
 
-/// The ad in status `to`, written only over the state it was read in (counts included).
-async fn move_ad(ctx: &AppContext, ad: &Ad, to: AdStatus) -> ApiResult<Option<Ad>> {
+/// One step of `ad` (as stored) to `to`: its applications settled, then the ad moved, written
+/// only over the state it was read in, counts included. An application that committed while
+/// the step ran changed the counts, so the step is taken again and settles it too.
+async fn step(ctx: &AppContext, ad: &Ad, to: AdStatus) -> ApiResult<Option<Ad>> {
+    let mut current = ad.clone();
     for _ in 0..5 {
-        let Some(current) = ctx.table.get::<Ad>(&ad.key()).await? else { return Ok(None) };
-        if current.status != ad.status {
-            return Ok(None);
+        match current.status {
+            AdStatus::Approved => {
+                settle_applications(ctx, &current, ApplicationStatus::Applied, |_, (_, a)| {
+                    Ok(to_status(a, "APPLIED", "PENDING"))
+                })
+                .await?
+            }
+            AdStatus::Closed => {
+                settle_applications(ctx, &current, ApplicationStatus::Selected, selected).await?;
+                settle_applications(ctx, &current, ApplicationStatus::Pending, not_selected).await?;
+            }
+            _ => {}
         }
         let mut moved = current.clone();
         moved.status = to;
@@ -114,7 +121,12 @@ async fn move_ad(ctx: &AppContext, ad: &Ad, to: AdStatus) -> ApiResult<Option<Ad
             .value(":sc", n(current.selected_count));
         match ctx.table.write(write).await {
             Ok(()) => return Ok(Some(moved)),
-            Err(e) if e.is(&CampaignError::Changed) => continue,
+            Err(e) if e.is(&CampaignError::Changed) => {
+                match ctx.table.get::<Ad>(&ad.key()).await? {
+                    Some(fresh) if fresh.status == ad.status => current = fresh,
+                    _ => return Ok(None),
+                }
+            }
             Err(e) => return Err(e),
         }
     }
@@ -175,21 +187,35 @@ fn not_selected(ctx: &AppContext, (ad, app): (&Ad, &Application)) -> ApiResult<V
 }
 
 /// Applies `change` to every application of `ad` in status `status`, one transaction each; a
-/// change another run made already is skipped.
+/// change another run made already is skipped. The applications are found through their claims
+/// in the ad's own partition and read by key, both consistent: one committed a moment before
+/// the run is settled too (the ad's applications index lags).
 async fn settle_applications<F>(ctx: &AppContext, ad: &Ad, status: ApplicationStatus, change: F) -> ApiResult<()>
 where
     F: Fn(&AppContext, (&Ad, &Application)) -> ApiResult<Vec<Write>>,
 {
-    let q = Query::partition(keys::ad_applications_partition(&ad.id)).index(Gsi::Gsi1).limit(100);
-    for item in ctx.table.query_items_all(&q, None).await? {
-        let app = Application::from_item(item)?;
-        if app.status != status {
-            continue;
-        }
-        match ctx.table.transact(change(ctx, (ad, &app))?).await {
-            Ok(()) => {}
-            Err(e) if e.is(&CampaignError::Changed) => {}
-            Err(e) => return Err(e),
+    let claims = Query::partition(keys::ad_partition(&ad.id)).begins_with(keys::APPLIED_PREFIX).limit(100);
+    let ids: Vec<String> = ctx
+        .table
+        .query_items_all(&claims, None)
+        .await?
+        .into_iter()
+        .filter_map(|claim| match claim.get("applicationId") {
+            Some(AttrValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    for chunk in ids.chunks(100) {
+        let keys: Vec<_> = chunk.iter().map(|id| keys::application_key(id)).collect();
+        for app in ctx.table.batch_get::<Application>(&keys).await?.into_iter().flatten() {
+            if app.status != status {
+                continue;
+            }
+            match ctx.table.transact(change(ctx, (ad, &app))?).await {
+                Ok(()) => {}
+                Err(e) if e.is(&CampaignError::Changed) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(())

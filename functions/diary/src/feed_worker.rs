@@ -6,11 +6,11 @@ use std::sync::Arc;
 use diary_contract::{BACKFILL, FeedChange, FeedEntry, FeedEvent};
 use shared::queues;
 use shared::routes::{Function, Permission, Worker};
-use shared::table::{AttrValue, Gsi, Key, Query, s};
+use shared::table::{Key, Query, s};
 use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext};
 
-use crate::keys::{author_partition, feed_entry_key, feed_partition};
+use crate::keys::{feed_entry_key, feed_partition};
 pub static FEED_WORKER: Function = Function::worker(
     "feed-worker",
     crate::PKG,
@@ -97,19 +97,14 @@ async fn follows(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<bool
     Ok(ctx.table.get_item(&social_contract::following_key(viewer, author)).await?.is_some())
 }
 
-/// The ids of `author`'s posts, newest first, at most `max` (`None`: all).
+/// The ids of `author`'s posts, newest first, at most `max` (`None`: all), from the author's
+/// own partition: a post committed a moment before the follow is backfilled too.
 async fn post_ids(ctx: &AppContext, author: &str, max: Option<usize>) -> ApiResult<Vec<String>> {
-    let q = Query::partition(author_partition(author)).index(Gsi::Gsi2).newest_first().limit(200);
-    Ok(ctx
-        .table
-        .query_items_all(&q, max)
-        .await?
-        .iter()
-        .filter_map(|item| match item.get("id") {
-            Some(AttrValue::S(id)) => Some(id.clone()),
-            _ => None,
-        })
-        .collect())
+    let q = Query::partition(shared::keys::user_partition(author))
+        .begins_with(crate::keys::POSTED_PREFIX)
+        .newest_first()
+        .limit(200);
+    Ok(ctx.table.query_items_all(&q, max).await?.iter().filter_map(crate::posts::posted_id).collect())
 }
 
 /// A new follower sees the author's recent posts.

@@ -285,6 +285,7 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
         // The hourly posting limit counts in the post's own transaction: only posts made count.
         shared::ratelimit::counter(&ctx, POSTS_PER_USER, &me),
         Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
+        Write::put_item(crate::keys::posted_key(&me, &post.id).to_item()),
         identity_contract::counter(&me, Counter::Posts, 1),
         shared::stats::count(now, &[(shared::stats::Metric::Posts, 1)]),
     ];
@@ -348,6 +349,7 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
 pub async fn remove(ctx: &AppContext, post: &Post, extra: Vec<Write>) -> ApiResult<()> {
     let mut writes = vec![
         Write::delete(post.key()).if_present(not_found()),
+        Write::delete(crate::keys::posted_key(&post.author_id, &post.id)),
         identity_contract::counter(&post.author_id, Counter::Posts, -1),
     ];
     writes.extend(diary_contract::deleted(ctx, &post.author_id, &post.id)?);
@@ -376,8 +378,28 @@ pub async fn of_user(
     Path(user): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<PostView>>> {
-    let query = Query::partition(crate::keys::author_partition(&user)).index(Gsi::Gsi2).newest_first();
-    page_of(&ctx, &viewer, &params, query).await
+    // From the author's own partition, then the posts by key: a post made a moment ago is
+    // listed (the author index lags).
+    let query = Query::partition(shared::keys::user_partition(&user))
+        .begins_with(crate::keys::POSTED_PREFIX)
+        .newest_first()
+        .paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
+    let page = ctx.table.query_items(&query).await?;
+    let keys: Vec<Key> = page.items.iter().filter_map(posted_id).map(|id| post_key(&id)).collect();
+    let viewer = viewer.id();
+    if viewer.is_some_and(|v| v != user) && hidden_for(&ctx, viewer).await?.contains(&user) {
+        return Ok(Okay(Page { items: Vec::new(), next_cursor: None }));
+    }
+    let posts = ctx.table.batch_get::<Post>(&keys).await?.into_iter().flatten().collect();
+    Ok(Okay(Page { items: hydrate(&ctx, viewer, posts).await?, next_cursor: page.next_cursor }))
+}
+
+/// The post id an author's `POSTED#` item names.
+pub fn posted_id(item: &shared::table::Item) -> Option<String> {
+    match item.get(shared::table::SK) {
+        Some(AttrValue::S(sk)) => sk.strip_prefix(crate::keys::POSTED_PREFIX).map(str::to_string),
+        _ => None,
+    }
 }
 
 pub async fn feed(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<PostView>>> {

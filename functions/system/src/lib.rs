@@ -1,15 +1,18 @@
-//! Platform functions: the health endpoint, the transactional mail worker and the dead-letter
-//! watch. Each `static` below is one Lambda function; `src/bin/` wires each into the runtime.
+//! Platform functions: the health endpoint, the transactional mail worker, the dead-letter
+//! watch, the outbox relay and its re-send job. Each `static` below is one Lambda function; `src/bin/` wires each into the runtime.
 
 pub mod dlq_watch;
 pub mod health;
 pub mod mail_worker;
 pub mod outbox_relay;
+pub mod outbox_resend;
 
 use shared::routes::Domain;
 
 /// This package's part of the route table.
 pub const DOMAIN: Domain = Domain {
     name: "system",
-    functions: &[&health::HEALTH, &mail_worker::MAIL_WORKER, &dlq_watch::DLQ_WATCH, &outbox_relay::OUTBOX_RELAY],
+    functions: &[&health::HEALTH, &mail_worker::MAIL_WORKER, &dlq_watch::DLQ_WATCH, &outbox_relay::OUTBOX_RELAY,
+        &outbox_resend::OUTBOX_RESEND,
+    ],
 };

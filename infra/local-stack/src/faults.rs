@@ -11,6 +11,8 @@
 //! | service | operation | errors |
 //! |---|---|---|
 //! | `dynamodb` | `GetItem`, `TransactWriteItems`, … | `ThrottlingException`, `ProvisionedThroughputExceededException` (400, retried), `InternalServerError` (500, retried), `TransactionConflict` (a cancelled transaction) |
+//! | `dynamodb` | `BatchWriteItem`, `BatchGetItem` | `UnprocessedItems`: `share` of every batch (rounded down) is handed back unprocessed |
+//! | `dynamodb` | index queries | `IndexLag` with `lagMs`: a write reaches the indexes `lagMs` after it commits (see [`crate::region`]) |
 //! | `sqs` | `SendMessage`, `ReceiveMessage`, … | `InternalError` (500), `RequestThrottled` (400) |
 //! | `ses` | `SendEmail`, `SendRawEmail` | `ServiceUnavailable` (503), `Throttling` (400) |
 //! | `google`, `kakao`, `toss`, `clova` | the path after the provider (`/token`, `/v1/payments/confirm`, …) | `ServerError` (500 in the provider's error shape), `Timeout` (no answer for 15 s) |
@@ -46,9 +48,29 @@ pub struct Rule {
     pub times: Option<u64>,
     #[serde(default)]
     pub share: Option<f64>,
+    /// `IndexLag`: how long a write takes to reach the indexes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_ms: Option<u64>,
     /// How often it fired.
     #[serde(default)]
     pub fired: u64,
+}
+
+impl Rule {
+    /// Index queries see writes `lag` after they commit.
+    pub fn index_lag(lag: std::time::Duration) -> Self {
+        Self {
+            id: 0,
+            service: "dynamodb".into(),
+            operation: None,
+            contains: None,
+            error: "IndexLag".into(),
+            times: None,
+            share: None,
+            lag_ms: Some(lag.as_millis() as u64),
+            fired: 0,
+        }
+    }
 }
 
 /// The errors each service can be made to answer.
@@ -60,6 +82,8 @@ const ERRORS: &[(&str, &[&str])] = &[
             "ProvisionedThroughputExceededException",
             "InternalServerError",
             "TransactionConflict",
+            "UnprocessedItems",
+            "IndexLag",
         ],
     ),
     ("sqs", &["InternalError", "RequestThrottled"]),
@@ -71,16 +95,47 @@ const ERRORS: &[(&str, &[&str])] = &[
     ("lambda", &["CrashAfterCommit"]),
 ];
 
-#[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<Rule>>,
     next: AtomicU64,
     /// Calls the proxy saw, and faults it injected (for the figures of a run).
     pub calls: AtomicU64,
     pub injected: AtomicU64,
+    /// The items DynamoDB calls in flight are writing (conflicts are always emulated).
+    pub in_flight: crate::region::InFlight,
+    /// The copy of the table index queries read while `IndexLag` is on.
+    pub index_view: Arc<crate::region::IndexView>,
 }
 
 impl Faults {
+    /// The switch for a stack whose DynamoDB stand-in is at `direct_url`.
+    pub fn new(table: &'static str, direct_url: String) -> Self {
+        Self {
+            rules: Mutex::default(),
+            next: AtomicU64::default(),
+            calls: AtomicU64::default(),
+            injected: AtomicU64::default(),
+            in_flight: crate::region::InFlight::default(),
+            index_view: Arc::new(crate::region::IndexView::new(table, direct_url)),
+        }
+    }
+
+    /// Adds a rule and puts it in force: an `IndexLag` rule returns once index queries lag.
+    pub async fn add_in_force(&self, rule: Rule) -> Result<u64, String> {
+        let lag = (rule.error == "IndexLag").then_some(rule.lag_ms).flatten();
+        let id = self.add(rule)?;
+        if let Some(ms) = lag {
+            self.index_view.enable(std::time::Duration::from_millis(ms)).await?;
+        }
+        Ok(id)
+    }
+
+    /// Clears every rule; index queries read the table again.
+    pub async fn clear_all(&self) {
+        self.clear();
+        self.index_view.disable().await;
+    }
+
     pub fn add(&self, mut rule: Rule) -> Result<u64, String> {
         let Some((_, errors)) = ERRORS.iter().find(|(s, _)| *s == rule.service) else {
             let services: Vec<&str> = ERRORS.iter().map(|(s, _)| *s).collect();
@@ -91,6 +146,16 @@ impl Faults {
         }
         if rule.share.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
             return Err("share is from 0 to 1".into());
+        }
+        match (rule.error.as_str(), rule.lag_ms) {
+            ("IndexLag", None) => return Err("IndexLag needs lagMs".into()),
+            ("IndexLag", Some(ms)) if ms > 60_000 => return Err("lagMs is at most 60000".into()),
+            ("IndexLag", _) => {
+                // One lag at a time: the newest replaces any other.
+                self.rules.lock().expect("rules").retain(|r| r.error != "IndexLag");
+            }
+            (_, Some(_)) => return Err("lagMs belongs to IndexLag".into()),
+            _ => {}
         }
         rule.id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         rule.fired = 0;
@@ -107,10 +172,36 @@ impl Faults {
         self.rules.lock().expect("rules").clone()
     }
 
+    /// The lag of the `IndexLag` rule, if one is set.
+    pub fn index_lag(&self) -> Option<std::time::Duration> {
+        let rules = self.rules.lock().expect("rules");
+        rules.iter().find(|r| r.error == "IndexLag").and_then(|r| r.lag_ms).map(std::time::Duration::from_millis)
+    }
+
+    /// The share of a batch to leave unprocessed, if an `UnprocessedItems` rule fires on it.
+    pub fn unprocessed_share(&self, operation: &str) -> Option<f64> {
+        if !matches!(operation, "BatchWriteItem" | "BatchGetItem") {
+            return None;
+        }
+        let mut rules = self.rules.lock().expect("rules");
+        let r = rules.iter_mut().find(|r| {
+            r.service == "dynamodb"
+                && r.error == "UnprocessedItems"
+                && r.operation.as_deref().is_none_or(|o| o == operation)
+                && r.times.is_none_or(|t| r.fired < t)
+        })?;
+        r.fired += 1;
+        self.injected.fetch_add(1, Ordering::Relaxed);
+        Some(r.share.unwrap_or(1.0))
+    }
+
     /// The error to answer a call with, if a rule fires on it.
     pub fn fire(&self, service: &str, operation: &str, body: &[u8]) -> Option<String> {
         let mut rules = self.rules.lock().expect("rules");
         for r in rules.iter_mut() {
+            if matches!(r.error.as_str(), "UnprocessedItems" | "IndexLag") {
+                continue;
+            }
             if r.service != service
                 || r.operation.as_deref().is_some_and(|o| o != operation)
                 || r.times.is_some_and(|t| r.fired >= t)
@@ -143,6 +234,8 @@ async fn list(State(f): State<Arc<Faults>>) -> Response {
         "rules": f.list(),
         "calls": f.calls.load(Ordering::Relaxed),
         "injected": f.injected.load(Ordering::Relaxed),
+        "conflicts": f.in_flight.conflicts.load(Ordering::Relaxed),
+        "indexLagMs": f.index_view.lag().map(|d| d.as_millis() as u64),
     }))
     .into_response()
 }
@@ -155,14 +248,14 @@ async fn add(State(f): State<Arc<Faults>>, body: Bytes) -> Response {
                 .into_response();
         }
     };
-    match f.add(rule) {
+    match f.add_in_force(rule).await {
         Ok(id) => (StatusCode::CREATED, axum::Json(json!({"id": id}))).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"code": "INVALID_RULE", "detail": e}))).into_response(),
     }
 }
 
 async fn clear(State(f): State<Arc<Faults>>) -> Response {
-    f.clear();
+    f.clear_all().await;
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -198,6 +291,77 @@ async fn forward(State(p): State<Proxy>, method: Method, uri: Uri, headers: Head
     if let Some(error) = p.faults.fire("dynamodb", &operation, &body) {
         return dynamodb_error(&error, &body);
     }
+    // As a region: index queries lag when switched on; batches may come back partly undone;
+    // writes on items another call is writing conflict.
+    let mut body = p.faults.index_view.redirect(&operation, &body).map(Bytes::from).unwrap_or(body);
+    let mut handed_back: Option<serde_json::Value> = None;
+    if let Some(share) = p.faults.unprocessed_share(&operation) {
+        match crate::region::split_batch(&operation, &body, share) {
+            Some((None, back)) => return batch_answer(&operation, serde_json::json!({}), Some(back)),
+            Some((Some(rest), back)) => {
+                body = Bytes::from(rest.to_string());
+                handed_back = Some(back);
+            }
+            None => {}
+        }
+    }
+    let held = match p.faults.in_flight.admit(&operation, &body) {
+        crate::region::Admission::Go(held) => held,
+        crate::region::Admission::Refuse(answer) => return answer,
+        crate::region::Admission::Split { body: mut rest, held, left } => {
+            let back = handed_back.get_or_insert_with(|| serde_json::json!({}));
+            for (table, request) in left {
+                match back[&table].as_array_mut() {
+                    Some(list) => list.push(request),
+                    None => back[&table] = serde_json::json!([request]),
+                }
+            }
+            if let Some(tables) = rest["RequestItems"].as_object_mut() {
+                tables.retain(|_, r| r.as_array().is_some_and(|l| !l.is_empty()));
+            }
+            if rest["RequestItems"].as_object().is_none_or(|t| t.is_empty()) {
+                p.faults.in_flight.release(held);
+                return batch_answer(&operation, serde_json::json!({}), handed_back);
+            }
+            body = Bytes::from(rest.to_string());
+            held
+        }
+    };
+    let answer = send_upstream(&p, method, &uri, &headers, body).await;
+    p.faults.in_flight.release(held);
+    match (answer, handed_back) {
+        (Ok((status, _, bytes)), Some(back)) if status.is_success() => {
+            let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::json!({}));
+            batch_answer(&operation, v, Some(back))
+        }
+        (Ok((status, headers, bytes)), _) => {
+            let mut out = Response::builder().status(status);
+            for (name, value) in headers.iter() {
+                if name != "content-length" && name != "transfer-encoding" {
+                    out = out.header(name, value);
+                }
+            }
+            out.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+        }
+        (Err(e), _) => (StatusCode::BAD_GATEWAY, e).into_response(),
+    }
+}
+
+/// A batch answer with the requests handed back added to it.
+fn batch_answer(operation: &str, mut answer: serde_json::Value, back: Option<serde_json::Value>) -> Response {
+    if let Some(back) = back {
+        crate::region::merge_unprocessed(operation, &mut answer, back);
+    }
+    (StatusCode::OK, [("content-type", "application/x-amz-json-1.0")], answer.to_string()).into_response()
+}
+
+async fn send_upstream(
+    p: &Proxy,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, HeaderMap, Bytes), String> {
     let url = format!("{}{}", p.upstream, uri.path_and_query().map(|x| x.as_str()).unwrap_or("/"));
     let mut req = p.client.request(method, url).body(body);
     for (name, value) in headers.iter() {
@@ -205,46 +369,27 @@ async fn forward(State(p): State<Proxy>, method: Method, uri: Uri, headers: Head
             req = req.header(name, value);
         }
     }
-    match req.send().await {
-        Ok(res) => {
-            let mut out = Response::builder().status(res.status());
-            for (name, value) in res.headers() {
-                if name != "content-length" && name != "transfer-encoding" {
-                    out = out.header(name, value);
-                }
-            }
-            let bytes = res.bytes().await.unwrap_or_default();
-            out.body(Body::from(bytes)).unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.map_err(|e| e.to_string())?;
+    Ok((status, headers, bytes))
 }
 
 /// An error in DynamoDB's JSON protocol.
 fn dynamodb_error(error: &str, body: &[u8]) -> Response {
-    let (status, kind, extra) = match error {
-        "InternalServerError" => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", json!({})),
-        "TransactionConflict" => {
-            // One reason per item of the transaction, as DynamoDB gives them.
-            let items = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
-                .unwrap_or(1);
-            let mut reasons = vec![json!({"Code": "None"}); items];
-            reasons[0] = json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"});
-            (StatusCode::BAD_REQUEST, "TransactionCanceledException", json!({"CancellationReasons": reasons}))
-        }
-        other => (StatusCode::BAD_REQUEST, other, json!({})),
-    };
-    let mut body = json!({
-        "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"),
-        "message": format!("injected by the local fault switch: {error}"),
-    });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
+    let message = format!("injected by the local fault switch: {error}");
+    if error == "TransactionConflict" {
+        // One reason per item of the transaction, as DynamoDB gives them.
+        let items = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
+            .unwrap_or(1);
+        let mut reasons = vec![json!({"Code": "None"}); items];
+        reasons[0] = json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"});
+        return crate::region::cancelled(&reasons);
     }
-    (status, [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", kind)], body.to_string())
-        .into_response()
+    crate::region::error(error, &message, json!({}))
 }
 
 /// Consults the rules before a stand-in answers: SQS (JSON protocol), SES (query protocol) and

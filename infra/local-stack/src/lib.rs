@@ -19,6 +19,7 @@ pub mod infra_gen;
 pub mod instagram_sandbox;
 pub mod media_cdn;
 pub mod oauth_sandbox;
+pub mod region;
 pub mod runtime_api;
 pub mod ses;
 pub mod sigv4;
@@ -83,6 +84,9 @@ pub struct StackOptions {
     /// Whether a call a function's policy does not allow fails (the default) or is only logged
     /// (`LOCAL_IAM=report`).
     pub iam: iam::Mode,
+    /// Index queries see a write this long after it commits, as in a region (`IndexLag`);
+    /// `LOCAL_INDEX_LAG_MS` sets it for tests and `cargo run`.
+    pub index_lag: Option<Duration>,
     pub clock: SharedClock,
 }
 
@@ -114,6 +118,11 @@ impl StackOptions {
             visibility_timeout: None,
             run_schedules: false,
             iam: iam::Mode::from_env(),
+            index_lag: std::env::var("LOCAL_INDEX_LAG_MS")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis),
             clock: Arc::new(SystemClock),
         }
     }
@@ -282,7 +291,11 @@ impl LocalStack {
             &infra_gen::local_parameters(REGION, iam::ACCOUNT_ID, TABLE_NAME, MEDIA_BUCKET, MAIL_FROM),
         )?;
         // The endpoint the functions call: the fault switch's proxy in front of the stand-in.
-        let faults = Arc::new(faults::Faults::default());
+        let faults = Arc::new(faults::Faults::new(TABLE_NAME, dynamodb_direct_url.clone()));
+        {
+            let (view, rx) = (faults.index_view.clone(), stop_rx.clone());
+            tasks.push(tokio::spawn(async move { view.run(rx).await }));
+        }
         let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
         tasks.push(serve_axum(
             listener,
@@ -428,6 +441,9 @@ impl LocalStack {
         ctx.call_ledger = Some(Arc::default());
         let ctx = Arc::new(ctx);
         ensure_table(&ctx).await?;
+        if let Some(lag) = opts.index_lag {
+            faults.add_in_force(faults::Rule::index_lag(lag)).await?;
+        }
         let contexts = contexts::Contexts::new(ctx.clone(), env.clone(), &catalog::functions());
 
         let mut stack = Self {

@@ -217,8 +217,31 @@ pub async fn run(
                 } else {
                     tries_of_first += 1;
                     if tries_of_first > consumer.max_retries {
-                        // Give up on this record: its description goes to the failure destination.
-                        let note = json!({"streamArn": arn, "record": batch[0], "consumer": consumer.name});
+                        // Give up on this record. As Lambda does, the failure destination gets
+                        // the batch's whereabouts in the stream, never the record itself (which
+                        // the stream keeps 24 hours): what is lost here only the table can redo.
+                        let seq = sequence_of(&batch[0]).unwrap_or_default();
+                        let arrival = &batch[0]["dynamodb"]["ApproximateCreationDateTime"];
+                        let note = json!({
+                            "requestContext": {
+                                "requestId": hex::encode(rand::random::<[u8; 16]>()),
+                                "functionArn": format!("arn:aws:lambda:{}:{}:function:{}", crate::REGION, crate::iam::ACCOUNT_ID, consumer.name),
+                                "condition": "RetryAttemptsExhausted",
+                                "approximateInvokeCount": tries_of_first,
+                            },
+                            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": null},
+                            "version": "1.0",
+                            "timestamp": chrono::Utc::now().to_rfc3339(),
+                            "DDBStreamBatchInfo": {
+                                "shardId": shard,
+                                "startSequenceNumber": seq,
+                                "endSequenceNumber": seq,
+                                "approximateArrivalOfFirstRecord": arrival,
+                                "approximateArrivalOfLastRecord": arrival,
+                                "batchSize": 1,
+                                "streamArn": arn,
+                            },
+                        });
                         let _ = queues.send(&consumer.failure_queue.dlq_name(), note.to_string());
                         tries_of_first = 0;
                         1

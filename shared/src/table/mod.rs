@@ -334,8 +334,9 @@ crate::domain_errors! {
     pub enum TableError {
         /// An unconditional write of a transaction failed its (implicit) check.
         Changed => (409, "CONFLICT", "The resource was changed by another request."),
-        /// A transaction kept losing races with other transactions on the same items.
-        Contended => (409, "CONCURRENT_UPDATE", "Another request changed the same data at the same time. Try again."),
+        /// A write kept colliding with transactions on the same items, through every retry:
+        /// the table is busy here, so the caller comes back (503 with `Retry-After`).
+        Contended => (503, "BUSY", "Many requests are changing the same data right now. Try again in a moment."),
         /// An idempotency record is held by a request still running.
         Claimed => (409, "IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still being processed. Try again shortly."),
     }
@@ -398,6 +399,20 @@ where
     }
 }
 
+/// What a failed single write means: its condition failed, it met a transaction, or else.
+fn write_failure<E, R>(op: &str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> WriteFailure
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    match e.code() {
+        Some("ConditionalCheckFailedException") => WriteFailure::Condition,
+        Some("TransactionConflictException") => WriteFailure::Conflict,
+        _ => WriteFailure::Error(failed(op, e)),
+    }
+}
+
 /// The same for an error already taken out of its `SdkError`.
 fn failed_service(op: &str, e: impl aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error) -> ApiError {
     use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -433,6 +448,15 @@ impl TransactFailure {
             Self::Error(e) => e,
         }
     }
+}
+
+/// Why a single write did not happen.
+enum WriteFailure {
+    /// Its condition failed.
+    Condition,
+    /// A transaction in flight holds the item.
+    Conflict,
+    Error(ApiError),
 }
 
 /// The table and the client that reaches it.
@@ -495,12 +519,31 @@ impl Table {
         }
     }
 
+    /// One write, tried again while it conflicts with a transaction in flight on its item
+    /// (`TransactionConflictException`, which the SDK does not retry), then 503 `BUSY`.
     async fn write_one(&self, w: Write) -> ApiResult<Option<Item>> {
-        let ctx = |e: aws_sdk_dynamodb::Error| failed_service("write", e);
+        let mut attempt = 0;
+        loop {
+            match self.write_once(&w).await {
+                Ok(item) => return Ok(item),
+                Err(WriteFailure::Condition) => return Err(w.failed()),
+                Err(WriteFailure::Error(e)) => return Err(e),
+                Err(WriteFailure::Conflict) => {
+                    attempt += 1;
+                    if attempt >= TRANSACTION_RETRIES {
+                        return Err(TableError::Contended.into());
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    async fn write_once(&self, w: &Write) -> Result<Option<Item>, WriteFailure> {
         let names = w.names_opt();
         let values = w.values_opt();
         let cond = w.condition_expr();
-        let result = match &w.kind {
+        match &w.kind {
             WriteKind::Put(item) => self
                 .client
                 .put_item()
@@ -512,10 +555,7 @@ impl Table {
                 .send()
                 .await
                 .map(|_| None)
-                .map_err(|e| match e.into_service_error() {
-                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_) => None,
-                    other => Some(ctx(other.into())),
-                }),
+                .map_err(|e| write_failure("PutItem", e)),
             WriteKind::Update { key, expression } => self
                 .client
                 .update_item()
@@ -529,12 +569,7 @@ impl Table {
                 .send()
                 .await
                 .map(|o| o.attributes)
-                .map_err(|e| match e.into_service_error() {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => {
-                        None
-                    }
-                    other => Some(ctx(other.into())),
-                }),
+                .map_err(|e| write_failure("UpdateItem", e)),
             WriteKind::Delete(key) => self
                 .client
                 .delete_item()
@@ -546,18 +581,10 @@ impl Table {
                 .send()
                 .await
                 .map(|_| None)
-                .map_err(|e| match e.into_service_error() {
-                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => {
-                        None
-                    }
-                    other => Some(ctx(other.into())),
-                }),
-            WriteKind::Check(_) => return self.transact_now(vec![w]).await.map(|_| None),
-        };
-        match result {
-            Ok(item) => Ok(item),
-            Err(None) => Err(w.failed()),
-            Err(Some(e)) => Err(e),
+                .map_err(|e| write_failure("DeleteItem", e)),
+            WriteKind::Check(_) => {
+                Err(WriteFailure::Error(ApiError::internal("a condition check is written in a transaction")))
+            }
         }
     }
 
@@ -655,14 +682,13 @@ impl Table {
                     Some(rest) if !rest.is_empty() => {
                         attempt += 1;
                         if attempt >= 8 {
-                            // Never report success with items unwritten: the message is retried.
-                            return Err(ApiError::internal(format!(
-                                "BatchWriteItem left {} items unprocessed after {attempt} tries",
-                                rest.len()
-                            )));
+                            // Never report success with items unwritten: busy, so the request
+                            // or message is tried again.
+                            let left = rest.len();
+                            return Err(busy("BatchWriteItem", format!("{left} items unprocessed after {attempt} tries")));
                         }
                         pending = rest;
-                        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                        tokio::time::sleep(backoff(attempt)).await;
                     }
                     _ => break,
                 }
@@ -723,8 +749,9 @@ impl Table {
                 match out.unprocessed_keys.unwrap_or_default().remove(&self.name) {
                     Some(rest) if !rest.keys().is_empty() => {
                         attempt += 1;
-                        if attempt > 8 {
-                            return Err(ApiError::internal("BatchGetItem kept leaving keys unprocessed"));
+                        if attempt >= 8 {
+                            let left = rest.keys().len();
+                            return Err(busy("BatchGetItem", format!("{left} keys unprocessed after {attempt} tries")));
                         }
                         tokio::time::sleep(backoff(attempt)).await;
                         pending = rest;

@@ -6,6 +6,7 @@
 //! | like | `POST#<post>` | `LIKE#<user>` | GSI1 `LIKES#<post>` / `<like id>` (who liked, newest first) |
 //! | comment | `POST#<post>` | `C#<id>`, reply `C#<parent>#R#<id>` (thread order) | — |
 //! | comment pointer | `COMMENTREF#<id>` | `REF` | — |
+//! | an author's post, in their partition | `USER#<author>` | `POSTED#<postId>` | — |
 //! | feed entry | `FEED#<viewer>` | `<postId>` (ULID: newest first is key order) | — |
 //! | search posting | `SEARCH#<T|C|H>#<token>` | `<post id>` | — |
 //! | index state of a post | `INDEXSTATE#<post>` | `STATE` | — |
@@ -22,6 +23,15 @@ pub fn post_partition(id: &str) -> String {
 
 pub fn post_key(id: &str) -> Key {
     Key::new(post_partition(id), "POST")
+}
+
+/// The sort-key prefix of the items that list an author's posts in their own partition,
+/// written with each post: strongly consistent, where the author index lags (the author's
+/// list, the feed backfill after a follow and the feed cleanup after an unfollow read them).
+pub const POSTED_PREFIX: &str = "POSTED#";
+
+pub fn posted_key(author: &str, post: &str) -> Key {
+    Key::new(shared::keys::user_partition(author), format!("{POSTED_PREFIX}{post}"))
 }
 
 /// The GSI2 partition that lists an author's posts.
