@@ -69,7 +69,11 @@ pub fn targets() -> impl Iterator<Item = &'static Queue> {
 /// The write that queues `body` on `queue` when the transaction it joins commits.
 pub fn message<T: Serialize>(ctx: &AppContext, queue: &'static Queue, body: &T) -> ApiResult<Write> {
     let now = ctx.now();
-    let msg = OutboxMessage { id: crate::ids::new_id(now), queue: queue.name.to_string(), body: serde_json::to_string(body)? };
+    let msg = OutboxMessage {
+        id: crate::ids::new_id(now),
+        queue: queue.name.to_string(),
+        body: serde_json::to_string(body)?,
+    };
     Ok(Write::put(&msg)?.if_absent(ApiError::internal("outbox id collision")))
 }
 
@@ -101,7 +105,10 @@ pub async fn mark_sent(ctx: &AppContext, ids: &[String]) -> ApiResult<()> {
         .iter()
         .map(|id| {
             let key = Key::new(crate::keys::outbox_partition(id), "MESSAGE").to_item();
-            DeleteRequest::builder().set_key(Some(key)).build().map(|d| WriteRequest::builder().delete_request(d).build())
+            DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .map(|d| WriteRequest::builder().delete_request(d).build())
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::internal)?;

@@ -66,20 +66,18 @@ pub async fn forget(ctx: &AppContext, connection_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// `user`'s live connections (one query of their partition).
+/// `user`'s live connections: one query of their partition, page after page (a user with many
+/// devices and tabs has more than one page), leaving out those whose TTL has passed.
 pub async fn connections_of(ctx: &AppContext, user: &str) -> ApiResult<Vec<String>> {
-    let page = ctx
+    let q = Query::partition(user_partition(user))
+        .begins_with(CONNECTION_PREFIX)
+        .limit(100)
+        .hide_expired(ctx.now().timestamp());
+    Ok(ctx
         .table
-        .query_items(&Query::partition(user_partition(user)).begins_with(CONNECTION_PREFIX).limit(100))
-        .await?;
-    let now = ctx.now().timestamp();
-    Ok(page
-        .items
+        .query_items_all(&q, None)
+        .await?
         .into_iter()
-        .filter(|i| match i.get(crate::table::TTL_ATTRIBUTE) {
-            Some(crate::table::AttrValue::N(t)) => t.parse::<i64>().is_ok_and(|t| t > now),
-            _ => true,
-        })
         .filter_map(|i| serde_dynamo::from_item::<_, ConnectionItem>(i).ok().map(|c| c.connection_id))
         .collect())
 }

@@ -16,7 +16,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
-use shared::table::{Entity, Gsi, Page, Query, Write, b, n, s};
+use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -127,6 +127,26 @@ impl ApplicationStatus {
             ApplicationStatus::Reviewing => "REVIEWING",
             ApplicationStatus::Completed => "COMPLETED",
         }
+    }
+}
+
+/// One pet's application to one ad, claimed in the ad's partition: the uniqueness of the pair,
+/// and how the lifecycle job finds an ad's applications consistently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedClaim {
+    pub ad_id: String,
+    pub pet_id: String,
+    pub application_id: String,
+}
+
+impl Entity for AppliedClaim {
+    const TYPE: &'static str = "AppliedClaim";
+    fn pk(&self) -> String {
+        keys::applied_key(&self.ad_id, &self.pet_id).pk
+    }
+    fn sk(&self) -> String {
+        keys::applied_key(&self.ad_id, &self.pet_id).sk
     }
 }
 
@@ -256,12 +276,12 @@ pub async fn apply(
         created_at: now,
         updated_at: now,
     };
-    let mut claim = keys::applied_key(&ad.id, &app.pet_id).to_item();
-    claim.insert("applicationId".into(), s(&app.id));
+    let claim = AppliedClaim { ad_id: ad.id.clone(), pet_id: app.pet_id.clone(), application_id: app.id.clone() };
     ctx.table
         .transact(vec![
-            Write::put_item(claim).if_absent(CampaignError::AlreadyApplied),
+            Write::put(&claim)?.if_absent(CampaignError::AlreadyApplied),
             Write::put(&app)?.if_absent(ApiError::internal("application id collision")),
+            Write::put_item(keys::my_application_key(&app.owner_id, &app.id).to_item()),
             // Counted with the application; only while the ad takes applications.
             Write::update(keys::ad_key(&ad.id), "ADD applicantsCount :one")
                 .name("#st", "status")
@@ -342,8 +362,23 @@ async fn page_of(ctx: &AppContext, q: Query) -> ApiResult<Page<ApplicationView>>
 }
 
 pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<ApplicationView>>> {
-    let q = Query::partition(keys::applicant_partition(&caller.user_id)).index(Gsi::Gsi2).newest_first();
-    Ok(Okay(page_of(&ctx, q.paged(&params, 20, 50)?).await?))
+    // From my own partition, then the applications by key: one made a moment ago is listed
+    // (the applicant index lags).
+    let q = Query::partition(shared::keys::user_partition(&caller.user_id))
+        .begins_with(keys::MY_APPLICATION_PREFIX)
+        .newest_first()
+        .paged(&params, 20, 50)?;
+    let page = ctx.table.query_items(&q).await?;
+    let keys: Vec<Key> = page
+        .items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(AttrValue::S(sk)) => sk.strip_prefix(keys::MY_APPLICATION_PREFIX).map(keys::application_key),
+            _ => None,
+        })
+        .collect();
+    let apps = ctx.table.batch_get::<Application>(&keys).await?.into_iter().flatten().collect();
+    Ok(Okay(Page { items: views(&ctx, apps).await?, next_cursor: page.next_cursor }))
 }
 
 pub async fn of_pet(

@@ -8,6 +8,7 @@
 //! | ad | `AD#<id>` | `AD` | GSI1 `ADS#<status>` / `<created>#<id>`; GSI2 `ADVERTISER#<user>#ADS` / `<created>#<id>`; GSI3 `ADS_DUE` / `<next date>#<id>` while a date of its lifecycle lies ahead |
 //! | one pet's application to one ad (the uniqueness claim) | `AD#<id>` | `APPLIED#<pet>` | |
 //! | application | `APPLICATION#<id>` | `APPLICATION` | GSI1 `AD#<ad>#APPLICATIONS` / `<id>`; GSI2 `APPLICANT#<owner>` / `<id>`; GSI3 `PET#<pet>#APPLICATIONS` / `<id>` |
+//! | an applicant's application, in their partition (consistent, where GSI2 lags: "my applications") | `USER#<owner>` | `MYAPPLICATION#<id>` | |
 //! | review (shares its application's id) | `REVIEW#<id>` | `REVIEW` | |
 //!
 //! Access patterns: a pet's PetStar page is one Query of its partition; the public and admin
@@ -78,6 +79,13 @@ pub fn applied_key(ad: &str, pet: &str) -> Key {
 /// The sort-key prefix of the application claims in an ad's partition (each names its
 /// `applicationId`): the job settles an ad's applications from them, consistently.
 pub const APPLIED_PREFIX: &str = "APPLIED#";
+
+/// The sort-key prefix of the items listing a user's applications in their own partition.
+pub const MY_APPLICATION_PREFIX: &str = "MYAPPLICATION#";
+
+pub fn my_application_key(owner: &str, id: &str) -> Key {
+    Key::new(shared::keys::user_partition(owner), format!("{MY_APPLICATION_PREFIX}{id}"))
+}
 
 pub fn application_key(id: &str) -> Key {
     Key::new(format!("APPLICATION#{id}"), "APPLICATION")

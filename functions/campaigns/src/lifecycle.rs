@@ -18,11 +18,11 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 use serde_json::json;
 use shared::routes::{Function, Job, Permission};
-use shared::table::{AttrValue, Entity, Gsi, Query, SortKey, Write, n, s};
+use shared::table::{Entity, Gsi, Query, SortKey, Write, n, s};
 use shared::{ApiResult, AppContext};
 
 use crate::ads::{Ad, AdStatus};
-use crate::applications::{Application, ApplicationStatus};
+use crate::applications::{Application, ApplicationStatus, AppliedClaim};
 use crate::error::CampaignError;
 use crate::reviews::{Review, ReviewStatus};
 use crate::{PKG, keys, today};
@@ -121,12 +121,10 @@ async fn step(ctx: &AppContext, ad: &Ad, to: AdStatus) -> ApiResult<Option<Ad>> 
             .value(":sc", n(current.selected_count));
         match ctx.table.write(write).await {
             Ok(()) => return Ok(Some(moved)),
-            Err(e) if e.is(&CampaignError::Changed) => {
-                match ctx.table.get::<Ad>(&ad.key()).await? {
-                    Some(fresh) if fresh.status == ad.status => current = fresh,
-                    _ => return Ok(None),
-                }
-            }
+            Err(e) if e.is(&CampaignError::Changed) => match ctx.table.get::<Ad>(&ad.key()).await? {
+                Some(fresh) if fresh.status == ad.status => current = fresh,
+                _ => return Ok(None),
+            },
             Err(e) => return Err(e),
         }
     }
@@ -200,11 +198,8 @@ where
         .query_items_all(&claims, None)
         .await?
         .into_iter()
-        .filter_map(|claim| match claim.get("applicationId") {
-            Some(AttrValue::S(id)) => Some(id.clone()),
-            _ => None,
-        })
-        .collect();
+        .map(|item| AppliedClaim::from_item(item).map(|c| c.application_id))
+        .collect::<ApiResult<_>>()?;
     for chunk in ids.chunks(100) {
         let keys: Vec<_> = chunk.iter().map(|id| keys::application_key(id)).collect();
         for app in ctx.table.batch_get::<Application>(&keys).await?.into_iter().flatten() {

@@ -419,8 +419,10 @@ pub async fn get(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -
 
 const LIST_SCOPE: &str = "chat-rooms";
 
-/// My rooms: one query of my room pointers, one batch read of the rooms, one of my member items,
-/// one of the people in them — the same four calls for one room or fifty.
+/// My rooms, latest activity first: every one of my room pointers (a query, page after page),
+/// the rooms they point at (a batch read per 100; the order needs each room's last activity),
+/// then for the page only my member items, the people and the listings. Up to 50 rooms the
+/// rooms and member items come in one batch read: four calls for one room or fifty.
 pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<RoomView>>> {
     let me = caller.user_id.clone();
     let limit = params.limit(20, 50)?;
@@ -431,28 +433,36 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         }
         None => None,
     };
-    let mine = ctx
+    let pointers = Query::partition(shared::keys::user_partition(&me)).begins_with(keys::MY_ROOMS).limit(1000);
+    let ids: Vec<String> = ctx
         .table
-        .query_items(&Query::partition(shared::keys::user_partition(&me)).begins_with(keys::MY_ROOMS).limit(1000))
-        .await?;
-    let ids: Vec<String> = mine
-        .items
+        .query_items_all(&pointers, None)
+        .await?
         .iter()
         .filter_map(|i| match i.get("roomId") {
             Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
             _ => None,
         })
         .collect();
+    let together = ids.len() <= 50;
     let mut keys_to_read: Vec<Key> = ids.iter().map(|id| keys::room_key(id)).collect();
-    keys_to_read.extend(ids.iter().map(|id| keys::member_key(id, &me)));
+    if together {
+        keys_to_read.extend(ids.iter().map(|id| keys::member_key(id, &me)));
+    }
     let found = ctx.table.batch_get_items(&keys_to_read).await?;
     let (rooms, members) = found.split_at(ids.len());
-    let mut rows: Vec<(Room, i64)> = Vec::new();
-    for (room, member) in rooms.iter().zip(members) {
-        let (Some(room), Some(member)) = (room, member) else { continue };
-        let room: Room = serde_dynamo::from_item(room.clone())?;
-        let member: Member = serde_dynamo::from_item(member.clone())?;
-        rows.push((room, member.read_count));
+    let mut rows: Vec<(Room, Option<&shared::table::Item>)> = Vec::new();
+    for (i, room) in rooms.iter().enumerate() {
+        let Some(room) = room else { continue };
+        let member = if together {
+            match &members[i] {
+                Some(m) => Some(m),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        rows.push((serde_dynamo::from_item(room.clone())?, member));
     }
     // Latest activity first; ties by id, so that the order (and the cursor) is stable.
     rows.sort_by(|a, b| (b.0.updated_at, &b.0.id).cmp(&(a.0.updated_at, &a.0.id)));
@@ -464,16 +474,29 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
     }
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let everyone: Vec<String> = rows.iter().flat_map(|(r, _)| r.member_ids.iter().cloned()).collect();
+    // Past 50 rooms, my member items are read for this page's rooms only.
+    let page_members: Vec<Option<shared::table::Item>> = if together {
+        rows.iter().map(|(_, m)| m.cloned()).collect()
+    } else {
+        let keys: Vec<Key> = rows.iter().map(|(r, _)| keys::member_key(&r.id, &me)).collect();
+        ctx.table.batch_get_items(&keys).await?
+    };
+    let mut page: Vec<(Room, i64)> = Vec::new();
+    for ((room, _), member) in rows.into_iter().zip(page_members) {
+        let Some(member) = member else { continue };
+        let member: Member = serde_dynamo::from_item(member)?;
+        page.push((room, member.read_count));
+    }
+    let everyone: Vec<String> = page.iter().flat_map(|(r, _)| r.member_ids.iter().cloned()).collect();
     let people = identity_contract::people(&ctx, &everyone).await?;
-    let next_cursor = match (more, rows.last()) {
+    let next_cursor = match (more, page.last()) {
         (true, Some((r, _))) => {
             Some(ctx.table.sign_cursor(LIST_SCOPE, &[("updatedAt", &r.updated_at.to_rfc3339()), ("id", &r.id)])?)
         }
         _ => None,
     };
-    let listings = listings_of(&ctx, &rows.iter().map(|(r, _)| r).collect::<Vec<_>>()).await?;
-    let items = rows.iter().map(|(r, read)| room_view_with(r, &people, *read, &listings)).collect();
+    let listings = listings_of(&ctx, &page.iter().map(|(r, _)| r).collect::<Vec<_>>()).await?;
+    let items = page.iter().map(|(r, read)| room_view_with(r, &people, *read, &listings)).collect();
     Ok(Okay(Page { items, next_cursor }))
 }
 

@@ -13,7 +13,7 @@ use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, View
 use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param, said};
-use shared::table::{Entity, Gsi, Page, Query, Write, b, n};
+use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use social_contract::hidden_for;
@@ -302,6 +302,7 @@ pub async fn create(
     ctx.table
         .transact(vec![
             Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
+            Write::put_item(keys::posted_key(&post.author_id, &post.id).to_item()),
             crate::search::index_later(&ctx, &post.id)?,
         ])
         .await?;
@@ -325,10 +326,30 @@ pub async fn list(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiRe
 
 pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<CommunityPostView>>> {
     let kind = CommunityPostType::parse(&params)?;
-    let query = Query::partition(keys::author_partition(&caller.user_id)).index(Gsi::Gsi3).newest_first();
-    let mut page = page_of(&ctx, None, query.paged(&params, 20, 50)?).await?;
-    page.items.retain(|p| kind.is_none_or(|k| p.kind == k));
-    Ok(Okay(page))
+    // From my own partition, then the posts by key: a post written a moment ago is listed
+    // (the author index lags).
+    let query = Query::partition(shared::keys::user_partition(&caller.user_id))
+        .begins_with(keys::POSTED_PREFIX)
+        .newest_first()
+        .paged(&params, 20, 50)?;
+    let page = ctx.table.query_items(&query).await?;
+    let keys: Vec<Key> = page
+        .items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(AttrValue::S(sk)) => sk.strip_prefix(keys::POSTED_PREFIX).map(keys::post_key),
+            _ => None,
+        })
+        .collect();
+    let posts: Vec<CommunityPost> = ctx
+        .table
+        .batch_get::<CommunityPost>(&keys)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.deleted && kind.is_none_or(|k| p.kind == k))
+        .collect();
+    Ok(Okay(Page { items: views(&ctx, posts).await?, next_cursor: page.next_cursor }))
 }
 
 pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<CommunityPostView>> {
@@ -427,6 +448,7 @@ pub async fn remove(ctx: &AppContext, post: &CommunityPost, extra: Vec<Write>) -
         .value(":now", shared::table::time(gone.updated_at))
         .value(":no", b(false))
         .when("attribute_exists(PK) AND deleted = :no", not_found()),
+        Write::delete(keys::posted_key(&post.author_id, &post.id)),
         crate::search::index_later(ctx, &post.id)?,
     ];
     writes.extend(extra);

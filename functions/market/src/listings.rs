@@ -8,7 +8,7 @@ use serde::Deserialize;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, ParamDoc, Permission, enum_param, int_param, param, said};
-use shared::table::{Gsi, Key, Page, Query, Write, s};
+use shared::table::{AttrValue, Gsi, Key, Page, Query, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
@@ -285,6 +285,7 @@ pub async fn create(
     };
     let mut writes = vec![
         Write::put(&listing)?.if_absent(ApiError::internal("listing id collision")),
+        Write::put_item(keys::selling_key(&listing.seller_id, &listing.id).to_item()),
         shared::stats::count(now, &[(shared::stats::Metric::Listings, 1)]),
     ];
     writes.extend(place(&listing)?);
@@ -371,7 +372,7 @@ pub async fn remove(ctx: &AppContext, mut l: Listing, extra: Vec<Write>) -> ApiR
     let seen = l.updated_at;
     l.deleted = true;
     l.updated_at = ctx.now();
-    let mut writes = vec![rewrite(&l, seen, false)?];
+    let mut writes = vec![rewrite(&l, seen, false)?, Write::delete(keys::selling_key(&l.seller_id, &l.id))];
     writes.extend(unplace(&l));
     writes.extend(extra);
     let mut words = crate::search::refile(&l.id, Some(&l.title), None);
@@ -425,7 +426,28 @@ pub async fn of_user(
     Path(user): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<ListingView>>> {
-    page_of(&ctx, &viewer, &params, Query::partition(keys::seller_partition(&user)).index(Gsi::Gsi2)).await
+    // From the seller's own partition, then the listings by key: one listed a moment ago is
+    // there (the seller index lags).
+    let query = Query::partition(shared::keys::user_partition(&user))
+        .begins_with(keys::SELLING_PREFIX)
+        .newest_first()
+        .paged(&params, 20, 50)?;
+    let page = ctx.table.query_items(&query).await?;
+    let keys: Vec<Key> = page
+        .items
+        .iter()
+        .filter_map(|i| match i.get(shared::table::SK) {
+            Some(AttrValue::S(sk)) => sk.strip_prefix(keys::SELLING_PREFIX).map(keys::listing_key),
+            _ => None,
+        })
+        .collect();
+    let found = ctx.table.batch_get::<Listing>(&keys).await?;
+    let hidden = social_contract::hidden_for(&ctx, viewer.id()).await?;
+    let listings = found.into_iter().flatten().filter(|l| !l.deleted && !hidden.contains(&l.seller_id)).collect();
+    Ok(Okay(Page {
+        items: hydrate(&ctx, viewer.id(), listings, &HashMap::new()).await?,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 fn number(params: &Params, name: &str, min: f64, max: f64, default: Option<f64>) -> ApiResult<f64> {

@@ -60,6 +60,25 @@ impl Entity for Wish {
     }
 }
 
+/// A wish as the wisher's own partition lists it (written and deleted with the wish).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WishPointer {
+    pub user_id: String,
+    pub wish_id: String,
+    pub listing_id: String,
+}
+
+impl Entity for WishPointer {
+    const TYPE: &'static str = "MarketWishPointer";
+    fn pk(&self) -> String {
+        keys::wished_key(&self.user_id, &self.wish_id).pk
+    }
+    fn sk(&self) -> String {
+        keys::wished_key(&self.user_id, &self.wish_id).sk
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WishState {
@@ -78,8 +97,10 @@ pub async fn wish(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) 
         return Err(MarketError::OwnListing.into());
     }
     let w = Wish { listing_id: l.id.clone(), user_id: me.clone(), wish_id: shared::ids::new_id(ctx.now()) };
+    let pointer = WishPointer { user_id: me.clone(), wish_id: w.wish_id.clone(), listing_id: l.id.clone() };
     let writes = vec![
         Write::put(&w)?.if_absent(MarketError::AlreadyWished),
+        Write::put(&pointer)?,
         Write::update(keys::listing_key(&l.id), "ADD wishCount :one")
             .value(":one", n(1))
             .if_present(MarketError::ListingNotFound),
@@ -93,21 +114,31 @@ pub async fn unwish(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     if !shared::ids::is_valid_id(&id) {
         return Err(MarketError::ListingNotFound.into());
     }
-    let writes = vec![
-        Write::delete(keys::wish_key(&id, &me)).if_present(MarketError::NotWished),
-        Write::update(keys::listing_key(&id), "ADD wishCount :m")
-            .value(":m", n(-1))
-            .if_present(MarketError::ListingNotFound),
-    ];
-    ctx.table.transact(writes).await.tolerate(&MarketError::NotWished)?;
+    // The wish names its pointer in my partition; both go together, or neither (a wish made
+    // again meanwhile has another id, and the condition sees it).
+    if let Some(w) = ctx.table.get::<Wish>(&keys::wish_key(&id, &me)).await? {
+        let writes = vec![
+            Write::delete(keys::wish_key(&id, &me))
+                .when("wishId = :w", MarketError::NotWished)
+                .value(":w", shared::table::s(&w.wish_id)),
+            Write::delete(keys::wished_key(&me, &w.wish_id)),
+            Write::update(keys::listing_key(&id), "ADD wishCount :m")
+                .value(":m", n(-1))
+                .if_present(MarketError::ListingNotFound),
+        ];
+        ctx.table.transact(writes).await.tolerate(&MarketError::NotWished)?;
+    }
     Ok(Okay(WishState { wished: false, wish_count: count(&ctx, &id).await? }))
 }
 
 pub async fn wishlist(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<ListingView>>> {
     let me = caller.user_id.clone();
-    let query =
-        Query::partition(keys::wishlist_partition(&me)).index(Gsi::Gsi1).newest_first().paged(&params, 20, 50)?;
-    let page = ctx.table.query::<Wish>(&query).await?;
+    // From my own partition (a wish made a moment ago is there; the wishlist index lags).
+    let query = Query::partition(shared::keys::user_partition(&me))
+        .begins_with(keys::WISHED_PREFIX)
+        .newest_first()
+        .paged(&params, 20, 50)?;
+    let page = ctx.table.query::<WishPointer>(&query).await?;
     let keys: Vec<Key> = page.items.iter().map(|w| keys::listing_key(&w.listing_id)).collect();
     let listings: Vec<Listing> =
         ctx.table.batch_get::<Listing>(&keys).await?.into_iter().flatten().filter(|l| !l.deleted).collect();

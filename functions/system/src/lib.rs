@@ -12,7 +12,11 @@ use shared::routes::Domain;
 /// This package's part of the route table.
 pub const DOMAIN: Domain = Domain {
     name: "system",
-    functions: &[&health::HEALTH, &mail_worker::MAIL_WORKER, &dlq_watch::DLQ_WATCH, &outbox_relay::OUTBOX_RELAY,
+    functions: &[
+        &health::HEALTH,
+        &mail_worker::MAIL_WORKER,
+        &dlq_watch::DLQ_WATCH,
+        &outbox_relay::OUTBOX_RELAY,
         &outbox_resend::OUTBOX_RESEND,
     ],
 };

@@ -150,10 +150,8 @@ impl Faults {
         match (rule.error.as_str(), rule.lag_ms) {
             ("IndexLag", None) => return Err("IndexLag needs lagMs".into()),
             ("IndexLag", Some(ms)) if ms > 60_000 => return Err("lagMs is at most 60000".into()),
-            ("IndexLag", _) => {
-                // One lag at a time: the newest replaces any other.
-                self.rules.lock().expect("rules").retain(|r| r.error != "IndexLag");
-            }
+            // A setting rather than a rule: shown as `indexLagMs`, the newest replacing any other.
+            ("IndexLag", Some(_)) => return Ok(self.next.fetch_add(1, Ordering::Relaxed) + 1),
             (_, Some(_)) => return Err("lagMs belongs to IndexLag".into()),
             _ => {}
         }
@@ -170,12 +168,6 @@ impl Faults {
 
     pub fn list(&self) -> Vec<Rule> {
         self.rules.lock().expect("rules").clone()
-    }
-
-    /// The lag of the `IndexLag` rule, if one is set.
-    pub fn index_lag(&self) -> Option<std::time::Duration> {
-        let rules = self.rules.lock().expect("rules");
-        rules.iter().find(|r| r.error == "IndexLag").and_then(|r| r.lag_ms).map(std::time::Duration::from_millis)
     }
 
     /// The share of a batch to leave unprocessed, if an `UnprocessedItems` rule fires on it.
@@ -199,7 +191,7 @@ impl Faults {
     pub fn fire(&self, service: &str, operation: &str, body: &[u8]) -> Option<String> {
         let mut rules = self.rules.lock().expect("rules");
         for r in rules.iter_mut() {
-            if matches!(r.error.as_str(), "UnprocessedItems" | "IndexLag") {
+            if r.error == "UnprocessedItems" {
                 continue;
             }
             if r.service != service

@@ -587,6 +587,8 @@ impl LocalStack {
             if self.is_idle() {
                 tokio::time::sleep(std::time::Duration::from_millis(150)).await;
                 if self.is_idle() {
+                    // And the indexes show it all, when they lag.
+                    self.faults.index_view.caught_up().await;
                     return true;
                 }
             }

@@ -143,7 +143,10 @@ impl InFlight {
                     for (table, requests) in tables.iter_mut() {
                         let Some(list) = requests.as_array_mut() else { continue };
                         list.retain(|r| {
-                            let holder = r.get("PutRequest").map(|p| &p["Item"]).or_else(|| r.get("DeleteRequest").map(|d| &d["Key"]));
+                            let holder = r
+                                .get("PutRequest")
+                                .map(|p| &p["Item"])
+                                .or_else(|| r.get("DeleteRequest").map(|d| &d["Key"]));
                             let key = holder.and_then(|h| item_key(table, h));
                             match key {
                                 Some(k) if items.get(&k).is_some_and(|h| h.transactions > 0) => {
@@ -311,6 +314,8 @@ pub struct IndexView {
     tail: tokio::sync::Mutex<Option<Tail>>,
     /// Stream records applied to the view.
     pub applied: AtomicU64,
+    /// Rounds of reading and applying done (for waiting on the view).
+    steps: AtomicU64,
 }
 
 struct Tail {
@@ -328,6 +333,7 @@ impl IndexView {
             ready: AtomicBool::new(false),
             tail: tokio::sync::Mutex::new(None),
             applied: AtomicU64::new(0),
+            steps: AtomicU64::new(0),
         }
     }
 
@@ -430,6 +436,18 @@ impl IndexView {
         *self.tail.lock().await = None;
     }
 
+    /// Waits until the indexes show every write committed before the call (at once when lag is
+    /// off): tests use it before reading a list that is allowed to lag.
+    pub async fn caught_up(&self) {
+        let Some(lag) = self.lag() else { return };
+        tokio::time::sleep(lag + Duration::from_millis(30)).await;
+        let from = self.steps.load(Ordering::SeqCst);
+        let until = Instant::now() + Duration::from_secs(30);
+        while self.steps.load(Ordering::SeqCst) < from + 2 && self.lag().is_some() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Reads the stream and applies what is old enough; runs while the stack does.
     pub async fn run(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
@@ -440,6 +458,7 @@ impl IndexView {
             if let Err(e) = self.step().await {
                 tracing::warn!(error = %e, "index view cannot follow the stream");
             }
+            self.steps.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -466,8 +485,11 @@ impl IndexView {
                         .await
                 }
                 _ => {
-                    self.call("DynamoDB_20120810.PutItem", json!({"TableName": view, "Item": r["dynamodb"]["NewImage"]}))
-                        .await
+                    self.call(
+                        "DynamoDB_20120810.PutItem",
+                        json!({"TableName": view, "Item": r["dynamodb"]["NewImage"]}),
+                    )
+                    .await
                 }
             };
             if let Err(e) = result {

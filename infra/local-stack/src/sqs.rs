@@ -203,6 +203,12 @@ impl Queues {
         }
     }
 
+    /// The bodies of the messages in `queue` now, in order (visible or not), for tests.
+    pub fn bodies(&self, queue: &str) -> Vec<String> {
+        let st = self.state.lock().unwrap();
+        st.get(queue).map(|q| q.messages.iter().map(|m| m.body.clone()).collect()).unwrap_or_default()
+    }
+
     pub fn invocations(&self) -> Vec<Invocation> {
         self.invocations.lock().unwrap().clone()
     }

@@ -122,9 +122,15 @@ impl TestStack {
         }
     }
 
+    /// Waits until the indexes show every write made so far (they lag when the stack's
+    /// `IndexLag` is on): for reading a list that is allowed to lag right after a write.
+    pub async fn indexed(&self) {
+        self.stack.faults.index_view.caught_up().await;
+    }
+
     /// Waits until the background work earlier requests caused is done (the outbox relayed, every
-    /// queue drained): workers share the table-call counter with requests, so counting tests
-    /// settle first.
+    /// queue drained) and the indexes show it: workers share the table-call counter with
+    /// requests, so counting tests settle first.
     pub async fn settle(&self) {
         assert!(self.stack.settle(Duration::from_secs(10)).await, "the workers did not go idle within 10 s");
     }

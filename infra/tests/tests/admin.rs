@@ -87,7 +87,9 @@ async fn a_block_bites_on_the_next_request_arrives_live_and_is_in_the_audit_trai
     let again = t.call(Method::DELETE, &path, None, Some(&root.access)).await;
     assert_eq!((again.status, again.body["code"].as_str()), (409, Some("NOT_BLOCKED")));
 
-    // The audit trail: every action, who, on whom, before and after, in which request.
+    // The audit trail: every action, who, on whom, before and after, in which request. It is
+    // an index, which lags a moment behind the actions.
+    t.indexed().await;
     let trail = t.call(Method::GET, &format!("/admin/audit?targetId={}", bob.user_id), None, Some(&root.access)).await;
     let actions: Vec<&str> =
         trail.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
@@ -130,6 +132,7 @@ async fn a_temporary_block_ends_on_time_even_before_the_job_and_the_job_tells_th
     // Past its end the block no longer bites, job or no job.
     clock.advance(chrono::Duration::seconds(121));
     assert_eq!(write_as(&t, &bob).await.status, 201, "never kept blocked past its end");
+    t.indexed().await; // the job finds the blocks that end through an index
     assert_eq!(run().await.body["result"]["lifted"], 1);
     assert_eq!(frame_of(&mut socket, "account.unblocked").await["auto"], true);
     assert_eq!(run().await.body["result"]["lifted"], 0, "lifted once");
@@ -177,6 +180,7 @@ async fn administrators_find_accounts_and_see_their_reports_and_block_history() 
     let bob = t.user("bob@example.com", "bob", PW).await;
     let bobby = t.user("bobby@example.com", "bobby", PW).await;
     let cat = t.user("cat@example.com", "cat", PW).await;
+    t.indexed().await; // the account search is an index
     assert_eq!(find(&t, &root, "?q=BOB").await, vec!["bob", "bobby"], "a nickname prefix, any case");
     assert_eq!(find(&t, &root, "?q=cat@example.com").await, vec!["cat"], "an email, exactly");
     assert_eq!(find(&t, &root, "?role=ADMIN").await, vec!["root"]);
@@ -191,6 +195,7 @@ async fn administrators_find_accounts_and_see_their_reports_and_block_history() 
     let block = json!({"type": "TEMPORARY", "seconds": 600, "reason": "욕설"});
     let path = format!("/admin/users/{}/block", bob.user_id);
     assert_eq!(t.call(Method::PUT, &path, Some(block), Some(&root.access)).await.status, 200);
+    t.indexed().await; // reports and block history are read through indexes
     let detail = t.call(Method::GET, &format!("/admin/users/{}", bob.user_id), None, Some(&root.access)).await;
     assert_eq!(detail.status, 200, "{:?}", detail.body);
     assert_eq!(detail.body["account"]["email"], "bob@example.com");
@@ -468,6 +473,7 @@ async fn administrators_make_administrators_and_take_the_role_back_at_once_in_th
         let t = &t;
         async move { t.call(Method::GET, &path, None, Some(&token)).await.body["items"].as_array().unwrap().clone() }
     };
+    t.indexed().await;
     let bobs = of(&bob.user_id).await;
     let changes: Vec<(&str, &str)> =
         bobs.iter().map(|r| (r["after"]["role"].as_str().unwrap(), r["actorId"].as_str().unwrap())).collect();

@@ -185,7 +185,9 @@ async fn advertisers_wait_for_approval_and_can_do_nothing_else_until_then() {
     ok(&doc, 201, "document");
     assert_eq!(doc.body["documents"].as_array().unwrap().len(), 1);
 
-    // The admin queue; a rejection needs a reason and tells the advertiser by email and inbox.
+    // The admin queue (an index: it lags a moment); a rejection needs a reason and tells the
+    // advertiser by email and inbox.
+    t.indexed().await;
     let queue = get(&t, "/admin/advertisers?status=PENDING_APPROVAL", Some(&root)).await;
     assert!(queue.body["items"].as_array().unwrap().iter().any(|a| a["userId"] == adv.user_id.as_str()));
     assert_eq!(code(&get(&t, "/admin/advertisers", Some(&user)).await), (403, "ADMIN_ONLY"));
@@ -269,7 +271,9 @@ async fn ads_check_their_dates_and_applications_are_refused_with_distinct_codes(
     assert_eq!(code(&apply(&unapproved, &star, &ann).await), (409, "AD_NOT_APPROVED"));
     ok(&apply(&live, &star, &ann).await, 201, "apply");
     assert_eq!(code(&apply(&live, &star, &ann).await), (409, "ALREADY_APPLIED"));
-    // The public sees approved ads by phase; a pending ad only its advertiser and admins.
+    // The public sees approved ads by phase (from an index); a pending ad only its advertiser
+    // and admins.
+    t.indexed().await;
     let recruiting = get(&t, "/ads", None).await;
     let ids: Vec<&str> =
         recruiting.body["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
@@ -363,6 +367,7 @@ async fn application_counts_stay_exact_under_concurrent_applies_and_cancels() {
     let twice = futures::future::join_all((0..2).map(|_| t.call(Method::DELETE, &p, None, Some(&owner.access)))).await;
     assert_eq!(twice.iter().filter(|r| r.status == 204).count(), 1);
     assert_eq!(count().await, 19);
+    t.indexed().await; // the advertiser's list is an index
     let listed = get(&t, &format!("/ads/{ad}/applications?status=APPLIED&limit=100"), Some(&adv)).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 19);
     t.stop().await;
@@ -406,7 +411,9 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
     let ad = ad.body["id"].as_str().unwrap().to_string();
     approve_ad(&t, &root, &ad).await;
     wait_for_notice(&t, &adv, "승인되었습니다").await;
+    // The job finds the ads due through an index, which shows a change a moment after it.
     let run = || async {
+        t.indexed().await;
         let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     };
@@ -437,6 +444,7 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
     run().await;
     run().await;
     assert_eq!(status().await, "CLOSED");
+    t.indexed().await;
     let listed = get(&t, &format!("/ads/{ad}/applications?status=PENDING"), Some(&adv)).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 3);
     ok(&select(&apps[0], true).await, 200, "select");
@@ -523,7 +531,9 @@ async fn a_job_that_did_not_run_catches_up_through_every_step_in_order() {
         .post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "늦은 지원"}), Some(&ann.access))
         .await;
     assert_eq!(code(&late), (409, "APPLICATIONS_CLOSED"));
-    // The job runs for the first time: closed, settled (not selected), run, ended.
+    // The job runs for the first time: closed, settled (not selected), run, ended. It finds
+    // the ads due through an index.
+    t.indexed().await;
     let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
     assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["status"], "ENDED", "{:?}", r.body);
     let mine = get(&t, "/users/me/applications", Some(&ann)).await;
@@ -686,7 +696,8 @@ async fn the_recommendation_ranks_a_labelled_set_as_expected() {
     let s0 = r.body["items"][0]["score"].as_f64().unwrap();
     let s2 = r.body["items"][2]["score"].as_f64().unwrap();
     assert!(s0 > s2);
-    // The public PetStar pages and lists.
+    // The public PetStar pages and lists (indexes).
+    t.indexed().await;
     let page = get(&t, &format!("/petstars/{treats}"), None).await;
     ok(&page, 200, "petstar page");
     assert!(page.body["portfolio"]["introduction"].as_str().unwrap().contains("수제 간식"));
@@ -722,6 +733,7 @@ async fn every_admin_endpoint_refuses_an_advertiser_and_approvals_are_in_the_aud
     let ann = t.user("ann@example.com", "ann", PW).await;
     let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식").await;
     let ad = live_ad(&t, &root, &adv, "감사 기록", 2).await;
+    t.indexed().await; // the audit trail is an index
     for (target, action) in
         [(adv.user_id.as_str(), "ADVERTISER_APPROVE"), (star.as_str(), "PETSTAR_APPROVE"), (ad.as_str(), "AD_APPROVE")]
     {
@@ -731,5 +743,42 @@ async fn every_admin_endpoint_refuses_an_advertiser_and_approvals_are_in_the_aud
         assert_eq!(actions, vec![action], "{target}");
         assert_eq!(trail.body["items"][0]["actorId"], root.user_id.as_str());
     }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn an_application_made_a_moment_before_the_announcement_closes_is_settled() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    opts.index_lag = Some(std::time::Duration::from_secs(3));
+    let t = TestStack::start_with(opts).await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식").await;
+    let start = today(&t).checked_add_days(Days::new(1)).unwrap();
+    let d = |n: u64| start.checked_add_days(Days::new(n)).unwrap();
+    let body = json!({"title": "막차 체험단", "content": "강아지 간식", "objective": "인지도",
+        "announceStart": d(0), "announceEnd": d(2), "selectionDate": d(4), "campaignStart": d(5), "campaignEnd": d(7),
+        "membersCount": 2, "missions": [], "keywords": [], "requirements": [], "fileKeys": []});
+    let ad = t.post("/ads", body, Some(&adv.access)).await;
+    ok(&ad, 201, "ad");
+    let ad = ad.body["id"].as_str().unwrap().to_string();
+    approve_ad(&t, &root, &ad).await;
+    set_day(&clock, d(2));
+    // The ad is in the due index; the application is committed just before the job runs.
+    t.indexed().await;
+    let app =
+        t.post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "막차"}), Some(&ann.access)).await;
+    ok(&app, 201, "apply");
+    let app = app.body["id"].as_str().unwrap().to_string();
+    set_day(&clock, d(3));
+    let r = t.post("/_local/jobs/ads-lifecycle/run", json!({}), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["status"], "CLOSED");
+    let mine = get(&t, "/users/me/applications", Some(&ann)).await;
+    assert_eq!(mine.body["items"][0]["id"], app.as_str());
+    assert_eq!(mine.body["items"][0]["status"], "PENDING", "in selection, not left APPLIED: {:?}", mine.body);
     t.stop().await;
 }

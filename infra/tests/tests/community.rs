@@ -73,7 +73,8 @@ async fn posts_comments_and_search_work_like_a_board_should() {
         .await;
     assert_eq!(long.body["errors"][0]["field"], "title");
 
-    // Lists: newest first, by type, mine.
+    // Lists: newest first, by type (indexes, a moment behind), mine (at once).
+    t.indexed().await;
     assert_eq!(ids(&get(&t, "/community/posts", None).await), vec![question.clone(), info.clone()]);
     assert_eq!(ids(&get(&t, "/community/posts?type=INFORMATION", None).await), vec![info.clone()]);
     assert_eq!(ids(&get(&t, "/users/me/community/posts", Some(&bob)).await), vec![question.clone()]);
@@ -173,6 +174,7 @@ async fn authors_are_told_of_comments_and_replies_never_their_own_and_never_acro
     assert!(r.status == 403 || r.status == 404, "{:?}", r.body);
     assert!(!ids(&get(&t, "/community/posts", Some(&cat)).await).contains(&p));
     let cats = post(&t, &cat, "INFORMATION", "고양이 정보", "고양이 이야기").await;
+    t.indexed().await;
     assert!(!ids(&get(&t, "/community/posts", Some(&ann)).await).contains(&cats));
     assert!(ids(&get(&t, "/community/posts", Some(&bob)).await).contains(&cats));
     t.settle().await;
@@ -226,6 +228,7 @@ async fn reported_and_removed_community_content_leaves_the_board_and_its_author_
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told.contains(&"COMMUNITY_POST".to_string()) && told.contains(&"COMMUNITY_COMMENT".to_string()));
     assert!(search(&t, "광고", None).await.is_empty());
+    t.indexed().await; // the audit trail is an index
     let trail = get(&t, &format!("/admin/audit?targetId={rude}"), Some(&root)).await;
     assert_eq!(trail.body["items"][0]["action"], "CONTENT_DELETE");
     // Removing what is gone: 404.

@@ -177,6 +177,7 @@ async fn pages_return_every_item_exactly_once_and_cursors_are_tamper_evident() {
     }
     // Someone else's notes share the index partition but not the table partition.
     table.write(Write::put(&note("eve", "999")).unwrap()).await.unwrap();
+    t.indexed().await;
 
     for (query, expected) in [
         (Query::partition("OWNER#bob").begins_with("NOTE#").limit(10), ids.clone()),

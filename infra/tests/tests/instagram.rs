@@ -266,7 +266,8 @@ async fn a_linked_account_syncs_and_every_figure_matches_the_sandbox() {
     let empty = get(&t, &format!("/pets/{coco}/instagram/comments/stats"), &bob).await;
     assert_eq!(empty.body["deletionRate"], 0.0);
 
-    // The nightly job queues one sync per linked account.
+    // The nightly job queues one sync per linked account (found through an index).
+    t.indexed().await;
     let nightly = t.post("/_local/jobs/instagram-nightly/run", json!({}), None).await;
     assert_eq!(nightly.body["result"]["queued"], 2, "{:?}", nightly.body);
     t.settle().await;

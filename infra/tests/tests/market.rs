@@ -78,7 +78,8 @@ async fn a_listing_is_the_sellers_to_change_while_for_sale() {
     assert_eq!(t.call(Method::DELETE, &path, None, Some(&bob.access)).await.status, 403);
     let r = t.call(Method::PATCH, &path, Some(json!({"price": 4000, "category": "FEED"})), Some(&ann.access)).await;
     assert_eq!((r.status, r.body["price"].as_i64()), (200, Some(4000)), "{:?}", r.body);
-    // Lists: newest first, by category, by seller.
+    // Lists: newest first, by category (indexes, a moment behind), by seller (at once).
+    t.indexed().await;
     let all = t.get("/market/posts").await;
     assert_eq!(all.body["items"][0]["id"], id.as_str());
     let feed = t.get("/market/posts?category=FEED").await;
@@ -88,6 +89,8 @@ async fn a_listing_is_the_sellers_to_change_while_for_sale() {
     // Deleted: gone from every list and from its place.
     assert_eq!(t.call(Method::DELETE, &path, None, Some(&ann.access)).await.status, 204);
     assert_eq!(t.get(&path).await.status, 404);
+    assert!(t.get(&format!("/users/{}/market/posts", ann.user_id)).await.body["items"].as_array().unwrap().is_empty());
+    t.indexed().await;
     assert!(t.get("/market/posts").await.body["items"].as_array().unwrap().is_empty());
     let near = t.get(&format!("/market/posts/nearby?lat={}&lng={}&radiusKm=1", CITY_HALL.0, CITY_HALL.1)).await;
     assert!(near.body["items"].as_array().unwrap().is_empty(), "{:?}", near.body);

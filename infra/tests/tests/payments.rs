@@ -110,6 +110,8 @@ async fn an_approved_buyer_pays_once_the_seller_earns_and_every_room_hears_of_th
     assert_eq!(anon.status, 401);
 
     room(&t, &ann, &bob, &id, true).await;
+    // The sale status goes to every room about the listing, found through an index.
+    t.indexed().await;
     let mut ann_s = connect(&t, &ann).await;
     let mut bob_s = connect(&t, &bob).await;
     let mut cat_s = connect(&t, &cat).await;
@@ -168,7 +170,8 @@ async fn an_approved_buyer_pays_once_the_seller_earns_and_every_room_hears_of_th
     assert_eq!((again.status, &again.body), (200, &paid.body));
     assert_eq!(charged(&t).await.len(), 1);
 
-    // Purchases and sales, with their transactions.
+    // Purchases and sales, with their transactions (indexes: a moment behind the sale).
+    t.indexed().await;
     let bought = t.call(Method::GET, "/users/me/market/purchases", None, Some(&bob.access)).await;
     assert_eq!(bought.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(bought.body["items"][0]["transaction"]["orderId"], order_id.as_str());
@@ -222,6 +225,7 @@ async fn twenty_buyers_confirm_at_once_and_exactly_one_buys() {
     assert_eq!(status_of(&t, &id).await, "SOLD");
     let p = points(&t, &ann).await;
     assert_eq!((p["balance"].as_i64(), p["entries"].as_array().unwrap().len()), (Some(40_000), 1));
+    t.indexed().await;
     let sales = t.call(Method::GET, "/users/me/market/sales", None, Some(&ann.access)).await;
     assert_eq!(sales.body["items"].as_array().unwrap().len(), 1);
     // The other buyers' orders failed: asking again says so, and charges nothing.
@@ -409,5 +413,36 @@ async fn toss_answering_5xx_leaves_the_payment_to_be_asked_about_not_guessed() {
     let r = confirm(&t, &bob, &key, &order_id, 7_000).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(charged(&t).await.len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_made_a_moment_before_another_buyers_sale_cannot_be_paid() {
+    // The sale fails the listing's other open orders through an index, which may not show an
+    // order made a moment before: the listing's own condition must refuse it anyway.
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.index_lag = Some(std::time::Duration::from_secs(3));
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let id = listing(&t, &ann, "원목 캣타워", 30_000).await;
+    room(&t, &ann, &bob, &id, true).await;
+    room(&t, &ann, &cat, &id, true).await;
+    let bobs = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let cats = order(&t, &cat, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let cat_key = checkout(&t, &cats, 30_000, "APPROVE").await;
+    let bob_key = checkout(&t, &bobs, 30_000, "APPROVE").await;
+    assert_eq!(confirm(&t, &bob, &bob_key, &bobs, 30_000).await.status, 200);
+    let late = confirm(&t, &cat, &cat_key, &cats, 30_000).await;
+    assert_eq!((late.status, late.body["code"].as_str()), (409, Some("ITEM_NOT_AVAILABLE")), "{:?}", late.body);
+    let done = charged(&t).await;
+    assert_eq!(done.len(), 1, "only the sale was charged: {done:?}");
+    assert_eq!(done[0]["orderId"], bobs.as_str());
+    let cat_order = t.call(Method::GET, &format!("/market/orders/{cats}"), None, Some(&cat.access)).await;
+    assert_ne!(cat_order.body["status"], "DONE", "{:?}", cat_order.body);
+    assert_eq!(status_of(&t, &id).await, "SOLD");
+    let p = points(&t, &ann).await;
+    assert_eq!(p["balance"].as_i64(), Some(30_000));
     t.stop().await;
 }

@@ -210,6 +210,7 @@ async fn a_signed_in_read_learns_whom_its_caller_does_not_see_with_the_session()
     let post =
         t.post("/posts", json!({"content": "hi"}), Some(&author.access)).await.body["id"].as_str().unwrap().to_string();
     t.post("/posts", json!({"content": "hidden soon"}), Some(&other.access)).await;
+    t.indexed().await; // the list of every post is an index
     let detail = format!("/posts/{post}");
     let before = [calls(&t, &detail, &viewer).await, calls(&t, "/posts?limit=20", &viewer).await];
     let blocked = t.call(Method::PUT, &format!("/users/{}/block", other.user_id), None, Some(&viewer.access)).await;

@@ -685,7 +685,10 @@ impl Table {
                             // Never report success with items unwritten: busy, so the request
                             // or message is tried again.
                             let left = rest.len();
-                            return Err(busy("BatchWriteItem", format!("{left} items unprocessed after {attempt} tries")));
+                            return Err(busy(
+                                "BatchWriteItem",
+                                format!("{left} items unprocessed after {attempt} tries"),
+                            ));
                         }
                         pending = rest;
                         tokio::time::sleep(backoff(attempt)).await;

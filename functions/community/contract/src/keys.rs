@@ -3,6 +3,7 @@
 //! | item | PK | SK | index |
 //! |---|---|---|---|
 //! | post | `CPOST#<id>` | `POST` | GSI1 `CPOSTS` / `<id>`; GSI2 `CPOSTS#<type>` / `<id>`; GSI3 `CAUTHOR#<user>` / `<id>` (none once deleted) |
+//! | an author's post, in their partition (consistent, where GSI3 lags: "my posts") | `USER#<author>` | `CPOSTED#<post>` | |
 //! | comment | `CPOST#<post>` | `C#<id>`, a reply `C#<parent>#R#<id>` (replies sort after their parent) | |
 //! | where a comment lives | `CCOMMENT#<id>` | `REF` | |
 //! | search posting (a token of the title or the content's opening) | `CSEARCH#A#<token>` | `<post>` | |
@@ -27,6 +28,13 @@ pub fn type_partition(kind: &str) -> String {
 
 pub fn author_partition(user: &str) -> String {
     format!("CAUTHOR#{user}")
+}
+
+/// The sort-key prefix of the items listing an author's posts in their own partition.
+pub const POSTED_PREFIX: &str = "CPOSTED#";
+
+pub fn posted_key(author: &str, post: &str) -> Key {
+    Key::new(shared::keys::user_partition(author), format!("{POSTED_PREFIX}{post}"))
 }
 
 pub fn comment_sort(id: &str, parent: Option<&str>) -> String {

@@ -4,7 +4,9 @@
 //! |---|---|---|---|
 //! | listing | `MARKET#<id>` | `POST` | GSI1 `MARKETS` / `<id>` (newest first); GSI2 `SELLER#<user>` / `<id>`; GSI3 `MARKETCAT#<category>` / `<id>` — none once deleted |
 //! | where a listing is | `GEO5#<geohash of 5>` and `GEO4#<geohash of 4>` | `<id>` | with its coordinates and category: nearby search queries the cells covering the circle |
-//! | wish | `MARKET#<id>` | `WISH#<user>` | GSI1 `WISHES#<user>` / `<wish id>` (my wishlist, newest first) |
+//! | a seller's listing, in their partition (consistent, where GSI2 lags) | `USER#<seller>` | `SELLING#<id>` | none once deleted |
+//! | wish | `MARKET#<id>` | `WISH#<user>` (its `wishId`) | GSI1 `WISHES#<user>` / `<wish id>` |
+//! | a wish, in the wisher's partition (consistent: my wishlist, newest first) | `USER#<user>` | `WISHED#<wish id>` (its `listingId`) | |
 //! | point balance | `USER#<user>` | `POINTS` | |
 //! | point entry | `POINTS#<user>` | `<entry id>` (newest first) | |
 //! | order | `ORDER#<id>` | `ORDER` | GSI1 `ORDERS#<listing>` / `<id>` (a listing's orders); GSI2 `ORDERS_CONFIRMING` / `<id>` while the provider is being asked |
@@ -25,6 +27,20 @@ pub fn listing_key(id: &str) -> Key {
 
 pub fn seller_partition(user: &str) -> String {
     format!("SELLER#{user}")
+}
+
+/// The sort-key prefix of the items listing a seller's listings in their own partition.
+pub const SELLING_PREFIX: &str = "SELLING#";
+
+pub fn selling_key(seller: &str, listing: &str) -> Key {
+    Key::new(shared::keys::user_partition(seller), format!("{SELLING_PREFIX}{listing}"))
+}
+
+/// The sort-key prefix of the items listing a user's wishes in their own partition.
+pub const WISHED_PREFIX: &str = "WISHED#";
+
+pub fn wished_key(user: &str, wish_id: &str) -> Key {
+    Key::new(shared::keys::user_partition(user), format!("{WISHED_PREFIX}{wish_id}"))
 }
 
 pub fn category_partition(category: &str) -> String {
