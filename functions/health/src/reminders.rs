@@ -302,7 +302,10 @@ pub async fn carry_forward(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value>
     for shard in 0..8u8 {
         let query = Query::partition(keys::rolling_partition(shard)).index(Gsi::Gsi2);
         for item in ctx.table.query_items_all(&query, None).await? {
-            let s = Schedule::from_item(item)?;
+            // The rolling list is an index, which lags: a schedule carried or changed a moment
+            // ago may be listed as it was. Carry the stored schedule only.
+            let listed = Schedule::from_item(item)?;
+            let Some(s) = ctx.table.get::<Schedule>(&keys::schedule_key(&listed.id)).await? else { continue };
             let until = s.reminders_until.unwrap_or(seoul::today(now));
             if until >= horizon {
                 continue;

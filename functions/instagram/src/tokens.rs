@@ -52,7 +52,14 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
         .map(shared::table::Entity::from_item)
         .collect::<ApiResult<_>>()?;
     let (mut refreshed, mut removed, mut later) = (0, 0, 0);
-    for t in due {
+    let due_by = now + Duration::days(REFRESH_WITHIN_DAYS);
+    for listed in due {
+        // The due list is an index, which lags: a token refreshed a moment ago may still be
+        // listed with its old expiry. Act on the stored token only.
+        let Some(t) = ctx.table.get::<SealedToken>(&keys::token_key(&listed.pet_id)).await? else { continue };
+        if t.expires_at > due_by {
+            continue;
+        }
         let expired = t.expires_at <= now;
         let outcome = if expired {
             Err(GraphError::TokenInvalid("expired".into()))
@@ -80,9 +87,10 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
                     .table
                     .write(
                         Write::put(&next)?
-                            .when("#c = :c", InstagramError::LinkChanged)
+                            .when("#c = :c AND refreshedAt = :seen", InstagramError::LinkChanged)
                             .name("#c", "connectionId")
-                            .value(":c", s(&next.connection_id)),
+                            .value(":c", s(&next.connection_id))
+                            .value(":seen", shared::table::time(t.refreshed_at)),
                     )
                     .await;
                 match written {

@@ -84,10 +84,17 @@ pub struct StackOptions {
     /// Whether a call a function's policy does not allow fails (the default) or is only logged
     /// (`LOCAL_IAM=report`).
     pub iam: iam::Mode,
-    /// Index queries see a write this long after it commits, as in a region (`IndexLag`);
-    /// `LOCAL_INDEX_LAG_MS` sets it for tests and `cargo run`.
+    /// Index queries see a write this long after it commits, as in a region (`IndexLag`): 500
+    /// ms unless `LOCAL_INDEX_LAG_MS` says otherwise (`0`: off).
     pub index_lag: Option<Duration>,
     pub clock: SharedClock,
+}
+
+/// The index lag of a stack: `LOCAL_INDEX_LAG_MS`, or half a second (a region's indexes are
+/// typically well under a second behind; longer under load).
+fn index_lag_from_env() -> Option<Duration> {
+    let ms = std::env::var("LOCAL_INDEX_LAG_MS").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(500);
+    (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 impl StackOptions {
@@ -118,13 +125,20 @@ impl StackOptions {
             visibility_timeout: None,
             run_schedules: false,
             iam: iam::Mode::from_env(),
-            index_lag: std::env::var("LOCAL_INDEX_LAG_MS")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|ms| *ms > 0)
-                .map(Duration::from_millis),
+            index_lag: index_lag_from_env(),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// [`StackOptions::ephemeral`] for a benchmark: the index view doubles every write in the
+    /// stand-in, and a bench measures the product, so it is on only when `LOCAL_INDEX_LAG_MS`
+    /// asks for it.
+    pub fn bench() -> Self {
+        let mut opts = Self::ephemeral();
+        if std::env::var("LOCAL_INDEX_LAG_MS").is_err() {
+            opts.index_lag = None;
+        }
+        opts
     }
 
     /// The developer's stack: data under `dir`, fixed well-known ports.

@@ -314,13 +314,14 @@ pub struct IndexView {
     tail: tokio::sync::Mutex<Option<Tail>>,
     /// Stream records applied to the view.
     pub applied: AtomicU64,
-    /// Rounds of reading and applying done (for waiting on the view).
-    steps: AtomicU64,
 }
 
 struct Tail {
     iterator: String,
+    /// Records read, with when the read that found them started, waiting for their lag.
     waiting: VecDeque<(Instant, Value)>,
+    /// When the last read that reached the end of the stream started.
+    read_through: Option<Instant>,
 }
 
 impl IndexView {
@@ -333,7 +334,6 @@ impl IndexView {
             ready: AtomicBool::new(false),
             tail: tokio::sync::Mutex::new(None),
             applied: AtomicU64::new(0),
-            steps: AtomicU64::new(0),
         }
     }
 
@@ -425,7 +425,7 @@ impl IndexView {
                 _ => break,
             }
         }
-        *tail = Some(Tail { iterator, waiting: VecDeque::new() });
+        *tail = Some(Tail { iterator, waiting: VecDeque::new(), read_through: None });
         self.ready.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -437,15 +437,31 @@ impl IndexView {
     }
 
     /// Waits until the indexes show every write committed before the call (at once when lag is
-    /// off): tests use it before reading a list that is allowed to lag.
+    /// off): tests use it before reading a list that is allowed to lag. That is: a read of the
+    /// stream that started after the call reached its end, and every record it or an earlier
+    /// read found is applied.
     pub async fn caught_up(&self) {
         let Some(lag) = self.lag() else { return };
-        tokio::time::sleep(lag + Duration::from_millis(30)).await;
-        let from = self.steps.load(Ordering::SeqCst);
-        let until = Instant::now() + Duration::from_secs(30);
-        while self.steps.load(Ordering::SeqCst) < from + 2 && self.lag().is_some() && Instant::now() < until {
+        let asked = Instant::now();
+        tokio::time::sleep(lag).await;
+        let mut through: Option<Instant> = None;
+        let until = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < until {
+            {
+                let guard = self.tail.lock().await;
+                let Some(tail) = guard.as_ref() else { return };
+                if through.is_none() {
+                    through = tail.read_through.filter(|r| *r >= asked);
+                }
+                if let Some(r) = through
+                    && tail.waiting.front().is_none_or(|(seen, _)| *seen > r)
+                {
+                    return;
+                }
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        tracing::warn!("the index view did not catch up within two minutes");
     }
 
     /// Reads the stream and applies what is old enough; runs while the stack does.
@@ -458,46 +474,53 @@ impl IndexView {
             if let Err(e) = self.step().await {
                 tracing::warn!(error = %e, "index view cannot follow the stream");
             }
-            self.steps.fetch_add(1, Ordering::SeqCst);
         }
     }
 
     async fn step(&self) -> Result<(), String> {
         let mut guard = self.tail.lock().await;
         let Some(tail) = guard.as_mut() else { return Ok(()) };
-        let got = self
-            .call("DynamoDBStreams_20120810.GetRecords", json!({"ShardIterator": tail.iterator, "Limit": 1000}))
-            .await?;
-        let now = Instant::now();
-        for r in got["Records"].as_array().cloned().unwrap_or_default() {
-            tail.waiting.push_back((now, r));
+        // Read to the end of the stream.
+        let started = Instant::now();
+        loop {
+            let got = self
+                .call("DynamoDBStreams_20120810.GetRecords", json!({"ShardIterator": tail.iterator, "Limit": 1000}))
+                .await?;
+            let records = got["Records"].as_array().cloned().unwrap_or_default();
+            let more = records.len() >= 1000;
+            tail.waiting.extend(records.into_iter().map(|r| (started, r)));
+            if let Some(next) = got["NextShardIterator"].as_str() {
+                tail.iterator = next.to_string();
+            }
+            if !more {
+                break;
+            }
         }
-        if let Some(next) = got["NextShardIterator"].as_str() {
-            tail.iterator = next.to_string();
-        }
+        tail.read_through = Some(started);
+        // Apply what is old enough, in order, 25 a batch (a batch never names a key twice: a
+        // second change of the same item starts the next batch).
         let lag = Duration::from_millis(self.lag_ms.load(Ordering::SeqCst));
         let view = view_name(self.table);
-        while tail.waiting.front().is_some_and(|(seen, _)| seen.elapsed() >= lag) {
-            let (_, r) = tail.waiting.pop_front().expect("a record");
-            let result = match r["eventName"].as_str() {
-                Some("REMOVE") => {
-                    self.call("DynamoDB_20120810.DeleteItem", json!({"TableName": view, "Key": r["dynamodb"]["Keys"]}))
-                        .await
+        loop {
+            let mut batch: Vec<Value> = Vec::new();
+            let mut keys = std::collections::HashSet::new();
+            for (seen, r) in tail.waiting.iter() {
+                if seen.elapsed() < lag || batch.len() == 25 || !keys.insert(r["dynamodb"]["Keys"].to_string()) {
+                    break;
                 }
-                _ => {
-                    self.call(
-                        "DynamoDB_20120810.PutItem",
-                        json!({"TableName": view, "Item": r["dynamodb"]["NewImage"]}),
-                    )
-                    .await
-                }
-            };
-            if let Err(e) = result {
-                tail.waiting.push_front((Instant::now().checked_sub(lag).unwrap_or_else(Instant::now), r));
-                return Err(e);
+                batch.push(match r["eventName"].as_str() {
+                    Some("REMOVE") => json!({"DeleteRequest": {"Key": r["dynamodb"]["Keys"]}}),
+                    _ => json!({"PutRequest": {"Item": r["dynamodb"]["NewImage"]}}),
+                });
             }
-            self.applied.fetch_add(1, Ordering::Relaxed);
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let n = batch.len();
+            // Taken off the queue only once applied: a failed call is tried again next round.
+            self.call("DynamoDB_20120810.BatchWriteItem", json!({"RequestItems": {view.clone(): batch}})).await?;
+            tail.waiting.drain(..n);
+            self.applied.fetch_add(n as u64, Ordering::Relaxed);
         }
-        Ok(())
     }
 }

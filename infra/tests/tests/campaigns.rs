@@ -671,6 +671,7 @@ async fn the_recommendation_ranks_a_labelled_set_as_expected() {
         )
         .await;
     let ad = r.body["id"].as_str().unwrap().to_string();
+    t.indexed().await; // the recommendation reads the active PetStars through an index
     let r = get(&t, &format!("/ads/{ad}/recommended-petstars?limit=10"), Some(&adv)).await;
     ok(&r, 200, "recommend");
     let ranked: Vec<&str> =

@@ -142,6 +142,7 @@ async fn posts_comments_and_search_work_like_a_board_should() {
     // A soft delete: gone from lists, search and reads; its comments cannot grow.
     assert_eq!(t.call(Method::DELETE, &format!("/community/posts/{info}"), None, Some(&bob.access)).await.status, 403);
     assert_eq!(t.call(Method::DELETE, &format!("/community/posts/{info}"), None, Some(&ann.access)).await.status, 204);
+    t.indexed().await;
     assert_eq!(ids(&get(&t, "/community/posts", None).await), vec![question.clone()]);
     assert_eq!(get(&t, &format!("/community/posts/{info}"), None).await.status, 404);
     assert_eq!(comment(&t, &bob, &info, "늦은 댓글", None).await.status, 404);

@@ -53,6 +53,7 @@ async fn each_result_on_each_target_has_its_effect_and_closes_every_report_on_it
         .await;
     assert_eq!((again.status, again.body["code"].as_str()), (409, Some("ALREADY_REPORTED")));
 
+    t.indexed().await; // the moderators' queue is an index
     let open = t.call(Method::GET, "/admin/reports?targetType=POST", None, Some(&root.access)).await;
     assert_eq!(open.status, 200, "{:?}", open.body);
     let ids: Vec<&str> = open.body["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
@@ -88,6 +89,7 @@ async fn each_result_on_each_target_has_its_effect_and_closes_every_report_on_it
     assert_eq!(kept.body["report"]["status"], "DONE");
     assert_eq!(kept.body["report"]["snapshot"]["text"], "산책\n나쁜 말이 담긴 글");
     assert_eq!(kept.body["report"]["decision"]["result"], "DELETE_CONTENT");
+    t.indexed().await;
     let done = t.call(Method::GET, "/admin/reports?status=DONE", None, Some(&root.access)).await;
     assert_eq!(done.body["items"].as_array().unwrap().len(), 2);
 
@@ -185,6 +187,7 @@ async fn each_result_on_each_target_has_its_effect_and_closes_every_report_on_it
     let r = decide(&t, &root, &id, json!({"result": "DENY", "note": "위반 아님"})).await;
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("DENIED")));
     assert_eq!(t.post("/posts", json!({"title": "a", "content": "b"}), Some(&bob.access)).await.status, 201);
+    t.indexed().await;
     let denied = t.call(Method::GET, "/admin/reports?status=DENIED", None, Some(&root.access)).await;
     assert_eq!(denied.body["items"][0]["id"], id.as_str());
 
@@ -227,6 +230,7 @@ async fn moderators_remove_content_directly_and_the_author_is_told() {
     let told = inbox(&t, &ann).await;
     assert!(of_type(&told, "CONTENT_REMOVED")[0]["body"].as_str().unwrap().contains("광고"), "{told:?}");
     assert!(of_type(&inbox(&t, &bob).await, "CONTENT_REMOVED")[0]["body"].as_str().unwrap().contains("홍보"));
+    t.indexed().await;
     let audit = t.call(Method::GET, &format!("/admin/audit?targetId={post}"), None, Some(&root.access)).await;
     assert_eq!(audit.body["items"][0]["action"], "CONTENT_DELETE");
     assert_eq!(audit.body["items"][0]["before"]["snapshot"]["text"], "산책\n광고 글");

@@ -328,3 +328,117 @@ async fn an_outbox_message_the_relay_gave_up_on_arrives_once_after_the_queue_is_
     assert_eq!(items[0]["type"], "FOLLOW");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_room_list_reads_every_room_past_a_thousand() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let r = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ann.access)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let first = r.body["id"].as_str().unwrap().to_string();
+    // 1,050 more rooms of ann's, made from the first one's items (the API would take minutes).
+    let table = &t.stack.ctx.table;
+    let template = [
+        chat::keys::room_key(&first),
+        chat::keys::member_key(&first, &ann.user_id),
+        chat::keys::my_room_key(&ann.user_id, &first),
+    ];
+    let items: Vec<shared::table::Item> =
+        table.batch_get_items(&template).await.unwrap().into_iter().map(Option::unwrap).collect();
+    let base = chrono::Utc::now() - chrono::Duration::days(30);
+    let mut requests = Vec::new();
+    let mut made = vec![first.clone()];
+    for i in 0..1050 {
+        let at = base + chrono::Duration::seconds(i);
+        let id = shared::ids::new_id(at);
+        made.push(id.clone());
+        for item in &items {
+            let mut copy = item.clone();
+            for v in copy.values_mut() {
+                if let aws_sdk_dynamodb::types::AttributeValue::S(s) = v {
+                    *s = s.replace(&first, &id);
+                }
+            }
+            copy.insert("updatedAt".into(), shared::table::time(at));
+            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(copy)).build().unwrap();
+            requests.push(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build());
+        }
+    }
+    table.batch_write(requests).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/chat/rooms?limit=50&cursor={c}"),
+            None => "/chat/rooms?limit=50".to_string(),
+        };
+        let page = t.call(Method::GET, &path, None, Some(&ann.access)).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        seen.extend(ids(&page.body));
+        match page.body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1051, "every room once");
+    assert_eq!(seen[0], first, "the latest activity first");
+    assert_eq!(seen[1050], made[1], "the oldest last");
+    let unique: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len());
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_push_reaches_a_live_connection_behind_a_hundred_stale_ones() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let mut socket = integration_tests::ws::connect(&t, &bob).await;
+    // 120 connections that sort before the live one, not yet known to be gone (a phone that
+    // dropped off, tabs closed without a goodbye): the push must page past them.
+    let table = &t.stack.ctx.table;
+    let live = table
+        .query_items(
+            &shared::table::Query::partition(shared::keys::user_partition(&bob.user_id))
+                .begins_with(shared::keys::CONNECTION_PREFIX),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(live.len(), 1);
+    let live_id = match live[0].get("connectionId") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => s.clone(),
+        _ => panic!("a connection id"),
+    };
+    let by_id = table.get_item(&shared::keys::connection_key(&live_id)).await.unwrap().unwrap();
+    let mut requests = Vec::new();
+    for i in 0..120 {
+        let stale = format!("!stale{i:03}");
+        for item in [&live[0], &by_id] {
+            let mut copy = item.clone();
+            for v in copy.values_mut() {
+                if let aws_sdk_dynamodb::types::AttributeValue::S(s) = v {
+                    *s = s.replace(&live_id, &stale);
+                }
+            }
+            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(copy)).build().unwrap();
+            requests.push(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build());
+        }
+    }
+    table.batch_write(requests).await.unwrap();
+    let r = t.call(Method::PUT, &format!("/users/{}/follow", bob.user_id), None, Some(&ann.access)).await;
+    assert_eq!(r.status, 200);
+    let frame = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let f = integration_tests::ws::next_frame(&mut socket).await;
+            if f["type"] == "notification" {
+                return f;
+            }
+        }
+    })
+    .await
+    .expect("the notification on the live connection");
+    assert_eq!(frame["notification"]["type"], "FOLLOW", "{frame}");
+    t.stop().await;
+}

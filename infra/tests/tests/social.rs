@@ -537,6 +537,7 @@ async fn search_finds_korean_text_tags_titles_authors_and_users() {
     assert_eq!(nicks, vec!["mina_walks", "minsu"]);
     assert_eq!(t.get("/search/users?q=minA").await.body["items"].as_array().unwrap().len(), 1);
     t.call(Method::PATCH, "/users/me", Some(json!({"nickname": "zed"})), Some(&minsu.access)).await;
+    t.indexed().await; // people are found by nickname through an index
     assert_eq!(t.get("/search/users?q=min").await.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(t.get("/search/users?q=ze").await.body["items"][0]["nickname"], "zed");
     t.stop().await;

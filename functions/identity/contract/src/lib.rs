@@ -137,8 +137,9 @@ impl AccountRecord {
 
 /// Every account with its counters: the `USERS` index read to the end (audits only).
 pub async fn every_account(ctx: &AppContext) -> ApiResult<Vec<AccountRecord>> {
-    let query = shared::table::Query::partition(keys::ALL_USERS).index(shared::table::Gsi::Gsi1).limit(1000);
-    let items = ctx.table.query_items_all(&query, None).await?;
+    // Read again from the table (the index lags): the counters as stored now.
+    let query = shared::table::Query::partition(keys::ALL_USERS).index(shared::table::Gsi::Gsi1);
+    let items = shared::audit::all(ctx, query).await?;
     items.into_iter().map(|i| Ok(serde_dynamo::from_item(i)?)).collect()
 }
 

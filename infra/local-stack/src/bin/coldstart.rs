@@ -235,7 +235,7 @@ async fn main() {
     let bin_dir: PathBuf = std::env::current_exe().expect("own path").parent().expect("a folder").to_path_buf();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
 
-    let stack = LocalStack::start(StackOptions::ephemeral()).await.expect("the stack starts");
+    let stack = LocalStack::start(StackOptions::bench()).await.expect("the stack starts");
     let http = reqwest::Client::new();
     let base = stack.http_url.clone();
     // Seed through the API: a reader, and authors with enough posts that every like is new

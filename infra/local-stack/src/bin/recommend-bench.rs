@@ -57,7 +57,7 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let requests: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(30);
-    let stack = LocalStack::start(StackOptions::ephemeral()).await.expect("the stack starts");
+    let stack = LocalStack::start(StackOptions::bench()).await.expect("the stack starts");
     let http = reqwest::Client::new();
     let base = stack.http_url.clone();
     let ctx = stack.ctx.clone();

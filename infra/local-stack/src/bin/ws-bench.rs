@@ -64,7 +64,7 @@ async fn connect(
 async fn main() {
     let per_sender: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
     let interval: u64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let stack = LocalStack::start(StackOptions::ephemeral()).await.expect("the stack starts");
+    let stack = LocalStack::start(StackOptions::bench()).await.expect("the stack starts");
     let http = reqwest::Client::new();
     let clients: usize = LAYOUT.iter().map(|(m, r, _)| m * r).sum();
     eprintln!("creating {clients} users…");
