@@ -91,9 +91,7 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         // Every write has a per-user limit per route: one script cannot flood a table partition
         // or other users' inboxes.
         if route.counts_writes() {
-            let limit = crate::ratelimit::Limit { action: "write", max: ctx.config.write_rate_limit, window_secs: 60 };
-            authorized.charge =
-                Some(crate::ratelimit::counter(ctx, limit, &format!("{}|{}", id.user_id, route.route_key())));
+            authorized.charge = Some(crate::ratelimit::write_counter(ctx, &id.user_id, &route.route_key()));
         }
         authorized.hidden = Some((id.user_id.clone(), standing.hidden));
     }
@@ -141,7 +139,7 @@ async fn run(route: &'static Route, ctx: &Arc<AppContext>, req: ApiRequest) -> A
     if !route.takes_idempotency_key() {
         return (route.handler)(ctx.clone(), req).await;
     }
-    match crate::idempotent_http::begin(ctx, &route.route_key(), &req).await? {
+    match crate::idempotent_http::begin(ctx, &req).await? {
         None => (route.handler)(ctx.clone(), req).await,
         Some(Outcome::Replay(response)) => Ok(response),
         Some(Outcome::Run(claimed)) => {

@@ -1,11 +1,14 @@
 //! `Idempotency-Key` for creating requests (`POST`), Powertools-style: the first response to a
 //! key is stored (24 hours) and a retry with the same key and body gets it again, creating
-//! nothing new; the same key with another body is refused (422), and a retry while the first is
-//! still running gets 409. Keys are scoped to the caller and the route.
+//! nothing new. A key belongs to its caller; the request it was first used with is its method,
+//! its concrete path (`/market/posts/L1/orders`, not the route's template) and its body, so the
+//! same key on another resource or with another body is refused (422 `IDEMPOTENCY_KEY_REUSED`,
+//! as the IETF `Idempotency-Key` draft says) and never replays another resource's answer. A
+//! retry while the first is still running gets 409.
 //!
 //! | item | PK | SK |
 //! |---|---|---|
-//! | a key's record | `IDEMPOTENCY#http#<sha256(caller, route, key)>` | `RECORD` (TTL) |
+//! | a key's record | `IDEMPOTENCY#http#<sha256(caller, key)>` | `RECORD` (TTL) |
 
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
@@ -17,6 +20,13 @@ use crate::http::{ApiRequest, ApiResponse};
 use crate::table::{Entity, Key, TableError, Write, n};
 
 pub const HEADER: &str = "idempotency-key";
+
+crate::domain_errors! {
+    /// What a reused key means.
+    pub enum IdempotencyError {
+        Reused => (422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with another request (another path or body)."),
+    }
+}
 const IN_PROGRESS_SECS: i64 = 60;
 const KEEP_SECS: i64 = 24 * 3600;
 
@@ -71,7 +81,7 @@ fn digest(parts: &[&[u8]]) -> String {
 }
 
 /// Claims the request's key, or answers the stored response of an earlier request with it.
-pub async fn begin(ctx: &AppContext, route_key: &str, req: &ApiRequest) -> ApiResult<Option<Outcome>> {
+pub async fn begin(ctx: &AppContext, req: &ApiRequest) -> ApiResult<Option<Outcome>> {
     let Some(key) = req.header(HEADER) else { return Ok(None) };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
@@ -80,8 +90,8 @@ pub async fn begin(ctx: &AppContext, route_key: &str, req: &ApiRequest) -> ApiRe
         ));
     }
     let caller = req.identity.as_ref().map(|i| i.user_id.as_str()).unwrap_or("anonymous");
-    let id = digest(&[caller.as_bytes(), route_key.as_bytes(), key.as_bytes()]);
-    let body_hash = digest(&[&req.body]);
+    let id = digest(&[caller.as_bytes(), key.as_bytes()]);
+    let body_hash = digest(&[req.method.as_str().as_bytes(), req.path.as_bytes(), &req.body]);
     let now = ctx.now().timestamp();
     let record = Record {
         id: id.clone(),
@@ -101,11 +111,7 @@ pub async fn begin(ctx: &AppContext, route_key: &str, req: &ApiRequest) -> ApiRe
     }
     let stored: Option<Record> = ctx.table.get(&record.key()).await?;
     match stored {
-        Some(r) if r.body_hash != body_hash => Err(ApiError::Validation(vec![crate::error::FieldProblem::new(
-            "Idempotency-Key",
-            "KEY_REUSED",
-            "this key was used with another request body",
-        )])),
+        Some(r) if r.body_hash != body_hash => Err(IdempotencyError::Reused.into()),
         Some(r) if r.done => {
             let mut res = ApiResponse {
                 status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),

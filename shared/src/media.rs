@@ -145,6 +145,19 @@ pub async fn presign_upload(
     })
 }
 
+/// Whether `file` has the shape of a name [`presign`] issues: a 26-character id, a dot and a
+/// short lowercase extension.
+fn is_issued_file_name(file: &str) -> bool {
+    match file.split_once('.') {
+        Some((id, ext)) => {
+            crate::ids::is_valid_id(id)
+                && (1..=5).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
 fn invalid(detail: &str) -> ApiError {
     ApiError::bad_request("INVALID_MEDIA", detail.to_string())
 }
@@ -164,7 +177,9 @@ pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpos
     let Some(purpose) = purposes.iter().copied().find(|p| p.as_str() == purpose) else {
         return Err(invalid("The media was uploaded for another purpose."));
     };
-    if file.is_empty() || file.contains('/') {
+    // The file part is what `presign` issued: an id and an extension, nothing a client may bend
+    // (`..`, a slash, a name S3 refuses as too long).
+    if !is_issued_file_name(file) {
         return Err(invalid("The media key is not one of ours."));
     }
     // The first bytes, with the stored type and the whole size (one ranged GET): the content
@@ -177,9 +192,19 @@ pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpos
         .range(format!("bytes=0-{}", SNIFF_BYTES - 1))
         .send()
         .await
-        .map_err(|e| match e.as_service_error() {
-            Some(s) if s.is_no_such_key() => invalid("The media was not uploaded."),
-            _ => ApiError::internal(format!("GetObject: {}", aws_sdk_s3::error::DisplayErrorContext(e))),
+        .map_err(|e| {
+            use aws_sdk_s3::error::SdkError;
+            match &e {
+                SdkError::ServiceError(s) if s.err().is_no_such_key() => invalid("The media was not uploaded."),
+                // S3 refused the key itself (a 4xx of the client's making): not a media of ours.
+                SdkError::ServiceError(s) if s.raw().status().is_client_error() => {
+                    invalid("The media key is not one of ours.")
+                }
+                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+                    ApiError::Unavailable { code: "BUSY", detail: "The service is busy. Try again in a moment.".into() }
+                }
+                _ => ApiError::internal(format!("GetObject: {}", aws_sdk_s3::error::DisplayErrorContext(e))),
+            }
         })?;
     let content_type = first.content_type().map(str::to_string);
     let size = first

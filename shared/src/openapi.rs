@@ -40,6 +40,7 @@ fn error_description(status: u16) -> &'static str {
         409 => "Conflicts with the current state.",
         413 => "The body is too large.",
         415 => "The body is not JSON.",
+        422 => "The `Idempotency-Key` was used with another request (another path or body): `IDEMPOTENCY_KEY_REUSED`.",
         423 => "The account is locked.",
         429 => {
             "Too many requests (a per-user limit of writes per route and minute, or a per-address limit); see `Retry-After`."
@@ -156,6 +157,7 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
         errors.extend(doc.errors);
         if route.takes_idempotency_key() {
             errors.push(409); // an Idempotency-Key still in use
+            errors.push(422); // an Idempotency-Key used with another request
         }
         // Whatever a path names may not exist.
         if route.path.contains('{') {

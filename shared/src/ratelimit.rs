@@ -45,6 +45,17 @@ pub fn counter(ctx: &AppContext, limit: Limit, subject: &str) -> Write {
         )
 }
 
+/// The per-user write limit: `WRITE_RATE_LIMIT_PER_MINUTE` writes a minute on one route (or
+/// one WebSocket action that writes what the route does).
+pub fn write_limit(ctx: &AppContext) -> Limit {
+    Limit { action: "write", max: ctx.config.write_rate_limit, window_secs: 60 }
+}
+
+/// The counter of `user`'s writes on the route `route_key` (`POST /chat/rooms/{id}/messages`).
+pub fn write_counter(ctx: &AppContext, user: &str, route_key: &str) -> Write {
+    counter(ctx, write_limit(ctx), &format!("{user}|{route_key}"))
+}
+
 /// The per-IP limit of an action, scaled by configuration.
 pub fn per_ip(action: &'static str, ctx: &AppContext) -> Limit {
     Limit { action, max: ctx.config.ip_rate_limit, window_secs: 600 }

@@ -71,6 +71,9 @@ pub struct ErrorFrame<'a> {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<&'a str>,
+    /// Seconds to wait before sending again (a limit reached, a busy table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> String {
@@ -107,6 +110,7 @@ pub async fn refuse(ctx: &AppContext, connection_id: &str, e: &ApiError, request
         code: &problem.code,
         detail: problem.detail.clone().unwrap_or_default(),
         request_id,
+        retry_after: e.retry_after(),
     };
     if let Err(e) = crate::push::to_connection(ctx, connection_id, &frame).await {
         tracing::warn!(error = %e, "could not answer a refused frame");

@@ -103,12 +103,12 @@ pub struct BlockView {
     pub reason: Option<String>,
 }
 
-fn snapshot(s: &AccountRecord, now: DateTime<Utc>) -> serde_json::Value {
+pub(crate) fn snapshot(s: &AccountRecord, now: DateTime<Utc>) -> serde_json::Value {
     let until = s.blocked_until.filter(|u| *u > now);
     json!({"permanent": s.blocked_permanently, "until": until, "reason": s.block_reason})
 }
 
-async fn target(ctx: &AppContext, admin: &str, id: &str) -> ApiResult<AccountRecord> {
+pub(crate) async fn target(ctx: &AppContext, admin: &str, id: &str) -> ApiResult<AccountRecord> {
     if id == admin {
         return Err(AdminError::CannotBlockSelf.into());
     }

@@ -245,13 +245,16 @@ pub async fn decide(
         Outcome::Deny => {}
         Outcome::TemporaryBlock | Outcome::PermanentBlock => {
             let user = report.reported_user_id.clone().ok_or(AdminError::UserNotFound)?;
-            if user == admin {
-                return Err(AdminError::CannotBlockSelf.into());
-            }
+            let before = crate::blocks::target(&ctx, &admin, &user).await?;
             let until = (body.result == Outcome::TemporaryBlock)
                 .then(|| now + Duration::seconds(body.block_seconds.unwrap_or(60)));
             let block = until.map(Block::Until).unwrap_or(Block::Permanent);
             effect.push(identity_contract::block(&user, block, &reason, AdminError::CannotBlockAdmin));
+            // On the user's own trail too, as a direct block is: their block history shows it.
+            let after = json!({"permanent": until.is_none(), "until": until, "reason": reason, "reportId": report.id});
+            let before = crate::blocks::snapshot(&before, now);
+            let (_, on_user) = record(&ctx, &admin, "USER_BLOCK", "USER", &user, before, after, Some(&request.0))?;
+            effect.push(on_user);
             blocked = Some((user, until));
         }
         Outcome::DeleteContent => {

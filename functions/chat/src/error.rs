@@ -13,6 +13,8 @@ shared::domain_errors! {
         EmptyMessage => (400, "EMPTY_MESSAGE", "A message has 1 to 500 characters of content or a picture."),
         /// Another message or member change came first: plan again.
         RoomMoved => (409, "CONCURRENT_UPDATE", "The room changed meanwhile. Try again."),
+        /// Never answered: a typing frame this soon after the last one is dropped.
+        TypingTooOften => (429, "TYPING_TOO_OFTEN", "Typing was told a moment ago."),
         /// The sender's client message id was stored already.
         AlreadySent => (409, "ALREADY_SENT", "This message was sent already."),
         /// The direct room of two users exists already.

@@ -15,18 +15,16 @@ use shared::table::Key;
 
 pub const MY_ROOMS: &str = "CHATROOM#";
 
+/// When a member last told the room they were typing (throttles the fan-out; TTL).
+pub fn typing_key(room: &str, user: &str) -> Key {
+    Key::new(room_partition(room), format!("TYPING#{user}"))
+}
+
 // The keys the market reads too live in the contract.
 pub use chat_contract::keys::{
-    MESSAGES, listing_room_key, message_key, message_sort, room_key, room_partition, rooms_about_partition,
+    MESSAGES, listing_room_key, member_key, member_sort, message_key, message_sort, room_key, room_partition,
+    rooms_about_partition,
 };
-
-pub fn member_sort(user: &str) -> String {
-    format!("MEMBER#{user}")
-}
-
-pub fn member_key(room: &str, user: &str) -> Key {
-    Key::new(room_partition(room), member_sort(user))
-}
 
 /// The sort-key range of a room's messages after `after` (exclusive; all when empty).
 pub fn messages_after(after: &str) -> (String, String) {

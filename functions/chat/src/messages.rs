@@ -120,7 +120,7 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
         shared::media::verify(ctx, sender, k, &[shared::media::Purpose::Chat]).await?;
     }
     let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
-    for _ in 0..20 {
+    for attempt in 0..30 {
         let (room, _) = member_of(ctx, room_id, sender).await?;
         let now = ctx.now();
         let message = Message {
@@ -162,7 +162,12 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
                 announce(ctx, &room, &message).await;
                 return Ok((message, true));
             }
-            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => continue,
+            // Another message took the sequence number: take the next, after a random pause so
+            // that concurrent senders spread out instead of colliding again.
+            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => {
+                tokio::time::sleep(crate::model::sequence_backoff(attempt)).await;
+                continue;
+            }
             Err(e) if e.is(&ChatError::AlreadySent) => {
                 let item = ctx.table.get_item(&claim).await?.ok_or(ChatError::RoomMoved)?;
                 let id = match item.get("messageId") {

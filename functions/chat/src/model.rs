@@ -232,6 +232,14 @@ pub fn my_room_item(user: &str, room: &str) -> Item {
     item
 }
 
+/// How long a message that lost the room's next sequence number to another waits before it
+/// tries the next one: random and growing (5 ms to about 150 ms), so that a burst of senders
+/// spreads out rather than colliding again all together.
+pub fn sequence_backoff(attempt: u32) -> std::time::Duration {
+    let ceiling = 5u64 << attempt.min(5);
+    std::time::Duration::from_millis(rand::random_range(1..=ceiling.max(2)))
+}
+
 /// The id of the next message: time-sortable, and after `last` even if clocks disagree.
 pub fn next_message_id(last: Option<&str>, now: DateTime<Utc>) -> String {
     let fresh = ulid::Ulid::from_parts(now.timestamp_millis().max(0) as u64, rand::random());

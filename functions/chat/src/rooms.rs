@@ -568,7 +568,7 @@ async fn with_system_message(
     room_id: &str,
     text: impl Fn(&Room) -> ApiResult<(String, Vec<Write>, Vec<String>)>,
 ) -> ApiResult<(Room, Message)> {
-    for _ in 0..20 {
+    for attempt in 0..30 {
         let room = load_room(ctx, room_id).await?;
         let (content, mut writes, members) = text(&room)?;
         let now = ctx.now();
@@ -587,7 +587,10 @@ async fn with_system_message(
         writes.push(advance_room(&room, &message, Some(&members))?);
         match ctx.table.transact(writes).await {
             Ok(()) => return Ok((room, message)),
-            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => continue,
+            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => {
+                tokio::time::sleep(crate::model::sequence_backoff(attempt)).await;
+                continue;
+            }
             Err(e) => return Err(e),
         }
     }

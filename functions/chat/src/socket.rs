@@ -95,6 +95,10 @@ pub async fn send_message(ctx: Arc<AppContext>, from: Sender, frame: SendFrame) 
     let mut v = Validator::new();
     frame.message.validate(&mut v);
     v.finish()?;
+    // The same per-user limit as sending over HTTP, on the same counter: a socket is no way
+    // around it (over it, an error frame with `retryAfter`).
+    let route = crate::messages::SEND.route().map(|r| r.route_key()).unwrap_or_default();
+    ctx.table.write(shared::ratelimit::write_counter(&ctx, &from.user_id, &route)).await?;
     let client_message_id = frame.message.client_message_id.clone();
     let (message, _) = crate::messages::send(&ctx, &from.user_id, &frame.room_id, frame.message).await?;
     ack(&ctx, &from, client_message_id, &message).await
@@ -181,8 +185,26 @@ struct Typing<'a> {
     user_id: &'a str,
 }
 
+/// A member's typing reaches the others at most once in this many milliseconds.
+const TYPING_EVERY_MS: i64 = 3_000;
+
 pub async fn typing(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
     let (room, _) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
+    // One fan-out per member and room every few seconds: a flood of typing frames is dropped,
+    // not pushed to every member.
+    let now = ctx.now().timestamp_millis();
+    let mark = Write::update(keys::typing_key(&room.id, &from.user_id), "SET #at = :now, #ttl = :ttl")
+        .name("#at", "at")
+        .name("#ttl", shared::table::TTL_ATTRIBUTE)
+        .value(":now", shared::table::n(now))
+        .value(":ttl", shared::table::n(now / 1000 + 60))
+        .value(":cutoff", shared::table::n(now - TYPING_EVERY_MS))
+        .when("attribute_not_exists(#at) OR #at < :cutoff", crate::error::ChatError::TypingTooOften);
+    match ctx.table.write(mark).await {
+        Ok(()) => {}
+        Err(e) if e.is(&crate::error::ChatError::TypingTooOften) => return Ok(()),
+        Err(e) => return Err(e),
+    }
     let others: Vec<String> = room.member_ids.iter().filter(|u| **u != from.user_id).cloned().collect();
     shared::push::to_users(&ctx, &others, &Typing { kind: "chat.typing", room_id: &room.id, user_id: &from.user_id })
         .await?;

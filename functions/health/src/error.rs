@@ -8,6 +8,7 @@ shared::domain_errors! {
         ActivityNotFound => (404, "ACTIVITY_NOT_FOUND", "No activity recorded for this pet on this day."),
         ScheduleNotFound => (404, "SCHEDULE_NOT_FOUND", "No such schedule."),
         ScheduleChanged => (409, "CONCURRENT_UPDATE", "The schedule changed meanwhile. Try again."),
+        TooManySchedules => (409, "TOO_MANY_SCHEDULES", "A pet has at most 50 schedules. Delete one to add another."),
         ReminderSent => (409, "REMINDER_SENT", "The reminder was sent already."),
         PrescriptionNotFound => (404, "PRESCRIPTION_NOT_FOUND", "No such prescription."),
         PrescriptionFinished => (409, "PRESCRIPTION_FINISHED", "The prescription was read already."),

@@ -3,6 +3,7 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | a pet's day of activity | `HEALTH#<pet>` | `ACT#<yyyy-mm-dd>` (one per day; a range of days is one Query) |
+//! | how many schedules a pet has (the cap, exact in each create's transaction) | `HEALTH#<pet>` | `SCHEDULES` |
 //! | schedule | `SCHED#<id>` | `SCHEDULE` | GSI1 `PETSCHED#<pet>` / `<id>`; GSI2 `SCHEDROLL#<0-7>` / `<id>` while its reminders must be carried forward |
 //! | reminder due | `REMINDERS#<UTC minute>` | `<schedule>#<day>#<HH:mm>` (with the schedule's version) |
 //! | the reminder job's progress | `REMINDERJOB` | `STATE` (the last minute it finished) |
@@ -20,6 +21,11 @@ pub fn activity_sort(date: &str) -> String {
 
 pub fn activity_key(pet: &str, date: &str) -> Key {
     Key::new(health_partition(pet), activity_sort(date))
+}
+
+/// The count of a pet's schedules.
+pub fn schedule_count_key(pet: &str) -> Key {
+    Key::new(health_partition(pet), "SCHEDULES")
 }
 
 /// A schedule.

@@ -33,8 +33,11 @@ use crate::keys;
 use crate::schedules::{Schedule, ScheduleSubType};
 use crate::seoul;
 
-/// How far ahead reminders are filed.
-pub const HORIZON_DAYS: i64 = 60;
+/// How far ahead reminders are filed: a save files at most 14 days × 6 times, so it stays
+/// fast; the daily job carries every schedule forward.
+pub const HORIZON_DAYS: i64 = 14;
+/// Schedules one pet may have (the calendar and the reminder job stay bounded).
+pub const MAX_SCHEDULES_PER_PET: i64 = 50;
 /// How far back a job that was down catches up.
 const CATCH_UP_MINUTES: i64 = 7 * 24 * 60;
 
@@ -175,6 +178,13 @@ fn key_of(r: &Reminder) -> Key {
 /// Saves a schedule's new version (`new`; none: deleted) with its reminders: those of the
 /// previous version (`old`) still ahead are removed, the new ones filed up to the horizon.
 pub async fn save(ctx: &AppContext, old: Option<&Schedule>, new: Option<&Schedule>) -> ApiResult<()> {
+    if let (None, Some(s)) = (old, new) {
+        // Refused before any reminder is filed (the create's transaction holds the cap exactly).
+        let count = ctx.table.get_item(&keys::schedule_count_key(&s.pet_id)).await?;
+        if count.is_some_and(|c| shared::audit::number(&c, "count") >= MAX_SCHEDULES_PER_PET) {
+            return Err(crate::error::HealthError::TooManySchedules.into());
+        }
+    }
     let now = ctx.now();
     let today = seoul::today(now);
     let horizon = today + Duration::days(HORIZON_DAYS);
@@ -198,17 +208,36 @@ pub async fn save(ctx: &AppContext, old: Option<&Schedule>, new: Option<&Schedul
         Some(s) => {
             let mut s = s.clone();
             s.reminders_until = Some(horizon);
-            let w = match old {
+            match old {
                 // Over the version that was read: a concurrent change is a 409, not lost.
-                Some(o) => Write::put(&s)?
-                    .value(":seen", time(o.updated_at))
-                    .when("updatedAt = :seen", crate::error::HealthError::ScheduleChanged),
-                None => Write::put(&s)?.if_absent(ApiError::internal("schedule id collision")),
-            };
-            ctx.table.write(w).await
+                Some(o) => {
+                    let w = Write::put(&s)?
+                        .value(":seen", time(o.updated_at))
+                        .when("updatedAt = :seen", crate::error::HealthError::ScheduleChanged);
+                    ctx.table.write(w).await
+                }
+                // A new schedule counts against the pet's cap in its own transaction.
+                None => {
+                    let counted = Write::update(keys::schedule_count_key(&s.pet_id), "ADD #c :one")
+                        .name("#c", "count")
+                        .value(":one", shared::table::n(1))
+                        .value(":max", shared::table::n(MAX_SCHEDULES_PER_PET))
+                        .when("attribute_not_exists(#c) OR #c < :max", crate::error::HealthError::TooManySchedules);
+                    let w = Write::put(&s)?.if_absent(ApiError::internal("schedule id collision"));
+                    ctx.table.transact(vec![w, counted]).await
+                }
+            }
         }
         None => {
-            ctx.table.write(Write::delete(keys::schedule_key(&old.map(|o| o.id.clone()).unwrap_or_default()))).await
+            let Some(o) = old else { return Ok(()) };
+            ctx.table
+                .transact(vec![
+                    Write::delete(keys::schedule_key(&o.id)).if_present(crate::error::HealthError::ScheduleNotFound),
+                    Write::update(keys::schedule_count_key(&o.pet_id), "ADD #c :minus")
+                        .name("#c", "count")
+                        .value(":minus", shared::table::n(-1)),
+                ])
+                .await
         }
     }
 }

@@ -39,7 +39,7 @@ pub static CREATE: Function = Function::http(
 .permissions(WRITE)
 .doc("health", "Add a care schedule for my pet (once or recurring, with times and reminders)")
 .example(r#"{"title":"심장사상충 약","type":"MEDICATION","startDate":"2030-01-01","recurrence":"MONTHLY","times":["09:00"],"reminderDaysBefore":1,"alarmEnabled":true}"#)
-.errors(&[404]);
+.errors(&[404, 409]);
 
 pub static CALENDAR: Function = Function::http(
     Method::Get,
@@ -565,19 +565,24 @@ pub async fn alarm(
 pub struct Occurrence {
     pub date: NaiveDate,
     pub times: Vec<String>,
-    pub schedule: Schedule,
+    /// One of the calendar's `schedules`.
+    pub schedule_id: String,
 }
 
+/// A window of a pet's calendar: each schedule once, and the days it falls on, which refer
+/// to it (an answer stays small however long a memo is).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Calendar {
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// The schedules with at least one day in the window.
+    pub schedules: Vec<Schedule>,
     pub occurrences: Vec<Occurrence>,
 }
 
-/// Schedules a calendar reads at most per pet.
-pub const MAX_PER_PET: usize = 1000;
+/// Schedules a calendar reads at most per pet (more than a pet may have).
+pub const MAX_PER_PET: usize = 100;
 
 pub async fn calendar(
     ctx: Arc<AppContext>,
@@ -596,15 +601,17 @@ pub async fn calendar(
         .map(Schedule::from_item)
         .collect::<ApiResult<_>>()?;
     let mut occurrences: Vec<Occurrence> = schedules
-        .into_iter()
+        .iter()
         .flat_map(|s| {
             s.days(from, to, 62)
                 .into_iter()
-                .map(|date| Occurrence { date, times: s.times.clone(), schedule: s.clone() })
+                .map(|date| Occurrence { date, times: s.times.clone(), schedule_id: s.id.clone() })
                 .collect::<Vec<_>>()
         })
         .collect();
     occurrences
-        .sort_by(|a, b| (a.date, a.times.first(), &a.schedule.id).cmp(&(b.date, b.times.first(), &b.schedule.id)));
-    Ok(Okay(Calendar { from, to, occurrences }))
+        .sort_by(|a, b| (a.date, a.times.first(), &a.schedule_id).cmp(&(b.date, b.times.first(), &b.schedule_id)));
+    let shown: std::collections::HashSet<&str> = occurrences.iter().map(|o| o.schedule_id.as_str()).collect();
+    let schedules = schedules.iter().filter(|s| shown.contains(s.id.as_str())).cloned().collect();
+    Ok(Okay(Calendar { from, to, schedules, occurrences }))
 }

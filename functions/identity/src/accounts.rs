@@ -261,6 +261,8 @@ pub async fn register(
         shared::outbox::message(ctx, &queues::MAIL, &verification_mail(ctx, &user, &code))?,
     ];
     if let Some(a) = advertiser {
+        let number = crate::model::business_number_key(&a.business_number);
+        writes.push(claim_unique(&unique(number), now.timestamp(), IdentityError::BusinessNumberTaken)?);
         writes.push(Write::put(&a.into_profile(&user.id, now))?.if_absent(ApiError::internal("advertiser collision")));
     }
     ctx.table.transact(writes).await?;
@@ -289,23 +291,30 @@ pub async fn verify_email(
             .when("userId = :u", IdentityError::AccountChanged)
     };
     ctx.table
-        .transact(vec![
-            consume,
-            Write::update(
-                crate::model::user_key(&user.id),
-                "SET #st = :active, updatedAt = :now REMOVE #ttl, pendingExpires",
-            )
-            .name("#st", "status")
-            .name("#ttl", shared::table::TTL_ATTRIBUTE)
-            .value(":active", s("ACTIVE"))
-            .value(":pending", s("PENDING_VERIFICATION"))
-            .value(":now", s(ctx.now().to_rfc3339()))
-            .when("#st = :pending", codes::wrong()),
-            keep(email_key(&user.email)),
-            keep(nickname_key(&user.nickname)),
-            shared::stats::count(ctx.now(), &[(shared::stats::Metric::Signups, 1)]),
-            identity_contract::join_audience(identity_contract::Audience::All, &user.id),
-        ])
+        .transact(
+            vec![
+                consume,
+                Write::update(
+                    crate::model::user_key(&user.id),
+                    "SET #st = :active, updatedAt = :now REMOVE #ttl, pendingExpires",
+                )
+                .name("#st", "status")
+                .name("#ttl", shared::table::TTL_ATTRIBUTE)
+                .value(":active", s("ACTIVE"))
+                .value(":pending", s("PENDING_VERIFICATION"))
+                .value(":now", s(ctx.now().to_rfc3339()))
+                .when("#st = :pending", codes::wrong()),
+                keep(email_key(&user.email)),
+                keep(nickname_key(&user.nickname)),
+            ]
+            .into_iter()
+            .chain(user.business_number.as_deref().map(|b| keep(crate::model::business_number_key(b))))
+            .chain([
+                shared::stats::count(ctx.now(), &[(shared::stats::Metric::Signups, 1)]),
+                identity_contract::join_audience(identity_contract::Audience::All, &user.id),
+            ])
+            .collect(),
+        )
         .await?;
     Ok(Okay(VerifyEmailResponse { user_id: user.id, status: "ACTIVE", advertiser_status: user.advertiser_status }))
 }

@@ -66,7 +66,7 @@ pub static UPDATE: Function =
         .doc("advertisers", "Change my company profile (a rejected advertiser asks again)")
         .example(r#"{"phone":"02-9876-5432"}"#)
         .responses(&[said(200, "The profile.")])
-        .errors(&[404]);
+        .errors(&[404, 409]);
 
 pub static ADD_DOCUMENT: Function = Function::http(
     Method::Post,
@@ -324,6 +324,18 @@ fn save(a: &mut Advertiser, seen: DateTime<Utc>, now: DateTime<Utc>) -> ApiResul
             Write::update(user_key(&a.user_id), "SET advertiserStatus = :pending")
                 .value(":pending", s("PENDING_APPROVAL")),
         );
+        // The rejection freed the business number: asking again claims it again, unless
+        // another advertiser took it meanwhile.
+        let claim = crate::model::Unique {
+            key: crate::model::business_number_key(&a.business_number),
+            user_id: a.user_id.clone(),
+            pending_expires: None,
+        };
+        writes.push(
+            Write::put(&claim)?
+                .when("attribute_not_exists(PK) OR userId = :u", IdentityError::BusinessNumberTaken)
+                .value(":u", s(&a.user_id)),
+        );
     }
     Ok(writes)
 }
@@ -433,17 +445,21 @@ pub async fn admin_decide(
             .value(":seen", shared::table::time(seen))
             .value(":pending", s("PENDING_APPROVAL")),
         Write::update(user_key(&id), "SET advertiserStatus = :st").value(":st", s(status_str(a.status))),
-        shared::outbox::message(
-            &ctx,
-            &queues::MAIL,
-            &shared::mail::Email {
-                to: account.email.clone(),
-                subject: title.into(),
-                text: text.clone(),
-                dedup_key: format!("advertiser-decision:{id}:{}", now.timestamp_millis()),
-            },
-        )?,
     ];
+    if a.status == AdvertiserStatus::Rejected {
+        // A rejected advertiser's business number is free for another (until it asks again).
+        writes.push(crate::model::release_unique(&crate::model::business_number_key(&a.business_number), &id));
+    }
+    writes.extend([shared::outbox::message(
+        &ctx,
+        &queues::MAIL,
+        &shared::mail::Email {
+            to: account.email.clone(),
+            subject: title.into(),
+            text: text.clone(),
+            dedup_key: format!("advertiser-decision:{id}:{}", now.timestamp_millis()),
+        },
+    )?]);
     writes.extend(notifications_contract::outbox(
         &ctx,
         vec![notifications_contract::NotificationEvent {

@@ -7,6 +7,7 @@ shared::domain_errors! {
     pub enum IdentityError {
         EmailTaken => (409, "EMAIL_TAKEN", "This email is already registered."),
         NicknameTaken => (409, "NICKNAME_TAKEN", "This nickname is taken."),
+        BusinessNumberTaken => (409, "BUSINESS_NUMBER_TAKEN", "Another advertiser registered this business number."),
         AccountChanged => (409, "CONCURRENT_UPDATE", "The account changed meanwhile. Try again."),
         InvalidCode => (400, "INVALID_CODE", "The code is wrong, expired, or has been tried too often. Ask for a new one."),
         InvalidTicket => (400, "INVALID_TICKET", "The ticket is invalid, used or expired. Sign in with the provider again."),

@@ -194,6 +194,9 @@ pub use identity_contract::keys::{nickname_index, normalize_email, normalize_nic
 pub fn email_key(email: &str) -> String {
     keys::email_claim_partition(email)
 }
+pub fn business_number_key(digits: &str) -> String {
+    keys::business_number_claim_partition(digits)
+}
 pub fn nickname_key(nickname: &str) -> String {
     keys::nickname_claim_partition(nickname)
 }

@@ -252,21 +252,31 @@ pub async fn withdraw(
     }
     let now = ctx.now().to_rfc3339();
     ctx.table
-        .transact(vec![
-            Write::update(
-                user_key(&user.id),
-                "SET #st = :w, withdrawnAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK",
+        .transact(
+            vec![
+                Write::update(
+                    user_key(&user.id),
+                    "SET #st = :w, withdrawnAt = :now, updatedAt = :now REMOVE GSI2PK, GSI2SK",
+                )
+                .name("#st", "status")
+                .value(":w", s("WITHDRAWN"))
+                .value(":now", s(now))
+                .when("#st <> :w", IdentityError::AccountGone),
+                release_unique(&nickname_key(&user.nickname), &user.id),
+                // Out of every notice audience (leaving one never joined deletes nothing).
+                identity_contract::leave_audience(identity_contract::Audience::All, &user.id),
+                identity_contract::leave_audience(identity_contract::Audience::Advertisers, &user.id),
+                identity_contract::leave_audience(identity_contract::Audience::Petstars, &user.id),
+            ]
+            .into_iter()
+            // A withdrawn advertiser's business number is free for another.
+            .chain(
+                user.business_number
+                    .as_deref()
+                    .map(|b| release_unique(&crate::model::business_number_key(b), &user.id)),
             )
-            .name("#st", "status")
-            .value(":w", s("WITHDRAWN"))
-            .value(":now", s(now))
-            .when("#st <> :w", IdentityError::AccountGone),
-            release_unique(&nickname_key(&user.nickname), &user.id),
-            // Out of every notice audience (leaving one never joined deletes nothing).
-            identity_contract::leave_audience(identity_contract::Audience::All, &user.id),
-            identity_contract::leave_audience(identity_contract::Audience::Advertisers, &user.id),
-            identity_contract::leave_audience(identity_contract::Audience::Petstars, &user.id),
-        ])
+            .collect(),
+        )
         .await?;
     sessions::revoke_all(&ctx, &user.id, None).await?;
     Ok(NoContent)

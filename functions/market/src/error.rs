@@ -12,6 +12,8 @@ shared::domain_errors! {
         NotWished => (409, "NOT_WISHED", "Not on your wishlist (unwishing is idempotent)."),
         InsufficientPoints => (409, "INSUFFICIENT_POINTS", "Not that many points."),
         NotApproved => (403, "PURCHASE_NOT_APPROVED", "The seller has not approved your purchase in your chat room about this listing."),
+        Blocked => (403, "USER_BLOCKED", "You and the seller have blocked each other, or one of you the other."),
+        ListingEdited => (409, "LISTING_CHANGED", "The seller changed the listing after you ordered. Order again to see its price and details."),
         OrderNotFound => (404, "ORDER_NOT_FOUND", "No such order of yours."),
         AmountMismatch => (400, "AMOUNT_MISMATCH", "The amount is not the order's amount."),
         OrderChanged => (409, "ORDER_CHANGED", "The order changed meanwhile. Try again."),

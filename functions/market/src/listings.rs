@@ -78,7 +78,7 @@ pub static NEARBY: Function =
         .permissions(READ)
         .doc("market", "Listings within a radius of a point, nearest first, each with its distance")
         .query(&[
-            param("lat", true, "latitude, −90 to 90"),
+            param("lat", true, "latitude, −80 to 80 (the service area)"),
             param("lng", true, "longitude, −180 to 180"),
             param("radiusKm", false, "0.5 to 20 (default 3)"),
             enum_param("category", false, "one category", Category::NAMES),
@@ -280,6 +280,7 @@ pub async fn create(
         reserved_by: None,
         buyer_id: None,
         sold_at: None,
+        version: 0,
         created_at: now,
         updated_at: now,
     };
@@ -300,13 +301,34 @@ pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -
 }
 
 /// The item as it is now, written back only over the version that was read and while for sale.
-fn rewrite(l: &Listing, seen: chrono::DateTime<chrono::Utc>, sale_only: bool) -> ApiResult<Write> {
-    let condition = if sale_only { "updatedAt = :seen AND #st = :sale" } else { "updatedAt = :seen" };
-    let mut w = Write::put(l)?.value(":seen", shared::table::time(seen));
-    if sale_only {
-        w = w.name("#st", "status").value(":sale", s("SALE"));
+/// The seller's edit as an update of the fields it changes, and of nothing else: the counters
+/// that concurrent wishes and chats move are never written back as they were read. Guarded by
+/// the `updatedAt` it read (two edits do not interleave) and by the listing being for sale.
+fn edit(before: &Listing, l: &Listing) -> ApiResult<Write> {
+    let agreed_changed = before.price != l.price || before.title != l.title || before.image_keys != l.image_keys;
+    let mut expression = "SET title = :t, description = :d, price = :p, category = :c, imageKeys = :i, \
+        #loc = :loc, updatedAt = :u, GSI3PK = :g3pk"
+        .to_string();
+    if agreed_changed {
+        expression.push_str(" ADD version :one");
     }
-    Ok(w.when(condition, MarketError::ListingChanged))
+    let location = serde_dynamo::to_attribute_value(&l.location)?;
+    let w = Write::update(keys::listing_key(&l.id), expression)
+        .name("#loc", "location")
+        .name("#st", "status")
+        .value(":t", s(&l.title))
+        .value(":d", s(&l.description))
+        .value(":p", shared::table::n(l.price))
+        .value(":c", s(l.category.as_str()))
+        .value(":i", shared::table::AttrValue::L(l.image_keys.iter().map(s).collect()))
+        .value(":loc", location)
+        .value(":u", shared::table::time(l.updated_at))
+        .value(":g3pk", s(keys::category_partition(l.category.as_str())))
+        .value(":seen", shared::table::time(before.updated_at))
+        .value(":sale", s("SALE"))
+        .value(":no", shared::table::b(false))
+        .when("updatedAt = :seen AND #st = :sale AND deleted = :no", MarketError::ListingChanged);
+    Ok(if agreed_changed { w.value(":one", shared::table::n(1)) } else { w })
 }
 
 pub async fn update(
@@ -319,7 +341,7 @@ pub async fn update(
     if l.status != Status::Sale {
         return Err(MarketError::NotForSale.into());
     }
-    let (seen, before) = (l.updated_at, l.clone());
+    let before = l.clone();
     if let Some(k) = body.image_keys {
         check_images_owned(&ctx, &l.seller_id, &k).await?;
         l.image_keys = k;
@@ -341,7 +363,7 @@ pub async fn update(
     }
     l.updated_at = ctx.now();
     // The cells are filed anew (they hold the category and the place).
-    let mut writes = vec![rewrite(&l, seen, true)?];
+    let mut writes = vec![edit(&before, &l)?];
     let (old, new) = (cells_of(&before.location), cells_of(&l.location));
     writes.extend(unplace(&before).into_iter().zip(&old).filter(|(_, c)| !new.contains(c)).map(|(w, _)| w));
     writes.extend(place(&l)?);
@@ -372,7 +394,17 @@ pub async fn remove(ctx: &AppContext, mut l: Listing, extra: Vec<Write>) -> ApiR
     let seen = l.updated_at;
     l.deleted = true;
     l.updated_at = ctx.now();
-    let mut writes = vec![rewrite(&l, seen, false)?, Write::delete(keys::selling_key(&l.seller_id, &l.id))];
+    // Only what a delete changes (the counters stay as concurrent writes left them); out of
+    // every index.
+    let gone = Write::update(
+        keys::listing_key(&l.id),
+        "SET deleted = :yes, updatedAt = :u REMOVE GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK",
+    )
+    .value(":yes", shared::table::b(true))
+    .value(":u", shared::table::time(l.updated_at))
+    .value(":seen", shared::table::time(seen))
+    .when("updatedAt = :seen", MarketError::ListingChanged);
+    let mut writes = vec![gone, Write::delete(keys::selling_key(&l.seller_id, &l.id))];
     writes.extend(unplace(&l));
     writes.extend(extra);
     let mut words = crate::search::refile(&l.id, Some(&l.title), None);
@@ -463,7 +495,8 @@ const NEARBY_SCOPE: &str = "market-nearby";
 /// Nearest first: query each cell covering the circle (about a dozen at most), keep what is
 /// inside by exact distance, sort, page. No Scan.
 pub async fn nearby(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<ListingView>>> {
-    let lat = number(&params, "lat", -90.0, 90.0, None)?;
+    let max_lat = crate::model::MAX_NEARBY_LATITUDE;
+    let lat = number(&params, "lat", -max_lat, max_lat, None)?;
     let lng = number(&params, "lng", -180.0, 180.0, None)?;
     let radius_m = number(&params, "radiusKm", 0.5, 20.0, Some(3.0))? * 1000.0;
     let only = category(&params)?;

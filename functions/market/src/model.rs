@@ -79,6 +79,10 @@ pub struct Listing {
     pub buyer_id: Option<String>,
     #[serde(default)]
     pub sold_at: Option<DateTime<Utc>>,
+    /// Moves on with every change of what a buyer agrees to (price, title, photos): an order
+    /// records it, and its payment goes through only while it stands.
+    #[serde(default)]
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -159,7 +163,20 @@ pub fn distance_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
 /// The cells that together cover the circle of `radius_m` around a point: a grid over the
 /// circle's bounding box at the cells' own size. At most a dozen or so: one query each.
 pub fn covering_cells(lat: f64, lng: f64, radius_m: f64) -> Vec<String> {
-    let precision = if radius_m <= 2_400.0 { 5 } else { 4 };
+    // Fine cells for small circles, unless far from the equator the circle spans many of
+    // them (a cell narrows as the latitude grows): a query per cell, so the count is bounded.
+    let fine = cells_at(5, lat, lng, radius_m);
+    if radius_m <= 2_400.0 && fine.len() <= MAX_FINE_CELLS { fine } else { cells_at(4, lat, lng, radius_m) }
+}
+
+/// At most this many 5-character cells are queried for one circle; past it, 4-character ones.
+const MAX_FINE_CELLS: usize = 12;
+
+/// The furthest latitude (north or south) nearby search serves: beyond it a circle would
+/// span too many cells to query (the service is for where people live).
+pub const MAX_NEARBY_LATITUDE: f64 = 80.0;
+
+fn cells_at(precision: usize, lat: f64, lng: f64, radius_m: f64) -> Vec<String> {
     // Cell height and width in degrees at this precision.
     let (cell_lat, cell_lng) =
         if precision == 5 { (180.0 / 4096.0, 360.0 / 8192.0) } else { (180.0 / 512.0, 360.0 / 512.0) };

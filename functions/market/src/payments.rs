@@ -37,7 +37,7 @@ use crate::PKG;
 use crate::error::MarketError;
 use crate::keys;
 use crate::listings::visible;
-use crate::model::Status;
+use crate::model::{Listing, Status};
 use crate::toss::{self, Failure};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
@@ -151,6 +151,9 @@ pub struct Order {
     pub lease_until: Option<DateTime<Utc>>,
     #[serde(default)]
     pub failure: Option<OrderFailure>,
+    /// The listing's version when ordered: the payment goes through only while it stands.
+    #[serde(default)]
+    pub listing_version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -294,6 +297,7 @@ pub async fn create_order(
         payment_key: None,
         lease_until: None,
         failure: None,
+        listing_version: listing.version,
         created_at: now,
         updated_at: now,
     };
@@ -463,8 +467,17 @@ pub async fn confirm(
     }
 }
 
-/// SALE → RESERVED for this order and READY → CONFIRMING, in one transaction.
+/// SALE → RESERVED for this order and READY → CONFIRMING, in one transaction, which also
+/// holds the payment to what made the order possible as it is now: the seller's approval in
+/// the buyer's room and the buyer's membership of it, no block either way between the two, and
+/// the listing as ordered (its version: no price, title or photo edit since).
 async fn reserve(ctx: &AppContext, order: &Order, payment_key: &str) -> ApiResult<Order> {
+    let Some(approval) =
+        chat_contract::purchase_approval_checks(ctx, &order.listing_id, &order.buyer_id, MarketError::NotApproved)
+            .await?
+    else {
+        return Err(MarketError::NotApproved.into());
+    };
     let now = ctx.now();
     let mut held = order.clone();
     held.status = OrderStatus::Confirming;
@@ -473,28 +486,53 @@ async fn reserve(ctx: &AppContext, order: &Order, payment_key: &str) -> ApiResul
     held.updated_at = now;
     let result = ctx
         .table
-        .transact(vec![
-            Write::update(
-                keys::listing_key(&order.listing_id),
-                "SET #st = :reserved, reservedBy = :order, updatedAt = :now",
-            )
-            .name("#st", "status")
-            .value(":reserved", s("RESERVED"))
-            .value(":sale", s("SALE"))
-            .value(":order", s(&order.id))
-            .value(":now", time(now))
-            .value(":no", shared::table::b(false))
-            .when("#st = :sale AND deleted = :no", MarketError::NotForSale),
-            Write::put(&held)?
-                .value(":ready", s("READY"))
+        .transact(
+            vec![
+                Write::update(
+                    keys::listing_key(&order.listing_id),
+                    "SET #st = :reserved, reservedBy = :order, updatedAt = :now",
+                )
                 .name("#st", "status")
-                .when("#st = :ready", MarketError::OrderChanged),
-        ])
+                .value(":reserved", s("RESERVED"))
+                .value(":sale", s("SALE"))
+                .value(":order", s(&order.id))
+                .value(":now", time(now))
+                .value(":no", shared::table::b(false))
+                .name("#ver", "version")
+                .value(":ver", shared::table::n(order.listing_version))
+                .when(
+                    if order.listing_version == 0 {
+                        "#st = :sale AND deleted = :no AND (attribute_not_exists(#ver) OR #ver = :ver)"
+                    } else {
+                        "#st = :sale AND deleted = :no AND #ver = :ver"
+                    },
+                    MarketError::NotForSale,
+                ),
+                Write::put(&held)?
+                    .value(":ready", s("READY"))
+                    .name("#st", "status")
+                    .when("#st = :ready", MarketError::OrderChanged),
+            ]
+            .into_iter()
+            .chain(approval)
+            .chain(social_contract::not_blocked_checks(&order.buyer_id, &order.seller_id, MarketError::Blocked))
+            .collect(),
+        )
         .await;
     match result {
         Ok(()) => {
             sale_status(ctx, &order.listing_id, Status::Reserved).await;
             Ok(held)
+        }
+        // Still for sale, but not as ordered: the seller edited it since.
+        Err(e) if e.is(&MarketError::NotForSale) => {
+            let now = ctx.table.get::<Listing>(&keys::listing_key(&order.listing_id)).await?;
+            match now {
+                Some(l) if l.status == Status::Sale && !l.deleted && l.version != order.listing_version => {
+                    Err(MarketError::ListingEdited.into())
+                }
+                _ => Err(e),
+            }
         }
         Err(e) => Err(e),
     }

@@ -126,6 +126,35 @@ fn problem(e: &ApiError) -> Response {
     to_axum(ApiResponse::problem(e).into_lambda())
 }
 
+/// Lambda's limit on a synchronous invocation's payload, each way (6 MB).
+pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+/// The size of the payload a function returns for `res`: the API Gateway response document,
+/// its body as text, or base64 for binary.
+pub fn response_payload_size(res: &lambda_http::Response<lambda_http::Body>) -> usize {
+    let body = match res.body() {
+        lambda_http::Body::Empty => 0,
+        lambda_http::Body::Text(t) => t.len(),
+        lambda_http::Body::Binary(b) => b.len().div_ceil(3) * 4,
+        _ => 0,
+    };
+    let headers: usize = res.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 6).sum();
+    body + headers + 64
+}
+
+/// What API Gateway answers when the function's response is over Lambda's limit: Lambda fails
+/// the invocation (`Function.ResponseSizeTooLarge`), the function's log says so, and the
+/// client gets a 502.
+fn too_large_response(route: &Route, size: usize) -> Response {
+    tracing::error!(
+        route = %route.route_key(),
+        size,
+        limit = LAMBDA_PAYLOAD_LIMIT,
+        "Response payload size exceeded maximum allowed payload size ({LAMBDA_PAYLOAD_LIMIT} bytes)."
+    );
+    (StatusCode::BAD_GATEWAY, axum::Json(serde_json::json!({"message": "Internal Server Error"}))).into_response()
+}
+
 fn to_axum(res: lambda_http::Response<lambda_http::Body>) -> Response {
     let (parts, body) = res.into_parts();
     let bytes: Vec<u8> = match body {
@@ -164,11 +193,18 @@ async fn api(
     }
 
     let path = uri.path().to_string();
+    // As API Gateway does: the route of this method whose path matches most specifically. The
+    // `Allow` of a 405 names the methods of the most specific path that matches (a static
+    // segment wins over `{id}`), not those of every template the path happens to fit.
     let mut allowed: Vec<&str> = Vec::new();
+    let mut best: Option<&str> = None;
     let mut found = None;
     for route in &gw.routes {
         if let Some(params) = match_path(route.path, &path) {
-            allowed.push(route.method.as_str());
+            if best.is_none_or(|b| b == route.path) {
+                best = Some(route.path);
+                allowed.push(route.method.as_str());
+            }
             if route.method.as_str() == method.as_str() {
                 found = Some((*route, params));
                 break;
@@ -200,10 +236,19 @@ async fn api(
                 request_id: ulid::Ulid::new().to_string(),
                 time_epoch_ms: chrono::Utc::now().timestamp_millis(),
             };
-            let event = http_event(route, &incoming, &params);
-            match lambda_http::request::from_str(&event.to_string()) {
+            let event = http_event(route, &incoming, &params).to_string();
+            // The event is Lambda's invocation payload: over 6 MB, Lambda refuses it.
+            if event.len() > LAMBDA_PAYLOAD_LIMIT {
+                return problem(&ApiError::PayloadTooLarge { limit: LAMBDA_PAYLOAD_LIMIT });
+            }
+            match lambda_http::request::from_str(&event) {
                 Ok(req) => {
-                    let answer = to_axum(shared::dispatch::dispatch(route, gw.contexts.of_trigger(route), req).await);
+                    let res = shared::dispatch::dispatch(route, gw.contexts.of_trigger(route), req).await;
+                    let size = response_payload_size(&res);
+                    if size > LAMBDA_PAYLOAD_LIMIT {
+                        return too_large_response(route, size);
+                    }
+                    let answer = to_axum(res);
                     // The function finished (and committed), but its answer never arrives.
                     if gw.faults.fire("lambda", &route.route_key(), &[]).is_some() {
                         let lost = axum::Json(serde_json::json!({"message": "Internal Server Error"}));
@@ -221,4 +266,27 @@ async fn api(
         }
     }
     res
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+
+    fn response(body: lambda_http::Body) -> lambda_http::Response<lambda_http::Body> {
+        lambda_http::Response::builder().status(200).header("content-type", "application/json").body(body).unwrap()
+    }
+
+    #[test]
+    fn an_answer_over_lambdas_six_megabytes_is_a_502_as_in_aws() {
+        let fits = response(lambda_http::Body::Text("x".repeat(LAMBDA_PAYLOAD_LIMIT - 1024)));
+        assert!(response_payload_size(&fits) <= LAMBDA_PAYLOAD_LIMIT);
+        let text = response(lambda_http::Body::Text("x".repeat(LAMBDA_PAYLOAD_LIMIT)));
+        assert!(response_payload_size(&text) > LAMBDA_PAYLOAD_LIMIT);
+        // Binary goes out as base64: 4.6 MB of bytes is over 6 MB of payload.
+        let binary = response(lambda_http::Body::Binary(vec![0; 4_800_000]));
+        assert!(response_payload_size(&binary) > LAMBDA_PAYLOAD_LIMIT);
+        let route = crate::catalog::routes()[0];
+        let res = too_large_response(route, response_payload_size(&text));
+        assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    }
 }

@@ -205,6 +205,29 @@ async fn advertisers_wait_for_approval_and_can_do_nothing_else_until_then() {
     assert_eq!(code(&again), (409, "ADVERTISER_ALREADY_DECIDED"));
     assert_eq!(code(&t.post("/ads", ad.clone(), Some(&adv.access)).await), (403, "ADVERTISER_NOT_APPROVED"));
 
+    // One business number, one advertiser: a second sign-up with it is refused while the first
+    // holds it; a rejection frees it, and asking again finds it taken by the other.
+    let twin = json!({"email": "twin@corp.kr", "password": PW, "companyName": "쌍둥이",
+                      "businessNumber": BUSINESS_NUMBERS[1], "representative": "이대표", "phone": "02-1234-5678"});
+    let first = advertiser(&t, "first@corp.kr", BUSINESS_NUMBERS[1]).await;
+    let r = t.post("/advertisers/signup", twin.clone(), None).await;
+    assert_eq!(code(&r), (409, "BUSINESS_NUMBER_TAKEN"), "{:?}", r.body);
+    let first_path = format!("/admin/advertisers/{}/decision", first.user_id);
+    let r = t
+        .call(
+            Method::PUT,
+            &first_path,
+            Some(json!({"decision": "REJECT", "reason": "번호 확인 불가"})),
+            Some(&root.access),
+        )
+        .await;
+    ok(&r, 200, "reject the first");
+    let r = t.post("/advertisers/signup", twin, None).await;
+    ok(&r, 201, "the number is free once its holder is rejected");
+    let r =
+        t.call(Method::PATCH, "/advertisers/me", Some(json!({"representative": "최대표"})), Some(&first.access)).await;
+    assert_eq!(code(&r), (409, "BUSINESS_NUMBER_TAKEN"), "{:?}", r.body);
+
     // A rejected advertiser that edits its profile asks again; approved, it publishes.
     let r =
         t.call(Method::PATCH, "/advertisers/me", Some(json!({"representative": "박대표"})), Some(&adv.access)).await;

@@ -419,3 +419,89 @@ async fn reads_presence_pictures_and_withdrawn_users() {
     assert!(err["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{err}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_socket_keeps_the_write_limit_typing_is_throttled_and_a_burst_of_senders_all_get_through() {
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.env.insert("WRITE_RATE_LIMIT_PER_MINUTE".into(), "20".into());
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let id = room(&t, &ann, &[&bob, &cat]).await;
+    let mut ann_s = connect(&t, &ann).await;
+    let mut bob_s = connect(&t, &bob).await;
+
+    // Five sends over HTTP and twenty over the socket share one limit of twenty a minute.
+    for i in 0..5 {
+        let body = json!({"clientMessageId": format!("h{i}"), "content": "안녕하세요"});
+        assert_eq!(t.post(&format!("/chat/rooms/{id}/messages"), body, Some(&ann.access)).await.status, 201);
+    }
+    for i in 0..20 {
+        send(
+            &mut ann_s,
+            json!({"action": "sendMessage", "roomId": id, "clientMessageId": format!("s{i}"), "content": "또 안녕"}),
+        )
+        .await;
+    }
+    let (mut acks, mut limited) = (0, 0);
+    while acks + limited < 20 {
+        let f = next_frame(&mut ann_s).await;
+        match f["type"].as_str() {
+            Some("chat.ack") => acks += 1,
+            Some("error") => {
+                assert_eq!(f["code"], "RATE_LIMITED", "{f}");
+                assert!(f["retryAfter"].as_u64().is_some_and(|s| (1..=60).contains(&s)), "{f}");
+                limited += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((acks, limited), (15, 5));
+
+    // Typing: a flood of frames reaches the others once in a few seconds.
+    for _ in 0..30 {
+        send(&mut ann_s, json!({"action": "typing", "roomId": id})).await;
+    }
+    let mut told = 0;
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        if let Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(200), bob_s.next()).await
+        {
+            let f: Value = serde_json::from_str(&text).unwrap();
+            if f["type"] == "chat.typing" {
+                told += 1;
+            }
+        }
+    }
+    assert_eq!(told, 1, "one typing frame pushed for thirty sent");
+
+    // Three members sending bursts at once: every message is stored, in one gapless sequence.
+    let burst = |who: &Session, tag: &'static str| {
+        let (t, id, token) = (&t, id.clone(), who.access.clone());
+        async move {
+            let sends = (0..6).map(|i| {
+                let body = json!({"clientMessageId": format!("{tag}{i}"), "content": format!("{tag} {i}")});
+                let (path, token) = (format!("/chat/rooms/{id}/messages"), token.clone());
+                async move { t.post(&path, body, Some(&token)).await.status }
+            });
+            futures::future::join_all(sends).await
+        }
+    };
+    let (b, c) = tokio::join!(burst(&bob, "b"), burst(&cat, "c"));
+    let statuses: Vec<u16> = b.into_iter().chain(c).collect();
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let all = messages(&t, &ann, &id).await;
+    let from_them = |m: &&Value| m["senderId"] == bob.user_id.as_str() || m["senderId"] == cat.user_id.as_str();
+    assert_eq!(all.iter().filter(from_them).count(), 12);
+    // As stored: sequence numbers 1..n, each once, and the room's count is n.
+    let q = shared::table::Query::partition(chat::keys::room_partition(&id)).begins_with(chat::keys::MESSAGES);
+    let stored = t.stack.ctx.table.query_items_all(&q, None).await.unwrap();
+    let mut seqs: Vec<i64> = stored.iter().map(|m| shared::audit::number(m, "seq")).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=stored.len() as i64).collect::<Vec<_>>(), "no gap, no repeat");
+    let room_item = t.stack.ctx.table.get_item(&chat::keys::room_key(&id)).await.unwrap().unwrap();
+    assert_eq!(shared::audit::number(&room_item, "count"), stored.len() as i64);
+    t.stop().await;
+}

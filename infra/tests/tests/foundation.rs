@@ -63,6 +63,17 @@ async fn unknown_routes_and_methods_are_problems() {
     let r = t.send(t.http.delete(t.url("/health"))).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.body["code"], "METHOD_NOT_ALLOWED");
+    assert_eq!(r.header("allow"), Some("GET"));
+    // Where a static path also fits an `{id}` route, `Allow` names the static path's methods.
+    for (method, path, allow) in [
+        (reqwest::Method::PUT, "/market/posts/nearby", "GET"),
+        (reqwest::Method::PUT, "/notifications/unread-count", "GET"),
+        (reqwest::Method::GET, "/notifications/read-all", "POST"),
+        (reqwest::Method::POST, "/notifications/settings", "GET, PUT"),
+    ] {
+        let r = t.send(t.http.request(method.clone(), t.url(path))).await;
+        assert_eq!((r.status, r.header("allow")), (405, Some(allow)), "{method} {path}");
+    }
     t.stop().await;
 }
 

@@ -212,8 +212,10 @@ async fn schedules_keep_the_rules_and_the_calendar_lists_their_occurrences() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| (o["date"].as_str().unwrap().to_string(), o["schedule"]["title"].as_str().unwrap().to_string()))
+        .map(|o| (o["date"].as_str().unwrap().to_string(), title_of(&cal.body, o).to_string()))
         .collect();
+    // Each schedule once, the days referring to it.
+    assert_eq!(cal.body["schedules"].as_array().unwrap().len(), 4, "{}", cal.body);
     let want: Vec<(String, String)> = [
         ("2031-01-01", "주간 목욕"),
         ("2031-01-01", "격일 산책"),
@@ -403,17 +405,28 @@ async fn the_daily_job_carries_the_reminders_of_ongoing_schedules_forward() {
         async move { table.query_items(&query).await.unwrap().items.len() }
     };
     let today = seoul_today();
-    assert_eq!(filed(today + chrono::Duration::days(60)).await, 1, "filed 60 days ahead");
-    assert_eq!(filed(today + chrono::Duration::days(70)).await, 0, "not yet further");
+    assert_eq!(filed(today + chrono::Duration::days(14)).await, 1, "filed 14 days ahead");
+    assert_eq!(filed(today + chrono::Duration::days(20)).await, 0, "not yet further");
     // Ten days on, the daily job files the days that entered the window.
     clock.advance(chrono::Duration::days(10));
     t.indexed().await; // the job finds the schedules to carry forward through an index
     let run = t.post("/_local/jobs/health-reminders-forward/run", json!({}), None).await;
     assert_eq!(run.body["result"]["carried"], 1, "{:?}", run.body);
-    assert_eq!(filed(today + chrono::Duration::days(70)).await, 1);
+    assert_eq!(filed(today + chrono::Duration::days(20)).await, 1);
     let again = t.post("/_local/jobs/health-reminders-forward/run", json!({}), None).await;
     assert_eq!(again.body["result"]["carried"], 0, "nothing new the same day");
     t.stop().await;
+}
+
+/// The title of the calendar's schedule an occurrence refers to.
+fn title_of<'a>(calendar: &'a Value, occurrence: &Value) -> &'a str {
+    calendar["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == occurrence["scheduleId"])
+        .and_then(|s| s["title"].as_str())
+        .expect("the occurrence's schedule is in the calendar")
 }
 
 async fn prescription(t: &TestStack, who: &Session, pet: &str, fixture: &str) -> String {
@@ -498,7 +511,7 @@ async fn a_prescription_photo_becomes_medication_schedules_once() {
         )
         .await;
     let titles: Vec<&str> =
-        cal.body["occurrences"].as_array().unwrap().iter().map(|o| o["schedule"]["title"].as_str().unwrap()).collect();
+        cal.body["occurrences"].as_array().unwrap().iter().map(|o| title_of(&cal.body, o)).collect();
     assert_eq!(titles.iter().filter(|t| **t == "아목시실린캡슐500mg").count(), 5, "five days, one schedule");
     assert_eq!(titles.len(), 8);
     let notes = t.call(Method::GET, "/notifications", None, Some(&ann.access)).await;
@@ -553,5 +566,49 @@ async fn an_ocr_provider_that_keeps_failing_ends_the_prescription_failed_and_the
     // Another photo, with the provider back: read.
     let ok = prescription(&t, &ann, &p, "hospital-table").await;
     assert_eq!(read(&t, &ann, &ok).await["drugs"].as_array().unwrap().len(), 2);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_pet_has_at_most_fifty_schedules_and_its_calendar_stays_small() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let p = pet(&t, &ann).await;
+    // Twenty daily schedules with six times and a long memo: the calendar names each once.
+    let memo = "약은 밥을 먹은 뒤에 주세요. ".repeat(30);
+    let busy = |i: usize| {
+        json!({"title": format!("하루 여섯 번 {i}"), "type": "CARE", "startDate": "2031-01-01", "recurrence": "DAILY",
+               "times": ["06:00", "09:00", "12:00", "15:00", "18:00", "21:00"], "memo": memo.clone(), "alarmEnabled": true})
+    };
+    for i in 0..20 {
+        let r = schedule(&t, &ann, &p, busy(i)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    t.indexed().await;
+    let path = format!("/pets/{p}/schedules?from=2031-01-01&to=2031-03-03");
+    let cal = t.send(t.http.get(t.url(&path)).bearer_auth(&ann.access)).await;
+    assert_eq!(cal.status, 200);
+    let size = cal.body.to_string().len();
+    assert_eq!(cal.body["occurrences"].as_array().unwrap().len(), 20 * 62);
+    assert_eq!(cal.body["schedules"].as_array().unwrap().len(), 20);
+    assert!(size < 400_000, "a 62-day calendar of 20 busy schedules is {size} bytes");
+
+    // Up to fifty; at the edge, concurrent creates take exactly the slots left.
+    let once = |i: usize| json!({"title": format!("한 번 {i}"), "type": "CARE", "startDate": "2031-02-01"});
+    for i in 20..47 {
+        assert_eq!(schedule(&t, &ann, &p, once(i)).await.status, 201);
+    }
+    let racing = futures::future::join_all((47..53).map(|i| schedule(&t, &ann, &p, once(i)))).await;
+    let made = racing.iter().filter(|r| r.status == 201).count();
+    let refused: Vec<_> =
+        racing.iter().filter(|r| r.status != 201).map(|r| (r.status, r.body["code"].clone())).collect();
+    assert_eq!(made, 3, "{refused:?}");
+    assert!(refused.iter().all(|(s, c)| *s == 409 && c == "TOO_MANY_SCHEDULES"), "{refused:?}");
+    let one_more = schedule(&t, &ann, &p, once(99)).await;
+    assert_eq!((one_more.status, one_more.body["code"].as_str()), (409, Some("TOO_MANY_SCHEDULES")));
+    // A deleted schedule frees its slot.
+    let first = racing.iter().find(|r| r.status == 201).unwrap().body["id"].as_str().unwrap().to_string();
+    assert_eq!(t.call(Method::DELETE, &format!("/schedules/{first}"), None, Some(&ann.access)).await.status, 204);
+    assert_eq!(schedule(&t, &ann, &p, once(100)).await.status, 201);
     t.stop().await;
 }

@@ -640,6 +640,11 @@ async fn uploads_are_presigned_owned_and_checked() {
         (&v.access, key.clone()),
         (&u.access, format!("users/{}/profile/01JD3K4Q5R6S7T8V9W0XYZABCD.png", u.user_id)),
         (&u.access, "elsewhere/file.png".to_string()),
+        // A file part S3 would refuse as too long, and ones that walk: never a 500.
+        (&u.access, format!("users/{}/profile/{}.png", u.user_id, "a".repeat(2000))),
+        (&u.access, format!("users/{}/profile/..", u.user_id)),
+        (&u.access, format!("users/{}/profile/../profile/x.png", u.user_id)),
+        (&u.access, format!("users/{}/profile/01JD3K4Q5R6S7T8V9W0XYZABCD.p%2Fng", u.user_id)),
     ] {
         let r = t.call(Method::PATCH, "/users/me", Some(json!({"profileImageKey": k})), bearer(who)).await;
         assert_eq!((r.status, r.body["code"].as_str()), (400, Some("INVALID_MEDIA")), "{k}");

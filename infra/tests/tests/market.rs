@@ -301,3 +301,79 @@ async fn concurrent_withdrawals_never_take_the_balance_below_zero() {
     assert_eq!(entries.last().unwrap()["kind"], "EARN", "newest first");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn wishes_racing_edits_are_all_counted() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let key = picture(&t, &ann).await;
+    let listing = list_at(&t, &ann, &key, "강아지 방석", CITY_HALL, "OTHER").await;
+    let id = listing["id"].as_str().unwrap().to_string();
+    let mut buyers = Vec::new();
+    for i in 0..12 {
+        buyers.push(t.user(&format!("w{i}@example.com"), &format!("wisher{i}"), PW).await);
+    }
+    // Twelve wishes while the seller edits twelve times: an edit writes only what it changes,
+    // so no wish is written over.
+    let wish = format!("/market/posts/{id}/wish");
+    let path = format!("/market/posts/{id}");
+    let wishes = buyers.iter().map(|b| t.call(Method::PUT, &wish, None, Some(&b.access)));
+    let edits = (0..12).map(|i| {
+        let body = json!({"description": format!("설명 {i}"), "price": 1000 + i});
+        t.call(Method::PATCH, &path, Some(body), Some(&ann.access))
+    });
+    let (wished, edited) = tokio::join!(futures::future::join_all(wishes), futures::future::join_all(edits));
+    assert!(wished.iter().all(|r| r.status == 200), "{:?}", wished.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(edited.iter().all(|r| r.status == 200 || r.status == 409));
+    assert!(edited.iter().any(|r| r.status == 200));
+    assert_eq!(t.get(&path).await.body["wishCount"], 12);
+    let drift: Vec<_> = local_stack::catalog::audit_all(&t.stack.ctx, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|(_, r)| r.drift)
+        .collect();
+    assert!(drift.is_empty(), "{drift:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn nearby_search_costs_a_bounded_number_of_calls_anywhere_it_serves() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    t.settle().await;
+    let calls = |lat: f64, lng: f64, km: f64| {
+        let t = &t;
+        let token = ann.access.clone();
+        async move {
+            let before = t.stack.ctx.dynamodb_calls.get();
+            let path = format!("/market/posts/nearby?lat={lat}&lng={lng}&radiusKm={km}");
+            let r = t.call(Method::GET, &path, None, Some(&token)).await;
+            assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+            t.stack.ctx.dynamodb_calls.get() - before
+        }
+    };
+    let mut worst = 0;
+    for (lat, lng, km) in [
+        (37.5665, 126.978, 3.0),
+        (37.5665, 126.978, 20.0),
+        (80.0, 0.0, 20.0),
+        (-80.0, 0.0, 2.0),
+        (79.9, 179.99, 20.0),
+        (0.0, -180.0, 20.0),
+        (-80.0, -179.99, 0.5),
+    ] {
+        let n = calls(lat, lng, km).await;
+        println!("nearby at ({lat}, {lng}) within {km} km: {n} table calls");
+        worst = worst.max(n);
+    }
+    assert!(worst <= 20, "the worst case is bounded: {worst}");
+    // Beyond the service area: refused, not hundreds of queries.
+    for lat in ["89.99", "-85", "80.01"] {
+        let r = t
+            .call(Method::GET, &format!("/market/posts/nearby?lat={lat}&lng=0&radiusKm=20"), None, Some(&ann.access))
+            .await;
+        assert_eq!((r.status, r.body["errors"][0]["field"].as_str()), (400, Some("lat")), "{lat}: {:?}", r.body);
+    }
+    t.stop().await;
+}

@@ -181,6 +181,15 @@ async fn each_result_on_each_target_has_its_effect_and_closes_every_report_on_it
         t.call(Method::DELETE, &format!("/admin/users/{}/block", ann.user_id), None, Some(&root.access)).await.status,
         200
     );
+    // A block by a report decision is on the user's own trail and block history, as a direct
+    // block is: two by reports, two direct unblocks, newest first.
+    t.indexed().await;
+    let detail = t.call(Method::GET, &format!("/admin/users/{}", ann.user_id), None, Some(&root.access)).await;
+    let history: Vec<&str> =
+        detail.body["blockHistory"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(history, vec!["USER_UNBLOCK", "USER_BLOCK", "USER_UNBLOCK", "USER_BLOCK"], "{:?}", detail.body);
+    assert_eq!(detail.body["blockHistory"][1]["after"]["permanent"], true);
+    assert_eq!(detail.body["blockHistory"][3]["after"]["reason"], "욕설");
     let id =
         report(&t, &cat, json!({"targetType": "USER", "targetId": bob.user_id, "category": "OTHER", "detail": "그냥"}))
             .await;

@@ -159,7 +159,33 @@ async fn a_retry_with_the_same_idempotency_key_creates_nothing_new() {
     assert_eq!((again.status, &again.body), (201, &first.body), "the first answer, again");
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     let other_body = create("post-1", "다른 글").await;
-    assert_eq!((other_body.status, other_body.body["errors"][0]["code"].as_str()), (400, Some("KEY_REUSED")));
+    assert_eq!((other_body.status, other_body.body["code"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")));
+    // The same key on another resource is another request too: refused, never that
+    // resource's answer replayed.
+    let p1 = first.body["id"].as_str().unwrap().to_string();
+    let on = |path: String| {
+        let (t, token) = (&t, ann.access.clone());
+        async move {
+            t.send(
+                t.http
+                    .post(t.url(&path))
+                    .bearer_auth(token)
+                    .header("idempotency-key", "c-1")
+                    .json(&json!({"content": "댓글"})),
+            )
+            .await
+        }
+    };
+    let p2 = t.post("/posts", json!({"content": "두 번째 글"}), Some(&ann.access)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c1 = on(format!("/posts/{p1}/comments")).await;
+    assert_eq!(c1.status, 201, "{:?}", c1.body);
+    let c2 = on(format!("/posts/{p2}/comments")).await;
+    assert_eq!((c2.status, c2.body["code"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")), "{:?}", c2.body);
+    let comments = t.get(&format!("/posts/{p2}/comments")).await.body;
+    assert!(comments["items"].as_array().unwrap().is_empty(), "nothing made on the other post: {comments}");
 
     // Ten at once with one key: one post; the others get it again or are told to retry.
     let replies = futures::future::join_all((0..10).map(|_| create("post-2", "동시에 열 번"))).await;
@@ -168,7 +194,7 @@ async fn a_retry_with_the_same_idempotency_key_creates_nothing_new() {
     assert_eq!(created.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(replies.iter().all(|r| r.status == 201 || (r.status == 409 && r.body["code"] == "IDEMPOTENCY_KEY_IN_USE")));
     let mine = t.get(&format!("/users/{}/posts", ann.user_id)).await.body;
-    assert_eq!(mine["items"].as_array().unwrap().len(), 2, "two posts for two keys");
+    assert_eq!(mine["items"].as_array().unwrap().len(), 3, "two posts for two keys, and one without");
     // Keys are the caller's own: another user's same key is another request.
     let bob = t.user("bob@example.com", "bob", PW).await;
     let r = t

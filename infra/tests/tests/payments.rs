@@ -446,3 +446,146 @@ async fn an_order_made_a_moment_before_another_buyers_sale_cannot_be_paid() {
     assert_eq!(p["balance"].as_i64(), Some(30_000));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_payment_goes_through_only_while_the_approval_the_room_and_no_block_stand() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    // An order each, then what made it possible goes away before the payment.
+    let ordered = |id: String| {
+        let (t, bob) = (&t, &bob);
+        async move {
+            let o = order(t, bob, &id).await;
+            assert_eq!(o.status, 201, "{:?}", o.body);
+            let order_id = o.body["orderId"].as_str().unwrap().to_string();
+            let key = checkout(t, &order_id, 20_000, "APPROVE").await;
+            (order_id, key)
+        }
+    };
+
+    // The seller withdraws the approval.
+    let withdrawn = listing(&t, &ann, "원목 스크래쳐", 20_000).await;
+    let room_w = room(&t, &ann, &bob, &withdrawn, true).await;
+    let (o, k) = ordered(withdrawn.clone()).await;
+    let path = format!("/chat/rooms/{room_w}/purchase-approval");
+    assert_eq!(t.call(Method::PUT, &path, Some(json!({"approved": false})), Some(&ann.access)).await.status, 200);
+    let r = confirm(&t, &bob, &k, &o, 20_000).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("PURCHASE_NOT_APPROVED")), "{:?}", r.body);
+    assert_eq!(status_of(&t, &withdrawn).await, "SALE");
+
+    // The buyer leaves the room.
+    let left = listing(&t, &ann, "강아지 켄넬", 20_000).await;
+    let room_l = room(&t, &ann, &bob, &left, true).await;
+    let (o, k) = ordered(left.clone()).await;
+    let leave = t.call(Method::DELETE, &format!("/chat/rooms/{room_l}/participants/me"), None, Some(&bob.access)).await;
+    assert_eq!(leave.status, 204, "{:?}", leave.body);
+    let r = confirm(&t, &bob, &k, &o, 20_000).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("PURCHASE_NOT_APPROVED")), "{:?}", r.body);
+    assert_eq!(status_of(&t, &left).await, "SALE");
+
+    // The seller blocks the buyer.
+    let blocked = listing(&t, &ann, "고양이 터널", 20_000).await;
+    room(&t, &ann, &bob, &blocked, true).await;
+    let (o, k) = ordered(blocked.clone()).await;
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", bob.user_id), None, Some(&ann.access)).await.status,
+        200
+    );
+    let r = confirm(&t, &bob, &k, &o, 20_000).await;
+    assert!(
+        r.status == 403 && ["USER_BLOCKED", "LISTING_NOT_FOUND"].contains(&r.body["code"].as_str().unwrap_or_default())
+            || r.status == 404,
+        "{:?}",
+        r.body
+    );
+    assert_eq!(charged(&t).await.len(), 0, "nothing was charged");
+    assert_eq!(points(&t, &ann).await["balance"].as_i64(), Some(0));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_withdrawal_racing_the_payment_either_stops_it_or_comes_after_it() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    for i in 0..4 {
+        let id = listing(&t, &ann, &format!("경주 {i}"), 10_000).await;
+        let room_id = room(&t, &ann, &bob, &id, true).await;
+        let o = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+        let k = checkout(&t, &o, 10_000, "APPROVE").await;
+        let path = format!("/chat/rooms/{room_id}/purchase-approval");
+        let (paid, withdrawn) = tokio::join!(
+            confirm(&t, &bob, &k, &o, 10_000),
+            t.call(Method::PUT, &path, Some(json!({"approved": false})), Some(&ann.access))
+        );
+        assert_eq!(withdrawn.status, 200);
+        match paid.status {
+            200 => assert_eq!(status_of(&t, &id).await, "SOLD"),
+            403 => {
+                assert_eq!(paid.body["code"], "PURCHASE_NOT_APPROVED");
+                assert_eq!(status_of(&t, &id).await, "SALE");
+            }
+            other => panic!("{other}: {:?}", paid.body),
+        }
+    }
+    // Whatever the order of events, a sale is paid and recorded once, and nothing else is.
+    let sold = charged(&t).await.len() as i64;
+    assert_eq!(points(&t, &ann).await["balance"].as_i64(), Some(sold * 10_000));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_keeps_the_price_it_was_made_at_or_it_cannot_be_paid() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = listing(&t, &ann, "강아지 유모차", 1_000).await;
+    room(&t, &ann, &bob, &id, true).await;
+    let o = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let k = checkout(&t, &o, 1_000, "APPROVE").await;
+    // The seller edits the price and the title after the order.
+    let path = format!("/market/posts/{id}");
+    let edit = json!({"price": 90_000_000, "title": "프리미엄 유모차"});
+    assert_eq!(t.call(Method::PATCH, &path, Some(edit), Some(&ann.access)).await.status, 200);
+    let r = confirm(&t, &bob, &k, &o, 1_000).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (409, Some("LISTING_CHANGED")), "{:?}", r.body);
+    assert_eq!(status_of(&t, &id).await, "SALE");
+    assert!(charged(&t).await.is_empty());
+    // An edit of what a buyer does not agree to (the description) leaves orders payable.
+    let o = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let k = checkout(&t, &o, 90_000_000, "APPROVE").await;
+    assert_eq!(
+        t.call(Method::PATCH, &path, Some(json!({"description": "거의 새것"})), Some(&ann.access)).await.status,
+        200
+    );
+    assert_eq!(confirm(&t, &bob, &k, &o, 90_000_000).await.status, 200);
+    assert_eq!(points(&t, &ann).await["balance"].as_i64(), Some(90_000_000));
+
+    // Racing: an edit and a payment at once never both go through.
+    for i in 0..4 {
+        let id = listing(&t, &ann, &format!("경주 {i}"), 5_000).await;
+        room(&t, &ann, &bob, &id, true).await;
+        let o = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+        let k = checkout(&t, &o, 5_000, "APPROVE").await;
+        let path = format!("/market/posts/{id}");
+        let (paid, edited) = tokio::join!(
+            confirm(&t, &bob, &k, &o, 5_000),
+            t.call(Method::PATCH, &path, Some(json!({"price": 50_000})), Some(&ann.access))
+        );
+        assert!(
+            (paid.status == 200) != (edited.status == 200),
+            "one of them: paid {} {:?}, edited {} {:?}",
+            paid.status,
+            paid.body,
+            edited.status,
+            edited.body
+        );
+        if paid.status == 200 {
+            assert_eq!(edited.status, 409);
+        } else {
+            assert_eq!(paid.body["code"], "LISTING_CHANGED");
+        }
+    }
+    t.stop().await;
+}

@@ -268,6 +268,7 @@ async fn fifty_concurrent_likes_count_fifty_and_one_user_counts_once() {
     assert_eq!((r.body["liked"].clone(), r.body["likeCount"].clone()), (json!(false), json!(50)));
     let r = t.call(Method::DELETE, &format!("/posts/{id}/like"), None, Some(&fresh.access)).await;
     assert_eq!(r.body["likeCount"], 50, "unlike is idempotent");
+    t.indexed().await; // who liked is an index
     let who = t.get(&format!("/posts/{id}/likes?limit=50")).await.body;
     assert_eq!(who["items"].as_array().unwrap().len(), 50);
     assert!(who["items"][0]["nickname"].as_str().unwrap().starts_with("liker"));

@@ -11,6 +11,15 @@ pub fn room_key(id: &str) -> Key {
     Key::new(room_partition(id), "ROOM")
 }
 
+pub fn member_sort(user: &str) -> String {
+    format!("MEMBER#{user}")
+}
+
+/// A member's item in a room (the market's payment checks it is still there).
+pub fn member_key(room: &str, user: &str) -> Key {
+    Key::new(room_partition(room), member_sort(user))
+}
+
 /// The room of `buyer` about `listing` (a claim item holding the room's id).
 pub fn listing_room_key(listing: &str, buyer: &str) -> Key {
     Key::new(format!("CHATSUBJECT#{listing}#{buyer}"), "ROOM")

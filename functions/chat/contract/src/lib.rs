@@ -27,6 +27,29 @@ pub async fn purchase_approved(ctx: &AppContext, listing: &str, buyer: &str) -> 
     Ok(room.purchase_approved && room.member_ids.iter().any(|m| m == buyer))
 }
 
+/// The condition checks that hold a purchase to the seller's approval as it is when the
+/// payment commits: the buyer's room about the listing still approves it and still has the
+/// buyer as a member (the room item and the member item), checked in the payment's own
+/// transaction, so that a withdrawal or a leave racing the payment wins or loses whole.
+/// `None` when there is no such room (no approval to hold to).
+pub async fn purchase_approval_checks<E>(
+    ctx: &AppContext,
+    listing: &str,
+    buyer: &str,
+    on_fail: E,
+) -> ApiResult<Option<[shared::table::Write; 2]>>
+where
+    E: Into<shared::ApiError> + Clone,
+{
+    let Some(claim) = ctx.table.get_item(&keys::listing_room_key(listing, buyer)).await? else { return Ok(None) };
+    let Some(AttrValue::S(room)) = claim.get("roomId") else { return Ok(None) };
+    Ok(Some([
+        shared::table::Write::check(keys::room_key(room), "purchaseApproved = :yes", on_fail.clone())
+            .value(":yes", shared::table::b(true)),
+        shared::table::Write::check(keys::member_key(room, buyer), "attribute_exists(PK)", on_fail),
+    ]))
+}
+
 /// A room about a listing and its members.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomAbout {

@@ -3,7 +3,7 @@
 //! | item | PK | SK | index |
 //! |---|---|---|---|
 //! | account | `USER#<id>` | `PROFILE` | GSI1 `USERS` / `<id>`; GSI2 `NICK#<first letter>` / nickname; GSI3 `BLOCKS_EXPIRING` / `<end>#<id>` while temporarily blocked |
-//! | email, nickname, social identity claim | `EMAIL#<email>`, `NICKNAME#<nickname>`, `SOCIAL#<provider>#<subject>` | `UNIQUE` | |
+//! | email, nickname, social identity, business number claim | `EMAIL#<email>`, `NICKNAME#<nickname>`, `SOCIAL#<provider>#<subject>`, `BIZNO#<digits>` | `UNIQUE` | |
 //! | emailed code | `USER#<id>` | `CODE#<purpose>` | |
 //! | refresh token | `REFRESH#<digest>` | `TOKEN` | |
 //! | OAuth ticket | `TICKET#<digest>` | `TICKET` | |
@@ -47,6 +47,12 @@ pub fn nickname_index(nickname: &str) -> (String, String) {
 }
 
 /// The partition of an email's claim.
+/// The claim of a business registration number (one advertiser at a time; a rejected or
+/// withdrawn advertiser frees it).
+pub fn business_number_claim_partition(digits: &str) -> String {
+    format!("BIZNO#{digits}")
+}
+
 pub fn email_claim_partition(email: &str) -> String {
     format!("EMAIL#{}", normalize_email(email))
 }
