@@ -16,7 +16,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
-use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, b, n, s};
+use shared::table::{Entity, Gsi, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -368,17 +368,8 @@ pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         .begins_with(keys::MY_APPLICATION_PREFIX)
         .newest_first()
         .paged(&params, 20, 50)?;
-    let page = ctx.table.query_items(&q).await?;
-    let keys: Vec<Key> = page
-        .items
-        .iter()
-        .filter_map(|i| match i.get(shared::table::SK) {
-            Some(AttrValue::S(sk)) => sk.strip_prefix(keys::MY_APPLICATION_PREFIX).map(keys::application_key),
-            _ => None,
-        })
-        .collect();
-    let apps = ctx.table.batch_get::<Application>(&keys).await?.into_iter().flatten().collect();
-    Ok(Okay(Page { items: views(&ctx, apps).await?, next_cursor: page.next_cursor }))
+    let page = ctx.table.query_pointed::<Application>(&q, keys::MY_APPLICATION_PREFIX, keys::application_key).await?;
+    Ok(Okay(Page { items: views(&ctx, page.items).await?, next_cursor: page.next_cursor }))
 }
 
 pub async fn of_pet(

@@ -13,7 +13,7 @@ use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, View
 use shared::http::PageRequest;
 use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param, said};
-use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, b, n};
+use shared::table::{Entity, Gsi, Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use social_contract::hidden_for;
@@ -332,23 +332,8 @@ pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         .begins_with(keys::POSTED_PREFIX)
         .newest_first()
         .paged(&params, 20, 50)?;
-    let page = ctx.table.query_items(&query).await?;
-    let keys: Vec<Key> = page
-        .items
-        .iter()
-        .filter_map(|i| match i.get(shared::table::SK) {
-            Some(AttrValue::S(sk)) => sk.strip_prefix(keys::POSTED_PREFIX).map(keys::post_key),
-            _ => None,
-        })
-        .collect();
-    let posts: Vec<CommunityPost> = ctx
-        .table
-        .batch_get::<CommunityPost>(&keys)
-        .await?
-        .into_iter()
-        .flatten()
-        .filter(|p| !p.deleted && kind.is_none_or(|k| p.kind == k))
-        .collect();
+    let page = ctx.table.query_pointed::<CommunityPost>(&query, keys::POSTED_PREFIX, keys::post_key).await?;
+    let posts = page.items.into_iter().filter(|p| !p.deleted && kind.is_none_or(|k| p.kind == k)).collect();
     Ok(Okay(Page { items: views(&ctx, posts).await?, next_cursor: page.next_cursor }))
 }
 

@@ -384,14 +384,12 @@ pub async fn of_user(
         .begins_with(crate::keys::POSTED_PREFIX)
         .newest_first()
         .paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
-    let page = ctx.table.query_items(&query).await?;
-    let keys: Vec<Key> = page.items.iter().filter_map(posted_id).map(|id| post_key(&id)).collect();
     let viewer = viewer.id();
     if viewer.is_some_and(|v| v != user) && hidden_for(&ctx, viewer).await?.contains(&user) {
         return Ok(Okay(Page { items: Vec::new(), next_cursor: None }));
     }
-    let posts = ctx.table.batch_get::<Post>(&keys).await?.into_iter().flatten().collect();
-    Ok(Okay(Page { items: hydrate(&ctx, viewer, posts).await?, next_cursor: page.next_cursor }))
+    let page = ctx.table.query_pointed::<Post>(&query, crate::keys::POSTED_PREFIX, post_key).await?;
+    Ok(Okay(Page { items: hydrate(&ctx, viewer, page.items).await?, next_cursor: page.next_cursor }))
 }
 
 /// The post id an author's `POSTED#` item names.

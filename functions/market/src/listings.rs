@@ -8,7 +8,7 @@ use serde::Deserialize;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, ParamDoc, Permission, enum_param, int_param, param, said};
-use shared::table::{AttrValue, Gsi, Key, Page, Query, Write, s};
+use shared::table::{Gsi, Key, Page, Query, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
@@ -464,18 +464,9 @@ pub async fn of_user(
         .begins_with(keys::SELLING_PREFIX)
         .newest_first()
         .paged(&params, 20, 50)?;
-    let page = ctx.table.query_items(&query).await?;
-    let keys: Vec<Key> = page
-        .items
-        .iter()
-        .filter_map(|i| match i.get(shared::table::SK) {
-            Some(AttrValue::S(sk)) => sk.strip_prefix(keys::SELLING_PREFIX).map(keys::listing_key),
-            _ => None,
-        })
-        .collect();
-    let found = ctx.table.batch_get::<Listing>(&keys).await?;
+    let page = ctx.table.query_pointed::<Listing>(&query, keys::SELLING_PREFIX, keys::listing_key).await?;
     let hidden = social_contract::hidden_for(&ctx, viewer.id()).await?;
-    let listings = found.into_iter().flatten().filter(|l| !l.deleted && !hidden.contains(&l.seller_id)).collect();
+    let listings = page.items.into_iter().filter(|l| !l.deleted && !hidden.contains(&l.seller_id)).collect();
     Ok(Okay(Page {
         items: hydrate(&ctx, viewer.id(), listings, &HashMap::new()).await?,
         next_cursor: page.next_cursor,

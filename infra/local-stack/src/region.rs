@@ -307,8 +307,7 @@ pub fn merge_unprocessed(operation: &str, answer: &mut Value, handed_back: Value
 /// date from the table's stream `lag` after each commit.
 pub struct IndexView {
     table: &'static str,
-    url: String,
-    http: reqwest::Client,
+    api: crate::streams::StreamsApi,
     lag_ms: AtomicU64,
     ready: AtomicBool,
     tail: tokio::sync::Mutex<Option<Tail>>,
@@ -328,8 +327,7 @@ impl IndexView {
     pub fn new(table: &'static str, direct_url: String) -> Self {
         Self {
             table,
-            url: direct_url,
-            http: reqwest::Client::new(),
+            api: crate::streams::StreamsApi::new(direct_url),
             lag_ms: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             tail: tokio::sync::Mutex::new(None),
@@ -357,27 +355,7 @@ impl IndexView {
     }
 
     async fn call(&self, target: &str, body: Value) -> Result<Value, String> {
-        let res = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", target)
-            .header("x-amz-date", "20250101T000000Z")
-            .header(
-                "authorization",
-                format!(
-                    "AWS4-HMAC-SHA256 Credential={}/20250101/{}/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-                    crate::ACCESS_KEY_ID,
-                    crate::REGION
-                ),
-            )
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let ok = res.status().is_success();
-        let v: Value = res.json().await.map_err(|e| e.to_string())?;
-        if ok { Ok(v) } else { Err(format!("{target}: {v}")) }
+        self.api.call(target, body).await
     }
 
     /// Turns lag on (or changes it): on the first switch the view is made a copy of the table,
@@ -389,10 +367,7 @@ impl IndexView {
         if tail.is_some() {
             return Ok(());
         }
-        let t = self.call("DynamoDB_20120810.DescribeTable", json!({"TableName": self.table})).await?;
-        let arn = t["Table"]["LatestStreamArn"].as_str().ok_or("the table has no stream")?.to_string();
-        let s = self.call("DynamoDBStreams_20120810.DescribeStream", json!({"StreamArn": arn})).await?;
-        let shard = s["StreamDescription"]["Shards"][0]["ShardId"].as_str().ok_or("no shard")?.to_string();
+        let (arn, shard) = self.api.shard(self.table).await?;
         let it = self
             .call(
                 "DynamoDBStreams_20120810.GetShardIterator",

@@ -51,13 +51,19 @@ impl StreamMapping {
     }
 }
 
-struct StreamsApi {
+/// The DynamoDB stand-in's JSON API, called directly as the stack's own machinery (the
+/// stream mappings, the index view), with a credential it accepts.
+pub(crate) struct StreamsApi {
     http: reqwest::Client,
     url: String,
 }
 
 impl StreamsApi {
-    async fn call(&self, target: &str, body: Value) -> Result<Value, String> {
+    pub(crate) fn new(url: String) -> Self {
+        Self { http: reqwest::Client::new(), url }
+    }
+
+    pub(crate) async fn call(&self, target: &str, body: Value) -> Result<Value, String> {
         let res = self
             .http
             .post(&self.url)
@@ -86,7 +92,7 @@ impl StreamsApi {
     }
 
     /// The stream's ARN and its one shard.
-    async fn shard(&self, table: &str) -> Result<(String, String), String> {
+    pub(crate) async fn shard(&self, table: &str) -> Result<(String, String), String> {
         let t = self.call("DynamoDB_20120810.DescribeTable", json!({"TableName": table})).await?;
         let arn = t["Table"]["LatestStreamArn"].as_str().ok_or("the table has no stream")?.to_string();
         let s = self.call("DynamoDBStreams_20120810.DescribeStream", json!({"StreamArn": arn})).await?;
@@ -135,7 +141,7 @@ pub async fn run(
     checkpoint_file: PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
-    let api = StreamsApi { http: reqwest::Client::new(), url: dynamodb_url };
+    let api = StreamsApi::new(dynamodb_url);
     let (arn, shard) = match api.shard(table).await {
         Ok(s) => s,
         Err(e) => {

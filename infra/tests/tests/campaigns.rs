@@ -396,6 +396,20 @@ async fn application_counts_stay_exact_under_concurrent_applies_and_cancels() {
     t.stop().await;
 }
 
+/// An approved ad for two members from day `d0`: announced d0–d2, selection on d4, the
+/// campaign d5–d7.
+async fn dated_ad(t: &TestStack, root: &Session, adv: &Session, title: &str, d0: NaiveDate) -> String {
+    let d = |n: u64| d0.checked_add_days(Days::new(n)).unwrap();
+    let body = json!({"title": title, "content": "강아지 간식", "objective": "인지도",
+        "announceStart": d(0), "announceEnd": d(2), "selectionDate": d(4), "campaignStart": d(5), "campaignEnd": d(7),
+        "membersCount": 2, "missions": [], "keywords": [], "requirements": [], "fileKeys": []});
+    let ad = t.post("/ads", body, Some(&adv.access)).await;
+    ok(&ad, 201, "ad");
+    let ad = ad.body["id"].as_str().unwrap().to_string();
+    approve_ad(t, root, &ad).await;
+    ad
+}
+
 /// Moves `clock` forward to midnight plus five minutes (Seoul) of `date`.
 fn set_day(clock: &shared::clock::OffsetClock, date: NaiveDate) {
     use shared::clock::Clock;
@@ -425,14 +439,7 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
     }
     let start = today(&t).checked_add_days(Days::new(1)).unwrap();
     let d = |n: u64| start.checked_add_days(Days::new(n)).unwrap();
-    // Announce d0–d2, select on d4, campaign d5–d7.
-    let body = json!({"title": "간식 체험단", "content": "강아지 간식", "objective": "인지도",
-        "announceStart": d(0), "announceEnd": d(2), "selectionDate": d(4), "campaignStart": d(5), "campaignEnd": d(7),
-        "membersCount": 2, "missions": [], "keywords": [], "requirements": [], "fileKeys": []});
-    let ad = t.post("/ads", body, Some(&adv.access)).await;
-    ok(&ad, 201, "ad");
-    let ad = ad.body["id"].as_str().unwrap().to_string();
-    approve_ad(&t, &root, &ad).await;
+    let ad = dated_ad(&t, &root, &adv, "간식 체험단", start).await;
     wait_for_notice(&t, &adv, "승인되었습니다").await;
     // The job finds the ads due through an index, which shows a change a moment after it.
     let run = || async {
@@ -783,13 +790,7 @@ async fn an_application_made_a_moment_before_the_announcement_closes_is_settled(
     let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식").await;
     let start = today(&t).checked_add_days(Days::new(1)).unwrap();
     let d = |n: u64| start.checked_add_days(Days::new(n)).unwrap();
-    let body = json!({"title": "막차 체험단", "content": "강아지 간식", "objective": "인지도",
-        "announceStart": d(0), "announceEnd": d(2), "selectionDate": d(4), "campaignStart": d(5), "campaignEnd": d(7),
-        "membersCount": 2, "missions": [], "keywords": [], "requirements": [], "fileKeys": []});
-    let ad = t.post("/ads", body, Some(&adv.access)).await;
-    ok(&ad, 201, "ad");
-    let ad = ad.body["id"].as_str().unwrap().to_string();
-    approve_ad(&t, &root, &ad).await;
+    let ad = dated_ad(&t, &root, &adv, "막차 체험단", start).await;
     set_day(&clock, d(2));
     // The ad is in the due index; the application is committed just before the job runs.
     t.indexed().await;
