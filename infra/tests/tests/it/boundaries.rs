@@ -20,10 +20,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its unit tests and comments.
+/// The code of a file without its unit-test modules and comments: the whole file, so code after
+/// a test module is read too.
 fn code(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let text = without_test_modules(&std::fs::read_to_string(path).unwrap());
     text.lines()
         .map(|l| match l.trim_start() {
             t if t.starts_with("//") => "",
@@ -31,6 +31,38 @@ fn code(path: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` without each `#[cfg(test)]` item: from the attribute to the end of the braces it
+/// opens (or to its `;`).
+fn without_test_modules(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let (mut depth, mut end) = (0usize, after.len());
+        for (i, c) in after.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                ';' if depth == 0 => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every domain: its name, and the source folders of its package and of its contract.

@@ -418,7 +418,7 @@ async fn only_failed_messages_are_redelivered_and_poison_ends_in_the_dlq() {
         })
         .await;
     assert!(alerts[0]["subject"].as_str().unwrap().contains("mail-dlq"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    t.settle().await;
     assert_eq!(t.mail_to(local_stack::OPS_EMAIL).await.len(), 1);
     // What the DLQ holds is the messages themselves; the refused one says why.
     let dead = ctx

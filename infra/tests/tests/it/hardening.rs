@@ -306,7 +306,7 @@ async fn text_is_text_and_mentions_respect_the_post_authors_blocks() {
         (inbox(&t, &ann).await.len() == 1).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle().await; // every notification the comment could cause is done
     assert!(inbox(&t, &carol).await.is_empty(), "no mention across the post author's block");
     t.stop().await;
 }
@@ -376,7 +376,7 @@ async fn like_and_follow_cycles_notify_once() {
         (inbox(&t, &ann).await.len() == 2).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    t.settle().await;
     let kinds: Vec<String> = inbox(&t, &ann).await.iter().map(|n| n["type"].as_str().unwrap().to_string()).collect();
     assert_eq!(kinds, vec!["FOLLOW".to_string(), "LIKE".to_string()], "one of each, not one per cycle");
     t.stop().await;

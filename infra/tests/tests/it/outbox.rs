@@ -95,7 +95,7 @@ async fn a_notification_email_survives_a_failing_mail_queue() {
         })
         .await;
     assert!(mails[0]["subject"].as_str().unwrap().contains("좋아요"), "{:?}", mails[0]);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    t.settle().await;
     assert_eq!(t.mail_to("ann@example.com").await.len(), mails_before + 1, "sent once");
     t.stop().await;
 }

@@ -713,7 +713,7 @@ async fn notifications_arrive_once_follow_settings_and_can_be_read_and_deleted()
         })
         .await;
     assert!(mail["subject"].as_str().unwrap().contains("새 댓글"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.settle().await;
     assert_eq!(
         t.call(Method::GET, "/notifications", None, Some(&ann.access)).await.body["items"][0]["type"],
         "COMMENT",
