@@ -4,6 +4,17 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+/// The product's local time: Korea (UTC+9, no daylight saving). Days, weeks and months that
+/// people see (statistics, campaign dates, health days, Instagram days) are days in Seoul.
+pub fn seoul() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+}
+
+/// The day in Seoul of an instant.
+pub fn seoul_day(at: DateTime<Utc>) -> chrono::NaiveDate {
+    at.with_timezone(&seoul()).date_naive()
+}
+
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }

@@ -69,12 +69,12 @@ impl Metric {
 
 /// Korea's offset.
 pub fn kst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+    crate::clock::seoul()
 }
 
 /// The Korean day of an instant.
 pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&kst()).date_naive()
+    crate::clock::seoul_day(at)
 }
 
 /// The write that adds `changes` to the counters of `at`'s day (join it to the fact's transaction).

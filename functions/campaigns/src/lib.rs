@@ -16,7 +16,7 @@ pub mod rank;
 pub mod recommend;
 pub mod reviews;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use shared::routes::Domain;
 use shared::table::Write;
 use shared::{ApiResult, AppContext};
@@ -60,14 +60,12 @@ pub const DOMAIN: Domain = Domain {
     ],
 };
 
-/// Korean time: campaign dates are days in Seoul (UTC+9, no daylight saving).
-pub fn seoul() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
-}
+/// Korean time: campaign dates are days in Seoul.
+pub use shared::clock::seoul;
 
 /// Today in Seoul.
 pub fn today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&seoul()).date_naive()
+    shared::clock::seoul_day(now)
 }
 
 /// The outbox write that tells `recipient` `text` (kind `CAMPAIGN`), once per `event_id`.

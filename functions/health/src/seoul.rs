@@ -3,12 +3,12 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 pub fn offset() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+    shared::clock::seoul()
 }
 
 /// Today in Seoul.
 pub fn today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&offset()).date_naive()
+    shared::clock::seoul_day(now)
 }
 
 /// A `YYYY-MM-DD` date.

@@ -11,11 +11,11 @@ use crate::keys;
 
 /// Korea Standard Time: days and months are Seoul's.
 pub fn seoul() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("+09:00 is a valid offset")
+    shared::clock::seoul()
 }
 
 pub fn seoul_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&seoul()).date_naive()
+    shared::clock::seoul_day(at)
 }
 
 /// The follower count on one (Seoul) day: the day's last sync wins.
