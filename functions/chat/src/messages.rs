@@ -111,7 +111,17 @@ struct ReadFrame<'a> {
 
 /// Stores a message from `sender` (a member) exactly once per client message id, and tells the
 /// members. Returns the message and whether it is new.
-pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) -> ApiResult<(Message, bool)> {
+/// Sends `m` as `sender`. `charge`, when given, makes the write that counts the send against a
+/// limit (a WebSocket frame's): it joins each attempt's transaction, so a message that is sent
+/// is counted once and one that is not costs nothing (over HTTP the dispatcher's charge rides
+/// along the same way).
+pub async fn send(
+    ctx: &AppContext,
+    sender: &str,
+    room_id: &str,
+    m: NewMessage,
+    charge: Option<&(dyn Fn() -> Write + Sync)>,
+) -> ApiResult<(Message, bool)> {
     let content = m.content.as_deref().map(str::trim).unwrap_or_default().to_string();
     if content.is_empty() && m.media_key.is_none() {
         return Err(ChatError::EmptyMessage.into());
@@ -140,6 +150,7 @@ pub async fn send(ctx: &AppContext, sender: &str, room_id: &str, m: NewMessage) 
             // First, so that a repeat is the failure reported (and answered with the original).
             Write::put_item(claim_item).if_absent(ChatError::AlreadySent),
         ];
+        writes.extend(charge.map(|c| c()));
         // A direct room stops at a block, checked in this transaction: no read of its own, and a
         // block made while the message is on its way still stops it.
         if !room.group
@@ -307,7 +318,7 @@ pub async fn send_http(
     Json(body): Json<NewMessage>,
 ) -> ApiResult<Created<Sent>> {
     let client_message_id = body.client_message_id.clone();
-    let (message, _) = send(&ctx, &caller.user_id, &room, body).await?;
+    let (message, _) = send(&ctx, &caller.user_id, &room, body, None).await?;
     Ok(Created(Sent { client_message_id, message: MessageView::of(&ctx, &message).await? }))
 }
 

@@ -95,12 +95,12 @@ pub async fn send_message(ctx: Arc<AppContext>, from: Sender, frame: SendFrame) 
     let mut v = Validator::new();
     frame.message.validate(&mut v);
     v.finish()?;
-    // The same per-user limit as sending over HTTP, on the same counter: a socket is no way
-    // around it (over it, an error frame with `retryAfter`).
+    // The same per-user limit as sending over HTTP, on the same counter and in the send's own
+    // transaction: a socket is no way around it (over it, an error frame with `retryAfter`).
     let route = crate::messages::SEND.route().map(|r| r.route_key()).unwrap_or_default();
-    ctx.table.write(shared::ratelimit::write_counter(&ctx, &from.user_id, &route)).await?;
+    let charge = || shared::ratelimit::write_counter(&ctx, &from.user_id, &route);
     let client_message_id = frame.message.client_message_id.clone();
-    let (message, _) = crate::messages::send(&ctx, &from.user_id, &frame.room_id, frame.message).await?;
+    let (message, _) = crate::messages::send(&ctx, &from.user_id, &frame.room_id, frame.message, Some(&charge)).await?;
     ack(&ctx, &from, client_message_id, &message).await
 }
 
