@@ -283,7 +283,7 @@ pub fn merge_unprocessed(operation: &str, answer: &mut Value, handed_back: Value
     if !answer[field].is_object() {
         answer[field] = json!({});
     }
-    let Some(Value::Object(back)) = Some(handed_back) else { return };
+    let Value::Object(back) = handed_back else { return };
     for (table, requests) in back {
         let slot = &mut answer[field][&table];
         if operation == "BatchGetItem" {
