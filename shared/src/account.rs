@@ -76,24 +76,6 @@ pub fn hidden_counts(item: &crate::table::Item) -> impl Iterator<Item = (&str, i
     })
 }
 
-tokio::task_local! {
-    static CALLER_HIDDEN: (String, std::sync::Arc<HashSet<String>>);
-}
-
-/// Runs `work` (the handler of a signed-in request) knowing whom the caller does not see.
-pub async fn with_caller_hidden<F: std::future::Future>(
-    user_id: String,
-    hidden: HashSet<String>,
-    work: F,
-) -> F::Output {
-    CALLER_HIDDEN.scope((user_id, std::sync::Arc::new(hidden)), work).await
-}
-
-/// Whom `user_id` does not see, when this request already read it with the session.
-pub fn known_hidden(user_id: &str) -> Option<std::sync::Arc<HashSet<String>>> {
-    CALLER_HIDDEN.try_with(|(id, hidden)| (id == user_id).then(|| hidden.clone())).ok().flatten()
-}
-
 impl AccountFlags {
     fn standing(&self, hidden: HashSet<String>) -> Standing {
         Standing {

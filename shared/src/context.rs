@@ -39,27 +39,38 @@ pub struct CallTally {
     pub on_the_wire: Duration,
 }
 
-tokio::task_local! {
-    static TALLY: std::sync::Mutex<CallTally>;
+/// One unit of work's own view of the context (a request, a message): a table handle whose
+/// calls are tallied for this unit alone (the SDK interceptor holds its tally, so concurrent
+/// units do not blur each other's figures) and which carries the unit's pending charge.
+pub struct Unit {
+    pub ctx: Arc<AppContext>,
+    tally: Arc<std::sync::Mutex<CallTally>>,
+    charge: crate::table::charge::Slot,
+    started: Instant,
 }
 
-/// Runs `work` and counts the DynamoDB calls it makes, whatever else runs at the same time (the
-/// count follows the task, so concurrent requests do not blur each other's figures).
-pub async fn count_calls<F: std::future::Future>(work: F) -> (F::Output, CallTally) {
-    let tally = std::sync::Mutex::new(CallTally::default());
-    let started = Instant::now();
-    TALLY
-        .scope(tally, async move {
-            let out = work.await;
-            let mut tally = TALLY.with(|t| std::mem::take(&mut *t.lock().unwrap_or_else(|e| e.into_inner())));
-            tally.elapsed = started.elapsed();
-            (out, tally)
-        })
-        .await
+impl Unit {
+    /// The calls made so far through this unit's context, and the time since it began.
+    pub fn tally(&self) -> CallTally {
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        tally.elapsed = self.started.elapsed();
+        tally
+    }
+
+    /// The write the unit owes as a whole, which its first transaction carries.
+    pub fn charge(&self) -> &crate::table::charge::Slot {
+        &self.charge
+    }
 }
 
-fn add_to_tally(add: impl FnOnce(&mut CallTally)) {
-    let _ = TALLY.try_with(|t| add(&mut t.lock().unwrap_or_else(|e| e.into_inner())));
+/// Adds each call of one unit of work to that unit's tally.
+#[derive(Debug, Clone)]
+struct TallyCalls(Arc<std::sync::Mutex<CallTally>>);
+
+impl TallyCalls {
+    fn add(&self, add: impl FnOnce(&mut CallTally)) {
+        add(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
 }
 
 /// When the call (or the attempt's transmission) began, kept in the operation's own config bag
@@ -84,11 +95,24 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     }
     fn read_before_execution(
         &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for TallyCalls {
+    fn name(&self) -> &'static str {
+        "TallyCalls"
+    }
+    fn read_before_execution(
+        &self,
         context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        add_to_tally(|t| {
+        self.add(|t| {
             t.total += 1;
             *t.by_operation.entry(operation_name(context.input()).to_string()).or_default() += 1;
         });
@@ -112,7 +136,7 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         if let Some(TransmitStarted(at)) = cfg.load::<TransmitStarted>() {
             let took = at.elapsed();
-            add_to_tally(|t| t.on_the_wire += took);
+            self.add(|t| t.on_the_wire += took);
         }
         Ok(())
     }
@@ -124,7 +148,7 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         if let Some(CallStarted(at)) = cfg.load::<CallStarted>() {
             let took = at.elapsed();
-            add_to_tally(|t| t.in_sdk += took);
+            self.add(|t| t.in_sdk += took);
         }
         Ok(())
     }
@@ -429,6 +453,18 @@ impl AppContext {
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// This context for one unit of work (see [`Unit`]): the same clients, with a DynamoDB
+    /// client whose calls count for this unit only (building one is a copy of the shared
+    /// configuration; the connection pool stays shared).
+    pub fn for_unit(&self) -> Unit {
+        let tally = Arc::new(std::sync::Mutex::new(CallTally::default()));
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            self.table.client().config().to_builder().interceptor(TallyCalls(tally.clone())).build(),
+        );
+        let (table, charge) = self.table.for_request(client, None);
+        Unit { ctx: Arc::new(AppContext { table, ..self.clone() }), tally, charge, started: Instant::now() }
     }
 }
 

@@ -44,15 +44,17 @@ pub fn from_lambda(route: &Route, req: lambda_http::Request) -> ApiRequest {
         request_id,
         source_ip,
         identity: None,
+        hidden: Default::default(),
         max_body: route.max_body,
     }
 }
 
-/// Checks the route's access rule and fills in the caller; a write by a blocked or withdrawn
-/// account is refused here, for every endpoint. Returns the caller's write-rate counter for a
-/// write, which the handler's first transaction carries (`table::charge`).
-async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<Authorized> {
-    let mut authorized = Authorized::default();
+/// Checks the route's access rule and fills in the caller and whom they do not see; a write by
+/// a blocked or withdrawn account is refused here, for every endpoint. Returns the caller's
+/// write-rate counter for a write, which the handler's first transaction carries
+/// (`table::charge`).
+async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> ApiResult<Option<Write>> {
+    let mut charge = None;
     let token = req.header("authorization").and_then(crate::auth::bearer).map(str::to_string);
     let identity = match (&token, route.access) {
         (None, Access::Public) => None,
@@ -91,42 +93,31 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         // Every write has a per-user limit per route: one script cannot flood a table partition
         // or other users' inboxes.
         if route.counts_writes() {
-            authorized.charge = Some(crate::ratelimit::write_counter(ctx, &id.user_id, &route.route_key()));
+            charge = Some(crate::ratelimit::write_counter(ctx, &id.user_id, &route.route_key()));
         }
-        authorized.hidden = Some((id.user_id.clone(), standing.hidden));
+        req.hidden = Arc::new(standing.hidden);
     }
     req.identity = identity;
-    Ok(authorized)
+    Ok(charge)
 }
 
-/// What the guard hands the handler besides the caller: the write-rate counter its first
-/// transaction carries (`table::charge`), and whom the caller does not see
-/// (`account::known_hidden`).
-#[derive(Default)]
-struct Authorized {
-    charge: Option<Write>,
-    hidden: Option<(String, std::collections::HashSet<String>)>,
-}
-
-/// Runs the handler with the request's write charge pending. A success that wrote nothing
-/// through the table still counts: the charge is written then, and a full window refuses it
-/// (nothing in the table has changed).
+/// Runs the handler of a request let in, its context's table carrying the request's write
+/// charge. A success that wrote nothing through the table still counts: the charge is written
+/// then, and a full window refuses it (nothing in the table has changed).
 async fn run_authorized(
     route: &'static Route,
-    ctx: &Arc<AppContext>,
+    unit: &crate::context::Unit,
     req: ApiRequest,
-    authorized: Authorized,
+    charge: Option<Write>,
 ) -> ApiResult<ApiResponse> {
+    if let Some(c) = charge {
+        unit.charge().put(c);
+    }
     // Boxed: the handler's future is large, and a debug build polls it on a small stack.
-    let handler = Box::pin(run(route, ctx, req));
-    let charged = crate::table::charge::with_charge(authorized.charge, handler);
-    let (result, left) = match authorized.hidden {
-        Some((user_id, hidden)) => crate::account::with_caller_hidden(user_id, hidden, charged).await,
-        None => charged.await,
-    };
-    match (result, left) {
+    let result = Box::pin(run(route, &unit.ctx, req)).await;
+    match (result, unit.charge().take()) {
         (Ok(response), Some(charge)) if response.status.is_success() => {
-            ctx.table.write(charge).await?;
+            unit.ctx.table.write(charge).await?;
             Ok(response)
         }
         (result, _) => result,
@@ -162,13 +153,13 @@ pub async fn dispatch(
     let started = Instant::now();
     let mut api_req = from_lambda(route, req);
     let request_id = api_req.request_id.clone();
-    let (result, calls) = crate::context::count_calls(async {
-        match authorize(route, &ctx, &mut api_req).await {
-            Ok(authorized) => run_authorized(route, &ctx, api_req, authorized).await,
-            Err(e) => Err(e),
-        }
-    })
-    .await;
+    // The request's own view of the context: its DynamoDB calls are counted for it alone.
+    let unit = ctx.for_unit();
+    let result = match authorize(route, &unit.ctx, &mut api_req).await {
+        Ok(charge) => run_authorized(route, &unit, api_req, charge).await,
+        Err(e) => Err(e),
+    };
+    let calls = unit.tally();
     let response = match result {
         Ok(r) => r,
         Err(e) => {

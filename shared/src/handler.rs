@@ -131,36 +131,68 @@ impl_handler!(A1, A2, A3, A4, A5);
 
 // ---- extractors ----
 
+pub use crate::http::Hidden;
+
 /// The signed-in caller (the route's access rule has already let them in); 401 otherwise.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Identity);
+pub struct Caller {
+    pub identity: Identity,
+    /// Whom the caller does not see (read with the session).
+    pub hidden: Hidden,
+}
+
+impl Caller {
+    /// Whether a block stands between the caller and `other`.
+    pub fn hides(&self, other: &str) -> bool {
+        self.hidden.contains(other)
+    }
+    /// The caller as the viewer of something public.
+    pub fn as_viewer(&self) -> Viewer {
+        Viewer { identity: Some(self.identity.clone()), hidden: self.hidden.clone() }
+    }
+}
 
 impl Deref for Caller {
     type Target = Identity;
     fn deref(&self) -> &Identity {
-        &self.0
+        &self.identity
     }
 }
 
 impl FromRequest for Caller {
     fn from_request(req: &ApiRequest) -> ApiResult<Self> {
-        req.caller().cloned().map(Caller)
+        Ok(Caller { identity: req.caller()?.clone(), hidden: req.hidden.clone() })
     }
 }
 
 /// Whoever is looking at a public resource: a signed-in user or nobody.
-#[derive(Debug, Clone)]
-pub struct Viewer(pub Option<Identity>);
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    pub identity: Option<Identity>,
+    /// Whom a signed-in viewer does not see (empty for nobody).
+    pub hidden: Hidden,
+}
 
 impl Viewer {
+    /// Nobody signed in.
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
     pub fn id(&self) -> Option<&str> {
-        self.0.as_ref().map(|i| i.user_id.as_str())
+        self.identity.as_ref().map(|i| i.user_id.as_str())
+    }
+    /// Whether a block stands between the viewer and `other` (never for nobody).
+    pub fn hides(&self, other: &str) -> bool {
+        self.hidden.contains(other)
+    }
+    pub fn is_admin(&self) -> bool {
+        self.identity.as_ref().is_some_and(Identity::is_admin)
     }
 }
 
 impl FromRequest for Viewer {
     fn from_request(req: &ApiRequest) -> ApiResult<Self> {
-        Ok(Viewer(req.identity.clone()))
+        Ok(Viewer { identity: req.identity.clone(), hidden: req.hidden.clone() })
     }
 }
 

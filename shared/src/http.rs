@@ -51,6 +51,11 @@ impl Method {
     }
 }
 
+/// The people a signed-in user does not see: everyone they block or are blocked by. The guard
+/// reads them with the session (one batch read) and hands them to the handler on its `Caller`
+/// or `Viewer` (`crate::handler`).
+pub type Hidden = std::sync::Arc<std::collections::HashSet<String>>;
+
 /// What a handler sees of a request.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
@@ -64,6 +69,8 @@ pub struct ApiRequest {
     pub source_ip: Option<String>,
     /// The verified caller, when a valid token was sent.
     pub identity: Option<Identity>,
+    /// Whom the caller does not see, read by the guard with the session.
+    pub hidden: Hidden,
     pub(crate) max_body: usize,
 }
 
@@ -80,6 +87,7 @@ impl ApiRequest {
             request_id: String::new(),
             source_ip: None,
             identity: None,
+            hidden: Default::default(),
             max_body: DEFAULT_MAX_BODY,
         }
     }

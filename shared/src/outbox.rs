@@ -100,19 +100,9 @@ pub async fn send(ctx: &AppContext, message: &OutboxMessage) -> Result<(), Strin
 
 /// Deletes the items of messages that were sent (one BatchWriteItem per 25).
 pub async fn mark_sent(ctx: &AppContext, ids: &[String]) -> ApiResult<()> {
-    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-    let requests = ids
-        .iter()
-        .map(|id| {
-            let key = Key::new(crate::keys::outbox_partition(id), "MESSAGE").to_item();
-            DeleteRequest::builder()
-                .set_key(Some(key))
-                .build()
-                .map(|d| WriteRequest::builder().delete_request(d).build())
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
-    ctx.table.batch_write(requests).await
+    let deletes =
+        ids.iter().map(|id| crate::table::Write::delete(Key::new(crate::keys::outbox_partition(id), "MESSAGE")));
+    ctx.table.batch_write(deletes.collect()).await
 }
 
 /// Messages of one shard still pending that were committed before `before` (oldest first).

@@ -118,7 +118,10 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
                     .unwrap_or(1),
             };
             let body = msg.body.clone();
-            let (result, calls) = crate::context::count_calls((worker.handler.call)(ctx.clone(), msg)).await;
+            // The message's own view of the context: its DynamoDB calls are counted for it alone.
+            let unit = ctx.for_unit();
+            let result = (worker.handler.call)(unit.ctx.clone(), msg).await;
+            let calls = unit.tally();
             if let Some(ledger) = &ctx.call_ledger {
                 ledger.record(format!("worker {}", worker.name), result.is_ok(), &calls);
             }

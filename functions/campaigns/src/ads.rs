@@ -516,7 +516,7 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
 pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<AdView>> {
     let ad = load(&ctx, &id).await?;
     let mine = viewer.id() == Some(ad.advertiser_id.as_str());
-    let admin = viewer.0.as_ref().is_some_and(|i| i.is_admin());
+    let admin = viewer.is_admin();
     if !ad.is_public() && !mine && !admin {
         return Err(CampaignError::AdNotFound.into());
     }

@@ -266,15 +266,14 @@ fn member_item(
     }
 }
 
-/// Every one of `users` is an active account with no block between them and `me`.
-async fn reachable(ctx: &AppContext, me: &str, users: &[String]) -> ApiResult<()> {
+/// Every one of `users` is an active account with no block between them and the caller.
+async fn reachable(ctx: &AppContext, caller: &Caller, users: &[String]) -> ApiResult<()> {
     for u in users {
         if !identity_contract::is_active(ctx, u).await? {
             return Err(ChatError::UserNotFound.into());
         }
     }
-    let hidden = social_contract::hidden_for(ctx, Some(me)).await?;
-    if users.iter().any(|u| hidden.contains(u)) {
+    if users.iter().any(|u| caller.hides(u)) {
         return Err(social_contract::RelationError::Blocked.into());
     }
     Ok(())
@@ -287,7 +286,7 @@ pub async fn create(
 ) -> ApiResult<Either<Okay<RoomView>, Created<RoomView>>> {
     let me = caller.user_id.clone();
     if let Some(listing) = &body.market_post_id {
-        return about_listing(&ctx, &me, listing).await;
+        return about_listing(&ctx, &caller, listing).await;
     }
     let mut others: Vec<String> = body.participant_ids.iter().filter(|u| **u != me).cloned().collect();
     others.sort();
@@ -295,7 +294,7 @@ pub async fn create(
     if others.is_empty() {
         return Err(ChatError::NotWithYourself.into());
     }
-    reachable(&ctx, &me, &others).await?;
+    reachable(&ctx, &caller, &others).await?;
     let group = others.len() > 1;
     if !group && let Some(existing) = direct_room(&ctx, &me, &others[0]).await? {
         return Ok(Either::First(Okay(view_of(&ctx, &existing, &me).await?)));
@@ -351,9 +350,10 @@ async fn room_by(ctx: &AppContext, claim: &Key) -> ApiResult<Option<Room>> {
 /// The buyer's room with the seller about a listing: one per buyer and listing.
 async fn about_listing(
     ctx: &AppContext,
-    me: &str,
+    caller: &Caller,
     listing: &str,
 ) -> ApiResult<Either<Okay<RoomView>, Created<RoomView>>> {
+    let me = caller.user_id.as_str();
     let summary = market_contract::summaries(ctx, &[listing.to_string()])
         .await?
         .remove(listing)
@@ -366,7 +366,7 @@ async fn about_listing(
         return Ok(Either::First(Okay(view_of(ctx, &existing, me).await?)));
     }
     let seller = summary.seller_id.clone();
-    reachable(ctx, me, std::slice::from_ref(&seller)).await?;
+    reachable(ctx, caller, std::slice::from_ref(&seller)).await?;
     let now = ctx.now();
     let room = Room {
         id: shared::ids::new_id(now),
@@ -618,7 +618,7 @@ pub async fn invite(
     if new.is_empty() {
         return Err(ChatError::AlreadyMember.into());
     }
-    reachable(&ctx, &me, &new).await?;
+    reachable(&ctx, &caller, &new).await?;
     let mut everyone = room.member_ids.clone();
     everyone.extend(new.iter().cloned());
     let people = identity_contract::people(&ctx, &everyone).await?;

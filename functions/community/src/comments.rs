@@ -16,7 +16,7 @@ use shared::routes::{Access, Function, Method, Permission, int_param, param, sai
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::{RelationError, hidden_for, not_blocked_checks};
+use social_contract::{RelationError, not_blocked_checks};
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -303,10 +303,10 @@ pub async fn list(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<CommunityCommentView>>> {
-    let post = visible_post(&ctx, viewer.id(), &id).await?;
+    let post = visible_post(&ctx, &viewer, &id).await?;
     let query = Query::partition(keys::post_partition(&post.id)).begins_with(keys::COMMENTS).paged(&params, 20, 50)?;
     let page = ctx.table.query::<CommunityComment>(&query).await?;
-    let hidden = hidden_for(&ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let comments = page.items.into_iter().filter(|c| !hidden.contains(&c.author_id)).collect();
     Ok(Okay(Page { items: views(&ctx, comments).await?, next_cursor: page.next_cursor }))
 }

@@ -16,7 +16,6 @@ use shared::routes::{Access, Function, Method, Permission, enum_param, int_param
 use shared::table::{Entity, Gsi, Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::hidden_for;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -215,12 +214,9 @@ pub async fn existing_post(ctx: &AppContext, id: &str) -> ApiResult<CommunityPos
 }
 
 /// The post, if it exists, is not deleted and its author is not hidden from `viewer` by a block.
-pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<CommunityPost> {
+pub async fn visible_post(ctx: &AppContext, viewer: &Viewer, id: &str) -> ApiResult<CommunityPost> {
     let post = existing_post(ctx, id).await?;
-    if let Some(v) = viewer
-        && v != post.author_id
-        && social_contract::blocked_between(ctx, v, &post.author_id).await?
-    {
+    if viewer.hides(&post.author_id) {
         return Err(not_found());
     }
     Ok(post)
@@ -309,10 +305,9 @@ pub async fn create(
     Ok(Created(views(&ctx, vec![post]).await?.remove(0)))
 }
 
-async fn page_of(ctx: &AppContext, viewer: Option<&str>, query: Query) -> ApiResult<Page<CommunityPostView>> {
+async fn page_of(ctx: &AppContext, viewer: &Viewer, query: Query) -> ApiResult<Page<CommunityPostView>> {
     let page = ctx.table.query::<CommunityPost>(&query).await?;
-    let hidden = hidden_for(ctx, viewer).await?;
-    let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
+    let posts = page.items.into_iter().filter(|p| !viewer.hides(&p.author_id)).collect();
     Ok(Page { items: views(ctx, posts).await?, next_cursor: page.next_cursor })
 }
 
@@ -321,7 +316,7 @@ pub async fn list(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiRe
         None => Query::partition(keys::ALL_POSTS).index(Gsi::Gsi1),
         Some(t) => Query::partition(keys::type_partition(t.as_str())).index(Gsi::Gsi2),
     };
-    Ok(Okay(page_of(&ctx, viewer.id(), query.newest_first().paged(&params, 20, 50)?).await?))
+    Ok(Okay(page_of(&ctx, &viewer, query.newest_first().paged(&params, 20, 50)?).await?))
 }
 
 pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<CommunityPostView>>> {
@@ -338,7 +333,7 @@ pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
 }
 
 pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<CommunityPostView>> {
-    let post = visible_post(&ctx, viewer.id(), &id).await?;
+    let post = visible_post(&ctx, &viewer, &id).await?;
     // One view per read, counted on the post itself; the answer shows the count with it.
     let counted = ctx
         .table
@@ -355,9 +350,9 @@ pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -
     Ok(Okay(views(&ctx, vec![counted]).await?.remove(0)))
 }
 
-async fn load_own(ctx: &AppContext, me: &str, id: &str) -> ApiResult<CommunityPost> {
-    let post = visible_post(ctx, Some(me), id).await?;
-    if post.author_id != me {
+async fn load_own(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<CommunityPost> {
+    let post = visible_post(ctx, &caller.as_viewer(), id).await?;
+    if post.author_id != caller.user_id {
         return Err(CommunityError::NotYourPost.into());
     }
     Ok(post)
@@ -369,7 +364,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<CommunityPostPatch>,
 ) -> ApiResult<Okay<CommunityPostView>> {
-    let mut post = load_own(&ctx, &caller.user_id, &id).await?;
+    let mut post = load_own(&ctx, &caller, &id).await?;
     if let Some(k) = &body.image_keys {
         verify_images(&ctx, &caller.user_id, k).await?;
     }
@@ -413,7 +408,7 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
-    let post = load_own(&ctx, &caller.user_id, &id).await?;
+    let post = load_own(&ctx, &caller, &id).await?;
     remove(&ctx, &post, Vec::new()).await?;
     Ok(NoContent)
 }

@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use community_contract::keys;
 use serde::{Deserialize, Serialize};
 use shared::handler;
@@ -18,7 +17,6 @@ use shared::table::{AttrValue, Entity, Key, Page, Query, Write, n, s};
 use shared::text::tokens;
 use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext, queues};
-use social_contract::hidden_for;
 
 use crate::PKG;
 use crate::error::CommunityError;
@@ -128,19 +126,10 @@ pub async fn sync(ctx: &AppContext, post_id: &str) -> ApiResult<()> {
     for (f, t) in new.difference(&old) {
         let mut item = Key::new(keys::posting_partition(*f, t), post_id).to_item();
         item.insert(shared::table::ENTITY_TYPE.into(), s("CommunityPosting"));
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?)
-                .build(),
-        );
+        requests.push(Write::put_item(item));
     }
     for (f, t) in old.difference(&new) {
-        let key = Key::new(keys::posting_partition(*f, t), post_id).to_item();
-        requests.push(
-            WriteRequest::builder()
-                .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ApiError::internal)?)
-                .build(),
-        );
+        requests.push(Write::delete(Key::new(keys::posting_partition(*f, t), post_id)));
     }
     ctx.table.batch_write(requests).await?;
     let version = state.as_ref().map(|s| s.version);
@@ -196,7 +185,7 @@ pub async fn search(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> Api
         })
         .collect();
     let keys_: Vec<Key> = ids.iter().map(|id| keys::post_key(id)).collect();
-    let hidden = hidden_for(&ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let mut posts: Vec<CommunityPost> = ctx
         .table
         .batch_get::<CommunityPost>(&keys_)

@@ -14,7 +14,7 @@ use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::{RelationError, hidden_for, not_blocked_checks};
+use social_contract::{RelationError, not_blocked_checks};
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -254,12 +254,10 @@ pub async fn list(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<CommentView>>> {
-    let viewer = viewer.id().map(str::to_string);
-    let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
+    let post = visible_post(&ctx, &viewer, id.as_str()).await?;
     let query = Query::partition(keys::post_partition(&post.id)).begins_with(keys::COMMENTS).paged(&params, 10, 50)?;
     let page = ctx.table.query::<Comment>(&query).await?;
-    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
-    let comments = page.items.into_iter().filter(|c| !hidden.contains(&c.author_id)).collect();
+    let comments = page.items.into_iter().filter(|c| !viewer.hides(&c.author_id)).collect();
     Ok(Okay(Page { items: views(&ctx, comments).await?, next_cursor: page.next_cursor }))
 }
 

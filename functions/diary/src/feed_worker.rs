@@ -6,7 +6,7 @@ use std::sync::Arc;
 use diary_contract::{BACKFILL, FeedChange, FeedEntry, FeedEvent};
 use shared::queues;
 use shared::routes::{Function, Permission, Worker};
-use shared::table::{Key, Query, s};
+use shared::table::{Key, Query, Write, s};
 use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext};
 
@@ -30,24 +30,18 @@ pub async fn handle(ctx: Arc<AppContext>, event: FeedEvent) -> Result<(), Messag
     Ok(())
 }
 
-fn put_request(e: &FeedEntry) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest> {
+fn put_request(e: &FeedEntry) -> ApiResult<Write> {
     let mut item = std::collections::HashMap::new();
     item.insert(shared::table::PK.to_string(), s(feed_partition(&e.viewer_id)));
     item.insert(shared::table::SK.to_string(), s(&e.post_id));
     item.insert(shared::table::ENTITY_TYPE.to_string(), s("FeedEntry"));
     item.insert("postId".to_string(), s(&e.post_id));
     item.insert("authorId".to_string(), s(&e.author_id));
-    let put =
-        aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?;
-    Ok(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build())
+    Ok(Write::put_item(item))
 }
 
-fn delete_request(key: &Key) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest> {
-    let del = aws_sdk_dynamodb::types::DeleteRequest::builder()
-        .set_key(Some(key.to_item()))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(del).build())
+fn delete_request(key: &Key) -> ApiResult<Write> {
+    Ok(Write::delete(key.clone()))
 }
 
 /// The feed worker's work (idempotent, and right whatever order the messages come in).

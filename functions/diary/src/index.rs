@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -68,19 +67,10 @@ pub async fn reindex(
         let mut item = Key::new(posting_partition(*f, t), post_id).to_item();
         item.insert(shared::table::ENTITY_TYPE.into(), s("SearchPosting"));
         item.insert("authorId".into(), s(author));
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?)
-                .build(),
-        );
+        requests.push(Write::put_item(item));
     }
     for (f, t) in old.difference(new) {
-        let key = Key::new(posting_partition(*f, t), post_id).to_item();
-        requests.push(
-            WriteRequest::builder()
-                .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ApiError::internal)?)
-                .build(),
-        );
+        requests.push(Write::delete(Key::new(posting_partition(*f, t), post_id)));
     }
     ctx.table.batch_write(requests).await
 }

@@ -14,7 +14,7 @@ use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::Page;
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n};
 use shared::{ApiResult, AppContext};
-use social_contract::{hidden_for, not_blocked_checks};
+use social_contract::not_blocked_checks;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -99,14 +99,13 @@ pub async fn likers(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Okay<Page<Person>>> {
-    let viewer = viewer.id().map(str::to_string);
-    let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
+    let post = visible_post(&ctx, &viewer, id.as_str()).await?;
     let query = Query::partition(crate::keys::likers_partition(&post.id))
         .index(Gsi::Gsi1)
         .newest_first()
         .paged(&params, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
-    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
+    let hidden = viewer.hidden.clone();
     let ids: Vec<String> = page
         .items
         .iter()

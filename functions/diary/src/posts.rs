@@ -16,7 +16,6 @@ use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, 
 use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::hidden_for;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -220,19 +219,17 @@ pub async fn existing_post(ctx: &AppContext, id: &str) -> ApiResult<Post> {
 }
 
 /// A post the viewer may see (not hidden by a block between them).
-pub async fn visible_post(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<Post> {
+pub async fn visible_post(ctx: &AppContext, viewer: &Viewer, id: &str) -> ApiResult<Post> {
     let post = existing_post(ctx, id).await?;
-    if let Some(v) = viewer
-        && social_contract::blocked_between(ctx, v, &post.author_id).await?
-    {
+    if viewer.hides(&post.author_id) {
         return Err(not_found());
     }
     Ok(post)
 }
 
-async fn own_post(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Post> {
-    let post = visible_post(ctx, Some(me), id).await?;
-    if post.author_id != me {
+async fn own_post(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Post> {
+    let post = visible_post(ctx, &caller.as_viewer(), id).await?;
+    if post.author_id != caller.user_id {
         return Err(DiaryError::NotYourPost.into());
     }
     Ok(post)
@@ -297,9 +294,8 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
 }
 
 pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<PostView>> {
-    let viewer = viewer.id().map(str::to_string);
-    let post = visible_post(&ctx, viewer.as_deref(), id.as_str()).await?;
-    Ok(Okay(hydrate(&ctx, viewer.as_deref(), vec![post]).await?.remove(0)))
+    let post = visible_post(&ctx, &viewer, id.as_str()).await?;
+    Ok(Okay(hydrate(&ctx, viewer.id(), vec![post]).await?.remove(0)))
 }
 
 pub async fn update(
@@ -308,7 +304,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<PostPatch>,
 ) -> ApiResult<Okay<PostView>> {
-    let mut post = own_post(&ctx, &caller.user_id, &id).await?;
+    let mut post = own_post(&ctx, &caller, &id).await?;
     let seen = post.updated_at;
     if let Some(keys) = &body.media_keys {
         check_media(&ctx, &post.author_id, keys).await?;
@@ -339,7 +335,7 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
-    let post = own_post(&ctx, &caller.user_id, &id).await?;
+    let post = own_post(&ctx, &caller, &id).await?;
     remove(&ctx, &post, Vec::new()).await?;
     Ok(NoContent)
 }
@@ -360,12 +356,10 @@ pub async fn remove(ctx: &AppContext, post: &Post, extra: Vec<Write>) -> ApiResu
 
 /// A page of posts from an index query, without those hidden from the viewer.
 async fn page_of(ctx: &AppContext, viewer: &Viewer, params: &Params, query: Query) -> ApiResult<Okay<Page<PostView>>> {
-    let viewer = viewer.id();
     let query = query.paged(params, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query::<Post>(&query).await?;
-    let hidden = hidden_for(ctx, viewer).await?;
-    let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
-    Ok(Okay(Page { items: hydrate(ctx, viewer, posts).await?, next_cursor: page.next_cursor }))
+    let posts = page.items.into_iter().filter(|p| !viewer.hides(&p.author_id)).collect();
+    Ok(Okay(Page { items: hydrate(ctx, viewer.id(), posts).await?, next_cursor: page.next_cursor }))
 }
 
 pub async fn list(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<PostView>>> {
@@ -384,12 +378,11 @@ pub async fn of_user(
         .begins_with(crate::keys::POSTED_PREFIX)
         .newest_first()
         .paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
-    let viewer = viewer.id();
-    if viewer.is_some_and(|v| v != user) && hidden_for(&ctx, viewer).await?.contains(&user) {
+    if viewer.hides(&user) {
         return Ok(Okay(Page { items: Vec::new(), next_cursor: None }));
     }
     let page = ctx.table.query_pointed::<Post>(&query, crate::keys::POSTED_PREFIX, post_key).await?;
-    Ok(Okay(Page { items: hydrate(&ctx, viewer, page.items).await?, next_cursor: page.next_cursor }))
+    Ok(Okay(Page { items: hydrate(&ctx, viewer.id(), page.items).await?, next_cursor: page.next_cursor }))
 }
 
 /// The post id an author's `POSTED#` item names.
@@ -405,7 +398,7 @@ pub async fn feed(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
     let query =
         Query::partition(crate::keys::feed_partition(&me)).newest_first().paged(&params, DEFAULT_PAGE, MAX_PAGE)?;
     let page = ctx.table.query_items(&query).await?;
-    let hidden = hidden_for(&ctx, Some(&me)).await?;
+    let hidden = caller.hidden.clone();
     // An entry shows only while its author is me or someone I follow now: an unfollow hides the
     // author's posts at once, before the feed worker removes them. One batch read serves the
     // posts and those follows together.

@@ -15,7 +15,6 @@ use shared::handler::{Okay, Params, Viewer};
 use shared::routes::{Access, Function, Job, Method, Permission, enum_param, int_param, page, param, respond, said};
 use shared::table::{AttrValue, Gsi, Page, Query, Write, s};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::hidden_for;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -89,6 +88,7 @@ fn field(params: &Params) -> ApiResult<Field> {
 }
 
 pub async fn search_posts(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<PostView>>> {
+    let hidden = viewer.hidden.clone();
     let viewer = viewer.id().map(str::to_string);
     let q = params.get("q").map(str::trim).unwrap_or_default().to_string();
     if q.is_empty() || q.chars().count() > 50 {
@@ -97,7 +97,6 @@ pub async fn search_posts(ctx: Arc<AppContext>, viewer: Viewer, params: Params) 
     let limit = params.limit(9, 50)?;
     let cursor = params.get("cursor").map(str::to_string);
     let kind = field(&params)?;
-    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
     if kind == Field::Author {
         let Some(author) = identity_contract::user_by_nickname(&ctx, &q).await? else {
             return Ok(Okay(Page { items: vec![], next_cursor: None }));
@@ -142,7 +141,6 @@ fn matches(kind: Field, needle: &str, p: &Post) -> bool {
 }
 
 pub async fn search_users(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<Person>>> {
-    let viewer = viewer.id().map(str::to_string);
     let q = params.get("q").map(|q| q.trim().to_lowercase()).unwrap_or_default();
     if q.is_empty() {
         return Err(ApiError::validation("q", "REQUIRED", "the start of a nickname"));
@@ -150,8 +148,7 @@ pub async fn search_users(ctx: Arc<AppContext>, viewer: Viewer, params: Params) 
     let page =
         identity_contract::nicknames_starting(&ctx, &q, params.limit(9, 50)?, params.get("cursor").map(str::to_string))
             .await?;
-    let hidden = hidden_for(&ctx, viewer.as_deref()).await?;
-    let ids: Vec<String> = page.items.into_iter().filter(|id| !hidden.contains(id)).collect();
+    let ids: Vec<String> = page.items.into_iter().filter(|id| !viewer.hides(id)).collect();
     Ok(Okay(identity_contract::page_of_people(&ctx, &ids, page.next_cursor).await?))
 }
 

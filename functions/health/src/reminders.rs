@@ -21,7 +21,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Job, Permission};
@@ -158,17 +157,12 @@ pub fn reminders_of(s: &Schedule, from: NaiveDate, to: NaiveDate, now: DateTime<
     out
 }
 
-fn put_request(r: &Reminder) -> ApiResult<WriteRequest> {
-    let item = r.to_item()?;
-    Ok(WriteRequest::builder()
-        .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?)
-        .build())
+fn put_request(r: &Reminder) -> ApiResult<Write> {
+    Write::put(r)
 }
 
-fn delete_request(key: &Key) -> ApiResult<WriteRequest> {
-    Ok(WriteRequest::builder()
-        .delete_request(DeleteRequest::builder().set_key(Some(key.to_item())).build().map_err(ApiError::internal)?)
-        .build())
+fn delete_request(key: &Key) -> ApiResult<Write> {
+    Ok(Write::delete(key.clone()))
 }
 
 fn key_of(r: &Reminder) -> Key {
@@ -339,7 +333,7 @@ pub async fn carry_forward(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value>
             if until >= horizon {
                 continue;
             }
-            let requests: Vec<WriteRequest> = reminders_of(&s, until + Duration::days(1), horizon, now)
+            let requests: Vec<Write> = reminders_of(&s, until + Duration::days(1), horizon, now)
                 .iter()
                 .map(put_request)
                 .collect::<ApiResult<_>>()?;

@@ -373,19 +373,7 @@ pub fn engagement_rate(media: &[InstagramMedia], followers: i64, now: DateTime<U
 }
 
 async fn put_all<E: Entity>(ctx: &AppContext, entities: &[E]) -> ApiResult<()> {
-    let mut requests = Vec::with_capacity(entities.len());
-    for e in entities {
-        requests.push(
-            aws_sdk_dynamodb::types::WriteRequest::builder()
-                .put_request(
-                    aws_sdk_dynamodb::types::PutRequest::builder()
-                        .set_item(Some(e.to_item()?))
-                        .build()
-                        .map_err(|e| ApiError::internal(e.to_string()))?,
-                )
-                .build(),
-        );
-    }
+    let requests = entities.iter().map(shared::table::Write::put).collect::<ApiResult<Vec<_>>>()?;
     ctx.table.batch_write(requests).await
 }
 
@@ -485,14 +473,11 @@ pub async fn purge(ctx: &AppContext, connection: &str) -> ApiResult<()> {
             .items
             .iter()
             .filter_map(|item| {
-                let pk = item.get(shared::table::PK)?.clone();
-                let sk = item.get(shared::table::SK)?.clone();
-                let del = aws_sdk_dynamodb::types::DeleteRequest::builder()
-                    .key(shared::table::PK, pk)
-                    .key(shared::table::SK, sk)
-                    .build()
-                    .ok()?;
-                Some(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(del).build())
+                let key = |name| match item.get(name) {
+                    Some(shared::table::AttrValue::S(v)) => Some(v.clone()),
+                    _ => None,
+                };
+                Some(shared::table::Write::delete(Key::new(key(shared::table::PK)?, key(shared::table::SK)?)))
             })
             .collect();
         ctx.table.batch_write(requests).await?;

@@ -176,24 +176,21 @@ fn unplace(l: &Listing) -> Vec<Write> {
 }
 
 /// A listing the viewer may see: it exists, is not deleted, and no block stands between them.
-pub async fn visible(ctx: &AppContext, viewer: Option<&str>, id: &str) -> ApiResult<Listing> {
+pub async fn visible(ctx: &AppContext, viewer: &Viewer, id: &str) -> ApiResult<Listing> {
     if !shared::ids::is_valid_id(id) {
         return Err(MarketError::ListingNotFound.into());
     }
     let l = ctx.table.get::<Listing>(&keys::listing_key(id)).await?.filter(|l| !l.deleted);
     let l = l.ok_or(MarketError::ListingNotFound)?;
-    if let Some(v) = viewer
-        && v != l.seller_id
-        && social_contract::blocked_between(ctx, v, &l.seller_id).await?
-    {
+    if viewer.hides(&l.seller_id) {
         return Err(MarketError::ListingNotFound.into());
     }
     Ok(l)
 }
 
-async fn own(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Listing> {
-    let l = visible(ctx, Some(me), id).await?;
-    if l.seller_id != me {
+async fn own(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Listing> {
+    let l = visible(ctx, &caller.as_viewer(), id).await?;
+    if l.seller_id != caller.user_id {
         return Err(MarketError::NotYourListing.into());
     }
     Ok(l)
@@ -296,7 +293,7 @@ pub async fn create(
 }
 
 pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<ListingView>> {
-    let l = visible(&ctx, viewer.id(), &id).await?;
+    let l = visible(&ctx, &viewer, &id).await?;
     Ok(Okay(hydrate(&ctx, viewer.id(), vec![l], &HashMap::new()).await?.remove(0)))
 }
 
@@ -337,7 +334,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<ListingPatch>,
 ) -> ApiResult<Okay<ListingView>> {
-    let mut l = own(&ctx, &caller.user_id, &id).await?;
+    let mut l = own(&ctx, &caller, &id).await?;
     if l.status != Status::Sale {
         return Err(MarketError::NotForSale.into());
     }
@@ -380,7 +377,7 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
-    let l = own(&ctx, &caller.user_id, &id).await?;
+    let l = own(&ctx, &caller, &id).await?;
     remove(&ctx, l, Vec::new()).await?;
     Ok(NoContent)
 }
@@ -430,7 +427,7 @@ async fn page_of(
 ) -> ApiResult<Okay<Page<ListingView>>> {
     let query = query.newest_first().paged(params, 20, 50)?;
     let page = ctx.table.query::<Listing>(&query).await?;
-    let hidden = social_contract::hidden_for(ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let listings = page.items.into_iter().filter(|l| !l.deleted && !hidden.contains(&l.seller_id)).collect();
     Ok(Okay(Page { items: hydrate(ctx, viewer.id(), listings, &HashMap::new()).await?, next_cursor: page.next_cursor }))
 }
@@ -465,7 +462,7 @@ pub async fn of_user(
         .newest_first()
         .paged(&params, 20, 50)?;
     let page = ctx.table.query_pointed::<Listing>(&query, keys::SELLING_PREFIX, keys::listing_key).await?;
-    let hidden = social_contract::hidden_for(&ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let listings = page.items.into_iter().filter(|l| !l.deleted && !hidden.contains(&l.seller_id)).collect();
     Ok(Okay(Page {
         items: hydrate(&ctx, viewer.id(), listings, &HashMap::new()).await?,
@@ -506,7 +503,7 @@ pub async fn nearby(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> Api
     let cells = covering_cells(lat, lng, radius_m);
     let queries: Vec<Query> = cells.iter().map(|c| Query::partition(keys::cell_partition(c)).limit(1000)).collect();
     let found = futures::future::join_all(queries.iter().map(|q| ctx.table.query::<Placed>(q))).await;
-    let hidden = social_contract::hidden_for(&ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let mut inside: Vec<(i64, String)> = Vec::new();
     for page in found {
         for p in page?.items {

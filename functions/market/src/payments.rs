@@ -274,7 +274,7 @@ pub async fn create_order(
     Path(id): Path<String>,
 ) -> ApiResult<Created<OrderView>> {
     let me = caller.user_id.clone();
-    let listing = visible(&ctx, Some(&me), &id).await?;
+    let listing = visible(&ctx, &caller.as_viewer(), &id).await?;
     if listing.seller_id == me {
         return Err(MarketError::OwnListing.into());
     }

@@ -73,7 +73,7 @@ pub async fn search(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> Api
         })
         .collect();
     let keys: Vec<Key> = ids.iter().map(|id| keys::listing_key(id)).collect();
-    let hidden = social_contract::hidden_for(&ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let listings: Vec<Listing> = ctx
         .table
         .batch_get::<Listing>(&keys)

@@ -92,7 +92,7 @@ async fn count(ctx: &AppContext, id: &str) -> ApiResult<i64> {
 
 pub async fn wish(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<WishState>> {
     let me = caller.user_id.clone();
-    let l = visible(&ctx, Some(&me), &id).await?;
+    let l = visible(&ctx, &caller.as_viewer(), &id).await?;
     if l.seller_id == me {
         return Err(MarketError::OwnListing.into());
     }
@@ -142,7 +142,7 @@ pub async fn wishlist(ctx: Arc<AppContext>, caller: Caller, params: Params) -> A
     let keys: Vec<Key> = page.items.iter().map(|w| keys::listing_key(&w.listing_id)).collect();
     let listings: Vec<Listing> =
         ctx.table.batch_get::<Listing>(&keys).await?.into_iter().flatten().filter(|l| !l.deleted).collect();
-    let hidden = social_contract::hidden_for(&ctx, Some(&me)).await?;
+    let hidden = caller.hidden.clone();
     let listings = listings.into_iter().filter(|l| !hidden.contains(&l.seller_id)).collect();
     Ok(Okay(Page { items: hydrate(&ctx, Some(&me), listings, &HashMap::new()).await?, next_cursor: page.next_cursor }))
 }

@@ -13,7 +13,7 @@ use shared::routes::{Access, Function, Method, Permission, int_param, param, sai
 use shared::table::Page;
 use shared::table::{Query, Write};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::{blocks_key, follower_key, following_key, hidden_for};
+use social_contract::{blocks_key, follower_key, following_key};
 use utoipa::ToSchema;
 
 use crate::error::SocialError;
@@ -164,7 +164,7 @@ async fn list(
 ) -> ApiResult<Okay<Page<Person>>> {
     let query = Query::partition(shared::keys::user_partition(user)).begins_with(prefix).paged(params, 9, 50)?;
     let page = ctx.table.query_items(&query).await?;
-    let hidden = hidden_for(ctx, viewer.id()).await?;
+    let hidden = viewer.hidden.clone();
     let ids: Vec<String> =
         page.items.iter().filter_map(|i| id_after(i, prefix)).filter(|id| !hidden.contains(id)).collect();
     Ok(Okay(identity_contract::page_of_people(ctx, &ids, page.next_cursor).await?))

@@ -25,6 +25,8 @@ use crate::sqs::Queues;
 #[derive(Debug, Default)]
 pub struct StreamMapping {
     paused: AtomicBool,
+    /// The mapping has seen the pause: it reads nothing more until it resumes.
+    stopped: AtomicBool,
     lose_results: AtomicU32,
     /// The last read found nothing new: everything committed so far was handed over.
     caught_up: AtomicBool,
@@ -36,7 +38,13 @@ pub struct StreamMapping {
 
 impl StreamMapping {
     pub fn pause(&self) {
+        self.stopped.store(false, Ordering::SeqCst);
         self.paused.store(true, Ordering::SeqCst);
+    }
+    /// Whether the mapping has seen the pause (no read or delivery is under way, and none
+    /// starts until it resumes).
+    pub fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
     }
     pub fn resume(&self) {
         self.paused.store(false, Ordering::SeqCst);
@@ -157,6 +165,7 @@ pub async fn run(
         }
         let idle = mapping.paused.load(Ordering::SeqCst);
         let batch = if idle {
+            mapping.stopped.store(true, Ordering::SeqCst);
             Vec::new()
         } else {
             match api.iterator(&arn, &shard, checkpoint.as_deref()).await {

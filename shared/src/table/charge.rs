@@ -1,38 +1,38 @@
 //! A write the request as a whole owes — the caller's write-rate counter — carried by the first
 //! write the handler makes instead of costing a call of its own.
 //!
-//! [`with_charge`] lends the pending write to the handler's task. The first transaction the
-//! handler makes takes it in as one more item (put first, so a full window is the error
-//! reported): the request's write and its count commit together, or neither does, and a request
-//! refused for another reason is not counted. A single-item write or a batch cannot take it in
-//! (a single write returns the item; a transaction costs twice the units), so it is written on
-//! its own just before them, as it always was. What is left after the handler — a request that
-//! wrote nothing through the table — is settled by the caller.
+//! The dispatcher gives each request its own table handle ([`Table::for_request`]) holding the
+//! pending write in a [`Slot`]. The first transaction the handler makes takes it in as one more
+//! item (put first, so a full window is the error reported): the request's write and its count
+//! commit together, or neither does, and a request refused for another reason is not counted.
+//! A single-item write or a batch cannot take it in (a single write returns the item; a
+//! transaction costs twice the units), so it is written on its own just before them. What is
+//! left after the handler — a request that wrote nothing through the table — is settled by the
+//! dispatcher from the slot it kept.
+//!
+//! [`Table::for_request`]: super::Table::for_request
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::Write;
 
-tokio::task_local! {
-    static PENDING: Mutex<Option<Write>>;
-}
+/// The pending charge of one request, shared by its table handle and the dispatcher.
+#[derive(Debug, Clone)]
+pub struct Slot(Arc<Mutex<Option<Write>>>);
 
-/// Runs `work` with `charge` pending; returns its output and the charge if nothing took it.
-pub async fn with_charge<F: std::future::Future>(charge: Option<Write>, work: F) -> (F::Output, Option<Write>) {
-    PENDING
-        .scope(Mutex::new(charge), async move {
-            let out = work.await;
-            (out, take())
-        })
-        .await
-}
+impl Slot {
+    pub(super) fn new(charge: Option<Write>) -> Self {
+        Self(Arc::new(Mutex::new(charge)))
+    }
 
-/// The pending charge, if this task has one; nobody else will write it.
-pub(super) fn take() -> Option<Write> {
-    PENDING.try_with(|p| p.lock().unwrap_or_else(|e| e.into_inner()).take()).ok().flatten()
-}
+    /// The pending charge, if nothing took it yet; nobody else will write it.
+    pub fn take(&self) -> Option<Write> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 
-/// Gives back a charge whose transaction failed: the next write carries it.
-pub(super) fn give_back(charge: Write) {
-    let _ = PENDING.try_with(|p| *p.lock().unwrap_or_else(|e| e.into_inner()) = Some(charge));
+    /// Makes `charge` pending (the dispatcher, once the guard knows the caller; or a charge
+    /// whose transaction failed, given back: the next write carries it).
+    pub fn put(&self, charge: Write) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(charge);
+    }
 }

@@ -242,6 +242,27 @@ impl Write {
         Ok(built.build())
     }
 
+    /// The write as one request of a BatchWriteItem: a put or a delete, with no condition.
+    fn into_batch_request(self) -> ApiResult<aws_sdk_dynamodb::types::WriteRequest> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+        if self.condition.is_some() {
+            return Err(ApiError::internal("a batch write has no conditions"));
+        }
+        Ok(match self.kind {
+            WriteKind::Put(item) => WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ApiError::internal)?)
+                .build(),
+            WriteKind::Delete(key) => WriteRequest::builder()
+                .delete_request(
+                    DeleteRequest::builder().set_key(Some(key.to_item())).build().map_err(ApiError::internal)?,
+                )
+                .build(),
+            WriteKind::Update { .. } | WriteKind::Check(_) => {
+                return Err(ApiError::internal("a batch write holds only puts and deletes"));
+            }
+        })
+    }
+
     fn failed(self) -> ApiError {
         self.condition.map(|c| c.on_fail).unwrap_or_else(|| TableError::Changed.into())
     }
@@ -465,11 +486,23 @@ pub struct Table {
     client: Client,
     name: String,
     cursors: CursorCodec,
+    /// The write the request as a whole owes, when this handle is a request's (see [`charge`]).
+    charge: Option<charge::Slot>,
 }
 
 impl Table {
     pub fn new(client: Client, name: impl Into<String>, cursor_secret: &[u8]) -> Self {
-        Self { client, name: name.into(), cursors: CursorCodec::new(cursor_secret) }
+        Self { client, name: name.into(), cursors: CursorCodec::new(cursor_secret), charge: None }
+    }
+
+    /// This table as one request sees it: its calls go through `client` (the request's own
+    /// interceptors), and its first transaction carries `charge`, which the returned slot
+    /// hands back if nothing took it.
+    pub fn for_request(&self, client: Client, charge: Option<Write>) -> (Table, charge::Slot) {
+        let slot = charge::Slot::new(charge);
+        let table =
+            Table { client, name: self.name.clone(), cursors: self.cursors.clone(), charge: Some(slot.clone()) };
+        (table, slot)
     }
     pub fn client(&self) -> &Client {
         &self.client
@@ -510,10 +543,15 @@ impl Table {
         self.write_one(w).await
     }
 
+    /// The request's pending charge, if this handle is a request's and nothing took it yet.
+    fn take_charge(&self) -> Option<Write> {
+        self.charge.as_ref().and_then(charge::Slot::take)
+    }
+
     /// Writes the request's pending charge (see [`charge`]) on its own, before a write that
     /// cannot carry it.
     async fn settle_charge(&self) -> ApiResult<()> {
-        match charge::take() {
+        match self.take_charge() {
             Some(c) => self.write_one(c).await.map(|_| ()),
             None => Ok(()),
         }
@@ -595,7 +633,7 @@ impl Table {
         if writes.is_empty() {
             return Ok(());
         }
-        let Some(c) = charge::take() else { return self.transact_now(writes).await };
+        let Some(c) = self.take_charge() else { return self.transact_now(writes).await };
         if writes.len() >= 100 {
             self.write_one(c).await?;
             return self.transact_now(writes).await;
@@ -607,8 +645,8 @@ impl Table {
             Err(failure) => {
                 let mut writes = writes.into_iter();
                 // Not taken: the next write carries it.
-                if let Some(c) = writes.next() {
-                    charge::give_back(c);
+                if let (Some(c), Some(slot)) = (writes.next(), &self.charge) {
+                    slot.put(c);
                 }
                 Err(failure.into_error(writes, 1))
             }
@@ -664,8 +702,10 @@ impl Table {
     }
 
     /// Unconditional puts and deletes in BatchWriteItem chunks of 25, retrying unprocessed
-    /// items; fails (never `Ok` with items unwritten) when some stay unprocessed.
-    pub async fn batch_write(&self, requests: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> ApiResult<()> {
+    /// items; fails (never `Ok` with items unwritten) when some stay unprocessed. A batch takes
+    /// only [`Write::put`]s and [`Write::delete`]s without conditions (BatchWriteItem has none).
+    pub async fn batch_write(&self, writes: Vec<Write>) -> ApiResult<()> {
+        let requests = writes.into_iter().map(Write::into_batch_request).collect::<ApiResult<Vec<_>>>()?;
         self.settle_charge().await?;
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();

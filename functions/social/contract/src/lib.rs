@@ -4,10 +4,8 @@
 pub mod keys;
 pub mod reports;
 
-use std::collections::HashSet;
-
 use shared::keys::user_partition;
-use shared::table::{Query, SortKey};
+use shared::table::Query;
 use shared::{ApiResult, AppContext};
 
 pub use keys::{blocked_by_key, blocks_key, follower_key, following_key};
@@ -20,15 +18,9 @@ shared::domain_errors! {
     }
 }
 
-/// Whether either of the two blocks the other: free when one of them is the signed-in caller
-/// (the guard read whom they do not see with the session), else one BatchGetItem.
+/// Whether either of two users blocks the other, when neither is the caller (one
+/// BatchGetItem; for the caller, `Caller::hides` and `Viewer::hides` know it already).
 pub async fn blocked_between(ctx: &AppContext, a: &str, b: &str) -> ApiResult<bool> {
-    if let Some(hidden) = shared::account::known_hidden(a) {
-        return Ok(hidden.contains(b));
-    }
-    if let Some(hidden) = shared::account::known_hidden(b) {
-        return Ok(hidden.contains(a));
-    }
     let found = ctx.table.batch_get_items(&[blocks_key(a, b), blocks_key(b, a)]).await?;
     Ok(found.iter().any(Option::is_some))
 }
@@ -71,16 +63,4 @@ fn others(items: &[shared::table::Item]) -> impl Iterator<Item = String> + '_ {
         Some(shared::table::AttrValue::S(sk)) => sk.split_once('#').map(|(_, other)| other.to_string()),
         _ => None,
     })
-}
-
-/// Everyone `me` blocks or is blocked by: their content is left out of `me`'s lists. Free for
-/// the signed-in caller (read with the session); for anyone else one query of `me`'s partition
-/// (`BLOCKS#` and `BLOCKEDBY#` share the prefix `BLOCK`).
-pub async fn hidden_for(ctx: &AppContext, me: Option<&str>) -> ApiResult<HashSet<String>> {
-    let Some(me) = me else { return Ok(HashSet::new()) };
-    if let Some(hidden) = shared::account::known_hidden(me) {
-        return Ok((*hidden).clone());
-    }
-    let q = Query::partition(user_partition(me)).sort(SortKey::BeginsWith(keys::ANY_BLOCK.into())).limit(500);
-    Ok(others(&ctx.table.query_items_all(&q, None).await?).collect())
 }

@@ -202,7 +202,12 @@ async fn without_its_send_to_the_notices_queue_the_relay_is_refused_and_no_notic
         })
         .await;
     assert_eq!((refusal.action.as_str(), refusal.resource.as_str()), ("sqs:SendMessage", notices.as_str()));
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // The mapping has moved past every refused message (each tried 11 times, then to the
+    // failure destination): the notice had every chance to arrive.
+    t.eventually(std::time::Duration::from_secs(90), "the relay to move past the refused messages", || async {
+        t.stack.streams.caught_up().then_some(())
+    })
+    .await;
     let inbox = t.call(reqwest::Method::GET, "/notifications", None, Some(&reader.access)).await;
     assert!(
         !inbox.body["items"].as_array().unwrap().iter().any(|n| n["type"] == "NOTICE"),

@@ -415,7 +415,6 @@ async fn auto_delete_removes_negative_and_banned_comments_once() {
         t.stack.ctx.sqs.send_message().queue_url(&url).message_body(&body).send().await.unwrap();
     }
     let calls_before = t.stack.comprehend.batch_calls();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     t.settle().await;
     let again = get(&t, &format!("/pets/{choco}/instagram/comments/stats"), &ann).await;
     assert_eq!(again.body, stats.body, "counts unchanged by redelivery");

@@ -19,6 +19,14 @@ fn feed_ids(page: &Value) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
 }
 
+/// Pauses the stream mapping and waits until it has seen the pause: nothing committed after
+/// this returns is relayed until it resumes.
+async fn stop_the_relay(t: &TestStack) {
+    t.stack.streams.pause();
+    t.eventually(Duration::from_secs(5), "the relay to stop", || async { t.stack.streams.stopped().then_some(()) })
+        .await;
+}
+
 #[tokio::test]
 async fn a_relay_killed_between_commit_and_delivery_still_delivers_once() {
     let t = TestStack::start().await;
@@ -32,13 +40,12 @@ async fn a_relay_killed_between_commit_and_delivery_still_delivers_once() {
     .await;
 
     // The relay is down: the post and its comment commit, their messages wait in the stream.
-    t.stack.streams.pause();
+    stop_the_relay(&t).await;
     let post = t.post("/posts", json!({"content": "산책 다녀왔어요"}), Some(&ann.access)).await;
     assert_eq!(post.status, 201);
     let post_id = post.body["id"].as_str().unwrap().to_string();
     let r = t.post(&format!("/posts/{post_id}/comments"), json!({"content": "좋아요!"}), Some(&bob.access)).await;
     assert_eq!(r.status, 201);
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let bobs_feed = t.call(Method::GET, "/feed", None, Some(&bob.access)).await.body;
     assert!(!feed_ids(&bobs_feed).contains(&post_id), "nothing is relayed while the relay is down");
     assert_eq!(notifications(&t, &ann).await.len(), 1);
@@ -59,7 +66,7 @@ async fn a_relay_killed_between_commit_and_delivery_still_delivers_once() {
     let invocations = t.stack.streams.records_delivered.load(Ordering::SeqCst) - delivered_before;
     assert!(invocations >= 2 * 3, "the batch was delivered twice ({invocations} records)");
     // Once in effect: one feed entry, one comment notification, however often it was relayed.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    t.settle().await;
     let feed = t.call(Method::GET, "/feed", None, Some(&bob.access)).await.body;
     assert_eq!(feed_ids(&feed).iter().filter(|id| **id == post_id).count(), 1);
     let kinds: Vec<String> =
@@ -113,7 +120,7 @@ async fn the_index_follows_posts_whatever_order_the_messages_come_in() {
     };
     // Created and edited while the relay is down, then the messages come (twice): the index
     // holds the post as it is now, once.
-    t.stack.streams.pause();
+    stop_the_relay(&t).await;
     let post = t.post("/posts", json!({"content": "한강 산책 #산책"}), Some(&ann.access)).await.body;
     let id = post["id"].as_str().unwrap().to_string();
     let r = t

@@ -132,7 +132,6 @@ async fn every_connection_of_a_user_gets_the_push_and_a_vanished_one_is_forgotte
     let mut connections = shared::push::connections_of(ctx, &ann.user_id).await.unwrap();
     assert_eq!(connections.len(), 3);
     drop(stale);
-    tokio::time::sleep(Duration::from_millis(300)).await;
     // Find the one that closed, make it look vanished: API Gateway forgot it, the table did not.
     let ws = t.stack.websocket.as_ref().unwrap();
     t.eventually(Duration::from_secs(5), "the stale socket is closed", || async {

@@ -64,7 +64,7 @@ async fn index_lag_is_a_switch_of_the_fault_api_and_only_index_queries_lag() {
     fault(&t, json!({"service": "dynamodb", "error": "IndexLag", "lagMs": 1500})).await;
     assert_eq!(t.get("/_local/faults").await.body["indexLagMs"], 1500);
     let before = post(&t, &ann, "스위치 전에 쓴 글").await;
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    t.indexed().await;
 
     let written = Instant::now();
     let id = post(&t, &ann, "인덱스는 늦게 알아요").await;
@@ -253,7 +253,12 @@ async fn partial_batches_are_finished_and_a_batch_that_stays_undone_is_retried_n
     fault(&t, json!({"service": "dynamodb", "operation": "BatchWriteItem", "error": "UnprocessedItems", "share": 1.0}))
         .await;
     let q = post(&t, &ann, "배치가 전혀 안 되는 동안 쓴 글").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The fan-out ran and gave up at least once (the table layer tries a batch 8 times).
+    t.eventually(Duration::from_secs(20), "the fan-out's batches refused", || async {
+        let fired = t.get("/_local/faults").await.body["rules"][0]["fired"].as_u64().unwrap_or(0);
+        (fired >= 8).then_some(())
+    })
+    .await;
     let key = diary::keys::feed_entry_key(&fans[0].user_id, &q);
     assert!(t.stack.ctx.table.get_item(&key).await.unwrap().is_none(), "nothing written while no batch goes through");
     fault(&t, json!({"service": "dynamodb", "operation": "BatchGetItem", "error": "UnprocessedItems", "share": 1.0}))
@@ -361,8 +366,7 @@ async fn the_room_list_reads_every_room_past_a_thousand() {
                 }
             }
             copy.insert("updatedAt".into(), shared::table::time(at));
-            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(copy)).build().unwrap();
-            requests.push(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build());
+            requests.push(shared::table::Write::put_item(copy));
         }
     }
     table.batch_write(requests).await.unwrap();
@@ -422,8 +426,7 @@ async fn a_push_reaches_a_live_connection_behind_a_hundred_stale_ones() {
                     *s = s.replace(&live_id, &stale);
                 }
             }
-            let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(copy)).build().unwrap();
-            requests.push(aws_sdk_dynamodb::types::WriteRequest::builder().put_request(put).build());
+            requests.push(shared::table::Write::put_item(copy));
         }
     }
     table.batch_write(requests).await.unwrap();
