@@ -12,7 +12,6 @@
 //! | outbox message | `OUTBOX#<id>` | `MESSAGE` (GSI1 `OUTBOX#PENDING#<shard>`, `<id>`, until sent) |
 //! | live WebSocket connection | `USER#<id>` | `CONN#<connection>` (TTL 2 h) |
 //! | the same, by connection | `CONN#<connection>` | `CONNECTION` (TTL 2 h) |
-//! | audit record | `AUDIT#<id>` | `RECORD` (GSI1 `AUDITS`, GSI2 `AUDITBY#<actor>`, GSI3 `AUDITON#<target>`, each `<id>`) |
 
 use crate::table::Key;
 
@@ -67,31 +66,4 @@ pub fn user_connection_key(user_id: &str, connection_id: &str) -> Key {
 /// A connection by its id (each frame finds its user here).
 pub fn connection_key(connection_id: &str) -> Key {
     Key::new(format!("{CONNECTION_PREFIX}{connection_id}"), "CONNECTION")
-}
-
-/// One shard of one year's daily counters. The shard is in the partition key, not only in the
-/// item: every post, comment and chat message adds to its day's counters, which at a million
-/// daily users is about 2,600 WCU at peak (`scale-sim`), more than one partition's 1,000.
-pub fn stats_partition(year: i32, shard: u32) -> String {
-    format!("STATS#{year}#{shard}")
-}
-
-/// One shard of one day's counters: writes spread over the shards' partitions.
-pub fn stats_key(day: chrono::NaiveDate, shard: u32) -> Key {
-    Key::new(stats_partition(chrono::Datelike::year(&day), shard), day.format("%Y-%m-%d").to_string())
-}
-
-/// GSI1 partition of every audit record.
-pub const ALL_AUDIT_RECORDS: &str = "AUDITS";
-
-pub fn audit_record_key(id: &str) -> Key {
-    Key::new(format!("AUDIT#{id}"), "RECORD")
-}
-
-pub fn audit_by_actor_partition(actor: &str) -> String {
-    format!("AUDITBY#{actor}")
-}
-
-pub fn audit_on_target_partition(target: &str) -> String {
-    format!("AUDITON#{target}")
 }

@@ -14,10 +14,8 @@
 //! | [`keys`] | the kernel's keys (the user partition, account and session items, its own mechanics) |
 //! | [`auth`] | access tokens and the caller's identity |
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
-//! | [`moderation`] | reported content's snapshots, and the orders that have a domain remove its content |
 //! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
 //! | [`runtime`] | the Lambda entry points each binary calls |
-//! | [`stats`] | the daily counters behind the administrators' statistics, kept in the write path |
 //! | [`socket`], [`push`] | WebSocket routes with typed handlers; pushing frames to a user's live connections |
 
 pub mod account;
@@ -37,7 +35,6 @@ pub mod keys;
 pub mod logging;
 pub mod mail;
 pub mod media;
-pub mod moderation;
 pub mod openapi;
 pub mod outbox;
 pub mod push;
@@ -47,11 +44,9 @@ pub mod routes;
 pub mod runtime;
 pub mod schema;
 pub mod socket;
-pub mod stats;
 pub mod table;
 pub mod text;
 pub mod threads;
-pub mod trail;
 pub mod validate;
 pub mod worker;
 

@@ -23,7 +23,7 @@ pub static LIST: Function =
             int_param("limit", false, "page size, default 20", 1, 100),
         ]);
 
-pub use shared::trail::{Record, record};
+pub use moderation_contract::trail::{Record, record};
 
 pub async fn list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Page<Record>>> {
     let query = match (params.get("actorId"), params.get("targetId")) {

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
+use moderation_contract::moderation::{Removal, Snapshot, TargetType};
 use serde::Serialize;
 use serde_json::json;
 use shared::handler::{Accepted, Caller, Params, Path, RequestId};
-use shared::moderation::{Removal, Snapshot, TargetType};
 use shared::routes::{Access, Function, Method, Permission, param, said};
 use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
@@ -104,16 +104,11 @@ async fn remove(
     request: &RequestId,
 ) -> ApiResult<Accepted<RemovalOrdered>> {
     let reason = reason(params)?;
-    let found: Option<Snapshot> = match target_type {
-        TargetType::Post => diary_contract::post_snapshot(ctx, id).await?,
-        TargetType::Comment => diary_contract::comment_snapshot(ctx, id).await?,
-        TargetType::MarketPost => market_contract::listing_snapshot(ctx, id).await?,
-        TargetType::CommunityPost => community_contract::post_snapshot(ctx, id).await?,
-        TargetType::CommunityComment => community_contract::comment_snapshot(ctx, id).await?,
-        _ => None,
-    };
+    let owner = crate::registry::reportable(target_type).ok_or(AdminError::ContentNotFound)?;
+    let queue = owner.removals.ok_or(AdminError::ContentNotFound)?;
+    let found: Option<Snapshot> =
+        (owner.snapshot)(ctx, moderation_contract::moderation::Target { id, context_id: None, asker: None }).await?;
     let snapshot = found.ok_or(AdminError::ContentNotFound)?;
-    let queue = target_type.removal_queue().ok_or(AdminError::ContentNotFound)?;
     let removal = Removal {
         id: shared::ids::new_id(ctx.now()),
         target_type,

@@ -15,5 +15,8 @@ shared::domain_errors! {
         CannotChangeOwnRole => (403, "CANNOT_CHANGE_OWN_ROLE", "Another administrator changes your role."),
         AdvertiserRole => (409, "ADVERTISER_ROLE", "Advertisers keep their role."),
         RoleChanged => (409, "CONCURRENT_UPDATE", "The account changed meanwhile, or is not active."),
+        TargetNotFound => (404, "TARGET_NOT_FOUND", "Nothing to report there."),
+        CannotReportSelf => (400, "CANNOT_REPORT_SELF", "You cannot report yourself or your own content."),
+        AlreadyReported => (409, "ALREADY_REPORTED", "You already reported this; moderators will look at it."),
     }
 }

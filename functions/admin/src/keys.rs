@@ -1,7 +1,7 @@
-//! Administration's keys: the audit trail's are the kernel's (every domain records its
-//! administrative actions), re-exported here for the list.
+//! Administration's keys: the audit trail's and the reports' live in its contract (every domain
+//! records its administrative actions; users file reports), re-exported here for the lists.
 
-pub use shared::keys::{
+pub use moderation_contract::keys::{
     ALL_AUDIT_RECORDS as ALL_RECORDS, audit_by_actor_partition as by_actor_partition,
     audit_on_target_partition as on_target_partition,
 };

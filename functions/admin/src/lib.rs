@@ -1,5 +1,5 @@
-//! Administration (every endpoint for role ADMIN only): blocking and unblocking accounts — the
-//! very next write of a blocked account is refused and its open connections are told at once —,
+//! Administration (every endpoint for role ADMIN only, but users filing reports): blocking and
+//! unblocking accounts — the very next write of a blocked account is refused and its open connections are told at once —,
 //! lifting temporary blocks when they end, deciding reports, removing content, statistics, and
 //! the audit trail of every administrative action.
 //! Item layout: [`keys`].
@@ -8,8 +8,10 @@ pub mod audit;
 pub mod blocks;
 pub mod content;
 pub mod error;
+pub mod filing;
 pub mod keys;
 pub mod notices;
+pub mod registry;
 pub mod reports;
 pub mod roles;
 pub mod stats;
@@ -22,6 +24,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 pub const DOMAIN: Domain = Domain {
     name: "admin",
     functions: &[
+        &filing::CREATE,
         &users::LIST,
         &users::GET,
         &blocks::BLOCK,

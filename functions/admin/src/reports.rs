@@ -5,25 +5,25 @@
 //!
 //! One transaction holds the decision: the reports it closes, its effect (the block, or the
 //! removal order committed to the content's own domain through the outbox — see
-//! [`shared::moderation`]), the reporters' notices and the audit record. Past about thirty other
+//! [`moderation_contract::moderation`]), the reporters' notices and the audit record. Past about thirty other
 //! reports the rest close in follow-up transactions, each still conditional on being open.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use identity_contract::Block;
+use moderation_contract::moderation::{Removal, TargetType};
+use moderation_contract::reports::{Decision, Report, ReportStatus};
+use moderation_contract::stats::Metric;
 use notifications_contract::{NotificationEvent, NotificationKind};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::handler::{Caller, Json, Okay, Params, Path, RequestId};
 use shared::http::PageRequest;
-use shared::moderation::{Removal, TargetType};
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param};
-use shared::stats::Metric;
 use shared::table::{Page, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
-use social_contract::reports::{Decision, Report, ReportStatus};
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -81,7 +81,7 @@ pub async fn list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiRe
                 .ok_or_else(|| ApiError::validation("targetType", "INVALID", TARGET_TYPES.join(", ")))?,
         ),
     };
-    let query = social_contract::reports::with_status(status).paged(&params, 20, 100)?;
+    let query = moderation_contract::reports::with_status(status).paged(&params, 20, 100)?;
     let mut page = ctx.table.query::<Report>(&query).await?;
     // Of one kind: the page keeps its cursor, so a short page is followed like any other.
     if let Some(t) = target {
@@ -100,12 +100,13 @@ pub struct ReportDetail {
 }
 
 async fn load(ctx: &AppContext, id: &str) -> ApiResult<Report> {
-    social_contract::reports::report(ctx, id).await?.ok_or_else(|| AdminError::ReportNotFound.into())
+    moderation_contract::reports::report(ctx, id).await?.ok_or_else(|| AdminError::ReportNotFound.into())
 }
 
 pub async fn get(ctx: Arc<AppContext>, _admin: Caller, Path(id): Path<String>) -> ApiResult<Okay<ReportDetail>> {
     let report = load(&ctx, &id).await?;
-    let mut other_reports = social_contract::reports::reports_on(&ctx, report.target_type, &report.target_id).await?;
+    let mut other_reports =
+        moderation_contract::reports::reports_on(&ctx, report.target_type, &report.target_id).await?;
     other_reports.retain(|r| r.id != report.id);
     Ok(Okay(ReportDetail { report, other_reports }))
 }
@@ -183,7 +184,7 @@ pub struct DecisionResult {
 
 /// Writes that close `report` and tell its reporter.
 fn closing(ctx: &AppContext, report: &Report, status: ReportStatus, decision: &Decision) -> ApiResult<Vec<Write>> {
-    let mut writes = social_contract::reports::close(report, status, decision, AdminError::ReportDecided)?;
+    let mut writes = moderation_contract::reports::close(report, status, decision, AdminError::ReportDecided)?;
     writes.extend(notifications_contract::outbox(
         ctx,
         vec![NotificationEvent {
@@ -258,7 +259,8 @@ pub async fn decide(
             blocked = Some((user, until));
         }
         Outcome::DeleteContent => {
-            let queue = report.target_type.removal_queue().ok_or_else(|| {
+            let removals = crate::registry::reportable(report.target_type).and_then(|r| r.removals);
+            let queue = removals.ok_or_else(|| {
                 ApiError::validation("result", "NOT_APPLICABLE", "an account cannot be deleted: block it instead")
             })?;
             let removal = Removal {
@@ -275,7 +277,7 @@ pub async fn decide(
     }
 
     // Every other open report on the same target closes with it.
-    let mut others = social_contract::reports::reports_on(&ctx, report.target_type, &report.target_id).await?;
+    let mut others = moderation_contract::reports::reports_on(&ctx, report.target_type, &report.target_id).await?;
     others.retain(|r| r.id != report.id && r.status == ReportStatus::Open);
     let later = others.split_off(others.len().min(FIRST_BATCH));
     let closed = 1 + others.len() + later.len();
@@ -293,7 +295,7 @@ pub async fn decide(
     let mut writes = closing(&ctx, &report, status, &decision)?;
     writes.extend(effect);
     writes.push(audit);
-    writes.push(shared::stats::count(now, &[(Metric::ReportsClosed, 1 + others.len() as i64)]));
+    writes.push(moderation_contract::stats::count(now, &[(Metric::ReportsClosed, 1 + others.len() as i64)]));
     for other in &others {
         writes.extend(closing(&ctx, other, status, &decision)?);
     }
@@ -310,7 +312,8 @@ pub async fn decide(
 /// Closes `reports` with a decision already taken: together, or one by one when one of them was
 /// closed meanwhile (that one is left as it is).
 async fn close_later(ctx: &AppContext, reports: &[Report], status: ReportStatus, decision: &Decision) -> ApiResult<()> {
-    let mut writes = vec![shared::stats::count(ctx.now(), &[(Metric::ReportsClosed, reports.len() as i64)])];
+    let mut writes =
+        vec![moderation_contract::stats::count(ctx.now(), &[(Metric::ReportsClosed, reports.len() as i64)])];
     for r in reports {
         writes.extend(closing(ctx, r, status, decision)?);
     }
@@ -318,7 +321,7 @@ async fn close_later(ctx: &AppContext, reports: &[Report], status: ReportStatus,
         Err(e) if e.is(&AdminError::ReportDecided) => {
             for r in reports {
                 let mut writes = closing(ctx, r, status, decision)?;
-                writes.push(shared::stats::count(ctx.now(), &[(Metric::ReportsClosed, 1)]));
+                writes.push(moderation_contract::stats::count(ctx.now(), &[(Metric::ReportsClosed, 1)]));
                 match ctx.table.transact(writes).await {
                     Err(e) if e.is(&AdminError::ReportDecided) => {}
                     other => other?,

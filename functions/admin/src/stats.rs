@@ -1,14 +1,14 @@
-//! Statistics from the daily counters ([`shared::stats`]): sign-ups bucketed by day, week
+//! Statistics from the daily counters ([`moderation_contract::stats`]): sign-ups bucketed by day, week
 //! (Monday first) or month (from the 1st), and a per-day overview of the product's activity. Days
 //! are Korean days; a range defaults to the last 30 days, and days without activity count 0.
 
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
+use moderation_contract::stats::{DayCounts, Metric};
 use serde::Serialize;
 use shared::handler::{Caller, Okay, Params};
 use shared::routes::{Access, Function, Method, Permission, enum_param, param};
-use shared::stats::{DayCounts, Metric};
 use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
@@ -57,7 +57,7 @@ fn date(params: &Params, name: &str) -> ApiResult<Option<NaiveDate>> {
 }
 
 fn range(ctx: &AppContext, params: &Params) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let to = date(params, "to")?.unwrap_or_else(|| shared::stats::day_of(ctx.now()));
+    let to = date(params, "to")?.unwrap_or_else(|| moderation_contract::stats::day_of(ctx.now()));
     let from = date(params, "from")?.unwrap_or(to - Duration::days(29));
     if from > to {
         return Err(ApiError::validation("from", "OUT_OF_RANGE", "on or before 'to'"));
@@ -122,7 +122,7 @@ pub async fn signups(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> Ap
         Some(_) => return Err(ApiError::validation("grain", "INVALID", "day, week or month")),
     };
     let (from, to) = range(&ctx, &params)?;
-    let days = shared::stats::days(&ctx, from, to).await?;
+    let days = moderation_contract::stats::days(&ctx, from, to).await?;
     let mut buckets = Vec::new();
     let mut start = grain.start(from);
     while start <= to {
@@ -156,7 +156,7 @@ pub struct Overview {
 
 pub async fn overview(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Overview>> {
     let (from, to) = range(&ctx, &params)?;
-    let mut found = shared::stats::days(&ctx, from, to).await?;
+    let mut found = moderation_contract::stats::days(&ctx, from, to).await?;
     let mut days = Vec::new();
     let mut totals = DayCounts::default();
     let mut day = from;

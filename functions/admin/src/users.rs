@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use identity_contract::AccountRecord;
+use moderation_contract::reports::Report;
 use serde::Serialize;
 use shared::handler::{Caller, Okay, Params, Path};
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param};
 use shared::table::{Gsi, Page, Query};
 use shared::{ApiError, ApiResult, AppContext, handler};
-use social_contract::Report;
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -93,8 +93,10 @@ pub async fn get(ctx: Arc<AppContext>, _admin: Caller, Path(id): Path<String>) -
         .next()
         .ok_or(AdminError::UserNotFound)?;
     let history = Query::partition(keys::on_target_partition(&id)).index(Gsi::Gsi3).newest_first().limit(100);
-    let (reports, records) =
-        futures::try_join!(social_contract::open_reports_against(&ctx, &id), ctx.table.query::<Record>(&history))?;
+    let (reports, records) = futures::try_join!(
+        moderation_contract::reports::open_reports_against(&ctx, &id),
+        ctx.table.query::<Record>(&history)
+    )?;
     let block_history = records.items.into_iter().filter(|r| r.action.starts_with("USER_")).collect();
     Ok(Okay(AccountDetail { account, open_reports: reports, block_history }))
 }

@@ -580,7 +580,7 @@ pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) ->
     Ok(Okay(Page { items: views(&ctx, page.items).await?, next_cursor: page.next_cursor }))
 }
 
-use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
+use moderation_contract::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
 
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
@@ -614,7 +614,7 @@ pub async fn admin_decide(
             .value(":seen", shared::table::time(seen)),
     ];
     let action = if ad.status == AdStatus::Approved { "AD_APPROVE" } else { "AD_REJECT" };
-    let (_, audit) = shared::trail::record(
+    let (_, audit) = moderation_contract::trail::record(
         &ctx,
         &admin.user_id,
         action,

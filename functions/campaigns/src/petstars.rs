@@ -344,7 +344,7 @@ pub async fn admin_list(
     })))
 }
 
-use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
+use moderation_contract::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
 
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
@@ -400,7 +400,7 @@ pub async fn admin_decide(
         writes.push(identity_contract::join_audience(identity_contract::Audience::Petstars, &star.owner_id));
     }
     let action = if decided.status == PetStarStatus::Active { "PETSTAR_APPROVE" } else { "PETSTAR_REJECT" };
-    let (_, audit) = shared::trail::record(
+    let (_, audit) = moderation_contract::trail::record(
         &ctx,
         &admin.user_id,
         action,

@@ -166,7 +166,7 @@ pub async fn send(
                 .value(":c", n(message.seq))
                 .value(":m", s(&message.id))
                 .if_present(ChatError::NotAMember),
-            shared::stats::count(now, &[(shared::stats::Metric::ChatMessages, 1)]),
+            moderation_contract::stats::count(now, &[(moderation_contract::stats::Metric::ChatMessages, 1)]),
         ]);
         match ctx.table.transact(writes).await {
             Ok(()) => {

@@ -1,11 +1,11 @@
-//! Chat's removal worker: a message a moderator removed (see [`shared::moderation`]) loses its
+//! Chat's removal worker: a message a moderator removed (see [`moderation_contract::moderation`]) loses its
 //! text and photo but keeps its place, so the conversation still reads in order; the room's
 //! members are told at once (`chat.messageDeleted`) and the sender is told why.
 
 use std::sync::Arc;
 
+use moderation_contract::moderation::{Removal, TargetType};
 use serde::Serialize;
-use shared::moderation::{Removal, TargetType};
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Write, b, s};
 use shared::worker::MessageError;

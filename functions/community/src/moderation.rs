@@ -1,15 +1,16 @@
 //! The community board's removal worker: posts and comments a moderator removed (see
-//! [`shared::moderation`]) are deleted exactly as their author's delete does, and the author is
+//! [`moderation_contract::moderation`]) are deleted exactly as their author's delete does, and the author is
 //! told why in the same transaction. Content already gone is a removal done.
 
 use std::sync::Arc;
 
 use community_contract::keys;
-use shared::moderation::{Removal, TargetType, gone_is_done};
+use moderation_contract::moderation::{Removal, TargetType, gone_is_done};
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
 use shared::{AppContext, queues};
 
+use crate::error::CommunityError;
 use crate::posts::CommunityPost;
 
 pub static REMOVAL_WORKER: Function = Function::worker(
@@ -26,18 +27,23 @@ pub static REMOVAL_WORKER: Function = Function::worker(
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
 
+/// What the board answers for content already gone.
+fn gone(e: &shared::ApiError) -> bool {
+    e.is(&CommunityError::PostNotFound) || e.is(&CommunityError::CommentNotFound)
+}
+
 pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), MessageError> {
     match removal.target_type {
         TargetType::CommunityPost => {
             let post = ctx.table.get::<CommunityPost>(&keys::post_key(&removal.target_id)).await?;
             let Some(post) = post.filter(|p| !p.deleted) else { return Ok(()) };
             let told = notifications_contract::content_removed(&ctx, &removal, &post.author_id)?;
-            gone_is_done(crate::posts::remove(&ctx, &post, told).await)
+            gone_is_done(crate::posts::remove(&ctx, &post, told).await, gone)
         }
         TargetType::CommunityComment => {
             let (pointer, comment) = match crate::comments::find(&ctx, &removal.target_id).await {
                 Ok(found) => found,
-                Err(e) if e.status().as_u16() == 404 => return Ok(()),
+                Err(e) if gone(&e) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
             if comment.deleted {
@@ -47,7 +53,7 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
                 notifications_contract::content_removed(&ctx, &removal, &comment.author_id)
             })
             .await;
-            gone_is_done(result)
+            gone_is_done(result, gone)
         }
         other => Err(MessageError::Permanent(format!("the community board holds no {}", other.as_str()))),
     }

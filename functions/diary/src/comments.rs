@@ -243,7 +243,7 @@ pub async fn create(
     }
     let events = told;
     writes.extend(notifications_contract::outbox(&ctx, events)?);
-    writes.push(shared::stats::count(ctx.now(), &[(shared::stats::Metric::Comments, 1)]));
+    writes.push(moderation_contract::stats::count(ctx.now(), &[(moderation_contract::stats::Metric::Comments, 1)]));
     ctx.table.transact(writes).await?;
     Ok(Created(views(&ctx, vec![comment]).await?.remove(0)))
 }

@@ -1,14 +1,15 @@
 //! The diary's removal worker: posts and comments a moderator removed (see
-//! [`shared::moderation`]) are deleted exactly as their author's delete does, and the author is
+//! [`moderation_contract::moderation`]) are deleted exactly as their author's delete does, and the author is
 //! told why in the same transaction. Content already gone is a removal done.
 
 use std::sync::Arc;
 
-use shared::moderation::{Removal, TargetType, gone_is_done};
+use moderation_contract::moderation::{Removal, TargetType, gone_is_done};
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
 use shared::{AppContext, queues};
 
+use crate::error::DiaryError;
 use crate::model::{Post, post_key};
 
 pub static REMOVAL_WORKER: Function = Function::worker(
@@ -25,6 +26,11 @@ pub static REMOVAL_WORKER: Function = Function::worker(
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
 
+/// What the diary answers for content already gone.
+fn gone(e: &shared::ApiError) -> bool {
+    e.is(&DiaryError::PostNotFound) || e.is(&DiaryError::CommentNotFound)
+}
+
 pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), MessageError> {
     match removal.target_type {
         TargetType::Post => {
@@ -35,12 +41,12 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
                 notifications_contract::content_removed(&ctx, &removal, &post.author_id)?,
             )
             .await;
-            gone_is_done(result)
+            gone_is_done(result, gone)
         }
         TargetType::Comment => {
             let (pointer, comment) = match crate::comments::find(&ctx, &removal.target_id).await {
                 Ok(found) => found,
-                Err(e) if e.status().as_u16() == 404 => return Ok(()),
+                Err(e) if gone(&e) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
             if comment.deleted {
@@ -50,7 +56,7 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
                 notifications_contract::content_removed(&ctx, &removal, &comment.author_id)
             })
             .await;
-            gone_is_done(result)
+            gone_is_done(result, gone)
         }
         other => Err(MessageError::Permanent(format!("the diary holds no {}", other.as_str()))),
     }

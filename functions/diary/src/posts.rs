@@ -284,7 +284,7 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
         Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
         Write::put_item(crate::keys::posted_key(&me, &post.id).to_item()),
         identity_contract::counter(&me, Counter::Posts, 1),
-        shared::stats::count(now, &[(shared::stats::Metric::Posts, 1)]),
+        moderation_contract::stats::count(now, &[(moderation_contract::stats::Metric::Posts, 1)]),
     ];
     writes.extend(diary_contract::posted(&ctx, &me, &post.id)?);
     writes.push(index_later(&ctx, &post.id)?);

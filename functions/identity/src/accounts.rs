@@ -310,7 +310,7 @@ pub async fn verify_email(
             .into_iter()
             .chain(user.business_number.as_deref().map(|b| keep(crate::model::business_number_key(b))))
             .chain([
-                shared::stats::count(ctx.now(), &[(shared::stats::Metric::Signups, 1)]),
+                moderation_contract::stats::count(ctx.now(), &[(moderation_contract::stats::Metric::Signups, 1)]),
                 identity_contract::join_audience(identity_contract::Audience::All, &user.id),
             ])
             .collect(),

@@ -17,9 +17,9 @@ pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String
     }
     let admin = serde_json::to_value(Role::Admin)?.as_str().unwrap_or("ADMIN").to_string();
     // The operator's step is in the audit trail too, as the system's.
-    let (_, audit) = shared::trail::record(
+    let (_, audit) = moderation_contract::trail::record(
         ctx,
-        shared::trail::SYSTEM,
+        moderation_contract::trail::SYSTEM,
         "USER_ROLE_CHANGE",
         "USER",
         &user.id,

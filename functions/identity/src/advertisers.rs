@@ -404,7 +404,7 @@ pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) ->
     Ok(Okay(ctx.table.query::<Advertiser>(&query).await?))
 }
 
-use shared::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
+use moderation_contract::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};
 
 pub async fn admin_decide(
     ctx: Arc<AppContext>,
@@ -476,7 +476,7 @@ pub async fn admin_decide(
         writes.push(identity_contract::join_audience(identity_contract::Audience::Advertisers, &id));
     }
     let action = if a.status == AdvertiserStatus::Approved { "ADVERTISER_APPROVE" } else { "ADVERTISER_REJECT" };
-    let (_, audit) = shared::trail::record(
+    let (_, audit) = moderation_contract::trail::record(
         &ctx,
         &admin.user_id,
         action,

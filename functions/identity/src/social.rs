@@ -253,7 +253,7 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
             claim_unique(&unique(email_key(&user.email)), t, IdentityError::EmailTaken)?,
             claim_unique(&unique(nickname_key(&user.nickname)), t, IdentityError::NicknameTaken)?,
             claim_unique(&unique(social_key(ticket.provider, &ticket.subject)), t, IdentityError::AlreadyLinked)?,
-            shared::stats::count(now, &[(shared::stats::Metric::Signups, 1)]),
+            moderation_contract::stats::count(now, &[(moderation_contract::stats::Metric::Signups, 1)]),
             identity_contract::join_audience(identity_contract::Audience::All, &user.id),
         ])
         .await?;

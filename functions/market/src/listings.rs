@@ -284,7 +284,7 @@ pub async fn create(
     let mut writes = vec![
         Write::put(&listing)?.if_absent(ApiError::internal("listing id collision")),
         Write::put_item(keys::selling_key(&listing.seller_id, &listing.id).to_item()),
-        shared::stats::count(now, &[(shared::stats::Metric::Listings, 1)]),
+        moderation_contract::stats::count(now, &[(moderation_contract::stats::Metric::Listings, 1)]),
     ];
     writes.extend(place(&listing)?);
     writes.extend(crate::search::refile(&listing.id, None, Some(&listing.title)));

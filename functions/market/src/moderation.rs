@@ -1,10 +1,10 @@
-//! The market's removal worker: listings a moderator removed (see [`shared::moderation`]) are
+//! The market's removal worker: listings a moderator removed (see [`moderation_contract::moderation`]) are
 //! taken down exactly as their seller's delete does, and the seller is told why in the same
 //! transaction. A listing with a payment in progress waits for the payment to settle.
 
 use std::sync::Arc;
 
-use shared::moderation::{Removal, TargetType};
+use moderation_contract::moderation::{Removal, TargetType};
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
 use shared::{AppContext, queues};
@@ -44,7 +44,7 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
         }),
         // Changed meanwhile (a sale, an edit): read it again on the next delivery.
         Err(e) if e.status().as_u16() == 409 => Err(MessageError::Retry(e.to_string())),
-        Err(e) if e.status().as_u16() == 404 => Ok(()),
+        Err(e) if e.is(&MarketError::ListingNotFound) => Ok(()),
         other => Ok(other?),
     }
 }

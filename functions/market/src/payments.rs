@@ -734,9 +734,9 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
             .value(":confirming", s("CONFIRMING"))
             .when("#st = :confirming", MarketError::OrderChanged),
     ];
-    writes.push(shared::stats::count(
+    writes.push(moderation_contract::stats::count(
         now,
-        &[(shared::stats::Metric::Sales, 1), (shared::stats::Metric::SalesKrw, order.amount)],
+        &[(moderation_contract::stats::Metric::Sales, 1), (moderation_contract::stats::Metric::SalesKrw, order.amount)],
     ));
     writes.extend(crate::points::earn(ctx, &order.seller_id, order.amount, &format!("판매: {title}"))?);
     writes.extend(notifications_contract::outbox(

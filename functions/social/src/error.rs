@@ -1,9 +1,9 @@
-//! What can go wrong between users: follows, blocks, reports: one enum, each variant a status, a stable code and a message;
+//! What can go wrong between users: follows and blocks: one enum, each variant a status, a stable code and a message;
 //! mapped to problem+json by the kernel. Conditions of writes name these variants, and code
 //! that expects one (an idempotent repeat) matches it by value.
 
 shared::domain_errors! {
-    /// What can go wrong between users: follows, blocks, reports.
+    /// What can go wrong between users: follows and blocks.
     pub enum SocialError {
         UserNotFound => (404, "USER_NOT_FOUND", "No such user."),
         CannotFollowSelf => (400, "CANNOT_FOLLOW_SELF", "You cannot do this to yourself."),
@@ -15,8 +15,5 @@ shared::domain_errors! {
         NotBlocked => (409, "NOT_BLOCKED", "There is no block to remove (unblocking is idempotent)."),
         AlreadyFollowing => (409, "ALREADY_FOLLOWING", "The follow exists already (following is idempotent)."),
         NotFollowing => (409, "NOT_FOLLOWING", "There is no follow to remove (unfollowing is idempotent)."),
-        TargetNotFound => (404, "TARGET_NOT_FOUND", "Nothing to report there."),
-        CannotReportSelf => (400, "CANNOT_REPORT_SELF", "You cannot report yourself or your own content."),
-        AlreadyReported => (409, "ALREADY_REPORTED", "You already reported this; moderators will look at it."),
     }
 }

@@ -1,12 +1,11 @@
-//! Relations between users: follows (with counters and feed effects), blocks (which end follows
-//! both ways and hide each other's content), and reports for the moderators' queue.
+//! Relations between users: follows (with counters and feed effects) and blocks (which end
+//! follows both ways and hide each other's content).
 
 pub mod audit;
 pub mod blocks;
 pub mod error;
 pub mod follows;
 pub mod keys;
-pub mod reports;
 
 use crate::error::SocialError;
 use shared::routes::Domain;
@@ -25,7 +24,6 @@ pub const DOMAIN: Domain = Domain {
         &blocks::BLOCK,
         &blocks::UNBLOCK,
         &blocks::MY_BLOCKS,
-        &reports::CREATE,
     ],
 };
 

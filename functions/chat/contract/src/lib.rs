@@ -81,14 +81,21 @@ struct MessageItem {
     deleted: bool,
 }
 
+/// Chat's content that can be reported and removed: a message, found through its room.
+pub const REPORTABLE: &[moderation_contract::moderation::Reportable] = &[moderation_contract::moderation::Reportable {
+    target_type: moderation_contract::moderation::TargetType::ChatMessage,
+    snapshot: |ctx, t| Box::pin(message_snapshot(ctx, t.context_id.unwrap_or_default(), t.id, t.asker)),
+    removals: Some(&shared::queues::CHAT_REMOVALS),
+}];
+
 /// Message `id` of `room` as it reads now, if `reader` is in the room (only what one saw can be
-/// reported) and the message is there. Two key reads, together.
+/// reported; a moderator, `None`, reads any) and the message is there. Two key reads, together.
 pub async fn message_snapshot(
     ctx: &AppContext,
     room: &str,
     id: &str,
-    reader: &str,
-) -> ApiResult<Option<shared::moderation::Snapshot>> {
+    reader: Option<&str>,
+) -> ApiResult<Option<moderation_contract::moderation::Snapshot>> {
     if !shared::ids::is_valid_id(room) || !shared::ids::is_valid_id(id) {
         return Ok(None);
     }
@@ -96,10 +103,10 @@ pub async fn message_snapshot(
     let (Some(message), Some(room_item)) = (found.pop().flatten(), found.pop().flatten()) else { return Ok(None) };
     let r: RoomItem = serde_dynamo::from_item(room_item)?;
     let m: MessageItem = serde_dynamo::from_item(message)?;
-    if m.deleted || !r.member_ids.iter().any(|u| u == reader) {
+    if m.deleted || reader.is_some_and(|reader| !r.member_ids.iter().any(|u| u == reader)) {
         return Ok(None);
     }
-    Ok(Some(shared::moderation::Snapshot {
+    Ok(Some(moderation_contract::moderation::Snapshot {
         author_id: m.sender_id,
         text: m.content,
         media_keys: m.media_key.into_iter().collect(),

@@ -3,9 +3,24 @@
 
 pub mod keys;
 
+use moderation_contract::moderation::{Reportable, Snapshot, Target, TargetType};
 use serde::Deserialize;
-use shared::moderation::Snapshot;
+use shared::queues::COMMUNITY_REMOVALS;
 use shared::{ApiResult, AppContext};
+
+/// The board's content that can be reported and removed (its removal worker takes both).
+pub const REPORTABLE: &[Reportable] = &[
+    Reportable {
+        target_type: TargetType::CommunityPost,
+        snapshot: |ctx, t: Target<'_>| Box::pin(post_snapshot(ctx, t.id)),
+        removals: Some(&COMMUNITY_REMOVALS),
+    },
+    Reportable {
+        target_type: TargetType::CommunityComment,
+        snapshot: |ctx, t: Target<'_>| Box::pin(comment_snapshot(ctx, t.id)),
+        removals: Some(&COMMUNITY_REMOVALS),
+    },
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,11 +7,25 @@
 
 pub mod keys;
 
+use moderation_contract::moderation::{Reportable, Snapshot, Target, TargetType};
 use serde::{Deserialize, Serialize};
-use shared::moderation::Snapshot;
-use shared::queues::FEED;
+use shared::queues::{DIARY_REMOVALS, FEED};
 use shared::table::{Write, s};
 use shared::{ApiResult, AppContext};
+
+/// The diary's content that can be reported and removed (its removal worker takes both).
+pub const REPORTABLE: &[Reportable] = &[
+    Reportable {
+        target_type: TargetType::Post,
+        snapshot: |ctx, t: Target<'_>| Box::pin(post_snapshot(ctx, t.id)),
+        removals: Some(&DIARY_REMOVALS),
+    },
+    Reportable {
+        target_type: TargetType::Comment,
+        snapshot: |ctx, t: Target<'_>| Box::pin(comment_snapshot(ctx, t.id)),
+        removals: Some(&DIARY_REMOVALS),
+    },
+];
 
 /// Posts copied into a new follower's feed.
 pub const BACKFILL: usize = 50;

@@ -28,6 +28,23 @@ impl AccountSummary {
     }
 }
 
+/// An account can be reported (a moderator blocks it rather than removes it).
+pub const REPORTABLE: &[moderation_contract::moderation::Reportable] = &[moderation_contract::moderation::Reportable {
+    target_type: moderation_contract::moderation::TargetType::User,
+    snapshot: |ctx, t| Box::pin(account_snapshot(ctx, t.id)),
+    removals: None,
+}];
+
+/// Account `id` as it reads now (its nickname), if it is active.
+async fn account_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<moderation_contract::moderation::Snapshot>> {
+    Ok(account(ctx, id).await?.filter(AccountSummary::is_active).map(|a| moderation_contract::moderation::Snapshot {
+        author_id: a.id,
+        text: a.nickname,
+        media_keys: vec![],
+        context_id: None,
+    }))
+}
+
 /// The account `id`, if it exists.
 pub async fn account(ctx: &AppContext, id: &str) -> ApiResult<Option<AccountSummary>> {
     if !shared::ids::is_valid_id(id) {

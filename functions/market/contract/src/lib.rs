@@ -79,14 +79,24 @@ struct ListingText {
     deleted: bool,
 }
 
+/// The market's content that can be reported and removed.
+pub const REPORTABLE: &[moderation_contract::moderation::Reportable] = &[moderation_contract::moderation::Reportable {
+    target_type: moderation_contract::moderation::TargetType::MarketPost,
+    snapshot: |ctx, t| Box::pin(listing_snapshot(ctx, t.id)),
+    removals: Some(&shared::queues::MARKET_REMOVALS),
+}];
+
 /// Listing `id` as it reads now (seller, title and description, photos), if it is listed.
-pub async fn listing_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<shared::moderation::Snapshot>> {
+pub async fn listing_snapshot(
+    ctx: &AppContext,
+    id: &str,
+) -> ApiResult<Option<moderation_contract::moderation::Snapshot>> {
     if !shared::ids::is_valid_id(id) {
         return Ok(None);
     }
     let Some(item) = ctx.table.get_item(&keys::listing_key(id)).await? else { return Ok(None) };
     let l: ListingText = serde_dynamo::from_item(item)?;
-    Ok((!l.deleted).then(|| shared::moderation::Snapshot {
+    Ok((!l.deleted).then(|| moderation_contract::moderation::Snapshot {
         author_id: l.seller_id,
         text: format!("{}\n{}", l.title, l.description),
         media_keys: l.image_keys,

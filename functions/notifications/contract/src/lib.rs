@@ -71,7 +71,11 @@ pub fn outbox(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<Vec
 
 /// The outbox write that tells `author` a moderator removed their content (`removal`), keyed by
 /// the removal's id: told once however often the removal is delivered.
-pub fn content_removed(ctx: &AppContext, removal: &shared::moderation::Removal, author: &str) -> ApiResult<Vec<Write>> {
+pub fn content_removed(
+    ctx: &AppContext,
+    removal: &moderation_contract::moderation::Removal,
+    author: &str,
+) -> ApiResult<Vec<Write>> {
     outbox(
         ctx,
         vec![NotificationEvent {

@@ -1,15 +1,13 @@
 //! The social graph's public surface: its keys, and the checks other domains make between two
-//! users (blocks hide content and forbid interaction); reports, which moderators decide.
+//! users (blocks hide content and forbid interaction).
 
 pub mod keys;
-pub mod reports;
 
 use shared::keys::user_partition;
 use shared::table::Query;
 use shared::{ApiResult, AppContext};
 
 pub use keys::{blocked_by_key, blocks_key, follower_key, following_key};
-pub use reports::{Report, open_reports_against};
 
 shared::domain_errors! {
     /// What the graph refuses.

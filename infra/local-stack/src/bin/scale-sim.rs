@@ -165,7 +165,10 @@ fn main() {
                     t.read(&k.pk, &k.sk, 1.0, false);
                     t.write(&k.pk, "C#new", 0.5, true);
                     t.write(&k.pk, &k.sk, 1.0, true);
-                    let s = shared::keys::stats_key(day, rng.random_range(0..shared::stats::SHARDS));
+                    let s = moderation_contract::keys::stats_key(
+                        day,
+                        rng.random_range(0..moderation_contract::stats::SHARDS),
+                    );
                     t.write(&s.pk, &s.sk, 0.2, true);
                 }
                 "POST /posts" => {
@@ -175,7 +178,10 @@ fn main() {
                     t.write(&k.pk, &k.sk, 1.0, true);
                     t.write(diary::keys::ALL_POSTS, &id, 1.0, false);
                     t.write(&diary_contract::keys::author_partition(&me), &id, 1.0, false);
-                    let s = shared::keys::stats_key(day, rng.random_range(0..shared::stats::SHARDS));
+                    let s = moderation_contract::keys::stats_key(
+                        day,
+                        rng.random_range(0..moderation_contract::stats::SHARDS),
+                    );
                     t.write(&s.pk, &s.sk, 0.2, true);
                     // Trending: the hour's hashtag counters, two tags a post.
                     for tag in 0..2 {
@@ -205,7 +211,10 @@ fn main() {
                     t.write(&r.pk, &r.sk, 0.5, true);
                     t.write(&r.pk, "MSG#new", 0.5, true);
                     t.write(&r.pk, "CLIENTMSG#", 0.1, true);
-                    let s = shared::keys::stats_key(day, rng.random_range(0..shared::stats::SHARDS));
+                    let s = moderation_contract::keys::stats_key(
+                        day,
+                        rng.random_range(0..moderation_contract::stats::SHARDS),
+                    );
                     t.write(&s.pk, &s.sk, 0.2, true);
                 }
                 "GET /notifications" => {

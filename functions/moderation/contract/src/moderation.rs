@@ -7,7 +7,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::queues::{self, Queue};
+use futures::future::BoxFuture;
+use shared::AppContext;
+use shared::queues::Queue;
+use shared::worker::MessageError;
+use shared::{ApiError, ApiResult};
 
 /// The kinds of content users can report and moderators can remove (plus `USER` for accounts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -48,18 +52,6 @@ impl TargetType {
     pub fn parse(s: &str) -> Option<TargetType> {
         TargetType::ALL.into_iter().find(|t| t.as_str() == s)
     }
-
-    /// The queue of the domain that owns this kind of content (none for accounts, and none for
-    /// kinds this product does not store yet).
-    pub fn removal_queue(self) -> Option<&'static Queue> {
-        match self {
-            TargetType::Post | TargetType::Comment => Some(&queues::DIARY_REMOVALS),
-            TargetType::MarketPost => Some(&queues::MARKET_REMOVALS),
-            TargetType::ChatMessage => Some(&queues::CHAT_REMOVALS),
-            TargetType::CommunityPost | TargetType::CommunityComment => Some(&queues::COMMUNITY_REMOVALS),
-            TargetType::User => None,
-        }
-    }
 }
 
 /// What a piece of content (or an account) looked like when it was reported or removed.
@@ -78,6 +70,33 @@ pub struct Snapshot {
     pub context_id: Option<String>,
 }
 
+/// What a report names, for the owning domain to find it by.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub id: &'a str,
+    /// Where it lives, when its id alone does not find it (a chat message's room).
+    pub context_id: Option<&'a str>,
+    /// Who asks: a reporter may report only what they can see (a chat message of their room).
+    /// `None` for a moderator.
+    pub asker: Option<&'a str>,
+}
+
+/// Reads the content a report names as it is now: `None` when it does not exist (or is not
+/// the asker's to see).
+pub type SnapshotFn = for<'a> fn(&'a AppContext, Target<'a>) -> BoxFuture<'a, ApiResult<Option<Snapshot>>>;
+
+/// What a domain gives administration for one kind of content it owns. Each content contract
+/// lists its own (`REPORTABLE`); administration adds those lists to its registry, so a new
+/// kind of content is one entry in its domain's contract.
+#[derive(Debug, Clone, Copy)]
+pub struct Reportable {
+    pub target_type: TargetType,
+    pub snapshot: SnapshotFn,
+    /// The queue of the domain's removal worker (none for what a moderator does not remove,
+    /// such as an account, which is blocked instead).
+    pub removals: Option<&'static Queue>,
+}
+
 /// A moderator's order to remove one piece of content, handled by its domain's removal worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,20 +111,6 @@ pub struct Removal {
     /// Why, as the author is told.
     pub reason: String,
     pub admin_id: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_target_type_reads_back_from_its_name() {
-        for t in TargetType::ALL {
-            assert_eq!(TargetType::parse(t.as_str()), Some(t));
-            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
-        }
-        assert_eq!(TargetType::parse("post"), None);
-    }
 }
 
 /// An administrator's answer to something waiting for approval (an advertiser, a PetStar, an
@@ -126,8 +131,8 @@ pub struct VerdictRequest {
     pub reason: Option<String>,
 }
 
-impl crate::validate::Validate for VerdictRequest {
-    fn validate(&self, v: &mut crate::validate::Validator) {
+impl shared::validate::Validate for VerdictRequest {
+    fn validate(&self, v: &mut shared::validate::Validator) {
         match (&self.reason, self.decision) {
             (Some(r), _) => v.text("reason", r, 1, 500),
             (None, Verdict::Reject) => v.problem("reason", "REQUIRED", "say why it is rejected"),
@@ -152,10 +157,24 @@ impl Snapshot {
 }
 
 /// A removal whose content is already gone (deleted by its author, or by an earlier delivery
-/// of the same removal) is done.
-pub fn gone_is_done(result: crate::ApiResult<()>) -> Result<(), crate::worker::MessageError> {
+/// of the same removal) is done: `gone` says which of the domain's errors mean that.
+pub fn gone_is_done(result: ApiResult<()>, gone: impl Fn(&ApiError) -> bool) -> Result<(), MessageError> {
     match result {
-        Err(e) if e.status().as_u16() == 404 => Ok(()),
+        Err(e) if gone(&e) => Ok(()),
         other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_type_reads_back_from_its_name() {
+        for t in TargetType::ALL {
+            assert_eq!(TargetType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
+        }
+        assert_eq!(TargetType::parse("post"), None);
     }
 }

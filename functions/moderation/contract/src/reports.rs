@@ -1,10 +1,10 @@
-//! Reports, as users file them (the social package) and moderators decide them (administration).
+//! Reports, as users file them and moderators decide them.
 //! A report keeps a snapshot of what it is about, so a decision can be reviewed after the content
 //! is gone. Layout: [`crate::keys`].
 
+use crate::moderation::{Snapshot, TargetType};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::moderation::{Snapshot, TargetType};
 use shared::table::{Entity, Gsi, Query, Write, s};
 use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;

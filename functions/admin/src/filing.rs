@@ -1,23 +1,24 @@
 //! `POST /reports`: a user reports a user or a piece of content, with a category and, if they
 //! like, their own words. One open report per reporter and target; each keeps a snapshot of the
 //! target as it was, so moderators can judge it after it changes or goes. Moderators decide
-//! reports in administration (the model: [`social_contract::reports`]).
+//! reports in administration (the model: [`moderation_contract::reports`]). What a target is and how
+//! it reads, its owning domain says (`crate::registry`).
 
 use std::sync::Arc;
 
+use moderation_contract::moderation::{Snapshot, Target, TargetType};
+use moderation_contract::reports::{Report, ReportCategory, ReportStatus};
 use serde::Deserialize;
 use shared::handler;
 use shared::handler::{Caller, Created, Json};
-use shared::moderation::{Snapshot, TargetType};
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::Write;
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
-use social_contract::reports::{Report, ReportCategory, ReportStatus};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::error::SocialError;
+use crate::error::AdminError;
 
 pub static CREATE: Function = Function::http(
     Method::Post,
@@ -88,23 +89,10 @@ impl Validate for ReportRequest {
 /// The target as it reads now; 404 when it does not exist (or, for a chat message, when the
 /// reporter is not in its room).
 async fn snapshot_of(ctx: &AppContext, body: &ReportRequest, me: &str) -> ApiResult<Snapshot> {
-    let id = body.target_id.as_str();
-    let found =
-        match body.target_type {
-            TargetType::User => identity_contract::account(ctx, id)
-                .await?
-                .filter(|a| a.is_active())
-                .map(|a| Snapshot { author_id: a.id, text: a.nickname, media_keys: vec![], context_id: None }),
-            TargetType::Post => diary_contract::post_snapshot(ctx, id).await?,
-            TargetType::Comment => diary_contract::comment_snapshot(ctx, id).await?,
-            TargetType::MarketPost => market_contract::listing_snapshot(ctx, id).await?,
-            TargetType::ChatMessage => {
-                chat_contract::message_snapshot(ctx, body.room_id.as_deref().unwrap_or_default(), id, me).await?
-            }
-            TargetType::CommunityPost => community_contract::post_snapshot(ctx, id).await?,
-            TargetType::CommunityComment => community_contract::comment_snapshot(ctx, id).await?,
-        };
-    found.ok_or_else(|| -> ApiError { SocialError::TargetNotFound.into() })
+    let owner = crate::registry::reportable(body.target_type).ok_or(AdminError::TargetNotFound)?;
+    let target = Target { id: &body.target_id, context_id: body.room_id.as_deref(), asker: Some(me) };
+    let found = (owner.snapshot)(ctx, target).await?;
+    found.ok_or_else(|| -> ApiError { AdminError::TargetNotFound.into() })
 }
 
 /// Reports one user may file per hour.
@@ -120,7 +108,7 @@ pub async fn create(
     shared::ratelimit::hit(&ctx, REPORTS_PER_USER, &me).await?;
     let snapshot = snapshot_of(&ctx, &body, &me).await?;
     if snapshot.author_id == me {
-        return Err(SocialError::CannotReportSelf.into());
+        return Err(AdminError::CannotReportSelf.into());
     }
     let report = Report {
         id: shared::ids::new_id(ctx.now()),
@@ -136,13 +124,17 @@ pub async fn create(
         decision: None,
         created_at: ctx.now(),
     };
-    let mut lock = social_contract::keys::report_lock_key(&me, body.target_type.as_str(), &body.target_id).to_item();
+    let mut lock =
+        moderation_contract::keys::report_lock_key(&me, body.target_type.as_str(), &body.target_id).to_item();
     lock.insert("reportId".into(), shared::table::s(&report.id));
     ctx.table
         .transact(vec![
-            Write::put_item(lock).if_absent(SocialError::AlreadyReported),
+            Write::put_item(lock).if_absent(AdminError::AlreadyReported),
             Write::put(&report)?,
-            shared::stats::count(report.created_at, &[(shared::stats::Metric::ReportsOpened, 1)]),
+            moderation_contract::stats::count(
+                report.created_at,
+                &[(moderation_contract::stats::Metric::ReportsOpened, 1)],
+            ),
         ])
         .await?;
     Ok(Created(report))

@@ -17,9 +17,10 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::context::AppContext;
-use crate::error::ApiResult;
-use crate::table::{AttrValue, Query, SK, SortKey, Write, n};
+use shared::table::{AttrValue, Query, SK, SortKey, Write, n};
+use shared::{ApiResult, AppContext};
+
+use crate::keys;
 
 /// Items a day's counters are spread over.
 pub const SHARDS: u32 = 8;
@@ -69,19 +70,19 @@ impl Metric {
 
 /// Korea's offset.
 pub fn kst() -> FixedOffset {
-    crate::clock::seoul()
+    shared::clock::seoul()
 }
 
 /// The Korean day of an instant.
 pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
-    crate::clock::seoul_day(at)
+    shared::clock::seoul_day(at)
 }
 
 /// The write that adds `changes` to the counters of `at`'s day (join it to the fact's transaction).
 pub fn count(at: DateTime<Utc>, changes: &[(Metric, i64)]) -> Write {
     let shard = at.timestamp_subsec_nanos() % SHARDS;
     let adds: Vec<String> = changes.iter().enumerate().map(|(i, _)| format!("#m{i} :v{i}")).collect();
-    let mut w = Write::update(crate::keys::stats_key(day_of(at), shard), format!("ADD {}", adds.join(", ")));
+    let mut w = Write::update(keys::stats_key(day_of(at), shard), format!("ADD {}", adds.join(", ")));
     for (i, (m, v)) in changes.iter().enumerate() {
         w = w.name(&format!("#m{i}"), m.attribute()).value(&format!(":v{i}"), n(*v));
     }
@@ -141,9 +142,7 @@ pub async fn days(ctx: &AppContext, from: NaiveDate, to: NaiveDate) -> ApiResult
     let range = SortKey::Between(from.format("%Y-%m-%d").to_string(), to.format("%Y-%m-%d").to_string());
     let queries: Vec<Query> = (from.year()..=to.year())
         .flat_map(|year| (0..SHARDS).map(move |shard| (year, shard)))
-        .map(|(year, shard)| {
-            Query::partition(crate::keys::stats_partition(year, shard)).sort(range.clone()).limit(1000)
-        })
+        .map(|(year, shard)| Query::partition(keys::stats_partition(year, shard)).sort(range.clone()).limit(1000))
         .collect();
     let pages = futures::future::try_join_all(queries.iter().map(|q| ctx.table.query_items_all(q, None))).await?;
     for item in pages.into_iter().flatten() {

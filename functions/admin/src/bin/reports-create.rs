@@ -1,3 +1,3 @@
 fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::main(&social::reports::CREATE)
+    shared::runtime::main(&admin::filing::CREATE)
 }

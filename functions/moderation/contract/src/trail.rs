@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::context::AppContext;
-use crate::error::{ApiError, ApiResult};
-use crate::table::{Entity, Gsi, Write};
+use shared::table::{Entity, Gsi, Write};
+use shared::{ApiError, ApiResult, AppContext};
+
+use crate::keys;
 
 /// The actor of actions nobody signed in took (jobs, the operator's command line).
 pub const SYSTEM: &str = "SYSTEM";
@@ -36,16 +37,16 @@ pub struct Record {
 impl Entity for Record {
     const TYPE: &'static str = "AuditRecord";
     fn pk(&self) -> String {
-        crate::keys::audit_record_key(&self.id).pk
+        keys::audit_record_key(&self.id).pk
     }
     fn sk(&self) -> String {
-        crate::keys::audit_record_key(&self.id).sk
+        keys::audit_record_key(&self.id).sk
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         vec![
-            (Gsi::Gsi1, crate::keys::ALL_AUDIT_RECORDS.into(), self.id.clone()),
-            (Gsi::Gsi2, crate::keys::audit_by_actor_partition(&self.actor_id), self.id.clone()),
-            (Gsi::Gsi3, crate::keys::audit_on_target_partition(&self.target_id), self.id.clone()),
+            (Gsi::Gsi1, keys::ALL_AUDIT_RECORDS.into(), self.id.clone()),
+            (Gsi::Gsi2, keys::audit_by_actor_partition(&self.actor_id), self.id.clone()),
+            (Gsi::Gsi3, keys::audit_on_target_partition(&self.target_id), self.id.clone()),
         ]
     }
 }
@@ -64,7 +65,7 @@ pub fn record(
 ) -> ApiResult<(Record, Write)> {
     let now = ctx.now();
     let r = Record {
-        id: crate::ids::new_id(now),
+        id: shared::ids::new_id(now),
         actor_id: actor.into(),
         action: action.into(),
         target_type: target_type.into(),
