@@ -54,7 +54,7 @@ pub struct Standing {
 /// batch read, and a list needs no query of its own to leave blocked people out. (A number, not
 /// a set: unblocking one way while the other block stands must leave the other hidden.)
 pub fn hidden_key(user_id: &str) -> crate::table::Key {
-    crate::table::Key::new(crate::keys::user_partition(user_id), "HIDDEN")
+    crate::keys::hidden_key(user_id)
 }
 
 /// The attribute of [`hidden_key`]'s item that counts the blocks between its user and `other`.

@@ -117,6 +117,8 @@ pub struct Config {
     pub websocket_endpoint: Option<String>,
     /// Queue URLs by logical queue name (see `crate::queues`).
     pub queue_urls: HashMap<String, String>,
+    /// The queues subscribed to each topic (see `crate::events`).
+    pub topic_subscribers: HashMap<String, Vec<String>>,
     /// Sender address of every email.
     pub mail_from: String,
     /// Where operational alerts (dead letters) are emailed.
@@ -194,6 +196,20 @@ impl Config {
         for q in crate::queues::ALL {
             queue_urls.insert(q.name.to_string(), get(q.env_var)?);
             queue_urls.insert(q.dlq_name(), get(q.dlq_env_var)?);
+        }
+
+        let topic_subscribers: HashMap<String, Vec<String>> = match opt(crate::events::SUBSCRIBERS_ENV) {
+            None => HashMap::new(),
+            Some(v) => serde_json::from_str(&v).map_err(|e| ConfigError::Invalid {
+                name: crate::events::SUBSCRIBERS_ENV,
+                reason: format!("a JSON object of topic names to queue names: {e}"),
+            })?,
+        };
+        if let Some(q) = topic_subscribers.values().flatten().find(|q| crate::queues::by_name(q).is_none()) {
+            return Err(ConfigError::Invalid {
+                name: crate::events::SUBSCRIBERS_ENV,
+                reason: format!("no queue named {q}"),
+            });
         }
 
         let access_token_ttl_secs = match opt("ACCESS_TOKEN_TTL_SECS") {
@@ -314,6 +330,7 @@ impl Config {
             media_base_url: opt("MEDIA_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             websocket_endpoint: opt("WEBSOCKET_ENDPOINT").map(|u| u.trim_end_matches('/').to_string()),
             queue_urls,
+            topic_subscribers,
             mail_from,
             ops_email: opt("OPS_EMAIL").unwrap_or_else(|| "ops@petplatform.local".into()),
             cursor_secret: secret("CURSOR_SECRET")?,
@@ -340,6 +357,11 @@ impl Config {
             },
             static_credentials,
         })
+    }
+
+    /// The queues subscribed to `topic` (none: nobody takes it yet).
+    pub fn subscribers(&self, topic: &crate::events::Topic) -> &[String] {
+        self.topic_subscribers.get(topic.name).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The URL of a queue by its logical name.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::table::{Entity, Key, TableError, Write, n, s};
+use crate::table::{Entity, TableError, Write, n, s};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,7 +22,7 @@ impl Entity for IdempotencyRecord {
         crate::keys::idempotency_partition(&self.scope, &self.key)
     }
     fn sk(&self) -> String {
-        "RECORD".into()
+        crate::keys::IDEMPOTENCY_RECORD.into()
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)
@@ -81,5 +81,5 @@ pub async fn complete(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<()>
 }
 
 pub async fn release(ctx: &AppContext, scope: &str, key: &str) -> ApiResult<()> {
-    ctx.table.write(Write::delete(Key::new(crate::keys::idempotency_partition(scope, key), "RECORD"))).await
+    ctx.table.write(Write::delete(crate::keys::idempotency_key(scope, key))).await
 }

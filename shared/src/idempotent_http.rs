@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult, Tolerate};
 use crate::http::{ApiRequest, ApiResponse};
-use crate::table::{Entity, Key, TableError, Write, n};
+use crate::table::{Entity, TableError, Write, n};
 
 pub const HEADER: &str = "idempotency-key";
 
@@ -48,10 +48,10 @@ struct Record {
 impl Entity for Record {
     const TYPE: &'static str = "HttpIdempotency";
     fn pk(&self) -> String {
-        crate::keys::idempotency_partition("http", &self.id)
+        crate::keys::idempotency_partition(crate::keys::HTTP_IDEMPOTENCY_SCOPE, &self.id)
     }
     fn sk(&self) -> String {
-        "RECORD".into()
+        crate::keys::IDEMPOTENCY_RECORD.into()
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)
@@ -130,7 +130,7 @@ pub async fn begin(ctx: &AppContext, req: &ApiRequest) -> ApiResult<Option<Outco
 
 /// Stores a successful response for the key; any other outcome frees the key for a retry.
 pub async fn finish(ctx: &AppContext, claimed: Claimed, response: &ApiResponse) -> ApiResult<()> {
-    let key = Key::new(crate::keys::idempotency_partition("http", &claimed.id), "RECORD");
+    let key = crate::keys::idempotency_key(crate::keys::HTTP_IDEMPOTENCY_SCOPE, &claimed.id);
     if !response.status.is_success() {
         return ctx.table.write(Write::delete(key)).await;
     }

@@ -41,12 +41,38 @@ pub fn idempotency_partition(scope: &str, key: &str) -> String {
     format!("IDEMPOTENCY#{scope}#{key}")
 }
 
+/// The sort key of every idempotency record.
+pub const IDEMPOTENCY_RECORD: &str = "RECORD";
+
+/// An idempotency record of `scope` for `key`.
+pub fn idempotency_key(scope: &str, key: &str) -> Key {
+    Key::new(idempotency_partition(scope, key), IDEMPOTENCY_RECORD)
+}
+
+/// The scope of the records of HTTP requests' `Idempotency-Key`s.
+pub const HTTP_IDEMPOTENCY_SCOPE: &str = "http";
+
 pub fn rate_key(action: &str, subject: &str, window_start: i64) -> Key {
     Key::new(format!("RATE#{action}#{}", subject.to_lowercase()), format!("W#{window_start}"))
 }
 
 pub fn outbox_partition(id: &str) -> String {
     format!("OUTBOX#{id}")
+}
+
+/// An outbox message's item.
+pub fn outbox_key(id: &str) -> Key {
+    Key::new(outbox_partition(id), "MESSAGE")
+}
+
+/// The table's health probe: an item that need not exist.
+pub fn health_probe_key() -> Key {
+    Key::new("HEALTH", "PROBE")
+}
+
+/// Whom a user does not see (see `crate::account::hidden_key`).
+pub fn hidden_key(user_id: &str) -> Key {
+    Key::new(user_partition(user_id), "HIDDEN")
 }
 
 /// The index partition of outbox messages not yet sent, one of a few shards so that a busy

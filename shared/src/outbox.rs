@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
 use crate::queues::Queue;
-use crate::table::{Entity, Gsi, Key, Query, SortKey, Write};
+use crate::table::{Entity, Gsi, Query, SortKey, Write};
 
 /// How many index partitions pending messages spread over.
 pub const PENDING_SHARDS: u32 = 8;
@@ -52,7 +52,7 @@ impl Entity for OutboxMessage {
         crate::keys::outbox_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "MESSAGE".into()
+        crate::keys::outbox_key(&self.id).sk
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         vec![(Gsi::Gsi1, crate::keys::outbox_pending_partition(self.shard()), self.id.clone())]
@@ -68,12 +68,18 @@ pub fn targets() -> impl Iterator<Item = &'static Queue> {
 
 /// The write that queues `body` on `queue` when the transaction it joins commits.
 pub fn message<T: Serialize>(ctx: &AppContext, queue: &'static Queue, body: &T) -> ApiResult<Write> {
-    let now = ctx.now();
-    let msg = OutboxMessage {
-        id: crate::ids::new_id(now),
-        queue: queue.name.to_string(),
-        body: serde_json::to_string(body)?,
-    };
+    message_to(ctx, queue.name, serde_json::to_string(body)?)
+}
+
+/// The writes that put `event` on every queue subscribed to `topic` when the transaction they
+/// join commits (none while nobody subscribes).
+pub fn publish<T: Serialize>(ctx: &AppContext, topic: &crate::events::Topic, event: &T) -> ApiResult<Vec<Write>> {
+    let body = serde_json::to_string(event)?;
+    ctx.config.subscribers(topic).iter().map(|queue| message_to(ctx, queue, body.clone())).collect()
+}
+
+fn message_to(ctx: &AppContext, queue: &str, body: String) -> ApiResult<Write> {
+    let msg = OutboxMessage { id: crate::ids::new_id(ctx.now()), queue: queue.to_string(), body };
     Ok(Write::put(&msg)?.if_absent(ApiError::internal("outbox id collision")))
 }
 
@@ -100,8 +106,7 @@ pub async fn send(ctx: &AppContext, message: &OutboxMessage) -> Result<(), Strin
 
 /// Deletes the items of messages that were sent (one BatchWriteItem per 25).
 pub async fn mark_sent(ctx: &AppContext, ids: &[String]) -> ApiResult<()> {
-    let deletes =
-        ids.iter().map(|id| crate::table::Write::delete(Key::new(crate::keys::outbox_partition(id), "MESSAGE")));
+    let deletes = ids.iter().map(|id| crate::table::Write::delete(crate::keys::outbox_key(id)));
     ctx.table.batch_write(deletes.collect()).await
 }
 

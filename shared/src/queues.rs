@@ -143,6 +143,16 @@ pub const COMMUNITY_REMOVALS: Queue = Queue {
     max_receive_count: 5,
 };
 
+/// Events the campaigns domain subscribes to (an Instagram engagement measured), for its
+/// events worker.
+pub const CAMPAIGN_EVENTS: Queue = Queue {
+    name: "campaign-events",
+    env_var: "CAMPAIGN_EVENTS_QUEUE_URL",
+    dlq_env_var: "CAMPAIGN_EVENTS_DLQ_URL",
+    visibility_timeout_secs: 30,
+    max_receive_count: 5,
+};
+
 /// One message per linked Instagram account to sync (nightly, or asked for), and purges of
 /// unlinked accounts' data, for the Instagram worker. A sync reads a few hundred posts and their
 /// comments: a long visibility.
@@ -169,6 +179,7 @@ pub const ALL: &[Queue] = &[
     COMMUNITY_REMOVALS,
     NOTICES,
     SNS_SYNC,
+    CAMPAIGN_EVENTS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {

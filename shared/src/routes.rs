@@ -104,6 +104,9 @@ pub struct Function {
     pub secrets: &'static [Secret],
     pub memory_mb: u32,
     pub timeout_secs: u32,
+    /// The topics a worker takes on its queue, besides the messages sent to it by name
+    /// (see [`crate::events`]).
+    pub subscribes: &'static [&'static crate::events::Topic],
 }
 
 /// What invokes a function.
@@ -192,6 +195,7 @@ impl Function {
             secrets: &[],
             memory_mb: DEFAULT_MEMORY_MB,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            subscribes: &[],
         }
     }
 
@@ -252,6 +256,11 @@ impl Function {
 
     pub const fn permissions(mut self, permissions: &'static [Permission]) -> Self {
         self.permissions = permissions;
+        self
+    }
+    /// The topics this worker takes: each event published on them is also put on its queue.
+    pub const fn subscribes(mut self, topics: &'static [&'static crate::events::Topic]) -> Self {
+        self.subscribes = topics;
         self
     }
     pub const fn secrets(mut self, secrets: &'static [Secret]) -> Self {
@@ -554,6 +563,28 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Which queues take which topic, from the workers' declarations (`Function::subscribes`).
+pub fn subscriptions<'a>(
+    functions: impl IntoIterator<Item = &'a Function>,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    for f in functions {
+        if let Trigger::Sqs(w) = &f.trigger {
+            for topic in f.subscribes {
+                out.entry(topic.name.to_string()).or_default().insert(w.queue.name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The subscriptions as the functions' environment carries them (`events::SUBSCRIBERS_ENV`).
+pub fn encode_subscriptions(
+    subscriptions: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> String {
+    serde_json::to_string(subscriptions).unwrap_or_else(|_| "{}".into())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod ads;
 pub mod applications;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod lifecycle;
 pub mod petstars;
@@ -57,6 +58,7 @@ pub const DOMAIN: Domain = Domain {
         &reviews::SUBMIT,
         &reviews::DECIDE,
         &recommend::RECOMMENDED,
+        &events::EVENTS_WORKER,
     ],
 };
 

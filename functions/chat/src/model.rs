@@ -69,7 +69,7 @@ impl Entity for Room {
         keys::room_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "ROOM".into()
+        keys::room_key(&self.id).sk
     }
     /// Rooms about a listing are listed by it (the market tells them its sale status).
     fn index_keys(&self) -> Vec<(shared::table::Gsi, String, String)> {

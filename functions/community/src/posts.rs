@@ -144,7 +144,7 @@ impl Entity for CommunityPost {
         keys::post_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "POST".into()
+        keys::post_key(&self.id).sk
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         if self.deleted {

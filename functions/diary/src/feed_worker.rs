@@ -19,13 +19,31 @@ pub static FEED_WORKER: Function = Function::worker(
         queue: &queues::FEED,
         batch_size: 10,
         handler: shared::consumer!(handle),
-        summary: "Copies new posts into followers' feeds and deleted posts out of them",
+        summary: "Copies new posts into followers' feeds and deleted posts out of them, and a followed author's posts into (or out of) the follower's feed",
         example: r#"{"change":"POSTED","authorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","postId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
 )
-.permissions(&[Permission::TableRead, Permission::TableWrite]);
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.subscribes(&[&social_contract::FOLLOWS]);
 
-pub async fn handle(ctx: Arc<AppContext>, event: FeedEvent) -> Result<(), MessageError> {
+/// What the feed queue carries: the diary's own events, and the social graph's follows.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum FeedMessage {
+    Feed(FeedEvent),
+    Follow(social_contract::FollowEvent),
+}
+
+pub async fn handle(ctx: Arc<AppContext>, message: FeedMessage) -> Result<(), MessageError> {
+    let event = match message {
+        FeedMessage::Feed(e) => e,
+        FeedMessage::Follow(f) => FeedEvent {
+            change: if f.following { FeedChange::Followed } else { FeedChange::Unfollowed },
+            author_id: f.followed_id,
+            post_id: None,
+            viewer_id: Some(f.follower_id),
+        },
+    };
     apply(&ctx, &event).await?;
     Ok(())
 }

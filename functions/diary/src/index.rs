@@ -121,7 +121,7 @@ impl Entity for IndexState {
         crate::keys::index_state_partition(&self.post_id)
     }
     fn sk(&self) -> String {
-        "STATE".into()
+        state_key(&self.post_id).sk
     }
 }
 

@@ -36,7 +36,7 @@ impl Entity for Post {
         keys::post_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "POST".into()
+        keys::post_key(&self.id).sk
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         vec![
@@ -120,7 +120,7 @@ impl Entity for CommentRef {
         keys::comment_ref_partition(&self.comment_id)
     }
     fn sk(&self) -> String {
-        "REF".into()
+        keys::comment_ref_key(&self.comment_id).sk
     }
 }
 

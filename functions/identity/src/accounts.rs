@@ -285,7 +285,7 @@ pub async fn verify_email(
     }
     let consume = codes::check(&ctx, &user.id, Purpose::VerifyEmail, &body.code).await?;
     let keep = |key: String| {
-        Write::update(Key::new(key, "UNIQUE"), "REMOVE #ttl, pendingExpires")
+        Write::update(Key::new(key, identity_contract::keys::UNIQUE), "REMOVE #ttl, pendingExpires")
             .name("#ttl", shared::table::TTL_ATTRIBUTE)
             .value(":u", s(&user.id))
             .when("userId = :u", IdentityError::AccountChanged)

@@ -460,18 +460,14 @@ pub async fn admin_decide(
             dedup_key: format!("advertiser-decision:{id}:{}", now.timestamp_millis()),
         },
     )?]);
-    writes.extend(notifications_contract::outbox(
-        &ctx,
-        vec![notifications_contract::NotificationEvent {
-            event_id: format!("advertiser-{id}-{}", now.timestamp_millis()),
-            kind: notifications_contract::NotificationKind::Campaign,
-            actor_id: admin.user_id.clone(),
-            recipient_id: id.clone(),
-            target_type: "ADVERTISER".into(),
-            target_id: id.clone(),
-            excerpt: Some(text),
-        }],
-    )?);
+    let decided = identity_contract::AdvertiserDecided {
+        advertiser_id: id.clone(),
+        admin_id: admin.user_id.clone(),
+        approved: a.status == AdvertiserStatus::Approved,
+        message: text,
+        at: now,
+    };
+    writes.extend(shared::outbox::publish(&ctx, &identity_contract::ADVERTISER_DECIDED, &decided)?);
     if a.status == AdvertiserStatus::Approved {
         writes.push(identity_contract::join_audience(identity_contract::Audience::Advertisers, &id));
     }

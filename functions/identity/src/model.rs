@@ -132,7 +132,7 @@ impl Entity for User {
         keys::user_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "PROFILE".into()
+        keys::PROFILE.into()
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         let (part, sort) = nickname_index(&self.nickname);
@@ -182,7 +182,7 @@ impl Entity for Unique {
         self.key.clone()
     }
     fn sk(&self) -> String {
-        "UNIQUE".into()
+        keys::UNIQUE.into()
     }
     fn expires_at(&self) -> Option<i64> {
         self.pending_expires

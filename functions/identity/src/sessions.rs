@@ -63,7 +63,7 @@ impl Entity for RefreshToken {
         keys::refresh_partition(&self.digest)
     }
     fn sk(&self) -> String {
-        "TOKEN".into()
+        keys::refresh_key(&self.digest).sk
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)

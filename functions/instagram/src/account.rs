@@ -177,7 +177,7 @@ impl Entity for AccountClaim {
         keys::claim_key(&self.instagram_user_id).pk
     }
     fn sk(&self) -> String {
-        "CLAIM".into()
+        keys::claim_key(&self.instagram_user_id).sk
     }
 }
 
@@ -197,7 +197,7 @@ impl Entity for OAuthState {
         keys::state_key(&self.state).pk
     }
     fn sk(&self) -> String {
-        "STATE".into()
+        keys::state_key(&self.state).sk
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)
@@ -379,21 +379,25 @@ pub async fn callback(
 /// link still being this connection), and the purge of its synced data is queued with them.
 pub async fn unlink(ctx: &AppContext, link: &InstagramLink) -> ApiResult<()> {
     ctx.table
-        .transact(vec![
-            Write::delete(keys::link_key(&link.pet_id))
-                .when("#c = :c", InstagramError::Changed)
-                .name("#c", "connectionId")
-                .value(":c", s(&link.connection_id)),
-            Write::delete(keys::token_key(&link.pet_id)),
-            Write::delete(keys::claim_key(&link.instagram_user_id)),
-            shared::outbox::message(
-                ctx,
-                &queues::SNS_SYNC,
-                &SyncOrder::Purge { connection_id: link.connection_id.clone() },
-            )?,
-        ])
-        .await?;
-    campaigns_contract::record_engagement(ctx, &link.pet_id, None).await
+        .transact(
+            vec![
+                Write::delete(keys::link_key(&link.pet_id))
+                    .when("#c = :c", InstagramError::Changed)
+                    .name("#c", "connectionId")
+                    .value(":c", s(&link.connection_id)),
+                Write::delete(keys::token_key(&link.pet_id)),
+                Write::delete(keys::claim_key(&link.instagram_user_id)),
+                shared::outbox::message(
+                    ctx,
+                    &queues::SNS_SYNC,
+                    &SyncOrder::Purge { connection_id: link.connection_id.clone() },
+                )?,
+            ]
+            .into_iter()
+            .chain(instagram_contract::engagement_measured(ctx, &link.pet_id, None, ctx.now())?)
+            .collect(),
+        )
+        .await
 }
 
 pub async fn disconnect(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) -> ApiResult<NoContent> {

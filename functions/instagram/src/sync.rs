@@ -311,32 +311,28 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
 
     // The summary on the link, and the PetStar's engagement figure.
     let engagement = engagement_rate(&stored, account.followers_count, now);
-    let done = ctx
-        .table
-        .write(
-            Write::update(keys::link_key(pet), "SET #u = :u, #f = :f, #m = :m, #e = :e, #s = :s, #t = :t")
-                .when("#c = :c", InstagramError::LinkChanged)
-                .name("#u", "username")
-                .name("#f", "followersCount")
-                .name("#m", "mediaCount")
-                .name("#e", "engagementRate")
-                .name("#s", "lastSyncedAt")
-                .name("#t", "accountType")
-                .name("#c", "connectionId")
-                .value(":u", s(&account.username))
-                .value(":f", n(account.followers_count))
-                .value(":m", n(account.media_count))
-                .value(":e", n(engagement))
-                .value(":s", shared::table::time(now))
-                .value(":t", s(account.account_type.clone().unwrap_or_default()))
-                .value(":c", s(connection)),
-        )
-        .await;
+    let mut writes = vec![
+        Write::update(keys::link_key(pet), "SET #u = :u, #f = :f, #m = :m, #e = :e, #s = :s, #t = :t")
+            .when("#c = :c", InstagramError::LinkChanged)
+            .name("#u", "username")
+            .name("#f", "followersCount")
+            .name("#m", "mediaCount")
+            .name("#e", "engagementRate")
+            .name("#s", "lastSyncedAt")
+            .name("#t", "accountType")
+            .name("#c", "connectionId")
+            .value(":u", s(&account.username))
+            .value(":f", n(account.followers_count))
+            .value(":m", n(account.media_count))
+            .value(":e", n(engagement))
+            .value(":s", shared::table::time(now))
+            .value(":t", s(account.account_type.clone().unwrap_or_default()))
+            .value(":c", s(connection)),
+    ];
+    writes.extend(instagram_contract::engagement_measured(ctx, pet, Some(engagement), now)?);
+    let done = ctx.table.transact(writes).await;
     match done {
-        Ok(()) => {
-            campaigns_contract::record_engagement(ctx, pet, Some(engagement)).await?;
-            Ok(())
-        }
+        Ok(()) => Ok(()),
         // Unlinked while this sync ran: what it wrote goes with the rest.
         Err(e) if e.is(&InstagramError::LinkChanged) => {
             purge(ctx, connection).await?;

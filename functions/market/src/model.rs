@@ -93,7 +93,7 @@ impl Entity for Listing {
         keys::listing_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "POST".into()
+        keys::listing_key(&self.id).sk
     }
     /// A deleted listing leaves every list (sparse indexes).
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {

@@ -27,7 +27,45 @@ pub static NOTIFICATION_WORKER: Function = Function::worker(
         example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
 )
-.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections]);
+.permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections])
+.subscribes(&[&social_contract::FOLLOWS, &identity_contract::ADVERTISER_DECIDED]);
+
+/// What the notifications queue carries: events sent to it by name, and the events of the
+/// topics it takes, each made into the notification it means.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Incoming {
+    Event(NotificationEvent),
+    Follow(social_contract::FollowEvent),
+    AdvertiserDecided(identity_contract::AdvertiserDecided),
+}
+
+impl Incoming {
+    /// The notification an incoming message means, if any (an unfollow means none).
+    fn into_event(self) -> Option<NotificationEvent> {
+        match self {
+            Incoming::Event(e) => Some(e),
+            Incoming::Follow(f) => f.following.then(|| NotificationEvent {
+                event_id: format!("follow:{}:{}:{}", f.follower_id, f.followed_id, f.at.timestamp_millis()),
+                kind: NotificationKind::Follow,
+                actor_id: f.follower_id.clone(),
+                recipient_id: f.followed_id,
+                target_type: "USER".into(),
+                target_id: f.follower_id,
+                excerpt: None,
+            }),
+            Incoming::AdvertiserDecided(d) => Some(NotificationEvent {
+                event_id: format!("advertiser-{}-{}", d.advertiser_id, d.at.timestamp_millis()),
+                kind: NotificationKind::Campaign,
+                actor_id: d.admin_id,
+                recipient_id: d.advertiser_id.clone(),
+                target_type: "ADVERTISER".into(),
+                target_id: d.advertiser_id,
+                excerpt: Some(d.message),
+            }),
+        }
+    }
+}
 
 const SEEN_SECS: i64 = 7 * 24 * 3600;
 /// A like or a follow by the same person of the same thing notifies once in this window.
@@ -71,7 +109,8 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
     }
 }
 
-pub async fn handle(ctx: Arc<AppContext>, event: NotificationEvent) -> Result<(), MessageError> {
+pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), MessageError> {
+    let Some(event) = incoming.into_event() else { return Ok(()) };
     if event.event_id.is_empty() || event.event_id.len() > 300 {
         return Err(MessageError::Permanent("an event needs an id".into()));
     }

@@ -112,7 +112,7 @@ impl Entity for Pet {
         keys::pet_partition(&self.id)
     }
     fn sk(&self) -> String {
-        "PET".into()
+        keys::pet_key(&self.id).sk
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         vec![(Gsi::Gsi1, keys::owner_partition(&self.owner_id), keys::pet_partition(&self.id))]

@@ -47,7 +47,7 @@ impl Entity for TicketItem {
         keys::ticket_partition(&self.digest)
     }
     fn sk(&self) -> String {
-        "TICKET".into()
+        keys::ticket_key(&self.digest).sk
     }
     fn expires_at(&self) -> Option<i64> {
         Some(self.expires)

@@ -89,8 +89,8 @@ pub async fn block(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<Stri
             writes.push(counters(&me, -i64::from(mine), -i64::from(theirs)));
             writes.push(counters(&target, -i64::from(theirs), -i64::from(mine)));
         }
-        writes.push(diary_contract::unfollowed(&ctx, &me, &target)?);
-        writes.push(diary_contract::unfollowed(&ctx, &target, &me)?);
+        writes.extend(social_contract::follow_changed(&ctx, &me, &target, false)?);
+        writes.extend(social_contract::follow_changed(&ctx, &target, &me, false)?);
         match ctx.table.transact(writes).await {
             Ok(()) => return Ok(Okay(BlockState { blocked: true })),
             Err(e) if e.is(&SocialError::AlreadyBlocked) => return Ok(Okay(BlockState { blocked: true })),

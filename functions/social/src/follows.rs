@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use identity_contract::Person;
-use notifications_contract::{NotificationEvent, NotificationKind};
 use serde::Serialize;
 use shared::error::Tolerate;
 use shared::handler;
@@ -116,20 +115,8 @@ pub async fn follow(ctx: Arc<AppContext>, caller: Caller, Path(target): Path<Str
         Write::put_item(item(follower_key(&target, &me))),
         counter(&me, Counter::Following, 1),
         counter(&target, Counter::Followers, 1),
-        diary_contract::followed(&ctx, &me, &target)?,
     ];
-    writes.extend(notifications_contract::outbox(
-        &ctx,
-        vec![NotificationEvent {
-            event_id: format!("follow:{me}:{target}:{}", ctx.now().timestamp_millis()),
-            kind: NotificationKind::Follow,
-            actor_id: me.clone(),
-            recipient_id: target.clone(),
-            target_type: "USER".into(),
-            target_id: me.clone(),
-            excerpt: None,
-        }],
-    )?);
+    writes.extend(social_contract::follow_changed(&ctx, &me, &target, true)?);
     // Following twice is following once.
     ctx.table.transact(writes).await.tolerate(&SocialError::AlreadyFollowing)?;
     Ok(Okay(FollowState { following: true }))
@@ -143,7 +130,7 @@ pub async fn unfollow(
     let me = caller.user_id.clone();
     other_user(&ctx, &me, &target, SocialError::CannotFollowSelf).await?;
     let mut writes = end_follow(&me, &target);
-    writes.push(diary_contract::unfollowed(&ctx, &me, &target)?);
+    writes.extend(social_contract::follow_changed(&ctx, &me, &target, false)?);
     ctx.table.transact(writes).await.tolerate(&SocialError::NotFollowing)?;
     Ok(Okay(FollowState { following: false }))
 }

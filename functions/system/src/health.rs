@@ -7,7 +7,6 @@ use http::StatusCode;
 use serde::Serialize;
 use shared::handler;
 use shared::routes::{Access, Function, Method, Permission, respond, schema};
-use shared::table::Key;
 use shared::{ApiResponse, ApiResult, AppContext};
 use utoipa::ToSchema;
 
@@ -41,7 +40,7 @@ pub static HEALTH: Function =
 pub async fn health(ctx: Arc<AppContext>) -> ApiResult<ApiResponse> {
     let started = Instant::now();
     // A key lookup of an item that need not exist: proves the table answers, costs one read.
-    let reachable = match ctx.table.get_item(&Key::new("HEALTH", "PROBE")).await {
+    let reachable = match ctx.table.get_item(&shared::keys::health_probe_key()).await {
         Ok(_) => true,
         Err(e) => {
             tracing::warn!(error = %e, "table unreachable");

@@ -230,6 +230,11 @@ fn environment() -> Value {
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
     vars.insert("RUST_LOG".into(), json!("info"));
+    // Which queues take which domain event (`shared::events`), from the workers' declarations.
+    vars.insert(
+        shared::events::SUBSCRIBERS_ENV.into(),
+        json!(shared::routes::encode_subscriptions(&shared::routes::subscriptions(crate::catalog::functions()))),
+    );
     for (param, var) in PROVIDER_PARAMETERS {
         vars.insert(var.into(), r(param));
     }

@@ -448,6 +448,10 @@ impl LocalStack {
         ] {
             env.insert(k.to_string(), v);
         }
+        env.insert(
+            shared::events::SUBSCRIBERS_ENV.into(),
+            shared::routes::encode_subscriptions(&shared::routes::subscriptions(catalog::functions())),
+        );
         env.extend(opts.env.clone());
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         let mut ctx = AppContext::build(config, opts.clock.clone()).await;

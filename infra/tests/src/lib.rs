@@ -393,3 +393,14 @@ pub mod ws {
         s.send(Message::Text(frame.to_string().into())).await.unwrap();
     }
 }
+
+/// Waits, if need be, until at least `secs` seconds remain of the current minute (by the system
+/// clock): a test of a per-minute limit then makes all its writes in one window, never across
+/// a minute's turn.
+pub async fn in_one_minute_window(secs: u64) {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let second = since_epoch.as_secs() % 60;
+    if second + secs >= 60 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+}

@@ -98,28 +98,6 @@ pub fn deleted(ctx: &AppContext, author: &str, post_id: &str) -> ApiResult<Vec<W
     Ok(vec![Write::delete(keys::feed_entry_key(author, post_id)), shared::outbox::message(ctx, &FEED, &event)?])
 }
 
-/// The message a new follow adds to its transaction: the author's recent posts into the feed.
-pub fn followed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Write> {
-    let event = FeedEvent {
-        change: FeedChange::Followed,
-        author_id: author.into(),
-        post_id: None,
-        viewer_id: Some(viewer.into()),
-    };
-    shared::outbox::message(ctx, &FEED, &event)
-}
-
-/// The message an unfollow or a block adds to its transaction: the author's posts out of the feed.
-pub fn unfollowed(ctx: &AppContext, viewer: &str, author: &str) -> ApiResult<Write> {
-    let event = FeedEvent {
-        change: FeedChange::Unfollowed,
-        author_id: author.into(),
-        post_id: None,
-        viewer_id: Some(viewer.into()),
-    };
-    shared::outbox::message(ctx, &FEED, &event)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Written {

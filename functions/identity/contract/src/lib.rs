@@ -45,6 +45,23 @@ async fn account_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<modera
     }))
 }
 
+/// An administrator approved or rejected an advertiser: for whoever tells it, such as the
+/// notifications.
+pub static ADVERTISER_DECIDED: shared::events::Topic =
+    shared::events::Topic { name: "identity.advertiser-decided", summary: "An advertiser was approved or rejected" };
+
+/// What [`ADVERTISER_DECIDED`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvertiserDecided {
+    pub advertiser_id: String,
+    pub admin_id: String,
+    pub approved: bool,
+    /// What the advertiser is told.
+    pub message: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The account `id`, if it exists.
 pub async fn account(ctx: &AppContext, id: &str) -> ApiResult<Option<AccountSummary>> {
     if !shared::ids::is_valid_id(id) {

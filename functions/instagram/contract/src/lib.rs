@@ -18,6 +18,33 @@ use shared::table::Entity;
 use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
+/// A pet's Instagram engagement was measured (a sync), or the account was unlinked (no figure
+/// any more): for whoever weighs it in, such as the PetStar recommendation.
+pub static ENGAGEMENT: shared::events::Topic =
+    shared::events::Topic { name: "instagram.engagement", summary: "A pet's Instagram engagement was measured" };
+
+/// What [`ENGAGEMENT`] carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngagementMeasured {
+    pub pet_id: String,
+    /// Average likes and comments per recent post, as a % of the followers; `None`: unlinked.
+    pub engagement: Option<f64>,
+    /// When it was measured: a subscriber keeps the newest (events may come out of order).
+    pub measured_at: DateTime<Utc>,
+}
+
+/// The writes that publish a measurement in the transaction that stores it.
+pub fn engagement_measured(
+    ctx: &AppContext,
+    pet: &str,
+    engagement: Option<f64>,
+    measured_at: DateTime<Utc>,
+) -> ApiResult<Vec<shared::table::Write>> {
+    let event = EngagementMeasured { pet_id: pet.into(), engagement, measured_at };
+    shared::outbox::publish(ctx, &ENGAGEMENT, &event)
+}
+
 /// What anyone may see of a pet's Instagram account: who it is and how it is doing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

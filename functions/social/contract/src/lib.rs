@@ -16,6 +16,34 @@ shared::domain_errors! {
     }
 }
 
+/// A follow began or ended (an unfollow, or a block ending follows both ways): for the domains
+/// that keep something per follower, such as the diary's home feeds.
+pub static FOLLOWS: shared::events::Topic =
+    shared::events::Topic { name: "social.follows", summary: "A follow began or ended" };
+
+/// What [`FOLLOWS`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowEvent {
+    pub follower_id: String,
+    pub followed_id: String,
+    /// Whether the follower follows now (`false`: the follow ended).
+    pub following: bool,
+    /// When it happened (with the two users, it names the event).
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The writes that publish a follow's beginning or end in its own transaction.
+pub fn follow_changed(
+    ctx: &AppContext,
+    follower: &str,
+    followed: &str,
+    following: bool,
+) -> ApiResult<Vec<shared::table::Write>> {
+    let event = FollowEvent { follower_id: follower.into(), followed_id: followed.into(), following, at: ctx.now() };
+    shared::outbox::publish(ctx, &FOLLOWS, &event)
+}
+
 /// Whether either of two users blocks the other, when neither is the caller (one
 /// BatchGetItem; for the caller, `Caller::hides` and `Viewer::hides` know it already).
 pub async fn blocked_between(ctx: &AppContext, a: &str, b: &str) -> ApiResult<bool> {

@@ -434,10 +434,7 @@ async fn a_socket_keeps_the_write_limit_typing_is_throttled_and_a_burst_of_sende
 
     // Five sends over HTTP and twenty over the socket share one limit of twenty a minute (in
     // one window: never across a minute's turn).
-    let second = chrono::Utc::now().timestamp() % 60;
-    if second >= 45 {
-        tokio::time::sleep(Duration::from_secs((61 - second) as u64)).await;
-    }
+    integration_tests::in_one_minute_window(15).await;
     for i in 0..5 {
         let body = json!({"clientMessageId": format!("h{i}"), "content": "안녕하세요"});
         assert_eq!(t.post(&format!("/chat/rooms/{id}/messages"), body, Some(&ann.access)).await.status, 201);

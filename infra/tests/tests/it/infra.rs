@@ -81,7 +81,9 @@ fn every_function_is_a_binary_and_every_binary_a_function() {
     for pkg in std::fs::read_dir(root.join("functions")).unwrap() {
         let dir = pkg.unwrap().path();
         let package = dir.file_name().unwrap().to_string_lossy().to_string();
-        let manifest: Manifest = toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml")).unwrap()).unwrap();
+        // A domain that is a contract alone (moderation) has no functions of its own.
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
+        let manifest: Manifest = toml::from_str(&manifest).unwrap();
         for b in manifest.bin {
             assert_eq!(b.path, format!("src/bin/{}.rs", b.name), "functions/{package}: [[bin]] {}", b.name);
             assert_eq!(b.test, Some(false), "functions/{package}: [[bin]] {} needs test = false", b.name);

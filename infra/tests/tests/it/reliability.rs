@@ -216,6 +216,8 @@ async fn every_write_has_a_per_user_limit_per_route_with_retry_after() {
     let t = TestStack::start_with(opts).await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
+    // The three posts and the refused fourth in one minute's window.
+    integration_tests::in_one_minute_window(15).await;
     for i in 0..3 {
         post(&t, &ann, &format!("산책 {i}")).await;
     }

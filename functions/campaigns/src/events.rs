@@ -1,0 +1,51 @@
+//! The campaigns domain's events worker: what other domains publish that campaigns keeps — a
+//! pet's Instagram engagement, which the recommendation weighs in (`crate::rank`), on its
+//! PetStar item.
+
+use std::sync::Arc;
+
+use campaigns_contract::keys;
+use instagram_contract::EngagementMeasured;
+use shared::routes::{Function, Permission, Worker};
+use shared::table::{Write, n, time};
+use shared::worker::MessageError;
+use shared::{AppContext, queues};
+
+shared::domain_errors! {
+    /// Why an event changes nothing (not an error of the worker's).
+    enum Skipped {
+        NotNewer => (409, "NOT_NEWER", "not a PetStar, or a newer figure is stored"),
+    }
+}
+
+pub static EVENTS_WORKER: Function = Function::worker(
+    "campaigns-events-worker",
+    crate::PKG,
+    Worker {
+        name: "campaign-events",
+        queue: &queues::CAMPAIGN_EVENTS,
+        batch_size: 10,
+        handler: shared::consumer!(handle),
+        summary: "Keeps each PetStar's Instagram engagement figure, the newest measured",
+        example: r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD","engagement":4.2,"measuredAt":"2026-03-01T03:00:00Z"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.subscribes(&[&instagram_contract::ENGAGEMENT]);
+
+/// Records the measured engagement on the pet's PetStar item (or clears it: unlinked) unless a
+/// newer one is there. A pet that is not a PetStar has nothing to record.
+pub async fn handle(ctx: Arc<AppContext>, event: EngagementMeasured) -> Result<(), MessageError> {
+    let write = match event.engagement {
+        Some(e) => Write::update(keys::petstar_key(&event.pet_id), "SET #e = :e, #at = :at").value(":e", n(e)),
+        None => Write::update(keys::petstar_key(&event.pet_id), "REMOVE #e SET #at = :at"),
+    }
+    .name("#e", "engagement")
+    .name("#at", "engagementAt")
+    .value(":at", time(event.measured_at))
+    .when("attribute_exists(PK) AND (attribute_not_exists(#at) OR #at < :at)", Skipped::NotNewer);
+    match ctx.table.write(write).await {
+        Err(e) if e.is(&Skipped::NotNewer) => Ok(()),
+        other => Ok(other?),
+    }
+}
