@@ -244,6 +244,7 @@ pub async fn register(
         created_at: now,
         updated_at: now,
         password_changed_at: None,
+        main_pet: None,
         withdrawn_at: None,
         pending_expires: Some(expires),
         post_count: 0,

@@ -9,7 +9,6 @@
 use crate::error::IdentityError;
 use chrono::{DateTime, Utc};
 use identity_contract::keys;
-use pets_contract::PetSummary;
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::table::{Entity, Gsi, Key, Write, n, s};
@@ -112,6 +111,10 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
     pub password_changed_at: Option<DateTime<Utc>>,
+    /// Kept by the pets domain (see `identity_contract::MainPet`); absent, never null, without
+    /// pets (the first pet's write sets it only if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_pet: Option<identity_contract::MainPet>,
     #[serde(default)]
     pub withdrawn_at: Option<DateTime<Utc>>,
     /// TTL of an account that never got verified.
@@ -299,8 +302,18 @@ pub struct PublicProfile {
     pub post_count: i64,
     pub follower_count: i64,
     pub following_count: i64,
-    pub main_pet: Option<PetSummary>,
+    pub main_pet: Option<ProfilePet>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The main pet on a profile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilePet {
+    pub id: String,
+    pub name: String,
+    pub species_id: String,
+    pub photo_url: Option<String>,
 }
 
 impl PublicProfile {
@@ -309,7 +322,18 @@ impl PublicProfile {
             Some(k) => Some(shared::media::url(ctx, k).await?),
             None => None,
         };
-        let main_pet = pets_contract::main_pet(ctx, &u.id).await?;
+        let main_pet = match &u.main_pet {
+            Some(p) => Some(ProfilePet {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                species_id: p.species_id.clone(),
+                photo_url: match &p.photo_key {
+                    Some(k) => Some(shared::media::url(ctx, k).await?),
+                    None => None,
+                },
+            }),
+            None => None,
+        };
         Ok(Self {
             id: u.id.clone(),
             nickname: u.nickname.clone(),

@@ -237,6 +237,7 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
         created_at: now,
         updated_at: now,
         password_changed_at: None,
+        main_pet: None,
         withdrawn_at: None,
         pending_expires: None,
         post_count: 0,

@@ -164,12 +164,32 @@ async fn view(ctx: &AppContext, p: &Pet, main: Option<&str>) -> ApiResult<PetVie
     })
 }
 
+impl Pet {
+    /// The pet as its owner's profile shows it, kept on the account item while it is the main pet.
+    fn as_main(&self) -> identity_contract::MainPet {
+        identity_contract::MainPet {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            species_id: self.species_id.clone(),
+            photo_key: self.photo_key.clone(),
+        }
+    }
+}
+
+/// What pets keeps on its owner's account item: which pet is the main one (and, beside it,
+/// the copy `identity_contract::MainPet` the profile shows).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MainPetOf {
+    #[serde(default)]
+    main_pet_id: Option<String>,
+}
+
 /// The owner's main pet id, from the user item.
 async fn main_pet_of(ctx: &AppContext, user: &str) -> ApiResult<Option<String>> {
-    Ok(match ctx.table.get_item(&shared::account::user_key(user)).await?.and_then(|i| i.get("mainPetId").cloned()) {
-        Some(AttrValue::S(id)) => Some(id),
-        _ => None,
-    })
+    let found: Option<MainPetOf> =
+        ctx.table.get_item(&shared::account::user_key(user)).await?.map(serde_dynamo::from_item).transpose()?;
+    Ok(found.and_then(|f| f.main_pet_id))
 }
 
 /// The owner's pets, oldest first, read from the name claims in the owner's own partition and
@@ -362,9 +382,11 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PetIn
             // MAX_PETS pets, counted in the same transaction.
             Write::update(
                 shared::account::user_key(&me),
-                "SET mainPetId = if_not_exists(mainPetId, :p) ADD petCount :one",
+                "SET mainPetId = if_not_exists(mainPetId, :p), #mp = if_not_exists(#mp, :mp) ADD petCount :one",
             )
+            .name("#mp", identity_contract::MAIN_PET_ATTRIBUTE)
             .value(":p", s(&pet.id))
+            .value(":mp", pet.as_main().value()?)
             .value(":one", n(1))
             .value(":max", n(MAX_PETS))
             .when("attribute_not_exists(petCount) OR petCount < :max", PetError::TooManyPets),
@@ -425,17 +447,36 @@ pub async fn update(
         pet.introduction = i.trim().to_string();
     }
     pet.updated_at = ctx.now();
-    // Optimistic: the put only applies to the version we read.
-    let mut writes = vec![
-        Write::put(&pet)?.when("updatedAt = :seen", PetError::PetChanged).value(":seen", shared::table::time(seen)),
-    ];
-    if old_name.to_lowercase() != pet.name.to_lowercase() {
-        writes.push(claim_name(&pet.owner_id, &pet.name, &pet.id));
-        writes.push(Write::delete(name_key(&pet.owner_id, &old_name)));
+    // Optimistic: the put only applies to the version we read. The main pet's copy on the
+    // account follows it in the same transaction, held to the main pet as read: a change of
+    // the main pet meanwhile fails it, and it is planned again.
+    for _ in 0..5 {
+        let main = main_pet_of(&ctx, &pet.owner_id).await?;
+        let mut writes = vec![
+            Write::put(&pet)?.when("updatedAt = :seen", PetError::PetChanged).value(":seen", shared::table::time(seen)),
+        ];
+        if old_name.to_lowercase() != pet.name.to_lowercase() {
+            writes.push(claim_name(&pet.owner_id, &pet.name, &pet.id));
+            writes.push(Write::delete(name_key(&pet.owner_id, &old_name)));
+        }
+        let user = shared::account::user_key(&pet.owner_id);
+        writes.push(if main.as_deref() == Some(pet.id.as_str()) {
+            Write::update(user, "SET #mp = :mp")
+                .name("#mp", identity_contract::MAIN_PET_ATTRIBUTE)
+                .value(":mp", pet.as_main().value()?)
+                .value(":p", s(&pet.id))
+                .when("mainPetId = :p", PetError::MainPetMoved)
+        } else {
+            Write::check(user, "attribute_not_exists(mainPetId) OR mainPetId <> :p", PetError::MainPetMoved)
+                .value(":p", s(&pet.id))
+        });
+        match ctx.table.transact(writes).await {
+            Ok(()) => return Ok(Okay(view(&ctx, &pet, main.as_deref()).await?)),
+            Err(e) if e.is(&PetError::MainPetMoved) => continue,
+            Err(e) => return Err(e),
+        }
     }
-    ctx.table.transact(writes).await?;
-    let main = main_pet_of(&ctx, &pet.owner_id).await?;
-    Ok(Okay(view(&ctx, &pet, main.as_deref()).await?))
+    Err(PetError::PetsChanged.into())
 }
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
@@ -455,11 +496,18 @@ pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
             let next = pets_of(&ctx, &owner).await?.into_iter().find(|p| p.id != pet.id);
             let moved = match &next {
                 Some(successor) => {
-                    writes.push(Write::check(successor.key(), "attribute_exists(PK)", retry()));
-                    Write::update(user.clone(), "SET mainPetId = :next ADD petCount :m")
+                    // The successor as read: its copy on the account is what it is.
+                    writes.push(
+                        Write::check(successor.key(), "updatedAt = :seen", retry())
+                            .value(":seen", shared::table::time(successor.updated_at)),
+                    );
+                    Write::update(user.clone(), "SET mainPetId = :next, #mp = :mp ADD petCount :m")
+                        .name("#mp", identity_contract::MAIN_PET_ATTRIBUTE)
                         .value(":next", s(&successor.id))
+                        .value(":mp", successor.as_main().value()?)
                 }
-                None => Write::update(user.clone(), "REMOVE mainPetId ADD petCount :m"),
+                None => Write::update(user.clone(), "REMOVE mainPetId, #mp ADD petCount :m")
+                    .name("#mp", identity_contract::MAIN_PET_ATTRIBUTE),
             };
             writes.push(moved.value(":m", n(-1)).value(":p", s(&pet.id)).when("mainPetId = :p", retry()));
         } else {
@@ -491,8 +539,14 @@ pub async fn set_main(
     }
     ctx.table
         .transact(vec![
-            Write::check(pet.key(), "ownerId = :me", not_found()).value(":me", s(&me)),
-            Write::update(shared::account::user_key(&me), "SET mainPetId = :p").value(":p", s(&pet.id)),
+            // The pet as read, so that its copy on the account is what it is.
+            Write::check(pet.key(), "ownerId = :me AND updatedAt = :seen", PetError::PetChanged)
+                .value(":me", s(&me))
+                .value(":seen", shared::table::time(pet.updated_at)),
+            Write::update(shared::account::user_key(&me), "SET mainPetId = :p, #mp = :mp")
+                .name("#mp", identity_contract::MAIN_PET_ATTRIBUTE)
+                .value(":p", s(&pet.id))
+                .value(":mp", pet.as_main().value()?),
         ])
         .await?;
     Ok(Okay(view(&ctx, &pet, Some(&pet.id)).await?))

@@ -45,6 +45,28 @@ async fn account_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<modera
     }))
 }
 
+/// The main pet as its owner's profile shows it. The pets domain keeps it on the account item
+/// (with `mainPetId`, in the same writes), so that a profile is read from the account alone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MainPet {
+    pub id: String,
+    pub name: String,
+    pub species_id: String,
+    #[serde(default)]
+    pub photo_key: Option<String>,
+}
+
+/// The account item's attribute holding the [`MainPet`].
+pub const MAIN_PET_ATTRIBUTE: &str = "mainPet";
+
+impl MainPet {
+    /// The value the pets domain sets [`MAIN_PET_ATTRIBUTE`] to.
+    pub fn value(&self) -> ApiResult<shared::table::AttrValue> {
+        Ok(serde_dynamo::to_attribute_value(self)?)
+    }
+}
+
 /// An administrator approved or rejected an advertiser: for whoever tells it, such as the
 /// notifications.
 pub static ADVERTISER_DECIDED: shared::events::Topic =

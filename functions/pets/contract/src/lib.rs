@@ -1,5 +1,4 @@
-//! Pets' public surface: who owns a pet, a user's main pet, and pets as posts and profiles show
-//! them — read through typed views, never by attribute name elsewhere.
+//! Pets' public surface: who owns a pet, and pets as posts and campaign pages show them — read through typed views, never by attribute name elsewhere.
 
 pub mod keys;
 pub mod species;
@@ -74,26 +73,6 @@ pub async fn owner_of(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
     let pet: Option<PetItem> =
         ctx.table.get_item(&keys::pet_key(id)).await?.map(serde_dynamo::from_item).transpose()?;
     Ok(pet.map(|p| p.owner_id))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MainPetOf {
-    #[serde(default)]
-    main_pet_id: Option<String>,
-}
-
-/// `user`'s main pet, if they have pets.
-pub async fn main_pet(ctx: &AppContext, user: &str) -> ApiResult<Option<PetSummary>> {
-    let found: Option<MainPetOf> =
-        ctx.table.get_item(&shared::keys::user_key(user)).await?.map(serde_dynamo::from_item).transpose()?;
-    let Some(id) = found.and_then(|f| f.main_pet_id) else { return Ok(None) };
-    let pet: Option<PetItem> =
-        ctx.table.get_item(&keys::pet_key(&id)).await?.map(serde_dynamo::from_item).transpose()?;
-    match pet {
-        Some(p) => Ok(Some(summary(ctx, p).await?)),
-        None => Ok(None),
-    }
 }
 
 /// A pet as the campaign pages describe it: who owns it, what it is.

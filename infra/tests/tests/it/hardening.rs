@@ -252,6 +252,36 @@ async fn deleting_the_main_pet_and_another_at_once_leaves_a_main_pet_that_exists
     t.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_shows_the_main_pet_as_it_is_whatever_edits_and_choices_race() {
+    let t = TestStack::start().await;
+    let u = t.user("race@example.com", "racer", PW).await;
+    let profile_pet = || async { t.get(&format!("/users/{}", u.user_id)).await.body["mainPet"].clone() };
+    let a = new_pet(&t, &u, "a").await["id"].as_str().unwrap().to_string();
+    let b = new_pet(&t, &u, "b").await["id"].as_str().unwrap().to_string();
+    for trial in 0..20 {
+        // B renamed while it becomes the main pet, A renamed while it stops being it.
+        let (path_a, path_b) = (format!("/pets/{a}"), format!("/pets/{b}"));
+        let (rename_b, choose_b, rename_a) = futures::join!(
+            t.call(Method::PATCH, &path_b, Some(json!({"name": format!("b{trial}")})), Some(&u.access)),
+            t.call(Method::PUT, "/users/me/main-pet", Some(json!({"petId": b})), Some(&u.access)),
+            t.call(Method::PATCH, &path_a, Some(json!({"name": format!("a{trial}")})), Some(&u.access)),
+        );
+        for r in [&rename_b, &choose_b, &rename_a] {
+            assert!(r.status == 200 || r.body["code"] == "CONCURRENT_UPDATE", "trial {trial}: {:?}", r.body);
+        }
+        let shown = profile_pet().await;
+        let id = shown["id"].as_str().unwrap().to_string();
+        let pet = t.get(&format!("/pets/{id}")).await.body;
+        assert_eq!((shown["name"].clone(), pet["isMain"].clone()), (pet["name"].clone(), json!(true)), "trial {trial}");
+        // And back to A for the next trial.
+        let r = t.call(Method::PUT, "/users/me/main-pet", Some(json!({"petId": a})), Some(&u.access)).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(profile_pet().await["name"], t.get(&format!("/pets/{a}")).await.body["name"]);
+    }
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn look_alike_nicknames_cannot_pass_for_taken_ones() {
     let t = TestStack::start().await;

@@ -118,6 +118,7 @@ async fn pets_belong_to_their_owner_and_one_is_main() {
 
     let profile = t.get(&format!("/users/{}", ann.user_id)).await;
     assert_eq!(profile.body["mainPet"]["id"], choco.as_str());
+    assert_eq!(profile.body["mainPet"]["name"], "초코칩", "the profile shows the main pet as renamed");
 
     // Deleting the main pet moves "main" to another pet.
     assert_eq!(t.call(Method::DELETE, &format!("/pets/{choco}"), None, Some(&ann.access)).await.status, 204);
