@@ -6,7 +6,7 @@
 //! table. Functions reach the stand-ins through the real AWS SDK clients, pointed at loopback.
 
 pub mod apigw;
-pub mod bench_support;
+
 pub mod catalog;
 pub mod clova_sandbox;
 pub mod comprehend;

@@ -3,14 +3,14 @@
 //! fixed vocabulary, an approved advertiser's ad, then `GET /ads/{id}/recommended-petstars`
 //! timed end to end, with the DynamoDB calls it made and the ranking's own share.
 //!
-//! `cargo run --release -p local-stack --bin recommend-bench [petstars] [requests]`
+//! `cargo run --release -p bench --bin recommend-bench [petstars] [requests]`
 
 use std::time::{Duration, Instant};
 
+use bench::{call, percentile, user};
 use campaigns::petstars::{PetPages, PetStar, PetStarStatus, document_of};
 use campaigns::portfolio::{History, Portfolio};
 use campaigns::rank::{Candidate, rank};
-use local_stack::bench_support::{call, percentile, user};
 use local_stack::{LocalStack, StackOptions};
 use serde_json::json;
 use shared::table::Write;

@@ -4,7 +4,7 @@
 //! DynamoDB's limits (1,000 WCU and 3,000 RCU per partition; an item can never be split, so its
 //! own rate must stay under them too). It prints figures; nothing here passes or fails.
 //!
-//! `cargo run --release -p local-stack --bin scale-sim [daily-active-users] [peak-factor] [viral-share]`
+//! `cargo run --release -p bench --bin scale-sim [daily-active-users] [peak-factor] [viral-share]`
 //!
 //! Unit rules (DynamoDB's): a write is 1 WCU per KB, ×2 in a transaction; a read is 1 RCU per
 //! 4 KB strongly consistent, ½ eventually consistent, ×2 in a transaction. Popularity of posts

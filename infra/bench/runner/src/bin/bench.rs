@@ -6,7 +6,7 @@
 //! its DynamoDB calls, the round trips to the table stand-in) and everything outside it (the API
 //! Gateway stand-in, HTTP on loopback, the client).
 //!
-//! `cargo run --release -p local-stack --bin bench [requests-per-scenario] [concurrency]`
+//! `cargo run --release -p bench --bin bench [requests-per-scenario] [concurrency]`
 //!
 //! The DynamoDB proxy emulates a region's transaction conflicts: the `conflicts` column counts
 //! the calls it refused or cancelled (the table layer retries them, then answers 503 `BUSY`).
@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use local_stack::bench_support::{PASSWORD, call, percentile, user};
+use bench::{PASSWORD, call, percentile, user};
 use local_stack::{LocalStack, StackOptions};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -66,7 +66,7 @@ async fn main() {
     let mut clients = Vec::new();
     for n in 0..concurrency {
         let (_, token) = user(&stack, &http, n).await;
-        clients.push(Client { token, email: local_stack::bench_support::email(n) });
+        clients.push(Client { token, email: bench::email(n) });
     }
     let mut post_ids = Vec::new();
     for (id, token) in &authors {

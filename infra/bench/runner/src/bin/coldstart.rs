@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use local_stack::bench_support::{PASSWORD, call, email, user};
+use bench::{PASSWORD, call, email, user};
 use local_stack::runtime_api::{Outcome, RuntimeApi};
 use local_stack::{LocalStack, StackOptions};
 use serde_json::{Value, json};

@@ -5,14 +5,14 @@
 //! deliveries were expected, how many arrived, how many were lost, and the delivery latency from
 //! send to receipt (p50/p99).
 //!
-//! `cargo run --release -p local-stack --bin ws-bench [messages-per-sender] [ms-between-sends]`
+//! `cargo run --release -p bench --bin ws-bench [messages-per-sender] [ms-between-sends]`
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bench::{call, percentile, user};
 use futures::{SinkExt, StreamExt};
-use local_stack::bench_support::{call, percentile, user};
 use local_stack::{LocalStack, StackOptions};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;

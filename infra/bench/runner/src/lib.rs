@@ -1,10 +1,12 @@
-//! What the benchmark binaries share: users made through the API, calls, percentiles.
+//! The benchmarks, out of the local stack they drive (`src/bin/`: the load run, the
+//! recommendation, the WebSocket fan-out, cold starts, the scale simulation), and what they
+//! share: users made through the API, calls, percentiles.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::LocalStack;
+use local_stack::LocalStack;
 
 /// Every benchmark account's password.
 pub const PASSWORD: &str = "walks4ever";
