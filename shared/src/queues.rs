@@ -153,6 +153,15 @@ pub const CAMPAIGN_EVENTS: Queue = Queue {
     max_receive_count: 5,
 };
 
+/// Events chat subscribes to (a listing's sale status changed), for its events worker.
+pub const CHAT_EVENTS: Queue = Queue {
+    name: "chat-events",
+    env_var: "CHAT_EVENTS_QUEUE_URL",
+    dlq_env_var: "CHAT_EVENTS_DLQ_URL",
+    visibility_timeout_secs: 30,
+    max_receive_count: 5,
+};
+
 /// One message per linked Instagram account to sync (nightly, or asked for), and purges of
 /// unlinked accounts' data, for the Instagram worker. A sync reads a few hundred posts and their
 /// comments: a long visibility.
@@ -180,6 +189,7 @@ pub const ALL: &[Queue] = &[
     NOTICES,
     SNS_SYNC,
     CAMPAIGN_EVENTS,
+    CHAT_EVENTS,
 ];
 
 pub fn by_name(name: &str) -> Option<&'static Queue> {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod messages;
 pub mod model;
@@ -35,5 +36,6 @@ pub const DOMAIN: Domain = Domain {
         &socket::LEAVE,
         &socket::TYPING,
         &moderation::REMOVAL_WORKER,
+        &events::EVENTS_WORKER,
     ],
 };

@@ -134,12 +134,15 @@ pub async fn approve(
     if summary.seller_id != me {
         return Err(ChatError::NotTheSeller.into());
     }
+    // The room shows it; the market holds the payment to it (its own item, in this transaction).
+    let buyer = room.member_ids.iter().find(|u| **u != me).cloned().ok_or(ChatError::NotAboutAListing)?;
     ctx.table
-        .write(
+        .transact(vec![
             Write::update(keys::room_key(&room.id), "SET purchaseApproved = :a")
                 .value(":a", shared::table::b(body.approved))
                 .if_present(ChatError::RoomNotFound),
-        )
+            market_contract::purchase_approval(&listing, &buyer, body.approved),
+        ])
         .await?;
     room.purchase_approved = body.approved;
     let frame = ApprovalFrame { kind: "market.approval", room_id: &room.id, approved: body.approved };
@@ -667,11 +670,13 @@ pub async fn leave(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>)
             return Err(ChatError::NotAMember.into());
         }
         let members: Vec<String> = room.member_ids.iter().filter(|u| **u != me).cloned().collect();
-        Ok((
-            text.clone(),
-            vec![Write::delete(keys::member_key(&room.id, &me)), Write::delete(keys::my_room_key(&me, &room.id))],
-            members,
-        ))
+        let mut writes =
+            vec![Write::delete(keys::member_key(&room.id, &me)), Write::delete(keys::my_room_key(&me, &room.id))];
+        // A buyer who leaves the room about a listing takes the seller's approval with them.
+        if let Some(listing) = room.listing() {
+            writes.push(market_contract::purchase_approval(listing, &me, false));
+        }
+        Ok((text.clone(), writes, members))
     })
     .await?;
     let mut room = room;

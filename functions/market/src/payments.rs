@@ -278,7 +278,7 @@ pub async fn create_order(
     if listing.seller_id == me {
         return Err(MarketError::OwnListing.into());
     }
-    if !chat_contract::purchase_approved(&ctx, &listing.id, &me).await? {
+    if ctx.table.get_item(&keys::approval_key(&listing.id, &me)).await?.is_none() {
         return Err(MarketError::NotApproved.into());
     }
     if listing.status != Status::Sale {
@@ -468,16 +468,16 @@ pub async fn confirm(
 }
 
 /// SALE → RESERVED for this order and READY → CONFIRMING, in one transaction, which also
-/// holds the payment to what made the order possible as it is now: the seller's approval in
-/// the buyer's room and the buyer's membership of it, no block either way between the two, and
-/// the listing as ordered (its version: no price, title or photo edit since).
+/// holds the payment to what made the order possible as it is now: the seller's approval
+/// (withdrawn when the seller takes it back or the buyer leaves the room), no block either way
+/// between the two, and the listing as ordered (its version: no price, title or photo edit
+/// since).
 async fn reserve(ctx: &AppContext, order: &Order, payment_key: &str) -> ApiResult<Order> {
-    let Some(approval) =
-        chat_contract::purchase_approval_checks(ctx, &order.listing_id, &order.buyer_id, MarketError::NotApproved)
-            .await?
-    else {
-        return Err(MarketError::NotApproved.into());
-    };
+    let approval = Write::check(
+        keys::approval_key(&order.listing_id, &order.buyer_id),
+        "attribute_exists(PK)",
+        MarketError::NotApproved,
+    );
     let now = ctx.now();
     let mut held = order.clone();
     held.status = OrderStatus::Confirming;
@@ -514,16 +514,14 @@ async fn reserve(ctx: &AppContext, order: &Order, payment_key: &str) -> ApiResul
                     .when("#st = :ready", MarketError::OrderChanged),
             ]
             .into_iter()
-            .chain(approval)
+            .chain([approval])
             .chain(social_contract::not_blocked_checks(&order.buyer_id, &order.seller_id, MarketError::Blocked))
+            .chain(sale_status(ctx, &order.listing_id, Status::Reserved)?)
             .collect(),
         )
         .await;
     match result {
-        Ok(()) => {
-            sale_status(ctx, &order.listing_id, Status::Reserved).await;
-            Ok(held)
-        }
+        Ok(()) => Ok(held),
         // Still for sale, but not as ordered: the seller edited it since.
         Err(e) if e.is(&MarketError::NotForSale) => {
             let now = ctx.table.get::<Listing>(&keys::listing_key(&order.listing_id)).await?;
@@ -656,25 +654,30 @@ async fn fail(
     failed.updated_at = now;
     let result = ctx
         .table
-        .transact(vec![
-            Write::put(&failed)?
-                .name("#st", "status")
-                .value(":confirming", s("CONFIRMING"))
-                .when("#st = :confirming", MarketError::OrderChanged),
-            Write::update(keys::listing_key(&order.listing_id), "SET #st = :sale, updatedAt = :now REMOVE reservedBy")
+        .transact(
+            vec![
+                Write::put(&failed)?
+                    .name("#st", "status")
+                    .value(":confirming", s("CONFIRMING"))
+                    .when("#st = :confirming", MarketError::OrderChanged),
+                Write::update(
+                    keys::listing_key(&order.listing_id),
+                    "SET #st = :sale, updatedAt = :now REMOVE reservedBy",
+                )
                 .name("#st", "status")
                 .value(":sale", s("SALE"))
                 .value(":reserved", s("RESERVED"))
                 .value(":order", s(&order.id))
                 .value(":now", time(now))
                 .when("#st = :reserved AND reservedBy = :order", MarketError::ListingChanged),
-        ])
+            ]
+            .into_iter()
+            .chain(sale_status(ctx, &order.listing_id, Status::Sale)?)
+            .collect(),
+        )
         .await;
     match result {
-        Ok(()) => {
-            sale_status(ctx, &order.listing_id, Status::Sale).await;
-            Err(failure_error(failed.failure.as_ref()))
-        }
+        Ok(()) => Err(failure_error(failed.failure.as_ref())),
         Err(e) if e.is(&MarketError::OrderChanged) => {
             // Finished meanwhile by someone else: their outcome is the answer.
             let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;
@@ -751,9 +754,9 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
             excerpt: Some(excerpt),
         }],
     )?);
+    writes.extend(sale_status(ctx, &order.listing_id, Status::Sold)?);
     match ctx.table.transact(writes).await {
         Ok(()) => {
-            sale_status(ctx, &order.listing_id, Status::Sold).await;
             fail_other_orders(ctx, &order).await;
             Ok(Confirmed { order: OrderView::from(&done), transaction: trade })
         }
@@ -787,31 +790,16 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SaleStatusFrame<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    market_post_id: &'a str,
-    status: Status,
-}
-
-/// Tells everyone in a room about the listing its new status (best effort: the status is stored).
-async fn sale_status(ctx: &AppContext, listing: &str, status: Status) {
-    let rooms = match chat_contract::rooms_about(ctx, listing).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "rooms about a listing could not be read; its status was not pushed");
-            return;
-        }
+/// The writes that publish a listing's new sale status in the transaction that sets it (chat
+/// tells the rooms about the listing).
+fn sale_status(ctx: &AppContext, listing: &str, status: Status) -> ApiResult<Vec<Write>> {
+    let status = match status {
+        Status::Sale => "SALE",
+        Status::Reserved => "RESERVED",
+        Status::Sold => "SOLD",
     };
-    let mut people: Vec<String> = rooms.into_iter().flat_map(|r| r.member_ids).collect();
-    people.sort();
-    people.dedup();
-    let frame = SaleStatusFrame { kind: "market.saleStatus", market_post_id: listing, status };
-    if let Err(e) = shared::push::to_users(ctx, &people, &frame).await {
-        tracing::warn!(error = %e, "a sale status was stored but not pushed");
-    }
+    let event = market_contract::SaleStatusChanged { market_post_id: listing.to_string(), status: status.into() };
+    shared::outbox::publish(ctx, &market_contract::SALE_STATUS, &event)
 }
 
 /// Other buyers' open orders of a sold listing fail (they would be refused anyway).

@@ -12,6 +12,7 @@
 //! | order | `ORDER#<id>` | `ORDER` | GSI1 `ORDERS#<listing>` / `<id>` (a listing's orders); GSI2 `ORDERS_CONFIRMING` / `<id>` while the provider is being asked |
 //! | transaction (the sale) | `MARKET#<listing>` | `TRADE` (one per listing) | GSI1 `PURCHASES#<buyer>` / `<id>`; GSI2 `SALES#<seller>` / `<id>` (newest first) |
 //! | title search posting | `MARKETWORD#<bigram>` | `<listing id>` (newest first) | |
+//! | the seller lets a buyer pay (written by chat, with the approval in the buyer's room) | `MARKET#<listing>` | `APPROVED#<buyer>` | |
 
 use shared::table::Key;
 
@@ -23,6 +24,11 @@ pub fn listing_partition(id: &str) -> String {
 
 pub fn listing_key(id: &str) -> Key {
     Key::new(listing_partition(id), "POST")
+}
+
+/// The seller's approval of `buyer`'s purchase of `listing`.
+pub fn approval_key(listing: &str, buyer: &str) -> Key {
+    Key::new(listing_partition(listing), format!("APPROVED#{buyer}"))
 }
 
 pub fn seller_partition(user: &str) -> String {

@@ -79,6 +79,34 @@ struct ListingText {
     deleted: bool,
 }
 
+/// The write that records (`true`) or withdraws (`false`) the seller's approval of `buyer`'s
+/// purchase of `listing`. Chat commits it with the approval in the buyer's room, and withdraws
+/// it when the buyer leaves that room; a payment holds to it in its own transaction.
+pub fn purchase_approval(listing: &str, buyer: &str, approved: bool) -> shared::table::Write {
+    let key = keys::approval_key(listing, buyer);
+    if !approved {
+        return shared::table::Write::delete(key);
+    }
+    let mut item = key.to_item();
+    item.insert(shared::table::ENTITY_TYPE.into(), shared::table::s("PurchaseApproval"));
+    item.insert("buyerId".into(), shared::table::s(buyer));
+    shared::table::Write::put_item(item)
+}
+
+/// A listing's sale status changed through a payment (reserved, for sale again, sold): for
+/// whoever shows it, such as the chat rooms about the listing.
+pub static SALE_STATUS: shared::events::Topic =
+    shared::events::Topic { name: "market.sale-status", summary: "A listing's sale status changed through a payment" };
+
+/// What [`SALE_STATUS`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleStatusChanged {
+    pub market_post_id: String,
+    /// `SALE`, `RESERVED` or `SOLD`.
+    pub status: String,
+}
+
 /// The market's content that can be reported and removed.
 pub const REPORTABLE: &[moderation_contract::moderation::Reportable] = &[moderation_contract::moderation::Reportable {
     target_type: moderation_contract::moderation::TargetType::MarketPost,

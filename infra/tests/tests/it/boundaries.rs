@@ -231,17 +231,9 @@ const BASE_DOMAINS: [&str; 2] = ["identity", "social"];
 /// Domains whose content is the product's (a base domain never depends on one).
 const CONTENT_DOMAINS: [&str; 8] = ["pets", "diary", "market", "chat", "community", "campaigns", "instagram", "health"];
 
-/// Two-way dependencies still to be turned into events a domain owns; each entry goes when its
-/// domain publishes instead of being called. None may be added.
-const KNOWN_BACKWARD: [(&str, &str); 1] = [("market", "chat")];
-
 #[test]
 fn domains_depend_on_each_other_one_way_and_base_domains_on_no_content() {
-    let mut graph = domain_graph();
-    for (from, to) in KNOWN_BACKWARD {
-        assert!(graph[from].contains(to), "{from} no longer uses {to}: take it off KNOWN_BACKWARD");
-        graph.get_mut(from).unwrap().remove(to);
-    }
+    let graph = domain_graph();
     assert_eq!(cycle_in(&graph), None, "domains that depend on each other: {graph:?}");
     for base in BASE_DOMAINS {
         let content: Vec<&String> = graph[base].iter().filter(|d| CONTENT_DOMAINS.contains(&d.as_str())).collect();

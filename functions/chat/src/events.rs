@@ -1,0 +1,69 @@
+//! Chat's events worker: what other domains publish that chat shows — a listing's new sale
+//! status, pushed to everyone in the rooms about the listing.
+
+use std::sync::Arc;
+
+use market_contract::SaleStatusChanged;
+use serde::{Deserialize, Serialize};
+use shared::routes::{Function, Permission, Worker};
+use shared::table::{Gsi, Query};
+use shared::worker::MessageError;
+use shared::{ApiResult, AppContext, queues};
+
+use crate::keys;
+
+pub static EVENTS_WORKER: Function = Function::worker(
+    "chat-events-worker",
+    crate::PKG,
+    Worker {
+        name: "chat-events",
+        queue: &queues::CHAT_EVENTS,
+        batch_size: 10,
+        handler: shared::consumer!(handle),
+        summary: "Pushes a listing's new sale status to everyone in the rooms about it",
+        example: r#"{"marketPostId":"01JD3K4Q5R6S7T8V9W0XYZABCD","status":"RESERVED"}"#,
+    },
+)
+.permissions(&[Permission::TableRead, Permission::ManageConnections])
+.subscribes(&[&market_contract::SALE_STATUS]);
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SaleStatusFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    market_post_id: &'a str,
+    status: &'a str,
+}
+
+/// Tells everyone in a room about the listing its new status (the push is best effort: the
+/// status is stored, and a room read shows it).
+pub async fn handle(ctx: Arc<AppContext>, event: SaleStatusChanged) -> Result<(), MessageError> {
+    let mut people = members_of_rooms_about(&ctx, &event.market_post_id).await?;
+    people.sort();
+    people.dedup();
+    let frame =
+        SaleStatusFrame { kind: "market.saleStatus", market_post_id: &event.market_post_id, status: &event.status };
+    if let Err(e) = shared::push::to_users(&ctx, &people, &frame).await {
+        tracing::warn!(error = %e, "a sale status was stored but not pushed");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomMembers {
+    member_ids: Vec<String>,
+}
+
+/// Everyone in a room about `listing` (one query of GSI1, read to the end).
+async fn members_of_rooms_about(ctx: &AppContext, listing: &str) -> ApiResult<Vec<String>> {
+    let query = Query::partition(keys::rooms_about_partition(listing)).index(Gsi::Gsi1);
+    let items = ctx.table.query_items_all(&query, Some(10_000)).await?;
+    let mut out = Vec::new();
+    for item in items {
+        let r: RoomMembers = serde_dynamo::from_item(item)?;
+        out.extend(r.member_ids);
+    }
+    Ok(out)
+}
