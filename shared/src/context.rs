@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 use crate::auth::TokenKeys;
 use crate::clock::{SharedClock, SystemClock};
@@ -21,30 +20,15 @@ impl CallCounter {
     }
 }
 
-/// The DynamoDB calls one unit of work (a request, a message) made, by operation, and where
-/// its time went (the benchmarks' breakdown; not kept in the ledger files).
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CallTally {
-    pub total: u64,
-    pub by_operation: std::collections::BTreeMap<String, u64>,
-    /// The whole unit of work, DynamoDB calls included.
-    #[serde(skip)]
-    pub elapsed: Duration,
-    /// Inside the SDK's operations: building, signing and parsing the calls, and waiting for
-    /// the table (summed over the calls, so concurrent calls count each).
-    #[serde(skip)]
-    pub in_sdk: Duration,
-    /// Of that, the HTTP round trips to the table: what the table (or its stand-in) took.
-    #[serde(skip)]
-    pub on_the_wire: Duration,
-}
+pub use crate::table::tally::CallTally;
 
 /// One unit of work's own view of the context (a request, a message): a table handle whose
-/// calls are tallied for this unit alone (the SDK interceptor holds its tally, so concurrent
-/// units do not blur each other's figures) and which carries the unit's pending charge.
+/// calls are tallied for this unit alone (an SDK interceptor holding the unit's tally rides on
+/// each operation, so concurrent units do not blur each other's figures) and which carries the
+/// unit's pending charge.
 pub struct Unit {
     pub ctx: Arc<AppContext>,
-    tally: Arc<std::sync::Mutex<CallTally>>,
+    tally: crate::table::tally::Tally,
     charge: crate::table::charge::Slot,
     started: Instant,
 }
@@ -52,7 +36,7 @@ pub struct Unit {
 impl Unit {
     /// The calls made so far through this unit's context, and the time since it began.
     pub fn tally(&self) -> CallTally {
-        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut tally = self.tally.snapshot();
         tally.elapsed = self.started.elapsed();
         tally
     }
@@ -61,29 +45,6 @@ impl Unit {
     pub fn charge(&self) -> &crate::table::charge::Slot {
         &self.charge
     }
-}
-
-/// Adds each call of one unit of work to that unit's tally.
-#[derive(Debug, Clone)]
-struct TallyCalls(Arc<std::sync::Mutex<CallTally>>);
-
-impl TallyCalls {
-    fn add(&self, add: impl FnOnce(&mut CallTally)) {
-        add(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-}
-
-/// When the call (or the attempt's transmission) began, kept in the operation's own config bag
-/// so that concurrent calls in one task are timed apart.
-#[derive(Debug, Clone, Copy)]
-struct CallStarted(Instant);
-impl Storable for CallStarted {
-    type Storer = StoreReplace<Self>;
-}
-#[derive(Debug, Clone, Copy)]
-struct TransmitStarted(Instant);
-impl Storable for TransmitStarted {
-    type Storer = StoreReplace<Self>;
 }
 
 #[derive(Debug, Clone)]
@@ -101,80 +62,6 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
         self.0.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
-}
-
-impl aws_sdk_dynamodb::config::Intercept for TallyCalls {
-    fn name(&self) -> &'static str {
-        "TallyCalls"
-    }
-    fn read_before_execution(
-        &self,
-        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.add(|t| {
-            t.total += 1;
-            *t.by_operation.entry(operation_name(context.input()).to_string()).or_default() += 1;
-        });
-        cfg.interceptor_state().store_put(CallStarted(Instant::now()));
-        Ok(())
-    }
-    fn read_before_transmit(
-        &self,
-        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        cfg.interceptor_state().store_put(TransmitStarted(Instant::now()));
-        Ok(())
-    }
-    fn read_after_transmit(
-        &self,
-        _: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if let Some(TransmitStarted(at)) = cfg.load::<TransmitStarted>() {
-            let took = at.elapsed();
-            self.add(|t| t.on_the_wire += took);
-        }
-        Ok(())
-    }
-    fn read_after_execution(
-        &self,
-        _: &aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if let Some(CallStarted(at)) = cfg.load::<CallStarted>() {
-            let took = at.elapsed();
-            self.add(|t| t.in_sdk += took);
-        }
-        Ok(())
-    }
-}
-
-/// The DynamoDB operation a call's input belongs to.
-fn operation_name(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> &'static str {
-    use aws_sdk_dynamodb::operation as op;
-    macro_rules! name_of {
-        ($($module:ident :: $input:ident => $name:literal),* $(,)?) => {
-            $(if input.downcast_ref::<op::$module::$input>().is_some() { return $name; })*
-        };
-    }
-    name_of!(
-        get_item::GetItemInput => "GetItem",
-        batch_get_item::BatchGetItemInput => "BatchGetItem",
-        query::QueryInput => "Query",
-        put_item::PutItemInput => "PutItem",
-        update_item::UpdateItemInput => "UpdateItem",
-        delete_item::DeleteItemInput => "DeleteItem",
-        transact_write_items::TransactWriteItemsInput => "TransactWriteItems",
-        transact_get_items::TransactGetItemsInput => "TransactGetItems",
-        batch_write_item::BatchWriteItemInput => "BatchWriteItem",
-        scan::ScanInput => "Scan",
-    );
-    "other"
 }
 
 /// What each route and worker cost in DynamoDB calls, kept by the local stack (never in
@@ -455,15 +342,12 @@ impl AppContext {
         self.clock.now()
     }
 
-    /// This context for one unit of work (see [`Unit`]): the same clients, with a DynamoDB
-    /// client whose calls count for this unit only (building one is a copy of the shared
-    /// configuration; the connection pool stays shared).
+    /// This context for one unit of work (see [`Unit`]): the same clients, with a table handle
+    /// whose calls count for this unit only (each operation it sends carries the unit's tally
+    /// interceptor) and which carries the unit's charge.
     pub fn for_unit(&self) -> Unit {
-        let tally = Arc::new(std::sync::Mutex::new(CallTally::default()));
-        let client = aws_sdk_dynamodb::Client::from_conf(
-            self.table.client().config().to_builder().interceptor(TallyCalls(tally.clone())).build(),
-        );
-        let (table, charge) = self.table.for_request(client, None);
+        let tally = crate::table::tally::Tally::default();
+        let (table, charge) = self.table.for_request(tally.clone(), None);
         Unit { ctx: Arc::new(AppContext { table, ..self.clone() }), tally, charge, started: Instant::now() }
     }
 }

@@ -11,6 +11,7 @@
 pub mod charge;
 pub mod cursor;
 pub mod definition;
+pub mod tally;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -488,20 +489,32 @@ pub struct Table {
     cursors: CursorCodec,
     /// The write the request as a whole owes, when this handle is a request's (see [`charge`]).
     charge: Option<charge::Slot>,
+    /// Where its calls are counted (a request's own, see [`tally`]).
+    tally: tally::Tally,
 }
 
 impl Table {
     pub fn new(client: Client, name: impl Into<String>, cursor_secret: &[u8]) -> Self {
-        Self { client, name: name.into(), cursors: CursorCodec::new(cursor_secret), charge: None }
+        Self {
+            client,
+            name: name.into(),
+            cursors: CursorCodec::new(cursor_secret),
+            charge: None,
+            tally: tally::Tally::default(),
+        }
     }
 
-    /// This table as one request sees it: its calls go through `client` (the request's own
-    /// interceptors), and its first transaction carries `charge`, which the returned slot
-    /// hands back if nothing took it.
-    pub fn for_request(&self, client: Client, charge: Option<Write>) -> (Table, charge::Slot) {
+    /// This table as one request sees it: its calls count in `tally`, and its first
+    /// transaction carries `charge`, which the returned slot hands back if nothing took it.
+    pub fn for_request(&self, tally: tally::Tally, charge: Option<Write>) -> (Table, charge::Slot) {
         let slot = charge::Slot::new(charge);
-        let table =
-            Table { client, name: self.name.clone(), cursors: self.cursors.clone(), charge: Some(slot.clone()) };
+        let table = Table {
+            client: self.client.clone(),
+            name: self.name.clone(),
+            cursors: self.cursors.clone(),
+            charge: Some(slot.clone()),
+            tally,
+        };
         (table, slot)
     }
     pub fn client(&self) -> &Client {
@@ -519,6 +532,8 @@ impl Table {
             .table_name(&self.name)
             .set_key(Some(key.to_item()))
             .consistent_read(true)
+            .customize()
+            .interceptor(self.tally.interceptor())
             .send()
             .await
             .map_err(|e| failed("GetItem", e))?;
@@ -590,6 +605,8 @@ impl Table {
                 .set_condition_expression(cond)
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
+                .customize()
+                .interceptor(self.tally.interceptor())
                 .send()
                 .await
                 .map(|_| None)
@@ -604,6 +621,8 @@ impl Table {
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
                 .return_values(ReturnValue::AllNew)
+                .customize()
+                .interceptor(self.tally.interceptor())
                 .send()
                 .await
                 .map(|o| o.attributes)
@@ -616,6 +635,8 @@ impl Table {
                 .set_condition_expression(cond)
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
+                .customize()
+                .interceptor(self.tally.interceptor())
                 .send()
                 .await
                 .map(|_| None)
@@ -669,7 +690,14 @@ impl Table {
         let items = writes.iter().map(|w| w.to_transact_item(&self.name)).collect::<ApiResult<Vec<_>>>()?;
         let mut attempt = 0;
         loop {
-            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .customize()
+                .interceptor(self.tally.interceptor())
+                .send()
+                .await;
             let err = match result {
                 Ok(_) => return Ok(()),
                 Err(
@@ -715,6 +743,8 @@ impl Table {
                     .client()
                     .batch_write_item()
                     .request_items(self.name(), pending)
+                    .customize()
+                    .interceptor(self.tally.interceptor())
                     .send()
                     .await
                     .map_err(|e| failed("BatchWriteItem", e))?;
@@ -781,6 +811,8 @@ impl Table {
                     .client
                     .batch_get_item()
                     .request_items(&self.name, pending)
+                    .customize()
+                    .interceptor(self.tally.interceptor())
                     .send()
                     .await
                     .map_err(|e| failed("BatchGetItem", e))?;
@@ -872,6 +904,8 @@ impl Table {
             .limit((q.limit + 1) as i32)
             .set_exclusive_start_key(start)
             .set_consistent_read(q.index.is_none().then_some(true))
+            .customize()
+            .interceptor(self.tally.interceptor())
             .send()
             .await
             .map_err(|e| failed("Query", e))?;

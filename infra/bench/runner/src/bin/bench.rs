@@ -55,8 +55,8 @@ async fn main() {
     let requests: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
     let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
     let stack = LocalStack::start(StackOptions::bench()).await.expect("the stack starts");
-    // What each request's own view of the context costs (`AppContext::for_unit`: a DynamoDB
-    // client with the request's tally interceptor, over the shared connection pool).
+    // What each request's own view of the context costs (`AppContext::for_unit`: a table handle
+    // with the request's tally and charge; the clients are shared).
     let started = Instant::now();
     for _ in 0..10_000 {
         std::hint::black_box(stack.ctx.for_unit());
