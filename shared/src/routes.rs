@@ -548,7 +548,8 @@ pub fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// A path segment with its `%XX` escapes decoded (none if they do not make UTF-8).
+pub fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use shared::ApiError;
 use shared::http::ApiResponse;
-use shared::routes::{Job, Route, match_path};
+use shared::routes::{Job, Route};
 
 use crate::apigw::{IncomingRequest, http_event};
 use crate::cors::Cors;
@@ -26,7 +26,8 @@ use crate::sqs::Queues;
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
 pub struct Gateway {
-    pub routes: Vec<&'static Route>,
+    /// The routes by path template, each with its methods' routes.
+    pub routes: matchit::Router<Vec<&'static Route>>,
     pub jobs: Vec<&'static Job>,
     /// Each function's context, under its own identity.
     pub contexts: Arc<crate::contexts::Contexts>,
@@ -42,11 +43,19 @@ pub struct Gateway {
     pub mailbox_open: bool,
 }
 
-/// Orders routes as API Gateway chooses between them: where several match a path, the one
-/// with a literal segment wins over one with a parameter in that place (`/auth/oauth/link` over
+/// The routes by path template (`matchit` chooses between templates as API Gateway does: a
+/// literal segment wins over a parameter in that place, `/auth/oauth/link` over
 /// `/auth/oauth/{provider}`).
-pub fn by_specificity(routes: &mut [&'static Route]) {
-    routes.sort_by_key(|r| r.path.split('/').map(|seg| seg.starts_with('{')).collect::<Vec<bool>>());
+pub fn route_table(routes: &[&'static Route]) -> Result<matchit::Router<Vec<&'static Route>>, matchit::InsertError> {
+    let mut by_path: std::collections::BTreeMap<&str, Vec<&'static Route>> = Default::default();
+    for r in routes {
+        by_path.entry(r.path).or_default().push(r);
+    }
+    let mut table = matchit::Router::new();
+    for (path, routes) in by_path {
+        table.insert(path, routes)?;
+    }
+    Ok(table)
 }
 
 /// `GET /_local/iam`: the calls the functions' policies refused, and the statements no call has
@@ -193,22 +202,20 @@ async fn api(
     }
 
     let path = uri.path().to_string();
-    // As API Gateway does: the route of this method whose path matches most specifically. The
-    // `Allow` of a 405 names the methods of the most specific path that matches (a static
-    // segment wins over `{id}`), not those of every template the path happens to fit.
+    // As API Gateway does: the most specific path template that matches, then the route of this
+    // method on it. The `Allow` of a 405 names that template's methods.
     let mut allowed: Vec<&str> = Vec::new();
-    let mut best: Option<&str> = None;
     let mut found = None;
-    for route in &gw.routes {
-        if let Some(params) = match_path(route.path, &path) {
-            if best.is_none_or(|b| b == route.path) {
-                best = Some(route.path);
-                allowed.push(route.method.as_str());
-            }
-            if route.method.as_str() == method.as_str() {
-                found = Some((*route, params));
-                break;
-            }
+    let trimmed = match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    };
+    if let Ok(m) = gw.routes.at(trimmed) {
+        let params: Option<Vec<(String, String)>> =
+            m.params.iter().map(|(k, v)| shared::routes::percent_decode(v).map(|v| (k.to_string(), v))).collect();
+        if let Some(params) = params {
+            allowed = m.value.iter().map(|r| r.method.as_str()).collect();
+            found = m.value.iter().find(|r| r.method.as_str() == method.as_str()).map(|r| (*r, params));
         }
     }
     let mut res = match found {

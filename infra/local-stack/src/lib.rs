@@ -550,8 +550,7 @@ impl LocalStack {
                 }
             }
             // The HTTP API.
-            let mut routes = catalog::routes();
-            gateway::by_specificity(&mut routes);
+            let routes = gateway::route_table(&catalog::routes()).map_err(|e| format!("the route table: {e}"))?;
             let gw = Arc::new(gateway::Gateway {
                 routes,
                 jobs: catalog::jobs(),
