@@ -200,10 +200,11 @@ impl Config {
 
         let topic_subscribers: HashMap<String, Vec<String>> = match opt(crate::events::SUBSCRIBERS_ENV) {
             None => HashMap::new(),
-            Some(v) => serde_json::from_str(&v).map_err(|e| ConfigError::Invalid {
-                name: crate::events::SUBSCRIBERS_ENV,
-                reason: format!("a JSON object of topic names to queue names: {e}"),
-            })?,
+            Some(v) => crate::events::decode_subscriptions(&v)
+                .map_err(|reason| ConfigError::Invalid { name: crate::events::SUBSCRIBERS_ENV, reason })?
+                .into_iter()
+                .map(|(topic, queues)| (topic, queues.into_iter().collect()))
+                .collect(),
         };
         if let Some(q) = topic_subscribers.values().flatten().find(|q| crate::queues::by_name(q).is_none()) {
             return Err(ConfigError::Invalid {

@@ -567,10 +567,8 @@ pub fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Which queues take which topic, from the workers' declarations (`Function::subscribes`).
-pub fn subscriptions<'a>(
-    functions: impl IntoIterator<Item = &'a Function>,
-) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
-    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+pub fn subscriptions<'a>(functions: impl IntoIterator<Item = &'a Function>) -> crate::events::Subscriptions {
+    let mut out = crate::events::Subscriptions::new();
     for f in functions {
         if let Trigger::Sqs(w) = &f.trigger {
             for topic in f.subscribes {
@@ -579,13 +577,6 @@ pub fn subscriptions<'a>(
         }
     }
     out
-}
-
-/// The subscriptions as the functions' environment carries them (`events::SUBSCRIBERS_ENV`).
-pub fn encode_subscriptions(
-    subscriptions: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
-) -> String {
-    serde_json::to_string(subscriptions).unwrap_or_else(|_| "{}".into())
 }
 
 #[cfg(test)]

@@ -233,7 +233,7 @@ fn environment() -> Value {
     // Which queues take which domain event (`shared::events`), from the workers' declarations.
     vars.insert(
         shared::events::SUBSCRIBERS_ENV.into(),
-        json!(shared::routes::encode_subscriptions(&shared::routes::subscriptions(crate::catalog::functions()))),
+        json!(shared::events::encode_subscriptions(&shared::routes::subscriptions(crate::catalog::functions()))),
     );
     for (param, var) in PROVIDER_PARAMETERS {
         vars.insert(var.into(), r(param));

@@ -450,7 +450,7 @@ impl LocalStack {
         }
         env.insert(
             shared::events::SUBSCRIBERS_ENV.into(),
-            shared::routes::encode_subscriptions(&shared::routes::subscriptions(catalog::functions())),
+            shared::events::encode_subscriptions(&shared::routes::subscriptions(catalog::functions())),
         );
         env.extend(opts.env.clone());
         let config = Config::from_lookup(|k| env.get(k).cloned())?;

@@ -53,6 +53,22 @@ async fn health_answers_with_the_table_reachable() {
     t.stop().await;
 }
 
+/// `cargo lambda watch --env-file` reads the stack's `lambda.env` as a dotenv file, whose
+/// parser refuses quotes, braces and `$` in an unquoted value: every value stays plain.
+#[tokio::test]
+async fn the_function_environment_file_is_plain_dotenv() {
+    let t = TestStack::start().await;
+    let text = t.stack.env_file();
+    assert!(text.lines().any(|l| l.starts_with("TOPIC_SUBSCRIBERS=") && l.contains("social.follows:")), "{text}");
+    for line in text.lines() {
+        let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("not KEY=value: {line}"));
+        assert!(key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'), "{line}");
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-_.:/,;@+=%~".contains(c);
+        assert!(value.chars().all(plain), "{key} holds a character a dotenv parser refuses unquoted");
+    }
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let t = TestStack::start().await;
