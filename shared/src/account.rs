@@ -34,14 +34,27 @@ struct AccountFlags {
     #[serde(default)]
     role: Option<crate::auth::Role>,
     #[serde(default)]
-    advertiser_status: Option<String>,
+    write_hold: Option<WriteHold>,
 }
+
+/// A hold on an account's writes, set on the account item (attribute [`WRITE_HOLD_ATTRIBUTE`]) by
+/// the domain that owns the reason, such as an approval an administrator has not given yet.
+/// While it stands every write answers 403 with its code and detail, except the routes marked
+/// `open_while_held` (and the routes of the account's role, which the hold closes too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteHold {
+    pub code: String,
+    pub detail: String,
+}
+
+/// The account item's attribute holding its [`WriteHold`].
+pub const WRITE_HOLD_ATTRIBUTE: &str = "writeHold";
 
 /// What the guard found out about the caller's account, for the route's own rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
-    /// An advertiser an administrator has not approved (yet, or at all).
-    pub unapproved_advertiser: bool,
+    /// What holds the account's writes, if anything does.
+    pub write_hold: Option<WriteHold>,
     /// The role the account holds now (a token carries the role it was issued with).
     pub role: Option<crate::auth::Role>,
     /// Everyone the caller blocks or is blocked by (see [`hidden_key`]).
@@ -77,13 +90,8 @@ pub fn hidden_counts(item: &crate::table::Item) -> impl Iterator<Item = (&str, i
 }
 
 impl AccountFlags {
-    fn standing(&self, hidden: HashSet<String>) -> Standing {
-        Standing {
-            role: self.role,
-            unapproved_advertiser: self.role == Some(crate::auth::Role::Advertiser)
-                && self.advertiser_status.as_deref() != Some("APPROVED"),
-            hidden,
-        }
+    fn standing(self, hidden: HashSet<String>) -> Standing {
+        Standing { role: self.role, write_hold: self.write_hold, hidden }
     }
 }
 

@@ -11,13 +11,87 @@ use crate::error::ApiError;
 /// The audience every access token is issued for.
 const AUDIENCE: &str = "petplatform-api";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
-    User,
-    Advertiser,
-    Admin,
+/// The longest role name a token carries.
+const ROLE_MAX: usize = 24;
+
+/// A role an account holds, carried in its tokens by name (`"USER"`). The kernel knows the two
+/// every product has, [`Role::USER`] and [`Role::ADMIN`]; a domain declares any other with
+/// [`Role::named`] and the routes it opens ([`crate::routes::Access::Role`]). A name held inline,
+/// so that a role is `Copy` and a constant.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Role {
+    name: [u8; ROLE_MAX],
+    len: u8,
 }
+
+impl Role {
+    pub const USER: Role = Role::named("USER");
+    pub const ADMIN: Role = Role::named("ADMIN");
+
+    /// A role by its name: capital letters and `_`, at most 24 (checked when the constant is
+    /// built).
+    pub const fn named(name: &str) -> Role {
+        let bytes = name.as_bytes();
+        assert!(!bytes.is_empty() && bytes.len() <= ROLE_MAX, "a role name has 1 to 24 characters");
+        let mut out = [0u8; ROLE_MAX];
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(bytes[i].is_ascii_uppercase() || bytes[i] == b'_', "a role name is capitals and _");
+            out[i] = bytes[i];
+            i += 1;
+        }
+        Role { name: out, len: bytes.len() as u8 }
+    }
+
+    fn parse(name: &str) -> Option<Role> {
+        let ok =
+            !name.is_empty() && name.len() <= ROLE_MAX && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+        ok.then(|| Role::named(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built only from checked ASCII.
+        std::str::from_utf8(&self.name[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Role::parse(&name).ok_or_else(|| serde::de::Error::custom("not a role name"))
+    }
+}
+
+impl utoipa::PartialSchema for Role {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("`USER`, `ADMIN`, or a role a part of the product adds"))
+            .pattern(Some("^[A-Z_]{1,24}$"))
+            .examples([serde_json::json!("USER")])
+            .into()
+    }
+}
+
+impl ToSchema for Role {}
 
 /// What a token may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -55,7 +129,7 @@ pub struct Identity {
 
 impl Identity {
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.role == Role::ADMIN
     }
 }
 
@@ -148,10 +222,19 @@ mod tests {
     }
 
     #[test]
+    fn roles_travel_by_name() {
+        assert_eq!(serde_json::to_value(Role::ADMIN).unwrap(), serde_json::json!("ADMIN"));
+        let r: Role = serde_json::from_value(serde_json::json!("SOME_ROLE")).unwrap();
+        assert_eq!(r, Role::named("SOME_ROLE"));
+        assert!(serde_json::from_value::<Role>(serde_json::json!("admin")).is_err());
+        assert!(serde_json::from_value::<Role>(serde_json::json!("A".repeat(25))).is_err());
+    }
+
+    #[test]
     fn issues_and_verifies() {
         let k = keys();
         let now = chrono::Utc::now().timestamp();
-        let t = k.issue("u1", Role::User, TokenScope::Full, "s1", now).unwrap();
+        let t = k.issue("u1", Role::USER, TokenScope::Full, "s1", now).unwrap();
         let id = k.verify(&t).unwrap();
         assert_eq!(id.user_id, "u1");
         assert_eq!(id.scope, TokenScope::Full);
@@ -161,7 +244,7 @@ mod tests {
     fn refuses_alg_none_expired_tampered_and_foreign_keys() {
         let k = keys();
         let now = chrono::Utc::now().timestamp();
-        let t = k.issue("u1", Role::User, TokenScope::Full, "s1", now).unwrap();
+        let t = k.issue("u1", Role::USER, TokenScope::Full, "s1", now).unwrap();
         let parts: Vec<&str> = t.split('.').collect();
 
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
@@ -172,11 +255,11 @@ mod tests {
         let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(admin_claims), parts[2]);
         assert_eq!(k.verify(&tampered).unwrap_err().code(), "INVALID_TOKEN");
 
-        let old = k.issue("u1", Role::User, TokenScope::Full, "s1", now - 3600).unwrap();
+        let old = k.issue("u1", Role::USER, TokenScope::Full, "s1", now - 3600).unwrap();
         assert_eq!(k.verify(&old).unwrap_err().code(), "TOKEN_EXPIRED");
 
         let other = TokenKeys::new(b"another secret of thirty-two byt", "petplatform", 900);
-        assert!(k.verify(&other.issue("u1", Role::Admin, TokenScope::Full, "s", now).unwrap()).is_err());
+        assert!(k.verify(&other.issue("u1", Role::ADMIN, TokenScope::Full, "s", now).unwrap()).is_err());
     }
 
     #[test]

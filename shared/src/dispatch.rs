@@ -72,23 +72,29 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
         // A session that ended is a 401 whatever the route: the caller must sign in again first.
         let standing = crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
         // The stored role too: an administrator made a user again loses admin routes at once.
-        let admin = id.is_admin() && standing.role == Some(crate::auth::Role::Admin);
+        let admin = id.is_admin() && standing.role == Some(crate::auth::Role::ADMIN);
         if route.access == Access::Admin && !admin {
             return Err(ApiError::forbidden("ADMIN_ONLY", "Only administrators may do this."));
         }
-        if route.access == Access::Advertiser && !(admin || id.role == crate::auth::Role::Advertiser) {
-            return Err(ApiError::forbidden("ADVERTISERS_ONLY", "Only advertisers may do this."));
+        if let Access::Role(only) = route.access
+            && !(admin || id.role == only.role)
+        {
+            return Err(ApiError::forbidden(only.code, only.detail));
         }
-        // An advertiser waiting for approval signs in, edits its profile and sends documents;
-        // nothing else until an administrator approves it.
+        // An account whose writes are held (an approval not given yet) signs in, edits its
+        // profile and sends documents; nothing else until the hold is lifted.
         // (Public routes are the sign-in flows; a password change is always allowed.)
         let gated = (route.method.is_write() && matches!(route.access, Access::User | Access::Admin))
-            || route.access == Access::Advertiser;
-        if standing.unapproved_advertiser && gated && !route.open_to_unapproved {
-            return Err(ApiError::forbidden(
-                "ADVERTISER_NOT_APPROVED",
-                "An administrator has not approved this advertiser account yet.",
-            ));
+            || matches!(route.access, Access::Role(_));
+        if let Some(hold) = &standing.write_hold
+            && gated
+            && !route.open_while_held
+        {
+            return Err(ApiError::Forbidden {
+                code: crate::error::stored_code(&hold.code),
+                detail: hold.detail.clone(),
+                extra: Default::default(),
+            });
         }
         // Every write has a per-user limit per route: one script cannot flood a table partition
         // or other users' inboxes.

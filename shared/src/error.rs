@@ -166,6 +166,24 @@ impl<T> Tolerate<T> for ApiResult<T> {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A code read from stored data (a [`crate::account::WriteHold`]) as the `&'static str` every
+/// error carries. Each distinct code is kept once; past a few dozen, a stored code is answered as
+/// plain `FORBIDDEN` rather than kept, so stored data cannot grow the process.
+pub fn stored_code(code: &str) -> &'static str {
+    static KEPT: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(k) = kept.iter().find(|k| **k == code) {
+        return k;
+    }
+    let plain = !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    if !plain || kept.len() >= 32 {
+        return "FORBIDDEN";
+    }
+    let k: &'static str = Box::leak(code.to_string().into_boxed_str());
+    kept.push(k);
+    k
+}
+
 impl ApiError {
     pub fn validation(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldProblem::new(field, code, message)])

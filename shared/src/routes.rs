@@ -27,8 +27,19 @@ pub enum Access {
     Admin,
     /// A signed-in user holding a full or a password-change-only token.
     PasswordChange,
-    /// Advertisers an administrator approved (administrators too).
-    Advertiser,
+    /// Accounts holding one role (administrators too), declared by the domain that owns it.
+    Role(&'static RoleAccess),
+}
+
+/// The routes of one role: who may call them, and what the others are told.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RoleAccess {
+    pub role: crate::auth::Role,
+    /// The 403's code for a caller without the role (e.g. `…_ONLY`).
+    pub code: &'static str,
+    pub detail: &'static str,
+    /// How the README's and the template's tables name these callers.
+    pub callers: &'static str,
 }
 
 /// What a function may do in AWS; becomes its IAM policy in the template.
@@ -219,7 +230,7 @@ impl Function {
                 handler: endpoint.call,
                 endpoint,
                 doc: RouteDoc::EMPTY,
-                open_to_unapproved: false,
+                open_while_held: false,
             }),
         )
     }
@@ -283,11 +294,11 @@ impl Function {
         }
         self
     }
-    /// An advertiser waiting for approval may call this write too (sign-out, profile, uploads):
-    /// every other write answers 403 `ADVERTISER_NOT_APPROVED` until an administrator approves.
-    pub const fn open_to_unapproved_advertisers(mut self) -> Self {
+    /// An account whose writes are held ([`crate::account::WriteHold`]) may call this write
+    /// too (sign-out, its profile, the documents that lift the hold).
+    pub const fn open_while_held(mut self) -> Self {
         if let Trigger::Http(r) = &mut self.trigger {
-            r.open_to_unapproved = true;
+            r.open_while_held = true;
         }
         self
     }
@@ -393,8 +404,8 @@ pub struct Route {
     /// The typed handler behind `handler`, with what its types document.
     pub endpoint: Endpoint,
     pub doc: RouteDoc,
-    /// Whether an advertiser still waiting for approval may call it (a write; reads always).
-    pub open_to_unapproved: bool,
+    /// Whether an account whose writes are held may call it (a write; reads always).
+    pub open_while_held: bool,
 }
 
 impl RouteDoc {

@@ -131,7 +131,7 @@ pub async fn block(
     Json(body): Json<BlockRequest>,
 ) -> ApiResult<Okay<BlockView>> {
     let before = target(&ctx, &caller.user_id, &id).await?;
-    if before.role == shared::auth::Role::Admin {
+    if before.role == shared::auth::Role::ADMIN {
         return Err(AdminError::CannotBlockAdmin.into());
     }
     let now = ctx.now();

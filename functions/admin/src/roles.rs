@@ -63,10 +63,10 @@ pub async fn set_role(
     }
     let account = identity_contract::block_state(&ctx, &id).await?.ok_or(AdminError::UserNotFound)?;
     let to = match body.role {
-        GrantedRole::Admin => Role::Admin,
-        GrantedRole::User => Role::User,
+        GrantedRole::Admin => Role::ADMIN,
+        GrantedRole::User => Role::USER,
     };
-    if account.role == Role::Advertiser {
+    if account.role == identity_contract::ADVERTISER {
         return Err(AdminError::AdvertiserRole.into());
     }
     if account.role == to {

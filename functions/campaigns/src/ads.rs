@@ -27,27 +27,39 @@ const READ: &[Permission] = &[Permission::TableRead];
 const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
-pub static CREATE: Function = Function::http(Method::Post, "/ads", "ads-create", PKG, Access::Advertiser, handler!(create))
+pub static CREATE: Function = Function::http(Method::Post, "/ads", "ads-create", PKG, identity_contract::ADVERTISERS_ONLY, handler!(create))
     .permissions(WRITE)
     .doc("ads", "Write an ad; it waits for an administrator's approval")
     .example(r#"{"title":"수제 간식 체험단","content":"강아지 수제 간식을 먹어보고 리뷰해 주세요","objective":"신제품 인지도","announceStart":"2027-01-04","announceEnd":"2027-01-10","selectionDate":"2027-01-12","campaignStart":"2027-01-13","campaignEnd":"2027-01-27","membersCount":5,"missions":["간식 먹는 영상 1개"],"keywords":["간식","리뷰"],"requirements":["소형견"],"fileKeys":[]}"#)
     .responses(&[said(201, "Written, pending approval.")])
     .errors(&[403]);
 
-pub static UPDATE: Function =
-    Function::http(Method::Patch, "/ads/{id}", "ads-update", PKG, Access::Advertiser, handler!(update))
-        .permissions(WRITE)
-        .doc("ads", "Change my ad while it waits for approval or after a rejection (it waits again)")
-        .example(r#"{"membersCount":8}"#)
-        .responses(&[said(200, "The ad.")])
-        .errors(&[403, 404, 409]);
+pub static UPDATE: Function = Function::http(
+    Method::Patch,
+    "/ads/{id}",
+    "ads-update",
+    PKG,
+    identity_contract::ADVERTISERS_ONLY,
+    handler!(update),
+)
+.permissions(WRITE)
+.doc("ads", "Change my ad while it waits for approval or after a rejection (it waits again)")
+.example(r#"{"membersCount":8}"#)
+.responses(&[said(200, "The ad.")])
+.errors(&[403, 404, 409]);
 
-pub static DELETE: Function =
-    Function::http(Method::Delete, "/ads/{id}", "ads-delete", PKG, Access::Advertiser, handler!(delete))
-        .permissions(REMOVE)
-        .doc("ads", "Delete my ad (refused once PetStars applied, unless it still waits for approval)")
-        .responses(&[said(204, "Deleted.")])
-        .errors(&[403, 404, 409]);
+pub static DELETE: Function = Function::http(
+    Method::Delete,
+    "/ads/{id}",
+    "ads-delete",
+    PKG,
+    identity_contract::ADVERTISERS_ONLY,
+    handler!(delete),
+)
+.permissions(REMOVE)
+.doc("ads", "Delete my ad (refused once PetStars applied, unless it still waits for approval)")
+.responses(&[said(204, "Deleted.")])
+.errors(&[403, 404, 409]);
 
 pub static GET: Function = Function::http(Method::Get, "/ads/{id}", "ads-get", PKG, Access::Public, handler!(get))
     .permissions(READ)
@@ -68,11 +80,17 @@ pub static LIST: Function = Function::http(Method::Get, "/ads", "ads-list", PKG,
         param("cursor", false, "from nextCursor"),
     ]);
 
-pub static MINE: Function =
-    Function::http(Method::Get, "/advertisers/me/ads", "ads-mine", PKG, Access::Advertiser, handler!(mine))
-        .permissions(READ)
-        .doc("ads", "My ads, newest first")
-        .query(&[param("status", false, "only ads with this status"), param("cursor", false, "from nextCursor")]);
+pub static MINE: Function = Function::http(
+    Method::Get,
+    "/advertisers/me/ads",
+    "ads-mine",
+    PKG,
+    identity_contract::ADVERTISERS_ONLY,
+    handler!(mine),
+)
+.permissions(READ)
+.doc("ads", "My ads, newest first")
+.query(&[param("status", false, "only ads with this status"), param("cursor", false, "from nextCursor")]);
 
 pub static ADMIN_LIST: Function =
     Function::http(Method::Get, "/admin/ads", "admin-ads-list", PKG, Access::Admin, handler!(admin_list))

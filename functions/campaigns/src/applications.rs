@@ -73,7 +73,7 @@ pub static OF_AD: Function = Function::http(
     "/ads/{id}/applications",
     "applications-of-ad",
     PKG,
-    Access::Advertiser,
+    identity_contract::ADVERTISERS_ONLY,
     handler!(of_ad),
 )
 .permissions(READ)
@@ -94,7 +94,7 @@ pub static SELECT: Function = Function::http(
     "/applications/{id}/selection",
     "applications-select",
     PKG,
-    Access::Advertiser,
+    identity_contract::ADVERTISERS_ONLY,
     handler!(select),
 )
 .permissions(WRITE)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use shared::handler;
 use shared::handler::{Caller, Okay, Params, Path};
-use shared::routes::{Access, Function, Method, Permission, enum_param, int_param};
+use shared::routes::{Function, Method, Permission, enum_param, int_param};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
@@ -28,7 +28,7 @@ pub static RECOMMENDED: Function = Function::http(
     "/ads/{id}/recommended-petstars",
     "ads-recommended-petstars",
     PKG,
-    Access::Advertiser,
+    identity_contract::ADVERTISERS_ONLY,
     handler!(recommended),
 )
 .permissions(&[Permission::TableRead, Permission::MediaRead])

@@ -31,13 +31,19 @@ pub static SUBMIT: Function =
         .responses(&[said(200, "Submitted.")])
         .errors(&[403, 404, 409]);
 
-pub static DECIDE: Function =
-    Function::http(Method::Put, "/reviews/{id}/decision", "reviews-decide", PKG, Access::Advertiser, handler!(decide))
-        .permissions(WRITE)
-        .doc("applications", "Approve a review of my ad (the application completes) or reject it with a reason")
-        .example(r#"{"decision":"REJECTED","reason":"필수 해시태그가 빠졌어요"}"#)
-        .responses(&[said(200, "Decided.")])
-        .errors(&[403, 404, 409]);
+pub static DECIDE: Function = Function::http(
+    Method::Put,
+    "/reviews/{id}/decision",
+    "reviews-decide",
+    PKG,
+    identity_contract::ADVERTISERS_ONLY,
+    handler!(decide),
+)
+.permissions(WRITE)
+.doc("applications", "Approve a review of my ad (the application completes) or reject it with a reason")
+.example(r#"{"decision":"REJECTED","reason":"필수 해시태그가 빠졌어요"}"#)
+.responses(&[said(200, "Decided.")])
+.errors(&[403, 404, 409]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

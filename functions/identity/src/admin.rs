@@ -15,7 +15,7 @@ pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String
     if user.status != AccountStatus::Active {
         return Err(IdentityError::AccountNotActive.into());
     }
-    let admin = serde_json::to_value(Role::Admin)?.as_str().unwrap_or("ADMIN").to_string();
+    let admin = serde_json::to_value(Role::ADMIN)?.as_str().unwrap_or("ADMIN").to_string();
     // The operator's step is in the audit trail too, as the system's.
     let (_, audit) = moderation_contract::trail::record(
         ctx,
@@ -24,7 +24,7 @@ pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String
         "USER",
         &user.id,
         serde_json::json!({"role": user.role}),
-        serde_json::json!({"role": Role::Admin}),
+        serde_json::json!({"role": Role::ADMIN}),
         None,
     )?;
     ctx.table

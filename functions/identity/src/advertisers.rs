@@ -1,7 +1,8 @@
 //! Advertisers: companies that sign up with a business registration number, wait for an
 //! administrator's approval, and then publish ads. Until approved they may sign in, edit this
-//! profile and send documents — the kernel refuses every other write with
-//! `ADVERTISER_NOT_APPROVED` (see [`shared::routes::Function::open_to_unapproved_advertisers`]).
+//! profile and send documents: the account carries a write hold ([`awaiting_approval`]) on which
+//! the kernel refuses every other write with `ADVERTISER_NOT_APPROVED` (see
+//! [`shared::routes::Function::open_while_held`]); approval lifts it.
 //! A rejected advertiser that edits its profile or sends a document asks again: it is pending.
 //!
 //! | item | PK | SK | index |
@@ -50,33 +51,45 @@ pub static SIGNUP: Function = Function::http(
 .responses(&[said(201, "Created, pending verification and approval.")])
 .errors(&[409, 429]);
 
-pub static ME: Function =
-    Function::http(Method::Get, "/advertisers/me", "advertisers-me", PKG, Access::Advertiser, handler!(me))
-        .open_to_unapproved_advertisers()
-        .permissions(READ)
-        .doc("advertisers", "My company profile and where its approval stands")
-        .responses(&[said(200, "The profile.")])
-        .errors(&[404]);
+pub static ME: Function = Function::http(
+    Method::Get,
+    "/advertisers/me",
+    "advertisers-me",
+    PKG,
+    identity_contract::ADVERTISERS_ONLY,
+    handler!(me),
+)
+.open_while_held()
+.permissions(READ)
+.doc("advertisers", "My company profile and where its approval stands")
+.responses(&[said(200, "The profile.")])
+.errors(&[404]);
 
-pub static UPDATE: Function =
-    Function::http(Method::Patch, "/advertisers/me", "advertisers-update", PKG, Access::Advertiser, handler!(update))
-        .open_to_unapproved_advertisers()
-        // The profile holds no media: nothing to check or sign.
-        .permissions(&[Permission::TableRead, Permission::TableWrite])
-        .doc("advertisers", "Change my company profile (a rejected advertiser asks again)")
-        .example(r#"{"phone":"02-9876-5432"}"#)
-        .responses(&[said(200, "The profile.")])
-        .errors(&[404, 409]);
+pub static UPDATE: Function = Function::http(
+    Method::Patch,
+    "/advertisers/me",
+    "advertisers-update",
+    PKG,
+    identity_contract::ADVERTISERS_ONLY,
+    handler!(update),
+)
+.open_while_held()
+// The profile holds no media: nothing to check or sign.
+.permissions(&[Permission::TableRead, Permission::TableWrite])
+.doc("advertisers", "Change my company profile (a rejected advertiser asks again)")
+.example(r#"{"phone":"02-9876-5432"}"#)
+.responses(&[said(200, "The profile.")])
+.errors(&[404, 409]);
 
 pub static ADD_DOCUMENT: Function = Function::http(
     Method::Post,
     "/advertisers/me/documents",
     "advertisers-documents",
     PKG,
-    Access::Advertiser,
+    identity_contract::ADVERTISERS_ONLY,
     handler!(add_document),
 )
-.open_to_unapproved_advertisers()
+.open_while_held()
 .permissions(WRITE)
 .doc("advertisers", "Attach a document (a PDF or image uploaded with purpose `document`)")
 .example(r#"{"fileKey":"users/01JD3K4Q5R6S7T8V9W0XYZABCD/document/01JD3K4Q5R6S7T8V9W0XYZABCE.pdf"}"#)
@@ -267,6 +280,19 @@ pub async fn signup(
     Ok(Created(crate::accounts::register(&ctx, source.as_deref(), new, Some(advertiser)).await?))
 }
 
+/// The hold an advertiser's account carries until an administrator approves it: every write but
+/// its profile, documents and sign-out answers 403 with this.
+pub fn awaiting_approval() -> shared::account::WriteHold {
+    shared::account::WriteHold {
+        code: "ADVERTISER_NOT_APPROVED".into(),
+        detail: "An administrator has not approved this advertiser account yet.".into(),
+    }
+}
+
+fn hold_value() -> ApiResult<shared::table::AttrValue> {
+    serde_dynamo::to_attribute_value(awaiting_approval()).map_err(shared::ApiError::internal)
+}
+
 async fn load(ctx: &AppContext, id: &str) -> ApiResult<Advertiser> {
     if !shared::ids::is_valid_id(id) {
         return Err(IdentityError::AdvertiserNotFound.into());
@@ -321,8 +347,10 @@ fn save(a: &mut Advertiser, seen: DateTime<Utc>, now: DateTime<Utc>) -> ApiResul
     ];
     if asks_again {
         writes.push(
-            Write::update(user_key(&a.user_id), "SET advertiserStatus = :pending")
-                .value(":pending", s("PENDING_APPROVAL")),
+            Write::update(user_key(&a.user_id), "SET advertiserStatus = :pending, #hold = :hold")
+                .name("#hold", shared::account::WRITE_HOLD_ATTRIBUTE)
+                .value(":pending", s("PENDING_APPROVAL"))
+                .value(":hold", hold_value()?),
         );
         // The rejection freed the business number: asking again claims it again, unless
         // another advertiser took it meanwhile.
@@ -444,7 +472,14 @@ pub async fn admin_decide(
             .name("#st", "status")
             .value(":seen", shared::table::time(seen))
             .value(":pending", s("PENDING_APPROVAL")),
-        Write::update(user_key(&id), "SET advertiserStatus = :st").value(":st", s(status_str(a.status))),
+        match a.status {
+            AdvertiserStatus::Approved => Write::update(user_key(&id), "SET advertiserStatus = :st REMOVE #hold"),
+            _ => {
+                Write::update(user_key(&id), "SET advertiserStatus = :st, #hold = :hold").value(":hold", hold_value()?)
+            }
+        }
+        .name("#hold", shared::account::WRITE_HOLD_ATTRIBUTE)
+        .value(":st", s(status_str(a.status))),
     ];
     if a.status == AdvertiserStatus::Rejected {
         // A rejected advertiser's business number is free for another (until it asks again).

@@ -83,6 +83,9 @@ pub struct User {
     pub status: AccountStatus,
     #[serde(default)]
     pub advertiser_status: Option<AdvertiserStatus>,
+    /// Set while an advertiser waits for approval (the kernel's guard reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_hold: Option<shared::account::WriteHold>,
     #[serde(default)]
     pub business_number: Option<String>,
     /// Argon2id PHC string; `None` for social-only accounts.

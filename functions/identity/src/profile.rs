@@ -28,7 +28,7 @@ pub static GET_ME: Function =
 
 pub static UPDATE_ME: Function =
     Function::http(Method::Patch, "/users/me", "users-update-me", PKG, Access::User, handler!(update_me))
-        .open_to_unapproved_advertisers()
+        .open_while_held()
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("users", "Change my name, nickname, bio or profile picture (null removes it)")
         .example(r#"{"nickname":"mina_walks","bio":"두 마리 강아지와 산책해요"}"#)
@@ -50,7 +50,7 @@ pub static CHANGE_PASSWORD: Function = Function::http(
 
 pub static WITHDRAW: Function =
     Function::http(Method::Delete, "/users/me", "users-withdraw", PKG, Access::User, handler!(withdraw))
-        .open_to_unapproved_advertisers()
+        .open_while_held()
         .permissions(&[Permission::TableRead, Permission::TableWrite])
         .doc("users", "Withdraw: the account can no longer sign in and its nickname is released")
         .example(r#"{"password":"walks4ever"}"#)

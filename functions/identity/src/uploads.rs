@@ -15,7 +15,7 @@ use crate::PKG;
 
 pub static CREATE_UPLOAD: Function =
     Function::http(Method::Post, "/uploads", "uploads-create", PKG, Access::User, handler!(create))
-        .open_to_unapproved_advertisers()
+        .open_while_held()
         .permissions(&[Permission::TableRead, Permission::MediaWrite])
         .doc("media", "Get a presigned URL to upload one file")
         .example(r#"{"purpose":"profile","contentType":"image/png","contentLength":48213}"#)

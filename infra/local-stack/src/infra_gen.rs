@@ -1032,7 +1032,7 @@ fn access_name(a: shared::routes::Access) -> &'static str {
         shared::routes::Access::User => "user",
         shared::routes::Access::Admin => "admin",
         shared::routes::Access::PasswordChange => "user (or password-change token)",
-        shared::routes::Access::Advertiser => "approved advertiser",
+        shared::routes::Access::Role(r) => r.callers,
     }
 }
 

@@ -12,6 +12,18 @@ use shared::{ApiResult, AppContext};
 pub use people::{Person, page_of_people, people, people_from, person_keys};
 pub use shared::account::AccountStatus;
 
+/// Companies that run campaigns: they sign up with a business number and wait for an
+/// administrator's approval.
+pub const ADVERTISER: shared::auth::Role = shared::auth::Role::named("ADVERTISER");
+
+/// The routes of approved advertisers (administrators too).
+pub const ADVERTISERS_ONLY: shared::routes::Access = shared::routes::Access::Role(&shared::routes::RoleAccess {
+    role: ADVERTISER,
+    code: "ADVERTISERS_ONLY",
+    detail: "Only advertisers may do this.",
+    callers: "approved advertiser",
+});
+
 /// What other domains may know of an account.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

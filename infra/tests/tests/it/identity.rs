@@ -363,7 +363,7 @@ async fn forged_tampered_and_expired_tokens_are_401() {
         .stack
         .ctx
         .tokens
-        .issue(&u.user_id, Role::User, TokenScope::Full, "s", chrono::Utc::now().timestamp() - 3600)
+        .issue(&u.user_id, Role::USER, TokenScope::Full, "s", chrono::Utc::now().timestamp() - 3600)
         .unwrap();
 
     for (what, token) in
