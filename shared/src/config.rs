@@ -5,11 +5,33 @@
 //! a request later.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The environment a function was given, kept for what reads its own settings when first needed
+/// (a queue's URL, a provider's client). Values are never printed.
+#[derive(Clone)]
+pub struct Settings(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+
+impl Settings {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Settings(Arc::new(lookup))
+    }
+    /// The variable's value, if it is set and not blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Settings(<environment>)")
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("missing environment variable {0}")]
-    Missing(&'static str),
+    Missing(String),
     #[error("invalid environment variable {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -115,8 +137,10 @@ pub struct Config {
     /// The WebSocket API's `@connections` endpoint (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`),
     /// for functions that push to clients. Unset: nothing is pushed.
     pub websocket_endpoint: Option<String>,
-    /// Queue URLs by logical queue name (see `crate::queues`).
-    pub queue_urls: HashMap<String, String>,
+    /// Every queue's name (see `crate::queues`); each one's URLs are checked at cold start.
+    pub queue_names: Vec<String>,
+    /// The environment, for what reads its own settings (see [`Settings`]).
+    pub settings: Settings,
     /// The queues subscribed to each topic (see `crate::events`).
     pub topic_subscribers: HashMap<String, Vec<String>>,
     /// Sender address of every email.
@@ -176,11 +200,12 @@ impl Config {
 
     /// Reads configuration through `lookup`, so that the local stack can configure functions
     /// in-process with the very same keys a deployed function reads.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| -> Result<String, ConfigError> {
-            lookup(name).filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Result<Self, ConfigError> {
+        let settings = Settings::from_lookup(lookup);
+        let get = |name: &str| -> Result<String, ConfigError> {
+            settings.get(name).ok_or_else(|| ConfigError::Missing(name.to_string()))
         };
-        let opt = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let opt = |name: &str| settings.get(name);
         // A function is given only the secrets it declares. One that was not given a signing
         // secret gets a random key of its own: it can neither forge nor accept what the real
         // key signs.
@@ -192,10 +217,14 @@ impl Config {
             Ok(v.into_bytes())
         };
 
-        let mut queue_urls = HashMap::new();
-        for q in crate::queues::ALL {
-            queue_urls.insert(q.name.to_string(), get(q.env_var)?);
-            queue_urls.insert(q.dlq_name(), get(q.dlq_env_var)?);
+        // Every queue's URLs must be there (a missing one stops the cold start, not a request).
+        let queue_names: Vec<String> = match opt(crate::queues::QUEUES_ENV) {
+            Some(v) => v.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect(),
+            None => [crate::queues::MAIL, crate::queues::OUTBOX].iter().map(|q| q.name.to_string()).collect(),
+        };
+        for name in &queue_names {
+            get(&crate::queues::url_var(name))?;
+            get(&crate::queues::dlq_url_var(name))?;
         }
 
         let topic_subscribers: HashMap<String, Vec<String>> = match opt(crate::events::SUBSCRIBERS_ENV) {
@@ -206,7 +235,7 @@ impl Config {
                 .map(|(topic, queues)| (topic, queues.into_iter().collect()))
                 .collect(),
         };
-        if let Some(q) = topic_subscribers.values().flatten().find(|q| crate::queues::by_name(q).is_none()) {
+        if let Some(q) = topic_subscribers.values().flatten().find(|q| !queue_names.contains(q)) {
             return Err(ConfigError::Invalid {
                 name: crate::events::SUBSCRIBERS_ENV,
                 reason: format!("no queue named {q}"),
@@ -330,7 +359,7 @@ impl Config {
             media_bucket: get("MEDIA_BUCKET")?,
             media_base_url: opt("MEDIA_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             websocket_endpoint: opt("WEBSOCKET_ENDPOINT").map(|u| u.trim_end_matches('/').to_string()),
-            queue_urls,
+            queue_names,
             topic_subscribers,
             mail_from,
             ops_email: opt("OPS_EMAIL").unwrap_or_else(|| "ops@petplatform.local".into()),
@@ -357,6 +386,7 @@ impl Config {
                 comprehend: opt("AWS_ENDPOINT_URL_COMPREHEND"),
             },
             static_credentials,
+            settings,
         })
     }
 
@@ -365,15 +395,24 @@ impl Config {
         self.topic_subscribers.get(topic.name).map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// The URL of a queue by its logical name.
-    pub fn queue_url(&self, queue: &crate::queues::Queue) -> &str {
-        // Every queue in `queues::ALL` is required by `from_lookup`, so this cannot miss.
-        self.queue_urls.get(queue.name).map(String::as_str).unwrap_or_default()
+    /// The URL of a queue (checked at cold start for every queue of [`Config::queue_names`]).
+    pub fn queue_url(&self, queue: &crate::queues::Queue) -> String {
+        self.settings.get(&queue.url_var()).unwrap_or_default()
+    }
+
+    /// The URL of a queue known by name (an outbox message's), if there is such a queue.
+    pub fn queue_url_named(&self, name: &str) -> Option<String> {
+        self.settings.get(&crate::queues::url_var(name))
     }
 
     /// The URL of a queue's dead-letter queue.
-    pub fn dlq_url(&self, queue: &crate::queues::Queue) -> &str {
-        self.queue_urls.get(&queue.dlq_name()).map(String::as_str).unwrap_or_default()
+    pub fn dlq_url(&self, queue: &crate::queues::Queue) -> String {
+        self.dlq_url_named(queue.name)
+    }
+
+    /// The URL of the dead-letter queue of the queue named `name`.
+    pub fn dlq_url_named(&self, name: &str) -> String {
+        self.settings.get(&crate::queues::dlq_url_var(name)).unwrap_or_default()
     }
 }
 
@@ -388,17 +427,37 @@ mod tests {
         m.insert("MAIL_FROM", "no-reply@example.com".to_string());
         m.insert("CURSOR_SECRET", "c".repeat(32));
         m.insert("JWT_SECRET", "j".repeat(32));
-        for q in crate::queues::ALL {
-            m.insert(q.env_var, format!("http://sqs/{}", q.name));
-            m.insert(q.dlq_env_var, format!("http://sqs/{}", q.dlq_name()));
-        }
+        m.insert("MAIL_QUEUE_URL", "http://sqs/mail".into());
+        m.insert("MAIL_DLQ_URL", "http://sqs/mail-dlq".into());
+        m.insert("OUTBOX_QUEUE_URL", "http://sqs/outbox".into());
+        m.insert("OUTBOX_DLQ_URL", "http://sqs/outbox-dlq".into());
         m
+    }
+
+    fn config(env: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        let env = env.clone();
+        Config::from_lookup(move |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn every_listed_queue_must_have_its_urls() {
+        let mut env = base();
+        env.insert("QUEUE_NAMES", "mail,outbox,sns-sync".into());
+        assert!(matches!(config(&env), Err(ConfigError::Missing(v)) if v == "SNS_SYNC_QUEUE_URL"));
+        env.insert("SNS_SYNC_QUEUE_URL", "http://sqs/sns-sync".into());
+        env.insert("SNS_SYNC_DLQ_URL", "http://sqs/sns-sync-dlq".into());
+        env.insert("TOPIC_SUBSCRIBERS", "a.b:feed".into());
+        assert!(config(&env).unwrap_err().to_string().contains("no queue named feed"));
+        env.insert("TOPIC_SUBSCRIBERS", "a.b:sns-sync".into());
+        let c = config(&env).unwrap();
+        assert_eq!(c.queue_url_named("sns-sync").as_deref(), Some("http://sqs/sns-sync"));
+        assert_eq!(c.queue_url_named("feed"), None);
     }
 
     #[test]
     fn reads_a_complete_environment() {
         let env = base();
-        let c = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let c = config(&env).unwrap();
         assert_eq!(c.table_name, "pets");
         assert_eq!(c.access_token_ttl_secs, 900);
         assert_eq!(c.queue_url(&crate::queues::MAIL), "http://sqs/mail");
@@ -408,8 +467,8 @@ mod tests {
     fn a_function_without_a_secret_cannot_use_the_real_one() {
         let mut env = base();
         env.remove("JWT_SECRET");
-        let a = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        let b = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let a = config(&env).unwrap();
+        let b = config(&env).unwrap();
         assert_eq!(a.jwt_secret.len(), 32);
         assert_ne!(a.jwt_secret, b.jwt_secret, "a random key each cold start");
         assert_ne!(a.jwt_secret, "j".repeat(32).into_bytes());
@@ -419,9 +478,9 @@ mod tests {
     fn refuses_short_secrets_and_missing_values() {
         let mut env = base();
         env.insert("JWT_SECRET", "short".into());
-        let err = Config::from_lookup(|k| env.get(k).cloned()).unwrap_err();
+        let err = config(&env).unwrap_err();
         assert!(err.to_string().contains("JWT_SECRET"));
         env.remove("TABLE_NAME");
-        assert!(matches!(Config::from_lookup(|k| env.get(k).cloned()), Err(ConfigError::Missing("TABLE_NAME"))));
+        assert!(matches!(config(&env), Err(ConfigError::Missing(v)) if v == "TABLE_NAME"));
     }
 }

@@ -59,11 +59,11 @@ impl Entity for OutboxMessage {
     }
 }
 
-/// Every queue an outbox message can name: each of the product's queues but the outbox's own,
-/// which carries nothing. The relay's policy is made from this list, so a message put on a new
-/// queue through the outbox can always be relayed.
-pub fn targets() -> impl Iterator<Item = &'static Queue> {
-    crate::queues::ALL.iter().filter(|q| q.name != crate::queues::OUTBOX.name)
+/// Every queue an outbox message can name: each of the product's queues
+/// ([`crate::routes::queues`]) but the outbox's own, which carries nothing. The relay's policy is
+/// made from this list, so a message put on a new queue through the outbox can always be relayed.
+pub fn targets<'a>(queues: &'a [&'static Queue]) -> impl Iterator<Item = &'static Queue> + 'a {
+    queues.iter().copied().filter(|q| q.name != crate::queues::OUTBOX.name)
 }
 
 /// The write that queues `body` on `queue` when the transaction it joins commits.
@@ -93,10 +93,10 @@ pub fn from_image(image: serde_dynamo::Item) -> Option<OutboxMessage> {
 
 /// Sends one message to its queue.
 pub async fn send(ctx: &AppContext, message: &OutboxMessage) -> Result<(), String> {
-    let queue = crate::queues::by_name(&message.queue).ok_or_else(|| format!("no queue named {}", message.queue))?;
+    let url = ctx.config.queue_url_named(&message.queue).ok_or_else(|| format!("no queue named {}", message.queue))?;
     ctx.sqs
         .send_message()
-        .queue_url(ctx.config.queue_url(queue))
+        .queue_url(url)
         .message_body(&message.body)
         .send()
         .await

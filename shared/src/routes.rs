@@ -51,7 +51,8 @@ pub enum Permission {
     MediaWrite,
     SendEmail,
     SendTo(&'static Queue),
-    /// Send to every queue an outbox message can name ([`crate::outbox::targets`]): the relay's.
+    /// Send to every queue an outbox message can name ([`crate::outbox::targets`] of
+    /// [`queues`]): the relay's.
     RelayOutbox,
     /// Read queue depths (the dead-letter watch).
     InspectQueues,
@@ -575,6 +576,33 @@ pub fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Every queue of the product, from the declarations: the kernel's own (mail, the outbox's),
+/// each worker's, and each one a function may send to; once each, in that order.
+pub fn queues<'a>(functions: impl IntoIterator<Item = &'a Function>) -> Vec<&'static Queue> {
+    let mut out: Vec<&'static Queue> = vec![&crate::queues::MAIL, &crate::queues::OUTBOX];
+    let mut add = |q: &'static Queue| {
+        if !out.iter().any(|o| o.name == q.name) {
+            out.push(q);
+        }
+    };
+    for f in functions {
+        if let Trigger::Sqs(w) = &f.trigger {
+            add(w.queue);
+        }
+        for p in f.permissions {
+            if let Permission::SendTo(q) = p {
+                add(q);
+            }
+        }
+    }
+    out
+}
+
+/// The queue names as [`crate::queues::QUEUES_ENV`] carries them.
+pub fn encode_queue_names(queues: &[&Queue]) -> String {
+    queues.iter().map(|q| q.name).collect::<Vec<_>>().join(",")
 }
 
 /// Which queues take which topic, from the workers' declarations (`Function::subscribes`).

@@ -6,10 +6,15 @@ use std::sync::Arc;
 
 use campaigns_contract::keys;
 use instagram_contract::EngagementMeasured;
+use shared::AppContext;
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Write, n, time};
 use shared::worker::MessageError;
-use shared::{AppContext, queues};
+
+/// Events the campaigns domain subscribes to (an Instagram engagement measured), for its
+/// events worker.
+pub const CAMPAIGN_EVENTS: shared::queues::Queue =
+    shared::queues::Queue { name: "campaign-events", visibility_timeout_secs: 30, max_receive_count: 5 };
 
 shared::domain_errors! {
     /// Why an event changes nothing (not an error of the worker's).
@@ -23,7 +28,7 @@ pub static EVENTS_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "campaign-events",
-        queue: &queues::CAMPAIGN_EVENTS,
+        queue: &CAMPAIGN_EVENTS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Keeps each PetStar's Instagram engagement figure, the newest measured",

@@ -8,16 +8,20 @@ use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Gsi, Query};
 use shared::worker::MessageError;
-use shared::{ApiResult, AppContext, queues};
+use shared::{ApiResult, AppContext};
 
 use crate::keys;
+
+/// Events chat subscribes to (a listing's sale status changed), for its events worker.
+pub const CHAT_EVENTS: shared::queues::Queue =
+    shared::queues::Queue { name: "chat-events", visibility_timeout_secs: 30, max_receive_count: 5 };
 
 pub static EVENTS_WORKER: Function = Function::worker(
     "chat-events-worker",
     crate::PKG,
     Worker {
         name: "chat-events",
-        queue: &queues::CHAT_EVENTS,
+        queue: &CHAT_EVENTS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Pushes a listing's new sale status to everyone in the rooms about it",

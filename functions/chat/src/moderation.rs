@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use moderation_contract::moderation::{Removal, TargetType};
 use serde::Serialize;
+use shared::AppContext;
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Write, b, s};
 use shared::worker::MessageError;
-use shared::{AppContext, queues};
 
 use crate::error::ChatError;
 use crate::keys;
@@ -20,7 +20,7 @@ pub static REMOVAL_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "chat-removals",
-        queue: &queues::CHAT_REMOVALS,
+        queue: &chat_contract::CHAT_REMOVALS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Blanks the chat messages moderators removed, tells their rooms and their senders",

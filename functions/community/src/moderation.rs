@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use community_contract::keys;
 use moderation_contract::moderation::{Removal, TargetType, gone_is_done};
+use shared::AppContext;
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
-use shared::{AppContext, queues};
 
 use crate::error::CommunityError;
 use crate::posts::CommunityPost;
@@ -18,7 +18,7 @@ pub static REMOVAL_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "community-removals",
-        queue: &queues::COMMUNITY_REMOVALS,
+        queue: &community_contract::COMMUNITY_REMOVALS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Deletes the community posts and comments moderators removed, as their authors would, and tells the authors why",

@@ -16,11 +16,15 @@ use shared::routes::{Access, Function, Method, Permission, Worker, enum_param, i
 use shared::table::{AttrValue, Entity, Key, Page, Query, Write, n, s};
 use shared::text::tokens;
 use shared::worker::MessageError;
-use shared::{ApiError, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext};
 
 use crate::PKG;
 use crate::error::CommunityError;
 use crate::posts::{CommunityPost, CommunityPostView, READ, views};
+
+/// Community posts to (re)index for search, committed with each post write.
+pub const COMMUNITY_INDEX: shared::queues::Queue =
+    shared::queues::Queue { name: "community-index", visibility_timeout_secs: 60, max_receive_count: 5 };
 
 /// Tokens indexed per text: a post's writes stay bounded however long its text.
 const MAX_TOKENS_PER_TEXT: usize = 200;
@@ -44,7 +48,7 @@ pub static INDEX_WORKER: Function = Function::worker(
     PKG,
     Worker {
         name: "community-index",
-        queue: &queues::COMMUNITY_INDEX,
+        queue: &COMMUNITY_INDEX,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Keeps community posts' search postings in step with their writes",
@@ -61,7 +65,7 @@ pub struct IndexCommunityPost {
 }
 
 pub fn index_later(ctx: &AppContext, post_id: &str) -> ApiResult<Write> {
-    shared::outbox::message(ctx, &queues::COMMUNITY_INDEX, &IndexCommunityPost { post_id: post_id.to_string() })
+    shared::outbox::message(ctx, &COMMUNITY_INDEX, &IndexCommunityPost { post_id: post_id.to_string() })
 }
 
 /// Every posting of a post: the tokens of its title and of its content's opening, in one

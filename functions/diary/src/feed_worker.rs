@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use diary_contract::{BACKFILL, FeedChange, FeedEntry, FeedEvent};
-use shared::queues;
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Key, Query, Write, s};
 use shared::worker::MessageError;
@@ -16,7 +15,7 @@ pub static FEED_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "feed",
-        queue: &queues::FEED,
+        queue: &diary_contract::FEED,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Copies new posts into followers' feeds and deleted posts out of them, and a followed author's posts into (or out of) the follower's feed",

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Entity, Key, Write, n, s};
 use shared::worker::MessageError;
-use shared::{ApiError, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext};
 
 use crate::error::DiaryError;
 use crate::model::{Post, post_key, tokens};
@@ -99,7 +99,7 @@ pub struct IndexPost {
 
 /// The outbox write that asks the worker to index `post_id`.
 pub fn index_later(ctx: &AppContext, post_id: &str) -> ApiResult<Write> {
-    shared::outbox::message(ctx, &queues::POST_INDEX, &IndexPost { post_id: post_id.to_string() })
+    shared::outbox::message(ctx, &POST_INDEX, &IndexPost { post_id: post_id.to_string() })
 }
 
 /// What the index holds for one post.
@@ -126,6 +126,10 @@ impl Entity for IndexState {
 }
 
 use crate::keys::index_state_key as state_key;
+
+/// Posts whose search postings and hashtag counts must follow a write (created, edited, deleted).
+pub const POST_INDEX: shared::queues::Queue =
+    shared::queues::Queue { name: "post-index", visibility_timeout_secs: 60, max_receive_count: 5 };
 
 fn encode(postings: &BTreeSet<(char, String)>) -> Vec<String> {
     postings.iter().map(|(f, t)| format!("{f}#{t}")).collect()
@@ -193,7 +197,7 @@ pub static POST_INDEX_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "post-index",
-        queue: &queues::POST_INDEX,
+        queue: &POST_INDEX,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Keeps posts' search postings and hashtag counts in step with their writes",

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use moderation_contract::moderation::{Removal, TargetType, gone_is_done};
+use shared::AppContext;
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
-use shared::{AppContext, queues};
 
 use crate::error::DiaryError;
 use crate::model::{Post, post_key};
@@ -17,7 +17,7 @@ pub static REMOVAL_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "diary-removals",
-        queue: &queues::DIARY_REMOVALS,
+        queue: &diary_contract::DIARY_REMOVALS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Deletes the posts and comments moderators removed, as their authors would, and tells the authors why",

@@ -19,7 +19,7 @@ use shared::routes::{Access, Function, Method, Permission, Secret, Worker, int_p
 use shared::table::{Entity, Gsi, Page, Query, Write, n, s, time};
 use shared::validate::{Validate, Validator};
 use shared::worker::MessageError;
-use shared::{ApiError, ApiResult, AppContext, handler, queues};
+use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
 use crate::PKG;
@@ -30,6 +30,11 @@ use crate::owner::ensure_owner;
 use crate::recurrence::Recurrence;
 use crate::schedules::{Medication, NewSchedule, Schedule, ScheduleSubType, ScheduleType};
 use crate::seoul;
+
+/// Prescription photos waiting to be read by CLOVA OCR (the provider can be slow: a long
+/// visibility timeout).
+pub const OCR: shared::queues::Queue =
+    shared::queues::Queue { name: "ocr", visibility_timeout_secs: 120, max_receive_count: 3 };
 
 pub static UPLOAD: Function = Function::http(
     Method::Post,
@@ -68,7 +73,7 @@ pub static OCR_WORKER: Function = Function::worker(
     PKG,
     Worker {
         name: "ocr-worker",
-        queue: &queues::OCR,
+        queue: &OCR,
         batch_size: 1,
         handler: shared::consumer!(handle),
         summary: "Reads prescription photos with CLOVA OCR and makes their medication schedules",
@@ -181,7 +186,7 @@ pub async fn create(
     ctx.table
         .transact(vec![
             Write::put(&rx)?.if_absent(ApiError::internal("prescription id collision")),
-            shared::outbox::message(&ctx, &queues::OCR, &ReadPrescription { prescription_id: rx.id.clone() })?,
+            shared::outbox::message(&ctx, &OCR, &ReadPrescription { prescription_id: rx.id.clone() })?,
         ])
         .await?;
     Ok(Accepted(Queued { id: rx.id, status: rx.status }))
@@ -311,7 +316,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), M
         .map(Prescription::from_item)
         .transpose()?
         .ok_or_else(|| MessageError::Retry("the prescription vanished".into()))?;
-    let last_try = counted.attempts >= queues::OCR.max_receive_count;
+    let last_try = counted.attempts >= OCR.max_receive_count;
     let now = ctx.now();
 
     let format = if rx.image_key.ends_with(".png") { "png" } else { "jpg" };

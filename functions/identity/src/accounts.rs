@@ -52,7 +52,7 @@ pub static VERIFY_EMAIL: Function = Function::http(
 
 pub static RESEND_CODE: Function =
     Function::http(Method::Post, "/auth/email/resend", "auth-resend-code", PKG, Access::Public, handler!(resend))
-        .permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+        .permissions(&[Permission::TableWrite, Permission::SendTo(&crate::model::RECOVERY)])
         .doc("auth", "Send a new verification code (once a minute; always 202)")
         .example(r#"{"email":"mina@example.com"}"#)
         .responses(&[respond(

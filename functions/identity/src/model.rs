@@ -228,6 +228,11 @@ pub fn release_unique(key: &str, user_id: &str) -> Write {
 
 pub use identity_contract::keys::user_key;
 
+/// Password-recovery requests (reset codes, temporary passwords), handled off the request path
+/// so that answering them costs the same whether or not the account exists.
+pub const RECOVERY: shared::queues::Queue =
+    shared::queues::Queue { name: "recovery", visibility_timeout_secs: 30, max_receive_count: 3 };
+
 pub async fn load_user(ctx: &AppContext, id: &str) -> ApiResult<Option<User>> {
     ctx.table.get::<User>(&user_key(id)).await
 }

@@ -32,7 +32,7 @@ pub static FORGOT: Function = Function::http(
     Access::Public,
     handler!(forgot),
 )
-.permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+.permissions(&[Permission::TableWrite, Permission::SendTo(&crate::model::RECOVERY)])
 .doc("auth", "Email a password-reset code (always 202)")
 .example(r#"{"email":"mina@example.com"}"#)
 .responses(&[said(202, "Sent, if the account exists.")])
@@ -54,7 +54,7 @@ pub static TEMPORARY: Function = Function::http(
     Access::Public,
     handler!(temporary),
 )
-.permissions(&[Permission::TableWrite, Permission::SendTo(&queues::RECOVERY)])
+.permissions(&[Permission::TableWrite, Permission::SendTo(&crate::model::RECOVERY)])
 .doc("auth", "Email a temporary password, valid 15 minutes, if email and name match (always 202)")
 .example(r#"{"email":"mina@example.com","name":"김민아"}"#)
 .responses(&[said(202, "Sent, if they match.")])
@@ -104,7 +104,7 @@ pub enum RecoveryRequest {
 pub async fn queue(ctx: &AppContext, request: &RecoveryRequest) -> ApiResult<()> {
     ctx.sqs
         .send_message()
-        .queue_url(ctx.config.queue_url(&queues::RECOVERY))
+        .queue_url(ctx.config.queue_url(&crate::model::RECOVERY))
         .message_body(serde_json::to_string(request)?)
         .send()
         .await
@@ -235,7 +235,7 @@ pub static RECOVERY_WORKER: Function = Function::worker(
     PKG,
     Worker {
         name: "recovery",
-        queue: &queues::RECOVERY,
+        queue: &crate::model::RECOVERY,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Sends reset codes and temporary passwords for recovery requests",

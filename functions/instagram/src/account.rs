@@ -12,7 +12,7 @@ use shared::handler::{Accepted, Caller, Created, Json, NoContent, Okay, Path};
 use shared::routes::{Access, Function, Method, Permission, Secret, said};
 use shared::table::{Entity, Gsi, Write, s, time};
 use shared::validate::{Validate, Validator};
-use shared::{ApiError, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::error::InstagramError;
@@ -367,7 +367,7 @@ pub async fn callback(
             Write::put(&token)?,
             shared::outbox::message(
                 &ctx,
-                &queues::SNS_SYNC,
+                &crate::sync::SNS_SYNC,
                 &SyncOrder::Sync { pet_id: pet, connection_id, deferrals: 0 },
             )?,
         ])
@@ -389,7 +389,7 @@ pub async fn unlink(ctx: &AppContext, link: &InstagramLink) -> ApiResult<()> {
                 Write::delete(keys::claim_key(&link.instagram_user_id)),
                 shared::outbox::message(
                     ctx,
-                    &queues::SNS_SYNC,
+                    &crate::sync::SNS_SYNC,
                     &SyncOrder::Purge { connection_id: link.connection_id.clone() },
                 )?,
             ]
@@ -481,7 +481,7 @@ pub async fn sync_now(
                 .value(":c", s(&link.connection_id)),
             shared::outbox::message(
                 &ctx,
-                &queues::SNS_SYNC,
+                &crate::sync::SNS_SYNC,
                 &SyncOrder::Sync { pet_id: pet, connection_id: link.connection_id, deferrals: 0 },
             )?,
         ])

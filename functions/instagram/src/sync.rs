@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Job, Permission, Secret, Worker};
 use shared::table::{Entity, Gsi, Key, Query, SortKey, Write, n, s};
 use shared::worker::MessageError;
-use shared::{ApiError, ApiResult, AppContext, queues};
+use shared::{ApiError, ApiResult, AppContext};
 
 use crate::account::{InstagramLink, SealedToken, unlink};
 use crate::error::InstagramError;
@@ -34,6 +34,12 @@ use crate::synced::{
     seoul_date,
 };
 use crate::{PKG, crypto, keys, sentiment};
+
+/// One message per linked Instagram account to sync (nightly, or asked for), and purges of
+/// unlinked accounts' data, for the Instagram worker. A sync reads a few hundred posts and their
+/// comments: a long visibility.
+pub const SNS_SYNC: shared::queues::Queue =
+    shared::queues::Queue { name: "sns-sync", visibility_timeout_secs: 360, max_receive_count: 3 };
 
 /// Rate-limit delays one sync may take before it counts as failing.
 const MAX_DEFERRALS: u32 = 24;
@@ -61,7 +67,7 @@ pub static WORKER: Function = Function::worker(
     PKG,
     Worker {
         name: "instagram-sync-worker",
-        queue: &queues::SNS_SYNC,
+        queue: &SNS_SYNC,
         batch_size: 5,
         handler: shared::consumer!(handle),
         summary: "Syncs one Instagram account (profile, posts, insights, comments), moderates its comments with Comprehend, purges unlinked accounts' data",
@@ -72,7 +78,7 @@ pub static WORKER: Function = Function::worker(
     Permission::TableRead,
     Permission::TableWrite,
     Permission::DetectSentiment,
-    Permission::SendTo(&queues::SNS_SYNC),
+    Permission::SendTo(&SNS_SYNC),
 ])
 .secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
 .timeout(300)
@@ -90,7 +96,7 @@ pub static NIGHTLY: Function = Function::job(
         summary: "Queues one sync per linked Instagram account (02:00 KST)",
     },
 )
-.permissions(&[Permission::TableRead, Permission::SendTo(&queues::SNS_SYNC)]);
+.permissions(&[Permission::TableRead, Permission::SendTo(&SNS_SYNC)]);
 
 /// Queues one message per linked account: ten to a `SendMessageBatch`, a page of links at a time.
 pub async fn nightly(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
@@ -117,7 +123,7 @@ pub async fn nightly(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
             let out = ctx
                 .sqs
                 .send_message_batch()
-                .queue_url(ctx.config.queue_url(&queues::SNS_SYNC))
+                .queue_url(ctx.config.queue_url(&SNS_SYNC))
                 .set_entries(Some(entries))
                 .send()
                 .await
@@ -185,7 +191,7 @@ async fn defer(
     let order = SyncOrder::Sync { pet_id: pet.into(), connection_id: connection.into(), deferrals: deferrals + 1 };
     ctx.sqs
         .send_message()
-        .queue_url(ctx.config.queue_url(&queues::SNS_SYNC))
+        .queue_url(ctx.config.queue_url(&SNS_SYNC))
         .message_body(serde_json::to_string(&order).map_err(|e| MessageError::Retry(e.to_string()))?)
         .delay_seconds(delay as i32)
         .send()

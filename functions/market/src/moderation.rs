@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use moderation_contract::moderation::{Removal, TargetType};
+use shared::AppContext;
 use shared::routes::{Function, Permission, Worker};
 use shared::worker::MessageError;
-use shared::{AppContext, queues};
 
 use crate::error::MarketError;
 
@@ -16,7 +16,7 @@ pub static REMOVAL_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "market-removals",
-        queue: &queues::MARKET_REMOVALS,
+        queue: &market_contract::MARKET_REMOVALS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Takes down the listings moderators removed, as their sellers would, and tells the sellers why",

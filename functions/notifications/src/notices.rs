@@ -31,7 +31,7 @@ pub static NOTICE_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "notices",
-        queue: &queues::NOTICES,
+        queue: &notifications_contract::NOTICES,
         batch_size: 1,
         handler: shared::consumer!(handle),
         summary: "Delivers administrators' notices to their audience, a page of one audience shard at a time",
@@ -97,7 +97,7 @@ pub async fn handle(ctx: Arc<AppContext>, page: NoticePage) -> Result<(), Messag
     let mut writes = vec![advance];
     if more && let Some(last) = members.last() {
         let next = NoticePage { notice_id: notice.id.clone(), shard: page.shard, after: Some(last.clone()) };
-        writes.push(shared::outbox::message(&ctx, &queues::NOTICES, &next)?);
+        writes.push(shared::outbox::message(&ctx, &notifications_contract::NOTICES, &next)?);
     }
     ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?;
     Ok(())

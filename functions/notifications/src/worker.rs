@@ -20,7 +20,7 @@ pub static NOTIFICATION_WORKER: Function = Function::worker(
     crate::PKG,
     Worker {
         name: "notifications",
-        queue: &queues::NOTIFICATIONS,
+        queue: &notifications_contract::NOTIFICATIONS,
         batch_size: 10,
         handler: shared::consumer!(handle),
         summary: "Stores notifications from domain events, pushes them to the recipient's live connections and emails those the recipient asked for",

@@ -25,11 +25,12 @@ pub static DLQ_WATCH: Function = Function::job(
 pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
     let mut summary = serde_json::Map::new();
     let today = ctx.now().format("%Y-%m-%d").to_string();
-    for q in queues::ALL {
+    for name in &ctx.config.queue_names {
+        let dlq = format!("{name}-dlq");
         let out = ctx
             .sqs
             .get_queue_attributes()
-            .queue_url(ctx.config.dlq_url(q))
+            .queue_url(ctx.config.dlq_url_named(name))
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await
@@ -41,20 +42,17 @@ pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
             .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        summary.insert(q.dlq_name(), waiting.into());
+        summary.insert(dlq.clone(), waiting.into());
         if waiting > 0 {
             mail::enqueue(
                 &ctx,
                 &Email {
                     to: ctx.config.ops_email.clone(),
-                    subject: format!("[{}] {} message(s) in {}", ctx.config.stage, waiting, q.dlq_name()),
+                    subject: format!("[{}] {} message(s) in {}", ctx.config.stage, waiting, dlq),
                     text: format!(
-                        "The dead-letter queue {} holds {} message(s) that failed {} times.\nInspect them and redrive them once the cause is fixed.",
-                        q.dlq_name(),
-                        waiting,
-                        q.max_receive_count
+                        "The dead-letter queue {dlq} holds {waiting} message(s) that failed every delivery the queue allows.\nInspect them and redrive them once the cause is fixed.",
                     ),
-                    dedup_key: format!("dlq-alert:{}:{}", q.dlq_name(), today),
+                    dedup_key: format!("dlq-alert:{dlq}:{today}"),
                 },
             )
             .await?;

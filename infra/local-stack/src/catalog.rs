@@ -25,6 +25,11 @@ pub fn functions() -> Vec<&'static Function> {
     DOMAINS.iter().flat_map(|d| d.functions.iter().copied()).collect()
 }
 
+/// Every queue of the product (the kernel's and those the domains declare).
+pub fn queues() -> Vec<&'static shared::queues::Queue> {
+    shared::routes::queues(functions())
+}
+
 pub fn routes() -> Vec<&'static Route> {
     functions().into_iter().filter_map(Function::route).collect()
 }

@@ -58,8 +58,9 @@ impl Contexts {
         if let Some(ctx) = built.get(f.binary) {
             return ctx.clone();
         }
-        let lookup = |k: &str| {
-            if k == "AWS_LAMBDA_FUNCTION_NAME" { Some(f.binary.to_string()) } else { self.env.get(k).cloned() }
+        let env = self.env.clone();
+        let lookup = move |k: &str| {
+            if k == "AWS_LAMBDA_FUNCTION_NAME" { Some(f.binary.to_string()) } else { env.get(k).cloned() }
         };
         let ctx = match Config::from_lookup(lookup) {
             Ok(config) => Arc::new(self.base.for_function(config)),

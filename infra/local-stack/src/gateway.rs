@@ -108,7 +108,7 @@ async fn mailbox(State(gw): State<Arc<Gateway>>, Query(q): Query<HashMap<String,
 
 async fn queues(State(gw): State<Arc<Gateway>>) -> Response {
     let mut out = serde_json::Map::new();
-    for q in shared::queues::ALL {
+    for q in crate::catalog::queues() {
         for name in [q.name.to_string(), q.dlq_name()] {
             if let Some((visible, in_flight)) = gw.queues.depth(&name) {
                 out.insert(

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use shared::queues::{self, Queue};
+use shared::queues::Queue;
 use shared::routes::{Domain, Function, Permission, Route, Secret, Trigger};
 
 use crate::apigw::{IncomingRequest, http_event};
@@ -123,7 +123,7 @@ fn alarms(resources: &mut serde_json::Map<String, Value>) {
             }
         })
     };
-    for q in queues::ALL {
+    for q in crate::catalog::queues() {
         resources.insert(
             format!("{}DepthAlarm", dlq_id(q)),
             alarm(
@@ -211,7 +211,7 @@ fn nested_parameters() -> Vec<(String, Value)> {
     for name in ["GoogleClientSecret", "KakaoClientSecret", "TossSecretKey", "ClovaOcrSecret", "InstagramAppSecret"] {
         p.push((name.to_string(), r(name)));
     }
-    for q in queues::ALL {
+    for q in crate::catalog::queues() {
         p.push((format!("{}Url", queue_id(q)), r(&queue_id(q))));
         p.push((format!("{}Arn", queue_id(q)), get_att(&queue_id(q), "Arn")));
         p.push((format!("{}Url", dlq_id(q)), r(&dlq_id(q))));
@@ -230,6 +230,11 @@ fn environment() -> Value {
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
     vars.insert("RUST_LOG".into(), json!("info"));
+    // Every queue's name (the dead-letter watch reads them all).
+    vars.insert(
+        shared::queues::QUEUES_ENV.into(),
+        json!(shared::routes::encode_queue_names(&crate::catalog::queues())),
+    );
     // Which queues take which domain event (`shared::events`), from the workers' declarations.
     vars.insert(
         shared::events::SUBSCRIBERS_ENV.into(),
@@ -238,9 +243,9 @@ fn environment() -> Value {
     for (param, var) in PROVIDER_PARAMETERS {
         vars.insert(var.into(), r(param));
     }
-    for q in queues::ALL {
-        vars.insert(q.env_var.into(), r(&format!("{}Url", queue_id(q))));
-        vars.insert(q.dlq_env_var.into(), r(&format!("{}Url", dlq_id(q))));
+    for q in crate::catalog::queues() {
+        vars.insert(q.url_var(), r(&format!("{}Url", queue_id(q))));
+        vars.insert(q.dlq_url_var(), r(&format!("{}Url", dlq_id(q))));
     }
     json!({"Variables": vars})
 }
@@ -311,7 +316,7 @@ pub fn local_parameters(
         ("WebSocketApiId".to_string(), LOCAL_WEBSOCKET_API_ID.to_string()),
         ("JobFailuresQueueArn".to_string(), format!("arn:aws:sqs:{region}:{account}:job-failures")),
     ]);
-    for q in queues::ALL {
+    for q in crate::catalog::queues() {
         p.insert(format!("{}Arn", queue_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.name));
         p.insert(format!("{}Arn", dlq_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.dlq_name()));
     }
@@ -349,10 +354,10 @@ fn policy(perms: &[Permission]) -> Value {
                 json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": r(&format!("{}Arn", queue_id(q)))})
             }
             Permission::RelayOutbox => {
-                json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": shared::outbox::targets().map(|q| r(&format!("{}Arn", queue_id(q)))).collect::<Vec<_>>()})
+                json!({"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": shared::outbox::targets(&crate::catalog::queues()).map(|q| r(&format!("{}Arn", queue_id(q)))).collect::<Vec<_>>()})
             }
             Permission::InspectQueues => {
-                json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": queues::ALL.iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()})
+                json!({"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": crate::catalog::queues().into_iter().flat_map(|q| [r(&format!("{}Arn", queue_id(q))), r(&format!("{}Arn", dlq_id(q)))]).collect::<Vec<_>>()})
             }
             Permission::DetectSentiment => {
                 json!({"Effect": "Allow", "Action": ["comprehend:BatchDetectSentiment"], "Resource": "*"})
@@ -619,7 +624,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
     media_distribution(&mut resources);
     alarms(&mut resources);
     operations(&mut resources);
-    for q in queues::ALL {
+    for q in crate::catalog::queues() {
         resources.insert(
             dlq_id(q),
             json!({

@@ -335,7 +335,7 @@ impl LocalStack {
         let queues = sqs::Queues::new(REGION);
         let (listener, sqs_url) = bind(&opts.host, opts.sqs_port).await?;
         queues.set_base_url(&sqs_url);
-        for q in shared::queues::ALL {
+        for q in catalog::queues() {
             let vis = opts.visibility_timeout.unwrap_or(Duration::from_secs(q.visibility_timeout_secs.into()));
             queues.create(&q.dlq_name(), vis, None);
             queues.create(q.name, vis, Some((q.dlq_name(), q.max_receive_count)));
@@ -420,10 +420,12 @@ impl LocalStack {
             ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
             ("AWS_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into()),
         ]);
-        for q in shared::queues::ALL {
-            env.insert(q.env_var.into(), queues.url_of(q.name));
-            env.insert(q.dlq_env_var.into(), queues.url_of(&q.dlq_name()));
+        let all_queues = catalog::queues();
+        for q in &all_queues {
+            env.insert(q.url_var(), queues.url_of(q.name));
+            env.insert(q.dlq_url_var(), queues.url_of(&q.dlq_name()));
         }
+        env.insert(shared::queues::QUEUES_ENV.into(), shared::routes::encode_queue_names(&all_queues));
         for (k, v) in [
             ("GOOGLE_CLIENT_ID", oauth_sandbox::GOOGLE_CLIENT_ID.to_string()),
             ("GOOGLE_CLIENT_SECRET", oauth_sandbox::GOOGLE_CLIENT_SECRET.to_string()),
@@ -453,7 +455,10 @@ impl LocalStack {
             shared::events::encode_subscriptions(&shared::routes::subscriptions(catalog::functions())),
         );
         env.extend(opts.env.clone());
-        let config = Config::from_lookup(|k| env.get(k).cloned())?;
+        let config = {
+            let env = env.clone();
+            Config::from_lookup(move |k| env.get(k).cloned())?
+        };
         let mut ctx = AppContext::build(config, opts.clock.clone()).await;
         // Calls per route and worker, for the README's table (`calls-table`).
         ctx.call_ledger = Some(Arc::default());
@@ -590,8 +595,8 @@ impl LocalStack {
     /// queue not held drained.
     pub fn is_idle(&self) -> bool {
         self.streams.caught_up()
-            && shared::queues::ALL
-                .iter()
+            && catalog::queues()
+                .into_iter()
                 .filter(|q| !self.queues.is_held(q.name))
                 .all(|q| self.queues.depth(q.name) == Some((0, 0)))
     }

@@ -6,6 +6,10 @@ pub mod keys;
 use serde::Deserialize;
 use shared::{ApiResult, AppContext};
 
+/// Chat messages a moderator removed, for chat to blank and tell the room.
+pub const CHAT_REMOVALS: shared::queues::Queue =
+    shared::queues::Queue { name: "chat-removals", visibility_timeout_secs: 60, max_receive_count: 5 };
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RoomItem {
@@ -28,7 +32,7 @@ struct MessageItem {
 pub const REPORTABLE: &[moderation_contract::moderation::Reportable] = &[moderation_contract::moderation::Reportable {
     target_type: moderation_contract::moderation::TargetType::ChatMessage,
     snapshot: |ctx, t| Box::pin(message_snapshot(ctx, t.context_id.unwrap_or_default(), t.id, t.asker)),
-    removals: Some(&shared::queues::CHAT_REMOVALS),
+    removals: Some(&CHAT_REMOVALS),
 }];
 
 /// Message `id` of `room` as it reads now, if `reader` is in the room (only what one saw can be

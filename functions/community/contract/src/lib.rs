@@ -5,8 +5,11 @@ pub mod keys;
 
 use moderation_contract::moderation::{Reportable, Snapshot, Target, TargetType};
 use serde::Deserialize;
-use shared::queues::COMMUNITY_REMOVALS;
 use shared::{ApiResult, AppContext};
+
+/// Community posts and comments a moderator removed, for the community's removal worker.
+pub const COMMUNITY_REMOVALS: shared::queues::Queue =
+    shared::queues::Queue { name: "community-removals", visibility_timeout_secs: 60, max_receive_count: 5 };
 
 /// The board's content that can be reported and removed (its removal worker takes both).
 pub const REPORTABLE: &[Reportable] = &[

@@ -9,9 +9,16 @@ pub mod keys;
 
 use moderation_contract::moderation::{Reportable, Snapshot, Target, TargetType};
 use serde::{Deserialize, Serialize};
-use shared::queues::{DIARY_REMOVALS, FEED};
 use shared::table::{Write, s};
 use shared::{ApiResult, AppContext};
+
+/// New and deleted posts, copied into (or out of) every follower's feed by the feed worker.
+pub const FEED: shared::queues::Queue =
+    shared::queues::Queue { name: "feed", visibility_timeout_secs: 60, max_receive_count: 5 };
+
+/// Content a moderator removed, for the diary to delete as its author would (posts, comments).
+pub const DIARY_REMOVALS: shared::queues::Queue =
+    shared::queues::Queue { name: "diary-removals", visibility_timeout_secs: 60, max_receive_count: 5 };
 
 /// The diary's content that can be reported and removed (its removal worker takes both).
 pub const REPORTABLE: &[Reportable] = &[

@@ -10,6 +10,10 @@ use shared::table::{Key, Write, n};
 use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
+/// Listings a moderator removed, for the market to take down as their seller would.
+pub const MARKET_REMOVALS: shared::queues::Queue =
+    shared::queues::Queue { name: "market-removals", visibility_timeout_secs: 60, max_receive_count: 5 };
+
 /// A listing as a room about it shows it.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -111,7 +115,7 @@ pub struct SaleStatusChanged {
 pub const REPORTABLE: &[moderation_contract::moderation::Reportable] = &[moderation_contract::moderation::Reportable {
     target_type: moderation_contract::moderation::TargetType::MarketPost,
     snapshot: |ctx, t| Box::pin(listing_snapshot(ctx, t.id)),
-    removals: Some(&shared::queues::MARKET_REMOVALS),
+    removals: Some(&MARKET_REMOVALS),
 }];
 
 /// Listing `id` as it reads now (seller, title and description, photos), if it is listed.

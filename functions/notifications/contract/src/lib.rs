@@ -8,7 +8,20 @@ pub mod notices;
 use serde::{Deserialize, Serialize};
 
 use shared::table::Write;
-use shared::{ApiResult, AppContext, queues};
+use shared::{ApiResult, AppContext};
+
+/// Domain events that become notifications (likes, comments, follows, ...).
+pub const NOTIFICATIONS: shared::queues::Queue =
+    shared::queues::Queue { name: "notifications", visibility_timeout_secs: 30, max_receive_count: 3 };
+
+/// Notices to an audience, one message per shard of the audience and page of it: the fan-out
+/// worker stores one notification per member and queues the next page.
+pub const NOTICES: shared::queues::Queue = shared::queues::Queue {
+    name: "notices",
+    visibility_timeout_secs: 120,
+    // A page is a hundred deliveries: under throttling it may need more than a few tries.
+    max_receive_count: 10,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -65,7 +78,7 @@ pub fn outbox(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<Vec
     events
         .into_iter()
         .filter(|e| e.actor_id != e.recipient_id)
-        .map(|e| shared::outbox::message(ctx, &queues::NOTIFICATIONS, &e))
+        .map(|e| shared::outbox::message(ctx, &NOTIFICATIONS, &e))
         .collect()
 }
 

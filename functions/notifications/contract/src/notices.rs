@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use identity_contract::{AUDIENCE_SHARDS, Audience};
 use serde::{Deserialize, Serialize};
 use shared::table::{AttrValue, Entity, Gsi, Query, Write};
-use shared::{ApiResult, AppContext, queues};
+use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::keys;
@@ -54,7 +54,7 @@ pub fn announce(ctx: &AppContext, notice: &Notice) -> ApiResult<Vec<Write>> {
     let mut writes = vec![Write::put(notice)?.if_absent(shared::ApiError::internal("notice id collision"))];
     for shard in 0..AUDIENCE_SHARDS {
         let page = NoticePage { notice_id: notice.id.clone(), shard, after: None };
-        writes.push(shared::outbox::message(ctx, &queues::NOTICES, &page)?);
+        writes.push(shared::outbox::message(ctx, &crate::NOTICES, &page)?);
     }
     Ok(writes)
 }

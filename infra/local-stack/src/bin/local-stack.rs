@@ -123,7 +123,7 @@ async fn running_stack(data_dir: &std::path::Path) -> Result<shared::AppContext,
     };
     let env: std::collections::HashMap<String, String> =
         text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let config = shared::config::Config::from_lookup(|k| env.get(k).cloned())
+    let config = shared::config::Config::from_lookup(move |k| env.get(k).cloned())
         .map_err(|e| format!("{}: {e}", env_path.display()))?;
     Ok(shared::AppContext::build(config, std::sync::Arc::new(shared::clock::SystemClock)).await)
 }

@@ -491,7 +491,7 @@ async fn a_prescription_photo_becomes_medication_schedules_once() {
     assert_eq!(third["times"], json!(["08:00", "12:00", "20:00"]));
 
     // The same message again: nothing is made twice.
-    let queue = t.stack.ctx.config.queue_url(&shared::queues::OCR).to_string();
+    let queue = t.stack.ctx.config.queue_url(&health::prescriptions::OCR).to_string();
     t.stack
         .ctx
         .sqs

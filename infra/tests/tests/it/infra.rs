@@ -201,7 +201,7 @@ fn the_template_protects_the_data_and_alarms_on_trouble() {
     let metric = |m: &str| alarms.iter().filter(|(_, a)| a["Properties"]["MetricName"] == m).count();
     assert_eq!(
         metric("ApproximateNumberOfMessagesVisible"),
-        shared::queues::ALL.len() + 1,
+        local_stack::catalog::queues().len() + 1,
         "one alarm per dead-letter queue, and one on the job-failures queue"
     );
     assert_eq!((metric("5xx"), metric("ThrottledRequests"), metric("Errors")), (1, 1, 1));

@@ -248,7 +248,7 @@ async fn answers_that_hold_tokens_are_never_stored_for_a_key() {
 async fn a_message_that_can_never_succeed_goes_to_the_dead_letter_queue_at_once() {
     let t = TestStack::start().await;
     let ctx = &t.stack.ctx;
-    let url = ctx.config.queue_url(&shared::queues::FEED).to_string();
+    let url = ctx.config.queue_url(&diary_contract::FEED).to_string();
     ctx.sqs.send_message().queue_url(&url).message_body("{not json").send().await.unwrap();
     // The feed queue redelivers after 60 s and dead-letters after 5 receives: arriving within
     // seconds shows it was refused on the first delivery.
@@ -256,7 +256,7 @@ async fn a_message_that_can_never_succeed_goes_to_the_dead_letter_queue_at_once(
         (t.stack.queues.depth("feed-dlq") == Some((1, 0))).then_some(())
     })
     .await;
-    let dlq = ctx.config.dlq_url(&shared::queues::FEED).to_string();
+    let dlq = ctx.config.dlq_url(&diary_contract::FEED).to_string();
     let got = ctx.sqs.receive_message().queue_url(&dlq).message_attribute_names("All").send().await.unwrap();
     let m = &got.messages()[0];
     assert_eq!(m.body(), Some("{not json"));

@@ -739,7 +739,7 @@ async fn a_redelivered_event_notifies_once_and_poison_ends_in_the_dlq() {
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
     let ctx = &t.stack.ctx;
-    let url = ctx.config.queue_url(&shared::queues::NOTIFICATIONS).to_string();
+    let url = ctx.config.queue_url(&notifications_contract::NOTIFICATIONS).to_string();
     let event = json!({"eventId": "follow:test:1", "kind": "FOLLOW", "actorId": bob.user_id, "recipientId": ann.user_id, "targetType": "USER", "targetId": bob.user_id}).to_string();
     for body in [event.clone(), event.clone(), "{not json".to_string()] {
         ctx.sqs.send_message().queue_url(&url).message_body(body).send().await.unwrap();

@@ -263,8 +263,8 @@ async fn main() {
     // counter must still equal its facts.
     let waiting = Instant::now();
     while !stack.settle(Duration::from_secs(15)).await {
-        let depths: Vec<_> = shared::queues::ALL
-            .iter()
+        let depths: Vec<_> = local_stack::catalog::queues()
+            .into_iter()
             .filter_map(|q| stack.queues.depth(q.name).filter(|d| *d != (0, 0)).map(|d| (q.name, d)))
             .collect();
         println!(
