@@ -46,78 +46,61 @@ pub struct EndpointOverrides {
     pub comprehend: Option<String>,
 }
 
-/// One OAuth provider's client and endpoints (the documented token and user-info endpoints).
-#[derive(Debug, Clone)]
-pub struct OAuthProvider {
-    pub client_id: String,
-    pub client_secret: String,
-    pub token_url: String,
-    pub userinfo_url: String,
+/// A value a part of the product is configured with, carried from the deployment's parameters
+/// to the functions' environment. The part that reads it declares it (a provider's keys beside
+/// its client) and the functions that need it list it (`Function::settings`); the template's
+/// parameters and each function's environment are generated from those declarations.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The environment variable carrying it.
+    pub env_var: &'static str,
+    /// The template parameter carrying it (root and nested stacks).
+    pub parameter: &'static str,
+    pub description: &'static str,
+    pub source: SettingSource,
 }
 
-/// CLOVA OCR's General API: its invoke URL (the API gateway of one OCR domain) and secret.
-#[derive(Clone)]
-pub struct ClovaOcr {
-    pub invoke_url: String,
-    pub secret: String,
+/// Where a deployed setting's value comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SettingSource {
+    /// A root template parameter with this default (empty: the part is off until it is set);
+    /// every function's environment.
+    Public { default: &'static str },
+    /// A secret root parameter (`NoEcho`, empty by default): only the functions that list it.
+    SecretParameter,
+    /// A secret in SSM Parameter Store at `/petplatform/<stage>/<name>`.
+    Ssm { name: &'static str },
+    /// A secret Secrets Manager generates once (`petplatform/<stage>/<name>`) and keeps.
+    Generated { name: &'static str },
 }
 
-impl std::fmt::Debug for ClovaOcr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClovaOcr").field("invoke_url", &self.invoke_url).field("secret", &"<hidden>").finish()
+impl Setting {
+    pub fn is_secret(&self) -> bool {
+        !matches!(self.source, SettingSource::Public { .. })
     }
 }
 
-/// Toss Payments' API: the secret key (Basic auth) and where the API is.
-#[derive(Clone)]
-pub struct TossPayments {
-    pub secret_key: String,
-    /// `https://api.tosspayments.com` in production; the sandbox locally.
-    pub api_base: String,
-}
+/// Signs and verifies access tokens, and keys one-time code digests.
+pub const JWT_SECRET: Setting = Setting {
+    env_var: "JWT_SECRET",
+    parameter: "JwtSecret",
+    description: "Signs access tokens (≥ 32 bytes)",
+    source: SettingSource::Ssm { name: "jwt-secret" },
+};
 
-impl std::fmt::Debug for TossPayments {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TossPayments").field("secret_key", &"<hidden>").field("api_base", &self.api_base).finish()
-    }
-}
+/// Signs list cursors.
+pub const CURSOR_SECRET: Setting = Setting {
+    env_var: "CURSOR_SECRET",
+    parameter: "CursorSecret",
+    description: "Signs list cursors (≥ 32 bytes)",
+    source: SettingSource::Ssm { name: "cursor-secret" },
+};
 
-/// The Instagram app (Instagram API with Instagram Login): its id and secret, the redirect URI
-/// registered for it, and where Instagram's OAuth and Graph endpoints are.
-#[derive(Clone)]
-pub struct InstagramApp {
-    pub app_id: String,
-    pub app_secret: String,
-    pub redirect_uri: String,
-    /// `https://www.instagram.com/oauth/authorize`.
-    pub authorize_url: String,
-    /// `https://api.instagram.com/oauth/access_token` (code → short-lived token).
-    pub token_url: String,
-    /// `https://graph.instagram.com` (long-lived tokens, refresh, the account, media, insights).
-    pub graph_url: String,
-    /// The Graph API version the calls name (`v23.0`).
-    pub graph_version: String,
-}
-
-impl std::fmt::Debug for InstagramApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstagramApp")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"<hidden>")
-            .field("graph_url", &self.graph_url)
-            .finish()
-    }
-}
-
-/// The key Instagram tokens are encrypted with at rest (AES-256-GCM): SHA-256 of the configured
-/// secret, so that any long random string (a generated Secrets Manager value) serves.
-#[derive(Clone)]
-pub struct TokenKey(pub [u8; 32]);
-
-impl std::fmt::Debug for TokenKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenKey(<hidden>)")
-    }
+/// A provider's settings, read from the function's environment when first needed and kept for
+/// the context ([`crate::AppContext::provider`]).
+pub trait ProviderSettings: Sized + Send + Sync + 'static {
+    /// `Ok(None)`: the provider is not configured (the feature is off).
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError>;
 }
 
 #[derive(Debug, Clone)]
@@ -162,20 +145,6 @@ pub struct Config {
     pub write_rate_limit: u32,
     /// The first delay of a worker's backoff (doubling each try).
     pub retry_base_secs: u32,
-    /// Google sign-in, when configured.
-    pub google: Option<OAuthProvider>,
-    /// Kakao sign-in, when configured.
-    pub kakao: Option<OAuthProvider>,
-    /// Toss Payments, when configured (market payments answer 503 without it).
-    pub toss: Option<TossPayments>,
-    /// CLOVA OCR's General API, when configured (prescriptions fail with a reason without it).
-    pub clova: Option<ClovaOcr>,
-    /// The Instagram app, when configured (connecting an account answers 503 without it).
-    pub instagram: Option<InstagramApp>,
-    /// The key Instagram tokens are sealed with; without it no token is stored or read.
-    pub instagram_token_key: Option<TokenKey>,
-    /// How long a call to Toss may take before the payment is left to be settled by asking.
-    pub toss_timeout_ms: u64,
     /// Explicit endpoints (local stack); in AWS this is empty.
     pub endpoints: EndpointOverrides,
     /// Static credentials for the local stack; in AWS the role's credentials are used.
@@ -277,21 +246,6 @@ impl Config {
                 .filter(|n| (1..=900).contains(n))
                 .ok_or(ConfigError::Invalid { name: "RETRY_BASE_SECS", reason: "seconds from 1 to 900".into() })?,
         };
-        let provider = |prefix: &str, token: &str, userinfo: &str| -> Option<OAuthProvider> {
-            Some(OAuthProvider {
-                client_id: opt(&format!("{prefix}_CLIENT_ID"))?,
-                client_secret: opt(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default(),
-                token_url: opt(&format!("{prefix}_TOKEN_URL")).unwrap_or_else(|| token.to_string()),
-                userinfo_url: opt(&format!("{prefix}_USERINFO_URL")).unwrap_or_else(|| userinfo.to_string()),
-            })
-        };
-        let google = provider(
-            "GOOGLE",
-            "https://oauth2.googleapis.com/token",
-            "https://openidconnect.googleapis.com/v1/userinfo",
-        );
-        let kakao = provider("KAKAO", "https://kauth.kakao.com/oauth/token", "https://kapi.kakao.com/v2/user/me");
-
         // Locally each function signs as itself (the stack checks its calls against the policy
         // the template gives it); without a function name, the stack's own operator key.
         let static_credentials = match (opt("LOCAL_ACCESS_KEY_ID"), opt("LOCAL_SECRET_ACCESS_KEY")) {
@@ -300,55 +254,6 @@ impl Config {
                 None => (a, s),
             }),
             _ => None,
-        };
-
-        let toss = opt("TOSS_SECRET_KEY").map(|secret_key| TossPayments {
-            secret_key,
-            api_base: opt("TOSS_API_BASE")
-                .unwrap_or_else(|| "https://api.tosspayments.com".into())
-                .trim_end_matches('/')
-                .to_string(),
-        });
-        let clova = match (opt("CLOVA_OCR_INVOKE_URL"), opt("CLOVA_OCR_SECRET")) {
-            (Some(url), Some(secret)) => Some(ClovaOcr { invoke_url: url.trim_end_matches('/').to_string(), secret }),
-            _ => None,
-        };
-        let instagram = match (opt("INSTAGRAM_APP_ID"), opt("INSTAGRAM_REDIRECT_URI")) {
-            (Some(app_id), Some(redirect_uri)) => Some(InstagramApp {
-                app_id,
-                app_secret: opt("INSTAGRAM_APP_SECRET").unwrap_or_default(),
-                redirect_uri,
-                authorize_url: opt("INSTAGRAM_AUTHORIZE_URL")
-                    .unwrap_or_else(|| "https://www.instagram.com/oauth/authorize".into()),
-                token_url: opt("INSTAGRAM_TOKEN_URL")
-                    .unwrap_or_else(|| "https://api.instagram.com/oauth/access_token".into()),
-                graph_url: opt("INSTAGRAM_GRAPH_URL")
-                    .unwrap_or_else(|| "https://graph.instagram.com".into())
-                    .trim_end_matches('/')
-                    .to_string(),
-                graph_version: opt("INSTAGRAM_GRAPH_VERSION").unwrap_or_else(|| "v23.0".into()),
-            }),
-            _ => None,
-        };
-        let instagram_token_key = match opt("INSTAGRAM_TOKEN_KEY") {
-            None => None,
-            Some(v) if v.len() < 32 => {
-                return Err(ConfigError::Invalid {
-                    name: "INSTAGRAM_TOKEN_KEY",
-                    reason: "must be at least 32 bytes".into(),
-                });
-            }
-            Some(v) => {
-                use sha2::Digest;
-                Some(TokenKey(sha2::Sha256::digest(v.as_bytes()).into()))
-            }
-        };
-        let toss_timeout_ms = match opt("TOSS_TIMEOUT_MS") {
-            None => 10_000,
-            Some(v) => v.parse::<u64>().ok().filter(|n| (100..=60_000).contains(n)).ok_or(ConfigError::Invalid {
-                name: "TOSS_TIMEOUT_MS",
-                reason: "milliseconds between 100 and 60000".into(),
-            })?,
         };
 
         Ok(Self {
@@ -370,13 +275,6 @@ impl Config {
             ip_rate_limit,
             write_rate_limit,
             retry_base_secs,
-            google,
-            kakao,
-            toss,
-            clova,
-            instagram,
-            instagram_token_key,
-            toss_timeout_ms,
             s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             endpoints: EndpointOverrides {
                 dynamodb: opt("AWS_ENDPOINT_URL_DYNAMODB"),

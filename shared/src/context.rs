@@ -164,7 +164,7 @@ impl CallLedger {
     }
 }
 
-/// Clients only a few functions use (Comprehend for the Instagram worker), built once per
+/// Clients only a few functions use (such as Comprehend), built once per
 /// context on first use: the functions that never ask for one do not link its SDK, and each
 /// local stack in a test process keeps its own.
 #[derive(Default)]
@@ -217,13 +217,13 @@ pub struct AppContext {
     pub connections: Option<aws_sdk_apigatewaymanagement::Client>,
     pub tokens: TokenKeys,
     pub clock: SharedClock,
-    /// For external providers' HTTP APIs (OAuth, payments, OCR, Instagram).
+    /// For external providers' HTTP APIs (sign-in, payments, OCR, social media).
     pub http: reqwest::Client,
     pub dynamodb_calls: Arc<CallCounter>,
     /// Calls per route and worker, when something (the local stack) wants them kept.
     pub call_ledger: Option<Arc<CallLedger>>,
     /// The resolved SDK configuration (region, credentials), for the few functions that build
-    /// a client of their own once (Comprehend for the Instagram worker), so that the others do
+    /// a client of their own once (Comprehend), so that the others do
     /// not link it.
     pub sdk: SdkConfig,
     pub lazy: Arc<LazyClients>,
@@ -336,6 +336,25 @@ impl AppContext {
         let client = make(self);
         clients.insert(id, Arc::new(client.clone()));
         client
+    }
+
+    /// A provider's settings ([`crate::config::ProviderSettings`]), read on first use and kept:
+    /// `None` while the provider is not configured. A wrongly configured one is a 500 whose
+    /// detail stays in the log.
+    pub fn provider<P: crate::config::ProviderSettings>(&self) -> crate::error::ApiResult<Option<Arc<P>>> {
+        struct Read<P>(Arc<Result<Option<Arc<P>>, String>>);
+        impl<P> Clone for Read<P> {
+            fn clone(&self) -> Self {
+                Read(self.0.clone())
+            }
+        }
+        let read = self.client(|ctx| {
+            Read::<P>(Arc::new(P::read(&ctx.config.settings).map(|p| p.map(Arc::new)).map_err(|e| e.to_string())))
+        });
+        match &*read.0 {
+            Ok(p) => Ok(p.clone()),
+            Err(e) => Err(crate::ApiError::internal(e.clone())),
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -4,81 +4,115 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
 
-const MB: i64 = 1024 * 1024;
-const IMAGES: &[(&str, &str)] = &[
+pub const MB: i64 = 1024 * 1024;
+
+/// Every file format the product can check (its magic number, [`looks_like`]): content type and
+/// the extension its keys get.
+const FORMATS: &[(&str, &str)] = &[
     ("image/jpeg", "jpg"),
     ("image/png", "png"),
     ("image/webp", "webp"),
     ("image/gif", "gif"),
     ("image/heic", "heic"),
+    ("application/pdf", "pdf"),
+    ("video/mp4", "mp4"),
+    ("video/quicktime", "mov"),
+    ("text/plain", "txt"),
+    ("application/zip", "zip"),
 ];
-const PDF: &[(&str, &str)] = &[("application/pdf", "pdf")];
-const CHAT_EXTRA: &[(&str, &str)] =
-    &[("video/mp4", "mp4"), ("video/quicktime", "mov"), ("text/plain", "txt"), ("application/zip", "zip")];
 
-/// Why a file is uploaded; decides the allowed types, the size limit and the key prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Purpose {
-    Profile,
-    Pet,
-    Post,
-    Market,
-    Chat,
-    Prescription,
-    Document,
+/// The photo formats.
+pub const IMAGES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic"];
+/// PDF documents.
+pub const PDF: &[&str] = &["application/pdf"];
+
+/// Why a file is uploaded: the allowed types, the size limit and the key prefix
+/// (`users/<owner>/<name>/`). The part of the product that takes such files declares it and
+/// lists it on its domain (`crate::routes::Domain::uploads`); the upload endpoint reads them all
+/// from [`PURPOSES_ENV`], which the infrastructure generator writes from those lists.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Purpose {
+    pub name: &'static str,
+    /// Sets of content types (each one of [`FORMATS`]).
+    pub types: &'static [&'static [&'static str]],
+    pub max_bytes: i64,
+}
+
+/// The environment variable naming every upload purpose:
+/// `<name>:<max bytes>:<type>,<type>;…`.
+pub const PURPOSES_ENV: &str = "UPLOAD_PURPOSES";
+
+/// A purpose as the upload endpoint reads it from [`PURPOSES_ENV`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPurpose {
+    pub name: String,
+    pub types: Vec<String>,
+    pub max_bytes: i64,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 7] = [
-        Purpose::Profile,
-        Purpose::Pet,
-        Purpose::Post,
-        Purpose::Market,
-        Purpose::Chat,
-        Purpose::Prescription,
-        Purpose::Document,
-    ];
+    fn accepts(&self, content_type: &str) -> bool {
+        self.types.iter().flat_map(|set| set.iter()).any(|t| t.eq_ignore_ascii_case(content_type))
+    }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Profile => "profile",
-            Purpose::Pet => "pet",
-            Purpose::Post => "post",
-            Purpose::Market => "market",
-            Purpose::Chat => "chat",
-            Purpose::Prescription => "prescription",
-            Purpose::Document => "document",
+    pub fn as_upload(&self) -> UploadPurpose {
+        UploadPurpose {
+            name: self.name.to_string(),
+            types: self.types.iter().flat_map(|set| set.iter()).map(|t| t.to_string()).collect(),
+            max_bytes: self.max_bytes,
         }
     }
+}
 
-    /// `(content type, extension)` pairs this purpose accepts.
-    pub fn types(self) -> Vec<(&'static str, &'static str)> {
-        match self {
-            Purpose::Document => IMAGES.iter().chain(PDF).copied().collect(),
-            Purpose::Chat => IMAGES.iter().chain(PDF).chain(CHAT_EXTRA).copied().collect(),
-            // What CLOVA OCR reads well.
-            Purpose::Prescription => IMAGES.iter().filter(|(t, _)| *t != "image/webp").copied().collect(),
-            _ => IMAGES.to_vec(),
-        }
+impl UploadPurpose {
+    fn extension(&self, content_type: &str) -> Option<&'static str> {
+        self.types.iter().find(|t| t.eq_ignore_ascii_case(content_type)).and_then(|t| extension_of(t))
     }
+}
 
-    pub fn max_bytes(self) -> i64 {
-        match self {
-            Purpose::Chat => 50 * MB,
-            _ => 10 * MB,
-        }
-    }
+fn extension_of(content_type: &str) -> Option<&'static str> {
+    FORMATS.iter().find(|(t, _)| t.eq_ignore_ascii_case(content_type)).map(|(_, e)| *e)
+}
 
-    fn extension(self, content_type: &str) -> Option<&'static str> {
-        self.types().into_iter().find(|(t, _)| t.eq_ignore_ascii_case(content_type)).map(|(_, e)| e)
-    }
+/// The purposes as [`PURPOSES_ENV`] carries them.
+pub fn encode_purposes(purposes: &[&Purpose]) -> String {
+    purposes
+        .iter()
+        .map(|p| format!("{}:{}:{}", p.name, p.max_bytes, p.as_upload().types.join(",")))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Reads [`PURPOSES_ENV`]; what is wrong with it, if anything.
+pub fn decode_purposes(value: &str) -> Result<Vec<UploadPurpose>, String> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let mut parts = entry.splitn(3, ':');
+            let (Some(name), Some(max), Some(types)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(format!("`{entry}` is not <name>:<max bytes>:<types>"));
+            };
+            let max_bytes = max.parse().map_err(|_| format!("`{max}` is not a size"))?;
+            let types: Vec<String> = types.split(',').map(str::trim).map(str::to_string).collect();
+            if let Some(t) = types.iter().find(|t| extension_of(t).is_none()) {
+                return Err(format!("{t} is not a format the product checks"));
+            }
+            Ok(UploadPurpose { name: name.to_string(), types, max_bytes })
+        })
+        .collect()
+}
+
+/// The purposes this function was given (none: nothing may be uploaded).
+fn purposes(ctx: &AppContext) -> Vec<UploadPurpose> {
+    ctx.config.settings.get(PURPOSES_ENV).and_then(|v| decode_purposes(&v).ok()).unwrap_or_default()
 }
 
 /// A presigned upload.
@@ -99,30 +133,39 @@ pub struct Upload {
 const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
 const READ_TTL: Duration = Duration::from_secs(60 * 60);
 
-/// Presigns a PUT of `content_length` bytes of `content_type` under `users/<owner>/<purpose>/`.
+/// Presigns a PUT of `content_length` bytes of `content_type` under `users/<owner>/<purpose>/`,
+/// for one of the purposes the product declares (see [`Purpose`]).
 pub async fn presign_upload(
     ctx: &AppContext,
     owner: &str,
-    purpose: Purpose,
+    purpose: &str,
     content_type: &str,
     content_length: i64,
 ) -> ApiResult<Upload> {
+    let known = purposes(ctx);
+    let Some(purpose) = known.iter().find(|p| p.name == purpose) else {
+        let names: Vec<&str> = known.iter().map(|p| p.name.as_str()).collect();
+        return Err(ApiError::validation(
+            "purpose",
+            "UNKNOWN_PURPOSE",
+            format!("the purpose is one of {}", names.join(", ")),
+        ));
+    };
     let Some(ext) = purpose.extension(content_type) else {
-        let allowed: Vec<&str> = purpose.types().iter().map(|(t, _)| *t).collect();
         return Err(ApiError::validation(
             "contentType",
             "UNSUPPORTED_TYPE",
-            format!("{} uploads may be {}", purpose.as_str(), allowed.join(", ")),
+            format!("{} uploads may be {}", purpose.name, purpose.types.join(", ")),
         ));
     };
-    if content_length <= 0 || content_length > purpose.max_bytes() {
+    if content_length <= 0 || content_length > purpose.max_bytes {
         return Err(ApiError::validation(
             "contentLength",
             "OUT_OF_RANGE",
-            format!("{} uploads may be 1 to {} bytes", purpose.as_str(), purpose.max_bytes()),
+            format!("{} uploads may be 1 to {} bytes", purpose.name, purpose.max_bytes),
         ));
     }
-    let key = format!("users/{owner}/{}/{}.{ext}", purpose.as_str(), crate::ids::new_id(ctx.now()));
+    let key = format!("users/{owner}/{}/{}.{ext}", purpose.name, crate::ids::new_id(ctx.now()));
     let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(UPLOAD_TTL).map_err(ApiError::internal)?;
     let req = ctx
         .s3
@@ -164,7 +207,7 @@ fn invalid(detail: &str) -> ApiError {
 
 /// Checks that `key` was uploaded by `owner` for one of `purposes`, exists, and has an allowed
 /// type and size.
-pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpose]) -> ApiResult<()> {
+pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[&Purpose]) -> ApiResult<()> {
     let mut parts = key.splitn(4, '/');
     let (Some("users"), Some(uid), Some(purpose), Some(file)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -174,7 +217,7 @@ pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpos
     if uid != owner {
         return Err(invalid("The media belongs to someone else."));
     }
-    let Some(purpose) = purposes.iter().copied().find(|p| p.as_str() == purpose) else {
+    let Some(purpose) = purposes.iter().copied().find(|p| p.name == purpose) else {
         return Err(invalid("The media was uploaded for another purpose."));
     };
     // The file part is what `presign` issued: an id and an extension, nothing a client may bend
@@ -214,8 +257,8 @@ pub async fn verify(ctx: &AppContext, owner: &str, key: &str, purposes: &[Purpos
         .or(first.content_length())
         .unwrap_or(0);
     let head = first.body.collect().await.map_err(ApiError::internal)?.into_bytes();
-    let ok_type = content_type.as_deref().is_some_and(|t| purpose.extension(t).is_some() && looks_like(t, &head));
-    if !ok_type || size <= 0 || size > purpose.max_bytes() {
+    let ok_type = content_type.as_deref().is_some_and(|t| purpose.accepts(t) && looks_like(t, &head));
+    if !ok_type || size <= 0 || size > purpose.max_bytes {
         return Err(invalid("The media's type or size is not allowed."));
     }
     Ok(())
@@ -243,7 +286,7 @@ fn looks_like(content_type: &str, head: &[u8]) -> bool {
 /// The content type a key's extension stands for.
 fn type_of_key(key: &str) -> Option<&'static str> {
     let ext = key.rsplit_once('.')?.1;
-    IMAGES.iter().chain(PDF).chain(CHAT_EXTRA).find(|(_, e)| e.eq_ignore_ascii_case(ext)).map(|(t, _)| *t)
+    FORMATS.iter().find(|(_, e)| e.eq_ignore_ascii_case(ext)).map(|(t, _)| *t)
 }
 
 /// A URL a client can GET the media from (valid for an hour). The response's type is pinned to
@@ -286,6 +329,16 @@ mod tests {
             through_cdn(signed, Some("https://d1.cloudfront.net")),
             "https://d1.cloudfront.net/u/1/a.png?X-Amz-Signature=ab&x=1"
         );
+    }
+
+    #[test]
+    fn purposes_travel_in_plain_characters() {
+        const DOCS: Purpose = Purpose { name: "doc", types: &[IMAGES, PDF], max_bytes: 10 * MB };
+        let text = encode_purposes(&[&DOCS]);
+        assert!(text.starts_with("doc:10485760:image/jpeg,"), "{text}");
+        assert_eq!(decode_purposes(&text).unwrap(), vec![DOCS.as_upload()]);
+        assert!(decode_purposes("doc:10:image/x-exe").is_err());
+        assert_eq!(DOCS.as_upload().extension("application/pdf"), Some("pdf"));
     }
 
     #[test]

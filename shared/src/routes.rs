@@ -57,7 +57,7 @@ pub enum Permission {
     /// Read queue depths (the dead-letter watch).
     InspectQueues,
     ManageConnections,
-    /// Comprehend's sentiment detection (the Instagram comment moderation).
+    /// Comprehend's sentiment detection.
     DetectSentiment,
 }
 
@@ -111,9 +111,11 @@ pub struct Function {
     pub trigger: Trigger,
     /// What it may do in AWS: its IAM policy.
     pub permissions: &'static [Permission],
-    /// The secrets it is given (HTTP functions always get [`Secret::Jwt`] and
-    /// [`Secret::Cursor`]); no other function sees them.
-    pub secrets: &'static [Secret],
+    /// The settings it reads, declared by the part of the product they configure (a provider's
+    /// keys and endpoints). Public ones reach every function; a secret reaches only the functions
+    /// that declare it (HTTP functions always get [`crate::config::JWT_SECRET`] and
+    /// [`crate::config::CURSOR_SECRET`]).
+    pub settings: &'static [&'static Setting],
     pub memory_mb: u32,
     pub timeout_secs: u32,
     /// The topics a worker takes on its queue, besides the messages sent to it by name
@@ -147,52 +149,7 @@ pub struct WsRoute {
     pub example: Option<&'static str>,
 }
 
-/// A secret a function may be given (from SSM Parameter Store in AWS, from the local stack's
-/// configuration locally), with the environment variables that carry it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Secret {
-    /// Signs and verifies access tokens, and keys one-time code digests.
-    Jwt,
-    /// Signs list cursors.
-    Cursor,
-    /// The Google OAuth client secret.
-    GoogleOAuth,
-    /// The Kakao OAuth client secret.
-    KakaoOAuth,
-    /// The Toss Payments secret key.
-    TossPayments,
-    /// The CLOVA OCR secret (`X-OCR-SECRET`).
-    ClovaOcr,
-    /// The Instagram app secret (code and token exchanges).
-    InstagramApp,
-    /// The key Instagram access tokens are encrypted with at rest.
-    InstagramTokenKey,
-}
-
-impl Secret {
-    pub const ALL: [Secret; 8] = [
-        Secret::Jwt,
-        Secret::Cursor,
-        Secret::GoogleOAuth,
-        Secret::KakaoOAuth,
-        Secret::TossPayments,
-        Secret::ClovaOcr,
-        Secret::InstagramApp,
-        Secret::InstagramTokenKey,
-    ];
-    pub fn env_var(self) -> &'static str {
-        match self {
-            Secret::Jwt => "JWT_SECRET",
-            Secret::Cursor => "CURSOR_SECRET",
-            Secret::GoogleOAuth => "GOOGLE_CLIENT_SECRET",
-            Secret::KakaoOAuth => "KAKAO_CLIENT_SECRET",
-            Secret::TossPayments => "TOSS_SECRET_KEY",
-            Secret::ClovaOcr => "CLOVA_OCR_SECRET",
-            Secret::InstagramApp => "INSTAGRAM_APP_SECRET",
-            Secret::InstagramTokenKey => "INSTAGRAM_TOKEN_KEY",
-        }
-    }
-}
+pub use crate::config::{Setting, SettingSource};
 
 pub const DEFAULT_MEMORY_MB: u32 = 256;
 pub const DEFAULT_TIMEOUT_SECS: u32 = 15;
@@ -204,7 +161,7 @@ impl Function {
             package,
             trigger,
             permissions: &[],
-            secrets: &[],
+            settings: &[],
             memory_mb: DEFAULT_MEMORY_MB,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             subscribes: &[],
@@ -275,8 +232,8 @@ impl Function {
         self.subscribes = topics;
         self
     }
-    pub const fn secrets(mut self, secrets: &'static [Secret]) -> Self {
-        self.secrets = secrets;
+    pub const fn settings(mut self, settings: &'static [&'static Setting]) -> Self {
+        self.settings = settings;
         self
     }
     pub const fn memory(mut self, mb: u32) -> Self {
@@ -369,14 +326,14 @@ impl Function {
         }
     }
 
-    /// Every secret this function receives.
-    pub fn all_secrets(&self) -> Vec<Secret> {
-        let mut v = self.secrets.to_vec();
+    /// Every secret this function receives, by environment variable.
+    pub fn all_secrets(&self) -> Vec<&'static Setting> {
+        let mut v: Vec<&'static Setting> = self.settings.iter().copied().filter(|s| s.is_secret()).collect();
         if matches!(self.trigger, Trigger::Http(_)) {
-            v.extend([Secret::Jwt, Secret::Cursor]);
+            v.extend([&crate::config::JWT_SECRET, &crate::config::CURSOR_SECRET]);
         }
-        v.sort();
-        v.dedup();
+        v.sort_by_key(|s| s.env_var);
+        v.dedup_by_key(|s| s.env_var);
         v
     }
 
@@ -528,6 +485,8 @@ pub struct StreamConsumer {
 pub struct Domain {
     pub name: &'static str,
     pub functions: &'static [&'static Function],
+    /// The upload purposes this domain declares (`POST /uploads` offers them all).
+    pub uploads: &'static [&'static crate::media::Purpose],
 }
 
 impl Domain {
@@ -597,6 +556,18 @@ pub fn queues<'a>(functions: impl IntoIterator<Item = &'a Function>) -> Vec<&'st
             }
         }
     }
+    out
+}
+
+/// Every setting the functions declare (the kernel's signing secrets too), once each, by
+/// environment variable.
+pub fn settings<'a>(functions: impl IntoIterator<Item = &'a Function>) -> Vec<&'static Setting> {
+    let mut out: Vec<&'static Setting> = vec![&crate::config::JWT_SECRET, &crate::config::CURSOR_SECRET];
+    for f in functions {
+        out.extend(f.settings.iter().copied());
+    }
+    out.sort_by_key(|s| s.env_var);
+    out.dedup_by_key(|s| s.env_var);
     out
 }
 

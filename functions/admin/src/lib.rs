@@ -23,6 +23,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "admin",
+    uploads: &[],
     functions: &[
         &filing::CREATE,
         &users::LIST,

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, RequestId, Viewer};
 use shared::http::PageRequest;
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
 use shared::table::{Entity, Gsi, Page, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
@@ -414,7 +413,7 @@ fn check_dates(ad: &Ad, today: NaiveDate) -> ApiResult<()> {
 
 async fn verify_files(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        shared::media::verify(ctx, owner, k, &[MediaPurpose::Document, MediaPurpose::Post]).await?;
+        shared::media::verify(ctx, owner, k, &[&identity_contract::DOCUMENT, &identity_contract::POST_PHOTO]).await?;
     }
     Ok(())
 }

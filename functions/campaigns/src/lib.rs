@@ -26,6 +26,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "campaigns",
+    uploads: &[],
     functions: &[
         &petstars::APPLY,
         &petstars::ADMIN_LIST,

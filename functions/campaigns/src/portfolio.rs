@@ -7,7 +7,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Path};
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Entity, Write, n};
 use shared::validate::{Validate, Validator};
@@ -192,7 +191,7 @@ impl Validate for PortfolioInput {
 
 async fn verify_media(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        shared::media::verify(ctx, owner, k, &[MediaPurpose::Pet, MediaPurpose::Post]).await?;
+        shared::media::verify(ctx, owner, k, &[&pets_contract::PET_PHOTO, &identity_contract::POST_PHOTO]).await?;
     }
     Ok(())
 }

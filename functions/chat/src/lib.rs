@@ -18,6 +18,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "chat",
+    uploads: &[&chat_contract::ATTACHMENT],
     functions: &[
         &audit::AUDIT_JOB,
         &rooms::CREATE,

@@ -127,7 +127,7 @@ pub async fn send(
         return Err(ChatError::EmptyMessage.into());
     }
     if let Some(k) = &m.media_key {
-        shared::media::verify(ctx, sender, k, &[shared::media::Purpose::Chat]).await?;
+        shared::media::verify(ctx, sender, k, &[&chat_contract::ATTACHMENT]).await?;
     }
     let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
     for attempt in 0..30 {

@@ -16,6 +16,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "community",
+    uploads: &[],
     functions: &[
         &posts::CREATE,
         &posts::LIST,

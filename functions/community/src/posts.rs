@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param, said};
 use shared::table::{Entity, Gsi, Page, Query, Write, b, n};
 use shared::validate::{Validate, Validator};
@@ -270,7 +269,7 @@ impl Validate for CommunityPostPatch {
 
 async fn verify_images(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        shared::media::verify(ctx, owner, k, &[MediaPurpose::Post]).await?;
+        shared::media::verify(ctx, owner, k, &[&identity_contract::POST_PHOTO]).await?;
     }
     Ok(())
 }

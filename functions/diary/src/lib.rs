@@ -19,6 +19,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "diary",
+    uploads: &[],
     functions: &[
         &audit::AUDIT_JOB,
         &posts::CREATE,

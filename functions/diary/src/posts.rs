@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, ParamDoc, Permission, int_param, param, said};
 use shared::table::{AttrValue, Entity, Gsi, Key, Page, Query, Write, s};
 use shared::validate::{Validate, Validator};
@@ -250,7 +249,7 @@ pub async fn posts_named_by(ctx: &AppContext, items: &[shared::table::Item]) -> 
 
 async fn check_media(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        shared::media::verify(ctx, owner, k, &[MediaPurpose::Post]).await?;
+        shared::media::verify(ctx, owner, k, &[&identity_contract::POST_PHOTO]).await?;
     }
     Ok(())
 }

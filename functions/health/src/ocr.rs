@@ -18,6 +18,7 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use shared::AppContext;
+use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
 use utoipa::ToSchema;
 
 /// Drugs read from one prescription at most.
@@ -67,9 +68,50 @@ struct OcrResponse {
     images: Vec<ImageResult>,
 }
 
+pub const INVOKE_URL: Setting = Setting {
+    env_var: "CLOVA_OCR_INVOKE_URL",
+    parameter: "ClovaOcrInvokeUrl",
+    description: "CLOVA OCR General API invoke URL (empty: prescription reading off)",
+    source: SettingSource::Public { default: "" },
+};
+pub const SECRET: Setting = Setting {
+    env_var: "CLOVA_OCR_SECRET",
+    parameter: "ClovaOcrSecret",
+    description: "CLOVA OCR secret (X-OCR-SECRET)",
+    source: SettingSource::SecretParameter,
+};
+
+/// What the OCR worker reads.
+pub const SETTINGS: &[&Setting] = &[&INVOKE_URL, &SECRET];
+
+/// CLOVA OCR's General API: its invoke URL (the API gateway of one OCR domain) and secret.
+#[derive(Clone)]
+pub struct ClovaOcr {
+    pub invoke_url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ClovaOcr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClovaOcr").field("invoke_url", &self.invoke_url).field("secret", &"<hidden>").finish()
+    }
+}
+
+impl ProviderSettings for ClovaOcr {
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        Ok(match (settings.get(INVOKE_URL.env_var), settings.get(SECRET.env_var)) {
+            (Some(url), Some(secret)) => Some(ClovaOcr { invoke_url: url.trim_end_matches('/').to_string(), secret }),
+            _ => None,
+        })
+    }
+}
+
 /// Reads the text of an image: its lines, top to bottom.
 pub async fn read(ctx: &AppContext, image: &[u8], format: &str) -> Result<Vec<String>, OcrFailure> {
-    let clova = ctx.config.clova.as_ref().ok_or_else(|| OcrFailure::Refused("OCR is not configured".into()))?;
+    let clova = ctx
+        .provider::<ClovaOcr>()
+        .map_err(|e| OcrFailure::Refused(e.to_string()))?
+        .ok_or_else(|| OcrFailure::Refused("OCR is not configured".into()))?;
     let now = ctx.now();
     let body = serde_json::json!({
         "version": "V2",

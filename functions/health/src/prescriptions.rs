@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::handler::{Accepted, Caller, Json, Okay, Params, Path};
 use shared::http::PageRequest;
-use shared::routes::{Access, Function, Method, Permission, Secret, Worker, int_param, param};
+use shared::routes::{Access, Function, Method, Permission, Worker, int_param, param};
 use shared::table::{Entity, Gsi, Page, Query, Write, n, s, time};
 use shared::validate::{Validate, Validator};
 use shared::worker::MessageError;
@@ -30,6 +30,13 @@ use crate::owner::ensure_owner;
 use crate::recurrence::Recurrence;
 use crate::schedules::{Medication, NewSchedule, Schedule, ScheduleSubType, ScheduleType};
 use crate::seoul;
+
+/// A prescription's photo: the formats CLOVA OCR reads well.
+pub const PRESCRIPTION_PHOTO: shared::media::Purpose = shared::media::Purpose {
+    name: "prescription",
+    types: &[&["image/jpeg", "image/png", "image/gif", "image/heic"]],
+    max_bytes: 10 * shared::media::MB,
+};
 
 /// Prescription photos waiting to be read by CLOVA OCR (the provider can be slow: a long
 /// visibility timeout).
@@ -81,7 +88,7 @@ pub static OCR_WORKER: Function = Function::worker(
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections])
-.secrets(&[Secret::ClovaOcr])
+.settings(crate::ocr::SETTINGS)
 .timeout(90);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -166,7 +173,7 @@ pub async fn create(
 ) -> ApiResult<Accepted<Queued>> {
     let me = caller.user_id.clone();
     ensure_owner(&ctx, &me, &pet).await?;
-    shared::media::verify(&ctx, &me, &body.image_key, &[shared::media::Purpose::Prescription]).await?;
+    shared::media::verify(&ctx, &me, &body.image_key, &[&PRESCRIPTION_PHOTO]).await?;
     let now = ctx.now();
     let rx = Prescription {
         id: shared::ids::new_id(now),

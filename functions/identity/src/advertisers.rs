@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, Okay, Params, Path, RequestId, Source};
 use shared::http::PageRequest;
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
 use shared::table::{Entity, Gsi, Page, Write, s};
 use shared::validate::{Validate, Validator};
@@ -406,7 +405,7 @@ pub async fn add_document(
     caller: Caller,
     Json(body): Json<DocumentRequest>,
 ) -> ApiResult<Created<Advertiser>> {
-    shared::media::verify(&ctx, &caller.user_id, &body.file_key, &[MediaPurpose::Document]).await?;
+    shared::media::verify(&ctx, &caller.user_id, &body.file_key, &[&identity_contract::DOCUMENT]).await?;
     let mut a = load(&ctx, &caller.user_id).await?;
     if a.documents.iter().any(|d| d.file_key == body.file_key) {
         return Ok(Created(a));

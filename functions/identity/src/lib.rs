@@ -24,6 +24,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "identity",
+    uploads: &[&identity_contract::PROFILE_PHOTO, &identity_contract::DOCUMENT, &identity_contract::POST_PHOTO],
     functions: &[
         &accounts::SIGNUP,
         &accounts::VERIFY_EMAIL,

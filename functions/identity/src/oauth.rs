@@ -5,7 +5,7 @@
 use identity_contract::keys;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::config::OAuthProvider;
+use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
 use shared::table::{Entity, Write};
 use shared::{ApiError, ApiResult, AppContext};
 
@@ -21,10 +21,80 @@ pub struct ProviderIdentity {
     pub name: Option<String>,
 }
 
-fn config(ctx: &AppContext, provider: Provider) -> ApiResult<&OAuthProvider> {
+/// Google's OAuth client id (empty: Google sign-in is off).
+pub const GOOGLE_CLIENT_ID: Setting = Setting {
+    env_var: "GOOGLE_CLIENT_ID",
+    parameter: "GoogleClientId",
+    description: "Google OAuth client id (empty: Google sign-in off)",
+    source: SettingSource::Public { default: "" },
+};
+pub const GOOGLE_CLIENT_SECRET: Setting = Setting {
+    env_var: "GOOGLE_CLIENT_SECRET",
+    parameter: "GoogleClientSecret",
+    description: "Google OAuth client secret",
+    source: SettingSource::SecretParameter,
+};
+/// Kakao's REST API key (empty: Kakao sign-in is off).
+pub const KAKAO_CLIENT_ID: Setting = Setting {
+    env_var: "KAKAO_CLIENT_ID",
+    parameter: "KakaoClientId",
+    description: "Kakao REST API key (empty: Kakao sign-in off)",
+    source: SettingSource::Public { default: "" },
+};
+pub const KAKAO_CLIENT_SECRET: Setting = Setting {
+    env_var: "KAKAO_CLIENT_SECRET",
+    parameter: "KakaoClientSecret",
+    description: "Kakao OAuth client secret",
+    source: SettingSource::SecretParameter,
+};
+
+/// What the sign-in functions read.
+pub const SETTINGS: &[&Setting] = &[&GOOGLE_CLIENT_ID, &GOOGLE_CLIENT_SECRET, &KAKAO_CLIENT_ID, &KAKAO_CLIENT_SECRET];
+
+/// One OAuth provider's client and endpoints (the documented token and user-info endpoints;
+/// `<PROVIDER>_TOKEN_URL` and `_USERINFO_URL` move them, as the local stack does).
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+}
+
+/// The OAuth providers that are configured.
+#[derive(Debug, Clone)]
+pub struct OAuthProviders {
+    pub google: Option<OAuthClient>,
+    pub kakao: Option<OAuthClient>,
+}
+
+impl ProviderSettings for OAuthProviders {
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        let client = |prefix: &str, token: &str, userinfo: &str| -> Option<OAuthClient> {
+            Some(OAuthClient {
+                client_id: settings.get(&format!("{prefix}_CLIENT_ID"))?,
+                client_secret: settings.get(&format!("{prefix}_CLIENT_SECRET")).unwrap_or_default(),
+                token_url: settings.get(&format!("{prefix}_TOKEN_URL")).unwrap_or_else(|| token.to_string()),
+                userinfo_url: settings.get(&format!("{prefix}_USERINFO_URL")).unwrap_or_else(|| userinfo.to_string()),
+            })
+        };
+        Ok(Some(OAuthProviders {
+            google: client(
+                "GOOGLE",
+                "https://oauth2.googleapis.com/token",
+                "https://openidconnect.googleapis.com/v1/userinfo",
+            ),
+            kakao: client("KAKAO", "https://kauth.kakao.com/oauth/token", "https://kapi.kakao.com/v2/user/me"),
+        }))
+    }
+}
+
+fn config(ctx: &AppContext, provider: Provider) -> ApiResult<OAuthClient> {
+    let providers = ctx.provider::<OAuthProviders>()?;
+    let providers = providers.as_deref();
     match provider {
-        Provider::Google => ctx.config.google.as_ref(),
-        Provider::Kakao => ctx.config.kakao.as_ref(),
+        Provider::Google => providers.and_then(|p| p.google.clone()),
+        Provider::Kakao => providers.and_then(|p| p.kakao.clone()),
     }
     .ok_or_else(|| IdentityError::ProviderNotEnabled.into())
 }

@@ -6,7 +6,6 @@ use serde::{Deserialize, Deserializer};
 use shared::auth::TokenScope;
 use shared::handler;
 use shared::handler::{Caller, Json, NoContent, Okay, OptionalJson, Path};
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Write, s};
 use shared::validate::{Validate, Validator};
@@ -178,7 +177,7 @@ pub async fn update_me(
     }
     match &body.profile_image_key {
         Some(Some(key)) => {
-            shared::media::verify(&ctx, &user.id, key, &[MediaPurpose::Profile]).await?;
+            shared::media::verify(&ctx, &user.id, key, &[&identity_contract::PROFILE_PHOTO]).await?;
             sets.push("profileImageKey = :img".into());
             update = update.value(":img", s(key));
         }

@@ -8,7 +8,7 @@ use shared::handler;
 use shared::handler::{Accepted, Json, NoContent, Source};
 use shared::mail::Email;
 use shared::ratelimit::{self, Limit};
-use shared::routes::{Access, Function, Method, Permission, Secret, Worker, said};
+use shared::routes::{Access, Function, Method, Permission, Worker, said};
 use shared::table::{Write, n, s};
 use shared::validate::{Validate, Validator};
 use shared::worker::MessageError;
@@ -244,4 +244,4 @@ pub static RECOVERY_WORKER: Function = Function::worker(
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite])
 // One-time codes are keyed with the token secret.
-.secrets(&[Secret::Jwt]);
+.settings(&[&shared::config::JWT_SECRET]);

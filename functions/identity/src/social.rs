@@ -8,7 +8,7 @@ use shared::auth::Role;
 use shared::handler;
 use shared::handler::{Created, Either, Json, Okay, Path, Source};
 use shared::ratelimit;
-use shared::routes::{Access, Function, Method, Permission, Secret, said};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
@@ -42,7 +42,7 @@ pub static OAUTH_SIGN_IN: Function = Function::http(
     said(201, "No account yet: `{signupTicket}`."),
 ])
 .errors(&[404, 429, 503])
-.secrets(&[Secret::GoogleOAuth, Secret::KakaoOAuth]);
+.settings(crate::oauth::SETTINGS);
 
 pub static OAUTH_LINK: Function =
     Function::http(Method::Post, "/auth/oauth/link", "auth-oauth-link", PKG, Access::Public, handler!(link))

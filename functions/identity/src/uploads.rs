@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use shared::handler;
 use shared::handler::{Caller, Created, Json};
-use shared::media::{self, Purpose, Upload};
+use shared::media::{self, Upload};
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::validate::{Validate, Validator};
 use shared::{ApiResult, AppContext};
@@ -24,13 +24,16 @@ pub static CREATE_UPLOAD: Function =
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UploadRequest {
-    pub purpose: Purpose,
+    /// What the file is for (`profile`, `pet`, `post`, `document`, `market`, `chat`,
+    /// `prescription`): decides the allowed types and size.
+    pub purpose: String,
     pub content_type: String,
     pub content_length: i64,
 }
 
 impl Validate for UploadRequest {
     fn validate(&self, v: &mut Validator) {
+        v.text("purpose", &self.purpose, 1, 40);
         v.text("contentType", &self.content_type, 3, 100);
     }
 }
@@ -41,7 +44,7 @@ pub async fn create(
     Json(body): Json<UploadRequest>,
 ) -> ApiResult<Created<Upload>> {
     let upload =
-        media::presign_upload(&ctx, &caller.user_id, body.purpose, body.content_type.trim(), body.content_length)
+        media::presign_upload(&ctx, &caller.user_id, &body.purpose, body.content_type.trim(), body.content_length)
             .await?;
     Ok(Created(upload))
 }

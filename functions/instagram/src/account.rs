@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Accepted, Caller, Created, Json, NoContent, Okay, Path};
-use shared::routes::{Access, Function, Method, Permission, Secret, said};
+use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Entity, Gsi, Write, s, time};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
@@ -44,7 +44,7 @@ pub static CONNECT: Function = Function::http(
 pub static CALLBACK: Function =
     Function::http(Method::Post, "/instagram/callback", "instagram-callback", PKG, Access::User, handler!(callback))
         .permissions(OWNER_WRITE)
-        .secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
+        .settings(crate::graph::SETTINGS)
         .timeout(30)
         .doc("instagram", "Finish linking: exchange Instagram's code for a long-lived token and link the account")
         .example(r#"{"code":"AQBx-sandbox-code","state":"3f1c0e5a9b7d4e2f8a6c1b0d9e8f7a6b"}"#)
@@ -233,7 +233,7 @@ pub struct ConnectStart {
 
 pub async fn connect(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<String>) -> ApiResult<Okay<ConnectStart>> {
     ensure_owner(&ctx, &caller.user_id, &pet).await?;
-    let app = ctx.config.instagram.as_ref().ok_or(InstagramError::NotConfigured)?;
+    let app = crate::graph::configured(&ctx).ok_or(InstagramError::NotConfigured)?;
     if ctx.table.get_item(&keys::link_key(&pet)).await?.is_some() {
         return Err(InstagramError::AlreadyConnected.into());
     }
@@ -245,7 +245,7 @@ pub async fn connect(ctx: Arc<AppContext>, caller: Caller, Path(pet): Path<Strin
         expires: ctx.now().timestamp() + STATE_TTL_SECS,
     };
     ctx.table.write(Write::put(&record)?.if_absent(ApiError::internal("state collision"))).await?;
-    Ok(Okay(ConnectStart { authorize_url: graph::authorize_url(app, &state), state }))
+    Ok(Okay(ConnectStart { authorize_url: graph::authorize_url(&app, &state), state }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -315,8 +315,8 @@ pub async fn callback(
     caller: Caller,
     Json(body): Json<CallbackInput>,
 ) -> ApiResult<Created<InstagramAccountView>> {
-    let key = ctx.config.instagram_token_key.clone().ok_or(InstagramError::NotConfigured)?;
-    ctx.config.instagram.as_ref().ok_or(InstagramError::NotConfigured)?;
+    let key = ctx.provider::<crate::crypto::TokenKey>()?.ok_or(InstagramError::NotConfigured)?;
+    crate::graph::configured(&ctx).ok_or(InstagramError::NotConfigured)?;
     let now = ctx.now();
     let state = ctx
         .table

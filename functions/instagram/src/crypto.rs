@@ -5,7 +5,41 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use shared::config::TokenKey;
+use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
+
+/// The key Instagram tokens are sealed with; without it no token is stored or read.
+pub const TOKEN_KEY: Setting = Setting {
+    env_var: "INSTAGRAM_TOKEN_KEY",
+    parameter: "InstagramTokenKey",
+    description: "Encrypts stored Instagram access tokens (AES-256-GCM, key = SHA-256 of this value)",
+    source: SettingSource::Generated { name: "instagram-token-key" },
+};
+
+/// The key Instagram tokens are encrypted with at rest (AES-256-GCM): SHA-256 of the configured
+/// secret, so that any long random string (a generated Secrets Manager value) serves.
+#[derive(Clone)]
+pub struct TokenKey(pub [u8; 32]);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<hidden>)")
+    }
+}
+
+impl ProviderSettings for TokenKey {
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        match settings.get(TOKEN_KEY.env_var) {
+            None => Ok(None),
+            Some(v) if v.len() < 32 => {
+                Err(ConfigError::Invalid { name: "INSTAGRAM_TOKEN_KEY", reason: "must be at least 32 bytes".into() })
+            }
+            Some(v) => {
+                use sha2::Digest;
+                Ok(Some(TokenKey(sha2::Sha256::digest(v.as_bytes()).into())))
+            }
+        }
+    }
+}
 
 const VERSION: &str = "v1:";
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::AppContext;
-use shared::config::InstagramApp;
+use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
 
 /// The permissions the app asks for.
 pub const SCOPES: &str =
@@ -87,8 +87,89 @@ async fn answer<T: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Err
     })
 }
 
-fn app(ctx: &AppContext) -> Result<&InstagramApp, GraphError> {
-    ctx.config.instagram.as_ref().ok_or_else(|| GraphError::Refused("Instagram is not configured".into()))
+pub const APP_ID: Setting = Setting {
+    env_var: "INSTAGRAM_APP_ID",
+    parameter: "InstagramAppId",
+    description: "Instagram app id (empty: Instagram connection off)",
+    source: SettingSource::Public { default: "" },
+};
+pub const REDIRECT_URI: Setting = Setting {
+    env_var: "INSTAGRAM_REDIRECT_URI",
+    parameter: "InstagramRedirectUri",
+    description: "The redirect URI registered for the Instagram app (the web page that posts the code to /instagram/callback)",
+    source: SettingSource::Public { default: "" },
+};
+pub const APP_SECRET: Setting = Setting {
+    env_var: "INSTAGRAM_APP_SECRET",
+    parameter: "InstagramAppSecret",
+    description: "Instagram app secret (code and token exchanges)",
+    source: SettingSource::SecretParameter,
+};
+
+/// What the functions that call Instagram read (the token key with them).
+pub const SETTINGS: &[&Setting] = &[&APP_ID, &REDIRECT_URI, &APP_SECRET, &crate::crypto::TOKEN_KEY];
+
+/// The Instagram app (Instagram API with Instagram Login): its id and secret, the redirect URI
+/// registered for it, and where Instagram's OAuth and Graph endpoints are.
+#[derive(Clone)]
+pub struct InstagramApp {
+    pub app_id: String,
+    pub app_secret: String,
+    pub redirect_uri: String,
+    /// `https://www.instagram.com/oauth/authorize`.
+    pub authorize_url: String,
+    /// `https://api.instagram.com/oauth/access_token` (code → short-lived token).
+    pub token_url: String,
+    /// `https://graph.instagram.com` (long-lived tokens, refresh, the account, media, insights).
+    pub graph_url: String,
+    pub graph_version: String,
+}
+
+impl std::fmt::Debug for InstagramApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstagramApp")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"<hidden>")
+            .field("graph_url", &self.graph_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderSettings for InstagramApp {
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        let (Some(app_id), Some(redirect_uri)) = (settings.get(APP_ID.env_var), settings.get(REDIRECT_URI.env_var))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(InstagramApp {
+            app_id,
+            app_secret: settings.get(APP_SECRET.env_var).unwrap_or_default(),
+            redirect_uri,
+            authorize_url: settings
+                .get("INSTAGRAM_AUTHORIZE_URL")
+                .unwrap_or_else(|| "https://www.instagram.com/oauth/authorize".into()),
+            token_url: settings
+                .get("INSTAGRAM_TOKEN_URL")
+                .unwrap_or_else(|| "https://api.instagram.com/oauth/access_token".into()),
+            graph_url: settings
+                .get("INSTAGRAM_GRAPH_URL")
+                .unwrap_or_else(|| "https://graph.instagram.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            graph_version: settings.get("INSTAGRAM_GRAPH_VERSION").unwrap_or_else(|| "v23.0".into()),
+        }))
+    }
+}
+
+/// The Instagram app, when it is configured.
+pub fn configured(ctx: &AppContext) -> Option<std::sync::Arc<InstagramApp>> {
+    ctx.provider::<InstagramApp>().ok().flatten()
+}
+
+fn app(ctx: &AppContext) -> Result<std::sync::Arc<InstagramApp>, GraphError> {
+    ctx.provider::<InstagramApp>()
+        .map_err(|e| GraphError::Refused(e.to_string()))?
+        .ok_or_else(|| GraphError::Refused("Instagram is not configured".into()))
 }
 
 /// Where the owner is sent to let the app read the account (`state` comes back with the code).
@@ -132,7 +213,7 @@ fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
 
 /// `POST https://api.instagram.com/oauth/access_token`: the code for a short-lived token.
 pub async fn exchange_code(ctx: &AppContext, code: &str) -> Result<ShortLived, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let res = ctx
         .http
         .post(&app.token_url)
@@ -161,7 +242,7 @@ pub struct LongLived {
 
 /// `GET /access_token?grant_type=ig_exchange_token`: a short-lived token for a long-lived one.
 pub async fn long_lived(ctx: &AppContext, short: &str) -> Result<LongLived, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let res = ctx
         .http
         .get(format!("{}/access_token", app.graph_url))
@@ -173,7 +254,7 @@ pub async fn long_lived(ctx: &AppContext, short: &str) -> Result<LongLived, Grap
 
 /// `GET /refresh_access_token?grant_type=ig_refresh_token`: another 60 days.
 pub async fn refresh(ctx: &AppContext, token: &str) -> Result<LongLived, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let res = ctx
         .http
         .get(format!("{}/refresh_access_token", app.graph_url))
@@ -203,7 +284,7 @@ pub struct Account {
 
 /// `GET /me?fields=…`.
 pub async fn me(ctx: &AppContext, token: &str) -> Result<Account, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let res = ctx
         .http
         .get(node_url(app, "me"))
@@ -278,7 +359,7 @@ pub async fn media_since(
     user: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<GraphMedia>, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -316,7 +397,7 @@ pub struct GraphComment {
 
 /// Every comment on post `media` (following the pages).
 pub async fn comments(ctx: &AppContext, token: &str, media: &str) -> Result<Vec<GraphComment>, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -346,7 +427,7 @@ struct Success {
 
 /// `DELETE /{comment-id}`. A comment already gone counts as deleted.
 pub async fn delete_comment(ctx: &AppContext, token: &str, comment: &str) -> Result<(), GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let res = ctx.http.delete(node_url(app, comment)).query(&[("access_token", token)]).send().await;
     match answer::<Success>(res).await {
         Ok(s) if s.success => Ok(()),
@@ -389,7 +470,7 @@ pub async fn insights(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Totals, GraphError> {
-    let app = app(ctx)?;
+    let app = &*app(ctx)?;
     let mut totals = Totals::default();
     let mut from = since;
     while from < until {

@@ -21,6 +21,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "instagram",
+    uploads: &[],
     functions: &[
         &account::CONNECT,
         &account::CALLBACK,

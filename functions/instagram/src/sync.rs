@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
-use shared::routes::{Function, Job, Permission, Secret, Worker};
+use shared::routes::{Function, Job, Permission, Worker};
 use shared::table::{Entity, Gsi, Key, Query, SortKey, Write, n, s};
 use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext};
@@ -80,7 +80,7 @@ pub static WORKER: Function = Function::worker(
     Permission::DetectSentiment,
     Permission::SendTo(&SNS_SYNC),
 ])
-.secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
+.settings(crate::graph::SETTINGS)
 .timeout(300)
 .memory(512);
 
@@ -253,9 +253,8 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
         return Ok(());
     }
     let key = ctx
-        .config
-        .instagram_token_key
-        .as_ref()
+        .provider::<crate::crypto::TokenKey>()
+        .map_err(Failure::Store)?
         .ok_or(Failure::Store(ApiError::internal("INSTAGRAM_TOKEN_KEY is not configured")))?;
     let sealed = ctx
         .table
@@ -263,7 +262,7 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
         .await?
         .filter(|t| t.connection_id == connection)
         .ok_or_else(|| Failure::Broken("the link has no token".into()))?;
-    let token = crypto::open(key, pet, connection, &sealed.sealed).map_err(Failure::Broken)?;
+    let token = crypto::open(&key, pet, connection, &sealed.sealed).map_err(Failure::Broken)?;
     let now = ctx.now();
     let first = link.last_synced_at.is_none();
     let user = link.instagram_user_id.as_str();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use shared::routes::{Function, Job, Permission, Secret};
+use shared::routes::{Function, Job, Permission};
 use shared::table::{Gsi, Query, SortKey, Write, s};
 use shared::{ApiError, ApiResult, AppContext};
 
@@ -30,14 +30,12 @@ pub static JOB: Function = Function::job(
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite])
-.secrets(&[Secret::InstagramApp, Secret::InstagramTokenKey])
+.settings(crate::graph::SETTINGS)
 .timeout(120);
 
 pub async fn run(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
     let key = ctx
-        .config
-        .instagram_token_key
-        .clone()
+        .provider::<crate::crypto::TokenKey>()?
         .ok_or_else(|| ApiError::internal("INSTAGRAM_TOKEN_KEY is not configured"))?;
     let now = ctx.now();
     let horizon = format!("{}~", keys::time_sort(now + Duration::days(REFRESH_WITHIN_DAYS)));

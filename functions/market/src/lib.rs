@@ -19,6 +19,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "market",
+    uploads: &[&market_contract::LISTING_PHOTO],
     functions: &[
         &audit::AUDIT_JOB,
         &listings::CREATE,

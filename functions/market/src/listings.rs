@@ -160,7 +160,7 @@ impl Validate for ListingPatch {
 
 async fn check_images_owned(ctx: &AppContext, owner: &str, keys: &[String]) -> ApiResult<()> {
     for k in keys {
-        shared::media::verify(ctx, owner, k, &[shared::media::Purpose::Market]).await?;
+        shared::media::verify(ctx, owner, k, &[&market_contract::LISTING_PHOTO]).await?;
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::handler::{Caller, Created, Json, Okay, Params, Path};
 use shared::http::PageRequest;
-use shared::routes::{Access, Function, Job, Method, Permission, Secret, int_param, param, said};
+use shared::routes::{Access, Function, Job, Method, Permission, int_param, param, said};
 use shared::table::{Entity, Gsi, Page, Query, Write, s, time};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
@@ -66,7 +66,7 @@ pub static ORDER_GET: Function =
 pub static CONFIRM: Function =
     Function::http(Method::Post, "/payments/confirm", "market-payments-confirm", PKG, Access::User, handler!(confirm))
         .permissions(SETTLE)
-        .secrets(&[Secret::TossPayments])
+        .settings(toss::SETTINGS)
         .timeout(30)
         .doc("market", "Confirm a payment made in Toss's widget: the sale is recorded exactly once")
         .example(r#"{"paymentKey":"tgen_20241122abcdef","orderId":"01JD3K4Q5R6S7T8V9W0XYZABCD","amount":5000}"#)
@@ -106,7 +106,7 @@ pub static SETTLE_JOB: Function = Function::job(
     },
 )
 .permissions(SETTLE)
-.secrets(&[Secret::TossPayments])
+.settings(toss::SETTINGS)
 .timeout(120);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -343,7 +343,7 @@ pub struct Confirmed {
 
 /// How long a confirming request holds an order: longer than Toss may take to answer.
 fn lease(ctx: &AppContext) -> chrono::Duration {
-    chrono::Duration::milliseconds(ctx.config.toss_timeout_ms as i64 + 5_000)
+    chrono::Duration::milliseconds(toss::timeout(ctx).as_millis() as i64 + 5_000)
 }
 
 fn pending() -> ApiError {
@@ -421,7 +421,7 @@ pub async fn confirm(
         return Err(MarketError::AmountMismatch.into());
     }
     let started = std::time::Instant::now();
-    let patience = Duration::from_millis(ctx.config.toss_timeout_ms + 6_000);
+    let patience = toss::timeout(&ctx) + Duration::from_millis(6_000);
     loop {
         match order.status {
             OrderStatus::Done | OrderStatus::Failed => {

@@ -6,8 +6,66 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::config::TossPayments;
+use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
 use shared::{ApiError, AppContext};
+
+pub const SECRET_KEY: Setting = Setting {
+    env_var: "TOSS_SECRET_KEY",
+    parameter: "TossSecretKey",
+    description: "Toss Payments secret key (empty: market payments off)",
+    source: SettingSource::SecretParameter,
+};
+pub const API_BASE: Setting = Setting {
+    env_var: "TOSS_API_BASE",
+    parameter: "TossApiBase",
+    description: "Toss Payments API base URL",
+    source: SettingSource::Public { default: "https://api.tosspayments.com" },
+};
+
+/// What the payment functions read.
+pub const SETTINGS: &[&Setting] = &[&SECRET_KEY, &API_BASE];
+
+/// Toss Payments' API: the secret key (Basic auth), where the API is, and how long a call may
+/// take (`TOSS_TIMEOUT_MS`) before the payment is left to be settled by asking.
+#[derive(Clone)]
+pub struct TossPayments {
+    pub secret_key: String,
+    /// `https://api.tosspayments.com` in production; the sandbox locally.
+    pub api_base: String,
+    pub timeout_ms: u64,
+}
+
+impl std::fmt::Debug for TossPayments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TossPayments").field("secret_key", &"<hidden>").field("api_base", &self.api_base).finish()
+    }
+}
+
+impl ProviderSettings for TossPayments {
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        let Some(secret_key) = settings.get(SECRET_KEY.env_var) else { return Ok(None) };
+        Ok(Some(TossPayments {
+            secret_key,
+            api_base: settings
+                .get(API_BASE.env_var)
+                .unwrap_or_else(|| "https://api.tosspayments.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            timeout_ms: timeout_ms(settings)?,
+        }))
+    }
+}
+
+/// A call's limit: 10 s unless `TOSS_TIMEOUT_MS` says otherwise.
+fn timeout_ms(settings: &Settings) -> Result<u64, ConfigError> {
+    match settings.get("TOSS_TIMEOUT_MS") {
+        None => Ok(10_000),
+        Some(v) => v.parse::<u64>().ok().filter(|n| (100..=60_000).contains(n)).ok_or(ConfigError::Invalid {
+            name: "TOSS_TIMEOUT_MS",
+            reason: "milliseconds between 100 and 60000".into(),
+        }),
+    }
+}
 
 /// A payment as Toss describes it (the fields the market keeps).
 #[derive(Debug, Clone, Deserialize)]
@@ -40,16 +98,22 @@ struct ErrorBody {
     message: String,
 }
 
-pub fn config(ctx: &AppContext) -> Result<&TossPayments, ApiError> {
-    ctx.config.toss.as_ref().ok_or_else(|| ApiError::Unavailable {
+pub fn config(ctx: &AppContext) -> Result<std::sync::Arc<TossPayments>, ApiError> {
+    ctx.provider::<TossPayments>()?.ok_or_else(|| ApiError::Unavailable {
         code: "PAYMENTS_UNAVAILABLE",
         detail: "Payments are not configured here.".into(),
     })
 }
 
+/// How long a call to Toss may take (the default when payments are off).
+pub fn timeout(ctx: &AppContext) -> Duration {
+    let ms = config(ctx).map(|t| t.timeout_ms).unwrap_or(10_000);
+    Duration::from_millis(ms)
+}
+
 async fn call(ctx: &AppContext, req: reqwest::RequestBuilder) -> Result<Payment, Failure> {
     let res = req
-        .timeout(Duration::from_millis(ctx.config.toss_timeout_ms))
+        .timeout(timeout(ctx))
         .send()
         .await
         .map_err(|e| Failure::NoAnswer(if e.is_timeout() { "timed out".into() } else { e.to_string() }))?;

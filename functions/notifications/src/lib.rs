@@ -15,6 +15,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "notifications",
+    uploads: &[],
     functions: &[
         &audit::AUDIT_JOB,
         &inbox::LIST,

@@ -10,6 +10,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "pets",
+    uploads: &[&pets_contract::PET_PHOTO],
     functions: &[
         &species::LIST,
         &pets::CREATE,

@@ -8,7 +8,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Path, Viewer};
-use shared::media::Purpose as MediaPurpose;
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{AttrValue, Entity, Gsi, Query, Write, n, s};
 use shared::validate::{Validate, Validator};
@@ -357,7 +356,7 @@ fn claim_name(owner: &str, name: &str, pet_id: &str) -> Write {
 pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PetInput>) -> ApiResult<Created<PetView>> {
     let me = caller.user_id.clone();
     if let Some(k) = &body.photo_key {
-        shared::media::verify(&ctx, &me, k, &[MediaPurpose::Pet]).await?;
+        shared::media::verify(&ctx, &me, k, &[&pets_contract::PET_PHOTO]).await?;
     }
     let now = ctx.now();
     let pet = Pet {
@@ -422,7 +421,7 @@ pub async fn update(
     let mut pet = load_own(&ctx, &caller.user_id, &id).await?;
     let (old_name, seen) = (pet.name.clone(), pet.updated_at);
     if let Some(k) = &body.photo_key {
-        shared::media::verify(&ctx, &pet.owner_id, k, &[MediaPurpose::Pet]).await?;
+        shared::media::verify(&ctx, &pet.owner_id, k, &[&pets_contract::PET_PHOTO]).await?;
         pet.photo_key = Some(k.clone());
     }
     if let Some(n) = body.name {

@@ -13,6 +13,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "realtime",
+    uploads: &[],
     functions: &[
         &tickets::CREATE,
         &connection::CONNECT,

@@ -14,6 +14,7 @@ pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
     name: "social",
+    uploads: &[],
     functions: &[
         &audit::AUDIT_JOB,
         &follows::FOLLOW,

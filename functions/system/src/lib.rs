@@ -12,6 +12,7 @@ use shared::routes::Domain;
 /// This package's part of the route table.
 pub const DOMAIN: Domain = Domain {
     name: "system",
+    uploads: &[],
     functions: &[
         &health::HEALTH,
         &mail_worker::MAIL_WORKER,

@@ -25,6 +25,11 @@ pub fn functions() -> Vec<&'static Function> {
     DOMAINS.iter().flat_map(|d| d.functions.iter().copied()).collect()
 }
 
+/// Every upload purpose the domains declare.
+pub fn upload_purposes() -> Vec<&'static shared::media::Purpose> {
+    DOMAINS.iter().flat_map(|d| d.uploads.iter().copied()).collect()
+}
+
 /// Every queue of the product (the kernel's and those the domains declare).
 pub fn queues() -> Vec<&'static shared::queues::Queue> {
     shared::routes::queues(functions())

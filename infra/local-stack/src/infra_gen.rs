@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use shared::queues::Queue;
-use shared::routes::{Domain, Function, Permission, Route, Secret, Trigger};
+use shared::routes::{Domain, Function, Permission, Route, Setting, SettingSource, Trigger};
 
 use crate::apigw::{IncomingRequest, http_event};
 use crate::cors::Cors;
@@ -59,28 +59,20 @@ fn get_att(name: &str, attr: &str) -> Value {
     json!({"Fn::GetAtt": [name, attr]})
 }
 
-/// Providers' public settings: root parameters (an empty client id disables the provider) →
-/// every function's environment.
-const PROVIDER_PARAMETERS: [(&str, &str); 6] = [
-    ("GoogleClientId", "GOOGLE_CLIENT_ID"),
-    ("KakaoClientId", "KAKAO_CLIENT_ID"),
-    ("TossApiBase", "TOSS_API_BASE"),
-    ("ClovaOcrInvokeUrl", "CLOVA_OCR_INVOKE_URL"),
-    ("InstagramAppId", "INSTAGRAM_APP_ID"),
-    ("InstagramRedirectUri", "INSTAGRAM_REDIRECT_URI"),
-];
+/// Every setting the functions declare (`shared::config::Setting`): the template's parameters,
+/// Globals and each function's secrets come from these.
+fn settings() -> Vec<&'static Setting> {
+    shared::routes::settings(crate::catalog::functions())
+}
 
-/// The nested-stack parameter carrying a secret; only functions that declare it get it.
-fn secret_parameter(secret: Secret) -> &'static str {
-    match secret {
-        Secret::Jwt => "JwtSecret",
-        Secret::Cursor => "CursorSecret",
-        Secret::GoogleOAuth => "GoogleClientSecret",
-        Secret::KakaoOAuth => "KakaoClientSecret",
-        Secret::TossPayments => "TossSecretKey",
-        Secret::ClovaOcr => "ClovaOcrSecret",
-        Secret::InstagramApp => "InstagramAppSecret",
-        Secret::InstagramTokenKey => "InstagramTokenKey",
+/// The value the root stack hands a nested stack for `setting`.
+fn setting_value(setting: &Setting) -> Value {
+    match setting.source {
+        SettingSource::Public { .. } | SettingSource::SecretParameter => r(setting.parameter),
+        SettingSource::Ssm { name } => sub(&format!("{{{{resolve:ssm:/petplatform/${{Stage}}/{name}}}}}")),
+        SettingSource::Generated { .. } => {
+            sub(&format!("{{{{resolve:secretsmanager:${{{}Secret}}:SecretString}}}}", setting.parameter))
+        }
     }
 }
 
@@ -200,16 +192,9 @@ fn nested_parameters() -> Vec<(String, Value)> {
         ),
         ("MailFrom".to_string(), r("MailFrom")),
         ("OpsEmail".to_string(), r("OpsEmail")),
-        ("JwtSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/jwt-secret}}")),
-        ("CursorSecret".to_string(), sub("{{resolve:ssm:/petplatform/${Stage}/cursor-secret}}")),
-        // Generated once by Secrets Manager (the root stack's `InstagramTokenKeySecret`).
-        ("InstagramTokenKey".to_string(), sub("{{resolve:secretsmanager:${InstagramTokenKeySecret}:SecretString}}")),
     ];
-    for (name, _) in PROVIDER_PARAMETERS {
-        p.push((name.to_string(), r(name)));
-    }
-    for name in ["GoogleClientSecret", "KakaoClientSecret", "TossSecretKey", "ClovaOcrSecret", "InstagramAppSecret"] {
-        p.push((name.to_string(), r(name)));
+    for setting in settings() {
+        p.push((setting.parameter.to_string(), setting_value(setting)));
     }
     for q in crate::catalog::queues() {
         p.push((format!("{}Url", queue_id(q)), r(&queue_id(q))));
@@ -230,6 +215,11 @@ fn environment() -> Value {
     vars.insert("MAIL_FROM".into(), r("MailFrom"));
     vars.insert("OPS_EMAIL".into(), r("OpsEmail"));
     vars.insert("RUST_LOG".into(), json!("info"));
+    // The upload purposes the domains declare (`POST /uploads` offers them).
+    vars.insert(
+        shared::media::PURPOSES_ENV.into(),
+        json!(shared::media::encode_purposes(&crate::catalog::upload_purposes())),
+    );
     // Every queue's name (the dead-letter watch reads them all).
     vars.insert(
         shared::queues::QUEUES_ENV.into(),
@@ -240,8 +230,8 @@ fn environment() -> Value {
         shared::events::SUBSCRIBERS_ENV.into(),
         json!(shared::events::encode_subscriptions(&shared::routes::subscriptions(crate::catalog::functions()))),
     );
-    for (param, var) in PROVIDER_PARAMETERS {
-        vars.insert(var.into(), r(param));
+    for setting in settings().into_iter().filter(|s| !s.is_secret()) {
+        vars.insert(setting.env_var.into(), r(setting.parameter));
     }
     for q in crate::catalog::queues() {
         vars.insert(q.url_var(), r(&format!("{}Url", queue_id(q))));
@@ -424,7 +414,7 @@ fn nested_stack(funcs: &[&Function]) -> Value {
         });
         // Only the secrets this function declares reach it.
         let secrets: serde_json::Map<String, Value> =
-            f.all_secrets().into_iter().map(|s| (s.env_var().to_string(), r(secret_parameter(s)))).collect();
+            f.all_secrets().into_iter().map(|s| (s.env_var.to_string(), r(s.parameter))).collect();
         if !secrets.is_empty() {
             props["Environment"] = json!({"Variables": secrets});
         }
@@ -581,22 +571,26 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "Properties": shared::table::definition::cloudformation_properties()
         }),
     );
-    // The key Instagram tokens are encrypted with: generated by Secrets Manager, never in the
-    // template or a parameter.
-    resources.insert(
-        "InstagramTokenKeySecret".into(),
-        json!({
-            "Type": "AWS::SecretsManager::Secret",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "Name": sub("petplatform/${Stage}/instagram-token-key"),
-                "Description": "Encrypts stored Instagram access tokens (AES-256-GCM, key = SHA-256 of this value)",
-                "KmsKeyId": get_att("StackCmk", "Arn"),
-                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": true}
-            }
-        }),
-    );
+    // Generated secrets (an encryption key): made by Secrets Manager, never in the template or a
+    // parameter.
+    for setting in settings() {
+        if let SettingSource::Generated { name } = setting.source {
+            resources.insert(
+                format!("{}Secret", setting.parameter),
+                json!({
+                    "Type": "AWS::SecretsManager::Secret",
+                    "DeletionPolicy": "Retain",
+                    "UpdateReplacePolicy": "Retain",
+                    "Properties": {
+                        "Name": sub(&format!("petplatform/${{Stage}}/{name}")),
+                        "Description": setting.description,
+                        "KmsKeyId": get_att("StackCmk", "Arn"),
+                        "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": true}
+                    }
+                }),
+            );
+        }
+    }
     resources.insert("MediaBucket".into(), json!({
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Retain",
@@ -708,7 +702,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             );
         }
     }
-    json!({
+    let mut template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": "Pet platform: every HTTP endpoint, worker and job a Lambda function, one DynamoDB table, one media bucket. Generated by gen-infra from the route table. Do not edit.",
@@ -717,17 +711,6 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "CorsAllowOrigins": {"Type": "CommaDelimitedList", "Default": cors.allow_origins.join(","), "Description": "Browser origins allowed to call the API and upload media"},
             "MailFrom": {"Type": "String", "Default": "no-reply@example.com", "Description": "SES-verified sender address"},
             "OpsEmail": {"Type": "String", "Default": "ops@example.com", "Description": "Where operational alerts go"},
-            "GoogleClientId": {"Type": "String", "Default": "", "Description": "Google OAuth client id (empty: Google sign-in off)"},
-            "GoogleClientSecret": {"Type": "String", "Default": "", "NoEcho": true},
-            "KakaoClientId": {"Type": "String", "Default": "", "Description": "Kakao REST API key (empty: Kakao sign-in off)"},
-            "KakaoClientSecret": {"Type": "String", "Default": "", "NoEcho": true},
-            "TossSecretKey": {"Type": "String", "Default": "", "NoEcho": true, "Description": "Toss Payments secret key (empty: market payments off)"},
-            "TossApiBase": {"Type": "String", "Default": "https://api.tosspayments.com", "Description": "Toss Payments API base URL"},
-            "ClovaOcrInvokeUrl": {"Type": "String", "Default": "", "Description": "CLOVA OCR General API invoke URL (empty: prescription reading off)"},
-            "ClovaOcrSecret": {"Type": "String", "Default": "", "NoEcho": true},
-            "InstagramAppId": {"Type": "String", "Default": "", "Description": "Instagram app id (empty: Instagram connection off)"},
-            "InstagramAppSecret": {"Type": "String", "Default": "", "NoEcho": true},
-            "InstagramRedirectUri": {"Type": "String", "Default": "", "Description": "The redirect URI registered for the Instagram app (the web page that posts the code to /instagram/callback)"},
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "Description": "How long function and API access logs are kept"},
             "ReservedConcurrency": {"Type": "Number", "Default": 10, "MinValue": WORKER_MAX_CONCURRENCY, "Description": "Concurrency reserved for each worker, the outbox relay and each job (their SQS sources run at most 5 batches at once)"}
         },
@@ -739,7 +722,22 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             "MediaBucketName": {"Value": r("MediaBucket")},
             "MediaUrl": {"Value": sub("https://${MediaDistribution.DomainName}")}
         }
-    })
+    });
+    // The settings the parts of the product declare: public ones with their defaults, secret
+    // ones hidden (those from SSM or generated by Secrets Manager are no parameter at all).
+    for setting in settings() {
+        let parameter = match setting.source {
+            SettingSource::Public { default } => {
+                json!({"Type": "String", "Default": default, "Description": setting.description})
+            }
+            SettingSource::SecretParameter => {
+                json!({"Type": "String", "Default": "", "NoEcho": true, "Description": setting.description})
+            }
+            SettingSource::Ssm { .. } | SettingSource::Generated { .. } => continue,
+        };
+        template["Parameters"][setting.parameter] = parameter;
+    }
+    template
 }
 
 /// Access log settings of both API stages: one JSON line a request, in the access log group.

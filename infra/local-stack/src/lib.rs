@@ -426,6 +426,7 @@ impl LocalStack {
             env.insert(q.dlq_url_var(), queues.url_of(&q.dlq_name()));
         }
         env.insert(shared::queues::QUEUES_ENV.into(), shared::routes::encode_queue_names(&all_queues));
+        env.insert(shared::media::PURPOSES_ENV.into(), shared::media::encode_purposes(&catalog::upload_purposes()));
         for (k, v) in [
             ("GOOGLE_CLIENT_ID", oauth_sandbox::GOOGLE_CLIENT_ID.to_string()),
             ("GOOGLE_CLIENT_SECRET", oauth_sandbox::GOOGLE_CLIENT_SECRET.to_string()),

@@ -6,6 +6,17 @@ pub mod keys;
 use serde::Deserialize;
 use shared::{ApiResult, AppContext};
 
+/// A file sent in a room: photos, documents, short videos, text and archives, up to 50 MB.
+pub const ATTACHMENT: shared::media::Purpose = shared::media::Purpose {
+    name: "chat",
+    types: &[
+        shared::media::IMAGES,
+        shared::media::PDF,
+        &["video/mp4", "video/quicktime", "text/plain", "application/zip"],
+    ],
+    max_bytes: 50 * shared::media::MB,
+};
+
 /// Chat messages a moderator removed, for chat to blank and tell the room.
 pub const CHAT_REMOVALS: shared::queues::Queue =
     shared::queues::Queue { name: "chat-removals", visibility_timeout_secs: 60, max_receive_count: 5 };

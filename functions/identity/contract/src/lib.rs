@@ -12,6 +12,19 @@ use shared::{ApiResult, AppContext};
 pub use people::{Person, page_of_people, people, people_from, person_keys};
 pub use shared::account::AccountStatus;
 
+/// A profile photo.
+pub const PROFILE_PHOTO: shared::media::Purpose =
+    shared::media::Purpose { name: "profile", types: &[shared::media::IMAGES], max_bytes: 10 * shared::media::MB };
+/// A document proving something (an advertiser's business registration, a campaign's brief).
+pub const DOCUMENT: shared::media::Purpose = shared::media::Purpose {
+    name: "document",
+    types: &[shared::media::IMAGES, shared::media::PDF],
+    max_bytes: 10 * shared::media::MB,
+};
+/// A photo of a post (the diary, the community board, an ad, a portfolio).
+pub const POST_PHOTO: shared::media::Purpose =
+    shared::media::Purpose { name: "post", types: &[shared::media::IMAGES], max_bytes: 10 * shared::media::MB };
+
 /// Companies that run campaigns: they sign up with a business number and wait for an
 /// administrator's approval.
 pub const ADVERTISER: shared::auth::Role = shared::auth::Role::named("ADVERTISER");

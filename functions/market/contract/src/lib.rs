@@ -10,6 +10,10 @@ use shared::table::{Key, Write, n};
 use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
+/// A listing's photo.
+pub const LISTING_PHOTO: shared::media::Purpose =
+    shared::media::Purpose { name: "market", types: &[shared::media::IMAGES], max_bytes: 10 * shared::media::MB };
+
 /// Listings a moderator removed, for the market to take down as their seller would.
 pub const MARKET_REMOVALS: shared::queues::Queue =
     shared::queues::Queue { name: "market-removals", visibility_timeout_secs: 60, max_receive_count: 5 };

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
+/// A pet's photo.
+pub const PET_PHOTO: shared::media::Purpose =
+    shared::media::Purpose { name: "pet", types: &[shared::media::IMAGES], max_bytes: 10 * shared::media::MB };
+
 /// A pet as a post or a profile shows it.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
