@@ -10,7 +10,10 @@ use std::sync::Arc;
 /// The environment a function was given, kept for what reads its own settings when first needed
 /// (a queue's URL, a provider's client). Values are never printed.
 #[derive(Clone)]
-pub struct Settings(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct Settings(Arc<Lookup>);
+
+/// How a value is looked up by its variable's name.
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
