@@ -27,8 +27,8 @@ fn is_hangul(c: char) -> bool {
 /// The terms of `text`, with repeats (a term's count is its frequency).
 pub fn terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let word = word.to_lowercase();
+    // The words as every search of the product reads them (NFKC, lower case): `shared::search`.
+    for word in shared::search::words(text) {
         let chars: Vec<char> = word.chars().collect();
         // Single Latin letters and digits say nothing; a single Hangul syllable can ("개").
         if chars.len() == 1 && !is_hangul(chars[0]) {

@@ -7,8 +7,6 @@
 //! |---|---|---|
 //! | what the index holds for a post | `INDEXSTATE#<post>` | `STATE` (postings, tags, version) |
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -19,60 +17,28 @@ use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext};
 
 use crate::error::DiaryError;
-use crate::model::{Post, post_key, tokens};
+use crate::model::{Post, post_key};
+use shared::search::{PostingIndex, Postings};
 
-/// Search tokens indexed per text: a post's writes stay bounded however long or varied its
-/// text (a 2,000-character post of random Hangul has ~2,000 distinct bigrams).
-pub const MAX_TOKENS_PER_TEXT: usize = 200;
+/// Diary posts: title (`T`) and the opening of the content (`C`) as bigrams, hashtags (`H`)
+/// whole. Each posting carries its author (a search can leave out people hidden from the viewer
+/// before reading the posts).
+pub const POSTS: PostingIndex =
+    PostingIndex { partition: crate::keys::posting_partition, entity_type: "SearchPosting", max_tokens_per_text: 200 };
 
-/// Every posting of a post: `(field, token)`.
-pub fn postings(title: &str, content: &str, tags: &[String]) -> BTreeSet<(char, String)> {
-    let mut out = BTreeSet::new();
-    out.extend(tokens(title).into_iter().take(MAX_TOKENS_PER_TEXT).map(|t| ('T', t)));
-    out.extend(first_tokens(content).into_iter().map(|t| ('C', t)));
-    out.extend(tags.iter().map(|t| ('H', t.to_lowercase())));
-    out
-}
-
-/// The first [`MAX_TOKENS_PER_TEXT`] distinct tokens in reading order (the opening of a text is
-/// what searches find it by).
-fn first_tokens(text: &str) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        for t in tokens(word) {
-            if out.len() == MAX_TOKENS_PER_TEXT {
-                return out;
-            }
-            if seen.insert(t.clone()) {
-                out.push(t);
-            }
-        }
-    }
+/// Every posting of a post.
+pub fn postings(title: &str, content: &str, tags: &[String]) -> Postings {
+    let mut out = POSTS.text('T', title);
+    out.extend(POSTS.text('C', content));
+    out.extend(POSTS.values('H', tags));
     out
 }
 
 pub use crate::keys::posting_partition;
 
 /// Writes the postings a post gained and deletes those it lost.
-pub async fn reindex(
-    ctx: &AppContext,
-    post_id: &str,
-    author: &str,
-    old: &BTreeSet<(char, String)>,
-    new: &BTreeSet<(char, String)>,
-) -> ApiResult<()> {
-    let mut requests = Vec::new();
-    for (f, t) in new.difference(old) {
-        let mut item = Key::new(posting_partition(*f, t), post_id).to_item();
-        item.insert(shared::table::ENTITY_TYPE.into(), s("SearchPosting"));
-        item.insert("authorId".into(), s(author));
-        requests.push(Write::put_item(item));
-    }
-    for (f, t) in old.difference(new) {
-        requests.push(Write::delete(Key::new(posting_partition(*f, t), post_id)));
-    }
-    ctx.table.batch_write(requests).await
+pub async fn reindex(ctx: &AppContext, post_id: &str, author: &str, old: &Postings, new: &Postings) -> ApiResult<()> {
+    ctx.table.batch_write(POSTS.refile(post_id, old, new, &[("authorId", author)])).await
 }
 
 fn hour_bucket(t: DateTime<Utc>) -> String {
@@ -131,20 +97,6 @@ use crate::keys::index_state_key as state_key;
 pub const POST_INDEX: shared::queues::Queue =
     shared::queues::Queue { name: "post-index", visibility_timeout_secs: 60, max_receive_count: 5 };
 
-fn encode(postings: &BTreeSet<(char, String)>) -> Vec<String> {
-    postings.iter().map(|(f, t)| format!("{f}#{t}")).collect()
-}
-
-fn decode(postings: &[String]) -> BTreeSet<(char, String)> {
-    postings
-        .iter()
-        .filter_map(|p| {
-            let (f, t) = p.split_once('#')?;
-            Some((f.chars().next()?, t.to_string()))
-        })
-        .collect()
-}
-
 /// Brings one post's postings and hashtag counts in line with the post as it is now (gone:
 /// none). Postings are keyed writes (a repeat is harmless); the counts change in one transaction
 /// with the new state, conditional on the state read, so they change exactly once.
@@ -157,7 +109,7 @@ pub async fn sync(ctx: &AppContext, post_id: &str) -> ApiResult<()> {
     ) else {
         return Ok(()); // never indexed and gone already
     };
-    let old = state.as_ref().map(|s| decode(&s.postings)).unwrap_or_default();
+    let old = state.as_ref().map(|s| PostingIndex::decode(&s.postings)).unwrap_or_default();
     let new = post.as_ref().map(|p| postings(&p.title, &p.content, &p.hashtags)).unwrap_or_default();
     reindex(ctx, post_id, &author, &old, &new).await?;
 
@@ -181,7 +133,7 @@ pub async fn sync(ctx: &AppContext, post_id: &str) -> ApiResult<()> {
         Some(_) => guard(Write::put(&IndexState {
             post_id: post_id.to_string(),
             author_id: author,
-            postings: encode(&new),
+            postings: PostingIndex::encode(&new),
             tags: new_tags,
             created_at,
             version: version.map_or(0, |v| v + 1),

@@ -144,8 +144,6 @@ pub fn hashtags(text: &str) -> Vec<String> {
     out
 }
 
-pub use shared::text::tokens;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,14 +152,5 @@ mod tests {
     fn hashtags_follow_the_rules() {
         assert_eq!(hashtags("오늘 #산책 #한강#강아지 좋아 #산책 #Dog, #dog"), vec!["산책", "한강", "강아지", "Dog"]);
         assert!(hashtags("no tags # here").is_empty());
-    }
-
-    #[test]
-    fn bigrams_find_korean_inside_words() {
-        let t = tokens("오늘은 한강에서 산책했어요");
-        assert!(t.contains("산책"));
-        assert!(t.contains("한강"));
-        assert!(tokens("Walk").contains("wa"));
-        assert!(tokens("a b").contains("a"));
     }
 }

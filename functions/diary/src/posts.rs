@@ -236,14 +236,8 @@ async fn own_post(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<Post
 
 /// The posts whose ids are the sort keys of `items` (feed entries, search postings), in that
 /// order, with one batch read; posts deleted meanwhile are left out.
-pub async fn posts_named_by(ctx: &AppContext, items: &[shared::table::Item]) -> ApiResult<Vec<Post>> {
-    let keys: Vec<Key> = items
-        .iter()
-        .filter_map(|i| match i.get(shared::table::SK) {
-            Some(AttrValue::S(id)) => Some(post_key(id)),
-            _ => None,
-        })
-        .collect();
+pub async fn posts_by_id(ctx: &AppContext, ids: &[String]) -> ApiResult<Vec<Post>> {
+    let keys: Vec<Key> = ids.iter().map(|id| post_key(id)).collect();
     Ok(ctx.table.batch_get::<Post>(&keys).await?.into_iter().flatten().collect())
 }
 

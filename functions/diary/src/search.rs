@@ -18,9 +18,10 @@ use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::index::{buckets, posting_partition};
-use crate::model::{Post, tokens};
+use crate::index::{POSTS as INDEX, buckets};
+use crate::model::Post;
 use crate::posts::{PostView, READ, hydrate};
+use shared::search::SearchQuery;
 
 pub static POSTS: Function =
     Function::http(Method::Get, "/search/posts", "search-posts", PKG, Access::Public, handler!(search_posts))
@@ -91,13 +92,13 @@ pub async fn search_posts(ctx: Arc<AppContext>, viewer: Viewer, params: Params) 
     let hidden = viewer.hidden.clone();
     let viewer = viewer.id().map(str::to_string);
     let q = params.get("q").map(str::trim).unwrap_or_default().to_string();
-    if q.is_empty() || q.chars().count() > 50 {
-        return Err(ApiError::validation("q", "REQUIRED", "1 to 50 characters"));
-    }
     let limit = params.limit(9, 50)?;
     let cursor = params.get("cursor").map(str::to_string);
     let kind = field(&params)?;
     if kind == Field::Author {
+        if q.is_empty() || q.chars().count() > 50 {
+            return Err(ApiError::validation("q", "REQUIRED", "1 to 50 characters"));
+        }
         let Some(author) = identity_contract::user_by_nickname(&ctx, &q).await? else {
             return Ok(Okay(Page { items: vec![], next_cursor: None }));
         };
@@ -110,33 +111,26 @@ pub async fn search_posts(ctx: Arc<AppContext>, viewer: Viewer, params: Params) 
         let posts = page.items.into_iter().filter(|p| !hidden.contains(&p.author_id)).collect();
         return Ok(Okay(Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: page.next_cursor }));
     }
-    let needle = q.trim_start_matches('#').to_lowercase();
-    let partition = match kind {
-        Field::Hashtag => posting_partition('H', &needle),
-        _ => {
-            let first = tokens(&needle)
-                .into_iter()
-                .next()
-                .ok_or_else(|| ApiError::validation("q", "NO_WORDS", "search for letters or digits"))?;
-            posting_partition(if kind == Field::Title { 'T' } else { 'C' }, &first)
-        }
+    let query = SearchQuery::parse(Some(q.trim_start_matches('#')))?;
+    let found = match kind {
+        Field::Hashtag => INDEX.find_value(&ctx, 'H', &query.text, limit, cursor).await?,
+        Field::Title => INDEX.find(&ctx, 'T', &query, limit, cursor).await?,
+        _ => INDEX.find(&ctx, 'C', &query, limit, cursor).await?,
     };
-    let postings =
-        ctx.table.query_items(&Query::partition(partition).newest_first().limit(limit).cursor(cursor)).await?;
-    let posts: Vec<Post> = crate::posts::posts_named_by(&ctx, &postings.items)
+    let posts: Vec<Post> = crate::posts::posts_by_id(&ctx, &found.items)
         .await?
         .into_iter()
-        .filter(|p| matches(kind, &needle, p) && !hidden.contains(&p.author_id))
+        .filter(|p| matches(kind, &query, p) && !hidden.contains(&p.author_id))
         .collect();
-    Ok(Okay(Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: postings.next_cursor }))
+    Ok(Okay(Page { items: hydrate(&ctx, viewer.as_deref(), posts).await?, next_cursor: found.next_cursor }))
 }
 
 /// Whether a post holds the whole query (a posting only says it holds its first token).
-fn matches(kind: Field, needle: &str, p: &Post) -> bool {
+fn matches(kind: Field, query: &SearchQuery, p: &Post) -> bool {
     match kind {
-        Field::Hashtag => p.hashtags.iter().any(|t| t.to_lowercase() == needle),
-        Field::Title => p.title.to_lowercase().contains(needle),
-        _ => p.content.to_lowercase().contains(needle),
+        Field::Hashtag => p.hashtags.iter().any(|t| shared::search::normalize(t) == query.text),
+        Field::Title => query.found_in(&p.title),
+        _ => query.found_in(&p.content),
     }
 }
 
