@@ -1,6 +1,9 @@
-//! Comment threads with one level of replies, as the diary and the community board keep them:
-//! a comment lives in its post's partition (replies sort after their parent), a pointer finds
-//! it by id, and the post and the parent count it. Removing one is the same for both.
+//! Comment threads with one level of replies, one mechanism for every part of the product that
+//! lets people comment under a post: a comment lives in its post's partition (replies sort after
+//! their parent), a pointer finds it by id, and the post and the parent count it. Adding,
+//! checking a reply's parent, choosing whom to check for blocks and whom to tell, editing and
+//! removing are the same everywhere; a domain gives its keys, its errors and its own words (the
+//! notification it sends, the extra people it names).
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
@@ -12,6 +15,92 @@ crate::domain_errors! {
         /// A reply arrived while the comment was removed for good: it is kept as deleted instead.
         HasReplies => (409, "COMMENT_HAS_REPLIES", "A reply arrived meanwhile: the comment is kept as deleted."),
     }
+}
+
+/// What the thread mechanics read of a comment.
+pub trait ThreadComment {
+    fn id(&self) -> &str;
+    fn post_id(&self) -> &str;
+    fn parent_id(&self) -> Option<&str>;
+    fn author_id(&self) -> &str;
+    fn deleted(&self) -> bool;
+}
+
+/// Checks that `parent` can take a reply on `post_id`: on that post, not deleted, and not a
+/// reply itself (one level of replies). 400 on `parentId` otherwise.
+pub fn check_parent(parent: &impl ThreadComment, post_id: &str) -> ApiResult<()> {
+    if parent.post_id() != post_id || parent.deleted() {
+        return Err(ApiError::validation("parentId", "NOT_FOUND", "no such comment on this post"));
+    }
+    if parent.parent_id().is_some() {
+        return Err(ApiError::validation("parentId", "TOO_DEEP", "replies go one level deep"));
+    }
+    Ok(())
+}
+
+/// Someone a new comment concerns besides its author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concerned {
+    /// The post's author: blocked people do not see the post (a block answers 404).
+    PostAuthor,
+    /// The author of the comment replied to (a block answers 403).
+    ParentAuthor,
+    /// Someone the comment names (a block answers 403).
+    Mentioned,
+}
+
+/// The people a new comment by `me` concerns, each once and never `me`, in this order: the
+/// post's author, the replied-to author, the mentioned. The domain checks each for a block in
+/// the comment's transaction and tells each of it.
+pub fn concerned<'a>(
+    me: &str,
+    post_author: &'a str,
+    parent_author: Option<&'a str>,
+    mentioned: Option<&'a str>,
+) -> Vec<(Concerned, &'a str)> {
+    let mut out: Vec<(Concerned, &'a str)> = Vec::new();
+    for (who, id) in [
+        (Concerned::PostAuthor, Some(post_author)),
+        (Concerned::ParentAuthor, parent_author),
+        (Concerned::Mentioned, mentioned),
+    ] {
+        if let Some(id) = id.filter(|id| *id != me && !out.iter().any(|(_, o)| o == id)) {
+            out.push((who, id));
+        }
+    }
+    out
+}
+
+/// The writes that add `comment` (with its `pointer`) to a thread: the post's `commentCount`
+/// moves in the same transaction under `post_condition` (`attribute_exists(PK)` and whatever
+/// else the domain requires, its values in `post_values`), and a reply's parent counts it.
+pub fn add(
+    comment: Write,
+    pointer: Write,
+    post: Key,
+    post_condition: (&str, &[(&str, crate::table::AttrValue)]),
+    parent: Option<Key>,
+    post_gone: ApiError,
+    comment_gone: ApiError,
+) -> Vec<Write> {
+    let mut count = Write::update(post, "ADD commentCount :one").value(":one", n(1));
+    for (name, value) in post_condition.1 {
+        count = count.value(name, value.clone());
+    }
+    let mut writes = vec![comment, pointer, count.when(post_condition.0, post_gone)];
+    if let Some(parent) = parent {
+        writes.push(Write::update(parent, "ADD replyCount :one").value(":one", n(1)).if_present(comment_gone));
+    }
+    writes
+}
+
+/// The write that edits a comment's text (not a deleted one: `comment_gone`).
+pub fn edit(comment: Key, content: &str, now: chrono::DateTime<chrono::Utc>, comment_gone: ApiError) -> Write {
+    Write::update(comment, "SET content = :c, updatedAt = :u")
+        .value(":c", s(content.trim()))
+        .value(":u", crate::table::time(now))
+        .value(":no", b(false))
+        .when("deleted = :no", comment_gone)
 }
 
 /// Where a comment and what counts it live.
@@ -72,5 +161,23 @@ pub async fn remove_comment(
         Ok(()) => Ok(()),
         Err(e) if e.is(&ThreadError::HasReplies) => ctx.table.transact(with_extra(soft_delete())?).await,
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comment_concerns_each_other_person_once() {
+        assert_eq!(concerned("me", "me", None, None), vec![]);
+        assert_eq!(
+            concerned("me", "a", Some("a"), Some("b")),
+            vec![(Concerned::PostAuthor, "a"), (Concerned::Mentioned, "b")]
+        );
+        assert_eq!(
+            concerned("me", "a", Some("c"), Some("me")),
+            vec![(Concerned::PostAuthor, "a"), (Concerned::ParentAuthor, "c")]
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! post's `commentCount` moves in the same transaction as the comment. A deleted comment with
 //! replies stays, blanked, above them.
 
+use shared::threads::Concerned;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
-use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
+use shared::table::{Entity, Key, Page, Query, Write, b};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use social_contract::{RelationError, not_blocked_checks};
@@ -98,6 +99,24 @@ pub struct CommunityComment {
     pub reply_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl shared::threads::ThreadComment for CommunityComment {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn post_id(&self) -> &str {
+        &self.post_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        self.parent_id.as_deref()
+    }
+    fn author_id(&self) -> &str {
+        &self.author_id
+    }
+    fn deleted(&self) -> bool {
+        self.deleted
+    }
 }
 
 impl Entity for CommunityComment {
@@ -219,12 +238,7 @@ pub async fn create(
     let parent = match &body.parent_id {
         Some(pid) => {
             let (_, parent) = find(&ctx, pid).await?;
-            if parent.post_id != post.id || parent.deleted {
-                return Err(ApiError::validation("parentId", "NOT_FOUND", "no such comment on this post"));
-            }
-            if parent.parent_id.is_some() {
-                return Err(ApiError::validation("parentId", "TOO_DEEP", "replies go one level deep"));
-            }
+            shared::threads::check_parent(&parent, &post.id)?;
             Some(parent)
         }
         None => None,
@@ -250,35 +264,31 @@ pub async fn create(
     // No comment across a block, checked in the comment's own transaction: the post is hidden
     // (404) from anyone its author blocks or is blocked by; a replied-to author refuses it (403).
     let mut writes = Vec::new();
-    if post.author_id != me {
-        writes.extend(not_blocked_checks(&me, &post.author_id, CommunityError::PostNotFound));
+    let concerned =
+        shared::threads::concerned(&me, &post.author_id, parent.as_ref().map(|p| p.author_id.as_str()), None);
+    for (who, other) in &concerned {
+        writes.extend(match who {
+            Concerned::PostAuthor => not_blocked_checks(&me, other, CommunityError::PostNotFound),
+            _ => not_blocked_checks(&me, other, RelationError::Blocked),
+        });
     }
-    if let Some(p) = &parent
-        && p.author_id != me
-        && p.author_id != post.author_id
-    {
-        writes.extend(not_blocked_checks(&me, &p.author_id, RelationError::Blocked));
-    }
-    writes.extend([
+    writes.extend(shared::threads::add(
         Write::put(&comment)?,
         Write::put(&pointer)?,
-        Write::update(keys::post_key(&post.id), "ADD commentCount :one")
-            .value(":one", n(1))
-            .value(":no", b(false))
-            .when("attribute_exists(PK) AND deleted = :no", crate::posts::not_found()),
-    ]);
-    if let Some(p) = &parent {
-        writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
-    }
+        keys::post_key(&post.id),
+        ("attribute_exists(PK) AND deleted = :no", &[(":no", b(false))]),
+        parent.as_ref().map(|p| p.key()),
+        crate::posts::not_found(),
+        not_found(),
+    ));
     // The post's author, and the parent's author for a reply — never oneself (the outbox drops
     // those), and nobody blocked by the post's author.
     let excerpt: String = comment.content.chars().take(40).collect();
-    let mut recipients = vec![post.author_id.clone()];
-    if let Some(p) = &parent
-        && p.author_id != post.author_id
-        && !social_contract::blocked_between(&ctx, &post.author_id, &p.author_id).await?
-    {
-        recipients.push(p.author_id.clone());
+    let mut recipients = Vec::new();
+    for (who, other) in concerned {
+        if who == Concerned::PostAuthor || !social_contract::blocked_between(&ctx, &post.author_id, other).await? {
+            recipients.push(other.to_string());
+        }
     }
     let events = recipients
         .into_iter()
@@ -329,11 +339,7 @@ pub async fn update(
     Json(body): Json<CommunityCommentPatch>,
 ) -> ApiResult<Okay<CommunityCommentView>> {
     let (_, comment) = load_own(&ctx, &caller.user_id, &id).await?;
-    let w = Write::update(comment.key(), "SET content = :c, updatedAt = :u")
-        .value(":c", s(body.content.trim()))
-        .value(":u", shared::table::time(ctx.now()))
-        .value(":no", b(false))
-        .when("deleted = :no", not_found());
+    let w = shared::threads::edit(comment.key(), &body.content, ctx.now(), not_found());
     let fresh = ctx.table.write_returning(w).await?.ok_or_else(not_found)?;
     Ok(Okay(views(&ctx, vec![CommunityComment::from_item(fresh)?]).await?.remove(0)))
 }

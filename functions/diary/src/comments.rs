@@ -1,6 +1,7 @@
 //! Comments: one level of replies, oldest first with replies under their parent; the post's
 //! comment count moves in the same transaction as the comment.
 
+use shared::threads::Concerned;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, said};
-use shared::table::{Entity, Key, Page, Query, Write, b, n, s};
+use shared::table::{Entity, Key, Page, Query, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use social_contract::{RelationError, not_blocked_checks};
@@ -153,12 +154,7 @@ pub async fn create(
     let parent = match &body.parent_id {
         Some(pid) => {
             let (_, parent) = load(&ctx, pid).await?;
-            if parent.post_id != post.id || parent.deleted {
-                return Err(ApiError::validation("parentId", "NOT_FOUND", "no such comment on this post"));
-            }
-            if parent.parent_id.is_some() {
-                return Err(ApiError::validation("parentId", "TOO_DEEP", "replies go one level deep"));
-            }
+            shared::threads::check_parent(&parent, &post.id)?;
             Some(parent)
         }
         None => None,
@@ -191,29 +187,24 @@ pub async fn create(
     // (404) from anyone its author blocks or is blocked by; the replied-to and the mentioned
     // user refuse it (403). Each other user once: a transaction touches an item once.
     let mut writes = Vec::new();
-    let mut checked = vec![me.as_str()];
     let parent_author = parent.as_ref().map(|p| p.author_id.as_str());
-    for (other, hidden) in
-        [(Some(post.author_id.as_str()), true), (parent_author, false), (comment.mention_user_id.as_deref(), false)]
+    for (who, other) in
+        shared::threads::concerned(&me, &post.author_id, parent_author, comment.mention_user_id.as_deref())
     {
-        let Some(other) = other.filter(|o| !checked.contains(o)) else { continue };
-        checked.push(other);
-        writes.extend(if hidden {
-            not_blocked_checks(&me, other, DiaryError::PostNotFound)
-        } else {
-            not_blocked_checks(&me, other, RelationError::Blocked)
+        writes.extend(match who {
+            Concerned::PostAuthor => not_blocked_checks(&me, other, DiaryError::PostNotFound),
+            _ => not_blocked_checks(&me, other, RelationError::Blocked),
         });
     }
-    writes.extend([
+    writes.extend(shared::threads::add(
         Write::put(&comment)?,
         Write::put(&pointer)?,
-        Write::update(post_key(&post.id), "ADD commentCount :one")
-            .value(":one", n(1))
-            .if_present(crate::posts::not_found()),
-    ]);
-    if let Some(p) = &parent {
-        writes.push(Write::update(p.key(), "ADD replyCount :one").value(":one", n(1)).if_present(not_found()));
-    }
+        post_key(&post.id),
+        ("attribute_exists(PK)", &[]),
+        parent.as_ref().map(|p| p.key()),
+        crate::posts::not_found(),
+        not_found(),
+    ));
     let excerpt: String = comment.content.chars().take(40).collect();
     let event = |kind, recipient: &str| NotificationEvent {
         event_id: format!("{kind:?}:{}:{recipient}", comment.id).to_lowercase(),
@@ -275,11 +266,7 @@ pub async fn update(
     if comment.author_id != me {
         return Err(DiaryError::MayNotEditComment.into());
     }
-    let w = Write::update(comment.key(), "SET content = :c, updatedAt = :u")
-        .value(":c", s(body.content.trim()))
-        .value(":u", shared::table::time(ctx.now()))
-        .value(":no", b(false))
-        .when("deleted = :no", not_found());
+    let w = shared::threads::edit(comment.key(), &body.content, ctx.now(), not_found());
     let fresh = ctx.table.write_returning(w).await?.ok_or_else(not_found)?;
     Ok(Okay(views(&ctx, vec![Comment::from_item(fresh)?]).await?.remove(0)))
 }
