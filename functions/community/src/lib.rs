@@ -6,6 +6,7 @@
 
 pub mod comments;
 pub mod error;
+pub mod index;
 pub mod moderation;
 pub mod posts;
 pub mod search;

@@ -298,7 +298,7 @@ pub async fn create(
         .transact(vec![
             Write::put(&post)?.if_absent(ApiError::internal("post id collision")),
             Write::put_item(keys::posted_key(&post.author_id, &post.id).to_item()),
-            crate::search::index_later(&ctx, &post.id)?,
+            crate::index::index_later(&ctx, &post.id)?,
         ])
         .await?;
     Ok(Created(views(&ctx, vec![post]).await?.remove(0)))
@@ -400,7 +400,7 @@ pub async fn update(
             .value(":seen", shared::table::time(seen))
             .value(":no", b(false))
             .when("updatedAt = :seen AND deleted = :no", CommunityError::Changed),
-            crate::search::index_later(&ctx, &post.id)?,
+            crate::index::index_later(&ctx, &post.id)?,
         ])
         .await?;
     Ok(Okay(views(&ctx, vec![post]).await?.remove(0)))
@@ -428,7 +428,7 @@ pub async fn remove(ctx: &AppContext, post: &CommunityPost, extra: Vec<Write>) -
         .value(":no", b(false))
         .when("attribute_exists(PK) AND deleted = :no", not_found()),
         Write::delete(keys::posted_key(&post.author_id, &post.id)),
-        crate::search::index_later(ctx, &post.id)?,
+        crate::index::index_later(ctx, &post.id)?,
     ];
     writes.extend(extra);
     ctx.table.transact(writes).await

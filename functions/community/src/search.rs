@@ -19,11 +19,8 @@ use shared::{ApiError, ApiResult, AppContext};
 
 use crate::PKG;
 use crate::error::CommunityError;
+use crate::index::{COMMUNITY_INDEX, IndexCommunityPost};
 use crate::posts::{CommunityPost, CommunityPostView, READ, views};
-
-/// Community posts to (re)index for search, committed with each post write.
-pub const COMMUNITY_INDEX: shared::queues::Queue =
-    shared::queues::Queue { name: "community-index", visibility_timeout_secs: 60, max_receive_count: 5 };
 
 /// Community posts: the title and the opening of the content, filed together in one field (so a
 /// search follows one cursor).
@@ -60,17 +57,6 @@ pub static INDEX_WORKER: Function = Function::worker(
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);
-
-/// The message every community post write commits: index this post as it is now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IndexCommunityPost {
-    pub post_id: String,
-}
-
-pub fn index_later(ctx: &AppContext, post_id: &str) -> ApiResult<Write> {
-    shared::outbox::message(ctx, &COMMUNITY_INDEX, &IndexCommunityPost { post_id: post_id.to_string() })
-}
 
 /// Every posting of a post: the tokens of its title and of its content's opening.
 fn postings(title: &str, content: &str) -> Postings {

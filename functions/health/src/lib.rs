@@ -5,6 +5,7 @@
 pub mod activities;
 pub mod error;
 pub mod keys;
+pub mod model;
 pub mod ocr;
 pub mod owner;
 pub mod prescriptions;

@@ -29,7 +29,7 @@ use shared::{ApiError, ApiResult, AppContext};
 
 use crate::PKG;
 use crate::keys;
-use crate::schedules::{Schedule, ScheduleSubType};
+use crate::model::{Schedule, ScheduleSubType};
 use crate::seoul;
 
 /// How far ahead reminders are filed: a save files at most 14 days × 6 times, so it stays

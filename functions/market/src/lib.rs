@@ -10,6 +10,7 @@ pub mod moderation;
 pub mod payments;
 pub mod points;
 pub mod search;
+pub mod titles;
 pub mod toss;
 pub mod wishes;
 

@@ -287,7 +287,7 @@ pub async fn create(
         moderation_contract::stats::count(now, &[(moderation_contract::stats::Metric::Listings, 1)]),
     ];
     writes.extend(place(&listing)?);
-    writes.extend(crate::search::refile(&listing.id, None, Some(&listing.title)));
+    writes.extend(crate::titles::refile(&listing.id, None, Some(&listing.title)));
     ctx.table.transact(writes).await?;
     Ok(Created(hydrate(&ctx, Some(&me), vec![listing], &HashMap::new()).await?.remove(0)))
 }
@@ -366,7 +366,7 @@ pub async fn update(
     writes.extend(place(&l)?);
     // A whole new title may refile ~100 postings: those that do not fit the listing's
     // transaction follow it (a search then checks the title itself anyway).
-    let mut words = crate::search::refile(&l.id, Some(&before.title), Some(&l.title));
+    let mut words = crate::titles::refile(&l.id, Some(&before.title), Some(&l.title));
     let later = words.split_off(words.len().min(100 - writes.len()));
     writes.extend(words);
     ctx.table.transact(writes).await?;
@@ -404,7 +404,7 @@ pub async fn remove(ctx: &AppContext, mut l: Listing, extra: Vec<Write>) -> ApiR
     let mut writes = vec![gone, Write::delete(keys::selling_key(&l.seller_id, &l.id))];
     writes.extend(unplace(&l));
     writes.extend(extra);
-    let mut words = crate::search::refile(&l.id, Some(&l.title), None);
+    let mut words = crate::titles::refile(&l.id, Some(&l.title), None);
     let later = words.split_off(words.len().min(100 - writes.len()));
     writes.extend(words);
     ctx.table.transact(writes).await?;

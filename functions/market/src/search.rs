@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use shared::handler::{Okay, Params, Viewer};
 use shared::routes::{Access, Function, Method, int_param, param, respond};
-use shared::search::{PostingIndex, SearchQuery};
-use shared::table::{Key, Page, Write};
+use shared::search::SearchQuery;
+use shared::table::{Key, Page};
+
+use crate::titles::{TITLE, TITLES};
 use shared::{ApiResult, AppContext, handler};
 
 use crate::PKG;
@@ -31,19 +33,6 @@ pub static SEARCH: Function =
             "A page of listings (a page may hold fewer than `limit`; follow nextCursor).",
             Some(shared::routes::page::<ListingView>),
         )]);
-
-/// Listing titles: short, so every bigram is filed, in the listing's own transaction.
-pub const TITLES: PostingIndex =
-    PostingIndex { partition: keys::title_posting_partition, entity_type: "MarketTitleWord", max_tokens_per_text: 200 };
-
-/// The only field of the index.
-const TITLE: char = 'T';
-
-/// The writes that bring a listing's postings from `old` title to `new` (either may be absent).
-pub fn refile(listing: &str, old: Option<&str>, new: Option<&str>) -> Vec<Write> {
-    let postings = |title: Option<&str>| title.map(|t| TITLES.text(TITLE, t)).unwrap_or_default();
-    TITLES.refile(listing, &postings(old), &postings(new), &[])
-}
 
 pub async fn search(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<ListingView>>> {
     let query = SearchQuery::parse(params.get("q"))?;

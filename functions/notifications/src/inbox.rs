@@ -292,7 +292,7 @@ pub async fn delete_all(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<
 
 pub async fn get_settings(ctx: Arc<AppContext>, caller: Caller) -> ApiResult<Okay<Settings>> {
     let me = caller.user_id.clone();
-    Ok(Okay(crate::worker::load_settings(&ctx, &me).await?))
+    Ok(Okay(crate::model::load_settings(&ctx, &me).await?))
 }
 
 pub async fn put_settings(

@@ -121,3 +121,14 @@ impl Default for Settings {
         Settings::from_parts(Switches::all(true), Switches::all(false))
     }
 }
+
+/// A user's notification settings (the defaults until they change any).
+pub async fn load_settings(ctx: &shared::AppContext, user: &str) -> Result<Settings, shared::ApiError> {
+    ctx.table.get_item(&settings_key(user)).await?.map(settings_of_item).unwrap_or_else(|| Ok(Settings::default()))
+}
+
+/// Settings as stored: the request's shape plus the item's keys.
+pub fn settings_of_item(mut item: shared::table::Item) -> Result<Settings, shared::ApiError> {
+    item.retain(|k, _| ![shared::table::PK, shared::table::SK, shared::table::ENTITY_TYPE].contains(&k.as_str()));
+    Ok(serde_dynamo::from_item(item)?)
+}

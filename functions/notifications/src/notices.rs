@@ -109,7 +109,7 @@ async fn settings_of(ctx: &AppContext, users: &[String]) -> ApiResult<HashMap<St
     let mut out = HashMap::new();
     for (user, item) in users.iter().zip(ctx.table.batch_get_items(&keys).await?) {
         if let Some(item) = item {
-            out.insert(user.clone(), crate::worker::settings_of_item(item)?);
+            out.insert(user.clone(), crate::model::settings_of_item(item)?);
         }
     }
     Ok(out)

@@ -10,10 +10,10 @@ use shared::mail::Email;
 use shared::routes::{Function, Permission, Worker};
 use shared::table::{Write, n, s};
 use shared::worker::MessageError;
-use shared::{ApiError, AppContext, queues};
+use shared::{AppContext, queues};
 
 use crate::error::NotificationError;
-use crate::model::{Actor, Notification, Settings, counter_key, settings_key};
+use crate::model::{Actor, Notification, counter_key};
 
 pub static NOTIFICATION_WORKER: Function = Function::worker(
     "notifications-worker",
@@ -71,16 +71,6 @@ const SEEN_SECS: i64 = 7 * 24 * 3600;
 /// A like or a follow by the same person of the same thing notifies once in this window.
 const REPEAT_WINDOW_SECS: i64 = 3600;
 
-pub async fn load_settings(ctx: &AppContext, user: &str) -> Result<Settings, ApiError> {
-    ctx.table.get_item(&settings_key(user)).await?.map(settings_of_item).unwrap_or_else(|| Ok(Settings::default()))
-}
-
-/// Settings as stored: the request's shape plus the item's keys.
-pub fn settings_of_item(mut item: shared::table::Item) -> Result<Settings, ApiError> {
-    item.retain(|k, _| ![shared::table::PK, shared::table::SK, shared::table::ENTITY_TYPE].contains(&k.as_str()));
-    Ok(serde_dynamo::from_item(item)?)
-}
-
 fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (String, String) {
     let ex = excerpt.unwrap_or_default();
     match kind {
@@ -125,7 +115,7 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
     if social_contract::blocked_between(&ctx, &event.actor_id, &event.recipient_id).await? {
         return Ok(());
     }
-    let settings = load_settings(&ctx, &event.recipient_id).await?;
+    let settings = crate::model::load_settings(&ctx, &event.recipient_id).await?;
     if !settings.app().allows(event.kind) {
         return Ok(());
     }
