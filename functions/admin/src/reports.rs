@@ -21,7 +21,7 @@ use serde_json::json;
 use shared::handler::{Caller, Json, Okay, Params, Path, RequestId};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, int_param, param};
-use shared::table::{Page, Write};
+use shared::table::{Entity, Key, Page, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
@@ -276,9 +276,16 @@ pub async fn decide(
         }
     }
 
-    // Every other open report on the same target closes with it.
+    // Every other open report on the same target closes with it. The target's reports come
+    // from an index, which may not show yet that one was closed: those it lists as open are
+    // read again from the table (one batch read), so the decision does not fail on them.
     let mut others = moderation_contract::reports::reports_on(&ctx, report.target_type, &report.target_id).await?;
     others.retain(|r| r.id != report.id && r.status == ReportStatus::Open);
+    if !others.is_empty() {
+        let keys: Vec<Key> = others.iter().map(|r| Key::new(r.pk(), r.sk())).collect();
+        others = ctx.table.batch_get::<Report>(&keys).await?.into_iter().flatten().collect();
+        others.retain(|r| r.status == ReportStatus::Open);
+    }
     let later = others.split_off(others.len().min(FIRST_BATCH));
     let closed = 1 + others.len() + later.len();
     let (_, audit) = record(

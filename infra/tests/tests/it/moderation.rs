@@ -245,3 +245,35 @@ async fn moderators_remove_content_directly_and_the_author_is_told() {
     assert_eq!(audit.body["items"][0]["before"]["snapshot"]["text"], "산책\n광고 글");
     t.stop().await;
 }
+
+/// The reports on a target are listed by an index, which lags: a decision right after another
+/// on the same target still lists the reports that one closed as open. It closes what is open
+/// in the table and succeeds.
+#[tokio::test]
+async fn a_decision_right_after_another_on_the_same_target_is_not_refused_by_the_index() {
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.index_lag = Some(std::time::Duration::from_secs(3));
+    let t = TestStack::start_with(opts).await;
+    let root = admin(&t, "root@example.com", "root").await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let dan = t.user("dan@example.com", "dan", PW).await;
+    let post = t.post("/posts", json!({"title": "산책", "content": "공원에서"}), Some(&ann.access)).await;
+    let post = post.body["id"].as_str().unwrap().to_string();
+    let by_bob = report(&t, &bob, json!({"targetType": "POST", "targetId": post, "category": "SPAM"})).await;
+    report(&t, &cat, json!({"targetType": "POST", "targetId": post, "category": "SPAM"})).await;
+    t.indexed().await;
+
+    let r = decide(&t, &root, &by_bob, json!({"result": "DENY"})).await;
+    assert_eq!((r.status, r.body["closed"].as_i64()), (200, Some(2)), "{:?}", r.body);
+    // Within the index's lag, both still look open there.
+    let by_dan = report(&t, &dan, json!({"targetType": "POST", "targetId": post, "category": "ABUSE"})).await;
+    let r = decide(&t, &root, &by_dan, json!({"result": "DENY", "note": "위반 아님"})).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("DENIED")), "{:?}", r.body);
+    assert_eq!(r.body["closed"], 1, "only the report still open: {:?}", r.body);
+    t.indexed().await;
+    let denied = t.call(Method::GET, "/admin/reports?status=DENIED&targetType=POST", None, Some(&root.access)).await;
+    assert_eq!(denied.body["items"].as_array().unwrap().len(), 3, "{:?}", denied.body);
+    t.stop().await;
+}
