@@ -250,7 +250,166 @@ fn local_token_key(dir: &Path) -> Result<String, BoxError> {
     Ok(key)
 }
 
+/// The stack's servers and background loops: each is spawned with the stop signal and awaited
+/// by [`LocalStack::stop`].
+struct Tasks {
+    list: Vec<JoinHandle<()>>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Tasks {
+    fn serve(&mut self, listener: TcpListener, app: axum::Router) {
+        self.list.push(serve_axum(listener, app, self.stop.clone()));
+    }
+
+    fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.list.push(tokio::spawn(task));
+    }
+}
+
+/// Where each stand-in listens, as the functions' environment names them.
+struct Endpoints {
+    dynamodb: String,
+    s3: String,
+    media: String,
+    sqs: String,
+    ses: String,
+    comprehend: String,
+    sandbox: String,
+    /// The WebSocket API over HTTP (`@connections`).
+    websocket: String,
+}
+
+/// An AWS API stand-in as the functions reach it: behind the fault switch and the caller's
+/// policy for `service`.
+fn guarded(
+    app: axum::Router,
+    faults: &Arc<faults::Faults>,
+    iam: &Arc<iam::Iam>,
+    service: iam::Service,
+) -> axum::Router {
+    app.layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
+        .layer(axum::middleware::from_fn_with_state((iam.clone(), service), iam::guard))
+}
+
+/// The DynamoDB stand-in (in memory, or a SQLite file in the data folder) with its TTL sweep;
+/// its own URL.
+async fn start_dynamodb(opts: &StackOptions, data_dir: &Path, tasks: &mut Tasks) -> Result<String, BoxError> {
+    let db = match &opts.data_dir {
+        Some(_) => {
+            dynoxide::Database::new(data_dir.join("dynamodb.sqlite").to_str().ok_or("data folder path is not UTF-8")?)?
+        }
+        None => dynoxide::Database::memory()?,
+    };
+    let (listener, url) = bind(&opts.host, 0).await?;
+    let (served, rx) = (db.clone(), tasks.stop.clone());
+    tasks.spawn(async move {
+        if let Err(e) = dynoxide::server::serve_with_shutdown(listener, served, stopped(rx)).await {
+            tracing::error!(error = %e, "dynamodb stand-in stopped");
+        }
+    });
+    // Sweep expired items now and then, as DynamoDB's TTL does (reads filter them anyway).
+    let mut rx = tasks.stop.clone();
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(60)) => { let _ = db.sweep_ttl(); }
+                _ = rx.changed() => return,
+            }
+        }
+    });
+    Ok(url)
+}
+
+/// The queues of every domain, each with its dead-letter queue.
+fn create_queues(queues: &sqs::Queues, visibility_timeout: Option<Duration>) {
+    for q in catalog::queues() {
+        let vis = visibility_timeout.unwrap_or(Duration::from_secs(q.visibility_timeout_secs.into()));
+        queues.create(&q.dlq_name(), vis, None);
+        queues.create(q.name, vis, Some((q.dlq_name(), q.max_receive_count)));
+    }
+}
+
+/// What the providers' settings are locally: the sandboxes' credentials and URLs.
+fn sandbox_settings(sandbox: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("GOOGLE_CLIENT_ID", oauth_sandbox::GOOGLE_CLIENT_ID.to_string()),
+        ("GOOGLE_CLIENT_SECRET", oauth_sandbox::GOOGLE_CLIENT_SECRET.to_string()),
+        ("GOOGLE_TOKEN_URL", format!("{sandbox}/google/token")),
+        ("GOOGLE_USERINFO_URL", format!("{sandbox}/google/userinfo")),
+        ("KAKAO_CLIENT_ID", oauth_sandbox::KAKAO_CLIENT_ID.to_string()),
+        ("KAKAO_CLIENT_SECRET", oauth_sandbox::KAKAO_CLIENT_SECRET.to_string()),
+        ("KAKAO_TOKEN_URL", format!("{sandbox}/kakao/oauth/token")),
+        ("KAKAO_USERINFO_URL", format!("{sandbox}/kakao/v2/user/me")),
+        ("TOSS_SECRET_KEY", toss_sandbox::SECRET_KEY.to_string()),
+        ("TOSS_API_BASE", format!("{sandbox}/toss")),
+        ("CLOVA_OCR_INVOKE_URL", format!("{sandbox}/clova")),
+        ("CLOVA_OCR_SECRET", clova_sandbox::SECRET.to_string()),
+        ("INSTAGRAM_APP_ID", instagram_sandbox::APP_ID.to_string()),
+        ("INSTAGRAM_APP_SECRET", instagram_sandbox::APP_SECRET.to_string()),
+        ("INSTAGRAM_REDIRECT_URI", instagram_sandbox::REDIRECT_URI.to_string()),
+        ("INSTAGRAM_AUTHORIZE_URL", format!("{sandbox}/instagram/oauth/authorize")),
+        ("INSTAGRAM_TOKEN_URL", format!("{sandbox}/instagram/oauth/access_token")),
+        ("INSTAGRAM_GRAPH_URL", format!("{sandbox}/instagram/graph")),
+        // Shorter than the sandbox's slow answer, so that a `TIMEOUT` payment times out.
+        ("TOSS_TIMEOUT_MS", "1500".to_string()),
+    ]
+}
+
+/// The environment every function of the stack reads, as the template gives it in AWS: the
+/// stand-ins' endpoints, the local credentials, the secrets kept in the data folder, each
+/// queue's URL, the declared lists, the sandboxes' settings, then `extra` over all of them.
+fn function_env(
+    at: &Endpoints,
+    data_dir: &Path,
+    queues: &sqs::Queues,
+    extra: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, BoxError> {
+    let (cursor_secret, jwt_secret) = local_secrets(data_dir)?;
+    let mut env: BTreeMap<String, String> = [
+        ("STAGE", "local".to_string()),
+        ("AWS_REGION", REGION.into()),
+        ("TABLE_NAME", TABLE_NAME.into()),
+        ("MEDIA_BUCKET", MEDIA_BUCKET.into()),
+        ("MEDIA_BASE_URL", at.media.clone()),
+        ("WEBSOCKET_ENDPOINT", at.websocket.clone()),
+        ("MAIL_FROM", MAIL_FROM.into()),
+        ("OPS_EMAIL", OPS_EMAIL.into()),
+        ("CURSOR_SECRET", cursor_secret),
+        ("JWT_SECRET", jwt_secret),
+        ("S3_FORCE_PATH_STYLE", "true".into()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", at.dynamodb.clone()),
+        ("AWS_ENDPOINT_URL_S3", at.s3.clone()),
+        ("AWS_ENDPOINT_URL_SQS", at.sqs.clone()),
+        ("AWS_ENDPOINT_URL_SES", at.ses.clone()),
+        ("AWS_ENDPOINT_URL_COMPREHEND", at.comprehend.clone()),
+        ("INSTAGRAM_TOKEN_KEY", local_token_key(data_dir)?),
+        ("LOCAL_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+        ("LOCAL_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
+    ]
+    .into_iter()
+    .chain(sandbox_settings(&at.sandbox))
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let all_queues = catalog::queues();
+    for q in &all_queues {
+        env.insert(q.url_var(), queues.url_of(q.name));
+        env.insert(q.dlq_url_var(), queues.url_of(&q.dlq_name()));
+    }
+    env.insert(shared::queues::QUEUES_ENV.into(), shared::routes::encode_queue_names(&all_queues));
+    env.insert(shared::media::PURPOSES_ENV.into(), shared::media::encode_purposes(&catalog::upload_purposes()));
+    env.insert(
+        shared::events::SUBSCRIBERS_ENV.into(),
+        shared::events::encode_subscriptions(&shared::routes::subscriptions(catalog::functions())),
+    );
+    env.extend(extra.clone());
+    Ok(env)
+}
+
 impl LocalStack {
+    /// Starts the stand-ins, then (with `run_functions`) the functions' triggers and the APIs.
     pub async fn start(opts: StackOptions) -> Result<Self, BoxError> {
         let (temp, data_dir) = match &opts.data_dir {
             Some(d) => (None, d.clone()),
@@ -262,39 +421,9 @@ impl LocalStack {
         };
         std::fs::create_dir_all(&data_dir)?;
         let (stop, stop_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
+        let mut tasks = Tasks { list: Vec::new(), stop: stop_rx };
 
-        // DynamoDB
-        let db = match &opts.data_dir {
-            Some(_) => dynoxide::Database::new(
-                data_dir.join("dynamodb.sqlite").to_str().ok_or("data folder path is not UTF-8")?,
-            )?,
-            None => dynoxide::Database::memory()?,
-        };
-        let (listener, dynamodb_direct_url) = bind(&opts.host, 0).await?;
-        {
-            let rx = stop_rx.clone();
-            let db = db.clone();
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = dynoxide::server::serve_with_shutdown(listener, db, stopped(rx)).await {
-                    tracing::error!(error = %e, "dynamodb stand-in stopped");
-                }
-            }));
-        }
-        // Sweep expired items now and then, as DynamoDB's TTL does (reads filter them anyway).
-        {
-            let mut rx = stop_rx.clone();
-            let db = db.clone();
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(60)) => { let _ = db.sweep_ttl(); }
-                        _ = rx.changed() => return,
-                    }
-                }
-            }));
-        }
-        drop(db);
+        let dynamodb_direct_url = start_dynamodb(&opts, &data_dir, &mut tasks).await?;
         // Each function's policy, as the template gives it, checked by every stand-in.
         let iam = iam::Iam::new(
             opts.iam,
@@ -306,156 +435,64 @@ impl LocalStack {
         )?;
         // The endpoint the functions call: the fault switch's proxy in front of the stand-in.
         let faults = Arc::new(faults::Faults::new(TABLE_NAME, dynamodb_direct_url.clone()));
-        {
-            let (view, rx) = (faults.index_view.clone(), stop_rx.clone());
-            tasks.push(tokio::spawn(async move { view.run(rx).await }));
-        }
+        let (view, rx) = (faults.index_view.clone(), tasks.stop.clone());
+        tasks.spawn(async move { view.run(rx).await });
         let (listener, dynamodb_url) = bind(&opts.host, opts.dynamodb_port).await?;
-        tasks.push(serve_axum(
-            listener,
-            faults::dynamodb_proxy(faults.clone(), iam.clone(), dynamodb_direct_url.clone()),
-            stop_rx.clone(),
-        ));
+        tasks.serve(listener, faults::dynamodb_proxy(faults.clone(), iam.clone(), dynamodb_direct_url.clone()));
 
-        // S3
+        // S3, and the media CDN in front of the bucket.
         let media_root = data_dir.join("s3");
         std::fs::create_dir_all(media_root.join(MEDIA_BUCKET))?;
         let (listener, s3_url) = bind(&opts.host, opts.s3_port).await?;
-        tasks.push(tokio::spawn(serve_s3(
-            listener,
-            media_root,
-            cors::Cors::from_config_and_env(),
-            iam.clone(),
-            stop_rx.clone(),
-        )));
+        tasks.spawn(serve_s3(listener, media_root, cors::Cors::from_config_and_env(), iam.clone(), tasks.stop.clone()));
         let (listener, media_url) = bind(&opts.host, opts.media_port).await?;
-        tasks.push(serve_axum(listener, media_cdn::router(s3_url.clone()), stop_rx.clone()));
+        tasks.serve(listener, media_cdn::router(s3_url.clone()));
 
-        // SQS
         let queues = sqs::Queues::new(REGION);
         let (listener, sqs_url) = bind(&opts.host, opts.sqs_port).await?;
         queues.set_base_url(&sqs_url);
-        for q in catalog::queues() {
-            let vis = opts.visibility_timeout.unwrap_or(Duration::from_secs(q.visibility_timeout_secs.into()));
-            queues.create(&q.dlq_name(), vis, None);
-            queues.create(q.name, vis, Some((q.dlq_name(), q.max_receive_count)));
-        }
-        tasks.push(serve_axum(
-            listener,
-            axum::Router::new()
-                .fallback(axum::routing::post(sqs::endpoint))
-                .with_state(queues.clone())
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
-                .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Sqs), iam::guard)),
-            stop_rx.clone(),
-        ));
+        create_queues(&queues, opts.visibility_timeout);
+        let sqs = axum::Router::new().fallback(axum::routing::post(sqs::endpoint)).with_state(queues.clone());
+        tasks.serve(listener, guarded(sqs, &faults, &iam, iam::Service::Sqs));
 
-        // SES
         let mailbox = ses::Mailbox::open(Some(data_dir.join("mail")), vec![MAIL_FROM.to_string()])?;
         let (listener, ses_url) = bind(&opts.host, opts.ses_port).await?;
-        tasks.push(serve_axum(
-            listener,
-            axum::Router::new()
-                .fallback(axum::routing::post(ses::endpoint))
-                .with_state(mailbox.clone())
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
-                .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Ses), iam::guard)),
-            stop_rx.clone(),
-        ));
+        let ses = axum::Router::new().fallback(axum::routing::post(ses::endpoint)).with_state(mailbox.clone());
+        tasks.serve(listener, guarded(ses, &faults, &iam, iam::Service::Ses));
 
-        // Comprehend
         let comprehend = Arc::new(comprehend::Comprehend::default());
         let (listener, comprehend_url) = bind(&opts.host, opts.comprehend_port).await?;
-        tasks.push(serve_axum(
-            listener,
-            axum::Router::new()
-                .fallback(axum::routing::post(comprehend::endpoint))
-                .with_state(comprehend.clone())
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard))
-                .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Comprehend), iam::guard)),
-            stop_rx.clone(),
-        ));
+        let api =
+            axum::Router::new().fallback(axum::routing::post(comprehend::endpoint)).with_state(comprehend.clone());
+        tasks.serve(listener, guarded(api, &faults, &iam, iam::Service::Comprehend));
 
-        // The providers' sandboxes (OAuth, payments, OCR, Instagram)
+        // The providers' sandboxes (OAuth, payments, OCR, Instagram).
         let toss = Arc::new(toss_sandbox::Toss::default());
         let instagram = instagram_sandbox::Instagram::new(opts.clock.clone());
         let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
-        tasks.push(serve_axum(
-            listener,
-            oauth_sandbox::router()
-                .merge(toss_sandbox::router(toss.clone()))
-                .merge(clova_sandbox::router())
-                .merge(instagram_sandbox::router(instagram.clone()))
-                .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
-                .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard)),
-            stop_rx.clone(),
-        ));
+        let sandboxes = oauth_sandbox::router()
+            .merge(toss_sandbox::router(toss.clone()))
+            .merge(clova_sandbox::router())
+            .merge(instagram_sandbox::router(instagram.clone()))
+            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+            .layer(axum::middleware::from_fn_with_state(faults.clone(), faults::guard));
+        tasks.serve(listener, sandboxes);
 
         // The WebSocket API's port is known before the functions' environment, which names it.
         let (websocket_listener, websocket_http) = bind(&opts.host, opts.websocket_port).await?;
 
         // The functions' environment, and their context built from it exactly as in Lambda.
-        let (cursor_secret, jwt_secret) = local_secrets(&data_dir)?;
-        let instagram_token_key = local_token_key(&data_dir)?;
-        let mut env = BTreeMap::from([
-            ("STAGE".to_string(), "local".to_string()),
-            ("AWS_REGION".into(), REGION.into()),
-            ("TABLE_NAME".into(), TABLE_NAME.into()),
-            ("MEDIA_BUCKET".into(), MEDIA_BUCKET.into()),
-            ("MEDIA_BASE_URL".into(), media_url.clone()),
-            ("WEBSOCKET_ENDPOINT".into(), websocket_http.clone()),
-            ("MAIL_FROM".into(), MAIL_FROM.into()),
-            ("OPS_EMAIL".into(), OPS_EMAIL.into()),
-            ("CURSOR_SECRET".into(), cursor_secret),
-            ("JWT_SECRET".into(), jwt_secret),
-            ("S3_FORCE_PATH_STYLE".into(), "true".into()),
-            ("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamodb_url.clone()),
-            ("AWS_ENDPOINT_URL_S3".into(), s3_url.clone()),
-            ("AWS_ENDPOINT_URL_SQS".into(), sqs_url.clone()),
-            ("AWS_ENDPOINT_URL_SES".into(), ses_url.clone()),
-            ("AWS_ENDPOINT_URL_COMPREHEND".into(), comprehend_url.clone()),
-            ("INSTAGRAM_TOKEN_KEY".into(), instagram_token_key),
-            ("LOCAL_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
-            ("LOCAL_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into()),
-            ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY_ID.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_ACCESS_KEY.into()),
-        ]);
-        let all_queues = catalog::queues();
-        for q in &all_queues {
-            env.insert(q.url_var(), queues.url_of(q.name));
-            env.insert(q.dlq_url_var(), queues.url_of(&q.dlq_name()));
-        }
-        env.insert(shared::queues::QUEUES_ENV.into(), shared::routes::encode_queue_names(&all_queues));
-        env.insert(shared::media::PURPOSES_ENV.into(), shared::media::encode_purposes(&catalog::upload_purposes()));
-        for (k, v) in [
-            ("GOOGLE_CLIENT_ID", oauth_sandbox::GOOGLE_CLIENT_ID.to_string()),
-            ("GOOGLE_CLIENT_SECRET", oauth_sandbox::GOOGLE_CLIENT_SECRET.to_string()),
-            ("GOOGLE_TOKEN_URL", format!("{sandbox_url}/google/token")),
-            ("GOOGLE_USERINFO_URL", format!("{sandbox_url}/google/userinfo")),
-            ("KAKAO_CLIENT_ID", oauth_sandbox::KAKAO_CLIENT_ID.to_string()),
-            ("KAKAO_CLIENT_SECRET", oauth_sandbox::KAKAO_CLIENT_SECRET.to_string()),
-            ("KAKAO_TOKEN_URL", format!("{sandbox_url}/kakao/oauth/token")),
-            ("KAKAO_USERINFO_URL", format!("{sandbox_url}/kakao/v2/user/me")),
-            ("TOSS_SECRET_KEY", toss_sandbox::SECRET_KEY.to_string()),
-            ("TOSS_API_BASE", format!("{sandbox_url}/toss")),
-            ("CLOVA_OCR_INVOKE_URL", format!("{sandbox_url}/clova")),
-            ("CLOVA_OCR_SECRET", clova_sandbox::SECRET.to_string()),
-            ("INSTAGRAM_APP_ID", instagram_sandbox::APP_ID.to_string()),
-            ("INSTAGRAM_APP_SECRET", instagram_sandbox::APP_SECRET.to_string()),
-            ("INSTAGRAM_REDIRECT_URI", instagram_sandbox::REDIRECT_URI.to_string()),
-            ("INSTAGRAM_AUTHORIZE_URL", format!("{sandbox_url}/instagram/oauth/authorize")),
-            ("INSTAGRAM_TOKEN_URL", format!("{sandbox_url}/instagram/oauth/access_token")),
-            ("INSTAGRAM_GRAPH_URL", format!("{sandbox_url}/instagram/graph")),
-            // Shorter than the sandbox's slow answer, so that a `TIMEOUT` payment times out.
-            ("TOSS_TIMEOUT_MS", "1500".to_string()),
-        ] {
-            env.insert(k.to_string(), v);
-        }
-        env.insert(
-            shared::events::SUBSCRIBERS_ENV.into(),
-            shared::events::encode_subscriptions(&shared::routes::subscriptions(catalog::functions())),
-        );
-        env.extend(opts.env.clone());
+        let endpoints = Endpoints {
+            dynamodb: dynamodb_url.clone(),
+            s3: s3_url.clone(),
+            media: media_url.clone(),
+            sqs: sqs_url.clone(),
+            ses: ses_url.clone(),
+            comprehend: comprehend_url.clone(),
+            sandbox: sandbox_url.clone(),
+            websocket: websocket_http.clone(),
+        };
+        let env = function_env(&endpoints, &data_dir, &queues, &opts.env)?;
         let config = {
             let env = env.clone();
             Config::from_lookup(move |k| env.get(k).cloned())?
@@ -482,109 +519,118 @@ impl LocalStack {
             comprehend,
             instagram,
             sandbox_url,
-            faults: faults.clone(),
-            iam: iam.clone(),
-            contexts: contexts.clone(),
-            toss: toss.clone(),
+            faults,
+            iam,
+            contexts,
+            toss,
             websocket_url: websocket_http.replacen("http://", "ws://", 1),
             websocket: None,
             data_dir,
             env,
-            ctx: ctx.clone(),
-            queues: queues.clone(),
-            mailbox: mailbox.clone(),
+            ctx,
+            queues,
+            mailbox,
             streams: Arc::new(streams::StreamMapping::default()),
             stop,
-            tasks,
+            tasks: Vec::new(),
             _temp: temp,
         };
+        stack.start_websocket_api(&opts, websocket_listener, &websocket_http, &mut tasks);
+        if opts.run_functions {
+            stack.start_triggers(&opts, &mut tasks);
+            stack.start_http_api(&opts, &mut tasks).await?;
+        }
+        stack.tasks = tasks.list;
+        Ok(stack)
+    }
 
-        // The WebSocket API (with no routes in services-only mode: the functions run elsewhere,
-        // `@connections` still answers).
+    /// The WebSocket API (with no routes in services-only mode: the functions run elsewhere,
+    /// `@connections` still answers).
+    fn start_websocket_api(&mut self, opts: &StackOptions, listener: TcpListener, http: &str, tasks: &mut Tasks) {
         let ws = websocket::WebSocketApi::new(
             if opts.run_functions { catalog::websocket_routes() } else { Vec::new() },
-            contexts.clone(),
+            self.contexts.clone(),
             opts.websocket_limits,
         );
-        ws.set_domain(websocket_http.trim_start_matches("http://"));
-        stack.websocket = Some(ws.clone());
+        ws.set_domain(http.trim_start_matches("http://"));
+        self.websocket = Some(ws.clone());
         let app = websocket::router(ws)
-            .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Connections), iam::guard))
+            .layer(axum::middleware::from_fn_with_state((self.iam.clone(), iam::Service::Connections), iam::guard))
             .into_make_service_with_connect_info::<SocketAddr>();
-        let rx = stop_rx.clone();
-        stack.tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(websocket_listener, app).with_graceful_shutdown(stopped(rx)).await {
+        let rx = tasks.stop.clone();
+        tasks.spawn(async move {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped(rx)).await {
                 tracing::error!(error = %e, "websocket api stopped");
             }
-        }));
-        if opts.run_functions {
-            // Event source mappings.
-            for w in catalog::workers() {
-                stack.tasks.push(tokio::spawn(sqs::run_event_source(
-                    queues.clone(),
-                    w,
-                    contexts.of_trigger(w),
-                    stop_rx.clone(),
-                )));
-            }
-            for consumer in catalog::streams() {
-                stack.tasks.push(tokio::spawn(streams::run(
-                    stack.streams.clone(),
-                    stack.dynamodb_direct_url.clone(),
-                    TABLE_NAME,
-                    consumer,
-                    contexts.of_trigger(consumer),
-                    queues.clone(),
-                    stack.data_dir.join(format!("stream-{}.checkpoint", consumer.name)),
-                    stop_rx.clone(),
-                )));
-            }
-            // Schedules.
-            if opts.run_schedules {
-                for job in catalog::jobs() {
-                    let (ctx, mut rx) = (contexts.of_trigger(job), stop_rx.clone());
-                    stack.tasks.push(tokio::spawn(async move {
-                        let mut every = tokio::time::interval(Duration::from_secs(job.local_every_secs));
-                        every.tick().await;
-                        loop {
-                            tokio::select! {
-                                _ = every.tick() => { let _ = shared::runtime::run_job_once(job, ctx.clone()).await; }
-                                _ = rx.changed() => return,
-                            }
-                        }
-                    }));
-                }
-            }
-            // The HTTP API.
-            let routes = gateway::route_table(&catalog::routes()).map_err(|e| format!("the route table: {e}"))?;
-            let gw = Arc::new(gateway::Gateway {
-                routes,
-                jobs: catalog::jobs(),
-                contexts: contexts.clone(),
-                mailbox,
-                queues,
-                cors: cors::Cors::from_config_and_env(),
-                faults: faults.clone(),
-                iam: iam.clone(),
-                toss: toss.clone(),
-                openapi: catalog::openapi_json(),
-                mailbox_open: opts
-                    .host
-                    .parse::<std::net::IpAddr>()
-                    .map(|ip| ip.is_loopback())
-                    .unwrap_or(opts.host == "localhost"),
-            });
-            let (listener, http_url) = bind(&opts.host, opts.http_port).await?;
-            stack.http_url = http_url;
-            let app = gateway::router(gw).into_make_service_with_connect_info::<SocketAddr>();
-            let rx = stop_rx.clone();
-            stack.tasks.push(tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped(rx)).await {
-                    tracing::error!(error = %e, "gateway stopped");
-                }
-            }));
+        });
+    }
+
+    /// What starts the functions besides requests: the queues' and the table stream's event
+    /// source mappings, and (with `run_schedules`) the schedules' timers.
+    fn start_triggers(&self, opts: &StackOptions, tasks: &mut Tasks) {
+        for w in catalog::workers() {
+            tasks.spawn(sqs::run_event_source(self.queues.clone(), w, self.contexts.of_trigger(w), tasks.stop.clone()));
         }
-        Ok(stack)
+        for consumer in catalog::streams() {
+            tasks.spawn(streams::run(
+                self.streams.clone(),
+                self.dynamodb_direct_url.clone(),
+                TABLE_NAME,
+                consumer,
+                self.contexts.of_trigger(consumer),
+                self.queues.clone(),
+                self.data_dir.join(format!("stream-{}.checkpoint", consumer.name)),
+                tasks.stop.clone(),
+            ));
+        }
+        if !opts.run_schedules {
+            return;
+        }
+        for job in catalog::jobs() {
+            let (ctx, mut rx) = (self.contexts.of_trigger(job), tasks.stop.clone());
+            tasks.spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(job.local_every_secs));
+                every.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => { let _ = shared::runtime::run_job_once(job, ctx.clone()).await; }
+                        _ = rx.changed() => return,
+                    }
+                }
+            });
+        }
+    }
+
+    /// The HTTP API: API Gateway's routes to each function, and the `/_local` pages.
+    async fn start_http_api(&mut self, opts: &StackOptions, tasks: &mut Tasks) -> Result<(), BoxError> {
+        let routes = gateway::route_table(&catalog::routes()).map_err(|e| format!("the route table: {e}"))?;
+        let gw = Arc::new(gateway::Gateway {
+            routes,
+            jobs: catalog::jobs(),
+            contexts: self.contexts.clone(),
+            mailbox: self.mailbox.clone(),
+            queues: self.queues.clone(),
+            cors: cors::Cors::from_config_and_env(),
+            faults: self.faults.clone(),
+            iam: self.iam.clone(),
+            toss: self.toss.clone(),
+            openapi: catalog::openapi_json(),
+            mailbox_open: opts
+                .host
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(opts.host == "localhost"),
+        });
+        let (listener, http_url) = bind(&opts.host, opts.http_port).await?;
+        self.http_url = http_url;
+        let app = gateway::router(gw).into_make_service_with_connect_info::<SocketAddr>();
+        let rx = tasks.stop.clone();
+        tasks.spawn(async move {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped(rx)).await {
+                tracing::error!(error = %e, "gateway stopped");
+            }
+        });
+        Ok(())
     }
 
     /// The environment file for `cargo lambda watch --env-file`.
