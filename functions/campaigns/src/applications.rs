@@ -23,8 +23,8 @@ use utoipa::ToSchema;
 
 use crate::ads::{Ad, AdStatus};
 use crate::error::CampaignError;
+use crate::model::Review;
 use crate::petstars::{PetStarStatus, own_pet};
-use crate::reviews::Review;
 use crate::{PKG, keys, today};
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod keys;
 pub mod lifecycle;
+pub mod model;
 pub mod petstars;
 pub mod portfolio;
 pub mod rank;

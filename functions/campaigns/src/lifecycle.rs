@@ -24,7 +24,7 @@ use shared::{ApiResult, AppContext};
 use crate::ads::{Ad, AdStatus};
 use crate::applications::{Application, ApplicationStatus, AppliedClaim};
 use crate::error::CampaignError;
-use crate::reviews::{Review, ReviewStatus};
+use crate::model::{Review, ReviewStatus};
 use crate::{PKG, keys, today};
 
 pub static JOB: Function = Function::job(

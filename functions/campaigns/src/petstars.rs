@@ -18,7 +18,7 @@ use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::error::CampaignError;
-use crate::portfolio::{History, Portfolio};
+use crate::model::{History, Portfolio};
 use crate::rank::Document;
 use crate::{PKG, keys};
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::NaiveDate;
+use serde::Deserialize;
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Path};
 use shared::routes::{Access, Function, Method, Permission, said};
@@ -14,6 +14,7 @@ use shared::{ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::error::CampaignError;
+use crate::model::{History, Portfolio};
 use crate::petstars::{own_pet, pages, refresh_document};
 use crate::{PKG, keys};
 
@@ -105,61 +106,6 @@ pub static HISTORY_DELETE: Function = Function::http(
 .doc("petstars", "Remove an activity history of my pet")
 .responses(&[said(204, "Removed.")])
 .errors(&[403, 404]);
-
-/// A pet's portfolio. The item also counts the pet's histories (`historyCount`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Portfolio {
-    #[serde(default)]
-    pub pet_id: String,
-    #[serde(default)]
-    pub introduction: String,
-    #[serde(default)]
-    pub strengths: Vec<String>,
-    #[serde(default)]
-    pub keywords: Vec<String>,
-    #[serde(default)]
-    pub media_keys: Vec<String>,
-    #[serde(default)]
-    pub history_count: u32,
-    #[serde(default)]
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl Entity for Portfolio {
-    const TYPE: &'static str = "Portfolio";
-    fn pk(&self) -> String {
-        keys::pet_partition(&self.pet_id)
-    }
-    fn sk(&self) -> String {
-        keys::PORTFOLIO.into()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct History {
-    pub id: String,
-    pub pet_id: String,
-    pub title: String,
-    pub date: NaiveDate,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub image_keys: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Entity for History {
-    const TYPE: &'static str = "History";
-    fn pk(&self) -> String {
-        keys::pet_partition(&self.pet_id)
-    }
-    fn sk(&self) -> String {
-        keys::history_sort(&self.id)
-    }
-}
 
 fn words(v: &mut Validator, field: &str, list: &[String], most: usize, longest: usize) {
     v.check(list.len() <= most, field, "TOO_MANY", format!("at most {most}"));

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::handler;
 use shared::handler::{Caller, Json, Okay, Path};
 use shared::routes::{Access, Function, Method, Permission, said};
@@ -19,6 +18,7 @@ use utoipa::ToSchema;
 use crate::ads::AdStatus;
 use crate::applications::ApplicationStatus;
 use crate::error::CampaignError;
+use crate::model::{Review, ReviewStatus};
 use crate::{PKG, keys};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
@@ -44,44 +44,6 @@ pub static DECIDE: Function = Function::http(
 .example(r#"{"decision":"REJECTED","reason":"필수 해시태그가 빠졌어요"}"#)
 .responses(&[said(200, "Decided.")])
 .errors(&[403, 404, 409]);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReviewStatus {
-    Pending,
-    Submitted,
-    Approved,
-    Rejected,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Review {
-    /// The application's id.
-    pub id: String,
-    pub ad_id: String,
-    pub advertiser_id: String,
-    pub pet_id: String,
-    pub owner_id: String,
-    pub status: ReviewStatus,
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Why the advertiser rejected it.
-    #[serde(default)]
-    pub reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Entity for Review {
-    const TYPE: &'static str = "Review";
-    fn pk(&self) -> String {
-        keys::review_key(&self.id).pk
-    }
-    fn sk(&self) -> String {
-        keys::review_key(&self.id).sk
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

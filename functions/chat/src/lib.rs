@@ -3,6 +3,7 @@
 //! Item layout: [`keys`].
 
 pub mod audit;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod keys;
@@ -11,6 +12,7 @@ pub mod model;
 pub mod moderation;
 pub mod rooms;
 pub mod socket;
+pub mod views;
 
 use shared::routes::Domain;
 

@@ -13,14 +13,14 @@ use shared::{ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
 use crate::PKG;
+use crate::delivery::{advance_room, announce, members_of};
 use crate::error::ChatError;
 use crate::keys;
-use crate::messages::{advance_room, announce, members_of};
 use crate::model::{
     MAX_ADDED_AT_ONCE, MAX_MEMBERS, Member, Message, MessageKind, Room, RoomView, Subject, my_room_item,
 };
+use crate::views::{listings_of, room_view_for, room_view_with};
 use identity_contract::Person;
-use market_contract::ListingSummary;
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 /// A write that answers no body presigns no media URL.
@@ -209,46 +209,6 @@ pub async fn member_of(ctx: &AppContext, room: &str, user: &str) -> ApiResult<(R
     let room: Room = found[0].clone().map(serde_dynamo::from_item).transpose()?.ok_or(ChatError::RoomNotFound)?;
     let member: Member = found[1].clone().map(serde_dynamo::from_item).transpose()?.ok_or(ChatError::NotAMember)?;
     Ok((room, member))
-}
-
-/// The listings `rooms` are about, as they are now (one batch read, none without listings).
-pub async fn listings_of(ctx: &AppContext, rooms: &[&Room]) -> ApiResult<HashMap<String, ListingSummary>> {
-    let ids: Vec<String> = rooms.iter().filter_map(|r| r.listing().map(str::to_string)).collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    market_contract::summaries(ctx, &ids).await
-}
-
-/// A room as `viewer` sees it in their list, `read` being their read position.
-pub fn room_view_for(room: &Room, people: &HashMap<String, Person>, read: i64) -> RoomView {
-    room_view_with(room, people, read, &HashMap::new())
-}
-
-/// The same, with the listings rooms are about.
-pub fn room_view_with(
-    room: &Room,
-    people: &HashMap<String, Person>,
-    read: i64,
-    listings: &HashMap<String, ListingSummary>,
-) -> RoomView {
-    let participants: Vec<Person> = room.member_ids.iter().filter_map(|u| people.get(u).cloned()).collect();
-    let name = if room.name.is_empty() {
-        participants.iter().map(|p| p.nickname.as_str()).collect::<Vec<_>>().join(", ")
-    } else {
-        room.name.clone()
-    };
-    RoomView {
-        id: room.id.clone(),
-        name,
-        group: room.group,
-        participants,
-        market_post: room.listing().and_then(|l| listings.get(l).cloned()),
-        purchase_approved: room.purchase_approved,
-        last_message: room.last_message.clone(),
-        unread_count: (room.count - read).max(0),
-        updated_at: room.updated_at,
-    }
 }
 
 fn member_item(

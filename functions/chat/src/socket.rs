@@ -11,8 +11,9 @@ use shared::validate::{Validate, Validator};
 use shared::{ApiResult, AppContext, ws_handler};
 
 use crate::PKG;
+use crate::delivery::{members_of, move_read_position};
 use crate::keys;
-use crate::messages::{NewMessage, Sent, members_of, move_read_position};
+use crate::messages::{NewMessage, Sent};
 use crate::model::{Message, MessageView};
 use crate::rooms::member_of;
 

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::handler;
 use shared::handler::{Accepted, Created, Json, Okay, Params, Source};
-use shared::mail::Email;
 use shared::ratelimit::{self, Limit};
 use shared::routes::{Access, Function, Method, Permission, param, respond, said, schema};
 use shared::table::{Key, Write, s};
@@ -15,10 +14,11 @@ use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::codes::{self, Purpose};
+use crate::company::business_digits;
 use crate::error::IdentityError;
 use crate::model::{
-    AccountStatus, AdvertiserStatus, PENDING_ACCOUNT_SECS, Unique, User, claim_unique, email_key, find_by_email,
-    nickname_key, normalize_email, owner_of, valid_nickname,
+    AccountStatus, AdvertiserStatus, EmailOnly, PENDING_ACCOUNT_SECS, Received, Unique, User, claim_unique, email_key,
+    find_by_email, nickname_key, normalize_email, owner_of, valid_nickname,
 };
 use crate::{PKG, password};
 
@@ -91,10 +91,6 @@ pub struct SignUpRequest {
     pub business_number: Option<String>,
 }
 
-pub(crate) fn business_digits(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_digit()).collect()
-}
-
 impl Validate for SignUpRequest {
     fn validate(&self, v: &mut Validator) {
         v.email("email", self.email.trim());
@@ -102,7 +98,7 @@ impl Validate for SignUpRequest {
         v.line("name", &self.name, 1, 50);
         v.check(valid_nickname(self.nickname.trim()), "nickname", "INVALID_FORMAT", "2–20 letters, digits, _ or .");
         if self.role == Some(SignUpRole::Advertiser) {
-            crate::advertisers::check_business_number(v, self.business_number.as_deref().unwrap_or_default());
+            crate::company::check_business_number(v, self.business_number.as_deref().unwrap_or_default());
         }
     }
 }
@@ -143,24 +139,6 @@ pub struct VerifyEmailResponse {
     pub advertiser_status: Option<AdvertiserStatus>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EmailOnly {
-    pub email: String,
-}
-
-impl Validate for EmailOnly {
-    fn validate(&self, v: &mut Validator) {
-        v.email("email", self.email.trim());
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-/// The answer of a request whose work happens later (the email is on its way, or not).
-pub struct Received {
-    pub accepted: bool,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Availability {
@@ -170,26 +148,12 @@ pub struct Availability {
     pub nickname_available: Option<bool>,
 }
 
-/// Emails a verification code.
-fn verification_mail(ctx: &AppContext, user: &User, code: &str) -> Email {
-    Email {
-        to: user.email.clone(),
-        subject: "[펫플랫폼] 이메일 인증 코드".into(),
-        // No user text in the mail: it can be sent to any address, so it says nothing a
-        // stranger chose.
-        text: format!(
-            "인증 코드: {code}\n\n펫플랫폼 가입을 환영합니다. 코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."
-        ),
-        dedup_key: format!("verify:{}:{}", user.id, ctx.now().timestamp_millis()),
-    }
-}
-
 pub async fn signup(
     ctx: Arc<AppContext>,
     source: Source,
     Json(body): Json<SignUpRequest>,
 ) -> ApiResult<Created<SignUpResponse>> {
-    let advertiser = (body.role == Some(SignUpRole::Advertiser)).then(|| crate::advertisers::NewAdvertiser {
+    let advertiser = (body.role == Some(SignUpRole::Advertiser)).then(|| crate::company::NewAdvertiser {
         company_name: body.name.trim().to_string(),
         business_number: business_digits(body.business_number.as_deref().unwrap_or_default()),
         representative: body.name.trim().to_string(),
@@ -213,7 +177,7 @@ pub async fn register(
     ctx: &AppContext,
     source: Option<&str>,
     new: NewAccount<'_>,
-    advertiser: Option<crate::advertisers::NewAdvertiser>,
+    advertiser: Option<crate::company::NewAdvertiser>,
 ) -> ApiResult<SignUpResponse> {
     let email = normalize_email(new.email);
     ratelimit::hit_ip(ctx, "signup", source).await?;
@@ -231,7 +195,7 @@ pub async fn register(
         role: if advertiser.is_some() { identity_contract::ADVERTISER } else { Role::USER },
         status: AccountStatus::PendingVerification,
         advertiser_status: advertiser.as_ref().map(|_| AdvertiserStatus::PendingApproval),
-        write_hold: advertiser.as_ref().map(|_| crate::advertisers::awaiting_approval()),
+        write_hold: advertiser.as_ref().map(|_| crate::company::awaiting_approval()),
         business_number: advertiser.as_ref().map(|a| a.business_number.clone()),
         password_hash: Some(password::hash(new.password).await?),
         failed_logins: 0,
@@ -260,7 +224,7 @@ pub async fn register(
         claim_unique(&unique(nickname_key(&user.nickname)), now.timestamp(), IdentityError::NicknameTaken)?,
         code_write,
         // The code's mail exists if and only if the account does.
-        shared::outbox::message(ctx, &queues::MAIL, &verification_mail(ctx, &user, &code))?,
+        shared::outbox::message(ctx, &queues::MAIL, &crate::recovery::verification_mail(ctx, &user, &code))?,
     ];
     if let Some(a) = advertiser {
         let number = crate::model::business_number_key(&a.business_number);
@@ -332,26 +296,6 @@ pub async fn resend(
     // Like forgot: the recovery worker looks the account up, so every address answers alike.
     crate::recovery::queue(&ctx, &crate::recovery::RecoveryRequest::VerificationCode { email }).await?;
     Ok(Accepted(Received { accepted: true }))
-}
-
-/// The recovery worker's part of a resend: a new code for an account that waits for
-/// verification, at most one a minute (within the cooldown the code sent last still works).
-pub async fn send_new_verification_code(ctx: &AppContext, email: &str) -> ApiResult<()> {
-    let Some(user) = find_by_email(ctx, email).await? else { return Ok(()) };
-    if user.status != AccountStatus::PendingVerification {
-        return Ok(());
-    }
-    let Ok((write, code)) = codes::new_code_after_cooldown(ctx, &user.id, Purpose::VerifyEmail).await else {
-        return Ok(());
-    };
-    match ctx
-        .table
-        .transact(vec![write, shared::outbox::message(ctx, &queues::MAIL, &verification_mail(ctx, &user, &code))?])
-        .await
-    {
-        Err(ApiError::TooManyRequests { .. }) => Ok(()),
-        other => other,
-    }
 }
 
 pub async fn availability(ctx: Arc<AppContext>, params: Params, source: Source) -> ApiResult<Okay<Availability>> {

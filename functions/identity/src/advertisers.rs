@@ -1,6 +1,6 @@
 //! Advertisers: companies that sign up with a business registration number, wait for an
 //! administrator's approval, and then publish ads. Until approved they may sign in, edit this
-//! profile and send documents: the account carries a write hold ([`awaiting_approval`]) on which
+//! profile and send documents: the account carries a write hold ([`crate::company::awaiting_approval`]) on which
 //! the kernel refuses every other write with `ADVERTISER_NOT_APPROVED` (see
 //! [`shared::routes::Function::open_while_held`]); approval lifts it.
 //! A rejected advertiser that edits its profile or sends a document asks again: it is pending.
@@ -14,18 +14,21 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::handler;
 use shared::handler::{Caller, Created, Json, Okay, Params, Path, RequestId, Source};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
-use shared::table::{Entity, Gsi, Page, Write, s};
+use shared::table::{Gsi, Page, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::accounts::{NewAccount, SignUpResponse, business_digits};
+use crate::accounts::{NewAccount, SignUpResponse};
+use crate::company::{
+    Advertiser, CompanyDocument, NewAdvertiser, awaiting_approval, business_digits, check_business_number, status_str,
+};
 use crate::error::IdentityError;
 use crate::model::{AdvertiserStatus, user_key};
 use identity_contract::keys;
@@ -124,32 +127,6 @@ pub static ADMIN_DECIDE: Function = Function::http(
 .responses(&[said(200, "Decided.")])
 .errors(&[404, 409]);
 
-/// The weights of the Korean business registration number's check digit.
-const WEIGHTS: [u32; 9] = [1, 3, 7, 1, 3, 7, 1, 3, 5];
-
-/// Whether `digits` (10 of them) is a business registration number whose check digit is right:
-/// the weighted sum of the first nine, plus the tens of the ninth times five, completes to a
-/// multiple of ten with the last.
-pub fn valid_business_number(digits: &str) -> bool {
-    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
-    if d.len() != 10 || digits.len() != 10 {
-        return false;
-    }
-    let sum: u32 = d.iter().zip(WEIGHTS).map(|(a, w)| a * w).sum::<u32>() + d[8] * 5 / 10;
-    (10 - sum % 10) % 10 == d[9]
-}
-
-pub fn check_business_number(v: &mut Validator, raw: &str) {
-    let shaped = raw.chars().all(|c| c.is_ascii_digit() || c == '-');
-    let ok = shaped && valid_business_number(&business_digits(raw));
-    v.check(
-        ok,
-        "businessNumber",
-        "INVALID_BUSINESS_NUMBER",
-        "a 10-digit business registration number (its check digit is verified)",
-    );
-}
-
 fn check_phone(v: &mut Validator, phone: &str) {
     let digits = business_digits(phone);
     let ok = phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
@@ -180,86 +157,6 @@ impl Validate for AdvertiserSignUp {
     }
 }
 
-/// What a new advertiser gives besides its account.
-pub struct NewAdvertiser {
-    pub company_name: String,
-    /// Digits only.
-    pub business_number: String,
-    pub representative: String,
-    pub phone: String,
-}
-
-impl NewAdvertiser {
-    pub fn into_profile(self, user_id: &str, now: DateTime<Utc>) -> Advertiser {
-        Advertiser {
-            user_id: user_id.into(),
-            company_name: self.company_name,
-            business_number: self.business_number,
-            representative: self.representative,
-            phone: self.phone,
-            documents: Vec::new(),
-            status: AdvertiserStatus::PendingApproval,
-            reason: None,
-            created_at: now,
-            updated_at: now,
-            decided_at: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CompanyDocument {
-    pub file_key: String,
-    pub added_at: DateTime<Utc>,
-}
-
-/// An advertiser's company profile.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Advertiser {
-    pub user_id: String,
-    pub company_name: String,
-    pub business_number: String,
-    pub representative: String,
-    pub phone: String,
-    #[serde(default)]
-    pub documents: Vec<CompanyDocument>,
-    pub status: AdvertiserStatus,
-    /// Why it was rejected.
-    #[serde(default)]
-    pub reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[serde(default)]
-    pub decided_at: Option<DateTime<Utc>>,
-}
-
-impl Entity for Advertiser {
-    const TYPE: &'static str = "Advertiser";
-    fn pk(&self) -> String {
-        keys::user_partition(&self.user_id)
-    }
-    fn sk(&self) -> String {
-        keys::ADVERTISER.into()
-    }
-    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(
-            Gsi::Gsi1,
-            keys::advertisers_partition(status_str(self.status)),
-            keys::advertiser_sort(self.created_at, &self.user_id),
-        )]
-    }
-}
-
-fn status_str(s: AdvertiserStatus) -> &'static str {
-    match s {
-        AdvertiserStatus::PendingApproval => "PENDING_APPROVAL",
-        AdvertiserStatus::Approved => "APPROVED",
-        AdvertiserStatus::Rejected => "REJECTED",
-    }
-}
-
 pub async fn signup(
     ctx: Arc<AppContext>,
     source: Source,
@@ -277,15 +174,6 @@ pub async fn signup(
         phone: body.phone.trim().to_string(),
     };
     Ok(Created(crate::accounts::register(&ctx, source.as_deref(), new, Some(advertiser)).await?))
-}
-
-/// The hold an advertiser's account carries until an administrator approves it: every write but
-/// its profile, documents and sign-out answers 403 with this.
-pub fn awaiting_approval() -> shared::account::WriteHold {
-    shared::account::WriteHold {
-        code: "ADVERTISER_NOT_APPROVED".into(),
-        detail: "An administrator has not approved this advertiser account yet.".into(),
-    }
 }
 
 fn hold_value() -> ApiResult<shared::table::AttrValue> {
@@ -519,22 +407,4 @@ pub async fn admin_decide(
     writes.push(audit);
     ctx.table.transact(writes).await?;
     Ok(Okay(a))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn business_numbers_are_checked_by_their_last_digit() {
-        // Published numbers of real companies, and each with its last digit changed.
-        for ok in ["2208162517", "1248100998", "1078155843"] {
-            assert!(valid_business_number(ok), "{ok}");
-            let last = ok.chars().last().unwrap().to_digit(10).unwrap();
-            let wrong = format!("{}{}", &ok[..9], (last + 1) % 10);
-            assert!(!valid_business_number(&wrong), "{wrong}");
-        }
-        assert!(!valid_business_number("12345"));
-        assert!(!valid_business_number("220816251７"));
-    }
 }

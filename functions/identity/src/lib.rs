@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod advertisers;
 pub mod codes;
+pub mod company;
 pub mod error;
 pub mod model;
 pub mod oauth;

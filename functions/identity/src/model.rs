@@ -12,6 +12,7 @@ use identity_contract::keys;
 use serde::{Deserialize, Serialize};
 use shared::auth::Role;
 use shared::table::{Entity, Gsi, Key, Write, n, s};
+use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
@@ -366,6 +367,25 @@ pub fn valid_nickname(nickname: &str) -> bool {
     let n = nickname.chars().count();
     (2..=20).contains(&n)
         && nickname.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || ('가'..='힣').contains(&c))
+}
+
+/// The body of a request that names only an address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailOnly {
+    pub email: String,
+}
+
+impl Validate for EmailOnly {
+    fn validate(&self, v: &mut Validator) {
+        v.email("email", self.email.trim());
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+/// The answer of a request whose work happens later (the email is on its way, or not).
+pub struct Received {
+    pub accepted: bool,
 }
 
 #[cfg(test)]

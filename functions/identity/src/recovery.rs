@@ -15,9 +15,9 @@ use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext, queues};
 use utoipa::ToSchema;
 
-use crate::accounts::{EmailOnly, Received};
 use crate::codes::{self, Purpose};
 use crate::model::{AccountStatus, find_by_email, normalize_email, user_key};
+use crate::model::{EmailOnly, Received, User};
 use crate::{PKG, password, sessions};
 
 const FORGOT_PER_EMAIL: Limit = Limit { action: "forgot-email", max: 5, window_secs: 3600 };
@@ -128,9 +128,7 @@ pub async fn forgot(
 /// have one, mailed through the outbox in the same transaction that stores it.
 pub async fn handle(ctx: Arc<AppContext>, request: RecoveryRequest) -> Result<(), MessageError> {
     match request {
-        RecoveryRequest::VerificationCode { email } => {
-            crate::accounts::send_new_verification_code(&ctx, &email).await?
-        }
+        RecoveryRequest::VerificationCode { email } => send_new_verification_code(&ctx, &email).await?,
         RecoveryRequest::ResetCode { email } => send_reset_code(&ctx, &email).await?,
         RecoveryRequest::TemporaryPassword { email, name } => send_temporary_password(&ctx, &email, &name).await?,
     }
@@ -228,6 +226,40 @@ async fn send_temporary_password(ctx: &AppContext, email: &str, name: &str) -> A
             shared::outbox::message(ctx, &queues::MAIL, &mail)?,
         ])
         .await
+}
+
+/// Emails a verification code.
+pub fn verification_mail(ctx: &AppContext, user: &User, code: &str) -> Email {
+    Email {
+        to: user.email.clone(),
+        subject: "[펫플랫폼] 이메일 인증 코드".into(),
+        // No user text in the mail: it can be sent to any address, so it says nothing a
+        // stranger chose.
+        text: format!(
+            "인증 코드: {code}\n\n펫플랫폼 가입을 환영합니다. 코드는 5분 동안 유효합니다. 본인이 요청하지 않았다면 이 메일을 무시하세요."
+        ),
+        dedup_key: format!("verify:{}:{}", user.id, ctx.now().timestamp_millis()),
+    }
+}
+
+/// The recovery worker's part of a resend: a new code for an account that waits for
+/// verification, at most one a minute (within the cooldown the code sent last still works).
+pub async fn send_new_verification_code(ctx: &AppContext, email: &str) -> ApiResult<()> {
+    let Some(user) = find_by_email(ctx, email).await? else { return Ok(()) };
+    if user.status != AccountStatus::PendingVerification {
+        return Ok(());
+    }
+    let Ok((write, code)) = codes::new_code_after_cooldown(ctx, &user.id, Purpose::VerifyEmail).await else {
+        return Ok(());
+    };
+    match ctx
+        .table
+        .transact(vec![write, shared::outbox::message(ctx, &queues::MAIL, &verification_mail(ctx, &user, &code))?])
+        .await
+    {
+        Err(ApiError::TooManyRequests { .. }) => Ok(()),
+        other => other,
+    }
 }
 
 pub static RECOVERY_WORKER: Function = Function::worker(

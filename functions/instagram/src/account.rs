@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Accepted, Caller, Created, Json, NoContent, Okay, Path};
 use shared::routes::{Access, Function, Method, Permission, said};
-use shared::table::{Entity, Gsi, Write, s, time};
+use shared::table::{Entity, Write, s, time};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
 
 use crate::error::InstagramError;
 use crate::graph::{self, GraphError};
-use crate::sync::SyncOrder;
+use crate::link::{InstagramLink, SNS_SYNC, SealedToken, SyncOrder};
 use crate::{PKG, crypto, keys};
 
 /// How long a started connection waits for its callback.
@@ -97,70 +97,6 @@ pub static SYNC_NOW: Function = Function::http(
 .doc("instagram", "Sync the account now (at most once every 10 minutes)")
 .responses(&[said(202, "Queued.")])
 .errors(&[403, 404, 429]);
-
-/// A pet's link to its Instagram account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InstagramLink {
-    pub pet_id: String,
-    pub owner_id: String,
-    /// This linking's id: the synced data's partition, and what stale work is recognised by.
-    pub connection_id: String,
-    pub instagram_user_id: String,
-    pub username: String,
-    #[serde(default)]
-    pub account_type: Option<String>,
-    #[serde(default)]
-    pub followers_count: i64,
-    #[serde(default)]
-    pub media_count: i64,
-    #[serde(default)]
-    pub engagement_rate: Option<f64>,
-    #[serde(default)]
-    pub auto_delete: bool,
-    pub connected_at: DateTime<Utc>,
-    #[serde(default)]
-    pub last_synced_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub sync_requested_at: Option<DateTime<Utc>>,
-}
-
-impl Entity for InstagramLink {
-    const TYPE: &'static str = "InstagramLink";
-    fn pk(&self) -> String {
-        keys::link_key(&self.pet_id).pk
-    }
-    fn sk(&self) -> String {
-        keys::LINK.into()
-    }
-    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, keys::LINKS.into(), self.pet_id.clone())]
-    }
-}
-
-/// The long-lived token, sealed ([`crypto`]); never returned, never logged.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SealedToken {
-    pub pet_id: String,
-    pub connection_id: String,
-    pub sealed: String,
-    pub expires_at: DateTime<Utc>,
-    pub refreshed_at: DateTime<Utc>,
-}
-
-impl Entity for SealedToken {
-    const TYPE: &'static str = "InstagramToken";
-    fn pk(&self) -> String {
-        keys::token_key(&self.pet_id).pk
-    }
-    fn sk(&self) -> String {
-        keys::TOKEN.into()
-    }
-    fn index_keys(&self) -> Vec<(Gsi, String, String)> {
-        vec![(Gsi::Gsi1, keys::TOKENS.into(), format!("{}#{}", keys::time_sort(self.expires_at), self.pet_id))]
-    }
-}
 
 /// One Instagram account is linked to one pet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -365,11 +301,7 @@ pub async fn callback(
             Write::put(&claim)?.if_absent(InstagramError::LinkedElsewhere),
             Write::put(&link)?.if_absent(InstagramError::AlreadyConnected),
             Write::put(&token)?,
-            shared::outbox::message(
-                &ctx,
-                &crate::sync::SNS_SYNC,
-                &SyncOrder::Sync { pet_id: pet, connection_id, deferrals: 0 },
-            )?,
+            shared::outbox::message(&ctx, &SNS_SYNC, &SyncOrder::Sync { pet_id: pet, connection_id, deferrals: 0 })?,
         ])
         .await?;
     Ok(Created(link.into()))
@@ -389,7 +321,7 @@ pub async fn unlink(ctx: &AppContext, link: &InstagramLink) -> ApiResult<()> {
                 Write::delete(keys::claim_key(&link.instagram_user_id)),
                 shared::outbox::message(
                     ctx,
-                    &crate::sync::SNS_SYNC,
+                    &SNS_SYNC,
                     &SyncOrder::Purge { connection_id: link.connection_id.clone() },
                 )?,
             ]
@@ -481,7 +413,7 @@ pub async fn sync_now(
                 .value(":c", s(&link.connection_id)),
             shared::outbox::message(
                 &ctx,
-                &crate::sync::SNS_SYNC,
+                &SNS_SYNC,
                 &SyncOrder::Sync { pet_id: pet, connection_id: link.connection_id, deferrals: 0 },
             )?,
         ])

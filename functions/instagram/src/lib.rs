@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod graph;
 pub mod keys;
+pub mod link;
 pub mod sentiment;
 pub mod sync;
 pub mod synced;

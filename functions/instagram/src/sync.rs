@@ -20,47 +20,25 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Job, Permission, Worker};
 use shared::table::{Entity, Gsi, Key, Query, SortKey, Write, n, s};
 use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext};
 
-use crate::account::{InstagramLink, SealedToken, unlink};
+use crate::account::unlink;
 use crate::error::InstagramError;
 use crate::graph::{self, GraphError, GraphMedia};
+use crate::link::{InstagramLink, SNS_SYNC, SealedToken, SyncOrder};
 use crate::synced::{
     CommentCounters, DeletedFor, FollowerPoint, InstagramComment, InstagramMedia, MonthInsights, Sentiment, seoul,
     seoul_date,
 };
 use crate::{PKG, crypto, keys, sentiment};
 
-/// One message per linked Instagram account to sync (nightly, or asked for), and purges of
-/// unlinked accounts' data, for the Instagram worker. A sync reads a few hundred posts and their
-/// comments: a long visibility.
-pub const SNS_SYNC: shared::queues::Queue =
-    shared::queues::Queue { name: "sns-sync", visibility_timeout_secs: 360, max_receive_count: 3 };
-
 /// Rate-limit delays one sync may take before it counts as failing.
 const MAX_DEFERRALS: u32 = 24;
 /// Comments are read on posts this recent.
 const COMMENT_WINDOW_DAYS: i64 = 30;
-
-/// A message on `sns-sync`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase", deny_unknown_fields)]
-pub enum SyncOrder {
-    /// Sync pet `pet_id`'s account as linked by `connection_id`.
-    Sync {
-        pet_id: String,
-        connection_id: String,
-        /// How often this sync was put back for Instagram's rate limit.
-        #[serde(default)]
-        deferrals: u32,
-    },
-    /// Delete what was synced for an ended link.
-    Purge { connection_id: String },
-}
 
 pub static WORKER: Function = Function::worker(
     "instagram-sync-worker",

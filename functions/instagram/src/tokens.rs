@@ -9,9 +9,10 @@ use shared::routes::{Function, Job, Permission};
 use shared::table::{Gsi, Query, SortKey, Write, s};
 use shared::{ApiError, ApiResult, AppContext};
 
-use crate::account::{InstagramLink, SealedToken, unlink};
+use crate::account::unlink;
 use crate::error::InstagramError;
 use crate::graph::{self, GraphError};
+use crate::link::{InstagramLink, SealedToken};
 use crate::{PKG, crypto, keys};
 
 /// Tokens this close to expiry are refreshed.

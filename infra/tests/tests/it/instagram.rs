@@ -410,7 +410,7 @@ async fn auto_delete_removes_negative_and_banned_comments_once() {
         .unwrap();
     let connection = link_item["connectionId"].as_s().unwrap().clone();
     let body = json!({"kind": "SYNC", "petId": choco, "connectionId": connection}).to_string();
-    let url = t.stack.ctx.config.queue_url(&instagram::sync::SNS_SYNC).to_string();
+    let url = t.stack.ctx.config.queue_url(&instagram::link::SNS_SYNC).to_string();
     for _ in 0..2 {
         t.stack.ctx.sqs.send_message().queue_url(&url).message_body(&body).send().await.unwrap();
     }
@@ -457,7 +457,7 @@ async fn a_rate_limited_sync_waits_and_completes_and_poison_goes_to_the_dead_let
     assert_eq!(t.stack.queues.depth("sns-sync-dlq"), Some((0, 0)), "waiting out a rate limit is not a failure");
 
     // A message that can never succeed goes to the dead-letter queue at once.
-    let url = t.stack.ctx.config.queue_url(&instagram::sync::SNS_SYNC).to_string();
+    let url = t.stack.ctx.config.queue_url(&instagram::link::SNS_SYNC).to_string();
     for poison in [r#"{"kind":"SYNC","petId":"nope"}"#, r#"{"kind":"SYNC","petId":"../x","connectionId":"y"}"#] {
         t.stack.ctx.sqs.send_message().queue_url(&url).message_body(poison).send().await.unwrap();
     }

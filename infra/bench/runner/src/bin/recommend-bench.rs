@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bench::{call, percentile, user};
 use campaigns::petstars::{PetPages, PetStar, PetStarStatus, document_of};
-use campaigns::portfolio::{History, Portfolio};
+use campaigns::model::{History, Portfolio};
 use campaigns::rank::{Candidate, rank};
 use local_stack::{LocalStack, StackOptions};
 use serde_json::json;
