@@ -164,6 +164,78 @@ pub fn local_function_credentials(key: &str, secret: &str, function: &str) -> (S
     (format!("{key}.{function}"), hex::encode(mac.finalize().into_bytes()))
 }
 
+/// A number setting: `default` when it is not set; otherwise it must read as a number of
+/// `what` within `range`.
+fn number<T>(
+    settings: &Settings,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    what: &str,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(v) = settings.get(name) else { return Ok(default) };
+    v.trim().parse::<T>().ok().filter(|n| range.contains(n)).ok_or_else(|| ConfigError::Invalid {
+        name,
+        reason: format!("a number of {what} from {} to {}", range.start(), range.end()),
+    })
+}
+
+/// A signing secret. A function is given only the secrets it declares; one that was not given
+/// this one gets a random key of its own: it can neither forge nor accept what the real key
+/// signs.
+fn signing_secret(settings: &Settings, name: &'static str) -> Result<Vec<u8>, ConfigError> {
+    let Some(v) = settings.get(name) else { return Ok(rand::random::<[u8; 32]>().to_vec()) };
+    if v.len() < 32 {
+        return Err(ConfigError::Invalid { name, reason: "must be at least 32 bytes".into() });
+    }
+    Ok(v.into_bytes())
+}
+
+/// The queues the function may send to ([`crate::queues::QUEUES_ENV`]; without it, mail and the
+/// outbox). Every one's URLs must be there: a missing one stops the cold start, not a request.
+fn queue_names(settings: &Settings) -> Result<Vec<String>, ConfigError> {
+    let names: Vec<String> = match settings.get(crate::queues::QUEUES_ENV) {
+        Some(v) => v.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect(),
+        None => [crate::queues::MAIL, crate::queues::OUTBOX].iter().map(|q| q.name.to_string()).collect(),
+    };
+    for var in names.iter().flat_map(|n| [crate::queues::url_var(n), crate::queues::dlq_url_var(n)]) {
+        if settings.get(&var).is_none() {
+            return Err(ConfigError::Missing(var));
+        }
+    }
+    Ok(names)
+}
+
+/// The queues each topic's events go to ([`crate::events::SUBSCRIBERS_ENV`]), each one of
+/// `queue_names`.
+fn topic_subscribers(settings: &Settings, queue_names: &[String]) -> Result<HashMap<String, Vec<String>>, ConfigError> {
+    let name = crate::events::SUBSCRIBERS_ENV;
+    let Some(v) = settings.get(name) else { return Ok(HashMap::new()) };
+    let subscribers: HashMap<String, Vec<String>> = crate::events::decode_subscriptions(&v)
+        .map_err(|reason| ConfigError::Invalid { name, reason })?
+        .into_iter()
+        .map(|(topic, queues)| (topic, queues.into_iter().collect()))
+        .collect();
+    if let Some(q) = subscribers.values().flatten().find(|q| !queue_names.contains(q)) {
+        return Err(ConfigError::Invalid { name, reason: format!("no queue named {q}") });
+    }
+    Ok(subscribers)
+}
+
+/// Locally each function signs as itself (the stack checks its calls against the policy the
+/// template gives it); without a function name, as the stack's operator. In AWS: none (the
+/// function's role).
+fn local_credentials(settings: &Settings) -> Option<(String, String)> {
+    let (key, secret) = (settings.get("LOCAL_ACCESS_KEY_ID")?, settings.get("LOCAL_SECRET_ACCESS_KEY")?);
+    Some(match settings.get("AWS_LAMBDA_FUNCTION_NAME") {
+        Some(function) => local_function_credentials(&key, &secret, &function),
+        None => (key, secret),
+    })
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -174,91 +246,14 @@ impl Config {
     /// in-process with the very same keys a deployed function reads.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Result<Self, ConfigError> {
         let settings = Settings::from_lookup(lookup);
-        let get = |name: &str| -> Result<String, ConfigError> {
-            settings.get(name).ok_or_else(|| ConfigError::Missing(name.to_string()))
-        };
+        let get = |name: &str| settings.get(name).ok_or_else(|| ConfigError::Missing(name.to_string()));
         let opt = |name: &str| settings.get(name);
-        // A function is given only the secrets it declares. One that was not given a signing
-        // secret gets a random key of its own: it can neither forge nor accept what the real
-        // key signs.
-        let secret = |name: &'static str| -> Result<Vec<u8>, ConfigError> {
-            let Some(v) = opt(name) else { return Ok(rand::random::<[u8; 32]>().to_vec()) };
-            if v.len() < 32 {
-                return Err(ConfigError::Invalid { name, reason: "must be at least 32 bytes".into() });
-            }
-            Ok(v.into_bytes())
-        };
-
-        // Every queue's URLs must be there (a missing one stops the cold start, not a request).
-        let queue_names: Vec<String> = match opt(crate::queues::QUEUES_ENV) {
-            Some(v) => v.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect(),
-            None => [crate::queues::MAIL, crate::queues::OUTBOX].iter().map(|q| q.name.to_string()).collect(),
-        };
-        for name in &queue_names {
-            get(&crate::queues::url_var(name))?;
-            get(&crate::queues::dlq_url_var(name))?;
-        }
-
-        let topic_subscribers: HashMap<String, Vec<String>> = match opt(crate::events::SUBSCRIBERS_ENV) {
-            None => HashMap::new(),
-            Some(v) => crate::events::decode_subscriptions(&v)
-                .map_err(|reason| ConfigError::Invalid { name: crate::events::SUBSCRIBERS_ENV, reason })?
-                .into_iter()
-                .map(|(topic, queues)| (topic, queues.into_iter().collect()))
-                .collect(),
-        };
-        if let Some(q) = topic_subscribers.values().flatten().find(|q| !queue_names.contains(q)) {
-            return Err(ConfigError::Invalid {
-                name: crate::events::SUBSCRIBERS_ENV,
-                reason: format!("no queue named {q}"),
-            });
-        }
-
-        let access_token_ttl_secs = match opt("ACCESS_TOKEN_TTL_SECS") {
-            None => 900,
-            Some(v) => v.parse::<i64>().ok().filter(|n| (60..=86_400).contains(n)).ok_or(ConfigError::Invalid {
-                name: "ACCESS_TOKEN_TTL_SECS",
-                reason: "a number of seconds between 60 and 86400".into(),
-            })?,
-        };
+        let queue_names = queue_names(&settings)?;
+        let topic_subscribers = topic_subscribers(&settings, &queue_names)?;
         let mail_from = get("MAIL_FROM")?;
         if !crate::validate::looks_like_email(&mail_from) {
             return Err(ConfigError::Invalid { name: "MAIL_FROM", reason: "not an email address".into() });
         }
-
-        let ip_rate_limit = match opt("RATE_LIMIT_PER_IP") {
-            None => 60,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::Invalid { name: "RATE_LIMIT_PER_IP", reason: "a positive number".into() })?,
-        };
-        let write_rate_limit = match opt("WRITE_RATE_LIMIT_PER_MINUTE") {
-            None => 120,
-            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or(ConfigError::Invalid {
-                name: "WRITE_RATE_LIMIT_PER_MINUTE",
-                reason: "a positive number".into(),
-            })?,
-        };
-        let retry_base_secs = match opt("RETRY_BASE_SECS") {
-            None => 30,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=900).contains(n))
-                .ok_or(ConfigError::Invalid { name: "RETRY_BASE_SECS", reason: "seconds from 1 to 900".into() })?,
-        };
-        // Locally each function signs as itself (the stack checks its calls against the policy
-        // the template gives it); without a function name, the stack's own operator key.
-        let static_credentials = match (opt("LOCAL_ACCESS_KEY_ID"), opt("LOCAL_SECRET_ACCESS_KEY")) {
-            (Some(a), Some(s)) => Some(match opt("AWS_LAMBDA_FUNCTION_NAME") {
-                Some(function) => local_function_credentials(&a, &s, &function),
-                None => (a, s),
-            }),
-            _ => None,
-        };
-
         Ok(Self {
             stage: opt("STAGE").unwrap_or_else(|| "dev".into()),
             version: opt("APP_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
@@ -271,13 +266,13 @@ impl Config {
             topic_subscribers,
             mail_from,
             ops_email: opt("OPS_EMAIL").unwrap_or_else(|| "ops@petplatform.local".into()),
-            cursor_secret: secret("CURSOR_SECRET")?,
-            jwt_secret: secret("JWT_SECRET")?,
+            cursor_secret: signing_secret(&settings, "CURSOR_SECRET")?,
+            jwt_secret: signing_secret(&settings, "JWT_SECRET")?,
             jwt_issuer: opt("JWT_ISSUER").unwrap_or_else(|| "petplatform".into()),
-            access_token_ttl_secs,
-            ip_rate_limit,
-            write_rate_limit,
-            retry_base_secs,
+            access_token_ttl_secs: number(&settings, "ACCESS_TOKEN_TTL_SECS", 900, 60..=86_400, "seconds")?,
+            ip_rate_limit: number(&settings, "RATE_LIMIT_PER_IP", 60, 1..=u32::MAX, "requests")?,
+            write_rate_limit: number(&settings, "WRITE_RATE_LIMIT_PER_MINUTE", 120, 1..=u32::MAX, "writes")?,
+            retry_base_secs: number(&settings, "RETRY_BASE_SECS", 30, 1..=900, "seconds")?,
             s3_force_path_style: opt("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             endpoints: EndpointOverrides {
                 dynamodb: opt("AWS_ENDPOINT_URL_DYNAMODB"),
@@ -286,7 +281,7 @@ impl Config {
                 ses: opt("AWS_ENDPOINT_URL_SES"),
                 comprehend: opt("AWS_ENDPOINT_URL_COMPREHEND"),
             },
-            static_credentials,
+            static_credentials: local_credentials(&settings),
             settings,
         })
     }
@@ -383,5 +378,24 @@ mod tests {
         assert!(err.to_string().contains("JWT_SECRET"));
         env.remove("TABLE_NAME");
         assert!(matches!(config(&env), Err(ConfigError::Missing(v)) if v == "TABLE_NAME"));
+    }
+
+    #[test]
+    fn numbers_are_read_within_their_range_or_refused() {
+        let mut env = base();
+        let c = config(&env).unwrap();
+        assert_eq!((c.access_token_ttl_secs, c.ip_rate_limit, c.retry_base_secs), (900, 60, 30), "the defaults");
+        env.insert("ACCESS_TOKEN_TTL_SECS", "3600".into());
+        env.insert("RATE_LIMIT_PER_IP", " 5 ".into());
+        let c = config(&env).unwrap();
+        assert_eq!((c.access_token_ttl_secs, c.ip_rate_limit), (3600, 5));
+        for (name, bad) in [("ACCESS_TOKEN_TTL_SECS", "59"), ("RATE_LIMIT_PER_IP", "0"), ("RETRY_BASE_SECS", "ten")] {
+            let mut env = base();
+            env.insert(name, bad.into());
+            assert!(
+                matches!(config(&env), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={bad} is refused"
+            );
+        }
     }
 }

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use bench::{call, percentile, user};
-use campaigns::petstars::{PetPages, PetStar, PetStarStatus, document_of};
 use campaigns::model::{History, Portfolio};
+use campaigns::petstars::{PetPages, PetStar, PetStarStatus, document_of};
 use campaigns::rank::{Candidate, rank};
 use local_stack::{LocalStack, StackOptions};
 use serde_json::json;
