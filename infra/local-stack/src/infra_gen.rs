@@ -403,129 +403,7 @@ fn nested_stack(funcs: &[&Function]) -> Value {
     }
     let mut resources = serde_json::Map::new();
     for f in funcs {
-        let id = logical_id(f.binary);
-        let mut props = json!({
-            "FunctionName": sub(&format!("petplatform-${{Stage}}-{}", f.binary)),
-            "CodeUri": format!("../../functions/{}", f.package),
-            "Policies": [{"Statement": statements(f)}],
-            "MemorySize": f.memory_mb,
-            "Timeout": f.timeout_secs,
-            "Description": f.summary(),
-        });
-        // Only the secrets this function declares reach it.
-        let secrets: serde_json::Map<String, Value> =
-            f.all_secrets().into_iter().map(|s| (s.env_var.to_string(), r(s.parameter))).collect();
-        if !secrets.is_empty() {
-            props["Environment"] = json!({"Variables": secrets});
-        }
-        // Its own log group, kept `LogRetentionDays` (named after the function, so it is the one
-        // Lambda writes to).
-        resources.insert(
-            format!("{id}LogGroup"),
-            json!({
-                "Type": "AWS::Logs::LogGroup",
-                "Properties": {
-                    "LogGroupName": sub(&format!("/aws/lambda/${{{id}Function}}")),
-                    "RetentionInDays": r("LogRetentionDays"),
-                    "KmsKeyId": r("StackCmkArn")
-                }
-            }),
-        );
-        if !matches!(f.trigger, Trigger::Http(_) | Trigger::WebSocket(_)) {
-            // Workers, the relay and jobs run unseen: an error is an alarm of its own. Each has
-            // a reserved share of the account's concurrency, so a flood elsewhere cannot starve
-            // it (and it cannot take more).
-            props["ReservedConcurrentExecutions"] = r("ReservedConcurrency");
-            resources.insert(
-                format!("{id}ErrorsAlarm"),
-                json!({
-                    "Type": "AWS::CloudWatch::Alarm",
-                    "Properties": {
-                        "AlarmName": sub(&format!("petplatform-${{Stage}}-{}-errors", f.binary)),
-                        "AlarmDescription": format!("{} failed: {}", f.binary, f.summary()),
-                        "Namespace": "AWS/Lambda",
-                        "MetricName": "Errors",
-                        "Dimensions": [{"Name": "FunctionName", "Value": r(&format!("{id}Function"))}],
-                        "Statistic": "Sum",
-                        "Period": 300,
-                        "EvaluationPeriods": 1,
-                        "Threshold": 0,
-                        "ComparisonOperator": "GreaterThanThreshold",
-                        "TreatMissingData": "notBreaching",
-                        "AlarmActions": [r("AlarmTopicArn")]
-                    }
-                }),
-            );
-        }
-        match &f.trigger {
-            Trigger::Http(route) => {
-                props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
-                let integration = json!({
-                    "ApiId": r("HttpApiId"),
-                    "IntegrationType": "AWS_PROXY",
-                    "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
-                    "PayloadFormatVersion": "2.0"
-                });
-                api_route(&mut resources, &id, "HttpApiId", &route.route_key(), integration);
-            }
-            Trigger::Sqs(w) => {
-                props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
-                    "Queue": r(&format!("{}Arn", queue_id(w.queue))),
-                    "BatchSize": w.batch_size,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    // At most this many concurrent batches: below the reserved concurrency, so the
-                    // mapping is never throttled into redelivering.
-                    "ScalingConfig": {"MaximumConcurrency": WORKER_MAX_CONCURRENCY}
-                }}});
-            }
-            Trigger::Stream(c) => {
-                props["Events"] = json!({"TableStream": {"Type": "DynamoDB", "Properties": {
-                    "Stream": r("TableStreamArn"),
-                    "StartingPosition": "TRIM_HORIZON",
-                    "BatchSize": c.batch_size,
-                    "MaximumRetryAttempts": c.max_retries,
-                    "BisectBatchOnFunctionError": true,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}},
-                    // Only the records it reads invoke it (the local mapping filters the same way).
-                    "FilterCriteria": {"Filters": [{"Pattern": json!({
-                        "eventName": ["INSERT"],
-                        "dynamodb": {"NewImage": {shared::table::ENTITY_TYPE: {"S": [c.inserts_of]}}}
-                    }).to_string()}]}
-                }}});
-            }
-            Trigger::Schedule(j) => {
-                // A run EventBridge could not deliver, and one that failed Lambda's two retries,
-                // land in the job-failures queue, which alarms.
-                props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {
-                    "Schedule": j.schedule,
-                    "DeadLetterConfig": {"Arn": r("JobFailuresQueueArn")}
-                }}});
-                props["EventInvokeConfig"] = json!({
-                    "MaximumRetryAttempts": 2,
-                    "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r("JobFailuresQueueArn")}}
-                });
-                props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": r("JobFailuresQueueArn")});
-            }
-            Trigger::WebSocket(ws) => {
-                props["Description"] = json!(format!("WebSocket {} — {}", ws.route_key, ws.summary));
-                // WebSocket APIs name the function by its invocation URI.
-                let integration = json!({
-                    "ApiId": r("WebSocketApiId"),
-                    "IntegrationType": "AWS_PROXY",
-                    "IntegrationUri": sub(&format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations"))
-                });
-                api_route(&mut resources, &id, "WebSocketApiId", ws.route_key, integration);
-            }
-        }
-        resources.insert(
-            format!("{id}Function"),
-            json!({
-                "Type": "AWS::Serverless::Function",
-                "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary}},
-                "Properties": props
-            }),
-        );
+        function(&mut resources, f);
     }
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -547,6 +425,139 @@ fn nested_stack(funcs: &[&Function]) -> Value {
     })
 }
 
+/// A function's resources: the function with its policy and the secrets it declares, its log
+/// group, and for one that runs unseen (a worker, the relay, a job) an errors alarm.
+fn function(resources: &mut serde_json::Map<String, Value>, f: &Function) {
+    let id = logical_id(f.binary);
+    let mut props = json!({
+        "FunctionName": sub(&format!("petplatform-${{Stage}}-{}", f.binary)),
+        "CodeUri": format!("../../functions/{}", f.package),
+        "Policies": [{"Statement": statements(f)}],
+        "MemorySize": f.memory_mb,
+        "Timeout": f.timeout_secs,
+        "Description": f.summary(),
+    });
+    // Only the secrets this function declares reach it.
+    let secrets: serde_json::Map<String, Value> =
+        f.all_secrets().into_iter().map(|s| (s.env_var.to_string(), r(s.parameter))).collect();
+    if !secrets.is_empty() {
+        props["Environment"] = json!({"Variables": secrets});
+    }
+    // Its own log group, kept `LogRetentionDays` (named after the function, so it is the one
+    // Lambda writes to).
+    resources.insert(
+        format!("{id}LogGroup"),
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": sub(&format!("/aws/lambda/${{{id}Function}}")),
+                "RetentionInDays": r("LogRetentionDays"),
+                "KmsKeyId": r("StackCmkArn")
+            }
+        }),
+    );
+    if !matches!(f.trigger, Trigger::Http(_) | Trigger::WebSocket(_)) {
+        // Workers, the relay and jobs run unseen: an error is an alarm of its own. Each has
+        // a reserved share of the account's concurrency, so a flood elsewhere cannot starve
+        // it (and it cannot take more).
+        props["ReservedConcurrentExecutions"] = r("ReservedConcurrency");
+        resources.insert(
+            format!("{id}ErrorsAlarm"),
+            json!({
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": sub(&format!("petplatform-${{Stage}}-{}-errors", f.binary)),
+                    "AlarmDescription": format!("{} failed: {}", f.binary, f.summary()),
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": "Errors",
+                    "Dimensions": [{"Name": "FunctionName", "Value": r(&format!("{id}Function"))}],
+                    "Statistic": "Sum",
+                    "Period": 300,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 0,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "TreatMissingData": "notBreaching",
+                    "AlarmActions": [r("AlarmTopicArn")]
+                }
+            }),
+        );
+    }
+    triggers(resources, &mut props, f, &id);
+    resources.insert(
+        format!("{id}Function"),
+        json!({
+            "Type": "AWS::Serverless::Function",
+            "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": f.binary}},
+            "Properties": props
+        }),
+    );
+}
+
+/// What invokes `f`: an API route, a queue or the table stream's event source, or a schedule.
+fn triggers(resources: &mut serde_json::Map<String, Value>, props: &mut Value, f: &Function, id: &str) {
+    match &f.trigger {
+        Trigger::Http(route) => {
+            props["Description"] = json!(format!("{} — {}", route.route_key(), route.doc.summary));
+            let integration = json!({
+                "ApiId": r("HttpApiId"),
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": get_att(&format!("{id}Function"), "Arn"),
+                "PayloadFormatVersion": "2.0"
+            });
+            api_route(resources, id, "HttpApiId", &route.route_key(), integration);
+        }
+        Trigger::Sqs(w) => {
+            props["Events"] = json!({"Queue": {"Type": "SQS", "Properties": {
+                "Queue": r(&format!("{}Arn", queue_id(w.queue))),
+                "BatchSize": w.batch_size,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                // At most this many concurrent batches: below the reserved concurrency, so the
+                // mapping is never throttled into redelivering.
+                "ScalingConfig": {"MaximumConcurrency": WORKER_MAX_CONCURRENCY}
+            }}});
+        }
+        Trigger::Stream(c) => {
+            props["Events"] = json!({"TableStream": {"Type": "DynamoDB", "Properties": {
+                "Stream": r("TableStreamArn"),
+                "StartingPosition": "TRIM_HORIZON",
+                "BatchSize": c.batch_size,
+                "MaximumRetryAttempts": c.max_retries,
+                "BisectBatchOnFunctionError": true,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}},
+                // Only the records it reads invoke it (the local mapping filters the same way).
+                "FilterCriteria": {"Filters": [{"Pattern": json!({
+                    "eventName": ["INSERT"],
+                    "dynamodb": {"NewImage": {shared::table::ENTITY_TYPE: {"S": [c.inserts_of]}}}
+                }).to_string()}]}
+            }}});
+        }
+        Trigger::Schedule(j) => {
+            // A run EventBridge could not deliver, and one that failed Lambda's two retries,
+            // land in the job-failures queue, which alarms.
+            props["Events"] = json!({"Schedule": {"Type": "Schedule", "Properties": {
+                "Schedule": j.schedule,
+                "DeadLetterConfig": {"Arn": r("JobFailuresQueueArn")}
+            }}});
+            props["EventInvokeConfig"] = json!({
+                "MaximumRetryAttempts": 2,
+                "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r("JobFailuresQueueArn")}}
+            });
+            props["DeadLetterQueue"] = json!({"Type": "SQS", "TargetArn": r("JobFailuresQueueArn")});
+        }
+        Trigger::WebSocket(ws) => {
+            props["Description"] = json!(format!("WebSocket {} — {}", ws.route_key, ws.summary));
+            // WebSocket APIs name the function by its invocation URI.
+            let integration = json!({
+                "ApiId": r("WebSocketApiId"),
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": sub(&format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{id}Function.Arn}}/invocations"))
+            });
+            api_route(resources, id, "WebSocketApiId", ws.route_key, integration);
+        }
+    }
+}
+
 /// The stacks a domain becomes: `(file stem, functions)`.
 fn stacks_of(d: &Domain) -> Vec<(String, Vec<&'static Function>)> {
     let funcs = functions(d);
@@ -562,6 +573,31 @@ fn stacks_of(d: &Domain) -> Vec<(String, Vec<&'static Function>)> {
 
 fn root_template(domains: &[Domain], cors: &Cors) -> Value {
     let mut resources = serde_json::Map::new();
+    storage(&mut resources, cors);
+    media_distribution(&mut resources);
+    alarms(&mut resources);
+    operations(&mut resources);
+    queues(&mut resources);
+    apis(&mut resources, cors);
+    nested_stacks(&mut resources, domains);
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Pet platform: every HTTP endpoint, worker and job a Lambda function, one DynamoDB table, one media bucket. Generated by gen-infra from the route table. Do not edit.",
+        "Parameters": root_parameters(cors),
+        "Resources": resources,
+        "Outputs": {
+            "ApiUrl": {"Value": get_att("HttpApi", "ApiEndpoint")},
+            "WebSocketUrl": {"Value": sub(&format!("wss://${{WebSocketApi}}.execute-api.${{AWS::Region}}.amazonaws.com/{WEBSOCKET_STAGE}"))},
+            "TableName": {"Value": r("Table")},
+            "MediaBucketName": {"Value": r("MediaBucket")},
+            "MediaUrl": {"Value": sub("https://${MediaDistribution.DomainName}")}
+        }
+    })
+}
+
+/// The table, the secrets Secrets Manager generates, and the media bucket.
+fn storage(resources: &mut serde_json::Map<String, Value>, cors: &Cors) {
     resources.insert(
         "Table".into(),
         json!({
@@ -615,9 +651,10 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             }]}
         }
     }));
-    media_distribution(&mut resources);
-    alarms(&mut resources);
-    operations(&mut resources);
+}
+
+/// Every domain's queues, each with its dead-letter queue.
+fn queues(resources: &mut serde_json::Map<String, Value>) {
     for q in crate::catalog::queues() {
         resources.insert(
             dlq_id(q),
@@ -635,6 +672,10 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             }
         }));
     }
+}
+
+/// The HTTP API and the WebSocket API, with their stages.
+fn apis(resources: &mut serde_json::Map<String, Value>, cors: &Cors) {
     resources.insert(
         "HttpApi".into(),
         json!({
@@ -690,6 +731,10 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             }
         }),
     );
+}
+
+/// One nested stack per domain (or per share of a large one), each given the same parameters.
+fn nested_stacks(resources: &mut serde_json::Map<String, Value>, domains: &[Domain]) {
     let params: serde_json::Map<String, Value> = nested_parameters().into_iter().collect();
     for d in domains {
         for (stem, _) in stacks_of(d) {
@@ -702,26 +747,18 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             );
         }
     }
-    let mut template = json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": "AWS::Serverless-2016-10-31",
-        "Description": "Pet platform: every HTTP endpoint, worker and job a Lambda function, one DynamoDB table, one media bucket. Generated by gen-infra from the route table. Do not edit.",
-        "Parameters": {
-            "Stage": {"Type": "String", "Default": "dev", "AllowedPattern": "^[a-z][a-z0-9-]{1,15}$", "Description": "Stage name; secrets are read from SSM under /petplatform/<Stage>/"},
-            "CorsAllowOrigins": {"Type": "CommaDelimitedList", "Default": cors.allow_origins.join(","), "Description": "Browser origins allowed to call the API and upload media"},
-            "MailFrom": {"Type": "String", "Default": "no-reply@example.com", "Description": "SES-verified sender address"},
-            "OpsEmail": {"Type": "String", "Default": "ops@example.com", "Description": "Where operational alerts go"},
-            "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "Description": "How long function and API access logs are kept"},
-            "ReservedConcurrency": {"Type": "Number", "Default": 10, "MinValue": WORKER_MAX_CONCURRENCY, "Description": "Concurrency reserved for each worker, the outbox relay and each job (their SQS sources run at most 5 batches at once)"}
-        },
-        "Resources": resources,
-        "Outputs": {
-            "ApiUrl": {"Value": get_att("HttpApi", "ApiEndpoint")},
-            "WebSocketUrl": {"Value": sub(&format!("wss://${{WebSocketApi}}.execute-api.${{AWS::Region}}.amazonaws.com/{WEBSOCKET_STAGE}"))},
-            "TableName": {"Value": r("Table")},
-            "MediaBucketName": {"Value": r("MediaBucket")},
-            "MediaUrl": {"Value": sub("https://${MediaDistribution.DomainName}")}
-        }
+}
+
+/// The root stack's parameters: the stage and operational ones, then the settings the parts of
+/// the product declare.
+fn root_parameters(cors: &Cors) -> Value {
+    let mut parameters = json!({
+        "Stage": {"Type": "String", "Default": "dev", "AllowedPattern": "^[a-z][a-z0-9-]{1,15}$", "Description": "Stage name; secrets are read from SSM under /petplatform/<Stage>/"},
+        "CorsAllowOrigins": {"Type": "CommaDelimitedList", "Default": cors.allow_origins.join(","), "Description": "Browser origins allowed to call the API and upload media"},
+        "MailFrom": {"Type": "String", "Default": "no-reply@example.com", "Description": "SES-verified sender address"},
+        "OpsEmail": {"Type": "String", "Default": "ops@example.com", "Description": "Where operational alerts go"},
+        "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "Description": "How long function and API access logs are kept"},
+        "ReservedConcurrency": {"Type": "Number", "Default": 10, "MinValue": WORKER_MAX_CONCURRENCY, "Description": "Concurrency reserved for each worker, the outbox relay and each job (their SQS sources run at most 5 batches at once)"}
     });
     // The settings the parts of the product declare: public ones with their defaults, secret
     // ones hidden (those from SSM or generated by Secrets Manager are no parameter at all).
@@ -735,9 +772,9 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
             }
             SettingSource::Ssm { .. } | SettingSource::Generated { .. } => continue,
         };
-        template["Parameters"][setting.parameter] = parameter;
+        parameters[setting.parameter] = parameter;
     }
-    template
+    parameters
 }
 
 /// Access log settings of both API stages: one JSON line a request, in the access log group.
