@@ -10,13 +10,13 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::handler::{Accepted, Caller, Json, Okay, Params, Path};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, Worker, int_param, param};
-use shared::table::{Entity, Gsi, Page, Query, Write, n, s, time};
+use shared::table::{Entity, Gsi, Key, Page, Query, Write, n, s, time};
 use shared::validate::{Validate, Validator};
 use shared::worker::MessageError;
 use shared::{ApiError, ApiResult, AppContext, handler};
@@ -297,7 +297,79 @@ fn failed(rx: &Prescription, reason: &str, now: DateTime<Utc>) -> Prescription {
     Prescription { status: RxStatus::Failed, failure_reason: Some(reason.to_string()), updated_at: now, ..rx.clone() }
 }
 
-/// Reads one prescription.
+/// Counts a try on the prescription and marks it processing; the prescription as counted.
+async fn count_try(ctx: &AppContext, key: &Key) -> Result<Prescription, MessageError> {
+    let w = Write::update(key.clone(), "SET #st = :processing, updatedAt = :now ADD attempts :one")
+        .name("#st", "status")
+        .value(":processing", s("PROCESSING"))
+        .value(":now", time(ctx.now()))
+        .value(":one", n(1));
+    ctx.table
+        .write_returning(w)
+        .await?
+        .map(Prescription::from_item)
+        .transpose()?
+        .ok_or_else(|| MessageError::Retry("the prescription vanished".into()))
+}
+
+/// The prescription's photo, from the media bucket.
+async fn photo(ctx: &AppContext, rx: &Prescription) -> Result<Vec<u8>, String> {
+    match ctx.s3.get_object().bucket(&ctx.config.media_bucket).key(&rx.image_key).send().await {
+        Ok(o) => o.body.collect().await.map(|b| b.into_bytes().to_vec()).map_err(|e| e.to_string()),
+        Err(e) => Err(aws_sdk_s3::error::DisplayErrorContext(e).to_string()),
+    }
+}
+
+/// The daily medication schedule of a drug read, from `today` for its days.
+fn medication_schedule(drug: &Drug, today: NaiveDate) -> NewSchedule {
+    let memo =
+        [drug.dosage.as_str(), drug.route.as_str()].iter().filter(|x| !x.is_empty()).copied().collect::<Vec<_>>();
+    NewSchedule {
+        title: drug.name.clone(),
+        kind: ScheduleType::Medication,
+        sub_type: Some(ScheduleSubType::Pill),
+        start_date: today.to_string(),
+        end_date: Some((today + Duration::days(i64::from(drug.days) - 1)).to_string()),
+        recurrence: Recurrence::Daily,
+        interval: None,
+        times: Vec::new(),
+        reminder_days_before: 0,
+        alarm_enabled: true,
+        memo: Some(memo.join(" ")).filter(|m| !m.is_empty()),
+        medication: Some(Medication {
+            drug_name: drug.name.clone(),
+            dosage: drug.dosage.clone(),
+            duration_days: drug.days,
+            frequency_per_day: drug.times_per_day,
+            prescription: true,
+        }),
+    }
+}
+
+/// Files one schedule per drug (with its reminders), each under an id made from the
+/// prescription's, so a redelivered message files none twice; their ids.
+async fn file_schedules(
+    ctx: &AppContext,
+    rx: &Prescription,
+    drugs: &[Drug],
+    today: NaiveDate,
+) -> Result<Vec<String>, MessageError> {
+    let ids: Vec<String> = (0..drugs.len()).map(|i| schedule_id(&rx.id, i)).collect();
+    let filed = ctx.table.batch_get_items(&ids.iter().map(|id| keys::schedule_key(id)).collect::<Vec<_>>()).await?;
+    for ((drug, id), filed) in drugs.iter().zip(&ids).zip(filed) {
+        if filed.is_none() {
+            let mut schedule: Schedule =
+                crate::schedules::build(ctx, &rx.owner_id, &rx.pet_id, medication_schedule(drug, today))?;
+            schedule.id = id.clone();
+            crate::reminders::save(ctx, None, Some(&schedule)).await?;
+        }
+    }
+    Ok(ids)
+}
+
+/// Reads one prescription: its photo through OCR, the drugs on it, a schedule for each; the owner
+/// is told either way. A try that fails for a while is retried with backing off; the last one
+/// fails the prescription rather than leave it pending.
 pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), MessageError> {
     if !shared::ids::is_valid_id(&msg.prescription_id) {
         return Err(MessageError::Permanent("not a prescription id".into()));
@@ -309,42 +381,20 @@ pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), M
     if matches!(rx.status, RxStatus::Done | RxStatus::Failed) {
         return Ok(());
     }
-    // Count the try (the last one fails the prescription rather than leave it pending).
-    let counted = ctx
-        .table
-        .write_returning(
-            Write::update(key.clone(), "SET #st = :processing, updatedAt = :now ADD attempts :one")
-                .name("#st", "status")
-                .value(":processing", s("PROCESSING"))
-                .value(":now", time(ctx.now()))
-                .value(":one", n(1)),
-        )
-        .await?
-        .map(Prescription::from_item)
-        .transpose()?
-        .ok_or_else(|| MessageError::Retry("the prescription vanished".into()))?;
+    let counted = count_try(&ctx, &key).await?;
     let last_try = counted.attempts >= OCR.max_receive_count;
     let now = ctx.now();
 
-    let format = if rx.image_key.ends_with(".png") { "png" } else { "jpg" };
-    let image = match ctx.s3.get_object().bucket(&ctx.config.media_bucket).key(&rx.image_key).send().await {
-        Ok(o) => o.body.collect().await.map(|b| b.into_bytes().to_vec()).map_err(|e| e.to_string()),
-        Err(e) => Err(aws_sdk_s3::error::DisplayErrorContext(e).to_string()),
-    };
-    let image = match image {
+    let image = match photo(&ctx, &counted).await {
         Ok(bytes) => bytes,
         Err(e) if last_try => {
-            finish(
-                &ctx,
-                &counted,
-                failed(&counted, "사진을 읽을 수 없습니다", now),
-                "처방전 사진을 읽을 수 없었습니다.".into(),
-            )
-            .await?;
+            let outcome = failed(&counted, "사진을 읽을 수 없습니다", now);
+            finish(&ctx, &counted, outcome, "처방전 사진을 읽을 수 없었습니다.".into()).await?;
             return Err(MessageError::Permanent(format!("the photo could not be read: {e}")));
         }
         Err(e) => return Err(MessageError::Retry(format!("the photo could not be read: {e}"))),
     };
+    let format = if rx.image_key.ends_with(".png") { "png" } else { "jpg" };
     let lines = match ocr::read(&ctx, &image, format).await {
         Ok(lines) => lines,
         // Backing off: 1×, 2×, 4× the base delay.
@@ -354,13 +404,8 @@ pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), M
         }
         Err(OcrFailure::Transient(why) | OcrFailure::Refused(why)) => {
             let reason = format!("OCR_FAILED: {why}");
-            finish(
-                &ctx,
-                &counted,
-                failed(&counted, &reason, now),
-                "처방전을 읽지 못했습니다. 다시 찍어 올려 주세요.".into(),
-            )
-            .await?;
+            let told = "처방전을 읽지 못했습니다. 다시 찍어 올려 주세요.";
+            finish(&ctx, &counted, failed(&counted, &reason, now), told.into()).await?;
             return Err(MessageError::Permanent(reason));
         }
     };
@@ -373,45 +418,7 @@ pub async fn handle(ctx: Arc<AppContext>, msg: ReadPrescription) -> Result<(), M
             .await?;
         return Ok(());
     }
-    let today = seoul::today(now);
-    let mut schedule_ids = Vec::new();
-    for (i, drug) in drugs.iter().enumerate() {
-        let id = schedule_id(&rx.id, i);
-        if ctx.table.get_item(&keys::schedule_key(&id)).await?.is_none() {
-            let body = NewSchedule {
-                title: drug.name.clone(),
-                kind: ScheduleType::Medication,
-                sub_type: Some(ScheduleSubType::Pill),
-                start_date: today.to_string(),
-                end_date: Some((today + Duration::days(i64::from(drug.days) - 1)).to_string()),
-                recurrence: Recurrence::Daily,
-                interval: None,
-                times: Vec::new(),
-                reminder_days_before: 0,
-                alarm_enabled: true,
-                memo: Some(
-                    [drug.dosage.as_str(), drug.route.as_str()]
-                        .iter()
-                        .filter(|x| !x.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-                .filter(|m| !m.is_empty()),
-                medication: Some(Medication {
-                    drug_name: drug.name.clone(),
-                    dosage: drug.dosage.clone(),
-                    duration_days: drug.days,
-                    frequency_per_day: drug.times_per_day,
-                    prescription: true,
-                }),
-            };
-            let mut schedule: Schedule = crate::schedules::build(&ctx, &rx.owner_id, &rx.pet_id, body)?;
-            schedule.id = id.clone();
-            crate::reminders::save(&ctx, None, Some(&schedule)).await?;
-        }
-        schedule_ids.push(id);
-    }
+    let schedule_ids = file_schedules(&ctx, &rx, &drugs, seoul::today(now)).await?;
     let count = drugs.len();
     let outcome =
         Prescription { status: RxStatus::Done, drugs, schedule_ids, text, updated_at: now, ..counted.clone() };
