@@ -1,15 +1,10 @@
 //! AWS Signature Version 4, checked the way AWS checks it, for the stand-ins that take signed
 //! requests in headers (DynamoDB, SQS, SES, Comprehend, `@connections`). A request the real service would refuse is refused here too.
 
-use hmac::{Hmac, Mac};
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
 use http::HeaderMap;
-use sha2::{Digest, Sha256};
-
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
 
 /// Why a request's signature is not accepted.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,7 +24,9 @@ pub fn access_key(headers: &HeaderMap) -> Option<String> {
     credential.split('/').next().map(str::to_string)
 }
 
-/// Checks the `Authorization: AWS4-HMAC-SHA256 …` header of a request against a key pair.
+/// Checks the `Authorization: AWS4-HMAC-SHA256 …` header of a request against a key pair: the
+/// request is signed again by `aws-sigv4` (the crate the SDK signs with), with the headers,
+/// scope and time the header names, and the signatures must match.
 pub fn verify(
     method: &str,
     path: &str,
@@ -52,40 +49,75 @@ pub fn verify(
     if scope.next() != Some(access_key) {
         return Err(SignatureError::UnknownKey);
     }
-    let scope = scope.next().ok_or(SignatureError::Missing)?;
-    let parts: Vec<&str> = scope.split('/').collect();
-    let [date, region, service, "aws4_request"] = parts.as_slice() else { return Err(SignatureError::Missing) };
+    let parts: Vec<&str> = scope.next().ok_or(SignatureError::Missing)?.split('/').collect();
+    let [_date, region, service, "aws4_request"] = parts.as_slice() else { return Err(SignatureError::Missing) };
     let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or(SignatureError::Missing)?;
+    let time = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| SignatureError::Missing)?
+        .and_utc();
 
-    let mut canonical_headers = String::new();
+    // Exactly the headers the signature covers; one it names that is not there cannot match.
+    let mut covered = Vec::new();
     for name in signed.split(';') {
         let value = headers.get(name).and_then(|v| v.to_str().ok()).ok_or(SignatureError::Mismatch)?;
-        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
-        canonical_headers.push_str(&format!("{name}:{value}\n"));
+        covered.push((name, value));
     }
-    let mut pairs: Vec<(String, String)> =
-        form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (encode(&k), encode(&v))).collect();
-    pairs.sort();
-    let canonical_query = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let payload = hex::encode(Sha256::digest(body));
-    // Services other than S3 sign the path encoded once more (`@` → `%40`, `%3D` → `%253D`).
-    let canonical_path =
-        if path.is_empty() { "/".to_string() } else { path.split('/').map(encode).collect::<Vec<_>>().join("/") };
-    let canonical = format!("{method}\n{canonical_path}\n{canonical_query}\n{canonical_headers}\n{signed}\n{payload}");
-    let to_sign =
-        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
-    let key = ["aws4_request"]
-        .iter()
-        .fold(hmac(&hmac(&hmac(format!("AWS4{secret}").as_bytes(), date), region), service), |k, s| hmac(&k, s));
-    if hex::encode(hmac(&key, &to_sign)) == signature { Ok(()) } else { Err(SignatureError::Mismatch) }
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let path = if path.is_empty() { "/" } else { path };
+    let uri = if query.is_empty() { format!("http://{host}{path}") } else { format!("http://{host}{path}?{query}") };
+    let identity = Credentials::new(access_key, secret, None, None, "local-stack").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time.into())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|_| SignatureError::Missing)?
+        .into();
+    let request = SignableRequest::new(method, uri, covered.into_iter(), SignableBody::Bytes(body))
+        .map_err(|_| SignatureError::Mismatch)?;
+    let expected = sign(request, &params).map_err(|_| SignatureError::Mismatch)?.into_parts().1;
+    if expected == signature { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
-/// URI-encodes as SigV4 wants: unreserved characters as they are, everything else `%XX`.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// AWS's published SigV4 test vector `get-vanilla`.
+    fn vanilla(date: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", "example.amazonaws.com".parse().unwrap());
+        h.insert("x-amz-date", date.parse().unwrap());
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+             SignedHeaders=host;x-amz-date, \
+             Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+                .parse()
+                .unwrap(),
+        );
+        h
+    }
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+    #[test]
+    fn the_published_vector_verifies_and_any_change_does_not() {
+        let ok = vanilla("20150830T123600Z");
+        assert_eq!(verify("GET", "/", "", &ok, b"", "AKIDEXAMPLE", SECRET), Ok(()));
+        assert_eq!(access_key(&ok).as_deref(), Some("AKIDEXAMPLE"));
+        assert_eq!(verify("GET", "/", "", &ok, b"", "AKIDEXAMPLE", "another"), Err(SignatureError::Mismatch));
+        assert_eq!(verify("GET", "/", "", &ok, b"", "OTHER", SECRET), Err(SignatureError::UnknownKey));
+        assert_eq!(verify("POST", "/", "", &ok, b"", "AKIDEXAMPLE", SECRET), Err(SignatureError::Mismatch));
+        assert_eq!(verify("GET", "/x", "", &ok, b"", "AKIDEXAMPLE", SECRET), Err(SignatureError::Mismatch));
+        assert_eq!(verify("GET", "/", "a=b", &ok, b"", "AKIDEXAMPLE", SECRET), Err(SignatureError::Mismatch));
+        assert_eq!(verify("GET", "/", "", &ok, b"body", "AKIDEXAMPLE", SECRET), Err(SignatureError::Mismatch));
+        let later = vanilla("20150830T123601Z");
+        assert_eq!(verify("GET", "/", "", &later, b"", "AKIDEXAMPLE", SECRET), Err(SignatureError::Mismatch));
+        let mut unsigned = ok.clone();
+        unsigned.remove("authorization");
+        assert_eq!(verify("GET", "/", "", &unsigned, b"", "AKIDEXAMPLE", SECRET), Err(SignatureError::Missing));
+    }
 }
