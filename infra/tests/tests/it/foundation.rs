@@ -137,6 +137,16 @@ async fn cors_follows_the_configuration() {
 
     let ok = t.send(t.http.get(t.url("/health")).header("origin", &allowed)).await;
     assert_eq!(ok.header("access-control-allow-origin"), Some(allowed.as_str()));
+    assert!(ok.header("access-control-expose-headers").unwrap().contains("x-request-id"));
+    let evil_preflight = t
+        .send(
+            t.http
+                .request(reqwest::Method::OPTIONS, t.url("/health"))
+                .header("origin", "https://evil.example")
+                .header("access-control-request-method", "GET"),
+        )
+        .await;
+    assert_eq!(evil_preflight.header("access-control-allow-origin"), None);
 
     let evil = t.send(t.http.get(t.url("/health")).header("origin", "https://evil.example")).await;
     assert_eq!(evil.status, 200);
