@@ -451,10 +451,9 @@ pub struct Worker {
 #[derive(Debug)]
 pub struct Job {
     pub name: &'static str,
-    /// EventBridge schedule expression.
+    /// EventBridge schedule expression (`rate(...)` or `cron(...)`, UTC); the local stack fires
+    /// the job by the same expression.
     pub schedule: &'static str,
-    /// How often the local stack's timer fires it.
-    pub local_every_secs: u64,
     pub handler: JobHandler,
     pub summary: &'static str,
 }

@@ -50,7 +50,6 @@ pub static AUTO_UNBLOCK: Function = Function::job(
     Job {
         name: "auto-unblock",
         schedule: "rate(1 minute)",
-        local_every_secs: 30,
         handler: |ctx| Box::pin(lift_ended(ctx)),
         summary: "Lifts the temporary blocks that have ended, tells the accounts, and records it",
     },

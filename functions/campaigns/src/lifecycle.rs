@@ -34,7 +34,6 @@ pub static JOB: Function = Function::job(
         name: "ads-lifecycle",
         // 00:05 in Seoul is 15:05 UTC the day before.
         schedule: "cron(5 15 * * ? *)",
-        local_every_secs: 60,
         handler: |ctx| Box::pin(run(ctx)),
         summary: "Moves ads through their dated lifecycle: closes announcements, settles selections, starts and ends campaigns",
     },

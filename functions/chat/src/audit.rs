@@ -20,7 +20,6 @@ pub static AUDIT_JOB: Function = Function::job(
     Job {
         name: "chat-audit-counters",
         schedule: "rate(1 day)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(job(ctx)),
         summary: "Recounts every room's messages and checks read positions, and reports drift",
     },

@@ -63,7 +63,6 @@ pub static TRENDING_JOB: Function = Function::job(
     Job {
         name: "trending-hashtags",
         schedule: "rate(10 minutes)",
-        local_every_secs: 60,
         handler: |ctx| Box::pin(compute_trending(ctx)),
         summary: "Ranks hashtags by use in the last 24 hours and 7 days",
     },

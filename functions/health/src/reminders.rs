@@ -46,7 +46,6 @@ pub static REMINDER_JOB: Function = Function::job(
     Job {
         name: "health-reminders",
         schedule: "rate(1 minute)",
-        local_every_secs: 20,
         handler: |ctx| Box::pin(send_due(ctx)),
         summary: "Sends the health reminders due since the last run, each exactly once",
     },
@@ -60,7 +59,6 @@ pub static ROLLING_JOB: Function = Function::job(
     Job {
         name: "health-reminders-forward",
         schedule: "rate(1 day)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(carry_forward(ctx)),
         summary: "Files the reminders of ongoing schedules for the days entering the 60-day window",
     },

@@ -69,7 +69,6 @@ pub static NIGHTLY: Function = Function::job(
         name: "instagram-nightly",
         // 02:00 in Seoul is 17:00 UTC the day before.
         schedule: "cron(0 17 * * ? *)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(nightly(ctx)),
         summary: "Queues one sync per linked Instagram account (02:00 KST)",
     },

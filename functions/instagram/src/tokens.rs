@@ -25,7 +25,6 @@ pub static JOB: Function = Function::job(
         name: "instagram-tokens",
         // 03:00 in Seoul.
         schedule: "cron(0 18 * * ? *)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(run(ctx)),
         summary: "Refreshes Instagram tokens before they expire; unlinks accounts whose token expired or was revoked",
     },

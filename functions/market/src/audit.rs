@@ -20,7 +20,6 @@ pub static AUDIT_JOB: Function = Function::job(
     Job {
         name: "market-audit-counters",
         schedule: "rate(1 day)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(job(ctx)),
         summary: "Recounts wishes per listing and every point balance from its ledger and reports drift",
     },

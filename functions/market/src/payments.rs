@@ -100,7 +100,6 @@ pub static SETTLE_JOB: Function = Function::job(
     Job {
         name: "settle-payments",
         schedule: "rate(1 minute)",
-        local_every_secs: 10,
         handler: |ctx| Box::pin(settle_stuck(ctx)),
         summary: "Finishes payments whose confirmation got no answer, by asking Toss what happened",
     },

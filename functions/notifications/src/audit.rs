@@ -18,7 +18,6 @@ pub static AUDIT_JOB: Function = Function::job(
     Job {
         name: "notifications-audit-counters",
         schedule: "rate(1 day)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(job(ctx)),
         summary: "Recounts every user's unread notifications and reports drift",
     },

@@ -19,7 +19,6 @@ pub static AUDIT_JOB: Function = Function::job(
     Job {
         name: "social-audit-counters",
         schedule: "rate(1 day)",
-        local_every_secs: 3600,
         handler: |ctx| Box::pin(job(ctx)),
         summary: "Recounts every user's followers and followings and reports drift",
     },

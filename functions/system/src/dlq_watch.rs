@@ -15,7 +15,6 @@ pub static DLQ_WATCH: Function = Function::job(
     Job {
         name: "dlq-watch",
         schedule: "rate(15 minutes)",
-        local_every_secs: 60,
         handler: |ctx| Box::pin(run(ctx)),
         summary: "Alerts the operators when a dead-letter queue holds messages",
     },

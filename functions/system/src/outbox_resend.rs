@@ -14,7 +14,6 @@ pub static OUTBOX_RESEND: Function = Function::job(
     Job {
         name: "outbox-resend",
         schedule: "rate(5 minutes)",
-        local_every_secs: 60,
         handler: |ctx| Box::pin(run(ctx)),
         summary: "Sends the outbox messages the relay could not send",
     },

@@ -21,6 +21,7 @@ pub mod media_cdn;
 pub mod oauth_sandbox;
 pub mod region;
 pub mod runtime_api;
+pub mod schedule;
 pub mod ses;
 pub mod sigv4;
 pub mod sqs;
@@ -537,7 +538,7 @@ impl LocalStack {
         };
         stack.start_websocket_api(&opts, websocket_listener, &websocket_http, &mut tasks);
         if opts.run_functions {
-            stack.start_triggers(&opts, &mut tasks);
+            stack.start_triggers(&opts, &mut tasks)?;
             stack.start_http_api(&opts, &mut tasks).await?;
         }
         stack.tasks = tasks.list;
@@ -566,8 +567,9 @@ impl LocalStack {
     }
 
     /// What starts the functions besides requests: the queues' and the table stream's event
-    /// source mappings, and (with `run_schedules`) the schedules' timers.
-    fn start_triggers(&self, opts: &StackOptions, tasks: &mut Tasks) {
+    /// source mappings, and (with `run_schedules`) each job at the times its schedule expression
+    /// gives EventBridge ([`schedule`]).
+    fn start_triggers(&self, opts: &StackOptions, tasks: &mut Tasks) -> Result<(), BoxError> {
         for w in catalog::workers() {
             tasks.spawn(sqs::run_event_source(self.queues.clone(), w, self.contexts.of_trigger(w), tasks.stop.clone()));
         }
@@ -584,21 +586,28 @@ impl LocalStack {
             ));
         }
         if !opts.run_schedules {
-            return;
+            return Ok(());
         }
         for job in catalog::jobs() {
+            let schedule: schedule::Schedule = job.schedule.parse().map_err(|e| format!("{}: {e}", job.name))?;
             let (ctx, mut rx) = (self.contexts.of_trigger(job), tasks.stop.clone());
             tasks.spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(job.local_every_secs));
-                every.tick().await;
-                loop {
+                let mut next = schedule.next_after(ctx.now());
+                while let Some(at) = next {
+                    // Wake when it is due, or within a minute to notice a clock moved on.
+                    let wait = (at - ctx.now()).to_std().unwrap_or_default().min(Duration::from_secs(60));
                     tokio::select! {
-                        _ = every.tick() => { let _ = shared::runtime::run_job_once(job, ctx.clone()).await; }
+                        _ = tokio::time::sleep(wait) => {}
                         _ = rx.changed() => return,
+                    }
+                    if ctx.now() >= at {
+                        let _ = shared::runtime::run_job_once(job, ctx.clone()).await;
+                        next = schedule.next_after(ctx.now());
                     }
                 }
             });
         }
+        Ok(())
     }
 
     /// The HTTP API: API Gateway's routes to each function, and the `/_local` pages.
