@@ -7,7 +7,21 @@ use serde::Serialize;
 
 use crate::context::AppContext;
 use crate::error::ApiResult;
+use crate::routes::{Function, Job, JobHandler, Permission};
 use crate::table::{Item, Key, Query, Write, n};
+
+/// A domain's daily audit job: it reads only, may take Lambda's 15 minutes, and logs its
+/// report (`handler` runs the audit and returns [`logged`]).
+pub const fn daily_job(
+    name: &'static str,
+    package: &'static str,
+    summary: &'static str,
+    handler: JobHandler,
+) -> Function {
+    Function::job(name, package, Job { name, schedule: "rate(1 day)", handler, summary })
+        .permissions(&[Permission::TableRead])
+        .timeout(900)
+}
 
 crate::domain_errors! {
     /// What can happen to a repair.

@@ -3,10 +3,9 @@
 //! unread count is never negative). Rooms are found through their members' room lists.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use shared::audit::{Audit, Report, all};
-use shared::routes::{Function, Job, Permission};
+use shared::routes::Function;
 use shared::table::{AttrValue, Entity, Query};
 use shared::{ApiResult, AppContext};
 
@@ -14,22 +13,12 @@ use crate::PKG;
 use crate::keys;
 use crate::model::{Member, Room};
 
-pub static AUDIT_JOB: Function = Function::job(
+pub static AUDIT_JOB: Function = shared::audit::daily_job(
     "chat-audit-counters",
     PKG,
-    Job {
-        name: "chat-audit-counters",
-        schedule: "rate(1 day)",
-        handler: |ctx| Box::pin(job(ctx)),
-        summary: "Recounts every room's messages and checks read positions, and reports drift",
-    },
-)
-.permissions(&[Permission::TableRead])
-.timeout(900);
-
-async fn job(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
-    shared::audit::logged("chat", run(&ctx, false).await?)
-}
+    "Recounts every room's messages and checks read positions, and reports drift",
+    |ctx| Box::pin(async move { shared::audit::logged("chat", run(&ctx, false).await?) }),
+);
 
 pub async fn run(ctx: &AppContext, repair: bool) -> ApiResult<Report> {
     let mut audit = Audit::new(ctx, repair);

@@ -2,11 +2,10 @@
 //! replies, and each author's post count (kept on the profile through identity's contract).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use identity_contract::Counter;
 use shared::audit::{Audit, Report, all};
-use shared::routes::{Function, Job, Permission};
+use shared::routes::Function;
 use shared::table::{Entity, Gsi, Query};
 use shared::{ApiResult, AppContext};
 
@@ -14,22 +13,12 @@ use crate::PKG;
 use crate::keys;
 use crate::model::{Comment, Post, post_key};
 
-pub static AUDIT_JOB: Function = Function::job(
+pub static AUDIT_JOB: Function = shared::audit::daily_job(
     "diary-audit-counters",
     PKG,
-    Job {
-        name: "diary-audit-counters",
-        schedule: "rate(1 day)",
-        handler: |ctx| Box::pin(job(ctx)),
-        summary: "Recounts likes, comments, replies and post counts from their facts and reports drift",
-    },
-)
-.permissions(&[Permission::TableRead])
-.timeout(900);
-
-async fn job(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
-    shared::audit::logged("diary", run(&ctx, false).await?)
-}
+    "Recounts likes, comments, replies and post counts from their facts and reports drift",
+    |ctx| Box::pin(async move { shared::audit::logged("diary", run(&ctx, false).await?) }),
+);
 
 /// Recounts every post's likes and comments, every comment's replies, every author's posts.
 pub async fn run(ctx: &AppContext, repair: bool) -> ApiResult<Report> {

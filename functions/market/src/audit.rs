@@ -1,11 +1,9 @@
 //! The market's counters against their facts: each listing's wishes, each user's point balance
 //! (the sum of their ledger).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use shared::audit::{Audit, Report, all};
-use shared::routes::{Function, Job, Permission};
+use shared::routes::Function;
 use shared::table::{Entity, Gsi, Query};
 use shared::{ApiResult, AppContext};
 
@@ -14,22 +12,12 @@ use crate::keys;
 use crate::model::Listing;
 use crate::points::{Entry, EntryKind};
 
-pub static AUDIT_JOB: Function = Function::job(
+pub static AUDIT_JOB: Function = shared::audit::daily_job(
     "market-audit-counters",
     PKG,
-    Job {
-        name: "market-audit-counters",
-        schedule: "rate(1 day)",
-        handler: |ctx| Box::pin(job(ctx)),
-        summary: "Recounts wishes per listing and every point balance from its ledger and reports drift",
-    },
-)
-.permissions(&[Permission::TableRead])
-.timeout(900);
-
-async fn job(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
-    shared::audit::logged("market", run(&ctx, false).await?)
-}
+    "Recounts wishes per listing and every point balance from its ledger and reports drift",
+    |ctx| Box::pin(async move { shared::audit::logged("market", run(&ctx, false).await?) }),
+);
 
 #[derive(Deserialize)]
 struct StoredBalance {

@@ -1,10 +1,8 @@
 //! Each user's unread count against their unread notifications.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use shared::audit::{Audit, Report, all};
-use shared::routes::{Function, Job, Permission};
+use shared::routes::Function;
 use shared::table::{Entity, Query};
 use shared::{ApiResult, AppContext};
 
@@ -12,22 +10,12 @@ use crate::PKG;
 use crate::keys::{self, counter_key};
 use crate::model::Notification;
 
-pub static AUDIT_JOB: Function = Function::job(
+pub static AUDIT_JOB: Function = shared::audit::daily_job(
     "notifications-audit-counters",
     PKG,
-    Job {
-        name: "notifications-audit-counters",
-        schedule: "rate(1 day)",
-        handler: |ctx| Box::pin(job(ctx)),
-        summary: "Recounts every user's unread notifications and reports drift",
-    },
-)
-.permissions(&[Permission::TableRead])
-.timeout(900);
-
-async fn job(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
-    shared::audit::logged("notifications", run(&ctx, false).await?)
-}
+    "Recounts every user's unread notifications and reports drift",
+    |ctx| Box::pin(async move { shared::audit::logged("notifications", run(&ctx, false).await?) }),
+);
 
 #[derive(Deserialize)]
 struct StoredUnread {

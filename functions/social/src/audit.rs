@@ -2,33 +2,22 @@
 //! against the follow relations.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use identity_contract::Counter;
 use shared::audit::{Audit, Report, all};
-use shared::routes::{Function, Job, Permission};
+use shared::routes::Function;
 use shared::table::Query;
 use shared::{ApiResult, AppContext};
 
 use crate::PKG;
 use crate::keys;
 
-pub static AUDIT_JOB: Function = Function::job(
+pub static AUDIT_JOB: Function = shared::audit::daily_job(
     "social-audit-counters",
     PKG,
-    Job {
-        name: "social-audit-counters",
-        schedule: "rate(1 day)",
-        handler: |ctx| Box::pin(job(ctx)),
-        summary: "Recounts every user's followers and followings and reports drift",
-    },
-)
-.permissions(&[Permission::TableRead])
-.timeout(900);
-
-async fn job(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
-    shared::audit::logged("social", run(&ctx, false).await?)
-}
+    "Recounts every user's followers and followings and reports drift",
+    |ctx| Box::pin(async move { shared::audit::logged("social", run(&ctx, false).await?) }),
+);
 
 pub async fn run(ctx: &AppContext, repair: bool) -> ApiResult<Report> {
     let mut audit = Audit::new(ctx, repair);
