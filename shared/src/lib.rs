@@ -25,6 +25,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod counters;
 pub mod dispatch;
 pub mod error;
 pub mod events;

@@ -472,11 +472,49 @@ pub struct StreamConsumer {
     pub max_retries: u32,
     /// Where records that kept failing go (its dead-letter queue).
     pub failure_queue: &'static Queue,
-    /// The only records that invoke it: inserts of items of this entity type (the mapping's
-    /// `FilterCriteria` in AWS, the same filter in the local mapping).
-    pub inserts_of: &'static str,
+    /// The only records that invoke it (the mapping's `FilterCriteria` in AWS, the same filter in
+    /// the local mapping).
+    pub filter: StreamFilter,
     pub handler: StreamHandler,
     pub summary: &'static str,
+}
+
+/// Which of the table's stream records a consumer reads.
+#[derive(Debug, Clone, Copy)]
+pub enum StreamFilter {
+    /// Inserts of items of this entity type.
+    InsertsOf(&'static str),
+    /// Inserts and removals of the items whose sort key starts with one of these: facts that
+    /// counters count ([`crate::counters`]).
+    FactsUnder(&'static [&'static str]),
+}
+
+impl StreamFilter {
+    /// Whether a record passes, from its event name (`INSERT`, `MODIFY`, `REMOVE`), its sort key
+    /// and the entity type of its new image.
+    pub fn passes(&self, event_name: &str, sort_key: Option<&str>, entity_type: Option<&str>) -> bool {
+        match self {
+            StreamFilter::InsertsOf(t) => event_name == "INSERT" && entity_type == Some(*t),
+            StreamFilter::FactsUnder(prefixes) => {
+                matches!(event_name, "INSERT" | "REMOVE")
+                    && sort_key.is_some_and(|sk| prefixes.iter().any(|p| sk.starts_with(p)))
+            }
+        }
+    }
+
+    /// The `FilterCriteria` pattern of the event source mapping.
+    pub fn pattern(&self) -> serde_json::Value {
+        match self {
+            StreamFilter::InsertsOf(t) => serde_json::json!({
+                "eventName": ["INSERT"],
+                "dynamodb": {"NewImage": {crate::table::ENTITY_TYPE: {"S": [t]}}}
+            }),
+            StreamFilter::FactsUnder(prefixes) => serde_json::json!({
+                "eventName": ["INSERT", "REMOVE"],
+                "dynamodb": {"Keys": {crate::table::SK: {"S": prefixes.iter().map(|p| serde_json::json!({"prefix": p})).collect::<Vec<_>>()}}}
+            }),
+        }
+    }
 }
 
 /// Everything a domain package contributes.
@@ -546,8 +584,10 @@ pub fn queues<'a>(functions: impl IntoIterator<Item = &'a Function>) -> Vec<&'st
         }
     };
     for f in functions {
-        if let Trigger::Sqs(w) = &f.trigger {
-            add(w.queue);
+        match &f.trigger {
+            Trigger::Sqs(w) => add(w.queue),
+            Trigger::Stream(c) => add(c.failure_queue),
+            _ => {}
         }
         for p in f.permissions {
             if let Permission::SendTo(q) = p {

@@ -11,8 +11,16 @@ pub const ALL_POSTS: &str = "POSTS";
 /// The sort-key prefix of comments in a post's partition.
 pub const COMMENTS: &str = "C#";
 
+/// The sort-key prefix of likes in a post's partition.
+pub const LIKES: &str = "LIKE#";
+
 pub fn like_sort(user: &str) -> String {
-    format!("LIKE#{user}")
+    format!("{LIKES}{user}")
+}
+
+/// The post whose partition `key` is in.
+pub fn post_of(key: &Key) -> Option<&str> {
+    key.pk.strip_prefix("POST#")
 }
 
 pub fn like_key(post: &str, user: &str) -> Key {

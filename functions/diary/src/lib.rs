@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod comments;
+pub mod counts;
 pub mod error;
 pub mod feed_worker;
 pub mod index;
@@ -22,6 +23,7 @@ pub const DOMAIN: Domain = Domain {
     uploads: &[],
     functions: &[
         &audit::AUDIT_JOB,
+        &counts::COUNTER,
         &posts::CREATE,
         &posts::GET,
         &posts::UPDATE,

@@ -11,7 +11,7 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use shared::AppContext;
 use shared::outbox::{self, OutboxMessage};
 use shared::queues;
-use shared::routes::{Function, Permission, StreamConsumer};
+use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
 
 pub static OUTBOX_RELAY: Function = Function::stream(
     "outbox-relay",
@@ -21,7 +21,7 @@ pub static OUTBOX_RELAY: Function = Function::stream(
         batch_size: 100,
         max_retries: 10,
         failure_queue: &queues::OUTBOX,
-        inserts_of: <OutboxMessage as shared::table::Entity>::TYPE,
+        filter: StreamFilter::InsertsOf(<OutboxMessage as shared::table::Entity>::TYPE),
         handler: |ctx, event| Box::pin(relay(ctx, event)),
         summary: "Sends the messages committed in the table's outbox to their queues",
     },

@@ -526,10 +526,7 @@ fn triggers(resources: &mut serde_json::Map<String, Value>, props: &mut Value, f
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": r(&format!("{}Arn", dlq_id(c.failure_queue)))}},
                 // Only the records it reads invoke it (the local mapping filters the same way).
-                "FilterCriteria": {"Filters": [{"Pattern": json!({
-                    "eventName": ["INSERT"],
-                    "dynamodb": {"NewImage": {shared::table::ENTITY_TYPE: {"S": [c.inserts_of]}}}
-                }).to_string()}]}
+                "FilterCriteria": {"Filters": [{"Pattern": c.filter.pattern().to_string()}]}
             }}});
         }
         Trigger::Schedule(j) => {

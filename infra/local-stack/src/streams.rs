@@ -131,11 +131,13 @@ fn sequence_of(record: &Value) -> Option<String> {
     record["dynamodb"]["SequenceNumber"].as_str().map(str::to_string)
 }
 
-/// Whether a stream record passes the consumer's filter (`FilterCriteria`): an insert of an item
-/// of its entity type.
+/// Whether a stream record passes the consumer's filter (`FilterCriteria`).
 fn passes_filter(record: &Value, consumer: &StreamConsumer) -> bool {
-    record["eventName"] == "INSERT"
-        && record["dynamodb"]["NewImage"][shared::table::ENTITY_TYPE]["S"].as_str() == Some(consumer.inserts_of)
+    consumer.filter.passes(
+        record["eventName"].as_str().unwrap_or_default(),
+        record["dynamodb"]["Keys"][shared::table::SK]["S"].as_str(),
+        record["dynamodb"]["NewImage"][shared::table::ENTITY_TYPE]["S"].as_str(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

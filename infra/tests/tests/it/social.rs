@@ -249,6 +249,7 @@ async fn fifty_concurrent_likes_count_fifty_and_one_user_counts_once() {
     let likes = likers.iter().map(|u| t.call(Method::PUT, &like_path, None, Some(&u.access)));
     let replies = futures::future::join_all(likes).await;
     assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    t.settle().await; // the count follows from the stream
     assert_eq!(t.get(&format!("/posts/{id}")).await.body["likeCount"], 50);
     t.indexed().await; // the list shows the index's copy of the post
     assert_eq!(t.get("/posts").await.body["items"][0]["likeCount"], 50);
@@ -256,17 +257,20 @@ async fn fifty_concurrent_likes_count_fifty_and_one_user_counts_once() {
     let one = &likers[0];
     let again = (0..20).map(|_| t.call(Method::PUT, &like_path, None, Some(&one.access)));
     futures::future::join_all(again).await;
+    t.settle().await;
     assert_eq!(t.get(&format!("/posts/{id}")).await.body["likeCount"], 50);
     let fresh = t.user("fresh@example.com", "fresh", PW).await;
     let twenty = (0..20).map(|_| t.call(Method::PUT, &like_path, None, Some(&fresh.access)));
     let replies = futures::future::join_all(twenty).await;
     assert!(replies.iter().all(|r| r.status == 200 && r.body["liked"] == true));
+    t.settle().await;
     assert_eq!(t.get(&format!("/posts/{id}")).await.body["likeCount"], 51);
     assert_eq!(t.call(Method::GET, &format!("/posts/{id}"), None, Some(&fresh.access)).await.body["likedByMe"], true);
     assert_eq!(t.call(Method::GET, &format!("/posts/{id}"), None, Some(&author.access)).await.body["likedByMe"], false);
 
     let r = t.call(Method::DELETE, &format!("/posts/{id}/like"), None, Some(&fresh.access)).await;
     assert_eq!((r.body["liked"].clone(), r.body["likeCount"].clone()), (json!(false), json!(50)));
+    t.settle().await;
     let r = t.call(Method::DELETE, &format!("/posts/{id}/like"), None, Some(&fresh.access)).await;
     assert_eq!(r.body["likeCount"], 50, "unlike is idempotent");
     t.indexed().await; // who liked is an index

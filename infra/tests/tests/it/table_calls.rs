@@ -97,12 +97,14 @@ async fn a_like_is_three_calls_says_the_count_and_stops_at_a_block() {
         assert_eq!(r.status, 200);
         assert_eq!(r.body, json!({"liked": true, "likeCount": i + 1}));
         assert_eq!(calls, 3, "session, post, one transaction with the block checks and the write-rate counter");
-        // Again: nothing changes, the count stays.
+        // The post's count follows from the stream; once it has, a like again changes nothing.
+        t.settle().await;
         let again = t.call(Method::PUT, &format!("/posts/{post}/like"), None, Some(&fan.access)).await;
         assert_eq!(again.body, json!({"liked": true, "likeCount": i + 1}));
     }
     let r = t.call(Method::DELETE, &format!("/posts/{post}/like"), None, Some(&fans[0].access)).await;
     assert_eq!(r.body, json!({"liked": false, "likeCount": 1}));
+    t.settle().await;
     let r = t.call(Method::DELETE, &format!("/posts/{post}/like"), None, Some(&fans[0].access)).await;
     assert_eq!(r.body, json!({"liked": false, "likeCount": 1}));
     assert_eq!(t.get(&format!("/posts/{post}")).await.body["likeCount"], 1);
@@ -119,6 +121,7 @@ async fn a_like_is_three_calls_says_the_count_and_stops_at_a_block() {
             assert_eq!((r.status, r.body["code"].as_str()), (404, Some("POST_NOT_FOUND")), "{method} by a blocked fan");
         }
     }
+    t.settle().await;
     assert_eq!(t.get(&format!("/posts/{post}")).await.body["likeCount"], 1, "the remaining like stays");
     t.stop().await;
 }

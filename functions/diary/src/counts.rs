@@ -1,0 +1,29 @@
+//! The counts on a post that many people move at once, kept from the table's stream
+//! ([`shared::counters`]): a like or unlike commits only the like item, and this consumer moves
+//! the post's `likeCount` by the net change of each batch. A list shows a new like's count once
+//! the stream has delivered it (the README gives the measured delay).
+
+use shared::counters::Counted;
+use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
+use shared::table::Key;
+
+use crate::{PKG, keys};
+
+/// What the stream counts: a like under a post, on the post.
+pub const COUNTED: &[Counted] =
+    &[Counted { sort_prefix: keys::LIKES, counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "likeCount")) }];
+
+pub static COUNTER: Function = Function::stream(
+    "diary-counters",
+    PKG,
+    StreamConsumer {
+        name: "diary-counters",
+        batch_size: 100,
+        max_retries: 10,
+        failure_queue: &shared::counters::FAILURES,
+        filter: StreamFilter::FactsUnder(&[keys::LIKES]),
+        handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
+        summary: "Moves each post's like count by the likes and unlikes the table's stream delivers",
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
