@@ -9,7 +9,7 @@ use shared::error::Tolerate;
 use shared::handler::{Caller, Okay, Params, Path};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, int_param, param};
-use shared::table::{Entity, Gsi, Key, Page, Query, Write, n};
+use shared::table::{Entity, Gsi, Key, Page, Query, Write};
 use shared::{ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
@@ -98,15 +98,12 @@ pub async fn wish(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) 
     }
     let w = Wish { listing_id: l.id.clone(), user_id: me.clone(), wish_id: shared::ids::new_id(ctx.now()) };
     let pointer = WishPointer { user_id: me.clone(), wish_id: w.wish_id.clone(), listing_id: l.id.clone() };
-    let writes = vec![
-        Write::put(&w)?.if_absent(MarketError::AlreadyWished),
-        Write::put(&pointer)?,
-        Write::update(keys::listing_key(&l.id), "ADD wishCount :one")
-            .value(":one", n(1))
-            .if_present(MarketError::ListingNotFound),
-    ];
-    ctx.table.transact(writes).await.tolerate(&MarketError::AlreadyWished)?;
-    Ok(Okay(WishState { wished: true, wish_count: count(&ctx, &l.id).await? }))
+    // The wish and its pointer alone: the listing's count follows from the stream (`counts`),
+    // so wishes on a popular listing do not write the listing. The count shown is the one read
+    // plus this wish.
+    let writes = vec![Write::put(&w)?.if_absent(MarketError::AlreadyWished), Write::put(&pointer)?];
+    let added = ctx.table.transact(writes).await.tolerate(&MarketError::AlreadyWished)?.is_some();
+    Ok(Okay(WishState { wished: true, wish_count: l.wish_count.max(0) + i64::from(added) }))
 }
 
 pub async fn unwish(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<WishState>> {
@@ -116,19 +113,19 @@ pub async fn unwish(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>
     }
     // The wish names its pointer in my partition; both go together, or neither (a wish made
     // again meanwhile has another id, and the condition sees it).
-    if let Some(w) = ctx.table.get::<Wish>(&keys::wish_key(&id, &me)).await? {
+    let key = keys::wish_key(&id, &me);
+    let (wish, shown) = tokio::try_join!(ctx.table.get::<Wish>(&key), count(&ctx, &id))?;
+    let mut removed = false;
+    if let Some(w) = wish {
         let writes = vec![
             Write::delete(keys::wish_key(&id, &me))
                 .when("wishId = :w", MarketError::NotWished)
                 .value(":w", shared::table::s(&w.wish_id)),
             Write::delete(keys::wished_key(&me, &w.wish_id)),
-            Write::update(keys::listing_key(&id), "ADD wishCount :m")
-                .value(":m", n(-1))
-                .if_present(MarketError::ListingNotFound),
         ];
-        ctx.table.transact(writes).await.tolerate(&MarketError::NotWished)?;
+        removed = ctx.table.transact(writes).await.tolerate(&MarketError::NotWished)?.is_some();
     }
-    Ok(Okay(WishState { wished: false, wish_count: count(&ctx, &id).await? }))
+    Ok(Okay(WishState { wished: false, wish_count: (shown - i64::from(removed)).max(0) }))
 }
 
 pub async fn wishlist(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiResult<Okay<Page<ListingView>>> {

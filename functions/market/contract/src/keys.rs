@@ -62,8 +62,16 @@ pub fn cell_key(cell: &str, listing: &str) -> Key {
     Key::new(cell_partition(cell), listing)
 }
 
+/// The sort-key prefix of wishes in a listing's partition.
+pub const WISHES: &str = "WISH#";
+
 pub fn wish_sort(user: &str) -> String {
-    format!("WISH#{user}")
+    format!("{WISHES}{user}")
+}
+
+/// The listing whose partition `key` is in.
+pub fn listing_of(key: &Key) -> Option<&str> {
+    key.pk.strip_prefix("MARKET#")
 }
 
 pub fn wish_key(listing: &str, user: &str) -> Key {

@@ -178,9 +178,11 @@ async fn wish_counts_are_exact_under_concurrency_and_blocks_hide_listings() {
     for r in futures::future::join_all(calls).await {
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
+    t.settle().await; // the count follows from the stream
     assert_eq!(t.get(&format!("/market/posts/{id}")).await.body["wishCount"], 10);
     let calls = buyers[..4].iter().flat_map(|b| [b, b]).map(|b| t.call(Method::DELETE, &wish, None, Some(&b.access)));
     futures::future::join_all(calls).await;
+    t.settle().await;
     let seen = t.call(Method::GET, &format!("/market/posts/{id}"), None, Some(&buyers[5].access)).await;
     assert_eq!((seen.body["wishCount"].as_i64(), seen.body["wished"].as_bool()), (Some(6), Some(true)));
     let mine = t.call(Method::GET, "/users/me/wishlist", None, Some(&buyers[5].access)).await;
@@ -326,6 +328,7 @@ async fn wishes_racing_edits_are_all_counted() {
     assert!(wished.iter().all(|r| r.status == 200), "{:?}", wished.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(edited.iter().all(|r| r.status == 200 || r.status == 409));
     assert!(edited.iter().any(|r| r.status == 200));
+    t.settle().await;
     assert_eq!(t.get(&path).await.body["wishCount"], 12);
     let drift: Vec<_> = local_stack::catalog::audit_all(&t.stack.ctx, false)
         .await

@@ -1,0 +1,30 @@
+//! The count on a listing that many people move at once, kept from the table's stream
+//! ([`shared::counters`]): a wish or unwish commits only the wish (and its pointer), and this
+//! consumer moves the listing's `wishCount` by the net change of each batch.
+
+use shared::counters::Counted;
+use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
+use shared::table::Key;
+
+use crate::{PKG, keys};
+
+/// What the stream counts: a wish under a listing, on the listing.
+pub const COUNTED: &[Counted] = &[Counted {
+    sort_prefix: keys::WISHES,
+    counter: |k: &Key| Some((keys::listing_key(keys::listing_of(k)?), "wishCount")),
+}];
+
+pub static COUNTER: Function = Function::stream(
+    "market-counters",
+    PKG,
+    StreamConsumer {
+        name: "market-counters",
+        batch_size: 100,
+        max_retries: 10,
+        failure_queue: &shared::counters::FAILURES,
+        filter: StreamFilter::FactsUnder(&[keys::WISHES]),
+        handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
+        summary: "Moves each listing's wish count by the wishes and unwishes the table's stream delivers",
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
