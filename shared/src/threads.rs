@@ -71,23 +71,14 @@ pub fn concerned<'a>(
     out
 }
 
-/// The writes that add `comment` (with its `pointer`) to a thread: the post's `commentCount`
-/// moves in the same transaction under `post_condition` (`attribute_exists(PK)` and whatever
-/// else the domain requires, its values in `post_values`), and a reply's parent counts it.
-pub fn add(
-    comment: Write,
-    pointer: Write,
-    post: Key,
-    post_condition: (&str, &[(&str, crate::table::AttrValue)]),
-    parent: Option<Key>,
-    post_gone: ApiError,
-    comment_gone: ApiError,
-) -> Vec<Write> {
-    let mut count = Write::update(post, "ADD commentCount :one").value(":one", n(1));
-    for (name, value) in post_condition.1 {
-        count = count.value(name, value.clone());
-    }
-    let mut writes = vec![comment, pointer, count.when(post_condition.0, post_gone)];
+/// The writes that add `comment` (with its `pointer`) to a thread: its ticket (an item in the
+/// post's partition that the post's `commentCount` counts from the stream, see
+/// [`crate::counters`], so comments on a popular post do not write the post), and a reply's
+/// parent's `replyCount`, exact in the transaction because it decides whether the parent may be
+/// removed for good. The post was read just before: a comment that lands as the post goes is
+/// left under a post nobody sees, and counted on nothing.
+pub fn add(comment: Write, pointer: Write, ticket: Key, parent: Option<Key>, comment_gone: ApiError) -> Vec<Write> {
+    let mut writes = vec![comment, pointer, Write::put_item(ticket.to_item())];
     if let Some(parent) = parent {
         writes.push(Write::update(parent, "ADD replyCount :one").value(":one", n(1)).if_present(comment_gone));
     }
@@ -107,8 +98,9 @@ pub fn edit(comment: Key, content: &str, now: chrono::DateTime<chrono::Utc>, com
 pub struct CommentPlace {
     pub comment: Key,
     pub pointer: Key,
-    /// The post, whose `commentCount` counts it.
-    pub post: Key,
+    /// Its ticket in the post's partition, which the post's `commentCount` counts while the
+    /// comment is live.
+    pub ticket: Key,
     /// The parent of a reply, whose `replyCount` counts it.
     pub parent: Option<Key>,
     pub reply_count: i64,
@@ -117,16 +109,14 @@ pub struct CommentPlace {
 /// Removes a comment as its author's delete does, with `extra` writes in the same transaction:
 /// for good while it has no reply, otherwise it shows as deleted (blanked) above its replies. A
 /// reply that lands meanwhile turns the removal into the soft one, so no reply is ever left
-/// without its parent. `comment_gone` and `post_gone` are the domain's 404s.
+/// without its parent. `comment_gone` is the domain's 404.
 pub async fn remove_comment(
     ctx: &AppContext,
     place: &CommentPlace,
     comment_gone: &(dyn Fn() -> ApiError + Sync),
-    post_gone: &(dyn Fn() -> ApiError + Sync),
     extra: &(dyn Fn() -> ApiResult<Vec<Write>> + Sync),
 ) -> ApiResult<()> {
-    let count_down =
-        || Write::update(place.post.clone(), "ADD commentCount :m").value(":m", n(-1)).if_present(post_gone());
+    let count_down = || Write::delete(place.ticket.clone());
     let soft_delete = || {
         vec![
             Write::update(place.comment.clone(), "SET deleted = :yes, content = :empty")

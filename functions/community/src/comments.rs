@@ -14,7 +14,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
-use shared::table::{Entity, Key, Page, Query, Write, b};
+use shared::table::{Entity, Key, Page, Query, Write};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use social_contract::{RelationError, not_blocked_checks};
@@ -275,10 +275,8 @@ pub async fn create(
     writes.extend(shared::threads::add(
         Write::put(&comment)?,
         Write::put(&pointer)?,
-        keys::post_key(&post.id),
-        ("attribute_exists(PK) AND deleted = :no", &[(":no", b(false))]),
+        keys::comment_ticket_key(&post.id, &comment.id),
         parent.as_ref().map(|p| p.key()),
-        crate::posts::not_found(),
         not_found(),
     ));
     // The post's author, and the parent's author for a reply — never oneself (the outbox drops
@@ -361,12 +359,12 @@ pub async fn remove(
     let place = shared::threads::CommentPlace {
         comment: comment.key(),
         pointer: pointer.key(),
-        post: keys::post_key(&comment.post_id),
+        ticket: keys::comment_ticket_key(&comment.post_id, &comment.id),
         parent: comment
             .parent_id
             .as_ref()
             .map(|p| Key::new(keys::post_partition(&comment.post_id), keys::comment_sort(p, None))),
         reply_count: comment.reply_count,
     };
-    shared::threads::remove_comment(ctx, &place, &not_found, &crate::posts::not_found, extra).await
+    shared::threads::remove_comment(ctx, &place, &not_found, extra).await
 }

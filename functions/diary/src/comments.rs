@@ -199,10 +199,8 @@ pub async fn create(
     writes.extend(shared::threads::add(
         Write::put(&comment)?,
         Write::put(&pointer)?,
-        post_key(&post.id),
-        ("attribute_exists(PK)", &[]),
+        keys::comment_ticket_key(&post.id, &comment.id),
         parent.as_ref().map(|p| p.key()),
-        crate::posts::not_found(),
         not_found(),
     ));
     let excerpt: String = comment.content.chars().take(40).collect();
@@ -296,14 +294,14 @@ pub async fn remove(
     let place = shared::threads::CommentPlace {
         comment: comment.key(),
         pointer: pointer.key(),
-        post: post_key(&comment.post_id),
+        ticket: keys::comment_ticket_key(&comment.post_id, &comment.id),
         parent: comment
             .parent_id
             .as_ref()
             .map(|p| Key::new(keys::post_partition(&comment.post_id), Comment::sort_key(p, None))),
         reply_count: comment.reply_count,
     };
-    shared::threads::remove_comment(ctx, &place, &not_found, &crate::posts::not_found, extra).await
+    shared::threads::remove_comment(ctx, &place, &not_found, extra).await
 }
 
 /// A comment and its pointer by the comment's id (404 when either is missing).

@@ -1,6 +1,7 @@
 //! The counts on a post that many people move at once, kept from the table's stream
-//! ([`shared::counters`]): a like or unlike commits only the like item, and this consumer moves
-//! the post's `likeCount` by the net change of each batch. A list shows a new like's count once
+//! ([`shared::counters`]): a like or unlike commits only the like item, a comment its ticket
+//! (see [`shared::threads::add`]), and this consumer moves the post's `likeCount` and
+//! `commentCount` by the net change of each batch. A list shows a new like's count once
 //! the stream has delivered it (the README gives the measured delay).
 
 use shared::counters::Counted;
@@ -9,9 +10,14 @@ use shared::table::Key;
 
 use crate::{PKG, keys};
 
-/// What the stream counts: a like under a post, on the post.
-pub const COUNTED: &[Counted] =
-    &[Counted { sort_prefix: keys::LIKES, counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "likeCount")) }];
+/// What the stream counts: a like under a post, and a live comment's ticket, on the post.
+pub const COUNTED: &[Counted] = &[
+    Counted { sort_prefix: keys::LIKES, counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "likeCount")) },
+    Counted {
+        sort_prefix: keys::COMMENT_TICKETS,
+        counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "commentCount")),
+    },
+];
 
 pub static COUNTER: Function = Function::stream(
     "diary-counters",
@@ -21,9 +27,9 @@ pub static COUNTER: Function = Function::stream(
         batch_size: 100,
         max_retries: 10,
         failure_queue: &shared::counters::FAILURES,
-        filter: StreamFilter::FactsUnder(&[keys::LIKES]),
+        filter: StreamFilter::FactsUnder(&[keys::LIKES, keys::COMMENT_TICKETS]),
         handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
-        summary: "Moves each post's like count by the likes and unlikes the table's stream delivers",
+        summary: "Moves each post's like and comment counts by the likes, comments and their removals the table's stream delivers",
     },
 )
 .permissions(&[Permission::TableRead, Permission::TableWrite]);

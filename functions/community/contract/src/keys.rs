@@ -5,6 +5,7 @@
 //! | post | `CPOST#<id>` | `POST` | GSI1 `CPOSTS` / `<id>`; GSI2 `CPOSTS#<type>` / `<id>`; GSI3 `CAUTHOR#<user>` / `<id>` (none once deleted) |
 //! | an author's post, in their partition (consistent, where GSI3 lags: "my posts") | `USER#<author>` | `CPOSTED#<post>` | |
 //! | comment | `CPOST#<post>` | `C#<id>`, a reply `C#<parent>#R#<id>` (replies sort after their parent) | |
+//! | a live comment's ticket, counted on the post from the stream | `CPOST#<post>` | `CC#<comment>` | |
 //! | where a comment lives | `CCOMMENT#<id>` | `REF` | |
 //! | search posting (a token of the title or the content's opening) | `CSEARCH#A#<token>` | `<post>` | |
 //! | what the index holds for a post | `CINDEX#<post>` | `STATE` | |
@@ -20,6 +21,19 @@ pub fn post_partition(id: &str) -> String {
 
 pub fn post_key(id: &str) -> Key {
     Key::new(post_partition(id), "POST")
+}
+
+/// The sort-key prefix of comment tickets in a post's partition: one per live comment, which the
+/// post's `commentCount` counts from the stream.
+pub const COMMENT_TICKETS: &str = "CC#";
+
+pub fn comment_ticket_key(post: &str, comment: &str) -> Key {
+    Key::new(post_partition(post), format!("{COMMENT_TICKETS}{comment}"))
+}
+
+/// The post whose partition `key` is in.
+pub fn post_of(key: &Key) -> Option<&str> {
+    key.pk.strip_prefix("CPOST#")
 }
 
 pub fn type_partition(kind: &str) -> String {

@@ -3,6 +3,7 @@
 //! | item | PK | SK | indexes |
 //! |---|---|---|---|
 //! | post | `POST#<id>` | `POST` | GSI1 `POSTS` / `<id>` (everyone's, newest first); GSI2 `AUTHOR#<user>` / `<id>` |
+//! | a live comment's ticket, counted on the post from the stream | `POST#<post>` | `CC#<comment>` | |
 //! | like | `POST#<post>` | `LIKE#<user>` | GSI1 `LIKES#<post>` / `<like id>` (who liked, newest first) |
 //! | comment | `POST#<post>` | `C#<id>`, reply `C#<parent>#R#<id>` (thread order) | — |
 //! | comment pointer | `COMMENTREF#<id>` | `REF` | — |

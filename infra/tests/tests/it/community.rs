@@ -96,6 +96,7 @@ async fn posts_comments_and_search_work_like_a_board_should() {
     assert_eq!(deep.body["errors"][0]["code"], "TOO_DEEP");
     let listed = get(&t, &format!("/community/posts/{info}/comments"), None).await;
     assert_eq!(ids(&listed), vec![c1.clone(), reply.clone(), c2.clone()]);
+    t.settle().await; // the count follows from the stream
     assert_eq!(get(&t, &format!("/community/posts/{info}"), None).await.body["commentCount"], 3);
 
     // Only authors edit; a deleted comment with a reply shows as deleted above it.
@@ -112,6 +113,7 @@ async fn posts_comments_and_search_work_like_a_board_should() {
     );
     assert!(listed.body["items"][0]["author"].is_null());
     assert_eq!(t.call(Method::DELETE, &format!("/community/comments/{c2}"), None, Some(&ann.access)).await.status, 204);
+    t.settle().await; // the count follows from the stream
     assert_eq!(get(&t, &format!("/community/posts/{info}"), None).await.body["commentCount"], 1);
 
     // Korean search: 산책 finds 산책했어요; by type; the whole query must be there.
@@ -192,6 +194,7 @@ async fn reported_and_removed_community_content_leaves_the_board_and_its_author_
     let spam = post(&t, &ann, "INFORMATION", "광고 산책 용품 할인", "지금 구매하세요").await;
     let keep = post(&t, &bob, "QUESTION", "산책 질문", "산책 시간은?").await;
     let rude = comment(&t, &ann, &keep, "욕설 댓글", None).await.body["id"].as_str().unwrap().to_string();
+    t.settle().await; // the count follows from the stream
     assert_eq!(get(&t, &format!("/community/posts/{keep}"), None).await.body["commentCount"], 1);
 
     // A report on a community post, decided DELETE_CONTENT: gone, and the author told.
@@ -219,6 +222,7 @@ async fn reported_and_removed_community_content_leaves_the_board_and_its_author_
     assert_eq!(t.call(Method::DELETE, &path, None, Some(&bob.access)).await.status, 403);
     t.settle().await;
     assert!(ids(&get(&t, &format!("/community/posts/{keep}/comments"), None).await).is_empty());
+    t.settle().await; // the count follows from the stream
     assert_eq!(get(&t, &format!("/community/posts/{keep}"), None).await.body["commentCount"], 0);
     let told: Vec<String> = inbox(&t, &ann)
         .await

@@ -190,6 +190,7 @@ async fn a_reply_racing_its_parents_deletion_is_never_orphaned() {
     }
     println!("{replies_made} of 50 replies landed");
     // Every comment made was deleted: the count and the list agree on zero.
+    t.settle().await; // the count follows from the stream
     let list = t.get(&comments).await.body;
     let count = t.get(&format!("/posts/{post_id}")).await.body["commentCount"].clone();
     let visible = list["items"].as_array().unwrap().iter().filter(|c| c["deleted"] != json!(true)).count();

@@ -189,6 +189,7 @@ async fn a_comment_is_four_calls_and_stops_at_a_block() {
         assert_eq!((r.status, r.body["code"].as_str()), (404, Some("POST_NOT_FOUND")), "{path}");
     }
     // Nothing was written: each post still has carol's comment alone.
+    t.settle().await; // the count follows from the stream
     assert_eq!(t.get(&format!("/posts/{post}")).await.body["commentCount"], 1);
     assert_eq!(t.get(&format!("/community/posts/{board}")).await.body["commentCount"], 1);
     for (path, carol_s) in

@@ -1,0 +1,31 @@
+//! The count on a board post that many people move at once, kept from the table's stream
+//! ([`shared::counters`]): a comment commits its ticket (see [`shared::threads::add`]), and this
+//! consumer moves the post's `commentCount` by the net change of each batch.
+
+use shared::counters::Counted;
+use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
+use shared::table::Key;
+
+use crate::PKG;
+use community_contract::keys;
+
+/// What the stream counts: a live comment's ticket, on its post.
+pub const COUNTED: &[Counted] = &[Counted {
+    sort_prefix: keys::COMMENT_TICKETS,
+    counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "commentCount")),
+}];
+
+pub static COUNTER: Function = Function::stream(
+    "community-counters",
+    PKG,
+    StreamConsumer {
+        name: "community-counters",
+        batch_size: 100,
+        max_retries: 10,
+        failure_queue: &shared::counters::FAILURES,
+        filter: StreamFilter::FactsUnder(&[keys::COMMENT_TICKETS]),
+        handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
+        summary: "Moves each board post's comment count by the comments and their removals the table's stream delivers",
+    },
+)
+.permissions(&[Permission::TableRead, Permission::TableWrite]);
