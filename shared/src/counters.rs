@@ -32,15 +32,34 @@ crate::domain_errors! {
 pub const FAILURES: crate::queues::Queue =
     crate::queues::Queue { name: "counter-failures", visibility_timeout_secs: 30, max_receive_count: 3 };
 
-/// One kind of fact and the counter it moves: an insert of the fact adds one, its removal takes
-/// one away.
+/// One kind of fact and the counters it moves: an insert of the fact adds its counts, its
+/// removal (when `removals`) takes them away.
 #[derive(Debug)]
 pub struct Counted {
     /// The sort-key prefix of the fact's items (the consumer's stream filter lists it too).
     pub sort_prefix: &'static str,
-    /// The item and number attribute the fact at this key counts for; the item must be in the
-    /// fact's partition.
-    pub counter: fn(&Key) -> Option<(Key, &'static str)>,
+    /// What the fact at this key counts for; each counter's item must be in the fact's partition.
+    pub counts: fn(&Key) -> Vec<Count>,
+    /// Whether a removal of the fact takes its counts away (a like's does; a tally that expires
+    /// was counted for good).
+    pub removals: bool,
+    /// Whether the first count makes the counter's item (a day's statistics), or a counter
+    /// whose item is gone counts nothing (a deleted post's likes).
+    pub creates: bool,
+}
+
+/// One counter a fact moves, and by how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub key: Key,
+    pub attribute: &'static str,
+    pub by: i64,
+}
+
+impl Count {
+    pub fn one(key: Key, attribute: &'static str) -> Vec<Count> {
+        vec![Count { key, attribute, by: 1 }]
+    }
 }
 
 /// The attribute where a counter keeps the sequence number of the last record it applied.
@@ -64,6 +83,7 @@ struct Move {
 struct Moves {
     key: Key,
     attribute: &'static str,
+    creates: bool,
     moves: Vec<Move>,
 }
 
@@ -78,7 +98,7 @@ fn moves_of(event: Event, counted: &[Counted]) -> Vec<Moves> {
     let mut by_counter: HashMap<(Key, &'static str), usize> = HashMap::new();
     let mut out: Vec<Moves> = Vec::new();
     for record in event.records {
-        let delta = match record.event_name.as_str() {
+        let sign = match record.event_name.as_str() {
             "INSERT" => 1,
             "REMOVE" => -1,
             _ => continue,
@@ -89,12 +109,16 @@ fn moves_of(event: Event, counted: &[Counted]) -> Vec<Moves> {
             continue;
         };
         let Some(c) = counted.iter().find(|c| sk.starts_with(c.sort_prefix)) else { continue };
-        let Some((key, attribute)) = (c.counter)(&Key::new(pk, sk)) else { continue };
-        let at = *by_counter.entry((key.clone(), attribute)).or_insert_with(|| {
-            out.push(Moves { key, attribute, moves: Vec::new() });
-            out.len() - 1
-        });
-        out[at].moves.push(Move { seq, delta });
+        if sign < 0 && !c.removals {
+            continue;
+        }
+        for count in (c.counts)(&Key::new(pk.clone(), sk.clone())) {
+            let at = *by_counter.entry((count.key.clone(), count.attribute)).or_insert_with(|| {
+                out.push(Moves { key: count.key, attribute: count.attribute, creates: c.creates, moves: Vec::new() });
+                out.len() - 1
+            });
+            out[at].moves.push(Move { seq: seq.clone(), delta: sign * count.by });
+        }
     }
     out
 }
@@ -112,6 +136,7 @@ fn update(m: &Moves, mark: Option<&str>) -> Option<Write> {
         .value(":d", n(delta));
     Some(match mark {
         Some(seen) => w.value(":seen", s(seen)).when("#m = :seen", CounterError::Moved),
+        None if m.creates => w.when("attribute_not_exists(#m)", CounterError::Moved),
         None => w.when("attribute_exists(PK) AND attribute_not_exists(#m)", CounterError::Moved),
     })
 }
@@ -123,12 +148,16 @@ fn mark_in(item: &Item, attribute: &str) -> Option<String> {
     }
 }
 
-/// Applies one counter's moves, starting from the item as read (`None`: it is gone, and there is
-/// nothing to count on).
+/// Applies one counter's moves, starting from the item as read (`None`: not there, so nothing
+/// to count on, unless the counter makes its item).
 async fn apply_one(ctx: &AppContext, m: &Moves, mut read: Option<Item>) -> ApiResult<()> {
     for _ in 0..8 {
-        let Some(item) = read else { return Ok(()) };
-        let Some(w) = update(m, mark_in(&item, m.attribute).as_deref()) else { return Ok(()) };
+        let mark = match &read {
+            Some(item) => mark_in(item, m.attribute),
+            None if m.creates => None,
+            None => return Ok(()),
+        };
+        let Some(w) = update(m, mark.as_deref()) else { return Ok(()) };
         match ctx.table.write(w).await {
             Err(e) if e.is(&CounterError::Moved) => read = ctx.table.get_item(&m.key).await?,
             other => return other,
@@ -189,6 +218,7 @@ mod tests {
         Moves {
             key: Key::new("POST#1", "POST"),
             attribute: "likeCount",
+            creates: false,
             moves: list.iter().map(|(seq, delta)| Move { seq: seq.to_string(), delta: *delta }).collect(),
         }
     }

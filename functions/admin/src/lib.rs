@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod blocks;
 pub mod content;
+pub mod counts;
 pub mod error;
 pub mod filing;
 pub mod keys;
@@ -25,6 +26,7 @@ pub const DOMAIN: Domain = Domain {
     name: "admin",
     uploads: &[],
     functions: &[
+        &counts::COUNTER,
         &filing::CREATE,
         &users::LIST,
         &users::GET,

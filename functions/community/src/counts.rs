@@ -2,7 +2,7 @@
 //! ([`shared::counters`]): a comment commits its ticket (see [`shared::threads::add`]), and this
 //! consumer moves the post's `commentCount` by the net change of each batch.
 
-use shared::counters::Counted;
+use shared::counters::{Count, Counted};
 use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
 use shared::table::Key;
 
@@ -12,7 +12,9 @@ use community_contract::keys;
 /// What the stream counts: a live comment's ticket, on its post.
 pub const COUNTED: &[Counted] = &[Counted {
     sort_prefix: keys::COMMENT_TICKETS,
-    counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "commentCount")),
+    counts: |k: &Key| keys::post_of(k).map(|p| Count::one(keys::post_key(p), "commentCount")).unwrap_or_default(),
+    removals: true,
+    creates: false,
 }];
 
 pub static COUNTER: Function = Function::stream(

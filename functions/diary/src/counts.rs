@@ -4,7 +4,7 @@
 //! `commentCount` by the net change of each batch. A list shows a new like's count once
 //! the stream has delivered it (the README gives the measured delay).
 
-use shared::counters::Counted;
+use shared::counters::{Count, Counted};
 use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
 use shared::table::Key;
 
@@ -12,12 +12,19 @@ use crate::{PKG, keys};
 
 /// What the stream counts: a like under a post, and a live comment's ticket, on the post.
 pub const COUNTED: &[Counted] = &[
-    Counted { sort_prefix: keys::LIKES, counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "likeCount")) },
+    Counted { sort_prefix: keys::LIKES, counts: |k| on_post(k, "likeCount"), removals: true, creates: false },
     Counted {
         sort_prefix: keys::COMMENT_TICKETS,
-        counter: |k: &Key| Some((keys::post_key(keys::post_of(k)?), "commentCount")),
+        counts: |k| on_post(k, "commentCount"),
+        removals: true,
+        creates: false,
     },
 ];
+
+/// One more (or less) on the post whose partition `k` is in.
+fn on_post(k: &Key, attribute: &'static str) -> Vec<Count> {
+    keys::post_of(k).map(|p| Count::one(keys::post_key(p), attribute)).unwrap_or_default()
+}
 
 pub static COUNTER: Function = Function::stream(
     "diary-counters",

@@ -2,7 +2,7 @@
 //! ([`shared::counters`]): a wish or unwish commits only the wish (and its pointer), and this
 //! consumer moves the listing's `wishCount` by the net change of each batch.
 
-use shared::counters::Counted;
+use shared::counters::{Count, Counted};
 use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
 use shared::table::Key;
 
@@ -11,7 +11,9 @@ use crate::{PKG, keys};
 /// What the stream counts: a wish under a listing, on the listing.
 pub const COUNTED: &[Counted] = &[Counted {
     sort_prefix: keys::WISHES,
-    counter: |k: &Key| Some((keys::listing_key(keys::listing_of(k)?), "wishCount")),
+    counts: |k: &Key| keys::listing_of(k).map(|l| Count::one(keys::listing_key(l), "wishCount")).unwrap_or_default(),
+    removals: true,
+    creates: false,
 }];
 
 pub static COUNTER: Function = Function::stream(

@@ -3,6 +3,7 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | one shard of a day's counters | `STATS#<year>#<shard 0–7>` | `<YYYY-MM-DD>` |
+//! | a statistics tally (see `stats`) | `STATS#<year>#<shard 0–7>` | `TALLY#<YYYY-MM-DD>#<id>#<metric>=<n>,…` |
 //! | audit record | `AUDIT#<id>` | `RECORD` (GSI1 `AUDITS`; GSI2 `AUDITBY#<actor>`; GSI3 `AUDITON#<target>`; each `<id>`) |
 //! | a user's open report of a target | `REPORTLOCK#<reporter>#<type>#<id>` | `OPEN` |
 //! | report | `REPORT#<id>` | `REPORT` (GSI1 `REPORTS#<status>`; GSI2 `REPORTSON#<reported user>`; GSI3 `REPORTED#<type>#<target id>`; each `<id>`, newest first) |
@@ -14,6 +15,26 @@ use shared::table::Key;
 /// daily users is about 2,600 WCU at peak (`scale-sim`), more than one partition's 1,000.
 pub fn stats_partition(year: i32, shard: u32) -> String {
     format!("STATS#{year}#{shard}")
+}
+
+/// The sort-key prefix of statistics tallies in a shard's partition.
+pub const TALLIES: &str = "TALLY#";
+
+/// A tally of `day` in `shard`: its id, and what it adds (`metric=n,…`).
+pub fn tally_key(day: chrono::NaiveDate, shard: u32, id: &str, adds: &str) -> Key {
+    Key::new(
+        stats_partition(chrono::Datelike::year(&day), shard),
+        format!("{TALLIES}{}#{id}#{adds}", day.format("%Y-%m-%d")),
+    )
+}
+
+/// The day, shard and additions of a tally's key.
+pub fn tally_parts(key: &Key) -> Option<(chrono::NaiveDate, u32, &str)> {
+    let shard = key.pk.strip_prefix("STATS#")?.split_once('#')?.1.parse().ok()?;
+    let mut parts = key.sk.strip_prefix(TALLIES)?.splitn(3, '#');
+    let day = chrono::NaiveDate::parse_from_str(parts.next()?, "%Y-%m-%d").ok()?;
+    let _id = parts.next()?;
+    Some((day, shard, parts.next()?))
 }
 
 /// One shard of one day's counters: writes spread over the shards' partitions.

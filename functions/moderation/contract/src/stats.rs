@@ -1,15 +1,19 @@
-//! Daily counters for the administrators' statistics, kept **in the write path**: each counted
-//! fact (a sign-up, a post, a sale…) adds to its day's counters in the fact's own transaction, so
-//! the counts are exact — never lost, never counted twice — without a consumer to run. A day is a
-//! day in Korea (Asia/Seoul, UTC+9, no daylight saving).
+//! Daily counters for the administrators' statistics. A counted fact (a sign-up, a post, a
+//! sale…) commits a **tally** in its own transaction: a small item of its own in the partition of
+//! one shard of the day's counters, naming what it adds. The administration's stream consumer
+//! ([`COUNTED`], see [`shared::counters`]) adds the tallies to the shard's counters, once each.
+//! So the counts are exact (never lost with the fact, never counted twice), and facts committed
+//! at once write no item in common: they do not collide. A day is a day in Korea (Asia/Seoul,
+//! UTC+9, no daylight saving).
 //!
 //! | item | PK | SK |
 //! |---|---|---|
 //! | one shard of a day's counters | `STATS#<year>#<shard 0–7>` | `<YYYY-MM-DD>` |
+//! | a tally, until it expires two days on | `STATS#<year>#<shard 0–7>` | `TALLY#<YYYY-MM-DD>#<id>#<metric>=<n>,…` |
 //!
 //! A day's counters are the sum of its shards. Each shard is its own partition, so the write
 //! rate of the busiest day spreads over eight partitions (see the README, "Scale and cost");
-//! a range of up to a year is one query per shard, made together.
+//! a range of up to a year is one query per shard, made together (tallies sort after the days).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +21,8 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use shared::table::{AttrValue, Query, SK, SortKey, Write, n};
+use shared::counters::{Count, Counted};
+use shared::table::{AttrValue, Key, Query, SK, SortKey, Write, s};
 use shared::{ApiResult, AppContext};
 
 use crate::keys;
@@ -78,16 +83,39 @@ pub fn day_of(at: DateTime<Utc>) -> NaiveDate {
     shared::clock::seoul_day(at)
 }
 
-/// The write that adds `changes` to the counters of `at`'s day (join it to the fact's transaction).
+/// How long a tally is kept: the stream keeps records a day, so a tally older than that was
+/// counted or never will be.
+const TALLY_DAYS: i64 = 2;
+
+/// The write that adds `changes` to the counters of `at`'s day: a tally, joined to the fact's
+/// transaction.
 pub fn count(at: DateTime<Utc>, changes: &[(Metric, i64)]) -> Write {
     let shard = at.timestamp_subsec_nanos() % SHARDS;
-    let adds: Vec<String> = changes.iter().enumerate().map(|(i, _)| format!("#m{i} :v{i}")).collect();
-    let mut w = Write::update(keys::stats_key(day_of(at), shard), format!("ADD {}", adds.join(", ")));
-    for (i, (m, v)) in changes.iter().enumerate() {
-        w = w.name(&format!("#m{i}"), m.attribute()).value(&format!(":v{i}"), n(*v));
-    }
-    w
+    let day = day_of(at);
+    let adds: Vec<String> = changes.iter().map(|(m, v)| format!("{}={v}", m.attribute())).collect();
+    let key = keys::tally_key(day, shard, &shared::ids::new_id(at), &adds.join(","));
+    let mut item = key.to_item();
+    item.insert(shared::table::TTL_ATTRIBUTE.into(), AttrValue::N((at.timestamp() + TALLY_DAYS * 86_400).to_string()));
+    item.insert(shared::table::ENTITY_TYPE.into(), s("StatsTally"));
+    Write::put_item(item)
 }
+
+/// The counts a tally at `key` adds: each metric it names, on its day's shard.
+pub fn counts_of_tally(key: &Key) -> Vec<Count> {
+    let Some((day, shard, adds)) = keys::tally_parts(key) else { return Vec::new() };
+    adds.split(',')
+        .filter_map(|add| {
+            let (name, v) = add.split_once('=')?;
+            let metric = Metric::ALL.into_iter().find(|m| m.attribute() == name)?;
+            Some(Count { key: keys::stats_key(day, shard), attribute: metric.attribute(), by: v.parse().ok()? })
+        })
+        .collect()
+}
+
+/// What the administration's counter consumer counts: tallies, on their day's shard (made by the
+/// day's first tally; a tally that expires was counted for good).
+pub const COUNTED: Counted =
+    Counted { sort_prefix: keys::TALLIES, counts: counts_of_tally, removals: false, creates: true };
 
 /// One day's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -168,5 +196,22 @@ mod tests {
         assert_eq!(day_of(late).to_string(), "2026-03-02", "00:30 in Seoul");
         let early = DateTime::parse_from_rfc3339("2026-03-01T14:59:59Z").unwrap().with_timezone(&Utc);
         assert_eq!(day_of(early).to_string(), "2026-03-01");
+    }
+
+    #[test]
+    fn a_tally_names_what_it_adds_on_its_days_shard() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        let key = keys::tally_key(day, 3, "01JD3K4Q5R6S7T8V9W0XYZABCD", "sales=1,salesKrw=15000");
+        assert_eq!(
+            counts_of_tally(&key),
+            vec![
+                Count { key: keys::stats_key(day, 3), attribute: "sales", by: 1 },
+                Count { key: keys::stats_key(day, 3), attribute: "salesKrw", by: 15000 },
+            ]
+        );
+        // Tallies sort after every day, so a range of days never reads them.
+        assert!(key.sk.as_str() > "9999-12-31");
+        assert!(counts_of_tally(&Key::new("STATS#2026#3", "2026-12-06")).is_empty());
+        assert!(counts_of_tally(&keys::tally_key(day, 3, "x", "nonsense=1")).is_empty());
     }
 }
