@@ -274,6 +274,32 @@ async fn main() {
         assert!(waiting.elapsed() < Duration::from_secs(600), "the workers did not go idle within 10 minutes");
     }
     println!("workers idle {:.1} s after the last request", waiting.elapsed().as_secs_f64());
+    // How long a like takes to show in the post's count, which the stream keeps: each client in
+    // turn likes a post no scenario touched, and reads the post until the count says so.
+    let post = post_ids.last().expect("a post").clone();
+    let mut windows = Vec::new();
+    for c in clients.iter() {
+        call(&http, Method::DELETE, format!("{base}/posts/{post}/like"), Some(&c.token), None).await;
+        stack.settle(Duration::from_secs(15)).await;
+        let (_, b) = call(&http, Method::GET, format!("{base}/posts/{post}"), None, None).await;
+        let start = b["likeCount"].as_i64().unwrap_or_default();
+        let liked = Instant::now();
+        call(&http, Method::PUT, format!("{base}/posts/{post}/like"), Some(&c.token), None).await;
+        loop {
+            let (_, b) = call(&http, Method::GET, format!("{base}/posts/{post}"), None, None).await;
+            if b["likeCount"].as_i64().unwrap_or_default() > start || liked.elapsed() > Duration::from_secs(10) {
+                break;
+            }
+        }
+        windows.push(liked.elapsed().as_secs_f64() * 1000.0);
+    }
+    windows.sort_by(f64::total_cmp);
+    println!(
+        "a like shows in the post's count after: p50 {:.0} ms, max {:.0} ms ({} likes, the stream read every 20 ms)",
+        windows[windows.len() / 2],
+        windows[windows.len() - 1],
+        windows.len()
+    );
     let reports = local_stack::catalog::audit_all(&stack.ctx, false).await.expect("the audit runs");
     let checked: usize = reports.iter().map(|(_, r)| r.checked).sum();
     let drift: Vec<_> = reports.iter().flat_map(|(_, r)| r.drift.iter()).collect();
