@@ -78,6 +78,19 @@ pub enum SettingSource {
 }
 
 impl Setting {
+    /// A root template parameter with `default`, in every function's environment.
+    pub const fn public(
+        env_var: &'static str,
+        parameter: &'static str,
+        description: &'static str,
+        default: &'static str,
+    ) -> Self {
+        Setting { env_var, parameter, description, source: SettingSource::Public { default } }
+    }
+    /// A `NoEcho` parameter, only in the environment of the functions that list it.
+    pub const fn secret(env_var: &'static str, parameter: &'static str, description: &'static str) -> Self {
+        Setting { env_var, parameter, description, source: SettingSource::SecretParameter }
+    }
     pub fn is_secret(&self) -> bool {
         !matches!(self.source, SettingSource::Public { .. })
     }

@@ -62,6 +62,28 @@ impl Count {
     }
 }
 
+/// The stream consumer of a domain's counters: `$counted` (a `&[Counted]`), reading the facts
+/// under `$prefixes`, failures to [`FAILURES`].
+#[macro_export]
+macro_rules! counter_consumer {
+    ($name:literal, $package:expr, $prefixes:expr, $counted:expr, $summary:literal) => {
+        $crate::routes::Function::stream(
+            $name,
+            $package,
+            $crate::routes::StreamConsumer {
+                name: $name,
+                batch_size: 100,
+                max_retries: 10,
+                failure_queue: &$crate::counters::FAILURES,
+                filter: $crate::routes::StreamFilter::FactsUnder($prefixes),
+                handler: |ctx, event| Box::pin(async move { $crate::counters::apply(&ctx, event, $counted).await }),
+                summary: $summary,
+            },
+        )
+        .permissions(&[$crate::routes::Permission::TableRead, $crate::routes::Permission::TableWrite])
+    };
+}
+
 /// The attribute where a counter keeps the sequence number of the last record it applied.
 pub fn mark_of(attribute: &str) -> String {
     format!("{attribute}CountedTo")

@@ -26,6 +26,31 @@ pub trait ThreadComment {
     fn deleted(&self) -> bool;
 }
 
+/// Implements [`ThreadComment`] for a comment type with the fields `id`, `post_id`,
+/// `parent_id: Option<String>`, `author_id` and `deleted`.
+#[macro_export]
+macro_rules! thread_comment {
+    ($t:ty) => {
+        impl $crate::threads::ThreadComment for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn post_id(&self) -> &str {
+                &self.post_id
+            }
+            fn parent_id(&self) -> Option<&str> {
+                self.parent_id.as_deref()
+            }
+            fn author_id(&self) -> &str {
+                &self.author_id
+            }
+            fn deleted(&self) -> bool {
+                self.deleted
+            }
+        }
+    };
+}
+
 /// Checks that `parent` can take a reply on `post_id`: on that post, not deleted, and not a
 /// reply itself (one level of replies). 400 on `parentId` otherwise.
 pub fn check_parent(parent: &impl ThreadComment, post_id: &str) -> ApiResult<()> {

@@ -101,23 +101,7 @@ pub struct CommunityComment {
     pub updated_at: DateTime<Utc>,
 }
 
-impl shared::threads::ThreadComment for CommunityComment {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn post_id(&self) -> &str {
-        &self.post_id
-    }
-    fn parent_id(&self) -> Option<&str> {
-        self.parent_id.as_deref()
-    }
-    fn author_id(&self) -> &str {
-        &self.author_id
-    }
-    fn deleted(&self) -> bool {
-        self.deleted
-    }
-}
+shared::thread_comment!(CommunityComment);
 
 impl Entity for CommunityComment {
     const TYPE: &'static str = "CommunityComment";

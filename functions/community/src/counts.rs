@@ -3,7 +3,7 @@
 //! consumer moves the post's `commentCount` by the net change of each batch.
 
 use shared::counters::{Count, Counted};
-use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
+use shared::routes::Function;
 use shared::table::Key;
 
 use crate::PKG;
@@ -17,17 +17,10 @@ pub const COUNTED: &[Counted] = &[Counted {
     creates: false,
 }];
 
-pub static COUNTER: Function = Function::stream(
+pub static COUNTER: Function = shared::counter_consumer!(
     "community-counters",
     PKG,
-    StreamConsumer {
-        name: "community-counters",
-        batch_size: 100,
-        max_retries: 10,
-        failure_queue: &shared::counters::FAILURES,
-        filter: StreamFilter::FactsUnder(&[keys::COMMENT_TICKETS]),
-        handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
-        summary: "Moves each board post's comment count by the comments and their removals the table's stream delivers",
-    },
-)
-.permissions(&[Permission::TableRead, Permission::TableWrite]);
+    &[keys::COMMENT_TICKETS],
+    COUNTED,
+    "Moves each board post's comment count by the comments and their removals the table's stream delivers"
+);

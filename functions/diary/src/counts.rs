@@ -5,7 +5,7 @@
 //! the stream has delivered it (the README gives the measured delay).
 
 use shared::counters::{Count, Counted};
-use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
+use shared::routes::Function;
 use shared::table::Key;
 
 use crate::{PKG, keys};
@@ -26,17 +26,10 @@ fn on_post(k: &Key, attribute: &'static str) -> Vec<Count> {
     keys::post_of(k).map(|p| Count::one(keys::post_key(p), attribute)).unwrap_or_default()
 }
 
-pub static COUNTER: Function = Function::stream(
+pub static COUNTER: Function = shared::counter_consumer!(
     "diary-counters",
     PKG,
-    StreamConsumer {
-        name: "diary-counters",
-        batch_size: 100,
-        max_retries: 10,
-        failure_queue: &shared::counters::FAILURES,
-        filter: StreamFilter::FactsUnder(&[keys::LIKES, keys::COMMENT_TICKETS]),
-        handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
-        summary: "Moves each post's like and comment counts by the likes, comments and their removals the table's stream delivers",
-    },
-)
-.permissions(&[Permission::TableRead, Permission::TableWrite]);
+    &[keys::LIKES, keys::COMMENT_TICKETS],
+    COUNTED,
+    "Moves each post's like and comment counts by the likes, comments and their removals the table's stream delivers"
+);

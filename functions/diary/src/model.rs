@@ -94,23 +94,7 @@ impl Comment {
     }
 }
 
-impl shared::threads::ThreadComment for Comment {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn post_id(&self) -> &str {
-        &self.post_id
-    }
-    fn parent_id(&self) -> Option<&str> {
-        self.parent_id.as_deref()
-    }
-    fn author_id(&self) -> &str {
-        &self.author_id
-    }
-    fn deleted(&self) -> bool {
-        self.deleted
-    }
-}
+shared::thread_comment!(Comment);
 
 impl Entity for Comment {
     const TYPE: &'static str = "Comment";

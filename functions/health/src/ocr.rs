@@ -18,7 +18,7 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use shared::AppContext;
-use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
+use shared::config::{ConfigError, ProviderSettings, Setting, Settings};
 use utoipa::ToSchema;
 
 /// Drugs read from one prescription at most.
@@ -68,18 +68,13 @@ struct OcrResponse {
     images: Vec<ImageResult>,
 }
 
-pub const INVOKE_URL: Setting = Setting {
-    env_var: "CLOVA_OCR_INVOKE_URL",
-    parameter: "ClovaOcrInvokeUrl",
-    description: "CLOVA OCR General API invoke URL (empty: prescription reading off)",
-    source: SettingSource::Public { default: "" },
-};
-pub const SECRET: Setting = Setting {
-    env_var: "CLOVA_OCR_SECRET",
-    parameter: "ClovaOcrSecret",
-    description: "CLOVA OCR secret (X-OCR-SECRET)",
-    source: SettingSource::SecretParameter,
-};
+pub const INVOKE_URL: Setting = Setting::public(
+    "CLOVA_OCR_INVOKE_URL",
+    "ClovaOcrInvokeUrl",
+    "CLOVA OCR General API invoke URL (empty: prescription reading off)",
+    "",
+);
+pub const SECRET: Setting = Setting::secret("CLOVA_OCR_SECRET", "ClovaOcrSecret", "CLOVA OCR secret (X-OCR-SECRET)");
 
 /// What the OCR worker reads.
 pub const SETTINGS: &[&Setting] = &[&INVOKE_URL, &SECRET];

@@ -5,7 +5,7 @@
 use identity_contract::keys;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
+use shared::config::{ConfigError, ProviderSettings, Setting, Settings};
 use shared::table::{Entity, Write};
 use shared::{ApiError, ApiResult, AppContext};
 
@@ -22,31 +22,15 @@ pub struct ProviderIdentity {
 }
 
 /// Google's OAuth client id (empty: Google sign-in is off).
-pub const GOOGLE_CLIENT_ID: Setting = Setting {
-    env_var: "GOOGLE_CLIENT_ID",
-    parameter: "GoogleClientId",
-    description: "Google OAuth client id (empty: Google sign-in off)",
-    source: SettingSource::Public { default: "" },
-};
-pub const GOOGLE_CLIENT_SECRET: Setting = Setting {
-    env_var: "GOOGLE_CLIENT_SECRET",
-    parameter: "GoogleClientSecret",
-    description: "Google OAuth client secret",
-    source: SettingSource::SecretParameter,
-};
+pub const GOOGLE_CLIENT_ID: Setting =
+    Setting::public("GOOGLE_CLIENT_ID", "GoogleClientId", "Google OAuth client id (empty: Google sign-in off)", "");
+pub const GOOGLE_CLIENT_SECRET: Setting =
+    Setting::secret("GOOGLE_CLIENT_SECRET", "GoogleClientSecret", "Google OAuth client secret");
 /// Kakao's REST API key (empty: Kakao sign-in is off).
-pub const KAKAO_CLIENT_ID: Setting = Setting {
-    env_var: "KAKAO_CLIENT_ID",
-    parameter: "KakaoClientId",
-    description: "Kakao REST API key (empty: Kakao sign-in off)",
-    source: SettingSource::Public { default: "" },
-};
-pub const KAKAO_CLIENT_SECRET: Setting = Setting {
-    env_var: "KAKAO_CLIENT_SECRET",
-    parameter: "KakaoClientSecret",
-    description: "Kakao OAuth client secret",
-    source: SettingSource::SecretParameter,
-};
+pub const KAKAO_CLIENT_ID: Setting =
+    Setting::public("KAKAO_CLIENT_ID", "KakaoClientId", "Kakao REST API key (empty: Kakao sign-in off)", "");
+pub const KAKAO_CLIENT_SECRET: Setting =
+    Setting::secret("KAKAO_CLIENT_SECRET", "KakaoClientSecret", "Kakao OAuth client secret");
 
 /// What the sign-in functions read.
 pub const SETTINGS: &[&Setting] = &[&GOOGLE_CLIENT_ID, &GOOGLE_CLIENT_SECRET, &KAKAO_CLIENT_ID, &KAKAO_CLIENT_SECRET];

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shared::AppContext;
-use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
+use shared::config::{ConfigError, ProviderSettings, Setting, Settings};
 
 /// The permissions the app asks for.
 pub const SCOPES: &str =
@@ -87,24 +87,16 @@ async fn answer<T: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Err
     })
 }
 
-pub const APP_ID: Setting = Setting {
-    env_var: "INSTAGRAM_APP_ID",
-    parameter: "InstagramAppId",
-    description: "Instagram app id (empty: Instagram connection off)",
-    source: SettingSource::Public { default: "" },
-};
-pub const REDIRECT_URI: Setting = Setting {
-    env_var: "INSTAGRAM_REDIRECT_URI",
-    parameter: "InstagramRedirectUri",
-    description: "The redirect URI registered for the Instagram app (the web page that posts the code to /instagram/callback)",
-    source: SettingSource::Public { default: "" },
-};
-pub const APP_SECRET: Setting = Setting {
-    env_var: "INSTAGRAM_APP_SECRET",
-    parameter: "InstagramAppSecret",
-    description: "Instagram app secret (code and token exchanges)",
-    source: SettingSource::SecretParameter,
-};
+pub const APP_ID: Setting =
+    Setting::public("INSTAGRAM_APP_ID", "InstagramAppId", "Instagram app id (empty: Instagram connection off)", "");
+pub const REDIRECT_URI: Setting = Setting::public(
+    "INSTAGRAM_REDIRECT_URI",
+    "InstagramRedirectUri",
+    "The redirect URI registered for the Instagram app (the web page that posts the code to /instagram/callback)",
+    "",
+);
+pub const APP_SECRET: Setting =
+    Setting::secret("INSTAGRAM_APP_SECRET", "InstagramAppSecret", "Instagram app secret (code and token exchanges)");
 
 /// What the functions that call Instagram read (the token key with them).
 pub const SETTINGS: &[&Setting] = &[&APP_ID, &REDIRECT_URI, &APP_SECRET, &crate::crypto::TOKEN_KEY];

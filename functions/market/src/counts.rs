@@ -3,7 +3,7 @@
 //! consumer moves the listing's `wishCount` by the net change of each batch.
 
 use shared::counters::{Count, Counted};
-use shared::routes::{Function, Permission, StreamConsumer, StreamFilter};
+use shared::routes::Function;
 use shared::table::Key;
 
 use crate::{PKG, keys};
@@ -16,17 +16,10 @@ pub const COUNTED: &[Counted] = &[Counted {
     creates: false,
 }];
 
-pub static COUNTER: Function = Function::stream(
+pub static COUNTER: Function = shared::counter_consumer!(
     "market-counters",
     PKG,
-    StreamConsumer {
-        name: "market-counters",
-        batch_size: 100,
-        max_retries: 10,
-        failure_queue: &shared::counters::FAILURES,
-        filter: StreamFilter::FactsUnder(&[keys::WISHES]),
-        handler: |ctx, event| Box::pin(async move { shared::counters::apply(&ctx, event, COUNTED).await }),
-        summary: "Moves each listing's wish count by the wishes and unwishes the table's stream delivers",
-    },
-)
-.permissions(&[Permission::TableRead, Permission::TableWrite]);
+    &[keys::WISHES],
+    COUNTED,
+    "Moves each listing's wish count by the wishes and unwishes the table's stream delivers"
+);

@@ -6,21 +6,13 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
+use shared::config::{ConfigError, ProviderSettings, Setting, Settings};
 use shared::{ApiError, AppContext};
 
-pub const SECRET_KEY: Setting = Setting {
-    env_var: "TOSS_SECRET_KEY",
-    parameter: "TossSecretKey",
-    description: "Toss Payments secret key (empty: market payments off)",
-    source: SettingSource::SecretParameter,
-};
-pub const API_BASE: Setting = Setting {
-    env_var: "TOSS_API_BASE",
-    parameter: "TossApiBase",
-    description: "Toss Payments API base URL",
-    source: SettingSource::Public { default: "https://api.tosspayments.com" },
-};
+pub const SECRET_KEY: Setting =
+    Setting::secret("TOSS_SECRET_KEY", "TossSecretKey", "Toss Payments secret key (empty: market payments off)");
+pub const API_BASE: Setting =
+    Setting::public("TOSS_API_BASE", "TossApiBase", "Toss Payments API base URL", "https://api.tosspayments.com");
 
 /// What the payment functions read.
 pub const SETTINGS: &[&Setting] = &[&SECRET_KEY, &API_BASE];
