@@ -130,11 +130,11 @@ fn moves_of(event: Event, counted: &[Counted]) -> Vec<Moves> {
         else {
             continue;
         };
-        let Some(c) = counted.iter().find(|c| sk.starts_with(c.sort_prefix)) else { continue };
-        if sign < 0 && !c.removals {
-            continue;
-        }
-        for count in (c.counts)(&Key::new(pk.clone(), sk.clone())) {
+        // Each declaration reads the key for itself: two may share a prefix (a diary and a board
+        // post's comment tickets), and only the one whose partition it is counts it.
+        let key = Key::new(pk, sk);
+        let matching = counted.iter().filter(|c| key.sk.starts_with(c.sort_prefix) && (sign > 0 || c.removals));
+        for (c, count) in matching.flat_map(|c| (c.counts)(&key).into_iter().map(move |n| (c, n))) {
             let at = *by_counter.entry((count.key.clone(), count.attribute)).or_insert_with(|| {
                 out.push(Moves { key: count.key, attribute: count.attribute, creates: c.creates, moves: Vec::new() });
                 out.len() - 1

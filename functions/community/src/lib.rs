@@ -5,7 +5,6 @@
 //! Keys and layout: [`community_contract::keys`].
 
 pub mod comments;
-pub mod counts;
 pub mod error;
 pub mod index;
 pub mod moderation;
@@ -20,7 +19,6 @@ pub const DOMAIN: Domain = Domain {
     name: "community",
     uploads: &[],
     functions: &[
-        &counts::COUNTER,
         &posts::CREATE,
         &posts::LIST,
         &posts::MINE,

@@ -11,26 +11,6 @@ pub const ALL_POSTS: &str = "POSTS";
 /// The sort-key prefix of comments in a post's partition.
 pub const COMMENTS: &str = "C#";
 
-/// The sort-key prefix of likes in a post's partition.
-pub const LIKES: &str = "LIKE#";
-
-pub fn like_sort(user: &str) -> String {
-    format!("{LIKES}{user}")
-}
-
-/// The sort-key prefix of comment tickets in a post's partition: one per live comment, which the
-/// post's `commentCount` counts from the stream.
-pub const COMMENT_TICKETS: &str = "CC#";
-
-pub fn comment_ticket_key(post: &str, comment: &str) -> Key {
-    Key::new(post_partition(post), format!("{COMMENT_TICKETS}{comment}"))
-}
-
-/// The post whose partition `key` is in.
-pub fn post_of(key: &Key) -> Option<&str> {
-    key.pk.strip_prefix("POST#")
-}
-
 pub fn like_key(post: &str, user: &str) -> Key {
     Key::new(post_partition(post), like_sort(user))
 }

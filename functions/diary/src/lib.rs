@@ -3,7 +3,6 @@
 
 pub mod audit;
 pub mod comments;
-pub mod counts;
 pub mod error;
 pub mod feed_worker;
 pub mod index;
@@ -23,7 +22,6 @@ pub const DOMAIN: Domain = Domain {
     uploads: &[],
     functions: &[
         &audit::AUDIT_JOB,
-        &counts::COUNTER,
         &posts::CREATE,
         &posts::GET,
         &posts::UPDATE,

@@ -2,7 +2,6 @@
 //! title search, wishlists, paying through Toss Payments exactly once, and the sellers' points. Item layout: [`keys`].
 
 pub mod audit;
-pub mod counts;
 pub mod error;
 pub mod keys;
 pub mod listings;
@@ -24,7 +23,6 @@ pub const DOMAIN: Domain = Domain {
     uploads: &[&market_contract::LISTING_PHOTO],
     functions: &[
         &audit::AUDIT_JOB,
-        &counts::COUNTER,
         &listings::CREATE,
         &listings::GET,
         &listings::UPDATE,

@@ -71,3 +71,14 @@ pub async fn comment_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Sn
     let found: Option<Written> = ctx.table.get_item(&key).await?.map(serde_dynamo::from_item).transpose()?;
     Ok(found.and_then(snapshot).map(|s| Snapshot { context_id: Some(pointer.post_id), ..s }))
 }
+
+/// What the stream counts on a board post ([`shared::counters`]): a ticket per live comment.
+/// Administration's `stream-counters` applies it.
+pub const COMMENTS_COUNTED: shared::counters::Counted = shared::counters::Counted {
+    sort_prefix: keys::COMMENT_TICKETS,
+    counts: |k| {
+        keys::post_of(k).map(|p| shared::counters::Count::one(keys::post_key(p), "commentCount")).unwrap_or_default()
+    },
+    removals: true,
+    creates: false,
+};

@@ -56,3 +56,23 @@ pub fn feed_partition(viewer: &str) -> String {
 pub fn feed_entry_key(viewer: &str, post_id: &str) -> Key {
     Key::new(feed_partition(viewer), post_id)
 }
+
+/// The sort-key prefix of likes in a post's partition.
+pub const LIKES: &str = "LIKE#";
+
+pub fn like_sort(user: &str) -> String {
+    format!("{LIKES}{user}")
+}
+
+/// The sort-key prefix of comment tickets in a post's partition: one per live comment, which the
+/// post's `commentCount` counts from the stream.
+pub const COMMENT_TICKETS: &str = "CC#";
+
+pub fn comment_ticket_key(post: &str, comment: &str) -> Key {
+    Key::new(post_partition(post), format!("{COMMENT_TICKETS}{comment}"))
+}
+
+/// The post whose partition `key` is in.
+pub fn post_of(key: &Key) -> Option<&str> {
+    key.pk.strip_prefix("POST#")
+}

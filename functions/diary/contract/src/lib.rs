@@ -152,3 +152,22 @@ pub async fn comment_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Sn
     let found: Option<Written> = ctx.table.get_item(&key).await?.map(serde_dynamo::from_item).transpose()?;
     Ok(found.and_then(snapshot).map(|s| Snapshot { context_id: Some(pointer.post_id), ..s }))
 }
+
+/// What the stream counts on a post ([`shared::counters`]): its likes, and a ticket per live
+/// comment. Administration's `stream-counters` applies them.
+pub const LIKES_COUNTED: shared::counters::Counted = shared::counters::Counted {
+    sort_prefix: keys::LIKES,
+    counts: |k| on_post(k, "likeCount"),
+    removals: true,
+    creates: false,
+};
+pub const COMMENTS_COUNTED: shared::counters::Counted = shared::counters::Counted {
+    sort_prefix: keys::COMMENT_TICKETS,
+    counts: |k| on_post(k, "commentCount"),
+    removals: true,
+    creates: false,
+};
+
+fn on_post(k: &shared::table::Key, attribute: &'static str) -> Vec<shared::counters::Count> {
+    keys::post_of(k).map(|p| shared::counters::Count::one(keys::post_key(p), attribute)).unwrap_or_default()
+}

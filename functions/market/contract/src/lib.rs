@@ -147,3 +147,14 @@ pub fn room_opened(listing: &str, on_missing: impl Into<shared::ApiError>) -> Wr
         .value(":no", shared::table::b(false))
         .when("attribute_exists(PK) AND deleted = :no", on_missing)
 }
+
+/// What the stream counts on a listing ([`shared::counters`]): its wishes. Administration's
+/// `stream-counters` applies it.
+pub const WISHES_COUNTED: shared::counters::Counted = shared::counters::Counted {
+    sort_prefix: keys::WISHES,
+    counts: |k| {
+        keys::listing_of(k).map(|l| shared::counters::Count::one(keys::listing_key(l), "wishCount")).unwrap_or_default()
+    },
+    removals: true,
+    creates: false,
+};

@@ -355,3 +355,11 @@ fn a_function_that_may_read_media_answers_a_url_or_takes_an_uploaded_file() {
     }
     assert!(without.is_empty(), "may read media but answer no URL and take no file: {without:?}");
 }
+
+/// A DynamoDB stream serves at most two readers a shard at once (more are throttled): the table
+/// has two consumers, the outbox relay and the one that keeps every counter.
+#[test]
+fn the_tables_stream_has_at_most_two_readers() {
+    let readers: Vec<&str> = local_stack::catalog::streams().iter().map(|c| c.name).collect();
+    assert!(readers.len() <= 2, "{readers:?}");
+}
