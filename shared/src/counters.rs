@@ -73,7 +73,9 @@ macro_rules! counter_consumer {
             $crate::routes::StreamConsumer {
                 name: $name,
                 batch_size: 100,
-                max_retries: 10,
+                // A count must not skip a record, and moving again is harmless: retry (the
+                // stream keeps records a day) rather than give the records up.
+                max_retries: 10_000,
                 failure_queue: &$crate::counters::FAILURES,
                 filter: $crate::routes::StreamFilter::FactsUnder($prefixes),
                 handler: |ctx, event| Box::pin(async move { $crate::counters::apply(&ctx, event, $counted).await }),

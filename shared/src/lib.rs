@@ -16,6 +16,8 @@
 //! | [`worker`], [`idempotency`] | SQS batch processing with partial failures, idempotent effects |
 //! | [`outbox`] | messages committed in the same transaction as their facts, relayed from the stream |
 //! | [`events`] | topics a domain publishes and other domains' workers subscribe to, through the outbox |
+//! | [`counters`] | counters moved from the table's stream, once per fact, for what many people move at once |
+//! | [`search`], [`threads`] | one posting index and tokenizer for every search; one comment-thread mechanism |
 //! | [`runtime`] | the Lambda entry points each binary calls |
 //! | [`socket`], [`push`] | WebSocket routes with typed handlers; pushing frames to a user's live connections |
 

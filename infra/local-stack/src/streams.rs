@@ -28,8 +28,11 @@ pub struct StreamMapping {
     /// The mapping has seen the pause: it reads nothing more until it resumes.
     stopped: AtomicBool,
     lose_results: AtomicU32,
-    /// The last read found nothing new: everything committed so far was handed over.
-    caught_up: AtomicBool,
+    /// The consumers whose last read found something new (or that have not read yet): each
+    /// consumer reads the stream on its own, so the mapping is caught up only when none is behind.
+    behind: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
+    /// Consumers that have read the stream at least once.
+    started: std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
     /// Batches handed to the consumer.
     pub invocations: AtomicU64,
     /// Records handed over, repeats included.
@@ -51,7 +54,19 @@ impl StreamMapping {
     }
     /// Whether every record committed so far has been handed to the consumer.
     pub fn caught_up(&self) -> bool {
-        self.caught_up.load(Ordering::SeqCst) && !self.paused.load(Ordering::SeqCst)
+        let behind = self.behind.lock().expect("the set is not poisoned");
+        let started = self.started.lock().expect("the set is not poisoned");
+        !started.is_empty() && behind.is_empty() && !self.paused.load(Ordering::SeqCst)
+    }
+
+    fn set_caught_up(&self, consumer: &'static str, caught_up: bool) {
+        self.started.lock().expect("the set is not poisoned").insert(consumer);
+        let mut behind = self.behind.lock().expect("the set is not poisoned");
+        if caught_up {
+            behind.remove(consumer);
+        } else {
+            behind.insert(consumer);
+        }
     }
     /// The next `n` invocations run, but their answers are lost: the batches are delivered again.
     pub fn lose_next_results(&self, n: u32) {
@@ -151,6 +166,8 @@ pub async fn run(
     checkpoint_file: PathBuf,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Behind until its first read finds nothing new.
+    mapping.set_caught_up(consumer.name, false);
     let api = StreamsApi::new(dynamodb_url);
     let (arn, shard) = match api.shard(table).await {
         Ok(s) => s,
@@ -178,7 +195,7 @@ pub async fn run(
                 }
             }
         };
-        mapping.caught_up.store(batch.is_empty() && !idle, Ordering::SeqCst);
+        mapping.set_caught_up(consumer.name, batch.is_empty() && !idle);
         // The mapping's filter: only inserts of the consumer's entity type invoke it; the others
         // are passed over (the position moves past them).
         let last_read = batch.last().and_then(sequence_of);
