@@ -10,7 +10,7 @@
 //! | idempotency record | `IDEMPOTENCY#<scope>#<key>` | `RECORD` |
 //! | rate-limit window | `RATE#<action>#<subject>` | `W#<start>` |
 //! | outbox message | `OUTBOX#<id>` | `MESSAGE` (GSI1 `OUTBOX#PENDING#<shard>`, `<id>`, until sent) |
-//! | live WebSocket connection | `USER#<id>` | `CONN#<connection>` (TTL 2 h) |
+//! | a user's live WebSocket connections | `USER#<id>` | `CONNECTIONS` (an attribute each, TTL 2 h) |
 //! | the same, by connection | `CONN#<connection>` | `CONNECTION` (TTL 2 h) |
 
 use crate::table::Key;
@@ -81,12 +81,13 @@ pub fn outbox_pending_partition(shard: u32) -> String {
     format!("OUTBOX#PENDING#{shard}")
 }
 
-/// The sort-key prefix of a user's live WebSocket connections in the user partition.
+/// The prefix of connection ids in keys and attribute names.
 pub const CONNECTION_PREFIX: &str = "CONN#";
 
-/// A user's live connection, listed in their partition (pushes query them).
-pub fn user_connection_key(user_id: &str, connection_id: &str) -> Key {
-    Key::new(user_partition(user_id), format!("{CONNECTION_PREFIX}{connection_id}"))
+/// A user's live connections, one item in their partition with an attribute per connection
+/// (so the connections of a room's members are one BatchGetItem).
+pub fn user_connections_key(user_id: &str) -> Key {
+    Key::new(user_partition(user_id), "CONNECTIONS")
 }
 
 /// A connection by its id (each frame finds its user here).

@@ -2,22 +2,29 @@
 //! posted to them through `@connections` (`aws-sdk-apigatewaymanagement`). Any feature pushes
 //! with [`to_user`] / [`to_users`]: chat messages, notifications, sale status, bans.
 //!
-//! A user may hold many connections (devices, tabs); every push goes to all of them. A
-//! connection lives at most two hours (API Gateway's limit, and the items' TTL); one that is gone
-//! without a `$disconnect` is forgotten on the first push that gets `410 Gone`.
+//! A user may hold many connections (devices, tabs); every push goes to all of them. They are
+//! kept on one item in the user's partition, an attribute per connection holding when it
+//! expires, so one user's connections are one GetItem and a room's members' one BatchGetItem
+//! per hundred people, not a query per member. A connection lives at most two hours (API
+//! Gateway's limit); one that is gone without a `$disconnect` is forgotten on the first push that
+//! gets `410 Gone`.
 
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::keys::{CONNECTION_PREFIX, connection_key, user_connection_key, user_partition};
-use crate::table::{Query, Write, n, s};
+use crate::keys::{CONNECTION_PREFIX, connection_key, user_connections_key};
+use crate::table::{ENTITY_TYPE, Item, TTL_ATTRIBUTE, Write, n, s};
 
 /// API Gateway closes every connection after two hours.
 pub const CONNECTION_SECS: i64 = 2 * 3600;
+
+/// Raised by the removal of a connection from a user who has no connections item: nothing to do.
+const NO_CONNECTIONS: &str = "NO_CONNECTIONS";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,22 +33,29 @@ struct ConnectionItem {
     connection_id: String,
 }
 
-/// The writes that record `connection_id` as `user_id`'s (at `$connect`).
+/// The attribute of the user's connections item that holds `connection_id`.
+fn attribute_of(connection_id: &str) -> String {
+    format!("{CONNECTION_PREFIX}{connection_id}")
+}
+
+/// The writes that record `connection_id` as `user_id`'s (at `$connect`): the connection's own
+/// item (each frame finds its user there), and its attribute on the user's connections item.
+/// The item expires with its newest connection, which is this one.
 pub fn register(ctx: &AppContext, connection_id: &str, user_id: &str) -> Vec<Write> {
     let expires = ctx.now().timestamp() + CONNECTION_SECS;
-    let item = |key: crate::table::Key| {
-        let mut i = key.to_item();
-        i.insert(crate::table::ENTITY_TYPE.into(), s("Connection"));
-        i.insert("userId".into(), s(user_id));
-        i.insert("connectionId".into(), s(connection_id));
-        i.insert("connectedAt".into(), s(ctx.now().to_rfc3339()));
-        i.insert(crate::table::TTL_ATTRIBUTE.into(), n(expires));
-        i
-    };
-    vec![
-        Write::put_item(item(connection_key(connection_id))),
-        Write::put_item(item(user_connection_key(user_id, connection_id))),
-    ]
+    let mut own = connection_key(connection_id).to_item();
+    own.insert(ENTITY_TYPE.into(), s("Connection"));
+    own.insert("userId".into(), s(user_id));
+    own.insert("connectionId".into(), s(connection_id));
+    own.insert("connectedAt".into(), s(ctx.now().to_rfc3339()));
+    own.insert(TTL_ATTRIBUTE.into(), n(expires));
+    let listed = Write::update(user_connections_key(user_id), "SET #c = :expires, #ttl = :expires, #type = :type")
+        .name("#c", &attribute_of(connection_id))
+        .name("#ttl", TTL_ATTRIBUTE)
+        .name("#type", ENTITY_TYPE)
+        .value(":expires", n(expires))
+        .value(":type", s("Connections"));
+    vec![Write::put_item(own), listed]
 }
 
 /// The user of a live connection.
@@ -54,32 +68,42 @@ pub async fn user_of(ctx: &AppContext, connection_id: &str) -> ApiResult<Option<
 /// Forgets a connection (at `$disconnect`, or when a push finds it gone).
 pub async fn forget(ctx: &AppContext, connection_id: &str) -> ApiResult<()> {
     if let Some(user) = user_of(ctx, connection_id).await? {
-        ctx.table
-            .transact(vec![
-                Write::delete(connection_key(connection_id)),
-                Write::delete(user_connection_key(&user, connection_id)),
-            ])
-            .await?;
-    } else {
-        ctx.table.write(Write::delete(connection_key(connection_id))).await?;
+        unlist(ctx, &user, connection_id).await?;
     }
-    Ok(())
+    ctx.table.write(Write::delete(connection_key(connection_id))).await
 }
 
-/// `user`'s live connections: one query of their partition, page after page (a user with many
-/// devices and tabs has more than one page), leaving out those whose TTL has passed.
+/// Takes `connection_id` off `user`'s connections item, if the item is there (an update alone
+/// would create it).
+async fn unlist(ctx: &AppContext, user: &str, connection_id: &str) -> ApiResult<()> {
+    let w = Write::update(user_connections_key(user), "REMOVE #c")
+        .name("#c", &attribute_of(connection_id))
+        .when("attribute_exists(PK)", ApiError::conflict(NO_CONNECTIONS, "no connections are listed"));
+    match ctx.table.write(w).await {
+        Err(e) if e.code() == NO_CONNECTIONS => Ok(()),
+        other => other,
+    }
+}
+
+/// The connections listed on a connections item whose two hours have not passed.
+fn live_in(item: Option<&Item>, now: i64) -> Vec<String> {
+    let Some(item) = item else { return Vec::new() };
+    let mut live: Vec<String> = item
+        .iter()
+        .filter_map(|(name, v)| {
+            let id = name.strip_prefix(CONNECTION_PREFIX)?;
+            let AttributeValue::N(expires) = v else { return None };
+            (expires.parse::<i64>().ok()? > now).then(|| id.to_string())
+        })
+        .collect();
+    live.sort();
+    live
+}
+
+/// `user`'s live connections (one GetItem).
 pub async fn connections_of(ctx: &AppContext, user: &str) -> ApiResult<Vec<String>> {
-    let q = Query::partition(user_partition(user))
-        .begins_with(CONNECTION_PREFIX)
-        .limit(100)
-        .hide_expired(ctx.now().timestamp());
-    Ok(ctx
-        .table
-        .query_items_all(&q, None)
-        .await?
-        .into_iter()
-        .filter_map(|i| serde_dynamo::from_item::<_, ConnectionItem>(i).ok().map(|c| c.connection_id))
-        .collect())
+    let item = ctx.table.get_item(&user_connections_key(user)).await?;
+    Ok(live_in(item.as_ref(), ctx.now().timestamp()))
 }
 
 /// What became of one post.
@@ -120,15 +144,17 @@ pub async fn to_user<T: Serialize + ?Sized>(ctx: &AppContext, user: &str, frame:
 
 /// Posts `frame` to every live connection of each of `users`.
 pub async fn to_users<T: Serialize + ?Sized>(ctx: &AppContext, users: &[String], frame: &T) -> ApiResult<usize> {
-    let results = join_all(users.iter().map(|u| to_user(ctx, u, frame))).await;
-    results.into_iter().try_fold(0, |sum, r| Ok(sum + r?))
+    let everyone: Vec<String> = connections_of_users(ctx, users).await?.into_iter().flat_map(|(_, c)| c).collect();
+    to_connections(ctx, &everyone, frame).await
 }
 
-/// The live connections of each of `users` (one query per user, concurrently), for a feature
-/// that sends several frames to the same people.
+/// The live connections of each of `users`, in their order (one BatchGetItem per hundred), for
+/// a feature that sends several frames to the same people.
 pub async fn connections_of_users(ctx: &AppContext, users: &[String]) -> ApiResult<Vec<(String, Vec<String>)>> {
-    let found = join_all(users.iter().map(|u| connections_of(ctx, u))).await;
-    users.iter().cloned().zip(found).map(|(u, c)| Ok((u, c?))).collect()
+    let keys: Vec<_> = users.iter().map(|u| user_connections_key(u)).collect();
+    let items = ctx.table.batch_get_items(&keys).await?;
+    let now = ctx.now().timestamp();
+    Ok(users.iter().cloned().zip(items).map(|(u, i)| (u, live_in(i.as_ref(), now))).collect())
 }
 
 /// Posts `frame` to each of `connections` concurrently; how many received it.

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use futures::future::join_all;
+
 use serde::Serialize;
 use shared::error::Tolerate;
 use shared::table::{Key, Write, n, s};
@@ -43,19 +45,31 @@ pub async fn announce(ctx: &AppContext, room: &Room, message: &Message) {
 }
 
 async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiResult<()> {
-    // Who is connected is looked up once for both frames.
-    let (connections, members, view) = tokio::try_join!(
+    // Everything the two frames need, read once and together: who is connected (one batch for
+    // the whole room), the members' read positions, the people and listing the room list shows.
+    let rooms = [room];
+    let (connections, mut members, people, listings, view) = tokio::try_join!(
         shared::push::connections_of_users(ctx, &room.member_ids),
         members_of(ctx, room),
+        identity_contract::people(ctx, &room.member_ids),
+        listings_of(ctx, &rooms),
         MessageView::of(ctx, message),
     )?;
     let everyone: Vec<String> = connections.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
     let frame = MessageFrame { kind: "chat.message", room_id: &room.id, message: &view };
     shared::push::to_connections(ctx, &everyone, &frame).await?;
-    let mut members = members;
-    for m in members.values_mut() {
-        if m.user_id != message.sender_id && !m.open.is_empty() && open_connections(ctx, &m.open).await? {
-            move_read_position(ctx, &room.id, &m.user_id, message).await?;
+    // A member with the room open on a live connection has read the message.
+    let live: HashMap<&str, &[String]> = connections.iter().map(|(u, c)| (u.as_str(), c.as_slice())).collect();
+    let reading: Vec<String> = members
+        .values()
+        .filter(|m| m.user_id != message.sender_id)
+        .filter(|m| live.get(m.user_id.as_str()).is_some_and(|l| m.open.iter().any(|c| l.contains(c))))
+        .map(|m| m.user_id.clone())
+        .collect();
+    let moved = join_all(reading.iter().map(|u| move_read_position(ctx, &room.id, u, message))).await;
+    for (user, r) in reading.iter().zip(moved) {
+        r?;
+        if let Some(m) = members.get_mut(user) {
             m.read_count = m.read_count.max(message.seq);
         }
     }
@@ -63,24 +77,13 @@ async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiRe
     room.count = room.count.max(message.seq);
     room.last_message = Some(message.last());
     room.updated_at = message.sent_at;
-    push_room_to(ctx, &room, &members, &connections).await
-}
-
-/// Every member's room-list entry, with their own unread count, to their connections.
-async fn push_room_to(
-    ctx: &AppContext,
-    room: &Room,
-    members: &HashMap<String, Member>,
-    connections: &[(String, Vec<String>)],
-) -> ApiResult<()> {
-    let people = identity_contract::people(ctx, &room.member_ids).await?;
-    let listings = listings_of(ctx, &[room]).await?;
+    // Every member's room-list entry, with their own unread count, to their connections.
     let sends = connections.iter().filter(|(_, c)| !c.is_empty()).map(|(user, c)| {
         let read = members.get(user).map(|m| m.read_count).unwrap_or(room.count);
-        let view = room_view_with(room, &people, read, &listings);
+        let view = room_view_with(&room, &people, read, &listings);
         async move { shared::push::to_connections(ctx, c, &RoomFrame { kind: "chat.room", room: &view }).await }
     });
-    for r in futures::future::join_all(sends).await {
+    for r in join_all(sends).await {
         r?;
     }
     Ok(())
@@ -90,12 +93,6 @@ async fn push_room_to(
 pub async fn members_of(ctx: &AppContext, room: &Room) -> ApiResult<HashMap<String, Member>> {
     let keys: Vec<Key> = room.member_ids.iter().map(|u| keys::member_key(&room.id, u)).collect();
     Ok(ctx.table.batch_get::<Member>(&keys).await?.into_iter().flatten().map(|m| (m.user_id.clone(), m)).collect())
-}
-
-/// Whether any of `connections` is still live (one batch read).
-async fn open_connections(ctx: &AppContext, connections: &[String]) -> ApiResult<bool> {
-    let keys: Vec<Key> = connections.iter().map(|c| shared::keys::connection_key(c)).collect();
-    Ok(ctx.table.batch_get_items(&keys).await?.iter().any(Option::is_some))
 }
 
 /// Moves `user`'s read position forward to `message` (never back).

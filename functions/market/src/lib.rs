@@ -9,6 +9,7 @@ pub mod model;
 pub mod moderation;
 pub mod payments;
 pub mod points;
+pub mod sales;
 pub mod search;
 pub mod titles;
 pub mod toss;
@@ -43,5 +44,6 @@ pub const DOMAIN: Domain = Domain {
         &payments::SETTLE_JOB,
         &search::SEARCH,
         &moderation::REMOVAL_WORKER,
+        &sales::SALES_WORKER,
     ],
 };

@@ -10,8 +10,8 @@
 //!    as its `Idempotency-Key`;
 //! 4. on success one transaction records the sale: listing SOLD, the transaction, the seller's
 //!    points, the order DONE, and the seller's notification (through the outbox);
-//! 5. then every chat room about the listing hears its new status, and other buyers' open
-//!    orders fail.
+//! 5. then, from the sale's event and off the request's path, every chat room about the listing
+//!    hears its new status and other buyers' open orders fail ([`crate::sales`]).
 //!
 //! A refusal releases the listing and answers 402 with Toss's code. No answer leaves the order
 //! CONFIRMING; the same confirm sent again, or the settling job, asks Toss what happened
@@ -130,6 +130,11 @@ pub struct OrderFailure {
     /// Toss's own code, when Toss refused.
     pub provider_code: Option<String>,
     pub message: String,
+}
+
+/// The failure of an open order whose listing was sold to another buyer.
+pub fn sold_to_another() -> OrderFailure {
+    OrderFailure { code: "ITEM_NOT_AVAILABLE".into(), provider_code: None, message: "Sold to another buyer.".into() }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -305,7 +310,16 @@ pub async fn create_order(
 }
 
 pub async fn get_order(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<OrderView>> {
-    Ok(Okay(OrderView::from(&order_of(&ctx, &caller.user_id, &id).await?)))
+    let mut order = order_of(&ctx, &caller.user_id, &id).await?;
+    // An open order of a listing sold to someone else has failed, whether or not the sale's
+    // worker ([`crate::sales`]) has written that down yet.
+    if order.status == OrderStatus::Ready
+        && crate::listings::find(&ctx, &order.listing_id).await?.is_some_and(|l| l.status == Status::Sold)
+    {
+        order.status = OrderStatus::Failed;
+        order.failure = Some(sold_to_another());
+    }
+    Ok(Okay(OrderView::from(&order)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -755,10 +769,7 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
     )?);
     writes.extend(sale_status(ctx, &order.listing_id, Status::Sold)?);
     match ctx.table.transact(writes).await {
-        Ok(()) => {
-            fail_other_orders(ctx, &order).await;
-            Ok(Confirmed { order: OrderView::from(&done), transaction: trade })
-        }
+        Ok(()) => Ok(Confirmed { order: OrderView::from(&done), transaction: trade }),
         Err(e) if e.is(&MarketError::OrderChanged) => {
             // Recorded meanwhile by another request (or the settling job).
             let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;
@@ -799,36 +810,6 @@ fn sale_status(ctx: &AppContext, listing: &str, status: Status) -> ApiResult<Vec
     };
     let event = market_contract::SaleStatusChanged { market_post_id: listing.to_string(), status: status.into() };
     shared::outbox::publish(ctx, &market_contract::SALE_STATUS, &event)
-}
-
-/// Other buyers' open orders of a sold listing fail (they would be refused anyway).
-async fn fail_other_orders(ctx: &AppContext, sold: &Order) {
-    let query = Query::partition(keys::orders_of_listing_partition(&sold.listing_id)).index(Gsi::Gsi1);
-    let orders = match ctx.table.query_items_all(&query, Some(1_000)).await {
-        Ok(items) => items,
-        Err(e) => {
-            tracing::warn!(error = %e, "open orders of a sold listing could not be read");
-            return;
-        }
-    };
-    let now = ctx.now();
-    for item in orders {
-        let Ok(mut o) = serde_dynamo::from_item::<_, Order>(item) else { continue };
-        if o.id == sold.id || o.status != OrderStatus::Ready {
-            continue;
-        }
-        o.status = OrderStatus::Failed;
-        o.failure = Some(OrderFailure {
-            code: "ITEM_NOT_AVAILABLE".into(),
-            provider_code: None,
-            message: "Sold to another buyer.".into(),
-        });
-        o.updated_at = now;
-        if let Ok(w) = Write::put(&o) {
-            let w = w.name("#st", "status").value(":ready", s("READY")).when("#st = :ready", MarketError::OrderChanged);
-            let _ = ctx.table.write(w).await;
-        }
-    }
 }
 
 /// Finishes every order whose confirmation got no answer and whose holder is gone: asks Toss

@@ -42,6 +42,27 @@ pub struct InFlight {
     items: Mutex<HashMap<String, Holds>>,
     /// Calls refused or cancelled for a conflict, and batch items left over for one.
     pub conflicts: AtomicU64,
+    /// The same, by the shape of the item conflicted on and the call that lost
+    /// (`TransactWriteItems POST#… / COUNTS`), for a benchmark to say where they were.
+    by_shape: Mutex<HashMap<String, u64>>,
+}
+
+/// A key with its ids left out: the letters-only segments of its partition and sort keys.
+fn shape(key: &str) -> String {
+    let part =
+        |v: &str| -> String {
+            let text = serde_json::from_str::<Value>(v).ok().and_then(|j| j["S"].as_str().map(str::to_string));
+            let text = text.unwrap_or_else(|| v.to_string());
+            text.split('#')
+                .map(|seg| {
+                    if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_uppercase() || c == '_') { seg } else { "…" }
+                })
+                .collect::<Vec<_>>()
+                .join("#")
+        };
+    let mut parts = key.split('\u{1}').skip(1);
+    let (pk, sk) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    format!("{} / {}", part(pk), part(sk))
 }
 
 /// How a call takes part in conflicts.
@@ -87,6 +108,17 @@ fn transaction_keys(body: &Value) -> Vec<Option<String>> {
 }
 
 impl InFlight {
+    fn lost(&self, operation: &str, key: &str) {
+        self.conflicts.fetch_add(1, Ordering::Relaxed);
+        let mut by = self.by_shape.lock().expect("conflict shapes");
+        *by.entry(format!("{operation} {}", shape(key))).or_default() += 1;
+    }
+
+    /// How many conflicts each shape of item has seen so far.
+    pub fn conflicts_by_shape(&self) -> HashMap<String, u64> {
+        self.by_shape.lock().expect("conflict shapes").clone()
+    }
+
     /// Whether `operation` with `body` may go ahead now.
     pub fn admit(&self, operation: &str, body: &[u8]) -> Admission {
         let Ok(v) = serde_json::from_slice::<Value>(body) else { return Admission::Go(Held::none()) };
@@ -97,8 +129,8 @@ impl InFlight {
                 let busy = |k: &Option<String>| {
                     k.as_ref().and_then(|k| items.get(k)).is_some_and(|h| h.transactions + h.singles > 0)
                 };
-                if keys.iter().any(busy) {
-                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                if let Some(k) = keys.iter().find(|k| busy(k)) {
+                    self.lost(operation, k.as_deref().unwrap_or_default());
                     let reasons: Vec<Value> = keys
                         .iter()
                         .map(|k| {
@@ -125,7 +157,7 @@ impl InFlight {
                 let holder = if operation == "PutItem" { &v["Item"] } else { &v["Key"] };
                 let Some(key) = item_key(table, holder) else { return Admission::Go(Held::none()) };
                 if items.get(&key).is_some_and(|h| h.transactions > 0) {
-                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    self.lost(operation, &key);
                     return Admission::Refuse(error(
                         "TransactionConflictException",
                         "Transaction is ongoing for the item",
@@ -139,6 +171,7 @@ impl InFlight {
                 let mut body = v.clone();
                 let mut keys = Vec::new();
                 let mut left = Vec::new();
+                let mut lost_keys = Vec::new();
                 if let Some(tables) = body["RequestItems"].as_object_mut() {
                     for (table, requests) in tables.iter_mut() {
                         let Some(list) = requests.as_array_mut() else { continue };
@@ -150,6 +183,7 @@ impl InFlight {
                             let key = holder.and_then(|h| item_key(table, h));
                             match key {
                                 Some(k) if items.get(&k).is_some_and(|h| h.transactions > 0) => {
+                                    lost_keys.push(k);
                                     left.push((table.clone(), r.clone()));
                                     false
                                 }
@@ -166,12 +200,10 @@ impl InFlight {
                     items.entry(k.clone()).or_default().singles += 1;
                 }
                 let held = Held { keys, transaction: false };
-                if left.is_empty() {
-                    Admission::Go(held)
-                } else {
-                    self.conflicts.fetch_add(1, Ordering::Relaxed);
-                    Admission::Split { body, held, left }
+                if let Some(k) = lost_keys.first() {
+                    self.lost(operation, k);
                 }
+                if left.is_empty() { Admission::Go(held) } else { Admission::Split { body, held, left } }
             }
             _ => Admission::Go(Held::none()),
         }

@@ -792,50 +792,57 @@ impl Table {
 
     /// Read many items by key, in the order asked (missing ones are `None`). One call per 100 keys.
     pub async fn batch_get_items(&self, keys: &[Key]) -> ApiResult<Vec<Option<Item>>> {
-        let mut found: HashMap<Key, Item> = HashMap::new();
         let mut unique: Vec<&Key> = Vec::new();
+        let mut seen: std::collections::HashSet<&Key> = std::collections::HashSet::new();
         for k in keys {
-            if !unique.contains(&k) {
+            if seen.insert(k) {
                 unique.push(k);
             }
         }
-        for chunk in unique.chunks(100) {
-            let mut pending = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|k| k.to_item()).collect()))
-                .consistent_read(true)
-                .build()
-                .map_err(ApiError::internal)?;
-            let mut attempt = 0;
-            loop {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.name, pending)
-                    .customize()
-                    .interceptor(self.tally.interceptor())
-                    .send()
-                    .await
-                    .map_err(|e| failed("BatchGetItem", e))?;
-                for item in out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default() {
-                    if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(PK), item.get(SK)) {
-                        found.insert(Key::new(pk.clone(), sk.clone()), item);
-                    }
-                }
-                match out.unprocessed_keys.unwrap_or_default().remove(&self.name) {
-                    Some(rest) if !rest.keys().is_empty() => {
-                        attempt += 1;
-                        if attempt >= 8 {
-                            let left = rest.keys().len();
-                            return Err(busy("BatchGetItem", format!("{left} keys unprocessed after {attempt} tries")));
-                        }
-                        tokio::time::sleep(backoff(attempt)).await;
-                        pending = rest;
-                    }
-                    _ => break,
-                }
+        // The hundreds are read at once: a room of 300 is one round trip, not three.
+        let chunks = futures::future::try_join_all(unique.chunks(100).map(|c| self.batch_get_chunk(c))).await?;
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        for item in chunks.into_iter().flatten() {
+            if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(PK), item.get(SK)) {
+                found.insert(Key::new(pk.clone(), sk.clone()), item);
             }
         }
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    /// Up to 100 keys in one BatchGetItem, asking again for the keys it left unprocessed.
+    async fn batch_get_chunk(&self, chunk: &[&Key]) -> ApiResult<Vec<Item>> {
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.iter().map(|k| k.to_item()).collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut items = Vec::new();
+        let mut attempt = 0;
+        loop {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.name, pending)
+                .customize()
+                .interceptor(self.tally.interceptor())
+                .send()
+                .await
+                .map_err(|e| failed("BatchGetItem", e))?;
+            items.extend(out.responses.unwrap_or_default().remove(&self.name).unwrap_or_default());
+            match out.unprocessed_keys.unwrap_or_default().remove(&self.name) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    attempt += 1;
+                    if attempt >= 8 {
+                        let left = rest.keys().len();
+                        return Err(busy("BatchGetItem", format!("{left} keys unprocessed after {attempt} tries")));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    pending = rest;
+                }
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// Several groups of keys (another domain's, the handler's own) read together in one

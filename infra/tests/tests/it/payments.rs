@@ -448,6 +448,51 @@ async fn an_order_made_a_moment_before_another_buyers_sale_cannot_be_paid() {
 }
 
 #[tokio::test]
+async fn after_a_sale_the_other_buyers_open_orders_fail_and_say_why() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let dan = t.user("dan@example.com", "dan", PW).await;
+    let id = listing(&t, &ann, "유모차 거의 새것", 90_000).await;
+    for buyer in [&bob, &cat, &dan] {
+        room(&t, &ann, buyer, &id, true).await;
+    }
+    let cats = order(&t, &cat, &id).await.body["orderId"].as_str().unwrap().to_string();
+    t.indexed().await;
+    // Dan orders a moment before the sale: the index the sale's worker reads may not show it.
+    let dans = order(&t, &dan, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let bobs = order(&t, &bob, &id).await.body["orderId"].as_str().unwrap().to_string();
+    let bob_key = checkout(&t, &bobs, 90_000, "APPROVE").await;
+    assert_eq!(confirm(&t, &bob, &bob_key, &bobs, 90_000).await.status, 200);
+    // Cat and dan, who had the payment widget open, are told the item went to another buyer,
+    // at once (the confirm did not wait to fail their orders).
+    for (who, o) in [(&cat, &cats), (&dan, &dans)] {
+        let r = t.call(Method::GET, &format!("/market/orders/{o}"), None, Some(&who.access)).await;
+        assert_eq!(r.body["status"], "FAILED", "{:?}", r.body);
+        assert_eq!(r.body["failure"]["code"], "ITEM_NOT_AVAILABLE", "{:?}", r.body);
+        assert_eq!(r.body["failure"]["message"], "Sold to another buyer.");
+    }
+    // The sale's worker writes cat's failure down.
+    let key = market_contract::keys::order_key(&cats);
+    t.eventually(Duration::from_secs(10), "cat's stored order fails", || async {
+        let item = t.stack.ctx.table.get_item(&key).await.unwrap().unwrap();
+        (item.get("status") == Some(&shared::table::s("FAILED"))).then_some(())
+    })
+    .await;
+    // Paying anyway charges nothing; bob's order is untouched.
+    for (who, o) in [(&cat, &cats), (&dan, &dans)] {
+        let k = checkout(&t, o, 90_000, "APPROVE").await;
+        let late = confirm(&t, who, &k, o, 90_000).await;
+        assert_eq!((late.status, late.body["code"].as_str()), (409, Some("ITEM_NOT_AVAILABLE")), "{:?}", late.body);
+    }
+    assert_eq!(charged(&t).await.len(), 1);
+    let mine = t.call(Method::GET, &format!("/market/orders/{bobs}"), None, Some(&bob.access)).await;
+    assert_eq!(mine.body["status"], "DONE");
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn a_payment_goes_through_only_while_the_approval_the_room_and_no_block_stand() {
     let t = TestStack::start().await;
     let ann = t.user("ann@example.com", "ann", PW).await;

@@ -394,42 +394,21 @@ async fn the_room_list_reads_every_room_past_a_thousand() {
 }
 
 #[tokio::test]
-async fn a_push_reaches_a_live_connection_behind_a_hundred_stale_ones() {
+async fn a_push_reaches_a_live_connection_among_a_hundred_stale_ones_and_forgets_them() {
     let t = TestStack::start().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
     let mut socket = integration_tests::ws::connect(&t, &bob).await;
-    // 120 connections that sort before the live one, not yet known to be gone (a phone that
-    // dropped off, tabs closed without a goodbye): the push must page past them.
-    let table = &t.stack.ctx.table;
-    let live = table
-        .query_items(
-            &shared::table::Query::partition(shared::keys::user_partition(&bob.user_id))
-                .begins_with(shared::keys::CONNECTION_PREFIX),
-        )
-        .await
-        .unwrap()
-        .items;
+    // 120 connections not yet known to be gone (a phone that dropped off, tabs closed without a
+    // goodbye), listed beside the live one: the push must reach the live one all the same.
+    let ctx = &t.stack.ctx;
+    let live = shared::push::connections_of(ctx, &bob.user_id).await.unwrap();
     assert_eq!(live.len(), 1);
-    let live_id = match live[0].get("connectionId") {
-        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => s.clone(),
-        _ => panic!("a connection id"),
-    };
-    let by_id = table.get_item(&shared::keys::connection_key(&live_id)).await.unwrap().unwrap();
-    let mut requests = Vec::new();
-    for i in 0..120 {
-        let stale = format!("!stale{i:03}");
-        for item in [&live[0], &by_id] {
-            let mut copy = item.clone();
-            for v in copy.values_mut() {
-                if let aws_sdk_dynamodb::types::AttributeValue::S(s) = v {
-                    *s = s.replace(&live_id, &stale);
-                }
-            }
-            requests.push(shared::table::Write::put_item(copy));
-        }
+    let stale: Vec<String> = (0..120).map(|i| format!("!stale{i:03}")).collect();
+    for c in &stale {
+        ctx.table.transact(shared::push::register(ctx, c, &bob.user_id)).await.unwrap();
     }
-    table.batch_write(requests).await.unwrap();
+    assert_eq!(shared::push::connections_of(ctx, &bob.user_id).await.unwrap().len(), 121);
     let r = t.call(Method::PUT, &format!("/users/{}/follow", bob.user_id), None, Some(&ann.access)).await;
     assert_eq!(r.status, 200);
     let frame = tokio::time::timeout(Duration::from_secs(30), async {
@@ -443,5 +422,13 @@ async fn a_push_reaches_a_live_connection_behind_a_hundred_stale_ones() {
     .await
     .expect("the notification on the live connection");
     assert_eq!(frame["notification"]["type"], "FOLLOW", "{frame}");
+    // Each stale one answered 410 Gone and was forgotten, item and listing.
+    t.eventually(Duration::from_secs(10), "the stale connections are forgotten", || async {
+        (shared::push::connections_of(ctx, &bob.user_id).await.unwrap() == live).then_some(())
+    })
+    .await;
+    for c in &stale[..3] {
+        assert_eq!(shared::push::user_of(ctx, c).await.unwrap(), None);
+    }
     t.stop().await;
 }

@@ -10,7 +10,8 @@
 //!
 //! The DynamoDB proxy emulates a region's transaction conflicts: the `conflicts` column counts
 //! the calls it refused or cancelled (the table layer retries them, then answers 503 `BUSY`).
-//! The hot-item scenarios put every client on the same three posts.
+//! The spread scenarios give each client a post of its own; the hot-item scenarios put every
+//! client on the same three posts. Under each scenario with conflicts, the items they were on.
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,8 @@ type Request = (Method, String, Option<Value>);
 type MakeRequest = Box<dyn Fn(&Client, usize) -> Request + Send + Sync>;
 
 struct Client {
+    /// The client's number, 0 to concurrency − 1.
+    n: usize,
     token: String,
     email: String,
 }
@@ -73,7 +76,7 @@ async fn main() {
     let mut clients = Vec::new();
     for n in 0..concurrency {
         let (_, token) = user(&stack, &http, n).await;
-        clients.push(Client { token, email: bench::email(n) });
+        clients.push(Client { n, token, email: bench::email(n) });
     }
     let mut post_ids = Vec::new();
     for (id, token) in &authors {
@@ -129,34 +132,35 @@ async fn main() {
             requests,
             Box::new(|_, _| (Method::GET, "/search/posts?q=%EC%82%B0%EC%B1%85".into(), None)),
         ),
-        // Like and unlike in turn, so that every request changes something.
+        // Like and unlike in turn, so that every request changes something; each client on a
+        // post of its own.
         ("PUT·DELETE /posts/{id}/like", requests, {
             let posts = posts.clone();
-            Box::new(move |_, i| {
+            Box::new(move |c, i| {
                 let method = if i % 2 == 0 { Method::PUT } else { Method::DELETE };
-                (method, format!("/posts/{}/like", posts[(i / 2) % posts.len()]), None)
+                (method, format!("/posts/{}/like", posts[c.n % posts.len()]), None)
             })
         }),
         ("POST /posts/{id}/comments", requests, {
             let posts = posts.clone();
-            Box::new(move |_, i| {
+            Box::new(move |c, i| {
                 let body = json!({"content": format!("귀여워요 {i}")});
-                (Method::POST, format!("/posts/{}/comments", posts[i % posts.len()]), Some(body))
+                (Method::POST, format!("/posts/{}/comments", posts[c.n % posts.len()]), Some(body))
             })
         }),
         // Every client on the same three posts: a popular post's writes meet in flight.
         ("PUT·DELETE like, 3 hot posts", requests, {
             let hot = posts[..3].to_vec();
-            Box::new(move |_, i| {
+            Box::new(move |c, i| {
                 let method = if i % 2 == 0 { Method::PUT } else { Method::DELETE };
-                (method, format!("/posts/{}/like", hot[(i / 2) % hot.len()]), None)
+                (method, format!("/posts/{}/like", hot[(c.n + i / 2) % hot.len()]), None)
             })
         }),
         ("POST comments, 3 hot posts", requests, {
             let hot = posts[..3].to_vec();
-            Box::new(move |_, i| {
+            Box::new(move |c, i| {
                 let body = json!({"content": format!("인기 글이네요 {i}")});
-                (Method::POST, format!("/posts/{}/comments", hot[i % hot.len()]), Some(body))
+                (Method::POST, format!("/posts/{}/comments", hot[(c.n + i) % hot.len()]), Some(body))
             })
         }),
         (
@@ -175,6 +179,7 @@ async fn main() {
         let make = std::sync::Arc::new(make);
         let before = function_time(&stack);
         let conflicts_before = conflicts();
+        let shapes_before = stack.faults.in_flight.conflicts_by_shape();
         let started = Instant::now();
         let per_client = total / concurrency;
         let tasks = (0..concurrency).map(|c| {
@@ -241,6 +246,23 @@ async fn main() {
             (ms(end_to_end, n) - function).max(0.0),
             spent.calls as f64 / spent.units.max(1) as f64,
         );
+        // Where the conflicts were (requests and the workers they set off alike).
+        let mut shapes: Vec<(String, u64)> = stack
+            .faults
+            .in_flight
+            .conflicts_by_shape()
+            .into_iter()
+            .map(|(k, v)| {
+                let before = shapes_before.get(&k).copied().unwrap_or_default();
+                (k, v - before)
+            })
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        shapes.sort_by(|a, b| b.1.cmp(&a.1));
+        if !shapes.is_empty() {
+            let top: Vec<String> = shapes.iter().take(4).map(|(k, v)| format!("{k} ×{v}")).collect();
+            println!("{:<38} conflicts on: {}", "", top.join(", "));
+        }
     }
     println!(
         "\nmean ms: the client's view; function: the handler with its authorisation (what Lambda bills); own code: \

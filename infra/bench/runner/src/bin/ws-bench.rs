@@ -1,11 +1,11 @@
 //! A benchmark of chat over the WebSocket API, printing figures (not a test). It starts an
 //! in-memory stack, connects 200 WebSocket clients in rooms of 2, 10 and 100 members, has a few
 //! members of each room send a bounded number of messages (each sender at its own pace, spread over
-//! the interval), and prints per room size how many
+//! the interval, or with `same-tick` all at the same instant), and prints per room size how many
 //! deliveries were expected, how many arrived, how many were lost, and the delivery latency from
 //! send to receipt (p50/p99).
 //!
-//! `cargo run --release -p bench --bin ws-bench [messages-per-sender] [ms-between-sends]`
+//! `cargo run --release -p bench --bin ws-bench [messages-per-sender] [ms-between-sends] [same-tick]`
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -64,6 +64,8 @@ async fn connect(
 async fn main() {
     let per_sender: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
     let interval: u64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    // `same-tick`: every sender sends at the same instant, the worst case for a big room.
+    let same_tick = std::env::args().nth(3).is_some_and(|a| a == "same-tick");
     let stack = LocalStack::start(StackOptions::bench()).await.expect("the stack starts");
     let http = reqwest::Client::new();
     let clients: usize = LAYOUT.iter().map(|(m, r, _)| m * r).sum();
@@ -121,8 +123,10 @@ async fn main() {
             let socket = sockets[group[s]].clone();
             let (room, size, sent_at) = (room.clone(), *size, sent_at.clone());
             sends.push(tokio::spawn(async move {
-                // Senders are spread over the interval, as people are, not all on the same tick.
-                tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % interval.max(1))).await;
+                // Senders are spread over the interval, as people are, unless all are on the same tick.
+                if !same_tick {
+                    tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % interval.max(1))).await;
+                }
                 for i in 0..per_sender {
                     let content = format!("{room}/{s}/{i}");
                     sent_at.lock().unwrap().insert(content.clone(), (size, Instant::now()));
@@ -148,7 +152,8 @@ async fn main() {
         }
     }
     println!(
-        "{clients} WebSocket clients, {per_sender} messages per sender, one every {interval} ms per sender, in-memory stack\n"
+        "{clients} WebSocket clients, {per_sender} messages per sender, one every {interval} ms per sender, {}, in-memory stack\n",
+        if same_tick { "all senders on the same tick" } else { "senders spread over the interval" }
     );
     println!(
         "{:<14} {:>6} {:>9} {:>10} {:>10} {:>6} {:>8} {:>8}",
