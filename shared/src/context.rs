@@ -217,8 +217,9 @@ pub struct AppContext {
     pub connections: Option<aws_sdk_apigatewaymanagement::Client>,
     pub tokens: TokenKeys,
     pub clock: SharedClock,
-    /// For external providers' HTTP APIs (sign-in, payments, OCR, social media).
-    pub http: reqwest::Client,
+    /// For external providers' HTTP APIs (sign-in, payments, OCR, social media), built on first
+    /// use: most functions call none.
+    pub http: LazyClient<reqwest::Client>,
     pub dynamodb_calls: Arc<CallCounter>,
     /// Calls per route and worker, when something (the local stack) wants them kept.
     pub call_ledger: Option<Arc<CallLedger>>,
@@ -296,13 +297,14 @@ impl AppContext {
             Table::new(aws_sdk_dynamodb::Client::from_conf(ddb.build()), &config.table_name, &config.cursor_secret);
         let tokens = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, config.access_token_ttl_secs);
         let clients_ms = started.elapsed().as_secs_f64() * 1000.0 - sdk_ms;
-        let http_started = std::time::Instant::now();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .expect("an HTTP client with a timeout builds");
+        let http = LazyClient::new(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client with a timeout builds")
+        });
         // What a cold start spends building the context (`RUST_LOG=debug`).
-        tracing::debug!(sdk_ms, clients_ms, http_ms = http_started.elapsed().as_secs_f64() * 1000.0, "context built");
+        tracing::debug!(sdk_ms, clients_ms, "context built");
         Self {
             table,
             s3: LazyClient::new(move || aws_sdk_s3::Client::from_conf(s3.clone().build())),
@@ -371,10 +373,34 @@ impl AppContext {
     }
 }
 
+/// The roots AWS's endpoints chain to (Amazon Trust Services, with the Starfield root that
+/// cross-signs them), compiled in: loading and parsing the system's whole store cost each client
+/// a few milliseconds of init (measured: `infra/coldstart.sh`, `SDK_SETUP` rows).
+const AWS_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+
+/// The one HTTPS client every AWS SDK client of a context shares (one connector, one pool),
+/// trusting [`AWS_ROOTS`].
+pub fn aws_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS);
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("the compiled-in roots are valid PEM");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
 async fn sdk_config(config: &Config) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .http_client(aws_https_client());
     if let Some((key, secret)) = &config.static_credentials {
         loader = loader.credentials_provider(aws_credential_types::Credentials::from_keys(key, secret, None));
+    } else if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        // Lambda puts the role's credentials in the environment for the life of the execution
+        // environment; the default chain would find them there first too, after building
+        // providers (profile files, web identity, containers, IMDS) a function never uses.
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
     loader.load().await
 }

@@ -1,6 +1,6 @@
 //! How a message reaches a room and its members: the room's update that gives the message its
-//! sequence number, then, once it commits, the frame to every member's connections, read
-//! positions for members who have the room open, and each member's room-list entry.
+//! sequence number, then, once it commits, one frame to every member's connections (the message
+//! and that member's unread count), and read positions for members who have the room open.
 
 use std::collections::HashMap;
 
@@ -14,7 +14,6 @@ use shared::{ApiResult, AppContext};
 use crate::error::ChatError;
 use crate::keys;
 use crate::model::{Member, Message, MessageView, Room, RoomView};
-use crate::views::{listings_of, room_view_with};
 
 /// The room's update for a new message: the next sequence number, only if no other message took
 /// it first; with `members`, the room's new member list too (one update per item and transaction).
@@ -36,8 +35,9 @@ pub fn advance_room(room: &Room, message: &Message, members: Option<&[String]>) 
         .when("#c = :seen", ChatError::RoomMoved))
 }
 
-/// After a message: members with the room open have read it; every member's connections get it
-/// and their room-list entry. Pushes are best effort: the room is the record.
+/// After a message: members with the room open have read it; every member's connections get
+/// it, with that member's unread count in the room (their room-list entry follows from it). One
+/// frame a connection: pushes are best effort, the room is the record.
 pub async fn announce(ctx: &AppContext, room: &Room, message: &Message) {
     if let Err(e) = try_announce(ctx, room, message).await {
         tracing::warn!(error = %e, room = %room.id, "a message was stored but not pushed to everyone");
@@ -45,45 +45,38 @@ pub async fn announce(ctx: &AppContext, room: &Room, message: &Message) {
 }
 
 async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiResult<()> {
-    // Everything the two frames need, read once and together: who is connected (one batch for
-    // the whole room), the members' read positions, the people and listing the room list shows.
-    let rooms = [room];
-    let (connections, mut members, people, listings, view) = tokio::try_join!(
+    // Read once and together: who is connected (one batch for the whole room) and where each
+    // member has read to.
+    let (connections, members, view) = tokio::try_join!(
         shared::push::connections_of_users(ctx, &room.member_ids),
         members_of(ctx, room),
-        identity_contract::people(ctx, &room.member_ids),
-        listings_of(ctx, &rooms),
         MessageView::of(ctx, message),
     )?;
-    let everyone: Vec<String> = connections.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
-    let frame = MessageFrame { kind: "chat.message", room_id: &room.id, message: &view };
-    shared::push::to_connections(ctx, &everyone, &frame).await?;
     // A member with the room open on a live connection has read the message.
-    let live: HashMap<&str, &[String]> = connections.iter().map(|(u, c)| (u.as_str(), c.as_slice())).collect();
-    let reading: Vec<String> = members
-        .values()
-        .filter(|m| m.user_id != message.sender_id)
-        .filter(|m| live.get(m.user_id.as_str()).is_some_and(|l| m.open.iter().any(|c| l.contains(c))))
-        .map(|m| m.user_id.clone())
+    let reading: Vec<&str> = connections
+        .iter()
+        .filter(|(user, _)| *user != message.sender_id)
+        .filter(|(user, live)| members.get(user).is_some_and(|m| m.open.iter().any(|c| live.contains(c))))
+        .map(|(user, _)| user.as_str())
         .collect();
-    let moved = join_all(reading.iter().map(|u| move_read_position(ctx, &room.id, u, message))).await;
-    for (user, r) in reading.iter().zip(moved) {
-        r?;
-        if let Some(m) = members.get_mut(user) {
-            m.read_count = m.read_count.max(message.seq);
+    let unread = |user: &str| {
+        if reading.contains(&user) {
+            return 0;
         }
-    }
-    let mut room = room.clone();
-    room.count = room.count.max(message.seq);
-    room.last_message = Some(message.last());
-    room.updated_at = message.sent_at;
-    // Every member's room-list entry, with their own unread count, to their connections.
-    let sends = connections.iter().filter(|(_, c)| !c.is_empty()).map(|(user, c)| {
-        let read = members.get(user).map(|m| m.read_count).unwrap_or(room.count);
-        let view = room_view_with(&room, &people, read, &listings);
-        async move { shared::push::to_connections(ctx, c, &RoomFrame { kind: "chat.room", room: &view }).await }
+        let read = members.get(user).map_or(message.seq, |m| m.read_count);
+        (message.seq - read).max(0)
+    };
+    let frames = connections.iter().filter(|(_, c)| !c.is_empty()).map(|(user, c)| {
+        let frame =
+            MessageFrame { kind: "chat.message", room_id: &room.id, message: &view, unread_count: unread(user) };
+        async move { shared::push::to_connections(ctx, c, &frame).await }
     });
-    for r in join_all(sends).await {
+    let moved = reading.iter().map(|u| move_read_position(ctx, &room.id, u, message));
+    let (frames, moved) = tokio::join!(join_all(frames), join_all(moved));
+    for r in frames {
+        r?;
+    }
+    for r in moved {
         r?;
     }
     Ok(())
@@ -111,6 +104,8 @@ pub struct MessageFrame<'a> {
     pub kind: &'static str,
     pub room_id: &'a str,
     pub message: &'a MessageView,
+    /// The receiving member's unread messages in the room, this one included unless read.
+    pub unread_count: i64,
 }
 
 #[derive(Debug, Serialize)]

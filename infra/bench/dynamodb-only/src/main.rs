@@ -11,7 +11,15 @@ use serde_json::{Value, json};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // Region, credentials and `AWS_ENDPOINT_URL_DYNAMODB` from the environment, as Lambda sets them.
-    let sdk = aws_config::load_from_env().await;
+    let setup = std::env::var("SDK_SETUP").unwrap_or_default();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if setup == "env-credentials" || setup == "light" {
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    if setup == "aws-roots" || setup == "light" {
+        loader = loader.http_client(shared::context::aws_https_client());
+    }
+    let sdk = loader.load().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = std::env::var("TABLE_NAME")?;
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {

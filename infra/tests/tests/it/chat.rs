@@ -181,7 +181,7 @@ async fn twenty_concurrent_sends_of_one_client_message_store_one_message() {
 }
 
 #[tokio::test]
-async fn unread_counts_are_exact_in_the_list_and_in_the_pushed_room() {
+async fn unread_counts_are_exact_in_the_list_and_in_each_pushed_message() {
     let t = TestStack::start().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
@@ -214,10 +214,12 @@ async fn unread_counts_are_exact_in_the_list_and_in_the_pushed_room() {
     assert_eq!(unread(rooms_of(&t, &ann).await), 2, "Ann: Bob's last two, after her own third");
     assert_eq!(unread(rooms_of(&t, &bob).await), 0, "Bob sent the last one");
     assert_eq!(unread(rooms_of(&t, &cat).await), 3, "Cat: after the second, three more");
-    let pushed = drain(&mut cat_s, "chat.room").await;
-    let last = pushed.last().expect("chat.room frames for Cat");
-    assert_eq!(last["room"]["unreadCount"], 3, "the pushed entry agrees: {last}");
-    assert_eq!(last["room"]["lastMessage"]["id"], sent[4].as_str());
+    // Each message came with Cat's unread count in the room, so her room list can follow.
+    let pushed = drain(&mut cat_s, "chat.message").await;
+    let counts: Vec<i64> = pushed.iter().map(|f| f["unreadCount"].as_i64().unwrap()).collect();
+    assert_eq!(counts, [1, 2, 3, 4, 5], "{pushed:?}");
+    let last = pushed.last().unwrap();
+    assert_eq!(last["message"]["id"], sent[4].as_str());
 
     // With the room open, Cat reads as messages arrive.
     send(&mut cat_s, json!({"action": "enterRoom", "roomId": id})).await;
@@ -225,8 +227,8 @@ async fn unread_counts_are_exact_in_the_list_and_in_the_pushed_room() {
     assert_eq!(presence["online"], json!([cat.user_id]));
     assert_eq!(unread(rooms_of(&t, &cat).await), 0, "opening the room reads it");
     t.post(&path, json!({"clientMessageId": "m9", "content": "또 왔어요"}), Some(&bob.access)).await;
-    let entry = frame_of(&mut cat_s, "chat.room").await;
-    assert_eq!(entry["room"]["unreadCount"], 0, "{entry}");
+    let entry = frame_of(&mut cat_s, "chat.message").await;
+    assert_eq!(entry["unreadCount"], 0, "{entry}");
     assert_eq!(unread(rooms_of(&t, &cat).await), 0);
     assert_eq!(unread(rooms_of(&t, &ann).await), 3);
     t.stop().await;

@@ -31,6 +31,8 @@ struct Target {
     event: Box<dyn Fn(usize, usize) -> Value>,
     /// Whether an answer is a success (a 2xx for an HTTP function, no failures for a worker).
     ok: fn(&Value) -> bool,
+    /// Environment beyond Lambda's (the SDK set-up variants of the DynamoDB-only baseline).
+    env: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Default)]
@@ -165,6 +167,7 @@ async fn one_process(stack: &LocalStack, target: &Target, p: usize, warm: usize,
         .args(&target.command[1..])
         .env_clear()
         .envs(lambda_env(stack, target.name.split('@').next().unwrap_or(target.name), &api.address, node))
+        .envs(target.env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log"))
         .stderr(log_file)
@@ -278,6 +281,7 @@ async fn main() {
             command: bin("lambda-hello"),
             event: Box::new(|_, _| json!({"hello": "world"})),
             ok: |v| v["statusCode"] == 200,
+            env: &[],
         },
         Target {
             label: "lambda_runtime + DynamoDB client only",
@@ -285,6 +289,34 @@ async fn main() {
             command: bin("lambda-dynamodb-only"),
             event: Box::new(|_, _| json!({})),
             ok: http_ok,
+            env: &[],
+        },
+        // The SDK's set-up piece by piece (`SDK_SETUP`, see the baseline's source): credentials
+        // straight from Lambda's environment instead of the default chain; compiled-in AWS roots
+        // instead of the system's store; both, as the kernel does.
+        Target {
+            label: "  … credentials from the environment",
+            name: "lambda-dynamodb-only@env-credentials",
+            command: bin("lambda-dynamodb-only"),
+            event: Box::new(|_, _| json!({})),
+            ok: http_ok,
+            env: &[("SDK_SETUP", "env-credentials")],
+        },
+        Target {
+            label: "  … compiled-in AWS roots",
+            name: "lambda-dynamodb-only@aws-roots",
+            command: bin("lambda-dynamodb-only"),
+            event: Box::new(|_, _| json!({})),
+            ok: http_ok,
+            env: &[("SDK_SETUP", "aws-roots")],
+        },
+        Target {
+            label: "  … both",
+            name: "lambda-dynamodb-only@light",
+            command: bin("lambda-dynamodb-only"),
+            event: Box::new(|_, _| json!({})),
+            ok: http_ok,
+            env: &[("SDK_SETUP", "light")],
         },
         Target {
             label: "health",
@@ -292,6 +324,7 @@ async fn main() {
             command: bin("health"),
             event: Box::new(|_, _| http_event("GET", "/health", "/health", "", None, None)),
             ok: http_ok,
+            env: &[],
         },
         Target {
             label: "auth-login",
@@ -303,6 +336,7 @@ async fn main() {
                 http_event("POST", "/auth/login", "/auth/login", "", None, Some(body))
             }),
             ok: http_ok,
+            env: &[],
         },
         {
             let token = reader.clone();
@@ -312,6 +346,7 @@ async fn main() {
                 command: bin("posts-list"),
                 event: Box::new(move |_, _| http_event("GET", "/posts", "/posts", "limit=20", Some(&token), None)),
                 ok: http_ok,
+                env: &[],
             }
         },
         {
@@ -325,6 +360,7 @@ async fn main() {
                     http_event("PUT", "/posts/{id}/like", &format!("/posts/{id}/like"), "", Some(&token), None)
                 }),
                 ok: http_ok,
+                env: &[],
             }
         },
         {
@@ -342,6 +378,7 @@ async fn main() {
                     )
                 }),
                 ok: batch_ok,
+                env: &[],
             }
         },
     ];
@@ -360,6 +397,7 @@ async fn main() {
                 command: vec![other.join(name).display().to_string()],
                 event: Box::new(move |_, _| event.clone()),
                 ok: http_ok,
+                env: &[],
             });
         }
     }
@@ -379,6 +417,7 @@ async fn main() {
             command,
             event: Box::new(|_, _| json!({})),
             ok: http_ok,
+            env: &[],
         });
     }
 
