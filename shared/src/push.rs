@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::keys::{CONNECTION_PREFIX, connection_key, user_connections_key};
+pub use crate::keys::user_connections_key;
+use crate::keys::{CONNECTION_PREFIX, connection_key};
 use crate::table::{ENTITY_TYPE, Item, TTL_ATTRIBUTE, Write, n, s};
 
 /// API Gateway closes every connection after two hours.
@@ -85,8 +86,9 @@ async fn unlist(ctx: &AppContext, user: &str, connection_id: &str) -> ApiResult<
     }
 }
 
-/// The connections listed on a connections item whose two hours have not passed.
-fn live_in(item: Option<&Item>, now: i64) -> Vec<String> {
+/// The connections listed on a connections item (read at [`user_connections_key`] in a caller's
+/// own batch) whose two hours have not passed at `now` (epoch seconds).
+pub fn live_in(item: Option<&Item>, now: i64) -> Vec<String> {
     let Some(item) = item else { return Vec::new() };
     let mut live: Vec<String> = item
         .iter()

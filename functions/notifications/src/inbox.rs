@@ -148,7 +148,12 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
 
 /// How many of `user`'s notifications are unread.
 pub async fn unread_of(ctx: &AppContext, user: &str) -> ApiResult<i64> {
-    Ok(match ctx.table.get_item(&counter_key(user)).await? {
+    unread_in(ctx.table.get_item(&counter_key(user)).await?)
+}
+
+/// The unread count on the counter item read at [`counter_key`].
+pub fn unread_in(counter: Option<shared::table::Item>) -> ApiResult<i64> {
+    Ok(match counter {
         Some(item) => serde_dynamo::from_item::<_, Counter>(item)?.unread.max(0),
         None => 0,
     })

@@ -107,19 +107,37 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
     if event.actor_id == event.recipient_id {
         return Ok(());
     }
-    let email = match identity_contract::account(&ctx, &event.recipient_id).await? {
+    if !shared::ids::is_valid_id(&event.recipient_id) {
+        return Ok(()); // no such account: nobody to tell
+    }
+    // Who is told, whether a block stands between the two, what the recipient asked for and who
+    // acted: one batch read.
+    let actors = std::slice::from_ref(&event.actor_id);
+    let [account, blocks, settings, actor] = ctx
+        .table
+        .batch_get_groups([
+            &[shared::keys::user_key(&event.recipient_id)],
+            &social_contract::block_keys(&event.actor_id, &event.recipient_id),
+            &[crate::model::settings_key(&event.recipient_id)],
+            &identity_contract::person_keys(actors),
+        ])
+        .await?;
+    let email = match identity_contract::account_from(account.into_iter().next().flatten())? {
         Some(account) if account.is_active() => account.email,
         // Gone or not active: nobody to tell.
         _ => return Ok(()),
     };
-    if social_contract::blocked_between(&ctx, &event.actor_id, &event.recipient_id).await? {
+    if blocks.iter().any(Option::is_some) {
         return Ok(());
     }
-    let settings = crate::model::load_settings(&ctx, &event.recipient_id).await?;
+    let settings = match settings.into_iter().next().flatten() {
+        Some(item) => crate::model::settings_of_item(item)?,
+        None => crate::model::Settings::default(),
+    };
     if !settings.app().allows(event.kind) {
         return Ok(());
     }
-    let actor = identity_contract::people(&ctx, std::slice::from_ref(&event.actor_id)).await?.remove(&event.actor_id);
+    let actor = identity_contract::people_from(&ctx, actors, actor).await?.remove(&event.actor_id);
     let nickname = actor.map(|a| a.nickname).unwrap_or_default();
     let (title, body) = text(event.kind, &nickname, event.excerpt.as_deref());
     let now = ctx.now();
@@ -179,9 +197,14 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
     }
     // Live: to every open connection of the recipient. The inbox has it whatever happens here,
     // so a failed push is logged, not retried.
-    let unread_count = crate::inbox::unread_of(&ctx, &event.recipient_id).await?;
+    // The unread count and the live connections, in one read.
+    let keys = [counter_key(&event.recipient_id), shared::push::user_connections_key(&event.recipient_id)];
+    let [counter, listed] = <[_; 2]>::try_from(ctx.table.batch_get_items(&keys).await?)
+        .map_err(|_| shared::ApiError::internal("a batch read answers each key"))?;
+    let unread_count = crate::inbox::unread_in(counter)?;
+    let connections = shared::push::live_in(listed.as_ref(), now.timestamp());
     let frame = NotificationFrame { kind: "notification", notification: &notification, unread_count };
-    if let Err(e) = shared::push::to_user(&ctx, &event.recipient_id, &frame).await {
+    if let Err(e) = shared::push::to_connections(&ctx, &connections, &frame).await {
         tracing::warn!(error = %e, "a notification was stored but not pushed");
     }
     Ok(())

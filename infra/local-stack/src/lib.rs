@@ -298,9 +298,9 @@ fn guarded(
 /// (`MAX(CAST(sequence_number AS INTEGER))`) and each `GetRecords`' records by reading the whole
 /// stream: every write grew slower as the stream grew, and a long benchmark ended up measuring
 /// that. The same expressions indexed make both a seek (the test below holds the plans). A
-/// second connection to its file is the one way in, so the stand-in always runs on a file.
-fn index_the_stream(file: &Path) -> Result<(), BoxError> {
-    let c = rusqlite::Connection::open(file)?;
+/// second connection to its database is the one way in.
+fn index_the_stream(path: &str) -> Result<(), BoxError> {
+    let c = rusqlite::Connection::open(path)?;
     c.execute_batch(STREAM_INDEXES)?;
     Ok(())
 }
@@ -310,12 +310,16 @@ const STREAM_INDEXES: &str = "
     CREATE INDEX IF NOT EXISTS stream_by_shard
         ON _stream_records (table_name, shard_id, CAST(sequence_number AS INTEGER));";
 
-/// The DynamoDB stand-in (a SQLite file in the data folder: on tmpfs for an ephemeral stack)
-/// with its TTL sweep; its own URL.
+/// The DynamoDB stand-in (in memory, or a SQLite file in the data folder) with its TTL sweep;
+/// its own URL.
 async fn start_dynamodb(opts: &StackOptions, data_dir: &Path, tasks: &mut Tasks) -> Result<String, BoxError> {
-    let file = data_dir.join("dynamodb.sqlite");
-    let db = dynoxide::Database::new(file.to_str().ok_or("data folder path is not UTF-8")?)?;
-    index_the_stream(&file)?;
+    // An ephemeral stack's database is in memory, named so that a second connection reaches it.
+    let path = match &opts.data_dir {
+        Some(_) => data_dir.join("dynamodb.sqlite").to_str().ok_or("data folder path is not UTF-8")?.to_string(),
+        None => format!("file:dynamodb-{}?mode=memory&cache=shared", ulid::Ulid::new()),
+    };
+    let db = dynoxide::Database::new(&path)?;
+    index_the_stream(&path)?;
     let (listener, url) = bind(&opts.host, 0).await?;
     let (served, rx) = (db.clone(), tasks.stop.clone());
     tasks.spawn(async move {
@@ -808,11 +812,10 @@ mod stream_index_tests {
     /// through the indexes rather than reading the stream.
     #[test]
     fn the_stand_ins_stream_queries_seek_through_the_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("dynamodb.sqlite");
-        let _db = dynoxide::Database::new(file.to_str().unwrap()).unwrap();
-        super::index_the_stream(&file).unwrap();
-        let c = rusqlite::Connection::open(&file).unwrap();
+        let path = format!("file:plans-{}?mode=memory&cache=shared", ulid::Ulid::new());
+        let _db = dynoxide::Database::new(&path).unwrap();
+        super::index_the_stream(&path).unwrap();
+        let c = rusqlite::Connection::open(&path).unwrap();
         let plan = |sql: &str| -> String {
             let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();

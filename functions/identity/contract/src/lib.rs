@@ -114,7 +114,13 @@ pub async fn account(ctx: &AppContext, id: &str) -> ApiResult<Option<AccountSumm
     if !shared::ids::is_valid_id(id) {
         return Ok(None);
     }
-    Ok(ctx.table.get_item(&keys::user_key(id)).await?.map(serde_dynamo::from_item).transpose()?)
+    account_from(ctx.table.get_item(&keys::user_key(id)).await?)
+}
+
+/// The account in the item read at [`keys::user_key`], for a caller that reads it in its own
+/// batch (`Table::batch_get_groups`).
+pub fn account_from(item: Option<shared::table::Item>) -> ApiResult<Option<AccountSummary>> {
+    Ok(item.map(serde_dynamo::from_item).transpose()?)
 }
 
 /// Whether `id` is an active account (verified, not withdrawn).

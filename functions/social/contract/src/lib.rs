@@ -47,8 +47,13 @@ pub fn follow_changed(
 /// Whether either of two users blocks the other, when neither is the caller (one
 /// BatchGetItem; for the caller, `Caller::hides` and `Viewer::hides` know it already).
 pub async fn blocked_between(ctx: &AppContext, a: &str, b: &str) -> ApiResult<bool> {
-    let found = ctx.table.batch_get_items(&[blocks_key(a, b), blocks_key(b, a)]).await?;
-    Ok(found.iter().any(Option::is_some))
+    Ok(ctx.table.batch_get_items(&block_keys(a, b)).await?.iter().any(Option::is_some))
+}
+
+/// The two items either of which is a block between `a` and `b`, for a caller that reads them in
+/// its own batch: any found is a block.
+pub fn block_keys(a: &str, b: &str) -> [shared::table::Key; 2] {
+    [blocks_key(a, b), blocks_key(b, a)]
 }
 
 /// The same test as [`blocked_between`] as two condition checks in the caller's own

@@ -258,7 +258,7 @@ async fn main() {
             })
             .filter(|(_, v)| *v > 0)
             .collect();
-        shapes.sort_by(|a, b| b.1.cmp(&a.1));
+        shapes.sort_by_key(|s| std::cmp::Reverse(s.1));
         if !shapes.is_empty() {
             let top: Vec<String> = shapes.iter().take(4).map(|(k, v)| format!("{k} ×{v}")).collect();
             println!("{:<38} conflicts on: {}", "", top.join(", "));
