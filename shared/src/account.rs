@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Identity;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
+use crate::table::Key;
 
 pub use crate::keys::{session_key, user_key};
 
@@ -107,17 +108,17 @@ struct SessionFlags {
 /// account still exists (one BatchGetItem of both items): a token whose session was signed out,
 /// whose refresh token was reused, or whose account withdrew or changed its password elsewhere
 /// stops working at once, not when it expires. Writes are also refused to blocked accounts.
-/// The same read brings whom the caller does not see ([`hidden_key`]).
-pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool) -> ApiResult<Standing> {
-    let mut found = ctx
-        .table
-        .batch_get_items(&[
-            user_key(&identity.user_id),
-            session_key(&identity.user_id, &identity.session_id),
-            hidden_key(&identity.user_id),
-        ])
-        .await?
-        .into_iter();
+/// The same read brings whom the caller does not see ([`hidden_key`]), and the items at `also`
+/// (what the route reads first), kept on the request's table handle for its handler.
+pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool, also: &[Key]) -> ApiResult<Standing> {
+    let own = [
+        user_key(&identity.user_id),
+        session_key(&identity.user_id, &identity.session_id),
+        hidden_key(&identity.user_id),
+    ];
+    let [found, more] = ctx.table.batch_get_groups([&own, also]).await?;
+    ctx.table.prefetched(also, more);
+    let mut found = found.into_iter();
     let (account, session, hidden) =
         (found.next().flatten(), found.next().flatten(), found.next().flatten().unwrap_or_default());
     let flags = live_account(account)?;

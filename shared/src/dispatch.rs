@@ -70,7 +70,8 @@ async fn authorize(route: &Route, ctx: &AppContext, req: &mut ApiRequest) -> Api
             ));
         }
         // A session that ended is a 401 whatever the route: the caller must sign in again first.
-        let standing = crate::account::ensure_signed_in(ctx, id, route.method.is_write()).await?;
+        let also = route.reads_with_session.map(|keys| keys(&req.path_params, &id.user_id)).unwrap_or_default();
+        let standing = crate::account::ensure_signed_in(ctx, id, route.method.is_write(), &also).await?;
         // The stored role too: an administrator made a user again loses admin routes at once.
         let admin = id.is_admin() && standing.role == Some(crate::auth::Role::ADMIN);
         if route.access == Access::Admin && !admin {

@@ -189,6 +189,7 @@ impl Function {
                 endpoint,
                 doc: RouteDoc::EMPTY,
                 open_while_held: false,
+                reads_with_session: None,
             }),
         )
     }
@@ -257,6 +258,14 @@ impl Function {
     pub const fn open_while_held(mut self) -> Self {
         if let Trigger::Http(r) = &mut self.trigger {
             r.open_while_held = true;
+        }
+        self
+    }
+    /// The items its handler reads first, read with a signed-in caller's session in one batch
+    /// (the handler's reads of them are answered from it; see [`crate::table::prefetch`]).
+    pub const fn reads_with_session(mut self, keys: PathKeys) -> Self {
+        if let Trigger::Http(r) = &mut self.trigger {
+            r.reads_with_session = Some(keys);
         }
         self
     }
@@ -364,6 +373,18 @@ pub struct Route {
     pub doc: RouteDoc,
     /// Whether an account whose writes are held may call it (a write; reads always).
     pub open_while_held: bool,
+    /// The keys its handler reads first, from the path: read with the session (see
+    /// [`crate::table::prefetch`]).
+    pub reads_with_session: Option<PathKeys>,
+}
+
+/// The keys a route reads first, from its path parameters and the signed-in caller's id (none
+/// for a malformed parameter).
+pub type PathKeys = fn(&std::collections::HashMap<String, String>, &str) -> Vec<crate::table::Key>;
+
+/// Path parameter `name`, if it is a well-formed id: what a [`PathKeys`] makes keys of.
+pub fn id_param<'a>(params: &'a std::collections::HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(String::as_str).filter(|id| crate::ids::is_valid_id(id))
 }
 
 impl RouteDoc {

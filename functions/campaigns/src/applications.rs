@@ -66,7 +66,8 @@ pub static OF_PET: Function =
         .permissions(READ)
         .doc("applications", "My pet's applications, newest first")
         .query(&[param("cursor", false, "from nextCursor")])
-        .errors(&[403, 404]);
+        .errors(&[403, 404])
+        .reads_with_session(pets_contract::the_pet);
 
 pub static OF_AD: Function = Function::http(
     Method::Get,

@@ -36,7 +36,8 @@ pub static APPLY: Function = Function::http(
 .permissions(WRITE)
 .doc("petstars", "Apply for my pet to become a PetStar (once; a rejected pet cannot apply again)")
 .responses(&[said(201, "Applied; an administrator decides.")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(pets_contract::the_pet);
 
 pub static ADMIN_LIST: Function = Function::http(
     Method::Get,

@@ -32,14 +32,16 @@ pub static PUT: Function =
         .doc("petstars", "Write my pet's portfolio")
         .example(r#"{"introduction":"수제 간식 리뷰 전문 말티즈 초코","strengths":["간식 먹방","실내 촬영"],"keywords":["간식","리뷰"],"mediaKeys":[]}"#)
         .responses(&[said(200, "The portfolio.")])
-        .errors(&[403, 404]);
+        .errors(&[403, 404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static GET: Function =
     Function::http(Method::Get, "/pets/{id}/portfolio", "portfolio-get", PKG, Access::Public, handler!(get))
         .permissions(READ)
         .doc("petstars", "A pet's portfolio")
         .responses(&[said(200, "The portfolio.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(pets_contract::the_pet);
 
 pub static HISTORY_CREATE: Function = Function::http(
     Method::Post,
@@ -53,7 +55,8 @@ pub static HISTORY_CREATE: Function = Function::http(
 .doc("petstars", "Add an activity history to my pet")
 .example(r#"{"title":"간식 브랜드 협찬 촬영","date":"2026-05-02","description":"수제 간식 리뷰 영상","imageKeys":[]}"#)
 .responses(&[said(201, "Added.")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(pets_contract::the_pet);
 
 pub static HISTORY_LIST: Function = Function::http(
     Method::Get,
@@ -65,7 +68,8 @@ pub static HISTORY_LIST: Function = Function::http(
 )
 .permissions(READ)
 .doc("petstars", "A pet's activity histories, latest first")
-.responses(&[said(200, "The histories.")]);
+.responses(&[said(200, "The histories.")])
+.reads_with_session(pets_contract::the_pet);
 
 pub static HISTORY_GET: Function = Function::http(
     Method::Get,
@@ -78,7 +82,8 @@ pub static HISTORY_GET: Function = Function::http(
 .permissions(READ)
 .doc("petstars", "One activity history")
 .responses(&[said(200, "The history.")])
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static HISTORY_UPDATE: Function = Function::http(
     Method::Patch,
@@ -92,7 +97,8 @@ pub static HISTORY_UPDATE: Function = Function::http(
 .doc("petstars", "Change an activity history of my pet")
 .example(r#"{"description":"수제 간식 리뷰 영상 (조회수 1만)"}"#)
 .responses(&[said(200, "The history.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static HISTORY_DELETE: Function = Function::http(
     Method::Delete,
@@ -105,7 +111,8 @@ pub static HISTORY_DELETE: Function = Function::http(
 .permissions(REMOVE)
 .doc("petstars", "Remove an activity history of my pet")
 .responses(&[said(204, "Removed.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(pets_contract::the_pet);
 
 fn words(v: &mut Validator, field: &str, list: &[String], most: usize, longest: usize) {
     v.check(list.len() <= most, field, "TOO_MANY", format!("at most {most}"));

@@ -36,21 +36,24 @@ pub static SEND: Function = Function::http(
 .doc("chat", "Send a message (as the WebSocket sendMessage, for clients without a socket)")
 .example(r#"{"clientMessageId":"c-1","content":"안녕하세요!"}"#)
 .responses(&[said(201, "Sent, or sent before with this clientMessageId (the same message).")])
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(crate::rooms::room_and_membership);
 
 pub static LIST: Function =
     Function::http(Method::Get, "/chat/rooms/{id}/messages", "chat-messages-list", PKG, Access::User, handler!(list))
         .permissions(&[Permission::TableRead, Permission::MediaRead])
         .doc("chat", "A room's messages, newest first (members only, from their joining on)")
         .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 30", 1, 100)])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::rooms::room_and_membership);
 
 pub static READ: Function =
     Function::http(Method::Put, "/chat/rooms/{id}/read", "chat-read", PKG, Access::User, handler!(read_http))
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections])
         .doc("chat", "Move my read position forward to a message (an older one is ignored)")
         .example(r#"{"messageId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#)
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::rooms::room_and_membership);
 
 /// A message to send.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

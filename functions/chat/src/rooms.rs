@@ -28,6 +28,13 @@ const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, P
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
 
+/// The room named in the path and the caller's membership of it, read with the session (what
+/// [`member_of`] reads).
+pub fn room_and_membership(path: &std::collections::HashMap<String, String>, caller: &str) -> Vec<Key> {
+    let Some(room) = shared::routes::id_param(path, "id") else { return Vec::new() };
+    vec![keys::room_key(room), keys::member_key(room, caller)]
+}
+
 pub static CREATE: Function =
     Function::http(Method::Post, "/chat/rooms", "chat-rooms-create", PKG, Access::User, handler!(create))
         .permissions(WRITE)
@@ -46,7 +53,8 @@ pub static GET: Function =
     Function::http(Method::Get, "/chat/rooms/{id}", "chat-rooms-get", PKG, Access::User, handler!(get))
         .permissions(READ)
         .doc("chat", "One of my rooms")
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(room_and_membership);
 
 pub static PARTICIPANTS: Function = Function::http(
     Method::Get,
@@ -58,7 +66,8 @@ pub static PARTICIPANTS: Function = Function::http(
 )
 .permissions(READ)
 .doc("chat", "A room's members: whether each is online and how far each has read")
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(room_and_membership);
 
 pub static INVITE: Function = Function::http(
     Method::Post,
@@ -72,7 +81,8 @@ pub static INVITE: Function = Function::http(
 .doc("chat", "Invite users into a group room (members only)")
 .example(r#"{"userIds":["01JD3K4Q5R6S7T8V9W0XYZABCE"]}"#)
 .responses(&[said(201, "Invited; the room says so in a system message.")])
-.errors(&[404, 409]);
+.errors(&[404, 409])
+.reads_with_session(room_and_membership);
 
 pub static LEAVE: Function = Function::http(
     Method::Delete,
@@ -84,7 +94,8 @@ pub static LEAVE: Function = Function::http(
 )
 .permissions(REMOVE)
 .doc("chat", "Leave a room; the others keep its history")
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(room_and_membership);
 
 /// A room with other users (`participantIds`), or a buyer's room with the seller about a
 /// listing (`marketPostId`).
@@ -99,7 +110,8 @@ pub static APPROVAL: Function = Function::http(
 .permissions(WRITE)
 .doc("chat", "The seller lets this room's buyer pay for the listing (or withdraws it); both get market.approval")
 .example(r#"{"approved":true}"#)
-.errors(&[404, 409]);
+.errors(&[404, 409])
+.reads_with_session(room_and_membership);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -30,6 +30,11 @@ const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 /// checks against this function's `s3:GetObject`.
 const WRITE_SHOWN: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
+/// The pointer to the comment named in the path, read with the caller's session.
+fn the_comment(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(keys::comment_ref_key).into_iter().collect()
+}
+
 pub static CREATE: Function = Function::http(
     Method::Post,
     "/community/posts/{id}/comments",
@@ -42,7 +47,8 @@ pub static CREATE: Function = Function::http(
 .doc("community", "Comment on a community post, or reply to a comment (one level)")
 .example(r#"{"content":"저희는 하루 두 번 해요!","parentId":null}"#)
 .responses(&[said(201, "Commented.")])
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(crate::posts::the_post);
 
 pub static LIST: Function = Function::http(
     Method::Get,
@@ -55,7 +61,8 @@ pub static LIST: Function = Function::http(
 .permissions(READ)
 .doc("community", "A community post's comments, oldest first, each reply after its parent")
 .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)])
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(crate::posts::the_post);
 
 pub static UPDATE: Function = Function::http(
     Method::Patch,
@@ -69,7 +76,8 @@ pub static UPDATE: Function = Function::http(
 .doc("community", "Edit my community comment")
 .example(r#"{"content":"저희는 하루 세 번 해요!"}"#)
 .responses(&[said(200, "The comment.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(the_comment);
 
 pub static DELETE: Function = Function::http(
     Method::Delete,
@@ -82,7 +90,8 @@ pub static DELETE: Function = Function::http(
 .permissions(WRITE)
 .doc("community", "Delete my community comment (one with replies shows as deleted)")
 .responses(&[said(204, "Deleted.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(the_comment);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -31,6 +31,11 @@ const LIST_QUERY: &[shared::routes::ParamDoc] = &[
     int_param("limit", false, "page size, default 20", 1, 50),
 ];
 
+/// The post named in the path, read with the caller's session.
+pub fn the_post(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(keys::post_key).into_iter().collect()
+}
+
 pub static CREATE: Function = Function::http(
     Method::Post,
     "/community/posts",
@@ -63,7 +68,8 @@ pub static GET: Function =
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
         .doc("community", "A community post (counts a view)")
         .responses(&[said(200, "The post.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_post);
 
 pub static UPDATE: Function = Function::http(
     Method::Patch,
@@ -77,7 +83,8 @@ pub static UPDATE: Function = Function::http(
 .doc("community", "Change my community post")
 .example(r#"{"title":"강아지 산책, 하루 몇 번?"}"#)
 .responses(&[said(200, "The post.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(the_post);
 
 pub static DELETE: Function = Function::http(
     Method::Delete,
@@ -90,7 +97,8 @@ pub static DELETE: Function = Function::http(
 .permissions(REMOVE)
 .doc("community", "Delete my community post (gone from lists and search)")
 .responses(&[said(204, "Deleted.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(the_post);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -30,13 +30,19 @@ const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 /// checks against this function's `s3:GetObject`.
 const WRITE_SHOWN: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
+/// The pointer to the comment named in the path, read with the caller's session.
+fn the_comment(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<Key> {
+    shared::routes::id_param(path, "id").map(comment_ref_key).into_iter().collect()
+}
+
 pub static CREATE: Function =
     Function::http(Method::Post, "/posts/{id}/comments", "comments-create", PKG, Access::User, handler!(create))
         .permissions(WRITE_SHOWN)
         .doc("diary", "Comment on a post, or reply to a comment (one level)")
         .example(r#"{"content":"귀여워요!","parentId":null,"mentionUserId":null}"#)
         .responses(&[said(201, "Commented.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::posts::the_post);
 
 pub static LIST: Function =
     Function::http(Method::Get, "/posts/{id}/comments", "comments-list", PKG, Access::Public, handler!(list))
@@ -44,7 +50,8 @@ pub static LIST: Function =
         .doc("diary", "A post's comments, oldest first, each reply after its parent")
         .query(PAGE)
         .responses(&[said(200, "A page of comments.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::posts::the_post);
 
 pub static UPDATE: Function =
     Function::http(Method::Patch, "/comments/{id}", "comments-update", PKG, Access::User, handler!(update))
@@ -52,14 +59,16 @@ pub static UPDATE: Function =
         .doc("diary", "Edit my comment")
         .example(r#"{"content":"정말 귀여워요!"}"#)
         .responses(&[said(200, "The comment.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_comment);
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/comments/{id}", "comments-delete", PKG, Access::User, handler!(delete))
         .permissions(WRITE)
         .doc("diary", "Delete a comment (its author or the post's author); one with replies shows as deleted")
         .responses(&[said(204, "Deleted.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_comment);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -29,14 +29,16 @@ pub static LIKE: Function =
         .permissions(WRITE)
         .doc("diary", "Like a post (idempotent)")
         .responses(&[said(200, "Liked.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::posts::the_post);
 
 pub static UNLIKE: Function =
     Function::http(Method::Delete, "/posts/{id}/like", "posts-unlike", PKG, Access::User, handler!(unlike))
         .permissions(WRITE)
         .doc("diary", "Take a like back (idempotent)")
         .responses(&[said(200, "Not liked.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::posts::the_post);
 
 pub static LIKERS: Function =
     Function::http(Method::Get, "/posts/{id}/likes", "posts-likers", PKG, Access::Public, handler!(likers))
@@ -44,7 +46,8 @@ pub static LIKERS: Function =
         .doc("diary", "Who liked a post, newest first")
         .query(PAGE)
         .responses(&[said(200, "A page of users.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::posts::the_post);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -34,6 +34,11 @@ const POSTS_PER_USER: shared::ratelimit::Limit =
     shared::ratelimit::Limit { action: "posts", max: 30, window_secs: 3600 };
 const MAX_PAGE: usize = 50;
 
+/// The post named in the path, read with the caller's session.
+pub fn the_post(path: &HashMap<String, String>, _caller: &str) -> Vec<Key> {
+    shared::routes::id_param(path, "id").map(post_key).into_iter().collect()
+}
+
 pub static CREATE: Function =
     Function::http(Method::Post, "/posts", "posts-create", PKG, Access::User, handler!(create))
         .permissions(WRITE)
@@ -46,7 +51,8 @@ pub static GET: Function = Function::http(Method::Get, "/posts/{id}", "posts-get
     .permissions(READ)
     .doc("diary", "A post")
     .responses(&[said(200, "The post.")])
-    .errors(&[404]);
+    .errors(&[404])
+    .reads_with_session(the_post);
 
 pub static UPDATE: Function =
     Function::http(Method::Patch, "/posts/{id}", "posts-update", PKG, Access::User, handler!(update))
@@ -54,14 +60,16 @@ pub static UPDATE: Function =
         .doc("diary", "Edit my post")
         .example(r#"{"content":"오늘은 두 번 산책했어요 #산책"}"#)
         .responses(&[said(200, "The post.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_post);
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/posts/{id}", "posts-delete", PKG, Access::User, handler!(delete))
         .permissions(REMOVE)
         .doc("diary", "Delete my post: it leaves every list, search and count")
         .responses(&[said(204, "Deleted.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_post);
 
 pub static LIST: Function = Function::http(Method::Get, "/posts", "posts-list", PKG, Access::Public, handler!(list))
     .permissions(READ)

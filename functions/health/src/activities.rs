@@ -34,7 +34,8 @@ pub static PUT: Function = Function::http(
 .permissions(&[Permission::TableRead, Permission::TableWrite])
 .doc("health", "Record (or replace) my pet's activity of a day: the calorie maths comes back computed")
 .example(r#"{"distanceKm":3.2,"activityLevel":2,"weightKg":4.5,"sleepHours":12,"poopCount":2,"peeCount":4,"memo":"한강 산책","meals":[{"type":"BREAKFAST","totalCalories":350,"totalGrams":100,"consumedGrams":80}]}"#)
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static GET: Function = Function::http(
     Method::Get,
@@ -46,7 +47,8 @@ pub static GET: Function = Function::http(
 )
 .permissions(&[Permission::TableRead])
 .doc("health", "My pet's activity of a day")
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static RANGE: Function =
     Function::http(Method::Get, "/pets/{id}/activities", "health-activity-range", PKG, Access::User, handler!(range))
@@ -56,7 +58,8 @@ pub static RANGE: Function =
             param("from", true, "first day, YYYY-MM-DD"),
             param("to", true, "last day, YYYY-MM-DD (at most 6 days later)"),
         ])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(pets_contract::the_pet);
 
 pub static LEVELS: Function = Function::http(
     Method::Get,

@@ -54,7 +54,8 @@ pub static UPLOAD: Function = Function::http(
 .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
 .doc("health", "Read a prescription photo (uploaded for `prescription`): its drugs become medication schedules")
 .example(r#"{"imageKey":"users/01JD3K4Q5R6S7T8V9W0XYZABCD/prescription/01JD3K4Q5R6S7T8V9W0XYZABCE.png"}"#)
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static GET: Function =
     Function::http(Method::Get, "/prescriptions/{id}", "health-prescriptions-get", PKG, Access::User, handler!(get))
@@ -73,7 +74,8 @@ pub static OF_PET: Function = Function::http(
 .permissions(&[Permission::TableRead])
 .doc("health", "My pet's prescriptions, newest first")
 .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)])
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static OCR_WORKER: Function = Function::worker(
     "ocr-worker",

@@ -42,7 +42,8 @@ pub static CREATE: Function = Function::http(
 .permissions(WRITE)
 .doc("health", "Add a care schedule for my pet (once or recurring, with times and reminders)")
 .example(r#"{"title":"심장사상충 약","type":"MEDICATION","startDate":"2030-01-01","recurrence":"MONTHLY","times":["09:00"],"reminderDaysBefore":1,"alarmEnabled":true}"#)
-.errors(&[404, 409]);
+.errors(&[404, 409])
+.reads_with_session(pets_contract::the_pet);
 
 pub static CALENDAR: Function = Function::http(
     Method::Get,
@@ -58,7 +59,8 @@ pub static CALENDAR: Function = Function::http(
     param("from", true, "first day, YYYY-MM-DD"),
     param("to", true, "last day, YYYY-MM-DD (at most 61 days later)"),
 ])
-.errors(&[404]);
+.errors(&[404])
+.reads_with_session(pets_contract::the_pet);
 
 pub static GET: Function =
     Function::http(Method::Get, "/schedules/{id}", "health-schedules-get", PKG, Access::User, handler!(get))

@@ -28,6 +28,13 @@ pub const SYNC_INTERVAL_SECS: i64 = 600;
 pub const OWNER_READ: &[Permission] = &[Permission::TableRead];
 const OWNER_WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 
+/// The pet named in the path (its owner decides) and its Instagram link, read with the caller's
+/// session.
+pub fn pet_and_link(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    let Some(pet) = shared::routes::id_param(path, "id") else { return Vec::new() };
+    vec![pets_contract::keys::pet_key(pet), keys::link_key(pet)]
+}
+
 pub static CONNECT: Function = Function::http(
     Method::Post,
     "/pets/{id}/instagram/connect",
@@ -39,7 +46,8 @@ pub static CONNECT: Function = Function::http(
 .permissions(OWNER_WRITE)
 .doc("instagram", "Start linking the pet's Instagram account: where to send the owner to sign in")
 .responses(&[said(200, "The authorization URL and its state.")])
-.errors(&[403, 404, 409, 503]);
+.errors(&[403, 404, 409, 503])
+.reads_with_session(pet_and_link);
 
 pub static CALLBACK: Function =
     Function::http(Method::Post, "/instagram/callback", "instagram-callback", PKG, Access::User, handler!(callback))
@@ -62,14 +70,16 @@ pub static DISCONNECT: Function = Function::http(
 .permissions(OWNER_WRITE)
 .doc("instagram", "Unlink the pet's Instagram account: the token and the synced data are deleted")
 .responses(&[said(204, "Unlinked.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(pet_and_link);
 
 pub static GET: Function =
     Function::http(Method::Get, "/pets/{id}/instagram", "instagram-get", PKG, Access::User, handler!(get))
         .permissions(OWNER_READ)
         .doc("instagram", "The pet's linked account: profile, settings and last sync")
         .responses(&[said(200, "The account.")])
-        .errors(&[403, 404]);
+        .errors(&[403, 404])
+        .reads_with_session(pet_and_link);
 
 pub static SETTINGS: Function = Function::http(
     Method::Put,
@@ -83,7 +93,8 @@ pub static SETTINGS: Function = Function::http(
 .doc("instagram", "Turn automatic deletion of negative and banned-word comments on or off")
 .example(r#"{"autoDelete":true}"#)
 .responses(&[said(200, "The account.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(pet_and_link);
 
 pub static SYNC_NOW: Function = Function::http(
     Method::Post,
@@ -96,7 +107,8 @@ pub static SYNC_NOW: Function = Function::http(
 .permissions(OWNER_WRITE)
 .doc("instagram", "Sync the account now (at most once every 10 minutes)")
 .responses(&[said(202, "Queued.")])
-.errors(&[403, 404, 429]);
+.errors(&[403, 404, 429])
+.reads_with_session(pet_and_link);
 
 /// One Instagram account is linked to one pet.
 #[derive(Debug, Clone, Serialize, Deserialize)]

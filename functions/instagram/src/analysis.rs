@@ -33,7 +33,8 @@ macro_rules! owner_get {
             .permissions(READ)
             .doc("instagram", $summary)
             .query($query)
-            .errors(&[403, 404]);
+            .errors(&[403, 404])
+            .reads_with_session(crate::account::pet_and_link);
     };
 }
 

@@ -30,7 +30,8 @@ pub static LIST: Function = Function::http(
 )
 .permissions(&[Permission::TableRead])
 .doc("instagram", "The pet's banned words")
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(crate::account::pet_and_link);
 
 pub static ADD: Function = Function::http(
     Method::Post,
@@ -44,7 +45,8 @@ pub static ADD: Function = Function::http(
 .doc("instagram", "Ban a word from the pet's Instagram comments")
 .example(r#"{"word":"광고"}"#)
 .responses(&[said(201, "Banned.")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(crate::account::pet_and_link);
 
 pub static REMOVE: Function = Function::http(
     Method::Delete,
@@ -58,7 +60,8 @@ pub static REMOVE: Function = Function::http(
 .doc("instagram", "Lift a ban (`?word=`)")
 .query(&[param("word", true, "the banned word")])
 .responses(&[said(204, "Lifted.")])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(crate::account::pet_and_link);
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -25,6 +25,11 @@ const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Pe
 const PAGE: &[ParamDoc] =
     &[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)];
 
+/// The listing named in the path, read with the caller's session.
+pub fn the_listing(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(keys::listing_key).into_iter().collect()
+}
+
 pub static CREATE: Function =
     Function::http(Method::Post, "/market/posts", "market-posts-create", PKG, Access::User, handler!(create))
         .permissions(WRITE)
@@ -36,20 +41,23 @@ pub static GET: Function =
     Function::http(Method::Get, "/market/posts/{id}", "market-posts-get", PKG, Access::Public, handler!(get))
         .permissions(READ)
         .doc("market", "A listing")
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_listing);
 
 pub static UPDATE: Function =
     Function::http(Method::Patch, "/market/posts/{id}", "market-posts-update", PKG, Access::User, handler!(update))
         .permissions(WRITE)
         .doc("market", "Change my listing while it is for sale")
         .example(r#"{"price":4000}"#)
-        .errors(&[404, 409]);
+        .errors(&[404, 409])
+        .reads_with_session(the_listing);
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/market/posts/{id}", "market-posts-delete", PKG, Access::User, handler!(delete))
         .permissions(REMOVE)
         .doc("market", "Take my listing down (not while it is reserved)")
-        .errors(&[404, 409]);
+        .errors(&[404, 409])
+        .reads_with_session(the_listing);
 
 pub static LIST: Function =
     Function::http(Method::Get, "/market/posts", "market-posts-list", PKG, Access::Public, handler!(list))

@@ -44,6 +44,12 @@ const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 /// A sale status is pushed to the rooms about the listing as ids only: no media to sign.
 const SETTLE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
 
+/// The listing named in the path and the caller's approval to pay for it, read with the session.
+fn listing_and_approval(path: &std::collections::HashMap<String, String>, caller: &str) -> Vec<shared::table::Key> {
+    let Some(id) = shared::routes::id_param(path, "id") else { return Vec::new() };
+    vec![keys::listing_key(id), keys::approval_key(id, caller)]
+}
+
 pub static ORDER: Function = Function::http(
     Method::Post,
     "/market/posts/{id}/orders",
@@ -55,7 +61,8 @@ pub static ORDER: Function = Function::http(
 .permissions(WRITE)
 .doc("market", "Start paying for a listing the seller approved you for: the server fixes the amount")
 .responses(&[said(201, "The order to pay in Toss's payment widget (orderId, amount, orderName, customerKey).")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(listing_and_approval);
 
 pub static ORDER_GET: Function =
     Function::http(Method::Get, "/market/orders/{id}", "market-orders-get", PKG, Access::User, handler!(get_order))

@@ -25,13 +25,15 @@ pub static WISH: Function =
     Function::http(Method::Put, "/market/posts/{id}/wish", "market-wish", PKG, Access::User, handler!(wish))
         .permissions(WRITE)
         .doc("market", "Put a listing on my wishlist (idempotent; not my own)")
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::listings::the_listing);
 
 pub static UNWISH: Function =
     Function::http(Method::Delete, "/market/posts/{id}/wish", "market-unwish", PKG, Access::User, handler!(unwish))
         .permissions(WRITE)
         .doc("market", "Take a listing off my wishlist (idempotent)")
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(crate::listings::the_listing);
 
 pub static WISHLIST: Function =
     Function::http(Method::Get, "/users/me/wishlist", "market-wishlist", PKG, Access::User, handler!(wishlist))

@@ -50,7 +50,8 @@ pub static GET: Function = Function::http(Method::Get, "/pets/{id}", "pets-get",
     .permissions(READ)
     .doc("pets", "A pet")
     .responses(&[said(200, "The pet.")])
-    .errors(&[404]);
+    .errors(&[404])
+    .reads_with_session(pets_contract::the_pet);
 
 pub static UPDATE: Function =
     Function::http(Method::Patch, "/pets/{id}", "pets-update", PKG, Access::User, handler!(update))
@@ -58,14 +59,16 @@ pub static UPDATE: Function =
         .doc("pets", "Change my pet")
         .example(r#"{"weightKg":3.4,"introduction":"산책을 제일 좋아해요"}"#)
         .responses(&[said(200, "The pet.")])
-        .errors(&[404, 409]);
+        .errors(&[404, 409])
+        .reads_with_session(pets_contract::the_pet);
 
 pub static DELETE: Function =
     Function::http(Method::Delete, "/pets/{id}", "pets-delete", PKG, Access::User, handler!(delete))
         .permissions(REMOVE)
         .doc("pets", "Remove my pet; if it was the main pet another one becomes main")
         .responses(&[said(204, "Removed.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(pets_contract::the_pet);
 
 pub static SET_MAIN: Function =
     Function::http(Method::Put, "/users/me/main-pet", "pets-set-main", PKG, Access::User, handler!(set_main))

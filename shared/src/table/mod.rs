@@ -11,6 +11,7 @@
 pub mod charge;
 pub mod cursor;
 pub mod definition;
+pub mod prefetch;
 pub mod tally;
 
 use std::collections::HashMap;
@@ -491,6 +492,8 @@ pub struct Table {
     charge: Option<charge::Slot>,
     /// Where its calls are counted (a request's own, see [`tally`]).
     tally: tally::Tally,
+    /// What the request read with its session, answered once each (see [`prefetch`]).
+    prefetched: Option<prefetch::Slot>,
 }
 
 impl Table {
@@ -501,6 +504,7 @@ impl Table {
             cursors: CursorCodec::new(cursor_secret),
             charge: None,
             tally: tally::Tally::default(),
+            prefetched: None,
         }
     }
 
@@ -514,8 +518,23 @@ impl Table {
             cursors: self.cursors.clone(),
             charge: Some(slot.clone()),
             tally,
+            prefetched: Some(prefetch::Slot::default()),
         };
         (table, slot)
+    }
+
+    /// Keeps `items`, read at `keys` with the request's session, for the handler's first read of
+    /// each (a handle that is not a request's keeps nothing).
+    pub fn prefetched(&self, keys: &[Key], items: Vec<Option<Item>>) {
+        if let Some(slot) = &self.prefetched {
+            for (k, i) in keys.iter().zip(items) {
+                slot.put(k.clone(), i);
+            }
+        }
+    }
+
+    fn take_prefetched(&self, key: &Key) -> Option<Option<Item>> {
+        self.prefetched.as_ref().and_then(|p| p.take(key))
     }
     pub fn client(&self) -> &Client {
         &self.client
@@ -526,6 +545,9 @@ impl Table {
 
     /// Read one item (strongly consistent: right after a write the caller sees it).
     pub async fn get_item(&self, key: &Key) -> ApiResult<Option<Item>> {
+        if let Some(read) = self.take_prefetched(key) {
+            return Ok(read);
+        }
         let out = self
             .client
             .get_item()
@@ -792,16 +814,20 @@ impl Table {
 
     /// Read many items by key, in the order asked (missing ones are `None`). One call per 100 keys.
     pub async fn batch_get_items(&self, keys: &[Key]) -> ApiResult<Vec<Option<Item>>> {
+        let mut found: HashMap<Key, Item> = HashMap::new();
         let mut unique: Vec<&Key> = Vec::new();
         let mut seen: std::collections::HashSet<&Key> = std::collections::HashSet::new();
         for k in keys {
-            if seen.insert(k) {
-                unique.push(k);
+            if !seen.insert(k) {
+                continue;
+            }
+            match self.take_prefetched(k) {
+                Some(read) => found.extend(read.map(|i| (k.clone(), i))),
+                None => unique.push(k),
             }
         }
         // The hundreds are read at once: a room of 300 is one round trip, not three.
         let chunks = futures::future::try_join_all(unique.chunks(100).map(|c| self.batch_get_chunk(c))).await?;
-        let mut found: HashMap<Key, Item> = HashMap::new();
         for item in chunks.into_iter().flatten() {
             if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(PK), item.get(SK)) {
                 found.insert(Key::new(pk.clone(), sk.clone()), item);

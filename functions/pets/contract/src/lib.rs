@@ -69,6 +69,12 @@ pub async fn summaries_from(
     Ok(out)
 }
 
+/// The pet named in the path (`{id}`), read with the caller's session: the routes about a pet
+/// read it first, for its owner (`Function::reads_with_session`).
+pub fn the_pet(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(keys::pet_key).into_iter().collect()
+}
+
 /// The owner of pet `id`, if it exists.
 pub async fn owner_of(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
     if !shared::ids::is_valid_id(id) {
