@@ -77,6 +77,9 @@ pub struct LedgerEntry {
     pub successes: u64,
     pub min: u64,
     pub max: u64,
+    /// Successes by how many calls each made.
+    #[serde(default)]
+    pub by_calls: std::collections::BTreeMap<u64, u64>,
     /// The operations of the costliest success.
     pub costliest: CallTally,
     pub failures: u64,
@@ -119,6 +122,19 @@ impl TimeSpent {
 }
 
 impl LedgerEntry {
+    /// The calls of the median success: the usual request, without the retries of the few that
+    /// met a conflict or an injected fault.
+    pub fn usual(&self) -> u64 {
+        let mut left = self.successes / 2;
+        for (calls, n) in &self.by_calls {
+            if left < *n {
+                return *calls;
+            }
+            left -= n;
+        }
+        self.max
+    }
+
     pub fn merge(&mut self, other: &LedgerEntry) {
         if other.successes > 0 {
             self.min = if self.successes == 0 { other.min } else { self.min.min(other.min) };
@@ -127,6 +143,9 @@ impl LedgerEntry {
                 self.costliest = other.costliest.clone();
             }
             self.successes += other.successes;
+            for (calls, n) in &other.by_calls {
+                *self.by_calls.entry(*calls).or_default() += n;
+            }
         }
         self.failures += other.failures;
         self.failure_max = self.failure_max.max(other.failure_max);
@@ -150,6 +169,7 @@ impl CallLedger {
                 successes: 1,
                 min: tally.total,
                 max: tally.total,
+                by_calls: [(tally.total, 1)].into(),
                 costliest: tally.clone(),
                 ..LedgerEntry::default()
             });

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const SECONDS: u32 = 10;
+/// How often Lambda reads a stream shard: the counter consumer's batches a second, at most.
+const BATCHES_PER_SECOND: f64 = 4.0;
 const PARTITION_WCU: f64 = 1000.0;
 const PARTITION_RCU: f64 = 3000.0;
 
@@ -114,6 +116,17 @@ fn main() {
         if rng.random::<f64>() < viral { post(0) } else { post(post_pop.sample(rng)) }
     };
 
+    // What the stream consumer counts, by counter item: it applies each shard's records in
+    // batches, one `UpdateItem ADD` per counter per batch, at most `BATCHES_PER_SECOND` a
+    // second per counter (Lambda reads a shard four times a second).
+    let mut counted: HashMap<(String, String), Vec<f64>> = HashMap::new();
+    // A statistics tally: a put of its own in one of the day's shard partitions, counted onto
+    // the shard's day counters from the stream.
+    let tally = |t: &mut Tally, counted: &mut HashMap<(String, String), Vec<f64>>, rng: &mut StdRng| {
+        let s = moderation_contract::keys::stats_key(day, rng.random_range(0..moderation_contract::stats::SHARDS));
+        t.write(&s.pk, &format!("TALLY#{}", ulid::Ulid::new()), 0.1, true);
+        counted.entry((s.pk.clone(), s.sk.clone())).or_default().push(1.0);
+    };
     for (action, per_day) in MODEL {
         let per_second = per_day * dau / 86_400.0 * peak;
         let events = (per_second * SECONDS as f64).round() as usize;
@@ -148,8 +161,9 @@ fn main() {
                     let k = diary_contract::keys::post_key(&p);
                     t.read(&k.pk, &k.sk, 1.0, false);
                     let l = diary::keys::like_key(&p, &me);
+                    // The like alone in the transaction; the post's count follows from the stream.
                     t.write(&l.pk, &l.sk, 0.2, true);
-                    t.write(&k.pk, &k.sk, 1.0, true);
+                    counted.entry((k.pk.clone(), k.sk.clone())).or_default().push(1.0);
                     t.write(&diary::keys::likers_partition(&p), &me, 0.2, false);
                     t.write(&shared::keys::outbox_partition(&ulid::Ulid::new().to_string()), "MSG", 0.5, true);
                     // The notification worker: the author's inbox and unread counter.
@@ -164,12 +178,10 @@ fn main() {
                     let k = diary_contract::keys::post_key(&p);
                     t.read(&k.pk, &k.sk, 1.0, false);
                     t.write(&k.pk, "C#new", 0.5, true);
-                    t.write(&k.pk, &k.sk, 1.0, true);
-                    let s = moderation_contract::keys::stats_key(
-                        day,
-                        rng.random_range(0..moderation_contract::stats::SHARDS),
-                    );
-                    t.write(&s.pk, &s.sk, 0.2, true);
+                    // The comment's ticket (counted onto the post from the stream) and a tally.
+                    t.write(&k.pk, "CC#new", 0.1, true);
+                    counted.entry((k.pk.clone(), k.sk.clone())).or_default().push(1.0);
+                    tally(&mut t, &mut counted, &mut rng);
                 }
                 "POST /posts" => {
                     charge(&mut t, &me, "POST /posts");
@@ -178,11 +190,7 @@ fn main() {
                     t.write(&k.pk, &k.sk, 1.0, true);
                     t.write(diary::keys::ALL_POSTS, &id, 1.0, false);
                     t.write(&diary_contract::keys::author_partition(&me), &id, 1.0, false);
-                    let s = moderation_contract::keys::stats_key(
-                        day,
-                        rng.random_range(0..moderation_contract::stats::SHARDS),
-                    );
-                    t.write(&s.pk, &s.sk, 0.2, true);
+                    tally(&mut t, &mut counted, &mut rng);
                     // Trending: the hour's hashtag counters, two tags a post.
                     for tag in 0..2 {
                         t.write(
@@ -211,11 +219,7 @@ fn main() {
                     t.write(&r.pk, &r.sk, 0.5, true);
                     t.write(&r.pk, "MSG#new", 0.5, true);
                     t.write(&r.pk, "CLIENTMSG#", 0.1, true);
-                    let s = moderation_contract::keys::stats_key(
-                        day,
-                        rng.random_range(0..moderation_contract::stats::SHARDS),
-                    );
-                    t.write(&s.pk, &s.sk, 0.2, true);
+                    tally(&mut t, &mut counted, &mut rng);
                 }
                 "GET /notifications" => {
                     t.read(&shared::keys::user_partition(&me), "NOTIF#", 8.0, false);
@@ -225,6 +229,12 @@ fn main() {
         }
     }
 
+    for ((pk, sk), moves) in &counted {
+        let batches = (moves.len() as f64).min(BATCHES_PER_SECOND * SECONDS as f64).round() as usize;
+        for _ in 0..batches {
+            t.write(pk, sk, 1.0, false);
+        }
+    }
     let secs = SECONDS as f64;
     let total_w: f64 = t.partitions.values().map(|l| l.wcu).sum::<f64>() / secs;
     let total_r: f64 = t.partitions.values().map(|l| l.rcu).sum::<f64>() / secs;
