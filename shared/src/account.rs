@@ -136,8 +136,12 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
 
 /// The same check for a caller known by id rather than by token (a WebSocket frame's sender):
 /// the account still exists and is not withdrawn, and for writes is not blocked.
-pub async fn ensure_active(ctx: &AppContext, user_id: &str, write: bool) -> ApiResult<()> {
-    let flags = live_account(ctx.table.get_item(&user_key(user_id)).await?)?;
+/// `also` are read in the same batch and kept for the caller's first read of each, as a route's
+/// [`crate::routes::Function::reads_with_session`] items are.
+pub async fn ensure_active(ctx: &AppContext, user_id: &str, write: bool, also: &[Key]) -> ApiResult<()> {
+    let [account, more] = ctx.table.batch_get_groups([&[user_key(user_id)], also]).await?;
+    ctx.table.prefetched(also, more);
+    let flags = live_account(account.into_iter().next().flatten())?;
     if write {
         ensure_not_blocked(ctx, &flags)?;
     }

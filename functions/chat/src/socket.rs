@@ -91,8 +91,11 @@ struct Ack<'a> {
 }
 
 pub async fn send_message(ctx: Arc<AppContext>, from: Sender, frame: SendFrame) -> ApiResult<()> {
-    // A connection outlives a block or a withdrawal: its writes stop with them.
-    shared::account::ensure_active(&ctx, &from.user_id, true).await?;
+    // A connection outlives a block or a withdrawal: its writes stop with them. The room and the
+    // sender's membership, which the send reads first, come in the same batch.
+    let room = [("id".to_string(), frame.room_id.clone())].into();
+    let also = crate::rooms::room_and_membership(&room, &from.user_id);
+    shared::account::ensure_active(&ctx, &from.user_id, true, &also).await?;
     let mut v = Validator::new();
     frame.message.validate(&mut v);
     v.finish()?;
