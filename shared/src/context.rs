@@ -233,8 +233,9 @@ pub struct AppContext {
     pub s3: LazyClient<aws_sdk_s3::Client>,
     pub sqs: LazyClient<aws_sdk_sqs::Client>,
     pub ses: LazyClient<aws_sdk_ses::Client>,
-    /// The WebSocket API's `@connections` client, when the function may push.
-    pub connections: Option<aws_sdk_apigatewaymanagement::Client>,
+    /// The WebSocket API's `@connections` client, when the function may push (built on first
+    /// push: a worker that pushes only now and then does not pay for it at init).
+    pub connections: Option<LazyClient<aws_sdk_apigatewaymanagement::Client>>,
     pub tokens: TokenKeys,
     pub clock: SharedClock,
     /// For external providers' HTTP APIs (sign-in, payments, OCR, social media), built on first
@@ -309,9 +310,8 @@ impl AppContext {
         }
 
         let connections = config.websocket_endpoint.as_ref().map(|url| {
-            aws_sdk_apigatewaymanagement::Client::from_conf(
-                aws_sdk_apigatewaymanagement::config::Builder::from(&sdk).endpoint_url(url).build(),
-            )
+            let conf = aws_sdk_apigatewaymanagement::config::Builder::from(&sdk).endpoint_url(url).build();
+            LazyClient::new(move || aws_sdk_apigatewaymanagement::Client::from_conf(conf.clone()))
         });
         let table =
             Table::new(aws_sdk_dynamodb::Client::from_conf(ddb.build()), &config.table_name, &config.cursor_secret);
