@@ -26,6 +26,11 @@ const READ: &[Permission] = &[Permission::TableRead];
 const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
+/// The ad named in the path, read with the caller's session.
+pub fn the_ad(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(keys::ad_key).into_iter().collect()
+}
+
 pub static CREATE: Function = Function::http(Method::Post, "/ads", "ads-create", PKG, identity_contract::ADVERTISERS_ONLY, handler!(create))
     .permissions(WRITE)
     .doc("ads", "Write an ad; it waits for an administrator's approval")
@@ -45,7 +50,8 @@ pub static UPDATE: Function = Function::http(
 .doc("ads", "Change my ad while it waits for approval or after a rejection (it waits again)")
 .example(r#"{"membersCount":8}"#)
 .responses(&[said(200, "The ad.")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(the_ad);
 
 pub static DELETE: Function = Function::http(
     Method::Delete,
@@ -58,13 +64,15 @@ pub static DELETE: Function = Function::http(
 .permissions(REMOVE)
 .doc("ads", "Delete my ad (refused once PetStars applied, unless it still waits for approval)")
 .responses(&[said(204, "Deleted.")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(the_ad);
 
 pub static GET: Function = Function::http(Method::Get, "/ads/{id}", "ads-get", PKG, Access::Public, handler!(get))
     .permissions(READ)
     .doc("ads", "An ad (before approval only its advertiser and administrators see it)")
     .responses(&[said(200, "The ad.")])
-    .errors(&[404]);
+    .errors(&[404])
+    .reads_with_session(the_ad);
 
 pub static LIST: Function = Function::http(Method::Get, "/ads", "ads-list", PKG, Access::Public, handler!(list))
     .permissions(READ)
@@ -109,7 +117,8 @@ pub static ADMIN_DECIDE: Function = Function::http(
 .doc("admin", "Approve or reject an ad (a reason is required to reject); the advertiser is told")
 .example(r#"{"decision":"APPROVE"}"#)
 .responses(&[said(200, "Decided.")])
-.errors(&[404, 409]);
+.errors(&[404, 409])
+.reads_with_session(the_ad);
 
 const STATUSES: &[&str] = &["PENDING", "REJECTED", "APPROVED", "CLOSED", "SELECTED", "TRIAL", "ENDED", "DELETED"];
 

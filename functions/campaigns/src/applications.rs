@@ -32,13 +32,19 @@ const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const REMOVE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
+/// The application named in the path, read with the caller's session.
+pub fn the_application(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(keys::application_key).into_iter().collect()
+}
+
 pub static APPLY: Function =
     Function::http(Method::Post, "/ads/{id}/applications", "applications-create", PKG, Access::User, handler!(apply))
         .permissions(WRITE)
         .doc("applications", "Apply to an ad with my PetStar, inside its announcement window (once per pet)")
         .example(r#"{"petId":"01JD3K4Q5R6S7T8V9W0XYZABCD","content":"간식 리뷰라면 자신 있어요!"}"#)
         .responses(&[said(201, "Applied.")])
-        .errors(&[403, 404, 409]);
+        .errors(&[403, 404, 409])
+        .reads_with_session(crate::ads::the_ad);
 
 pub static UPDATE: Function =
     Function::http(Method::Patch, "/applications/{id}", "applications-update", PKG, Access::User, handler!(update))
@@ -46,14 +52,16 @@ pub static UPDATE: Function =
         .doc("applications", "Change my application's words while it is APPLIED")
         .example(r#"{"content":"매일 산책하는 활발한 아이예요"}"#)
         .responses(&[said(200, "The application.")])
-        .errors(&[403, 404, 409]);
+        .errors(&[403, 404, 409])
+        .reads_with_session(the_application);
 
 pub static CANCEL: Function =
     Function::http(Method::Delete, "/applications/{id}", "applications-cancel", PKG, Access::User, handler!(cancel))
         .permissions(REMOVE)
         .doc("applications", "Cancel my application while it is APPLIED")
         .responses(&[said(204, "Cancelled.")])
-        .errors(&[403, 404, 409]);
+        .errors(&[403, 404, 409])
+        .reads_with_session(the_application);
 
 pub static MINE: Function =
     Function::http(Method::Get, "/users/me/applications", "applications-mine", PKG, Access::User, handler!(mine))
@@ -88,7 +96,8 @@ pub static OF_AD: Function = Function::http(
     ),
     param("cursor", false, "from nextCursor"),
 ])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(crate::ads::the_ad);
 
 pub static SELECT: Function = Function::http(
     Method::Put,
@@ -102,7 +111,8 @@ pub static SELECT: Function = Function::http(
 .doc("applications", "Select a PetStar for my ad, or not, during selection (at most membersCount)")
 .example(r#"{"selected":true,"saved":true}"#)
 .responses(&[said(200, "The application.")])
-.errors(&[403, 404, 409]);
+.errors(&[403, 404, 409])
+.reads_with_session(the_application);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -25,6 +25,11 @@ use crate::{PKG, keys};
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
+/// The PetStar named in the path (`{petId}`), read with the caller's session.
+fn the_petstar(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "petId").map(keys::petstar_key).into_iter().collect()
+}
+
 pub static APPLY: Function = Function::http(
     Method::Post,
     "/pets/{id}/petstar-application",
@@ -83,7 +88,8 @@ pub static GET: Function =
         .permissions(READ)
         .doc("petstars", "A PetStar's page: the pet, its owner, portfolio and recent activity")
         .responses(&[said(200, "The PetStar.")])
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_petstar);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

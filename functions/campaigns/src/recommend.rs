@@ -38,7 +38,8 @@ pub static RECOMMENDED: Function = Function::http(
     int_param("limit", false, "how many, default 10", 1, 50),
     enum_param("engagement", false, "weigh Instagram engagement in (default true)", &["true", "false"]),
 ])
-.errors(&[403, 404]);
+.errors(&[403, 404])
+.reads_with_session(crate::ads::the_ad);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -29,7 +29,8 @@ pub static SUBMIT: Function =
         .doc("applications", "Submit (or resubmit) the review post of my selected application while the campaign runs")
         .example(r#"{"url":"https://www.instagram.com/p/C0ffee123/"}"#)
         .responses(&[said(200, "Submitted.")])
-        .errors(&[403, 404, 409]);
+        .errors(&[403, 404, 409])
+        .reads_with_session(crate::applications::the_application);
 
 pub static DECIDE: Function = Function::http(
     Method::Put,
