@@ -153,10 +153,21 @@ pub async fn to_users<T: Serialize + ?Sized>(ctx: &AppContext, users: &[String],
 /// The live connections of each of `users`, in their order (one BatchGetItem per hundred), for
 /// a feature that sends several frames to the same people.
 pub async fn connections_of_users(ctx: &AppContext, users: &[String]) -> ApiResult<Vec<(String, Vec<String>)>> {
-    let keys: Vec<_> = users.iter().map(|u| user_connections_key(u)).collect();
-    let items = ctx.table.batch_get_items(&keys).await?;
+    let items = ctx.table.batch_get_items(&connections_keys(users)).await?;
+    Ok(connections_from(ctx, users, &items))
+}
+
+/// The keys [`connections_from`] reads, for a caller that reads them in its own batch
+/// (`Table::batch_get_groups`).
+pub fn connections_keys(users: &[String]) -> Vec<crate::table::Key> {
+    users.iter().map(|u| user_connections_key(u)).collect()
+}
+
+/// The live connections of each of `users`, in their order, from the items read at
+/// [`connections_keys`]`(users)`.
+pub fn connections_from(ctx: &AppContext, users: &[String], items: &[Option<Item>]) -> Vec<(String, Vec<String>)> {
     let now = ctx.now().timestamp();
-    Ok(users.iter().cloned().zip(items).map(|(u, i)| (u, live_in(i.as_ref(), now))).collect())
+    users.iter().cloned().zip(items).map(|(u, i)| (u, live_in(i.as_ref(), now))).collect()
 }
 
 /// Posts `frame` to each of `connections` concurrently; how many received it.

@@ -47,25 +47,11 @@ pub async fn announce(ctx: &AppContext, room: &Room, message: &Message) {
 async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiResult<()> {
     // Read once and together, in one batch (a call per hundred keys): who is connected and where
     // each member has read to.
-    let listed: Vec<Key> = room.member_ids.iter().map(|u| shared::push::user_connections_key(u)).collect();
-    let member_keys: Vec<Key> = room.member_ids.iter().map(|u| keys::member_key(&room.id, u)).collect();
+    let (listed, member_keys) = (shared::push::connections_keys(&room.member_ids), member_keys(room));
     let ([listed, found], view) =
         tokio::try_join!(ctx.table.batch_get_groups([&listed, &member_keys]), MessageView::of(ctx, message))?;
-    let now = ctx.now().timestamp();
-    let connections: Vec<(String, Vec<String>)> = room
-        .member_ids
-        .iter()
-        .zip(&listed)
-        .map(|(u, item)| (u.clone(), shared::push::live_in(item.as_ref(), now)))
-        .collect();
-    let members: HashMap<String, Member> = found
-        .into_iter()
-        .flatten()
-        .map(serde_dynamo::from_item::<_, Member>)
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .map(|m| (m.user_id.clone(), m))
-        .collect();
+    let connections = shared::push::connections_from(ctx, &room.member_ids, &listed);
+    let members = members_from(found)?;
     // A member with the room open on a live connection has read the message.
     let reading: Vec<&str> = connections
         .iter()
@@ -98,8 +84,21 @@ async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiRe
 
 /// The member items of a room (one batch read).
 pub async fn members_of(ctx: &AppContext, room: &Room) -> ApiResult<HashMap<String, Member>> {
-    let keys: Vec<Key> = room.member_ids.iter().map(|u| keys::member_key(&room.id, u)).collect();
-    Ok(ctx.table.batch_get::<Member>(&keys).await?.into_iter().flatten().map(|m| (m.user_id.clone(), m)).collect())
+    members_from(ctx.table.batch_get_items(&member_keys(room)).await?)
+}
+
+fn member_keys(room: &Room) -> Vec<Key> {
+    room.member_ids.iter().map(|u| keys::member_key(&room.id, u)).collect()
+}
+
+/// The members found at [`member_keys`], by user.
+fn members_from(items: Vec<Option<shared::table::Item>>) -> ApiResult<HashMap<String, Member>> {
+    let mut members = HashMap::new();
+    for item in items.into_iter().flatten() {
+        let m: Member = serde_dynamo::from_item(item)?;
+        members.insert(m.user_id.clone(), m);
+    }
+    Ok(members)
 }
 
 /// Moves `user`'s read position forward to `message` (never back).
