@@ -118,6 +118,8 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
     ];
     let [found, more] = ctx.table.batch_get_groups([&own, also]).await?;
     ctx.table.prefetched(also, more);
+    // The caller's account is the first read of many handlers ("my …").
+    ctx.table.prefetched(&own[..1], found[..1].to_vec());
     let mut found = found.into_iter();
     let (account, session, hidden) =
         (found.next().flatten(), found.next().flatten(), found.next().flatten().unwrap_or_default());
@@ -139,8 +141,10 @@ pub async fn ensure_signed_in(ctx: &AppContext, identity: &Identity, write: bool
 /// `also` are read in the same batch and kept for the caller's first read of each, as a route's
 /// [`crate::routes::Function::reads_with_session`] items are.
 pub async fn ensure_active(ctx: &AppContext, user_id: &str, write: bool, also: &[Key]) -> ApiResult<()> {
-    let [account, more] = ctx.table.batch_get_groups([&[user_key(user_id)], also]).await?;
+    let own = [user_key(user_id)];
+    let [account, more] = ctx.table.batch_get_groups([&own, also]).await?;
     ctx.table.prefetched(also, more);
+    ctx.table.prefetched(&own, account.clone());
     let flags = live_account(account.into_iter().next().flatten())?;
     if write {
         ensure_not_blocked(ctx, &flags)?;

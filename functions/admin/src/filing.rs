@@ -105,7 +105,6 @@ pub async fn create(
     Json(body): Json<ReportRequest>,
 ) -> ApiResult<Created<Report>> {
     let me = caller.user_id.clone();
-    shared::ratelimit::hit(&ctx, REPORTS_PER_USER, &me).await?;
     let snapshot = snapshot_of(&ctx, &body, &me).await?;
     if snapshot.author_id == me {
         return Err(AdminError::CannotReportSelf.into());
@@ -130,6 +129,9 @@ pub async fn create(
     ctx.table
         .transact(vec![
             Write::put_item(lock).if_absent(AdminError::AlreadyReported),
+            // The hour's reports are counted with the report: one refused (a repeat, a gone
+            // target) costs none of them.
+            shared::ratelimit::counter(&ctx, REPORTS_PER_USER, &me),
             Write::put(&report)?,
             moderation_contract::stats::count(
                 report.created_at,

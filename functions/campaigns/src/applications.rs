@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use crate::ads::{Ad, AdStatus};
 use crate::error::CampaignError;
 use crate::model::Review;
-use crate::petstars::{PetStarStatus, own_pet};
+use crate::petstars::own_pet;
 use crate::{PKG, keys, today};
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
@@ -208,16 +208,25 @@ pub struct ApplicationView {
 
 /// Views of `apps`: one batch read each of pets, ads and reviews.
 pub async fn views(ctx: &AppContext, apps: Vec<Application>) -> ApiResult<Vec<ApplicationView>> {
+    // The pets, the ads and the reviews, in one batch read.
     let pet_ids: Vec<String> = apps.iter().map(|a| a.pet_id.clone()).collect();
-    let mut pets = pets_contract::profiles(ctx, &pet_ids).await?;
     let mut ad_keys: Vec<_> = apps.iter().map(|a| keys::ad_key(&a.ad_id)).collect();
     ad_keys.sort_by(|a, b| a.pk.cmp(&b.pk));
     ad_keys.dedup();
-    let titles: HashMap<String, String> =
-        ctx.table.batch_get::<Ad>(&ad_keys).await?.into_iter().flatten().map(|a| (a.id, a.title)).collect();
     let review_keys: Vec<_> = apps.iter().map(|a| keys::review_key(&a.id)).collect();
-    let mut reviews: HashMap<String, Review> =
-        ctx.table.batch_get::<Review>(&review_keys).await?.into_iter().flatten().map(|r| (r.id.clone(), r)).collect();
+    let [pets, ads, found_reviews] =
+        ctx.table.batch_get_groups([&pets_contract::profile_keys(&pet_ids), &ad_keys, &review_keys]).await?;
+    let mut pets = pets_contract::profiles_from(ctx, pets).await?;
+    let mut titles: HashMap<String, String> = HashMap::new();
+    for ad in ads.into_iter().flatten() {
+        let ad = Ad::from_item(ad)?;
+        titles.insert(ad.id, ad.title);
+    }
+    let mut reviews: HashMap<String, Review> = HashMap::new();
+    for r in found_reviews.into_iter().flatten() {
+        let r = Review::from_item(r)?;
+        reviews.insert(r.id.clone(), r);
+    }
     Ok(apps
         .into_iter()
         .map(|a| ApplicationView {
@@ -270,10 +279,7 @@ pub async fn apply(
     if today > ad.announce_end {
         return Err(CampaignError::ApplicationsClosed.into());
     }
-    match crate::petstars::load(&ctx, &body.pet_id).await? {
-        Some(p) if p.status == PetStarStatus::Active => {}
-        _ => return Err(CampaignError::NotAPetstar.into()),
-    }
+    // Whether the pet is an active PetStar is checked in the transaction, not read first.
     let now = ctx.now();
     let app = Application {
         id: shared::ids::new_id(now),

@@ -26,8 +26,13 @@ const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead];
 
 /// The PetStar named in the path (`{petId}`), read with the caller's session.
-fn the_petstar(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
-    shared::routes::id_param(path, "petId").map(keys::petstar_key).into_iter().collect()
+/// What a PetStar's page reads by its path besides the pet's own partition: the pet and its
+/// Instagram link.
+fn the_page(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    let Some(pet) = shared::routes::id_param(path, "petId") else { return Vec::new() };
+    let mut keys = pets_contract::profile_keys(&[pet.to_string()]);
+    keys.push(instagram_contract::keys::link_key(pet));
+    keys
 }
 
 pub static APPLY: Function = Function::http(
@@ -89,7 +94,7 @@ pub static GET: Function =
         .doc("petstars", "A PetStar's page: the pet, its owner, portfolio and recent activity")
         .responses(&[said(200, "The PetStar.")])
         .errors(&[404])
-        .reads_with_session(the_petstar);
+        .reads_with_session(the_page);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -227,25 +232,36 @@ pub fn document_of(pet: &PetProfile, pages: &PetPages) -> (Document, String) {
     (Document::of(&refs), search)
 }
 
-/// Recomputes pet `pet`'s document after its portfolio or histories changed (nothing to do for
-/// a pet that never applied). A refresh that raced another is computed again from fresh reads.
-pub async fn refresh_document(ctx: &AppContext, pet: &str) -> ApiResult<()> {
+/// A change to a pet's pages (its portfolio and histories) and the PetStar's search document
+/// made anew from the pages as they will be, in one transaction: `change` gets the pages as
+/// read (one query), makes its change to them and returns its writes. Tried again from a fresh
+/// read when another change came first (the document's revision moved, or `change`'s own
+/// condition says [`CampaignError::Changed`]).
+pub async fn change_pages(
+    ctx: &AppContext,
+    profile: &PetProfile,
+    change: impl Fn(&mut PetPages) -> ApiResult<Vec<Write>>,
+) -> ApiResult<PetPages> {
     for _ in 0..5 {
-        let pages = pages(ctx, pet).await?;
-        let Some(star) = &pages.petstar else { return Ok(()) };
-        let Some(profile) = pets_contract::profile(ctx, pet).await? else { return Ok(()) };
-        let (document, search) = document_of(&profile, &pages);
-        let mut updated = star.clone();
-        updated.document = document;
-        updated.search_text = search;
-        updated.kind = kind_of(&profile).into();
-        updated.species_id = profile.species_id.clone();
-        updated.doc_rev = star.doc_rev + 1;
-        let write =
-            Write::put(&updated)?.when("docRev = :seen OR attribute_not_exists(docRev)", CampaignError::Changed);
-        let write = write.value(":seen", n(star.doc_rev));
-        match ctx.table.write(write).await {
-            Ok(()) => return Ok(()),
+        let mut pages = pages(ctx, &profile.id).await?;
+        let mut writes = change(&mut pages)?;
+        pages.histories.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
+        if let Some(star) = &pages.petstar {
+            let (document, search) = document_of(profile, &pages);
+            let mut updated = star.clone();
+            updated.document = document;
+            updated.search_text = search;
+            updated.kind = kind_of(profile).into();
+            updated.species_id = profile.species_id.clone();
+            updated.doc_rev = star.doc_rev + 1;
+            writes.push(
+                Write::put(&updated)?
+                    .when("docRev = :seen OR attribute_not_exists(docRev)", CampaignError::Changed)
+                    .value(":seen", n(star.doc_rev)),
+            );
+        }
+        match ctx.table.transact(writes).await {
+            Ok(()) => return Ok(pages),
             Err(e) if e.is(&CampaignError::Changed) => continue,
             Err(e) => return Err(e),
         }

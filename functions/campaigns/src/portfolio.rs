@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::error::CampaignError;
 use crate::model::{History, Portfolio};
-use crate::petstars::{own_pet, pages, refresh_document};
+use crate::petstars::{change_pages, own_pet, pages};
 use crate::{PKG, keys};
 
 /// Portfolios and histories answer media keys, not URLs: reading signs nothing. Writing checks
@@ -159,28 +159,35 @@ pub async fn put(
     Path(pet): Path<String>,
     Json(body): Json<PortfolioInput>,
 ) -> ApiResult<Okay<Portfolio>> {
-    own_pet(&ctx, &caller.user_id, &pet).await?;
+    let profile = own_pet(&ctx, &caller.user_id, &pet).await?;
     verify_media(&ctx, &caller.user_id, &body.media_keys).await?;
     let now = ctx.now();
-    // An update, so the history count the item also keeps is left as it is.
-    ctx.table
-        .write(
+    let (strengths, keywords) = (trimmed(body.strengths), trimmed(body.keywords));
+    let pages = change_pages(&ctx, &profile, |pages| {
+        let portfolio = pages.portfolio.get_or_insert_with(Portfolio::default);
+        portfolio.pet_id = pet.clone();
+        portfolio.introduction = body.introduction.trim().to_string();
+        portfolio.strengths = strengths.clone();
+        portfolio.keywords = keywords.clone();
+        portfolio.media_keys = body.media_keys.clone();
+        portfolio.updated_at = Some(now);
+        // An update, so the history count the item also keeps is left as it is.
+        Ok(vec![
             Write::update(
                 keys::portfolio_key(&pet),
                 "SET petId = :p, introduction = :i, strengths = :s, keywords = :k, mediaKeys = :m, updatedAt = :now, entityType = :t",
             )
             .value(":p", shared::table::s(&pet))
-            .value(":i", shared::table::s(body.introduction.trim()))
-            .value(":s", serde_dynamo::to_attribute_value(trimmed(body.strengths))?)
-            .value(":k", serde_dynamo::to_attribute_value(trimmed(body.keywords))?)
-            .value(":m", serde_dynamo::to_attribute_value(&body.media_keys)?)
+            .value(":i", shared::table::s(&portfolio.introduction))
+            .value(":s", serde_dynamo::to_attribute_value(&portfolio.strengths)?)
+            .value(":k", serde_dynamo::to_attribute_value(&portfolio.keywords)?)
+            .value(":m", serde_dynamo::to_attribute_value(&portfolio.media_keys)?)
             .value(":now", shared::table::time(now))
             .value(":t", shared::table::s(Portfolio::TYPE)),
-        )
-        .await?;
-    refresh_document(&ctx, &pet).await?;
-    let portfolio = ctx.table.get::<Portfolio>(&keys::portfolio_key(&pet)).await?.unwrap_or_default();
-    Ok(Okay(portfolio))
+        ])
+    })
+    .await?;
+    Ok(Okay(pages.portfolio.unwrap_or_default()))
 }
 
 pub async fn get(ctx: Arc<AppContext>, Path(pet): Path<String>) -> ApiResult<Okay<Portfolio>> {
@@ -263,7 +270,7 @@ pub async fn create_history(
     Path(pet): Path<String>,
     Json(body): Json<HistoryInput>,
 ) -> ApiResult<Created<History>> {
-    own_pet(&ctx, &caller.user_id, &pet).await?;
+    let profile = own_pet(&ctx, &caller.user_id, &pet).await?;
     not_in_future(&ctx, body.date)?;
     verify_media(&ctx, &caller.user_id, &body.image_keys).await?;
     let now = ctx.now();
@@ -277,8 +284,9 @@ pub async fn create_history(
         created_at: now,
         updated_at: now,
     };
-    ctx.table
-        .transact(vec![
+    change_pages(&ctx, &profile, |pages| {
+        pages.histories.push(history.clone());
+        Ok(vec![
             Write::put(&history)?.if_absent(shared::ApiError::internal("history id collision")),
             Write::update(keys::portfolio_key(&pet), "SET petId = :p, entityType = :t ADD historyCount :one")
                 .value(":p", shared::table::s(&pet))
@@ -287,8 +295,8 @@ pub async fn create_history(
                 .value(":max", n(MAX_HISTORIES))
                 .when("attribute_not_exists(historyCount) OR historyCount < :max", CampaignError::TooManyHistories),
         ])
-        .await?;
-    refresh_document(&ctx, &pet).await?;
+    })
+    .await?;
     Ok(Created(history))
 }
 
@@ -323,30 +331,37 @@ pub async fn update_history(
     Path(path): Path<HistoryPath>,
     Json(body): Json<HistoryPatch>,
 ) -> ApiResult<Okay<History>> {
-    own_pet(&ctx, &caller.user_id, &path.id).await?;
-    let mut h = load_history(&ctx, &path).await?;
-    let seen = h.updated_at;
-    if let Some(t) = body.title {
-        h.title = t.trim().to_string();
-    }
+    let profile = own_pet(&ctx, &caller.user_id, &path.id).await?;
     if let Some(d) = body.date {
         not_in_future(&ctx, d)?;
-        h.date = d;
     }
-    if let Some(d) = body.description {
-        h.description = d.trim().to_string();
+    if let Some(k) = &body.image_keys {
+        verify_media(&ctx, &caller.user_id, k).await?;
     }
-    if let Some(k) = body.image_keys {
-        verify_media(&ctx, &caller.user_id, &k).await?;
-        h.image_keys = k;
-    }
-    h.updated_at = ctx.now();
-    ctx.table
-        .write(
-            Write::put(&h)?.when("updatedAt = :seen", CampaignError::Changed).value(":seen", shared::table::time(seen)),
-        )
-        .await?;
-    refresh_document(&ctx, &path.id).await?;
+    let now = ctx.now();
+    // The history comes with the pages the document is made from: one query, no read of its own.
+    let pages = change_pages(&ctx, &profile, |pages| {
+        let h = pages.histories.iter_mut().find(|h| h.id == path.history_id).ok_or(CampaignError::HistoryNotFound)?;
+        let seen = h.updated_at;
+        if let Some(t) = &body.title {
+            h.title = t.trim().to_string();
+        }
+        if let Some(d) = body.date {
+            h.date = d;
+        }
+        if let Some(d) = &body.description {
+            h.description = d.trim().to_string();
+        }
+        if let Some(k) = &body.image_keys {
+            h.image_keys = k.clone();
+        }
+        h.updated_at = now;
+        Ok(vec![
+            Write::put(&*h)?.when("updatedAt = :seen", CampaignError::Changed).value(":seen", shared::table::time(seen)),
+        ])
+    })
+    .await?;
+    let h = pages.histories.into_iter().find(|h| h.id == path.history_id).ok_or(CampaignError::HistoryNotFound)?;
     Ok(Okay(h))
 }
 
@@ -355,14 +370,15 @@ pub async fn delete_history(
     caller: Caller,
     Path(path): Path<HistoryPath>,
 ) -> ApiResult<NoContent> {
-    own_pet(&ctx, &caller.user_id, &path.id).await?;
-    let h = load_history(&ctx, &path).await?;
-    ctx.table
-        .transact(vec![
-            Write::delete(h.key()).if_present(CampaignError::HistoryNotFound),
+    let profile = own_pet(&ctx, &caller.user_id, &path.id).await?;
+    change_pages(&ctx, &profile, |pages| {
+        let at = pages.histories.iter().position(|h| h.id == path.history_id).ok_or(CampaignError::HistoryNotFound)?;
+        let h = pages.histories.remove(at);
+        Ok(vec![
+            Write::delete(h.key()).if_present(CampaignError::Changed),
             Write::update(keys::portfolio_key(&path.id), "ADD historyCount :m").value(":m", n(-1)),
         ])
-        .await?;
-    refresh_document(&ctx, &path.id).await?;
+    })
+    .await?;
     Ok(NoContent)
 }

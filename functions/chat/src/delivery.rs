@@ -32,7 +32,9 @@ pub fn advance_room(room: &Room, message: &Message, members: Option<&[String]>) 
         .value(":seen", n(room.count))
         .value(":last", last)
         .value(":now", s(message.sent_at.to_rfc3339()))
-        .when("#c = :seen", ChatError::RoomMoved))
+        .when("#c = :seen", ChatError::RoomMoved)
+        // The loser of a race for the number reads the winner's room from the failure.
+        .seeing())
 }
 
 /// After a message: members with the room open have read it; every member's connections get
@@ -82,17 +84,13 @@ async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiRe
     Ok(())
 }
 
-/// The member items of a room (one batch read).
-pub async fn members_of(ctx: &AppContext, room: &Room) -> ApiResult<HashMap<String, Member>> {
-    members_from(ctx.table.batch_get_items(&member_keys(room)).await?)
-}
-
-fn member_keys(room: &Room) -> Vec<Key> {
+/// The keys of a room's member items.
+pub fn member_keys(room: &Room) -> Vec<Key> {
     room.member_ids.iter().map(|u| keys::member_key(&room.id, u)).collect()
 }
 
 /// The members found at [`member_keys`], by user.
-fn members_from(items: Vec<Option<shared::table::Item>>) -> ApiResult<HashMap<String, Member>> {
+pub fn members_from(items: Vec<Option<shared::table::Item>>) -> ApiResult<HashMap<String, Member>> {
     let mut members = HashMap::new();
     for item in items.into_iter().flatten() {
         let m: Member = serde_dynamo::from_item(item)?;

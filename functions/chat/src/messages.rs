@@ -19,7 +19,7 @@ use crate::error::ChatError;
 use crate::keys;
 use crate::model::{Message, MessageKind, MessageView};
 use crate::rooms::member_of;
-use crate::views::{listings_of, room_view_with};
+use crate::views::{people_and_listings, room_view_with};
 
 const WRITE: &[Permission] =
     &[Permission::TableRead, Permission::TableWrite, Permission::MediaRead, Permission::ManageConnections];
@@ -117,7 +117,10 @@ pub async fn send(
     }
     let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
     for attempt in 0..30 {
-        let (room, _) = member_of(ctx, room_id, sender).await?;
+        // The first attempt has the room and the membership from the session's read; a retry
+        // has the room as the failed condition saw it, at no call (the transaction checks the
+        // membership again).
+        let room = member_of(ctx, room_id, sender).await?.0;
         let now = ctx.now();
         let message = Message {
             id: crate::model::next_message_id(room.last_message.as_ref().map(|l| l.id.as_str()), now),
@@ -187,19 +190,25 @@ pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str)
     if !shared::ids::is_valid_id(message_id) {
         return Err(ChatError::MessageNotFound.into());
     }
-    let message =
-        ctx.table.get::<Message>(&keys::message_key(room_id, message_id)).await?.ok_or(ChatError::MessageNotFound)?;
+    // The message, and what telling the members needs (their connections, the room-list entry's
+    // people and listing), in one batch read.
+    let mut also = vec![keys::message_key(room_id, message_id)];
+    also.extend(shared::push::connections_keys(&room.member_ids));
+    let (people, listings, mut found) = people_and_listings(ctx, &[&room], &also).await?;
+    let listed = found.split_off(1);
+    let message: Message =
+        found.remove(0).map(serde_dynamo::from_item).transpose()?.ok_or(ChatError::MessageNotFound)?;
     if message.id.as_str() <= member.joined_after.as_str() {
         return Err(ChatError::MessageNotFound.into());
     }
     if move_read_position(ctx, room_id, user, &message).await? {
+        let connections = shared::push::connections_from(ctx, &room.member_ids, &listed);
+        let everyone: Vec<String> = connections.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
         let frame = ReadFrame { kind: "chat.read", room_id, user_id: user, message_id: &message.id };
-        let _ = shared::push::to_users(ctx, &room.member_ids, &frame).await;
-        let _ = member;
-        let people = identity_contract::people(ctx, &room.member_ids).await?;
-        let listings = listings_of(ctx, &[&room]).await?;
+        let _ = shared::push::to_connections(ctx, &everyone, &frame).await;
         let view = room_view_with(&room, &people, message.seq, &listings);
-        let _ = shared::push::to_user(ctx, user, &RoomFrame { kind: "chat.room", room: &view }).await;
+        let mine = connections.into_iter().find(|(u, _)| u == user).map(|(_, c)| c).unwrap_or_default();
+        let _ = shared::push::to_connections(ctx, &mine, &RoomFrame { kind: "chat.room", room: &view }).await;
     }
     Ok(())
 }

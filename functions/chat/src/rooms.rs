@@ -7,19 +7,19 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use shared::handler::{Caller, Created, Either, NoContent, Okay, Params, Path};
 use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
-use shared::table::{Key, Page, Query, Write, s};
+use shared::table::{Item, Key, Page, Query, Write, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::delivery::{advance_room, announce, members_of};
+use crate::delivery::{advance_room, announce, member_keys, members_from};
 use crate::error::ChatError;
 use crate::keys;
 use crate::model::{
     MAX_ADDED_AT_ONCE, MAX_MEMBERS, Member, Message, MessageKind, Room, RoomView, Subject, my_room_item,
 };
-use crate::views::{listings_of, room_view_for, room_view_with};
+use crate::views::{people_and_listings, room_view_for, room_view_with};
 use identity_contract::Person;
 
 const READ: &[Permission] = &[Permission::TableRead, Permission::MediaRead];
@@ -141,7 +141,9 @@ pub async fn approve(
     let me = caller.user_id.clone();
     let (mut room, member) = member_of(&ctx, &id, &me).await?;
     let listing = room.listing().ok_or(ChatError::NotAboutAListing)?.to_string();
-    let listings = market_contract::summaries(&ctx, std::slice::from_ref(&listing)).await?;
+    // The listing, the members as people and their connections (to tell them), in one batch.
+    let (people, listings, listed) =
+        people_and_listings(&ctx, &[&room], &shared::push::connections_keys(&room.member_ids)).await?;
     let summary = listings.get(&listing).ok_or(ChatError::ListingNotFound)?;
     if summary.seller_id != me {
         return Err(ChatError::NotTheSeller.into());
@@ -158,10 +160,11 @@ pub async fn approve(
         .await?;
     room.purchase_approved = body.approved;
     let frame = ApprovalFrame { kind: "market.approval", room_id: &room.id, approved: body.approved };
-    if let Err(e) = shared::push::to_users(&ctx, &room.member_ids, &frame).await {
+    let connections = shared::push::connections_from(&ctx, &room.member_ids, &listed);
+    let everyone: Vec<String> = connections.into_iter().flat_map(|(_, c)| c).collect();
+    if let Err(e) = shared::push::to_connections(&ctx, &everyone, &frame).await {
         tracing::warn!(error = %e, "an approval was stored but not pushed");
     }
-    let people = identity_contract::people(&ctx, &room.member_ids).await?;
     Ok(Okay(room_view_with(&room, &people, member.read_count, &listings)))
 }
 
@@ -241,10 +244,11 @@ fn member_item(
     }
 }
 
-/// Every one of `users` is an active account with no block between them and the caller.
-async fn reachable(ctx: &AppContext, caller: &Caller, users: &[String]) -> ApiResult<()> {
-    for u in users {
-        if !identity_contract::is_active(ctx, u).await? {
+/// Every one of `users` is an active account with no block between them and the caller, from
+/// their account items (read at `identity_contract::person_keys`, the same items as their people).
+fn reachable(caller: &Caller, users: &[String], accounts: &[Option<Item>]) -> ApiResult<()> {
+    for item in accounts {
+        if !identity_contract::account_from(item.clone())?.is_some_and(|a| a.is_active()) {
             return Err(ChatError::UserNotFound.into());
         }
     }
@@ -269,14 +273,19 @@ pub async fn create(
     if others.is_empty() {
         return Err(ChatError::NotWithYourself.into());
     }
-    reachable(&ctx, &caller, &others).await?;
     let group = others.len() > 1;
-    if !group && let Some(existing) = direct_room(&ctx, &me, &others[0]).await? {
-        return Ok(Either::First(Okay(view_of(&ctx, &existing, &me).await?)));
-    }
-    let now = ctx.now();
     let mut members = vec![me.clone()];
     members.extend(others.iter().cloned());
+    // The members' accounts (can each be reached; their people) and a direct room's pair claim,
+    // in one batch.
+    let pair: Vec<Key> = if group { Vec::new() } else { vec![keys::pair_key(&me, &others[0])] };
+    let [accounts, claim] = ctx.table.batch_get_groups([&identity_contract::person_keys(&members), &pair]).await?;
+    reachable(&caller, &others, &accounts[1..])?;
+    let people = identity_contract::people_from(&ctx, &members, accounts).await?;
+    if let Some(view) = claimed_view(&ctx, claim.into_iter().next().flatten(), &me, &people, &HashMap::new()).await? {
+        return Ok(Either::First(Okay(view)));
+    }
+    let now = ctx.now();
     let room = Room {
         id: shared::ids::new_id(now),
         name: body.name.map(|n| n.trim().to_string()).unwrap_or_default(),
@@ -301,25 +310,34 @@ pub async fn create(
         writes.push(Write::put_item(my_room_item(u, &room.id)));
     }
     match ctx.table.transact(writes).await {
-        Ok(()) => Ok(Either::Second(Created(view_of(&ctx, &room, &me).await?))),
+        Ok(()) => Ok(Either::Second(Created(room_view_for(&room, &people, 0)))),
         // Two first messages raced: the other request made the room.
         Err(e) if e.is(&ChatError::PairTaken) => {
-            let existing = direct_room(&ctx, &me, &others[0]).await?.ok_or(ChatError::RoomMoved)?;
-            Ok(Either::First(Okay(view_of(&ctx, &existing, &me).await?)))
+            let claim = ctx.table.get_item(&pair[0]).await?;
+            let view = claimed_view(&ctx, claim, &me, &people, &HashMap::new()).await?.ok_or(ChatError::RoomMoved)?;
+            Ok(Either::First(Okay(view)))
         }
         Err(e) => Err(e),
     }
 }
 
-async fn direct_room(ctx: &AppContext, a: &str, b: &str) -> ApiResult<Option<Room>> {
-    room_by(ctx, &keys::pair_key(a, b)).await
-}
-
-/// The room a claim item (`CHATPAIR#…`, `CHATSUBJECT#…`) points to.
-async fn room_by(ctx: &AppContext, claim: &Key) -> ApiResult<Option<Room>> {
-    let Some(item) = ctx.table.get_item(claim).await? else { return Ok(None) };
-    let Some(shared::table::AttrValue::S(id)) = item.get("roomId") else { return Ok(None) };
-    ctx.table.get::<Room>(&keys::room_key(id)).await
+/// The room a claim item (`CHATPAIR#…`, `CHATSUBJECT#…`) points to, as `me` sees it: the room
+/// and my membership in one batch read (its members' `people` and its `listings` are known).
+async fn claimed_view(
+    ctx: &AppContext,
+    claim: Option<Item>,
+    me: &str,
+    people: &HashMap<String, Person>,
+    listings: &HashMap<String, market_contract::ListingSummary>,
+) -> ApiResult<Option<RoomView>> {
+    let Some(shared::table::AttrValue::S(id)) = claim.as_ref().and_then(|c| c.get("roomId")) else { return Ok(None) };
+    let found = ctx.table.batch_get_items(&[keys::room_key(id), keys::member_key(id, me)]).await?;
+    let mut found = found.into_iter();
+    let Some(room) = found.next().flatten().map(serde_dynamo::from_item::<_, Room>).transpose()? else {
+        return Ok(None);
+    };
+    let read = found.next().flatten().map(serde_dynamo::from_item::<_, Member>).transpose()?;
+    Ok(Some(room_view_with(&room, people, read.map_or(room.count, |m| m.read_count), listings)))
 }
 
 /// The buyer's room with the seller about a listing: one per buyer and listing.
@@ -329,19 +347,24 @@ async fn about_listing(
     listing: &str,
 ) -> ApiResult<Either<Okay<RoomView>, Created<RoomView>>> {
     let me = caller.user_id.as_str();
-    let summary = market_contract::summaries(ctx, &[listing.to_string()])
-        .await?
-        .remove(listing)
-        .ok_or(ChatError::ListingNotFound)?;
+    let claim = keys::listing_room_key(listing, me);
+    let [found, claimed] = ctx
+        .table
+        .batch_get_groups([&market_contract::summary_keys(&[listing.to_string()]), std::slice::from_ref(&claim)])
+        .await?;
+    let listings = market_contract::summaries_from(ctx, found).await?;
+    let summary = listings.get(listing).cloned().ok_or(ChatError::ListingNotFound)?;
     if summary.seller_id == me {
         return Err(ChatError::OwnListing.into());
     }
-    let claim = keys::listing_room_key(listing, me);
-    if let Some(existing) = room_by(ctx, &claim).await? {
-        return Ok(Either::First(Okay(view_of(ctx, &existing, me).await?)));
-    }
     let seller = summary.seller_id.clone();
-    reachable(ctx, caller, std::slice::from_ref(&seller)).await?;
+    let members = [me.to_string(), seller.clone()];
+    let accounts = ctx.table.batch_get_items(&identity_contract::person_keys(&members)).await?;
+    let people = identity_contract::people_from(ctx, &members, accounts.clone()).await?;
+    if let Some(view) = claimed_view(ctx, claimed.into_iter().next().flatten(), me, &people, &listings).await? {
+        return Ok(Either::First(Okay(view)));
+    }
+    reachable(caller, std::slice::from_ref(&seller), &accounts[1..])?;
     let now = ctx.now();
     let room = Room {
         id: shared::ids::new_id(now),
@@ -368,27 +391,19 @@ async fn about_listing(
         writes.push(Write::put_item(my_room_item(u, &room.id)));
     }
     match ctx.table.transact(writes).await {
-        Ok(()) => Ok(Either::Second(Created(view_of(ctx, &room, me).await?))),
+        Ok(()) => Ok(Either::Second(Created(room_view_with(&room, &people, 0, &listings)))),
         Err(e) if e.is(&ChatError::PairTaken) => {
-            let existing = room_by(ctx, &claim).await?.ok_or(ChatError::RoomMoved)?;
-            Ok(Either::First(Okay(view_of(ctx, &existing, me).await?)))
+            let claimed = ctx.table.get_item(&claim).await?;
+            let view = claimed_view(ctx, claimed, me, &people, &listings).await?.ok_or(ChatError::RoomMoved)?;
+            Ok(Either::First(Okay(view)))
         }
         Err(e) => Err(e),
     }
 }
 
-async fn view_of(ctx: &AppContext, room: &Room, me: &str) -> ApiResult<RoomView> {
-    let people = identity_contract::people(ctx, &room.member_ids).await?;
-    let read =
-        ctx.table.get::<Member>(&keys::member_key(&room.id, me)).await?.map(|m| m.read_count).unwrap_or(room.count);
-    let listings = listings_of(ctx, &[room]).await?;
-    Ok(room_view_with(room, &people, read, &listings))
-}
-
 pub async fn get(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<Okay<RoomView>> {
     let (room, member) = member_of(&ctx, &id, &caller.user_id).await?;
-    let people = identity_contract::people(&ctx, &room.member_ids).await?;
-    let listings = listings_of(&ctx, &[&room]).await?;
+    let (people, listings, _) = people_and_listings(&ctx, &[&room], &[]).await?;
     Ok(Okay(room_view_with(&room, &people, member.read_count, &listings)))
 }
 
@@ -462,15 +477,13 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         let member: Member = serde_dynamo::from_item(member)?;
         page.push((room, member.read_count));
     }
-    let everyone: Vec<String> = page.iter().flat_map(|(r, _)| r.member_ids.iter().cloned()).collect();
-    let people = identity_contract::people(&ctx, &everyone).await?;
+    let (people, listings, _) = people_and_listings(&ctx, &page.iter().map(|(r, _)| r).collect::<Vec<_>>(), &[]).await?;
     let next_cursor = match (more, page.last()) {
         (true, Some((r, _))) => {
             Some(ctx.table.sign_cursor(LIST_SCOPE, &[("updatedAt", &r.updated_at.to_rfc3339()), ("id", &r.id)])?)
         }
         _ => None,
     };
-    let listings = listings_of(&ctx, &page.iter().map(|(r, _)| r).collect::<Vec<_>>()).await?;
     let items = page.iter().map(|(r, read)| room_view_with(r, &people, *read, &listings)).collect();
     Ok(Okay(Page { items, next_cursor }))
 }
@@ -496,10 +509,19 @@ pub async fn participants(
     Path(id): Path<String>,
 ) -> ApiResult<Okay<Participants>> {
     let (room, _) = member_of(&ctx, &id, &caller.user_id).await?;
-    let members = members_of(&ctx, &room).await?;
-    let people = identity_contract::people(&ctx, &room.member_ids).await?;
-    // Who is online: each member's connections, looked up concurrently.
-    let connections = shared::push::connections_of_users(&ctx, &room.member_ids).await?;
+    // The members' read positions, people and connections (who is online), in one batch.
+    let ids = &room.member_ids;
+    let [members, people, listed] = ctx
+        .table
+        .batch_get_groups([
+            &member_keys(&room),
+            &identity_contract::person_keys(ids),
+            &shared::push::connections_keys(ids),
+        ])
+        .await?;
+    let members = members_from(members)?;
+    let people = identity_contract::people_from(&ctx, ids, people).await?;
+    let connections = shared::push::connections_from(&ctx, ids, &listed);
     let mut items = Vec::new();
     for (u, live) in &connections {
         let online = !live.is_empty();
@@ -538,13 +560,19 @@ impl Validate for Invitation {
 
 /// A system message in `room` (joins, leaves), with the room's next sequence number, in the same
 /// transaction as `writes`; retried when another message came first.
+/// `first` is the room as the caller read it already, for the first attempt.
 async fn with_system_message(
     ctx: &AppContext,
-    room_id: &str,
+    first: Room,
     text: impl Fn(&Room) -> ApiResult<(String, Vec<Write>, Vec<String>)>,
 ) -> ApiResult<(Room, Message)> {
+    let room_id = first.id.clone();
+    let mut first = Some(first);
     for attempt in 0..30 {
-        let room = load_room(ctx, room_id).await?;
+        let room = match first.take() {
+            Some(room) => room,
+            None => load_room(ctx, &room_id).await?,
+        };
         let (content, mut writes, members) = text(&room)?;
         let now = ctx.now();
         let message = Message {
@@ -583,7 +611,7 @@ pub async fn invite(
     shared::handler::Json(body): shared::handler::Json<Invitation>,
 ) -> ApiResult<Created<RoomView>> {
     let me = caller.user_id.clone();
-    let (room, _) = member_of(&ctx, &id, &me).await?;
+    let (room, member) = member_of(&ctx, &id, &me).await?;
     if !room.group {
         return Err(ChatError::NotAGroup.into());
     }
@@ -593,13 +621,15 @@ pub async fn invite(
     if new.is_empty() {
         return Err(ChatError::AlreadyMember.into());
     }
-    reachable(&ctx, &caller, &new).await?;
     let mut everyone = room.member_ids.clone();
     everyone.extend(new.iter().cloned());
-    let people = identity_contract::people(&ctx, &everyone).await?;
+    // Everyone's accounts in one batch: whether the invited can be reached, and the people.
+    let accounts = ctx.table.batch_get_items(&identity_contract::person_keys(&everyone)).await?;
+    reachable(&caller, &new, &accounts[room.member_ids.len()..])?;
+    let people = identity_contract::people_from(&ctx, &everyone, accounts).await?;
     let names = new.iter().map(|u| nickname(&people, u)).collect::<Vec<_>>().join(", ");
     let text = format!("{}님이 {}님을 초대했습니다.", nickname(&people, &me), names);
-    let (room, message) = with_system_message(&ctx, &id, |room| {
+    let (room, message) = with_system_message(&ctx, room, |room| {
         if !room.is_member(&me) {
             return Err(ChatError::NotAMember.into());
         }
@@ -628,16 +658,15 @@ pub async fn invite(
     room.last_message = Some(message.last());
     room.updated_at = message.sent_at;
     announce(&ctx, &room, &message).await;
-    let read = ctx.table.get::<Member>(&keys::member_key(&room.id, &me)).await?.map(|m| m.read_count).unwrap_or(0);
-    Ok(Created(room_view_for(&room, &people, read)))
+    Ok(Created(room_view_for(&room, &people, member.read_count)))
 }
 
 pub async fn leave(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {
     let me = caller.user_id.clone();
-    member_of(&ctx, &id, &me).await?;
+    let (room, _) = member_of(&ctx, &id, &me).await?;
     let people = identity_contract::people(&ctx, std::slice::from_ref(&me)).await?;
     let text = format!("{}님이 나갔습니다.", nickname(&people, &me));
-    let (room, message) = with_system_message(&ctx, &id, |room| {
+    let (room, message) = with_system_message(&ctx, room, |room| {
         if !room.is_member(&me) {
             return Err(ChatError::NotAMember.into());
         }

@@ -11,10 +11,10 @@ use shared::validate::{Validate, Validator};
 use shared::{ApiResult, AppContext, ws_handler};
 
 use crate::PKG;
-use crate::delivery::{members_of, move_read_position};
+use crate::delivery::{member_keys, members_from, move_read_position};
 use crate::keys;
 use crate::messages::{NewMessage, Sent};
-use crate::model::{Message, MessageView};
+use crate::model::{Message, MessageView, Room};
 use crate::rooms::member_of;
 
 const PUSH: &[Permission] =
@@ -140,12 +140,18 @@ struct Presence<'a> {
     online: Vec<String>,
 }
 
-async fn presence(ctx: &AppContext, room_id: &str) -> ApiResult<()> {
-    let room = crate::rooms::load_room(ctx, room_id).await?;
-    let members = members_of(ctx, &room).await?;
-    let online =
-        room.member_ids.iter().filter(|u| members.get(*u).is_some_and(|m| !m.open.is_empty())).cloned().collect();
-    shared::push::to_users(ctx, &room.member_ids, &Presence { kind: "chat.presence", room_id, online }).await?;
+/// Tells the members who has the room open, from the members and their connections as they
+/// are now (one batch read; `room` was read by the caller).
+async fn presence(ctx: &AppContext, room: &Room) -> ApiResult<()> {
+    let ids = &room.member_ids;
+    let [members, listed] =
+        ctx.table.batch_get_groups([&member_keys(room), &shared::push::connections_keys(ids)]).await?;
+    let members = members_from(members)?;
+    let connections = shared::push::connections_from(ctx, ids, &listed);
+    let online = ids.iter().filter(|u| members.get(*u).is_some_and(|m| !m.open.is_empty())).cloned().collect();
+    let everyone: Vec<String> = connections.into_iter().flat_map(|(_, c)| c).collect();
+    let frame = Presence { kind: "chat.presence", room_id: &room.id, online };
+    shared::push::to_connections(ctx, &everyone, &frame).await?;
     Ok(())
 }
 
@@ -162,14 +168,14 @@ pub async fn enter(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiR
     {
         move_read_position(&ctx, &room.id, &from.user_id, &message).await?;
     }
-    presence(&ctx, &room.id).await
+    presence(&ctx, &room).await
 }
 
 pub async fn leave(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
     let (room, member) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
     let open: Vec<String> = member.open.into_iter().filter(|c| *c != from.connection_id).collect();
     set_open(&ctx, &room.id, &from.user_id, &open).await?;
-    presence(&ctx, &room.id).await
+    presence(&ctx, &room).await
 }
 
 async fn set_open(ctx: &AppContext, room: &str, user: &str, open: &[String]) -> ApiResult<()> {

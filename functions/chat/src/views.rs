@@ -5,17 +5,26 @@ use std::collections::HashMap;
 
 use identity_contract::Person;
 use market_contract::ListingSummary;
+use shared::table::{Item, Key};
 use shared::{ApiResult, AppContext};
 
 use crate::model::{Room, RoomView};
 
-/// The listings `rooms` are about, as they are now (one batch read, none without listings).
-pub async fn listings_of(ctx: &AppContext, rooms: &[&Room]) -> ApiResult<HashMap<String, ListingSummary>> {
-    let ids: Vec<String> = rooms.iter().filter_map(|r| r.listing().map(str::to_string)).collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    market_contract::summaries(ctx, &ids).await
+/// What views of `rooms` show besides the rooms: their members as people and the listings they
+/// are about, as they are now (one batch read; `also` joins it, read for the caller).
+pub async fn people_and_listings(
+    ctx: &AppContext,
+    rooms: &[&Room],
+    also: &[Key],
+) -> ApiResult<(HashMap<String, Person>, HashMap<String, ListingSummary>, Vec<Option<Item>>)> {
+    let everyone: Vec<String> = rooms.iter().flat_map(|r| r.member_ids.iter().cloned()).collect();
+    let listings: Vec<String> = rooms.iter().filter_map(|r| r.listing().map(str::to_string)).collect();
+    let [people, listings, also] = ctx
+        .table
+        .batch_get_groups([&identity_contract::person_keys(&everyone), &market_contract::summary_keys(&listings), also])
+        .await?;
+    let people = identity_contract::people_from(ctx, &everyone, people).await?;
+    Ok((people, market_contract::summaries_from(ctx, listings).await?, also))
 }
 
 /// A room as `viewer` sees it in their list, `read` being their read position.

@@ -132,11 +132,13 @@ pub struct Write {
     condition: Option<Condition>,
     names: HashMap<String, String>,
     values: Item,
+    /// In a transaction, a failed condition hands back the item as it is (see [`Write::seeing`]).
+    seeing: bool,
 }
 
 impl Write {
     fn of(kind: WriteKind) -> Self {
-        Self { kind, condition: None, names: HashMap::new(), values: HashMap::new() }
+        Self { kind, condition: None, names: HashMap::new(), values: HashMap::new(), seeing: false }
     }
     /// Put an entity (replacing any item with its key unless a condition says otherwise).
     pub fn put<E: Entity>(entity: &E) -> ApiResult<Self> {
@@ -151,6 +153,30 @@ impl Write {
     }
     pub fn delete(key: Key) -> Self {
         Self::of(WriteKind::Delete(key))
+    }
+    /// In a transaction, when this write's condition fails, the request's next read of its item
+    /// is answered with the item the condition saw (`ReturnValuesOnConditionCheckFailure`), at no
+    /// call: a writer that lost a race to another learns where it stands without reading again.
+    pub fn seeing(mut self) -> Self {
+        self.seeing = true;
+        self
+    }
+    /// The item this write is about.
+    fn target(&self) -> Option<Key> {
+        match &self.kind {
+            WriteKind::Put(item) => match (item.get(PK), item.get(SK)) {
+                (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Key::new(pk, sk)),
+                _ => None,
+            },
+            WriteKind::Update { key, .. } | WriteKind::Delete(key) | WriteKind::Check(key) => Some(key.clone()),
+        }
+    }
+    /// The item this write changes (a check changes none).
+    fn changes(&self) -> Option<Key> {
+        if matches!(self.kind, WriteKind::Check(_)) { None } else { self.target() }
+    }
+    fn seen_on_failure(&self) -> Option<aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure> {
+        self.seeing.then_some(aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld)
     }
     /// Replace the update expression of an update built up piece by piece.
     pub fn expression(mut self, expression: impl Into<String>) -> Self {
@@ -206,6 +232,7 @@ impl Write {
                     .set_condition_expression(self.condition_expr())
                     .set_expression_attribute_names(self.names_opt())
                     .set_expression_attribute_values(self.values_opt())
+                    .set_return_values_on_condition_check_failure(self.seen_on_failure())
                     .build()
                     .map_err(ApiError::internal)?,
             ),
@@ -217,6 +244,7 @@ impl Write {
                     .set_condition_expression(self.condition_expr())
                     .set_expression_attribute_names(self.names_opt())
                     .set_expression_attribute_values(self.values_opt())
+                    .set_return_values_on_condition_check_failure(self.seen_on_failure())
                     .build()
                     .map_err(ApiError::internal)?,
             ),
@@ -227,6 +255,7 @@ impl Write {
                     .set_condition_expression(self.condition_expr())
                     .set_expression_attribute_names(self.names_opt())
                     .set_expression_attribute_values(self.values_opt())
+                    .set_return_values_on_condition_check_failure(self.seen_on_failure())
                     .build()
                     .map_err(ApiError::internal)?,
             ),
@@ -237,6 +266,7 @@ impl Write {
                     .condition_expression(self.condition_expr().unwrap_or_default())
                     .set_expression_attribute_names(self.names_opt())
                     .set_expression_attribute_values(self.values_opt())
+                    .set_return_values_on_condition_check_failure(self.seen_on_failure())
                     .build()
                     .map_err(ApiError::internal)?,
             ),
@@ -536,6 +566,15 @@ impl Table {
     fn take_prefetched(&self, key: &Key) -> Option<Option<Item>> {
         self.prefetched.as_ref().and_then(|p| p.take(key))
     }
+
+    /// A write makes what was read with the session stale: its items are read again.
+    fn forget_prefetched<'a>(&self, writes: impl IntoIterator<Item = &'a Write>) {
+        if let Some(slot) = &self.prefetched {
+            for key in writes.into_iter().filter_map(Write::changes) {
+                slot.take(&key);
+            }
+        }
+    }
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -577,6 +616,7 @@ impl Table {
             return self.transact(vec![w]).await.map(|_| None);
         }
         self.settle_charge().await?;
+        self.forget_prefetched([&w]);
         self.write_one(w).await
     }
 
@@ -676,6 +716,7 @@ impl Table {
         if writes.is_empty() {
             return Ok(());
         }
+        self.forget_prefetched(&writes);
         let Some(c) = self.take_charge() else { return self.transact_now(writes).await };
         if writes.len() >= 100 {
             self.write_one(c).await?;
@@ -733,6 +774,11 @@ impl Table {
                     let reasons: Vec<Option<String>> =
                         cancel.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect();
                     if let Some(i) = reasons.iter().position(|c| c.as_deref() == Some("ConditionalCheckFailed")) {
+                        if let (Some(slot), Some(key)) = (&self.prefetched, writes[i].target())
+                            && writes[i].seeing
+                        {
+                            slot.put(key, cancel.cancellation_reasons()[i].item().cloned());
+                        }
                         return Err(TransactFailure::Condition(i));
                     }
                     let raced = reasons.iter().any(|c| c.as_deref() == Some("TransactionConflict"));
@@ -755,6 +801,7 @@ impl Table {
     /// items; fails (never `Ok` with items unwritten) when some stay unprocessed. A batch takes
     /// only [`Write::put`]s and [`Write::delete`]s without conditions (BatchWriteItem has none).
     pub async fn batch_write(&self, writes: Vec<Write>) -> ApiResult<()> {
+        self.forget_prefetched(&writes);
         let requests = writes.into_iter().map(Write::into_batch_request).collect::<ApiResult<Vec<_>>>()?;
         self.settle_charge().await?;
         for chunk in requests.chunks(25) {

@@ -4,8 +4,12 @@
 //! what came back. A signed-in read of one parent and a list costs the session, the list and
 //! its people, not a call more for the parent.
 //!
-//! Each key is answered once: a later read of the same key (after the handler wrote it, say)
-//! goes to the table.
+//! A transaction's write that lost its condition can leave the item it saw here too
+//! (`Write::seeing`), for the request's next read of it.
+//!
+//! Each key is answered once, and not after the request wrote its item: a later read of the
+//! same key, or one after a write to it, goes to the table. The caller's own account, which
+//! the session check reads anyway, is kept the same way.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -48,9 +48,22 @@ struct ListingItem {
 
 /// Summaries of the listings `ids` that exist and are not deleted (one batch read).
 pub async fn summaries(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, ListingSummary>> {
-    let keys: Vec<Key> = ids.iter().filter(|id| shared::ids::is_valid_id(id)).map(|id| keys::listing_key(id)).collect();
+    summaries_from(ctx, ctx.table.batch_get_items(&summary_keys(ids)).await?).await
+}
+
+/// The items [`summaries_from`] needs, for a caller that reads them in its own batch
+/// (`Table::batch_get_groups`).
+pub fn summary_keys(ids: &[String]) -> Vec<Key> {
+    ids.iter().filter(|id| shared::ids::is_valid_id(id)).map(|id| keys::listing_key(id)).collect()
+}
+
+/// The summaries in the items read at [`summary_keys`].
+pub async fn summaries_from(
+    ctx: &AppContext,
+    items: Vec<Option<shared::table::Item>>,
+) -> ApiResult<HashMap<String, ListingSummary>> {
     let mut out = HashMap::new();
-    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+    for item in items.into_iter().flatten() {
         let l: ListingItem = serde_dynamo::from_item(item)?;
         if l.deleted {
             continue;

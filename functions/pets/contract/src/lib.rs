@@ -137,12 +137,25 @@ async fn profile_of(ctx: &AppContext, p: PetProfileItem) -> ApiResult<Option<Pet
 
 /// Profiles of the pets `ids` that exist (one BatchGetItem per 100 ids).
 pub async fn profiles(ctx: &AppContext, ids: &[String]) -> ApiResult<HashMap<String, PetProfile>> {
+    profiles_from(ctx, ctx.table.batch_get_items(&profile_keys(ids)).await?).await
+}
+
+/// The items [`profiles_from`] needs, for a caller that reads them in its own batch
+/// (`Table::batch_get_groups`).
+pub fn profile_keys(ids: &[String]) -> Vec<shared::table::Key> {
     let mut unique: Vec<&String> = ids.iter().filter(|id| shared::ids::is_valid_id(id)).collect();
     unique.sort();
     unique.dedup();
-    let keys: Vec<_> = unique.iter().map(|id| keys::pet_key(id)).collect();
+    unique.iter().map(|id| keys::pet_key(id)).collect()
+}
+
+/// The profiles in the items read at [`profile_keys`], by pet.
+pub async fn profiles_from(
+    ctx: &AppContext,
+    items: Vec<Option<shared::table::Item>>,
+) -> ApiResult<HashMap<String, PetProfile>> {
     let mut out = HashMap::new();
-    for item in ctx.table.batch_get_items(&keys).await?.into_iter().flatten() {
+    for item in items.into_iter().flatten() {
         let pet: PetProfileItem = serde_dynamo::from_item(item)?;
         if let Some(p) = profile_of(ctx, pet).await? {
             out.insert(p.id.clone(), p);
