@@ -357,7 +357,9 @@ pub async fn update_history(
         }
         h.updated_at = now;
         Ok(vec![
-            Write::put(&*h)?.when("updatedAt = :seen", CampaignError::Changed).value(":seen", shared::table::time(seen)),
+            Write::put(&*h)?
+                .when("updatedAt = :seen", CampaignError::Changed)
+                .value(":seen", shared::table::time(seen)),
         ])
     })
     .await?;

@@ -477,7 +477,8 @@ pub async fn list(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         let member: Member = serde_dynamo::from_item(member)?;
         page.push((room, member.read_count));
     }
-    let (people, listings, _) = people_and_listings(&ctx, &page.iter().map(|(r, _)| r).collect::<Vec<_>>(), &[]).await?;
+    let (people, listings, _) =
+        people_and_listings(&ctx, &page.iter().map(|(r, _)| r).collect::<Vec<_>>(), &[]).await?;
     let next_cursor = match (more, page.last()) {
         (true, Some((r, _))) => {
             Some(ctx.table.sign_cursor(LIST_SCOPE, &[("updatedAt", &r.updated_at.to_rfc3339()), ("id", &r.id)])?)

@@ -740,6 +740,79 @@ async fn the_recommendation_ranks_a_labelled_set_as_expected() {
     t.stop().await;
 }
 
+/// A PetStar's portfolio and histories are its search document: reading them back, editing
+/// two histories at the same moment (each edit refreshes the one document, so the later one is
+/// tried again, not refused), and removing one, the search finds what the pages say now.
+#[tokio::test]
+async fn a_petstars_histories_keep_its_search_document_under_concurrent_edits() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let star = petstar(&t, &root, &ann, "보리", "dog-jindo", "매일 한강 산책하는 진돗개").await;
+    let portfolio = get(&t, &format!("/pets/{star}/portfolio"), None).await;
+    ok(&portfolio, 200, "portfolio");
+    assert_eq!(portfolio.body["introduction"], "매일 한강 산책하는 진돗개");
+    let mut ids = Vec::new();
+    for title in ["간식 브랜드 촬영", "장난감 광고"] {
+        let h = json!({"title": title, "date": day(&t, -3), "description": ""});
+        let r = t.post(&format!("/pets/{star}/histories"), h, Some(&ann.access)).await;
+        ok(&r, 201, "history");
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let one = get(&t, &format!("/pets/{star}/histories/{}", ids[0]), None).await;
+    ok(&one, 200, "one history");
+    assert_eq!(one.body["title"], "간식 브랜드 촬영");
+    // Two edits at once, of the two histories: both land.
+    let edit = |id: String, text: &'static str| {
+        let (t, star, ann) = (&t, &star, &ann);
+        async move {
+            let path = format!("/pets/{star}/histories/{id}");
+            t.call(Method::PATCH, &path, Some(json!({"description": text})), Some(&ann.access)).await
+        }
+    };
+    let (a, b) = tokio::join!(edit(ids[0].clone(), "수영 대회 우승"), edit(ids[1].clone(), "캠핑 여행 브이로그"));
+    ok(&a, 200, "first edit");
+    ok(&b, 200, "second edit");
+    assert_eq!(a.body["description"], "수영 대회 우승");
+    let found = |q: &'static str| {
+        let t = &t;
+        async move {
+            t.indexed().await;
+            let r = get(t, &format!("/petstars?q={q}"), None).await;
+            ok(&r, 200, q);
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["pet"]["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("수영").await, vec![star.clone()], "the first edit is in the document");
+    assert_eq!(found("캠핑").await, vec![star.clone()], "the second edit is in the document");
+    // An edit by someone else is refused; a removal takes the history out of the document.
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/pets/{star}/histories/{}", ids[1]),
+            Some(json!({"title": "x"})),
+            Some(&bob.access),
+        )
+        .await;
+    assert_eq!(code(&r), (403, "NOT_YOUR_PET"));
+    let r = t.call(Method::DELETE, &format!("/pets/{star}/histories/{}", ids[1]), None, Some(&ann.access)).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(get(&t, &format!("/pets/{star}/histories/{}", ids[1]), None).await.status, 404);
+    let r = t.call(Method::DELETE, &format!("/pets/{star}/histories/{}", ids[1]), None, Some(&ann.access)).await;
+    assert_eq!(code(&r), (404, "HISTORY_NOT_FOUND"), "removed once");
+    assert!(found("캠핑").await.is_empty(), "the removed history is gone from the document");
+    assert_eq!(found("수영").await, vec![star.clone()]);
+    let left = get(&t, &format!("/pets/{star}/histories"), None).await;
+    assert_eq!(left.body["items"].as_array().unwrap().len(), 1);
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn every_admin_endpoint_refuses_an_advertiser_and_approvals_are_in_the_audit_trail() {
     let t = TestStack::start().await;
