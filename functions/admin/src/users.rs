@@ -39,7 +39,13 @@ pub static GET: Function =
     Function::http(Method::Get, "/admin/users/{id}", "admin-users-get", PKG, Access::Admin, handler!(get))
         .permissions(&[Permission::TableRead])
         .doc("admin", "One account: its counts, the open reports about it and its block history")
-        .errors(&[404]);
+        .errors(&[404])
+        .reads_with_session(the_account);
+
+/// The account named in the path, read with the administrator's session.
+fn the_account(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(shared::keys::user_key).into_iter().collect()
+}
 
 pub async fn list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Page<AccountRecord>>> {
     let status = params.raw("status").map(str::to_string);

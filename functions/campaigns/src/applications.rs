@@ -16,7 +16,7 @@ use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path};
 use shared::http::PageRequest;
 use shared::routes::{Access, Function, Method, Permission, enum_param, param, said};
-use shared::table::{Entity, Gsi, Page, Query, Write, b, n, s};
+use shared::table::{Entity, Gsi, Item, Key, Page, Query, Write, b, n, s};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext};
 use utoipa::ToSchema;
@@ -207,15 +207,31 @@ pub struct ApplicationView {
 }
 
 /// Views of `apps`: one batch read each of pets, ads and reviews.
-pub async fn views(ctx: &AppContext, apps: Vec<Application>) -> ApiResult<Vec<ApplicationView>> {
-    // The pets, the ads and the reviews, in one batch read.
-    let pet_ids: Vec<String> = apps.iter().map(|a| a.pet_id.clone()).collect();
-    let mut ad_keys: Vec<_> = apps.iter().map(|a| keys::ad_key(&a.ad_id)).collect();
+/// The keys an application's view reads besides the application: its pet, its ad, its review.
+fn view_keys(apps: &[(String, String, String)]) -> [Vec<Key>; 3] {
+    let pet_ids: Vec<String> = apps.iter().map(|(_, _, pet)| pet.clone()).collect();
+    let mut ad_keys: Vec<_> = apps.iter().map(|(_, ad, _)| keys::ad_key(ad)).collect();
     ad_keys.sort_by(|a, b| a.pk.cmp(&b.pk));
     ad_keys.dedup();
-    let review_keys: Vec<_> = apps.iter().map(|a| keys::review_key(&a.id)).collect();
-    let [pets, ads, found_reviews] =
-        ctx.table.batch_get_groups([&pets_contract::profile_keys(&pet_ids), &ad_keys, &review_keys]).await?;
+    let review_keys: Vec<_> = apps.iter().map(|(id, _, _)| keys::review_key(id)).collect();
+    [pets_contract::profile_keys(&pet_ids), ad_keys, review_keys]
+}
+
+pub async fn views(ctx: &AppContext, apps: Vec<Application>) -> ApiResult<Vec<ApplicationView>> {
+    // The pets, the ads and the reviews, in one batch read.
+    let named: Vec<_> = apps.iter().map(|a| (a.id.clone(), a.ad_id.clone(), a.pet_id.clone())).collect();
+    let [pet_keys, ad_keys, review_keys] = view_keys(&named);
+    let [pets, ads, found_reviews] = ctx.table.batch_get_groups([&pet_keys, &ad_keys, &review_keys]).await?;
+    views_from(ctx, apps, pets, ads, found_reviews).await
+}
+
+async fn views_from(
+    ctx: &AppContext,
+    apps: Vec<Application>,
+    pets: Vec<Option<Item>>,
+    ads: Vec<Option<Item>>,
+    found_reviews: Vec<Option<Item>>,
+) -> ApiResult<Vec<ApplicationView>> {
     let mut pets = pets_contract::profiles_from(ctx, pets).await?;
     let mut titles: HashMap<String, String> = HashMap::new();
     for ad in ads.into_iter().flatten() {
@@ -236,6 +252,15 @@ pub async fn views(ctx: &AppContext, apps: Vec<Application>) -> ApiResult<Vec<Ap
             application: a,
         })
         .collect())
+}
+
+/// The item in the applicant's own partition that lists an application: it names the ad and the
+/// pet (neither changes), so that the list reads the applications and their views in one batch.
+fn my_application_item(app: &Application) -> Item {
+    let mut item = keys::my_application_key(&app.owner_id, &app.id).to_item();
+    item.insert("adId".into(), shared::table::s(&app.ad_id));
+    item.insert("petId".into(), shared::table::s(&app.pet_id));
+    item
 }
 
 pub async fn load(ctx: &AppContext, id: &str) -> ApiResult<Application> {
@@ -298,7 +323,7 @@ pub async fn apply(
         .transact(vec![
             Write::put(&claim)?.if_absent(CampaignError::AlreadyApplied),
             Write::put(&app)?.if_absent(ApiError::internal("application id collision")),
-            Write::put_item(keys::my_application_key(&app.owner_id, &app.id).to_item()),
+            Write::put_item(my_application_item(&app)),
             // Counted with the application; only while the ad takes applications.
             Write::update(keys::ad_key(&ad.id), "ADD applicantsCount :one")
                 .name("#st", "status")
@@ -385,8 +410,33 @@ pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         .begins_with(keys::MY_APPLICATION_PREFIX)
         .newest_first()
         .paged(&params, 20, 50)?;
-    let page = ctx.table.query_pointed::<Application>(&q, keys::MY_APPLICATION_PREFIX, keys::application_key).await?;
-    Ok(Okay(Page { items: views(&ctx, page.items).await?, next_cursor: page.next_cursor }))
+    let page = ctx.table.query_items(&q).await?;
+    let text = |item: &Item, name: &str| match item.get(name) {
+        Some(shared::table::AttrValue::S(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let named: Vec<(String, Option<String>, Option<String>)> = page
+        .items
+        .iter()
+        .filter_map(|i| {
+            let id = text(i, shared::table::SK)?.strip_prefix(keys::MY_APPLICATION_PREFIX)?.to_string();
+            Some((id, text(i, "adId"), text(i, "petId")))
+        })
+        .collect();
+    let app_keys: Vec<Key> = named.iter().map(|(id, _, _)| keys::application_key(id)).collect();
+    // Each pointer names its ad and pet: the applications and their views in one batch. (A
+    // pointer that does not is read in two.)
+    let complete: Vec<_> =
+        named.iter().filter_map(|(id, ad, pet)| Some((id.clone(), ad.clone()?, pet.clone()?))).collect();
+    let [pet_keys, ad_keys, review_keys] = view_keys(&complete);
+    let [apps, pets, ads, reviews] = ctx.table.batch_get_groups([&app_keys, &pet_keys, &ad_keys, &review_keys]).await?;
+    let apps: Vec<Application> = apps.into_iter().flatten().map(Application::from_item).collect::<ApiResult<_>>()?;
+    let items = if complete.len() == named.len() {
+        views_from(&ctx, apps, pets, ads, reviews).await?
+    } else {
+        views(&ctx, apps).await?
+    };
+    Ok(Okay(Page { items, next_cursor: page.next_cursor }))
 }
 
 pub async fn of_pet(

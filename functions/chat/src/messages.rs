@@ -17,7 +17,7 @@ use crate::PKG;
 use crate::delivery::{RoomFrame, advance_room, announce, move_read_position};
 use crate::error::ChatError;
 use crate::keys;
-use crate::model::{Message, MessageKind, MessageView};
+use crate::model::{Message, MessageKind, MessageView, Room};
 use crate::rooms::member_of;
 use crate::views::{people_and_listings, room_view_with};
 
@@ -116,11 +116,14 @@ pub async fn send(
         shared::media::verify(ctx, sender, k, &[&chat_contract::ATTACHMENT]).await?;
     }
     let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
+    let mut room = member_of(ctx, room_id, sender).await?.0;
     for attempt in 0..30 {
         // The first attempt has the room and the membership from the session's read; a retry
         // has the room as the failed condition saw it, at no call (the transaction checks the
         // membership again).
-        let room = member_of(ctx, room_id, sender).await?.0;
+        if attempt > 0 {
+            room = ctx.table.get::<Room>(&keys::room_key(room_id)).await?.ok_or(ChatError::RoomNotFound)?;
+        }
         let now = ctx.now();
         let message = Message {
             id: crate::model::next_message_id(room.last_message.as_ref().map(|l| l.id.as_str()), now),

@@ -321,21 +321,41 @@ async fn start_dynamodb(opts: &StackOptions, data_dir: &Path, tasks: &mut Tasks)
     let db = dynoxide::Database::new(&path)?;
     index_the_stream(&path)?;
     let (listener, url) = bind(&opts.host, 0).await?;
-    let (served, rx) = (db.clone(), tasks.stop.clone());
-    tasks.spawn(async move {
-        if let Err(e) = dynoxide::server::serve_with_shutdown(listener, served, stopped(rx)).await {
-            tracing::error!(error = %e, "dynamodb stand-in stopped");
-        }
-    });
-    // Sweep expired items now and then, as DynamoDB's TTL does (reads filter them anyway).
-    let mut rx = tasks.stop.clone();
-    tasks.spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(60)) => { let _ = db.sweep_ttl(); }
-                _ = rx.changed() => return,
+    // The stand-in does its SQLite work inline, under one lock, on the thread that serves the
+    // call: on the stack's runtime each call would stall a worker thread that the functions, the
+    // workers and the clients need, and a burst of calls would stall them all. It gets a runtime
+    // and a thread of its own, as DynamoDB is a service of its own.
+    let listener = listener.into_std()?;
+    let rx = tasks.stop.clone();
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new().name("dynamodb-stand-in".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => return tracing::error!(error = %e, "dynamodb stand-in has no runtime"),
+        };
+        runtime.block_on(async move {
+            let listener = match TcpListener::from_std(listener) {
+                Ok(l) => l,
+                Err(e) => return tracing::error!(error = %e, "dynamodb stand-in cannot listen"),
+            };
+            // Sweep expired items now and then, as DynamoDB's TTL does (reads filter them anyway).
+            let (swept, mut sweep_stop) = (db.clone(), rx.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => { let _ = swept.sweep_ttl(); }
+                        _ = sweep_stop.changed() => return,
+                    }
+                }
+            });
+            if let Err(e) = dynoxide::server::serve_with_shutdown(listener, db, stopped(rx)).await {
+                tracing::error!(error = %e, "dynamodb stand-in stopped");
             }
-        }
+        });
+        let _ = done.send(());
+    })?;
+    tasks.spawn(async move {
+        let _ = finished.await;
     });
     Ok(url)
 }
