@@ -266,17 +266,15 @@ pub async fn callback(
     let key = ctx.provider::<crate::crypto::TokenKey>()?.ok_or(InstagramError::NotConfigured)?;
     crate::graph::configured(&ctx).ok_or(InstagramError::NotConfigured)?;
     let now = ctx.now();
-    let state = ctx
-        .table
-        .get::<OAuthState>(&keys::state_key(&body.state))
-        .await?
-        .filter(|st| st.owner_id == caller.user_id && st.expires > now.timestamp())
-        .ok_or(InstagramError::InvalidState)?;
-    // Used up whatever happens next (a code is good once, and so is its state); of two
-    // callbacks racing with one state, one goes on.
-    ctx.table.write(Write::delete(keys::state_key(&body.state)).if_present(InstagramError::InvalidState)).await?;
+    // Read and used up in one conditional delete, whatever happens next (a code is good once,
+    // and so is its state): of two callbacks racing with one state, one goes on. Someone else's
+    // or an expired state is left as it is.
+    let spend = Write::delete(keys::state_key(&body.state))
+        .when("ownerId = :me AND expires > :now", InstagramError::InvalidState)
+        .value(":me", s(&caller.user_id))
+        .value(":now", shared::table::n(now.timestamp()));
+    let state = OAuthState::from_item(ctx.table.write_returning(spend).await?.ok_or(InstagramError::InvalidState)?)?;
     let pet = state.pet_id;
-    ensure_owner(&ctx, &caller.user_id, &pet).await?;
 
     let short = graph::exchange_code(&ctx, &body.code).await.map_err(provider_error)?;
     let long = graph::long_lived(&ctx, &short.access_token).await.map_err(provider_error)?;
@@ -311,6 +309,8 @@ pub async fn callback(
     ctx.table
         .transact(vec![
             Write::put(&claim)?.if_absent(InstagramError::LinkedElsewhere),
+            // The state was made for the pet's owner; the pet must still be there.
+            pets_contract::owned_by(&pet, &caller.user_id, InstagramError::PetNotFound),
             Write::put(&link)?.if_absent(InstagramError::AlreadyConnected),
             Write::put(&token)?,
             shared::outbox::message(&ctx, &SNS_SYNC, &SyncOrder::Sync { pet_id: pet, connection_id, deferrals: 0 })?,

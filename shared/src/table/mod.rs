@@ -610,7 +610,8 @@ impl Table {
         self.write_returning(w).await.map(|_| ())
     }
 
-    /// One write returning the item as it is after the write (updates) or nothing.
+    /// One write returning the item as it is after the write (updates), as it was before
+    /// (deletes), or nothing (puts).
     pub async fn write_returning(&self, w: Write) -> ApiResult<Option<Item>> {
         if matches!(w.kind, WriteKind::Check(_)) {
             return self.transact(vec![w]).await.map(|_| None);
@@ -697,11 +698,12 @@ impl Table {
                 .set_condition_expression(cond)
                 .set_expression_attribute_names(names)
                 .set_expression_attribute_values(values)
+                .return_values(ReturnValue::AllOld)
                 .customize()
                 .interceptor(self.tally.interceptor())
                 .send()
                 .await
-                .map(|_| None)
+                .map(|o| o.attributes)
                 .map_err(|e| write_failure("DeleteItem", e)),
             WriteKind::Check(_) => {
                 Err(WriteFailure::Error(ApiError::internal("a condition check is written in a transaction")))

@@ -75,6 +75,13 @@ pub fn the_pet(path: &std::collections::HashMap<String, String>, _caller: &str) 
     shared::routes::id_param(path, "id").map(keys::pet_key).into_iter().collect()
 }
 
+/// A transaction's check that pet `id` exists and `owner` owns it (`on_fail` otherwise): an
+/// owner check at no read of its own, and true when the write commits.
+pub fn owned_by(id: &str, owner: &str, on_fail: impl Into<shared::ApiError>) -> shared::table::Write {
+    shared::table::Write::check(keys::pet_key(id), "ownerId = :petOwner", on_fail)
+        .value(":petOwner", shared::table::s(owner))
+}
+
 /// The owner of pet `id`, if it exists.
 pub async fn owner_of(ctx: &AppContext, id: &str) -> ApiResult<Option<String>> {
     if !shared::ids::is_valid_id(id) {

@@ -547,12 +547,34 @@ async fn only_the_owner_reaches_a_pets_instagram() {
         let anonymous = t.call(method.clone(), &path, body, None).await;
         assert_eq!(anonymous.status, 401, "{method} {path} anonymously");
     }
-    // Another user's state is not theirs to finish.
-    let start =
-        t.post(&format!("/pets/{}/instagram/connect", pet(&t, &ann, "보리").await), json!({}), Some(&ann.access)).await;
-    let stolen =
-        t.post("/instagram/callback", json!({"code": "AQx", "state": start.body["state"]}), Some(&eve.access)).await;
-    assert_eq!(stolen.body["code"], "INVALID_STATE");
+    // Another user's state is not theirs to finish, and their try does not use it up.
+    let bori = pet(&t, &ann, "보리").await;
+    let start = t.post(&format!("/pets/{bori}/instagram/connect"), json!({}), Some(&ann.access)).await;
+    let state = start.body["state"].as_str().unwrap().to_string();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = format!("{}&sandbox_user=new_pup_coco", start.body["authorizeUrl"].as_str().unwrap());
+    let location = browser.get(url).send().await.unwrap().headers()["location"].to_str().unwrap().to_string();
+    let code = location
+        .split('?')
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("#_")
+        .split('&')
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    let finish = |who: &Session| {
+        let body = json!({"code": code, "state": state});
+        let token = who.access.clone();
+        let t = &t;
+        async move { t.post("/instagram/callback", body, Some(&token)).await }
+    };
+    assert_eq!(finish(&eve).await.body["code"], "INVALID_STATE");
+    // Its owner finishes it after the pet is gone: no link to a pet that is not there.
+    assert_eq!(t.call(Method::DELETE, &format!("/pets/{bori}"), None, Some(&ann.access)).await.status, 204);
+    let gone = finish(&ann).await;
+    assert_eq!((gone.status, gone.body["code"].as_str()), (404, Some("PET_NOT_FOUND")), "{:?}", gone.body);
+    assert_eq!(finish(&ann).await.body["code"], "INVALID_STATE", "a state is good once");
     // The account is still linked and readable by its owner.
     ok(&get(&t, &format!("/pets/{choco}/instagram/analysis/media"), &ann).await, 200, "owner");
     assert_eq!(get(&t, &format!("/pets/{choco}/instagram/followers/history?days=0"), &ann).await.status, 400);
