@@ -328,6 +328,56 @@ async fn ads_check_their_dates_and_applications_are_refused_with_distinct_codes(
     t.stop().await;
 }
 
+/// An advertiser changes an ad while it waits for approval or after a rejection (a changed
+/// rejected ad waits again), not once approved; a PetStar's owner changes an application while
+/// it is open, not after cancelling it.
+#[tokio::test]
+async fn an_ad_changes_until_approved_and_an_application_while_open() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let r = t.post("/ads", ad_body(&t, "간식 체험", "강아지 간식 체험", 3, [0, 3, 5, 6, 10]), Some(&adv.access)).await;
+    ok(&r, 201, "ad");
+    let ad = r.body["id"].as_str().unwrap().to_string();
+    let edit = |body: Value| {
+        let (t, path, token) = (&t, format!("/ads/{ad}"), adv.access.clone());
+        async move { t.call(Method::PATCH, &path, Some(body), Some(&token)).await }
+    };
+    let r = edit(json!({"title": "수제 간식 체험", "membersCount": 4})).await;
+    ok(&r, 200, "pending ad");
+    assert_eq!((r.body["title"].as_str(), r.body["membersCount"].as_i64()), (Some("수제 간식 체험"), Some(4)));
+    let path = format!("/admin/ads/{ad}/decision");
+    let decision = json!({"decision": "REJECT", "reason": "기간을 다시 적어 주세요"});
+    ok(&t.call(Method::PUT, &path, Some(decision), Some(&root.access)).await, 200, "reject");
+    let r = edit(json!({"content": "새로 나온 수제 간식을 먹어보고 리뷰해 주세요"})).await;
+    ok(&r, 200, "rejected ad");
+    assert_eq!(r.body["status"], "PENDING", "a changed rejected ad waits for approval again");
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let theirs = t.call(Method::PATCH, &format!("/ads/{ad}"), Some(json!({"title": "x"})), Some(&bob.access)).await;
+    assert_eq!(theirs.status, 403, "{:?}", theirs.body);
+    approve_ad(&t, &root, &ad).await;
+    assert_eq!(code(&edit(json!({"title": "늦은 수정"})).await), (409, "AD_NOT_EDITABLE"));
+    assert_eq!(get(&t, &format!("/ads/{ad}"), None).await.body["title"], "수제 간식 체험");
+
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let star = petstar(&t, &root, &ann, "초코", "dog-maltese", "간식 리뷰").await;
+    let r = t
+        .post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "지원합니다"}), Some(&ann.access))
+        .await;
+    ok(&r, 201, "apply");
+    let app = r.body["id"].as_str().unwrap().to_string();
+    let change = |text: &'static str| {
+        let (t, path, token) = (&t, format!("/applications/{app}"), ann.access.clone());
+        async move { t.call(Method::PATCH, &path, Some(json!({"content": text})), Some(&token)).await }
+    };
+    let r = change("간식 리뷰 영상 두 편을 올릴게요").await;
+    ok(&r, 200, "open application");
+    assert_eq!(r.body["content"], "간식 리뷰 영상 두 편을 올릴게요");
+    assert_eq!(t.call(Method::DELETE, &format!("/applications/{app}"), None, Some(&ann.access)).await.status, 204);
+    assert_eq!(code(&change("취소 후 수정").await), (409, "APPLICATION_NOT_EDITABLE"));
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn application_counts_stay_exact_under_concurrent_applies_and_cancels() {
     let t = TestStack::start().await;

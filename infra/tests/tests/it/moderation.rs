@@ -243,6 +243,42 @@ async fn moderators_remove_content_directly_and_the_author_is_told() {
     let audit = t.call(Method::GET, &format!("/admin/audit?targetId={post}"), None, Some(&root.access)).await;
     assert_eq!(audit.body["items"][0]["action"], "CONTENT_DELETE");
     assert_eq!(audit.body["items"][0]["before"]["snapshot"]["text"], "산책\n광고 글");
+
+    // A listing and a board post, the same way: gone for everyone, the author told, once only.
+    let key = t.png(&ann, "market").await;
+    let body = json!({"title": "짝퉁 가방", "description": "정품 아님", "price": 1000, "category": "OTHER", "imageKeys": [key],
+                      "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}});
+    let listing = t.post("/market/posts", body, Some(&ann.access)).await;
+    assert_eq!(listing.status, 201, "{:?}", listing.body);
+    let listing = listing.body["id"].as_str().unwrap().to_string();
+    let board = t
+        .post(
+            "/community/posts",
+            json!({"type": "QUESTION", "title": "공구", "content": "단체 구매 홍보"}),
+            Some(&bob.access),
+        )
+        .await;
+    assert_eq!(board.status, 201, "{:?}", board.body);
+    let board = board.body["id"].as_str().unwrap().to_string();
+    for (path, page, kind) in [
+        (format!("/admin/market/posts/{listing}"), format!("/market/posts/{listing}"), "MARKET_POST"),
+        (format!("/admin/community/posts/{board}"), format!("/community/posts/{board}"), "COMMUNITY_POST"),
+    ] {
+        let r = t.call(Method::DELETE, &format!("{path}?reason=%ED%99%8D%EB%B3%B4"), None, Some(&root.access)).await;
+        assert_eq!((r.status, r.body["targetType"].as_str()), (202, Some(kind)), "{path}: {:?}", r.body);
+        t.settle().await;
+        assert_eq!(t.call(Method::GET, &page, None, Some(&ann.access)).await.status, 404, "{page}");
+        let again = t.call(Method::DELETE, &format!("{path}?reason=x"), None, Some(&root.access)).await;
+        assert_eq!((again.status, again.body["code"].as_str()), (404, Some("CONTENT_NOT_FOUND")), "{path}");
+    }
+    let removed = |items: &[Value]| {
+        of_type(items, "CONTENT_REMOVED")
+            .iter()
+            .filter_map(|n| n["targetType"].as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert!(removed(&inbox(&t, &ann).await).contains(&"MARKET_POST".to_string()));
+    assert!(removed(&inbox(&t, &bob).await).contains(&"COMMUNITY_POST".to_string()));
     t.stop().await;
 }
 
