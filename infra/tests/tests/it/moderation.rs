@@ -24,6 +24,16 @@ async fn decide(t: &TestStack, admin: &Session, report: &str, body: Value) -> Re
     t.post(&format!("/admin/reports/{report}/decision"), body, Some(&admin.access)).await
 }
 
+/// A listing with a photo, by `who`.
+async fn fake_bag(t: &TestStack, who: &Session) -> String {
+    let key = t.png(who, "market").await;
+    let body = json!({"title": "짝퉁 가방", "description": "정품 아님", "price": 1000, "category": "OTHER", "imageKeys": [key],
+                      "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}});
+    let listing = t.post("/market/posts", body, Some(&who.access)).await;
+    assert_eq!(listing.status, 201, "{:?}", listing.body);
+    listing.body["id"].as_str().unwrap().to_string()
+}
+
 async fn inbox(t: &TestStack, who: &Session) -> Vec<Value> {
     let r = t.call(Method::GET, "/notifications?limit=50", None, Some(&who.access)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -107,12 +117,7 @@ async fn each_result_on_each_target_has_its_effect_and_closes_every_report_on_it
     assert_eq!(p.body["commentCount"], 0);
 
     // A listing: gone from its page, the market list and search.
-    let key = t.png(&ann, "market").await;
-    let body = json!({"title": "짝퉁 가방", "description": "정품 아님", "price": 1000, "category": "OTHER", "imageKeys": [key],
-                      "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}});
-    let listing = t.post("/market/posts", body, Some(&ann.access)).await;
-    assert_eq!(listing.status, 201, "{:?}", listing.body);
-    let listing = listing.body["id"].as_str().unwrap().to_string();
+    let listing = fake_bag(&t, &ann).await;
     let id = report(&t, &cat, json!({"targetType": "MARKET_POST", "targetId": listing, "category": "FRAUD"})).await;
     assert_eq!(decide(&t, &root, &id, json!({"result": "DELETE_CONTENT"})).await.status, 200);
     t.settle().await;
@@ -245,12 +250,7 @@ async fn moderators_remove_content_directly_and_the_author_is_told() {
     assert_eq!(audit.body["items"][0]["before"]["snapshot"]["text"], "산책\n광고 글");
 
     // A listing and a board post, the same way: gone for everyone, the author told, once only.
-    let key = t.png(&ann, "market").await;
-    let body = json!({"title": "짝퉁 가방", "description": "정품 아님", "price": 1000, "category": "OTHER", "imageKeys": [key],
-                      "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}});
-    let listing = t.post("/market/posts", body, Some(&ann.access)).await;
-    assert_eq!(listing.status, 201, "{:?}", listing.body);
-    let listing = listing.body["id"].as_str().unwrap().to_string();
+    let listing = fake_bag(&t, &ann).await;
     let board = t
         .post(
             "/community/posts",
