@@ -206,7 +206,6 @@ pub struct ApplicationView {
     pub review: Option<Review>,
 }
 
-/// Views of `apps`: one batch read each of pets, ads and reviews.
 /// The keys an application's view reads besides the application: its pet, its ad, its review.
 fn view_keys(apps: &[(String, String, String)]) -> [Vec<Key>; 3] {
     let pet_ids: Vec<String> = apps.iter().map(|(_, _, pet)| pet.clone()).collect();
@@ -217,8 +216,8 @@ fn view_keys(apps: &[(String, String, String)]) -> [Vec<Key>; 3] {
     [pets_contract::profile_keys(&pet_ids), ad_keys, review_keys]
 }
 
+/// Views of `apps`: their pets, ads and reviews in one batch read.
 pub async fn views(ctx: &AppContext, apps: Vec<Application>) -> ApiResult<Vec<ApplicationView>> {
-    // The pets, the ads and the reviews, in one batch read.
     let named: Vec<_> = apps.iter().map(|a| (a.id.clone(), a.ad_id.clone(), a.pet_id.clone())).collect();
     let [pet_keys, ad_keys, review_keys] = view_keys(&named);
     let [pets, ads, found_reviews] = ctx.table.batch_get_groups([&pet_keys, &ad_keys, &review_keys]).await?;
