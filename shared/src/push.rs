@@ -146,7 +146,16 @@ pub async fn to_user<T: Serialize + ?Sized>(ctx: &AppContext, user: &str, frame:
 
 /// Posts `frame` to every live connection of each of `users`.
 pub async fn to_users<T: Serialize + ?Sized>(ctx: &AppContext, users: &[String], frame: &T) -> ApiResult<usize> {
-    let everyone: Vec<String> = connections_of_users(ctx, users).await?.into_iter().flat_map(|(_, c)| c).collect();
+    to_listed(ctx, &connections_of_users(ctx, users).await?, frame).await
+}
+
+/// Posts `frame` to every connection of the users listed (as [`connections_from`] lists them).
+pub async fn to_listed<T: Serialize + ?Sized>(
+    ctx: &AppContext,
+    listed: &[(String, Vec<String>)],
+    frame: &T,
+) -> ApiResult<usize> {
+    let everyone: Vec<String> = listed.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
     to_connections(ctx, &everyone, frame).await
 }
 

@@ -187,9 +187,13 @@ pub async fn pages(ctx: &AppContext, pet: &str) -> ApiResult<PetPages> {
             out.histories.push(History::from_item(item)?);
         }
     }
-    // Latest activity first.
-    out.histories.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
+    latest_first(&mut out.histories);
     Ok(out)
+}
+
+/// Histories in the order the pages show them: latest activity first.
+fn latest_first(histories: &mut [History]) {
+    histories.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
 }
 
 fn kind_words(pet: &PetProfile) -> &'static str {
@@ -245,7 +249,7 @@ pub async fn change_pages(
     for _ in 0..5 {
         let mut pages = pages(ctx, &profile.id).await?;
         let mut writes = change(&mut pages)?;
-        pages.histories.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| b.id.cmp(&a.id)));
+        latest_first(&mut pages.histories);
         if let Some(star) = &pages.petstar {
             let (document, search) = document_of(profile, &pages);
             let mut updated = star.clone();

@@ -206,9 +206,8 @@ pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str)
     }
     if move_read_position(ctx, room_id, user, &message).await? {
         let connections = shared::push::connections_from(ctx, &room.member_ids, &listed);
-        let everyone: Vec<String> = connections.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
         let frame = ReadFrame { kind: "chat.read", room_id, user_id: user, message_id: &message.id };
-        let _ = shared::push::to_connections(ctx, &everyone, &frame).await;
+        let _ = shared::push::to_listed(ctx, &connections, &frame).await;
         let view = room_view_with(&room, &people, message.seq, &listings);
         let mine = connections.into_iter().find(|(u, _)| u == user).map(|(_, c)| c).unwrap_or_default();
         let _ = shared::push::to_connections(ctx, &mine, &RoomFrame { kind: "chat.room", room: &view }).await;

@@ -161,8 +161,7 @@ pub async fn approve(
     room.purchase_approved = body.approved;
     let frame = ApprovalFrame { kind: "market.approval", room_id: &room.id, approved: body.approved };
     let connections = shared::push::connections_from(&ctx, &room.member_ids, &listed);
-    let everyone: Vec<String> = connections.into_iter().flat_map(|(_, c)| c).collect();
-    if let Err(e) = shared::push::to_connections(&ctx, &everyone, &frame).await {
+    if let Err(e) = shared::push::to_listed(&ctx, &connections, &frame).await {
         tracing::warn!(error = %e, "an approval was stored but not pushed");
     }
     Ok(Okay(room_view_with(&room, &people, member.read_count, &listings)))

@@ -149,9 +149,8 @@ async fn presence(ctx: &AppContext, room: &Room) -> ApiResult<()> {
     let members = members_from(members)?;
     let connections = shared::push::connections_from(ctx, ids, &listed);
     let online = ids.iter().filter(|u| members.get(*u).is_some_and(|m| !m.open.is_empty())).cloned().collect();
-    let everyone: Vec<String> = connections.into_iter().flat_map(|(_, c)| c).collect();
     let frame = Presence { kind: "chat.presence", room_id: &room.id, online };
-    shared::push::to_connections(ctx, &everyone, &frame).await?;
+    shared::push::to_listed(ctx, &connections, &frame).await?;
     Ok(())
 }
 
