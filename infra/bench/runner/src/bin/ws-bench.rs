@@ -8,6 +8,7 @@
 //! `cargo run --release -p bench --bin ws-bench [messages-per-sender] [ms-between-sends] [same-tick]`
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,6 +118,8 @@ async fn main() {
     received.lock().unwrap().clear(); // invitations' system messages are not part of the run
     let sent_at: Arc<Mutex<HashMap<String, (usize, Instant)>>> = Arc::default();
     eprintln!("sending…");
+    let (conflicts_before, shapes_before) =
+        (stack.faults.in_flight.conflicts.load(Ordering::Relaxed), stack.faults.in_flight.conflicts_by_shape());
     let mut sends = Vec::new();
     for (size, room, group, senders) in &plans {
         for s in 0..*senders {
@@ -189,5 +192,22 @@ async fn main() {
             p99
         );
     }
+    // The transactions the region's conflict emulation cancelled during the run, and on what.
+    let mut shapes: Vec<(String, u64)> = stack
+        .faults
+        .in_flight
+        .conflicts_by_shape()
+        .into_iter()
+        .map(|(k, v)| (v - shapes_before.get(&k).copied().unwrap_or_default(), k))
+        .filter(|(v, _)| *v > 0)
+        .map(|(v, k)| (k, v))
+        .collect();
+    shapes.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let top: Vec<String> = shapes.iter().take(4).map(|(k, v)| format!("{k} ×{v}")).collect();
+    println!(
+        "\nconflicts retried: {} ({})",
+        stack.faults.in_flight.conflicts.load(Ordering::Relaxed) - conflicts_before,
+        if top.is_empty() { "none".to_string() } else { top.join(", ") }
+    );
     stack.stop().await;
 }
