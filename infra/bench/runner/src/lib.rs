@@ -2,6 +2,7 @@
 //! recommendation, the WebSocket fan-out, cold starts, the scale simulation), and what they
 //! share: users made through the API, calls, percentiles.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -75,4 +76,23 @@ pub async fn user(stack: &LocalStack, http: &reqwest::Client, n: usize) -> (Stri
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
+}
+
+/// The items conflicts were on since `before` (a `conflicts_by_shape` taken earlier), as the four
+/// most conflicted-on shapes with their counts, or `None` when there were none.
+pub fn conflicts_since(stack: &LocalStack, before: &HashMap<String, u64>) -> Option<String> {
+    let mut shapes: Vec<(String, u64)> = stack
+        .faults
+        .in_flight
+        .conflicts_by_shape()
+        .into_iter()
+        .map(|(k, v)| {
+            let was = before.get(&k).copied().unwrap_or_default();
+            (k, v - was)
+        })
+        .filter(|(_, v)| *v > 0)
+        .collect();
+    shapes.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let top: Vec<String> = shapes.iter().take(4).map(|(k, v)| format!("{k} ×{v}")).collect();
+    (!top.is_empty()).then(|| top.join(", "))
 }

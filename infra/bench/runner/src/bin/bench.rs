@@ -247,21 +247,8 @@ async fn main() {
             spent.calls as f64 / spent.units.max(1) as f64,
         );
         // Where the conflicts were (requests and the workers they set off alike).
-        let mut shapes: Vec<(String, u64)> = stack
-            .faults
-            .in_flight
-            .conflicts_by_shape()
-            .into_iter()
-            .map(|(k, v)| {
-                let before = shapes_before.get(&k).copied().unwrap_or_default();
-                (k, v - before)
-            })
-            .filter(|(_, v)| *v > 0)
-            .collect();
-        shapes.sort_by_key(|s| std::cmp::Reverse(s.1));
-        if !shapes.is_empty() {
-            let top: Vec<String> = shapes.iter().take(4).map(|(k, v)| format!("{k} ×{v}")).collect();
-            println!("{:<38} conflicts on: {}", "", top.join(", "));
+        if let Some(top) = bench::conflicts_since(&stack, &shapes_before) {
+            println!("{:<38} conflicts on: {top}", "");
         }
     }
     println!(

@@ -193,21 +193,10 @@ async fn main() {
         );
     }
     // The transactions the region's conflict emulation cancelled during the run, and on what.
-    let mut shapes: Vec<(String, u64)> = stack
-        .faults
-        .in_flight
-        .conflicts_by_shape()
-        .into_iter()
-        .map(|(k, v)| (v - shapes_before.get(&k).copied().unwrap_or_default(), k))
-        .filter(|(v, _)| *v > 0)
-        .map(|(v, k)| (k, v))
-        .collect();
-    shapes.sort_by_key(|s| std::cmp::Reverse(s.1));
-    let top: Vec<String> = shapes.iter().take(4).map(|(k, v)| format!("{k} ×{v}")).collect();
     println!(
         "\nconflicts retried: {} ({})",
         stack.faults.in_flight.conflicts.load(Ordering::Relaxed) - conflicts_before,
-        if top.is_empty() { "none".to_string() } else { top.join(", ") }
+        bench::conflicts_since(&stack, &shapes_before).unwrap_or_else(|| "none".into())
     );
     stack.stop().await;
 }
