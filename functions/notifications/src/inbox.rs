@@ -94,7 +94,7 @@ pub static GET_SETTINGS: Function = Function::http(
     handler!(get_settings),
 )
 .permissions(READ)
-.doc("notifications", "Which notifications I get, in the app and by email")
+.doc("notifications", "Which notifications I get: in the app, by email and by Web Push")
 .responses(&[said(200, "My settings.")]);
 
 pub static PUT_SETTINGS: Function = Function::http(
@@ -107,7 +107,7 @@ pub static PUT_SETTINGS: Function = Function::http(
 )
 .permissions(WRITE)
 .doc("notifications", "Choose which notifications I get")
-.example(r#"{"like":true,"comment":true,"follow":true,"chat":true,"trade":true,"campaign":true,"health":true,"notice":true,"email":{"like":false,"comment":true,"follow":false,"chat":false,"trade":true,"campaign":false,"health":true,"notice":true}}"#,
+.example(r#"{"like":true,"comment":true,"follow":true,"chat":true,"trade":true,"campaign":true,"health":true,"notice":true,"email":{"like":false,"comment":true,"follow":false,"chat":false,"trade":true,"campaign":false,"health":true,"notice":true},"push":{"like":false,"comment":false,"follow":false,"chat":true,"trade":true,"campaign":true,"health":true,"notice":false}}"#,
 )
 
 .responses(&[said(200, "My settings.")]);

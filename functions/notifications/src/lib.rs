@@ -1,5 +1,5 @@
-//! Notifications: the SQS worker that turns domain events into notifications (and emails),
-//! and the inbox endpoints.
+//! Notifications: the SQS worker that turns domain events into notifications (and emails and
+//! Web Push), the inbox endpoints, and browsers' push subscriptions.
 
 pub mod audit;
 pub mod error;
@@ -7,6 +7,9 @@ pub mod inbox;
 pub mod keys;
 pub mod model;
 pub mod notices;
+pub mod push_worker;
+pub mod subscriptions;
+pub mod webpush;
 pub mod worker;
 
 use shared::routes::Domain;
@@ -26,6 +29,12 @@ pub const DOMAIN: Domain = Domain {
         &inbox::DELETE_ALL,
         &inbox::GET_SETTINGS,
         &inbox::PUT_SETTINGS,
+        &subscriptions::PUSH_KEY,
+        &subscriptions::SUBSCRIBE,
+        &subscriptions::LIST_SUBSCRIPTIONS,
+        &subscriptions::UNSUBSCRIBE,
+        &subscriptions::UNSUBSCRIBE_ALL,
+        &push_worker::PUSH_WORKER,
         &worker::NOTIFICATION_WORKER,
         &notices::NOTICE_WORKER,
     ],

@@ -65,6 +65,20 @@ impl Switches {
         Switches { like: on, comment: on, follow: on, chat: on, trade: on, campaign: on, health: on, notice: on }
     }
 
+    /// Web Push's defaults: what cannot wait until the app is opened.
+    pub const fn push_defaults() -> Switches {
+        Switches {
+            like: false,
+            comment: false,
+            follow: false,
+            chat: true,
+            trade: true,
+            campaign: true,
+            health: true,
+            notice: false,
+        }
+    }
+
     pub fn allows(&self, kind: NotificationKind) -> bool {
         match kind {
             NotificationKind::Like => self.like,
@@ -73,6 +87,7 @@ impl Switches {
             | NotificationKind::Mention
             | NotificationKind::Community => self.comment,
             NotificationKind::Follow => self.follow,
+            NotificationKind::Chat => self.chat,
             NotificationKind::TradeSold => self.trade,
             NotificationKind::Campaign => self.campaign,
             NotificationKind::HealthReminder | NotificationKind::PrescriptionRead => self.health,
@@ -84,7 +99,8 @@ impl Switches {
     }
 }
 
-/// In the app everything is on by default; email only when asked for.
+/// In the app everything is on by default; email only when asked for; Web Push for what cannot
+/// wait (reminders, trades, chat, campaign results) until changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
@@ -98,6 +114,10 @@ pub struct Settings {
     pub notice: bool,
     /// The same switches, for email.
     pub email: Switches,
+    /// The same switches, for Web Push to a browser with no live connection (settings saved
+    /// before push existed read as the defaults).
+    #[serde(default = "Switches::push_defaults")]
+    pub push: Switches,
 }
 
 impl Settings {
@@ -109,16 +129,16 @@ impl Settings {
 }
 
 impl Settings {
-    /// The in-app switches and the email switches as one settings object.
-    pub const fn from_parts(app: Switches, email: Switches) -> Settings {
+    /// The in-app, email and push switches as one settings object.
+    pub const fn from_parts(app: Switches, email: Switches, push: Switches) -> Settings {
         let Switches { like, comment, follow, chat, trade, campaign, health, notice } = app;
-        Settings { like, comment, follow, chat, trade, campaign, health, notice, email }
+        Settings { like, comment, follow, chat, trade, campaign, health, notice, email, push }
     }
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings::from_parts(Switches::all(true), Switches::all(false))
+        Settings::from_parts(Switches::all(true), Switches::all(false), Switches::push_defaults())
     }
 }
 

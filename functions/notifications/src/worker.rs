@@ -23,7 +23,7 @@ pub static NOTIFICATION_WORKER: Function = Function::worker(
         queue: &notifications_contract::NOTIFICATIONS,
         batch_size: 10,
         handler: shared::consumer!(handle),
-        summary: "Stores notifications from domain events, pushes them to the recipient's live connections and emails those the recipient asked for",
+        summary: "Stores notifications from domain events, pushes them to the recipient's live connections, and queues the Web Push and email the recipient asked for",
         example: r#"{"eventId":"like:01JD3K4Q5R6S7T8V9W0XYZABCD:01JD3K4Q5R6S7T8V9W0XYZABCE:01JD3K4Q5R6S7T8V9W0XYZABCF","kind":"LIKE","actorId":"01JD3K4Q5R6S7T8V9W0XYZABCE","recipientId":"01JD3K4Q5R6S7T8V9W0XYZABCG","targetType":"POST","targetId":"01JD3K4Q5R6S7T8V9W0XYZABCD"}"#,
     },
 )
@@ -81,6 +81,7 @@ fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (Strin
         }
         NotificationKind::Mention => ("언급".into(), format!("{nickname}님이 회원님을 언급했습니다: {ex}")),
         NotificationKind::Follow => ("새 팔로워".into(), format!("{nickname}님이 회원님을 팔로우하기 시작했습니다.")),
+        NotificationKind::Chat => ("새 메시지".into(), format!("{nickname}: {ex}")),
         NotificationKind::TradeSold => ("판매 완료".into(), format!("{ex}…이 판매되었습니다!")),
         NotificationKind::HealthReminder => ("건강 알림".into(), ex.to_string()),
         NotificationKind::PrescriptionRead => ("처방전 인식".into(), ex.to_string()),
@@ -113,13 +114,14 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
     // Who is told, whether a block stands between the two, what the recipient asked for and who
     // acted: one batch read.
     let actors = std::slice::from_ref(&event.actor_id);
-    let [account, blocks, settings, actor] = ctx
+    let [account, blocks, settings, actor, pushable] = ctx
         .table
         .batch_get_groups([
             &[shared::keys::user_key(&event.recipient_id)],
             &social_contract::block_keys(&event.actor_id, &event.recipient_id),
             &[crate::model::settings_key(&event.recipient_id)],
             &identity_contract::person_keys(actors),
+            &[crate::keys::push_count_key(&event.recipient_id)],
         ])
         .await?;
     let email = match identity_contract::account_from(account.into_iter().next().flatten())? {
@@ -190,6 +192,21 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
             dedup_key: format!("notification:{}", notification.id),
         };
         writes.push(shared::outbox::message(&ctx, &queues::MAIL, &email)?);
+    }
+    // To the recipient's browsers too, while they have subscriptions and want this type pushed
+    // (the push worker skips it if a connection of theirs is live).
+    if settings.push.allows(event.kind) && crate::push_worker::has_subscriptions(pushable.first()) {
+        let job = crate::push_worker::PushJob {
+            notification_id: notification.id.clone(),
+            recipient_id: event.recipient_id.clone(),
+            kind: event.kind,
+            title: notification.title.clone(),
+            body: notification.body.clone(),
+            target_type: notification.target_type.clone(),
+            target_id: notification.target_id.clone(),
+            topic: None,
+        };
+        writes.push(shared::outbox::message(&ctx, &crate::push_worker::WEB_PUSH, &job)?);
     }
     // Handled before (a redelivery), or the same notification within the hour: nothing to do.
     if ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?.is_none() {

@@ -16,6 +16,7 @@
 //! | `sqs` | `SendMessage`, `ReceiveMessage`, … | `InternalError` (500), `RequestThrottled` (400) |
 //! | `ses` | `SendEmail`, `SendRawEmail` | `ServiceUnavailable` (503), `Throttling` (400) |
 //! | `google`, `kakao`, `toss`, `clova` | the path after the provider (`/token`, `/v1/payments/confirm`, …) | `ServerError` (500 in the provider's error shape), `Timeout` (no answer for 15 s) |
+//! | `push` | `/send/<token>` (the local push service) | `TooManyRequests` (429, `Retry-After: 1`), `ServerError` (500), `Timeout` |
 //! | `lambda` | a route (`POST /posts`) | `CrashAfterCommit`: the function runs to the end, then its answer is lost (API Gateway's `502`) |
 //!
 //! DynamoDB calls reach the stand-in through a proxy that consults the rules; SQS, SES and the
@@ -92,6 +93,7 @@ const ERRORS: &[(&str, &[&str])] = &[
     ("kakao", &["ServerError", "Timeout"]),
     ("toss", &["ServerError", "Timeout"]),
     ("clova", &["ServerError", "Timeout"]),
+    ("push", &["TooManyRequests", "ServerError", "Timeout"]),
     ("lambda", &["CrashAfterCommit"]),
 ];
 
@@ -430,6 +432,7 @@ pub async fn guard(
                 );
                 (status, [("content-type", "text/xml")], xml).into_response()
             }
+            ("push", "TooManyRequests") => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response(),
             (_, "Timeout") => {
                 tokio::time::sleep(std::time::Duration::from_secs(15)).await;
                 StatusCode::GATEWAY_TIMEOUT.into_response()

@@ -19,6 +19,7 @@ pub mod infra_gen;
 pub mod instagram_sandbox;
 pub mod media_cdn;
 pub mod oauth_sandbox;
+pub mod push_service;
 pub mod region;
 pub mod runtime_api;
 pub mod schedule;
@@ -191,6 +192,8 @@ pub struct LocalStack {
     pub contexts: Arc<contexts::Contexts>,
     /// The Toss Payments sandbox's state (also at `/_local/toss/`).
     pub toss: Arc<toss_sandbox::Toss>,
+    /// The local Web Push service, browser side included (also at `/_local/push/`).
+    pub push: Arc<push_service::PushService>,
     /// The WebSocket API (`ws://…`; its `@connections` API on the same port over HTTP).
     pub websocket_url: String,
     pub websocket: Option<Arc<websocket::WebSocketApi>>,
@@ -240,7 +243,13 @@ fn local_secrets(dir: &Path) -> Result<(String, String), BoxError> {
 /// The key Instagram tokens are sealed with locally: generated once into the data folder (in
 /// AWS, Secrets Manager generates it), so that stored tokens open after a restart.
 fn local_token_key(dir: &Path) -> Result<String, BoxError> {
-    let path = dir.join("instagram-token.key");
+    local_key(dir, "instagram-token.key")
+}
+
+/// A generated secret kept in the data folder under `file` (made on first start), as Secrets
+/// Manager generates and keeps one in AWS.
+fn local_key(dir: &Path, file: &str) -> Result<String, BoxError> {
+    let path = dir.join(file);
     if let Ok(key) = std::fs::read_to_string(&path)
         && key.trim().len() >= 32
     {
@@ -250,6 +259,9 @@ fn local_token_key(dir: &Path) -> Result<String, BoxError> {
     std::fs::write(&path, &key)?;
     Ok(key)
 }
+
+/// Where the data folder keeps the secret the VAPID key pair derives from.
+const VAPID_KEY_FILE: &str = "webpush-vapid.key";
 
 /// The stack's servers and background loops: each is spawned with the stop signal and awaited
 /// by [`LocalStack::stop`].
@@ -423,6 +435,9 @@ fn function_env(
         ("AWS_ENDPOINT_URL_SES", at.ses.clone()),
         ("AWS_ENDPOINT_URL_COMPREHEND", at.comprehend.clone()),
         ("INSTAGRAM_TOKEN_KEY", local_token_key(data_dir)?),
+        ("WEBPUSH_VAPID_KEY", local_key(data_dir, VAPID_KEY_FILE)?),
+        // The local push service is the one loopback origin pushes may go to (stage `local` only).
+        (notifications::webpush::LOCAL_ORIGIN_VAR, at.sandbox.clone()),
         ("LOCAL_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
         ("LOCAL_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.into()),
         ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),
@@ -511,8 +526,14 @@ impl LocalStack {
         let toss = Arc::new(toss_sandbox::Toss::default());
         let instagram = instagram_sandbox::Instagram::new(opts.clock.clone());
         let (listener, sandbox_url) = bind(&opts.host, opts.sandbox_port).await?;
+        let push = push_service::PushService::new(
+            opts.clock.clone(),
+            &sandbox_url,
+            Some(&local_key(&data_dir, VAPID_KEY_FILE)?),
+        );
         let sandboxes = oauth_sandbox::router()
             .merge(toss_sandbox::router(toss.clone()))
+            .merge(push_service::router(push.clone()))
             .merge(clova_sandbox::router())
             .merge(instagram_sandbox::router(instagram.clone()))
             .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
@@ -564,6 +585,7 @@ impl LocalStack {
             iam,
             contexts,
             toss,
+            push,
             websocket_url: websocket_http.replacen("http://", "ws://", 1),
             websocket: None,
             data_dir,
@@ -663,6 +685,7 @@ impl LocalStack {
             faults: self.faults.clone(),
             iam: self.iam.clone(),
             toss: self.toss.clone(),
+            push: self.push.clone(),
             openapi: catalog::openapi_json(),
             mailbox_open: opts
                 .host

@@ -31,6 +31,8 @@ pub enum NotificationKind {
     Reply,
     Mention,
     Follow,
+    /// Messages in a chat room the recipient is not in (one unread item per room, collapsed).
+    Chat,
     /// A listing of the recipient's was sold (`excerpt`: the start of its title).
     TradeSold,
     /// A care schedule's reminder (`excerpt`: the reminder's text; the actor is [`SYSTEM_ACTOR`]).

@@ -95,6 +95,10 @@ async fn main() {
         println!("  health            {}/health", stack.http_url);
         println!("  OpenAPI           {}/openapi.json", stack.http_url);
         println!("  mailbox           {}/_local/mail?to=<address>", stack.http_url);
+        println!(
+            "  Web Push          POST {}/_local/push/subscriptions, GET …/_local/push/messages?endpoint=<url>",
+            stack.http_url
+        );
         println!("  queues            {}/_local/queues", stack.http_url);
         println!("  run a job now     POST {}/_local/jobs/<name>/run", stack.http_url);
     } else {

@@ -23,6 +23,7 @@ mod matrix;
 mod moderation;
 mod outbox;
 mod payments;
+mod push;
 mod realtime;
 mod region;
 mod reliability;

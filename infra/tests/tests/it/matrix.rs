@@ -38,6 +38,8 @@ enum Fixture {
     Order,
     /// A notification of the owner's.
     Notification,
+    /// A push subscription of the owner's (a browser of the local push service).
+    PushSubscription,
     /// A care schedule of the owner's pet.
     Schedule,
     /// A prescription of the owner's pet.
@@ -131,6 +133,11 @@ const MATRIX: &[(&str, Rule)] = &[
     ("DELETE /notifications", Rule::Signed(Fixture::None)),
     ("GET /notifications/settings", Rule::Signed(Fixture::None)),
     ("PUT /notifications/settings", Rule::Signed(Fixture::None)),
+    ("GET /notifications/push-key", Rule::Open),
+    ("POST /notifications/push-subscriptions", Rule::Signed(Fixture::None)),
+    ("GET /notifications/push-subscriptions", Rule::Signed(Fixture::None)),
+    ("DELETE /notifications/push-subscriptions/{id}", Rule::Owner(Fixture::PushSubscription)),
+    ("DELETE /notifications/push-subscriptions", Rule::Signed(Fixture::None)),
     ("POST /realtime/tickets", Rule::Signed(Fixture::None)),
     ("POST /chat/rooms", Rule::Signed(Fixture::None)),
     ("GET /chat/rooms", Rule::Signed(Fixture::None)),
@@ -367,6 +374,10 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             let l = listing(t, third).await;
             approved_room(t, third, o, &l).await;
             created(t.post(&format!("/market/posts/{l}/orders"), json!({}), Some(&o.access)).await, "order").await
+        }
+        Fixture::PushSubscription => {
+            let browser = t.post("/_local/push/subscriptions", json!({}), None).await.body;
+            created(t.post("/notifications/push-subscriptions", browser, Some(&o.access)).await, "subscription").await
         }
         Fixture::Notification => {
             let before = inbox(t, o).await.len();
