@@ -4,8 +4,8 @@
 //! Each member is one transaction: a guard keyed by the notice and the member (so a page handled
 //! twice tells nobody twice), the `targeted` (and `delivered`) counters of the member's lane (a
 //! page is told in [`LANES`] side by side, each lane with counters of its own), and — unless the
-//! member left or turned notices off — the NOTICE notification, the unread count and the email
-//! (for those who asked for notice emails). The counters are therefore exact, whatever SQS
+//! member left or turned notices off — the NOTICE notification, the unread count, the email
+//! (for those who asked for notice emails) and the Web Push (for those who asked for it). The counters are therefore exact, whatever SQS
 //! redelivers. After the page, one transaction moves the shard's cursor past it and queues the
 //! next page; an old copy of a page finds the cursor moved and does nothing.
 
@@ -69,16 +69,18 @@ pub async fn handle(ctx: Arc<AppContext>, page: NoticePage) -> Result<(), Messag
         identity_contract::audience_page(&ctx, notice.audience, page.shard, page.after.as_deref(), PAGE).await?;
     let accounts: HashMap<String, AccountRecord> =
         identity_contract::account_records(&ctx, &members).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
-    let settings = settings_of(&ctx, &members).await?;
+    let (settings, pushable) = settings_of(&ctx, &members).await?;
     // Lanes side by side; each lane's members one after another, each lane with counters of its
     // own, so that no two transactions in flight touch the same item.
     let lanes = (0..LANES).map(|lane| {
-        let (ctx, notice, accounts, settings, members) = (&ctx, &notice, &accounts, &settings, &members);
+        let (ctx, notice, accounts, settings, members, pushable) =
+            (&ctx, &notice, &accounts, &settings, &members, &pushable);
         async move {
             for member in members.iter().skip(lane).step_by(LANES) {
                 let account = accounts.get(member).filter(|a| a.status == identity_contract::AccountStatus::Active);
                 let settings = settings.get(member).copied().unwrap_or_default();
-                deliver(ctx, notice, page.shard, lane as u32, member, account, settings).await?;
+                let to = Recipient { id: member, account, settings, has_subscriptions: pushable.contains(member) };
+                deliver(ctx, notice, page.shard, lane as u32, to).await?;
             }
             ApiResult::Ok(())
         }
@@ -103,27 +105,41 @@ pub async fn handle(ctx: Arc<AppContext>, page: NoticePage) -> Result<(), Messag
     Ok(())
 }
 
-/// The notification settings of `users` (defaults for those who never changed them): one batch.
-async fn settings_of(ctx: &AppContext, users: &[String]) -> ApiResult<HashMap<String, Settings>> {
+/// The notification settings of `users` (defaults for those who never changed them), and which
+/// of them have push subscriptions: one batch.
+async fn settings_of(
+    ctx: &AppContext,
+    users: &[String],
+) -> ApiResult<(HashMap<String, Settings>, std::collections::HashSet<String>)> {
     let keys: Vec<_> = users.iter().map(|u| settings_key(u)).collect();
+    let counts: Vec<_> = users.iter().map(|u| crate::keys::push_count_key(u)).collect();
+    let [found, counted] = ctx.table.batch_get_groups([&keys, &counts]).await?;
     let mut out = HashMap::new();
-    for (user, item) in users.iter().zip(ctx.table.batch_get_items(&keys).await?) {
+    for (user, item) in users.iter().zip(found) {
         if let Some(item) = item {
             out.insert(user.clone(), crate::model::settings_of_item(item)?);
         }
     }
-    Ok(out)
+    let pushable = users
+        .iter()
+        .zip(&counted)
+        .filter(|(_, c)| crate::push_worker::has_subscriptions(Some(c)))
+        .map(|(u, _)| u.clone())
+        .collect();
+    Ok((out, pushable))
 }
 
-async fn deliver(
-    ctx: &AppContext,
-    notice: &Notice,
-    shard: u32,
-    lane: u32,
-    member: &str,
-    account: Option<&AccountRecord>,
+/// One member of a page, with what their delivery depends on.
+struct Recipient<'a> {
+    id: &'a str,
+    /// None: gone or not active.
+    account: Option<&'a AccountRecord>,
     settings: Settings,
-) -> ApiResult<()> {
+    has_subscriptions: bool,
+}
+
+async fn deliver(ctx: &AppContext, notice: &Notice, shard: u32, lane: u32, to: Recipient<'_>) -> ApiResult<()> {
+    let Recipient { id: member, account, settings, has_subscriptions } = to;
     let now = ctx.now();
     let mut guard = crate::keys::event_seen_key(&format!("notice-{}-{member}", notice.id)).to_item();
     guard.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + GUARD_SECS));
@@ -144,6 +160,19 @@ async fn deliver(
             read: false,
             created_at: now,
         };
+        if has_subscriptions && settings.push.allows(NotificationKind::Notice) {
+            let job = crate::push_worker::PushJob {
+                notification_id: notification.id.clone(),
+                recipient_id: member.to_string(),
+                kind: NotificationKind::Notice,
+                title: notification.title.clone(),
+                body: notification.body.clone(),
+                target_type: notification.target_type.clone(),
+                target_id: notification.target_id.clone(),
+                topic: None,
+            };
+            writes.push(shared::outbox::message(ctx, &crate::push_worker::WEB_PUSH, &job)?);
+        }
         writes.push(Write::put(&notification)?);
         writes.push(Write::update(counter_key(member), "ADD unread :one").value(":one", n(1)));
         if settings.email.allows(NotificationKind::Notice) {

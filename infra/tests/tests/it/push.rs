@@ -326,5 +326,15 @@ async fn a_gone_subscription_is_removed_and_a_busy_push_service_is_tried_again()
     assert_eq!(rule["fired"], 1, "the busy answer was given: {faults}");
     assert_eq!(accepted(&t, &busy_endpoint).await, 1, "delivered once, the retry skipping what it reached");
     assert!(arrived(&t, &gone_endpoint).await.is_empty(), "410 before anything was stored");
+
+    // Administrators' notices too, for whoever turned notices on for push.
+    let root = t.admin("root@example.com", "root", PW).await;
+    let notice = json!({"title": "서비스 점검 안내", "body": "12월 1일 새벽에 점검합니다.", "audience": "ALL"});
+    assert_eq!(t.post("/admin/notices", notice, Some(&root.access)).await.status, 202);
+    let pushed = push_of(&t, &busy_endpoint, "NOTICE").await;
+    assert_eq!(
+        (pushed["payload"]["title"].as_str(), pushed["urgency"].as_str()),
+        (Some("서비스 점검 안내"), Some("normal"))
+    );
     t.stop().await;
 }
