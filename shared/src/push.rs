@@ -27,11 +27,53 @@ pub const CONNECTION_SECS: i64 = 2 * 3600;
 /// Raised by the removal of a connection from a user who has no connections item: nothing to do.
 const NO_CONNECTIONS: &str = "NO_CONNECTIONS";
 
+/// A connection ended (`$disconnect`, or a push found it gone) that carried labels: what a
+/// feature attached to it ([`label`]) and must undo now, such as a room it had open.
+pub static CONNECTION_CLOSED: crate::events::Topic = crate::events::Topic {
+    name: "realtime.connection-closed",
+    summary: "A connection that carried labels ended (the rooms it had open, …)",
+};
+
+/// What [`CONNECTION_CLOSED`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionClosed {
+    pub connection_id: String,
+    pub user_id: String,
+    pub labels: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConnectionItem {
     user_id: String,
     connection_id: String,
+    #[serde(default)]
+    labels: Vec<String>,
+}
+
+const LABELS: &str = "labels";
+
+/// The write that attaches `label` to a live connection, for [`CONNECTION_CLOSED`] to hand back
+/// when it ends (fails with `on_fail` if the connection is gone already).
+pub fn label(connection_id: &str, label: &str, on_fail: impl Into<ApiError>) -> Write {
+    Write::update(connection_key(connection_id), "ADD #l :l")
+        .name("#l", LABELS)
+        .value(":l", AttributeValue::Ss(vec![label.to_string()]))
+        .if_present(on_fail)
+}
+
+/// The write that takes `label` off a connection (nothing if it is gone).
+pub fn unlabel(connection_id: &str, label: &str) -> Write {
+    Write::update(connection_key(connection_id), "DELETE #l :l")
+        .name("#l", LABELS)
+        .value(":l", AttributeValue::Ss(vec![label.to_string()]))
+        .if_present(ApiError::conflict(NO_CONNECTIONS, "the connection is gone"))
+}
+
+/// Whether a failed [`unlabel`] only found the connection gone.
+pub fn is_gone(e: &ApiError) -> bool {
+    e.code() == NO_CONNECTIONS
 }
 
 /// The attribute of the user's connections item that holds `connection_id`.
@@ -66,12 +108,31 @@ pub async fn user_of(ctx: &AppContext, connection_id: &str) -> ApiResult<Option<
     Ok(item.filter(|c| c.connection_id == connection_id).map(|c| c.user_id))
 }
 
-/// Forgets a connection (at `$disconnect`, or when a push finds it gone).
+/// Forgets a connection (at `$disconnect`, or when a push finds it gone). A connection with
+/// labels is deleted together with the [`CONNECTION_CLOSED`] event that hands them back, so
+/// what they stand for is undone exactly when the connection is gone.
 pub async fn forget(ctx: &AppContext, connection_id: &str) -> ApiResult<()> {
-    if let Some(user) = user_of(ctx, connection_id).await? {
-        unlist(ctx, &user, connection_id).await?;
+    let item: Option<ConnectionItem> =
+        ctx.table.get_item(&connection_key(connection_id)).await?.map(serde_dynamo::from_item).transpose()?;
+    let Some(item) = item.filter(|c| c.connection_id == connection_id) else {
+        return ctx.table.write(Write::delete(connection_key(connection_id))).await;
+    };
+    unlist(ctx, &item.user_id, connection_id).await?;
+    if item.labels.is_empty() {
+        return ctx.table.write(Write::delete(connection_key(connection_id))).await;
     }
-    ctx.table.write(Write::delete(connection_key(connection_id))).await
+    let closed =
+        ConnectionClosed { connection_id: connection_id.to_string(), user_id: item.user_id, labels: item.labels };
+    // Only once: a second `forget` of the same connection finds it deleted.
+    let mut writes = vec![
+        Write::delete(connection_key(connection_id))
+            .if_present(ApiError::conflict(NO_CONNECTIONS, "forgotten already")),
+    ];
+    writes.extend(crate::outbox::publish(ctx, &CONNECTION_CLOSED, &closed)?);
+    match ctx.table.transact(writes).await {
+        Err(e) if is_gone(&e) => Ok(()),
+        other => other,
+    }
 }
 
 /// Takes `connection_id` off `user`'s connections item, if the item is there (an update alone

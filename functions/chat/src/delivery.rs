@@ -15,17 +15,33 @@ use crate::error::ChatError;
 use crate::keys;
 use crate::model::{Member, Message, MessageView, Room, RoomView};
 
+/// What a system message changes in its room besides its sequence number.
+#[derive(Debug, Clone, Default)]
+pub struct RoomChange {
+    /// The room's members from now on.
+    pub members: Vec<String>,
+    /// A room about a listing no longer lets its buyer pay.
+    pub withdraw_approval: bool,
+}
+
 /// The room's update for a new message: the next sequence number, only if no other message took
-/// it first; with `members`, the room's new member list too (one update per item and transaction).
-pub fn advance_room(room: &Room, message: &Message, members: Option<&[String]>) -> ApiResult<Write> {
+/// it first; with `change`, the room's new member list (and approval) too (one update per item
+/// and transaction).
+pub fn advance_room(room: &Room, message: &Message, change: Option<&RoomChange>) -> ApiResult<Write> {
     let last = serde_dynamo::to_attribute_value(message.last())?;
     let mut set = "SET #c = :next, lastMessage = :last, updatedAt = :now".to_string();
-    if members.is_some() {
+    if let Some(c) = change {
         set.push_str(", memberIds = :members");
+        if c.withdraw_approval {
+            set.push_str(", purchaseApproved = :no");
+        }
     }
     let mut w = Write::update(keys::room_key(&room.id), set);
-    if let Some(m) = members {
-        w = w.value(":members", serde_dynamo::to_attribute_value(m)?);
+    if let Some(c) = change {
+        w = w.value(":members", serde_dynamo::to_attribute_value(&c.members)?);
+        if c.withdraw_approval {
+            w = w.value(":no", shared::table::b(false));
+        }
     }
     Ok(w.name("#c", "count")
         .value(":next", n(message.seq))

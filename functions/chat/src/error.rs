@@ -8,7 +8,6 @@ shared::domain_errors! {
         UserNotFound => (404, "USER_NOT_FOUND", "No such user."),
         NotWithYourself => (400, "NOT_WITH_YOURSELF", "A room needs someone besides you."),
         TooManyMembers => (409, "TOO_MANY_MEMBERS", "A room holds at most 100 members."),
-        NotAGroup => (409, "NOT_A_GROUP", "Only group rooms take more members."),
         MessageNotFound => (404, "MESSAGE_NOT_FOUND", "No such message in this room."),
         EmptyMessage => (400, "EMPTY_MESSAGE", "A message has 1 to 500 characters of content or a picture."),
         /// Another message or member change came first: plan again.

@@ -13,7 +13,7 @@ use shared::{ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::delivery::{advance_room, announce, member_keys, members_from};
+use crate::delivery::{RoomChange, RoomFrame, advance_room, announce, member_keys, members_from};
 use crate::error::ChatError;
 use crate::keys;
 use crate::model::{
@@ -78,9 +78,12 @@ pub static INVITE: Function = Function::http(
     handler!(invite),
 )
 .permissions(WRITE)
-.doc("chat", "Invite users into a group room (members only)")
+.doc("chat", "Invite users into a group room (members only); into a direct room, a new group room of everyone")
 .example(r#"{"userIds":["01JD3K4Q5R6S7T8V9W0XYZABCE"]}"#)
-.responses(&[said(201, "Invited; the room says so in a system message.")])
+.responses(&[said(
+    201,
+    "Invited (the room says so in a system message), or the new group room when the room was direct.",
+)])
 .errors(&[404, 409])
 .reads_with_session(room_and_membership);
 
@@ -281,17 +284,43 @@ pub async fn create(
     let [accounts, claim] = ctx.table.batch_get_groups([&identity_contract::person_keys(&members), &pair]).await?;
     reachable(&caller, &others, &accounts[1..])?;
     let people = identity_contract::people_from(&ctx, &members, accounts).await?;
-    if let Some(view) = claimed_view(&ctx, claim.into_iter().next().flatten(), &me, &people, &HashMap::new()).await? {
+    let no_listings = HashMap::new();
+    if let Some(view) = existing(&ctx, claim.into_iter().next().flatten(), &members, &people, &no_listings).await? {
         return Ok(Either::First(Okay(view)));
     }
+    let name = body.name.map(|n| n.trim().to_string()).unwrap_or_default();
+    let pair_claim = (!group).then(|| pair[0].clone());
+    match make_room(&ctx, &me, members.clone(), name, group, pair_claim, &people).await {
+        Ok(view) => Ok(Either::Second(Created(view))),
+        // Two first messages raced: the other request made the room.
+        Err(e) if e.is(&ChatError::PairTaken) => {
+            let claim = ctx.table.get_item(&pair[0]).await?;
+            let view = existing(&ctx, claim, &members, &people, &no_listings).await?.ok_or(ChatError::RoomMoved)?;
+            Ok(Either::First(Okay(view)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A new room of `members` (`me` first) made by `me`, with the direct pair's claim if it is one;
+/// its members are told at once (`chat.room`).
+async fn make_room(
+    ctx: &AppContext,
+    me: &str,
+    members: Vec<String>,
+    name: String,
+    group: bool,
+    pair_claim: Option<Key>,
+    people: &HashMap<String, Person>,
+) -> ApiResult<RoomView> {
     let now = ctx.now();
     let room = Room {
         id: shared::ids::new_id(now),
-        name: body.name.map(|n| n.trim().to_string()).unwrap_or_default(),
+        name,
         group,
-        member_ids: members.clone(),
+        member_ids: members,
         subject: None,
-        created_by: me.clone(),
+        created_by: me.to_string(),
         created_at: now,
         updated_at: now,
         count: 0,
@@ -299,36 +328,39 @@ pub async fn create(
         purchase_approved: false,
     };
     let mut writes = vec![Write::put(&room)?.if_absent(ChatError::RoomMoved)];
-    if !group {
-        let mut pair = keys::pair_key(&me, &others[0]).to_item();
+    if let Some(pair) = pair_claim {
+        let mut pair = pair.to_item();
         pair.insert("roomId".into(), s(&room.id));
         writes.push(Write::put_item(pair).if_absent(ChatError::PairTaken));
     }
-    for u in &members {
+    for u in &room.member_ids {
         writes.push(Write::put(&member_item(&room.id, u, "", 0, now))?);
         writes.push(Write::put_item(my_room_item(u, &room.id)));
     }
-    match ctx.table.transact(writes).await {
-        Ok(()) => Ok(Either::Second(Created(room_view_for(&room, &people, 0)))),
-        // Two first messages raced: the other request made the room.
-        Err(e) if e.is(&ChatError::PairTaken) => {
-            let claim = ctx.table.get_item(&pair[0]).await?;
-            let view = claimed_view(&ctx, claim, &me, &people, &HashMap::new()).await?.ok_or(ChatError::RoomMoved)?;
-            Ok(Either::First(Okay(view)))
-        }
-        Err(e) => Err(e),
+    ctx.table.transact(writes).await?;
+    let view = room_view_for(&room, people, 0);
+    tell(ctx, &room.member_ids, &view).await;
+    Ok(view)
+}
+
+/// Tells `users` (on every connection) of a room they are now in, as their room list shows it.
+async fn tell(ctx: &AppContext, users: &[String], view: &RoomView) {
+    if let Err(e) = shared::push::to_users(ctx, users, &RoomFrame { kind: "chat.room", room: view }).await {
+        tracing::warn!(error = %e, room = %view.id, "a room was made but not pushed to its members");
     }
 }
 
-/// The room a claim item (`CHATPAIR#…`, `CHATSUBJECT#…`) points to, as `me` sees it: the room
-/// and my membership in one batch read (its members' `people` and its `listings` are known).
-async fn claimed_view(
+/// The room a claim item (`CHATPAIR#…`, `CHATSUBJECT#…`) points to, as `me` (the first of
+/// `pair`) sees it: the room and my membership in one batch read (its members' `people` and its
+/// `listings` are known). If either of the pair left it, they are back in it (see [`rejoin`]).
+async fn existing(
     ctx: &AppContext,
     claim: Option<Item>,
-    me: &str,
+    pair: &[String],
     people: &HashMap<String, Person>,
     listings: &HashMap<String, market_contract::ListingSummary>,
 ) -> ApiResult<Option<RoomView>> {
+    let me = pair[0].as_str();
     let Some(shared::table::AttrValue::S(id)) = claim.as_ref().and_then(|c| c.get("roomId")) else { return Ok(None) };
     let found = ctx.table.batch_get_items(&[keys::room_key(id), keys::member_key(id, me)]).await?;
     let mut found = found.into_iter();
@@ -336,7 +368,68 @@ async fn claimed_view(
         return Ok(None);
     };
     let read = found.next().flatten().map(serde_dynamo::from_item::<_, Member>).transpose()?;
-    Ok(Some(room_view_with(&room, people, read.map_or(room.count, |m| m.read_count), listings)))
+    match read {
+        Some(member) if pair.iter().all(|u| room.is_member(u)) => {
+            Ok(Some(room_view_with(&room, people, member.read_count, listings)))
+        }
+        _ => rejoin(ctx, room, pair, people, listings).await.map(Some),
+    }
+}
+
+/// Puts back into a direct room (or a room about a listing) whichever of `pair` left it: asking
+/// for the room again gives a room both can write in. Each sees the messages from their return
+/// on; a system message says so, and the returning are told of the room at once.
+async fn rejoin(
+    ctx: &AppContext,
+    room: Room,
+    pair: &[String],
+    people: &HashMap<String, Person>,
+    listings: &HashMap<String, market_contract::ListingSummary>,
+) -> ApiResult<RoomView> {
+    let me = pair[0].clone();
+    let text = format!("{}님이 대화방에 다시 들어왔습니다.", nickname(people, &me));
+    let returning = std::sync::Mutex::new(Vec::new());
+    let room_id = room.id.clone();
+    let done = with_system_message(ctx, room, |room| {
+        let missing: Vec<String> = pair.iter().filter(|u| !room.is_member(u)).cloned().collect();
+        if missing.is_empty() {
+            return Err(ChatError::AlreadyMember.into());
+        }
+        let now = ctx.now();
+        let after = room.last_message.as_ref().map(|l| l.id.clone()).unwrap_or_default();
+        let mut change = RoomChange { members: room.member_ids.clone(), withdraw_approval: false };
+        let mut writes = Vec::new();
+        for u in &missing {
+            change.members.push(u.clone());
+            // The one asking has read the message that says they are back.
+            let read = if *u == me { room.count + 1 } else { room.count };
+            writes.push(Write::put(&member_item(&room.id, u, &after, read, now))?);
+            writes.push(Write::put_item(my_room_item(u, &room.id)));
+        }
+        *returning.lock().unwrap_or_else(|e| e.into_inner()) = missing;
+        Ok((text.clone(), writes, change))
+    })
+    .await;
+    let (mut room, message) = match done {
+        Ok(done) => done,
+        // Another request put them back meanwhile.
+        Err(e) if e.is(&ChatError::AlreadyMember) => {
+            let (room, member) = member_of(ctx, &room_id, &me).await?;
+            return Ok(room_view_with(&room, people, member.read_count, listings));
+        }
+        Err(e) => return Err(e),
+    };
+    let returning = returning.into_inner().unwrap_or_else(|e| e.into_inner());
+    room.member_ids.extend(returning.iter().cloned());
+    room.count = message.seq;
+    room.last_message = Some(message.last());
+    room.updated_at = message.sent_at;
+    announce(ctx, &room, &message).await;
+    for u in &returning {
+        let read = if *u == me { message.seq } else { message.seq - 1 };
+        tell(ctx, std::slice::from_ref(u), &room_view_with(&room, people, read, listings)).await;
+    }
+    Ok(room_view_with(&room, people, message.seq, listings))
 }
 
 /// The buyer's room with the seller about a listing: one per buyer and listing.
@@ -360,10 +453,10 @@ async fn about_listing(
     let members = [me.to_string(), seller.clone()];
     let accounts = ctx.table.batch_get_items(&identity_contract::person_keys(&members)).await?;
     let people = identity_contract::people_from(ctx, &members, accounts.clone()).await?;
-    if let Some(view) = claimed_view(ctx, claimed.into_iter().next().flatten(), me, &people, &listings).await? {
+    reachable(caller, std::slice::from_ref(&seller), &accounts[1..])?;
+    if let Some(view) = existing(ctx, claimed.into_iter().next().flatten(), &members, &people, &listings).await? {
         return Ok(Either::First(Okay(view)));
     }
-    reachable(caller, std::slice::from_ref(&seller), &accounts[1..])?;
     let now = ctx.now();
     let room = Room {
         id: shared::ids::new_id(now),
@@ -390,10 +483,14 @@ async fn about_listing(
         writes.push(Write::put_item(my_room_item(u, &room.id)));
     }
     match ctx.table.transact(writes).await {
-        Ok(()) => Ok(Either::Second(Created(room_view_with(&room, &people, 0, &listings)))),
+        Ok(()) => {
+            let view = room_view_with(&room, &people, 0, &listings);
+            tell(ctx, &room.member_ids, &view).await;
+            Ok(Either::Second(Created(view)))
+        }
         Err(e) if e.is(&ChatError::PairTaken) => {
             let claimed = ctx.table.get_item(&claim).await?;
-            let view = claimed_view(ctx, claimed, me, &people, &listings).await?.ok_or(ChatError::RoomMoved)?;
+            let view = existing(ctx, claimed, &members, &people, &listings).await?.ok_or(ChatError::RoomMoved)?;
             Ok(Either::First(Okay(view)))
         }
         Err(e) => Err(e),
@@ -564,7 +661,7 @@ impl Validate for Invitation {
 async fn with_system_message(
     ctx: &AppContext,
     first: Room,
-    text: impl Fn(&Room) -> ApiResult<(String, Vec<Write>, Vec<String>)>,
+    text: impl Fn(&Room) -> ApiResult<(String, Vec<Write>, RoomChange)>,
 ) -> ApiResult<(Room, Message)> {
     let room_id = first.id.clone();
     let mut first = Some(first);
@@ -573,7 +670,7 @@ async fn with_system_message(
             Some(room) => room,
             None => load_room(ctx, &room_id).await?,
         };
-        let (content, mut writes, members) = text(&room)?;
+        let (content, mut writes, change) = text(&room)?;
         let now = ctx.now();
         let message = Message {
             id: crate::model::next_message_id(room.last_message.as_ref().map(|l| l.id.as_str()), now),
@@ -587,7 +684,7 @@ async fn with_system_message(
             deleted: false,
         };
         writes.push(Write::put(&message)?.if_absent(ChatError::RoomMoved));
-        writes.push(advance_room(&room, &message, Some(&members))?);
+        writes.push(advance_room(&room, &message, Some(&change))?);
         match ctx.table.transact(writes).await {
             Ok(()) => return Ok((room, message)),
             Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => {
@@ -612,9 +709,6 @@ pub async fn invite(
 ) -> ApiResult<Created<RoomView>> {
     let me = caller.user_id.clone();
     let (room, member) = member_of(&ctx, &id, &me).await?;
-    if !room.group {
-        return Err(ChatError::NotAGroup.into());
-    }
     let mut new: Vec<String> = body.user_ids.iter().filter(|u| !room.is_member(u)).cloned().collect();
     new.sort();
     new.dedup();
@@ -627,6 +721,14 @@ pub async fn invite(
     let accounts = ctx.table.batch_get_items(&identity_contract::person_keys(&everyone)).await?;
     reachable(&caller, &new, &accounts[room.member_ids.len()..])?;
     let people = identity_contract::people_from(&ctx, &everyone, accounts).await?;
+    if !room.group {
+        // As messengers do: a direct room (or one about a listing) stays as it is, and the
+        // people in it with the invited get a new group room (one transaction: 49 at most).
+        if everyone.len() > MAX_ADDED_AT_ONCE + 1 {
+            return Err(ChatError::TooManyMembers.into());
+        }
+        return Ok(Created(make_room(&ctx, &me, everyone, String::new(), true, None, &people).await?));
+    }
     let names = new.iter().map(|u| nickname(&people, u)).collect::<Vec<_>>().join(", ");
     let text = format!("{}님이 {}님을 초대했습니다.", nickname(&people, &me), names);
     let (room, message) = with_system_message(&ctx, room, |room| {
@@ -649,7 +751,7 @@ pub async fn invite(
             writes.push(Write::put(&member_item(&room.id, u, &after, room.count, now))?);
             writes.push(Write::put_item(my_room_item(u, &room.id)));
         }
-        Ok((text.clone(), writes, members))
+        Ok((text.clone(), writes, RoomChange { members, withdraw_approval: false }))
     })
     .await?;
     let mut room = room;
@@ -673,11 +775,12 @@ pub async fn leave(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>)
         let members: Vec<String> = room.member_ids.iter().filter(|u| **u != me).cloned().collect();
         let mut writes =
             vec![Write::delete(keys::member_key(&room.id, &me)), Write::delete(keys::my_room_key(&me, &room.id))];
-        // A buyer who leaves the room about a listing takes the seller's approval with them.
+        // Either side leaving the room about a listing ends the seller's approval (the buyer
+        // made the room); back in it, the buyer asks again.
         if let Some(listing) = room.listing() {
-            writes.push(market_contract::purchase_approval(listing, &me, false));
+            writes.push(market_contract::purchase_approval(listing, &room.created_by, false));
         }
-        Ok((text.clone(), writes, members))
+        Ok((text.clone(), writes, RoomChange { members, withdraw_approval: room.listing().is_some() }))
     })
     .await?;
     let mut room = room;

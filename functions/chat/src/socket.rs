@@ -141,26 +141,48 @@ struct Presence<'a> {
 }
 
 /// Tells the members who has the room open, from the members and their connections as they
-/// are now (one batch read; `room` was read by the caller).
-async fn presence(ctx: &AppContext, room: &Room) -> ApiResult<()> {
+/// are now (one batch read; `room` was read by the caller): a member is there while one of
+/// their live connections has the room open, so a connection that ended counts for nothing even
+/// before its room marks are cleared.
+pub async fn presence(ctx: &AppContext, room: &Room) -> ApiResult<()> {
     let ids = &room.member_ids;
     let [members, listed] =
         ctx.table.batch_get_groups([&member_keys(room), &shared::push::connections_keys(ids)]).await?;
     let members = members_from(members)?;
     let connections = shared::push::connections_from(ctx, ids, &listed);
-    let online = ids.iter().filter(|u| members.get(*u).is_some_and(|m| !m.open.is_empty())).cloned().collect();
+    let online = connections
+        .iter()
+        .filter(|(u, live)| members.get(u).is_some_and(|m| m.open.iter().any(|c| live.contains(c))))
+        .map(|(u, _)| u.clone())
+        .collect();
     let frame = Presence { kind: "chat.presence", room_id: &room.id, online };
     shared::push::to_listed(ctx, &connections, &frame).await?;
     Ok(())
 }
 
+/// The label an open room puts on its connection: when the connection ends, the chat events
+/// worker closes the room on it ([`crate::events`]).
+pub const OPEN_ROOM_LABEL: &str = "chat-room:";
+
 pub async fn enter(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
     let (room, member) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
-    let mut open = member.open.clone();
+    // The user's live connections only: marks left by connections that ended go.
+    let live = shared::push::connections_of(&ctx, &from.user_id).await?;
+    let mut open: Vec<String> = member.open.into_iter().filter(|c| live.contains(c)).collect();
     if !open.contains(&from.connection_id) {
         open.push(from.connection_id.clone());
     }
-    set_open(&ctx, &room.id, &from.user_id, &open).await?;
+    // The connection carries the room, so that its end closes the room on it.
+    ctx.table
+        .transact(vec![
+            open_write(&room.id, &from.user_id, &open),
+            shared::push::label(
+                &from.connection_id,
+                &format!("{OPEN_ROOM_LABEL}{}", room.id),
+                crate::error::ChatError::NotAMember,
+            ),
+        ])
+        .await?;
     // Opening the room reads it.
     if let Some(last) = &room.last_message
         && let Some(message) = ctx.table.get::<Message>(&keys::message_key(&room.id, &last.id)).await?
@@ -173,16 +195,50 @@ pub async fn enter(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiR
 pub async fn leave(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiResult<()> {
     let (room, member) = member_of(&ctx, &frame.room_id, &from.user_id).await?;
     let open: Vec<String> = member.open.into_iter().filter(|c| *c != from.connection_id).collect();
-    set_open(&ctx, &room.id, &from.user_id, &open).await?;
+    ctx.table.write(open_write(&room.id, &from.user_id, &open)).await?;
+    let label = format!("{OPEN_ROOM_LABEL}{}", room.id);
+    match ctx.table.write(shared::push::unlabel(&from.connection_id, &label)).await {
+        Err(e) if !shared::push::is_gone(&e) => return Err(e),
+        _ => {}
+    }
     presence(&ctx, &room).await
 }
 
-async fn set_open(ctx: &AppContext, room: &str, user: &str, open: &[String]) -> ApiResult<()> {
-    let w = Write::update(keys::member_key(room, user), "SET #o = :o")
+/// The connections that have the room open for `user`, as a write.
+fn open_write(room: &str, user: &str, open: &[String]) -> Write {
+    Write::update(keys::member_key(room, user), "SET #o = :o")
         .name("#o", "open")
         .value(":o", shared::table::AttrValue::L(open.iter().map(s).collect()))
-        .if_present(crate::error::ChatError::NotAMember);
-    ctx.table.write(w).await
+        .if_present(crate::error::ChatError::NotAMember)
+}
+
+/// A connection that had rooms open ended: it leaves them, and their members are told.
+pub async fn connection_closed(ctx: &AppContext, closed: &shared::push::ConnectionClosed) -> ApiResult<()> {
+    for room_id in closed.labels.iter().filter_map(|l| l.strip_prefix(OPEN_ROOM_LABEL)) {
+        let (room, member) = match member_of(ctx, room_id, &closed.user_id).await {
+            Ok(found) => found,
+            // Left the room, or the room is gone: nothing open there.
+            Err(e) if e.is(&crate::error::ChatError::NotAMember) || e.is(&crate::error::ChatError::RoomNotFound) => {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if member.open.contains(&closed.connection_id) {
+            let open: Vec<String> = member.open.iter().filter(|c| **c != closed.connection_id).cloned().collect();
+            // Only over the list as read: one entered meanwhile wins, and its own write
+            // dropped this connection's mark already (marks of ended connections go then).
+            let was = shared::table::AttrValue::L(member.open.iter().map(s).collect());
+            let w = open_write(&room.id, &closed.user_id, &open)
+                .value(":was", was)
+                .when("attribute_exists(PK) AND #o = :was", crate::error::ChatError::RoomMoved);
+            match ctx.table.write(w).await {
+                Err(e) if !e.is(&crate::error::ChatError::RoomMoved) => return Err(e),
+                _ => {}
+            }
+        }
+        presence(ctx, &room).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize)]

@@ -339,12 +339,28 @@ async fn group_members_come_and_go_with_system_messages() {
         .map(|p| p["online"].as_bool().unwrap())
         .collect();
     assert_eq!(online, vec![true]);
-    // A direct room takes nobody else.
+    // Inviting into a direct room makes a new group room of the three; the direct room stays.
     let direct = room(&t, &ann, &[&bob]).await;
+    let mut bobs = connect(&t, &bob).await;
     let r = t
         .post(&format!("/chat/rooms/{direct}/participants"), json!({"userIds": [cat.user_id]}), Some(&ann.access))
         .await;
-    assert_eq!((r.status, r.body["code"].as_str()), (409, Some("NOT_A_GROUP")));
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let group = r.body["id"].as_str().unwrap().to_string();
+    assert_ne!(group, direct);
+    assert_eq!((r.body["group"].as_bool(), r.body["participants"].as_array().unwrap().len()), (Some(true), 3));
+    let told = frame_of(&mut bobs, "chat.room").await;
+    assert_eq!(told["room"]["id"], group.as_str(), "the new room's members are told at once");
+    let still = t.call(Method::GET, &format!("/chat/rooms/{direct}"), None, Some(&ann.access)).await.body;
+    assert_eq!((still["group"].as_bool(), still["participants"].as_array().unwrap().len()), (Some(false), 2));
+    let hi = t
+        .post(
+            &format!("/chat/rooms/{group}/messages"),
+            json!({"clientMessageId": "g1", "content": "셋이서"}),
+            Some(&cat.access),
+        )
+        .await;
+    assert_eq!(hi.status, 201, "the invited can write in it: {:?}", hi.body);
     // Leaving: the others keep the history and see who left.
     assert_eq!(
         t.call(Method::DELETE, &format!("/chat/rooms/{id}/participants/me"), None, Some(&cat.access)).await.status,
@@ -507,5 +523,123 @@ async fn a_socket_keeps_the_write_limit_typing_is_throttled_and_a_burst_of_sende
     assert_eq!(seqs, (1..=stored.len() as i64).collect::<Vec<_>>(), "no gap, no repeat");
     let room_item = t.stack.ctx.table.get_item(&chat::keys::room_key(&id)).await.unwrap().unwrap();
     assert_eq!(shared::audit::number(&room_item, "count"), stored.len() as i64);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn who_left_a_direct_room_gets_a_working_room_by_asking_again() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let mut bobs = connect(&t, &bob).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    // Bob hears of the new room at once, before any message.
+    let told = frame_of(&mut bobs, "chat.room").await;
+    assert_eq!((told["room"]["id"].as_str(), told["room"]["unreadCount"].as_i64()), (Some(id.as_str()), Some(0)));
+    let path = format!("/chat/rooms/{id}/messages");
+    t.post(&path, json!({"clientMessageId": "a1", "content": "안녕"}), Some(&ann.access)).await;
+    assert_eq!(
+        t.call(Method::DELETE, &format!("/chat/rooms/{id}/participants/me"), None, Some(&ann.access)).await.status,
+        204
+    );
+    assert_eq!(t.post(&path, json!({"clientMessageId": "a2", "content": "?"}), Some(&ann.access)).await.status, 403);
+
+    // Asking again: the same room, Ann back in it, with history from her return.
+    let again = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ann.access)).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (200, Some(id.as_str())), "{:?}", again.body);
+    assert_eq!(again.body["participants"].as_array().unwrap().len(), 2);
+    assert_eq!(again.body["unreadCount"], 0);
+    let back = t.post(&path, json!({"clientMessageId": "a3", "content": "다시 왔어요"}), Some(&ann.access)).await;
+    assert_eq!(back.status, 201, "{:?}", back.body);
+    let hers = messages(&t, &ann, &id).await;
+    assert_eq!(hers.len(), 2, "from her return on: {hers:?}");
+    assert_eq!((hers[1]["kind"].as_str(), hers[0]["content"].as_str()), (Some("SYSTEM"), Some("다시 왔어요")));
+    let reply = t.post(&path, json!({"clientMessageId": "b1", "content": "반가워요"}), Some(&bob.access)).await;
+    assert_eq!(reply.status, 201, "both can write: {:?}", reply.body);
+    assert_eq!(messages(&t, &bob, &id).await.len(), 5, "Bob keeps the whole history");
+    assert!(rooms_of(&t, &ann).await.iter().any(|r| r["id"] == id.as_str()));
+
+    // Both left: asking again puts both back.
+    for who in [&ann, &bob] {
+        let r = t.call(Method::DELETE, &format!("/chat/rooms/{id}/participants/me"), None, Some(&who.access)).await;
+        assert_eq!(r.status, 204);
+    }
+    let again = t.post("/chat/rooms", json!({"participantIds": [ann.user_id]}), Some(&bob.access)).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (200, Some(id.as_str())));
+    let told = frame_of(&mut bobs, "chat.room").await;
+    assert_eq!(told["room"]["id"], id.as_str());
+    assert_eq!(t.post(&path, json!({"clientMessageId": "a4", "content": "또"}), Some(&ann.access)).await.status, 201);
+    assert!(rooms_of(&t, &ann).await.iter().any(|r| r["id"] == id.as_str()), "Ann is told by the room list");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_buyer_who_left_the_listings_room_can_come_back_and_be_approved_again() {
+    let t = TestStack::start().await;
+    let seller = t.user("ann@example.com", "ann", PW).await;
+    let buyer = t.user("bob@example.com", "bob", PW).await;
+    let key = t.png(&seller, "market").await;
+    let listing = t
+        .post(
+            "/market/posts",
+            json!({"title": "유모차", "description": "깨끗해요", "price": 9000, "category": "TOY", "imageKeys": [key],
+                   "location": {"lat": 37.5, "lng": 127.0, "address": "서울"}}),
+            Some(&seller.access),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut sellers = connect(&t, &seller).await;
+    let r = t.post("/chat/rooms", json!({"marketPostId": listing}), Some(&buyer.access)).await;
+    assert_eq!(r.status, 201);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(frame_of(&mut sellers, "chat.room").await["room"]["id"], id.as_str(), "the seller is told at once");
+    let approval = format!("/chat/rooms/{id}/purchase-approval");
+    assert_eq!(t.call(Method::PUT, &approval, Some(json!({"approved": true})), Some(&seller.access)).await.status, 200);
+    let leave = format!("/chat/rooms/{id}/participants/me");
+    assert_eq!(t.call(Method::DELETE, &leave, None, Some(&buyer.access)).await.status, 204);
+    let order = format!("/market/posts/{listing}/orders");
+    let refused = t.post(&order, json!({}), Some(&buyer.access)).await;
+    assert_eq!(refused.body["code"], "PURCHASE_NOT_APPROVED", "leaving took the approval");
+
+    let back = t.post("/chat/rooms", json!({"marketPostId": listing}), Some(&buyer.access)).await;
+    assert_eq!((back.status, back.body["id"].as_str()), (200, Some(id.as_str())));
+    assert_eq!(back.body["purchaseApproved"], false, "asked for again");
+    assert_eq!(t.post(&order, json!({}), Some(&buyer.access)).await.body["code"], "PURCHASE_NOT_APPROVED");
+    assert_eq!(t.call(Method::PUT, &approval, Some(json!({"approved": true})), Some(&seller.access)).await.status, 200);
+    let ordered = t.post(&order, json!({}), Some(&buyer.access)).await;
+    assert_eq!(ordered.status, 201, "{:?}", ordered.body);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn presence_ends_with_the_connection() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    let mut a = connect(&t, &ann).await;
+    let mut b = connect(&t, &bob).await;
+    send(&mut b, json!({"action": "enterRoom", "roomId": id})).await;
+    let p = frame_of(&mut a, "chat.presence").await;
+    assert_eq!(p["online"], json!([bob.user_id]));
+    // Bob closes the tab: Ann sees him gone.
+    b.close(None).await.unwrap();
+    drop(b);
+    let p = frame_of(&mut a, "chat.presence").await;
+    assert_eq!((p["roomId"].as_str(), p["online"].clone()), (Some(id.as_str()), json!([])));
+    let ps = t.call(Method::GET, &format!("/chat/rooms/{id}/participants"), None, Some(&ann.access)).await.body;
+    let bob_online = ps["items"].as_array().unwrap().iter().find(|p| p["user"]["id"] == bob.user_id.as_str()).unwrap()
+        ["online"]
+        .clone();
+    assert_eq!(bob_online, false);
+    // Back on a new connection, he is there again; leaving the room ends it as well.
+    let mut b = connect(&t, &bob).await;
+    send(&mut b, json!({"action": "enterRoom", "roomId": id})).await;
+    assert_eq!(frame_of(&mut a, "chat.presence").await["online"], json!([bob.user_id]));
+    send(&mut b, json!({"action": "leaveRoom", "roomId": id})).await;
+    assert_eq!(frame_of(&mut a, "chat.presence").await["online"], json!([]));
     t.stop().await;
 }
