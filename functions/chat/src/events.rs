@@ -1,6 +1,7 @@
 //! Chat's events worker: what other domains publish that chat shows — a listing's new sale
-//! status, pushed to everyone in the rooms about the listing — and connections that ended with
-//! rooms open, which close those rooms on them (the members see the presence change).
+//! status, pushed to everyone in the rooms about the listing — connections that ended with
+//! rooms open, which close those rooms on them (the members see the presence change), and chat's
+//! own messages, whose members not in the room are handed to the notifications worker.
 
 use std::sync::Arc;
 
@@ -13,10 +14,7 @@ use shared::{ApiResult, AppContext};
 
 use crate::keys;
 
-/// Events chat subscribes to (a listing's sale status changed, a connection ended), for its
-/// events worker.
-pub const CHAT_EVENTS: shared::queues::Queue =
-    shared::queues::Queue { name: "chat-events", visibility_timeout_secs: 30, max_receive_count: 5 };
+pub use crate::model::{CHAT_EVENTS, MessageSent};
 
 pub static EVENTS_WORKER: Function = Function::worker(
     "chat-events-worker",
@@ -26,7 +24,7 @@ pub static EVENTS_WORKER: Function = Function::worker(
         queue: &CHAT_EVENTS,
         batch_size: 10,
         handler: shared::consumer!(handle),
-        summary: "Pushes a listing's new sale status to everyone in the rooms about it; closes the rooms an ended connection had open",
+        summary: "Pushes a listing's new sale status to everyone in the rooms about it; closes the rooms an ended connection had open; has members not in a room notified of its messages",
         example: r#"{"marketPostId":"01JD3K4Q5R6S7T8V9W0XYZABCD","status":"RESERVED"}"#,
     },
 )
@@ -39,6 +37,7 @@ pub static EVENTS_WORKER: Function = Function::worker(
 pub enum ChatEvent {
     SaleStatus(SaleStatusChanged),
     ConnectionClosed(shared::push::ConnectionClosed),
+    MessageSent(MessageSent),
 }
 
 #[derive(Serialize)]
@@ -56,7 +55,50 @@ pub async fn handle(ctx: Arc<AppContext>, event: ChatEvent) -> Result<(), Messag
     match event {
         ChatEvent::SaleStatus(e) => sale_status(&ctx, e).await,
         ChatEvent::ConnectionClosed(c) => Ok(crate::socket::connection_closed(&ctx, &c).await?),
+        ChatEvent::MessageSent(m) => Ok(notify_absent(&ctx, m).await?),
     }
+}
+
+/// Hands the members of the room who are not in it, and have not read the message, to the
+/// notifications worker (a message delivered twice is told twice, which it takes as once).
+async fn notify_absent(ctx: &AppContext, m: MessageSent) -> ApiResult<()> {
+    let recipients = absentees(ctx, &m.room_id, &m.sender_id, m.seq).await?;
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let notice = notifications_contract::ChatNotice {
+        room_id: m.room_id,
+        message_id: m.message_id,
+        seq: m.seq,
+        sender_id: m.sender_id,
+        excerpt: m.excerpt,
+        recipients,
+    };
+    ctx.table.write(notifications_contract::chat_notice(ctx, &notice)?).await
+}
+
+/// The members of `room` besides `sender` who are not in it (no live connection of theirs has
+/// it open) and have not read message `seq`: the room, then its members and their connections
+/// in one batch read.
+async fn absentees(
+    ctx: &AppContext,
+    room: &str,
+    sender: &str,
+    seq: i64,
+) -> ApiResult<Vec<notifications_contract::ChatRecipient>> {
+    let Some(room) = ctx.table.get::<crate::model::Room>(&keys::room_key(room)).await? else { return Ok(Vec::new()) };
+    let others: Vec<String> = room.member_ids.iter().filter(|u| *u != sender).cloned().collect();
+    let members: Vec<_> = others.iter().map(|u| keys::member_key(&room.id, u)).collect();
+    let [found, listed] = ctx.table.batch_get_groups([&members, &shared::push::connections_keys(&others)]).await?;
+    let members = crate::delivery::members_from(found)?;
+    let mut out = Vec::new();
+    for (user, live) in shared::push::connections_from(ctx, &others, &listed) {
+        let Some(m) = members.get(&user) else { continue };
+        if m.read_count < seq && !m.open.iter().any(|c| live.contains(c)) {
+            out.push(notifications_contract::ChatRecipient { user_id: user, unread: seq - m.read_count });
+        }
+    }
+    Ok(out)
 }
 
 async fn sale_status(ctx: &AppContext, event: SaleStatusChanged) -> Result<(), MessageError> {

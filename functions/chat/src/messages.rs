@@ -150,6 +150,15 @@ pub async fn send(
         {
             writes.extend(social_contract::not_blocked_checks(sender, other, social_contract::RelationError::Blocked));
         }
+        // The members not in the room are found, and notified, by the chat events worker.
+        let sent = crate::model::MessageSent {
+            room_id: room_id.to_string(),
+            message_id: message.id.clone(),
+            seq: message.seq,
+            sender_id: sender.to_string(),
+            excerpt: excerpt_of(&message),
+        };
+        writes.push(shared::outbox::message(ctx, &crate::model::CHAT_EVENTS, &sent)?);
         writes.extend([
             Write::put(&message)?.if_absent(ChatError::RoomMoved),
             advance_room(&room, &message, None)?,
@@ -187,6 +196,30 @@ pub async fn send(
     Err(ChatError::RoomMoved.into())
 }
 
+/// What a notification of `message` shows of it.
+fn excerpt_of(message: &Message) -> String {
+    if message.content.is_empty() {
+        return "파일을 보냈습니다.".into();
+    }
+    message.content.chars().take(notifications_contract::CHAT_EXCERPT_CHARS).collect()
+}
+
+/// Clears `user`'s CHAT notification of the room when reading up to `read_seq` covers it (its
+/// item, read at `notifications_contract::keys::chat_notice_key`, is `notice`).
+pub async fn clear_notice(
+    ctx: &AppContext,
+    user: &str,
+    room_id: &str,
+    read_seq: i64,
+    notice: Option<&shared::table::Item>,
+) -> ApiResult<()> {
+    if !notifications_contract::chat_notice_covered(notice, read_seq) {
+        return Ok(());
+    }
+    let read = notifications_contract::ChatRoomRead { room_id: room_id.into(), reader_id: user.into(), read_seq };
+    ctx.table.write(notifications_contract::chat_read(ctx, &read)?).await
+}
+
 /// Marks `message_id` read for `user` and tells the members (an older message changes nothing).
 pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str) -> ApiResult<()> {
     let (room, member) = member_of(ctx, room_id, user).await?;
@@ -197,13 +230,17 @@ pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str)
     // people and listing), in one batch read.
     let mut also = vec![keys::message_key(room_id, message_id)];
     also.extend(shared::push::connections_keys(&room.member_ids));
+    // And whether a CHAT notification of the room waits in my inbox.
+    also.push(notifications_contract::keys::chat_notice_key(user, room_id));
     let (people, listings, mut found) = people_and_listings(ctx, &[&room], &also).await?;
+    let notice = found.pop().flatten();
     let listed = found.split_off(1);
     let message: Message =
         found.remove(0).map(serde_dynamo::from_item).transpose()?.ok_or(ChatError::MessageNotFound)?;
     if message.id.as_str() <= member.joined_after.as_str() {
         return Err(ChatError::MessageNotFound.into());
     }
+    clear_notice(ctx, user, room_id, message.seq, notice.as_ref()).await?;
     if move_read_position(ctx, room_id, user, &message).await? {
         let connections = shared::push::connections_from(ctx, &room.member_ids, &listed);
         let frame = ReadFrame { kind: "chat.read", room_id, user_id: user, message_id: &message.id };

@@ -12,6 +12,23 @@ use utoipa::ToSchema;
 
 use crate::keys;
 
+/// Chat's events queue: what chat subscribes to (a listing's sale status changed, a connection
+/// ended) and its own messages sent, for its events worker.
+pub const CHAT_EVENTS: shared::queues::Queue =
+    shared::queues::Queue { name: "chat-events", visibility_timeout_secs: 30, max_receive_count: 5 };
+
+/// A message was sent: committed with it, through the outbox, onto [`CHAT_EVENTS`], whose
+/// worker has the members not in the room notified.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSent {
+    pub room_id: String,
+    pub message_id: String,
+    pub seq: i64,
+    pub sender_id: String,
+    pub excerpt: String,
+}
+
 /// A room holds at most this many members.
 pub const MAX_MEMBERS: usize = 100;
 /// Users one request may add (a room's creation or an invitation is one transaction of at most

@@ -183,11 +183,16 @@ pub async fn enter(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiR
             ),
         ])
         .await?;
-    // Opening the room reads it.
-    if let Some(last) = &room.last_message
-        && let Some(message) = ctx.table.get::<Message>(&keys::message_key(&room.id, &last.id)).await?
-    {
-        move_read_position(&ctx, &room.id, &from.user_id, &message).await?;
+    // Opening the room reads it, and clears its CHAT notification.
+    if let Some(last) = &room.last_message {
+        let notice = notifications_contract::keys::chat_notice_key(&from.user_id, &room.id);
+        let found = ctx.table.batch_get_items(&[keys::message_key(&room.id, &last.id), notice]).await?;
+        let [message, notice] =
+            <[_; 2]>::try_from(found).map_err(|_| shared::ApiError::internal("a batch read answers each key"))?;
+        if let Some(message) = message.map(serde_dynamo::from_item::<_, Message>).transpose()? {
+            crate::messages::clear_notice(&ctx, &from.user_id, &room.id, message.seq, notice.as_ref()).await?;
+            move_read_position(&ctx, &room.id, &from.user_id, &message).await?;
+        }
     }
     presence(&ctx, &room).await
 }

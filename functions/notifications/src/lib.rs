@@ -2,6 +2,7 @@
 //! Web Push), the inbox endpoints, and browsers' push subscriptions.
 
 pub mod audit;
+pub mod chat_notices;
 pub mod error;
 pub mod inbox;
 pub mod keys;
@@ -9,6 +10,7 @@ pub mod model;
 pub mod notices;
 pub mod push_worker;
 pub mod subscriptions;
+pub mod tell;
 pub mod webpush;
 pub mod worker;
 

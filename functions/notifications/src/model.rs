@@ -31,6 +31,9 @@ pub struct Notification {
     pub actor: Actor,
     pub read: bool,
     pub created_at: DateTime<Utc>,
+    /// A CHAT item: how many messages of the room the recipient has not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
 }
 
 impl Entity for Notification {

@@ -159,6 +159,7 @@ async fn deliver(ctx: &AppContext, notice: &Notice, shard: u32, lane: u32, to: R
             actor: Actor { id: notifications_contract::SYSTEM_ACTOR.into(), nickname: "운영팀".into() },
             read: false,
             created_at: now,
+            count: None,
         };
         if has_subscriptions && settings.push.allows(NotificationKind::Notice) {
             let job = crate::push_worker::PushJob {

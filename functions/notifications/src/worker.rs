@@ -38,6 +38,9 @@ pub enum Incoming {
     Event(NotificationEvent),
     Follow(social_contract::FollowEvent),
     AdvertiserDecided(identity_contract::AdvertiserDecided),
+    /// Chat's: collapsed per room ([`crate::chat_notices`]).
+    ChatMessage(notifications_contract::ChatNotice),
+    ChatRead(notifications_contract::ChatRoomRead),
 }
 
 impl Incoming {
@@ -54,6 +57,7 @@ impl Incoming {
                 target_id: f.follower_id,
                 excerpt: None,
             }),
+            Incoming::ChatMessage(_) | Incoming::ChatRead(_) => None,
             Incoming::AdvertiserDecided(d) => Some(NotificationEvent {
                 event_id: format!("advertiser-{}-{}", d.advertiser_id, d.at.timestamp_millis()),
                 kind: NotificationKind::Campaign,
@@ -71,36 +75,12 @@ const SEEN_SECS: i64 = 7 * 24 * 3600;
 /// A like or a follow by the same person of the same thing notifies once in this window.
 const REPEAT_WINDOW_SECS: i64 = 3600;
 
-fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (String, String) {
-    let ex = excerpt.unwrap_or_default();
-    match kind {
-        NotificationKind::Like => ("좋아요".into(), format!("{nickname}님이 회원님의 게시물을 좋아합니다.")),
-        NotificationKind::Comment => ("새 댓글".into(), format!("{nickname}님이 댓글을 남겼습니다: {ex}")),
-        NotificationKind::Reply => {
-            ("새 답글".into(), format!("{nickname}님이 회원님의 댓글에 답글을 남겼습니다: {ex}"))
-        }
-        NotificationKind::Mention => ("언급".into(), format!("{nickname}님이 회원님을 언급했습니다: {ex}")),
-        NotificationKind::Follow => ("새 팔로워".into(), format!("{nickname}님이 회원님을 팔로우하기 시작했습니다.")),
-        NotificationKind::Chat => ("새 메시지".into(), format!("{nickname}: {ex}")),
-        NotificationKind::TradeSold => ("판매 완료".into(), format!("{ex}…이 판매되었습니다!")),
-        NotificationKind::HealthReminder => ("건강 알림".into(), ex.to_string()),
-        NotificationKind::PrescriptionRead => ("처방전 인식".into(), ex.to_string()),
-        NotificationKind::AccountUnblocked => {
-            ("이용 제한 해제".into(), "이용 제한 기간이 끝나 다시 모든 기능을 이용할 수 있습니다.".into())
-        }
-        NotificationKind::ContentRemoved => {
-            ("게시물 삭제".into(), format!("운영 정책에 따라 회원님의 게시물이 삭제되었습니다. 사유: {ex}"))
-        }
-        NotificationKind::ReportDecided => ("신고 처리 결과".into(), format!("회원님의 신고가 처리되었습니다: {ex}")),
-        NotificationKind::Notice => ("공지사항".into(), ex.to_string()),
-        NotificationKind::Campaign => ("캠페인".into(), ex.to_string()),
-        NotificationKind::Community => {
-            ("커뮤니티 댓글".into(), format!("{nickname}님이 커뮤니티 글에 댓글을 남겼습니다: {ex}"))
-        }
-    }
-}
-
 pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), MessageError> {
+    let incoming = match incoming {
+        Incoming::ChatMessage(notice) => return Ok(crate::chat_notices::message_sent(&ctx, &notice).await?),
+        Incoming::ChatRead(read) => return Ok(crate::chat_notices::room_read(&ctx, &read).await?),
+        other => other,
+    };
     let Some(event) = incoming.into_event() else { return Ok(()) };
     if event.event_id.is_empty() || event.event_id.len() > 300 {
         return Err(MessageError::Permanent("an event needs an id".into()));
@@ -141,7 +121,7 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
     }
     let actor = identity_contract::people_from(&ctx, actors, actor).await?.remove(&event.actor_id);
     let nickname = actor.map(|a| a.nickname).unwrap_or_default();
-    let (title, body) = text(event.kind, &nickname, event.excerpt.as_deref());
+    let (title, body) = crate::tell::text(event.kind, &nickname, event.excerpt.as_deref());
     let now = ctx.now();
     let notification = Notification {
         id: shared::ids::new_id(now),
@@ -154,6 +134,7 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
         actor: Actor { id: event.actor_id.clone(), nickname },
         read: false,
         created_at: now,
+        count: None,
     };
     let mut seen = crate::keys::event_seen_key(&event.event_id).to_item();
     seen.insert(shared::table::TTL_ATTRIBUTE.into(), n(now.timestamp() + SEEN_SECS));
@@ -212,44 +193,6 @@ pub async fn handle(ctx: Arc<AppContext>, incoming: Incoming) -> Result<(), Mess
     if ctx.table.transact(writes).await.tolerate(&NotificationError::DuplicateEvent)?.is_none() {
         return Ok(());
     }
-    // Live: to every open connection of the recipient. The inbox has it whatever happens here,
-    // so a failed push is logged, not retried.
-    // The unread count and the live connections, in one read.
-    let keys = [counter_key(&event.recipient_id), shared::push::user_connections_key(&event.recipient_id)];
-    let [counter, listed] = <[_; 2]>::try_from(ctx.table.batch_get_items(&keys).await?)
-        .map_err(|_| shared::ApiError::internal("a batch read answers each key"))?;
-    let unread_count = crate::inbox::unread_in(counter)?;
-    let connections = shared::push::live_in(listed.as_ref(), now.timestamp());
-    let frame = NotificationFrame { kind: "notification", notification: &notification, unread_count };
-    if let Err(e) = shared::push::to_connections(&ctx, &connections, &frame).await {
-        tracing::warn!(error = %e, "a notification was stored but not pushed");
-    }
+    crate::tell::push_live(&ctx, &notification).await;
     Ok(())
-}
-
-/// The frame a live connection gets for a new notification.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NotificationFrame<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    notification: &'a Notification,
-    unread_count: i64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_notification_says_who_did_what() {
-        let (title, body) = text(NotificationKind::Comment, "산책왕", Some("귀여워요"));
-        assert_eq!(title, "새 댓글");
-        assert!(body.starts_with("산책왕님이") && body.ends_with("귀여워요"), "{body}");
-        let (_, body) = text(NotificationKind::Follow, "산책왕", None);
-        assert!(body.contains("팔로우"), "{body}");
-        for kind in [NotificationKind::Like, NotificationKind::Reply, NotificationKind::Mention] {
-            assert!(text(kind, "a", Some("b")).1.starts_with("a님이"));
-        }
-    }
 }

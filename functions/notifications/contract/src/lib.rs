@@ -74,6 +74,63 @@ pub struct NotificationEvent {
     pub excerpt: Option<String>,
 }
 
+/// A message in a chat room, for the members who are not in the room (chat finds them and sends
+/// this through the outbox): each gets one CHAT item per room, collapsed, with the latest
+/// message and how many they have not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatNotice {
+    pub room_id: String,
+    pub message_id: String,
+    /// The message's sequence number in the room: a later one replaces this one's item.
+    pub seq: i64,
+    pub sender_id: String,
+    /// The message's first characters.
+    pub excerpt: String,
+    pub recipients: Vec<ChatRecipient>,
+}
+
+/// A member not in the room, and the messages of it they have not read (this one included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatRecipient {
+    pub user_id: String,
+    pub unread: i64,
+}
+
+/// A member read a chat room up to `readSeq`: their CHAT item for the room goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatRoomRead {
+    pub room_id: String,
+    pub reader_id: String,
+    pub read_seq: i64,
+}
+
+/// The characters of a chat message a CHAT notification shows.
+pub const CHAT_EXCERPT_CHARS: usize = 40;
+
+/// The write that queues `notice` for the notifications worker.
+pub fn chat_notice(ctx: &AppContext, notice: &ChatNotice) -> ApiResult<Write> {
+    shared::outbox::message(ctx, &NOTIFICATIONS, notice)
+}
+
+/// The write that has `reader`'s CHAT item for `room` cleared. Worth sending only while the
+/// item read at [`keys::chat_notice_key`] exists and counts to `read_seq` or before
+/// ([`chat_notice_covered`]).
+pub fn chat_read(ctx: &AppContext, read: &ChatRoomRead) -> ApiResult<Write> {
+    shared::outbox::message(ctx, &NOTIFICATIONS, read)
+}
+
+/// Whether the CHAT item read at [`keys::chat_notice_key`] is there and counts no message after
+/// `read_seq` (so reading up to it clears the item).
+pub fn chat_notice_covered(item: Option<&shared::table::Item>, read_seq: i64) -> bool {
+    matches!(
+        item.and_then(|i| i.get("lastSeq")),
+        Some(shared::table::AttrValue::N(n)) if n.parse::<i64>().is_ok_and(|last| last <= read_seq)
+    )
+}
+
 /// The outbox writes that publish `events` when the transaction they join commits (see
 /// [`shared::outbox`]); self-notifications are dropped here already.
 pub fn outbox(ctx: &AppContext, events: Vec<NotificationEvent>) -> ApiResult<Vec<Write>> {

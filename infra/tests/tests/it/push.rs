@@ -338,3 +338,140 @@ async fn a_gone_subscription_is_removed_and_a_busy_push_service_is_tried_again()
     );
     t.stop().await;
 }
+
+async fn chat_items(t: &TestStack, who: &Session) -> Vec<Value> {
+    let r = t.call(Method::GET, "/notifications?limit=50", None, Some(&who.access)).await;
+    r.body["items"].as_array().unwrap().iter().filter(|n| n["type"] == "CHAT").cloned().collect()
+}
+
+async fn unread(t: &TestStack, who: &Session) -> i64 {
+    t.call(Method::GET, "/notifications/unread-count", None, Some(&who.access)).await.body["count"].as_i64().unwrap()
+}
+
+async fn say(t: &TestStack, who: &Session, room: &str, n: usize, text: &str) -> Value {
+    let r = t
+        .post(
+            &format!("/chat/rooms/{room}/messages"),
+            json!({"clientMessageId": format!("{text}-{n}"), "content": format!("{text} {n}")}),
+            Some(&who.access),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["message"].clone()
+}
+
+#[tokio::test]
+async fn chat_messages_to_an_absent_member_collapse_into_one_item_pushed_once_per_half_minute() {
+    let clock = shared::clock::OffsetClock::new();
+    let mut opts = local_stack::StackOptions::ephemeral();
+    opts.clock = clock.clone();
+    let t = TestStack::start_with(opts).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let sub = browser_subscription(&t).await;
+    let endpoint = sub["endpoint"].as_str().unwrap().to_string();
+    assert_eq!(register(&t, &bob, &sub).await.status, 201);
+    let r = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ann.access)).await;
+    let room = r.body["id"].as_str().unwrap().to_string();
+
+    // Twenty messages while Bob's app is closed: one CHAT item, counting twenty; one push.
+    for i in 1..=20 {
+        say(&t, &ann, &room, i, "메시지").await;
+    }
+    let item = t
+        .eventually(Duration::from_secs(20), "one CHAT item counting 20", || async {
+            let items = chat_items(&t, &bob).await;
+            (items.len() == 1 && items[0]["count"] == 20).then(|| items[0].clone())
+        })
+        .await;
+    assert_eq!((item["body"].as_str(), item["targetId"].as_str()), (Some("ann: 메시지 20"), Some(room.as_str())));
+    assert_eq!(item["actor"]["id"], ann.user_id.as_str());
+    t.settle().await;
+    assert_eq!(chat_items(&t, &bob).await.len(), 1, "still one");
+    assert_eq!(unread(&t, &bob).await, 1);
+    let pushes: Vec<Value> =
+        arrived(&t, &endpoint).await.into_iter().filter(|m| m["payload"]["type"] == "CHAT").collect();
+    assert_eq!(pushes.len(), 1, "at most one push per room in 30 s: {pushes:?}");
+    assert_eq!((pushes[0]["urgency"].as_str(), pushes[0]["vapid"]["verified"].as_bool()), (Some("high"), Some(true)));
+    assert!(pushes[0]["topic"].as_str().is_some_and(|t| t.starts_with("chat-") && t.len() <= 32));
+
+    // Half a minute on, the next message is pushed again.
+    clock.advance(chrono::Duration::seconds(31));
+    let last = say(&t, &ann, &room, 21, "메시지").await;
+    t.eventually(Duration::from_secs(10), "a second CHAT push", || async {
+        let n = arrived(&t, &endpoint).await.iter().filter(|m| m["payload"]["type"] == "CHAT").count();
+        (n == 2).then_some(())
+    })
+    .await;
+    let items = chat_items(&t, &bob).await;
+    assert_eq!((items.len(), items[0]["count"].as_i64()), (1, Some(21)));
+
+    // Reading the room clears it.
+    let read = t
+        .call(
+            Method::PUT,
+            &format!("/chat/rooms/{room}/read"),
+            Some(json!({"messageId": last["id"]})),
+            Some(&bob.access),
+        )
+        .await;
+    assert_eq!(read.status, 204, "{:?}", read.body);
+    t.eventually(Duration::from_secs(10), "the CHAT item cleared", || async {
+        chat_items(&t, &bob).await.is_empty().then_some(())
+    })
+    .await;
+    assert_eq!(unread(&t, &bob).await, 0);
+
+    // In the room (a connection has it open): nothing in the inbox.
+    let mut socket = integration_tests::ws::connect(&t, &bob).await;
+    integration_tests::ws::send(&mut socket, json!({"action": "enterRoom", "roomId": room})).await;
+    frame_of(&mut socket, "chat.presence").await;
+    say(&t, &ann, &room, 22, "메시지").await;
+    frame_of(&mut socket, "chat.message").await;
+    t.settle().await;
+    assert!(chat_items(&t, &bob).await.is_empty(), "Bob was in the room");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn chat_notifications_follow_the_chat_switch_and_blocks() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let dan = t.user("dan@example.com", "dan", PW).await;
+    // Cat turned chat notifications off; Dan blocked Ann.
+    let mut s = t.call(Method::GET, "/notifications/settings", None, Some(&cat.access)).await.body;
+    s["chat"] = json!(false);
+    assert_eq!(t.call(Method::PUT, "/notifications/settings", Some(s), Some(&cat.access)).await.status, 200);
+    let r = t
+        .post(
+            "/chat/rooms",
+            json!({"participantIds": [bob.user_id, cat.user_id, dan.user_id], "name": "산책 모임"}),
+            Some(&ann.access),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let group = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", ann.user_id), None, Some(&dan.access)).await.status,
+        200
+    );
+    say(&t, &ann, &group, 1, "모임").await;
+    t.eventually(Duration::from_secs(10), "Bob's CHAT item", || async {
+        chat_items(&t, &bob).await.first().map(|i| i["count"] == 1).filter(|ok| *ok)
+    })
+    .await;
+    t.settle().await;
+    assert!(chat_items(&t, &cat).await.is_empty(), "chat switched off");
+    assert!(chat_items(&t, &dan).await.is_empty(), "across a block");
+    assert!(chat_items(&t, &ann).await.is_empty(), "not for one's own message");
+    // Bob's message notifies Dan (he blocked Ann, not Bob), and Ann.
+    say(&t, &bob, &group, 2, "답장").await;
+    t.eventually(Duration::from_secs(10), "Dan's and Ann's CHAT items", || async {
+        let (d, a) = (chat_items(&t, &dan).await, chat_items(&t, &ann).await);
+        (d.len() == 1 && a.len() == 1).then_some(())
+    })
+    .await;
+    t.stop().await;
+}
