@@ -62,7 +62,14 @@ pub async fn handle(ctx: Arc<AppContext>, event: ChatEvent) -> Result<(), Messag
 /// Hands the members of the room who are not in it, and have not read the message, to the
 /// notifications worker (a message delivered twice is told twice, which it takes as once).
 async fn notify_absent(ctx: &AppContext, m: MessageSent) -> ApiResult<()> {
-    let recipients = absentees(ctx, &m.room_id, &m.sender_id, m.seq).await?;
+    let Some(room) = ctx.table.get::<crate::model::Room>(&keys::room_key(&m.room_id)).await? else { return Ok(()) };
+    // A later message of a member is in the room already: its own event tells whoever is still
+    // away (with their count to it), and whoever came back or sent it needs no word of this one.
+    // A burst in a busy room is told once, not once a message.
+    if room.count > m.seq && room.last_message.as_ref().is_some_and(|l| !l.sender_id.is_empty()) {
+        return Ok(());
+    }
+    let recipients = absentees(ctx, &room, &m.sender_id, m.seq).await?;
     if recipients.is_empty() {
         return Ok(());
     }
@@ -78,15 +85,14 @@ async fn notify_absent(ctx: &AppContext, m: MessageSent) -> ApiResult<()> {
 }
 
 /// The members of `room` besides `sender` who are not in it (no live connection of theirs has
-/// it open) and have not read message `seq`: the room, then its members and their connections
-/// in one batch read.
+/// it open) and have not read message `seq`: its members and their connections in one batch
+/// read.
 async fn absentees(
     ctx: &AppContext,
-    room: &str,
+    room: &crate::model::Room,
     sender: &str,
     seq: i64,
 ) -> ApiResult<Vec<notifications_contract::ChatRecipient>> {
-    let Some(room) = ctx.table.get::<crate::model::Room>(&keys::room_key(room)).await? else { return Ok(Vec::new()) };
     let others: Vec<String> = room.member_ids.iter().filter(|u| *u != sender).cloned().collect();
     let members: Vec<_> = others.iter().map(|u| keys::member_key(&room.id, u)).collect();
     let [found, listed] = ctx.table.batch_get_groups([&members, &shared::push::connections_keys(&others)]).await?;

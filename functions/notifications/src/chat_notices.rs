@@ -85,11 +85,35 @@ pub async fn message_sent(ctx: &AppContext, sent: &ChatNotice) -> ApiResult<()> 
     }
     let (title, body) = crate::tell::text(NotificationKind::Chat, &nickname, Some(&sent.excerpt));
     let actor = Actor { id: sent.sender_id.clone(), nickname };
-    futures::future::try_join_all(told.chunks(AT_ONCE).map(|chunk| {
+    // Each one's item for the room, then the notifications they point at: two batch reads for
+    // everyone (a member's change that loses a race reads again, alone).
+    let pointers: Vec<_> = told.iter().map(|r| chat_notice_key(&r.user, &sent.room_id)).collect();
+    let pointers = ctx
+        .table
+        .batch_get_items(&pointers)
+        .await?
+        .iter()
+        .map(|p| notice_of(p.as_ref()))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let olds: Vec<_> = told
+        .iter()
+        .zip(&pointers)
+        .filter_map(|(r, p)| p.as_ref().map(|p| notification_key(&r.user, &p.notification_id)))
+        .collect();
+    let mut olds = ctx.table.batch_get_items(&olds).await?.into_iter();
+    let mut first = Vec::new();
+    for p in pointers {
+        let old = match &p {
+            Some(_) => olds.next().flatten().map(serde_dynamo::from_item::<_, Notification>).transpose()?,
+            None => None,
+        };
+        first.push(Some((p, old)));
+    }
+    futures::future::try_join_all(told.chunks(AT_ONCE).zip(first.chunks_mut(AT_ONCE)).map(|(chunk, seen)| {
         let (title, body, actor) = (&title, &body, &actor);
         async move {
-            for r in chunk {
-                replace(ctx, sent, r, title, body, actor).await?;
+            for (r, seen) in chunk.iter().zip(seen) {
+                replace(ctx, sent, r, seen.take(), title, body, actor).await?;
             }
             ApiResult::Ok(())
         }
@@ -98,25 +122,35 @@ pub async fn message_sent(ctx: &AppContext, sent: &ChatNotice) -> ApiResult<()> 
     Ok(())
 }
 
+/// A member's item for a room and the notification it points at, as read.
+type Seen = (Option<Pointer>, Option<Notification>);
+
 /// Makes `r`'s CHAT item of the room say `sent`, unless it counts a later message already.
 async fn replace(
     ctx: &AppContext,
     sent: &ChatNotice,
     r: &Recipient,
+    mut seen: Option<Seen>,
     title: &str,
     body: &str,
     actor: &Actor,
 ) -> ApiResult<()> {
     let key = chat_notice_key(&r.user, &sent.room_id);
     for _ in 0..TRIES {
-        let notice = notice_of(ctx.table.get_item(&key).await?.as_ref())?;
+        let (notice, old) = match seen.take() {
+            Some(seen) => seen,
+            None => {
+                let notice = notice_of(ctx.table.get_item(&key).await?.as_ref())?;
+                let old = match &notice {
+                    Some(n) => ctx.table.get::<Notification>(&notification_key(&r.user, &n.notification_id)).await?,
+                    None => None,
+                };
+                (notice, old)
+            }
+        };
         if notice.as_ref().is_some_and(|n| n.last_seq >= sent.seq) {
             return Ok(()); // a later message is shown (or this one, delivered again)
         }
-        let old = match &notice {
-            Some(n) => ctx.table.get::<Notification>(&notification_key(&r.user, &n.notification_id)).await?,
-            None => None,
-        };
         let now = ctx.now();
         let due =
             notice.as_ref().and_then(|n| n.pushed_at).is_none_or(|at| (now - at).num_seconds() >= PUSH_EVERY_SECS);
