@@ -117,11 +117,31 @@ pub fn members_from(items: Vec<Option<shared::table::Item>>) -> ApiResult<HashMa
 
 /// Moves `user`'s read position forward to `message` (never back).
 pub async fn move_read_position(ctx: &AppContext, room: &str, user: &str, message: &Message) -> ApiResult<bool> {
+    move_read_position_with(ctx, room, user, message, None).await
+}
+
+/// The same, with the write `also` makes in the same transaction (or alone, when the position
+/// was there already).
+pub async fn move_read_position_with(
+    ctx: &AppContext,
+    room: &str,
+    user: &str,
+    message: &Message,
+    also: Option<&(dyn Fn() -> ApiResult<Write> + Sync)>,
+) -> ApiResult<bool> {
     let w = Write::update(keys::member_key(room, user), "SET readCount = :c, lastReadMessageId = :m")
         .value(":c", n(message.seq))
         .value(":m", s(&message.id))
         .when("attribute_exists(PK) AND (attribute_not_exists(readCount) OR readCount < :c)", ChatError::AlreadyMember);
-    Ok(ctx.table.write(w).await.tolerate(&ChatError::AlreadyMember)?.is_some())
+    let Some(also) = also else { return Ok(ctx.table.write(w).await.tolerate(&ChatError::AlreadyMember)?.is_some()) };
+    match ctx.table.transact(vec![w, also()?]).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is(&ChatError::AlreadyMember) => {
+            ctx.table.write(also()?).await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Debug, Serialize)]

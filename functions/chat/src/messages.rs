@@ -14,7 +14,7 @@ use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::delivery::{RoomFrame, advance_room, announce, move_read_position};
+use crate::delivery::{RoomFrame, advance_room, announce, move_read_position_with};
 use crate::error::ChatError;
 use crate::keys;
 use crate::model::{Message, MessageKind, MessageView, Room};
@@ -204,20 +204,19 @@ fn excerpt_of(message: &Message) -> String {
     message.content.chars().take(notifications_contract::CHAT_EXCERPT_CHARS).collect()
 }
 
-/// Clears `user`'s CHAT notification of the room when reading up to `read_seq` covers it (its
-/// item, read at `notifications_contract::keys::chat_notice_key`, is `notice`).
-pub async fn clear_notice(
-    ctx: &AppContext,
+/// What clears `user`'s CHAT notification of the room, when reading up to `read_seq` covers it
+/// (its item, read at `notifications_contract::keys::chat_notice_key`, is `notice`).
+pub fn clear_notice(
     user: &str,
     room_id: &str,
     read_seq: i64,
     notice: Option<&shared::table::Item>,
-) -> ApiResult<()> {
-    if !notifications_contract::chat_notice_covered(notice, read_seq) {
-        return Ok(());
-    }
-    let read = notifications_contract::ChatRoomRead { room_id: room_id.into(), reader_id: user.into(), read_seq };
-    ctx.table.write(notifications_contract::chat_read(ctx, &read)?).await
+) -> Option<notifications_contract::ChatRoomRead> {
+    notifications_contract::chat_notice_covered(notice, read_seq).then(|| notifications_contract::ChatRoomRead {
+        room_id: room_id.into(),
+        reader_id: user.into(),
+        read_seq,
+    })
 }
 
 /// Marks `message_id` read for `user` and tells the members (an older message changes nothing).
@@ -240,8 +239,10 @@ pub async fn read(ctx: &AppContext, user: &str, room_id: &str, message_id: &str)
     if message.id.as_str() <= member.joined_after.as_str() {
         return Err(ChatError::MessageNotFound.into());
     }
-    clear_notice(ctx, user, room_id, message.seq, notice.as_ref()).await?;
-    if move_read_position(ctx, room_id, user, &message).await? {
+    let clear = clear_notice(user, room_id, message.seq, notice.as_ref());
+    let clear_write = clear.as_ref().map(|r| move || notifications_contract::chat_read(ctx, r));
+    let also = clear_write.as_ref().map(|w| w as &(dyn Fn() -> ApiResult<Write> + Sync));
+    if move_read_position_with(ctx, room_id, user, &message, also).await? {
         let connections = shared::push::connections_from(ctx, &room.member_ids, &listed);
         let frame = ReadFrame { kind: "chat.read", room_id, user_id: user, message_id: &message.id };
         let _ = shared::push::to_listed(ctx, &connections, &frame).await;

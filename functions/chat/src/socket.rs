@@ -11,7 +11,7 @@ use shared::validate::{Validate, Validator};
 use shared::{ApiResult, AppContext, ws_handler};
 
 use crate::PKG;
-use crate::delivery::{member_keys, members_from, move_read_position};
+use crate::delivery::{member_keys, members_from};
 use crate::keys;
 use crate::messages::{NewMessage, Sent};
 use crate::model::{Message, MessageView, Room};
@@ -190,8 +190,10 @@ pub async fn enter(ctx: Arc<AppContext>, from: Sender, frame: RoomFrame) -> ApiR
         let [message, notice] =
             <[_; 2]>::try_from(found).map_err(|_| shared::ApiError::internal("a batch read answers each key"))?;
         if let Some(message) = message.map(serde_dynamo::from_item::<_, Message>).transpose()? {
-            crate::messages::clear_notice(&ctx, &from.user_id, &room.id, message.seq, notice.as_ref()).await?;
-            move_read_position(&ctx, &room.id, &from.user_id, &message).await?;
+            let clear = crate::messages::clear_notice(&from.user_id, &room.id, message.seq, notice.as_ref());
+            let clear_write = clear.as_ref().map(|r| || notifications_contract::chat_read(&ctx, r));
+            let also = clear_write.as_ref().map(|w| w as &(dyn Fn() -> ApiResult<Write> + Sync));
+            crate::delivery::move_read_position_with(&ctx, &room.id, &from.user_id, &message, also).await?;
         }
     }
     presence(&ctx, &room).await

@@ -626,9 +626,12 @@ async fn presence_ends_with_the_connection() {
     let p = frame_of(&mut a, "chat.presence").await;
     assert_eq!(p["online"], json!([bob.user_id]));
     // Bob closes the tab: Ann sees him gone.
+    let closed = std::time::Instant::now();
     b.close(None).await.unwrap();
     drop(b);
     let p = frame_of(&mut a, "chat.presence").await;
+    // Printed, not asserted: the figure the README gives.
+    eprintln!("presence gone {} ms after the connection closed", closed.elapsed().as_millis());
     assert_eq!((p["roomId"].as_str(), p["online"].clone()), (Some(id.as_str()), json!([])));
     let ps = t.call(Method::GET, &format!("/chat/rooms/{id}/participants"), None, Some(&ann.access)).await.body;
     let bob_online = ps["items"].as_array().unwrap().iter().find(|p| p["user"]["id"] == bob.user_id.as_str()).unwrap()
