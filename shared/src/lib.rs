@@ -48,6 +48,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod runtime;
 pub mod schema;
+pub mod sealed;
 pub mod search;
 pub mod socket;
 pub mod table;
