@@ -19,5 +19,6 @@ shared::domain_errors! {
         OrderChanged => (409, "ORDER_CHANGED", "The order changed meanwhile. Try again."),
         AlreadyPaid => (409, "ORDER_ALREADY_PAID", "This order was paid with another payment."),
         PaymentInProgress => (409, "PAYMENT_IN_PROGRESS", "Another payment of this order is being confirmed."),
+        NoPayoutAccount => (404, "PAYOUT_ACCOUNT_NOT_FOUND", "No payout account is registered: PUT /users/me/payout-account first."),
     }
 }

@@ -8,6 +8,7 @@ pub mod listings;
 pub mod model;
 pub mod moderation;
 pub mod payments;
+pub mod payouts;
 pub mod points;
 pub mod sales;
 pub mod search;
@@ -36,6 +37,9 @@ pub const DOMAIN: Domain = Domain {
         &wishes::WISHLIST,
         &points::BALANCE,
         &points::WITHDRAW,
+        &payouts::BANK_LIST,
+        &payouts::PUT_ACCOUNT,
+        &payouts::GET_ACCOUNT,
         &payments::ORDER,
         &payments::ORDER_GET,
         &payments::CONFIRM,

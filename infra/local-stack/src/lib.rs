@@ -436,6 +436,7 @@ fn function_env(
         ("AWS_ENDPOINT_URL_COMPREHEND", at.comprehend.clone()),
         ("INSTAGRAM_TOKEN_KEY", local_token_key(data_dir)?),
         ("WEBPUSH_VAPID_KEY", local_key(data_dir, VAPID_KEY_FILE)?),
+        ("PAYOUT_ACCOUNT_KEY", local_key(data_dir, "payout-account.key")?),
         // The local push service is the one loopback origin pushes may go to (stage `local` only).
         (notifications::webpush::LOCAL_ORIGIN_VAR, at.sandbox.clone()),
         ("LOCAL_ACCESS_KEY_ID", ACCESS_KEY_ID.into()),

@@ -380,3 +380,40 @@ async fn nearby_search_costs_a_bounded_number_of_calls_anywhere_it_serves() {
     }
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_payout_account_is_sealed_at_rest_and_shown_masked() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let banks = t.get("/market/banks").await;
+    assert!(banks.body["items"].as_array().unwrap().iter().any(|b| b["code"] == "088" && b["name"] == "신한은행"));
+    let path = "/users/me/payout-account";
+    assert_eq!(t.call(Method::GET, path, None, Some(&ann.access)).await.body["code"], "PAYOUT_ACCOUNT_NOT_FOUND");
+    for (body, field) in [
+        (json!({"bankCode": "999", "accountNumber": "110123456789", "holderName": "김앤"}), "bankCode"),
+        (json!({"bankCode": "088", "accountNumber": "12-34", "holderName": "김앤"}), "accountNumber"),
+        (json!({"bankCode": "088", "accountNumber": "1101234567ab", "holderName": "김앤"}), "accountNumber"),
+        (json!({"bankCode": "088", "accountNumber": "110123456789", "holderName": ""}), "holderName"),
+    ] {
+        let r = t.call(Method::PUT, path, Some(body), Some(&ann.access)).await;
+        assert_eq!(r.status, 400, "{:?}", r.body);
+        assert!(r.body.to_string().contains(field), "{field}: {:?}", r.body);
+    }
+    let put = json!({"bankCode": "088", "accountNumber": "110-123-456789", "holderName": "김앤"});
+    let r = t.call(Method::PUT, path, Some(put), Some(&ann.access)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (r.body["bankName"].as_str(), r.body["accountNumber"].as_str(), r.body["holderName"].as_str()),
+        (Some("신한은행"), Some("********6789"), Some("김앤"))
+    );
+    assert_eq!(t.call(Method::GET, path, None, Some(&ann.access)).await.body["accountNumber"], "********6789");
+    // At rest the number is sealed: the item holds no digits of it but the last four.
+    let item = t.stack.ctx.table.get_item(&market::payouts::payout_account_key(&ann.user_id)).await.unwrap().unwrap();
+    let raw = format!("{item:?}");
+    assert!(!raw.contains("110123456789") && !raw.contains("123456"), "{raw}");
+    // Each sees their own only.
+    assert_eq!(t.call(Method::GET, path, None, Some(&bob.access)).await.status, 404);
+    assert_eq!(t.call(Method::GET, path, None, None).await.status, 401);
+    t.stop().await;
+}
