@@ -10,7 +10,7 @@ use shared::{ApiResult, AppContext};
 use crate::PKG;
 use crate::keys;
 use crate::model::Listing;
-use crate::points::{Entry, EntryKind};
+use crate::points::Entry;
 
 pub static AUDIT_JOB: Function = shared::audit::daily_job(
     "market-audit-counters",
@@ -42,10 +42,7 @@ pub async fn run(ctx: &AppContext, repair: bool) -> ApiResult<Report> {
             .map(Entry::from_item)
             .collect::<ApiResult<Vec<_>>>()?
             .iter()
-            .map(|e| match e.kind {
-                EntryKind::Earn => e.amount,
-                EntryKind::Withdraw => -e.amount,
-            })
+            .map(|e| e.kind.signed(e.amount))
             .sum();
         let stored = match ctx.table.get_item(&keys::balance_key(&user.id)).await? {
             Some(item) => serde_dynamo::from_item::<_, StoredBalance>(item)?.balance,

@@ -19,6 +19,8 @@ shared::domain_errors! {
         OrderChanged => (409, "ORDER_CHANGED", "The order changed meanwhile. Try again."),
         AlreadyPaid => (409, "ORDER_ALREADY_PAID", "This order was paid with another payment."),
         PaymentInProgress => (409, "PAYMENT_IN_PROGRESS", "Another payment of this order is being confirmed."),
+        PayoutNotFound => (404, "PAYOUT_NOT_FOUND", "No such payout request."),
+        PayoutDecided => (409, "PAYOUT_DECIDED", "This payout request was decided already."),
         NoPayoutAccount => (404, "PAYOUT_ACCOUNT_NOT_FOUND", "No payout account is registered: PUT /users/me/payout-account first."),
     }
 }

@@ -1,16 +1,15 @@
-//! Points: what sellers earn, and withdraw. The balance never goes below zero, even under
-//! concurrent withdrawals: a withdrawal is one transaction of a conditional decrement and its
-//! ledger entry.
+//! Points: what sellers earn, and have paid out ([`crate::payouts`]). The balance never goes
+//! below zero, even under concurrent payout requests: a request is one transaction of a
+//! conditional decrement and its ledger entry.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::handler::{Caller, Created, Json, Okay, Params};
+use shared::handler::{Caller, Okay, Params};
 use shared::http::PageRequest;
-use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
+use shared::routes::{Access, Function, Method, Permission, int_param, param};
 use shared::table::{Entity, Query, Write, n};
-use shared::validate::{Validate, Validator};
 use shared::{ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
@@ -24,25 +23,24 @@ pub static BALANCE: Function =
         .doc("market", "My points: the balance and its entries, newest first")
         .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 20", 1, 50)]);
 
-pub static WITHDRAW: Function = Function::http(
-    Method::Post,
-    "/users/me/points/withdrawals",
-    "market-points-withdraw",
-    PKG,
-    Access::User,
-    handler!(withdraw),
-)
-.permissions(&[Permission::TableRead, Permission::TableWrite])
-.doc("market", "Withdraw points (never more than the balance)")
-.example(r#"{"amount":5000}"#)
-.responses(&[said(201, "Withdrawn.")])
-.errors(&[409]);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EntryKind {
     Earn,
-    Withdraw,
+    /// Points taken off the balance for a payout request.
+    Hold,
+    /// A rejected payout's points given back.
+    Release,
+}
+
+impl EntryKind {
+    /// What an entry of this kind does to the balance.
+    pub fn signed(self, amount: i64) -> i64 {
+        match self {
+            EntryKind::Earn | EntryKind::Release => amount,
+            EntryKind::Hold => -amount,
+        }
+    }
 }
 
 /// One change of a balance.
@@ -101,7 +99,7 @@ struct Balance {
     balance: i64,
 }
 
-async fn balance_of(ctx: &AppContext, user: &str) -> ApiResult<i64> {
+pub async fn balance_of(ctx: &AppContext, user: &str) -> ApiResult<i64> {
     Ok(match ctx.table.get_item(&keys::balance_key(user)).await? {
         Some(item) => serde_dynamo::from_item::<_, Balance>(item)?.balance.max(0),
         None => 0,
@@ -113,50 +111,4 @@ pub async fn balance(ctx: Arc<AppContext>, caller: Caller, params: Params) -> Ap
     let query = Query::partition(keys::ledger_partition(&me)).newest_first().paged(&params, 20, 50)?;
     let page = ctx.table.query::<Entry>(&query).await?;
     Ok(Okay(Points { balance: balance_of(&ctx, &me).await?, entries: page.items, next_cursor: page.next_cursor }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Withdrawal {
-    pub amount: i64,
-}
-
-impl Validate for Withdrawal {
-    fn validate(&self, v: &mut Validator) {
-        v.check((1..=100_000_000).contains(&self.amount), "amount", "OUT_OF_RANGE", "1 to 100,000,000 points");
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Withdrawn {
-    pub entry: Entry,
-    pub balance: i64,
-}
-
-pub async fn withdraw(
-    ctx: Arc<AppContext>,
-    caller: Caller,
-    Json(body): Json<Withdrawal>,
-) -> ApiResult<Created<Withdrawn>> {
-    let me = caller.user_id.clone();
-    let now = ctx.now();
-    let entry = Entry {
-        id: shared::ids::new_id(now),
-        user_id: me.clone(),
-        kind: EntryKind::Withdraw,
-        amount: body.amount,
-        reason: "출금".into(),
-        created_at: now,
-    };
-    ctx.table
-        .transact(vec![
-            Write::update(keys::balance_key(&me), "ADD balance :minus")
-                .value(":minus", n(-body.amount))
-                .value(":amount", n(body.amount))
-                .when("balance >= :amount", MarketError::InsufficientPoints),
-            Write::put(&entry)?.if_absent(MarketError::ListingChanged),
-        ])
-        .await?;
-    Ok(Created(Withdrawn { entry, balance: balance_of(&ctx, &me).await? }))
 }

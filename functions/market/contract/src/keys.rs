@@ -13,6 +13,8 @@
 //! | transaction (the sale) | `MARKET#<listing>` | `TRADE` (one per listing) | GSI1 `PURCHASES#<buyer>` / `<id>`; GSI2 `SALES#<seller>` / `<id>` (newest first) |
 //! | title search posting | `MARKETWORD#<bigram>` | `<listing id>` (newest first) | |
 //! | the seller lets a buyer pay (written by chat, with the approval in the buyer's room) | `MARKET#<listing>` | `APPROVED#<buyer>` | |
+//! | payout account (the number sealed) | `USER#<seller>` | `PAYOUTACCOUNT` | |
+//! | payout request | `PAYOUT#<id>` | `PAYOUT` | GSI1 `PAYOUTS#<status>` / `<id>` (the administrators' queue, oldest first); GSI2 `USERPAYOUTS#<seller>` / `<id>` (mine, newest first) |
 
 use shared::table::Key;
 
@@ -122,4 +124,24 @@ pub fn title_word_partition(token: &str) -> String {
 /// The same, as the title search's index names partitions (titles are its only field).
 pub fn title_posting_partition(_field: char, token: &str) -> String {
     title_word_partition(token)
+}
+
+/// A seller's payout account (the number sealed).
+pub fn payout_account_key(user: &str) -> Key {
+    Key::new(shared::keys::user_partition(user), "PAYOUTACCOUNT")
+}
+
+/// A payout request.
+pub fn payout_key(id: &str) -> Key {
+    Key::new(format!("PAYOUT#{id}"), "PAYOUT")
+}
+
+/// GSI1 partition of the payout requests in one status (the administrators' queue).
+pub fn payouts_in_partition(status: &str) -> String {
+    format!("PAYOUTS#{status}")
+}
+
+/// GSI2 partition of a seller's payout requests.
+pub fn payouts_of_partition(user: &str) -> String {
+    format!("USERPAYOUTS#{user}")
 }

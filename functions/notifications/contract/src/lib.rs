@@ -33,6 +33,8 @@ pub enum NotificationKind {
     Follow,
     /// Messages in a chat room the recipient is not in (one unread item per room, collapsed).
     Chat,
+    /// A payout request of the recipient's was paid or rejected (`excerpt`: the whole message).
+    Payout,
     /// A listing of the recipient's was sold (`excerpt`: the start of its title).
     TradeSold,
     /// A care schedule's reminder (`excerpt`: the reminder's text; the actor is [`SYSTEM_ACTOR`]).

@@ -279,28 +279,84 @@ async fn a_buyer_talks_to_the_seller_in_one_room_per_listing_and_the_seller_appr
 }
 
 #[tokio::test]
-async fn concurrent_withdrawals_never_take_the_balance_below_zero() {
+async fn racing_payout_requests_never_overdraw_and_an_administrator_pays_or_rejects_each_once() {
     let t = TestStack::start().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
-    let none = t.post("/users/me/points/withdrawals", json!({"amount": 1}), Some(&ann.access)).await;
-    assert_eq!((none.status, none.body["code"].as_str()), (409, Some("INSUFFICIENT_POINTS")));
+    let root = t.admin("root@example.com", "root", PW).await;
+    let ask = |amount: Value| t.post("/users/me/payouts", json!({"amount": amount}), Some(&ann.access));
+    let none = ask(json!(1)).await;
+    assert_eq!((none.status, none.body["code"].as_str()), (404, Some("PAYOUT_ACCOUNT_NOT_FOUND")), "an account first");
+    let account = json!({"bankCode": "090", "accountNumber": "3333-01-2345678", "holderName": "김앤"});
+    assert_eq!(t.call(Method::PUT, "/users/me/payout-account", Some(account), Some(&ann.access)).await.status, 200);
+    let broke = ask(json!(1)).await;
+    assert_eq!((broke.status, broke.body["code"].as_str()), (409, Some("INSUFFICIENT_POINTS")));
     for bad in [json!(0), json!(-5), json!(1.5)] {
-        assert_eq!(t.post("/users/me/points/withdrawals", json!({"amount": bad}), Some(&ann.access)).await.status, 400);
+        assert_eq!(ask(bad).await.status, 400);
     }
-    // A sale credits 1,000 points (as the payment flow will).
+    // A sale credits 1,000 points (as the payment flow does).
     let earn = market::points::earn(&t.stack.ctx, &ann.user_id, 1000, "판매: 고양이 캣타워").unwrap();
     t.stack.ctx.table.transact(earn).await.unwrap();
-    let tries = (0..20).map(|_| t.post("/users/me/points/withdrawals", json!({"amount": 100}), Some(&ann.access)));
-    let answers = futures::future::join_all(tries).await;
-    let ok = answers.iter().filter(|r| r.status == 201).count();
+
+    // Twenty at once, 100 each: exactly ten are held, the balance never below zero.
+    let answers = futures::future::join_all((0..20).map(|_| ask(json!(100)))).await;
+    let ok: Vec<&integration_tests::Reply> = answers.iter().filter(|r| r.status == 201).collect();
     let refused = answers.iter().filter(|r| r.status == 409 && r.body["code"] == "INSUFFICIENT_POINTS").count();
-    assert_eq!((ok, refused), (10, 10), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!((ok.len(), refused), (10, 10), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(ok[0].body["payout"]["status"], "REQUESTED");
+    assert_eq!(ok[0].body["payout"]["account"]["accountNumber"], "*********5678");
     let points = t.call(Method::GET, "/users/me/points?limit=50", None, Some(&ann.access)).await;
     assert_eq!(points.body["balance"], 0);
     let entries = points.body["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 11);
-    assert_eq!(entries.iter().filter(|e| e["kind"] == "WITHDRAW").count(), 10);
-    assert_eq!(entries.last().unwrap()["kind"], "EARN", "newest first");
+    assert_eq!(entries.iter().filter(|e| e["kind"] == "HOLD").count(), 10);
+    // My list is an index: a moment behind the requests.
+    t.indexed().await;
+    let mine = t.call(Method::GET, "/users/me/payouts?limit=50", None, Some(&ann.access)).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 10);
+
+    // The administrators' queue shows whom to pay, and where (the whole number).
+    let queue = t.call(Method::GET, "/admin/payouts?limit=50", None, Some(&root.access)).await;
+    assert_eq!(queue.status, 200, "{:?}", queue.body);
+    let waiting = queue.body["items"].as_array().unwrap();
+    assert_eq!(waiting.len(), 10);
+    assert_eq!(
+        (waiting[0]["accountNumber"].as_str(), waiting[0]["bankName"].as_str(), waiting[0]["userId"].as_str()),
+        (Some("3333012345678"), Some("카카오뱅크"), Some(ann.user_id.as_str()))
+    );
+    assert_eq!(t.call(Method::GET, "/admin/payouts", None, Some(&ann.access)).await.status, 403, "administrators only");
+    let (first, second) = (waiting[0]["id"].as_str().unwrap(), waiting[1]["id"].as_str().unwrap());
+    let (ts, root_) = (&t, &root);
+    let decide = |id: &str, body: Value| {
+        let path = format!("/admin/payouts/{id}/decision");
+        async move { ts.call(Method::PUT, &path, Some(body), Some(&root_.access)).await }
+    };
+    assert_eq!(decide(first, json!({"decision": "PAID"})).await.status, 400, "a reference is needed");
+    let paid = decide(first, json!({"decision": "PAID", "reference": "카카오 1207-0001"})).await;
+    assert_eq!((paid.status, paid.body["status"].as_str()), (200, Some("PAID")), "{:?}", paid.body);
+    let again = decide(first, json!({"decision": "REJECTED", "reason": "중복"})).await;
+    assert_eq!((again.status, again.body["code"].as_str()), (409, Some("PAYOUT_DECIDED")), "decided once");
+    // Rejecting gives the points back.
+    let rejected = decide(second, json!({"decision": "REJECTED", "reason": "예금주 불일치"})).await;
+    assert_eq!(rejected.body["status"], "REJECTED");
+    let points = t.call(Method::GET, "/users/me/points?limit=50", None, Some(&ann.access)).await;
+    assert_eq!(points.body["balance"], 100);
+    assert_eq!(points.body["entries"][0]["kind"], "RELEASE");
+    let told = t
+        .eventually(std::time::Duration::from_secs(10), "both decisions in the inbox", || async {
+            let r = t.call(Method::GET, "/notifications", None, Some(&ann.access)).await;
+            let payouts: Vec<Value> =
+                r.body["items"].as_array().unwrap().iter().filter(|n| n["type"] == "PAYOUT").cloned().collect();
+            (payouts.len() == 2).then_some(payouts)
+        })
+        .await;
+    assert!(told.iter().any(|n| n["body"].as_str().unwrap().contains("예금주 불일치")));
+    t.indexed().await;
+    let left = t.call(Method::GET, "/admin/payouts?limit=50", None, Some(&root.access)).await;
+    assert_eq!(left.body["items"].as_array().unwrap().len(), 8);
+    let done = t.call(Method::GET, "/admin/payouts?status=PAID", None, Some(&root.access)).await;
+    assert_eq!(done.body["items"][0]["reference"], "카카오 1207-0001");
+    // The balance agrees with its ledger.
+    let report = market::audit::run(&t.stack.ctx, false).await.unwrap();
+    assert!(report.drift.is_empty(), "{:?}", report.drift);
     t.stop().await;
 }
 

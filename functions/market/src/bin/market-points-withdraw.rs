@@ -1,3 +1,0 @@
-fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::main(&market::points::WITHDRAW)
-}
