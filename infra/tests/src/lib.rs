@@ -34,6 +34,14 @@ impl TestStack {
         Self::start_with(StackOptions::ephemeral()).await
     }
 
+    /// A stack on a clock the test moves (`clock.advance(…)`), and the clock.
+    pub async fn start_with_clock() -> (Self, std::sync::Arc<shared::clock::OffsetClock>) {
+        let clock = shared::clock::OffsetClock::new();
+        let mut opts = StackOptions::ephemeral();
+        opts.clock = clock.clone();
+        (Self::start_with(opts).await, clock)
+    }
+
     pub async fn start_with(opts: StackOptions) -> Self {
         let stack = LocalStack::start(opts).await.expect("the local stack starts");
         let ledger = LedgerDump(stack.ctx.call_ledger.clone());

@@ -108,10 +108,7 @@ async fn a_block_bites_on_the_next_request_arrives_live_and_is_in_the_audit_trai
 
 #[tokio::test]
 async fn a_temporary_block_ends_on_time_even_before_the_job_and_the_job_tells_the_user() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let root = admin(&t, "root@example.com", "root").await;
     let bob = t.user("bob@example.com", "bob", PW).await;
     let mut socket = connect(&t, &bob).await;
@@ -224,10 +221,7 @@ fn set_clock(clock: &shared::clock::OffsetClock, at: &str) {
 
 #[tokio::test]
 async fn sign_up_statistics_match_a_hand_computed_table_in_korean_days_weeks_and_months() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     // Sign-ups (counted when the account is verified), in Korean time:
     set_clock(&clock, "2027-02-24T10:00"); // a Wednesday: root, ann, bob
     let root = admin(&t, "root@example.com", "root").await;

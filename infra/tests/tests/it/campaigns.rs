@@ -472,10 +472,7 @@ fn set_day(clock: &shared::clock::OffsetClock, date: NaiveDate) {
 
 #[tokio::test]
 async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_end() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let root = t.admin("root@example.com", "root", PW).await;
     let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
     let owners = [
@@ -590,10 +587,7 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
 
 #[tokio::test]
 async fn a_job_that_did_not_run_catches_up_through_every_step_in_order() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let root = t.admin("root@example.com", "root", PW).await;
     let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
     let ann = t.user("ann@example.com", "ann", PW).await;

@@ -307,10 +307,7 @@ async fn reminders_in_inbox(t: &TestStack, who: &Session) -> Vec<String> {
 
 #[tokio::test]
 async fn reminders_come_on_time_exactly_once_and_catch_up_after_an_outage() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let p = pet(&t, &ann).await;
     let today = seoul_today();
@@ -387,10 +384,7 @@ async fn reminders_come_on_time_exactly_once_and_catch_up_after_an_outage() {
 
 #[tokio::test]
 async fn the_daily_job_carries_the_reminders_of_ongoing_schedules_forward() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let p = pet(&t, &ann).await;
     let start = seoul_today() + chrono::Duration::days(1);

@@ -337,10 +337,7 @@ async fn a_linked_account_syncs_and_every_figure_matches_the_sandbox() {
 
 #[tokio::test]
 async fn auto_delete_removes_negative_and_banned_comments_once() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let choco = pet(&t, &ann, "초코").await;
 
@@ -470,10 +467,7 @@ async fn a_rate_limited_sync_waits_and_completes_and_poison_goes_to_the_dead_let
 
 #[tokio::test]
 async fn tokens_are_refreshed_before_they_expire_and_a_revoked_one_ends_the_link() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let choco = pet(&t, &ann, "초코").await;
     ok(&link(&t, &ann, &choco, "new_pup_coco").await, 201, "link");

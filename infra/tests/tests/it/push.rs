@@ -90,10 +90,7 @@ async fn sell(t: &TestStack, seller: &Session, buyer: &Session, title: &str) {
 
 #[tokio::test]
 async fn a_closed_app_gets_its_sales_and_reminders_by_web_push_encrypted_and_signed() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
 
@@ -362,10 +359,7 @@ async fn say(t: &TestStack, who: &Session, room: &str, n: usize, text: &str) -> 
 
 #[tokio::test]
 async fn chat_messages_to_an_absent_member_collapse_into_one_item_pushed_once_per_half_minute() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = local_stack::StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
     let sub = browser_subscription(&t).await;

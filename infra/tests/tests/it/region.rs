@@ -281,10 +281,7 @@ async fn partial_batches_are_finished_and_a_batch_that_stays_undone_is_retried_n
 
 #[tokio::test]
 async fn an_outbox_message_the_relay_gave_up_on_arrives_once_after_the_queue_is_back() {
-    let clock = shared::clock::OffsetClock::new();
-    let mut opts = StackOptions::ephemeral();
-    opts.clock = clock.clone();
-    let t = TestStack::start_with(opts).await;
+    let (t, clock) = TestStack::start_with_clock().await;
     let ann = t.user("ann@example.com", "ann", PW).await;
     let bob = t.user("bob@example.com", "bob", PW).await;
     t.settle().await;
