@@ -21,6 +21,16 @@ shared::domain_errors! {
         PaymentInProgress => (409, "PAYMENT_IN_PROGRESS", "Another payment of this order is being confirmed."),
         PayoutNotFound => (404, "PAYOUT_NOT_FOUND", "No such payout request."),
         PayoutDecided => (409, "PAYOUT_DECIDED", "This payout request was decided already."),
+        PayoutsHeld => (409, "PAYOUTS_HELD", "Payouts are held while the point balance is below zero after a refund."),
+        NotRefundable => (409, "NOT_REFUNDABLE", "Only a completed sale can be refunded."),
+        RefundWindowClosed => (409, "REFUND_WINDOW_CLOSED", "A refund can be asked for within 7 days of the payment."),
+        RefundRequested => (409, "REFUND_ALREADY_REQUESTED", "A refund of this sale was asked for already: one request per sale."),
+        RefundNotFound => (404, "REFUND_REQUEST_NOT_FOUND", "No such refund request of yours."),
+        NotYourSale => (403, "NOT_YOUR_SALE", "Only the seller decides on a refund request."),
+        NotYourPurchase => (403, "NOT_YOUR_PURCHASE", "Only the buyer may send a refund request to an administrator."),
+        RefundDecided => (409, "REFUND_DECIDED", "This refund request was decided already."),
+        RefundChanged => (409, "REFUND_CHANGED", "The refund request changed meanwhile. Try again."),
+        NotEscalatable => (409, "REFUND_NOT_ESCALATABLE", "Only a refused request, or one the seller has left unanswered for 3 days, goes to an administrator."),
         NoPayoutAccount => (404, "PAYOUT_ACCOUNT_NOT_FOUND", "No payout account is registered: PUT /users/me/payout-account first."),
     }
 }

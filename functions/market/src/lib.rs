@@ -1,5 +1,5 @@
 //! The second-hand market: listings with pictures and a place, nearby search over geohash cells,
-//! title search, wishlists, paying through Toss Payments exactly once, and the sellers' points. Item layout: [`keys`].
+//! title search, wishlists, paying through Toss Payments exactly once, refunds, and the sellers' points and payouts. Item layout: [`keys`].
 
 pub mod audit;
 pub mod error;
@@ -10,8 +10,10 @@ pub mod moderation;
 pub mod payments;
 pub mod payouts;
 pub mod points;
+pub mod refunds;
 pub mod sales;
 pub mod search;
+pub mod settle;
 pub mod titles;
 pub mod toss;
 pub mod wishes;
@@ -48,7 +50,14 @@ pub const DOMAIN: Domain = Domain {
         &payments::CONFIRM,
         &payments::PURCHASES,
         &payments::SALES,
-        &payments::SETTLE_JOB,
+        &settle::SETTLE_JOB,
+        &refunds::REQUEST,
+        &refunds::GET,
+        &refunds::MINE,
+        &refunds::DECIDE,
+        &refunds::ESCALATE,
+        &refunds::QUEUE,
+        &refunds::ADMIN_DECIDE,
         &search::SEARCH,
         &moderation::REMOVAL_WORKER,
         &sales::SALES_WORKER,

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::handler::{Caller, Created, Json, Okay, Params, Path};
 use shared::http::PageRequest;
-use shared::routes::{Access, Function, Job, Method, Permission, int_param, param, said};
+use shared::routes::{Access, Function, Method, Permission, int_param, param, said};
 use shared::table::{Entity, Gsi, Page, Query, Write, s, time};
 use shared::validate::{Validate, Validator};
 use shared::{ApiError, ApiResult, AppContext, handler};
@@ -42,7 +42,7 @@ use crate::toss::{self, Failure};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 /// A sale status is pushed to the rooms about the listing as ids only: no media to sign.
-const SETTLE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
+pub(crate) const SETTLE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
 
 /// The listing named in the path and the caller's approval to pay for it, read with the session.
 fn listing_and_approval(path: &std::collections::HashMap<String, String>, caller: &str) -> Vec<shared::table::Key> {
@@ -101,19 +101,6 @@ pub static SALES: Function =
         .doc("market", "What I sold, newest first, with each transaction")
         .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 5", 1, 20)]);
 
-pub static SETTLE_JOB: Function = Function::job(
-    "market-settle-payments",
-    PKG,
-    Job {
-        name: "settle-payments",
-        schedule: "rate(1 minute)",
-        handler: |ctx| Box::pin(settle_stuck(ctx)),
-        summary: "Finishes payments whose confirmation got no answer, by asking Toss what happened",
-    },
-)
-.permissions(SETTLE)
-.settings(toss::SETTINGS)
-.timeout(120);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -220,6 +207,8 @@ impl From<&Order> for OrderView {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TradeStatus {
     Completed,
+    /// Refunded: the payment was cancelled at Toss and the seller's points taken back.
+    Canceled,
 }
 
 /// The transaction of a sale: one per listing.
@@ -239,16 +228,21 @@ pub struct Trade {
     pub method: String,
     pub status: TradeStatus,
     pub approved_at: DateTime<Utc>,
+    /// The buyer's refund request, once made (one per sale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canceled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 impl Entity for Trade {
     const TYPE: &'static str = "MarketTrade";
     fn pk(&self) -> String {
-        keys::trade_key(&self.market_post_id).pk
+        keys::trade_key(&self.market_post_id, &self.order_id).pk
     }
     fn sk(&self) -> String {
-        keys::trade_key(&self.market_post_id).sk
+        keys::trade_key(&self.market_post_id, &self.order_id).sk
     }
     fn index_keys(&self) -> Vec<(Gsi, String, String)> {
         vec![
@@ -268,7 +262,7 @@ fn customer_key(ctx: &AppContext, user: &str) -> String {
     format!("ck_{}", &hex::encode(h.finalize())[..40])
 }
 
-async fn order_of(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Order> {
+pub(crate) async fn order_of(ctx: &AppContext, me: &str, id: &str) -> ApiResult<Order> {
     if !shared::ids::is_valid_id(id) {
         return Err(MarketError::OrderNotFound.into());
     }
@@ -379,9 +373,8 @@ async fn outcome(ctx: &AppContext, order: &Order) -> ApiResult<Confirmed> {
         OrderStatus::Done => {
             let trade = ctx
                 .table
-                .get::<Trade>(&keys::trade_key(&order.listing_id))
+                .get::<Trade>(&keys::trade_key(&order.listing_id, &order.id))
                 .await?
-                .filter(|t| t.order_id == order.id)
                 .ok_or_else(|| ApiError::internal("a paid order without its transaction"))?;
             Ok(Confirmed { order: OrderView::from(order), transaction: trade })
         }
@@ -732,6 +725,8 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
         method: payment.method.clone().unwrap_or_else(|| "카드".into()),
         status: TradeStatus::Completed,
         approved_at,
+        refund_request_id: None,
+        canceled_at: None,
         created_at: now,
     };
     let mut done = order.clone();
@@ -809,7 +804,7 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
 
 /// The writes that publish a listing's new sale status in the transaction that sets it (chat
 /// tells the rooms about the listing).
-fn sale_status(ctx: &AppContext, listing: &str, status: Status) -> ApiResult<Vec<Write>> {
+pub(crate) fn sale_status(ctx: &AppContext, listing: &str, status: Status) -> ApiResult<Vec<Write>> {
     let status = match status {
         Status::Sale => "SALE",
         Status::Reserved => "RESERVED",
@@ -821,7 +816,7 @@ fn sale_status(ctx: &AppContext, listing: &str, status: Status) -> ApiResult<Vec
 
 /// Finishes every order whose confirmation got no answer and whose holder is gone: asks Toss
 /// what happened and records it (a sale, a refusal, or a cancellation).
-pub async fn settle_stuck(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
+pub async fn settle_stuck(ctx: &AppContext) -> ApiResult<serde_json::Value> {
     let query = Query::partition(keys::CONFIRMING_ORDERS).index(Gsi::Gsi2);
     let ids: Vec<String> = ctx
         .table
@@ -840,8 +835,8 @@ pub async fn settle_stuck(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> 
             waiting += 1;
             continue;
         }
-        let Ok(held) = take_over(&ctx, &order).await else { continue };
-        match finish(&ctx, held, Asked::Lookup).await {
+        let Ok(held) = take_over(ctx, &order).await else { continue };
+        match finish(ctx, held, Asked::Lookup).await {
             Ok(_) => settled += 1,
             Err(e) if e.status().as_u16() == 503 => waiting += 1,
             // A refusal is an outcome too.

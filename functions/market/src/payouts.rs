@@ -349,6 +349,10 @@ pub struct QueuedPayout {
     pub bank_name: String,
     pub account_number: String,
     pub holder_name: String,
+    /// The seller's balance now: below zero after a refund, when the payout is held.
+    pub seller_balance: i64,
+    /// Whether paying it is held (the seller owes points after a refund).
+    pub held: bool,
 }
 
 pub static REQUEST: Function =
@@ -468,7 +472,8 @@ pub async fn request(
         decided_at: None,
     };
     let hold = entry(&ctx, &me, crate::points::EntryKind::Hold, body.amount, "출금 신청");
-    ctx.table
+    let result = ctx
+        .table
         .transact(vec![
             Write::update(crate::keys::balance_key(&me), "ADD balance :minus")
                 .value(":minus", n(-body.amount))
@@ -477,7 +482,14 @@ pub async fn request(
             Write::put(&payout)?.if_absent(MarketError::ListingChanged),
             Write::put(&hold)?.if_absent(MarketError::ListingChanged),
         ])
-        .await?;
+        .await;
+    match result {
+        // A refund took the balance below zero: say so, rather than "not that many".
+        Err(e) if e.is(&MarketError::InsufficientPoints) && crate::points::balance_of(&ctx, &me).await? < 0 => {
+            return Err(MarketError::PayoutsHeld.into());
+        }
+        other => other?,
+    }
     let balance = crate::points::balance_of(&ctx, &me).await?;
     Ok(shared::handler::Created(Requested { payout: (&payout).into(), balance }))
 }
@@ -511,9 +523,14 @@ pub async fn queue(
         .index(shared::table::Gsi::Gsi1)
         .paged(&params, 20, 50)?;
     let page = ctx.table.query::<Payout>(&q).await?;
+    let sellers: Vec<shared::table::Key> = page.items.iter().map(|p| crate::keys::balance_key(&p.user_id)).collect();
+    let balances = ctx.table.batch_get_items(&sellers).await?;
     let mut items = Vec::with_capacity(page.items.len());
-    for p in &page.items {
+    for (p, b) in page.items.iter().zip(balances) {
+        let seller_balance = b.as_ref().map(crate::points::stored_balance).unwrap_or(0);
         items.push(QueuedPayout {
+            seller_balance,
+            held: seller_balance < 0,
             user_id: p.user_id.clone(),
             bank_name: bank_name(&p.account.bank_code).unwrap_or_default().to_string(),
             account_number: p.account.number(&ctx, &p.user_id)?,
@@ -568,8 +585,13 @@ pub async fn decide(
     if payout.status != PayoutStatus::Requested {
         return Err(MarketError::PayoutDecided.into());
     }
-    let now = ctx.now();
     let paid = body.decision == "PAID";
+    // A seller who owes points after a refund is not paid until the balance is back above
+    // zero (rejecting, which gives the held points back, is always possible).
+    if paid && crate::points::balance_of(&ctx, &payout.user_id).await? < 0 {
+        return Err(MarketError::PayoutsHeld.into());
+    }
+    let now = ctx.now();
     let status = if paid { PayoutStatus::Paid } else { PayoutStatus::Rejected };
     let detail = if paid { body.reference.clone() } else { body.reason.clone() };
     // The request leaves the waiting queue for its decision's (the index key moves with it).

@@ -91,7 +91,7 @@ impl Switches {
             | NotificationKind::Community => self.comment,
             NotificationKind::Follow => self.follow,
             NotificationKind::Chat => self.chat,
-            NotificationKind::TradeSold | NotificationKind::Payout => self.trade,
+            NotificationKind::TradeSold | NotificationKind::Payout | NotificationKind::Refund => self.trade,
             NotificationKind::Campaign => self.campaign,
             NotificationKind::HealthReminder | NotificationKind::PrescriptionRead => self.health,
             NotificationKind::AccountUnblocked

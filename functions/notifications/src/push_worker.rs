@@ -83,7 +83,7 @@ pub fn delivery_of(kind: NotificationKind) -> (u32, Urgency) {
         NotificationKind::HealthReminder => (3600, Urgency::High),
         NotificationKind::Chat => (24 * 3600, Urgency::High),
         NotificationKind::TradeSold => (24 * 3600, Urgency::High),
-        NotificationKind::Payout => (3 * 24 * 3600, Urgency::Normal),
+        NotificationKind::Payout | NotificationKind::Refund => (3 * 24 * 3600, Urgency::Normal),
         NotificationKind::Campaign | NotificationKind::PrescriptionRead => (3 * 24 * 3600, Urgency::Normal),
         NotificationKind::AccountUnblocked
         | NotificationKind::ContentRemoved

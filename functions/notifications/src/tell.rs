@@ -19,6 +19,7 @@ pub fn text(kind: NotificationKind, nickname: &str, excerpt: Option<&str>) -> (S
         NotificationKind::Follow => ("새 팔로워".into(), format!("{nickname}님이 회원님을 팔로우하기 시작했습니다.")),
         NotificationKind::Chat => ("새 메시지".into(), format!("{nickname}: {ex}")),
         NotificationKind::Payout => ("포인트 출금".into(), ex.to_string()),
+        NotificationKind::Refund => ("환불".into(), ex.to_string()),
         NotificationKind::TradeSold => ("판매 완료".into(), format!("{ex}…이 판매되었습니다!")),
         NotificationKind::HealthReminder => ("건강 알림".into(), ex.to_string()),
         NotificationKind::PrescriptionRead => ("처방전 인식".into(), ex.to_string()),

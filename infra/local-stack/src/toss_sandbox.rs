@@ -17,7 +17,8 @@
 //! API, `POST /_local/toss/checkout {orderId, amount, outcome?}` → `{paymentKey}`, where
 //! `outcome` decides what confirming will do: `APPROVE` (default), `DECLINE` (the card is
 //! refused) or `TIMEOUT` (the payment is approved but the answer comes too late for the caller,
-//! once). `GET /_local/toss/payments` lists every payment and its status.
+//! once). `GET /_local/toss/payments` lists every payment and its status, and `GET /_local/toss/calls`
+//! every API call received (method, path, `Idempotency-Key`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -90,6 +91,8 @@ pub struct Toss {
     payments: Mutex<HashMap<String, Payment>>,
     /// `Idempotency-Key` → the first answer.
     answers: Mutex<HashMap<String, (StatusCode, Value)>>,
+    /// Every API call received, in order: `{method, path, idempotencyKey}`.
+    calls: Mutex<Vec<Value>>,
 }
 
 fn now_kst() -> String {
@@ -115,7 +118,27 @@ pub fn router(toss: Arc<Toss>) -> Router {
         .route("/toss/v1/payments/orders/{order_id}", get(by_order))
         .route("/toss/v1/payments/{payment_key}", get(by_key))
         .route("/toss/v1/payments/{payment_key}/cancel", post(cancel))
+        .layer(axum::middleware::from_fn_with_state(toss.clone(), record_call))
         .with_state(toss)
+}
+
+/// Notes each API call, for tests to count (`GET /_local/toss/calls`).
+async fn record_call(
+    State(toss): State<Arc<Toss>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let path = req.uri().path().trim_start_matches("/toss").to_string();
+    toss.calls
+        .lock()
+        .expect("calls")
+        .push(json!({"method": req.method().as_str(), "path": path, "idempotencyKey": key}));
+    next.run(req).await
+}
+
+async fn calls(State(toss): State<Arc<Toss>>) -> Response {
+    reply((StatusCode::OK, Value::Array(toss.calls.lock().expect("calls").clone())))
 }
 
 /// The widget stand-in and the list of payments, served by the local HTTP API under `/_local/toss/`.
@@ -123,6 +146,7 @@ pub fn console(toss: Arc<Toss>) -> Router {
     Router::new()
         .route("/_local/toss/checkout", post(checkout))
         .route("/_local/toss/payments", get(list))
+        .route("/_local/toss/calls", get(calls))
         .with_state(toss)
 }
 

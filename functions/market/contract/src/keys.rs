@@ -9,8 +9,9 @@
 //! | a wish, in the wisher's partition (consistent: my wishlist, newest first) | `USER#<user>` | `WISHED#<wish id>` (its `listingId`) | |
 //! | point balance | `USER#<user>` | `POINTS` | |
 //! | point entry | `POINTS#<user>` | `<entry id>` (newest first) | |
-//! | order | `ORDER#<id>` | `ORDER` | GSI1 `ORDERS#<listing>` / `<id>` (a listing's orders); GSI2 `ORDERS_CONFIRMING` / `<id>` while the provider is being asked |
-//! | transaction (the sale) | `MARKET#<listing>` | `TRADE` (one per listing) | GSI1 `PURCHASES#<buyer>` / `<id>`; GSI2 `SALES#<seller>` / `<id>` (newest first) |
+//! | order | `ORDER#<id>` | `ORDER` | GSI1 `ORDERS#<listing>` / `<id>` (a listing's orders); GSI2 `ORDERS_CONFIRMING` / `<id>` while the provider is being asked, `ORDERS_AWAITING_DEPOSIT` / `<due date>` while a virtual account waits |
+//! | transaction (the sale) | `MARKET#<listing>` | `TRADE#<order>` (one per paid order: a refunded sale stays beside the next) | GSI1 `PURCHASES#<buyer>` / `<id>`; GSI2 `SALES#<seller>` / `<id>` (newest first) |
+//! | refund request | `REFUND#<id>` | `REFUND` | GSI1 `REFUNDS#<status>` / `<id>` (the administrators' queue, and the settling job's `REFUNDING`); GSI2 `REFUNDS_TO#<seller>` / `<id>`; GSI3 `REFUNDS_FROM#<buyer>` / `<id>` (newest first) |
 //! | title search posting | `MARKETWORD#<bigram>` | `<listing id>` (newest first) | |
 //! | the seller lets a buyer pay (written by chat, with the approval in the buyer's room) | `MARKET#<listing>` | `APPROVED#<buyer>` | |
 //! | payout account (the number sealed) | `USER#<seller>` | `PAYOUTACCOUNT` | |
@@ -103,9 +104,33 @@ pub fn orders_of_listing_partition(listing: &str) -> String {
 /// GSI2 partition of the orders whose payment is being confirmed (the settling job reads it).
 pub const CONFIRMING_ORDERS: &str = "ORDERS_CONFIRMING";
 
-/// The transaction of a listing's sale: one per listing.
-pub fn trade_key(listing: &str) -> Key {
-    Key::new(listing_partition(listing), "TRADE")
+/// GSI2 partition of the orders paid by a virtual account still waiting for the deposit (sort
+/// key: the due date, so the settling job reads the overdue ones).
+pub const AWAITING_DEPOSIT_ORDERS: &str = "ORDERS_AWAITING_DEPOSIT";
+
+/// The transaction of the sale paid by `order`, in its listing's partition.
+pub fn trade_key(listing: &str, order: &str) -> Key {
+    Key::new(listing_partition(listing), format!("TRADE#{order}"))
+}
+
+/// A refund request.
+pub fn refund_key(id: &str) -> Key {
+    Key::new(format!("REFUND#{id}"), "REFUND")
+}
+
+/// GSI1 partition of the refund requests in one status.
+pub fn refunds_in_partition(status: &str) -> String {
+    format!("REFUNDS#{status}")
+}
+
+/// GSI2 partition of the refund requests a seller was sent.
+pub fn refunds_to_partition(seller: &str) -> String {
+    format!("REFUNDS_TO#{seller}")
+}
+
+/// GSI3 partition of the refund requests a buyer sent.
+pub fn refunds_from_partition(buyer: &str) -> String {
+    format!("REFUNDS_FROM#{buyer}")
 }
 
 pub fn purchases_partition(user: &str) -> String {

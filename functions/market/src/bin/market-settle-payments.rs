@@ -1,3 +1,3 @@
 fn main() -> Result<(), shared::runtime::Error> {
-    shared::runtime::main(&market::payments::SETTLE_JOB)
+    shared::runtime::main(&market::settle::SETTLE_JOB)
 }

@@ -35,6 +35,8 @@ pub enum NotificationKind {
     Chat,
     /// A payout request of the recipient's was paid or rejected (`excerpt`: the whole message).
     Payout,
+    /// A refund request the recipient sent or was sent moved on (`excerpt`: the whole message).
+    Refund,
     /// A listing of the recipient's was sold (`excerpt`: the start of its title).
     TradeSold,
     /// A care schedule's reminder (`excerpt`: the reminder's text; the actor is [`SYSTEM_ACTOR`]).

@@ -25,6 +25,7 @@ mod outbox;
 mod payments;
 mod push;
 mod realtime;
+mod refunds;
 mod region;
 mod reliability;
 mod social;

@@ -36,6 +36,12 @@ enum Fixture {
     ApprovedListing,
     /// An order of the owner's.
     Order,
+    /// An order of the owner's, paid.
+    PaidOrder,
+    /// A refund request to the owner, who sold a listing to a third user.
+    RefundToOwner,
+    /// A refund request of the owner's, refused by the seller (a third user).
+    RefusedRefundOfOwner,
     /// A notification of the owner's.
     Notification,
     /// A push subscription of the owner's (a browser of the local push service).
@@ -170,6 +176,13 @@ const MATRIX: &[(&str, Rule)] = &[
     ("POST /market/posts/{id}/orders", Rule::Owner(Fixture::ApprovedListing)),
     ("GET /market/orders/{id}", Rule::Owner(Fixture::Order)),
     ("POST /payments/confirm", Rule::Signed(Fixture::None)),
+    ("POST /market/orders/{id}/refund-requests", Rule::Owner(Fixture::PaidOrder)),
+    ("GET /market/refund-requests/{id}", Rule::Owner(Fixture::RefundToOwner)),
+    ("GET /users/me/market/refund-requests", Rule::Signed(Fixture::None)),
+    ("PUT /market/refund-requests/{id}/decision", Rule::Owner(Fixture::RefundToOwner)),
+    ("POST /market/refund-requests/{id}/escalation", Rule::Owner(Fixture::RefusedRefundOfOwner)),
+    ("GET /admin/refund-requests", Rule::Admin(Fixture::None)),
+    ("PUT /admin/refund-requests/{id}/decision", Rule::Admin(Fixture::None)),
     ("GET /users/me/market/purchases", Rule::Signed(Fixture::None)),
     ("GET /users/me/market/sales", Rule::Signed(Fixture::None)),
     ("GET /search/market", Rule::Open),
@@ -307,6 +320,26 @@ async fn approved_room(t: &TestStack, seller: &Session, buyer: &Session, listing
     room
 }
 
+/// An order of `buyer`'s for a listing of `seller`'s, paid in the Toss sandbox.
+async fn paid_order(t: &TestStack, seller: &Session, buyer: &Session) -> String {
+    let l = listing(t, seller).await;
+    approved_room(t, seller, buyer, &l).await;
+    let order =
+        created(t.post(&format!("/market/posts/{l}/orders"), json!({}), Some(&buyer.access)).await, "order").await;
+    let key = t.post("/_local/toss/checkout", json!({"orderId": order, "amount": 1000}), None).await.body["paymentKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = json!({"paymentKey": key, "orderId": order, "amount": 1000});
+    assert_eq!(t.post("/payments/confirm", paid, Some(&buyer.access)).await.status, 200);
+    order
+}
+
+async fn refund_request(t: &TestStack, buyer: &Session, order: &str) -> String {
+    let body = json!({"reason": "파손되어 왔어요"});
+    created(t.post(&format!("/market/orders/{order}/refund-requests"), body, Some(&buyer.access)).await, "refund").await
+}
+
 async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
     let (o, third) = (&c.owner, &c.third);
     match f {
@@ -380,6 +413,19 @@ async fn make(t: &TestStack, c: &Cast, f: Fixture) -> String {
             let l = listing(t, third).await;
             approved_room(t, third, o, &l).await;
             created(t.post(&format!("/market/posts/{l}/orders"), json!({}), Some(&o.access)).await, "order").await
+        }
+        Fixture::PaidOrder => paid_order(t, third, o).await,
+        Fixture::RefundToOwner => {
+            let order = paid_order(t, o, third).await;
+            refund_request(t, third, &order).await
+        }
+        Fixture::RefusedRefundOfOwner => {
+            let order = paid_order(t, third, o).await;
+            let id = refund_request(t, o, &order).await;
+            let refuse = json!({"decision": "REFUSE", "reason": "정상 제품이었어요"});
+            let path = format!("/market/refund-requests/{id}/decision");
+            assert_eq!(t.call(Method::PUT, &path, Some(refuse), Some(&third.access)).await.status, 200);
+            id
         }
         Fixture::PushSubscription => {
             let browser = t.post("/_local/push/subscriptions", json!({}), None).await.body;

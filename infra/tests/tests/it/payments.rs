@@ -9,9 +9,9 @@ use integration_tests::{Reply, Session, TestStack};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const PW: &str = "walks4ever";
+pub(crate) const PW: &str = "walks4ever";
 
-async fn listing(t: &TestStack, seller: &Session, title: &str, price: i64) -> String {
+pub(crate) async fn listing(t: &TestStack, seller: &Session, title: &str, price: i64) -> String {
     let key = t.png(seller, "market").await;
     let r = t
         .post(
@@ -26,7 +26,7 @@ async fn listing(t: &TestStack, seller: &Session, title: &str, price: i64) -> St
 }
 
 /// The buyer's room about the listing, with the seller's approval (or not).
-async fn room(t: &TestStack, seller: &Session, buyer: &Session, listing: &str, approved: bool) -> String {
+pub(crate) async fn room(t: &TestStack, seller: &Session, buyer: &Session, listing: &str, approved: bool) -> String {
     let r = t.post("/chat/rooms", json!({"marketPostId": listing}), Some(&buyer.access)).await;
     assert!(r.status == 201 || r.status == 200, "{:?}", r.body);
     let room = r.body["id"].as_str().unwrap().to_string();
@@ -36,19 +36,19 @@ async fn room(t: &TestStack, seller: &Session, buyer: &Session, listing: &str, a
     room
 }
 
-async fn order(t: &TestStack, buyer: &Session, listing: &str) -> Reply {
+pub(crate) async fn order(t: &TestStack, buyer: &Session, listing: &str) -> Reply {
     t.post(&format!("/market/posts/{listing}/orders"), json!({}), Some(&buyer.access)).await
 }
 
 /// The buyer pays in the widget (the sandbox's stand-in): a payment key.
-async fn checkout(t: &TestStack, order_id: &str, amount: i64, outcome: &str) -> String {
+pub(crate) async fn checkout(t: &TestStack, order_id: &str, amount: i64, outcome: &str) -> String {
     let r =
         t.post("/_local/toss/checkout", json!({"orderId": order_id, "amount": amount, "outcome": outcome}), None).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     r.body["paymentKey"].as_str().unwrap().to_string()
 }
 
-async fn confirm(t: &TestStack, buyer: &Session, payment_key: &str, order_id: &str, amount: i64) -> Reply {
+pub(crate) async fn confirm(t: &TestStack, buyer: &Session, payment_key: &str, order_id: &str, amount: i64) -> Reply {
     t.post(
         "/payments/confirm",
         json!({"paymentKey": payment_key, "orderId": order_id, "amount": amount}),
@@ -58,24 +58,24 @@ async fn confirm(t: &TestStack, buyer: &Session, payment_key: &str, order_id: &s
 }
 
 /// What the sandbox holds: each payment's status by order id.
-async fn toss_payments(t: &TestStack) -> Vec<Value> {
+pub(crate) async fn toss_payments(t: &TestStack) -> Vec<Value> {
     t.get("/_local/toss/payments").await.body.as_array().unwrap().clone()
 }
 
-async fn charged(t: &TestStack) -> Vec<Value> {
+pub(crate) async fn charged(t: &TestStack) -> Vec<Value> {
     toss_payments(t).await.into_iter().filter(|p| p["status"] == "DONE").collect()
 }
 
-async fn status_of(t: &TestStack, listing: &str) -> String {
+pub(crate) async fn status_of(t: &TestStack, listing: &str) -> String {
     t.get(&format!("/market/posts/{listing}")).await.body["status"].as_str().unwrap_or_default().to_string()
 }
 
-async fn points(t: &TestStack, who: &Session) -> Value {
+pub(crate) async fn points(t: &TestStack, who: &Session) -> Value {
     t.call(Method::GET, "/users/me/points", None, Some(&who.access)).await.body
 }
 
 /// The sale status frames a socket gets, until `status`.
-async fn sale_status(s: &mut Socket, listing: &str, status: &str) {
+pub(crate) async fn sale_status(s: &mut Socket, listing: &str, status: &str) {
     loop {
         let f = frame_of(s, "market.saleStatus").await;
         assert_eq!(f["marketPostId"], listing);
