@@ -16,6 +16,7 @@ pub mod search;
 pub mod settle;
 pub mod titles;
 pub mod toss;
+pub mod webhooks;
 pub mod wishes;
 
 use shared::routes::Domain;
@@ -51,6 +52,8 @@ pub const DOMAIN: Domain = Domain {
         &payments::PURCHASES,
         &payments::SALES,
         &settle::SETTLE_JOB,
+        &webhooks::WEBHOOK,
+        &webhooks::WORKER,
         &refunds::REQUEST,
         &refunds::GET,
         &refunds::MINE,

@@ -42,7 +42,8 @@ use crate::toss::{self, Failure};
 
 const WRITE: &[Permission] = &[Permission::TableRead, Permission::TableWrite];
 /// A sale status is pushed to the rooms about the listing as ids only: no media to sign.
-pub(crate) const SETTLE: &[Permission] = &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
+pub(crate) const SETTLE: &[Permission] =
+    &[Permission::TableRead, Permission::TableWrite, Permission::ManageConnections];
 
 /// The listing named in the path and the caller's approval to pay for it, read with the session.
 fn listing_and_approval(path: &std::collections::HashMap<String, String>, caller: &str) -> Vec<shared::table::Key> {
@@ -101,7 +102,6 @@ pub static SALES: Function =
         .doc("market", "What I sold, newest first, with each transaction")
         .query(&[param("cursor", false, "from nextCursor"), int_param("limit", false, "page size, default 5", 1, 20)]);
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
@@ -109,6 +109,9 @@ pub enum OrderStatus {
     Ready,
     /// Toss is being asked to confirm.
     Confirming,
+    /// Paid by a virtual account Toss issued, waiting for the buyer's deposit: the listing stays
+    /// reserved until the account's due date.
+    WaitingForDeposit,
     /// Paid; the sale is recorded.
     Done,
     /// Refused, cancelled or overtaken; nothing was charged (or the charge was cancelled).
@@ -152,6 +155,13 @@ pub struct Order {
     /// The listing's version when ordered: the payment goes through only while it stands.
     #[serde(default)]
     pub listing_version: i64,
+    /// The virtual account to pay into, while WAITING_FOR_DEPOSIT.
+    #[serde(default)]
+    pub virtual_account: Option<VirtualAccount>,
+    /// SHA-256 of the payment's `secret` Toss gave at confirm time: a deposit callback must
+    /// carry the secret itself.
+    #[serde(default)]
+    pub deposit_secret_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -169,8 +179,28 @@ impl Entity for Order {
         if self.status == OrderStatus::Confirming {
             out.push((Gsi::Gsi2, keys::CONFIRMING_ORDERS.into(), self.id.clone()));
         }
+        if self.status == OrderStatus::WaitingForDeposit
+            && let Some(va) = &self.virtual_account
+        {
+            out.push((
+                Gsi::Gsi2,
+                keys::AWAITING_DEPOSIT_ORDERS.into(),
+                format!("{}#{}", va.due_date.to_rfc3339(), self.id),
+            ));
+        }
         out
     }
+}
+
+/// A virtual account Toss issued for an order: where to deposit, and by when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualAccount {
+    /// Toss's bank code (e.g. `88` for 신한은행).
+    pub bank_code: String,
+    pub account_number: String,
+    pub customer_name: String,
+    pub due_date: DateTime<Utc>,
 }
 
 /// An order as its buyer sees it.
@@ -185,6 +215,8 @@ pub struct OrderView {
     pub customer_key: String,
     pub status: OrderStatus,
     pub failure: Option<OrderFailure>,
+    /// While WAITING_FOR_DEPOSIT: where to deposit the amount, and by when.
+    pub virtual_account: Option<VirtualAccount>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -198,6 +230,7 @@ impl From<&Order> for OrderView {
             customer_key: o.customer_key.clone(),
             status: o.status,
             failure: o.failure.clone(),
+            virtual_account: if o.status == OrderStatus::WaitingForDeposit { o.virtual_account.clone() } else { None },
             created_at: o.created_at,
         }
     }
@@ -303,6 +336,8 @@ pub async fn create_order(
         lease_until: None,
         failure: None,
         listing_version: listing.version,
+        virtual_account: None,
+        deposit_secret_hash: None,
         created_at: now,
         updated_at: now,
     };
@@ -347,12 +382,13 @@ impl Validate for ConfirmRequest {
     }
 }
 
-/// A paid order and its sale.
+/// A paid order and its sale; or, paid by a virtual account, the order waiting for the deposit
+/// (no transaction yet).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Confirmed {
     pub order: OrderView,
-    pub transaction: Trade,
+    pub transaction: Option<Trade>,
 }
 
 /// How long a confirming request holds an order: longer than Toss may take to answer.
@@ -376,8 +412,9 @@ async fn outcome(ctx: &AppContext, order: &Order) -> ApiResult<Confirmed> {
                 .get::<Trade>(&keys::trade_key(&order.listing_id, &order.id))
                 .await?
                 .ok_or_else(|| ApiError::internal("a paid order without its transaction"))?;
-            Ok(Confirmed { order: OrderView::from(order), transaction: trade })
+            Ok(Confirmed { order: OrderView::from(order), transaction: Some(trade) })
         }
+        OrderStatus::WaitingForDeposit => Ok(Confirmed { order: OrderView::from(order), transaction: None }),
         OrderStatus::Failed => Err(failure_error(order.failure.as_ref())),
         _ => Err(pending()),
     }
@@ -437,7 +474,7 @@ pub async fn confirm(
     let patience = toss::timeout(&ctx) + Duration::from_millis(6_000);
     loop {
         match order.status {
-            OrderStatus::Done | OrderStatus::Failed => {
+            OrderStatus::Done | OrderStatus::Failed | OrderStatus::WaitingForDeposit => {
                 if order.payment_key.as_deref() != Some(&body.payment_key) && order.status == OrderStatus::Done {
                     return Err(MarketError::AlreadyPaid.into());
                 }
@@ -601,8 +638,8 @@ async fn finish(ctx: &AppContext, order: Order, asked: Asked) -> ApiResult<Confi
     let answer = match asked {
         Asked::Confirm => toss::confirm(ctx, &key, &order.id, order.amount).await,
         Asked::Lookup => match toss::lookup(ctx, &key).await {
-            // Confirmed after all.
-            Ok(Some(p)) if p.status == "DONE" => Ok(p),
+            // Confirmed after all (a virtual account: issued, waiting for the deposit).
+            Ok(Some(p)) if p.status == "DONE" || p.status == "WAITING_FOR_DEPOSIT" => Ok(p),
             // Never confirmed (the confirm never arrived): confirm now; the idempotency key
             // makes this safe even if the first one is still on its way.
             Ok(Some(p)) if p.status == "READY" || p.status == "IN_PROGRESS" => {
@@ -622,6 +659,13 @@ async fn finish(ctx: &AppContext, order: Order, asked: Asked) -> ApiResult<Confi
             if payment.order_id == order.id && payment.total_amount == order.amount && payment.status == "DONE" =>
         {
             record_sale(ctx, order, payment).await
+        }
+        Ok(payment)
+            if payment.order_id == order.id
+                && payment.total_amount == order.amount
+                && payment.status == "WAITING_FOR_DEPOSIT" =>
+        {
+            await_deposit(ctx, order, payment).await
         }
         Ok(payment) => {
             // Toss approved something else than this order: refuse and undo it.
@@ -671,8 +715,8 @@ async fn fail(
             vec![
                 Write::put(&failed)?
                     .name("#st", "status")
-                    .value(":confirming", s("CONFIRMING"))
-                    .when("#st = :confirming", MarketError::OrderChanged),
+                    .value(":was", status_value(order.status)?)
+                    .when("#st = :was", MarketError::OrderChanged),
                 Write::update(
                     keys::listing_key(&order.listing_id),
                     "SET #st = :sale, updatedAt = :now REMOVE reservedBy",
@@ -698,6 +742,142 @@ async fn fail(
         }
         Err(e) => Err(e),
     }
+}
+
+/// An order status as stored.
+fn status_value(status: OrderStatus) -> ApiResult<shared::table::AttrValue> {
+    Ok(serde_dynamo::to_attribute_value(status)?)
+}
+
+/// Toss issued a virtual account: the order waits for the deposit (the listing stays reserved
+/// for it until the due date), with the payment's secret kept as a hash for the deposit
+/// callback.
+async fn await_deposit(ctx: &AppContext, order: Order, payment: toss::Payment) -> ApiResult<Confirmed> {
+    let Some(va) = payment.virtual_account.as_ref() else {
+        return Err(ApiError::internal("a virtual-account payment without its account"));
+    };
+    let due_date = DateTime::parse_from_rfc3339(&va.due_date)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| ApiError::internal("a virtual account's due date Toss gave is unreadable"))?;
+    let mut waiting = order.clone();
+    waiting.status = OrderStatus::WaitingForDeposit;
+    waiting.lease_until = None;
+    waiting.virtual_account = Some(VirtualAccount {
+        bank_code: va.bank_code.clone(),
+        account_number: va.account_number.clone(),
+        customer_name: va.customer_name.clone(),
+        due_date,
+    });
+    waiting.deposit_secret_hash = payment.secret.as_deref().map(secret_hash);
+    waiting.updated_at = ctx.now();
+    let write = Write::put(&waiting)?
+        .name("#st", "status")
+        .value(":confirming", s("CONFIRMING"))
+        .when("#st = :confirming", MarketError::OrderChanged);
+    match ctx.table.write(write).await {
+        Ok(()) => Ok(Confirmed { order: OrderView::from(&waiting), transaction: None }),
+        Err(e) if e.is(&MarketError::OrderChanged) => {
+            let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;
+            outcome(ctx, &now).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The hash a payment's secret is kept as.
+pub(crate) fn secret_hash(secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"toss-deposit-secret\0");
+    h.update(secret.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// What Toss says of an order's payment, acted on: called for each webhook (whose body is
+/// never trusted: `payment` is what Toss answered when asked) and for each overdue deposit.
+/// Every move is conditional on the order as read, so redelivered and out-of-order events
+/// change nothing twice.
+pub async fn reconcile(ctx: &AppContext, order: Order, payment: toss::Payment) -> ApiResult<()> {
+    if payment.order_id != order.id || order.payment_key.as_deref() != Some(payment.payment_key.as_str()) {
+        return Ok(());
+    }
+    let result = match (order.status, payment.status.as_str()) {
+        (OrderStatus::WaitingForDeposit, "DONE") if payment.total_amount == order.amount => {
+            record_sale(ctx, order, payment).await.map(|_| ())
+        }
+        (OrderStatus::WaitingForDeposit, "CANCELED" | "PARTIAL_CANCELED" | "EXPIRED" | "ABORTED") => fail(
+            ctx,
+            &order,
+            "DEPOSIT_EXPIRED",
+            Some(format!("PAYMENT_{}", payment.status)),
+            "The virtual account was not paid into in time.",
+        )
+        .await
+        .map(|_| ()),
+        (OrderStatus::Confirming, _) if order.lease_until.is_none_or(|l| l <= ctx.now()) => {
+            match take_over(ctx, &order).await {
+                Ok(held) => finish(ctx, held, Asked::Lookup).await.map(|_| ()),
+                Err(e) if e.is(&MarketError::OrderChanged) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(()),
+    };
+    match result {
+        // A refusal or a failure is an outcome, recorded: nothing to try again.
+        Err(e) if e.status().as_u16() != 503 && !e.status().is_server_error() => Ok(()),
+        other => other,
+    }
+}
+
+/// Virtual accounts past their due date: Toss is asked, and an unpaid one is closed (the
+/// listing is for sale again); one paid after all (its callback lost) is recorded as a sale.
+pub async fn expire_deposits(ctx: &AppContext) -> ApiResult<serde_json::Value> {
+    let query = Query::partition(keys::AWAITING_DEPOSIT_ORDERS)
+        .index(Gsi::Gsi2)
+        .sort(shared::table::SortKey::Before(format!("{}~", ctx.now().to_rfc3339())));
+    let ids: Vec<String> = ctx
+        .table
+        .query_items_all(&query, Some(1_000))
+        .await?
+        .into_iter()
+        .filter_map(|i| match i.get("id") {
+            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let (mut expired, mut completed, mut waiting) = (0, 0, 0);
+    for id in ids {
+        let Some(order) = ctx.table.get::<Order>(&keys::order_key(&id)).await? else { continue };
+        let overdue = order.virtual_account.as_ref().is_some_and(|va| va.due_date <= ctx.now());
+        if order.status != OrderStatus::WaitingForDeposit || !overdue {
+            continue;
+        }
+        let key = order.payment_key.clone().unwrap_or_default();
+        let payment = match toss::lookup(ctx, &key).await {
+            Ok(Some(p)) if p.status == "WAITING_FOR_DEPOSIT" => {
+                match toss::cancel(ctx, &key, &order.id, "입금 기한 만료").await {
+                    Ok(p) => p,
+                    Err(why) => {
+                        tracing::warn!(order = %order.id, why = ?why, "an overdue virtual account could not be closed yet");
+                        waiting += 1;
+                        continue;
+                    }
+                }
+            }
+            Ok(Some(p)) => p,
+            Ok(None) | Err(_) => {
+                waiting += 1;
+                continue;
+            }
+        };
+        if payment.status == "DONE" {
+            completed += 1;
+        } else {
+            expired += 1;
+        }
+        reconcile(ctx, order, payment).await?;
+    }
+    Ok(serde_json::json!({"expired": expired, "completed": completed, "stillWaiting": waiting}))
 }
 
 /// Toss took the money: record the sale in one transaction. If that cannot be done, the payment
@@ -749,8 +929,8 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
         Write::put(&trade)?.if_absent(MarketError::ListingChanged),
         Write::put(&done)?
             .name("#st", "status")
-            .value(":confirming", s("CONFIRMING"))
-            .when("#st = :confirming", MarketError::OrderChanged),
+            .value(":was", status_value(order.status)?)
+            .when("#st = :was", MarketError::OrderChanged),
     ];
     writes.push(moderation_contract::stats::count(
         now,
@@ -771,7 +951,7 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
     )?);
     writes.extend(sale_status(ctx, &order.listing_id, Status::Sold)?);
     match ctx.table.transact(writes).await {
-        Ok(()) => Ok(Confirmed { order: OrderView::from(&done), transaction: trade }),
+        Ok(()) => Ok(Confirmed { order: OrderView::from(&done), transaction: Some(trade) }),
         Err(e) if e.is(&MarketError::OrderChanged) => {
             // Recorded meanwhile by another request (or the settling job).
             let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;

@@ -72,6 +72,23 @@ pub struct Payment {
     pub total_amount: i64,
     #[serde(default)]
     pub approved_at: Option<String>,
+    /// For a virtual account: the secret a deposit callback carries.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub virtual_account: Option<VirtualAccountInfo>,
+}
+
+/// The virtual account of a payment, as Toss describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualAccountInfo {
+    pub account_number: String,
+    pub bank_code: String,
+    #[serde(default)]
+    pub customer_name: String,
+    /// ISO 8601 with an offset (`2026-12-14T23:59:59+09:00`).
+    pub due_date: String,
 }
 
 /// Why a call did not give a payment.
@@ -161,7 +178,8 @@ struct Cancel<'a> {
     cancel_reason: &'a str,
 }
 
-/// `POST /v1/payments/{paymentKey}/cancel` (the whole amount), idempotent by the order id.
+/// `POST /v1/payments/{paymentKey}/cancel` (the whole amount), idempotent by the order id. A
+/// virtual account waiting for its deposit is closed the same way.
 pub async fn cancel(ctx: &AppContext, payment_key: &str, order_id: &str, reason: &str) -> Result<Payment, Failure> {
     let toss = config(ctx).map_err(|e| Failure::NoAnswer(e.to_string()))?;
     let key = url_segment(payment_key);

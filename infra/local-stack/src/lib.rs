@@ -695,6 +695,8 @@ impl LocalStack {
                 .unwrap_or(opts.host == "localhost"),
         });
         let (listener, http_url) = bind(&opts.host, opts.http_port).await?;
+        // Toss's webhooks go to the stack's own endpoint, as registered in Toss's console.
+        self.toss.deliver_webhooks_to(format!("{http_url}/payments/webhooks/toss"));
         self.http_url = http_url;
         let app = gateway::router(gw).into_make_service_with_connect_info::<SocketAddr>();
         let rx = tasks.stop.clone();

@@ -16,8 +16,14 @@
 //! The widget step (the buyer paying in Toss's window) has a local stand-in served beside the
 //! API, `POST /_local/toss/checkout {orderId, amount, outcome?}` → `{paymentKey}`, where
 //! `outcome` decides what confirming will do: `APPROVE` (default), `DECLINE` (the card is
-//! refused) or `TIMEOUT` (the payment is approved but the answer comes too late for the caller,
-//! once). `GET /_local/toss/payments` lists every payment and its status, and `GET /_local/toss/calls`
+//! refused), `TIMEOUT` (the payment is approved but the answer comes too late for the caller,
+//! once) or `VIRTUAL_ACCOUNT` (a virtual account is issued, valid `validHours`, default 168:
+//! the payment waits for `POST /_local/toss/deposit {orderId}`).
+//!
+//! Like Toss, the sandbox sends webhooks to the stack (`POST /payments/webhooks/toss`):
+//! `PAYMENT_STATUS_CHANGED` on every status change, and `DEPOSIT_CALLBACK` with the payment's
+//! `secret` on a deposit; one not answered 200 is sent again, twice. `GET /_local/toss/webhooks`
+//! lists what was sent and how the stack answered. `GET /_local/toss/payments` lists every payment and its status, and `GET /_local/toss/calls`
 //! every API call received (method, path, `Idempotency-Key`).
 
 use std::collections::HashMap;
@@ -45,7 +51,13 @@ pub enum Outcome {
     Approve,
     Decline,
     Timeout,
+    /// The buyer chose a virtual account: confirming issues it (WAITING_FOR_DEPOSIT), and
+    /// `POST /_local/toss/deposit` pays into it.
+    VirtualAccount,
 }
+
+/// How long a virtual account waits for its deposit unless the checkout says (`validHours`).
+const VIRTUAL_ACCOUNT_HOURS: i64 = 168;
 
 #[derive(Debug, Clone)]
 struct Payment {
@@ -59,12 +71,17 @@ struct Payment {
     cancels: Vec<Value>,
     /// `TIMEOUT` answers slowly only once.
     slowed: bool,
+    /// A virtual account's: its hours of validity, and, once issued, its secret and due date.
+    valid_hours: i64,
+    secret: Option<String>,
+    due_date: Option<String>,
 }
 
 impl Payment {
     fn to_json(&self) -> Value {
         let balance = if self.status == "CANCELED" { 0 } else { self.amount };
-        json!({
+        let virtual_account = self.outcome == Outcome::VirtualAccount;
+        let mut v = json!({
             "mId": "tosspayments",
             "version": "2022-11-16",
             "paymentKey": self.payment_key,
@@ -82,7 +99,23 @@ impl Payment {
             "approvedAt": self.approved_at,
             "card": {"issuerCode": "4V", "acquirerCode": "21", "number": "43301234****123*", "installmentPlanMonths": 0, "approveNo": "00000000", "cardType": "신용", "ownerType": "개인", "acquireStatus": "READY"},
             "cancels": if self.cancels.is_empty() { Value::Null } else { Value::Array(self.cancels.clone()) },
-        })
+        });
+        if virtual_account && self.due_date.is_some() {
+            v["method"] = json!("가상계좌");
+            v["card"] = Value::Null;
+            v["secret"] = json!(self.secret);
+            v["virtualAccount"] = json!({
+                "accountType": "일반",
+                "accountNumber": format!("X{}", &self.payment_key[5..18]),
+                "bankCode": "88",
+                "customerName": "구매자",
+                "dueDate": self.due_date,
+                "refundStatus": "NONE",
+                "expired": self.status != "WAITING_FOR_DEPOSIT" && self.status != "DONE",
+                "settlementStatus": "INCOMPLETED",
+            });
+        }
+        v
     }
 }
 
@@ -93,6 +126,42 @@ pub struct Toss {
     answers: Mutex<HashMap<String, (StatusCode, Value)>>,
     /// Every API call received, in order: `{method, path, idempotencyKey}`.
     calls: Mutex<Vec<Value>>,
+    /// Where webhooks go (the stack's `POST /payments/webhooks/toss`), once the stack listens.
+    webhook_url: Mutex<Option<String>>,
+    /// Every webhook sent, with the status the stack answered.
+    webhooks: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Toss {
+    pub fn deliver_webhooks_to(&self, url: String) {
+        *self.webhook_url.lock().expect("webhook url") = Some(url);
+    }
+
+    /// Sends a webhook as Toss does: POSTed as JSON, and sent again (here after 1 and 4
+    /// seconds, where Toss waits minutes) until it is answered 200, at most three times.
+    fn send_webhook(&self, body: Value) {
+        let Some(url) = self.webhook_url.lock().expect("webhook url").clone() else { return };
+        let log = self.webhooks.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for wait in [0, 1, 4] {
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                let status = match client.post(&url).json(&body).timeout(Duration::from_secs(10)).send().await {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                log.lock().expect("webhooks").push(json!({"body": body, "answered": status}));
+                if status == 200 {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// A `PAYMENT_STATUS_CHANGED` webhook for `p`'s new status.
+    fn status_changed(&self, p: &Payment) {
+        self.send_webhook(json!({"eventType": "PAYMENT_STATUS_CHANGED", "createdAt": now_kst(), "data": p.to_json()}));
+    }
 }
 
 fn now_kst() -> String {
@@ -147,6 +216,8 @@ pub fn console(toss: Arc<Toss>) -> Router {
         .route("/_local/toss/checkout", post(checkout))
         .route("/_local/toss/payments", get(list))
         .route("/_local/toss/calls", get(calls))
+        .route("/_local/toss/deposit", post(deposit))
+        .route("/_local/toss/webhooks", get(webhooks))
         .with_state(toss)
 }
 
@@ -157,6 +228,9 @@ struct Checkout {
     amount: i64,
     #[serde(default)]
     outcome: Option<Outcome>,
+    /// A virtual account's hours of validity (default 168).
+    #[serde(default)]
+    valid_hours: Option<i64>,
 }
 
 async fn checkout(State(toss): State<Arc<Toss>>, body: axum::body::Bytes) -> Response {
@@ -174,6 +248,9 @@ async fn checkout(State(toss): State<Arc<Toss>>, body: axum::body::Bytes) -> Res
         approved_at: None,
         cancels: Vec::new(),
         slowed: false,
+        valid_hours: c.valid_hours.unwrap_or(VIRTUAL_ACCOUNT_HOURS).clamp(1, 24 * 60),
+        secret: None,
+        due_date: None,
     };
     toss.payments.lock().expect("payments").insert(key.clone(), payment);
     reply((StatusCode::OK, json!({"paymentKey": key})))
@@ -251,11 +328,21 @@ async fn confirm(State(toss): State<Arc<Toss>>, headers: HeaderMap, body: axum::
                         false,
                     )
                 }
+                Some(p) if p.outcome == Outcome::VirtualAccount => {
+                    p.status = "WAITING_FOR_DEPOSIT";
+                    p.secret = Some(format!("ps_{}", hex::encode(rand::random::<[u8; 12]>())));
+                    let due = Utc::now() + chrono::Duration::hours(p.valid_hours);
+                    p.due_date =
+                        Some(due.with_timezone(&FixedOffset::east_opt(9 * 3600).expect("+09:00")).to_rfc3339());
+                    t.status_changed(p);
+                    ((StatusCode::OK, p.to_json()), false)
+                }
                 Some(p) => {
                     p.status = "DONE";
                     p.approved_at = Some(now_kst());
                     let slow = p.outcome == Outcome::Timeout && !p.slowed;
                     p.slowed = true;
+                    t.status_changed(p);
                     ((StatusCode::OK, p.to_json()), slow)
                 }
             }
@@ -334,21 +421,57 @@ async fn cancel(
             Some(p) if p.status == "CANCELED" => {
                 error(StatusCode::BAD_REQUEST, "ALREADY_CANCELED_PAYMENT", "이미 취소된 결제 입니다.")
             }
-            Some(p) if p.status != "DONE" => {
+            Some(p) if p.status != "DONE" && p.status != "WAITING_FOR_DEPOSIT" => {
                 error(StatusCode::FORBIDDEN, "NOT_CANCELABLE_PAYMENT", "취소 할 수 없는 결제 입니다.")
             }
             Some(p) => {
+                // A virtual account not paid into is closed: nothing is given back.
+                let given_back = if p.status == "DONE" { p.amount } else { 0 };
                 p.status = "CANCELED";
                 p.cancels.push(json!({
-                    "cancelAmount": p.amount,
+                    "cancelAmount": given_back,
                     "cancelReason": c.cancel_reason,
                     "canceledAt": now_kst(),
                     "transactionKey": hex::encode(rand::random::<[u8; 16]>()),
                     "cancelStatus": "DONE",
                 }));
+                t.status_changed(p);
                 (StatusCode::OK, p.to_json())
             }
         }
     })
     .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Deposit {
+    order_id: String,
+}
+
+/// The buyer pays into their virtual account: the payment is DONE, and Toss tells the store
+/// (a `DEPOSIT_CALLBACK` with the payment's secret, and a `PAYMENT_STATUS_CHANGED`).
+async fn deposit(State(toss): State<Arc<Toss>>, body: axum::body::Bytes) -> Response {
+    let Ok(d) = serde_json::from_slice::<Deposit>(&body) else {
+        return reply(error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "orderId is required."));
+    };
+    let mut payments = toss.payments.lock().expect("payments");
+    let Some(p) = payments.values_mut().find(|p| p.order_id == d.order_id && p.status == "WAITING_FOR_DEPOSIT") else {
+        return reply(error(StatusCode::NOT_FOUND, "NOT_FOUND_PAYMENT", "입금 대기 중인 가상계좌가 없습니다."));
+    };
+    p.status = "DONE";
+    p.approved_at = Some(now_kst());
+    toss.send_webhook(json!({
+        "createdAt": now_kst(),
+        "secret": p.secret,
+        "status": "DONE",
+        "transactionKey": hex::encode(rand::random::<[u8; 16]>()),
+        "orderId": p.order_id,
+    }));
+    toss.status_changed(p);
+    reply((StatusCode::OK, p.to_json()))
+}
+
+async fn webhooks(State(toss): State<Arc<Toss>>) -> Response {
+    reply((StatusCode::OK, Value::Array(toss.webhooks.lock().expect("webhooks").clone())))
 }

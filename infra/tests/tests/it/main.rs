@@ -11,6 +11,7 @@ mod boundaries;
 mod campaigns;
 mod chat;
 mod community;
+mod deposits;
 mod foundation;
 mod hardening;
 mod health;

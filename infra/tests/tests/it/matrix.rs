@@ -176,6 +176,7 @@ const MATRIX: &[(&str, Rule)] = &[
     ("POST /market/posts/{id}/orders", Rule::Owner(Fixture::ApprovedListing)),
     ("GET /market/orders/{id}", Rule::Owner(Fixture::Order)),
     ("POST /payments/confirm", Rule::Signed(Fixture::None)),
+    ("POST /payments/webhooks/toss", Rule::Open),
     ("POST /market/orders/{id}/refund-requests", Rule::Owner(Fixture::PaidOrder)),
     ("GET /market/refund-requests/{id}", Rule::Owner(Fixture::RefundToOwner)),
     ("GET /users/me/market/refund-requests", Rule::Signed(Fixture::None)),
