@@ -835,16 +835,7 @@ pub async fn expire_deposits(ctx: &AppContext) -> ApiResult<serde_json::Value> {
     let query = Query::partition(keys::AWAITING_DEPOSIT_ORDERS)
         .index(Gsi::Gsi2)
         .sort(shared::table::SortKey::Before(format!("{}~", ctx.now().to_rfc3339())));
-    let ids: Vec<String> = ctx
-        .table
-        .query_items_all(&query, Some(1_000))
-        .await?
-        .into_iter()
-        .filter_map(|i| match i.get("id") {
-            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
-            _ => None,
-        })
-        .collect();
+    let ids = ctx.table.query_ids(&query, Some(1_000)).await?;
     let (mut expired, mut completed, mut waiting) = (0, 0, 0);
     for id in ids {
         let Some(order) = ctx.table.get::<Order>(&keys::order_key(&id)).await? else { continue };
@@ -998,16 +989,7 @@ pub(crate) fn sale_status(ctx: &AppContext, listing: &str, status: Status) -> Ap
 /// what happened and records it (a sale, a refusal, or a cancellation).
 pub async fn settle_stuck(ctx: &AppContext) -> ApiResult<serde_json::Value> {
     let query = Query::partition(keys::CONFIRMING_ORDERS).index(Gsi::Gsi2);
-    let ids: Vec<String> = ctx
-        .table
-        .query_items_all(&query, Some(1_000))
-        .await?
-        .into_iter()
-        .filter_map(|i| match i.get("id") {
-            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
-            _ => None,
-        })
-        .collect();
+    let ids = ctx.table.query_ids(&query, Some(1_000)).await?;
     let (mut settled, mut waiting) = (0, 0);
     for id in ids {
         let Some(order) = ctx.table.get::<Order>(&keys::order_key(&id)).await? else { continue };

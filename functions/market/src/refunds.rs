@@ -508,10 +508,9 @@ pub async fn decide(
             .map(|r| Okay(RefundView::from(&r)));
     }
     let reason = body.reason.unwrap_or_default();
-    let mut r = r;
-    loop {
+    let done = move_on(&ctx, r, |r| {
         match r.status {
-            RefundStatus::Refused => return Ok(Okay(RefundView::from(&r))),
+            RefundStatus::Refused => return Ok(Step::Already),
             RefundStatus::Requested => {}
             _ => return Err(MarketError::RefundDecided.into()),
         }
@@ -523,11 +522,30 @@ pub async fn decide(
             "판매자가 ‘{}’ 환불 요청을 거절했습니다. 사유: {reason} — 관리자에게 다시 요청할 수 있습니다.",
             r.title
         );
-        let tell = told(&ctx, &r, "refused", &r.buyer_id, &r.seller_id, message)?;
-        match advance(&ctx, &r, next, tell).await {
-            Ok(done) => return Ok(Okay(RefundView::from(&done))),
-            Err(e) if e.is(&MarketError::RefundChanged) => r = find(&ctx, &id).await?,
-            Err(e) => return Err(e),
+        Ok(Step::Next(Box::new(next), told(&ctx, r, "refused", &r.buyer_id, &r.seller_id, message)?))
+    })
+    .await?;
+    Ok(Okay(RefundView::from(&done)))
+}
+
+/// What a decision makes of a request as it stands now.
+enum Step {
+    /// It is there already: the same decision again answers it as it is.
+    Already,
+    /// It moves on to this, with these writes in the same transaction.
+    Next(Box<Refund>, Vec<Write>),
+}
+
+/// Moves `r` on as `step` says, again from a fresh read whenever a racing change wins.
+async fn move_on(ctx: &AppContext, mut r: Refund, step: impl Fn(&Refund) -> ApiResult<Step>) -> ApiResult<Refund> {
+    loop {
+        match step(&r)? {
+            Step::Already => return Ok(r),
+            Step::Next(next, extra) => match advance(ctx, &r, *next, extra).await {
+                Ok(done) => return Ok(done),
+                Err(e) if e.is(&MarketError::RefundChanged) => r = find(ctx, &r.id).await?,
+                Err(e) => return Err(e),
+            },
         }
     }
 }
@@ -554,15 +572,15 @@ pub async fn escalate(
     Path(id): Path<String>,
     Json(body): Json<Escalation>,
 ) -> ApiResult<Okay<RefundView>> {
-    let mut r = of_party(&ctx, &caller, &id).await?;
+    let r = of_party(&ctx, &caller, &id).await?;
     if r.buyer_id != caller.user_id {
         return Err(MarketError::NotYourPurchase.into());
     }
-    loop {
+    let done = move_on(&ctx, r, |r| {
         let unanswered =
             r.status == RefundStatus::Requested && ctx.now() - r.created_at >= chrono::Duration::days(SELLER_DAYS);
         match r.status {
-            RefundStatus::Escalated => return Ok(Okay(RefundView::from(&r))),
+            RefundStatus::Escalated => return Ok(Step::Already),
             RefundStatus::Refused => {}
             _ if unanswered => {}
             _ => return Err(MarketError::NotEscalatable.into()),
@@ -571,13 +589,10 @@ pub async fn escalate(
         next.status = RefundStatus::Escalated;
         next.escalation_note = body.note.clone();
         let message = format!("구매자가 ‘{}’ 환불 요청을 관리자에게 보냈습니다.", r.title);
-        let tell = told(&ctx, &r, "escalated", &r.seller_id, &r.buyer_id, message)?;
-        match advance(&ctx, &r, next, tell).await {
-            Ok(done) => return Ok(Okay(RefundView::from(&done))),
-            Err(e) if e.is(&MarketError::RefundChanged) => r = find(&ctx, &id).await?,
-            Err(e) => return Err(e),
-        }
-    }
+        Ok(Step::Next(Box::new(next), told(&ctx, r, "escalated", &r.seller_id, &r.buyer_id, message)?))
+    })
+    .await?;
+    Ok(Okay(RefundView::from(&done)))
 }
 
 pub async fn queue(ctx: Arc<AppContext>, params: Params) -> ApiResult<Okay<Page<QueuedRefund>>> {
@@ -611,7 +626,7 @@ pub async fn admin_decide(
     request_id: RequestId,
     Json(body): Json<RefundDecision>,
 ) -> ApiResult<Okay<RefundView>> {
-    let mut r = find(&ctx, &id).await?;
+    let r = find(&ctx, &id).await?;
     let accept_it = body.decision == "ACCEPT";
     let reason = body.reason.clone();
     let trail = |r: &Refund| -> ApiResult<Vec<Write>> {
@@ -634,9 +649,9 @@ pub async fn admin_decide(
             .map(|r| Okay(RefundView::from(&r)));
     }
     let why = body.reason.clone().unwrap_or_default();
-    loop {
+    let done = move_on(&ctx, r, |r| {
         match r.status {
-            RefundStatus::Rejected => return Ok(Okay(RefundView::from(&r))),
+            RefundStatus::Rejected => return Ok(Step::Already),
             RefundStatus::Escalated => {}
             _ => return Err(MarketError::RefundDecided.into()),
         }
@@ -646,16 +661,14 @@ pub async fn admin_decide(
         next.decided_by = Some(caller.user_id.clone());
         next.decided_at = Some(ctx.now());
         let message = format!("관리자가 ‘{}’ 환불 요청을 거절했습니다. 사유: {why}", r.title);
-        let mut extra = trail(&r)?;
+        let mut extra = trail(r)?;
         let system = notifications_contract::SYSTEM_ACTOR;
-        extra.extend(told(&ctx, &r, "rejected", &r.buyer_id, system, message.clone())?);
-        extra.extend(told(&ctx, &r, "rejected", &r.seller_id, system, message)?);
-        match advance(&ctx, &r, next, extra).await {
-            Ok(done) => return Ok(Okay(RefundView::from(&done))),
-            Err(e) if e.is(&MarketError::RefundChanged) => r = find(&ctx, &id).await?,
-            Err(e) => return Err(e),
-        }
-    }
+        extra.extend(told(&ctx, r, "rejected", &r.buyer_id, system, message.clone())?);
+        extra.extend(told(&ctx, r, "rejected", &r.seller_id, system, message)?);
+        Ok(Step::Next(Box::new(next), extra))
+    })
+    .await?;
+    Ok(Okay(RefundView::from(&done)))
 }
 
 // ---- Refunding ----
@@ -871,16 +884,7 @@ async fn record(ctx: &AppContext, r: Refund) -> ApiResult<Refund> {
 /// (idempotently) and records what it says.
 pub async fn settle_stuck(ctx: &AppContext) -> ApiResult<serde_json::Value> {
     let query = Query::partition(keys::refunds_in_partition(RefundStatus::Refunding.as_str())).index(Gsi::Gsi1);
-    let ids: Vec<String> = ctx
-        .table
-        .query_items_all(&query, Some(1_000))
-        .await?
-        .into_iter()
-        .filter_map(|i| match i.get("id") {
-            Some(shared::table::AttrValue::S(id)) => Some(id.clone()),
-            _ => None,
-        })
-        .collect();
+    let ids = ctx.table.query_ids(&query, Some(1_000)).await?;
     let (mut settled, mut waiting) = (0, 0);
     for id in ids {
         let Ok(r) = find(ctx, &id).await else { continue };

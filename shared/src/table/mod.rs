@@ -1024,6 +1024,20 @@ impl Table {
         }
     }
 
+    /// The `id` of every item a query finds, at most `max`: for jobs that find their work
+    /// through an index (whose copies may be behind) and then read each item itself.
+    pub async fn query_ids(&self, q: &Query, max: Option<usize>) -> ApiResult<Vec<String>> {
+        Ok(self
+            .query_items_all(q, max)
+            .await?
+            .into_iter()
+            .filter_map(|i| match i.get("id") {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// A page of the entities a list kept in one partition points at: each item of the list
     /// names its entity in its sort key, after `prefix`, and `key_of` makes the entity's key of
     /// the rest. One query and one batch read (both consistent): a list in its owner's own
