@@ -1024,8 +1024,13 @@ async fn trades(ctx: &AppContext, params: &Params, query: Query, buying: bool) -
     let listing_ids: Vec<String> = page.items.iter().map(|t| t.market_post_id.clone()).collect();
     let others: Vec<String> =
         page.items.iter().map(|t| if buying { t.seller_id.clone() } else { t.buyer_id.clone() }).collect();
-    let (listings, people) =
-        futures::try_join!(market_contract::summaries(ctx, &listing_ids), identity_contract::people(ctx, &others))?;
+    // The listings and the other parties in one batch read.
+    let [listing_items, person_items] = ctx
+        .table
+        .batch_get_groups([&market_contract::summary_keys(&listing_ids), &identity_contract::person_keys(&others)])
+        .await?;
+    let listings = market_contract::summaries_from(ctx, listing_items).await?;
+    let people = identity_contract::people_from(ctx, &others, person_items).await?;
     let items = page
         .items
         .into_iter()

@@ -33,7 +33,7 @@ use utoipa::ToSchema;
 use crate::PKG;
 use crate::error::MarketError;
 use crate::keys;
-use crate::model::{Listing, Status};
+use crate::model::Status;
 use crate::payments::{OrderStatus, Trade, TradeStatus, order_of, sale_status};
 use crate::toss::{self, Failure};
 
@@ -315,6 +315,7 @@ pub static ADMIN_DECIDE: Function = Function::http(
 .settings(toss::SETTINGS)
 .timeout(30)
 .doc("admin", "Grant a refund request sent to administrators (the payment is cancelled) or refuse it, finally")
+.reads_with_session(refund_path)
 .example(r#"{"decision":"ACCEPT","reason":"파손 사진 확인"}"#)
 .responses(&[said(200, "Decided: REFUNDED or REJECTED.")])
 .errors(&[400, 404, 409, 503]);
@@ -456,11 +457,8 @@ async fn advance(ctx: &AppContext, seen: &Refund, mut next: Refund, extra: Vec<W
             .when("#st = :seen_status AND updatedAt = :seen", MarketError::RefundChanged),
     ];
     writes.extend(extra);
-    if writes.len() == 1 {
-        ctx.table.write(writes.remove(0)).await?;
-    } else {
-        ctx.table.transact(writes).await?;
-    }
+    // A transaction even for one item: the request's write charge rides in it (no call of its own).
+    ctx.table.transact(writes).await?;
     Ok(next)
 }
 
@@ -678,6 +676,10 @@ fn lease(ctx: &AppContext) -> chrono::Duration {
     chrono::Duration::milliseconds(toss::timeout(ctx).as_millis() as i64 + 5_000)
 }
 
+/// How long a copy of an acceptance waits before reading the request again: about what the
+/// acceptance under way takes to hear Toss and record the refund.
+const WAIT: Duration = Duration::from_millis(250);
+
 fn pending() -> ApiError {
     ApiError::Unavailable {
         code: "REFUND_PENDING",
@@ -713,7 +715,7 @@ async fn accept(
                     return Err(pending());
                 } else {
                     // Another acceptance is asking Toss: wait for its outcome.
-                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    tokio::time::sleep(WAIT).await;
                 }
             }
             s if from.contains(&s) => {
@@ -728,7 +730,11 @@ async fn accept(
                 held.lease_until = Some(now + lease(ctx));
                 match advance(ctx, &r, held, extra(&r)?).await {
                     Ok(held) => return cancel_and_record(ctx, held).await,
-                    Err(e) if e.is(&MarketError::RefundChanged) => {}
+                    Err(e) if e.is(&MarketError::RefundChanged) => {
+                        // Another acceptance won the race: its outcome comes shortly, read
+                        // once after a pause rather than polled.
+                        tokio::time::sleep(WAIT).await;
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -813,8 +819,28 @@ async fn let_go(ctx: &AppContext, r: &Refund) {
     }
 }
 
-/// Toss cancelled the payment: the refund is recorded in one transaction.
+/// Toss cancelled the payment: the refund is recorded in one transaction. The listing goes back
+/// on sale in it if it is still as this sale left it; if the seller deleted it since (the
+/// transaction's condition on it fails), the refund is recorded without it.
 async fn record(ctx: &AppContext, r: Refund) -> ApiResult<Refund> {
+    let result = match record_with(ctx, &r, r.relist).await {
+        Err(e) if r.relist && e.is(&MarketError::ListingChanged) => record_with(ctx, &r, false).await,
+        other => other,
+    };
+    match result {
+        Ok(done) => Ok(done),
+        Err(e) if e.is(&MarketError::RefundChanged) => outcome(ctx, &r.id).await,
+        Err(e) => {
+            // Not recorded yet (the table refused it): the next ask, or the job, records it.
+            tracing::warn!(refund = %r.id, error = %e, "the refund could not be recorded yet");
+            let_go(ctx, &r).await;
+            Err(pending())
+        }
+    }
+}
+
+async fn record_with(ctx: &AppContext, r: &Refund, relist: bool) -> ApiResult<Refund> {
+    let r = r.clone();
     let now = ctx.now();
     let mut done = r.clone();
     done.status = RefundStatus::Refunded;
@@ -829,14 +855,7 @@ async fn record(ctx: &AppContext, r: Refund) -> ApiResult<Refund> {
             .when("#st = :completed", MarketError::RefundChanged),
     ];
     writes.extend(crate::points::refund(ctx, &r.seller_id, r.amount, &format!("환불: {}", r.title))?);
-    // The listing goes back on sale if it is still as this sale left it (the seller may have
-    // deleted it since: then it stays as it is).
-    let listing = ctx.table.get::<Listing>(&keys::listing_key(&r.market_post_id)).await?;
-    let relisted = r.relist
-        && listing.is_some_and(|l| {
-            l.status == Status::Sold && !l.deleted && l.buyer_id.as_deref() == Some(r.buyer_id.as_str())
-        });
-    if relisted {
+    if relist {
         writes.push(
             Write::update(
                 keys::listing_key(&r.market_post_id),
@@ -868,16 +887,7 @@ async fn record(ctx: &AppContext, r: Refund) -> ApiResult<Refund> {
         notifications_contract::SYSTEM_ACTOR,
         format!("‘{}’ 판매가 환불로 취소되어 {} 포인트가 차감되었습니다.", r.title, r.amount),
     )?);
-    match advance(ctx, &r, done, writes).await {
-        Ok(done) => Ok(done),
-        Err(e) if e.is(&MarketError::RefundChanged) => outcome(ctx, &r.id).await,
-        Err(e) => {
-            // The listing changed between the read and the write: the next ask records it.
-            tracing::warn!(refund = %r.id, error = %e, "the refund could not be recorded yet");
-            let_go(ctx, &r).await;
-            Err(pending())
-        }
-    }
+    advance(ctx, &r, done, writes).await
 }
 
 /// Finishes every refund whose cancel got no answer and whose holder is gone: asks Toss
