@@ -14,6 +14,7 @@ pub const COUNTED: &[Counted] = &[
     diary_contract::LIKES_COUNTED,
     diary_contract::COMMENTS_COUNTED,
     community_contract::COMMENTS_COUNTED,
+    community_contract::LIKES_COUNTED,
     market_contract::WISHES_COUNTED,
     moderation_contract::stats::COUNTED,
 ];
@@ -25,9 +26,10 @@ pub static COUNTER: Function = shared::counter_consumer!(
         diary_contract::keys::LIKES,
         diary_contract::keys::COMMENT_TICKETS,
         community_contract::keys::COMMENT_TICKETS,
+        community_contract::keys::LIKES,
         market_contract::keys::WISHES,
         moderation_contract::keys::TALLIES,
     ],
     COUNTED,
-    "Moves the counters the table's stream counts: likes, comments and wishes on their posts and listings, the statistics tallies on their days"
+    "Moves the counters the table's stream counts: likes, comments and wishes on their posts (diary and board) and listings, the statistics tallies on their days"
 );

@@ -1,12 +1,14 @@
-//! The community board (PetFul): information and question posts, comments with one level of
+//! The community board (PetFul): information and question posts, likes, comments with one level of
 //! replies, Korean search from postings kept by a worker, notifications to authors, blocks that
 //! hide both ways, and moderation through reports and the removal worker.
 //!
 //! Keys and layout: [`community_contract::keys`].
 
+pub mod audit;
 pub mod comments;
 pub mod error;
 pub mod index;
+pub mod likes;
 pub mod moderation;
 pub mod posts;
 pub mod search;
@@ -19,12 +21,15 @@ pub const DOMAIN: Domain = Domain {
     name: "community",
     uploads: &[],
     functions: &[
+        &audit::AUDIT_JOB,
         &posts::CREATE,
         &posts::LIST,
         &posts::MINE,
         &posts::GET,
         &posts::UPDATE,
         &posts::DELETE,
+        &likes::LIKE,
+        &likes::UNLIKE,
         &comments::CREATE,
         &comments::LIST,
         &comments::UPDATE,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use community_contract::keys;
-use identity_contract::{Person, people};
+use identity_contract::Person;
 use serde::{Deserialize, Serialize};
 use shared::handler;
 use shared::handler::{Caller, Created, Json, NoContent, Okay, Params, Path, Viewer};
@@ -139,6 +139,9 @@ pub struct CommunityPost {
     pub comment_count: i64,
     #[serde(default)]
     pub view_count: i64,
+    /// Moved from the stream ([`community_contract::LIKES_COUNTED`]), never by a request.
+    #[serde(default)]
+    pub like_count: i64,
     #[serde(default)]
     pub deleted: bool,
     pub created_at: DateTime<Utc>,
@@ -177,20 +180,37 @@ pub struct CommunityPostView {
     pub author: Option<Person>,
     pub comment_count: i64,
     pub view_count: i64,
+    pub like_count: i64,
+    /// Whether the caller likes it (false when signed out).
+    pub liked_by_me: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Views of `posts` (one batch read of their authors).
-pub async fn views(ctx: &AppContext, posts: Vec<CommunityPost>) -> ApiResult<Vec<CommunityPostView>> {
+/// Views of `posts` as `viewer` (a user id, if signed in) sees them: one batch read of their
+/// authors and of the viewer's likes.
+pub async fn views(
+    ctx: &AppContext,
+    viewer: Option<&str>,
+    posts: Vec<CommunityPost>,
+) -> ApiResult<Vec<CommunityPostView>> {
     let ids: Vec<String> = posts.iter().map(|p| p.author_id.clone()).collect();
-    let persons = people(ctx, &ids).await?;
+    let like_keys: Vec<shared::table::Key> = match viewer {
+        Some(me) => posts.iter().map(|p| keys::like_key(&p.id, me)).collect(),
+        None => Vec::new(),
+    };
+    let [person_items, like_items] =
+        ctx.table.batch_get_groups([&identity_contract::person_keys(&ids), &like_keys]).await?;
+    let persons = identity_contract::people_from(ctx, &ids, person_items).await?;
+    let liked: std::collections::HashSet<String> =
+        like_items.into_iter().zip(&posts).filter_map(|(found, p)| found.map(|_| p.id.clone())).collect();
     let mut out = Vec::with_capacity(posts.len());
     for p in posts {
         let mut image_urls = Vec::with_capacity(p.image_keys.len());
         for k in &p.image_keys {
             image_urls.push(shared::media::url(ctx, k).await?);
         }
+        let liked_by_me = liked.contains(&p.id);
         out.push(CommunityPostView {
             author: persons.get(&p.author_id).cloned(),
             id: p.id,
@@ -200,6 +220,8 @@ pub async fn views(ctx: &AppContext, posts: Vec<CommunityPost>) -> ApiResult<Vec
             image_urls,
             comment_count: p.comment_count,
             view_count: p.view_count,
+            like_count: p.like_count,
+            liked_by_me,
             created_at: p.created_at,
             updated_at: p.updated_at,
         });
@@ -298,6 +320,7 @@ pub async fn create(
         image_keys: body.image_keys,
         comment_count: 0,
         view_count: 0,
+        like_count: 0,
         deleted: false,
         created_at: now,
         updated_at: now,
@@ -309,13 +332,13 @@ pub async fn create(
             crate::index::index_later(&ctx, &post.id)?,
         ])
         .await?;
-    Ok(Created(views(&ctx, vec![post]).await?.remove(0)))
+    Ok(Created(views(&ctx, Some(&caller.user_id), vec![post]).await?.remove(0)))
 }
 
 async fn page_of(ctx: &AppContext, viewer: &Viewer, query: Query) -> ApiResult<Page<CommunityPostView>> {
     let page = ctx.table.query::<CommunityPost>(&query).await?;
     let posts = page.items.into_iter().filter(|p| !viewer.hides(&p.author_id)).collect();
-    Ok(Page { items: views(ctx, posts).await?, next_cursor: page.next_cursor })
+    Ok(Page { items: views(ctx, viewer.id(), posts).await?, next_cursor: page.next_cursor })
 }
 
 pub async fn list(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<CommunityPostView>>> {
@@ -336,7 +359,7 @@ pub async fn mine(ctx: Arc<AppContext>, caller: Caller, params: Params) -> ApiRe
         .paged(&params, 20, 50)?;
     let page = ctx.table.query_pointed::<CommunityPost>(&query, keys::POSTED_PREFIX, keys::post_key).await?;
     let posts = page.items.into_iter().filter(|p| !p.deleted && kind.is_none_or(|k| p.kind == k)).collect();
-    Ok(Okay(Page { items: views(&ctx, posts).await?, next_cursor: page.next_cursor }))
+    Ok(Okay(Page { items: views(&ctx, Some(&caller.user_id), posts).await?, next_cursor: page.next_cursor }))
 }
 
 pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -> ApiResult<Okay<CommunityPostView>> {
@@ -354,7 +377,7 @@ pub async fn get(ctx: Arc<AppContext>, viewer: Viewer, Path(id): Path<String>) -
         .map(CommunityPost::from_item)
         .transpose()?
         .unwrap_or(post);
-    Ok(Okay(views(&ctx, vec![counted]).await?.remove(0)))
+    Ok(Okay(views(&ctx, viewer.id(), vec![counted]).await?.remove(0)))
 }
 
 async fn load_own(ctx: &AppContext, caller: &Caller, id: &str) -> ApiResult<CommunityPost> {
@@ -411,7 +434,7 @@ pub async fn update(
             crate::index::index_later(&ctx, &post.id)?,
         ])
         .await?;
-    Ok(Okay(views(&ctx, vec![post]).await?.remove(0)))
+    Ok(Okay(views(&ctx, Some(&caller.user_id), vec![post]).await?.remove(0)))
 }
 
 pub async fn delete(ctx: Arc<AppContext>, caller: Caller, Path(id): Path<String>) -> ApiResult<NoContent> {

@@ -146,5 +146,5 @@ pub async fn search(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> Api
         })
         .collect();
     posts.sort_by(|a, b| b.id.cmp(&a.id));
-    Ok(Okay(Page { items: views(&ctx, posts).await?, next_cursor: found.next_cursor }))
+    Ok(Okay(Page { items: views(&ctx, viewer.id(), posts).await?, next_cursor: found.next_cursor }))
 }

@@ -72,6 +72,7 @@ pub async fn audit_all(
         ("social", social::audit::run(ctx, repair).await?),
         ("notifications", notifications::audit::run(ctx, repair).await?),
         ("market", market::audit::run(ctx, repair).await?),
+        ("community", community::audit::run(ctx, repair).await?),
         ("chat", chat::audit::run(ctx, repair).await?),
     ])
 }

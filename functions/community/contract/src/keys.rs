@@ -6,6 +6,7 @@
 //! | an author's post, in their partition (consistent, where GSI3 lags: "my posts") | `USER#<author>` | `CPOSTED#<post>` | |
 //! | comment | `CPOST#<post>` | `C#<id>`, a reply `C#<parent>#R#<id>` (replies sort after their parent) | |
 //! | a live comment's ticket, counted on the post from the stream | `CPOST#<post>` | `CC#<comment>` | |
+//! | like (one per user), counted on the post's `likeCount` from the stream | `CPOST#<post>` | `CL#<user>` (its `likeId`) | |
 //! | where a comment lives | `CCOMMENT#<id>` | `REF` | |
 //! | search posting (a token of the title or the content's opening) | `CSEARCH#A#<token>` | `<post>` | |
 //! | what the index holds for a post | `CINDEX#<post>` | `STATE` | |
@@ -29,6 +30,14 @@ pub const COMMENT_TICKETS: &str = "CC#";
 
 pub fn comment_ticket_key(post: &str, comment: &str) -> Key {
     Key::new(post_partition(post), format!("{COMMENT_TICKETS}{comment}"))
+}
+
+/// The sort-key prefix of likes in a post's partition: one per user, which the post's
+/// `likeCount` counts from the stream.
+pub const LIKES: &str = "CL#";
+
+pub fn like_key(post: &str, user: &str) -> Key {
+    Key::new(post_partition(post), format!("{LIKES}{user}"))
 }
 
 /// The post whose partition `key` is in.

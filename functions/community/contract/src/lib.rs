@@ -72,13 +72,24 @@ pub async fn comment_snapshot(ctx: &AppContext, id: &str) -> ApiResult<Option<Sn
     Ok(found.and_then(snapshot).map(|s| Snapshot { context_id: Some(pointer.post_id), ..s }))
 }
 
-/// What the stream counts on a board post ([`shared::counters`]): a ticket per live comment.
+/// What the stream counts on a board post ([`shared::counters`]): a ticket per live comment, and
+/// each like.
 /// Administration's `stream-counters` applies it.
 pub const COMMENTS_COUNTED: shared::counters::Counted = shared::counters::Counted {
     sort_prefix: keys::COMMENT_TICKETS,
-    counts: |k| {
-        keys::post_of(k).map(|p| shared::counters::Count::one(keys::post_key(p), "commentCount")).unwrap_or_default()
-    },
+    counts: |k| on_post(k, "commentCount"),
     removals: true,
     creates: false,
 };
+
+/// A like on a board post, counted on its `likeCount` the same way.
+pub const LIKES_COUNTED: shared::counters::Counted = shared::counters::Counted {
+    sort_prefix: keys::LIKES,
+    counts: |k| on_post(k, "likeCount"),
+    removals: true,
+    creates: false,
+};
+
+fn on_post(k: &shared::table::Key, attribute: &'static str) -> Vec<shared::counters::Count> {
+    keys::post_of(k).map(|p| shared::counters::Count::one(keys::post_key(p), attribute)).unwrap_or_default()
+}

@@ -242,3 +242,71 @@ async fn reported_and_removed_community_content_leaves_the_board_and_its_author_
     assert_eq!(again.status, 404);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn twenty_racing_likes_count_once_per_user_and_the_author_hears_once_from_each() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let mut likers = Vec::new();
+    for i in 0..10 {
+        likers.push(t.user(&format!("fan{i}@example.com"), &format!("fan{i}"), PW).await);
+    }
+    let id = post(&t, &ann, "INFORMATION", "강아지 간식 추천", "고구마 말랭이가 좋아요").await;
+    let path = format!("/community/posts/{id}/like");
+
+    // Every liker twice, all at once: 20 racing requests, one like each.
+    let answers =
+        futures::future::join_all((0..20).map(|i| t.call(Method::PUT, &path, None, Some(&likers[i / 2].access)))).await;
+    for a in &answers {
+        assert_eq!((a.status, a.body["liked"].as_bool()), (200, Some(true)), "{:?}", a.body);
+    }
+    let counted = t
+        .eventually(Duration::from_secs(10), "the likes counted on the post", || async {
+            let p = get(&t, &format!("/community/posts/{id}"), None).await;
+            (p.body["likeCount"] == 10).then_some(p)
+        })
+        .await;
+    assert_eq!(counted.body["likedByMe"], false, "nobody signed in");
+    assert_eq!(get(&t, &format!("/community/posts/{id}"), Some(&likers[3])).await.body["likedByMe"], true);
+    assert_eq!(get(&t, &format!("/community/posts/{id}"), Some(&ann)).await.body["likedByMe"], false);
+    t.indexed().await;
+    let listed = get(&t, "/community/posts", Some(&likers[0])).await;
+    assert_eq!(
+        (listed.body["items"][0]["likeCount"].as_i64(), listed.body["items"][0]["likedByMe"].as_bool()),
+        (Some(10), Some(true))
+    );
+
+    // Unliking twice at once is unliking once; liking again is not told again.
+    let (a, b) = futures::join!(
+        t.call(Method::DELETE, &path, None, Some(&likers[0].access)),
+        t.call(Method::DELETE, &path, None, Some(&likers[0].access)),
+    );
+    assert_eq!((a.status, b.status, a.body["liked"].as_bool()), (200, 200, Some(false)));
+    t.eventually(Duration::from_secs(10), "the unlike counted", || async {
+        (get(&t, &format!("/community/posts/{id}"), None).await.body["likeCount"] == 9).then_some(())
+    })
+    .await;
+    assert_eq!(t.call(Method::PUT, &path, None, Some(&likers[0].access)).await.status, 200);
+    t.settle().await;
+    let told: Vec<Value> = inbox(&t, &ann)
+        .await
+        .into_iter()
+        .filter(|n| n["type"] == "LIKE" && n["targetType"] == "COMMUNITY_POST")
+        .collect();
+    assert_eq!(told.len(), 10, "once from each liker: {told:?}");
+
+    // Across a block the post is not there to like.
+    let eve = t.user("eve@example.com", "eve", PW).await;
+    assert_eq!(
+        t.call(Method::PUT, &format!("/users/{}/block", eve.user_id), None, Some(&ann.access)).await.status,
+        200
+    );
+    let blocked = t.call(Method::PUT, &path, None, Some(&eve.access)).await;
+    assert_eq!((blocked.status, blocked.body["code"].as_str()), (404, Some("POST_NOT_FOUND")));
+    assert_eq!(t.call(Method::PUT, &path, None, None).await.status, 401);
+    t.settle().await;
+    let report = community::audit::run(&t.stack.ctx, false).await.unwrap();
+    assert!(report.drift.is_empty(), "{:?}", report.drift);
+    assert!(report.checked >= 2);
+    t.stop().await;
+}

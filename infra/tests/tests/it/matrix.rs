@@ -262,6 +262,8 @@ const MATRIX: &[(&str, Rule)] = &[
     ("DELETE /community/posts/{id}", Rule::Owner(Fixture::CommunityPost)),
     ("POST /community/posts/{id}/comments", Rule::Signed(Fixture::CommunityPost)),
     ("GET /community/posts/{id}/comments", Rule::Open),
+    ("PUT /community/posts/{id}/like", Rule::Signed(Fixture::CommunityPost)),
+    ("DELETE /community/posts/{id}/like", Rule::Signed(Fixture::CommunityPost)),
     ("PATCH /community/comments/{id}", Rule::Owner(Fixture::CommunityComment)),
     ("DELETE /community/comments/{id}", Rule::Owner(Fixture::CommunityComment)),
     ("GET /search/community", Rule::Open),
