@@ -277,6 +277,18 @@ impl FromRequest for RequestId {
     }
 }
 
+/// Whether the client asked for CSV (`Accept: text/csv`) rather than JSON, for the few reports
+/// that offer both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WantsCsv(pub bool);
+
+impl FromRequest for WantsCsv {
+    fn from_request(req: &ApiRequest) -> ApiResult<Self> {
+        let accept = req.header("accept").unwrap_or_default().to_ascii_lowercase();
+        Ok(WantsCsv(accept.split(',').any(|m| m.split(';').next().unwrap_or_default().trim() == "text/csv")))
+    }
+}
+
 // ---- replies ----
 
 /// 200 with a JSON body.
@@ -321,6 +333,30 @@ impl Reply for NoContent {
 impl Reply for ApiResponse {
     fn into_response(self) -> ApiResult<ApiResponse> {
         Ok(self)
+    }
+    fn document(_: &mut Schemas) -> Vec<ReplyDoc> {
+        Vec::new()
+    }
+}
+
+/// 200 with a CSV document (`text/csv; charset=utf-8`, offered as a download named
+/// `filename`): the alternative a route gives to a client that sent [`WantsCsv`]. The route's
+/// JSON answer is the documented one; its description says CSV is offered.
+#[derive(Debug)]
+pub struct Csv {
+    pub filename: String,
+    pub body: String,
+}
+
+impl Reply for Csv {
+    fn into_response(self) -> ApiResult<ApiResponse> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/csv; charset=utf-8"));
+        let disposition = format!("attachment; filename=\"{}\"", self.filename.replace(['"', '\\', '\r', '\n'], "_"));
+        if let Ok(v) = http::HeaderValue::from_str(&disposition) {
+            headers.insert(http::header::CONTENT_DISPOSITION, v);
+        }
+        Ok(ApiResponse { status: http::StatusCode::OK, headers, body: self.body.into_bytes() })
     }
     fn document(_: &mut Schemas) -> Vec<ReplyDoc> {
         Vec::new()

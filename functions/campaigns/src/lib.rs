@@ -16,6 +16,7 @@ pub mod petstars;
 pub mod portfolio;
 pub mod rank;
 pub mod recommend;
+pub mod report;
 pub mod reviews;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -45,6 +46,7 @@ pub const DOMAIN: Domain = Domain {
         &ads::UPDATE,
         &ads::DELETE,
         &ads::GET,
+        &report::REPORT,
         &ads::LIST,
         &ads::MINE,
         &ads::ADMIN_LIST,

@@ -450,6 +450,28 @@ struct Metric {
     name: String,
     #[serde(default)]
     total_value: Option<TotalValue>,
+    /// A post's lifetime metrics come as `values: [{value}]`.
+    #[serde(default)]
+    values: Vec<TotalValue>,
+}
+
+/// `GET /{media}/insights?metric=reach`: how many accounts saw post `media` (its lifetime).
+pub async fn media_reach(ctx: &AppContext, token: &str, media: &str) -> Result<i64, GraphError> {
+    let app = &*app(ctx)?;
+    let page: Listing<Metric> = answer(
+        ctx.http
+            .get(node_url(app, &format!("{media}/insights")))
+            .query(&[("metric", "reach"), ("access_token", token)])
+            .send()
+            .await,
+    )
+    .await?;
+    Ok(page
+        .data
+        .iter()
+        .find(|m| m.name == "reach")
+        .and_then(|m| m.total_value.as_ref().or(m.values.first()).map(|v| v.value))
+        .unwrap_or_default())
 }
 
 /// `GET /{user}/insights?metric=reach,views,likes,comments,shares&metric_type=total_value` over

@@ -9,6 +9,7 @@
 //! | OAuth state (TTL 10 minutes) | `IGSTATE#<state>` | `STATE` | |
 //! | follower count of a day | `IGDATA#<connection>` | `FOLLOWERS#<date>` | |
 //! | post | `IGDATA#<connection>` | `MEDIA#<time>#<id>` | |
+//! | a post's figures by its permalink's shortcode (campaign reports find reviews by their URL) | `IGDATA#<connection>` | `PERMALINK#<shortcode>` | |
 //! | month's insights | `IGDATA#<connection>` | `INSIGHTS#<yyyy-mm>` | |
 //! | comment with its sentiment | `IGDATA#<connection>` | `COMMENT#<time>#<id>` | GSI1 `IGDATA#<connection>#<SENTIMENT>` / `<time>#<id>` |
 //! | comment counters | `IGDATA#<connection>` | `STATS` | |
@@ -54,9 +55,7 @@ pub fn state_key(state: &str) -> Key {
     Key::new(format!("IGSTATE#{state}"), "STATE")
 }
 
-pub fn data_partition(connection: &str) -> String {
-    format!("IGDATA#{connection}")
-}
+pub use instagram_contract::keys::{data_partition, post_figures_key};
 
 pub fn stats_key(connection: &str) -> Key {
     Key::new(data_partition(connection), STATS)

@@ -39,6 +39,10 @@ use crate::{PKG, crypto, keys, sentiment};
 const MAX_DEFERRALS: u32 = 24;
 /// Comments are read on posts this recent.
 const COMMENT_WINDOW_DAYS: i64 = 30;
+/// Posts this recent have their reach read at each sync (Instagram's figure still moves)...
+const REACH_WINDOW_DAYS: i64 = 30;
+/// ...at most this many a sync (one Graph call each).
+const REACH_POSTS: usize = 25;
 
 pub static WORKER: Function = Function::worker(
     "instagram-sync-worker",
@@ -258,6 +262,31 @@ async fn sync(ctx: &AppContext, pet: &str, connection: &str) -> Result<(), Failu
     let media = graph::media_since(ctx, &token, user, since).await?;
     let stored: Vec<InstagramMedia> = media.iter().map(|m| as_media(connection, m)).collect();
     put_all(ctx, &stored).await?;
+    // Each post's figures by its permalink, with the reach of the recent ones (a call each, at
+    // most REACH_POSTS a sync): what campaign reports read for a review's URL.
+    let mut figures = Vec::with_capacity(media.len());
+    let mut measured = 0;
+    for m in &media {
+        let Some(code) = m.permalink.as_deref().and_then(instagram_contract::shortcode) else { continue };
+        let reach = if m.timestamp >= now - Duration::days(REACH_WINDOW_DAYS) && measured < REACH_POSTS {
+            measured += 1;
+            Some(graph::media_reach(ctx, &token, &m.id).await?)
+        } else {
+            None
+        };
+        figures.push(instagram_contract::StoredPostFigures {
+            connection_id: connection.into(),
+            shortcode: code,
+            figures: instagram_contract::PostFigures {
+                media_id: m.id.clone(),
+                like_count: m.like_count,
+                comments_count: m.comments_count,
+                reach,
+                synced_at: now,
+            },
+        });
+    }
+    put_all(ctx, &figures).await?;
 
     // Monthly insights.
     let months = if first { 6 } else { 2 };

@@ -10,7 +10,97 @@ pub mod keys {
     pub fn link_key(pet: &str) -> Key {
         Key::new(pets_contract::keys::pet_partition(pet), LINK)
     }
+
+    /// The partition of what a link's sync stored (one per connection).
+    pub fn data_partition(connection: &str) -> String {
+        format!("IGDATA#{connection}")
+    }
+
+    /// A synced post's figures, found by its permalink's shortcode (`/p/<shortcode>/`).
+    pub fn post_figures_key(connection: &str, shortcode: &str) -> Key {
+        Key::new(data_partition(connection), format!("PERMALINK#{shortcode}"))
+    }
 }
+
+/// The shortcode of an Instagram post's permalink (`https://www.instagram.com/p/<code>/`, also
+/// `/reel/<code>/`), if it is one.
+pub fn shortcode(permalink: &str) -> Option<String> {
+    let rest = permalink.trim().split_once("instagram.com/")?.1;
+    let mut parts = rest.split(['/', '?', '#']).filter(|p| !p.is_empty());
+    let kind = parts.next()?;
+    let code = parts.next()?;
+    (matches!(kind, "p" | "reel" | "tv")
+        && code.len() <= 64
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    .then(|| code.to_string())
+}
+
+/// A synced post's figures, as the last sync read them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostFigures {
+    pub media_id: String,
+    pub like_count: i64,
+    pub comments_count: i64,
+    /// Accounts that saw the post (Instagram's lifetime `reach`), for posts of the last 30 days
+    /// when synced; `null` when not measured.
+    pub reach: Option<i64>,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// The stored figures item (its key fields beside [`PostFigures`]).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredPostFigures {
+    pub connection_id: String,
+    pub shortcode: String,
+    #[serde(flatten)]
+    pub figures: PostFigures,
+}
+
+impl Entity for StoredPostFigures {
+    const TYPE: &'static str = "InstagramPostFigures";
+    fn pk(&self) -> String {
+        keys::data_partition(&self.connection_id)
+    }
+    fn sk(&self) -> String {
+        keys::post_figures_key(&self.connection_id, &self.shortcode).sk
+    }
+}
+
+/// The figures of posts by their permalinks, each on the account linked to its pet: `(pet,
+/// permalink)` pairs in, figures out by permalink for those synced. Two batch reads: the links,
+/// then the posts.
+pub async fn post_figures(ctx: &AppContext, posts: &[(String, String)]) -> ApiResult<HashMap<String, PostFigures>> {
+    let mut pets: Vec<String> = posts.iter().map(|(pet, _)| pet.clone()).collect();
+    pets.sort();
+    pets.dedup();
+    let link_keys: Vec<shared::table::Key> = pets.iter().map(|p| keys::link_key(p)).collect();
+    // The link names the connection its sync stored under.
+    let mut connection_of: HashMap<String, String> = HashMap::new();
+    for (pet, item) in pets.iter().zip(ctx.table.batch_get_items(&link_keys).await?) {
+        if let Some(shared::table::AttrValue::S(c)) = item.as_ref().and_then(|i| i.get("connectionId")) {
+            connection_of.insert(pet.clone(), c.clone());
+        }
+    }
+    let wanted: Vec<(String, shared::table::Key)> = posts
+        .iter()
+        .filter_map(|(pet, link)| {
+            let connection = connection_of.get(pet)?;
+            Some((link.clone(), keys::post_figures_key(connection, &shortcode(link)?)))
+        })
+        .collect();
+    let figure_keys: Vec<shared::table::Key> = wanted.iter().map(|(_, k)| k.clone()).collect();
+    let mut out = HashMap::new();
+    for ((link, _), item) in wanted.into_iter().zip(ctx.table.batch_get_items(&figure_keys).await?) {
+        if let Some(item) = item {
+            out.insert(link, StoredPostFigures::from_item(item)?.figures);
+        }
+    }
+    Ok(out)
+}
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -484,6 +484,16 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
     for (i, o) in owners.iter().enumerate() {
         stars.push(petstar(&t, &root, o, &format!("별{i}"), "dog-maltese", "간식 리뷰").await);
     }
+    // The first PetStar's Instagram account is linked and synced: the report shows its figures.
+    let linked = t.link_instagram(&owners[0], &stars[0], "meongmeong_daily").await;
+    assert_eq!(linked.status, 201, "{:?}", linked.body);
+    let newest = t
+        .eventually(Duration::from_secs(60), "the first sync", || async {
+            let r = get(&t, &format!("/pets/{}/instagram/media?limit=1", stars[0]), Some(&owners[0])).await;
+            r.body["items"].as_array().and_then(|a| a.first().cloned())
+        })
+        .await;
+    let permalink = newest["permalink"].as_str().unwrap().to_string();
     let start = today(&t).checked_add_days(Days::new(1)).unwrap();
     let d = |n: u64| start.checked_add_days(Days::new(n)).unwrap();
     let ad = dated_ad(&t, &root, &adv, "간식 체험단", start).await;
@@ -569,13 +579,57 @@ async fn a_whole_campaign_runs_on_the_clock_through_selection_trial_reviews_and_
     ok(&decide(json!({"decision": "REJECTED", "reason": "해시태그 누락"})).await, 200, "reject review");
     wait_for_notice(&t, &owners[0], "해시태그 누락").await;
     assert_eq!(code(&decide(json!({"decision": "APPROVED"})).await), (409, "REVIEW_NOT_SUBMITTED"));
-    ok(&review(&apps[0], &owners[0], "https://instagram.com/p/second").await, 200, "resubmit");
+    ok(&review(&apps[0], &owners[0], &permalink).await, 200, "resubmit");
     let r = decide(json!({"decision": "APPROVED"})).await;
     ok(&r, 200, "approve review");
     wait_for_notice(&t, &owners[0], "캠페인 완료").await;
     let mine = get(&t, "/users/me/applications", Some(&owners[0])).await;
     assert_eq!(mine.body["items"][0]["status"], "COMPLETED");
-    assert_eq!(mine.body["items"][0]["review"]["url"], "https://instagram.com/p/second");
+    assert_eq!(mine.body["items"][0]["review"]["url"], permalink.as_str());
+    ok(&review(&apps[2], &owners[2], "https://www.instagram.com/p/notsynced1/").await, 200, "the other submits");
+
+    // The advertiser's report: counts, the approved post's figures as synced, totals, CSV.
+    t.indexed().await;
+    let report = get(&t, &format!("/ads/{ad}/report"), Some(&adv)).await;
+    ok(&report, 200, "report");
+    let b = &report.body;
+    assert_eq!((b["applicants"].as_u64(), b["selected"].as_u64()), (Some(3), Some(2)), "{b:?}");
+    assert_eq!(b["reviews"], json!({"pending": 0, "submitted": 1, "approved": 1, "rejected": 0}));
+    let likes = newest["likeCount"].as_i64().unwrap();
+    let comments = newest["commentsCount"].as_i64().unwrap();
+    // The sandbox's reach of a post: four accounts a like, ten a comment, fifty more.
+    let reach = likes * 4 + comments * 10 + 50;
+    let approved: Vec<&Value> =
+        b["posts"].as_array().unwrap().iter().filter(|p| p["reviewStatus"] == "APPROVED").collect();
+    assert_eq!(approved.len(), 1);
+    let ig = &approved[0]["instagram"];
+    assert_eq!(
+        (ig["likeCount"].as_i64(), ig["commentsCount"].as_i64(), ig["reach"].as_i64()),
+        (Some(likes), Some(comments), Some(reach)),
+        "{ig:?}"
+    );
+    assert_eq!(b["totals"], json!({"postsMeasured": 1, "likes": likes, "comments": comments, "reach": reach}));
+    let submitted = b["posts"].as_array().unwrap().iter().find(|p| p["reviewStatus"] == "SUBMITTED").unwrap();
+    assert!(submitted["instagram"].is_null(), "figures only for approved posts");
+    let csv = t
+        .send(t.http.get(t.url(&format!("/ads/{ad}/report"))).bearer_auth(&adv.access).header("accept", "text/csv"))
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").is_some_and(|c| c.starts_with("text/csv")), "{:?}", csv.header("content-type"));
+    let text = csv.body.as_str().unwrap_or_default().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "header, the approved post, the total: {text}");
+    assert!(
+        lines[1].starts_with(&format!("{},{},{permalink},APPROVED,{likes},{comments},{reach},", apps[0], stars[0])),
+        "{text}"
+    );
+    assert_eq!(lines[2], format!("TOTAL,,,1 measured,{likes},{comments},{reach},"));
+    // Only the ad's advertiser and administrators.
+    let other = approved_advertiser(&t, &root, "other@corp.kr", BUSINESS_NUMBERS[1]).await;
+    assert_eq!(code(&get(&t, &format!("/ads/{ad}/report"), Some(&other)).await), (403, "NOT_YOUR_AD"));
+    assert_eq!(code(&get(&t, &format!("/ads/{ad}/report"), Some(&owners[0])).await), (403, "ADVERTISERS_ONLY"));
+    assert_eq!(get(&t, &format!("/ads/{ad}/report"), None).await.status, 401);
+    ok(&get(&t, &format!("/ads/{ad}/report"), Some(&root)).await, 200, "an administrator");
 
     // After the campaign: ENDED, and every later run leaves it there.
     set_day(&clock, d(8));

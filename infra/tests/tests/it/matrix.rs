@@ -177,6 +177,7 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /market/orders/{id}", Rule::Owner(Fixture::Order)),
     ("POST /payments/confirm", Rule::Signed(Fixture::None)),
     ("POST /payments/webhooks/toss", Rule::Open),
+    ("GET /ads/{id}/report", Rule::AdvertiserOnly),
     ("POST /market/orders/{id}/refund-requests", Rule::Owner(Fixture::PaidOrder)),
     ("GET /market/refund-requests/{id}", Rule::Owner(Fixture::RefundToOwner)),
     ("GET /users/me/market/refund-requests", Rule::Signed(Fixture::None)),
