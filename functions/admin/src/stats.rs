@@ -1,5 +1,5 @@
-//! Statistics from the daily counters ([`moderation_contract::stats`]): sign-ups bucketed by day, week
-//! (Monday first) or month (from the 1st), and a per-day overview of the product's activity. Days
+//! Statistics from the daily counters ([`moderation_contract::stats`]): sign-ups, and an overview
+//! of the product's activity, bucketed by day, week (Monday first) or month (from the 1st). Days
 //! are Korean days; a range defaults to the last 30 days, and days without activity count 0.
 
 use std::sync::Arc;
@@ -35,11 +35,12 @@ pub static OVERVIEW: Function = Function::http(
 .permissions(&[Permission::TableRead])
 .doc(
     "admin",
-    "Per day: sign-ups, posts, comments, listings, sales and their sum in won, chat messages, reports opened and closed",
+    "Per day, week or month: sign-ups, posts, comments, listings, sales and their sum in won, chat messages, reports opened and closed",
 )
 .query(&[
     param("from", false, "first day, YYYY-MM-DD (default: 29 days before `to`)"),
     param("to", false, "last day, YYYY-MM-DD (default: today in Korea)"),
+    enum_param("grain", false, "bucket size (default day)", &["day", "week", "month"]),
 ]);
 
 /// The longest range asked for at once: three years.
@@ -114,13 +115,17 @@ pub struct SignupStats {
     pub total: i64,
 }
 
+fn grain_of(params: &Params) -> ApiResult<Grain> {
+    match params.raw("grain") {
+        None | Some("day") => Ok(Grain::Day),
+        Some("week") => Ok(Grain::Week),
+        Some("month") => Ok(Grain::Month),
+        Some(_) => Err(ApiError::validation("grain", "INVALID", "day, week or month")),
+    }
+}
+
 pub async fn signups(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<SignupStats>> {
-    let grain = match params.raw("grain") {
-        None | Some("day") => Grain::Day,
-        Some("week") => Grain::Week,
-        Some("month") => Grain::Month,
-        Some(_) => return Err(ApiError::validation("grain", "INVALID", "day, week or month")),
-    };
+    let grain = grain_of(&params)?;
     let (from, to) = range(&ctx, &params)?;
     let days = moderation_contract::stats::days(&ctx, from, to).await?;
     let mut buckets = Vec::new();
@@ -139,6 +144,8 @@ pub async fn signups(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> Ap
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Day {
+    /// The bucket's first day: the day, the Monday of the week, or the 1st of the month (the
+    /// first bucket may start before `from`; only days from `from` to `to` are counted).
     pub date: NaiveDate,
     #[serde(flatten)]
     pub counts: DayCounts,
@@ -149,26 +156,34 @@ pub struct Day {
 pub struct Overview {
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// Every day of the range, oldest first.
+    /// `day`, `week` or `month`.
+    pub grain: String,
+    /// Every bucket of the range (every day, by default), oldest first; empty ones count 0.
     pub days: Vec<Day>,
     pub totals: DayCounts,
 }
 
 pub async fn overview(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Overview>> {
+    let grain = grain_of(&params)?;
     let (from, to) = range(&ctx, &params)?;
-    let mut found = moderation_contract::stats::days(&ctx, from, to).await?;
+    let found = moderation_contract::stats::days(&ctx, from, to).await?;
     let mut days = Vec::new();
     let mut totals = DayCounts::default();
-    let mut day = from;
-    while day <= to {
-        let counts = found.remove(&day).unwrap_or_default();
-        for m in Metric::ALL {
-            totals.add(m, counts.get(m));
+    let mut start = grain.start(from);
+    while start <= to {
+        let end = grain.next(start);
+        let mut counts = DayCounts::default();
+        for (_, c) in found.range(start.max(from)..end.min(to + Duration::days(1))) {
+            for m in Metric::ALL {
+                counts.add(m, c.get(m));
+                totals.add(m, c.get(m));
+            }
         }
-        days.push(Day { date: day, counts });
-        day += Duration::days(1);
+        days.push(Day { date: start, counts });
+        start = end;
     }
-    Ok(Okay(Overview { from, to, days, totals }))
+    let grain = format!("{grain:?}").to_lowercase();
+    Ok(Okay(Overview { from, to, grain, days, totals }))
 }
 
 #[cfg(test)]

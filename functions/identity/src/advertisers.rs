@@ -107,7 +107,7 @@ pub static ADMIN_LIST: Function = Function::http(
     handler!(admin_list),
 )
 .permissions(READ)
-.doc("admin", "Advertisers by approval status, oldest first (the approval queue)")
+.doc("admin", "Advertisers by approval status, oldest first (the approval queue), with each account's email")
 .query(&[
     enum_param("status", false, "default PENDING_APPROVAL", &["PENDING_APPROVAL", "APPROVED", "REJECTED"]),
     param("cursor", false, "from nextCursor"),
@@ -308,7 +308,21 @@ pub async fn add_document(
     Ok(Created(a))
 }
 
-pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiResult<Okay<Page<Advertiser>>> {
+/// An advertiser in the approval queue, with the account's email to reach the company at.
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedAdvertiser {
+    #[serde(flatten)]
+    pub advertiser: Advertiser,
+    /// The account's email (absent for an account withdrawn since).
+    pub email: Option<String>,
+}
+
+pub async fn admin_list(
+    ctx: Arc<AppContext>,
+    _admin: Caller,
+    params: Params,
+) -> ApiResult<Okay<Page<QueuedAdvertiser>>> {
     let status = params.raw("status").unwrap_or("PENDING_APPROVAL");
     if !["PENDING_APPROVAL", "APPROVED", "REJECTED"].contains(&status) {
         return Err(ApiError::validation("status", "INVALID", "PENDING_APPROVAL, APPROVED or REJECTED"));
@@ -316,7 +330,16 @@ pub async fn admin_list(ctx: Arc<AppContext>, _admin: Caller, params: Params) ->
     let query = shared::table::Query::partition(keys::advertisers_partition(status))
         .index(Gsi::Gsi1)
         .paged(&params, 20, 100)?;
-    Ok(Okay(ctx.table.query::<Advertiser>(&query).await?))
+    let page = ctx.table.query::<Advertiser>(&query).await?;
+    // The accounts of the page in one batch read.
+    let accounts: Vec<shared::table::Key> = page.items.iter().map(|a| user_key(&a.user_id)).collect();
+    let found = ctx.table.batch_get_items(&accounts).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for (advertiser, item) in page.items.into_iter().zip(found) {
+        let email = identity_contract::account_from(item)?.map(|a| a.email);
+        items.push(QueuedAdvertiser { advertiser, email });
+    }
+    Ok(Okay(Page { items, next_cursor: page.next_cursor }))
 }
 
 use moderation_contract::moderation::{Verdict as Decision, VerdictRequest as DecisionRequest};

@@ -1,6 +1,7 @@
 //! The second-hand market: listings with pictures and a place, nearby search over geohash cells,
 //! title search, wishlists, paying through Toss Payments exactly once, refunds, and the sellers' points and payouts. Item layout: [`keys`].
 
+pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod keys;
@@ -28,6 +29,7 @@ pub const DOMAIN: Domain = Domain {
     uploads: &[&market_contract::LISTING_PHOTO],
     functions: &[
         &audit::AUDIT_JOB,
+        &admin::LISTINGS,
         &listings::CREATE,
         &listings::GET,
         &listings::UPDATE,

@@ -1,26 +1,8 @@
 //! The Instagram domain's public surface: the summary of a pet's linked account that PetStar
-//! pages show, read through a typed view of the link item.
+//! pages show, read through a typed view of the link item, and synced posts' figures by their
+//! permalinks (campaign reports).
 
-pub mod keys {
-    //! Where a pet's Instagram link lives (the whole layout is in `instagram::keys`).
-    use shared::table::Key;
-
-    pub const LINK: &str = "INSTAGRAM";
-
-    pub fn link_key(pet: &str) -> Key {
-        Key::new(pets_contract::keys::pet_partition(pet), LINK)
-    }
-
-    /// The partition of what a link's sync stored (one per connection).
-    pub fn data_partition(connection: &str) -> String {
-        format!("IGDATA#{connection}")
-    }
-
-    /// A synced post's figures, found by its permalink's shortcode (`/p/<shortcode>/`).
-    pub fn post_figures_key(connection: &str, shortcode: &str) -> Key {
-        Key::new(data_partition(connection), format!("PERMALINK#{shortcode}"))
-    }
-}
+pub mod keys;
 
 /// The shortcode of an Instagram post's permalink (`https://www.instagram.com/p/<code>/`, also
 /// `/reel/<code>/`), if it is one.

@@ -349,6 +349,26 @@ async fn sign_up_statistics_match_a_hand_computed_table_in_korean_days_weeks_and
         assert_eq!(today[metric], expected, "{metric}: {today:?}");
     }
     assert_eq!(r.body["totals"]["posts"], 1);
+    // By week (from Monday 29 March) and by month: the same day's activity in its bucket.
+    let r = t
+        .call(Method::GET, "/admin/stats/overview?from=2027-03-30&to=2027-04-03&grain=week", None, Some(&root.access))
+        .await;
+    assert_eq!(r.body["grain"], "week");
+    let weeks = r.body["days"].as_array().unwrap();
+    assert_eq!((weeks.len(), weeks[0]["date"].as_str(), weeks[0]["posts"].as_i64()), (1, Some("2027-03-29"), Some(1)));
+    let r = t
+        .call(Method::GET, "/admin/stats/overview?from=2027-03-30&to=2027-04-03&grain=month", None, Some(&root.access))
+        .await;
+    let months: Vec<(String, i64)> = r.body["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["date"].as_str().unwrap().to_string(), m["signups"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(months, owned(&[("2027-03-01", 0), ("2027-04-01", 1)]), "March from the 30th only");
+    assert_eq!(r.body["totals"]["comments"], 1);
+    let bad = t.call(Method::GET, "/admin/stats/overview?grain=year", None, Some(&root.access)).await;
+    assert_eq!(bad.status, 400);
     t.stop().await;
 }
 

@@ -189,7 +189,8 @@ async fn advertisers_wait_for_approval_and_can_do_nothing_else_until_then() {
     // advertiser by email and inbox.
     t.indexed().await;
     let queue = get(&t, "/admin/advertisers?status=PENDING_APPROVAL", Some(&root)).await;
-    assert!(queue.body["items"].as_array().unwrap().iter().any(|a| a["userId"] == adv.user_id.as_str()));
+    let queued = queue.body["items"].as_array().unwrap().iter().find(|a| a["userId"] == adv.user_id.as_str()).cloned();
+    assert_eq!(queued.expect("in the queue")["email"], "ads@meongfood.kr", "with the account's email");
     assert_eq!(code(&get(&t, "/admin/advertisers", Some(&user)).await), (403, "ADMIN_ONLY"));
     let path = format!("/admin/advertisers/{}/decision", adv.user_id);
     let r = t.call(Method::PUT, &path, Some(json!({"decision": "REJECT"})), Some(&root.access)).await;

@@ -473,3 +473,49 @@ async fn a_payout_account_is_sealed_at_rest_and_shown_masked() {
     assert_eq!(t.call(Method::GET, path, None, None).await.status, 401);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn administrators_list_listings_by_status_by_seller_and_by_open_reports() {
+    use crate::payments::{checkout, confirm, listing, order, room};
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let cat = t.user("cat@example.com", "cat", PW).await;
+    let dan = t.user("dan@example.com", "dan", PW).await;
+    let first = listing(&t, &ann, "강아지 하네스", 9_000).await;
+    let sold = listing(&t, &ann, "고양이 캣타워", 30_000).await;
+    room(&t, &ann, &bob, &sold, true).await;
+    let o = order(&t, &bob, &sold).await.body["orderId"].as_str().unwrap().to_string();
+    let key = checkout(&t, &o, 30_000, "APPROVE").await;
+    assert_eq!(confirm(&t, &bob, &key, &o, 30_000).await.status, 200);
+    let bobs = listing(&t, &bob, "강아지 유모차", 50_000).await;
+    for (who, target) in [(&cat, &bobs), (&dan, &bobs), (&cat, &first)] {
+        let report = json!({"targetType": "MARKET_POST", "targetId": target, "category": "SPAM"});
+        assert_eq!(t.post("/reports", report, Some(&who.access)).await.status, 201);
+    }
+    t.indexed().await;
+    let list = |q: &str| {
+        let path = format!("/admin/market/posts{q}");
+        let t = &t;
+        let token = root.access.clone();
+        async move { t.call(Method::GET, &path, None, Some(&token)).await }
+    };
+    let ids = |r: &integration_tests::Reply| -> Vec<String> {
+        r.body["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&list("").await), vec![bobs.clone(), sold.clone(), first.clone()], "newest first");
+    assert_eq!(ids(&list(&format!("?sellerId={}", ann.user_id)).await), vec![sold.clone(), first.clone()]);
+    let sold_only = list("?status=SOLD").await;
+    assert_eq!(ids(&sold_only), vec![sold.clone()]);
+    assert_eq!(sold_only.body["items"][0]["sellerId"], ann.user_id.as_str());
+    let reported = list("?reported=true").await;
+    assert_eq!(ids(&reported), vec![first.clone(), bobs.clone()], "newest report first");
+    let counts: Vec<i64> =
+        reported.body["items"].as_array().unwrap().iter().map(|i| i["openReports"].as_i64().unwrap()).collect();
+    assert_eq!(counts, vec![1, 2]);
+    assert_eq!(ids(&list(&format!("?reported=true&sellerId={}", bob.user_id)).await), vec![bobs.clone()]);
+    assert_eq!(list("?status=GONE").await.status, 400);
+    assert_eq!(t.call(Method::GET, "/admin/market/posts", None, Some(&ann.access)).await.status, 403);
+    t.stop().await;
+}

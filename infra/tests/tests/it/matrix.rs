@@ -184,6 +184,7 @@ const MATRIX: &[(&str, Rule)] = &[
     ("PUT /market/refund-requests/{id}/decision", Rule::Owner(Fixture::RefundToOwner)),
     ("POST /market/refund-requests/{id}/escalation", Rule::Owner(Fixture::RefusedRefundOfOwner)),
     ("GET /admin/refund-requests", Rule::Admin(Fixture::None)),
+    ("GET /admin/market/posts", Rule::Admin(Fixture::None)),
     ("PUT /admin/refund-requests/{id}/decision", Rule::Admin(Fixture::None)),
     ("GET /users/me/market/purchases", Rule::Signed(Fixture::None)),
     ("GET /users/me/market/sales", Rule::Signed(Fixture::None)),
