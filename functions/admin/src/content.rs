@@ -1,5 +1,5 @@
-//! Content removed by a moderator: `DELETE /admin/posts/{id}`, `/admin/comments/{id}` and
-//! `/admin/market/posts/{id}`, each with a `reason`. The order is recorded (with the content as
+//! Content removed by a moderator: `DELETE /admin/posts/{id}`, `/admin/comments/{id}`,
+//! `/admin/market/posts/{id}`, the community's and `/admin/ads/{id}`, each with a `reason`. The order is recorded (with the content as
 //! it was) and committed to the content's own domain through the outbox; its removal worker
 //! deletes it exactly as its author would — from every list, count, feed and search — and tells
 //! the author why. So the answer is 202: the removal is certain, and done within moments.
@@ -61,6 +61,14 @@ removal_route!(
     "a market listing"
 );
 
+removal_route!(
+    DELETE_AD,
+    "/admin/ads/{id}",
+    "admin-ads-delete",
+    delete_ad,
+    TargetType::Ad,
+    "an ad (live or not; its applicants are told)"
+);
 removal_route!(
     DELETE_COMMUNITY_POST,
     "/admin/community/posts/{id}",

@@ -41,6 +41,7 @@ pub const DOMAIN: Domain = Domain {
         &content::DELETE_POST,
         &content::DELETE_COMMENT,
         &content::DELETE_LISTING,
+        &content::DELETE_AD,
         &content::DELETE_COMMUNITY_POST,
         &content::DELETE_COMMUNITY_COMMENT,
         &stats::SIGNUPS,

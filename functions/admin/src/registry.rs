@@ -12,6 +12,7 @@ const DOMAINS: &[&[Reportable]] = &[
     market_contract::REPORTABLE,
     chat_contract::REPORTABLE,
     community_contract::REPORTABLE,
+    campaigns_contract::REPORTABLE,
 ];
 
 /// How the domain that owns `target_type` reads and removes it.

@@ -18,7 +18,7 @@
 
 use shared::table::Key;
 
-pub use campaigns_contract::keys::{PETSTAR, petstar_key};
+pub use campaigns_contract::keys::{PETSTAR, ad_key, ad_partition, petstar_key};
 pub use pets_contract::keys::pet_partition;
 
 pub const PORTFOLIO: &str = "PORTFOLIO";
@@ -46,14 +46,6 @@ pub fn active_kind_partition(kind: &str) -> String {
 
 pub fn since_sort(at: chrono::DateTime<chrono::Utc>, id: &str) -> String {
     format!("{}#{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-pub fn ad_partition(id: &str) -> String {
-    format!("AD#{id}")
-}
-
-pub fn ad_key(id: &str) -> Key {
-    Key::new(ad_partition(id), "AD")
 }
 
 pub fn ads_partition(status: &str) -> String {

@@ -12,6 +12,7 @@ pub mod events;
 pub mod keys;
 pub mod lifecycle;
 pub mod model;
+pub mod moderation;
 pub mod petstars;
 pub mod portfolio;
 pub mod rank;
@@ -30,6 +31,7 @@ pub const DOMAIN: Domain = Domain {
     name: "campaigns",
     uploads: &[],
     functions: &[
+        &moderation::REMOVAL_WORKER,
         &petstars::APPLY,
         &petstars::ADMIN_LIST,
         &petstars::ADMIN_DECIDE,

@@ -24,10 +24,12 @@ pub enum TargetType {
     ChatMessage,
     CommunityPost,
     CommunityComment,
+    /// An advertiser's ad (influencer marketing).
+    Ad,
 }
 
 impl TargetType {
-    pub const ALL: [TargetType; 7] = [
+    pub const ALL: [TargetType; 8] = [
         TargetType::User,
         TargetType::Post,
         TargetType::Comment,
@@ -35,6 +37,7 @@ impl TargetType {
         TargetType::ChatMessage,
         TargetType::CommunityPost,
         TargetType::CommunityComment,
+        TargetType::Ad,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl TargetType {
             TargetType::ChatMessage => "CHAT_MESSAGE",
             TargetType::CommunityPost => "COMMUNITY_POST",
             TargetType::CommunityComment => "COMMUNITY_COMMENT",
+            TargetType::Ad => "AD",
         }
     }
 

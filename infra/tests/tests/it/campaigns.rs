@@ -979,3 +979,52 @@ async fn an_application_made_a_moment_before_the_announcement_closes_is_settled(
     assert_eq!(mine.body["items"][0]["status"], "PENDING", "in selection, not left APPLIED: {:?}", mine.body);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_moderator_removes_a_live_ad_and_its_advertiser_and_applicants_are_told() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let ad = live_ad(&t, &root, &adv, "수상한 간식 체험단", 3).await;
+    let mut apps = Vec::new();
+    for (who, name) in [(&ann, "별이"), (&bob, "달이")] {
+        let star = petstar(&t, &root, who, name, "dog-maltese", "간식 리뷰").await;
+        let r = t
+            .post(&format!("/ads/{ad}/applications"), json!({"petId": star, "content": "지원"}), Some(&who.access))
+            .await;
+        ok(&r, 201, "apply");
+        apps.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    // Bob changes his mind: a cancelled application is not told.
+    ok(&t.call(Method::DELETE, &format!("/applications/{}", apps[1]), None, Some(&bob.access)).await, 204, "cancel");
+
+    // Anyone can report an ad; a moderator removes it, live as it is.
+    let report =
+        t.post("/reports", json!({"targetType": "AD", "targetId": ad, "category": "SPAM"}), Some(&ann.access)).await;
+    ok(&report, 201, "report an ad");
+    assert_eq!(
+        code(&t.call(Method::DELETE, &format!("/admin/ads/{ad}?reason=x"), None, Some(&ann.access)).await),
+        (403, "ADMIN_ONLY")
+    );
+    let removed =
+        t.call(Method::DELETE, &format!("/admin/ads/{ad}?reason=허위%20광고"), None, Some(&root.access)).await;
+    ok(&removed, 202, "removal ordered");
+    t.eventually(Duration::from_secs(10), "the ad gone", || async {
+        (get(&t, &format!("/ads/{ad}"), Some(&ann)).await.status == 404).then_some(())
+    })
+    .await;
+    assert_eq!(get(&t, &format!("/ads/{ad}"), Some(&adv)).await.status, 404, "for its advertiser too");
+    wait_for_notice(&t, &ann, "캠페인이 취소되었습니다").await;
+    wait_for_notice(&t, &adv, "허위 광고").await;
+    t.settle().await;
+    assert!(
+        !inbox_texts(&t, &bob).await.iter().any(|n| n.contains("캠페인이 취소되었습니다")),
+        "a cancelled application is not told"
+    );
+    t.indexed().await;
+    let listed = get(&t, "/ads", None).await;
+    assert!(!listed.body["items"].as_array().unwrap().iter().any(|a| a["id"] == ad.as_str()), "gone from the list");
+    t.stop().await;
+}

@@ -270,6 +270,7 @@ const MATRIX: &[(&str, Rule)] = &[
     ("DELETE /community/comments/{id}", Rule::Owner(Fixture::CommunityComment)),
     ("GET /search/community", Rule::Open),
     ("DELETE /admin/community/posts/{id}", Rule::Admin(Fixture::CommunityPost)),
+    ("DELETE /admin/ads/{id}", Rule::Admin(Fixture::None)),
     ("DELETE /admin/community/comments/{id}", Rule::Admin(Fixture::CommunityComment)),
     ("POST /pets/{id}/instagram/connect", Rule::Owner(Fixture::SharedPet)),
     ("DELETE /pets/{id}/instagram", Rule::Owner(Fixture::SharedPet)),
