@@ -215,6 +215,9 @@ pub async fn register(
         post_count: 0,
         follower_count: 0,
         following_count: 0,
+        phone: None,
+        birth_date: None,
+        home_region: None,
     };
     let (code_write, code) = codes::new_code(ctx, &user.id, Purpose::VerifyEmail)?;
     let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: Some(expires) };

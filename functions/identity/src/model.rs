@@ -131,6 +131,13 @@ pub struct User {
     pub follower_count: i64,
     #[serde(default)]
     pub following_count: i64,
+    /// Private profile fields: the owner's and administrators' to see.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub birth_date: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub home_region: Option<identity_contract::HomeRegion>,
 }
 
 impl Entity for User {
@@ -272,6 +279,11 @@ pub struct UserView {
     pub blocked_until: Option<DateTime<Utc>>,
     pub has_password: bool,
     pub linked_providers: Vec<Provider>,
+    /// Private (never on the public profile): a Korean phone number, normalised (`010-1234-5678`).
+    pub phone: Option<String>,
+    pub birth_date: Option<chrono::NaiveDate>,
+    /// Where nearby market search starts when no position is sent.
+    pub home_region: Option<identity_contract::HomeRegion>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -294,6 +306,9 @@ impl UserView {
             blocked_until: u.blocked_until.filter(|t| *t > ctx.now()),
             has_password: u.password_hash.is_some(),
             linked_providers: u.social.iter().map(|l| l.provider).collect(),
+            phone: u.phone.clone(),
+            birth_date: u.birth_date,
+            home_region: u.home_region.clone(),
             created_at: u.created_at,
         })
     }

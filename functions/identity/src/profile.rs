@@ -29,7 +29,10 @@ pub static UPDATE_ME: Function =
     Function::http(Method::Patch, "/users/me", "users-update-me", PKG, Access::User, handler!(update_me))
         .open_while_held()
         .permissions(&[Permission::TableRead, Permission::TableWrite, Permission::MediaRead])
-        .doc("users", "Change my name, nickname, bio or profile picture (null removes it)")
+        .doc(
+            "users",
+            "Change my name, nickname, bio, profile picture, phone, birth date or home region (null removes it)",
+        )
         .example(r#"{"nickname":"mina_walks","bio":"두 마리 강아지와 산책해요"}"#)
         .responses(&[said(200, "My account.")])
         .errors(&[409]);
@@ -80,6 +83,52 @@ pub struct UpdateMeRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub profile_image_key: Option<Option<String>>,
+    /// A Korean phone number (`010-1234-5678`, `01012345678`, `02-123-4567`, `+82 10 …`); stored
+    /// normalised; `null` removes it. Private.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// `YYYY-MM-DD`; `null` removes it. Private.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub birth_date: Option<Option<String>>,
+    /// `{address, lat, lng}`; `null` removes it. Private.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<identity_contract::HomeRegion>)]
+    pub home_region: Option<Option<identity_contract::HomeRegion>>,
+}
+
+/// A Korean phone number, normalised with dashes (`010-1234-5678`, `02-123-4567`,
+/// `031-123-4567`), or `None` if it is not one. `+82` counts as the leading 0.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')')) {
+        return None;
+    }
+    let mut digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if t.starts_with('+') {
+        digits = format!("0{}", digits.strip_prefix("82")?);
+    }
+    let (area, rest) = if let Some(rest) = digits.strip_prefix("02") {
+        ("02", rest)
+    } else if digits.len() >= 3 && digits.starts_with('0') {
+        digits.split_at(3)
+    } else {
+        return None;
+    };
+    let mobile = ["010", "011", "016", "017", "018", "019"].contains(&area);
+    let area_ok = mobile
+        || area == "02"
+        || (area.starts_with('0') && ["3", "4", "5", "6", "7"].iter().any(|d| area[1..].starts_with(d)));
+    if !area_ok || !(7..=8).contains(&rest.len()) || (area == "010" && rest.len() != 8) {
+        return None;
+    }
+    let (mid, last) = rest.split_at(rest.len() - 4);
+    Some(format!("{area}-{mid}-{last}"))
+}
+
+fn parse_birth_date(raw: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().filter(|_| raw.len() == 10)
 }
 
 impl Validate for UpdateMeRequest {
@@ -92,6 +141,23 @@ impl Validate for UpdateMeRequest {
         }
         if let Some(b) = &self.bio {
             v.text("bio", b, 0, 300);
+        }
+        if let Some(Some(p)) = &self.phone {
+            v.check(
+                normalize_phone(p).is_some(),
+                "phone",
+                "INVALID_PHONE",
+                "a Korean phone number, e.g. 010-1234-5678",
+            );
+        }
+        if let Some(Some(d)) = &self.birth_date {
+            let ok = parse_birth_date(d).is_some_and(|d| d >= chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(d));
+            v.check(ok, "birthDate", "INVALID_FORMAT", "a date, YYYY-MM-DD, from 1900");
+        }
+        if let Some(Some(r)) = &self.home_region {
+            v.line("homeRegion.address", &r.address, 1, 100);
+            v.check((-90.0..=90.0).contains(&r.lat), "homeRegion.lat", "OUT_OF_RANGE", "−90 to 90");
+            v.check((-180.0..=180.0).contains(&r.lng), "homeRegion.lng", "OUT_OF_RANGE", "−180 to 180");
         }
     }
 }
@@ -182,6 +248,36 @@ pub async fn update_me(
             update = update.value(":img", s(key));
         }
         Some(None) => removes.push("profileImageKey"),
+        None => {}
+    }
+    match &body.phone {
+        Some(Some(p)) => {
+            sets.push("phone = :phone".into());
+            update = update.value(":phone", s(normalize_phone(p).unwrap_or_default()));
+        }
+        Some(None) => removes.push("phone"),
+        None => {}
+    }
+    match &body.birth_date {
+        Some(Some(d)) => {
+            let day = parse_birth_date(d).unwrap_or_default();
+            if day > shared::clock::seoul_day(now) {
+                return Err(ApiError::validation("birthDate", "OUT_OF_RANGE", "not in the future"));
+            }
+            sets.push("birthDate = :birth".into());
+            update = update.value(":birth", s(day.to_string()));
+        }
+        Some(None) => removes.push("birthDate"),
+        None => {}
+    }
+    match &body.home_region {
+        Some(Some(r)) => {
+            let region =
+                identity_contract::HomeRegion { address: r.address.trim().to_string(), lat: r.lat, lng: r.lng };
+            sets.push("homeRegion = :region".into());
+            update = update.value(":region", serde_dynamo::to_attribute_value(&region)?);
+        }
+        Some(None) => removes.push("homeRegion"),
         None => {}
     }
     let mut writes = Vec::new();
@@ -290,5 +386,38 @@ pub async fn get_user(ctx: Arc<AppContext>, Path(id): Path<String>) -> ApiResult
     match load_user(&ctx, id).await? {
         Some(u) if u.status == AccountStatus::Active => Ok(Okay(PublicProfile::of(&ctx, &u).await?)),
         _ => Err(not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_phone;
+
+    #[test]
+    fn korean_phone_numbers_are_normalised_and_others_refused() {
+        for (raw, want) in [
+            ("01012345678", "010-1234-5678"),
+            ("010-1234-5678", "010-1234-5678"),
+            ("+82 10 1234 5678", "010-1234-5678"),
+            ("0111234567", "011-123-4567"),
+            ("02-123-4567", "02-123-4567"),
+            ("0212345678", "02-1234-5678"),
+            ("031-123-4567", "031-123-4567"),
+            ("(064) 712-3456", "064-712-3456"),
+        ] {
+            assert_eq!(normalize_phone(raw).as_deref(), Some(want), "{raw}");
+        }
+        for bad in [
+            "",
+            "12345",
+            "010-123-456",
+            "0101234567",
+            "+1 212 555 0100",
+            "020-1234-5678",
+            "010-1234-5678x",
+            "1012345678",
+        ] {
+            assert_eq!(normalize_phone(bad), None, "{bad}");
+        }
     }
 }

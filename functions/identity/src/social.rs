@@ -244,6 +244,9 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
         post_count: 0,
         follower_count: 0,
         following_count: 0,
+        phone: None,
+        birth_date: None,
+        home_region: None,
     };
     let unique = |key: String| Unique { key, user_id: user.id.clone(), pending_expires: None };
     let t = now.timestamp();

@@ -84,10 +84,14 @@ pub static OF_USER: Function = Function::http(
 pub static NEARBY: Function =
     Function::http(Method::Get, "/market/posts/nearby", "market-posts-nearby", PKG, Access::Public, handler!(nearby))
         .permissions(READ)
-        .doc("market", "Listings within a radius of a point, nearest first, each with its distance")
+        .doc(
+            "market",
+            "Listings within a radius of a point (or of my home region), nearest first, each with its distance",
+        )
+        .reads_with_session(|_, caller| vec![shared::keys::user_key(caller)])
         .query(&[
-            param("lat", true, "latitude, −80 to 80 (the service area)"),
-            param("lng", true, "longitude, −180 to 180"),
+            param("lat", false, "latitude, −80 to 80 (the service area); default: my home region"),
+            param("lng", false, "longitude, −180 to 180; default: my home region"),
             param("radiusKm", false, "0.5 to 20 (default 3)"),
             enum_param("category", false, "one category", Category::NAMES),
             param("cursor", false, "from nextCursor"),
@@ -492,8 +496,15 @@ const NEARBY_SCOPE: &str = "market-nearby";
 /// inside by exact distance, sort, page. No Scan.
 pub async fn nearby(ctx: Arc<AppContext>, viewer: Viewer, params: Params) -> ApiResult<Okay<Page<ListingView>>> {
     let max_lat = crate::model::MAX_NEARBY_LATITUDE;
-    let lat = number(&params, "lat", -max_lat, max_lat, None)?;
-    let lng = number(&params, "lng", -180.0, 180.0, None)?;
+    // No position sent: a signed-in user's home region is the centre (read with the session).
+    let home = match (params.get("lat"), params.get("lng"), viewer.id()) {
+        (None, None, Some(me)) => identity_contract::home_region(&ctx, me).await?,
+        _ => None,
+    };
+    let (lat, lng) = match home {
+        Some(h) if h.lat.abs() <= max_lat => (h.lat, h.lng),
+        _ => (number(&params, "lat", -max_lat, max_lat, None)?, number(&params, "lng", -180.0, 180.0, None)?),
+    };
     let radius_m = number(&params, "radiusKm", 0.5, 20.0, Some(3.0))? * 1000.0;
     let only = category(&params)?;
     let limit = params.limit(20, 50)?;

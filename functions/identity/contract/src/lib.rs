@@ -354,7 +354,44 @@ pub struct AccountRecord {
     pub follower_count: i64,
     #[serde(default)]
     pub following_count: i64,
+    /// The private profile fields (the owner's and administrators' to see).
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub birth_date: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub home_region: Option<HomeRegion>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where a user lives, as they gave it: the market's nearby search starts there when no
+/// position is sent. Private to its owner and administrators.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HomeRegion {
+    /// As the user names it (`서울 마포구 망원동`).
+    pub address: String,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// The user item as far as the home region goes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WithRegion {
+    #[serde(default)]
+    home_region: Option<HomeRegion>,
+}
+
+/// User `id`'s home region, if they gave one.
+pub async fn home_region(ctx: &AppContext, id: &str) -> ApiResult<Option<HomeRegion>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    match ctx.table.get_item(&keys::user_key(id)).await? {
+        Some(item) => Ok(serde_dynamo::from_item::<_, WithRegion>(item)?.home_region),
+        None => Ok(None),
+    }
 }
 
 /// The accounts `ids` as administrators see them, in that order (one batch read).

@@ -811,3 +811,53 @@ async fn the_openapi_document_describes_identity() {
     assert!(doc["components"]["schemas"]["TokenPair"]["properties"]["accessToken"].is_object());
     t.stop().await;
 }
+
+#[tokio::test]
+async fn phone_birth_date_and_home_region_are_private_and_the_region_centres_nearby_search() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let patch = |body: serde_json::Value| t.call(Method::PATCH, "/users/me", Some(body), Some(&ann.access));
+
+    for (body, field) in [
+        (json!({"phone": "12345"}), "phone"),
+        (json!({"phone": "010-123-456"}), "phone"),
+        (json!({"birthDate": "1990-02-30"}), "birthDate"),
+        (json!({"birthDate": "2999-01-01"}), "birthDate"),
+        (json!({"homeRegion": {"address": "서울", "lat": 91.0, "lng": 0.0}}), "homeRegion.lat"),
+    ] {
+        let r = patch(body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {:?}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], field, "{body}: {:?}", r.body);
+    }
+    let region = json!({"address": "서울 중구 태평로", "lat": 37.5665, "lng": 126.978});
+    let r = patch(json!({"phone": "+82 10 1234 5678", "birthDate": "1990-05-17", "homeRegion": region})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["phone"].as_str(), r.body["birthDate"].as_str()), (Some("010-1234-5678"), Some("1990-05-17")));
+    assert_eq!(r.body["homeRegion"], region);
+
+    // Private: not on the public profile, visible to administrators.
+    let public = t.get(&format!("/users/{}", ann.user_id)).await;
+    for field in ["phone", "birthDate", "homeRegion", "email"] {
+        assert!(public.body.get(field).is_none(), "{field} is private: {:?}", public.body);
+    }
+    let admin_view = t.call(Method::GET, &format!("/admin/users/{}", ann.user_id), None, Some(&root.access)).await;
+    assert_eq!(admin_view.body["account"]["phone"], "010-1234-5678", "{:?}", admin_view.body);
+
+    // Nearby search without a position starts at the home region.
+    let listing = crate::payments::listing(&t, &bob, "강아지 장난감", 3_000).await;
+    let near = t.call(Method::GET, "/market/posts/nearby?radiusKm=1", None, Some(&ann.access)).await;
+    assert_eq!(near.status, 200, "{:?}", near.body);
+    assert_eq!(near.body["items"][0]["id"], listing.as_str());
+    let nowhere = t.get("/market/posts/nearby?radiusKm=1").await;
+    assert_eq!(nowhere.status, 400, "anonymous: a position is needed");
+    let bobs = t.call(Method::GET, "/market/posts/nearby", None, Some(&bob.access)).await;
+    assert_eq!(bobs.status, 400, "no home region: a position is needed");
+
+    // null removes.
+    let r = patch(json!({"phone": null, "homeRegion": null})).await;
+    assert!(r.body["phone"].is_null() && r.body["homeRegion"].is_null(), "{:?}", r.body);
+    assert_eq!(r.body["birthDate"], "1990-05-17");
+    t.stop().await;
+}
