@@ -3,7 +3,7 @@
 //! PetStar's account is linked and synced, with totals. JSON, or CSV for `Accept: text/csv`.
 //!
 //! Four calls: the ad (read with the session), the ad's applications (one Query), their reviews
-//! and their pets' Instagram links (one batch read), then the approved posts' figures (one batch
+//! with their pets' Instagram links (one batch read), then the approved posts' figures (one batch
 //! read: a post's figures are found through the link's connection).
 
 use std::collections::HashMap;
@@ -121,13 +121,14 @@ pub async fn report(
         })
         .collect();
     let review_keys: Vec<shared::table::Key> = chosen.iter().map(|a| keys::review_key(&a.id)).collect();
-    let reviews: Vec<Option<Review>> = ctx
-        .table
-        .batch_get_items(&review_keys)
-        .await?
-        .into_iter()
-        .map(|i| i.map(Review::from_item).transpose())
-        .collect::<ApiResult<_>>()?;
+    let mut pets: Vec<String> = chosen.iter().map(|a| a.pet_id.clone()).collect();
+    pets.sort();
+    pets.dedup();
+    // The reviews and the pets' Instagram links in one batch read.
+    let [review_items, link_items] =
+        ctx.table.batch_get_groups([&review_keys, &instagram_contract::link_keys(&pets)]).await?;
+    let reviews: Vec<Option<Review>> =
+        review_items.into_iter().map(|i| i.map(Review::from_item).transpose()).collect::<ApiResult<_>>()?;
 
     let mut counts = ReviewCounts::default();
     let mut approved = Vec::new();
@@ -142,7 +143,7 @@ pub async fn report(
             approved.push((r.pet_id.clone(), url.clone()));
         }
     }
-    let figures = instagram_contract::post_figures(&ctx, &approved).await?;
+    let figures = instagram_contract::post_figures_from(&ctx, &pets, link_items, &approved).await?;
     let mut totals = Totals::default();
     let posts: Vec<ReviewPost> = chosen
         .iter()

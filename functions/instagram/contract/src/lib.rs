@@ -57,12 +57,29 @@ pub async fn post_figures(ctx: &AppContext, posts: &[(String, String)]) -> ApiRe
     let mut pets: Vec<String> = posts.iter().map(|(pet, _)| pet.clone()).collect();
     pets.sort();
     pets.dedup();
-    let link_keys: Vec<shared::table::Key> = pets.iter().map(|p| keys::link_key(p)).collect();
+    let links = ctx.table.batch_get_items(&link_keys(&pets)).await?;
+    post_figures_from(ctx, &pets, links, posts).await
+}
+
+/// The keys of `pets`' links, for a caller that reads them in its own batch
+/// ([`post_figures_from`]).
+pub fn link_keys(pets: &[String]) -> Vec<shared::table::Key> {
+    pets.iter().filter(|p| shared::ids::is_valid_id(p)).map(|p| keys::link_key(p)).collect()
+}
+
+/// [`post_figures`], given `pets`' links as read at [`link_keys`] (one batch read: the posts).
+pub async fn post_figures_from(
+    ctx: &AppContext,
+    pets: &[String],
+    links: Vec<Option<shared::table::Item>>,
+    posts: &[(String, String)],
+) -> ApiResult<HashMap<String, PostFigures>> {
+    let pets: Vec<&String> = pets.iter().filter(|p| shared::ids::is_valid_id(p)).collect();
     // The link names the connection its sync stored under.
     let mut connection_of: HashMap<String, String> = HashMap::new();
-    for (pet, item) in pets.iter().zip(ctx.table.batch_get_items(&link_keys).await?) {
+    for (pet, item) in pets.into_iter().zip(links) {
         if let Some(shared::table::AttrValue::S(c)) = item.as_ref().and_then(|i| i.get("connectionId")) {
-            connection_of.insert(pet.clone(), c.clone());
+            connection_of.insert(pet.to_string(), c.clone());
         }
     }
     let wanted: Vec<(String, shared::table::Key)> = posts
