@@ -376,19 +376,22 @@ pub async fn settings(
     Json(body): Json<InstagramSettings>,
 ) -> ApiResult<Okay<InstagramAccountView>> {
     let link = owned_link(&ctx, &caller.user_id, &pet).await?;
-    let item = ctx
-        .table
-        .write_returning(
-            Write::update(keys::link_key(&pet), "SET #a = :a")
-                .when("#c = :c", InstagramError::NotConnected)
-                .name("#a", "autoDelete")
-                .name("#c", "connectionId")
-                .value(":a", shared::table::b(body.auto_delete))
-                .value(":c", s(&link.connection_id)),
-        )
-        .await?
-        .ok_or(InstagramError::NotConnected)?;
-    Ok(Okay(InstagramLink::from_item(item)?.into()))
+    let update = Write::update(keys::link_key(&pet), "SET #a = :a")
+        .when("#c = :c", InstagramError::NotConnected)
+        .name("#a", "autoDelete")
+        .name("#c", "connectionId")
+        .value(":a", shared::table::b(body.auto_delete))
+        .value(":c", s(&link.connection_id));
+    if body.auto_delete && !link.auto_delete {
+        // Turned on: the stored comments are judged again, in the worker.
+        let order = SyncOrder::Rejudge { pet_id: pet.clone(), connection_id: link.connection_id.clone() };
+        ctx.table.transact(vec![update, shared::outbox::message(&ctx, &SNS_SYNC, &order)?]).await?;
+    } else {
+        ctx.table.write(update).await?;
+    }
+    let mut now = link;
+    now.auto_delete = body.auto_delete;
+    Ok(Okay(now.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

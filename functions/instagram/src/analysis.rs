@@ -73,7 +73,7 @@ owner_get!(
     "/pets/{id}/instagram/comments",
     "instagram-comments",
     comments,
-    "Synced comments, newest first, optionally of one sentiment",
+    "Synced comments, newest first, optionally of one sentiment or holding some words",
     COMMENTS_QUERY
 );
 owner_get!(
@@ -88,6 +88,7 @@ owner_get!(
 const FOLLOWERS_QUERY: &[ParamDoc] = &[int_param("days", false, "how many days back, default 30", 1, 365)];
 const COMMENTS_QUERY: &[ParamDoc] = &[
     enum_param("sentiment", false, "only this sentiment", &["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]),
+    param("q", false, "only comments of the last 30 days holding these words (then one page, no cursor)"),
     param("cursor", false, "from nextCursor"),
     int_param("limit", false, "page size, default 20", 1, 50),
 ];
@@ -341,6 +342,17 @@ pub async fn comments(
         ),
     };
     let link = owned_link(&ctx, &caller.user_id, &pet).await?;
+    if let Some(words) = params.get("q").map(str::trim).filter(|w| !w.is_empty()) {
+        if words.chars().count() > 50 {
+            return Err(ApiError::validation("q", "TOO_LONG", "at most 50 characters"));
+        }
+        let limit = params.limit(20, 50)?;
+        let mut found = crate::comments::search(&ctx, &link.connection_id, words, limit).await?;
+        if let Some(s) = sentiment {
+            found.retain(|c| c.sentiment == s);
+        }
+        return Ok(Okay(Page { items: found, next_cursor: None }));
+    }
     let q = match sentiment {
         None => Query::partition(keys::data_partition(&link.connection_id)).begins_with(keys::COMMENT_PREFIX),
         Some(s) => Query::partition(keys::sentiment_partition(&link.connection_id, s.as_str())).index(Gsi::Gsi1),

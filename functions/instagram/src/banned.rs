@@ -138,8 +138,14 @@ pub async fn add(
     if all.len() >= MAX_WORDS {
         return Err(InstagramError::TooManyWords.into());
     }
-    let entry = BannedWord { pet_id: pet, word: word.clone(), created_at: ctx.now() };
-    ctx.table.write(shared::table::Write::put(&entry)?.if_absent(InstagramError::WordExists)).await?;
+    let entry = BannedWord { pet_id: pet.clone(), word: word.clone(), created_at: ctx.now() };
+    let mut writes = vec![shared::table::Write::put(&entry)?.if_absent(InstagramError::WordExists)];
+    // A linked account's stored comments are judged again under the new word.
+    if let Some(link) = ctx.table.get::<crate::link::InstagramLink>(&keys::link_key(&pet)).await? {
+        let order = crate::link::SyncOrder::Rejudge { pet_id: pet.clone(), connection_id: link.connection_id };
+        writes.push(shared::outbox::message(&ctx, &crate::link::SNS_SYNC, &order)?);
+    }
+    ctx.table.transact(writes).await?;
     all.push(word);
     all.sort();
     Ok(Created(BannedWords { words: all }))

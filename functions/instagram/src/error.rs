@@ -18,6 +18,7 @@ shared::domain_errors! {
         /// Storage conditions the sync and the token job expect to lose sometimes.
         CommentStored => (409, "COMMENT_STORED", "This comment is stored already."),
         LinkChanged => (409, "LINK_CHANGED", "The link changed meanwhile."),
+        CommentNotFound => (404, "COMMENT_NOT_FOUND", "No such comment on this account."),
         TooManyWords => (409, "TOO_MANY_BANNED_WORDS", "A pet may ban at most 100 words."),
     }
 }

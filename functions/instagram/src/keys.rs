@@ -13,6 +13,8 @@
 //! | month's insights | `IGDATA#<connection>` | `INSIGHTS#<yyyy-mm>` | |
 //! | comment with its sentiment | `IGDATA#<connection>` | `COMMENT#<time>#<id>` | GSI1 `IGDATA#<connection>#<SENTIMENT>` / `<time>#<id>` |
 //! | comment counters | `IGDATA#<connection>` | `STATS` | |
+//! | where a comment is stored, by its id | `IGDATA#<connection>` | `COMMENTREF#<id>` | |
+//! | a deletion on record (by the sync, a re-judgement or the owner) | `IGDATA#<connection>` | `DELETION#<time>#<comment>` | |
 //!
 //! Synced data lives under the connection, not the pet: a disconnect makes it unreachable at
 //! once (the link names the connection), a reconnect starts clean, and the purge deletes one
@@ -76,6 +78,22 @@ pub fn media_sort(at: chrono::DateTime<chrono::Utc>, id: &str) -> String {
 
 pub fn comment_sort(at: chrono::DateTime<chrono::Utc>, id: &str) -> String {
     format!("{COMMENT_PREFIX}{}#{id}", time_sort(at))
+}
+
+pub fn comment_key(connection: &str, at: chrono::DateTime<chrono::Utc>, id: &str) -> Key {
+    Key::new(data_partition(connection), comment_sort(at, id))
+}
+
+/// Where a comment is stored, by its id alone (the owner deletes by id).
+pub fn comment_ref_key(connection: &str, id: &str) -> Key {
+    Key::new(data_partition(connection), format!("COMMENTREF#{id}"))
+}
+
+/// The sort-key prefix of the deletions on record.
+pub const DELETION_PREFIX: &str = "DELETION#";
+
+pub fn deletion_sort(at: chrono::DateTime<chrono::Utc>, comment: &str) -> String {
+    format!("{DELETION_PREFIX}{}#{comment}", time_sort(at))
 }
 
 pub fn followers_sort(date: chrono::NaiveDate) -> String {

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod analysis;
 pub mod banned;
+pub mod comments;
 pub mod crypto;
 pub mod error;
 pub mod graph;
@@ -29,6 +30,8 @@ pub const DOMAIN: Domain = Domain {
         &account::DISCONNECT,
         &account::GET,
         &account::SETTINGS,
+        &comments::DELETE,
+        &comments::DELETIONS,
         &account::SYNC_NOW,
         &banned::LIST,
         &banned::ADD,

@@ -91,4 +91,6 @@ pub enum SyncOrder {
     },
     /// Delete what was synced for an ended link.
     Purge { connection_id: String },
+    /// Re-judge the stored comments of the last 30 days (a banned word added, auto-delete on).
+    Rejudge { pet_id: String, connection_id: String },
 }

@@ -124,6 +124,14 @@ pub async fn nightly(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
 
 pub async fn handle(ctx: Arc<AppContext>, order: SyncOrder) -> Result<(), MessageError> {
     match order {
+        SyncOrder::Rejudge { pet_id, connection_id } => {
+            if !shared::ids::is_valid_id(&pet_id) || !shared::ids::is_valid_id(&connection_id) {
+                return Err(MessageError::Permanent("not a pet or connection id".into()));
+            }
+            let removed = crate::comments::rejudge(&ctx, &pet_id, &connection_id).await?;
+            tracing::info!(pet = %pet_id, removed, "stored comments re-judged");
+            Ok(())
+        }
         SyncOrder::Purge { connection_id } => {
             if !shared::ids::is_valid_id(&connection_id) {
                 return Err(MessageError::Permanent("not a connection id".into()));
@@ -454,8 +462,22 @@ async fn moderate(
         if reason.is_some() {
             update = update.name("#deleted", "deleted");
         }
-        let stored_now =
-            ctx.table.transact(vec![Write::put(&stored)?.if_absent(InstagramError::CommentStored), update]).await;
+        let mut writes = vec![
+            Write::put(&stored)?.if_absent(InstagramError::CommentStored),
+            update,
+            crate::comments::pointer(&stored),
+        ];
+        if let Some(why) = reason {
+            let word = sentiment::banned_word(&stored.text, banned).map(str::to_string);
+            writes.push(crate::comments::record(
+                &stored,
+                crate::comments::DeletedBy::Sync,
+                Some(why),
+                word,
+                ctx.now(),
+            )?);
+        }
+        let stored_now = ctx.table.transact(writes).await;
         match stored_now {
             Ok(()) => {}
             // Another delivery stored it first.

@@ -130,6 +130,8 @@ impl Sentiment {
 pub enum DeletedFor {
     Negative,
     BannedWord,
+    /// The owner deleted it by hand.
+    Manual,
 }
 
 /// One comment, as stored once.

@@ -574,3 +574,123 @@ async fn only_the_owner_reaches_a_pets_instagram() {
     assert_eq!(get(&t, &format!("/pets/{choco}/instagram/followers/history?days=0"), &ann).await.status, 400);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_owner_deletes_and_searches_comments_and_rules_added_later_rejudge_the_stored_ones() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let choco = pet(&t, &ann, "초코").await;
+    ok(&link(&t, &ann, &choco, "meongmeong_daily").await, 201, "link");
+    synced(&t, &ann, &choco, None).await;
+    t.settle().await;
+    let raw = sandbox(&t, "/_local/instagram/accounts/meongmeong_daily").await;
+    let comments = recent_comments(&raw, t.stack.ctx.now());
+    let gone = || async {
+        let after = sandbox(&t, "/_local/instagram/accounts/meongmeong_daily").await;
+        after["deleted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<HashSet<_>>()
+    };
+    assert!(gone().await.is_empty(), "auto-delete is off: nothing deleted yet");
+
+    // Search the stored comments by a word of one of them.
+    let kept: Vec<&Value> = comments.iter().filter(|c| c["tone"] == "POSITIVE").collect();
+    let first = kept[0];
+    let word: String =
+        first["text"].as_str().unwrap().split_whitespace().find(|w| w.chars().count() >= 2).unwrap().into();
+    let found = get(&t, &format!("/pets/{choco}/instagram/comments?q={}&limit=50", urlencoding(&word)), &ann).await;
+    ok(&found, 200, "search");
+    let items = found.body["items"].as_array().unwrap();
+    assert!(items.iter().any(|c| c["id"] == first["id"]), "{word}: {items:?}");
+    assert!(items.iter().all(|c| c["text"].as_str().unwrap().to_lowercase().contains(&word.to_lowercase())));
+
+    // The owner deletes one by hand: on Instagram and on record; twice is once.
+    let one = first["id"].as_str().unwrap();
+    let path = format!("/pets/{choco}/instagram/comments/{one}");
+    ok(&t.call(Method::DELETE, &path, None, Some(&ann.access)).await, 204, "delete one");
+    ok(&t.call(Method::DELETE, &path, None, Some(&ann.access)).await, 204, "delete again");
+    assert_eq!(gone().await, HashSet::from([one.to_string()]));
+    let missing =
+        t.call(Method::DELETE, &format!("/pets/{choco}/instagram/comments/nosuch123"), None, Some(&ann.access)).await;
+    assert_eq!((missing.status, missing.body["code"].as_str()), (404, Some("COMMENT_NOT_FOUND")));
+
+    // Auto-delete turned on: the stored negative comments are judged again and deleted.
+    let on = t
+        .call(
+            Method::PUT,
+            &format!("/pets/{choco}/instagram/settings"),
+            Some(json!({"autoDelete": true})),
+            Some(&ann.access),
+        )
+        .await;
+    ok(&on, 200, "auto-delete on");
+    t.settle().await;
+    let negative: HashSet<String> =
+        comments.iter().filter(|c| c["tone"] == "NEGATIVE").map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    assert!(!negative.is_empty());
+    let mut expected: HashSet<String> = negative.iter().cloned().chain([one.to_string()]).collect();
+    assert_eq!(gone().await, expected);
+
+    // A banned word added later removes the stored comments holding it.
+    let fold = |s: &str| s.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let other = kept.iter().find(|c| c["id"] != first["id"]).unwrap();
+    let banned: String =
+        other["text"].as_str().unwrap().split_whitespace().find(|w| w.chars().count() >= 2).unwrap().into();
+    let holding: HashSet<String> = comments
+        .iter()
+        .filter(|c| fold(c["text"].as_str().unwrap()).contains(&fold(&banned)))
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    ok(
+        &t.post(&format!("/pets/{choco}/instagram/banned-words"), json!({"word": banned}), Some(&ann.access)).await,
+        201,
+        "ban",
+    );
+    t.settle().await;
+    expected.extend(holding.iter().cloned());
+    assert_eq!(gone().await, expected, "the comments holding '{banned}' went too");
+
+    // Every deletion is on record, with who or what rule and why.
+    let mut records = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(&t, &format!("/pets/{choco}/instagram/deletions?limit=50{cursor}"), &ann).await;
+        ok(&page, 200, "deletions");
+        records.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["nextCursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(records.len(), expected.len(), "{records:?}");
+    let by_owner: Vec<&Value> = records.iter().filter(|r| r["by"] == "OWNER").collect();
+    assert_eq!((by_owner.len(), by_owner[0]["commentId"].as_str()), (1, Some(one)));
+    assert!(
+        records
+            .iter()
+            .filter(|r| r["reason"] == "BANNED_WORD")
+            .all(|r| r["word"] == banned.as_str() && r["by"] == "REJUDGE")
+    );
+    assert!(records.iter().filter(|r| r["reason"] == "NEGATIVE").all(|r| r["by"] == "REJUDGE"));
+    let stats = get(&t, &format!("/pets/{choco}/instagram/comments/stats"), &ann).await;
+    assert_eq!(stats.body["deleted"], expected.len());
+
+    // Delivered again, a re-judgement deletes nothing twice.
+    let link_item = t
+        .stack
+        .ctx
+        .table
+        .get_item(&shared::table::Key::new(format!("PET#{choco}"), "INSTAGRAM"))
+        .await
+        .unwrap()
+        .unwrap();
+    let connection = link_item["connectionId"].as_s().unwrap().clone();
+    let body = json!({"kind": "REJUDGE", "petId": choco, "connectionId": connection}).to_string();
+    let url = t.stack.ctx.config.queue_url(&instagram::link::SNS_SYNC).to_string();
+    t.stack.ctx.sqs.send_message().queue_url(&url).message_body(&body).send().await.unwrap();
+    t.settle().await;
+    assert_eq!(get(&t, &format!("/pets/{choco}/instagram/comments/stats"), &ann).await.body["deleted"], expected.len());
+    t.stop().await;
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}

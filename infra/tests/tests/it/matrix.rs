@@ -287,6 +287,8 @@ const MATRIX: &[(&str, Rule)] = &[
     ("GET /pets/{id}/instagram/followers/history", Rule::Owner(Fixture::SharedPet)),
     ("GET /pets/{id}/instagram/comments", Rule::Owner(Fixture::SharedPet)),
     ("GET /pets/{id}/instagram/comments/stats", Rule::Owner(Fixture::SharedPet)),
+    ("DELETE /pets/{id}/instagram/comments/{commentId}", Rule::Owner(Fixture::SharedPet)),
+    ("GET /pets/{id}/instagram/deletions", Rule::Owner(Fixture::SharedPet)),
     ("POST /instagram/callback", Rule::Signed(Fixture::None)),
 ];
 
