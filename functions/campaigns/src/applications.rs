@@ -161,6 +161,18 @@ impl Entity for AppliedClaim {
     }
 }
 
+/// The ids of every application to `ad`, found through their claims in the ad's own partition
+/// (consistent: one committed a moment ago is there, where the ad's applications index lags).
+pub async fn ids_of_ad(ctx: &AppContext, ad: &str) -> ApiResult<Vec<String>> {
+    let claims = Query::partition(keys::ad_partition(ad)).begins_with(keys::APPLIED_PREFIX).limit(100);
+    ctx.table
+        .query_items_all(&claims, None)
+        .await?
+        .into_iter()
+        .map(|item| AppliedClaim::from_item(item).map(|c| c.application_id))
+        .collect()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {

@@ -22,7 +22,7 @@ use shared::table::{Entity, Gsi, Query, SortKey, Write, n, s};
 use shared::{ApiResult, AppContext};
 
 use crate::ads::{Ad, AdStatus};
-use crate::applications::{Application, ApplicationStatus, AppliedClaim};
+use crate::applications::{Application, ApplicationStatus};
 use crate::error::CampaignError;
 use crate::model::{Review, ReviewStatus};
 use crate::{PKG, keys, today};
@@ -191,14 +191,7 @@ async fn settle_applications<F>(ctx: &AppContext, ad: &Ad, status: ApplicationSt
 where
     F: Fn(&AppContext, (&Ad, &Application)) -> ApiResult<Vec<Write>>,
 {
-    let claims = Query::partition(keys::ad_partition(&ad.id)).begins_with(keys::APPLIED_PREFIX).limit(100);
-    let ids: Vec<String> = ctx
-        .table
-        .query_items_all(&claims, None)
-        .await?
-        .into_iter()
-        .map(|item| AppliedClaim::from_item(item).map(|c| c.application_id))
-        .collect::<ApiResult<_>>()?;
+    let ids = crate::applications::ids_of_ad(ctx, &ad.id).await?;
     for chunk in ids.chunks(100) {
         let keys: Vec<_> = chunk.iter().map(|id| keys::application_key(id)).collect();
         for app in ctx.table.batch_get::<Application>(&keys).await?.into_iter().flatten() {

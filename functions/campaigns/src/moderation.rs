@@ -9,11 +9,11 @@ use std::sync::Arc;
 use moderation_contract::moderation::{Removal, TargetType};
 use shared::AppContext;
 use shared::routes::{Function, Permission, Worker};
-use shared::table::{Entity, Query, Write, s};
+use shared::table::{Write, s};
 use shared::worker::MessageError;
 
 use crate::ads::{Ad, AdStatus};
-use crate::applications::{Application, ApplicationStatus, AppliedClaim};
+use crate::applications::{Application, ApplicationStatus};
 use crate::error::CampaignError;
 use crate::keys;
 
@@ -62,14 +62,7 @@ pub async fn handle(ctx: Arc<AppContext>, removal: Removal) -> Result<(), Messag
 /// Every applicant whose application still stands hears that the campaign is off. The
 /// applications are found through their claims in the ad's partition (consistent).
 async fn tell_applicants(ctx: &AppContext, ad: &Ad, removal: &Removal) -> Result<(), MessageError> {
-    let claims = Query::partition(keys::ad_partition(&ad.id)).begins_with(keys::APPLIED_PREFIX).limit(100);
-    let ids: Vec<String> = ctx
-        .table
-        .query_items_all(&claims, None)
-        .await?
-        .into_iter()
-        .map(|item| AppliedClaim::from_item(item).map(|c| c.application_id))
-        .collect::<shared::ApiResult<_>>()?;
+    let ids = crate::applications::ids_of_ad(ctx, &ad.id).await?;
     for chunk in ids.chunks(100) {
         let app_keys: Vec<_> = chunk.iter().map(|id| keys::application_key(id)).collect();
         let mut writes = Vec::new();

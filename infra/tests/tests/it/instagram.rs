@@ -397,19 +397,8 @@ async fn auto_delete_removes_negative_and_banned_comments_once() {
     }
 
     // A redelivered message stores nothing twice.
-    let link_item = t
-        .stack
-        .ctx
-        .table
-        .get_item(&shared::table::Key::new(format!("PET#{choco}"), "INSTAGRAM"))
-        .await
-        .unwrap()
-        .unwrap();
-    let connection = link_item["connectionId"].as_s().unwrap().clone();
-    let body = json!({"kind": "SYNC", "petId": choco, "connectionId": connection}).to_string();
-    let url = t.stack.ctx.config.queue_url(&instagram::link::SNS_SYNC).to_string();
     for _ in 0..2 {
-        t.stack.ctx.sqs.send_message().queue_url(&url).message_body(&body).send().await.unwrap();
+        send_order(&t, "SYNC", &choco).await;
     }
     let calls_before = t.stack.comprehend.batch_calls();
     t.settle().await;
@@ -674,21 +663,20 @@ async fn the_owner_deletes_and_searches_comments_and_rules_added_later_rejudge_t
     assert_eq!(stats.body["deleted"], expected.len());
 
     // Delivered again, a re-judgement deletes nothing twice.
-    let link_item = t
-        .stack
-        .ctx
-        .table
-        .get_item(&shared::table::Key::new(format!("PET#{choco}"), "INSTAGRAM"))
-        .await
-        .unwrap()
-        .unwrap();
-    let connection = link_item["connectionId"].as_s().unwrap().clone();
-    let body = json!({"kind": "REJUDGE", "petId": choco, "connectionId": connection}).to_string();
-    let url = t.stack.ctx.config.queue_url(&instagram::link::SNS_SYNC).to_string();
-    t.stack.ctx.sqs.send_message().queue_url(&url).message_body(&body).send().await.unwrap();
+    send_order(&t, "REJUDGE", &choco).await;
     t.settle().await;
     assert_eq!(get(&t, &format!("/pets/{choco}/instagram/comments/stats"), &ann).await.body["deleted"], expected.len());
     t.stop().await;
+}
+
+/// Puts a sync order of `kind` for `pet`'s linked account on the sync queue, as the outbox would.
+async fn send_order(t: &TestStack, kind: &str, pet: &str) {
+    let key = shared::table::Key::new(format!("PET#{pet}"), "INSTAGRAM");
+    let link_item = t.stack.ctx.table.get_item(&key).await.unwrap().unwrap();
+    let connection = link_item["connectionId"].as_s().unwrap().clone();
+    let body = json!({"kind": kind, "petId": pet, "connectionId": connection}).to_string();
+    let url = t.stack.ctx.config.queue_url(&instagram::link::SNS_SYNC).to_string();
+    t.stack.ctx.sqs.send_message().queue_url(&url).message_body(&body).send().await.unwrap();
 }
 
 fn urlencoding(s: &str) -> String {
