@@ -40,7 +40,16 @@ pub static DELETE: Function = Function::http(
 .doc("instagram", "Delete one comment on my pet's account (on Instagram too); it goes on record")
 .responses(&[said(204, "Deleted (or deleted already).")])
 .errors(&[403, 404, 503])
-.reads_with_session(crate::account::pet_and_link);
+.reads_with_session(pet_link_and_token);
+
+/// The pet, its link and the link's token, read with the session (the deletion needs all three).
+fn pet_link_and_token(path: &std::collections::HashMap<String, String>, caller: &str) -> Vec<shared::table::Key> {
+    let mut keys_ = crate::account::pet_and_link(path, caller);
+    if let Some(pet) = shared::routes::id_param(path, "id") {
+        keys_.push(keys::token_key(pet));
+    }
+    keys_
+}
 
 pub static DELETIONS: Function = Function::http(
     Method::Get,
