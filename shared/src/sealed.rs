@@ -12,6 +12,50 @@ use crate::config::{ConfigError, Setting, Settings};
 
 const VERSION: &str = "v1:";
 
+/// What a sealing key is for: the setting it is read from. A domain names one unit type per
+/// kind of secret it seals, so each kind has its own key (and a leaked one opens nothing else).
+pub trait KeySetting: Send + Sync + 'static {
+    const SETTING: &'static Setting;
+}
+
+/// The key secrets of kind `K` are sealed with (SHA-256 of `K::SETTING`'s value), read once per
+/// cold start as a provider (`ctx.provider::<SealingKey<K>>()`; `None` while it is not set).
+pub struct SealingKey<K: KeySetting> {
+    pub key: [u8; 32],
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<K: KeySetting> SealingKey<K> {
+    /// A key of these raw bytes (tests; the product reads it from its setting).
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key, kind: std::marker::PhantomData }
+    }
+    pub fn seal(&self, context: &str, plain: &str) -> Result<String, String> {
+        seal(&self.key, context, plain)
+    }
+    pub fn open(&self, context: &str, sealed: &str) -> Result<String, String> {
+        open(&self.key, context, sealed)
+    }
+}
+
+impl<K: KeySetting> Clone for SealingKey<K> {
+    fn clone(&self) -> Self {
+        Self { key: self.key, kind: std::marker::PhantomData }
+    }
+}
+
+impl<K: KeySetting> std::fmt::Debug for SealingKey<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealingKey({}: <hidden>)", K::SETTING.env_var)
+    }
+}
+
+impl<K: KeySetting> crate::config::ProviderSettings for SealingKey<K> {
+    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
+        Ok(key_from(settings, K::SETTING)?.map(|key| Self { key, kind: std::marker::PhantomData }))
+    }
+}
+
 /// The key of [`Setting`] `setting`, read from `settings`: `None` while it is not set.
 pub fn key_from(settings: &Settings, setting: &Setting) -> Result<Option<[u8; 32]>, ConfigError> {
     match settings.get(setting.env_var) {

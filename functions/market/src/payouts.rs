@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared::config::{ConfigError, ProviderSettings, Setting, SettingSource, Settings};
+use shared::config::{Setting, SettingSource};
 use shared::handler::{Caller, Json, Okay, Path};
 use shared::routes::{Access, Function, Method, Permission, said};
 use shared::table::{Write, n, s};
@@ -57,21 +57,15 @@ pub fn bank_name(code: &str) -> Option<&'static str> {
     BANKS.iter().find(|(c, _)| *c == code).map(|(_, name)| *name)
 }
 
+/// Payout bank accounts, as a kind of sealed secret.
+pub struct PayoutAccounts;
+
+impl shared::sealed::KeySetting for PayoutAccounts {
+    const SETTING: &'static Setting = &ACCOUNT_KEY;
+}
+
 /// The key of [`ACCOUNT_KEY`].
-#[derive(Clone)]
-pub struct AccountKey(pub [u8; 32]);
-
-impl std::fmt::Debug for AccountKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccountKey(<hidden>)")
-    }
-}
-
-impl ProviderSettings for AccountKey {
-    fn read(settings: &Settings) -> Result<Option<Self>, ConfigError> {
-        Ok(shared::sealed::key_from(settings, &ACCOUNT_KEY)?.map(AccountKey))
-    }
-}
+pub type AccountKey = shared::sealed::SealingKey<PayoutAccounts>;
 
 fn account_key(ctx: &AppContext) -> ApiResult<Arc<AccountKey>> {
     ctx.provider::<AccountKey>()?.ok_or_else(|| ApiError::Unavailable {
@@ -202,7 +196,7 @@ impl StoredAccount {
     /// The account number, for the transfer (administrators' payout queue).
     pub fn number(&self, ctx: &AppContext, user: &str) -> ApiResult<String> {
         let key = account_key(ctx)?;
-        shared::sealed::open(&key.0, &sealing_context(user), &self.sealed).map_err(ApiError::internal)
+        key.open(&sealing_context(user), &self.sealed).map_err(ApiError::internal)
     }
 }
 
@@ -222,7 +216,7 @@ pub async fn put_account(
     let stored = StoredAccount {
         bank_code: body.bank_code.clone(),
         holder_name: body.holder_name.trim().to_string(),
-        sealed: shared::sealed::seal(&key.0, &sealing_context(&me), &digits).map_err(ApiError::internal)?,
+        sealed: key.seal(&sealing_context(&me), &digits).map_err(ApiError::internal)?,
         last4: digits[digits.len() - 4..].to_string(),
         digits: digits.len() as i64,
         updated_at: ctx.now(),
