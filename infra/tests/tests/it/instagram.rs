@@ -354,15 +354,7 @@ async fn auto_delete_removes_negative_and_banned_comments_once() {
     // Auto-delete on before the first sync runs.
     t.stack.queues.hold("sns-sync", true);
     ok(&link(&t, &ann, &choco, "meongmeong_daily").await, 201, "link");
-    let on = t
-        .call(
-            Method::PUT,
-            &format!("/pets/{choco}/instagram/settings"),
-            Some(json!({"autoDelete": true})),
-            Some(&ann.access),
-        )
-        .await;
-    ok(&on, 200, "auto-delete on");
+    let on = auto_delete_on(&t, &ann, &choco).await;
     assert_eq!(on.body["autoDelete"], true);
     let before = sandbox(&t, "/_local/instagram/accounts/meongmeong_daily").await;
     let comments = recent_comments(&before, t.stack.ctx.now());
@@ -602,15 +594,7 @@ async fn the_owner_deletes_and_searches_comments_and_rules_added_later_rejudge_t
     assert_eq!((missing.status, missing.body["code"].as_str()), (404, Some("COMMENT_NOT_FOUND")));
 
     // Auto-delete turned on: the stored negative comments are judged again and deleted.
-    let on = t
-        .call(
-            Method::PUT,
-            &format!("/pets/{choco}/instagram/settings"),
-            Some(json!({"autoDelete": true})),
-            Some(&ann.access),
-        )
-        .await;
-    ok(&on, 200, "auto-delete on");
+    auto_delete_on(&t, &ann, &choco).await;
     t.settle().await;
     let negative: HashSet<String> =
         comments.iter().filter(|c| c["tone"] == "NEGATIVE").map(|c| c["id"].as_str().unwrap().to_string()).collect();
@@ -667,6 +651,14 @@ async fn the_owner_deletes_and_searches_comments_and_rules_added_later_rejudge_t
     t.settle().await;
     assert_eq!(get(&t, &format!("/pets/{choco}/instagram/comments/stats"), &ann).await.body["deleted"], expected.len());
     t.stop().await;
+}
+
+/// Turns auto-delete on for `pet`'s account, as its owner `who`.
+async fn auto_delete_on(t: &TestStack, who: &Session, pet: &str) -> Reply {
+    let path = format!("/pets/{pet}/instagram/settings");
+    let on = t.call(Method::PUT, &path, Some(json!({"autoDelete": true})), Some(&who.access)).await;
+    ok(&on, 200, "auto-delete on");
+    on
 }
 
 /// Puts a sync order of `kind` for `pet`'s linked account on the sync queue, as the outbox would.
