@@ -813,6 +813,7 @@ pub async fn reconcile(ctx: &AppContext, order: Order, payment: toss::Payment) -
         )
         .await
         .map(|_| ()),
+        (OrderStatus::Done, "CANCELED") => cancelled_at_toss(ctx, &order).await,
         (OrderStatus::Confirming, _) if order.lease_until.is_none_or(|l| l <= ctx.now()) => {
             match take_over(ctx, &order).await {
                 Ok(held) => finish(ctx, held, Asked::Lookup).await.map(|_| ()),
@@ -825,6 +826,117 @@ pub async fn reconcile(ctx: &AppContext, order: Order, payment: toss::Payment) -
     match result {
         // A refusal or a failure is an outcome, recorded: nothing to try again.
         Err(e) if e.status().as_u16() != 503 && !e.status().is_server_error() => Ok(()),
+        other => other,
+    }
+}
+
+/// A completed sale, as far as undoing it goes.
+pub(crate) struct Sale<'a> {
+    pub listing: &'a str,
+    pub order: &'a str,
+    pub buyer: &'a str,
+    pub seller: &'a str,
+    pub amount: i64,
+    pub title: &'a str,
+}
+
+/// The writes that undo a completed sale whose payment was cancelled: its transaction CANCELED
+/// (only while COMPLETED and, with `unclaimed`, while no refund request claims it; `on_changed`
+/// otherwise), the seller's points taken back with a REFUND entry whatever the balance (`why`
+/// names it in the ledger), and, with `relist`, the listing for sale again while it is as this
+/// sale left it (a listing deleted since makes the transaction fail with
+/// [`MarketError::ListingChanged`]: undo again without it), its status pushed to the rooms.
+pub(crate) fn undo_sale(
+    ctx: &AppContext,
+    sale: &Sale,
+    relist: bool,
+    unclaimed: bool,
+    why: &str,
+    on_changed: MarketError,
+) -> ApiResult<Vec<Write>> {
+    let now = ctx.now();
+    let condition =
+        if unclaimed { "#st = :completed AND attribute_not_exists(refundRequestId)" } else { "#st = :completed" };
+    let mut writes = vec![
+        Write::update(keys::trade_key(sale.listing, sale.order), "SET #st = :canceled, canceledAt = :now")
+            .name("#st", "status")
+            .value(":canceled", s("CANCELED"))
+            .value(":completed", s("COMPLETED"))
+            .value(":now", time(now))
+            .when(condition, on_changed),
+    ];
+    writes.extend(crate::points::refund(ctx, sale.seller, sale.amount, &format!("{why}: {}", sale.title))?);
+    if relist {
+        writes.push(
+            Write::update(keys::listing_key(sale.listing), "SET #st = :sale, updatedAt = :now REMOVE buyerId, soldAt")
+                .name("#st", "status")
+                .value(":sale", s("SALE"))
+                .value(":sold", s("SOLD"))
+                .value(":buyer", s(sale.buyer))
+                .value(":no", shared::table::b(false))
+                .value(":now", time(now))
+                .when("#st = :sold AND buyerId = :buyer AND deleted = :no", MarketError::ListingChanged),
+        );
+        writes.extend(sale_status(ctx, sale.listing, Status::Sale)?);
+    }
+    Ok(writes)
+}
+
+/// Toss says a completed sale's payment was cancelled, and no refund request of the product's
+/// did it (one cancelled from Toss's own console, say): the sale is undone as a refund would,
+/// the listing put back on sale, and both sides told. A sale a refund request claims is the
+/// refund's to record.
+async fn cancelled_at_toss(ctx: &AppContext, order: &Order) -> ApiResult<()> {
+    let Some(trade) = ctx.table.get::<Trade>(&keys::trade_key(&order.listing_id, &order.id)).await? else {
+        return Ok(());
+    };
+    if trade.status != TradeStatus::Completed || trade.refund_request_id.is_some() {
+        return Ok(());
+    }
+    let sale = Sale {
+        listing: &trade.market_post_id,
+        order: &trade.order_id,
+        buyer: &trade.buyer_id,
+        seller: &trade.seller_id,
+        amount: trade.amount,
+        title: &trade.title,
+    };
+    let tell = |to: &str, message: String| {
+        notifications_contract::outbox(
+            ctx,
+            vec![notifications_contract::NotificationEvent {
+                event_id: format!("payment-canceled-{}-{to}", order.id),
+                kind: notifications_contract::NotificationKind::Refund,
+                actor_id: notifications_contract::SYSTEM_ACTOR.into(),
+                recipient_id: to.to_string(),
+                target_type: "MARKET_POST".into(),
+                target_id: trade.market_post_id.clone(),
+                excerpt: Some(message),
+            }],
+        )
+    };
+    let told = |mut writes: Vec<Write>| -> ApiResult<Vec<Write>> {
+        writes.extend(tell(
+            &trade.buyer_id,
+            format!("‘{}’ 결제가 취소되어 {}원이 환불되었습니다.", trade.title, trade.amount),
+        )?);
+        writes.extend(tell(
+            &trade.seller_id,
+            format!("‘{}’ 결제가 취소되어 {} 포인트가 차감되었습니다.", trade.title, trade.amount),
+        )?);
+        Ok(writes)
+    };
+    let first = told(undo_sale(ctx, &sale, true, true, "결제 취소", MarketError::OrderChanged)?)?;
+    match ctx.table.transact(first).await {
+        Err(e) if e.is(&MarketError::ListingChanged) => {
+            let again = told(undo_sale(ctx, &sale, false, true, "결제 취소", MarketError::OrderChanged)?)?;
+            match ctx.table.transact(again).await {
+                Err(e) if e.is(&MarketError::OrderChanged) => Ok(()),
+                other => other,
+            }
+        }
+        // Undone already, or claimed by a refund request meanwhile.
+        Err(e) if e.is(&MarketError::OrderChanged) => Ok(()),
         other => other,
     }
 }

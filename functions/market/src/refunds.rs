@@ -33,8 +33,7 @@ use utoipa::ToSchema;
 use crate::PKG;
 use crate::error::MarketError;
 use crate::keys;
-use crate::model::Status;
-use crate::payments::{OrderStatus, Trade, TradeStatus, order_of, sale_status};
+use crate::payments::{OrderStatus, Sale, Trade, TradeStatus, order_of, undo_sale};
 use crate::toss::{self, Failure};
 
 /// How long after the payment a buyer may ask for a refund.
@@ -846,31 +845,15 @@ async fn record_with(ctx: &AppContext, r: &Refund, relist: bool) -> ApiResult<Re
     done.status = RefundStatus::Refunded;
     done.lease_until = None;
     done.refunded_at = Some(now);
-    let mut writes = vec![
-        Write::update(keys::trade_key(&r.market_post_id, &r.order_id), "SET #st = :canceled, canceledAt = :now")
-            .name("#st", "status")
-            .value(":canceled", s("CANCELED"))
-            .value(":completed", s("COMPLETED"))
-            .value(":now", time(now))
-            .when("#st = :completed", MarketError::RefundChanged),
-    ];
-    writes.extend(crate::points::refund(ctx, &r.seller_id, r.amount, &format!("환불: {}", r.title))?);
-    if relist {
-        writes.push(
-            Write::update(
-                keys::listing_key(&r.market_post_id),
-                "SET #st = :sale, updatedAt = :now REMOVE buyerId, soldAt",
-            )
-            .name("#st", "status")
-            .value(":sale", s("SALE"))
-            .value(":sold", s("SOLD"))
-            .value(":buyer", s(&r.buyer_id))
-            .value(":no", shared::table::b(false))
-            .value(":now", time(now))
-            .when("#st = :sold AND buyerId = :buyer AND deleted = :no", MarketError::ListingChanged),
-        );
-        writes.extend(sale_status(ctx, &r.market_post_id, Status::Sale)?);
-    }
+    let sale = Sale {
+        listing: &r.market_post_id,
+        order: &r.order_id,
+        buyer: &r.buyer_id,
+        seller: &r.seller_id,
+        amount: r.amount,
+        title: &r.title,
+    };
+    let mut writes = undo_sale(ctx, &sale, relist, false, "환불", MarketError::RefundChanged)?;
     writes.extend(told(
         ctx,
         &r,

@@ -302,3 +302,46 @@ async fn toss_failing_a_cancel_answers_503_and_the_settling_job_refunds_once() {
     assert_eq!(payment["cancels"].as_array().map(Vec::len), Some(1));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_payment_cancelled_at_toss_itself_undoes_the_sale_once() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let (id, order_id) = sold(&t, &ann, &bob, "고양이 숨숨집", 18_000).await;
+    let payment_key = payment_of(&toss_payments(&t).await, &order_id)["paymentKey"].as_str().unwrap().to_string();
+    assert_eq!(points(&t, &ann).await["balance"], 18_000);
+
+    // The merchant cancels it in Toss's console (the same API): Toss tells the store by webhook.
+    let console = reqwest::Client::new()
+        .post(format!("{}/toss/v1/payments/{payment_key}/cancel", t.stack.sandbox_url))
+        .basic_auth(local_stack::toss_sandbox::SECRET_KEY, None::<&str>)
+        .json(&json!({"cancelReason": "고객 요청"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status().as_u16(), 200);
+    t.eventually(Duration::from_secs(15), "the sale undone", || async {
+        (points(&t, &ann).await["balance"] == 0).then_some(())
+    })
+    .await;
+    assert_eq!(status_of(&t, &id).await, "SALE");
+    t.indexed().await;
+    let bought = t.call(Method::GET, "/users/me/market/purchases", None, Some(&bob.access)).await;
+    assert_eq!(bought.body["items"][0]["transaction"]["status"], "CANCELED");
+    let told = refund_notices(&t, &bob, 1).await;
+    assert!(told[0]["body"].as_str().unwrap().contains("결제가 취소되어"), "{told:?}");
+    refund_notices(&t, &ann, 1).await;
+
+    // Every webhook delivered again: undone once.
+    for w in t.get("/_local/toss/webhooks").await.body.as_array().unwrap() {
+        t.post("/payments/webhooks/toss", w["body"].clone(), None).await;
+    }
+    t.settle().await;
+    let p = points(&t, &ann).await;
+    assert_eq!(p["balance"], 0);
+    assert_eq!(p["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "REFUND").count(), 1);
+    let report = market::audit::run(&t.stack.ctx, false).await.unwrap();
+    assert!(report.drift.is_empty(), "{:?}", report.drift);
+    t.stop().await;
+}
