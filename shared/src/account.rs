@@ -15,13 +15,15 @@ use crate::table::Key;
 pub use crate::keys::{session_key, user_key};
 
 /// Where an account stands. Only an active account signs in; a withdrawn one keeps its id (its
-/// content shows "(알 수 없음)") but nothing else.
+/// content shows "(알 수 없음)") but nothing else. A deactivated one is an administrator's
+/// doing and can be undone: it cannot sign in, and its tokens stop working at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AccountStatus {
     PendingVerification,
     Active,
     Withdrawn,
+    Deactivated,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +162,9 @@ fn live_account(account: Option<crate::table::Item>) -> ApiResult<AccountFlags> 
     let flags: AccountFlags = serde_dynamo::from_item(account)?;
     if flags.status == AccountStatus::Withdrawn {
         return Err(ApiError::unauthorized("ACCOUNT_WITHDRAWN", "The account was withdrawn."));
+    }
+    if flags.status == AccountStatus::Deactivated {
+        return Err(ApiError::unauthorized("ACCOUNT_DEACTIVATED", "An administrator deactivated the account."));
     }
     Ok(flags)
 }

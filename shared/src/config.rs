@@ -47,6 +47,7 @@ pub struct EndpointOverrides {
     pub sqs: Option<String>,
     pub ses: Option<String>,
     pub comprehend: Option<String>,
+    pub bedrock: Option<String>,
 }
 
 /// A value a part of the product is configured with, carried from the deployment's parameters
@@ -293,6 +294,7 @@ impl Config {
                 sqs: opt("AWS_ENDPOINT_URL_SQS"),
                 ses: opt("AWS_ENDPOINT_URL_SES"),
                 comprehend: opt("AWS_ENDPOINT_URL_COMPREHEND"),
+                bedrock: opt("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
             },
             static_credentials: local_credentials(&settings),
             settings,

@@ -24,6 +24,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod bedrock;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -59,6 +59,9 @@ pub enum Permission {
     ManageConnections,
     /// Comprehend's sentiment detection.
     DetectSentiment,
+    /// Bedrock's `InvokeModel` (and Converse) on the one model the setting names
+    /// ([`crate::bedrock::TEXT_MODEL`], [`crate::bedrock::EMBEDDING_MODEL`]).
+    InvokeModel(&'static crate::config::Setting),
 }
 
 /// A documented response.

@@ -28,7 +28,7 @@ pub static LIST: Function =
                 "status",
                 false,
                 "only accounts in this status",
-                &["PENDING_VERIFICATION", "ACTIVE", "WITHDRAWN"],
+                &["PENDING_VERIFICATION", "ACTIVE", "WITHDRAWN", "DEACTIVATED"],
             ),
             enum_param("role", false, "only accounts with this role", &["USER", "ADVERTISER", "ADMIN"]),
             param("cursor", false, "from nextCursor"),
@@ -51,7 +51,7 @@ pub async fn list(ctx: Arc<AppContext>, _admin: Caller, params: Params) -> ApiRe
     let status = params.raw("status").map(str::to_string);
     let role = params.raw("role").map(str::to_string);
     for (name, value, allowed) in [
-        ("status", &status, &["PENDING_VERIFICATION", "ACTIVE", "WITHDRAWN"][..]),
+        ("status", &status, &["PENDING_VERIFICATION", "ACTIVE", "WITHDRAWN", "DEACTIVATED"][..]),
         ("role", &role, &["USER", "ADVERTISER", "ADMIN"][..]),
     ] {
         if value.as_deref().is_some_and(|v| !allowed.contains(&v)) {
@@ -88,7 +88,7 @@ pub struct AccountDetail {
     pub account: AccountRecord,
     /// Open reports about the account or its content, newest first.
     pub open_reports: Vec<Report>,
-    /// Blocks and unblocks, newest first.
+    /// Blocks, unblocks, role changes and administrators' edits, newest first.
     pub block_history: Vec<Record>,
 }
 

@@ -267,7 +267,8 @@ pub async fn put(
     ensure_owner(&ctx, &caller.user_id, &p.id).await?;
     let date = day(&ctx, &p.date, "date")?;
     let record = Activity::compute(&p.id, &date.to_string(), body, ctx.now());
-    ctx.table.write(Write::put(&record)?).await?;
+    // Listed for its week's summary too.
+    ctx.table.transact(vec![Write::put(&record)?, crate::weekly::note_active(&p.id, date, ctx.now())]).await?;
     Ok(Okay(record))
 }
 

@@ -11,6 +11,7 @@ shared::domain_errors! {
         TooManySchedules => (409, "TOO_MANY_SCHEDULES", "A pet has at most 50 schedules. Delete one to add another."),
         ReminderSent => (409, "REMINDER_SENT", "The reminder was sent already."),
         PrescriptionNotFound => (404, "PRESCRIPTION_NOT_FOUND", "No such prescription."),
+        SummaryWritten => (409, "SUMMARY_EXISTS", "The week's summary was written already."),
         PrescriptionFinished => (409, "PRESCRIPTION_FINISHED", "The prescription was read already."),
     }
 }

@@ -8,6 +8,10 @@
 //! | reminder due | `REMINDERS#<UTC minute>` | `<schedule>#<day>#<HH:mm>` (with the schedule's version) |
 //! | the reminder job's progress | `REMINDERJOB` | `STATE` (the last minute it finished) |
 //! | prescription | `RX#<id>` | `RX` | GSI1 `PETRX#<pet>` / `<id>` (a pet's, newest first) |
+//! | a pet-care tip (question and answer) | `HEALTH#<pet>` | `TIP#<id>` (newest first by a prefix Query) |
+//! | tips a user asked for, by Seoul day (the daily quota, exact in each tip's transaction) | `TIPQUOTA#<user>` | `QUOTA` (attribute `d<yyyy-mm-dd>`) |
+//! | a pet's weekly summary, written by the model once | `HEALTH#<pet>` | `WEEK#<yyyy-Www>` |
+//! | a pet with activity in a week, until the weekly job summarises it | `ACTWEEK#<yyyy-Www>#<0-7>` | `<pet>` (TTL 30 days) |
 
 use shared::table::Key;
 
@@ -65,4 +69,37 @@ pub fn prescription_key(id: &str) -> Key {
 /// GSI1 partition of a pet's prescriptions.
 pub fn pet_prescriptions_partition(pet: &str) -> String {
     format!("PETRX#{pet}")
+}
+
+/// A pet-care tip the model gave (ids grow with time, so a prefix Query newest first lists
+/// them newest first).
+pub fn tip_sort(id: &str) -> String {
+    format!("TIP#{id}")
+}
+
+pub const TIP_PREFIX: &str = "TIP#";
+
+/// How many tips a user asked for, one attribute per Seoul day ([`tip_day_attribute`]).
+pub fn tip_quota_key(user: &str) -> Key {
+    Key::new(format!("TIPQUOTA#{user}"), "QUOTA")
+}
+
+/// The tip quota item's count of one Seoul day.
+pub fn tip_day_attribute(day: chrono::NaiveDate) -> String {
+    format!("d{day}")
+}
+
+/// A pet's week in numbers and words (`YYYY-Www`, ISO weeks in Seoul), written once by the job.
+pub fn weekly_summary_key(pet: &str, week: &str) -> Key {
+    Key::new(health_partition(pet), format!("WEEK#{week}"))
+}
+
+/// The pets with activity in a week, for the weekly job (8 shards, so that a day's writes of
+/// every pet do not meet on one partition).
+pub fn active_week_partition(week: &str, shard: u8) -> String {
+    format!("ACTWEEK#{week}#{shard}")
+}
+
+pub fn active_week_key(week: &str, shard: u8, pet: &str) -> Key {
+    Key::new(active_week_partition(week, shard), pet.to_string())
 }

@@ -13,6 +13,8 @@ pub mod recurrence;
 pub mod reminders;
 pub mod schedules;
 pub mod seoul;
+pub mod tips;
+pub mod weekly;
 
 use shared::routes::Domain;
 
@@ -39,5 +41,9 @@ pub const DOMAIN: Domain = Domain {
         &prescriptions::GET,
         &prescriptions::OF_PET,
         &prescriptions::OCR_WORKER,
+        &tips::ASK,
+        &tips::LIST,
+        &weekly::GET,
+        &weekly::SUMMARY_JOB,
     ],
 };

@@ -53,5 +53,6 @@ pub const DOMAIN: Domain = Domain {
         &advertisers::ADD_DOCUMENT,
         &advertisers::ADMIN_LIST,
         &advertisers::ADMIN_DECIDE,
+        &admin::EDIT,
     ],
 };

@@ -157,6 +157,38 @@ impl Entity for User {
     }
 }
 
+/// Adds a nickname change to `update` (the account's write, its SET clauses in `sets`): the
+/// account's nickname and its index entry, conditional on the nickname read; and to `writes`
+/// the claim of the new nickname and the release of the old one when they differ in more than
+/// case. A name equal to the current one changes nothing.
+pub fn rename(
+    mut update: Write,
+    sets: &mut Vec<String>,
+    writes: &mut Vec<Write>,
+    user: &User,
+    nickname: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Write> {
+    let nick = normalize_nickname(nickname);
+    if nick == user.nickname {
+        return Ok(update);
+    }
+    sets.push("nickname = :nick, GSI2PK = :nickpart, GSI2SK = :nicksort".into());
+    let (part, sort) = nickname_index(&nick);
+    update = update
+        .value(":nick", s(&nick))
+        .value(":old", s(&user.nickname))
+        .value(":nickpart", s(part))
+        .value(":nicksort", s(sort))
+        .when("nickname = :old", IdentityError::AccountChanged);
+    if nickname_key(&nick) != nickname_key(&user.nickname) {
+        let claim = Unique { key: nickname_key(&nick), user_id: user.id.clone(), pending_expires: None };
+        writes.push(claim_unique(&claim, now.timestamp(), IdentityError::NicknameTaken)?);
+        writes.push(release_unique(&nickname_key(&user.nickname), &user.id));
+    }
+    Ok(update)
+}
+
 impl User {
     pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
         self.locked_until.is_some_and(|u| u > now)
@@ -166,6 +198,8 @@ impl User {
     pub fn visible_status(&self, now: DateTime<Utc>) -> &'static str {
         if self.status == AccountStatus::Withdrawn {
             "WITHDRAWN"
+        } else if self.status == AccountStatus::Deactivated {
+            "DEACTIVATED"
         } else if self.blocked_permanently {
             "BLOCKED_PERMANENTLY"
         } else if self.blocked_until.is_some_and(|u| u > now) {

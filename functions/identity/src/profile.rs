@@ -14,8 +14,7 @@ use utoipa::ToSchema;
 
 use crate::error::IdentityError;
 use crate::model::{
-    AccountStatus, PublicProfile, Unique, User, UserView, claim_unique, load_user, nickname_key, release_unique,
-    user_key, valid_nickname,
+    AccountStatus, PublicProfile, User, UserView, load_user, nickname_key, release_unique, user_key, valid_nickname,
 };
 use crate::{PKG, password, sessions};
 
@@ -281,21 +280,8 @@ pub async fn update_me(
         None => {}
     }
     let mut writes = Vec::new();
-    if let Some(nick) = body.nickname.as_deref().map(crate::model::normalize_nickname).filter(|n| *n != user.nickname) {
-        let nick = nick.as_str();
-        sets.push("nickname = :nick, GSI2PK = :nickpart, GSI2SK = :nicksort".into());
-        let (part, sort) = crate::model::nickname_index(nick);
-        update = update
-            .value(":nick", s(nick))
-            .value(":old", s(&user.nickname))
-            .value(":nickpart", s(part))
-            .value(":nicksort", s(sort));
-        update = update.when("nickname = :old", IdentityError::AccountChanged);
-        if nickname_key(nick) != nickname_key(&user.nickname) {
-            let claim = Unique { key: nickname_key(nick), user_id: user.id.clone(), pending_expires: None };
-            writes.push(claim_unique(&claim, now.timestamp(), IdentityError::NicknameTaken)?);
-            writes.push(release_unique(&nickname_key(&user.nickname), &user.id));
-        }
+    if let Some(nick) = body.nickname.as_deref() {
+        update = crate::model::rename(update, &mut sets, &mut writes, &user, nick, now)?;
     }
     let mut expr = format!("SET {}", sets.join(", "));
     if !removes.is_empty() {

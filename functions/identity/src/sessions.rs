@@ -194,8 +194,10 @@ pub async fn rotate(ctx: &AppContext, token: &str) -> ApiResult<TokenPair> {
         return Err(reused());
     }
     let user = crate::model::load_user(ctx, &stored.user_id).await?.ok_or_else(invalid)?;
-    if user.status == AccountStatus::Withdrawn {
-        return Err(invalid());
+    match user.status {
+        AccountStatus::Withdrawn => return Err(invalid()),
+        AccountStatus::Deactivated => return Err(IdentityError::AccountDeactivated.into()),
+        _ => {}
     }
     let next = new_secret();
     let generation = stored.generation + 1;

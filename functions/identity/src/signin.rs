@@ -138,6 +138,7 @@ fn temp_password_valid(ctx: &AppContext, user: &User) -> bool {
 pub fn ensure_may_sign_in(user: &User) -> ApiResult<()> {
     match user.status {
         AccountStatus::Withdrawn => Err(IdentityError::AccountWithdrawn.into()),
+        AccountStatus::Deactivated => Err(IdentityError::AccountDeactivated.into()),
         AccountStatus::PendingVerification => Err(IdentityError::EmailNotVerified.into()),
         AccountStatus::Active => Ok(()),
     }

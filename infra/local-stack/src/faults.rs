@@ -17,6 +17,7 @@
 //! | `ses` | `SendEmail`, `SendRawEmail` | `ServiceUnavailable` (503), `Throttling` (400) |
 //! | `google`, `kakao`, `toss`, `clova` | the path after the provider (`/token`, `/v1/payments/confirm`, …) | `ServerError` (500 in the provider's error shape), `Timeout` (no answer for 15 s) |
 //! | `push` | `/send/<token>` (the local push service) | `TooManyRequests` (429, `Retry-After: 1`), `ServerError` (500), `Timeout` |
+//! | `bedrock` | `Converse`, `InvokeModel` | `ThrottlingException` (429, retried), `ModelTimeoutException` (408), `ServiceUnavailableException` (503) |
 //! | `lambda` | a route (`POST /posts`) | `CrashAfterCommit`: the function runs to the end, then its answer is lost (API Gateway's `502`) |
 //!
 //! DynamoDB calls reach the stand-in through a proxy that consults the rules; SQS, SES and the
@@ -95,6 +96,7 @@ const ERRORS: &[(&str, &[&str])] = &[
     ("clova", &["ServerError", "Timeout"]),
     ("push", &["TooManyRequests", "ServerError", "Timeout"]),
     ("lambda", &["CrashAfterCommit"]),
+    ("bedrock", &["ThrottlingException", "ModelTimeoutException", "ServiceUnavailableException"]),
 ];
 
 pub struct Faults {

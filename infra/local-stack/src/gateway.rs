@@ -38,6 +38,7 @@ pub struct Gateway {
     pub iam: Arc<crate::iam::Iam>,
     pub toss: Arc<crate::toss_sandbox::Toss>,
     pub push: Arc<crate::push_service::PushService>,
+    pub bedrock: Arc<crate::bedrock::Bedrock>,
     pub openapi: String,
     /// The mailbox page shows verification codes: served only while the stack listens on
     /// loopback, and only for one address at a time.
@@ -79,7 +80,8 @@ async fn iam_report(State(gw): State<Arc<Gateway>>) -> Response {
 pub fn router(gw: Arc<Gateway>) -> Router {
     let consoles = crate::faults::console(gw.faults.clone())
         .merge(crate::toss_sandbox::console(gw.toss.clone()))
-        .merge(crate::push_service::console(gw.push.clone()));
+        .merge(crate::push_service::console(gw.push.clone()))
+        .merge(crate::bedrock::console(gw.bedrock.clone()));
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/_local/mail", get(mailbox))

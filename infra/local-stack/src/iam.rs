@@ -415,6 +415,12 @@ pub fn dynamodb_calls(iam: &Iam, operation: &str, body: &[u8]) -> Vec<Call> {
 }
 
 /// SQS (JSON protocol): the queue a request names, by its URL (or name).
+/// Both Converse and InvokeModel are `bedrock:InvokeModel` on the model's ARN.
+fn bedrock_call(iam: &Iam, path: &str) -> Call {
+    let model = crate::bedrock::model_of(path).unwrap_or_default();
+    Call::new("bedrock:InvokeModel", format!("arn:aws:bedrock:{}::foundation-model/{model}", iam.region))
+}
+
 fn sqs_calls(iam: &Iam, operation: &str, body: &[u8]) -> Vec<Call> {
     let v: Value = serde_json::from_slice(body).unwrap_or_default();
     let action = match operation {
@@ -546,6 +552,8 @@ pub enum Service {
     Sqs,
     Ses,
     Comprehend,
+    /// Bedrock's runtime API (`/model/<id>/converse`, `/model/<id>/invoke`).
+    Bedrock,
     /// The WebSocket API: only its `@connections` paths are checked.
     Connections,
 }
@@ -578,6 +586,7 @@ pub async fn guard(
                     ses_calls(&iam, &form)
                 }
                 Service::Comprehend => vec![Call::new(format!("comprehend:{}", target_operation(&parts.headers)), "*")],
+                Service::Bedrock => vec![bedrock_call(&iam, &path)],
                 Service::Connections => vec![connections_call(&iam, &method, &path.replace("%40", "@"))],
             };
             iam.authorize(&principal, &calls).err().map(Denial::Refused)
@@ -591,6 +600,18 @@ pub async fn guard(
     };
     match service {
         Service::Comprehend => dynamodb_denial(&denial),
+        Service::Bedrock => {
+            let (status, kind, message) = match &denial {
+                Denial::Unauthenticated(SignatureError::UnknownKey) => {
+                    (StatusCode::FORBIDDEN, "UnrecognizedClientException", INVALID_TOKEN.to_string())
+                }
+                Denial::Unauthenticated(e) => {
+                    (StatusCode::FORBIDDEN, "InvalidSignatureException", signature_message(e).to_string())
+                }
+                Denial::Refused(r) => (StatusCode::FORBIDDEN, "AccessDeniedException", r.message()),
+            };
+            crate::bedrock::error(status, kind, &message)
+        }
         Service::Sqs => match &denial {
             Denial::Unauthenticated(e) => {
                 let code = match e {

@@ -306,6 +306,12 @@ pub fn local_parameters(
         ("WebSocketApiId".to_string(), LOCAL_WEBSOCKET_API_ID.to_string()),
         ("JobFailuresQueueArn".to_string(), format!("arn:aws:sqs:{region}:{account}:job-failures")),
     ]);
+    // Settings as the local stack runs them: their defaults.
+    for setting in settings() {
+        if let SettingSource::Public { default } = setting.source {
+            p.insert(setting.parameter.to_string(), default.to_string());
+        }
+    }
     for q in crate::catalog::queues() {
         p.insert(format!("{}Arn", queue_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.name));
         p.insert(format!("{}Arn", dlq_id(q)), format!("arn:aws:sqs:{region}:{account}:{}", q.dlq_name()));
@@ -351,6 +357,10 @@ fn policy(perms: &[Permission]) -> Value {
             }
             Permission::DetectSentiment => {
                 json!({"Effect": "Allow", "Action": ["comprehend:BatchDetectSentiment"], "Resource": "*"})
+            }
+            // Converse is authorized as InvokeModel, on the one model the setting names.
+            Permission::InvokeModel(model) => {
+                json!({"Effect": "Allow", "Action": ["bedrock:InvokeModel"], "Resource": sub(&format!("arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/${{{}}}", model.parameter))})
             }
             Permission::ManageConnections => {
                 json!({"Effect": "Allow", "Action": ["execute-api:ManageConnections"], "Resource": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/*/*/@connections/*")})

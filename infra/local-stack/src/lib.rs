@@ -7,6 +7,7 @@
 
 pub mod apigw;
 
+pub mod bedrock;
 pub mod catalog;
 pub mod clova_sandbox;
 pub mod comprehend;
@@ -69,6 +70,7 @@ pub struct StackOptions {
     pub sqs_port: u16,
     pub ses_port: u16,
     pub comprehend_port: u16,
+    pub bedrock_port: u16,
     pub sandbox_port: u16,
     /// The WebSocket API (and its `@connections` endpoint).
     pub websocket_port: u16,
@@ -112,6 +114,7 @@ impl StackOptions {
             sqs_port: 0,
             ses_port: 0,
             comprehend_port: 0,
+            bedrock_port: 0,
             sandbox_port: 0,
             websocket_port: 0,
             websocket_limits: websocket::Limits::default(),
@@ -154,6 +157,7 @@ impl StackOptions {
             sqs_port: 9324,
             ses_port: 9325,
             comprehend_port: 9326,
+            bedrock_port: 9327,
             sandbox_port: 9400,
             websocket_port: 3001,
             env: BTreeMap::new(),
@@ -179,6 +183,9 @@ pub struct LocalStack {
     pub comprehend_url: String,
     /// What the Comprehend stand-in was asked.
     pub comprehend: Arc<comprehend::Comprehend>,
+    /// The Amazon Bedrock runtime stand-in, and what it was asked (also at `/_local/bedrock/`).
+    pub bedrock_url: String,
+    pub bedrock: Arc<bedrock::Bedrock>,
     /// The Instagram sandbox's state (also at `/_local/instagram/`).
     pub instagram: Arc<instagram_sandbox::Instagram>,
     /// The providers' sandboxes (Google under `/google`, Kakao under `/kakao`, Toss Payments
@@ -288,6 +295,7 @@ struct Endpoints {
     sqs: String,
     ses: String,
     comprehend: String,
+    bedrock: String,
     sandbox: String,
     /// The WebSocket API over HTTP (`@connections`).
     websocket: String,
@@ -434,6 +442,7 @@ fn function_env(
         ("AWS_ENDPOINT_URL_SQS", at.sqs.clone()),
         ("AWS_ENDPOINT_URL_SES", at.ses.clone()),
         ("AWS_ENDPOINT_URL_COMPREHEND", at.comprehend.clone()),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", at.bedrock.clone()),
         ("INSTAGRAM_TOKEN_KEY", local_token_key(data_dir)?),
         ("WEBPUSH_VAPID_KEY", local_key(data_dir, VAPID_KEY_FILE)?),
         ("PAYOUT_ACCOUNT_KEY", local_key(data_dir, "payout-account.key")?),
@@ -523,6 +532,13 @@ impl LocalStack {
             axum::Router::new().fallback(axum::routing::post(comprehend::endpoint)).with_state(comprehend.clone());
         tasks.serve(listener, guarded(api, &faults, &iam, iam::Service::Comprehend));
 
+        // Bedrock consults the fault switch itself, in its own error shape.
+        let bedrock = bedrock::Bedrock::new(faults.clone());
+        let (listener, bedrock_url) = bind(&opts.host, opts.bedrock_port).await?;
+        let api = bedrock::router(bedrock.clone())
+            .layer(axum::middleware::from_fn_with_state((iam.clone(), iam::Service::Bedrock), iam::guard));
+        tasks.serve(listener, api);
+
         // The providers' sandboxes (OAuth, payments, OCR, Instagram).
         let toss = Arc::new(toss_sandbox::Toss::default());
         let instagram = instagram_sandbox::Instagram::new(opts.clock.clone());
@@ -552,6 +568,7 @@ impl LocalStack {
             sqs: sqs_url.clone(),
             ses: ses_url.clone(),
             comprehend: comprehend_url.clone(),
+            bedrock: bedrock_url.clone(),
             sandbox: sandbox_url.clone(),
             websocket: websocket_http.clone(),
         };
@@ -580,6 +597,8 @@ impl LocalStack {
             ses_url,
             comprehend_url,
             comprehend,
+            bedrock_url,
+            bedrock,
             instagram,
             sandbox_url,
             faults,
@@ -687,6 +706,7 @@ impl LocalStack {
             iam: self.iam.clone(),
             toss: self.toss.clone(),
             push: self.push.clone(),
+            bedrock: self.bedrock.clone(),
             openapi: catalog::openapi_json(),
             mailbox_open: opts
                 .host

@@ -175,3 +175,50 @@ pub async fn profiles_from(
 pub async fn profile(ctx: &AppContext, id: &str) -> ApiResult<Option<PetProfile>> {
     Ok(profiles(ctx, &[id.to_string()]).await?.remove(id))
 }
+
+/// What a pet's care advice is made from: what it is, how old and how heavy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PetFacts {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    /// `DOG` or `CAT`.
+    pub kind: species::Kind,
+    /// The breed's Korean name.
+    pub breed: String,
+    pub birthday: Option<chrono::NaiveDate>,
+    pub weight_kg: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PetFactsItem {
+    id: String,
+    owner_id: String,
+    name: String,
+    species_id: String,
+    #[serde(default)]
+    birthday: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    weight_kg: Option<f64>,
+}
+
+/// The facts of pet `id`, if it exists (read with the session when the route asks for
+/// [`the_pet`]).
+pub async fn facts(ctx: &AppContext, id: &str) -> ApiResult<Option<PetFacts>> {
+    if !shared::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let Some(item) = ctx.table.get_item(&keys::pet_key(id)).await? else { return Ok(None) };
+    let p: PetFactsItem = serde_dynamo::from_item(item)?;
+    let Some(sp) = species::by_id(&p.species_id) else { return Ok(None) };
+    Ok(Some(PetFacts {
+        id: p.id,
+        owner_id: p.owner_id,
+        name: p.name,
+        kind: sp.kind,
+        breed: sp.name_ko.to_string(),
+        birthday: p.birthday,
+        weight_kg: p.weight_kg,
+    }))
+}

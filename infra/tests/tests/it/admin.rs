@@ -496,3 +496,78 @@ async fn administrators_make_administrators_and_take_the_role_back_at_once_in_th
     assert_eq!((roots[0]["action"].as_str(), roots[0]["actorId"].as_str()), (Some("USER_ROLE_CHANGE"), Some("SYSTEM")));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn an_administrator_renames_promotes_deactivates_and_reactivates_an_account_in_one_audited_edit_each() {
+    let t = TestStack::start().await;
+    let root = admin(&t, "root@example.com", "root").await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let carol = t.user("carol@example.com", "carol", PW).await;
+    let edit = |who: &Session, of: &str, body: serde_json::Value| {
+        let (path, token) = (format!("/admin/users/{of}"), who.access.clone());
+        let t = &t;
+        async move { t.call(Method::PATCH, &path, Some(body), Some(&token)).await }
+    };
+    // Who may: administrators only, never on their own standing.
+    assert_eq!(edit(&bob, &carol.user_id, json!({"active": false})).await.status, 403);
+    let own = edit(&root, &root.user_id, json!({"active": false})).await;
+    assert_eq!((own.status, own.body["code"].as_str()), (409, Some("CANNOT_CHANGE_OWN_ACCOUNT")));
+    assert_eq!(edit(&root, "01JD3K4Q5R6S7T8V9W0XYZABCD", json!({"active": false})).await.status, 404);
+    let empty = edit(&root, &bob.user_id, json!({})).await;
+    assert_eq!((empty.status, empty.body["code"].as_str()), (400, Some("NOTHING_TO_EDIT")));
+    assert_eq!(edit(&root, &bob.user_id, json!({"nickname": "x"})).await.status, 400);
+    assert_eq!(edit(&root, &bob.user_id, json!({"role": "ADVERTISER"})).await.status, 400);
+    // A nickname someone holds is refused; a free one moves bob's claim.
+    let taken = edit(&root, &bob.user_id, json!({"nickname": "Carol"})).await;
+    assert_eq!((taken.status, taken.body["code"].as_str()), (409, Some("NICKNAME_TAKEN")));
+    let renamed = edit(&root, &bob.user_id, json!({"nickname": "bori_dad", "reason": "부적절한 닉네임"})).await;
+    assert_eq!((renamed.status, renamed.body["nickname"].as_str()), (200, Some("bori_dad")), "{:?}", renamed.body);
+    let free = t.call(Method::GET, "/auth/availability?nickname=bob", None, None).await;
+    assert_eq!(free.body["nicknameAvailable"], true, "{:?}", free.body);
+    let held = t.call(Method::GET, "/auth/availability?nickname=bori_dad", None, None).await;
+    assert_eq!(held.body["nicknameAvailable"], false, "{:?}", held.body);
+    // Deactivated: bob's token stops at once, sign-in and refresh are refused.
+    let off = edit(&root, &bob.user_id, json!({"active": false})).await;
+    assert_eq!((off.status, off.body["status"].as_str()), (200, Some("DEACTIVATED")), "{:?}", off.body);
+    let me = t.call(Method::GET, "/users/me", None, Some(&bob.access)).await;
+    assert_eq!((me.status, me.body["code"].as_str()), (401, Some("ACCOUNT_DEACTIVATED")));
+    let login = t.login("bob@example.com", PW).await;
+    assert_eq!((login.status, login.body["code"].as_str()), (403, Some("ACCOUNT_DEACTIVATED")));
+    let refresh = t.post("/auth/refresh", json!({"refreshToken": bob.refresh}), None).await;
+    assert_eq!(refresh.status / 100, 4, "{:?}", refresh.body);
+    assert_eq!(t.call(Method::GET, &format!("/users/{}", bob.user_id), None, None).await.status, 404);
+    let listed = t.call(Method::GET, "/admin/users?status=DEACTIVATED", None, Some(&root.access)).await;
+    let ids: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![bob.user_id.as_str()]);
+    // Reactivated and promoted in one edit: bob signs in as an administrator; his old session stays ended.
+    let on = edit(&root, &bob.user_id, json!({"active": true, "role": "ADMIN"})).await;
+    assert_eq!((on.status, on.body["status"].as_str(), on.body["role"].as_str()), (200, Some("ACTIVE"), Some("ADMIN")));
+    assert_eq!(t.call(Method::GET, "/users/me", None, Some(&bob.access)).await.status, 401);
+    let login = t.login("bob@example.com", PW).await;
+    assert_eq!(login.status, 200, "{:?}", login.body);
+    let token = login.body["accessToken"].as_str().unwrap();
+    assert_eq!(t.call(Method::GET, "/admin/users", None, Some(token)).await.status, 200);
+    // Nothing left to change is no change and no record.
+    assert_eq!(edit(&root, &bob.user_id, json!({"active": true})).await.status, 200);
+    // Reactivating what was never deactivated is refused; so is editing a withdrawn account.
+    let withdrawn = t.user("dave@example.com", "dave", PW).await;
+    let gone = t.call(Method::DELETE, "/users/me", Some(json!({"password": PW})), Some(&withdrawn.access)).await;
+    assert_eq!(gone.status, 204);
+    let w = edit(&root, &withdrawn.user_id, json!({"nickname": "dave2"})).await;
+    assert_eq!((w.status, w.body["code"].as_str()), (409, Some("ACCOUNT_WITHDRAWN")));
+    // Each edit is one audit record of what changed, by whom, with the reason.
+    t.indexed().await;
+    let trail = t.call(Method::GET, &format!("/admin/audit?targetId={}", bob.user_id), None, Some(&root.access)).await;
+    let edits: Vec<_> =
+        trail.body["items"].as_array().unwrap().iter().filter(|r| r["action"] == "USER_EDIT").cloned().collect();
+    assert_eq!(edits.len(), 3, "{:?}", trail.body);
+    assert_eq!(edits[0]["after"], json!({"status": "ACTIVE", "role": "ADMIN"}));
+    assert_eq!(edits[0]["before"], json!({"status": "DEACTIVATED", "role": "USER"}));
+    assert_eq!(edits[1]["after"], json!({"status": "DEACTIVATED"}));
+    assert_eq!(edits[2]["after"], json!({"nickname": "bori_dad", "reason": "부적절한 닉네임"}));
+    assert_eq!(edits[2]["actorId"], root.user_id.as_str());
+    let detail = t.call(Method::GET, &format!("/admin/users/{}", bob.user_id), None, Some(&root.access)).await;
+    assert_eq!(detail.body["blockHistory"].as_array().unwrap().len(), 3, "{:?}", detail.body);
+    let _ = carol;
+    t.stop().await;
+}

@@ -9,6 +9,7 @@ mod admin;
 mod authz;
 mod boundaries;
 mod campaigns;
+mod care;
 mod chat;
 mod community;
 mod deposits;

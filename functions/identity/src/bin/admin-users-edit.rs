@@ -1,0 +1,3 @@
+fn main() -> Result<(), shared::runtime::Error> {
+    shared::runtime::main(&identity::admin::EDIT)
+}
