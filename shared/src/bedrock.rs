@@ -92,7 +92,8 @@ fn client(ctx: &AppContext) -> aws_sdk_bedrockruntime::Client {
     })
 }
 
-fn model_id(ctx: &AppContext, setting: &Setting) -> String {
+/// The model id `setting` names (its default when unset).
+pub fn model_id(ctx: &AppContext, setting: &Setting) -> String {
     let default = match setting.source {
         crate::config::SettingSource::Public { default } => default,
         _ => "",

@@ -459,7 +459,12 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<AdInp
         updated_at: now,
     };
     check_dates(&ad, today(now))?;
-    ctx.table.write(Write::put(&ad)?.if_absent(ApiError::internal("ad id collision"))).await?;
+    ctx.table
+        .transact(vec![
+            Write::put(&ad)?.if_absent(ApiError::internal("ad id collision")),
+            crate::vectors::ad_vector_wanted(&ctx, &ad)?,
+        ])
+        .await?;
     Ok(Created(views(&ctx, vec![ad]).await?.remove(0)))
 }
 
@@ -509,13 +514,14 @@ pub async fn update(
     ad.reason = None;
     ad.updated_at = now;
     ctx.table
-        .write(
+        .transact(vec![
             Write::put(&ad)?
                 .when("updatedAt = :seen AND #st = :was", CampaignError::Changed)
                 .name("#st", "status")
                 .value(":seen", shared::table::time(seen))
                 .value(":was", s(was.as_str())),
-        )
+            crate::vectors::ad_vector_wanted(&ctx, &ad)?,
+        ])
         .await?;
     Ok(Okay(views(&ctx, vec![ad]).await?.remove(0)))
 }
@@ -651,6 +657,9 @@ pub async fn admin_decide(
         Some(&request.0),
     )?;
     writes.push(audit);
+    if ad.status == AdStatus::Approved {
+        writes.push(crate::vectors::ad_vector_wanted(&ctx, &ad)?);
+    }
     writes.extend(crate::tell(
         &ctx,
         format!("ad-{}-{}", ad.id, ad.updated_at.timestamp_millis()),

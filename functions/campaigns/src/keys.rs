@@ -6,6 +6,7 @@
 //! | portfolio | `PET#<pet>` | `PORTFOLIO` | |
 //! | activity history | `PET#<pet>` | `HISTORY#<id>` | |
 //! | ad | `AD#<id>` | `AD` | GSI1 `ADS#<status>` / `<created>#<id>`; GSI2 `ADVERTISER#<user>#ADS` / `<created>#<id>`; GSI3 `ADS_DUE` / `<next date>#<id>` while a date of its lifecycle lies ahead |
+//! | an ad's embedding vector, with the digest of the text it was made from | `AD#<id>` | `VECTOR` | |
 //! | one pet's application to one ad (the uniqueness claim) | `AD#<id>` | `APPLIED#<pet>` | |
 //! | application | `APPLICATION#<id>` | `APPLICATION` | GSI1 `AD#<ad>#APPLICATIONS` / `<id>`; GSI2 `APPLICANT#<owner>` / `<id>`; GSI3 `PET#<pet>#APPLICATIONS` / `<id>` |
 //! | an applicant's application, in their partition (consistent, where GSI2 lags: "my applications") | `USER#<owner>` | `MYAPPLICATION#<id>` | |
@@ -97,4 +98,9 @@ pub fn pet_applications_partition(pet: &str) -> String {
 
 pub fn review_key(id: &str) -> Key {
     Key::new(format!("REVIEW#{id}"), "REVIEW")
+}
+
+/// An ad's embedding vector, beside the ad (not on it: the ad item is what clients are shown).
+pub fn ad_vector_key(ad: &str) -> Key {
+    Key::new(ad_partition(ad), "VECTOR")
 }

@@ -19,6 +19,7 @@ pub mod rank;
 pub mod recommend;
 pub mod report;
 pub mod reviews;
+pub mod vectors;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::routes::Domain;

@@ -142,6 +142,12 @@ pub struct PetStar {
     /// Bumped by every document refresh: refreshes that raced are computed again.
     #[serde(default)]
     pub doc_rev: u64,
+    /// The embedding of `search_text`, made by the campaign events worker after a refresh
+    /// ([`crate::vectors`]); `vector_rev` is the document revision it was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<crate::rank::Vector>,
+    #[serde(default)]
+    pub vector_rev: u64,
 }
 
 impl Entity for PetStar {
@@ -258,11 +264,17 @@ pub async fn change_pages(
             updated.kind = kind_of(profile).into();
             updated.species_id = profile.species_id.clone();
             updated.doc_rev = star.doc_rev + 1;
+            if updated.status == PetStarStatus::Active {
+                writes.push(crate::vectors::petstar_vector_wanted(ctx, &updated)?);
+            }
             writes.push(
                 Write::put(&updated)?
                     .when("docRev = :seen OR attribute_not_exists(docRev)", CampaignError::Changed)
                     .value(":seen", n(star.doc_rev)),
             );
+        }
+        if writes.is_empty() {
+            return Ok(pages);
         }
         match ctx.table.transact(writes).await {
             Ok(()) => return Ok(pages),
@@ -271,6 +283,13 @@ pub async fn change_pages(
         }
     }
     Err(CampaignError::Changed.into())
+}
+
+/// Makes a PetStar's document anew from its pet's profile as it is now (the pet was edited).
+/// A pet that is not a PetStar has none.
+pub async fn refresh_document(ctx: &AppContext, pet: &str) -> ApiResult<()> {
+    let Some(profile) = pets_contract::profile(ctx, pet).await? else { return Ok(()) };
+    change_pages(ctx, &profile, |_| Ok(Vec::new())).await.map(|_| ())
 }
 
 pub fn kind_of(pet: &PetProfile) -> &'static str {
@@ -347,6 +366,8 @@ pub async fn apply(
         search_text: String::new(),
         engagement: None,
         doc_rev: 0,
+        vector: None,
+        vector_rev: 0,
     };
     ctx.table.write(Write::put(&star)?.if_absent(CampaignError::AlreadyPetstar)).await?;
     Ok(Created(standing(&star, Some(profile))))
@@ -425,6 +446,7 @@ pub async fn admin_decide(
     )?);
     if decided.status == PetStarStatus::Active {
         writes.push(identity_contract::join_audience(identity_contract::Audience::Petstars, &star.owner_id));
+        writes.push(crate::vectors::petstar_vector_wanted(&ctx, &decided)?);
     }
     let action = if decided.status == PetStarStatus::Active { "PETSTAR_APPROVE" } else { "PETSTAR_REJECT" };
     let (_, audit) = moderation_contract::trail::record(

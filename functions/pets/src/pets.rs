@@ -423,6 +423,8 @@ pub async fn update(
 ) -> ApiResult<Okay<PetView>> {
     let mut pet = load_own(&ctx, &caller.user_id, &id).await?;
     let (old_name, seen) = (pet.name.clone(), pet.updated_at);
+    let described = |p: &Pet| (p.name.clone(), p.species_id.clone(), p.introduction.clone());
+    let was = described(&pet);
     if let Some(k) = &body.photo_key {
         shared::media::verify(&ctx, &pet.owner_id, k, &[&pets_contract::PET_PHOTO]).await?;
         pet.photo_key = Some(k.clone());
@@ -460,6 +462,10 @@ pub async fn update(
         if old_name.to_lowercase() != pet.name.to_lowercase() {
             writes.push(claim_name(&pet.owner_id, &pet.name, &pet.id));
             writes.push(Write::delete(name_key(&pet.owner_id, &old_name)));
+        }
+        if described(&pet) != was {
+            let changed = pets_contract::PetProfileChanged { pet_id: pet.id.clone(), changed_at: pet.updated_at };
+            writes.extend(shared::outbox::publish(&ctx, &pets_contract::PROFILE_CHANGED, &changed)?);
         }
         let user = shared::account::user_key(&pet.owner_id);
         writes.push(if main.as_deref() == Some(pet.id.as_str()) {

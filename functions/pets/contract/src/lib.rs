@@ -222,3 +222,16 @@ pub async fn facts(ctx: &AppContext, id: &str) -> ApiResult<Option<PetFacts>> {
         weight_kg: p.weight_kg,
     }))
 }
+
+/// A pet's profile changed in what others describe it by (its name, breed or introduction):
+/// for whoever keeps a copy of it, such as the PetStar ranking document.
+pub static PROFILE_CHANGED: shared::events::Topic =
+    shared::events::Topic { name: "pets.profile", summary: "A pet's name, breed or introduction changed" };
+
+/// What [`PROFILE_CHANGED`] carries: which pet, and when (the subscriber reads the pet as it is).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PetProfileChanged {
+    pub pet_id: String,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}

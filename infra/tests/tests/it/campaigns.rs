@@ -1028,3 +1028,71 @@ async fn a_moderator_removes_a_live_ad_and_its_advertiser_and_applicants_are_tol
     assert!(!listed.body["items"].as_array().unwrap().iter().any(|a| a["id"] == ad.as_str()), "gone from the list");
     t.stop().await;
 }
+
+/// Meanings, not only words: an ad that says "사료" where a PetStar says "간식" and "츄르" finds
+/// it first once the vectors are blended in, though words alone put a PetStar first that only
+/// shares "후기". Editing the pet's profile remakes its document and its vector.
+#[tokio::test]
+async fn a_synonym_only_ad_finds_its_petstar_with_the_blend_and_a_profile_edit_remakes_the_vector() {
+    let t = TestStack::start().await;
+    let root = t.admin("root@example.com", "root", PW).await;
+    let adv = approved_advertiser(&t, &root, "ads@corp.kr", BUSINESS_NUMBERS[0]).await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let foodie = petstar(&t, &root, &ann, "초코", "dog-maltese", "수제 간식과 츄르를 제일 좋아하는 먹보").await;
+    let walker = petstar(&t, &root, &ann, "보리", "dog-jindo", "매일 한강 산책 후기를 올려요").await;
+    let groomed = petstar(&t, &root, &ann, "두부", "dog-pomeranian", "미용 목욕 브이로그").await;
+    let mut body = ad_body(&t, "강아지 사료 체험단", "새 사료를 먹어 보고 후기를 남겨 주세요", 3, [0, 2, 4, 5, 8]);
+    body["keywords"] = json!(["사료"]);
+    body["missions"] = json!(["사료 후기"]);
+    body["objective"] = json!("신제품 체험");
+    let r = t.post("/ads", body, Some(&adv.access)).await;
+    ok(&r, 201, "ad");
+    let ad = r.body["id"].as_str().unwrap().to_string();
+    t.settle().await; // the worker makes the ad's and the PetStars' vectors
+    let embedded = t.get("/_local/bedrock/requests").await.body.as_array().unwrap().clone();
+    assert_eq!(embedded.iter().filter(|r| r["operation"] == "InvokeModel").count(), 4, "three PetStars and the ad");
+
+    let ranking = |query: &str| {
+        let path = format!("/ads/{ad}/recommended-petstars{query}");
+        let t = &t;
+        let adv = &adv;
+        async move {
+            let r = get(t, &path, Some(adv)).await;
+            ok(&r, 200, "recommend");
+            r.body["items"].as_array().unwrap().clone()
+        }
+    };
+    let words = ranking("?semantic=false").await;
+    assert_eq!(words[0]["pet"]["id"], walker.as_str(), "words alone: the one sharing 후기 {words:?}");
+    assert!(words.iter().all(|i| i["similarity"].is_null()));
+    let blended = ranking("").await;
+    assert_eq!(blended[0]["pet"]["id"], foodie.as_str(), "{blended:?}");
+    let of = |items: &[Value], id: &str| items.iter().find(|i| i["pet"]["id"] == id).cloned().unwrap();
+    let (f, w) = (of(&blended, &foodie), of(&blended, &walker));
+    assert!(f["similarity"].as_f64().unwrap() > w["similarity"].as_f64().unwrap() + 0.2, "{f:?} {w:?}");
+    assert!(f["textScore"].as_f64().unwrap() < w["textScore"].as_f64().unwrap(), "its words match less: {f:?} {w:?}");
+    assert!(w["matchedTerms"].as_array().unwrap().iter().any(|m| m == "후기를"), "{w:?}");
+    let _ = groomed;
+
+    // The owner rewrites the pet's introduction: its PetStar document and vector follow.
+    let intro = "공원 외출과 하이킹을 즐기는 모험가";
+    let r = t
+        .call(Method::PATCH, &format!("/pets/{foodie}"), Some(json!({"introduction": intro})), Some(&ann.access))
+        .await;
+    ok(&r, 200, "pet edit");
+    t.settle().await;
+    t.indexed().await;
+    let found = get(&t, "/petstars?q=하이킹을", None).await;
+    assert_eq!(
+        found.body["items"][0]["pet"]["id"],
+        foodie.as_str(),
+        "the document has the new words: {:?}",
+        found.body
+    );
+    let embedded = t.get("/_local/bedrock/requests").await.body.as_array().unwrap().clone();
+    let last = embedded.iter().rev().find(|r| r["operation"] == "InvokeModel").unwrap();
+    assert!(last["inputText"].as_str().unwrap().contains("하이킹을"), "{last:?}");
+    let after = of(&ranking("").await, &foodie);
+    assert!(after["similarity"].as_f64().unwrap() < f["similarity"].as_f64().unwrap(), "{after:?} was {f:?}");
+    t.stop().await;
+}
