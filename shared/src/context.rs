@@ -244,6 +244,12 @@ pub struct AppContext {
     pub dynamodb_calls: Arc<CallCounter>,
     /// Calls per route and worker, when something (the local stack) wants them kept.
     pub call_ledger: Option<Arc<CallLedger>>,
+    /// The figures of this unit of work (a request's, a message's), written as one EMF line
+    /// when it ends ([`crate::metrics`]).
+    pub metrics: crate::metrics::Metrics,
+    /// Where those lines go: `None`, standard output (the function's log); the local stack's
+    /// collector locally.
+    pub metrics_sink: Option<crate::metrics::Sink>,
     /// The resolved SDK configuration (region, credentials), for the few functions that build
     /// a client of their own once (Comprehend), so that the others do
     /// not link it.
@@ -280,6 +286,7 @@ impl AppContext {
             0.0,
         );
         ctx.call_ledger = self.call_ledger.clone();
+        ctx.metrics_sink = self.metrics_sink.clone();
         ctx
     }
 
@@ -337,6 +344,8 @@ impl AppContext {
             config: Arc::new(config),
             dynamodb_calls,
             call_ledger: None,
+            metrics: crate::metrics::Metrics::default(),
+            metrics_sink: None,
             sdk,
             lazy: Arc::default(),
         }
@@ -389,7 +398,14 @@ impl AppContext {
     pub fn for_unit(&self) -> Unit {
         let tally = crate::table::tally::Tally::default();
         let (table, charge) = self.table.for_request(tally.clone(), None);
-        Unit { ctx: Arc::new(AppContext { table, ..self.clone() }), tally, charge, started: Instant::now() }
+        let ctx = AppContext { table, metrics: crate::metrics::Metrics::default(), ..self.clone() };
+        Unit { ctx: Arc::new(ctx), tally, charge, started: Instant::now() }
+    }
+
+    /// Writes this context's figures as one EMF line, as `function`'s, with `calls` when the
+    /// unit counted its table calls.
+    pub fn emit_metrics(&self, function: &str, calls: Option<&CallTally>) {
+        crate::metrics::emit(self.metrics_sink.as_ref(), function, &self.metrics, calls, self.now().timestamp_millis());
     }
 }
 

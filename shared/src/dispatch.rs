@@ -202,6 +202,7 @@ pub async fn dispatch(
     if let Some(ledger) = &ctx.call_ledger {
         ledger.record(route.route_key(), response.status.is_success(), &calls);
     }
+    unit.ctx.emit_metrics(&route.route_key(), Some(&calls));
     let mut res = response.into_lambda();
     // Nothing personal is cached: every answer but a public read is `no-store` (tokens,
     // `/users/me`, anything behind a sign-in).

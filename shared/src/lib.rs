@@ -41,6 +41,7 @@ pub mod keys;
 pub mod logging;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod push;

@@ -131,6 +131,7 @@ pub async fn process_batch(worker: &'static Worker, ctx: Arc<AppContext>, event:
             if let Some(ledger) = &ctx.call_ledger {
                 ledger.record(format!("worker {}", worker.name), result.is_ok(), &calls);
             }
+            unit.ctx.emit_metrics(worker.name, Some(&calls));
             let ok = match result {
                 Ok(()) => true,
                 Err(MessageError::Retry(reason)) => {

@@ -170,6 +170,9 @@ where
         Box::pin(async move {
             let connection = connection_id(&event);
             let request_id = event.request_context.request_id.clone();
+            // The frame's own view of the context: its calls and figures are its own.
+            let unit = ctx.for_unit();
+            let ctx = unit.ctx.clone();
             let outcome = async {
                 let user_id = crate::push::user_of(&ctx, &connection)
                     .await?
@@ -182,6 +185,8 @@ where
             if let Err(e) = outcome {
                 refuse(&ctx, &connection, &e, request_id.as_deref()).await;
             }
+            let route = event.request_context.route_key.clone().unwrap_or_default();
+            ctx.emit_metrics(&format!("ws {route}"), Some(&unit.tally()));
             // The frame was handled (or answered with an error frame): the connection stays.
             respond(200, None)
         })

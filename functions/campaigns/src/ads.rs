@@ -462,7 +462,7 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<AdInp
     ctx.table
         .transact(vec![
             Write::put(&ad)?.if_absent(ApiError::internal("ad id collision")),
-            crate::vectors::ad_vector_wanted(&ctx, &ad)?,
+            crate::vectors::ad_vector_wanted(&ctx, &ad.id, &ad.text())?,
         ])
         .await?;
     Ok(Created(views(&ctx, vec![ad]).await?.remove(0)))
@@ -520,7 +520,7 @@ pub async fn update(
                 .name("#st", "status")
                 .value(":seen", shared::table::time(seen))
                 .value(":was", s(was.as_str())),
-            crate::vectors::ad_vector_wanted(&ctx, &ad)?,
+            crate::vectors::ad_vector_wanted(&ctx, &ad.id, &ad.text())?,
         ])
         .await?;
     Ok(Okay(views(&ctx, vec![ad]).await?.remove(0)))
@@ -658,7 +658,7 @@ pub async fn admin_decide(
     )?;
     writes.push(audit);
     if ad.status == AdStatus::Approved {
-        writes.push(crate::vectors::ad_vector_wanted(&ctx, &ad)?);
+        writes.push(crate::vectors::ad_vector_wanted(&ctx, &ad.id, &ad.text())?);
     }
     writes.extend(crate::tell(
         &ctx,

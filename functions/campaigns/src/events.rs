@@ -14,10 +14,11 @@ use shared::routes::{Function, Permission, Worker};
 use shared::table::{Write, n, time};
 use shared::worker::MessageError;
 
-/// Events the campaigns domain subscribes to (an Instagram engagement measured), for its
-/// events worker.
-pub const CAMPAIGN_EVENTS: shared::queues::Queue =
-    shared::queues::Queue { name: "campaign-events", visibility_timeout_secs: 30, max_receive_count: 5 };
+use crate::error::CampaignError;
+use crate::rank::Vector;
+use crate::vectors::{AdVector, AdVectorWanted, PetStarVectorWanted};
+
+pub use crate::model::CAMPAIGN_EVENTS;
 
 shared::domain_errors! {
     /// Why an event changes nothing (not an error of the worker's).
@@ -50,8 +51,8 @@ pub static EVENTS_WORKER: Function = Function::worker(
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum CampaignEvent {
-    PetStarVector(crate::vectors::PetStarVectorWanted),
-    AdVector(crate::vectors::AdVectorWanted),
+    PetStarVector(PetStarVectorWanted),
+    AdVector(AdVectorWanted),
     PetProfile(PetProfileChanged),
     Engagement(EngagementMeasured),
 }
@@ -60,9 +61,56 @@ pub async fn handle(ctx: Arc<AppContext>, event: CampaignEvent) -> Result<(), Me
     match event {
         CampaignEvent::Engagement(e) => engagement(&ctx, e).await,
         CampaignEvent::PetProfile(p) => Ok(crate::petstars::refresh_document(&ctx, &p.pet_id).await?),
-        CampaignEvent::PetStarVector(v) => crate::vectors::embed_petstar(&ctx, v).await,
-        CampaignEvent::AdVector(v) => crate::vectors::embed_ad(&ctx, v).await,
+        CampaignEvent::PetStarVector(v) => embed_petstar(&ctx, v).await,
+        CampaignEvent::AdVector(v) => embed_ad(&ctx, v).await,
     }
+}
+
+fn model_failed(f: shared::bedrock::ModelFailure) -> MessageError {
+    use shared::bedrock::ModelFailure;
+    match f {
+        ModelFailure::Busy | ModelFailure::TimedOut => {
+            MessageError::RetryAfter { after_secs: 30, reason: format!("the embedding model: {f:?}") }
+        }
+        ModelFailure::Failed(why) => MessageError::Retry(format!("the embedding model: {why}")),
+    }
+}
+
+/// Makes and stores a PetStar's vector, if its document is still the revision asked for.
+async fn embed_petstar(ctx: &AppContext, wanted: PetStarVectorWanted) -> Result<(), MessageError> {
+    let Some(star) = crate::petstars::load(ctx, &wanted.pet_id).await? else { return Ok(()) };
+    if star.doc_rev != wanted.doc_rev || star.search_text.trim().is_empty() {
+        return Ok(());
+    }
+    let vector = shared::bedrock::embed(ctx, &star.search_text).await.map_err(model_failed)?;
+    match ctx.table.write(crate::vectors::store_petstar_vector(&star.pet_id, star.doc_rev, Vector(vector))).await {
+        // Refreshed meanwhile: that refresh queued its own message.
+        Err(e) if e.is(&CampaignError::Changed) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Makes and stores an ad's vector, if its words are still the ones asked for.
+async fn embed_ad(ctx: &AppContext, wanted: AdVectorWanted) -> Result<(), MessageError> {
+    let Ok(ad) = crate::ads::load(ctx, &wanted.ad_id).await else { return Ok(()) };
+    let text = ad.text();
+    if crate::vectors::digest(&text) != wanted.text_digest {
+        return Ok(());
+    }
+    // Made already from these words (the ad was created, then approved unchanged).
+    let stored = ctx.table.get::<AdVector>(&crate::keys::ad_vector_key(&ad.id)).await?;
+    if stored.is_some_and(|v| v.text_digest == wanted.text_digest) {
+        return Ok(());
+    }
+    let vector = shared::bedrock::embed(ctx, &text).await.map_err(model_failed)?;
+    let stored = AdVector {
+        ad_id: ad.id,
+        vector: Vector(vector),
+        text_digest: wanted.text_digest,
+        model_id: shared::bedrock::model_id(ctx, &shared::bedrock::EMBEDDING_MODEL),
+        computed_at: ctx.now(),
+    };
+    Ok(ctx.table.write(Write::put(&stored)?).await?)
 }
 
 /// Records the measured engagement on the pet's PetStar item (or clears it: unlinked) unless a

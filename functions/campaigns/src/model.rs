@@ -100,3 +100,8 @@ impl Entity for Review {
         keys::review_key(&self.id).sk
     }
 }
+
+/// The campaign events worker's queue: events other domains publish that campaigns keeps (an
+/// Instagram engagement measured, a pet's profile edited) and the vectors its own writes ask for.
+pub const CAMPAIGN_EVENTS: shared::queues::Queue =
+    shared::queues::Queue { name: "campaign-events", visibility_timeout_secs: 30, max_receive_count: 5 };

@@ -150,6 +150,14 @@ pub struct PetStar {
     pub vector_rev: u64,
 }
 
+impl PetStar {
+    /// Its vector. One made for an earlier revision of its document is used until the worker
+    /// has made the new one (seconds): nearly right beats words alone.
+    pub fn vector(&self) -> Option<&[f32]> {
+        self.vector.as_ref().map(|v| v.0.as_slice())
+    }
+}
+
 impl Entity for PetStar {
     const TYPE: &'static str = "PetStar";
     fn pk(&self) -> String {
@@ -265,7 +273,7 @@ pub async fn change_pages(
             updated.species_id = profile.species_id.clone();
             updated.doc_rev = star.doc_rev + 1;
             if updated.status == PetStarStatus::Active {
-                writes.push(crate::vectors::petstar_vector_wanted(ctx, &updated)?);
+                writes.push(crate::vectors::petstar_vector_wanted(ctx, &updated.pet_id, updated.doc_rev)?);
             }
             writes.push(
                 Write::put(&updated)?
@@ -446,7 +454,7 @@ pub async fn admin_decide(
     )?);
     if decided.status == PetStarStatus::Active {
         writes.push(identity_contract::join_audience(identity_contract::Audience::Petstars, &star.owner_id));
-        writes.push(crate::vectors::petstar_vector_wanted(&ctx, &decided)?);
+        writes.push(crate::vectors::petstar_vector_wanted(&ctx, &decided.pet_id, decided.doc_rev)?);
     }
     let action = if decided.status == PetStarStatus::Active { "PETSTAR_APPROVE" } else { "PETSTAR_REJECT" };
     let (_, audit) = moderation_contract::trail::record(

@@ -109,19 +109,14 @@ pub async fn recommended(
     let (engagement, semantic) = (switch("engagement")?, switch("semantic")?);
     let ad_vector = if semantic {
         let stored = ctx.table.get::<crate::vectors::AdVector>(&crate::keys::ad_vector_key(&ad.id)).await?;
-        crate::vectors::usable(&ad, stored)
+        crate::vectors::usable(&ad.text(), stored)
     } else {
         None
     };
     let stars = petstars::active(&ctx, MAX_CANDIDATES).await?;
     let candidates: Vec<Candidate> = stars
         .iter()
-        .map(|p| Candidate {
-            id: &p.pet_id,
-            document: &p.document,
-            vector: crate::vectors::of_petstar(p),
-            engagement: p.engagement,
-        })
+        .map(|p| Candidate { id: &p.pet_id, document: &p.document, vector: p.vector(), engagement: p.engagement })
         .collect();
     let weights = Weights {
         query_vector: ad_vector.as_ref().map(|v| v.0.as_slice()),

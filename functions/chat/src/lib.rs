@@ -14,6 +14,11 @@ pub mod rooms;
 pub mod socket;
 pub mod views;
 
+/// The figures chat charts (`shared::metrics`).
+pub mod figures {
+    pub const MESSAGES: &str = "ChatMessages";
+}
+
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");

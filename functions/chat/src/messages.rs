@@ -171,6 +171,7 @@ pub async fn send(
         ]);
         match ctx.table.transact(writes).await {
             Ok(()) => {
+                ctx.metrics.count(crate::figures::MESSAGES, 1.0);
                 announce(ctx, &room, &message).await;
                 return Ok((message, true));
             }

@@ -13,6 +13,11 @@ pub mod moderation;
 pub mod posts;
 pub mod search;
 
+/// The figures the diary charts (`shared::metrics`).
+pub mod figures {
+    pub const POSTS: &str = "Posts";
+}
+
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");

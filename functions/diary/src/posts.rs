@@ -290,6 +290,7 @@ pub async fn create(ctx: Arc<AppContext>, caller: Caller, Json(body): Json<PostI
     writes.extend(diary_contract::posted(&ctx, &me, &post.id)?);
     writes.push(index_later(&ctx, &post.id)?);
     ctx.table.transact(writes).await?;
+    ctx.metrics.count(crate::figures::POSTS, 1.0);
     let view = hydrate(&ctx, Some(&me), vec![post]).await?.remove(0);
     Ok(Created(view))
 }

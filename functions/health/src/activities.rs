@@ -243,6 +243,30 @@ impl Activity {
     }
 }
 
+/// Shards of a week's list of active pets.
+pub const WEEK_SHARDS: u8 = 8;
+/// How long a pet stays on a week's list if the weekly job does not take it off.
+const LIST_DAYS: i64 = 30;
+
+/// An ISO week's label, `2026-W49`.
+pub fn week_of(day: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let w = day.iso_week();
+    format!("{:04}-W{:02}", w.year(), w.week())
+}
+
+/// The write that lists `pet` as active in the week of `day`, for that week's summary
+/// (`crate::weekly`), with the day's record.
+pub fn note_active(pet: &str, day: chrono::NaiveDate, now: DateTime<Utc>) -> Write {
+    let shard = pet.bytes().last().unwrap_or(0) % WEEK_SHARDS;
+    let mut item = keys::active_week_key(&week_of(day), shard, pet).to_item();
+    item.insert(
+        shared::table::TTL_ATTRIBUTE.into(),
+        shared::table::n((now + chrono::Duration::days(LIST_DAYS)).timestamp()),
+    );
+    Write::put_item(item)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PetDay {
     pub id: String,
@@ -268,7 +292,7 @@ pub async fn put(
     let date = day(&ctx, &p.date, "date")?;
     let record = Activity::compute(&p.id, &date.to_string(), body, ctx.now());
     // Listed for its week's summary too.
-    ctx.table.transact(vec![Write::put(&record)?, crate::weekly::note_active(&p.id, date, ctx.now())]).await?;
+    ctx.table.transact(vec![Write::put(&record)?, note_active(&p.id, date, ctx.now())]).await?;
     Ok(Okay(record))
 }
 

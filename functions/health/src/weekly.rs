@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use shared::bedrock::{self, ModelFailure};
 use shared::handler::{Caller, Okay, Params, Path};
 use shared::routes::{Access, Function, Job, Method, Permission, param};
-use shared::table::{Entity, Item, Query, SortKey, Write, n};
+use shared::table::{Entity, Query, SortKey, Write};
 use shared::{ApiError, ApiResult, AppContext, handler};
 use utoipa::ToSchema;
 
 use crate::PKG;
-use crate::activities::Activity;
+pub use crate::activities::week_of;
+use crate::activities::{Activity, WEEK_SHARDS};
 use crate::error::HealthError;
 use crate::keys;
 use crate::owner::ensure_owner;
@@ -56,18 +57,8 @@ pub static SUMMARY_JOB: Function = Function::job(
 .settings(&[&bedrock::TEXT_MODEL])
 .timeout(900);
 
-/// Shards of a week's list of active pets.
-const WEEK_SHARDS: u8 = 8;
-/// How long a pet stays on a week's list if no job takes it off.
-const LIST_DAYS: i64 = 30;
 /// A job run stops taking new pets after this long (its Lambda timeout is 15 minutes).
 const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// An ISO week's label, `2026-W49`.
-pub fn week_of(day: NaiveDate) -> String {
-    let w = day.iso_week();
-    format!("{:04}-W{:02}", w.year(), w.week())
-}
 
 /// The Monday of a `YYYY-Www` week.
 pub fn monday_of(week: &str) -> Option<NaiveDate> {
@@ -76,14 +67,6 @@ pub fn monday_of(week: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::from_isoywd_opt(year.parse().ok()?, w.parse().ok()?, Weekday::Mon)
-}
-
-/// The write that lists `pet` as active in the week of `day` (with the day's activity).
-pub fn note_active(pet: &str, day: NaiveDate, now: DateTime<Utc>) -> Write {
-    let shard = pet.bytes().last().unwrap_or(0) % WEEK_SHARDS;
-    let mut item: Item = keys::active_week_key(&week_of(day), shard, pet).to_item();
-    item.insert(shared::table::TTL_ATTRIBUTE.into(), n((now + Duration::days(LIST_DAYS)).timestamp()));
-    Write::put_item(item)
 }
 
 /// A week in numbers.
@@ -300,7 +283,7 @@ pub async fn summarise(ctx: Arc<AppContext>) -> ApiResult<serde_json::Value> {
                     run.stopped = Some("TIME_BUDGET");
                     break 'weeks;
                 }
-                let Some(pet) = item.get("SK").and_then(|v| v.as_s().ok()).cloned() else { continue };
+                let Some(pet) = item.get(shared::table::SK).and_then(|v| v.as_s().ok()).cloned() else { continue };
                 match summarise_one(&ctx, &pet, &week, monday, shard).await {
                     Ok(Outcome::Written) => run.written += 1,
                     Ok(Outcome::Already) => run.already += 1,

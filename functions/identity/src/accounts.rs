@@ -235,6 +235,7 @@ pub async fn register(
         writes.push(Write::put(&a.into_profile(&user.id, now))?.if_absent(ApiError::internal("advertiser collision")));
     }
     ctx.table.transact(writes).await?;
+    ctx.metrics.count(crate::figures::SIGN_UPS, 1.0);
     Ok(SignUpResponse { user_id: user.id, status: "PENDING_VERIFICATION" })
 }
 

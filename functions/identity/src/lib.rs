@@ -19,6 +19,12 @@ pub mod signin;
 pub mod social;
 pub mod uploads;
 
+/// The figures identity charts (`shared::metrics`).
+pub mod figures {
+    pub const SIGN_UPS: &str = "SignUps";
+    pub const SIGN_INS_FAILED: &str = "SignInsFailed";
+}
+
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");

@@ -87,6 +87,7 @@ const NOT_LOCKED: &str = "(attribute_not_exists(lockedUntil) OR lockedUntil <= :
 /// [`lock_duration`]; failures while locked are not counted. Both steps are conditional writes,
 /// so concurrent guesses lock after exactly five.
 pub async fn record_failure(ctx: &AppContext, user: &User) -> ApiError {
+    ctx.metrics.count(crate::figures::SIGN_INS_FAILED, 1.0);
     let now = time(ctx.now());
     let count = Write::update(user_key(&user.id), "ADD failedLogins :one")
         .value(":one", n(1))
@@ -148,6 +149,7 @@ pub fn ensure_may_sign_in(user: &User) -> ApiResult<()> {
 /// same work and answer as a wrong password for an account — the hash comparison and a failure
 /// count (on an item of its own) — so neither the answer nor its timing tells them apart.
 async fn no_password_here(ctx: &AppContext, email: &str, password: &str) -> ApiError {
+    ctx.metrics.count(crate::figures::SIGN_INS_FAILED, 1.0);
     let _ = password::verify(password, None).await;
     let count =
         Write::update(identity_contract::keys::login_failures_key(email), "ADD failedLogins :one SET #ttl = :ttl")

@@ -262,5 +262,6 @@ pub async fn signup(ctx: Arc<AppContext>, Json(body): Json<OAuthSignUpRequest>) 
             identity_contract::join_audience(identity_contract::Audience::All, &user.id),
         ])
         .await?;
+    ctx.metrics.count(crate::figures::SIGN_UPS, 1.0);
     Ok(Created(sessions::start(&ctx, &user).await?))
 }

@@ -20,6 +20,14 @@ pub mod toss;
 pub mod webhooks;
 pub mod wishes;
 
+/// The figures the market charts (`shared::metrics`); amounts in won.
+pub mod figures {
+    pub const SALES: &str = "Sales";
+    pub const SALES_AMOUNT: &str = "SalesAmountKrw";
+    pub const REFUNDS: &str = "Refunds";
+    pub const REFUNDS_AMOUNT: &str = "RefundsAmountKrw";
+}
+
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");

@@ -1054,7 +1054,11 @@ async fn record_sale(ctx: &AppContext, order: Order, payment: toss::Payment) -> 
     )?);
     writes.extend(sale_status(ctx, &order.listing_id, Status::Sold)?);
     match ctx.table.transact(writes).await {
-        Ok(()) => Ok(Confirmed { order: OrderView::from(&done), transaction: Some(trade) }),
+        Ok(()) => {
+            ctx.metrics.count(crate::figures::SALES, 1.0);
+            ctx.metrics.amount(crate::figures::SALES_AMOUNT, order.amount as f64);
+            Ok(Confirmed { order: OrderView::from(&done), transaction: Some(trade) })
+        }
         Err(e) if e.is(&MarketError::OrderChanged) => {
             // Recorded meanwhile by another request (or the settling job).
             let now = ctx.table.get::<Order>(&keys::order_key(&order.id)).await?.ok_or(MarketError::OrderNotFound)?;

@@ -827,7 +827,11 @@ async fn record(ctx: &AppContext, r: Refund) -> ApiResult<Refund> {
         other => other,
     };
     match result {
-        Ok(done) => Ok(done),
+        Ok(done) => {
+            ctx.metrics.count(crate::figures::REFUNDS, 1.0);
+            ctx.metrics.amount(crate::figures::REFUNDS_AMOUNT, r.amount as f64);
+            Ok(done)
+        }
         Err(e) if e.is(&MarketError::RefundChanged) => outcome(ctx, &r.id).await,
         Err(e) => {
             // Not recorded yet (the table refused it): the next ask, or the job, records it.

@@ -14,6 +14,12 @@ pub mod tell;
 pub mod webpush;
 pub mod worker;
 
+/// The figures notifications chart (`shared::metrics`).
+pub mod figures {
+    pub const PUSH_DELIVERIES: &str = "PushDeliveries";
+    pub const PUSH_FAILURES: &str = "PushFailures";
+}
+
 use shared::routes::Domain;
 
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");

@@ -14,6 +14,7 @@
 //!   other origin allowed is the local push service's, named by `WEBPUSH_LOCAL_ORIGIN`, and only
 //!   in the `local` stage.
 
+use crate::figures as names;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -368,12 +369,15 @@ pub async fn send(
     let res = match req.send().await {
         Ok(res) => res,
         Err(e) => {
+            ctx.metrics.count(names::PUSH_FAILURES, 1.0);
             // The URL carries the subscription's capability: only its origin is logged.
             tracing::info!(push_service = %origin, error = %e.without_url(), "a push got no answer");
             return Ok(Delivery::Later(None));
         }
     };
     let status = res.status().as_u16();
+    let name = if res.status().is_success() { names::PUSH_DELIVERIES } else { names::PUSH_FAILURES };
+    ctx.metrics.count(name, 1.0);
     Ok(match status {
         200..=299 => Delivery::Accepted,
         404 | 410 => Delivery::Gone,

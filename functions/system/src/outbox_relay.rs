@@ -43,6 +43,15 @@ pub async fn relay(ctx: Arc<AppContext>, event: Event) -> DynamoDbEventResponse 
             response.batch_item_failures.push(failure);
             break;
         }
+        // How long the message waited in the table (its id carries the time of its write).
+        if let Ok(id) = ulid::Ulid::from_string(&message.id) {
+            let age = ctx.now().timestamp_millis() - id.timestamp_ms() as i64;
+            ctx.metrics.observe(
+                shared::metrics::names::OUTBOX_AGE,
+                shared::metrics::Unit::Milliseconds,
+                age.max(0) as f64,
+            );
+        }
         sent.push(message.id);
     }
     if let Err(e) = outbox::mark_sent(&ctx, &sent).await {
@@ -54,5 +63,6 @@ pub async fn relay(ctx: Arc<AppContext>, event: Event) -> DynamoDbEventResponse 
         cold_start = shared::logging::take_cold_start(),
         "relayed"
     );
+    ctx.emit_metrics(OUTBOX_RELAY.binary, None);
     response
 }

@@ -39,6 +39,7 @@ pub struct Gateway {
     pub toss: Arc<crate::toss_sandbox::Toss>,
     pub push: Arc<crate::push_service::PushService>,
     pub bedrock: Arc<crate::bedrock::Bedrock>,
+    pub metrics: Arc<crate::metrics::Collector>,
     pub openapi: String,
     /// The mailbox page shows verification codes: served only while the stack listens on
     /// loopback, and only for one address at a time.
@@ -81,7 +82,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     let consoles = crate::faults::console(gw.faults.clone())
         .merge(crate::toss_sandbox::console(gw.toss.clone()))
         .merge(crate::push_service::console(gw.push.clone()))
-        .merge(crate::bedrock::console(gw.bedrock.clone()));
+        .merge(crate::bedrock::console(gw.bedrock.clone()))
+        .merge(crate::metrics::console(gw.metrics.clone()));
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/_local/mail", get(mailbox))

@@ -167,6 +167,89 @@ fn alarms(resources: &mut serde_json::Map<String, Value>) {
     );
 }
 
+/// The operators' dashboard: the product's own figures (the functions' EMF lines, namespace
+/// `PetPlatform`, see `shared::metrics`) beside Lambda's, the HTTP API's and the table's.
+fn dashboard(resources: &mut serde_json::Map<String, Value>) {
+    use shared::metrics::{NAMESPACE, names};
+    use {chat::figures as chat_f, diary::figures as diary_f, identity::figures as identity_f};
+    use {market::figures as market_f, notifications::figures as push_f};
+    let ns = NAMESPACE;
+    let widget = |n: usize, title: &str, stat: &str, metrics: Value| {
+        json!({"type": "metric", "x": (n % 2) * 12, "y": (n / 2) * 6, "width": 12, "height": 6,
+               "properties": {"title": title, "region": "${AWS::Region}", "stat": stat, "period": 300,
+                              "view": "timeSeries", "metrics": metrics}})
+    };
+    let per_function = |metric: &str, stat: &str| json!([[{"expression": format!("SEARCH('{{{ns},Function}} MetricName=\"{metric}\"', '{stat}', 300)"), "id": "e1"}]]);
+    let widgets = vec![
+        widget(
+            0,
+            "Sign-ups and failed sign-ins",
+            "Sum",
+            json!([[ns, identity_f::SIGN_UPS], [ns, identity_f::SIGN_INS_FAILED]]),
+        ),
+        widget(1, "Posts and chat messages", "Sum", json!([[ns, diary_f::POSTS], [ns, chat_f::MESSAGES]])),
+        widget(2, "Sales and refunds", "Sum", json!([[ns, market_f::SALES], [ns, market_f::REFUNDS]])),
+        widget(
+            3,
+            "Sales and refunds (KRW)",
+            "Sum",
+            json!([[ns, market_f::SALES_AMOUNT], [ns, market_f::REFUNDS_AMOUNT]]),
+        ),
+        widget(4, "Web Push", "Sum", json!([[ns, push_f::PUSH_DELIVERIES], [ns, push_f::PUSH_FAILURES]])),
+        widget(
+            5,
+            "Outbox age (ms)",
+            "Maximum",
+            json!([[ns, names::OUTBOX_AGE, {"stat": "p99"}], [ns, names::OUTBOX_AGE]]),
+        ),
+        widget(6, "DynamoDB calls per request, by function", "Average", per_function(names::DYNAMODB_CALLS, "Average")),
+        widget(7, "Transaction conflicts retried, by function", "Sum", per_function(names::CONFLICTS_RETRIED, "Sum")),
+        widget(
+            8,
+            "Lambda",
+            "Sum",
+            json!([["AWS/Lambda", "Invocations"], ["AWS/Lambda", "Errors"], ["AWS/Lambda", "Throttles"]]),
+        ),
+        widget(
+            9,
+            "Lambda duration (ms)",
+            "p99",
+            json!([["AWS/Lambda", "Duration"], ["AWS/Lambda", "Duration", {"stat": "Average"}]]),
+        ),
+        widget(
+            10,
+            "HTTP API",
+            "Sum",
+            json!([
+                ["AWS/ApiGateway", "Count", "ApiId", "${HttpApi}"],
+                ["AWS/ApiGateway", "4xx", "ApiId", "${HttpApi}"],
+                ["AWS/ApiGateway", "5xx", "ApiId", "${HttpApi}"]
+            ]),
+        ),
+        widget(11, "HTTP API latency (ms)", "p99", json!([["AWS/ApiGateway", "Latency", "ApiId", "${HttpApi}"]])),
+        widget(
+            12,
+            "Table",
+            "Sum",
+            json!([
+                ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", "${Table}"],
+                ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", "${Table}"],
+                ["AWS/DynamoDB", "ThrottledRequests", "TableName", "${Table}"]
+            ]),
+        ),
+    ];
+    resources.insert(
+        "OperationsDashboard".into(),
+        json!({
+            "Type": "AWS::CloudWatch::Dashboard",
+            "Properties": {
+                "DashboardName": sub("petplatform-${Stage}"),
+                "DashboardBody": sub(&json!({"widgets": widgets}).to_string()),
+            }
+        }),
+    );
+}
+
 /// The WebSocket API's stage (its URL's last segment).
 const WEBSOCKET_STAGE: &str = "live";
 
@@ -583,6 +666,7 @@ fn root_template(domains: &[Domain], cors: &Cors) -> Value {
     storage(&mut resources, cors);
     media_distribution(&mut resources);
     alarms(&mut resources);
+    dashboard(&mut resources);
     operations(&mut resources);
     queues(&mut resources);
     apis(&mut resources, cors);

@@ -19,6 +19,7 @@ pub mod iam;
 pub mod infra_gen;
 pub mod instagram_sandbox;
 pub mod media_cdn;
+pub mod metrics;
 pub mod oauth_sandbox;
 pub mod push_service;
 pub mod region;
@@ -186,6 +187,8 @@ pub struct LocalStack {
     /// The Amazon Bedrock runtime stand-in, and what it was asked (also at `/_local/bedrock/`).
     pub bedrock_url: String,
     pub bedrock: Arc<bedrock::Bedrock>,
+    /// What the functions' metric lines say (also at `/_local/metrics`).
+    pub metrics: Arc<metrics::Collector>,
     /// The Instagram sandbox's state (also at `/_local/instagram/`).
     pub instagram: Arc<instagram_sandbox::Instagram>,
     /// The providers' sandboxes (Google under `/google`, Kakao under `/kakao`, Toss Payments
@@ -580,6 +583,9 @@ impl LocalStack {
         let mut ctx = AppContext::build(config, opts.clock.clone()).await;
         // Calls per route and worker, for the README's table (`calls-table`).
         ctx.call_ledger = Some(Arc::default());
+        // The functions' EMF lines, as CloudWatch would chart them (`/_local/metrics`).
+        let collector = Arc::new(metrics::Collector::default());
+        ctx.metrics_sink = Some(metrics::sink(collector.clone()));
         let ctx = Arc::new(ctx);
         ensure_table(&ctx).await?;
         if let Some(lag) = opts.index_lag {
@@ -599,6 +605,7 @@ impl LocalStack {
             comprehend,
             bedrock_url,
             bedrock,
+            metrics: collector,
             instagram,
             sandbox_url,
             faults,
@@ -707,6 +714,7 @@ impl LocalStack {
             toss: self.toss.clone(),
             push: self.push.clone(),
             bedrock: self.bedrock.clone(),
+            metrics: self.metrics.clone(),
             openapi: catalog::openapi_json(),
             mailbox_open: opts
                 .host

@@ -649,6 +649,7 @@ impl Table {
                     if attempt >= TRANSACTION_RETRIES {
                         return Err(TableError::Contended.into());
                     }
+                    self.tally.conflict_retried();
                     tokio::time::sleep(backoff(attempt)).await;
                 }
             }
@@ -795,6 +796,7 @@ impl Table {
             if attempt >= TRANSACTION_RETRIES {
                 return Err(ApiError::from(TableError::Contended).into());
             }
+            self.tally.conflict_retried();
             tokio::time::sleep(backoff(attempt)).await;
         }
     }

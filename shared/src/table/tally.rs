@@ -15,6 +15,9 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 pub struct CallTally {
     pub total: u64,
     pub by_operation: std::collections::BTreeMap<String, u64>,
+    /// Writes tried again because a transaction in flight held their items.
+    #[serde(default)]
+    pub conflicts_retried: u64,
     /// The whole unit of work, DynamoDB calls included.
     #[serde(skip)]
     pub elapsed: Duration,
@@ -35,6 +38,10 @@ impl Tally {
     /// The figures so far.
     pub fn snapshot(&self) -> CallTally {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    /// One write tried again after a transaction conflict.
+    pub(crate) fn conflict_retried(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).conflicts_retried += 1;
     }
     /// The interceptor that adds one operation's call to this tally.
     pub(crate) fn interceptor(&self) -> TallyCalls {

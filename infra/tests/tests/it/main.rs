@@ -22,6 +22,7 @@ mod infra;
 mod instagram;
 mod market;
 mod matrix;
+mod metrics;
 mod moderation;
 mod outbox;
 mod payments;

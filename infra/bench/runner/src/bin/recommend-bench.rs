@@ -183,12 +183,7 @@ async fn main() {
     let stars = campaigns::petstars::active(&ctx, 20_000).await.unwrap();
     let candidates: Vec<Candidate> = stars
         .iter()
-        .map(|p| Candidate {
-            id: &p.pet_id,
-            document: &p.document,
-            vector: campaigns::vectors::of_petstar(p),
-            engagement: p.engagement,
-        })
+        .map(|p| Candidate { id: &p.pet_id, document: &p.document, vector: p.vector(), engagement: p.engagement })
         .collect();
     let text = "강아지 간식 리뷰 새로 나온 수제 간식을 먹어보고 리뷰 영상을 올려 주세요 신제품 인지도 간식 리뷰 먹방 영상 소형견";
     let weights = Weights { query_vector: Some(&ad_vector.vector.0), semantic: 0.5, engagement: true };
@@ -324,7 +319,7 @@ async fn seed_petstar(
     };
     let mut writes = vec![Write::put(&pet).unwrap(), Write::put(&portfolio).unwrap(), Write::put(&star).unwrap()];
     writes.extend(history.iter().map(|h| Write::put(h).unwrap()));
-    writes.push(campaigns::vectors::petstar_vector_wanted(ctx, &star).unwrap());
+    writes.push(campaigns::vectors::petstar_vector_wanted(ctx, &star.pet_id, star.doc_rev).unwrap());
     ctx.table.transact(writes).await.unwrap();
     pet.id
 }
