@@ -144,6 +144,12 @@ macro_rules! domain_errors {
                 f.write_str($crate::error::DomainError::detail(self))
             }
         }
+
+        #[allow(dead_code)]
+        impl $name {
+            /// Every status and code this enum answers with (for the API reference).
+            pub const CODES: &'static [(u16, &'static str)] = &[$(($status, $code)),*];
+        }
     };
 }
 

@@ -69,11 +69,49 @@ fn param_schema(kind: ParamKind, required: bool) -> utoipa::openapi::Object {
     }
 }
 
+/// The codes the kernel itself answers with, by status (whatever the route).
+const KERNEL_CODES: &[(u16, &str)] = &[
+    (400, "VALIDATION_FAILED"),
+    (400, "MALFORMED_JSON"),
+    (400, "BODY_REQUIRED"),
+    (400, "INVALID_CURSOR"),
+    (401, "AUTHENTICATION_REQUIRED"),
+    (401, "INVALID_TOKEN"),
+    (401, "TOKEN_EXPIRED"),
+    (401, "SESSION_REVOKED"),
+    (401, "ACCOUNT_NOT_FOUND"),
+    (401, "ACCOUNT_WITHDRAWN"),
+    (401, "ACCOUNT_DEACTIVATED"),
+    (403, "ACCOUNT_BLOCKED"),
+    (403, "ADMIN_ONLY"),
+    (413, "PAYLOAD_TOO_LARGE"),
+    (429, "RATE_LIMITED"),
+    (500, "INTERNAL_ERROR"),
+    (503, "BUSY"),
+];
+
+/// The `code` values an operation's error response of `status` may carry: the kernel's, the
+/// idempotency key's when the route takes one, and its domain's.
+fn codes_of(status: u16, domain: &Domain, idempotent: bool) -> Vec<&'static str> {
+    let idempotency: &[(u16, &str)] =
+        &[(400, "INVALID_IDEMPOTENCY_KEY"), (409, "IDEMPOTENCY_HELD"), (422, "IDEMPOTENCY_KEY_REUSED")];
+    let mut out: Vec<&str> = KERNEL_CODES
+        .iter()
+        .chain(idempotency.iter().filter(|_| idempotent))
+        .chain(domain.errors.iter().flat_map(|e| e.iter()))
+        .filter(|(s, _)| *s == status)
+        .map(|(_, c)| *c)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 pub fn document(domains: &[Domain], version: &str) -> OpenApi {
     let mut schemas = Vec::new();
     let problem = schema::<Problem>(&mut schemas);
     let mut paths = PathsBuilder::new();
-    for (function, route) in domains.iter().flat_map(|d| d.routes()) {
+    for (domain, function, route) in domains.iter().flat_map(|d| d.routes().map(move |(f, r)| (d, f, r))) {
         let doc = &route.doc;
         let mut op =
             OperationBuilder::new().operation_id(Some(function.binary)).summary(Some(doc.summary)).tag(doc.tag);
@@ -166,10 +204,19 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
         errors.sort_unstable();
         errors.dedup();
         for status in errors {
+            let codes = codes_of(status, domain, route.takes_idempotency_key());
+            let description = match codes.is_empty() {
+                true => error_description(status).to_string(),
+                false => format!(
+                    "{} `code` is one of: {}.",
+                    error_description(status),
+                    codes.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                ),
+            };
             responses = responses.response(
                 status.to_string(),
                 ResponseBuilder::new()
-                    .description(error_description(status))
+                    .description(description)
                     .content("application/problem+json", ContentBuilder::new().schema(Some(problem.clone())).build())
                     .build(),
             );
@@ -196,13 +243,34 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
     for (name, s) in schemas {
         components = components.schema(name, s);
     }
+    // Every tag a route is filed under, described by the domain that names it.
+    let mut tags: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for d in domains {
+        for t in d.tags {
+            tags.entry(t.name).or_insert(t.description);
+        }
+    }
+    let tags: Vec<utoipa::openapi::tag::Tag> = tags
+        .into_iter()
+        .map(|(name, description)| {
+            utoipa::openapi::tag::TagBuilder::new().name(name).description(Some(description)).build()
+        })
+        .collect();
     OpenApiBuilder::new()
+        .tags(Some(tags))
         .info(
             InfoBuilder::new()
                 .title("Pet platform API")
                 .version(version)
                 .description(Some(
-                    "Pets, diary, market, chat, campaigns, health care and more, as AWS Lambda functions.",
+                    "Pets, a diary, a second-hand market with payments, real-time chat, influencer campaigns, \
+                     pet health care and a community board, each endpoint an AWS Lambda function.\n\n\
+                     **Try it**: sign up with `POST /auth/signup`, read the code from your mail (locally \
+                     `GET /_local/mail?to=<address>`), verify with `POST /auth/email/verify`, sign in with \
+                     `POST /auth/login`, then press *Authorize* and paste the `accessToken`.\n\n\
+                     **Errors** are `application/problem+json` with a stable `code` (each response lists \
+                     the codes it may carry); lists answer `{items, nextCursor}` (pass `nextCursor` back as \
+                     `?cursor=`). Real time is the WebSocket API: take a ticket with `POST /realtime/tickets`.",
                 ))
                 .build(),
         )

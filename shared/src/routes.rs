@@ -548,6 +548,19 @@ pub struct Domain {
     pub functions: &'static [&'static Function],
     /// The upload purposes this domain declares (`POST /uploads` offers them all).
     pub uploads: &'static [&'static crate::media::Purpose],
+    /// The API reference's words for the tags its routes are filed under (a tag several domains
+    /// use is described by one of them).
+    pub tags: &'static [Tag],
+    /// Every status and `code` its errors answer with (`domain_errors!`'s `CODES`): the
+    /// reference lists them on each of its operations' error responses.
+    pub errors: &'static [&'static [(u16, &'static str)]],
+}
+
+/// A tag of the API reference and what it covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Tag {
+    pub name: &'static str,
+    pub description: &'static str,
 }
 
 impl Domain {

@@ -23,6 +23,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "admin",
+        description: "Administrators' tools: accounts, blocks, roles and edits, reports and their decisions, removals, notices, statistics, the audit trail, and the approval queues of every domain (`/admin/…`; 401 anonymous, 403 anyone but an administrator).",
+    }],
+    errors: &[error::AdminError::CODES],
     name: "admin",
     uploads: &[],
     functions: &[

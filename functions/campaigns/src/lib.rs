@@ -29,6 +29,25 @@ use shared::{ApiResult, AppContext};
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[
+        shared::routes::Tag {
+            name: "petstars",
+            description: "PetStars: pets administrators accepted as influencers, with their portfolios and activity histories, and the public PetStar pages.",
+        },
+        shared::routes::Tag {
+            name: "ads",
+            description: "Advertisers' ads: their lifecycle from approval to the end of the campaign, the PetStars recommended for them (words and meaning), and the result report.",
+        },
+        shared::routes::Tag {
+            name: "applications",
+            description: "PetStars applying to ads, advertisers selecting them, and the review posts of the campaign.",
+        },
+        shared::routes::Tag {
+            name: "advertisers",
+            description: "Advertiser accounts: sign-up with a business registration number, the approval an administrator gives, the company profile and documents.",
+        },
+    ],
+    errors: &[error::CampaignError::CODES],
     name: "campaigns",
     uploads: &[],
     functions: &[

@@ -24,6 +24,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "chat",
+        description: "Chat rooms (one to one about a listing, or groups), messages with read receipts and unread counts. The same rooms are live over the WebSocket API.",
+    }],
+    errors: &[error::ChatError::CODES],
     name: "chat",
     uploads: &[&chat_contract::ATTACHMENT],
     functions: &[

@@ -18,6 +18,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "community",
+        description: "The community board: information and question posts, comments with replies, likes and views.",
+    }],
+    errors: &[error::CommunityError::CODES],
     name: "community",
     uploads: &[],
     functions: &[

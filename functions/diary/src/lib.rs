@@ -23,6 +23,14 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[
+        shared::routes::Tag {
+            name: "diary",
+            description: "The diary: posts with photos about pets, likes, comments and replies, the feed of the people one follows.",
+        },
+        shared::routes::Tag { name: "search", description: "Search over posts, users, pets and listings." },
+    ],
+    errors: &[error::DiaryError::CODES],
     name: "diary",
     uploads: &[],
     functions: &[

@@ -21,6 +21,14 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "health",
+        description: "Pet health care, the owner's alone: daily activity with calorie maths, care schedules and reminders, prescriptions read by OCR, AI care tips and weekly activity reports.",
+    }],
+    errors: &[
+        error::HealthError::CODES,
+        &[(429, "TIP_QUOTA_EXCEEDED"), (503, "MODEL_BUSY"), (503, "MODEL_TIMEOUT"), (503, "MODEL_UNAVAILABLE")],
+    ],
     name: "health",
     uploads: &[&prescriptions::PRESCRIPTION_PHOTO],
     functions: &[

@@ -30,6 +30,24 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[
+        shared::routes::Tag {
+            name: "auth",
+            description: "Sign-up with email verification, sign-in with a password or Google/Kakao, access tokens and rotating refresh tokens, recovery. Sign in here, then send `Authorization: Bearer <accessToken>`.",
+        },
+        shared::routes::Tag {
+            name: "users",
+            description: "Accounts and profiles: my account, other people's public profiles, withdrawal.",
+        },
+        shared::routes::Tag {
+            name: "media",
+            description: "Uploads: a presigned POST for a photo or document, whose key the other endpoints take.",
+        },
+    ],
+    errors: &[
+        error::IdentityError::CODES,
+        &[(423, "ACCOUNT_LOCKED"), (403, "ADVERTISERS_ONLY"), (403, "ADVERTISER_NOT_APPROVED")],
+    ],
     name: "identity",
     uploads: &[&identity_contract::PROFILE_PHOTO, &identity_contract::DOCUMENT, &identity_contract::POST_PHOTO],
     functions: &[

@@ -22,6 +22,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "instagram",
+        description: "A pet's Instagram account: linking it, its synced figures and insights, and moderation of its comments (sentiment, banned words, deletion).",
+    }],
+    errors: &[error::InstagramError::CODES],
     name: "instagram",
     uploads: &[],
     functions: &[

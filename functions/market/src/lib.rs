@@ -33,6 +33,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "market",
+        description: "The second-hand market: listings, wishes, nearby search, purchase approval in chat, payment through Toss Payments, refunds, points and payouts.",
+    }],
+    errors: &[error::MarketError::CODES, payments::PAYMENT_CODES],
     name: "market",
     uploads: &[&market_contract::LISTING_PHOTO],
     functions: &[

@@ -421,6 +421,24 @@ async fn outcome(ctx: &AppContext, order: &Order) -> ApiResult<Confirmed> {
 }
 
 /// Toss's documented refusal codes the API passes on as its own `code`.
+/// The refused payment's codes: Toss's own where it is one of these, else `PAYMENT_REFUSED`.
+pub const PAYMENT_CODES: &[(u16, &str)] = &[
+    (402, "PAYMENT_CANCELED"),
+    (402, "PAYMENT_REFUSED"),
+    (402, "REJECT_CARD_PAYMENT"),
+    (402, "REJECT_CARD_COMPANY"),
+    (402, "EXCEED_MAX_DAILY_PAYMENT_COUNT"),
+    (402, "EXCEED_MAX_PAYMENT_AMOUNT"),
+    (402, "INVALID_CARD_EXPIRATION"),
+    (402, "INVALID_STOPPED_CARD"),
+    (402, "INVALID_REJECT_CARD"),
+    (402, "NOT_FOUND_PAYMENT_SESSION"),
+    (402, "NOT_FOUND_PAYMENT"),
+    (402, "FORBIDDEN_REQUEST"),
+    (402, "INVALID_REQUEST"),
+    (402, "ALREADY_CANCELED_PAYMENT"),
+];
+
 const PROVIDER_CODES: &[&str] = &[
     "REJECT_CARD_PAYMENT",
     "REJECT_CARD_COMPANY",

@@ -25,6 +25,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "notifications",
+        description: "The inbox, its settings, and Web Push subscriptions for browsers that are closed.",
+    }],
+    errors: &[error::NotificationError::CODES],
     name: "notifications",
     uploads: &[],
     functions: &[

@@ -12,6 +12,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "realtime",
+        description: "Tickets for opening the WebSocket API (`wss://…?ticket=`).",
+    }],
+    errors: &[error::RealtimeError::CODES],
     name: "realtime",
     uploads: &[],
     functions: &[

@@ -13,6 +13,11 @@ use shared::routes::Domain;
 pub(crate) const PKG: &str = env!("CARGO_PKG_NAME");
 
 pub const DOMAIN: Domain = Domain {
+    tags: &[shared::routes::Tag {
+        name: "social",
+        description: "Following and blocking people, and the lists of followers and followings.",
+    }],
+    errors: &[error::SocialError::CODES],
     name: "social",
     uploads: &[],
     functions: &[

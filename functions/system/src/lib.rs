@@ -11,6 +11,14 @@ use shared::routes::Domain;
 
 /// This package's part of the route table.
 pub const DOMAIN: Domain = Domain {
+    tags: &[
+        shared::routes::Tag { name: "system", description: "The service's health." },
+        shared::routes::Tag {
+            name: "moderation",
+            description: "Reports: anyone may report content or people for administrators to decide.",
+        },
+    ],
+    errors: &[],
     name: "system",
     uploads: &[],
     functions: &[

@@ -114,6 +114,37 @@ async fn openapi_describes_the_api() {
         let m = route.method.as_str().to_ascii_lowercase();
         assert!(r.body["paths"][route.path][&m].is_object(), "{} is missing", route.route_key());
     }
+    // What the reference page teaches: every tag described, every error response's codes listed.
+    let described: std::collections::BTreeMap<&str, &str> = r.body["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["description"].as_str().unwrap_or_default()))
+        .collect();
+    let mut uncoded = std::collections::BTreeSet::new();
+    for (path, item) in r.body["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for tag in op["tags"].as_array().unwrap() {
+                let tag = tag.as_str().unwrap();
+                assert!(
+                    described.get(tag).is_some_and(|d| d.len() > 20),
+                    "{method} {path}: tag {tag} is not described"
+                );
+            }
+            for (status, answer) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let text = answer["description"].as_str().unwrap();
+                    if !text.contains("`code` is one of") {
+                        uncoded.insert(format!("{status} {method} {path}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(uncoded.is_empty(), "error responses without their codes: {uncoded:?}");
+    let tip = &r.body["paths"]["/pets/{id}/tips"]["post"]["responses"];
+    assert!(tip["429"]["description"].as_str().unwrap().contains("`RATE_LIMITED`"));
+    assert!(tip["404"]["description"].as_str().unwrap().contains("`PET_NOT_FOUND`"), "{:?}", tip["404"]);
     t.stop().await;
 }
 

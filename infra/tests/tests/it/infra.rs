@@ -158,7 +158,13 @@ fn no_stack_nears_the_resource_limit_at_150_endpoints() {
             f
         })
         .collect();
-    let big = Domain { name: "synthetic", uploads: &[], functions: Box::leak(synthetic.into_boxed_slice()) };
+    let big = Domain {
+        name: "synthetic",
+        uploads: &[],
+        tags: &[],
+        errors: &[],
+        functions: Box::leak(synthetic.into_boxed_slice()),
+    };
     let mut domains = catalog::DOMAINS.to_vec();
     domains.push(big);
     let files = render(&domains);
