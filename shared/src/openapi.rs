@@ -267,7 +267,7 @@ pub fn document(domains: &[Domain], version: &str) -> OpenApi {
                      pet health care and a community board, each endpoint an AWS Lambda function.\n\n\
                      **Try it**: sign up with `POST /auth/signup`, read the code from your mail (locally \
                      `GET /_local/mail?to=<address>`), verify with `POST /auth/email/verify`, sign in with \
-                     `POST /auth/login`, then press *Authorize* and paste the `accessToken`.\n\n\
+                     `POST /auth/login`, then give the `accessToken` as the bearer token (on the reference page: *Authentication*, *Bearer Token*).\n\n\
                      **Errors** are `application/problem+json` with a stable `code` (each response lists \
                      the codes it may carry); lists answer `{items, nextCursor}` (pass `nextCursor` back as \
                      `?cursor=`). Real time is the WebSocket API: take a ticket with `POST /realtime/tickets`.",

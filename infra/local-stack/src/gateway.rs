@@ -83,7 +83,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .merge(crate::toss_sandbox::console(gw.toss.clone()))
         .merge(crate::push_service::console(gw.push.clone()))
         .merge(crate::bedrock::console(gw.bedrock.clone()))
-        .merge(crate::metrics::console(gw.metrics.clone()));
+        .merge(crate::metrics::console(gw.metrics.clone()))
+        .merge(crate::web::router());
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/_local/mail", get(mailbox))

@@ -1227,6 +1227,9 @@ pub fn render(domains: &[Domain]) -> BTreeMap<PathBuf, String> {
             files.insert(PathBuf::from(format!("events/{}.json", f.binary)), text);
         }
     }
+    // The document the TypeScript client's types are generated from (`clients/typescript`).
+    let openapi = shared::openapi::document(domains, env!("CARGO_PKG_VERSION")).to_pretty_json().expect("serialises");
+    files.insert(PathBuf::from("clients/typescript/openapi.json"), openapi + "\n");
     files
 }
 

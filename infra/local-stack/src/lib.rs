@@ -30,6 +30,7 @@ pub mod sigv4;
 pub mod sqs;
 pub mod streams;
 pub mod toss_sandbox;
+pub mod web;
 pub mod websocket;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,51 @@
+//! The product in a real browser: Debian's Chromium, driven by playwright-core
+//! (`clients/web/tests/browser.mjs`), against an in-process stack. It needs `chromium` and
+//! `npm ci --prefix clients/web` (CI installs both); the screenshots land in
+//! `target/screenshots/`.
+
+use std::process::Command;
+
+use integration_tests::TestStack;
+
+const PW: &str = "walks4ever";
+
+fn web_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/web")
+}
+
+fn screenshots() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("screenshots")
+}
+
+/// Runs one scenario of the browser script; its output on failure.
+async fn scenario(name: &str, env: &[(&str, &str)]) {
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.current_dir(web_dir()).arg("tests/browser.mjs").arg(name).env("SCREENSHOT_DIR", screenshots());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("node runs (Node.js is installed)");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser scenario {name} failed:\n{stdout}\n{stderr}");
+    println!("{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_renders_offline_and_its_bearer_scheme_tries_a_call() {
+    assert!(
+        Command::new("test").arg("-x").arg("/usr/bin/chromium").status().is_ok_and(|s| s.success()),
+        "Debian's chromium is not installed (apt-get install chromium)"
+    );
+    assert!(
+        web_dir().join("node_modules/playwright-core").exists(),
+        "the browser tests' packages are not installed (npm ci --prefix clients/web)"
+    );
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    scenario("docs", &[("BASE_URL", &t.stack.http_url), ("ACCESS_TOKEN", &ann.access), ("EMAIL", &ann.email)]).await;
+    assert!(screenshots().join("docs.png").exists());
+    t.stop().await;
+}
