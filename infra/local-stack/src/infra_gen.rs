@@ -1230,6 +1230,21 @@ pub fn render(domains: &[Domain]) -> BTreeMap<PathBuf, String> {
     // The document the TypeScript client's types are generated from (`clients/typescript`).
     let openapi = shared::openapi::document(domains, env!("CARGO_PKG_VERSION")).to_pretty_json().expect("serialises");
     files.insert(PathBuf::from("clients/typescript/openapi.json"), openapi + "\n");
+    // The WebSocket API's client frames, each route's sample (the client's frame types).
+    let frames: Vec<Value> = domains
+        .iter()
+        .flat_map(|d| d.functions.iter())
+        .filter_map(|f| f.websocket_route())
+        .filter_map(|r| {
+            let example: Value = serde_json::from_str(r.example?).ok()?;
+            Some(json!({"action": r.route_key, "summary": r.summary, "example": example}))
+        })
+        .collect();
+    let protocol = json!({"about": "Frames a client sends the WebSocket API (`action` routes them), one sample each; written by gen-infra from the route table.", "frames": frames});
+    files.insert(
+        PathBuf::from("clients/typescript/websocket.json"),
+        serde_json::to_string_pretty(&protocol).expect("serialises") + "\n",
+    );
     files
 }
 

@@ -1,7 +1,8 @@
-//! The product in a real browser: Debian's Chromium, driven by playwright-core
-//! (`clients/web/tests/browser.mjs`), against an in-process stack. It needs `chromium` and
-//! `npm ci --prefix clients/web` (CI installs both); the screenshots land in
-//! `target/screenshots/`.
+//! The product through its clients, against an in-process stack: the API reference in a real
+//! browser (Debian's Chromium driven by playwright-core, `clients/web/tests/browser.mjs`; the
+//! screenshots land in `target/screenshots/`), and the TypeScript client's example journey
+//! (`clients/typescript/examples/journey.ts`). They need `chromium`, Node.js and `npm ci` in
+//! `clients/web` and `clients/typescript` (CI installs them).
 
 use std::process::Command;
 
@@ -47,5 +48,32 @@ async fn the_api_reference_renders_offline_and_its_bearer_scheme_tries_a_call() 
     let ann = t.user("ann@example.com", "ann", PW).await;
     scenario("docs", &[("BASE_URL", &t.stack.http_url), ("ACCESS_TOKEN", &ann.access), ("EMAIL", &ann.email)]).await;
     assert!(screenshots().join("docs.png").exists());
+    t.stop().await;
+}
+
+fn typescript_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/typescript")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typescript_clients_example_signs_up_posts_likes_and_hears_it_live() {
+    assert!(
+        typescript_dir().join("node_modules/openapi-fetch").exists(),
+        "the TypeScript client's packages are not installed (npm ci --prefix clients/typescript)"
+    );
+    let t = TestStack::start().await;
+    let out = tokio::process::Command::new("npx")
+        .current_dir(typescript_dir())
+        .args(["tsx", "examples/journey.ts"])
+        .env("BASE_URL", &t.stack.http_url)
+        .env("WS_URL", &t.stack.websocket_url)
+        .output()
+        .await
+        .expect("npx runs (Node.js is installed)");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the example failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("mina heard it live: LIKE"), "{stdout}");
+    assert!(stdout.contains("mina's account: mina-"), "{stdout}");
+    println!("{stdout}");
     t.stop().await;
 }
