@@ -68,7 +68,99 @@ async function docs(browser) {
   if (errors.length) fail(`the page failed: ${errors.join(" | ")}`);
 }
 
-const scenarios = { docs };
+// `demo`: two people in two browsers sign up in the demo, one sells a listing with a photo and
+// posts to the feed, the other asks about it in chat; they see each other's messages, read
+// receipts and typing live; the seller approves, the buyer pays through the Toss checkout
+// stand-in, and both see the listing sold.
+async function demo(browser) {
+  const run = Date.now().toString(36);
+  const open = async (who) => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, locale: "ko-KR" });
+    const page = await context.newPage();
+    page.on("pageerror", (e) => console.error(`${who}: ${e}`));
+    await page.goto(`${base}/demo/`);
+    const email = `${who}-${run}@example.com`;
+    await page.fill("#signup-form [name=email]", email);
+    await page.fill("#signup-form [name=password]", "walks4ever");
+    await page.fill("#signup-form [name=name]", who === "seller" ? "김민지" : "이준호");
+    await page.fill("#signup-form [name=nickname]", `${who}_${run}`);
+    await page.click("#signup-form button[type=submit]");
+    await page.click("#fetch-code");
+    await page.waitForFunction(() => document.querySelector("#verify-form [name=code]").value.length === 6);
+    await page.click("#verify-form button[type=submit]");
+    await page.waitForSelector("#app:not([hidden])", { timeout: 20000 });
+    return { page, context, nickname: `${who}_${run}` };
+  };
+  const seller = await open("seller");
+  const buyer = await open("buyer");
+  try {
+    await demoSteps(seller, buyer);
+  } catch (e) {
+    // What each person saw when it went wrong.
+    await seller.page.screenshot({ path: join(shots, "demo-failed-seller.png") }).catch(() => {});
+    await buyer.page.screenshot({ path: join(shots, "demo-failed-buyer.png") }).catch(() => {});
+    const toasts = await Promise.all([seller, buyer].map((w) => w.page.textContent("#toast").catch(() => "")));
+    throw new Error(`${e.message}\n(what the pages last said: ${toasts.join(" | ")})`);
+  }
+  await seller.page.screenshot({ path: join(shots, "demo-seller.png") });
+  await buyer.page.screenshot({ path: join(shots, "demo-buyer.png") });
+  for (const who of [seller, buyer]) await who.context.close();
+  console.log("demo: two people signed up, chatted with read receipts and typing, and one bought the other's listing");
+}
+
+async function demoSteps(seller, buyer) {
+  const png = { name: "photo.png", mimeType: "image/png", buffer: Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64") };
+
+  // A post with a photo, on the seller's feed.
+  await seller.page.fill("#post-form [name=content]", "오늘 한강에서 산책했어요");
+  await seller.page.setInputFiles("#post-form [name=photo]", png);
+  await seller.page.click("#post-form button[type=submit]");
+  await seller.page.waitForSelector("#feed li img", { timeout: 20000 });
+
+  // A listing with a photo.
+  await seller.page.click("nav [data-tab=market]");
+  await seller.page.fill("#listing-form [name=title]", "강아지 하네스");
+  await seller.page.fill("#listing-form [name=price]", "15000");
+  await seller.page.fill("#listing-form [name=description]", "두 번 사용했어요");
+  await seller.page.setInputFiles("#listing-form [name=photo]", png);
+  await seller.page.click("#listing-form button[type=submit]");
+  await seller.page.waitForSelector("#listings li img", { timeout: 20000 });
+
+  // The buyer finds it and asks in chat.
+  await buyer.page.click("nav [data-tab=market]");
+  const ask = buyer.page.locator("#listings li", { hasText: "강아지 하네스" }).getByRole("button", { name: "채팅으로 문의하기" });
+  await ask.waitFor({ timeout: 20000 });
+  await ask.click();
+  await buyer.page.waitForSelector("#room:not([hidden])");
+  await buyer.page.fill("#message-form [name=content]", "안녕하세요, 구매하고 싶어요!");
+  await buyer.page.click("#message-form button[type=submit]");
+  await buyer.page.locator("#messages li.mine", { hasText: "구매하고 싶어요" }).waitFor({ timeout: 15000 });
+
+  // The seller opens the room: the message is there, and the buyer sees it read.
+  await seller.page.click("nav [data-tab=chat]");
+  await seller.page.locator("#rooms li", { hasText: "강아지 하네스" }).click();
+  await seller.page.locator("#messages li", { hasText: "구매하고 싶어요" }).waitFor({ timeout: 15000 });
+  await buyer.page.locator("#messages li.mine .receipt", { hasText: "읽음" }).waitFor({ timeout: 15000 });
+
+  // The seller types (the buyer sees it), then answers (the buyer sees it live).
+  await seller.page.type("#message-form [name=content]", "네, 가능해요. 승인해 드릴게요.");
+  await buyer.page.locator("#typing:not([hidden])").waitFor({ timeout: 15000 });
+  await seller.page.click("#message-form button[type=submit]");
+  await buyer.page.locator("#messages li", { hasText: "승인해 드릴게요" }).waitFor({ timeout: 15000 });
+  await seller.page.locator("#messages li.mine .receipt", { hasText: "읽음" }).waitFor({ timeout: 15000 });
+
+  // The seller approves the purchase; the buyer pays; both see the listing sold.
+  await seller.page.click("#approve");
+  await buyer.page.waitForSelector("#pay:not([disabled])", { timeout: 15000 });
+  await buyer.page.click("#pay");
+  await buyer.page.locator("#pay-result", { hasText: "결제 완료" }).waitFor({ timeout: 20000 });
+  for (const who of [buyer, seller]) {
+    await who.page.locator("#sale-status", { hasText: "판매 완료" }).waitFor({ timeout: 20000 });
+  }
+}
+
+const scenarios = { docs, demo };
 const chosen = process.argv.slice(2);
 const browser = await chromium.launch({ executablePath, headless: true, args });
 try {

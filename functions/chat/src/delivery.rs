@@ -94,10 +94,40 @@ async fn try_announce(ctx: &AppContext, room: &Room, message: &Message) -> ApiRe
     for r in frames {
         r?;
     }
-    for r in moved {
-        r?;
+    let mut readers = Vec::new();
+    for (user, r) in reading.iter().zip(moved) {
+        if r? {
+            readers.push(*user);
+        }
+    }
+    // The sender sees at once who read it with the room open (as `read` tells for the others),
+    // in rooms small enough for a receipt a reader to mean something.
+    let senders: Vec<String> = connections
+        .iter()
+        .filter(|(user, _)| *user == message.sender_id)
+        .flat_map(|(_, c)| c.iter().cloned())
+        .collect();
+    if !senders.is_empty() && room.member_ids.len() <= LIVE_RECEIPTS_UP_TO {
+        for reader in readers {
+            let frame = ReceiptFrame { kind: "chat.read", room_id: &room.id, user_id: reader, message_id: &message.id };
+            shared::push::to_connections(ctx, &senders, &frame).await?;
+        }
     }
     Ok(())
+}
+
+/// Rooms of at most this many members tell a sender each member who read a message live.
+pub const LIVE_RECEIPTS_UP_TO: usize = 20;
+
+/// A member read up to a message (the same frame `read` pushes).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    room_id: &'a str,
+    user_id: &'a str,
+    message_id: &'a str,
 }
 
 /// The keys of a room's member items.

@@ -62,9 +62,22 @@ impl Cors {
 
     /// The media bucket's CORS rule (as the template writes it): browsers of the listed origins
     /// may read and upload with any headers, and read the `ETag`.
+    /// The local bucket's: the configured origins, and the stack's own pages (the demo at
+    /// `/demo` uploads photos from a loopback origin, on whatever port the stack took).
     pub fn bucket_layer(&self) -> CorsLayer {
+        let listed: Vec<HeaderValue> =
+            self.allow_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        let any = self.allow_origins.iter().any(|o| o.trim() == "*");
+        let origins = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            let loopback = origin.to_str().is_ok_and(|o| {
+                o.strip_prefix("http://").and_then(|rest| rest.rsplit_once(':')).is_some_and(|(host, port)| {
+                    (host == "127.0.0.1" || host == "localhost") && port.parse::<u16>().is_ok()
+                })
+            });
+            any || loopback || listed.contains(origin)
+        });
         CorsLayer::new()
-            .allow_origin(self.origins())
+            .allow_origin(origins)
             .allow_methods([Method::GET, Method::PUT, Method::HEAD])
             .allow_headers(AllowHeaders::mirror_request())
             .expose_headers([header::ETAG])

@@ -40,6 +40,8 @@ pub struct Gateway {
     pub push: Arc<crate::push_service::PushService>,
     pub bedrock: Arc<crate::bedrock::Bedrock>,
     pub metrics: Arc<crate::metrics::Collector>,
+    /// The WebSocket API's address, for the browser demo.
+    pub websocket_url: String,
     pub openapi: String,
     /// The mailbox page shows verification codes: served only while the stack listens on
     /// loopback, and only for one address at a time.
@@ -84,7 +86,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .merge(crate::push_service::console(gw.push.clone()))
         .merge(crate::bedrock::console(gw.bedrock.clone()))
         .merge(crate::metrics::console(gw.metrics.clone()))
-        .merge(crate::web::router());
+        .merge(crate::web::router(gw.websocket_url.clone()));
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/_local/mail", get(mailbox))

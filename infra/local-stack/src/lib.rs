@@ -716,6 +716,7 @@ impl LocalStack {
             push: self.push.clone(),
             bedrock: self.bedrock.clone(),
             metrics: self.metrics.clone(),
+            websocket_url: self.websocket_url.clone(),
             openapi: catalog::openapi_json(),
             mailbox_open: opts
                 .host

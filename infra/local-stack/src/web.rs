@@ -1,6 +1,7 @@
 //! What the local stack serves to browsers beside the API: the interactive API reference at
-//! `/docs` (Scalar rendering `/openapi.json`, with the bearer scheme usable) and the files
-//! under `clients/web/`. Scalar's own files come from its npm package
+//! `/docs` (Scalar rendering `/openapi.json`, with the bearer scheme usable) and the browser
+//! demo at `/demo` (static files; `/demo/config.json` tells it where the WebSocket API is), from
+//! `clients/web/`. Scalar's own files come from its npm package
 //! (`npm ci --prefix clients/web`), served from `node_modules`: the page needs no internet.
 
 use std::path::PathBuf;
@@ -18,8 +19,9 @@ pub fn web_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../clients/web"))
 }
 
-pub fn router() -> Router {
+pub fn router(websocket_url: String) -> Router {
     let dir = web_dir();
+    let config = serde_json::json!({ "websocketUrl": websocket_url });
     let assets = dir.join("node_modules/@scalar/api-reference/dist/browser");
     let page = dir.join("docs/index.html");
     Router::new()
@@ -31,6 +33,8 @@ pub fn router() -> Router {
             }),
         )
         .nest_service("/docs/assets", ServeDir::new(dir.join("node_modules/@scalar/api-reference/dist/browser")))
+        .route("/demo/config.json", get(move || std::future::ready(axum::Json(config.clone()))))
+        .nest_service("/demo", ServeDir::new(dir.join("demo")))
 }
 
 async fn docs(page: PathBuf, assets: PathBuf) -> Response {

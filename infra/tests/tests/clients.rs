@@ -77,3 +77,14 @@ async fn the_typescript_clients_example_signs_up_posts_likes_and_hears_it_live()
     println!("{stdout}");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_in_two_browsers_chat_live_and_one_buys_the_others_listing_in_the_demo() {
+    assert!(web_dir().join("node_modules/playwright-core").exists(), "npm ci --prefix clients/web");
+    let t = TestStack::start().await;
+    scenario("demo", &[("BASE_URL", &t.stack.http_url)]).await;
+    for shot in ["demo-seller.png", "demo-buyer.png"] {
+        assert!(screenshots().join(shot).exists(), "{shot}");
+    }
+    t.stop().await;
+}

@@ -646,3 +646,32 @@ async fn presence_ends_with_the_connection() {
     assert_eq!(frame_of(&mut a, "chat.presence").await["online"], json!([]));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_sender_sees_at_once_who_read_a_message_with_the_room_open() {
+    let t = TestStack::start().await;
+    let ann = t.user("ann@example.com", "ann", PW).await;
+    let bob = t.user("bob@example.com", "bob", PW).await;
+    let id = room(&t, &ann, &[&bob]).await;
+    let mut a = connect(&t, &ann).await;
+    let mut b = connect(&t, &bob).await;
+    send(&mut b, json!({"action": "enterRoom", "roomId": id})).await;
+    frame_of(&mut a, "chat.presence").await;
+    send(&mut a, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "r-1", "content": "보여요?"})).await;
+    let got = frame_of(&mut b, "chat.message").await;
+    assert_eq!(got["unreadCount"], 0, "bob has the room open: read on arrival");
+    let receipt = frame_of(&mut a, "chat.read").await;
+    assert_eq!(
+        (receipt["roomId"].as_str(), receipt["userId"].as_str(), receipt["messageId"].as_str()),
+        (Some(id.as_str()), Some(bob.user_id.as_str()), got["message"]["id"].as_str())
+    );
+    // Bob away from the room: no receipt until he reads.
+    send(&mut b, json!({"action": "leaveRoom", "roomId": id})).await;
+    frame_of(&mut a, "chat.presence").await;
+    send(&mut a, json!({"action": "sendMessage", "roomId": id, "clientMessageId": "r-2", "content": "지금은요?"}))
+        .await;
+    let second = frame_of(&mut b, "chat.message").await;
+    assert_eq!(second["unreadCount"], 1);
+    assert!(drain(&mut a, "chat.read").await.is_empty(), "no receipt for a message nobody read");
+    t.stop().await;
+}
