@@ -193,6 +193,7 @@ async fn posts_hashtags_detail_edit_and_delete() {
     assert_eq!(t.call(Method::DELETE, &format!("/posts/{id}"), None, Some(&bob.access)).await.status, 403);
     assert_eq!(t.call(Method::DELETE, &format!("/posts/{id}"), None, Some(&ann.access)).await.status, 204);
     assert_eq!(t.get(&format!("/posts/{id}")).await.status, 404);
+    t.indexed().await; // the lists are indexes, which lag
     assert!(ids(&t.get("/posts").await.body).is_empty());
     assert!(ids(&t.get("/search/posts?q=%EA%B3%B5%EC%9B%90&type=CONTENT").await.body).is_empty()); // 공원
     assert_eq!(t.get(&format!("/users/{}", ann.user_id)).await.body["postCount"], 0);
