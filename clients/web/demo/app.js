@@ -7,7 +7,12 @@ const $ = (sel) => document.querySelector(sel);
 const state = { tokens: null, me: null, socket: null, room: null, lastTyping: 0, typingTimer: null, config: null, created: [] };
 
 const STATUS = { SALE: "판매 중", RESERVED: "예약 중", SOLD: "판매 완료" };
-const KINDS = { LIKE: "좋아요", COMMENT: "댓글", FOLLOW: "팔로우", CHAT: "채팅", TRADE: "거래" };
+const KINDS = {
+  LIKE: "좋아요", COMMENT: "댓글", REPLY: "답글", MENTION: "언급", FOLLOW: "팔로우", CHAT: "채팅",
+  PAYOUT: "정산", REFUND: "환불", TRADE_SOLD: "거래", HEALTH_REMINDER: "건강 알림", PRESCRIPTION_READ: "처방전",
+  ACCOUNT_UNBLOCKED: "계정", CONTENT_REMOVED: "신고 처리", REPORT_DECIDED: "신고 처리", COMMUNITY: "커뮤니티",
+  CAMPAIGN: "캠페인", NOTICE: "공지",
+};
 
 function toast(text) {
   const t = $("#toast");

@@ -118,6 +118,13 @@ async function demoSteps(seller, buyer) {
   await seller.page.click("#post-form button[type=submit]");
   await seller.page.waitForSelector("#feed li img", { timeout: 20000 });
 
+  // A pet.
+  await seller.page.click("nav [data-tab=pets]");
+  await seller.page.waitForSelector("#species option", { state: "attached" });
+  await seller.page.fill("#pet-form [name=name]", "콩이");
+  await seller.page.click("#pet-form button[type=submit]");
+  await seller.page.locator("#pets li", { hasText: "콩이" }).waitFor({ timeout: 15000 });
+
   // A listing with a photo.
   await seller.page.click("nav [data-tab=market]");
   await seller.page.fill("#listing-form [name=title]", "강아지 하네스");
@@ -158,6 +165,11 @@ async function demoSteps(seller, buyer) {
   for (const who of [buyer, seller]) {
     await who.page.locator("#sale-status", { hasText: "판매 완료" }).waitFor({ timeout: 20000 });
   }
+  // The sale reached the seller's inbox live: the bell counts it, the inbox lists it.
+  await seller.page.waitForFunction(() => Number(document.querySelector("#unread").textContent) > 0, null, { timeout: 20000 });
+  await seller.page.click("#bell");
+  await seller.page.locator("#notifications li", { hasText: "거래" }).first().waitFor({ timeout: 15000 });
+  await seller.page.click("nav [data-tab=chat]");
 }
 
 const scenarios = { docs, demo };
