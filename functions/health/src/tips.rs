@@ -150,8 +150,9 @@ fn age(birthday: NaiveDate, today: NaiveDate) -> String {
     }
 }
 
-/// The prompt's facts about the pet and its last seven days.
-pub fn pet_lines(pet: &pets_contract::PetFacts, week: &[Activity], today: NaiveDate) -> Vec<String> {
+/// The prompt's facts about the pet: what it is, its age on `today` and its weight (the latest
+/// recorded, when there is one, else the profile's).
+pub fn pet_lines(pet: &pets_contract::PetFacts, recorded_weight: Option<f64>, today: NaiveDate) -> Vec<String> {
     let kind = match pet.kind {
         pets_contract::species::Kind::Dog => "강아지",
         pets_contract::species::Kind::Cat => "고양이",
@@ -160,24 +161,22 @@ pub fn pet_lines(pet: &pets_contract::PetFacts, week: &[Activity], today: NaiveD
     if let Some(b) = pet.birthday {
         lines.push(format!("- 나이: {} ({b} 출생)", age(b, today)));
     }
-    let latest_weight = week.iter().max_by(|a, b| a.date.cmp(&b.date)).map(|a| a.weight_kg);
-    if let Some(w) = latest_weight.or(pet.weight_kg) {
+    if let Some(w) = recorded_weight.or(pet.weight_kg) {
         lines.push(format!("- 몸무게: {w}kg"));
     }
-    if week.is_empty() {
-        lines.push("- 최근 7일 활동: 기록 없음".into());
-    } else {
-        let days = week.len() as f64;
-        let distance = week.iter().map(|a| a.distance_km).sum::<f64>() / days;
-        let level = (week.iter().map(|a| f64::from(a.activity_level)).sum::<f64>() / days).round() as u8;
-        let label = LEVEL_TABLE.iter().find(|l| l.level == level).map(|l| l.label).unwrap_or("보통");
-        lines.push(format!(
-            "- 최근 7일 활동: 기록 {}일, 하루 평균 산책 {:.1}km, 평균 활동 수준 {label}({level})",
-            week.len(),
-            distance
-        ));
-    }
     lines
+}
+
+/// The prompt's line on the pet's last seven days.
+fn week_line(week: &[Activity]) -> String {
+    if week.is_empty() {
+        return "- 최근 7일 활동: 기록 없음".into();
+    }
+    let days = week.len() as f64;
+    let distance = week.iter().map(|a| a.distance_km).sum::<f64>() / days;
+    let level = (week.iter().map(|a| f64::from(a.activity_level)).sum::<f64>() / days).round() as u8;
+    let label = LEVEL_TABLE.iter().find(|l| l.level == level).map(|l| l.label).unwrap_or("보통");
+    format!("- 최근 7일 활동: 기록 {}일, 하루 평균 산책 {distance:.1}km, 평균 활동 수준 {label}({level})", week.len())
 }
 
 pub async fn ask(
@@ -210,7 +209,10 @@ pub async fn ask(
         .limit(7);
     let week = ctx.table.query::<Activity>(&week).await?.items;
     let question = body.question.trim().to_string();
-    let prompt = format!("반려동물 정보:\n{}\n\n질문: {question}", pet_lines(&pet, &week, today).join("\n"));
+    let weight = week.iter().max_by(|a, b| a.date.cmp(&b.date)).map(|a| a.weight_kg);
+    let mut facts = pet_lines(&pet, weight, today);
+    facts.push(week_line(&week));
+    let prompt = format!("반려동물 정보:\n{}\n\n질문: {question}", facts.join("\n"));
     let reply = bedrock::converse(&ctx, SYSTEM, &prompt, 600).await?;
     let tip = Tip {
         id: shared::ids::new_id(now),

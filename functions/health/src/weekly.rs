@@ -237,11 +237,10 @@ pub fn summary_prompt(
     before: &WeekFigures,
 ) -> String {
     let c = WeekChanges::between(this, before);
-    let lines = crate::tips::pet_lines(pet, &[], monday + Duration::days(6));
-    let about: Vec<&String> = lines.iter().filter(|l| !l.starts_with("- 최근 7일")).collect();
+    let about = crate::tips::pet_lines(pet, None, monday + Duration::days(6));
     format!(
         "{}\n이번 주 ({monday} ~ {}):\n- 기록한 날: {}일\n- 산책한 날: {}일{}, 총 {}km{}\n- 소모 칼로리: {}kcal{}\n- 섭취 칼로리: {}kcal{}\n- 식사: {}회{}\n\n위 기록을 요약해 주세요.",
-        about.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n"),
+        about.join("\n"),
         monday + Duration::days(6),
         this.days_recorded,
         this.walk_days,

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::PKG;
 use crate::error::IdentityError;
-use crate::model::{AccountStatus, find_by_email, load_user, normalize_nickname, rename, user_key, valid_nickname};
+use crate::model::{AccountStatus, find_by_email, normalize_nickname, rename, user_key, valid_nickname};
 
 /// Gives the active account registered with `email` the ADMIN role. Returns its id.
 pub async fn promote_to_admin(ctx: &AppContext, email: &str) -> ApiResult<String> {
@@ -62,7 +62,13 @@ pub static EDIT: Function =
         )
         .example(r#"{"nickname":"bori_renamed","reason":"부적절한 닉네임"}"#)
         .responses(&[said(200, "The account as it is now.")])
-        .errors(&[400, 404, 409]);
+        .errors(&[400, 404, 409])
+        .reads_with_session(the_account);
+
+/// The account the path names, read with the administrator's session.
+fn the_account(path: &std::collections::HashMap<String, String>, _caller: &str) -> Vec<shared::table::Key> {
+    shared::routes::id_param(path, "id").map(user_key).into_iter().collect()
+}
 
 /// The roles an administrator gives with an edit; advertisers keep theirs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -113,10 +119,12 @@ pub async fn edit(
     if body.nickname.is_none() && body.role.is_none() && body.active.is_none() {
         return Err(IdentityError::NothingToEdit.into());
     }
-    let user = match shared::ids::is_valid_id(&id) {
-        true => load_user(&ctx, &id).await?.ok_or(IdentityError::UserNotFound)?,
-        false => return Err(IdentityError::UserNotFound.into()),
-    };
+    if !shared::ids::is_valid_id(&id) {
+        return Err(IdentityError::UserNotFound.into());
+    }
+    // Read once (with the session), as the edit's own record and as the answer when nothing changes.
+    let item = ctx.table.get_item(&user_key(&id)).await?.ok_or(IdentityError::UserNotFound)?;
+    let user: crate::model::User = serde_dynamo::from_item(item.clone())?;
     if user.status == AccountStatus::Withdrawn {
         return Err(IdentityError::WithdrawnUnchangeable.into());
     }
@@ -168,39 +176,40 @@ pub async fn edit(
         before.insert("status".into(), json!(user.status));
         after.insert("status".into(), json!(if deactivating { "DEACTIVATED" } else { "ACTIVE" }));
     }
-    if !after.is_empty() {
-        if let Some(reason) = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            after.insert("reason".into(), json!(reason));
-        }
-        let mut expr = format!("SET {}", sets.join(", "));
-        if !removes.is_empty() {
-            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        // Every change is made against the account as it was read.
-        let update = update
-            .expression(expr)
-            .name("#st", "status")
-            .name("#role", "role")
-            .value(":now", s(now.to_rfc3339()))
-            .value(":old", s(&user.nickname))
-            .value(":seenst", s(json!(user.status).as_str().unwrap_or_default()))
-            .value(":seenrole", s(json!(user.role).as_str().unwrap_or_default()))
-            .when("nickname = :old AND #st = :seenst AND #role = :seenrole", IdentityError::AccountChanged);
-        let (_, audit) = moderation_contract::trail::record(
-            &ctx,
-            &admin.user_id,
-            "USER_EDIT",
-            "USER",
-            &id,
-            serde_json::Value::Object(before),
-            serde_json::Value::Object(after),
-            Some(&request.0),
-        )?;
-        writes.extend([update, audit]);
-        ctx.table.transact(writes).await?;
-        if deactivating {
-            crate::sessions::revoke_all(&ctx, &id, None).await?;
-        }
+    if after.is_empty() {
+        return Ok(Okay(serde_dynamo::from_item(item)?));
+    }
+    if let Some(reason) = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        after.insert("reason".into(), json!(reason));
+    }
+    let mut expr = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    // Every change is made against the account as it was read.
+    let update = update
+        .expression(expr)
+        .name("#st", "status")
+        .name("#role", "role")
+        .value(":now", s(now.to_rfc3339()))
+        .value(":old", s(&user.nickname))
+        .value(":seenst", s(json!(user.status).as_str().unwrap_or_default()))
+        .value(":seenrole", s(json!(user.role).as_str().unwrap_or_default()))
+        .when("nickname = :old AND #st = :seenst AND #role = :seenrole", IdentityError::AccountChanged);
+    let (_, audit) = moderation_contract::trail::record(
+        &ctx,
+        &admin.user_id,
+        "USER_EDIT",
+        "USER",
+        &id,
+        serde_json::Value::Object(before),
+        serde_json::Value::Object(after),
+        Some(&request.0),
+    )?;
+    writes.extend([update, audit]);
+    ctx.table.transact(writes).await?;
+    if deactivating {
+        crate::sessions::revoke_all(&ctx, &id, None).await?;
     }
     let record = identity_contract::account_records(&ctx, std::slice::from_ref(&id)).await?.into_iter().next();
     Ok(Okay(record.ok_or(IdentityError::UserNotFound)?))
