@@ -38,6 +38,9 @@ pub struct OutboxMessage {
     pub queue: String,
     /// The message body, JSON.
     pub body: String,
+    /// Seconds the queue keeps the message from its consumer once relayed (`DelaySeconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_secs: Option<u32>,
 }
 
 impl OutboxMessage {
@@ -68,18 +71,29 @@ pub fn targets<'a>(queues: &'a [&'static Queue]) -> impl Iterator<Item = &'stati
 
 /// The write that queues `body` on `queue` when the transaction it joins commits.
 pub fn message<T: Serialize>(ctx: &AppContext, queue: &'static Queue, body: &T) -> ApiResult<Write> {
-    message_to(ctx, queue.name, serde_json::to_string(body)?)
+    message_to(ctx, queue.name, serde_json::to_string(body)?, None)
+}
+
+/// The same, for a message its consumer should see only `delay_secs` (at most 900) after the
+/// commit: SQS's `DelaySeconds`, set when the relay sends it.
+pub fn message_later<T: Serialize>(
+    ctx: &AppContext,
+    queue: &'static Queue,
+    body: &T,
+    delay_secs: u32,
+) -> ApiResult<Write> {
+    message_to(ctx, queue.name, serde_json::to_string(body)?, Some(delay_secs.min(900)))
 }
 
 /// The writes that put `event` on every queue subscribed to `topic` when the transaction they
 /// join commits (none while nobody subscribes).
 pub fn publish<T: Serialize>(ctx: &AppContext, topic: &crate::events::Topic, event: &T) -> ApiResult<Vec<Write>> {
     let body = serde_json::to_string(event)?;
-    ctx.config.subscribers(topic).iter().map(|queue| message_to(ctx, queue, body.clone())).collect()
+    ctx.config.subscribers(topic).iter().map(|queue| message_to(ctx, queue, body.clone(), None)).collect()
 }
 
-fn message_to(ctx: &AppContext, queue: &str, body: String) -> ApiResult<Write> {
-    let msg = OutboxMessage { id: crate::ids::new_id(ctx.now()), queue: queue.to_string(), body };
+fn message_to(ctx: &AppContext, queue: &str, body: String, delay_secs: Option<u32>) -> ApiResult<Write> {
+    let msg = OutboxMessage { id: crate::ids::new_id(ctx.now()), queue: queue.to_string(), body, delay_secs };
     Ok(Write::put(&msg)?.if_absent(ApiError::internal("outbox id collision")))
 }
 
@@ -98,6 +112,7 @@ pub async fn send(ctx: &AppContext, message: &OutboxMessage) -> Result<(), Strin
         .send_message()
         .queue_url(url)
         .message_body(&message.body)
+        .set_delay_seconds(message.delay_secs.and_then(|d| i32::try_from(d).ok()))
         .send()
         .await
         .map_err(|e| format!("SQS SendMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;

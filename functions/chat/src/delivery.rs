@@ -9,7 +9,7 @@ use futures::future::join_all;
 use serde::Serialize;
 use shared::error::Tolerate;
 use shared::table::{Key, Write, n, s};
-use shared::{ApiResult, AppContext};
+use shared::{ApiError, ApiResult, AppContext};
 
 use crate::error::ChatError;
 use crate::keys;
@@ -51,6 +51,22 @@ pub fn advance_room(room: &Room, message: &Message, change: Option<&RoomChange>)
         .when("#c = :seen", ChatError::RoomMoved)
         // The loser of a race for the number reads the winner's room from the failure.
         .seeing())
+}
+
+/// Whether a message that did not get its room's next number tries again, after what: a failed
+/// condition showed the room as the winner left it (the next read of it costs nothing), so it
+/// goes at once; a transaction still in flight on the room is waited out for a few milliseconds
+/// ([`crate::model::sequence_pause`]), not with the table's pauses of 20 ms and more. Any other
+/// error is the answer.
+pub async fn try_again(e: ApiError, attempt: u32) -> ApiResult<()> {
+    if e.is(&ChatError::RoomMoved) {
+        return Ok(());
+    }
+    if e.is(&shared::table::TableError::Contended) {
+        tokio::time::sleep(crate::model::sequence_pause(attempt)).await;
+        return Ok(());
+    }
+    Err(e)
 }
 
 /// After a message: members with the room open have read it; every member's connections get

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use market_contract::SaleStatusChanged;
 use serde::{Deserialize, Serialize};
 use shared::routes::{Function, Permission, Worker};
-use shared::table::{Gsi, Query};
+use shared::table::{Gsi, Query, SortKey};
 use shared::worker::MessageError;
 use shared::{ApiResult, AppContext};
 
 use crate::keys;
+use crate::model::same_notice_window;
 
 pub use crate::model::{CHAT_EVENTS, MessageSent};
 
@@ -63,10 +64,7 @@ pub async fn handle(ctx: Arc<AppContext>, event: ChatEvent) -> Result<(), Messag
 /// notifications worker (a message delivered twice is told twice, which it takes as once).
 async fn notify_absent(ctx: &AppContext, m: MessageSent) -> ApiResult<()> {
     let Some(room) = ctx.table.get::<crate::model::Room>(&keys::room_key(&m.room_id)).await? else { return Ok(()) };
-    // A later message of a member is in the room already: its own event tells whoever is still
-    // away (with their count to it), and whoever came back or sent it needs no word of this one.
-    // A burst in a busy room is told once, not once a message.
-    if room.count > m.seq && room.last_message.as_ref().is_some_and(|l| !l.sender_id.is_empty()) {
+    if covered(ctx, &m, &room).await? {
         return Ok(());
     }
     let recipients = absentees(ctx, &room, &m.sender_id, m.seq).await?;
@@ -82,6 +80,25 @@ async fn notify_absent(ctx: &AppContext, m: MessageSent) -> ApiResult<()> {
         recipients,
     };
     ctx.table.write(notifications_contract::chat_notice(ctx, &notice)?).await
+}
+
+/// Whether a later message of a member, in the same window, is in the room already: its own event
+/// tells whoever is still away (with their count to it), and whoever came back or sent it needs
+/// no word of this one. A burst, or a long conversation, in a busy room is told once a window,
+/// not once a message. A room that has moved on to a later window is asked for the message after
+/// this one (one query, once a window): the last of a window tells.
+async fn covered(ctx: &AppContext, m: &MessageSent, room: &crate::model::Room) -> ApiResult<bool> {
+    let (Some(last), Some(at)) = (room.last_message.as_ref(), m.sent_at) else { return Ok(false) };
+    if room.count <= m.seq || last.sender_id.is_empty() {
+        return Ok(false);
+    }
+    if same_notice_window(at, last.sent_at) {
+        return Ok(true);
+    }
+    let (from, to) = keys::messages_after(&m.message_id);
+    let next = Query::partition(keys::room_partition(&room.id)).sort(SortKey::Between(from, to)).limit(1);
+    let next = ctx.table.query::<crate::model::Message>(&next).await?.items.into_iter().next();
+    Ok(next.is_some_and(|n| !n.sender_id.is_empty() && same_notice_window(at, n.sent_at)))
 }
 
 /// The members of `room` besides `sender` who are not in it (no live connection of theirs has

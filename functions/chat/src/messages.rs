@@ -117,11 +117,13 @@ pub async fn send(
     }
     let claim = keys::client_message_key(room_id, sender, &m.client_message_id);
     let mut room = member_of(ctx, room_id, sender).await?.0;
-    for attempt in 0..30 {
+    let mut moved = false;
+    for attempt in 0..crate::model::SEQUENCE_TRIES {
         // The first attempt has the room and the membership from the session's read; a retry
-        // has the room as the failed condition saw it, at no call (the transaction checks the
-        // membership again).
-        if attempt > 0 {
+        // after another message took the number has the room as the failed condition saw it, at
+        // no call (the transaction checks the membership again); one after a transaction still
+        // in flight keeps the room it had.
+        if std::mem::take(&mut moved) {
             room = ctx.table.get::<Room>(&keys::room_key(room_id)).await?.ok_or(ChatError::RoomNotFound)?;
         }
         let now = ctx.now();
@@ -157,8 +159,14 @@ pub async fn send(
             seq: message.seq,
             sender_id: sender.to_string(),
             excerpt: excerpt_of(&message),
+            sent_at: Some(message.sent_at),
         };
-        writes.push(shared::outbox::message(ctx, &crate::model::CHAT_EVENTS, &sent)?);
+        writes.push(shared::outbox::message_later(
+            ctx,
+            &crate::model::CHAT_EVENTS,
+            &sent,
+            crate::model::NOTICE_DELAY_SECS,
+        )?);
         writes.extend([
             Write::put(&message)?.if_absent(ChatError::RoomMoved),
             advance_room(&room, &message, None)?,
@@ -169,17 +177,11 @@ pub async fn send(
                 .if_present(ChatError::NotAMember),
             moderation_contract::stats::count(now, &[(moderation_contract::stats::Metric::ChatMessages, 1)]),
         ]);
-        match ctx.table.transact(writes).await {
+        match ctx.table.transact_racing(writes).await {
             Ok(()) => {
                 ctx.metrics.count(crate::figures::MESSAGES, 1.0);
                 announce(ctx, &room, &message).await;
                 return Ok((message, true));
-            }
-            // Another message took the sequence number: take the next, after a random pause so
-            // that concurrent senders spread out instead of colliding again.
-            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => {
-                tokio::time::sleep(crate::model::sequence_backoff(attempt)).await;
-                continue;
             }
             Err(e) if e.is(&ChatError::AlreadySent) => {
                 let item = ctx.table.get_item(&claim).await?.ok_or(ChatError::RoomMoved)?;
@@ -191,7 +193,11 @@ pub async fn send(
                     ctx.table.get::<Message>(&keys::message_key(room_id, &id)).await?.ok_or(ChatError::RoomMoved)?;
                 return Ok((message, false));
             }
-            Err(e) => return Err(e),
+            // Another message took the number, or is taking it: the next try is for the next.
+            Err(e) => {
+                moved = e.is(&ChatError::RoomMoved);
+                crate::delivery::try_again(e, attempt).await?;
+            }
         }
     }
     Err(ChatError::RoomMoved.into())

@@ -18,7 +18,7 @@ pub const CHAT_EVENTS: shared::queues::Queue =
     shared::queues::Queue { name: "chat-events", visibility_timeout_secs: 30, max_receive_count: 5 };
 
 /// A message was sent: committed with it, through the outbox, onto [`CHAT_EVENTS`], whose
-/// worker has the members not in the room notified.
+/// worker has the members not in the room notified, [`NOTICE_DELAY_SECS`] later.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSent {
@@ -27,6 +27,24 @@ pub struct MessageSent {
     pub seq: i64,
     pub sender_id: String,
     pub excerpt: String,
+    /// When it was sent (absent from events queued before it was carried).
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The members not in a room hear of a message this long after it, not at once: a member who
+/// reads it meanwhile (on another device, or by coming back) is not told at all, and the
+/// messages of a burst are told once, by the last of them (see [`NOTICE_WINDOW_SECS`]).
+pub const NOTICE_DELAY_SECS: u32 = 2;
+
+/// A busy room is told to its absent members about once in each window of this many seconds
+/// (by the window's last member message), so that a long conversation is told as it goes, not
+/// only once it pauses; the same half minute as a room's pushes.
+pub const NOTICE_WINDOW_SECS: i64 = 30;
+
+/// Whether two messages were sent in the same [`NOTICE_WINDOW_SECS`] window.
+pub fn same_notice_window(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+    a.timestamp().div_euclid(NOTICE_WINDOW_SECS) == b.timestamp().div_euclid(NOTICE_WINDOW_SECS)
 }
 
 /// A room holds at most this many members.
@@ -249,12 +267,15 @@ pub fn my_room_item(user: &str, room: &str) -> Item {
     item
 }
 
-/// How long a message that lost the room's next sequence number to another waits before it
-/// tries the next one: random and growing (5 ms to about 150 ms), so that a burst of senders
-/// spreads out rather than colliding again all together.
-pub fn sequence_backoff(attempt: u32) -> std::time::Duration {
-    let ceiling = 5u64 << attempt.min(5);
-    std::time::Duration::from_millis(rand::random_range(1..=ceiling.max(2)))
+/// How many times a message tries for its room's next sequence number.
+pub const SEQUENCE_TRIES: u32 = 60;
+
+/// How long a message waits when another message's transaction is still in flight on the room:
+/// a few milliseconds, random (so that the waiting do not all come back together) and growing
+/// slowly (1–4 ms for the first four, up to 1–32 ms), since the other commits within one call.
+pub fn sequence_pause(attempt: u32) -> std::time::Duration {
+    let ceiling = 8u64 << (attempt / 4).min(2);
+    std::time::Duration::from_millis(rand::random_range(2..=ceiling))
 }
 
 /// The id of the next message: time-sortable, and after `last` even if clocks disagree.

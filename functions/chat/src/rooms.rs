@@ -665,7 +665,7 @@ async fn with_system_message(
 ) -> ApiResult<(Room, Message)> {
     let room_id = first.id.clone();
     let mut first = Some(first);
-    for attempt in 0..30 {
+    for attempt in 0..crate::model::SEQUENCE_TRIES {
         let room = match first.take() {
             Some(room) => room,
             None => load_room(ctx, &room_id).await?,
@@ -685,13 +685,15 @@ async fn with_system_message(
         };
         writes.push(Write::put(&message)?.if_absent(ChatError::RoomMoved));
         writes.push(advance_room(&room, &message, Some(&change))?);
-        match ctx.table.transact(writes).await {
+        match ctx.table.transact_racing(writes).await {
             Ok(()) => return Ok((room, message)),
-            Err(e) if e.is(&ChatError::RoomMoved) || e.is(&shared::table::TableError::Contended) => {
-                tokio::time::sleep(crate::model::sequence_backoff(attempt)).await;
-                continue;
+            Err(e) => {
+                // Another transaction in flight on the room: the room as read may still be current.
+                if e.is(&shared::table::TableError::Contended) {
+                    first = Some(room);
+                }
+                crate::delivery::try_again(e, attempt).await?;
             }
-            Err(e) => return Err(e),
         }
     }
     Err(ChatError::RoomMoved.into())

@@ -9,6 +9,7 @@ use integration_tests::ws::{connect, frame_of};
 use integration_tests::{Session, TestStack};
 use reqwest::Method;
 use serde_json::{Value, json};
+use shared::clock::Clock as _;
 
 const PW: &str = "walks4ever";
 
@@ -368,7 +369,16 @@ async fn chat_messages_to_an_absent_member_collapse_into_one_item_pushed_once_pe
     let r = t.post("/chat/rooms", json!({"participantIds": [bob.user_id]}), Some(&ann.access)).await;
     let room = r.body["id"].as_str().unwrap().to_string();
 
-    // Twenty messages while Bob's app is closed: one CHAT item, counting twenty; one push.
+    // Twenty messages while Bob's app is closed: one CHAT item, counting twenty; one push. They
+    // are sent at the start of a half-minute window, so all in one: the worker that changes the
+    // item is handed them once (each message's event waits two seconds, and sees a later one).
+    let into_window = clock.now().timestamp().rem_euclid(30);
+    clock.advance(chrono::Duration::seconds(30 - into_window));
+    let handed = |t: &TestStack| -> usize {
+        let runs = t.stack.queues.invocations();
+        runs.iter().filter(|i| i.worker == "notifications").map(|i| i.messages.len()).sum()
+    };
+    let before = handed(&t);
     for i in 1..=20 {
         say(&t, &ann, &room, i, "메시지").await;
     }
@@ -381,6 +391,7 @@ async fn chat_messages_to_an_absent_member_collapse_into_one_item_pushed_once_pe
     assert_eq!((item["body"].as_str(), item["targetId"].as_str()), (Some("ann: 메시지 20"), Some(room.as_str())));
     assert_eq!(item["actor"]["id"], ann.user_id.as_str());
     t.settle().await;
+    assert_eq!(handed(&t) - before, 1, "twenty messages of one window are one change of Bob's item");
     assert_eq!(chat_items(&t, &bob).await.len(), 1, "still one");
     assert_eq!(unread(&t, &bob).await, 1);
     let pushes: Vec<Value> =

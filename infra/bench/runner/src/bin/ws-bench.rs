@@ -3,7 +3,9 @@
 //! members of each room send a bounded number of messages (each sender at its own pace, spread over
 //! the interval, or with `same-tick` all at the same instant), and prints per room size how many
 //! deliveries were expected, how many arrived, how many were lost, and the delivery latency from
-//! send to receipt (p50/p99).
+//! send to receipt (p50/p99), and to each message's first receipt (its commit, before the
+//! fan-out to the rest). With `WS_BENCH_TICKS` set it also prints, for each round of sends, the
+//! four slowest last deliveries (milliseconds, room size).
 //!
 //! `cargo run --release -p bench --bin ws-bench [messages-per-sender] [ms-between-sends] [same-tick]`
 
@@ -159,8 +161,8 @@ async fn main() {
         if same_tick { "all senders on the same tick" } else { "senders spread over the interval" }
     );
     println!(
-        "{:<14} {:>6} {:>9} {:>10} {:>10} {:>6} {:>8} {:>8}",
-        "room size", "rooms", "messages", "expected", "delivered", "lost", "p50 ms", "p99 ms"
+        "{:<14} {:>6} {:>9} {:>10} {:>10} {:>6} {:>8} {:>8} {:>9} {:>9}",
+        "room size", "rooms", "messages", "expected", "delivered", "lost", "p50 ms", "p99 ms", "first p50", "first p99"
     );
     for &(members, rooms, senders) in LAYOUT {
         let sent = sent_at.lock().unwrap();
@@ -169,19 +171,28 @@ async fn main() {
             sent.iter().filter(|(_, (size, _))| *size == members).map(|(c, (_, at))| (c, at)).collect();
         let expected = mine.len() * members;
         let mut latencies: Vec<Duration> = Vec::new();
+        // Each message's first delivery: the send's own time, before the fan-out to the rest.
+        let mut firsts: Vec<Duration> = Vec::new();
         let mut delivered = 0;
         for (content, at) in &mine {
-            for t in got.get(*content).map(Vec::as_slice).unwrap_or_default() {
+            let times = got.get(*content).map(Vec::as_slice).unwrap_or_default();
+            for t in times {
                 delivered += 1;
                 latencies.push(t.saturating_duration_since(**at));
             }
+            if let Some(first) = times.iter().min() {
+                firsts.push(first.saturating_duration_since(**at));
+            }
         }
         latencies.sort();
+        firsts.sort();
+        let (first50, first99) =
+            if firsts.is_empty() { (0.0, 0.0) } else { (percentile(&firsts, 0.5), percentile(&firsts, 0.99)) };
         let (p50, p99) =
             if latencies.is_empty() { (0.0, 0.0) } else { (percentile(&latencies, 0.5), percentile(&latencies, 0.99)) };
         let _ = senders;
         println!(
-            "{:<14} {:>6} {:>9} {:>10} {:>10} {:>6} {:>8.1} {:>8.1}",
+            "{:<14} {:>6} {:>9} {:>10} {:>10} {:>6} {:>8.1} {:>8.1} {:>9.1} {:>9.1}",
             format!("{members} members"),
             rooms,
             mine.len(),
@@ -189,8 +200,25 @@ async fn main() {
             delivered,
             expected.saturating_sub(delivered),
             p50,
-            p99
+            p99,
+            first50,
+            first99
         );
+    }
+    if std::env::var_os("WS_BENCH_TICKS").is_some() {
+        let sent = sent_at.lock().unwrap();
+        let got = received.lock().unwrap();
+        for tick in 0..per_sender {
+            let mut worst: Vec<(f64, usize)> = Vec::new();
+            for (content, (size, at)) in sent.iter() {
+                if content.ends_with(&format!("/{tick}")) {
+                    let last = got.get(content).and_then(|t| t.iter().max().copied());
+                    worst.push((last.map_or(0.0, |l| l.saturating_duration_since(*at).as_secs_f64() * 1000.0), *size));
+                }
+            }
+            worst.sort_by(|a, b| b.0.total_cmp(&a.0));
+            eprintln!("tick {tick}: slowest last deliveries {:?}", &worst[..worst.len().min(4)]);
+        }
     }
     // The transactions the region's conflict emulation cancelled during the run, and on what.
     println!(
