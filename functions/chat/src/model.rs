@@ -271,10 +271,11 @@ pub fn my_room_item(user: &str, room: &str) -> Item {
 pub const SEQUENCE_TRIES: u32 = 60;
 
 /// How long a message waits when another message's transaction is still in flight on the room:
-/// a few milliseconds, random (so that the waiting do not all come back together) and growing
-/// slowly (1–4 ms for the first four, up to 1–32 ms), since the other commits within one call.
+/// a few milliseconds, since the other commits within one call, random (so that those waiting
+/// do not all come back together) and growing by fours of tries (2–8 ms for the first four, up
+/// to 2–128 ms), so that a room with twenty senders at once still gets them all through.
 pub fn sequence_pause(attempt: u32) -> std::time::Duration {
-    let ceiling = 8u64 << (attempt / 4).min(2);
+    let ceiling = 8u64 << (attempt / 4).min(4);
     std::time::Duration::from_millis(rand::random_range(2..=ceiling))
 }
 
