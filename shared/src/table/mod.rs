@@ -813,9 +813,13 @@ impl Table {
                 TransactWriteItemsError::TransactionInProgressException(_) => {}
                 other => return Err(failed_service("TransactWriteItems", other).into()),
             }
-            self.tally.conflict_retried();
             attempt += 1;
-            if attempt >= TRANSACTION_RETRIES || on_conflict == OnConflict::Return {
+            if attempt >= TRANSACTION_RETRIES {
+                return Err(ApiError::from(TableError::Contended).into());
+            }
+            // Tried again, here or by the caller that settles the race.
+            self.tally.conflict_retried();
+            if on_conflict == OnConflict::Return {
                 return Err(ApiError::from(TableError::Contended).into());
             }
             tokio::time::sleep(backoff(attempt)).await;
